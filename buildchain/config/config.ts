@@ -1,0 +1,24 @@
+import type { ToolSpec } from '../engine/task.ts';
+
+/** Where upstream images and packages come from; see `SOURCES` in .env.example. */
+export type SourcesKind = 'embedded' | 'upstream' | 'site';
+
+/**
+ * The validated build configuration: `.env.example` defaults, overridden by `.env`, overridden
+ * by the environment. Built once by the CLI (`loadConfig`) and passed to every task factory.
+ */
+export interface BuildConfig {
+  /** Absolute repository root (where package.json lives). */
+  readonly root: string;
+  /** Absolute BUILD_ROOT (default `<root>/_build`). */
+  readonly buildRoot: string;
+  /** Absolute ISO root: `<buildRoot>/root`. */
+  readonly isoRoot: string;
+  /** PROJECT_NAME, e.g. `MetalK8s`. */
+  readonly projectName: string;
+  readonly sources: SourcesKind;
+  /** Every known key with its effective value ('' when unset). */
+  readonly env: Readonly<Record<string, string>>;
+  /** Tools by name (`skopeo`, `nginx`, ...), resolved from their *_BIN keys. */
+  readonly tools: Readonly<Record<string, ToolSpec>>;
+}

@@ -1,0 +1,189 @@
+/**
+ * Task definitions: the only engine types that domain code (buildchain/tasks/*) needs.
+ *
+ * The model is doit's: a task has actions, file dependencies, task dependencies and targets,
+ * and is skipped when up to date. Unlike doit, the fingerprint also covers the action
+ * definitions, declared env keys, tool versions, dependency fingerprints and target contents.
+ */
+
+/** Runs one external command. argv only: never a shell string. */
+export interface CommandAction {
+  readonly kind: 'command';
+  /** argv[0] is the program (a resolved tool path or a bare name looked up on PATH). */
+  readonly argv: readonly string[];
+  /** Extra environment for this command only (values are part of the fingerprint). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Working directory; defaults to the project root. */
+  readonly cwd?: string;
+  /** Data written to the command's stdin. */
+  readonly input?: string;
+}
+
+/** Runs TypeScript code in the engine process. */
+export interface FunctionAction {
+  readonly kind: 'function';
+  /**
+   * Identifies the code and its parameters for the fingerprint: change it when the function's
+   * behaviour changes (e.g. `"render-product-txt@2 " + JSON.stringify(params)`).
+   */
+  readonly label: string;
+  readonly run: (ctx: ActionContext) => Promise<void>;
+}
+
+export type Action = CommandAction | FunctionAction;
+
+/** Result of running a command through {@link ActionContext.exec}. */
+export interface ExecResult {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface ExecOptions {
+  readonly cwd?: string;
+  readonly env?: Readonly<Record<string, string>>;
+  readonly input?: string;
+  /** When false, a non-zero exit resolves instead of throwing. Default true. */
+  readonly reject?: boolean;
+}
+
+/** What a function action may use while it runs. */
+export interface ActionContext {
+  /** Full task name, e.g. `images:pull:calico-node`. */
+  readonly task: string;
+  /** Aborted on SIGINT/SIGTERM or when the build stops after a failure. */
+  readonly signal: AbortSignal;
+  /** Absolute project root. */
+  readonly root: string;
+  /** One line of output (shown with -v, kept as the stderr tail of a failure). */
+  log(line: string): void;
+  /** Progress for the live view; `total` may be unknown. */
+  progress(done: number, total?: number, message?: string): void;
+  /**
+   * Runs a command in its own process group, killed with the group on abort.
+   * Throws a {@link TaskError} with reason `command-failed` on non-zero exit unless reject=false.
+   */
+  exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
+}
+
+/** Reasons a task may fail with; reporters switch on them exhaustively. */
+export type FailureReason =
+  | 'command-failed'
+  | 'missing-file-dep'
+  | 'target-not-produced'
+  | 'tool-not-found'
+  | 'digest-mismatch'
+  | 'invalid-input'
+  | 'unreachable'
+  | 'aborted'
+  | 'internal-error';
+
+/**
+ * An expected failure thrown by an action. Anything else thrown becomes `internal-error`.
+ * `hint` tells the user how to fix it (shown after the message).
+ */
+export class TaskError extends Error {
+  readonly reason: FailureReason;
+  readonly hint: string | undefined;
+  readonly argv: readonly string[] | undefined;
+  readonly exitCode: number | undefined;
+  readonly signalName: string | undefined;
+  readonly stderrTail: readonly string[] | undefined;
+
+  constructor(
+    reason: FailureReason,
+    message: string,
+    details: {
+      hint?: string;
+      argv?: readonly string[];
+      exitCode?: number;
+      signalName?: string;
+      stderrTail?: readonly string[];
+    } = {},
+  ) {
+    super(message);
+    this.name = 'TaskError';
+    this.reason = reason;
+    this.hint = details.hint;
+    this.argv = details.argv;
+    this.exitCode = details.exitCode;
+    this.signalName = details.signalName;
+    this.stderrTail = details.stderrTail;
+  }
+}
+
+/**
+ * A custom up-to-date check. Returns `true` when up to date, or a string saying why the task
+ * must run (shown by `info` and the dry-run). `false` means "always run".
+ */
+export type UptodateCheck = boolean | (() => Promise<boolean | string> | boolean | string);
+
+/** Dependencies computed after other tasks ran (doit's create_after / calc_dep). */
+export interface DynamicDeps {
+  /** Task names (or wildcards) that must have run before `compute` is called. */
+  readonly after: readonly string[];
+  /** Returns extra file dependencies (e.g. every file under the ISO root). */
+  readonly compute: () => Promise<{ fileDeps?: readonly string[]; taskDeps?: readonly string[] }>;
+}
+
+export interface TaskDefinition {
+  /**
+   * `group:sub[:item]`; `/` is accepted as a separator on the command line. A name whose
+   * first segment or last segment starts with `_` is private (hidden from `list`).
+   */
+  readonly name: string;
+  /** One line shown by `list`. */
+  readonly doc?: string;
+  /** Short title shown while running (default: the name). */
+  readonly title?: string;
+  readonly actions?: readonly Action[];
+  /** Files whose content the task reads (absolute paths, or relative to the project root). */
+  readonly fileDeps?: readonly string[];
+  /** Tasks (names or wildcards like `images:pull:*`) that must run first. */
+  readonly taskDeps?: readonly string[];
+  /**
+   * Files or directories the task produces. A directory target is fingerprinted by its
+   * whole tree. A target that is another task's file dep adds an implicit task dependency.
+   */
+  readonly targets?: readonly string[];
+  readonly uptodate?: readonly UptodateCheck[];
+  /**
+   * `true` removes the targets on `clean` (directories recursively, only under BUILD_ROOT);
+   * actions run instead when given.
+   */
+  readonly clean?: boolean | readonly Action[];
+  /** Tools the task needs (names from the tool registry, e.g. `skopeo`): checked before run,
+   * their versions go into the fingerprint. */
+  readonly tools?: readonly string[];
+  /** Environment keys whose values go into the fingerprint. */
+  readonly envKeys?: readonly string[];
+  /** Extra values that go into the fingerprint (config_changed). */
+  readonly config?: unknown;
+  readonly dynamicDeps?: DynamicDeps;
+  /** Stream action output to the console even without -v (e.g. vagrant up). */
+  readonly verbose?: boolean;
+}
+
+/** A tool the buildchain can call, overridable by an env key (e.g. SKOPEO_BIN). */
+export interface ToolSpec {
+  readonly name: string;
+  /** Command or path to run (already resolved from the env key or the default). */
+  readonly bin: string;
+  /** Env key that overrides it, for the error message. */
+  readonly envKey: string;
+  /** argv after the bin printing a version, e.g. ['--version']. */
+  readonly versionArgs: readonly string[];
+}
+
+/** Helper for domain code: a command action. */
+export function cmd(
+  argv: readonly string[],
+  options: { env?: Record<string, string>; cwd?: string; input?: string } = {},
+): CommandAction {
+  return { kind: 'command', argv, ...options };
+}
+
+/** Helper for domain code: a function action. */
+export function fn(label: string, run: (ctx: ActionContext) => Promise<void>): FunctionAction {
+  return { kind: 'function', label, run };
+}

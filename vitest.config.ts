@@ -1,0 +1,17 @@
+import { defineConfig } from 'vitest/config';
+
+// Real-tool suites start servers and processes: keep parallelism modest on 2-core machines.
+export const config = defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+    maxWorkers: 2,
+    reporters: ['default'],
+  },
+});
+
+// vitest loads the default export of its config file; this is the one default export allowed.
+// eslint-disable-next-line no-restricted-exports
+export default config;

@@ -1,0 +1,228 @@
+/**
+ * Loopback servers the buildchain starts itself: a distribution registry (Debian
+ * `docker-registry`) and a plain nginx. Both listen on 127.0.0.1 on a free port, run in their
+ * own process group, and are stopped by pid (the whole group), always.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, writeFile, readFile } from 'node:fs/promises';
+import { createServer, connect } from 'node:net';
+import path from 'node:path';
+
+/** A running loopback server. */
+export interface LoopbackServer {
+  /** `127.0.0.1:PORT` */
+  readonly address: string;
+  readonly port: number;
+  readonly pid: number;
+  /** Stops the server's process group (SIGTERM, then SIGKILL after 3 s). Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Returns a TCP port that was free on 127.0.0.1 a moment ago. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      srv.close(() => {
+        resolve(port);
+      });
+    });
+  });
+}
+
+function isPortOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = connect({ host: '127.0.0.1', port });
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once('error', () => {
+      resolve(false);
+    });
+  });
+}
+
+/** Kills a whole process group by its leader pid; ignores groups already gone. */
+export function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
+/** Options for {@link startProcessServer}. */
+interface ProcessServerOptions {
+  readonly argv: readonly string[];
+  readonly port: number;
+  /** Log file receiving stdout+stderr. */
+  readonly logFile: string;
+  readonly what: string;
+  readonly startTimeoutMs?: number;
+}
+
+async function startProcessServer(opts: ProcessServerOptions): Promise<LoopbackServer> {
+  const [bin, ...args] = opts.argv;
+  if (bin === undefined) throw new Error('empty argv');
+  const { openSync, closeSync } = await import('node:fs');
+  const fd = openSync(opts.logFile, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(bin, args, { detached: true, stdio: ['ignore', fd, fd] });
+  } finally {
+    closeSync(fd);
+  }
+  const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
+  child.unref();
+  const pid = child.pid;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped || pid === undefined) return;
+    stopped = true;
+    killGroup(pid, 'SIGTERM');
+    const gone = await Promise.race([
+      exited.then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 3000)),
+    ]);
+    if (!gone && isAlive(pid)) killGroup(pid, 'SIGKILL');
+  };
+  const ready = await Promise.race([
+    waitFor(() => isPortOpen(opts.port), opts.startTimeoutMs ?? 10_000),
+    spawnError.then(() => false),
+    exited.then(() => false),
+  ]);
+  if (!ready || pid === undefined) {
+    await stop();
+    const log = await readFile(opts.logFile, 'utf8').catch(() => '');
+    throw new Error(
+      `${opts.what} did not start on 127.0.0.1:${opts.port} (${opts.argv.join(' ')}): ` +
+        log.split('\n').slice(-10).join('\n'),
+    );
+  }
+  return { address: `127.0.0.1:${opts.port}`, port: opts.port, pid, stop };
+}
+
+/** Options for {@link startRegistry}. */
+export interface RegistryOptions {
+  /** Directory for the registry's storage, config and log. */
+  readonly dir: string;
+  /** docker-registry binary (REGISTRY_BIN). */
+  readonly bin?: string;
+  readonly port?: number;
+}
+
+/** Starts a distribution registry (plain HTTP) on 127.0.0.1. */
+export async function startRegistry(opts: RegistryOptions): Promise<LoopbackServer> {
+  const port = opts.port ?? (await freePort());
+  await mkdir(path.join(opts.dir, 'data'), { recursive: true });
+  const configPath = path.join(opts.dir, 'config.yml');
+  await writeFile(
+    configPath,
+    [
+      'version: 0.1',
+      'log:',
+      '  level: warn',
+      '  accesslog:',
+      '    disabled: true',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${path.join(opts.dir, 'data')}`,
+      '  delete:',
+      '    enabled: true',
+      'http:',
+      `  addr: 127.0.0.1:${port}`,
+      '  secret: metalk8s-buildchain-loopback',
+      '',
+    ].join('\n'),
+  );
+  return startProcessServer({
+    argv: [opts.bin ?? 'docker-registry', 'serve', configPath],
+    port,
+    logFile: path.join(opts.dir, 'registry.log'),
+    what: 'docker-registry',
+  });
+}
+
+/** Options for {@link startNginx}. */
+export interface NginxOptions {
+  /** Prefix directory for nginx's config, pid, logs and temp files. */
+  readonly dir: string;
+  /**
+   * The body of the `server { }` block, without `listen`; e.g. `root /srv; autoindex on;` or
+   * an `include` of a generated registry config.
+   */
+  readonly serverBody: string;
+  /** Extra `http { }` level directives (e.g. `map`s). */
+  readonly httpExtra?: string;
+  readonly bin?: string;
+  readonly port?: number;
+}
+
+/** Starts a foreground nginx on 127.0.0.1 with a private prefix. */
+export async function startNginx(opts: NginxOptions): Promise<LoopbackServer> {
+  const port = opts.port ?? (await freePort());
+  const dir = path.resolve(opts.dir);
+  for (const sub of ['logs', 'tmp']) await mkdir(path.join(dir, sub), { recursive: true });
+  const conf = path.join(dir, 'nginx.conf');
+  const t = path.join(dir, 'tmp');
+  await writeFile(
+    conf,
+    `daemon off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/logs/error.log warn;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path ${t}/body;
+  proxy_temp_path ${t}/proxy;
+  fastcgi_temp_path ${t}/fastcgi;
+  uwsgi_temp_path ${t}/uwsgi;
+  scgi_temp_path ${t}/scgi;
+  types { application/x-rpm rpm; application/xml xml; application/gzip gz; text/plain txt asc; }
+  default_type application/octet-stream;
+  sendfile on;
+  ${opts.httpExtra ?? ''}
+  server {
+    listen 127.0.0.1:${port};
+    ${opts.serverBody}
+  }
+}
+`,
+  );
+  const bin = opts.bin ?? 'nginx';
+  return startProcessServer({
+    argv: [bin, '-p', dir, '-c', conf, '-e', path.join(dir, 'logs', 'error.log')],
+    port,
+    logFile: path.join(dir, 'logs', 'stdout.log'),
+    what: 'nginx',
+  });
+}

@@ -8,7 +8,9 @@ export const config = defineConfig({
     hookTimeout: 120_000,
     pool: 'forks',
     maxWorkers: 2,
-    reporters: ['default'],
+    // The JSON report is what .ci/run counts (vitest's console summary is not read by CI).
+    reporters: ['default', 'json'],
+    outputFile: { json: '_build/test-results/vitest.json' },
   },
 });
 

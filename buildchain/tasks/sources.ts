@@ -1,0 +1,51 @@
+/**
+ * Where upstream images and packages come from (SOURCES in .env): the embedded mirror
+ * (default; stand-in content served on 127.0.0.1, works offline), the real upstream
+ * registries and repos, or a site mirror.
+ *
+ * Contract for users of this module (images, packages, solution):
+ * - Call the async methods only from task actions, never while creating tasks: for the
+ *   embedded kind the first call seeds and starts the servers, and an up-to-date build
+ *   must not pay that.
+ * - Never put an endpoint returned here into a fingerprint (the embedded mirror's ports change
+ *   from run to run); fingerprint content digests and checksums instead.
+ * - The CLI calls `stop()` when the build ends, fails or is interrupted.
+ */
+import type { SourcesKind } from '../config/config.ts';
+import type { ImageEntry } from '../config/content-types.ts';
+
+/** Where to reach a registry. */
+export interface RegistryEndpoint {
+  /** `host[:port]`, e.g. `127.0.0.1:40123` or `harbor.example.com`. */
+  readonly host: string;
+  /** Repository path prefix on that host ('' or e.g. `dockerhub`, no slashes at the ends). */
+  readonly pathPrefix: string;
+  /** Plain HTTP / no TLS verification. */
+  readonly insecure: boolean;
+  /** containers auth.json to read credentials from, if any. */
+  readonly authFile?: string;
+}
+
+export interface Sources {
+  readonly kind: SourcesKind;
+  /** One line for the build banner and product.txt, e.g. `embedded (stand-in content)`. */
+  describe(): string;
+  /** Endpoint for an upstream registry host (`docker.io`, `quay.io`, ...). */
+  registry(upstreamHost: string): Promise<RegistryEndpoint>;
+  /**
+   * Digest to pull for an image. The pinned digest for upstream/site sources; for the embedded
+   * mirror, the digest of the stand-in image seeded under the same name and tag. Undefined when
+   * the image is unpinned (upstream/site).
+   */
+  imageDigest(image: ImageEntry): Promise<string | undefined>;
+  /** URL to use for an upstream yum repository base URL (or any URL under it). */
+  repoUrl(upstreamUrl: string): Promise<string>;
+  /**
+   * Directory holding the lock files for this kind of source (package resolution locks):
+   * in the repository for upstream/site, under BUILD_ROOT for the embedded mirror (its
+   * stand-in content has its own checksums).
+   */
+  readonly lockDir: string;
+  /** Stops whatever was started. Idempotent. */
+  stop(): Promise<void>;
+}

@@ -51,7 +51,10 @@ export interface PackageSpec {
   readonly name: string;
   readonly version?: string;
   readonly release?: string;
-  /** Repo name (RepoSpec.name) it is downloaded from, or `scality` when built locally. */
+  /**
+   * Repo name (RepoSpec.name) it is downloaded from, or `scality` when built locally. '' when the
+   * list does not say (the resolver picks the best version across all repos).
+   */
   readonly repo: string;
   /** True for packages built from `packages-specs/<name>/`. */
   readonly built: boolean;
@@ -62,6 +65,10 @@ export interface PackageList {
   readonly osFamily: string;
   /** e.g. `7` (dnf --releasever). */
   readonly releasever: string;
+  /** e.g. `x86_64` (the `$basearch` of repo URLs). Absent: `x86_64`. */
+  readonly basearch?: string;
+  /** Dist tag of repo names on the ISO and of local builds (`el7` → `%{dist}` = `.el7`). */
+  readonly distTag?: string;
   readonly repos: readonly RepoSpec[];
   readonly packages: readonly PackageSpec[];
 }

@@ -11,8 +11,10 @@
  *   from run to run); fingerprint content digests and checksums instead.
  * - The CLI calls `stop()` when the build ends, fails or is interrupted.
  */
-import type { SourcesKind } from '../config/config.ts';
+import type { BuildConfig, SourcesKind } from '../config/config.ts';
 import type { ImageEntry } from '../config/content-types.ts';
+import type { EmbeddedMirror } from './mirror/embedded.ts';
+import { createEmbeddedSources, createSiteSources, createUpstreamSources } from './mirror/sources-impl.ts';
 
 /** Where to reach a registry. */
 export interface RegistryEndpoint {
@@ -38,8 +40,18 @@ export interface Sources {
    * the image is unpinned (upstream/site).
    */
   imageDigest(image: ImageEntry): Promise<string | undefined>;
-  /** URL to use for an upstream yum repository base URL (or any URL under it). */
+  /**
+   * URL to use for an upstream yum repository base URL (or any URL under it), or any other
+   * upstream file URL (source files of `packages-specs/<name>/sources.yaml`, repo GPG keys).
+   * Upstream/site: fails fast with `unreachable` when the host does not answer.
+   */
   repoUrl(upstreamUrl: string): Promise<string>;
+  /**
+   * sha256 (hex) a file downloaded from `upstreamUrl` must have: `pinned` for upstream/site;
+   * for the embedded mirror, the sha256 of its stand-in (which cannot match the real file).
+   * Optional for stand-in implementations: call {@link expectedSha256} instead.
+   */
+  expectedSha256?(upstreamUrl: string, pinned: string): Promise<string>;
   /**
    * Directory holding the lock files for this kind of source (package resolution locks):
    * in the repository for upstream/site, under BUILD_ROOT for the embedded mirror (its
@@ -48,4 +60,23 @@ export interface Sources {
   readonly lockDir: string;
   /** Stops whatever was started. Idempotent. */
   stop(): Promise<void>;
+  /** The embedded mirror (kind `embedded` only), for `mirror:seed` / `mirror:serve`. */
+  readonly embedded?: EmbeddedMirror;
+}
+
+/** Creates the sources selected by SOURCES (see the module comment). */
+export function createSources(config: BuildConfig): Sources {
+  switch (config.sources) {
+    case 'embedded':
+      return createEmbeddedSources(config);
+    case 'upstream':
+      return createUpstreamSources(config);
+    case 'site':
+      return createSiteSources(config);
+  }
+}
+
+/** The sha256 (hex) a file fetched from `upstreamUrl` must have with these sources. */
+export async function expectedSha256(sources: Sources, upstreamUrl: string, pinned: string): Promise<string> {
+  return sources.expectedSha256 ? sources.expectedSha256(upstreamUrl, pinned) : pinned;
 }

@@ -4,6 +4,7 @@
  * own process group, and are stopped by pid (the whole group), always.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile, readFile } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import path from 'node:path';
@@ -60,13 +61,36 @@ export function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-function isAlive(pid: number): boolean {
+/**
+ * True while a live (non-zombie) process of the group led by `pid` exists. Zombies are ignored:
+ * the children of a killed watchdog are reaped by init, sometimes a second later, and hold
+ * neither ports nor files.
+ */
+export function isGroupAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    process.kill(-pid, 0);
   } catch {
     return false;
   }
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return true; // no procfs: trust kill(0)
+  }
+  for (const entry of entries) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // Fields after the parenthesised command: state ppid pgrp ...
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[2] === String(pid) && fields[0] !== 'Z') return true;
+  }
+  return false;
 }
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
@@ -76,6 +100,36 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promis
     await new Promise((r) => setTimeout(r, 50));
   }
   return false;
+}
+
+/**
+ * Runs "$@" and exits with it; a background reader kills it when stdin reaches EOF (the parent
+ * died). fd 3 keeps the pipe for the reader: asynchronous lists get /dev/null as stdin.
+ */
+const WATCHDOG =
+  'exec 3<&0; "$@" 3<&- </dev/null & p=$!; { read -r _ <&3; kill "$p" 2>/dev/null; } & ' +
+  'exec 3<&-; wait "$p"';
+
+const exitKills = new Set<number>();
+let exitHookInstalled = false;
+
+/** Last resort: a synchronous SIGKILL of every running server group when this process exits. */
+function registerExitKill(pid: number): void {
+  exitKills.add(pid);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const p of exitKills) killGroup(p, 'SIGKILL');
+  });
+}
+
+function unregisterExitKill(pid: number): void {
+  exitKills.delete(pid);
+}
+
+/** Pids (process group leaders) of the servers this process started and has not stopped. */
+export function runningServerPids(): number[] {
+  return [...exitKills];
 }
 
 /** Options for {@link startProcessServer}. */
@@ -89,30 +143,40 @@ interface ProcessServerOptions {
 }
 
 async function startProcessServer(opts: ProcessServerOptions): Promise<LoopbackServer> {
-  const [bin, ...args] = opts.argv;
-  if (bin === undefined) throw new Error('empty argv');
+  if (opts.argv.length === 0) throw new Error('empty argv');
   const { openSync, closeSync } = await import('node:fs');
   const fd = openSync(opts.logFile, 'a');
   let child: ChildProcess;
   try {
-    child = spawn(bin, args, { detached: true, stdio: ['ignore', fd, fd] });
+    // A watchdog shell leads the group: it reads its stdin (a pipe only this process holds)
+    // and kills the server when that pipe closes, so the server dies with this process even on
+    // SIGKILL, when no exit handler can run.
+    child = spawn('sh', ['-c', WATCHDOG, 'watchdog', ...opts.argv], {
+      detached: true,
+      stdio: ['pipe', fd, fd],
+    });
   } finally {
     closeSync(fd);
   }
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
   child.unref();
+  // The pipe must not keep the event loop alive; it closes when this process exits.
+  (child.stdin as (NodeJS.WritableStream & { unref?: () => void }) | null)?.unref?.();
   const pid = child.pid;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  if (pid !== undefined) registerExitKill(pid);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => { resolve(); }));
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped || pid === undefined) return;
     stopped = true;
     killGroup(pid, 'SIGTERM');
-    const gone = await Promise.race([
-      exited.then(() => true),
-      new Promise<boolean>((r) => setTimeout(() => r(false), 3000)),
-    ]);
-    if (!gone && isAlive(pid)) killGroup(pid, 'SIGKILL');
+    // Wait for the whole group (watchdog, server, workers), not just the leader: the port is
+    // free only when the server itself is gone.
+    if (!(await waitFor(() => Promise.resolve(!isGroupAlive(pid)), 3000))) {
+      killGroup(pid, 'SIGKILL');
+      await waitFor(() => Promise.resolve(!isGroupAlive(pid)), 2000);
+    }
+    unregisterExitKill(pid);
   };
   const ready = await Promise.race([
     waitFor(() => isPortOpen(opts.port), opts.startTimeoutMs ?? 10_000),
@@ -184,6 +248,8 @@ export interface NginxOptions {
   readonly httpExtra?: string;
   readonly bin?: string;
   readonly port?: number;
+  /** Main-context directives (e.g. `user root;` to serve a tree only root can read). */
+  readonly mainExtra?: string;
 }
 
 /** Starts a foreground nginx on 127.0.0.1 with a private prefix. */
@@ -197,6 +263,7 @@ export async function startNginx(opts: NginxOptions): Promise<LoopbackServer> {
     conf,
     `daemon off;
 worker_processes 1;
+${opts.mainExtra ?? ''}
 pid ${dir}/nginx.pid;
 error_log ${dir}/logs/error.log warn;
 events { worker_connections 256; }

@@ -1,0 +1,137 @@
+/** Command-line parsing (pure): `[command] [options] [tasks...]`, options anywhere. */
+import { UsageError } from '../engine/failures.ts';
+
+export type CommandName = 'run' | 'list' | 'info' | 'clean' | 'forget' | 'help';
+
+export interface CliArgs {
+  readonly command: CommandName;
+  /** Task names or wildcards (command-line spelling: `/` allowed as separator). */
+  readonly tasks: readonly string[];
+  readonly workers: number;
+  readonly keepGoing: boolean;
+  readonly dryRun: boolean;
+  readonly reporter: 'console' | 'json';
+  readonly jsonLog: string | undefined;
+  readonly verbose: boolean;
+  readonly quiet: boolean;
+  readonly alwaysMake: boolean;
+  /** list: show subtasks too. */
+  readonly all: boolean;
+  /** list: show private tasks too. */
+  readonly private: boolean;
+  /** Testing hook: a module exporting `createTasks(config, sources)`. */
+  readonly tasksModule: string | undefined;
+}
+
+const COMMANDS: readonly CommandName[] = ['run', 'list', 'info', 'clean', 'forget', 'help'];
+
+function parseWorkers(value: string | undefined): number {
+  const n = Number(value);
+  if (value === undefined || !Number.isInteger(n) || n < 1) {
+    throw new UsageError('usage', `-n/--workers needs a positive integer, got ${JSON.stringify(value ?? '')}`);
+  }
+  return n;
+}
+
+/** Parses argv (without node and script). Throws UsageError (`usage`) on a mistake. */
+export function parseArgs(argv: readonly string[]): CliArgs {
+  const a = {
+    command: 'run' as CommandName,
+    tasks: [] as string[],
+    workers: 1,
+    keepGoing: false,
+    dryRun: false,
+    reporter: 'console' as 'console' | 'json',
+    jsonLog: undefined as string | undefined,
+    verbose: false,
+    quiet: false,
+    alwaysMake: false,
+    all: false,
+    private: false,
+    tasksModule: undefined as string | undefined,
+  };
+  let commandSeen = false;
+  let onlyPositional = false;
+  const positional = (tok: string): void => {
+    if (!commandSeen && a.tasks.length === 0 && (COMMANDS as readonly string[]).includes(tok)) {
+      a.command = tok as CommandName;
+    } else a.tasks.push(tok);
+    commandSeen = true;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const raw = argv[i] ?? '';
+    if (onlyPositional || !raw.startsWith('-') || raw === '-') {
+      positional(raw);
+      continue;
+    }
+    const eq = raw.indexOf('=');
+    const opt = raw.startsWith('--') && eq > 0 ? raw.slice(0, eq) : raw;
+    const inline = raw.startsWith('--') && eq > 0 ? raw.slice(eq + 1) : undefined;
+    const value = (): string => {
+      if (inline !== undefined) return inline;
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError('usage', `${opt} needs a value`);
+      return v;
+    };
+    switch (opt) {
+      case '--':
+        onlyPositional = true;
+        break;
+      case '-n':
+        if (a.command === 'clean') a.dryRun = true;
+        else a.workers = parseWorkers(value());
+        break;
+      case '--workers':
+        a.workers = parseWorkers(value());
+        break;
+      case '-k':
+      case '--keep-going':
+        a.keepGoing = true;
+        break;
+      case '--dry-run':
+        a.dryRun = true;
+        break;
+      case '--reporter': {
+        const r = value();
+        if (r !== 'console' && r !== 'json') throw new UsageError('usage', `--reporter must be console or json, got ${r}`);
+        a.reporter = r;
+        break;
+      }
+      case '--json-log':
+        a.jsonLog = value();
+        break;
+      case '-v':
+      case '--verbose':
+        a.verbose = true;
+        break;
+      case '-q':
+      case '--quiet':
+        a.quiet = true;
+        break;
+      case '-a':
+      case '--always-make':
+        a.alwaysMake = true;
+        break;
+      case '--all':
+        a.all = true;
+        break;
+      case '--private':
+        a.private = true;
+        break;
+      case '--tasks-module':
+        a.tasksModule = value();
+        break;
+      case '-h':
+      case '--help':
+        a.command = 'help';
+        break;
+      default:
+        if (/^-n\d+$/.test(raw)) a.workers = parseWorkers(raw.slice(2));
+        else throw new UsageError('usage', `unknown option ${raw}`, 'see `npm run build -- --help`');
+    }
+  }
+  if (a.command === 'info' && a.tasks.length !== 1) {
+    throw new UsageError('usage', 'info needs exactly one task name', 'e.g. npm run build -- info iso');
+  }
+  return a;
+}

@@ -1,0 +1,69 @@
+/**
+ * What every command needs: the repository root, the configuration, the task graph, the
+ * reporter and the engine state directory.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { BuildConfig } from '../config/config.ts';
+import { loadConfig } from '../config/load.ts';
+import { teeReporter, type Reporter } from '../engine/events.ts';
+import { UsageError } from '../engine/failures.ts';
+import { TaskGraph } from '../engine/graph.ts';
+import { consoleReporter } from '../engine/reporters/console.ts';
+import { jsonFileReporter, jsonStreamReporter } from '../engine/reporters/json.ts';
+import { liveReporter } from '../engine/reporters/live.ts';
+import type { TaskDefinition } from '../engine/task.ts';
+import { createAllTasks } from '../tasks/index.ts';
+import type { Sources } from '../tasks/sources.ts';
+import type { CliArgs } from './args.ts';
+
+/** The default task of `run` and `clean`. */
+export const DEFAULT_TASK = 'iso';
+
+/** The repository root: the nearest directory at or above cwd holding `.env.example`. */
+export function findRoot(start = process.cwd()): string {
+  let dir = path.resolve(start);
+  for (;;) {
+    if (existsSync(path.join(dir, '.env.example'))) return dir;
+    const parent = path.dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  return path.resolve(import.meta.dirname, '../..');
+}
+
+/** Engine state (fingerprints, lock) under BUILD_ROOT. */
+export function stateDirOf(config: BuildConfig): string {
+  return path.join(config.buildRoot, '.buildchain');
+}
+
+export function makeReporter(args: CliArgs): Reporter {
+  const main =
+    args.reporter === 'json'
+      ? jsonStreamReporter()
+      : process.stdout.isTTY && !args.verbose && args.command === 'run'
+        ? liveReporter({ quiet: args.quiet })
+        : consoleReporter({ quiet: args.quiet, verbose: args.verbose });
+  return args.jsonLog === undefined ? main : teeReporter([main, jsonFileReporter(args.jsonLog)]);
+}
+
+type CreateTasks = (config: BuildConfig, sources: Sources) => TaskDefinition[] | Promise<TaskDefinition[]>;
+
+/** The task definitions: the buildchain's, or those of `--tasks-module` (testing hook). */
+export async function loadTasks(args: CliArgs, config: BuildConfig, sources: Sources): Promise<TaskDefinition[]> {
+  if (args.tasksModule === undefined) return createAllTasks(config, sources);
+  const file = path.resolve(args.tasksModule);
+  const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  const create = mod.createTasks;
+  if (typeof create !== 'function') {
+    throw new UsageError('usage', `${file} does not export createTasks(config, sources)`);
+  }
+  return (create as CreateTasks)(config, sources);
+}
+
+export function buildGraph(config: BuildConfig, defs: readonly TaskDefinition[]): TaskGraph {
+  return new TaskGraph(config.root, defs);
+}
+
+export { loadConfig };

@@ -1,0 +1,112 @@
+/**
+ * `npm run build [--] [command] [options] [TASK...]`: the only code reading argv and the
+ * environment, handling signals and setting the exit code (see docs/engine.md).
+ */
+import type { Reporter } from '../engine/events.ts';
+import { UsageError } from '../engine/failures.ts';
+import type { Sources } from '../tasks/sources.ts';
+import { parseArgs, type CliArgs } from './args.ts';
+import { cleanCommand } from './clean.ts';
+import { buildGraph, findRoot, loadConfig, loadTasks, makeReporter } from './context.ts';
+import { forgetCommand } from './forget.ts';
+import { HELP } from './help.ts';
+import { infoCommand } from './info.ts';
+import { listTasks, printList } from './list.ts';
+import { EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, runCommand } from './run.ts';
+import { openSources } from './sources.ts';
+
+async function dispatch(args: CliArgs, reporter: Reporter, signal: AbortSignal, onSources: (s: Sources) => void): Promise<number> {
+  const config = loadConfig(findRoot());
+  const sources = await openSources(config);
+  onSources(sources);
+  const graph = buildGraph(config, await loadTasks(args, config, sources));
+  switch (args.command) {
+    case 'run':
+      return runCommand(args, config, graph, reporter, signal);
+    case 'list':
+      printList(listTasks(graph, args), args.reporter === 'json');
+      return 0;
+    case 'info':
+      return infoCommand(args, config, graph, signal);
+    case 'clean':
+      return cleanCommand(args, config, graph, reporter, signal);
+    case 'forget':
+      return forgetCommand(args, config, graph, reporter);
+    case 'help':
+      process.stdout.write(HELP);
+      return 0;
+  }
+}
+
+function reportError(reporter: Reporter, err: unknown, command: string): number {
+  const isUsage = err instanceof UsageError;
+  const code = isUsage ? EXIT_USAGE : EXIT_INTERNAL;
+  const message = err instanceof Error ? err.message : String(err);
+  reporter.emit({
+    event: 'error',
+    reason: isUsage ? err.reason : 'internal-error',
+    message: isUsage ? message : `internal error: ${message}`,
+    ...(isUsage && err.hint !== undefined ? { hint: err.hint } : {}),
+  });
+  if (!isUsage && err instanceof Error && err.stack !== undefined) process.stderr.write(`${err.stack}\n`);
+  if (command === 'run') {
+    reporter.emit({
+      event: 'summary',
+      exitCode: code,
+      counts: { done: 0, upToDate: 0, failed: 0, blocked: 0, wouldRun: 0, notRun: 0 },
+      failures: [],
+      interrupted: false,
+      durationMs: 0,
+    });
+  }
+  return code;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let args: CliArgs;
+  try {
+    args = parseArgs(argv);
+  } catch (err) {
+    const hint = err instanceof UsageError && err.hint !== undefined ? `\n  hint: ${err.hint}` : '';
+    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}${hint}\n`);
+    return EXIT_USAGE;
+  }
+  if (args.command === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const controller = new AbortController();
+  let sources: Sources | undefined;
+  let signals = 0;
+  const onSignal = (): void => {
+    signals++;
+    controller.abort();
+    if (signals > 1) {
+      // A second Ctrl-C: stop waiting for actions that ignore the abort.
+      void (sources?.stop() ?? Promise.resolve()).finally(() => process.exit(EXIT_INTERRUPTED));
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const reporter = makeReporter(args);
+  let code: number;
+  try {
+    code = await dispatch(args, reporter, controller.signal, (s) => {
+      sources = s;
+    });
+  } catch (err) {
+    code = reportError(reporter, err, args.command);
+  } finally {
+    try {
+      await sources?.stop();
+    } catch (err) {
+      process.stderr.write(`warning: stopping sources failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    }
+    await reporter.close();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  return controller.signal.aborted ? EXIT_INTERRUPTED : code;
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,87 @@
+/**
+ * Computes a task's current fingerprint parts and target hashes, runs its uptodate checks and
+ * returns why it must run (see uptodate.ts). Reads files; never runs actions.
+ */
+import type { FileHasher } from './fingerprint.ts';
+import { hashString } from './fingerprint.ts';
+import type { GraphNode } from './graph.ts';
+import type { FingerprintParts, StateStore } from './state-store.ts';
+import type { Action } from './task.ts';
+import { staleReasons } from './uptodate.ts';
+
+export interface EvaluateContext {
+  readonly root: string;
+  readonly hasher: FileHasher;
+  readonly state: StateStore;
+  /** Values of env keys declared by tasks (config values first, then the process env). */
+  readonly envValues: Readonly<Record<string, string | undefined>>;
+  /** Fingerprints computed so far in this run, by task name. */
+  readonly fingerprints: ReadonlyMap<string, string>;
+}
+
+export interface Evaluation {
+  readonly fp: string;
+  readonly parts: FingerprintParts;
+  readonly targets: readonly (readonly [string, string | undefined])[];
+  readonly reasons: string[];
+}
+
+/** The JSON an action contributes to the fingerprint. */
+export function actionIdentity(a: Action): unknown {
+  return a.kind === 'command'
+    ? { argv: a.argv, env: a.env ?? null, cwd: a.cwd ?? null, input: a.input ?? null }
+    : { fn: a.label };
+}
+
+/** Hash of everything in the definition that decides what the actions do. */
+export function definitionHash(node: GraphNode): string {
+  const def = node.def;
+  const clean = Array.isArray(def.clean) ? (def.clean as readonly Action[]).map(actionIdentity) : (def.clean ?? false);
+  return hashString(JSON.stringify({ a: (def.actions ?? []).map(actionIdentity), t: node.targets, c: clean }));
+}
+
+/** Hash of file deps; a missing file hashes as '' (the caller reports missing-file-dep). */
+export async function fileHashes(hasher: FileHasher, files: readonly string[]): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const f of files) out[f] = (await hasher.hash(f)) ?? '';
+  return out;
+}
+
+export async function evaluateTask(
+  node: GraphNode,
+  ctx: EvaluateContext,
+  extra: { toolVersions: Record<string, string>; alwaysMake: boolean; depsWouldRun?: readonly string[] },
+): Promise<Evaluation> {
+  const def = node.def;
+  const env: Record<string, string> = {};
+  for (const k of def.envKeys ?? []) env[k] = hashString(ctx.envValues[k] ?? '');
+  const tools: Record<string, string> = {};
+  for (const [k, v] of Object.entries(extra.toolVersions)) tools[k] = hashString(v);
+  const deps: Record<string, string> = {};
+  for (const d of node.fileProducingDeps) deps[d] = ctx.fingerprints.get(d) ?? ctx.state.get(d)?.fp ?? '';
+  const parts: FingerprintParts = {
+    actions: definitionHash(node),
+    config: def.config === undefined ? '' : hashString(JSON.stringify(def.config)),
+    env,
+    tools,
+    files: await fileHashes(ctx.hasher, node.fileDeps),
+    deps,
+  };
+  const fp = hashString(JSON.stringify(parts));
+  const targets: (readonly [string, string | undefined])[] = [];
+  for (const t of node.targets) targets.push([t, await ctx.hasher.hash(t)]);
+  const checks: (boolean | string)[] = [];
+  for (const c of def.uptodate ?? []) checks.push(typeof c === 'function' ? await c() : c);
+  const reasons = staleReasons({
+    root: ctx.root,
+    previous: ctx.state.get(node.name),
+    parts,
+    fp,
+    targets,
+    hasFileDeps: node.fileDeps.length > 0,
+    checks,
+    alwaysMake: extra.alwaysMake,
+    depsWouldRun: extra.depsWouldRun,
+  });
+  return { fp, parts, targets, reasons };
+}

@@ -1,0 +1,135 @@
+/**
+ * Build events: the interface between the scheduler and the reporters. The JSON reporter
+ * writes them one per line, unchanged (see docs/engine.md for the schema).
+ */
+import type { FailureReason } from './task.ts';
+import type { UsageReason } from './failures.ts';
+
+/** Why a task did not run its actions. */
+export type SkipReason = 'up-to-date' | 'dry-run' | 'blocked' | 'no-actions';
+
+export interface BuildStartEvent {
+  readonly event: 'build-start';
+  readonly command: string;
+  /** Number of tasks selected (including dependencies). */
+  readonly tasks: number;
+  readonly workers: number;
+  readonly dryRun: boolean;
+}
+export interface TaskStartEvent {
+  readonly event: 'start';
+  readonly task: string;
+  readonly title: string;
+  /** Why the task runs (same strings as `info` and the dry run). */
+  readonly reasons: readonly string[];
+}
+export interface TaskSkipEvent {
+  readonly event: 'skip';
+  readonly task: string;
+  readonly reason: SkipReason;
+  /** dry-run: why it would run; blocked: the failed dependency. */
+  readonly reasons: readonly string[];
+}
+export interface TaskDoneEvent {
+  readonly event: 'done';
+  readonly task: string;
+  /** Wall-clock duration of the actions, in milliseconds. */
+  readonly durationMs: number;
+}
+export interface TaskFailEvent {
+  readonly event: 'fail';
+  readonly task: string;
+  readonly reason: FailureReason;
+  readonly message: string;
+  readonly hint?: string;
+  readonly argv?: readonly string[];
+  readonly exitCode?: number;
+  readonly signal?: string;
+  /** Last lines of the failed command's stderr (or of the task's log). */
+  readonly stderrTail?: readonly string[];
+  readonly durationMs: number;
+}
+export interface TaskOutputEvent {
+  readonly event: 'output';
+  readonly task: string;
+  readonly stream: 'stdout' | 'stderr' | 'log';
+  readonly line: string;
+}
+export interface TaskProgressEvent {
+  readonly event: 'progress';
+  readonly task: string;
+  readonly done: number;
+  readonly total?: number;
+  readonly message?: string;
+}
+/** A command refused before anything ran (exit code 2). */
+export interface ErrorEvent {
+  readonly event: 'error';
+  readonly reason: UsageReason | 'internal-error';
+  readonly message: string;
+  readonly hint?: string;
+}
+export interface CleanEvent {
+  readonly event: 'clean';
+  readonly task: string;
+  /** Paths removed (or that would be, with dry-run). */
+  readonly removed: readonly string[];
+  /** Targets left alone because they are outside BUILD_ROOT. */
+  readonly refused: readonly string[];
+  readonly dryRun: boolean;
+}
+export interface ForgetEvent {
+  readonly event: 'forget';
+  readonly tasks: readonly string[];
+}
+export interface SummaryCounts {
+  /** Tasks whose actions ran and succeeded. */
+  done: number;
+  upToDate: number;
+  failed: number;
+  /** Not run because a dependency failed (--keep-going). */
+  blocked: number;
+  /** Would run (dry run). */
+  wouldRun: number;
+  /** Selected but never reached (stopped after a failure or an interrupt). */
+  notRun: number;
+}
+export interface SummaryEvent {
+  readonly event: 'summary';
+  readonly exitCode: number;
+  readonly counts: SummaryCounts;
+  readonly failures: readonly string[];
+  readonly interrupted: boolean;
+  readonly durationMs: number;
+}
+
+export type BuildEvent =
+  | BuildStartEvent
+  | TaskStartEvent
+  | TaskSkipEvent
+  | TaskDoneEvent
+  | TaskFailEvent
+  | TaskOutputEvent
+  | TaskProgressEvent
+  | ErrorEvent
+  | CleanEvent
+  | ForgetEvent
+  | SummaryEvent;
+
+/** Receives events; reporters implement it. `close` flushes (called once at the end). */
+export interface Reporter {
+  emit(event: BuildEvent): void;
+  close(): Promise<void>;
+}
+
+/** Fans events out to several reporters. */
+export function teeReporter(reporters: readonly Reporter[]): Reporter {
+  return {
+    emit(event) {
+      for (const r of reporters) r.emit(event);
+    },
+    async close() {
+      await Promise.all(reporters.map((r) => r.close()));
+    },
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * The one execa wrapper: argv arrays only (never a shell string), each command in its own
+ * process group (`detached`) killed as a group on abort, output streamed line by line, the
+ * stderr tail kept for failure reports.
+ */
+import { execa } from 'execa';
+import { TaskError } from '../task.ts';
+import type { ExecResult } from '../task.ts';
+
+/** Lines of stderr kept for a failure report. */
+export const STDERR_TAIL_LINES = 20;
+/** Grace period between SIGTERM and SIGKILL of an aborted process group (ms). */
+export const KILL_GRACE_MS = 3000;
+
+export interface RunCommandOptions {
+  readonly cwd: string;
+  readonly env?: Readonly<Record<string, string>>;
+  readonly input?: string;
+  readonly signal: AbortSignal;
+  /** Called for each output line as it arrives. */
+  readonly onLine?: (stream: 'stdout' | 'stderr', line: string) => void;
+  /** Keep stdout/stderr in the result (function actions); command actions only keep the tail. */
+  readonly buffer?: boolean;
+  /** When false, a non-zero exit resolves instead of throwing. Default true. */
+  readonly reject?: boolean;
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // The group is already gone.
+  }
+}
+
+/** Runs `argv`; throws TaskError (`command-failed`, `tool-not-found`, `aborted`). */
+export async function runCommand(argv: readonly string[], opts: RunCommandOptions): Promise<ExecResult> {
+  const [file, ...args] = argv;
+  if (file === undefined || file === '') throw new TaskError('internal-error', 'empty argv');
+  if (opts.signal.aborted) throw new TaskError('aborted', 'interrupted', { argv });
+  const tail: string[] = [];
+  const onLine = opts.onLine;
+  const tap = (stream: 'stdout' | 'stderr') =>
+    function* (line: string): Generator<string> {
+      if (stream === 'stderr') {
+        tail.push(line);
+        if (tail.length > STDERR_TAIL_LINES) tail.shift();
+      }
+      onLine?.(stream, line);
+      yield line;
+    };
+  const sub = execa(file, args, {
+    cwd: opts.cwd,
+    env: opts.env,
+    ...(opts.input === undefined ? { stdin: 'ignore' as const } : { input: opts.input }),
+    detached: true,
+    reject: false,
+    buffer: opts.buffer ?? false,
+    stdout: [tap('stdout')],
+    stderr: [tap('stderr')],
+  });
+  let killTimer: NodeJS.Timeout | undefined;
+  const onAbort = (): void => {
+    if (sub.pid === undefined) return;
+    const pid = sub.pid;
+    killGroup(pid, 'SIGTERM');
+    killTimer = setTimeout(() => {
+      killGroup(pid, 'SIGKILL');
+    }, KILL_GRACE_MS);
+    killTimer.unref();
+  };
+  opts.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    const r = await sub;
+    if (opts.signal.aborted) throw new TaskError('aborted', 'interrupted', { argv, stderrTail: tail });
+    const code = (r as { code?: string }).code;
+    if (code === 'ENOENT' || code === 'EACCES') {
+      throw new TaskError('tool-not-found', `tool-not-found: ${file} (${code})`, {
+        argv,
+        hint: 'install it (run the setup command) or set its *_BIN key in .env',
+      });
+    }
+    const exitCode = r.exitCode ?? -1;
+    const result: ExecResult = {
+      exitCode,
+      stdout: typeof r.stdout === 'string' ? r.stdout : '',
+      stderr: typeof r.stderr === 'string' ? r.stderr : '',
+    };
+    if (exitCode !== 0 && opts.reject !== false) {
+      const signalName = r.signal ?? undefined;
+      throw new TaskError(
+        'command-failed',
+        signalName !== undefined
+          ? `${file} killed by ${signalName}`
+          : `${file} exited with code ${exitCode}`,
+        { argv, exitCode, signalName, stderrTail: tail },
+      );
+    }
+    return result;
+  } finally {
+    opts.signal.removeEventListener('abort', onAbort);
+    if (killTimer !== undefined && sub.exitCode !== null) clearTimeout(killTimer);
+  }
+}

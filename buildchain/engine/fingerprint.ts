@@ -1,0 +1,122 @@
+/**
+ * Content hashes of files and directory trees, with a stat shortcut: a file whose mtime, size
+ * and inode match the cached record reuses its hash. A record taken less than
+ * {@link RACY_MS} after the file's mtime is "racy" (a same-size rewrite in the same clock
+ * tick would keep the mtime), so it is not trusted until re-hashed later (as git does).
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import type { Stats } from 'node:fs';
+import path from 'node:path';
+
+/** `[mtimeMs, size, ino, hash, trusted (1) or racy (0)]`. */
+export type FileRecord = [number, number, number, string, 0 | 1];
+
+/** Files younger than this (ms) when hashed are re-hashed on next use. */
+export const RACY_MS = 30;
+const SMALL_FILE = 8 * 1024 * 1024;
+
+/** sha256 of a string, base64url (43 characters). */
+export function hashString(s: string): string {
+  return createHash('sha256').update(s).digest('base64url');
+}
+
+function isSameStat(rec: FileRecord | undefined, st: Stats): rec is FileRecord {
+  return rec !== undefined && rec[0] === st.mtimeMs && rec[1] === st.size && rec[2] === st.ino;
+}
+
+async function hashContent(file: string, size: number): Promise<string> {
+  if (size <= SMALL_FILE) return createHash('sha256').update(readFileSync(file)).digest('base64url');
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest('base64url');
+}
+
+/** Hashes files and trees through a stat cache shared with the state store. */
+export class FileHasher {
+  /** Absolute path → record; persisted by the state store. */
+  readonly cache: Map<string, FileRecord>;
+  /** Number of files hashed (cache misses) since creation: the cache needs saving when > 0. */
+  misses = 0;
+
+  constructor(cache: Map<string, FileRecord>) {
+    this.cache = cache;
+  }
+
+  /**
+   * Hash of a file's content, or of a directory tree (`d:` prefix), or undefined when the path
+   * does not exist. Symlinks are followed for files; inside trees they hash as their target text.
+   */
+  async hash(file: string): Promise<string | undefined> {
+    const st = statSync(file, { throwIfNoEntry: false });
+    if (st === undefined) return undefined;
+    if (st.isDirectory()) return this.hashTree(file);
+    return this.hashStat(file, st);
+  }
+
+  private async hashStat(file: string, st: Stats): Promise<string> {
+    const rec = this.cache.get(file);
+    if (isSameStat(rec, st) && rec[4] === 1) return rec[3];
+    const hash = await hashContent(file, st.size);
+    this.remember(file, hash, st);
+    return hash;
+  }
+
+  /** Caches a hash just computed, when the file did not change meanwhile. */
+  private remember(file: string, hash: string, before: Stats): void {
+    this.misses++;
+    const after = statSync(file, { throwIfNoEntry: false });
+    if (after === undefined || !isSameStat([before.mtimeMs, before.size, before.ino, '', 0], after)) {
+      this.cache.delete(file);
+      return;
+    }
+    const trusted = after.mtimeMs < Date.now() - RACY_MS ? 1 : 0;
+    this.cache.set(file, [after.mtimeMs, after.size, after.ino, hash, trusted]);
+  }
+
+  /** Forgets the records of a path and everything under it (before a task rewrites it). */
+  invalidate(file: string): void {
+    this.cache.delete(file);
+  }
+
+  /** Hash of a directory tree: sorted relative paths, types, exec bits and content hashes. */
+  async hashTree(dir: string): Promise<string> {
+    const lines: string[] = [];
+    const walk = async (rel: string): Promise<void> => {
+      const entries = readdirSync(path.join(dir, rel), { withFileTypes: true });
+      entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      for (const e of entries) {
+        const relPath = rel === '' ? e.name : `${rel}/${e.name}`;
+        const abs = path.join(dir, relPath);
+        if (e.isSymbolicLink()) lines.push(`l ${relPath} ${readlinkSync(abs)}`);
+        else if (e.isDirectory()) {
+          lines.push(`d ${relPath}`);
+          await walk(relPath);
+        } else if (e.isFile()) {
+          const st = lstatSync(abs);
+          const x = (st.mode & 0o111) !== 0 ? 'x' : '-';
+          lines.push(`f${x} ${relPath} ${await this.hashStat(abs, st)}`);
+        } else lines.push(`o ${relPath}`);
+      }
+    };
+    await walk('');
+    return `d:${hashString(lines.join('\n'))}`;
+  }
+
+  /**
+   * Re-hashes racy records whose files are now old enough to be trusted (called before the
+   * cache is saved, so that the next no-op run can trust them).
+   */
+  async settle(): Promise<void> {
+    const limit = Date.now() - RACY_MS;
+    for (const [file, rec] of this.cache) {
+      if (rec[4] === 1) continue;
+      const st = statSync(file, { throwIfNoEntry: false });
+      if (st === undefined || !st.isFile()) {
+        this.cache.delete(file);
+      } else if (st.mtimeMs < limit) {
+        this.remember(file, await hashContent(file, st.size), st);
+      }
+    }
+  }
+}

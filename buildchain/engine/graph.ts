@@ -1,0 +1,231 @@
+/**
+ * The task graph: validated definitions, absolute paths, explicit and implicit dependencies
+ * (a file dep that is another task's target, or lies under a directory target), cycle
+ * detection and selection of the tasks to run (names, `/` separators, fnmatch wildcards,
+ * group prefixes), with closest-name suggestions for unknown names.
+ */
+import path from 'node:path';
+import { UsageError } from './failures.ts';
+import { closestNames } from './suggest.ts';
+import type { TaskDefinition } from './task.ts';
+import { isWildcard, normalizeTaskName, wildcardToRegExp } from './wildcard.ts';
+
+/** A task with resolved paths and dependencies. */
+export interface GraphNode {
+  readonly name: string;
+  readonly def: TaskDefinition;
+  /** Absolute file dependencies, in definition order. */
+  fileDeps: string[];
+  readonly targets: readonly string[];
+  /** Every task that must finish first: explicit, implicit (file deps) and dynamic `after`. */
+  deps: string[];
+  /** Deps whose targets this task reads: their fingerprints join this task's fingerprint. */
+  fileProducingDeps: string[];
+  readonly isPrivate: boolean;
+  readonly isGroup: boolean;
+}
+
+const NAME_RE = /^[A-Za-z0-9_.@+-]+(:[A-Za-z0-9_.@+=,-]+)*$/;
+
+/** True for names whose first or last segment starts with `_`. */
+export function isPrivateName(name: string): boolean {
+  const parts = name.split(':');
+  return (parts[0] ?? '').startsWith('_') || (parts[parts.length - 1] ?? '').startsWith('_');
+}
+
+export class TaskGraph {
+  readonly root: string;
+  readonly nodes = new Map<string, GraphNode>();
+  /** Absolute target path → producing task. */
+  readonly targetOwner = new Map<string, string>();
+  private readonly patternCache = new Map<string, string[]>();
+
+  constructor(root: string, definitions: readonly TaskDefinition[]) {
+    this.root = root;
+    for (const def of definitions) this.addNode(def);
+    for (const node of this.nodes.values()) this.linkNode(node);
+    this.checkCycles([...this.nodes.keys()]);
+  }
+
+  private addNode(def: TaskDefinition): void {
+    if (!NAME_RE.test(def.name)) {
+      throw new UsageError('invalid-task', `invalid task name ${JSON.stringify(def.name)}`,
+        'names are segments of letters, digits, _ . @ + - separated by ":"');
+    }
+    if (this.nodes.has(def.name)) {
+      throw new UsageError('duplicate-task', `task ${def.name} is defined twice`);
+    }
+    const targets = (def.targets ?? []).map((t) => this.abs(t));
+    for (const t of targets) {
+      const other = this.targetOwner.get(t);
+      if (other !== undefined) {
+        throw new UsageError('invalid-task', `${t} is a target of both ${other} and ${def.name}`);
+      }
+      this.targetOwner.set(t, def.name);
+    }
+    this.nodes.set(def.name, {
+      name: def.name,
+      def,
+      fileDeps: (def.fileDeps ?? []).map((f) => this.abs(f)),
+      targets,
+      deps: [],
+      fileProducingDeps: [],
+      isPrivate: isPrivateName(def.name),
+      isGroup: (def.actions ?? []).length === 0,
+    });
+  }
+
+  private linkNode(node: GraphNode): void {
+    const deps = new Set<string>();
+    for (const p of node.def.taskDeps ?? []) {
+      for (const d of this.resolve(p, `task dependency of ${node.name}`)) deps.add(d);
+    }
+    for (const p of node.def.dynamicDeps?.after ?? []) {
+      for (const d of this.resolve(p, `dynamicDeps.after of ${node.name}`)) deps.add(d);
+    }
+    const producing = this.producersOf(node.fileDeps, node.name);
+    for (const d of producing) deps.add(d);
+    deps.delete(node.name);
+    node.deps = [...deps];
+    node.fileProducingDeps = [...producing];
+  }
+
+  /** Tasks producing the given files (as targets or under a directory target). */
+  producersOf(files: readonly string[], self: string): Set<string> {
+    const out = new Set<string>();
+    for (const f of files) {
+      let p = f;
+      for (;;) {
+        const owner = this.targetOwner.get(p);
+        if (owner !== undefined && owner !== self) {
+          out.add(owner);
+          break;
+        }
+        const parent = path.dirname(p);
+        if (parent === p) break;
+        p = parent;
+      }
+    }
+    return out;
+  }
+
+  /** Absolute path of a file dep or target (relative to the project root). */
+  abs(p: string): string {
+    return path.isAbsolute(p) ? path.normalize(p) : path.join(this.root, p);
+  }
+
+  /**
+   * Task names matching a command-line or taskDeps spelling: an exact name, a wildcard, or a
+   * group prefix (`images` selects `images:*` when no task is named `images`).
+   */
+  resolve(spelling: string, context = 'task'): string[] {
+    const name = normalizeTaskName(spelling);
+    if (this.nodes.has(name)) return [name];
+    const cached = this.patternCache.get(name);
+    if (cached !== undefined) return cached;
+    let found: string[];
+    if (isWildcard(name)) {
+      const re = wildcardToRegExp(name);
+      found = [...this.nodes.keys()].filter((n) => re.test(n));
+    } else {
+      const prefix = `${name}:`;
+      found = [...this.nodes.keys()].filter((n) => n.startsWith(prefix));
+    }
+    if (found.length === 0) {
+      const close = closestNames(name, [...this.nodes.keys()]);
+      throw new UsageError(
+        'unknown-task',
+        `unknown ${context}: ${spelling}`,
+        close.length > 0
+          ? `did you mean ${close.join(', ')}?`
+          : 'run `npm run build -- list --all --private` to see the tasks',
+      );
+    }
+    this.patternCache.set(name, found);
+    return found;
+  }
+
+  /** The selected tasks and all their dependencies, dependencies first. */
+  select(spellings: readonly string[]): string[] {
+    const roots: string[] = [];
+    for (const s of spellings) roots.push(...this.resolve(s));
+    return this.closure(roots);
+  }
+
+  /** `roots` and their dependencies in topological order (deterministic). */
+  closure(roots: readonly string[]): string[] {
+    const order: string[] = [];
+    const seen = new Set<string>();
+    for (const r of roots) {
+      if (seen.has(r)) continue;
+      seen.add(r);
+      // Iterative post-order DFS: deep chains must not overflow the stack.
+      const stack: { name: string; i: number }[] = [{ name: r, i: 0 }];
+      while (stack.length > 0) {
+        const top = stack[stack.length - 1];
+        if (top === undefined) break;
+        const deps = this.nodes.get(top.name)?.deps ?? [];
+        const next = deps[top.i++];
+        if (next === undefined) {
+          order.push(top.name);
+          stack.pop();
+        } else if (!seen.has(next)) {
+          seen.add(next);
+          stack.push({ name: next, i: 0 });
+        }
+      }
+    }
+    return order;
+  }
+
+  /** Throws `cycle` naming the loop when the dependencies of `names` are not a DAG. */
+  checkCycles(names: readonly string[]): void {
+    const state = new Map<string, 1 | 2>();
+    for (const r of names) {
+      if (state.has(r)) continue;
+      const stack: { name: string; i: number }[] = [{ name: r, i: 0 }];
+      state.set(r, 1);
+      while (stack.length > 0) {
+        const top = stack[stack.length - 1];
+        if (top === undefined) break;
+        const next = (this.nodes.get(top.name)?.deps ?? [])[top.i++];
+        if (next === undefined) {
+          state.set(top.name, 2);
+          stack.pop();
+        } else if (state.get(next) === 1) {
+          const loop = stack.slice(stack.findIndex((s) => s.name === next)).map((s) => s.name);
+          throw new UsageError('cycle', `dependency cycle: ${[...loop, next].join(' -> ')}`,
+            'remove one of these dependencies (a target that is also a file dep counts)');
+        } else if (!state.has(next)) {
+          state.set(next, 1);
+          stack.push({ name: next, i: 0 });
+        }
+      }
+    }
+  }
+
+  /** Adds dependencies found at run time (dynamicDeps) to a node; returns the new deps. */
+  addDynamicDeps(name: string, fileDeps: readonly string[], taskDeps: readonly string[]): string[] {
+    const node = this.nodes.get(name);
+    if (node === undefined) return [];
+    const extraFiles = fileDeps.map((f) => this.abs(f));
+    const known = new Set(node.fileDeps);
+    for (const f of extraFiles) if (!known.has(f)) node.fileDeps.push(f);
+    const added: string[] = [];
+    const deps = new Set(node.deps);
+    for (const p of taskDeps) for (const d of this.resolve(p)) if (!deps.has(d)) added.push(d);
+    for (const d of this.producersOf(extraFiles, name)) {
+      if (!node.fileProducingDeps.includes(d)) node.fileProducingDeps.push(d);
+      if (!deps.has(d) && !added.includes(d)) added.push(d);
+    }
+    node.deps.push(...added);
+    if (added.length > 0) this.checkCycles([name]);
+    return added;
+  }
+
+  get(name: string): GraphNode {
+    const node = this.nodes.get(name);
+    if (node === undefined) throw new UsageError('unknown-task', `unknown task: ${name}`);
+    return node;
+  }
+}

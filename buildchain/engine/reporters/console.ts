@@ -1,0 +1,91 @@
+/**
+ * Plain console reporter (non-TTY, CI, or --reporter console on a pipe): one line per task
+ * with doit's markers (`.. ` runs, `-- ` up to date, `!! ` not run because of a failed
+ * dependency), a block per failure, and a summary line.
+ */
+import type { BuildEvent, Reporter, SummaryEvent, TaskFailEvent } from '../events.ts';
+import { unreachable } from '../failures.ts';
+
+export interface ConsoleReporterOptions {
+  readonly out?: NodeJS.WritableStream;
+  readonly err?: NodeJS.WritableStream;
+  /** Hide up-to-date tasks and the run lines; failures and the summary still show. */
+  readonly quiet?: boolean;
+  /** Print why tasks run. */
+  readonly verbose?: boolean;
+}
+
+/** The failure block shown on the console (also used by the live view). */
+export function formatFailure(e: TaskFailEvent): string {
+  const lines = [`FAILED ${e.task}: ${e.reason}`, `  ${e.message}`];
+  if (e.hint !== undefined) lines.push(`  hint: ${e.hint}`);
+  if (e.argv !== undefined) lines.push(`  argv: ${e.argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' ')}`);
+  if (e.exitCode !== undefined) lines.push(`  exit code: ${e.exitCode}`);
+  if (e.signal !== undefined) lines.push(`  signal: ${e.signal}`);
+  if (e.stderrTail !== undefined && e.stderrTail.length > 0) {
+    lines.push('  stderr (last lines):', ...e.stderrTail.map((l) => `    ${l}`));
+  }
+  return lines.join('\n');
+}
+
+export function formatSummary(e: SummaryEvent): string {
+  const c = e.counts;
+  const parts = [`${c.done} run`, `${c.upToDate} up to date`];
+  if (c.wouldRun > 0) parts.push(`${c.wouldRun} would run`);
+  if (c.failed > 0) parts.push(`${c.failed} failed`);
+  if (c.blocked > 0) parts.push(`${c.blocked} blocked`);
+  if (c.notRun > 0) parts.push(`${c.notRun} not run`);
+  const head = e.interrupted ? 'build interrupted' : e.exitCode === 0 ? 'build ok' : 'build failed';
+  return `${head}: ${parts.join(', ')} in ${(e.durationMs / 1000).toFixed(1)}s`;
+}
+
+/** Text for one event, or undefined when the event prints nothing. */
+export function formatEvent(event: BuildEvent, opts: ConsoleReporterOptions): string | undefined {
+  switch (event.event) {
+    case 'build-start':
+      return opts.verbose === true ? `${event.command}: ${event.tasks} tasks, ${event.workers} worker(s)` : undefined;
+    case 'start':
+      if (opts.quiet === true) return undefined;
+      return opts.verbose === true ? `.. ${event.task} (${event.reasons.join('; ')})` : `.. ${event.task}`;
+    case 'skip':
+      if (event.reason === 'up-to-date') return opts.quiet === true ? undefined : `-- ${event.task}`;
+      if (event.reason === 'dry-run') return `.. ${event.task} (would run: ${event.reasons.join('; ')})`;
+      if (event.reason === 'blocked') return `!! ${event.task} (${event.reasons.join('; ')})`;
+      return undefined;
+    case 'done':
+      return opts.verbose === true ? `   ${event.task} done in ${(event.durationMs / 1000).toFixed(1)}s` : undefined;
+    case 'fail':
+      return formatFailure(event);
+    case 'output':
+      return `   ${event.task} | ${event.line}`;
+    case 'progress':
+      return undefined;
+    case 'error':
+      return `error: ${event.message}${event.hint !== undefined ? `\n  hint: ${event.hint}` : ''}`;
+    case 'clean':
+      return [
+        ...event.removed.map((p) => `${event.dryRun ? 'would remove' : 'removed'} ${p} (${event.task})`),
+        ...event.refused.map((p) => `!! not removing ${p} (${event.task}): outside BUILD_ROOT`),
+      ].join('\n') || undefined;
+    case 'forget':
+      return `forgot ${event.tasks.length} task(s)`;
+    case 'summary':
+      return opts.quiet === true && event.exitCode === 0 ? undefined : formatSummary(event);
+    default:
+      return unreachable(event);
+  }
+}
+
+export function consoleReporter(opts: ConsoleReporterOptions = {}): Reporter {
+  const out = opts.out ?? process.stdout;
+  const err = opts.err ?? process.stderr;
+  return {
+    emit(event) {
+      const text = formatEvent(event, opts);
+      if (text === undefined) return;
+      const toErr = event.event === 'fail' || event.event === 'error';
+      (toErr ? err : out).write(`${text}\n`);
+    },
+    close: () => Promise.resolve(),
+  };
+}

@@ -1,0 +1,300 @@
+/**
+ * Runs the selected tasks in topological order with up to `workers` at a time. A failure
+ * stops scheduling new tasks (running ones finish) unless `keepGoing`, which runs everything
+ * not depending on a failure. An aborted signal (SIGINT/SIGTERM) kills running commands and
+ * records nothing for unfinished tasks.
+ */
+import path from 'node:path';
+import type { Reporter, SummaryCounts } from './events.ts';
+import { evaluateTask, type Evaluation } from './evaluate.ts';
+import { toTaskError } from './failures.ts';
+import type { FileHasher } from './fingerprint.ts';
+import type { TaskGraph } from './graph.ts';
+import { runActions } from './run-actions.ts';
+import type { StateStore } from './state-store.ts';
+import { TaskError } from './task.ts';
+import type { ToolChecker } from './tool-check.ts';
+
+export interface SchedulerOptions {
+  readonly graph: TaskGraph;
+  /** Tasks to run, dependencies first (TaskGraph.select). */
+  readonly selected: readonly string[];
+  /** Parallel tasks, at least 1. */
+  readonly workers: number;
+  readonly keepGoing: boolean;
+  /** Evaluate only: report what would run and why. */
+  readonly dryRun: boolean;
+  /** Run every selected task whatever its state. */
+  readonly alwaysMake: boolean;
+  /** Emit output events for every task. */
+  readonly verbose: boolean;
+  readonly state: StateStore;
+  readonly hasher: FileHasher;
+  readonly tools: ToolChecker;
+  readonly envValues: Readonly<Record<string, string | undefined>>;
+  readonly reporter: Reporter;
+  readonly signal: AbortSignal;
+}
+
+export type TaskOutcome = 'done' | 'up-to-date' | 'would-run' | 'group' | 'failed' | 'blocked' | 'aborted';
+
+export interface ScheduleResult {
+  readonly outcomes: ReadonlyMap<string, TaskOutcome>;
+  readonly evaluations: ReadonlyMap<string, Evaluation>;
+  readonly counts: SummaryCounts;
+  readonly failures: readonly string[];
+  readonly interrupted: boolean;
+}
+
+const FLUSH_INTERVAL_MS = 2000;
+
+/** Runs the schedule; never throws for task failures (they are outcomes and events). */
+export async function runSchedule(opts: SchedulerOptions): Promise<ScheduleResult> {
+  return new Schedule(opts).run();
+}
+
+class Schedule {
+  private readonly o: SchedulerOptions;
+  private readonly inRun = new Set<string>();
+  private readonly remaining = new Map<string, number>();
+  private readonly dependents = new Map<string, string[]>();
+  private readonly ready: string[] = [];
+  private readyIdx = 0;
+  private running = 0;
+  private stopping = false;
+  private readonly outcomes = new Map<string, TaskOutcome>();
+  private readonly evaluations = new Map<string, Evaluation>();
+  private readonly fingerprints = new Map<string, string>();
+  private readonly dynamicDone = new Set<string>();
+  private readonly failures: string[] = [];
+  private finished: (() => void) | undefined;
+
+  constructor(opts: SchedulerOptions) {
+    this.o = opts;
+  }
+
+  async run(): Promise<ScheduleResult> {
+    this.add(this.o.selected);
+    this.preflight();
+    const timer = setInterval(() => {
+      this.o.state.flush();
+    }, FLUSH_INTERVAL_MS);
+    const onAbort = (): void => {
+      this.stopping = true;
+    };
+    this.o.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      await new Promise<void>((resolve) => {
+        this.finished = resolve;
+        this.pump();
+      });
+    } finally {
+      clearInterval(timer);
+      this.o.signal.removeEventListener('abort', onAbort);
+      this.o.state.flush();
+    }
+    return this.result();
+  }
+
+  /** Fails at once every selected task whose tools are missing (before anything runs). */
+  private preflight(): void {
+    for (const name of this.o.selected) {
+      const tools = this.o.graph.get(name).def.tools ?? [];
+      try {
+        this.o.tools.check(tools);
+      } catch (err) {
+        this.fail(name, toTaskError(err, false), 0);
+        this.finish(name, 'failed');
+        if (!this.o.keepGoing) this.stopping = true;
+      }
+    }
+  }
+
+  private add(names: readonly string[]): void {
+    for (const name of names) {
+      if (this.inRun.has(name)) continue;
+      this.inRun.add(name);
+      this.waitFor(name);
+    }
+  }
+
+  /** Counts the unfinished deps of `name`; queues it when there are none. */
+  private waitFor(name: string): void {
+    let count = 0;
+    for (const d of this.o.graph.get(name).deps) {
+      if (this.outcomes.has(d)) continue;
+      count++;
+      const list = this.dependents.get(d);
+      if (list === undefined) this.dependents.set(d, [name]);
+      else list.push(name);
+    }
+    this.remaining.set(name, count);
+    if (count === 0) this.ready.push(name);
+  }
+
+  private pump(): void {
+    while (!this.stopping && this.running < this.o.workers && this.readyIdx < this.ready.length) {
+      const name = this.ready[this.readyIdx++];
+      if (name === undefined || this.outcomes.has(name)) continue;
+      this.running++;
+      void this.process(name).finally(() => {
+        this.running--;
+        this.pump();
+      });
+    }
+    if (this.running === 0 && (this.stopping || this.readyIdx >= this.ready.length)) this.finished?.();
+  }
+
+  private finish(name: string, outcome: TaskOutcome): void {
+    this.outcomes.set(name, outcome);
+    for (const d of this.dependents.get(name) ?? []) {
+      const left = (this.remaining.get(d) ?? 1) - 1;
+      this.remaining.set(d, left);
+      if (left === 0 && !this.outcomes.has(d)) this.ready.push(d);
+    }
+  }
+
+  private isBad(name: string): boolean {
+    const o = this.outcomes.get(name);
+    return o === 'failed' || o === 'blocked' || o === 'aborted';
+  }
+
+  private async process(name: string): Promise<void> {
+    const node = this.o.graph.get(name);
+    const bad = node.deps.find((d) => this.isBad(d));
+    if (bad !== undefined) {
+      this.o.reporter.emit({ event: 'skip', task: name, reason: 'blocked', reasons: [`dependency failed: ${bad}`] });
+      this.finish(name, 'blocked');
+      return;
+    }
+    const started = Date.now();
+    try {
+      if (node.def.dynamicDeps !== undefined && !this.dynamicDone.has(name)) {
+        this.dynamicDone.add(name);
+        const extra = await node.def.dynamicDeps.compute();
+        const added = this.o.graph.addDynamicDeps(name, extra.fileDeps ?? [], extra.taskDeps ?? []);
+        if (added.length > 0) {
+          this.add(this.o.graph.closure(added));
+          this.waitFor(name);
+          if (this.remaining.get(name) !== 0) return;
+          this.ready.pop(); // waitFor queued it; we run it now instead
+        }
+      }
+      await this.evaluateAndRun(name, started);
+    } catch (err) {
+      const aborted = this.o.signal.aborted;
+      const e = toTaskError(err, aborted);
+      this.fail(name, e, Date.now() - started);
+      this.finish(name, e.reason === 'aborted' ? 'aborted' : 'failed');
+      if (!this.o.keepGoing || e.reason === 'aborted') this.stopping = true;
+    }
+  }
+
+  private async evaluateAndRun(name: string, started: number): Promise<void> {
+    const o = this.o;
+    const node = o.graph.get(name);
+    const toolVersions = await o.tools.versionsOf(node.def.tools ?? []);
+    const depsWouldRun = o.dryRun ? node.fileProducingDeps.filter((d) => this.outcomes.get(d) === 'would-run') : [];
+    const ev = await evaluateTask(
+      node,
+      { root: o.graph.root, hasher: o.hasher, state: o.state, envValues: o.envValues, fingerprints: this.fingerprints },
+      { toolVersions, alwaysMake: o.alwaysMake, depsWouldRun },
+    );
+    this.fingerprints.set(name, ev.fp);
+    this.evaluations.set(name, ev);
+    this.checkFileDeps(name, ev, depsWouldRun.length > 0);
+    if (node.isGroup) {
+      o.reporter.emit({ event: 'skip', task: name, reason: 'no-actions', reasons: [] });
+      this.finish(name, 'group');
+      return;
+    }
+    if (ev.reasons.length === 0) {
+      o.reporter.emit({ event: 'skip', task: name, reason: 'up-to-date', reasons: [] });
+      this.finish(name, 'up-to-date');
+      return;
+    }
+    if (o.dryRun) {
+      o.reporter.emit({ event: 'skip', task: name, reason: 'dry-run', reasons: ev.reasons });
+      this.finish(name, 'would-run');
+      return;
+    }
+    o.state.invalidate(name);
+    for (const t of node.targets) o.hasher.invalidate(t);
+    o.reporter.emit({ event: 'start', task: name, title: node.def.title ?? name, reasons: ev.reasons });
+    await runActions(node.def.actions ?? [], {
+      task: name,
+      root: o.graph.root,
+      signal: o.signal,
+      reporter: o.reporter,
+      verbose: o.verbose || node.def.verbose === true,
+    });
+    if (o.signal.aborted) throw new TaskError('aborted', 'interrupted');
+    const targets: Record<string, string> = {};
+    const missing: string[] = [];
+    for (const t of node.targets) {
+      const h = await o.hasher.hash(t);
+      if (h === undefined) missing.push(path.relative(o.graph.root, t));
+      else targets[t] = h;
+    }
+    if (missing.length > 0) {
+      throw new TaskError('target-not-produced', `target-not-produced: ${missing.join(', ')}`, {
+        hint: `the actions of ${name} succeeded but did not create its declared targets`,
+      });
+    }
+    o.state.set(name, { fp: ev.fp, parts: ev.parts, targets });
+    o.reporter.emit({ event: 'done', task: name, durationMs: Date.now() - started });
+    this.finish(name, 'done');
+  }
+
+  /** Throws `missing-file-dep` for a file dep that does not exist and that no task produces. */
+  private checkFileDeps(name: string, ev: Evaluation, depWouldRun: boolean): void {
+    for (const [file, hash] of Object.entries(ev.parts.files)) {
+      if (hash !== '') continue;
+      const producers = [...this.o.graph.producersOf([file], name)];
+      if (depWouldRun && producers.some((p) => this.outcomes.get(p) === 'would-run')) continue;
+      const rel = path.relative(this.o.graph.root, file);
+      throw new TaskError(
+        'missing-file-dep',
+        producers.length > 0
+          ? `missing-file-dep: ${rel} (expected from ${producers.join(', ')})`
+          : `missing-file-dep: ${rel} (needed by ${name}; no task produces it)`,
+        { hint: 'create the file, fix the path, or declare it as a target of the task producing it' },
+      );
+    }
+  }
+
+  private fail(name: string, e: TaskError, durationMs: number): void {
+    this.failures.push(name);
+    this.o.reporter.emit({
+      event: 'fail',
+      task: name,
+      reason: e.reason,
+      message: e.message,
+      ...(e.hint !== undefined ? { hint: e.hint } : {}),
+      ...(e.argv !== undefined ? { argv: e.argv } : {}),
+      ...(e.exitCode !== undefined ? { exitCode: e.exitCode } : {}),
+      ...(e.signalName !== undefined ? { signal: e.signalName } : {}),
+      ...(e.stderrTail !== undefined ? { stderrTail: e.stderrTail } : {}),
+      durationMs,
+    });
+  }
+
+  private result(): ScheduleResult {
+    const counts: SummaryCounts = { done: 0, upToDate: 0, failed: 0, blocked: 0, wouldRun: 0, notRun: 0 };
+    for (const o of this.outcomes.values()) {
+      if (o === 'done') counts.done++;
+      else if (o === 'up-to-date') counts.upToDate++;
+      else if (o === 'failed' || o === 'aborted') counts.failed++;
+      else if (o === 'blocked') counts.blocked++;
+      else if (o === 'would-run') counts.wouldRun++;
+    }
+    for (const n of this.inRun) if (!this.outcomes.has(n)) counts.notRun++;
+    return {
+      outcomes: this.outcomes,
+      evaluations: this.evaluations,
+      counts,
+      failures: this.failures,
+      interrupted: this.o.signal.aborted,
+    };
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * Stored task states (fingerprints) under `<BUILD_ROOT>/.buildchain/`: a snapshot
+ * (`state.json`, written to a temp name then renamed) plus an append-only log (`state.log`,
+ * one JSON line per change) replayed on load and folded into the snapshot at the end of a run.
+ *
+ * Crash safety: `invalidate` appends a deletion line before a task's actions run (a write to
+ * the page cache survives `kill -9`); successful states are appended in batches; a missing
+ * entry only ever makes a task stale. A torn last log line is ignored.
+ */
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import type { FileRecord } from './fingerprint.ts';
+
+/** The parts a fingerprint is made of; compared one by one to say why a task is stale. */
+export interface FingerprintParts {
+  /** Hash of the action definitions, targets and clean settings. */
+  readonly actions: string;
+  /** Hash of the task's `config` value ('' when none). */
+  readonly config: string;
+  /** Declared env key → hash of its value. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Tool name → hash of its version output. */
+  readonly tools: Readonly<Record<string, string>>;
+  /** Absolute file dep → content hash. */
+  readonly files: Readonly<Record<string, string>>;
+  /** File-producing dependency → its fingerprint. */
+  readonly deps: Readonly<Record<string, string>>;
+}
+
+/** What is stored for a task after a successful run. */
+export interface TaskState {
+  readonly fp: string;
+  readonly parts: FingerprintParts;
+  /** Absolute target → content hash after the run. */
+  readonly targets: Readonly<Record<string, string>>;
+}
+
+/** Cached tool version, keyed by resolved binary path: `[mtimeMs, size, ino, version]`. */
+export type ToolRecord = [number, number, number, string];
+
+interface Snapshot {
+  version: 1;
+  tasks: Record<string, TaskState>;
+  files: Record<string, FileRecord>;
+  tools: Record<string, ToolRecord>;
+}
+
+type LogLine = { del: string } | { set: string; state: TaskState };
+
+const FLUSH_EVERY = 500;
+
+export class StateStore {
+  readonly dir: string;
+  readonly tasks: Map<string, TaskState>;
+  readonly files: Map<string, FileRecord>;
+  readonly tools: Map<string, ToolRecord>;
+  private logFd: number | undefined;
+  private pending: string[] = [];
+  private dirty = false;
+
+  private constructor(dir: string, snap: Snapshot) {
+    this.dir = dir;
+    this.tasks = new Map(Object.entries(snap.tasks));
+    this.files = new Map(Object.entries(snap.files));
+    this.tools = new Map(Object.entries(snap.tools));
+  }
+
+  /** Loads the snapshot and replays the log. A missing or unreadable snapshot means "empty". */
+  static open(dir: string): StateStore {
+    let snap: Snapshot = { version: 1, tasks: {}, files: {}, tools: {} };
+    try {
+      const parsed = JSON.parse(readFileSync(path.join(dir, 'state.json'), 'utf8')) as Snapshot;
+      if (parsed.version === 1) snap = parsed;
+    } catch {
+      // No snapshot yet, or an unreadable one: every task is stale, which is safe.
+    }
+    const store = new StateStore(dir, snap);
+    store.replay();
+    return store;
+  }
+
+  private replay(): void {
+    let text: string;
+    try {
+      text = readFileSync(path.join(this.dir, 'state.log'), 'utf8');
+    } catch {
+      return;
+    }
+    this.dirty = text.length > 0;
+    for (const line of text.split('\n')) {
+      if (line === '') continue;
+      let entry: LogLine;
+      try {
+        entry = JSON.parse(line) as LogLine;
+      } catch {
+        continue; // a torn last line after a crash
+      }
+      if ('del' in entry) this.tasks.delete(entry.del);
+      else this.tasks.set(entry.set, entry.state);
+    }
+  }
+
+  get(name: string): TaskState | undefined {
+    return this.tasks.get(name);
+  }
+
+  /** Removes a task's state durably before its actions run. */
+  invalidate(name: string): void {
+    if (!this.tasks.has(name)) return;
+    this.tasks.delete(name);
+    this.pending = this.pending.filter((l) => !l.startsWith(`{"set":${JSON.stringify(name)},`));
+    this.append(`${JSON.stringify({ del: name })}\n`);
+  }
+
+  /** Records a successful run (appended to the log in batches). */
+  set(name: string, state: TaskState): void {
+    this.tasks.set(name, state);
+    this.pending.push(`${JSON.stringify({ set: name, state })}\n`);
+    this.dirty = true;
+    if (this.pending.length >= FLUSH_EVERY) this.flush();
+  }
+
+  /** Forgets tasks (all when `names` is undefined). */
+  forget(names?: readonly string[]): void {
+    if (names === undefined) {
+      this.tasks.clear();
+      this.pending = [];
+      this.dirty = true;
+      return;
+    }
+    for (const n of names) this.invalidate(n);
+    this.dirty = true;
+  }
+
+  /** Appends the pending states to the log. */
+  flush(): void {
+    if (this.pending.length === 0) return;
+    const text = this.pending.join('');
+    this.pending = [];
+    this.append(text);
+  }
+
+  private append(text: string): void {
+    if (this.logFd === undefined) {
+      mkdirSync(this.dir, { recursive: true });
+      this.logFd = openSync(path.join(this.dir, 'state.log'), 'a');
+    }
+    writeSync(this.logFd, text);
+    this.dirty = true;
+  }
+
+  /** True when the caches changed since load (the snapshot should be rewritten). */
+  markDirty(): void {
+    this.dirty = true;
+  }
+
+  /** Writes the snapshot atomically and removes the folded log. */
+  save(): void {
+    if (!this.dirty) return;
+    this.pending = [];
+    mkdirSync(this.dir, { recursive: true });
+    const snap: Snapshot = {
+      version: 1,
+      tasks: Object.fromEntries(this.tasks),
+      files: Object.fromEntries(this.files),
+      tools: Object.fromEntries(this.tools),
+    };
+    const file = path.join(this.dir, 'state.json');
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(snap));
+    renameSync(tmp, file);
+    this.close();
+    rmSync(path.join(this.dir, 'state.log'), { force: true });
+    this.dirty = false;
+  }
+
+  close(): void {
+    if (this.logFd !== undefined) closeSync(this.logFd);
+    this.logFd = undefined;
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * `tools: [...]` on a task: each tool must resolve to an executable (else `tool-not-found`)
+ * and its version (output of its versionArgs, or the binary's identity when it has none)
+ * joins the task's fingerprint. Versions are cached per run, and across runs by the binary's
+ * path, mtime, size and inode (so a no-op build runs no version command).
+ */
+import { accessSync, constants, statSync } from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import { TaskError } from './task.ts';
+import type { ToolSpec } from './task.ts';
+import type { ToolRecord } from './state-store.ts';
+
+/** Finds an executable: a path (relative to `root`) or a bare name looked up on PATH. */
+export function findExecutable(bin: string, root: string, pathEnv = process.env.PATH ?? ''): string | undefined {
+  const candidates = bin.includes('/')
+    ? [path.resolve(root, bin)]
+    : pathEnv.split(path.delimiter).filter((d) => d !== '').map((d) => path.join(d, bin));
+  for (const c of candidates) {
+    try {
+      accessSync(c, constants.X_OK);
+      if (statSync(c).isFile()) return c;
+    } catch {
+      // not there, try the next one
+    }
+  }
+  return undefined;
+}
+
+export class ToolChecker {
+  private readonly specs: Readonly<Record<string, ToolSpec>>;
+  private readonly root: string;
+  private readonly cache: Map<string, ToolRecord>;
+  private readonly versions = new Map<string, Promise<string>>();
+  /** True when a version command ran (the persisted cache changed). */
+  cacheChanged = false;
+
+  constructor(specs: Readonly<Record<string, ToolSpec>>, root: string, cache: Map<string, ToolRecord>) {
+    this.specs = specs;
+    this.root = root;
+    this.cache = cache;
+  }
+
+  /** Throws `tool-not-found` for the first tool of `names` that cannot be run. */
+  check(names: readonly string[]): void {
+    for (const n of names) this.resolve(n);
+  }
+
+  private resolve(name: string): { spec: ToolSpec; file: string } {
+    const spec = this.specs[name];
+    if (spec === undefined) {
+      throw new TaskError('tool-not-found', `tool-not-found: ${name} (not in the tool registry)`, {
+        hint: 'use a name from buildchain/config/tools.ts',
+      });
+    }
+    const file = spec.bin === '' ? undefined : findExecutable(spec.bin, this.root);
+    if (file === undefined) {
+      throw new TaskError(
+        'tool-not-found',
+        `tool-not-found: ${name} (set ${spec.envKey} or run the setup command)`,
+        { hint: `looked for ${JSON.stringify(spec.bin)} on PATH; the setup command is: npm run setup` },
+      );
+    }
+    return { spec, file };
+  }
+
+  /** Tool name → version string, for the fingerprint. */
+  async versionsOf(names: readonly string[]): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const n of names) out[n] = await this.version(n);
+    return out;
+  }
+
+  private version(name: string): Promise<string> {
+    let v = this.versions.get(name);
+    if (v === undefined) {
+      v = this.readVersion(name);
+      this.versions.set(name, v);
+    }
+    return v;
+  }
+
+  private async readVersion(name: string): Promise<string> {
+    const { spec, file } = this.resolve(name);
+    const st = statSync(file);
+    const identity = `${file} ${st.size} ${st.mtimeMs}`;
+    if (spec.versionArgs.length === 0) return identity;
+    const key = `${file} ${spec.versionArgs.join(' ')}`;
+    const rec = this.cache.get(key);
+    if (rec !== undefined && rec[0] === st.mtimeMs && rec[1] === st.size && rec[2] === st.ino) return rec[3];
+    const r = await execa(file, [...spec.versionArgs], { reject: false, all: true, timeout: 15_000, stdin: 'ignore' });
+    const text = typeof r.all === 'string' ? r.all.split('\n').slice(0, 3).join('\n').trim() : '';
+    const version = text !== '' ? text : identity;
+    this.cache.set(key, [st.mtimeMs, st.size, st.ino, version]);
+    this.cacheChanged = true;
+    return version;
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * Archive images (`ship: archive`, e.g. pause and nginx that Salt loads): a docker-archive tar
+ * written by skopeo from a `dir:` layout, to a temp name renamed into place.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { runCommandDirect, type RunCommand } from './build.ts';
+
+/** Options for {@link exportArchive}. */
+export interface ExportArchiveOptions {
+  /** skopeo `dir:` layout of the image. */
+  readonly layoutDir: string;
+  /** Absolute path of the tar to write. */
+  readonly tarPath: string;
+  /** Name recorded in the tar, e.g. `docker.io/library/nginx:1.15.8`. */
+  readonly refName: string;
+  readonly skopeo?: string;
+  readonly run?: RunCommand;
+}
+
+/** argv writing a docker-archive from a dir: layout (pure). */
+export function archiveArgv(skopeo: string, layoutDir: string, tmpTar: string, refName: string): string[] {
+  return [skopeo, 'copy', '-q', `dir:${layoutDir}`, `docker-archive:${tmpTar}:${refName}`];
+}
+
+/** Writes the archive; nothing is left at `tarPath` on failure. */
+export async function exportArchive(o: ExportArchiveOptions): Promise<void> {
+  await mkdir(path.dirname(o.tarPath), { recursive: true });
+  const tmp = `${o.tarPath}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    await (o.run ?? runCommandDirect)(archiveArgv(o.skopeo ?? 'skopeo', o.layoutDir, tmp, o.refName));
+    await rename(tmp, o.tarPath);
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}

@@ -1,0 +1,193 @@
+/**
+ * A shared content-addressed blob store (`<dir>/sha256/<hex>`): each blob is fetched once,
+ * its sha256 checked while streaming into a temp file that is renamed into place only when it
+ * matches. Fetches are single-flight per blob across every pull running in this process, and
+ * bounded in number.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { link, mkdir, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { TaskError } from '../../engine/task.ts';
+
+/** Counters for benchmarks and logs. */
+export interface BlobStoreStats {
+  /** Bytes received over the network into the store. */
+  bytesFetched: number;
+  blobsFetched: number;
+  /** Blobs already present when asked for. */
+  blobsReused: number;
+}
+
+/** Bounds how many async jobs run at once. */
+export class Semaphore {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly limit: number) {}
+
+  async run<T>(job: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((r) => this.waiting.push(r));
+    this.active++;
+    try {
+      return await job();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
+const TRANSIENT = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ERR_STREAM_PREMATURE_CLOSE']);
+
+function tempName(final: string): string {
+  return `${final}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Where blobs live, shared by every image pull and build. */
+export class BlobStore {
+  readonly dir: string;
+  readonly stats: BlobStoreStats = { bytesFetched: 0, blobsFetched: 0, blobsReused: 0 };
+  private readonly inflight = new Map<string, Promise<string>>();
+  private readonly limiter: Semaphore;
+
+  constructor(dir: string, concurrency = 4) {
+    this.dir = path.resolve(dir);
+    this.limiter = new Semaphore(Math.max(1, concurrency));
+  }
+
+  /** Absolute path of a blob (whether present or not). */
+  pathOf(digest: string): string {
+    return path.join(this.dir, 'sha256', digest.slice('sha256:'.length));
+  }
+
+  /** True when the blob is present (and has `size` bytes, when given). */
+  async has(digest: string, size?: number): Promise<boolean> {
+    const st = await stat(this.pathOf(digest)).catch(() => undefined);
+    return st !== undefined && st.isFile() && (size === undefined || st.size === size);
+  }
+
+  /**
+   * Makes sure the blob is in the store, fetching it with `open` at most once across
+   * concurrent callers. `what` names the image for error messages. Resolves with the path.
+   */
+  ensure(digest: string, size: number | undefined, open: () => Promise<Readable>, what: string): Promise<string> {
+    const running = this.inflight.get(digest);
+    if (running !== undefined) return running;
+    const job = this.fetchOnce(digest, size, open, what).finally(() => this.inflight.delete(digest));
+    this.inflight.set(digest, job);
+    return job;
+  }
+
+  private async fetchOnce(
+    digest: string,
+    size: number | undefined,
+    open: () => Promise<Readable>,
+    what: string,
+  ): Promise<string> {
+    const final = this.pathOf(digest);
+    if (await this.has(digest, size)) {
+      this.stats.blobsReused++;
+      return final;
+    }
+    await mkdir(path.dirname(final), { recursive: true });
+    return this.limiter.run(async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.download(digest, size, open, what, final);
+          return final;
+        } catch (err) {
+          const code = (err as { code?: unknown }).code;
+          if (attempt >= 3 || typeof code !== 'string' || !TRANSIENT.has(code)) throw err;
+          await new Promise((r) => setTimeout(r, 250 * attempt));
+        }
+      }
+    });
+  }
+
+  private async download(
+    digest: string,
+    size: number | undefined,
+    open: () => Promise<Readable>,
+    what: string,
+    final: string,
+  ): Promise<void> {
+    const tmp = tempName(final);
+    const hash = createHash('sha256');
+    let n = 0;
+    const stats = this.stats;
+    try {
+      const src = await open();
+      await pipeline(
+        src,
+        async function* (chunks: AsyncIterable<Buffer>) {
+          for await (const chunk of chunks) {
+            hash.update(chunk);
+            n += chunk.length;
+            stats.bytesFetched += chunk.length;
+            yield chunk;
+          }
+        },
+        createWriteStream(tmp, { highWaterMark: 1 << 20 }),
+      );
+      const actual = `sha256:${hash.digest('hex')}`;
+      if (actual !== digest || (size !== undefined && n !== size)) {
+        throw new TaskError(
+          'digest-mismatch',
+          `${what}: blob ${digest} received with digest ${actual} (${n} bytes${size !== undefined ? `, expected ${size}` : ''})`,
+          { hint: 'the registry or mirror serves corrupted or different content; nothing was kept' },
+        );
+      }
+      await rename(tmp, final);
+      stats.blobsFetched++;
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  /**
+   * Moves a local file (e.g. a freshly built layer) into the store under its sha256, which is
+   * computed here (and checked against `digest` when given). An existing copy wins: the file is
+   * then removed. Resolves with the store path.
+   */
+  async adopt(file: string, digest?: string): Promise<string> {
+    const { createReadStream } = await import('node:fs');
+    const hash = createHash('sha256');
+    await pipeline(createReadStream(file), hash);
+    const actual = `sha256:${hash.digest('hex')}`;
+    if (digest !== undefined && actual !== digest) {
+      throw new TaskError('digest-mismatch', `${file}: expected ${digest}, found ${actual}`);
+    }
+    const final = this.pathOf(actual);
+    await mkdir(path.dirname(final), { recursive: true });
+    if (await this.has(actual)) {
+      await rm(file, { force: true });
+    } else {
+      const tmp = tempName(final);
+      await link(file, tmp).catch(async () => {
+        const { copyFile } = await import('node:fs/promises');
+        await copyFile(file, tmp);
+      });
+      await rename(tmp, final);
+      await rm(file, { force: true });
+    }
+    return final;
+  }
+}
+
+const stores = new Map<string, BlobStore>();
+
+/**
+ * The process-wide store for `dir` (so that concurrent tasks share single-flight and the
+ * concurrency bound). `concurrency` applies when the store is first opened.
+ */
+export function openBlobStore(dir: string, concurrency = 4): BlobStore {
+  const key = path.resolve(dir);
+  let store = stores.get(key);
+  if (store === undefined) {
+    store = new BlobStore(key, concurrency);
+    stores.set(key, store);
+  }
+  return store;
+}

@@ -1,0 +1,112 @@
+/**
+ * Local image builds: build with buildah/podman/docker, export to an OCI layout, convert to a
+ * v2s2 `dir:` layout with skopeo, move the blobs into the shared store and materialise the
+ * layout from it with hard links (so locally built layers dedup with pulled ones).
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { TaskError } from '../../engine/task.ts';
+import type { BlobStore } from './blob-store.ts';
+import { buildArgv, exportArgv, standInContext, toDirArgv, type ImageBuilder } from './builder-args.ts';
+import { materialiseLayout } from './layout.ts';
+import { parseManifest } from './manifest.ts';
+
+/** Runs a command (argv only); rejects with a TaskError on failure. */
+export type RunCommand = (argv: readonly string[], env?: Readonly<Record<string, string>>) => Promise<void>;
+
+/** A {@link RunCommand} on child_process, for callers outside the engine (tests, Solutions). */
+export const runCommandDirect: RunCommand = (argv, env) =>
+  new Promise((resolve, reject) => {
+    const [bin, ...args] = argv;
+    execFile(bin ?? '', args, { env: { ...process.env, ...env }, maxBuffer: 64 << 20 }, (err, _out, stderr) => {
+      if (err === null) {
+        resolve();
+        return;
+      }
+      const tail = stderr.trim().split('\n').slice(-20);
+      reject(
+        new TaskError('command-failed', `${argv.join(' ')} failed: ${tail.at(-1) ?? err.message}`, {
+          argv,
+          ...(typeof err.code === 'number' ? { exitCode: err.code } : {}),
+          stderrTail: tail,
+        }),
+      );
+    });
+  });
+
+/** Options for {@link buildLocalImage}. */
+export interface BuildLocalImageOptions {
+  readonly name: string;
+  readonly version: string;
+  /** Absolute context directory. */
+  readonly context: string;
+  /** Absolute Containerfile path. */
+  readonly file: string;
+  readonly args?: Readonly<Record<string, string>>;
+  readonly builder?: ImageBuilder;
+  /** Builder binary (default: the builder's name). */
+  readonly bin?: string;
+  readonly skopeo?: string;
+  /** Private work directory (buildah/podman storage, temp layouts), e.g. `<buildRoot>/containers`. */
+  readonly workDir: string;
+  readonly store: BlobStore;
+  /** Layout directory to (re)create. */
+  readonly dest: string;
+  readonly run?: RunCommand;
+  /** Extra environment for the builder (e.g. CONTAINERS_REGISTRIES_CONF). */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** Builds and materialises one local image; returns the layout's manifest digest. */
+export async function buildLocalImage(o: BuildLocalImageOptions): Promise<void> {
+  const run = o.run ?? runCommandDirect;
+  const builder = o.builder ?? 'buildah';
+  const skopeo = o.skopeo ?? 'skopeo';
+  const spec = {
+    builder,
+    bin: o.bin ?? builder,
+    storageRoot: path.join(o.workDir, 'storage'),
+    runRoot: path.join(o.workDir, 'run'),
+    tag: `localhost/metalk8s-build/${o.name}:${o.version}`,
+  };
+  const scratch = path.join(o.workDir, 'tmp', `${o.name}-${o.version}-${randomBytes(4).toString('hex')}`);
+  await mkdir(scratch, { recursive: true });
+  try {
+    await run(buildArgv({ ...spec, file: o.file, context: o.context, args: o.args ?? {} }), o.env);
+    const oci = path.join(scratch, 'oci');
+    const dir = path.join(scratch, 'dir');
+    await run(exportArgv(spec, oci, skopeo));
+    await run(toDirArgv(skopeo, oci, dir));
+    await adoptDirLayout(dir, o.store, o.dest);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Moves the blobs of a skopeo `dir:` layout into the store and materialises `dest` from it.
+ * Used for local builds and by Solutions for layouts made by other means.
+ */
+export async function adoptDirLayout(dir: string, store: BlobStore, dest: string): Promise<void> {
+  const manifest = await readFile(path.join(dir, 'manifest.json'));
+  const parsed = parseManifest(manifest);
+  if (parsed.kind !== 'image') throw new TaskError('invalid-input', `${dir}: expected an image manifest, found a list`);
+  const files = new Set(await readdir(dir));
+  const blobs: string[] = [];
+  for (const d of parsed.blobs) {
+    const hex = d.digest.slice('sha256:'.length);
+    if (!files.has(hex)) throw new TaskError('target-not-produced', `${dir}: blob ${d.digest} missing from the layout`);
+    blobs.push(await store.adopt(path.join(dir, hex), d.digest));
+  }
+  await materialiseLayout({ dest, manifest, blobs });
+}
+
+/** Writes the stand-in context for `name:version` into `dir` (replacing it); returns its Containerfile. */
+export async function writeStandInContext(dir: string, name: string, version: string): Promise<string> {
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  for (const [file, text] of Object.entries(standInContext(name, version))) await writeFile(path.join(dir, file), text);
+  return path.join(dir, 'Containerfile');
+}

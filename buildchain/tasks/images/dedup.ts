@@ -1,0 +1,80 @@
+/**
+ * Native dedup pass (successor of `hardlink -c`): files with equal contents under the given
+ * directories become hard links of one inode. Files already sharing an inode are not read;
+ * others are grouped by size first, then by sha256.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { link, readdir, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+
+/** What {@link dedupTree} did. */
+export interface DedupResult {
+  readonly files: number;
+  /** Paths replaced by a link. */
+  readonly linked: number;
+  /** Bytes no longer stored twice. */
+  readonly savedBytes: number;
+}
+
+interface FileInfo {
+  readonly path: string;
+  readonly size: number;
+  readonly inode: string;
+}
+
+async function walk(dir: string, out: FileInfo[]): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) await walk(p, out);
+    else if (e.isFile()) {
+      const st = await stat(p);
+      if (st.size > 0) out.push({ path: p, size: st.size, inode: `${st.dev}:${st.ino}` });
+    }
+  }
+}
+
+async function sha256(file: string): Promise<string> {
+  const h = createHash('sha256');
+  await pipeline(createReadStream(file), h);
+  return h.digest('hex');
+}
+
+/** Links duplicate files under `dirs` (same filesystem); idempotent. */
+export async function dedupTree(dirs: readonly string[]): Promise<DedupResult> {
+  const files: FileInfo[] = [];
+  for (const d of dirs) await walk(d, files);
+  const bySize = new Map<number, FileInfo[]>();
+  for (const f of files) bySize.set(f.size, [...(bySize.get(f.size) ?? []), f]);
+  let linked = 0;
+  let savedBytes = 0;
+  for (const group of bySize.values()) {
+    const inodes = new Map<string, FileInfo[]>();
+    for (const f of group) inodes.set(f.inode, [...(inodes.get(f.inode) ?? []), f]);
+    if (inodes.size < 2) continue;
+    const keeper = new Map<string, FileInfo>();
+    for (const same of inodes.values()) {
+      const first = same[0];
+      if (first === undefined) continue;
+      const digest = await sha256(first.path);
+      const keep = keeper.get(digest);
+      if (keep === undefined) {
+        keeper.set(digest, first);
+        continue;
+      }
+      for (const f of same) {
+        const tmp = `${f.path}.dedup-${randomBytes(4).toString('hex')}`;
+        await link(keep.path, tmp);
+        await rename(tmp, f.path).catch(async (err: unknown) => {
+          await rm(tmp, { force: true });
+          throw err;
+        });
+        linked++;
+      }
+      savedBytes += first.size;
+    }
+  }
+  return { files: files.length, linked, savedBytes };
+}

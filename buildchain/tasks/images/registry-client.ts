@@ -1,0 +1,239 @@
+/**
+ * A small Docker Registry HTTP API v2 client (read-only) on node:http/https with keep-alive:
+ * manifests by reference, blobs as streams, Bearer/Basic auth, redirects, retries with backoff
+ * on transient errors, TLS verification unless the endpoint is insecure.
+ */
+import http, { type IncomingMessage } from 'node:http';
+import https from 'node:https';
+import { TaskError } from '../../engine/task.ts';
+import type { RegistryEndpoint } from '../sources.ts';
+import { MANIFEST_ACCEPT } from './manifest.ts';
+import { findCredentials, parseChallenge } from './registry-auth.ts';
+
+const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 16 });
+const insecureHttpsAgent = new https.Agent({ keepAlive: true, maxSockets: 16, rejectUnauthorized: false });
+
+/** Scheme chosen per insecure host after the first probe (HTTPS without verification, or HTTP). */
+const schemeCache = new Map<string, 'https' | 'http'>();
+
+const TRANSIENT_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ECONNABORTED', 'UND_ERR_SOCKET']);
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** Options for {@link RegistryClient}. */
+export interface RegistryClientOptions {
+  readonly endpoint: RegistryEndpoint;
+  /** Attempts for transient failures (5xx, 429, resets). Default 4. */
+  readonly attempts?: number;
+  /** First backoff delay in ms (doubles each retry). Default 250. */
+  readonly backoffMs?: number;
+  /** Per-request inactivity timeout in ms. Default 60 000. */
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+function errCode(err: unknown): string {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? code : '';
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Reads a whole response body (manifests, errors), capped at `limit` bytes. */
+export async function readBody(res: IncomingMessage, limit = 8 * 1024 * 1024): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of res) {
+    const b = chunk as Buffer;
+    n += b.length;
+    if (n > limit) {
+      res.destroy();
+      throw new Error(`response larger than ${limit} bytes`);
+    }
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Read-only client for one registry endpoint. */
+export class RegistryClient {
+  private readonly endpoint: RegistryEndpoint;
+  private readonly attempts: number;
+  private readonly backoffMs: number;
+  private readonly timeoutMs: number;
+  private readonly signal: AbortSignal | undefined;
+  /** Authorization header value per scope, once obtained. */
+  private readonly tokens = new Map<string, string>();
+
+  constructor(opts: RegistryClientOptions) {
+    this.endpoint = opts.endpoint;
+    this.attempts = opts.attempts ?? 4;
+    this.backoffMs = opts.backoffMs ?? 250;
+    this.timeoutMs = opts.timeoutMs ?? 60_000;
+    this.signal = opts.signal;
+  }
+
+  /** Repository path on this endpoint (the mirror prefix applied). */
+  repoPath(repository: string): string {
+    return this.endpoint.pathPrefix === '' ? repository : `${this.endpoint.pathPrefix}/${repository}`;
+  }
+
+  /** GETs a manifest; resolves with its raw bytes and Content-Type. */
+  async getManifest(repository: string, reference: string): Promise<{ bytes: Buffer; contentType: string }> {
+    const res = await this.get(repository, `manifests/${reference}`, MANIFEST_ACCEPT);
+    const bytes = await readBody(res);
+    return { bytes, contentType: res.headers['content-type'] ?? '' };
+  }
+
+  /** GETs a blob; the caller consumes (and verifies) the stream. */
+  getBlob(repository: string, digest: string): Promise<IncomingMessage> {
+    return this.get(repository, `blobs/${digest}`, '*/*');
+  }
+
+  /** Tags of a repository (for locking unpinned images). */
+  async listTags(repository: string): Promise<string[]> {
+    const res = await this.get(repository, 'tags/list', 'application/json');
+    const doc = JSON.parse((await readBody(res)).toString('utf8')) as { tags?: string[] | null };
+    return doc.tags ?? [];
+  }
+
+  /** GET `/v2/<repo>/<suffix>` with auth and retries; rejects on any non-2xx final status. */
+  private async get(repository: string, suffix: string, accept: string): Promise<IncomingMessage> {
+    const repo = this.repoPath(repository);
+    const what = `${this.endpoint.host}/${repo} ${suffix}`;
+    for (let attempt = 1; ; attempt++) {
+      let res: IncomingMessage;
+      try {
+        res = await this.authorized(`/v2/${repo}/${suffix}`, accept, `repository:${repo}:pull`);
+      } catch (err) {
+        if (err instanceof TaskError || attempt >= this.attempts || !TRANSIENT_CODES.has(errCode(err))) {
+          throw this.wrap(err);
+        }
+        await sleep(this.backoffMs * 2 ** (attempt - 1));
+        continue;
+      }
+      const status = res.statusCode ?? 0;
+      if (status >= 200 && status < 300) return res;
+      const body = (await readBody(res, 64 * 1024).catch(() => Buffer.alloc(0))).toString('utf8').slice(0, 300);
+      if ((status >= 500 || status === 429) && attempt < this.attempts) {
+        await sleep(this.backoffMs * 2 ** (attempt - 1));
+        continue;
+      }
+      throw this.statusError(status, what, body);
+    }
+  }
+
+  private statusError(status: number, what: string, body: string): TaskError {
+    if (status === 401 || status === 403) {
+      return new TaskError('invalid-input', `registry denied access to ${what} (HTTP ${status}): ${body}`, {
+        hint: 'log in with `skopeo login` (or set REGISTRY_AUTH_FILE), or check the repository name',
+      });
+    }
+    if (status === 404) {
+      return new TaskError('invalid-input', `not found on the registry: ${what} (HTTP 404): ${body}`, {
+        hint: 'check the image source, version and digest in images/images.yaml, and REGISTRY_MIRRORS',
+      });
+    }
+    return new TaskError('unreachable', `registry error for ${what}: HTTP ${status}: ${body}`, {
+      hint: 'retry later, or use another mirror (REGISTRY_MIRRORS)',
+    });
+  }
+
+  private wrap(err: unknown): TaskError {
+    if (err instanceof TaskError) return err;
+    const code = errCode(err);
+    const msg = err instanceof Error ? err.message : String(err);
+    if (code === 'ABORT_ERR' || this.signal?.aborted === true) return new TaskError('aborted', 'pull aborted');
+    const kind = UNREACHABLE_CODES.has(code) ? 'cannot reach' : 'connection to';
+    return new TaskError('unreachable', `${kind} registry ${this.endpoint.host}: ${code === '' ? msg : `${code} ${msg}`}`, {
+      hint:
+        'check the network, or map the upstream registry to a reachable mirror with REGISTRY_MIRRORS ' +
+        '(and INSECURE_REGISTRIES for plain HTTP), or build with SOURCES=embedded',
+    });
+  }
+
+  /** One request with the cached token; on 401 answers the challenge once and retries. */
+  private async authorized(pathname: string, accept: string, scope: string): Promise<IncomingMessage> {
+    const token = this.tokens.get(scope);
+    const headers: Record<string, string> = { accept };
+    if (token !== undefined) headers.authorization = token;
+    const res = await this.request(pathname, headers);
+    if (res.statusCode !== 401) return res;
+    const challenge = parseChallenge(res.headers['www-authenticate']);
+    res.resume();
+    const auth = await this.answer(challenge, scope);
+    if (auth === undefined) return this.request(pathname, headers);
+    this.tokens.set(scope, auth);
+    return this.request(pathname, { ...headers, authorization: auth });
+  }
+
+  /** Authorization header value for a challenge, or undefined when it cannot be answered. */
+  private async answer(challenge: ReturnType<typeof parseChallenge>, scope: string): Promise<string | undefined> {
+    const creds = await findCredentials(this.endpoint.host, this.endpoint.authFile);
+    if (challenge?.scheme === 'basic') {
+      return creds === undefined ? undefined : `Basic ${Buffer.from(creds).toString('base64')}`;
+    }
+    if (challenge?.scheme !== 'bearer' || challenge.params.realm === undefined) return undefined;
+    const url = new URL(challenge.params.realm);
+    if (challenge.params.service !== undefined) url.searchParams.set('service', challenge.params.service);
+    url.searchParams.set('scope', challenge.params.scope ?? scope);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (creds !== undefined) headers.authorization = `Basic ${Buffer.from(creds).toString('base64')}`;
+    const res = await this.send(url, headers);
+    const body = await readBody(res, 1024 * 1024);
+    if (res.statusCode !== 200) {
+      throw new TaskError('invalid-input', `token request to ${url.host} failed: HTTP ${res.statusCode ?? 0}`, {
+        hint: 'check the credentials in the containers auth file (REGISTRY_AUTH_FILE)',
+      });
+    }
+    const doc = JSON.parse(body.toString('utf8')) as { token?: string; access_token?: string };
+    const tok = doc.token ?? doc.access_token;
+    return tok === undefined ? undefined : `Bearer ${tok}`;
+  }
+
+  /** A request to this endpoint, choosing the scheme (probing once for insecure hosts). */
+  private async request(pathname: string, headers: Record<string, string>): Promise<IncomingMessage> {
+    const host = this.endpoint.host;
+    if (!this.endpoint.insecure) return this.send(new URL(`https://${host}${pathname}`), headers);
+    const known = schemeCache.get(host);
+    if (known !== undefined) return this.send(new URL(`${known}://${host}${pathname}`), headers);
+    try {
+      const res = await this.send(new URL(`https://${host}${pathname}`), headers);
+      schemeCache.set(host, 'https');
+      return res;
+    } catch (err) {
+      if (UNREACHABLE_CODES.has(errCode(err))) throw err;
+      schemeCache.set(host, 'http');
+      return this.send(new URL(`http://${host}${pathname}`), headers);
+    }
+  }
+
+  /** One HTTP exchange, following up to 5 redirects (credentials dropped on another host). */
+  private send(url: URL, headers: Record<string, string>, redirects = 5): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const isHttps = url.protocol === 'https:';
+      const agent = isHttps ? (this.endpoint.insecure ? insecureHttpsAgent : httpsAgent) : httpAgent;
+      const mod = isHttps ? https : http;
+      const req = mod.request(url, { method: 'GET', headers, agent, signal: this.signal }, (res) => {
+        const status = res.statusCode ?? 0;
+        const location = res.headers.location;
+        if (status >= 300 && status < 400 && location !== undefined && redirects > 0) {
+          res.resume();
+          const next = new URL(location, url);
+          const h = { ...headers };
+          if (next.host !== url.host) delete h.authorization;
+          this.send(next, h, redirects - 1).then(resolve, reject);
+          return;
+        }
+        resolve(res);
+      });
+      req.setTimeout(this.timeoutMs, () => {
+        req.destroy(Object.assign(new Error(`no response from ${url.host} in ${this.timeoutMs} ms`), { code: 'ETIMEDOUT' }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * Reading an ISO without mounting it: bsdtar (Rock Ridge: names, modes, symlinks, hard links)
+ * for listing and extraction, isoinfo for the volume descriptor and ISO 9660 primary names
+ * (`/PRODUCT.TXT;1`, as Salt reads it), checkisomd5 for the implanted checksum.
+ * Reused by the Solution tooling.
+ */
+import { execFile } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { TaskError } from '../../engine/task.ts';
+
+const run = promisify(execFile);
+
+/** Binaries used by the readers (defaults: names on PATH). */
+export interface IsoReaderTools {
+  readonly bsdtar?: string;
+  readonly isoinfo?: string;
+  readonly checkisomd5?: string;
+}
+
+async function exec(
+  argv: readonly string[],
+  opts: { encoding?: 'buffer'; allowExit?: readonly number[] } = {},
+): Promise<{ stdout: Buffer; stderr: string; code: number }> {
+  const [bin, ...args] = argv;
+  if (bin === undefined) throw new TaskError('internal-error', 'empty argv');
+  try {
+    const r = await run(bin, args, { encoding: 'buffer', maxBuffer: 1 << 30 });
+    return { stdout: r.stdout, stderr: r.stderr.toString('utf8'), code: 0 };
+  } catch (err) {
+    const e = err as { code?: number | string; stdout?: Buffer; stderr?: Buffer };
+    if (e.code === 'ENOENT') {
+      throw new TaskError('tool-not-found', `${bin} not found`, { hint: 'Run npm run setup, or set the matching *_BIN.' });
+    }
+    const code = typeof e.code === 'number' ? e.code : -1;
+    const stderr = e.stderr?.toString('utf8') ?? '';
+    if (opts.allowExit?.includes(code) === true) return { stdout: e.stdout ?? Buffer.alloc(0), stderr, code };
+    throw new TaskError('command-failed', `${bin} failed (exit ${code})`, {
+      argv,
+      exitCode: code,
+      stderrTail: stderr.trim().split('\n').slice(-10),
+    });
+  }
+}
+
+/** Paths in the ISO (Rock Ridge names, no leading `/`, directories end with `/`), sorted. */
+export async function listIso(iso: string, tools: IsoReaderTools = {}): Promise<string[]> {
+  const { stdout } = await exec([tools.bsdtar ?? 'bsdtar', '-tf', iso]);
+  return stdout
+    .toString('utf8')
+    .split('\n')
+    .filter((l) => l !== '' && l !== '.' && l !== './')
+    .map((l) => l.replace(/^\.\//, ''))
+    .sort();
+}
+
+/** Extracts the whole ISO into `dest` (created), keeping modes, symlinks and hard links. */
+export async function extractIso(iso: string, dest: string, tools: IsoReaderTools = {}): Promise<void> {
+  await mkdir(dest, { recursive: true });
+  await exec([tools.bsdtar ?? 'bsdtar', '-xf', iso, '-C', dest]);
+}
+
+/** One file's bytes by its Rock Ridge path (e.g. `product.txt`). */
+export async function readIsoFile(iso: string, member: string, tools: IsoReaderTools = {}): Promise<Buffer> {
+  const { stdout } = await exec([tools.bsdtar ?? 'bsdtar', '-xOf', iso, member.replace(/^\//, '')]);
+  return stdout;
+}
+
+/** One file by its ISO 9660 primary name, e.g. `/PRODUCT.TXT;1` (what Salt reads). */
+export async function readIsoFilePrimary(iso: string, isoPath: string, tools: IsoReaderTools = {}): Promise<Buffer> {
+  const { stdout } = await exec([tools.isoinfo ?? 'isoinfo', '-i', iso, '-x', isoPath]);
+  return stdout;
+}
+
+/** From `isoinfo -d`. */
+export interface IsoVolumeInfo {
+  readonly volumeId: string;
+  readonly rockRidge: boolean;
+  readonly joliet: boolean;
+  /** Logical blocks × block size, in bytes. */
+  readonly volumeSize: number;
+}
+
+/** Parses `isoinfo -d` output. */
+export function parseIsoinfoD(text: string): IsoVolumeInfo {
+  const field = (name: string): string => new RegExp(`^${name}:\\s?(.*)$`, 'm').exec(text)?.[1]?.trim() ?? '';
+  const blocks = Number(field('Volume size is'));
+  const blockSize = Number(field('Logical block size is') || '2048');
+  return {
+    volumeId: field('Volume id'),
+    rockRidge: /Rock Ridge signatures version \d+ found/.test(text),
+    joliet: /Joliet with UCS level \d found/.test(text),
+    volumeSize: Number.isFinite(blocks) ? blocks * blockSize : 0,
+  };
+}
+
+export async function isoVolumeInfo(iso: string, tools: IsoReaderTools = {}): Promise<IsoVolumeInfo> {
+  const { stdout } = await exec([tools.isoinfo ?? 'isoinfo', '-d', '-i', iso]);
+  return parseIsoinfoD(stdout.toString('utf8'));
+}
+
+/** Result of checkisomd5. */
+export type IsoMd5Check = 'PASS' | 'FAIL' | 'NA';
+
+/** Parses checkisomd5's output: exit 1 means FAIL or NA, the text tells which. */
+export function parseCheckisomd5(output: string, exitCode: number): IsoMd5Check {
+  const m = /the result is: (PASS|FAIL|NA)/.exec(output);
+  if (m?.[1] === 'PASS' || m?.[1] === 'FAIL' || m?.[1] === 'NA') return m[1];
+  if (/No checksum information|NA\b/i.test(output)) return 'NA';
+  return exitCode === 0 ? 'PASS' : 'FAIL';
+}
+
+export async function checkIsoMd5(iso: string, tools: IsoReaderTools = {}): Promise<IsoMd5Check> {
+  const r = await exec([tools.checkisomd5 ?? 'checkisomd5', iso], { allowExit: [1, 2] });
+  return parseCheckisomd5(`${r.stdout.toString('utf8')}\n${r.stderr}`, r.code);
+}

@@ -1,0 +1,252 @@
+/**
+ * Writes an ISO in one streaming pass: the mkisofs-compatible writer prints the image on
+ * stdout; this process writes it to a temporary file while computing the implantisomd5 sum,
+ * then implants it, hashes the final bytes (sha256, from the page cache) and renames. A failed
+ * or interrupted run leaves no ISO and no SHA256SUM behind.
+ *
+ * Reused by the Solution ISO builder: nothing here is MetalK8s-specific.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open, rename, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { TaskError } from '../../engine/task.ts';
+import { IsoMd5Accumulator, type IsoMd5Result } from './iso-md5.ts';
+import { mkisofsArgs } from './mkisofs-args.ts';
+
+/** Options for {@link writeIso}. */
+export interface WriteIsoOptions {
+  /** Directory that becomes `/` of the ISO. */
+  readonly root: string;
+  /** Final ISO path. */
+  readonly output: string;
+  /** `<PROJECT_NAME> <VERSION>`; at most 32 bytes. */
+  readonly volumeId: string;
+  /** Seconds since the epoch for every date in the image (xorriso only). */
+  readonly epoch?: number;
+  /** Writer argv prefix; default `['xorriso', '-as', 'mkisofs']`. */
+  readonly mkisofs?: readonly string[];
+  /** Implant the isomd5sum checksum (default true). */
+  readonly implantMd5?: boolean;
+  /** Checksum file written beside the ISO (default `<dir of output>/SHA256SUM`); null: none. */
+  readonly checksumFile?: string | null;
+  readonly signal?: AbortSignal;
+  /** Receives the writer's stderr lines. */
+  readonly onLog?: (line: string) => void;
+}
+
+/** What {@link writeIso} produced. */
+export interface WriteIsoResult {
+  readonly output: string;
+  /** Bytes. */
+  readonly size: number;
+  /** Hex sha256 of the final ISO (after the md5 implant). */
+  readonly sha256: string;
+  /** Hex md5 implanted (undefined when implantMd5 is false). */
+  readonly implantedMd5: string | undefined;
+  readonly checksumFile: string | undefined;
+  readonly argv: readonly string[];
+}
+
+/** sha256 of a file, streamed in 4 MiB reads. */
+export async function sha256File(file: string, signal?: AbortSignal): Promise<string> {
+  const hash = createHash('sha256');
+  const stream = createReadStream(file, { highWaterMark: 4 << 20, signal });
+  for await (const chunk of stream) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** One `sha256sum`-compatible line: `<hex>  <basename>\n`. */
+export function sha256sumLine(hex: string, file: string): string {
+  return `${hex}  ${path.basename(file)}\n`;
+}
+
+/** Bytes gathered before one positional write. */
+const WRITE_BATCH = 8 << 20;
+
+interface StreamResult {
+  readonly size: number;
+  readonly md5: IsoMd5Result | undefined;
+}
+
+/** Computes the implantisomd5 sum of a file being written, off the writing thread. */
+interface Md5Hasher {
+  /** The first `bytes` bytes of the file are final. */
+  written(bytes: number): void;
+  finish(): Promise<IsoMd5Result>;
+  stop(): void;
+}
+
+/**
+ * Runs the hash in a worker thread (tsx loader passed on), so that it overlaps the writer;
+ * falls back to hashing in this thread when workers cannot load TypeScript.
+ */
+function startMd5Hasher(file: string): Md5Hasher {
+  let worker: Worker;
+  try {
+    // Node 20 cannot load .ts in a worker by itself: register tsx's loader there first.
+    const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+    const script = new URL('./iso-md5-worker.ts', import.meta.url).href;
+    const code = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(script)}); })`;
+    worker = new Worker(code, { eval: true, workerData: { file } });
+  } catch {
+    return inlineMd5Hasher(file);
+  }
+  const result = new Promise<IsoMd5Result>((resolve, reject) => {
+    worker.on('message', (m: { result?: Omit<IsoMd5Result, 'appData'> & { appData: string }; error?: string }) => {
+      if (m.error !== undefined) reject(new Error(m.error));
+      else if (m.result !== undefined) resolve({ ...m.result, appData: Buffer.from(m.result.appData, 'latin1') });
+    });
+    worker.once('error', reject);
+    worker.once('exit', () => reject(new Error('md5 worker exited early')));
+  });
+  result.catch(() => undefined);
+  return {
+    written: (bytes) => worker.postMessage({ upTo: bytes }),
+    finish: async () => {
+      worker.postMessage({ end: true });
+      return result;
+    },
+    stop: () => void worker.terminate(),
+  };
+}
+
+function inlineMd5Hasher(file: string): Md5Hasher {
+  return {
+    written: () => undefined,
+    finish: async () => {
+      const acc = new IsoMd5Accumulator();
+      for await (const chunk of createReadStream(file, { highWaterMark: 4 << 20 })) acc.update(chunk as Buffer);
+      return acc.finish();
+    },
+    stop: () => undefined,
+  };
+}
+
+async function streamWriter(
+  argv: readonly string[],
+  tmp: string,
+  implant: boolean,
+  opts: WriteIsoOptions,
+): Promise<StreamResult> {
+  const [bin, ...args] = argv;
+  if (bin === undefined) throw new TaskError('internal-error', 'empty mkisofs argv');
+  const out = await open(tmp, 'w+');
+  const hasher = implant ? startMd5Hasher(tmp) : undefined;
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const stderr: string[] = [];
+  let partial = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (s: string) => {
+    const lines = (partial + s).split('\n');
+    partial = lines.pop() ?? '';
+    for (const l of lines) {
+      stderr.push(l);
+      if (stderr.length > 40) stderr.shift();
+      opts.onLog?.(l);
+    }
+  });
+  const onAbort = (): void => {
+    if (child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+  };
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const exited = new Promise<{ code: number | null; sig: NodeJS.Signals | null }>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, sig) => resolve({ code, sig }));
+  });
+  let size = 0;
+  try {
+    // Batch the pipe's small chunks into large writes, one write in flight while the next
+    // batch is hashed: hashing and disk writes overlap.
+    let pos = 0;
+    let batch: Buffer[] = [];
+    let batchBytes = 0;
+    let inFlight: Promise<unknown> = Promise.resolve();
+    const flush = async (): Promise<void> => {
+      const data = batch.length === 1 && batch[0] !== undefined ? batch[0] : Buffer.concat(batch, batchBytes);
+      batch = [];
+      batchBytes = 0;
+      await inFlight;
+      const end = pos + data.length;
+      inFlight = out.write(data, 0, data.length, pos).then(() => hasher?.written(end));
+      pos = end;
+    };
+    for await (const chunk of child.stdout) {
+      const buf = chunk as Buffer;
+      batch.push(buf);
+      batchBytes += buf.length;
+      if (batchBytes >= WRITE_BATCH) await flush();
+    }
+    if (batchBytes > 0) await flush();
+    await inFlight;
+    size = pos;
+    const { code, sig } = await exited.catch((err: unknown) => {
+      throw new TaskError('tool-not-found', `cannot run ${bin}: ${String(err)}`, {
+        hint: 'Install xorriso (npm run setup) or set MKISOFS_BIN to a mkisofs-compatible writer.',
+      });
+    });
+    if (opts.signal?.aborted === true) throw new TaskError('aborted', 'ISO writing interrupted');
+    if (code !== 0) {
+      throw new TaskError('command-failed', `${path.basename(bin)} failed writing ${opts.output}`, {
+        argv,
+        exitCode: code ?? undefined,
+        signalName: sig ?? undefined,
+        stderrTail: stderr.slice(-20),
+      });
+    }
+    const md5 = await hasher?.finish();
+    if (md5 !== undefined) {
+      const current = Buffer.alloc(md5.appData.length);
+      await out.read(current, 0, current.length, md5.appDataOffset);
+      if (current.some((b) => b !== 0x20)) {
+        throw new TaskError('invalid-input', `the writer used the ISO application area of ${opts.output}`, {
+          hint: 'The md5 cannot be implanted: use xorriso or genisoimage without -appid-like options.',
+        });
+      }
+      await out.write(md5.appData, 0, md5.appData.length, md5.appDataOffset);
+    }
+    return { size, md5 };
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    await out.close();
+    if (child.exitCode === null && child.signalCode === null) onAbort();
+    hasher?.stop();
+  }
+}
+
+/**
+ * Writes the ISO of `root` to `output` (plus SHA256SUM beside it), all or nothing.
+ * Throws TaskError: `invalid-input` (volume id), `command-failed`, `tool-not-found`, `aborted`.
+ */
+export async function writeIso(opts: WriteIsoOptions): Promise<WriteIsoResult> {
+  const prefix = opts.mkisofs ?? ['xorriso', '-as', 'mkisofs'];
+  const argv = mkisofsArgs({ prefix, root: opts.root, volumeId: opts.volumeId, epoch: opts.epoch, output: '-' });
+  const implant = opts.implantMd5 ?? true;
+  const tmp = `${opts.output}.tmp-${process.pid}`;
+  const checksumFile =
+    opts.checksumFile === null ? undefined : (opts.checksumFile ?? path.join(path.dirname(opts.output), 'SHA256SUM'));
+  const tmpSum = checksumFile === undefined ? undefined : `${checksumFile}.tmp-${process.pid}`;
+  try {
+    const { size, md5 } = await streamWriter(argv, tmp, implant, opts);
+    const sha256 = await sha256File(tmp, opts.signal);
+    if (tmpSum !== undefined) await writeFile(tmpSum, sha256sumLine(sha256, opts.output));
+    await rename(tmp, opts.output);
+    if (tmpSum !== undefined && checksumFile !== undefined) await rename(tmpSum, checksumFile);
+    return { output: opts.output, size, sha256, implantedMd5: md5?.md5, checksumFile, argv };
+  } catch (err) {
+    await rm(tmp, { force: true });
+    if (tmpSum !== undefined) await rm(tmpSum, { force: true });
+    if (err instanceof TaskError) throw err;
+    throw new TaskError('command-failed', `writing ${opts.output} failed: ${String(err)}`, { argv });
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * The `lint` group: `lint:shell`, `lint:yaml`, `lint:content`, `lint:ts`.
+ *
+ * Each subtask is split in two so that `npm run build lint` runs every check even when the
+ * engine stops at the first failure: a private check task (`lint:<sub>:_check`) never fails on
+ * findings, it stores them as JSON under BUILD_ROOT/lint/ and is up to date while its inputs
+ * (linted files, configs, tool versions) are unchanged; the public task (`lint:<sub>`, or
+ * `lint` for all four) prints the stored findings as `file:line:col: message` and fails when
+ * any is an error.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { BuildConfig } from '../../config/config.ts';
+import { IMAGE_LIST_FILE } from '../../config/images.ts';
+import { fn, type ActionContext, type TaskDefinition } from '../../engine/task.ts';
+import type { Sources } from '../sources.ts';
+import { collectShellFiles, collectSpecFiles, collectTree, collectTsFiles, collectYamlFiles } from './collect.ts';
+import type { LintResult } from './findings.ts';
+import { templateValues } from './render-template.ts';
+import { readResult, reportResults, resultPath, writeResult } from './result-file.ts';
+import { lintContent } from './run-content.ts';
+import { lintShellFiles, lintYamlFiles } from './run-linters.ts';
+import { lintTypeScript } from './run-ts.ts';
+import { loadSaltFileList } from './salt-list.ts';
+import { YAMLLINT_CONFIG_FILE } from './yaml-files.ts';
+
+/** The four subtasks, in report order. */
+export const LINT_SUBTASKS = ['shell', 'yaml', 'content', 'ts'] as const;
+
+/** Version of the check code: bump when a check's behaviour changes. */
+const CHECK_VERSION = 1;
+
+/** `version` from package.json (the product version, e.g. `2.4.0-beta1`). */
+export function readProjectVersion(root: string): string {
+  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: string };
+  return pkg.version ?? '0.0.0';
+}
+
+/** `ctx.exec` as a plain function (the linters take it as a parameter). */
+function bindExec(ctx: ActionContext): ActionContext['exec'] {
+  return (argv, options) => ctx.exec(argv, options);
+}
+
+interface CheckSpec {
+  readonly sub: (typeof LINT_SUBTASKS)[number];
+  readonly doc: string;
+  readonly fileDeps: readonly string[];
+  readonly tools: readonly string[];
+  readonly envKeys?: readonly string[];
+  readonly params: unknown;
+  readonly run: (ctx: ActionContext) => Promise<LintResult>;
+}
+
+function checkTask(config: BuildConfig, spec: CheckSpec): TaskDefinition {
+  const out = resultPath(config.buildRoot, spec.sub);
+  return {
+    name: `lint:${spec.sub}:_check`,
+    doc: `${spec.doc} (stores findings; never fails on them)`,
+    title: `lint ${spec.sub}`,
+    fileDeps: spec.fileDeps,
+    targets: [out],
+    tools: spec.tools,
+    ...(spec.envKeys ? { envKeys: spec.envKeys } : {}),
+    actions: [
+      fn(`lint-${spec.sub}-check@${CHECK_VERSION} ${JSON.stringify(spec.params)}`, async (ctx) => {
+        await writeResult(out, await spec.run(ctx));
+      }),
+    ],
+    clean: true,
+  };
+}
+
+function reportTask(config: BuildConfig, name: string, doc: string, subs: readonly string[]): TaskDefinition {
+  const files = subs.map((s) => resultPath(config.buildRoot, s));
+  return {
+    name,
+    doc,
+    taskDeps: subs.map((s) => `lint:${s}:_check`),
+    fileDeps: files,
+    actions: [
+      fn(`lint-report@${CHECK_VERSION} ${subs.join(',')}`, async (ctx) => {
+        const results = await Promise.all(files.map(readResult));
+        reportResults(results, (line) => {
+          ctx.log(line);
+        });
+      }),
+    ],
+  };
+}
+
+function checkSpecs(config: BuildConfig): CheckSpec[] {
+  const root = config.root;
+  const workDir = path.join(config.buildRoot, 'lint', 'work');
+  const values = templateValues(readProjectVersion(root), config.projectName);
+  const tool = (name: string): string => config.tools[name]?.bin ?? name;
+  const shellFiles = collectShellFiles(root);
+  const yamlFiles = collectYamlFiles(root);
+  const specs = collectSpecFiles(root);
+  const packageLists = collectTree(root, 'packages-specs').filter((f) => /^packages-specs\/[^/]+\.yaml$/.test(f));
+  const tsFiles = collectTsFiles(root);
+  const allowUnpinned = config.env.ALLOW_UNPINNED_IMAGES === 'true';
+  return [
+    {
+      sub: 'shell',
+      doc: 'shellcheck every shell script shipped or used (scripts/, iso-root/, .ci/run; *.sh.in rendered)',
+      fileDeps: [...shellFiles, 'package.json'],
+      tools: ['shellcheck'],
+      params: { files: shellFiles, values },
+      run: (ctx) => lintShellFiles({ root, workDir, files: shellFiles, values, bin: tool('shellcheck'), exec: bindExec(ctx) }),
+    },
+    {
+      sub: 'yaml',
+      doc: 'yamllint the YAML files with .yamllint (Jinja .sls excluded with a reason)',
+      fileDeps: [...new Set([...yamlFiles, YAMLLINT_CONFIG_FILE])],
+      tools: ['yamllint'],
+      params: { files: yamlFiles, values },
+      run: (ctx) =>
+        lintYamlFiles({
+          root, workDir, files: yamlFiles, values, bin: tool('yamllint'), exec: bindExec(ctx),
+          configFile: YAMLLINT_CONFIG_FILE,
+          log: (l) => { ctx.log(l); },
+        }),
+    },
+    {
+      sub: 'content',
+      doc: 'check the image list (digests, names, duplicates, build contexts), specs (rpmspec -P) and the Salt file list',
+      fileDeps: [IMAGE_LIST_FILE, ...collectTree(root, 'images'), ...collectTree(root, 'packages-specs'), ...collectTree(root, 'salt')],
+      tools: specs.length > 0 ? ['rpmspec'] : [],
+      envKeys: ['ALLOW_UNPINNED_IMAGES'],
+      params: { specs, packageLists, allowUnpinned },
+      run: async (ctx) =>
+        lintContent({
+          root, workDir, exec: bindExec(ctx), rpmspecBin: tool('rpmspec'), allowUnpinned,
+          projectName: config.projectName, packageLists, specs, saltList: await loadSaltFileList(root),
+        }),
+    },
+    {
+      sub: 'ts',
+      doc: 'tsc --noEmit and eslint on the TypeScript sources',
+      fileDeps: [...tsFiles, 'package-lock.json'],
+      tools: [],
+      params: { files: tsFiles.length },
+      run: (ctx) => lintTypeScript({ root, exec: bindExec(ctx), checkedFiles: tsFiles.length }),
+    },
+  ];
+}
+
+/**
+ * Lint tasks: `lint` (all four, fails if any failed), `lint:shell`, `lint:yaml`,
+ * `lint:content`, `lint:ts`, and their private `lint:<sub>:_check` tasks.
+ */
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- factory contract; lint reads the repository only
+export function createLintTasks(config: BuildConfig, sources: Sources): TaskDefinition[] {
+  const tasks: TaskDefinition[] = [];
+  for (const spec of checkSpecs(config)) {
+    tasks.push(checkTask(config, spec));
+    tasks.push(reportTask(config, `lint:${spec.sub}`, spec.doc, [spec.sub]));
+  }
+  tasks.push(reportTask(config, 'lint', 'run every linter (shell, yaml, content, ts); fails if any failed', LINT_SUBTASKS));
+  return tasks;
+}

@@ -1,0 +1,160 @@
+/**
+ * What the embedded mirror imitates, derived from the content lists: the upstream images, the
+ * packages per upstream repo, the upstream source files of `packages-specs/<name>/sources.yaml`,
+ * and the repo GPG key URLs. `planMirror` is pure; `loadMirrorPlan` reads the lists.
+ */
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parse } from 'yaml';
+import type { ImageEntry, PackageList } from '../../config/content-types.ts';
+import { loadImageList } from '../../config/images.ts';
+import { expandRepoVars, loadPackageList } from '../../config/packages.ts';
+import type { StandInImageRef } from './stand-in-image.ts';
+
+/** A stand-in RPM to build (always noarch). */
+export interface StandInRpm {
+  readonly name: string;
+  readonly version: string;
+  readonly release: string;
+}
+
+/** One upstream yum repository served by the mirror under `/<dir>/`. */
+export interface MirrorRepo {
+  /** Directory under the web root, usually the repo name (`base`, `epel`...). */
+  readonly dir: string;
+  /** Upstream base URLs as written (with `$releasever`...) and expanded; no trailing slash. */
+  readonly baseUrls: readonly string[];
+  readonly rpms: readonly StandInRpm[];
+}
+
+/** Everything the mirror serves, with no ports: stable input of the seed stamp. */
+export interface MirrorPlan {
+  readonly images: readonly StandInImageRef[];
+  readonly repos: readonly MirrorRepo[];
+  /** Upstream URLs of source files (served under `/_files/<host>/<path>`). */
+  readonly files: readonly string[];
+  /** Upstream URLs of repo GPG keys (served with the mirror's own signing key). */
+  readonly gpgKeys: readonly string[];
+}
+
+/** Version/release of a stand-in for an unpinned package. */
+export const DEFAULT_VERSION = '1.0.0';
+export const DEFAULT_RELEASE = '1';
+
+function trimSlash(url: string): string {
+  return url.replace(/\/+$/, '');
+}
+
+/** Builds the mirror plan from parsed content lists. Pure; sorted for a stable stamp. */
+export function planMirror(
+  images: readonly ImageEntry[],
+  packageLists: readonly PackageList[],
+  sourceFileUrls: readonly string[],
+): MirrorPlan {
+  const refs = new Map<string, StandInImageRef>();
+  for (const image of images) {
+    if (image.source === undefined) continue;
+    const ref: StandInImageRef = {
+      registry: image.source.registry,
+      repository: image.source.repository,
+      tag: image.version,
+      platforms: image.platforms,
+    };
+    const key = `${ref.registry}/${ref.repository}:${ref.tag}`;
+    const seen = refs.get(key);
+    // Two entries for one upstream reference share a stand-in; keep the richer one.
+    if (seen === undefined || ref.platforms === 'all') refs.set(key, ref);
+  }
+  const repos = new Map<string, { baseUrls: Set<string>; rpms: Map<string, StandInRpm> }>();
+  const gpgKeys = new Set<string>();
+  for (const list of packageLists) {
+    const basearch = list.basearch ?? 'x86_64';
+    const dirOf = new Map<string, string>();
+    for (const repo of list.repos) {
+      const urls = [trimSlash(repo.baseUrl), trimSlash(expandRepoVars(repo.baseUrl, list.releasever, basearch))];
+      let dir = repo.name;
+      const existing = repos.get(dir);
+      if (existing !== undefined && !urls.some((u) => existing.baseUrls.has(u))) dir = `${repo.name}-${list.osFamily}`;
+      const entry = repos.get(dir) ?? { baseUrls: new Set<string>(), rpms: new Map<string, StandInRpm>() };
+      for (const u of urls) entry.baseUrls.add(u);
+      repos.set(dir, entry);
+      dirOf.set(repo.name, dir);
+      for (const key of repo.gpgKeys) gpgKeys.add(expandRepoVars(key, list.releasever, basearch));
+    }
+    const fallback = list.repos[0]?.name;
+    for (const p of list.packages) {
+      if (p.built) continue;
+      const dir = dirOf.get(p.repo !== '' ? p.repo : (fallback ?? '')) ?? dirOf.get(fallback ?? '');
+      if (dir === undefined) continue;
+      const rpm = { name: p.name, version: p.version ?? DEFAULT_VERSION, release: p.release ?? DEFAULT_RELEASE };
+      repos.get(dir)?.rpms.set(p.name, rpm);
+    }
+  }
+  return {
+    images: [...refs.values()].sort((a, b) =>
+      `${a.registry}/${a.repository}:${a.tag}`.localeCompare(`${b.registry}/${b.repository}:${b.tag}`),
+    ),
+    repos: [...repos.entries()]
+      .map(([dir, r]) => ({
+        dir,
+        baseUrls: [...r.baseUrls].sort(),
+        rpms: [...r.rpms.values()].sort((a, b) => a.name.localeCompare(b.name)),
+      }))
+      .sort((a, b) => a.dir.localeCompare(b.dir)),
+    files: [...new Set(sourceFileUrls)].sort(),
+    gpgKeys: [...gpgKeys].sort(),
+  };
+}
+
+/** Hash of a plan (and of the stand-in formats): the seed stamp. */
+export function planHash(plan: MirrorPlan, formatVersion: string): string {
+  return createHash('sha256').update(formatVersion).update(JSON.stringify(plan)).digest('hex');
+}
+
+/** Collects every `url:` string of a `sources.yaml` document. */
+export function sourceUrlsOf(doc: unknown): string[] {
+  const out: string[] = [];
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (typeof v === 'object' && v !== null) {
+      for (const [k, x] of Object.entries(v)) {
+        if (k === 'url' && typeof x === 'string' && /^https?:\/\//.test(x)) out.push(x);
+        else walk(x);
+      }
+    }
+  };
+  walk(doc);
+  return out;
+}
+
+/** The content list files the plan reads (fingerprint inputs of `mirror:seed`). */
+export async function mirrorInputFiles(root: string): Promise<string[]> {
+  const specs = path.join(root, 'packages-specs');
+  const entries = await readdir(specs, { withFileTypes: true }).catch(() => []);
+  const files = [path.join(root, 'images', 'images.yaml')];
+  for (const e of entries) {
+    if (e.isFile() && e.name.endsWith('.yaml')) files.push(path.join(specs, e.name));
+    if (e.isDirectory()) files.push(path.join(specs, e.name, 'sources.yaml'));
+  }
+  return files.sort();
+}
+
+/** Reads the content lists under `root` and plans the mirror. */
+export async function loadMirrorPlan(root: string, projectName?: string): Promise<MirrorPlan> {
+  const images = await loadImageList(root);
+  const specs = path.join(root, 'packages-specs');
+  const entries = await readdir(specs, { withFileTypes: true }).catch(() => []);
+  const lists: PackageList[] = [];
+  const urls: string[] = [];
+  for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+    if (e.isFile() && e.name.endsWith('.yaml')) {
+      const options = projectName === undefined ? {} : { projectName };
+      lists.push(await loadPackageList(root, e.name.replace(/\.yaml$/, ''), options));
+    } else if (e.isDirectory()) {
+      const text = await readFile(path.join(specs, e.name, 'sources.yaml'), 'utf8').catch(() => '');
+      if (text !== '') urls.push(...sourceUrlsOf(parse(text)));
+    }
+  }
+  return planMirror(images, lists, urls);
+}

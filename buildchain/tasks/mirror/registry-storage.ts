@@ -1,0 +1,81 @@
+/**
+ * Writes images straight into the filesystem storage of a distribution registry (the layout
+ * `docker-registry` serves from `storage.filesystem.rootdirectory`), so seeding needs no running
+ * server and no push round-trips. Every file is written to a temp name then renamed; the tag
+ * link is written last, so an interrupted write never leaves a tag pointing at missing blobs.
+ */
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Blob, StandInImage } from './stand-in-image.ts';
+
+/** Paths inside a registry storage root (`rootdirectory`). */
+function v2(root: string, ...parts: string[]): string {
+  return path.join(root, 'docker', 'registry', 'v2', ...parts);
+}
+
+function hexOf(digest: string): string {
+  const hex = digest.replace(/^sha256:/, '');
+  if (!/^[a-f0-9]{64}$/.test(hex)) throw new Error(`not a sha256 digest: ${digest}`);
+  return hex;
+}
+
+async function writeAtomic(file: string, data: Buffer | string): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, data);
+  await rename(tmp, file);
+}
+
+async function hasContent(file: string, expected: string): Promise<boolean> {
+  try {
+    return (await readFile(file, 'utf8')) === expected;
+  } catch {
+    return false;
+  }
+}
+
+async function writeBlobData(root: string, b: Blob): Promise<void> {
+  const hex = hexOf(b.digest);
+  const file = v2(root, 'blobs', 'sha256', hex.slice(0, 2), hex, 'data');
+  // Content-addressed: an existing file of the right size is the same blob.
+  try {
+    const existing = await readFile(file);
+    if (existing.length === b.data.length) return;
+  } catch {
+    // not there yet
+  }
+  await writeAtomic(file, b.data);
+}
+
+async function writeLink(file: string, digest: string): Promise<void> {
+  if (await hasContent(file, digest)) return;
+  await writeAtomic(file, digest);
+}
+
+/** Repository name in the mirror registry: `<upstream-host>/<repository>`. */
+export function mirrorRepositoryName(registry: string, repository: string): string {
+  return `${registry}/${repository}`;
+}
+
+/** Stores one image (blobs, manifests, tag) under `root`. Idempotent. */
+export async function storeImage(root: string, image: StandInImage): Promise<void> {
+  const repo = mirrorRepositoryName(image.ref.registry, image.ref.repository);
+  const repoDir = (...parts: string[]): string => v2(root, 'repositories', ...repo.split('/'), ...parts);
+  for (const b of image.blobs) {
+    await writeBlobData(root, b);
+    await writeLink(repoDir('_layers', 'sha256', hexOf(b.digest), 'link'), b.digest);
+  }
+  for (const m of [...image.childManifests, image.top]) {
+    await writeBlobData(root, m);
+    await writeLink(repoDir('_manifests', 'revisions', 'sha256', hexOf(m.digest), 'link'), m.digest);
+  }
+  const topHex = hexOf(image.top.digest);
+  const tagDir = repoDir('_manifests', 'tags', image.ref.tag);
+  await writeLink(path.join(tagDir, 'index', 'sha256', topHex, 'link'), image.top.digest);
+  await writeLink(path.join(tagDir, 'current', 'link'), image.top.digest);
+}
+
+/** Removes the whole storage (used when the stand-in format changes). */
+export async function clearStorage(root: string): Promise<void> {
+  await rm(v2(root), { recursive: true, force: true });
+}

@@ -1,0 +1,70 @@
+/**
+ * The embedded mirror's own signing key: stand-in RPMs are signed with it and it is served at
+ * every upstream repo GPG key URL, so a build that checks signatures (as it must for upstream
+ * repos) passes against the stand-ins. The key lives in a private GNUPGHOME under BUILD_ROOT.
+ */
+import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+
+export const STAND_IN_KEY_UID = 'MetalK8s buildchain stand-in <stand-in@metalk8s.invalid>';
+
+/** Options for {@link ensureSigningKey} and {@link signRpms}. */
+export interface SigningOptions {
+  /** Private GNUPGHOME (created 0700). */
+  readonly gnupgHome: string;
+  readonly gpgBin?: string;
+  readonly rpmsignBin?: string;
+  readonly signal?: AbortSignal;
+}
+
+function gpgEnv(opts: SigningOptions): Record<string, string> {
+  return { GNUPGHOME: opts.gnupgHome };
+}
+
+/** Creates the key once; returns the armored public key (cached in `<gnupgHome>/public.asc`). */
+export async function ensureSigningKey(opts: SigningOptions): Promise<string> {
+  const pub = path.join(opts.gnupgHome, 'public.asc');
+  try {
+    await access(pub);
+    return await readFile(pub, 'utf8');
+  } catch {
+    // not made yet
+  }
+  await mkdir(opts.gnupgHome, { recursive: true, mode: 0o700 });
+  const gpg = opts.gpgBin ?? 'gpg';
+  const common = { env: gpgEnv(opts), cancelSignal: opts.signal, stdin: 'ignore' as const };
+  await execa(
+    gpg,
+    ['--batch', '--pinentry-mode', 'loopback', '--passphrase', '', '--quick-gen-key', STAND_IN_KEY_UID, 'rsa2048', 'sign', 'never'],
+    common,
+  );
+  const { stdout } = await execa(gpg, ['--batch', '--armor', '--export', STAND_IN_KEY_UID], common);
+  await writeFile(`${pub}.tmp`, stdout + '\n');
+  await rename(`${pub}.tmp`, pub);
+  await stopAgent(opts);
+  return stdout + '\n';
+}
+
+/** Signs RPM files in place (one rpmsign call). */
+export async function signRpms(files: readonly string[], opts: SigningOptions): Promise<void> {
+  if (files.length === 0) return;
+  const gpg = opts.gpgBin ?? 'gpg';
+  const gpgPath = gpg.includes('/') ? gpg : (await execa('sh', ['-c', 'command -v "$1"', 'sh', gpg])).stdout.trim();
+  try {
+    await execa(
+      opts.rpmsignBin ?? 'rpmsign',
+      ['--define', `__gpg ${gpgPath}`, '--define', `_gpg_name ${STAND_IN_KEY_UID}`, '--addsign', ...files],
+      { env: gpgEnv(opts), cancelSignal: opts.signal, stdin: 'ignore' },
+    );
+  } finally {
+    await stopAgent(opts);
+  }
+}
+
+/** gpg leaves an agent running per GNUPGHOME: stop ours. */
+async function stopAgent(opts: SigningOptions): Promise<void> {
+  const gpg = opts.gpgBin ?? 'gpg';
+  const gpgconf = gpg.includes('/') ? path.join(path.dirname(gpg), 'gpgconf') : 'gpgconf';
+  await execa(gpgconf, ['--homedir', opts.gnupgHome, '--kill', 'gpg-agent'], { reject: false, stdin: 'ignore' });
+}

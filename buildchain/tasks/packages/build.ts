@@ -1,0 +1,167 @@
+/**
+ * Building one spec: SRPM from the spec and its sources, then binary RPMs from the SRPM, each
+ * in its own private topdir; outputs are staged and renamed into place.
+ */
+import { copyFile, mkdir, readdir, rename, rm, utimes } from 'node:fs/promises';
+import path from 'node:path';
+import { TaskError } from '../../engine/task.ts';
+import type { Exec, Log } from './exec.ts';
+import { fileDigest, writeIfChanged } from './fetch.ts';
+import {
+  builderCommand,
+  rpmbuildArgs,
+  rpmspecParseArgs,
+  specSourceFiles,
+  type BuilderOptions,
+} from './rpmbuild-args.ts';
+import { resolveOnPath, rpmsignArgs } from './signing.ts';
+
+/** How to run rpmbuild (shared by the SRPM and RPM steps). */
+export interface RpmBuildEnv {
+  readonly exec: Exec;
+  readonly log?: Log;
+  /** Builder (local/docker/podman), image and engine binary; topdir and epoch are set per step. */
+  readonly builder: Omit<BuilderOptions, 'topdir' | 'epoch'>;
+  readonly rpmbuildBin?: string;
+  readonly rpmspecBin?: string;
+  /** SOURCE_DATE_EPOCH (seconds): build time, file mtimes. */
+  readonly epoch: number;
+  /** Extra macros, e.g. `{ dist: '.el7' }`. */
+  readonly defines?: Readonly<Record<string, string>>;
+}
+
+async function run(env: RpmBuildEnv, topdir: string, make: (t: string) => string[]) {
+  const c = builderCommand({ ...env.builder, topdir, epoch: env.epoch }, make);
+  return env.exec(c.argv, { env: c.env, cwd: topdir });
+}
+
+async function freshDirs(topdir: string, subs: readonly string[]): Promise<void> {
+  await rm(topdir, { recursive: true, force: true });
+  for (const s of subs) await mkdir(path.join(topdir, s), { recursive: true });
+}
+
+async function listFiles(dir: string, suffix: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries
+    .filter((e) => e.isFile() && e.name.endsWith(suffix))
+    .map((e) => path.join(e.parentPath, e.name))
+    .sort();
+}
+
+/** Options for {@link buildSrpm}. */
+export interface BuildSrpmOptions extends RpmBuildEnv {
+  readonly name: string;
+  readonly specFile: string;
+  /** Local and fetched source files (absolute); copied into SOURCES under their basename. */
+  readonly sourceFiles: readonly string[];
+  readonly topdir: string;
+  /** Where the SRPM is written (fixed name, e.g. `<pkg>.src.rpm`). */
+  readonly out: string;
+}
+
+/**
+ * Builds the SRPM: checks that every SourceN/PatchN of the expanded spec is provided, then
+ * `rpmbuild -bs`. Source mtimes are set to the epoch so that the SRPM is reproducible.
+ */
+export async function buildSrpm(o: BuildSrpmOptions): Promise<void> {
+  const { topdir } = o;
+  await freshDirs(topdir, ['SPECS', 'SOURCES', 'SRPMS', 'BUILD', 'RPMS']);
+  const spec = `SPECS/${o.name}.spec`;
+  await copyFile(o.specFile, path.join(topdir, spec));
+  const provided = new Set<string>();
+  for (const f of o.sourceFiles) {
+    const dest = path.join(topdir, 'SOURCES', path.basename(f));
+    await copyFile(f, dest);
+    await utimes(dest, o.epoch, o.epoch);
+    provided.add(path.basename(f));
+  }
+  await utimes(path.join(topdir, spec), o.epoch, o.epoch);
+  const bin = o.rpmspecBin ?? 'rpmspec';
+  const expanded = await run(o, topdir, (t) => rpmspecParseArgs({ bin, topdir, topdirInArgv: t, spec, defines: o.defines }));
+  const missing = specSourceFiles(expanded.stdout).filter((s) => !provided.has(s));
+  if (missing.length > 0) {
+    throw new TaskError('invalid-input', `spec of '${o.name}' needs sources that are not provided: ${missing.join(', ')}`, {
+      hint: `Add them to packages-specs/${o.name}/ (local files) or to packages-specs/${o.name}/sources.yaml (URL + sha256).`,
+    });
+  }
+  o.log?.(`rpmbuild -bs ${o.name}`);
+  await run(o, topdir, (t) =>
+    rpmbuildArgs({ bin: o.rpmbuildBin ?? 'rpmbuild', topdir, topdirInArgv: t, mode: 'srpm', input: spec, defines: o.defines, nodeps: o.builder.builder === 'local' }),
+  );
+  const srpms = await listFiles(path.join(topdir, 'SRPMS'), '.src.rpm');
+  if (srpms.length !== 1 || srpms[0] === undefined) {
+    throw new TaskError('target-not-produced', `rpmbuild -bs ${o.name} produced ${srpms.length} SRPMs`);
+  }
+  await mkdir(path.dirname(o.out), { recursive: true });
+  const tmp = `${o.out}.tmp`;
+  await copyFile(srpms[0], tmp);
+  await rename(tmp, o.out);
+}
+
+/** One built RPM, as recorded in the package's manifest. */
+export interface BuiltRpm {
+  /** Path relative to the package's output dir: `<arch>/<file>.rpm`. */
+  readonly path: string;
+  readonly arch: string;
+  readonly sha256: string;
+}
+
+/** Optional signing of built RPMs. */
+export interface SignOptions {
+  readonly keyName: string;
+  readonly rpmsignBin?: string;
+  readonly gpgBin?: string;
+  /** GNUPGHOME for gpg (default: the environment's). */
+  readonly gnupgHome?: string;
+}
+
+/** Options for {@link buildRpms}. */
+export interface BuildRpmsOptions extends RpmBuildEnv {
+  readonly name: string;
+  readonly srpm: string;
+  readonly topdir: string;
+  /** Output dir `<...>/rpm/<pkg>`: replaced as a whole (stale RPMs never stay). */
+  readonly outDir: string;
+  /** Manifest (JSON list of {@link BuiltRpm}) written last, only when its content changes. */
+  readonly manifest: string;
+  readonly sign?: SignOptions;
+}
+
+/** `rpmbuild --rebuild` of the SRPM, optional rpmsign, then the output dir and its manifest. */
+export async function buildRpms(o: BuildRpmsOptions): Promise<BuiltRpm[]> {
+  const { topdir } = o;
+  await freshDirs(topdir, ['SRPMS', 'SOURCES', 'SPECS', 'BUILD', 'RPMS']);
+  const srpm = `SRPMS/${path.basename(o.srpm)}`;
+  await copyFile(o.srpm, path.join(topdir, srpm));
+  o.log?.(`rpmbuild --rebuild ${o.name}`);
+  await run(o, topdir, (t) =>
+    rpmbuildArgs({ bin: o.rpmbuildBin ?? 'rpmbuild', topdir, topdirInArgv: t, mode: 'rpm', input: srpm, defines: o.defines, nodeps: o.builder.builder === 'local' }),
+  );
+  const rpmsDir = path.join(topdir, 'RPMS');
+  const files = await listFiles(rpmsDir, '.rpm');
+  if (files.length === 0) throw new TaskError('target-not-produced', `rpmbuild --rebuild ${o.name} produced no RPM`);
+  if (o.sign !== undefined) {
+    const gpgPath = resolveOnPath(o.sign.gpgBin ?? 'gpg');
+    await o.exec(rpmsignArgs({ bin: o.sign.rpmsignBin ?? 'rpmsign', gpgPath, keyName: o.sign.keyName, files }), {
+      env: o.sign.gnupgHome === undefined ? {} : { GNUPGHOME: o.sign.gnupgHome },
+      input: '',
+    });
+  }
+  const staging = `${o.outDir}.staging`;
+  await rm(staging, { recursive: true, force: true });
+  const built: BuiltRpm[] = [];
+  for (const f of files) {
+    const rel = path.relative(rpmsDir, f);
+    const arch = path.dirname(rel);
+    await mkdir(path.join(staging, arch), { recursive: true });
+    await rename(f, path.join(staging, rel));
+    built.push({ path: rel, arch, sha256: await fileDigest(path.join(staging, rel)) });
+  }
+  const old = `${o.outDir}.old`;
+  await rm(old, { recursive: true, force: true });
+  await rename(o.outDir, old).catch(() => undefined);
+  await rename(staging, o.outDir);
+  await rm(old, { recursive: true, force: true });
+  await writeIfChanged(o.manifest, `${JSON.stringify({ package: o.name, rpms: built }, null, 2)}\n`);
+  return built;
+}

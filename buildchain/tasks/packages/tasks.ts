@@ -1,0 +1,280 @@
+/**
+ * Packaging tasks of one OS family (default `redhat-7`):
+ *
+ * - `packaging:source:<pkg>`   fetch a spec's remote sources (sha256-checked)
+ * - `packaging:srpm:<pkg>`     rpmbuild -bs
+ * - `packaging:rpm:<pkg>`      rpmbuild --rebuild (+ rpmsign with RPM_SIGN_KEY)
+ * - `packaging:download`       resolve (dnf) + lock + download + verify
+ * - `packaging:repo:<isoName>` one yum repo on the ISO root (see {@link packagingRepoDirs})
+ * - `packaging`                all of the above
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { BuildConfig } from '../../config/config.ts';
+import type { PackageList } from '../../config/content-types.ts';
+import { LOCAL_REPO, loadPackageListSync, packageListPath, specPath } from '../../config/packages.ts';
+import { fn, type TaskDefinition } from '../../engine/task.ts';
+import type { Sources } from '../sources.ts';
+import { assembleRepo, type RepoFile } from '../repositories/repo.ts';
+import { buildRpms, buildSrpm, type BuiltRpm, type RpmBuildEnv } from './build.ts';
+import { downloadIsFresh, downloadPackages, type RepoManifest } from './download.ts';
+import { lockPath, requestDigest } from './lock.ts';
+import { packagingPaths, type PackagingPaths } from './paths.ts';
+import { packagingSettings, type PackagingSettings } from './settings.ts';
+import { fetchSpecSources, loadSpecSources, localSourceFiles } from './spec-sources.ts';
+
+/** Options of {@link createPackagingTasks}. */
+export interface PackagingTasksOptions {
+  readonly osFamily?: string;
+  /** The package list (default: `packages-specs/<osFamily>.yaml`). */
+  readonly list?: PackageList;
+  /**
+   * sha256 to expect for a spec source URL instead of its pin (e.g. the embedded mirror's
+   * stand-in files), by upstream URL. `Sources.fileChecksum(url)`, when the sources object has
+   * it, is asked first.
+   */
+  readonly sourceChecksums?: Readonly<Record<string, string>>;
+}
+
+/** One repo directory produced on the ISO root. */
+export interface PackagingRepoDir {
+  /** Repo name (`scality`, `base`, `epel`, ...). */
+  readonly repo: string;
+  /** e.g. `metalk8s-epel-el7`. */
+  readonly isoName: string;
+  /** `<isoRoot>/packages/redhat/<isoName>` */
+  readonly dir: string;
+  /** The task producing it: `packaging:repo:<isoName>`. */
+  readonly task: string;
+}
+
+/** Sources may offer the checksum of a file it serves in place of an upstream one. */
+type SourcesWithChecksums = Sources & { fileChecksum?: (upstreamUrl: string) => Promise<string | undefined> };
+
+function localRepoIsoName(config: BuildConfig, list: PackageList): string {
+  return `${config.projectName.toLowerCase()}-${LOCAL_REPO}-${list.distTag ?? 'el7'}`;
+}
+
+/** The repo dirs the packaging tasks produce (for the ISO tasks to depend on). */
+export function packagingRepoDirs(config: BuildConfig, list: PackageList): PackagingRepoDir[] {
+  const p = packagingPaths(config.buildRoot, config.isoRoot, list.osFamily);
+  const names = [
+    ...(list.packages.some((x) => x.built) ? [{ repo: LOCAL_REPO, isoName: localRepoIsoName(config, list) }] : []),
+    ...list.repos.map((r) => ({ repo: r.name, isoName: r.isoName })),
+  ];
+  return names.map((n) => ({ ...n, dir: path.join(p.isoRepos, n.isoName), task: `packaging:repo:${n.isoName}` }));
+}
+
+function builderTools(s: PackagingSettings): string[] {
+  return s.builder === 'local' ? ['rpmbuild', 'rpmspec'] : [s.builder];
+}
+
+function buildEnv(config: BuildConfig, s: PackagingSettings): Omit<RpmBuildEnv, 'exec'> {
+  return {
+    builder: { builder: s.builder, engineBin: s.engineBin, image: s.image },
+    rpmbuildBin: s.builder === 'local' ? (config.tools.rpmbuild?.bin ?? 'rpmbuild') : 'rpmbuild',
+    rpmspecBin: s.builder === 'local' ? (config.tools.rpmspec?.bin ?? 'rpmspec') : 'rpmspec',
+    epoch: s.epoch,
+    defines: s.defines,
+  };
+}
+
+const BUILD_ENV_KEYS = ['RPM_BUILDER', 'RPM_BUILDER_IMAGE'];
+
+function specTasks(config: BuildConfig, sources: SourcesWithChecksums, name: string, p: PackagingPaths, s: PackagingSettings, overrides: Readonly<Record<string, string>>): TaskDefinition[] {
+  const specDir = path.dirname(specPath(config.root, name));
+  const remote = loadSpecSources(specDir);
+  const fetched = remote.map((r) => path.join(p.sources, name, r.name));
+  const srpm = path.join(p.srpm, `${name}.src.rpm`);
+  const env = buildEnv(config, s);
+  const params = { name, builder: env.builder, epoch: s.epoch, defines: s.defines };
+  const tasks: TaskDefinition[] = [];
+  if (remote.length > 0) {
+    const pinned = remote.map((r) => ({ ...r, override: overrides[r.url] }));
+    tasks.push({
+      name: `packaging:source:${name}`,
+      doc: `Fetch and check the remote sources of ${name}`,
+      fileDeps: [path.join(specDir, 'sources.yaml')],
+      targets: fetched,
+      config: { kind: sources.kind },
+      clean: true,
+      actions: [
+        fn(`fetch-spec-sources@1 ${JSON.stringify({ name, kind: sources.kind, pinned })}`, async (ctx) => {
+          await fetchSpecSources({
+            pkg: name,
+            sources: remote,
+            destDir: path.join(p.sources, name),
+            resolveUrl: (u) => sources.repoUrl(u),
+            checksumFor: async (u) => overrides[u] ?? (await sources.fileChecksum?.(u)),
+            log: (l) => { ctx.log(l); },
+          });
+        }),
+      ],
+    });
+  }
+  tasks.push({
+    name: `packaging:srpm:${name}`,
+    doc: `Build the SRPM of ${name}`,
+    fileDeps: [specPath(config.root, name), ...localSourceFiles(specDir, name), ...fetched],
+    targets: [srpm],
+    tools: builderTools(s),
+    envKeys: BUILD_ENV_KEYS,
+    config: params,
+    clean: true,
+    actions: [
+      fn(`rpmbuild-srpm@1 ${JSON.stringify(params)}`, async (ctx) => {
+        await buildSrpm({
+          ...env,
+          exec: ctx.exec.bind(ctx),
+          log: (l) => { ctx.log(l); },
+          name,
+          specFile: specPath(config.root, name),
+          sourceFiles: [...localSourceFiles(specDir, name), ...fetched],
+          topdir: path.join(p.build, name, 'srpm'),
+          out: srpm,
+        });
+      }),
+    ],
+  });
+  const sign = s.signKey === undefined ? undefined : {
+    keyName: s.signKey,
+    rpmsignBin: config.tools.rpmsign?.bin ?? 'rpmsign',
+    gpgBin: config.tools.gpg?.bin ?? 'gpg',
+    ...(s.gnupgHome === undefined ? {} : { gnupgHome: s.gnupgHome }),
+  };
+  const rpmParams = { ...params, sign: sign?.keyName };
+  tasks.push({
+    name: `packaging:rpm:${name}`,
+    doc: `Build the RPMs of ${name}`,
+    fileDeps: [srpm],
+    targets: [path.join(p.rpm, `${name}.json`), path.join(p.rpm, name)],
+    tools: [...builderTools(s), ...(sign === undefined ? [] : ['rpmsign', 'gpg'])],
+    envKeys: [...BUILD_ENV_KEYS, 'RPM_SIGN_KEY', 'GNUPGHOME'],
+    config: rpmParams,
+    clean: true,
+    actions: [
+      fn(`rpmbuild-rpm@1 ${JSON.stringify(rpmParams)}`, async (ctx) => {
+        await buildRpms({
+          ...env,
+          exec: ctx.exec.bind(ctx),
+          log: (l) => { ctx.log(l); },
+          name,
+          srpm,
+          topdir: path.join(p.build, name, 'rpm'),
+          outDir: path.join(p.rpm, name),
+          manifest: path.join(p.rpm, `${name}.json`),
+          ...(sign === undefined ? {} : { sign }),
+        });
+      }),
+    ],
+  });
+  return tasks;
+}
+
+function downloadTask(config: BuildConfig, sources: Sources, list: PackageList, p: PackagingPaths): TaskDefinition {
+  const lockFile = lockPath(sources.lockDir, list.osFamily);
+  const params = { osFamily: list.osFamily, request: requestDigest(list), kind: sources.kind, lockFile };
+  const opts = { list, paths: p, lockFile };
+  return {
+    name: 'packaging:download',
+    doc: `Resolve, lock, download and verify the ${list.osFamily} RPMs`,
+    fileDeps: [packageListPath(config.root, list.osFamily)],
+    targets: list.repos.map((r) => path.join(p.resolved, `${r.isoName}.json`)),
+    uptodate: [() => downloadIsFresh(opts)],
+    tools: ['dnf', 'rpm'],
+    config: params,
+    clean: true,
+    actions: [
+      fn(`download-rpms@1 ${JSON.stringify(params)}`, async (ctx) => {
+        await downloadPackages({
+          ...opts,
+          resolveUrl: (u) => sources.repoUrl(u),
+          exec: ctx.exec.bind(ctx),
+          log: (l) => { ctx.log(l); },
+          dnfBin: config.tools.dnf?.bin ?? 'dnf',
+          rpmBin: config.tools.rpm?.bin ?? 'rpm',
+          settingsHint: `SOURCES=${sources.kind}: ${sources.describe()}`,
+        });
+      }),
+    ],
+  };
+}
+
+async function readJson<T>(file: string): Promise<T> {
+  return JSON.parse(await readFile(file, 'utf8')) as T;
+}
+
+function repoTask(config: BuildConfig, s: PackagingSettings, p: PackagingPaths, d: PackagingRepoDir, fileDeps: string[], files: () => Promise<{ rpms: RepoFile[]; keys: RepoFile[] }>, exportKeyAs?: string): TaskDefinition {
+  const sign = s.signKey === undefined ? undefined : {
+    keyName: s.signKey,
+    gpgBin: config.tools.gpg?.bin ?? 'gpg',
+    ...(s.gnupgHome === undefined ? {} : { gnupgHome: s.gnupgHome }),
+    ...(exportKeyAs === undefined ? {} : { exportKeyAs }),
+  };
+  const params = { isoName: d.isoName, epoch: s.epoch, sign: sign?.keyName };
+  return {
+    name: d.task,
+    doc: `Assemble the ${d.repo} yum repository on the ISO root`,
+    fileDeps,
+    targets: [d.dir],
+    tools: ['createrepo', ...(sign === undefined ? [] : ['gpg'])],
+    envKeys: ['RPM_SIGN_KEY', 'GNUPGHOME'],
+    config: params,
+    clean: true,
+    actions: [
+      fn(`assemble-repo@1 ${JSON.stringify(params)}`, async (ctx) => {
+        const { rpms, keys } = await files();
+        await assembleRepo({
+          dir: d.dir,
+          staging: path.join(p.staging, d.isoName),
+          rpms,
+          keys,
+          epoch: s.epoch,
+          exec: ctx.exec.bind(ctx),
+          log: (l) => { ctx.log(l); },
+          createrepoBin: config.tools.createrepo?.bin ?? 'createrepo_c',
+          ...(sign === undefined ? {} : { sign }),
+        });
+      }),
+    ],
+  };
+}
+
+/** All packaging tasks of one OS family. */
+export function createPackagingTasks(config: BuildConfig, sources: Sources, options: PackagingTasksOptions = {}): TaskDefinition[] {
+  const list = options.list ?? loadPackageListSync(config.root, options.osFamily ?? 'redhat-7', { projectName: config.projectName });
+  const p = packagingPaths(config.buildRoot, config.isoRoot, list.osFamily);
+  const s = packagingSettings(config, list);
+  const built = list.packages.filter((x) => x.built).map((x) => x.name);
+  const tasks: TaskDefinition[] = built.flatMap((n) => specTasks(config, sources, n, p, s, options.sourceChecksums ?? {}));
+  tasks.push(downloadTask(config, sources, list, p));
+  const dirs = packagingRepoDirs(config, list);
+  for (const d of dirs) {
+    if (d.repo === LOCAL_REPO) {
+      const manifests = built.map((n) => path.join(p.rpm, `${n}.json`));
+      tasks.push(repoTask(config, s, p, d, manifests, async () => {
+        const rpms: RepoFile[] = [];
+        for (const n of built) {
+          const m = await readJson<{ rpms: BuiltRpm[] }>(path.join(p.rpm, `${n}.json`));
+          for (const r of m.rpms) rpms.push({ src: path.join(p.rpm, n, r.path), dest: r.path });
+        }
+        return { rpms, keys: [] };
+      }, `RPM-GPG-KEY-${d.isoName.replace(/-[^-]+$/, '')}-${list.releasever}`));
+    } else {
+      const manifest = path.join(p.resolved, `${d.isoName}.json`);
+      tasks.push(repoTask(config, s, p, d, [manifest], async () => {
+        const m = await readJson<RepoManifest>(manifest);
+        return {
+          rpms: m.rpms.map((r) => ({ src: path.join(p.root, r.file), dest: r.name })),
+          keys: m.keys.map((k) => ({ src: path.join(p.root, k.file), dest: k.name })),
+        };
+      }));
+    }
+  }
+  tasks.push({
+    name: 'packaging',
+    doc: 'Build and download every RPM and assemble the yum repositories on the ISO root',
+    taskDeps: dirs.map((d) => d.task),
+  });
+  return tasks;
+}

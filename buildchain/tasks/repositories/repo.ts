@@ -1,0 +1,85 @@
+/**
+ * Assembling one yum repository on the ISO root: RPMs (hard-linked from BUILD_ROOT), GPG key
+ * files, repodata from createrepo_c (deterministic), and an optional `repomd.xml.asc`. The repo
+ * is built in a staging dir and renamed over the old one: stale RPMs from an older version never
+ * stay, and a failure never leaves a half-built repo looking valid.
+ */
+import { copyFile, link, mkdir, readdir, rename, rm, utimes } from 'node:fs/promises';
+import path from 'node:path';
+import type { Exec, Log } from '../packages/exec.ts';
+import { gpgDetachSignArgs, gpgExportArgs } from '../packages/signing.ts';
+import { createrepoArgs } from './createrepo-args.ts';
+
+/** A file to place in the repo. */
+export interface RepoFile {
+  /** Absolute source path. */
+  readonly src: string;
+  /** Path inside the repo dir, e.g. `x86_64/foo-1-1.x86_64.rpm` or `RPM-GPG-KEY-...`. */
+  readonly dest: string;
+}
+
+/** Options for {@link assembleRepo}. */
+export interface AssembleRepoOptions {
+  /** Final dir, e.g. `<isoRoot>/packages/redhat/metalk8s-epel-el7`. */
+  readonly dir: string;
+  /** Staging dir on the same filesystem (removed first). */
+  readonly staging: string;
+  readonly rpms: readonly RepoFile[];
+  /** Key files, copied (not linked: they are small and their mtime is set). */
+  readonly keys: readonly RepoFile[];
+  /** SOURCE_DATE_EPOCH: repodata revision and the mtime of every file. */
+  readonly epoch: number;
+  readonly exec: Exec;
+  readonly log?: Log;
+  readonly createrepoBin?: string;
+  /** Sign `repodata/repomd.xml` and export the public key as `exportKeyAs` (optional). */
+  readonly sign?: { keyName: string; gpgBin?: string; gnupgHome?: string; exportKeyAs?: string };
+}
+
+async function linkOrCopy(src: string, dest: string): Promise<void> {
+  await mkdir(path.dirname(dest), { recursive: true });
+  try {
+    await link(src, dest);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code !== 'EXDEV' && code !== 'EPERM') throw e;
+    await copyFile(src, dest);
+  }
+}
+
+async function setTreeTimes(dir: string, epoch: number): Promise<void> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  // Deepest first so that setting a directory's time is not undone by writes below it.
+  const paths = entries.map((e) => path.join(e.parentPath, e.name)).sort((a, b) => b.length - a.length);
+  for (const p of [...paths, dir]) await utimes(p, epoch, epoch);
+}
+
+/** Builds the repo in `staging`, then replaces `dir` with it. */
+export async function assembleRepo(o: AssembleRepoOptions): Promise<void> {
+  await rm(o.staging, { recursive: true, force: true });
+  await mkdir(o.staging, { recursive: true });
+  for (const f of o.rpms) {
+    const dest = path.join(o.staging, f.dest);
+    await linkOrCopy(f.src, dest);
+    // primary.xml records each RPM's mtime: fix it (this also touches the cached hard link).
+    await utimes(dest, o.epoch, o.epoch);
+  }
+  for (const k of o.keys) await copyFile(k.src, path.join(o.staging, k.dest));
+  const env: Record<string, string> = o.sign?.gnupgHome === undefined ? {} : { GNUPGHOME: o.sign.gnupgHome };
+  if (o.sign?.exportKeyAs !== undefined) {
+    await o.exec(gpgExportArgs({ bin: o.sign.gpgBin ?? 'gpg', keyName: o.sign.keyName, out: path.join(o.staging, o.sign.exportKeyAs) }), { env });
+  }
+  o.log?.(`createrepo_c ${path.basename(o.dir)} (${o.rpms.length} RPMs)`);
+  await o.exec(createrepoArgs({ bin: o.createrepoBin ?? 'createrepo_c', dir: o.staging, epoch: o.epoch }));
+  if (o.sign !== undefined) {
+    const repomd = path.join(o.staging, 'repodata', 'repomd.xml');
+    await o.exec(gpgDetachSignArgs({ bin: o.sign.gpgBin ?? 'gpg', keyName: o.sign.keyName, file: repomd }), { env });
+  }
+  await setTreeTimes(o.staging, o.epoch);
+  await mkdir(path.dirname(o.dir), { recursive: true });
+  const old = `${o.staging}.old`;
+  await rm(old, { recursive: true, force: true });
+  await rename(o.dir, old).catch(() => undefined);
+  await rename(o.staging, o.dir);
+  await rm(old, { recursive: true, force: true });
+}

@@ -1,0 +1,102 @@
+/** `inspect`: what a Solution ISO holds, read without mounting it. */
+import { stat } from 'node:fs/promises';
+import { readIsoImages } from './iso-images.ts';
+import { isoSizes } from './iso-listing.ts';
+import { openIso } from './iso-read.ts';
+import { parseProductTxt } from './product.ts';
+import type { Problem } from './problems.ts';
+import { execaRunner, type CommandRunner } from './run-command.ts';
+
+/** One image of the report. */
+export interface InspectImage {
+  readonly name: string;
+  readonly tag: string;
+  /** `sha256:<hex>` of manifest.json. */
+  readonly digest: string;
+  /** Bytes of config + layers, as the manifest says. */
+  readonly size: number;
+  readonly layers: number;
+}
+
+/** The report of {@link inspectSolutionIso} (also the `--json` output). */
+export interface InspectReport {
+  readonly file: string;
+  readonly volumeId: string;
+  readonly rockRidge: boolean;
+  readonly joliet: boolean;
+  /** product.txt fields ({} when absent). */
+  readonly product: Readonly<Record<string, string>>;
+  readonly layoutVersion: string | undefined;
+  readonly hasManifestYaml: boolean;
+  readonly images: readonly InspectImage[];
+  readonly operatorFiles: readonly string[];
+  readonly uiFiles: readonly string[];
+  /** Bytes: the ISO file, all files counting every name, and stored contents counted once. */
+  readonly sizes: { readonly iso: number; readonly files: number; readonly deduplicated: number };
+  /** Problems met while reading (e.g. a missing manifest). */
+  readonly problems: readonly Problem[];
+}
+
+/** Options for {@link inspectSolutionIso}. */
+export interface InspectOptions {
+  readonly isoinfo?: string;
+  readonly run?: CommandRunner;
+}
+
+export async function inspectSolutionIso(file: string, o: InspectOptions = {}): Promise<InspectReport> {
+  const iso = await openIso(file, o.run ?? execaRunner(), o.isoinfo);
+  const productEntry = iso.entries.get('product.txt');
+  const product = productEntry === undefined ? {} : parseProductTxt((await iso.read(productEntry)).toString('utf8'));
+  const problems: Problem[] = [];
+  const images = (await readIsoImages(iso, problems)).map((i) => ({
+    name: i.name,
+    tag: i.tag,
+    digest: `sha256:${i.manifestHex}`,
+    size: i.blobs.reduce((n, b) => n + b.size, 0),
+    layers: i.blobs.length - 1,
+  }));
+  const files = [...iso.entries.values()].filter((e) => e.type === 'file');
+  const sizes = isoSizes(files);
+  return {
+    file,
+    volumeId: iso.descriptor.volumeId,
+    rockRidge: iso.descriptor.rockRidge,
+    joliet: iso.descriptor.joliet,
+    product,
+    layoutVersion: product.ARCHIVE_LAYOUT_VERSION,
+    hasManifestYaml: iso.entries.has('manifest.yaml'),
+    images,
+    operatorFiles: files.filter((e) => e.path.startsWith('operator/')).map((e) => e.path),
+    uiFiles: files.filter((e) => e.path.startsWith('ui/')).map((e) => e.path),
+    sizes: { iso: (await stat(file)).size, files: sizes.total, deduplicated: sizes.deduplicated },
+    problems,
+  };
+}
+
+function human(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u] ?? ''}`;
+}
+
+/** Human-readable report. */
+export function formatInspectReport(r: InspectReport): string {
+  const lines = [
+    `ISO:             ${r.file}`,
+    `Volume id:       ${r.volumeId}${r.rockRidge ? '' : ' (no Rock Ridge!)'}${r.joliet ? '' : ' (no Joliet!)'}`,
+    ...Object.entries(r.product).map(([k, v]) => `${`${k}:`.padEnd(17)}${v}`),
+    `Layout:          ${r.layoutVersion ?? '(unknown)'}${r.hasManifestYaml ? ' + manifest.yaml' : ''}`,
+    `Images (${r.images.length}):`,
+    ...r.images.map((i) => `  ${i.name}:${i.tag}  ${i.digest}  ${human(i.size)}  ${i.layers} layer(s)`),
+    `Operator files (${r.operatorFiles.length}):`,
+    ...r.operatorFiles.map((f) => `  ${f}`),
+    ...(r.uiFiles.length > 0 ? [`UI files (${r.uiFiles.length}):`, ...r.uiFiles.map((f) => `  ${f}`)] : []),
+    `Sizes:           ISO ${human(r.sizes.iso)}, files ${human(r.sizes.files)}, deduplicated ${human(r.sizes.deduplicated)}`,
+  ];
+  return lines.join('\n');
+}

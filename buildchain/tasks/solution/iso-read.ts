@@ -1,0 +1,57 @@
+/** Reads a Solution ISO without mounting it: isoinfo for the descriptor and the listing. */
+import { createReadStream } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { TaskError } from '../../engine/task.ts';
+import { SECTOR, parseIsoinfoD, parseIsoinfoListing, type IsoDescriptor, type IsoEntry } from './iso-listing.ts';
+import type { CommandRunner } from './run-command.ts';
+
+/** An opened ISO: descriptor, entries by path, and byte access. */
+export interface IsoReader {
+  readonly file: string;
+  readonly descriptor: IsoDescriptor;
+  readonly entries: ReadonlyMap<string, IsoEntry>;
+  /** Whole content of a (small) file. */
+  read(entry: IsoEntry): Promise<Buffer>;
+  /** sha256 hex of a file's content, streamed. */
+  sha256(entry: IsoEntry): Promise<string>;
+}
+
+async function* streamEntry(file: string, entry: IsoEntry): AsyncGenerator<Buffer> {
+  for (const x of entry.extents) {
+    if (x.size === 0) continue;
+    const start = x.sector * SECTOR;
+    for await (const chunk of createReadStream(file, { start, end: start + x.size - 1, highWaterMark: 1 << 20 })) {
+      yield chunk as Buffer;
+    }
+  }
+}
+
+/** Opens `file` with isoinfo (ISOINFO_BIN). Throws TaskError `invalid-input` if it is no ISO. */
+export async function openIso(file: string, run: CommandRunner, isoinfo = 'isoinfo'): Promise<IsoReader> {
+  let d: string;
+  let l: string;
+  try {
+    d = (await run([isoinfo, '-d', '-i', file])).stdout;
+    l = (await run([isoinfo, '-R', '-l', '-i', file])).stdout;
+  } catch (err) {
+    if (err instanceof TaskError && err.reason === 'tool-not-found') throw err;
+    throw new TaskError('invalid-input', `${file} cannot be read as an ISO-9660 image`, { hint: 'check the path; the file may be truncated or not an ISO' });
+  }
+  const descriptor = parseIsoinfoD(d);
+  const entries = new Map(parseIsoinfoListing(l).map((e) => [e.path, e]));
+  return {
+    file,
+    descriptor,
+    entries,
+    read: async (entry) => {
+      const parts: Buffer[] = [];
+      for await (const c of streamEntry(file, entry)) parts.push(c);
+      return Buffer.concat(parts);
+    },
+    sha256: async (entry) => {
+      const h = createHash('sha256');
+      for await (const c of streamEntry(file, entry)) h.update(c);
+      return h.digest('hex');
+    },
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * Stages the ISO root of a Solution (archive layout 1) in a temporary directory renamed into
+ * place: `product.txt`, `registry-config.inc.j2`, `images/<name>/<version>/` (hard links into
+ * the blob store), `operator/deploy/**.yaml`, `ui/**.yaml`, and optionally `manifest.yaml`.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { linkOrCopy, replaceDir } from '../images/layout.ts';
+import { imageLayoutDir } from './images.ts';
+import { renderManifestYaml, renderProductTxt, type ProductInfo } from './product.ts';
+import { renderRegistryConfig, type RegistryImage } from './registry-config.ts';
+import type { SolutionConfig } from './solution-config.ts';
+
+/** The Jinja variables MetalK8s renders `registry-config.inc.j2` with. */
+export const REPOSITORY_VAR = '{{ repository }}';
+export const REGISTRY_ROOT_VAR = '{{ registry_root }}';
+export const REGISTRY_CONFIG_FILE = 'registry-config.inc.j2';
+
+/** Options for {@link stageSolutionRoot}. */
+export interface StageRootOptions {
+  readonly solutionDir: string;
+  readonly workDir: string;
+  readonly config: SolutionConfig;
+  /** Files to copy (relative paths, see ship-rules.ts). */
+  readonly shipped: readonly string[];
+  readonly product: ProductInfo;
+}
+
+/** `ui/` manifests get `@VERSION@` and `@REPOSITORY@` replaced, as the 2.4 example did. */
+export function substituteUi(text: string, version: string): string {
+  return text.replaceAll('@VERSION@', version).replaceAll('@REPOSITORY@', REPOSITORY_VAR);
+}
+
+/** Reads the images of a staged `images/` directory for the registry config. */
+export async function registryImagesOf(imagesDir: string): Promise<RegistryImage[]> {
+  const out: RegistryImage[] = [];
+  const names = await readdir(imagesDir).catch(() => []);
+  for (const name of names.sort()) {
+    for (const tag of (await readdir(path.join(imagesDir, name)).catch(() => [])).sort()) {
+      const bytes = await readFile(path.join(imagesDir, name, tag, 'manifest.json')).catch(() => undefined);
+      if (bytes === undefined) continue;
+      out.push({ name, tag, manifestHex: createHash('sha256').update(bytes).digest('hex') });
+    }
+  }
+  return out;
+}
+
+/** The registry config as `build` writes it for a staged `images/` directory. */
+export async function solutionRegistryConfig(imagesDir: string): Promise<string> {
+  return renderRegistryConfig(await registryImagesOf(imagesDir), { namePrefix: REPOSITORY_VAR, serverRoot: REGISTRY_ROOT_VAR });
+}
+
+async function linkImages(o: StageRootOptions, staging: string): Promise<void> {
+  for (const img of o.config.images) {
+    const src = imageLayoutDir(o.workDir, img);
+    const dest = path.join(staging, 'images', img.name, img.version);
+    await mkdir(dest, { recursive: true });
+    for (const f of (await readdir(src)).sort()) await linkOrCopy(path.join(src, f), path.join(dest, f));
+  }
+}
+
+async function copyShipped(o: StageRootOptions, staging: string): Promise<void> {
+  for (const rel of o.shipped) {
+    const dest = path.join(staging, rel);
+    await mkdir(path.dirname(dest), { recursive: true });
+    const text = await readFile(path.join(o.solutionDir, rel), 'utf8');
+    await writeFile(dest, rel.startsWith('ui/') ? substituteUi(text, o.config.version) : text, { mode: 0o644 });
+  }
+}
+
+/** Writes the whole root; returns its final path (`<workDir>/root`). */
+export async function stageSolutionRoot(o: StageRootOptions): Promise<string> {
+  const final = path.join(o.workDir, 'root');
+  const staging = `${final}.staging-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    await mkdir(path.join(staging, 'images'), { recursive: true });
+    await linkImages(o, staging);
+    await writeFile(path.join(staging, REGISTRY_CONFIG_FILE), await solutionRegistryConfig(path.join(staging, 'images')));
+    await copyShipped(o, staging);
+    await writeFile(path.join(staging, 'product.txt'), renderProductTxt(o.product));
+    if (o.config.manifestYaml) {
+      const manifest = renderManifestYaml({
+        product: o.product,
+        images: o.config.images,
+        ...(o.config.operatorImage !== undefined ? { operatorImage: o.config.operatorImage } : {}),
+        ...(o.config.uiImage !== undefined ? { uiImage: o.config.uiImage } : {}),
+      });
+      await writeFile(path.join(staging, 'manifest.yaml'), manifest);
+    }
+    await replaceDir(staging, final);
+    return final;
+  } catch (err) {
+    await rm(staging, { recursive: true, force: true });
+    throw err;
+  }
+}

@@ -1,0 +1,86 @@
+/** `lint`: everything `build` would reject, found before any pull or build. */
+import { constants } from 'node:fs';
+import { access, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { checkImages, checkProduct, isContainedPath } from './lint-config-rules.ts';
+import { checkTree } from './lint-tree-rules.ts';
+import { checkManifests } from './lint-yaml-rules.ts';
+import { error, type Problem } from './problems.ts';
+import { shippedFiles } from './ship-rules.ts';
+import { CONFIG_FILE, parseSolutionConfig, type SolutionConfig } from './solution-config.ts';
+import { scanTree, type TreeEntry } from './tree-scan.ts';
+
+/** Options for {@link lintSolution}. */
+export interface LintOptions {
+  /** Accept remote images without a pinned digest. */
+  readonly allowUnpinned?: boolean;
+}
+
+/** What lint found, plus what it read (reused by `build`). */
+export interface LintResult {
+  readonly problems: readonly Problem[];
+  /** Undefined when the config is missing or unparseable. */
+  readonly config: SolutionConfig | undefined;
+  readonly entries: readonly TreeEntry[];
+  /** Files `build` copies onto the ISO (relative paths). */
+  readonly shipped: readonly string[];
+}
+
+/** Normalised build contexts of the image list (only the contained ones). */
+export function buildContexts(config: SolutionConfig | undefined): string[] {
+  return (config?.images ?? [])
+    .map((i) => i.build?.context)
+    .filter((c): c is string => c !== undefined && isContainedPath(c))
+    .map((c) => path.posix.normalize(c).replace(/\/$/, ''));
+}
+
+/** Host files copied into build contexts must be absolute, existing and readable. */
+async function checkHostFiles(config: SolutionConfig): Promise<Problem[]> {
+  const out: Problem[] = [];
+  for (const img of config.images) {
+    for (const [dest, src] of Object.entries(img.hostFiles ?? {})) {
+      const where = `image ${img.name}:${img.version}: hostFiles.${dest}`;
+      const ok = path.isAbsolute(src) && (await stat(src).then((s) => s.isFile(), () => false)) &&
+        (await access(src, constants.R_OK).then(() => true, () => false));
+      if (!ok) out.push(error('image-context', CONFIG_FILE, `${where}: ${src} is not a readable file of this host`, 'install the package providing it (e.g. busybox-static) or fix the absolute path'));
+    }
+  }
+  return out;
+}
+
+/** Lints the Solution in `dir`. Never throws for problems of the Solution itself. */
+export async function lintSolution(dir: string, opts: LintOptions = {}): Promise<LintResult> {
+  const root = path.resolve(dir);
+  const problems: Problem[] = [];
+  let text: string | undefined;
+  try {
+    text = await readFile(path.join(root, CONFIG_FILE), 'utf8');
+  } catch {
+    problems.push(error('config-missing', CONFIG_FILE, `no ${CONFIG_FILE} in ${root}`, 'run `metalk8s-solution init DIR --name N --version V` or create it'));
+  }
+  let config: SolutionConfig | undefined;
+  if (text !== undefined) {
+    const parsed = parseSolutionConfig(text);
+    problems.push(...parsed.problems);
+    config = parsed.config;
+  }
+  const entries = await scanTree(root);
+  if (config !== undefined) {
+    problems.push(...checkProduct(config));
+    problems.push(...checkImages(config, entries, opts));
+    problems.push(...(await checkHostFiles(config)));
+  }
+  problems.push(...checkTree(entries, buildContexts(config)));
+  const shipped = shippedFiles(entries);
+  const texts = new Map<string, string>();
+  for (const rel of shipped) {
+    try {
+      texts.set(rel, await readFile(path.join(root, rel), 'utf8'));
+    } catch {
+      // already reported by checkTree as unreadable
+    }
+  }
+  const hasUi = entries.some((e) => e.rel === 'ui' && e.type === 'dir');
+  problems.push(...checkManifests(texts, hasUi));
+  return { problems, config, entries, shipped };
+}

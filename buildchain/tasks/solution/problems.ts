@@ -1,0 +1,76 @@
+/**
+ * Problems found by `lint` and `verify`: values, never exceptions, so that every problem of a
+ * Solution is reported at once.
+ */
+
+/** Stable identifiers of the checks; tests and scripts may match on them. */
+export type ProblemCode =
+  | 'config-missing'
+  | 'config-invalid'
+  | 'name-format'
+  | 'version-semver'
+  | 'require-metalk8s-range'
+  | 'layout-version'
+  | 'volume-id-too-long'
+  | 'iso-name-too-long'
+  | 'iso-name-collision'
+  | 'yaml-invalid'
+  | 'operator-file-missing'
+  | 'operator-kind'
+  | 'ui-kind'
+  | 'image-name'
+  | 'image-tag'
+  | 'image-digest'
+  | 'image-unpinned'
+  | 'image-duplicate'
+  | 'image-source'
+  | 'image-context'
+  | 'symlink-escape'
+  | 'path-traversal'
+  | 'unreadable-file'
+  | 'dropped-file'
+  | 'unused-file'
+  // verify only
+  | 'iso-unreadable'
+  | 'iso-format'
+  | 'volume-id-mismatch'
+  | 'product-missing'
+  | 'manifest-missing'
+  | 'manifest-invalid'
+  | 'blob-missing'
+  | 'blob-digest-mismatch'
+  | 'blob-size-mismatch'
+  | 'registry-config-missing'
+  | 'registry-config-mismatch'
+  | 'layout-unexpected'
+  | 'sha256sum-missing'
+  | 'sha256sum-mismatch';
+
+/** One problem: where, what, and how to fix it. */
+export interface Problem {
+  readonly severity: 'error' | 'warning';
+  readonly code: ProblemCode;
+  /** Path relative to the Solution directory (lint) or the ISO root (verify); '' for global. */
+  readonly file: string;
+  readonly message: string;
+  readonly fix: string;
+}
+
+export function error(code: ProblemCode, file: string, message: string, fix: string): Problem {
+  return { severity: 'error', code, file, message, fix };
+}
+
+export function warning(code: ProblemCode, file: string, message: string, fix: string): Problem {
+  return { severity: 'warning', code, file, message, fix };
+}
+
+export function hasErrors(problems: readonly Problem[]): boolean {
+  return problems.some((p) => p.severity === 'error');
+}
+
+/** Two lines per problem: `file: severity [code] message` then `  fix: ...`. */
+export function formatProblems(problems: readonly Problem[]): string {
+  return problems
+    .map((p) => `${p.file === '' ? '.' : p.file}: ${p.severity} [${p.code}] ${p.message}\n  fix: ${p.fix}`)
+    .join('\n');
+}

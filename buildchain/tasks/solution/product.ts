@@ -1,0 +1,140 @@
+/**
+ * Product information of a Solution: field validation, `product.txt` (archive layout 1) and the
+ * later `manifest.yaml` (solutions.metalk8s.scality.com/v1alpha1). Pure functions.
+ */
+import YAML from 'yaml';
+import { formatTimestamp, shSafe } from '../iso/product-txt.ts';
+
+export { formatTimestamp };
+
+/** The archive layout this tool writes and checks. */
+export const ARCHIVE_LAYOUT_VERSION = 1;
+/** ISO-9660 volume identifiers hold at most 32 bytes. */
+export const MAX_VOLUME_ID_BYTES = 32;
+
+/** Fields of `product.txt`, in file order. */
+export interface ProductInfo {
+  readonly name: string;
+  readonly version: string;
+  /** A semver range, e.g. `>=2.4.0`. */
+  readonly requireMetalK8s: string;
+  readonly archiveLayoutVersion: number;
+  /** `git describe --always --long --tags --dirty`, '' outside git. */
+  readonly git: string;
+  /** UTC `YYYY-MM-DDTHH:MM:SSZ`. */
+  readonly buildTimestamp: string;
+}
+
+const NAME_RE = /^[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*$/;
+const ID = '(?:0|[1-9]\\d*|\\d*[A-Za-z-][0-9A-Za-z-]*)';
+const SEMVER_RE = new RegExp(
+  `^(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0|[1-9]\\d*)(?:-${ID}(?:\\.${ID})*)?$`,
+);
+const PARTIAL = '(?:0|[1-9]\\d*|[xX*])(?:\\.(?:0|[1-9]\\d*|[xX*])){0,2}(?:-[0-9A-Za-z-]+(?:\\.[0-9A-Za-z-]+)*)?';
+const COMPARATOR_RE = new RegExp(`^(?:>=|<=|>|<|=|~|\\^)?v?${PARTIAL}$`);
+const HYPHEN_RE = new RegExp(`^${PARTIAL} - ${PARTIAL}$`);
+
+/** Product names become part of repository names and must stay sh-sourceable. */
+export function isValidProductName(name: string): boolean {
+  return NAME_RE.test(name) && name.length <= 64;
+}
+
+/** Semantic version without build metadata (`+...` cannot appear in repository names). */
+export function isValidSemver(version: string): boolean {
+  return SEMVER_RE.test(version);
+}
+
+/** node-semver style ranges: comparator sets joined by `||`, or `A - B` hyphen ranges. */
+export function isValidSemverRange(range: string): boolean {
+  const trimmed = range.trim();
+  if (trimmed === '') return false;
+  return trimmed.split('||').every((set) => {
+    const s = set.trim().replace(/(>=|<=|>|<|=|~|\^)\s+/g, '$1');
+    if (s === '') return false;
+    if (HYPHEN_RE.test(s)) return true;
+    return s.split(/\s+/).every((c) => COMPARATOR_RE.test(c));
+  });
+}
+
+/** `<NAME> <VERSION>`, the volume id MetalK8s expects. */
+export function volumeId(name: string, version: string): string {
+  return `${name} ${version}`;
+}
+
+/** `<lowercase name>-<version>`: the repository name and mount point MetalK8s uses. */
+export function archiveId(name: string, version: string): string {
+  return `${name.toLowerCase()}-${version}`;
+}
+
+/** Default ISO file name. */
+export function isoFileName(name: string, version: string): string {
+  return `${archiveId(name, version)}.iso`;
+}
+
+/** `product.txt`: KEY=VALUE lines, sourceable by sh (the range is quoted as in the docs). */
+export function renderProductTxt(p: ProductInfo): string {
+  return [
+    `NAME=${p.name}`,
+    `VERSION=${p.version}`,
+    `REQUIRE_METALK8S="${p.requireMetalK8s}"`,
+    `ARCHIVE_LAYOUT_VERSION=${p.archiveLayoutVersion}`,
+    `GIT=${shSafe(p.git)}`,
+    `BUILD_TIMESTAMP=${p.buildTimestamp}`,
+    '',
+  ].join('\n');
+}
+
+/** Parses KEY=VALUE lines; surrounding double or single quotes are removed. */
+export function parseProductTxt(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    if (eq <= 0) continue;
+    let value = line.slice(eq + 1).trim();
+    if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.endsWith(value[0])) {
+      value = value.slice(1, -1);
+    }
+    out[line.slice(0, eq).trim()] = value;
+  }
+  return out;
+}
+
+/** Options for {@link renderManifestYaml}. */
+export interface ManifestYamlOptions {
+  readonly product: ProductInfo;
+  readonly images: readonly { readonly name: string; readonly version: string }[];
+  /** Image carrying the operator (`<name>:<tag>`), if any. */
+  readonly operatorImage?: string;
+  /** Image carrying the UI, if any. */
+  readonly uiImage?: string;
+}
+
+/** The later `manifest.yaml` layout (MetalK8s >= 2.5 Solutions). */
+export function renderManifestYaml(opts: ManifestYamlOptions): string {
+  const p = opts.product;
+  const spec: Record<string, unknown> = { version: p.version };
+  const imageRef = (ref: string): Record<string, string> => {
+    const [name = ref, tag = p.version] = ref.split(':');
+    return { name, tag };
+  };
+  if (opts.operatorImage !== undefined) spec.operator = { image: imageRef(opts.operatorImage) };
+  if (opts.uiImage !== undefined) spec.ui = { image: imageRef(opts.uiImage) };
+  spec.images = opts.images.map((i) => `${i.name}:${i.version}`);
+  const doc = {
+    apiVersion: 'solutions.metalk8s.scality.com/v1alpha1',
+    kind: 'Solution',
+    metadata: {
+      annotations: {
+        'solutions.metalk8s.scality.com/display-name': p.name,
+        'solutions.metalk8s.scality.com/git': p.git,
+        'solutions.metalk8s.scality.com/build-timestamp': p.buildTimestamp,
+        'solutions.metalk8s.scality.com/require-metalk8s': p.requireMetalK8s,
+      },
+      name: p.name.toLowerCase(),
+    },
+    spec,
+  };
+  return YAML.stringify(doc);
+}

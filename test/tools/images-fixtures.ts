@@ -1,0 +1,142 @@
+/**
+ * Test (and benchmark) images built locally: an OCI image layout written by hand (ustar
+ * layers, gzip), pushed to a loopback registry with skopeo. Deterministic unless layers hold
+ * random data.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+
+/** One file inside a layer. */
+export interface FixtureFile {
+  readonly name: string;
+  readonly data: Buffer;
+  readonly mode?: number;
+}
+
+/** One image of a fixture layout. */
+export interface FixtureImage {
+  /** Ref name in the OCI layout (e.g. `tiny-1.0`). */
+  readonly ref: string;
+  /** Layers, each a list of files. Identical layers give identical blobs. */
+  readonly layers: readonly (readonly FixtureFile[])[];
+  /** Architectures: one gives an image manifest, several an OCI index. Default ['amd64']. */
+  readonly architectures?: readonly string[];
+  /** gzip level for layers (0 = stored; random data does not compress). Default 6. */
+  readonly gzipLevel?: number;
+}
+
+function octal(n: number, width: number): string {
+  return n.toString(8).padStart(width - 1, '0') + '\0';
+}
+
+/** A minimal ustar archive of regular files (mtime 0, uid/gid 0). */
+export function ustar(files: readonly FixtureFile[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const f of files) {
+    const h = Buffer.alloc(512);
+    h.write(f.name, 0, 100, 'utf8');
+    h.write(octal(f.mode ?? 0o644, 8), 100, 'ascii');
+    h.write(octal(0, 8), 108, 'ascii');
+    h.write(octal(0, 8), 116, 'ascii');
+    h.write(octal(f.data.length, 12), 124, 'ascii');
+    h.write(octal(0, 12), 136, 'ascii');
+    h.write('        ', 148, 'ascii');
+    h.write('0', 156, 'ascii');
+    h.write('ustar\0', 257, 'ascii');
+    h.write('00', 263, 'ascii');
+    let sum = 0;
+    for (const b of h) sum += b;
+    h.write(octal(sum, 7) + ' ', 148, 'ascii');
+    parts.push(h, f.data, Buffer.alloc((512 - (f.data.length % 512)) % 512));
+  }
+  parts.push(Buffer.alloc(1024));
+  return Buffer.concat(parts);
+}
+
+function digestOf(b: Buffer): string {
+  return `sha256:${createHash('sha256').update(b).digest('hex')}`;
+}
+
+class LayoutWriter {
+  private readonly written = new Set<string>();
+  constructor(private readonly dir: string) {}
+
+  async blob(bytes: Buffer, mediaType: string): Promise<{ mediaType: string; digest: string; size: number }> {
+    const digest = digestOf(bytes);
+    if (!this.written.has(digest)) {
+      this.written.add(digest);
+      await writeFile(path.join(this.dir, 'blobs', 'sha256', digest.slice(7)), bytes);
+    }
+    return { mediaType, digest, size: bytes.length };
+  }
+}
+
+async function writeImage(w: LayoutWriter, img: FixtureImage, arch: string): Promise<{ mediaType: string; digest: string; size: number }> {
+  const layers = [];
+  const diffIds = [];
+  for (const files of img.layers) {
+    const tar = ustar(files);
+    diffIds.push(digestOf(tar));
+    layers.push(await w.blob(gzipSync(tar, { level: img.gzipLevel ?? 6 }), 'application/vnd.oci.image.layer.v1.tar+gzip'));
+  }
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: arch,
+      os: 'linux',
+      config: { Cmd: ['/bin/busybox', 'true'], Labels: { ref: img.ref } },
+      rootfs: { type: 'layers', diff_ids: diffIds },
+    }),
+  );
+  const cfg = await w.blob(config, 'application/vnd.oci.image.config.v1+json');
+  const manifest = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: cfg, layers };
+  return w.blob(Buffer.from(JSON.stringify(manifest)), 'application/vnd.oci.image.manifest.v1+json');
+}
+
+/** Writes an OCI image layout holding `images` (refs are the layout's ref names). */
+export async function writeOciLayout(dir: string, images: readonly FixtureImage[]): Promise<void> {
+  await mkdir(path.join(dir, 'blobs', 'sha256'), { recursive: true });
+  await writeFile(path.join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  const w = new LayoutWriter(dir);
+  const entries = [];
+  for (const img of images) {
+    const archs = img.architectures ?? ['amd64'];
+    let desc;
+    if (archs.length === 1) {
+      desc = await writeImage(w, img, archs[0] ?? 'amd64');
+    } else {
+      const manifests = [];
+      for (const arch of archs) manifests.push({ ...(await writeImage(w, img, arch)), platform: { os: 'linux', architecture: arch } });
+      const index = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests };
+      desc = await w.blob(Buffer.from(JSON.stringify(index)), 'application/vnd.oci.image.index.v1+json');
+    }
+    entries.push({ ...desc, annotations: { 'org.opencontainers.image.ref.name': img.ref } });
+  }
+  await writeFile(path.join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: entries }));
+}
+
+/** Options for {@link pushImage}. */
+export interface PushOptions {
+  readonly skopeo?: string;
+  /** Convert to Docker v2s2 (lists become Docker manifest lists). */
+  readonly v2s2?: boolean;
+  /** Push the whole index. */
+  readonly all?: boolean;
+}
+
+/** Pushes `oci:<layout>:<ref>` to `docker://<dest>` (plain HTTP) and returns the pushed digest. */
+export function pushImage(layout: string, ref: string, dest: string, opts: PushOptions = {}): string {
+  const argv = ['copy', '-q', '--dest-tls-verify=false'];
+  if (opts.v2s2 === true) argv.push('--format', 'v2s2');
+  if (opts.all === true) argv.push('--all');
+  const out = path.join(layout, `.digest-${ref}`);
+  argv.push('--digestfile', out, `oci:${layout}:${ref}`, `docker://${dest}`);
+  execFileSync(opts.skopeo ?? 'skopeo', argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+  return readFileSync(out, 'utf8').trim();
+}
+
+/** Static busybox from Debian's busybox-static, for layers that make a runnable-looking image. */
+export const BUSYBOX = '/bin/busybox';

@@ -1,0 +1,36 @@
+/**
+ * The lint checks on the real repository: the clean tree must pass. Results go to a temp
+ * BUILD_ROOT so the developer's _build/ is untouched.
+ */
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../buildchain/config/load.ts';
+import { formatFinding } from '../../buildchain/tasks/lint/findings.ts';
+import { readResult, resultPath } from '../../buildchain/tasks/lint/result-file.ts';
+import { createLintTasks } from '../../buildchain/tasks/lint/tasks.ts';
+import type { Sources } from '../../buildchain/tasks/sources.ts';
+import { missingTools } from '../helpers/require-tool.ts';
+import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
+import { runTask, taskNamed } from './lint-helpers.ts';
+
+const REPO = path.resolve(import.meta.dirname, '../..');
+
+describe.skipIf(missingTools('shellcheck', 'yamllint', 'rpmspec').length > 0)('lint on the repository', () => {
+  let tmp: TempDir;
+  beforeAll(async () => {
+    tmp = await makeTempDir('mk8s-lint-repo-');
+  });
+  afterAll(async () => {
+    await tmp.cleanup();
+  });
+
+  it.each(['shell', 'yaml', 'content', 'ts'])('lint:%s finds no error in the tree', async (sub) => {
+    const config = loadConfig(REPO, { ...process.env, BUILD_ROOT: tmp.path });
+    const tasks = createLintTasks(config, {} as Sources);
+    await runTask(taskNamed(tasks, `lint:${sub}:_check`), REPO);
+    const result = await readResult(resultPath(tmp.path, sub));
+    const errors = result.findings.filter((f) => f.severity === 'error').map(formatFinding);
+    expect(errors).toEqual([]);
+    if (sub !== 'ts') expect(result.checkedFiles).toBeGreaterThan(0);
+  });
+});

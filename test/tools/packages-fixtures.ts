@@ -1,0 +1,91 @@
+/** Small RPM fixtures for the packaging suites: noarch specs, rpmbuild, a throwaway gpg key. */
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { localExec } from '../../buildchain/tasks/packages/exec.ts';
+import { resolveOnPath, rpmsignArgs } from '../../buildchain/tasks/packages/signing.ts';
+
+/** A tiny noarch package. */
+export interface TestPackage {
+  readonly name: string;
+  readonly version: string;
+  readonly release?: string;
+  readonly requires?: readonly string[];
+  /** Content of the one installed file (default: the name). */
+  readonly content?: string;
+}
+
+/** Text of a noarch spec installing `/usr/share/<name>/<name>.txt`. */
+export function noarchSpec(p: TestPackage): string {
+  return [
+    `Name: ${p.name}`,
+    `Version: ${p.version}`,
+    `Release: ${p.release ?? '1'}%{?dist}`,
+    `Summary: test package ${p.name}`,
+    'License: MIT',
+    'BuildArch: noarch',
+    ...(p.requires ?? []).map((r) => `Requires: ${r}`),
+    '',
+    '%description',
+    `Test package ${p.name}.`,
+    '',
+    '%install',
+    `mkdir -p %{buildroot}/usr/share/${p.name}`,
+    `echo '${p.content ?? p.name}' > %{buildroot}/usr/share/${p.name}/${p.name}.txt`,
+    '',
+    '%files',
+    `/usr/share/${p.name}/${p.name}.txt`,
+    '',
+  ].join('\n');
+}
+
+/** Builds the package with rpmbuild in a private topdir under `work`; returns the RPM path. */
+export async function buildTestRpm(work: string, p: TestPackage): Promise<string> {
+  const topdir = path.join(work, `top-${p.name}-${p.version}`);
+  await mkdir(path.join(topdir, 'SPECS'), { recursive: true });
+  const spec = path.join(topdir, 'SPECS', `${p.name}.spec`);
+  await writeFile(spec, noarchSpec(p));
+  await localExec(['rpmbuild', '--quiet', '--define', `_topdir ${topdir}`, '-bb', spec]);
+  return path.join(topdir, 'RPMS', 'noarch', `${p.name}-${p.version}-${p.release ?? '1'}.noarch.rpm`);
+}
+
+/** Copies RPMs into `dir` and runs createrepo_c there. */
+export async function makeRepo(dir: string, rpms: readonly string[]): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  for (const r of rpms) await copyFile(r, path.join(dir, path.basename(r)));
+  await localExec(['createrepo_c', '--quiet', dir]);
+}
+
+/** A throwaway signing key in its own GNUPGHOME. */
+export interface TestKey {
+  readonly home: string;
+  readonly keyName: string;
+  /** Armored public key file. */
+  readonly publicKey: string;
+  /** Stops the gpg-agent started for this home. */
+  stop(): Promise<void>;
+}
+
+export async function makeGpgKey(dir: string): Promise<TestKey> {
+  const home = path.join(dir, 'gnupg');
+  await mkdir(home, { recursive: true, mode: 0o700 });
+  const keyName = 'Packaging Test <packaging-test@example.invalid>';
+  const env = { GNUPGHOME: home };
+  await localExec(['gpg', '--batch', '--pinentry-mode', 'loopback', '--passphrase', '', '--quick-gen-key', keyName, 'rsa2048', 'sign', 'never'], { env });
+  const publicKey = path.join(dir, 'RPM-GPG-KEY-test');
+  await localExec(['gpg', '--batch', '--yes', '--armor', '--output', publicKey, '--export', keyName], { env });
+  return {
+    home,
+    keyName,
+    publicKey,
+    stop: async () => {
+      await localExec(['gpgconf', '--homedir', home, '--kill', 'gpg-agent'], { reject: false });
+    },
+  };
+}
+
+export async function signRpms(key: TestKey, files: readonly string[]): Promise<void> {
+  await localExec(rpmsignArgs({ bin: 'rpmsign', gpgPath: resolveOnPath('gpg'), keyName: key.keyName, files }), {
+    env: { GNUPGHOME: key.home },
+    input: '',
+  });
+}

@@ -118,11 +118,11 @@ function validateKinds(
   }
   const ship = raw.ship ?? 'dir';
   if (ship !== 'dir' && ship !== 'archive') {
-    problems.push(`${at}: ship "${String(ship)}" must be "dir" or "archive"`);
+    problems.push(`${at}: ship ${JSON.stringify(ship)} must be "dir" or "archive"`);
   }
   const platforms = raw.platforms ?? 'linux/amd64';
   if (platforms !== 'linux/amd64' && platforms !== 'all') {
-    problems.push(`${at}: platforms "${String(platforms)}" must be "linux/amd64" or "all"`);
+    problems.push(`${at}: platforms ${JSON.stringify(platforms)} must be "linux/amd64" or "all"`);
   }
   if (platforms === 'all' && ship === 'archive') {
     problems.push(`${at}: an archive holds one platform; remove "platforms: all" or use ship: dir`);
@@ -161,7 +161,7 @@ function remoteEntry(raw: Record<string, unknown>, at: string, base: EntryBase, 
   const digest = raw.digest === undefined || raw.digest === null ? undefined : str(raw.digest);
   if (raw.digest !== undefined && raw.digest !== null && (digest === undefined || !isDigest(digest))) {
     problems.push(
-      `${at}: digest "${String(raw.digest)}" is not sha256:<64 lowercase hex>; ` +
+      `${at}: digest ${JSON.stringify(raw.digest)} is not sha256:<64 lowercase hex>; ` +
         'fix it, or remove it and record the real one with images:lock',
     );
   }
@@ -206,7 +206,7 @@ export function loadImageList(root: string, file: string = IMAGE_LIST_FILE): Pro
   try {
     return Promise.resolve(loadImageListSync(root, file));
   } catch (err) {
-    return Promise.reject(err as Error);
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
   }
 }
 

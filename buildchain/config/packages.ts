@@ -1,6 +1,6 @@
 /**
- * The package list of one OS family (`packages-specs/<osFamily>.yaml`), parsed and validated,
- * and the PACKAGE_MIRRORS setting (upstream URL prefix → mirror URL prefix).
+ * The package list of one OS family (`packages-specs/<osFamily>.yaml`), parsed and validated.
+ * (PACKAGE_MIRRORS is parsed in `mirrors.ts`.)
  *
  * Errors are `TaskError('invalid-input')` naming the file, the entry and the fix.
  */
@@ -219,41 +219,4 @@ export function loadPackageListSync(
 /** `packages-specs/<name>/<name>.spec` */
 export function specPath(root: string, name: string): string {
   return path.join(root, 'packages-specs', name, `${name}.spec`);
-}
-
-/** One PACKAGE_MIRRORS pair. */
-export interface PackageMirror {
-  readonly upstream: string;
-  readonly mirror: string;
-}
-
-/**
- * Parses PACKAGE_MIRRORS: comma-separated `upstream-URL-prefix=mirror-URL-prefix` pairs. Longer
- * prefixes win in {@link mapPackageUrl}. Throws `invalid-input` on a malformed pair.
- */
-export function parsePackageMirrors(value: string): PackageMirror[] {
-  const out: PackageMirror[] = [];
-  for (const item of value.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
-    const eq = item.indexOf('=');
-    const upstream = item.slice(0, eq).trim();
-    const mirror = item.slice(eq + 1).trim();
-    if (eq <= 0 || !/^[a-z]+:\/\//.test(upstream) || !/^[a-z]+:\/\//.test(mirror)) {
-      throw new TaskError('invalid-input', `PACKAGE_MIRRORS: malformed pair '${item}'`, {
-        hint: 'Use upstream-URL-prefix=mirror-URL-prefix, e.g. http://mirror.centos.org/centos=https://nexus.example.com/repository/centos',
-      });
-    }
-    out.push({ upstream, mirror });
-  }
-  return out.sort((a, b) => b.upstream.length - a.upstream.length);
-}
-
-/** Maps a URL through the mirrors (longest matching prefix); unchanged when none match. */
-export function mapPackageUrl(url: string, mirrors: readonly PackageMirror[]): string {
-  for (const m of mirrors) {
-    const up = m.upstream.replace(/\/+$/, '');
-    if (url === up || url.startsWith(`${up}/`)) {
-      return m.mirror.replace(/\/+$/, '') + url.slice(up.length);
-    }
-  }
-  return url;
 }

@@ -58,7 +58,7 @@ export async function evaluateTask(
   const tools: Record<string, string> = {};
   for (const [k, v] of Object.entries(extra.toolVersions)) tools[k] = hashString(v);
   const deps: Record<string, string> = {};
-  for (const d of node.fileProducingDeps) deps[d] = ctx.fingerprints.get(d) ?? ctx.state.get(d)?.fp ?? '';
+  for (const d of node.fingerprintDeps) deps[d] = ctx.fingerprints.get(d) ?? ctx.state.get(d)?.fp ?? '';
   const parts: FingerprintParts = {
     actions: definitionHash(node),
     config: def.config === undefined ? '' : hashString(JSON.stringify(def.config)),

@@ -19,8 +19,12 @@ export interface GraphNode {
   readonly targets: readonly string[];
   /** Every task that must finish first: explicit, implicit (file deps) and dynamic `after`. */
   deps: string[];
-  /** Deps whose targets this task reads: their fingerprints join this task's fingerprint. */
-  fileProducingDeps: string[];
+  /**
+   * Explicit deps (taskDeps, dynamic) that produce files or are groups: their fingerprints join
+   * this task's fingerprint. Deps found through file deps are not in it: the content of the
+   * files covers them (so an unchanged output does not rerun its readers).
+   */
+  fingerprintDeps: string[];
   readonly isPrivate: boolean;
   readonly isGroup: boolean;
 }
@@ -69,7 +73,7 @@ export class TaskGraph {
       fileDeps: (def.fileDeps ?? []).map((f) => this.abs(f)),
       targets,
       deps: [],
-      fileProducingDeps: [],
+      fingerprintDeps: [],
       isPrivate: isPrivateName(def.name),
       isGroup: (def.actions ?? []).length === 0,
     });
@@ -83,11 +87,15 @@ export class TaskGraph {
     for (const p of node.def.dynamicDeps?.after ?? []) {
       for (const d of this.resolve(p, `dynamicDeps.after of ${node.name}`)) deps.add(d);
     }
-    const producing = this.producersOf(node.fileDeps, node.name);
-    for (const d of producing) deps.add(d);
     deps.delete(node.name);
+    node.fingerprintDeps = [...deps].filter((d) => this.isFingerprintDep(d));
+    for (const d of this.producersOf(node.fileDeps, node.name)) deps.add(d);
     node.deps = [...deps];
-    node.fileProducingDeps = [...producing];
+  }
+
+  private isFingerprintDep(name: string): boolean {
+    const n = this.nodes.get(name);
+    return n !== undefined && (n.targets.length > 0 || n.isGroup);
   }
 
   /** Tasks producing the given files (as targets or under a directory target). */
@@ -213,11 +221,14 @@ export class TaskGraph {
     for (const f of extraFiles) if (!known.has(f)) node.fileDeps.push(f);
     const added: string[] = [];
     const deps = new Set(node.deps);
-    for (const p of taskDeps) for (const d of this.resolve(p)) if (!deps.has(d)) added.push(d);
-    for (const d of this.producersOf(extraFiles, name)) {
-      if (!node.fileProducingDeps.includes(d)) node.fileProducingDeps.push(d);
-      if (!deps.has(d) && !added.includes(d)) added.push(d);
+    for (const p of taskDeps) {
+      for (const d of this.resolve(p)) {
+        if (d === name) continue;
+        if (!deps.has(d) && !added.includes(d)) added.push(d);
+        if (this.isFingerprintDep(d) && !node.fingerprintDeps.includes(d)) node.fingerprintDeps.push(d);
+      }
     }
+    for (const d of this.producersOf(extraFiles, name)) if (!deps.has(d) && !added.includes(d)) added.push(d);
     node.deps.push(...added);
     if (added.length > 0) this.checkCycles([name]);
     return added;

@@ -11,6 +11,8 @@ export interface RunActionsOptions {
   readonly reporter: Reporter;
   /** Emit output events for every line (-v, or the task's `verbose`). */
   readonly verbose: boolean;
+  /** Environment added to every command (the task's declared env keys with their values). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 const LOG_TAIL = 20;
@@ -38,7 +40,7 @@ export async function runActions(actions: readonly Action[], opts: RunActionsOpt
     exec: (argv: readonly string[], o: ExecOptions = {}): Promise<ExecResult> =>
       runCommand(argv, {
         cwd: o.cwd ?? opts.root,
-        env: o.env,
+        env: { ...opts.env, ...o.env },
         input: o.input,
         reject: o.reject,
         signal: opts.signal,
@@ -52,7 +54,7 @@ export async function runActions(actions: readonly Action[], opts: RunActionsOpt
       if (action.kind === 'command') {
         await runCommand(action.argv, {
           cwd: action.cwd ?? opts.root,
-          env: action.env,
+          env: { ...opts.env, ...action.env },
           input: action.input,
           signal: opts.signal,
           onLine: emitLine,

@@ -48,6 +48,16 @@ export interface ScheduleResult {
 
 const FLUSH_INTERVAL_MS = 2000;
 
+/** The declared env keys with their effective values (unset keys are left out). */
+function declaredEnv(keys: readonly string[], values: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const k of keys) {
+    const v = values[k];
+    if (v !== undefined) env[k] = v;
+  }
+  return env;
+}
+
 /** Runs the schedule; never throws for task failures (they are outcomes and events). */
 export async function runSchedule(opts: SchedulerOptions): Promise<ScheduleResult> {
   return new Schedule(opts).run();
@@ -66,6 +76,8 @@ class Schedule {
   private readonly evaluations = new Map<string, Evaluation>();
   private readonly fingerprints = new Map<string, string>();
   private readonly dynamicDone = new Set<string>();
+  /** Dry run: tasks that would run only because they always do (their output is assumed unchanged). */
+  private readonly alwaysOnly = new Set<string>();
   private readonly failures: string[] = [];
   private finished: (() => void) | undefined;
 
@@ -194,7 +206,9 @@ class Schedule {
     const o = this.o;
     const node = o.graph.get(name);
     const toolVersions = await o.tools.versionsOf(node.def.tools ?? []);
-    const depsWouldRun = o.dryRun ? node.fileProducingDeps.filter((d) => this.outcomes.get(d) === 'would-run') : [];
+    const depsWouldRun = o.dryRun
+      ? node.deps.filter((d) => this.outcomes.get(d) === 'would-run' && !this.alwaysOnly.has(d))
+      : [];
     const ev = await evaluateTask(
       node,
       { root: o.graph.root, hasher: o.hasher, state: o.state, envValues: o.envValues, fingerprints: this.fingerprints },
@@ -214,6 +228,7 @@ class Schedule {
       return;
     }
     if (o.dryRun) {
+      if (ev.reasons.length === 1 && ev.reasons[0]?.startsWith('always runs') === true) this.alwaysOnly.add(name);
       o.reporter.emit({ event: 'skip', task: name, reason: 'dry-run', reasons: ev.reasons });
       this.finish(name, 'would-run');
       return;
@@ -227,6 +242,7 @@ class Schedule {
       signal: o.signal,
       reporter: o.reporter,
       verbose: o.verbose || node.def.verbose === true,
+      env: declaredEnv(node.def.envKeys ?? [], o.envValues),
     });
     if (o.signal.aborted) throw new TaskError('aborted', 'interrupted');
     const targets: Record<string, string> = {};

@@ -75,13 +75,21 @@ class LayoutWriter {
   }
 }
 
+/** Layers already built, by their files array (shared base layers are built once). */
+const layerCache = new WeakMap<readonly FixtureFile[], { gz: Buffer; diffId: string }>();
+
 async function writeImage(w: LayoutWriter, img: FixtureImage, arch: string): Promise<{ mediaType: string; digest: string; size: number }> {
   const layers = [];
   const diffIds = [];
   for (const files of img.layers) {
-    const tar = ustar(files);
-    diffIds.push(digestOf(tar));
-    layers.push(await w.blob(gzipSync(tar, { level: img.gzipLevel ?? 6 }), 'application/vnd.oci.image.layer.v1.tar+gzip'));
+    let built = layerCache.get(files);
+    if (built === undefined) {
+      const tar = ustar(files);
+      built = { gz: gzipSync(tar, { level: img.gzipLevel ?? 6 }), diffId: digestOf(tar) };
+      layerCache.set(files, built);
+    }
+    diffIds.push(built.diffId);
+    layers.push(await w.blob(built.gz, 'application/vnd.oci.image.layer.v1.tar+gzip'));
   }
   const config = Buffer.from(
     JSON.stringify({

@@ -37,6 +37,11 @@ describe.skipIf(missingTools('skopeo', 'nginx', 'docker-registry').length > 0)('
   let store: BlobStore;
   let images: string;
   const pulled: Pulled[] = [];
+  let badBlob = '';
+  let badManifest = '';
+  /** The registry's stored bytes of a blob (distribution's filesystem driver layout). */
+  const stored = (digest: string): string =>
+    path.join(tmp.path, 'registry', 'data', 'docker', 'registry', 'v2', 'blobs', 'sha256', digest.slice(7, 9), digest.slice(7), 'data');
 
   beforeAll(async () => {
     tmp = await makeTempDir('mk8s-images-');
@@ -48,6 +53,8 @@ describe.skipIf(missingTools('skopeo', 'nginx', 'docker-registry').length > 0)('
       { ref: 'tiny-1', layers: [base, [{ name: 'etc/v', data: Buffer.from('1\n') }]] },
       { ref: 'tiny-2', layers: [base, [{ name: 'etc/v', data: Buffer.from('2\n') }]] },
       { ref: 'multi', layers: [[{ name: 'etc/m', data: Buffer.from('m\n') }]], architectures: ['amd64', 'arm64'] },
+      { ref: 'bad-blob', layers: [[{ name: 'etc/bad', data: Buffer.alloc(2048, 7) }]] },
+      { ref: 'bad-manifest', layers: [[{ name: 'etc/bm', data: Buffer.from('bm\n') }]] },
     ]);
     registry = await startTestRegistry({ dir: path.join(tmp.path, 'registry') });
     const push = (ref: string, repo: string, opts: Parameters<typeof pushImage>[3]): string =>
@@ -61,6 +68,8 @@ describe.skipIf(missingTools('skopeo', 'nginx', 'docker-registry').length > 0)('
     add('multi-oci', '1.0', 'upstream/multi', push('multi', 'upstream/multi:oci', { all: true }), 'all');
     add('multi-docker', '1.0', 'upstream/multi', push('multi', 'upstream/multi:docker', { all: true, v2s2: true }), 'all');
     add('multi-amd64', '1.0', 'upstream/multi', push('multi', 'upstream/multi:docker', { all: true, v2s2: true }), 'linux/amd64');
+    badBlob = push('bad-blob', 'upstream/bad:blob', { v2s2: true });
+    badManifest = push('bad-manifest', 'upstream/bad:manifest', { v2s2: true });
     images = path.join(tmp.path, 'root', 'images');
     store = new BlobStore(path.join(tmp.path, 'blobs'), 2);
   });
@@ -187,5 +196,48 @@ describe.skipIf(missingTools('skopeo', 'nginx', 'docker-registry').length > 0)('
       include ${dir}/common.inc; include ${dir}/one.inc; include ${dir}/two.inc; } }`,
     );
     await run('nginx', ['-t', '-q', '-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'logs', 'error.log')]);
+  });
+
+  it('a registry serving a corrupted blob or manifest fails with digest-mismatch; nothing is left', async () => {
+    const client = new RegistryClient({ endpoint: { host: registry.address, pathPrefix: '', insecure: true } });
+    const manifest = JSON.parse(await readFile(stored(badBlob), 'utf8')) as { layers: { digest: string }[] };
+    const layer = manifest.layers[0]?.digest ?? '';
+    const bytes = await readFile(stored(layer));
+    bytes.writeUInt8((bytes.at(-1) ?? 0) ^ 0xff, bytes.length - 1);
+    await writeFile(stored(layer), bytes);
+    const dest = path.join(images, 'bad', 'blob');
+    const what = 'bad:blob';
+    const pull = (reference: string, to: string): Promise<unknown> =>
+      pullImage({ client, repository: 'upstream/bad', reference, platforms: 'linux/amd64', store, dest: to, what });
+    await expect(pull(badBlob, dest)).rejects.toMatchObject({ reason: 'digest-mismatch', message: expect.stringContaining(layer) as string });
+    await expect(stat(dest)).rejects.toThrow();
+    expect(await store.has(layer)).toBe(false);
+    expect((await readdir(path.join(tmp.path, 'blobs', 'sha256'))).filter((f) => f.includes('.tmp-'))).toEqual([]);
+
+    const m = await readFile(stored(badManifest));
+    await writeFile(stored(badManifest), Buffer.concat([m.subarray(0, -1), Buffer.from(' }')]));
+    const err = (await pull(badManifest, path.join(images, 'bad', 'manifest')).catch((e: unknown) => e)) as Error & { reason?: string };
+    expect(err.reason).toBe('digest-mismatch');
+    expect(err.message).toContain(`expected ${badManifest}`);
+    expect(err.message).toMatch(/served sha256:[a-f0-9]{64}/);
+    await expect(stat(path.join(images, 'bad'))).rejects.toThrow();
+  });
+
+  it('an unreachable registry fails with a clear unreachable error', async () => {
+    const { freePort } = await import('../helpers/servers.ts');
+    const port = await freePort();
+    const client = new RegistryClient({ endpoint: { host: `127.0.0.1:${port}`, pathPrefix: '', insecure: true } });
+    const err = (await pullImage({
+      client,
+      repository: 'x/y',
+      reference: pulled[0]?.digest ?? '',
+      platforms: 'linux/amd64',
+      store,
+      dest: path.join(tmp.path, 'never'),
+      what: 'y:1',
+    }).catch((e: unknown) => e)) as Error & { reason?: string; hint?: string };
+    expect(err.reason).toBe('unreachable');
+    expect(err.message).toContain(`cannot reach registry 127.0.0.1:${port}`);
+    expect(err.hint).toContain('REGISTRY_MIRRORS');
   });
 });

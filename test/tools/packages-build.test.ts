@@ -75,7 +75,7 @@ describe.skipIf(missingTools('rpmbuild', 'rpmspec', 'rpm', 'rpmsign', 'gpg').len
     const dir = await writeSpecDir('needs-src', 'https://example.invalid/dl/needed.tar.gz');
     const err = await buildSrpm({ ...env(1), name: 'needs-src', specFile: path.join(dir, 'needs-src.spec'), sourceFiles: [], topdir: path.join(tmp.path, 'ns'), out: path.join(tmp.path, 'ns.src.rpm') }).catch((e: unknown) => e);
     expect(err).toMatchObject({ reason: 'invalid-input' });
-    expect(String((err as Error).message)).toContain('needed.tar.gz');
+    expect((err as Error).message).toContain('needed.tar.gz');
     expect((err as { hint?: string }).hint).toContain('sources.yaml');
   });
 

@@ -95,8 +95,9 @@ describe('YAML file plans', () => {
 
 describe('findings', () => {
   it('formats file:line:col and summarizes; warnings do not fail', () => {
-    const result = { subtask: 'shell', checkedFiles: 2, findings: [{ file: 'a', line: 1, column: 2, severity: 'warning' as const, message: 'm', rule: 'R' }] };
-    expect(formatFinding(result.findings[0]!)).toBe('a:1:2: warning: m [R]');
+    const finding = { file: 'a', line: 1, column: 2, severity: 'warning' as const, message: 'm', rule: 'R' };
+    const result = { subtask: 'shell', checkedFiles: 2, findings: [finding] };
+    expect(formatFinding(finding)).toBe('a:1:2: warning: m [R]');
     expect(hasErrors(result)).toBe(false);
     expect(summarize(result)).toBe('lint:shell: 0 errors, 1 warning in 2 files');
   });

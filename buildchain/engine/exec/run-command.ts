@@ -41,7 +41,8 @@ export async function runCommand(argv: readonly string[], opts: RunCommandOption
   const tail: string[] = [];
   const onLine = opts.onLine;
   const tap = (stream: 'stdout' | 'stderr') =>
-    function* (line: string): Generator<string> {
+    function* (chunk: unknown): Generator<string, void, void> {
+      const line = String(chunk);
       if (stream === 'stderr') {
         tail.push(line);
         if (tail.length > STDERR_TAIL_LINES) tail.shift();
@@ -58,6 +59,7 @@ export async function runCommand(argv: readonly string[], opts: RunCommandOption
     buffer: opts.buffer ?? false,
     stdout: [tap('stdout')],
     stderr: [tap('stderr')],
+    maxBuffer: 256 * 1024 * 1024,
   });
   let killTimer: NodeJS.Timeout | undefined;
   const onAbort = (): void => {

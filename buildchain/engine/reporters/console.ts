@@ -70,7 +70,9 @@ export function formatEvent(event: BuildEvent, opts: ConsoleReporterOptions): st
     case 'forget':
       return `forgot ${event.tasks.length} task(s)`;
     case 'summary':
-      return opts.quiet === true && event.exitCode === 0 ? undefined : formatSummary(event);
+      // A refused command (exit 2) already printed its error.
+      if (event.exitCode === 2 || (opts.quiet === true && event.exitCode === 0)) return undefined;
+      return formatSummary(event);
     default:
       return unreachable(event);
   }

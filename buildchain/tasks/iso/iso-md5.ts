@@ -80,7 +80,8 @@ export class IsoMd5Accumulator {
       }
       if (type === 255) break;
     }
-    if (this.pvdOffset < 0) throw new Error('no ISO 9660 primary volume descriptor in the first 64 sectors');
+    if (this.pvdOffset < 0)
+      throw new Error('no ISO 9660 primary volume descriptor in the first 64 sectors');
     this.fragmentSize = Math.floor(this.totalSize / (FRAGMENT_COUNT + 1));
     this.planSnapshot();
     this.feed(head);
@@ -104,7 +105,11 @@ export class IsoMd5Accumulator {
         return;
       }
       const appStart = this.pvdOffset + APPDATA_OFFSET;
-      const cuts = [this.totalSize, this.nextSnapshot, at < appStart ? appStart : appStart + APPDATA_SIZE];
+      const cuts = [
+        this.totalSize,
+        this.nextSnapshot,
+        at < appStart ? appStart : appStart + APPDATA_SIZE,
+      ];
       const cut = Math.min(...cuts.filter((c) => c > at), at + data.length);
       const span = data.subarray(0, cut - at);
       const inAppData = at >= appStart && at < appStart + APPDATA_SIZE;
@@ -131,7 +136,9 @@ export class IsoMd5Accumulator {
       throw new Error(`no ISO 9660 primary volume descriptor in ${this.received} bytes`);
     }
     if (this.received < this.totalSize) {
-      throw new Error(`ISO stream truncated: ${this.received} bytes, PVD says more than ${this.totalSize}`);
+      throw new Error(
+        `ISO stream truncated: ${this.received} bytes, PVD says more than ${this.totalSize}`,
+      );
     }
     const md5 = this.md5.digest('hex');
     const text =
@@ -140,6 +147,11 @@ export class IsoMd5Accumulator {
       'THIS IS NOT THE SAME AS RUNNING MD5SUM ON THIS ISO!!';
     const appData = Buffer.alloc(APPDATA_SIZE, 0x20);
     appData.write(text, 'latin1');
-    return { md5, fragmentSums: this.fragmentSums, appDataOffset: this.pvdOffset + APPDATA_OFFSET, appData };
+    return {
+      md5,
+      fragmentSums: this.fragmentSums,
+      appDataOffset: this.pvdOffset + APPDATA_OFFSET,
+      appData,
+    };
   }
 }

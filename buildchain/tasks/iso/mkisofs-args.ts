@@ -51,7 +51,9 @@ export function checkVolumeId(volumeId: string): void {
     throw new TaskError(
       'invalid-input',
       `ISO volume id '${volumeId}' is ${bytes} bytes; it must be 1 to ${MAX_VOLUME_ID_BYTES}`,
-      { hint: 'Shorten PROJECT_NAME or the version suffix in VERSION (volume id: "<PROJECT_NAME> <VERSION>").' },
+      {
+        hint: 'Shorten PROJECT_NAME or the version suffix in VERSION (volume id: "<PROJECT_NAME> <VERSION>").',
+      },
     );
   }
 }
@@ -61,7 +63,11 @@ export function mkisofsArgs(opts: MkisofsArgsOptions): string[] {
   checkVolumeId(opts.volumeId);
   const argv = [...opts.prefix];
   if (opts.epoch !== undefined && isXorriso(opts.prefix)) {
-    argv.push('--modification-date=' + isoDate(opts.epoch), '--set_all_file_dates', `=${opts.epoch}`);
+    argv.push(
+      '--modification-date=' + isoDate(opts.epoch),
+      '--set_all_file_dates',
+      `=${opts.epoch}`,
+    );
   }
   argv.push(
     '-output',

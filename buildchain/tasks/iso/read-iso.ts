@@ -30,11 +30,14 @@ async function exec(
   } catch (err) {
     const e = err as { code?: number | string; stdout?: Buffer; stderr?: Buffer };
     if (e.code === 'ENOENT') {
-      throw new TaskError('tool-not-found', `${bin} not found`, { hint: 'Run npm run setup, or set the matching *_BIN.' });
+      throw new TaskError('tool-not-found', `${bin} not found`, {
+        hint: 'Run npm run setup, or set the matching *_BIN.',
+      });
     }
     const code = typeof e.code === 'number' ? e.code : -1;
     const stderr = e.stderr?.toString('utf8') ?? '';
-    if (opts.allowExit?.includes(code) === true) return { stdout: e.stdout ?? Buffer.alloc(0), stderr, code };
+    if (opts.allowExit?.includes(code) === true)
+      return { stdout: e.stdout ?? Buffer.alloc(0), stderr, code };
     throw new TaskError('command-failed', `${bin} failed (exit ${code})`, {
       argv,
       exitCode: code,
@@ -43,7 +46,7 @@ async function exec(
   }
 }
 
-/** Paths in the ISO (Rock Ridge names, no leading `/`, directories end with `/`), sorted. */
+/** Paths in the ISO (Rock Ridge names, no leading `/`, directories included), sorted. */
 export async function listIso(iso: string, tools: IsoReaderTools = {}): Promise<string[]> {
   const { stdout } = await exec([tools.bsdtar ?? 'bsdtar', '-tf', iso]);
   return stdout
@@ -55,19 +58,31 @@ export async function listIso(iso: string, tools: IsoReaderTools = {}): Promise<
 }
 
 /** Extracts the whole ISO into `dest` (created), keeping modes, symlinks and hard links. */
-export async function extractIso(iso: string, dest: string, tools: IsoReaderTools = {}): Promise<void> {
+export async function extractIso(
+  iso: string,
+  dest: string,
+  tools: IsoReaderTools = {},
+): Promise<void> {
   await mkdir(dest, { recursive: true });
   await exec([tools.bsdtar ?? 'bsdtar', '-xf', iso, '-C', dest]);
 }
 
 /** One file's bytes by its Rock Ridge path (e.g. `product.txt`). */
-export async function readIsoFile(iso: string, member: string, tools: IsoReaderTools = {}): Promise<Buffer> {
+export async function readIsoFile(
+  iso: string,
+  member: string,
+  tools: IsoReaderTools = {},
+): Promise<Buffer> {
   const { stdout } = await exec([tools.bsdtar ?? 'bsdtar', '-xOf', iso, member.replace(/^\//, '')]);
   return stdout;
 }
 
 /** One file by its ISO 9660 primary name, e.g. `/PRODUCT.TXT;1` (what Salt reads). */
-export async function readIsoFilePrimary(iso: string, isoPath: string, tools: IsoReaderTools = {}): Promise<Buffer> {
+export async function readIsoFilePrimary(
+  iso: string,
+  isoPath: string,
+  tools: IsoReaderTools = {},
+): Promise<Buffer> {
   const { stdout } = await exec([tools.isoinfo ?? 'isoinfo', '-i', iso, '-x', isoPath]);
   return stdout;
 }
@@ -83,7 +98,8 @@ export interface IsoVolumeInfo {
 
 /** Parses `isoinfo -d` output. */
 export function parseIsoinfoD(text: string): IsoVolumeInfo {
-  const field = (name: string): string => new RegExp(`^${name}:\\s?(.*)$`, 'm').exec(text)?.[1]?.trim() ?? '';
+  const field = (name: string): string =>
+    new RegExp(`^${name}:\\s?(.*)$`, 'm').exec(text)?.[1]?.trim() ?? '';
   const blocks = Number(field('Volume size is'));
   const blockSize = Number(field('Logical block size is') || '2048');
   return {
@@ -94,7 +110,10 @@ export function parseIsoinfoD(text: string): IsoVolumeInfo {
   };
 }
 
-export async function isoVolumeInfo(iso: string, tools: IsoReaderTools = {}): Promise<IsoVolumeInfo> {
+export async function isoVolumeInfo(
+  iso: string,
+  tools: IsoReaderTools = {},
+): Promise<IsoVolumeInfo> {
   const { stdout } = await exec([tools.isoinfo ?? 'isoinfo', '-d', '-i', iso]);
   return parseIsoinfoD(stdout.toString('utf8'));
 }

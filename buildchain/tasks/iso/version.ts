@@ -36,13 +36,15 @@ export function parseVersion(text: string, file = VERSION_FILE): ProductVersion 
     if (line === '' || line.startsWith('#')) continue;
     const eq = line.indexOf('=');
     const key = eq < 0 ? line : line.slice(0, eq).trim();
-    if (eq < 0 || !(KEYS as readonly string[]).includes(key)) bad(file, `line ${i + 1}: unexpected '${line}'`);
+    if (eq < 0 || !(KEYS as readonly string[]).includes(key))
+      bad(file, `line ${i + 1}: unexpected '${line}'`);
     if (values.has(key)) bad(file, `line ${i + 1}: ${key} set twice`);
     values.set(key, line.slice(eq + 1).trim());
   }
   const num = (key: string): number => {
     const v = values.get(key);
-    if (v === undefined || !/^(0|[1-9]\d*)$/.test(v)) bad(file, `${key} must be a non-negative integer, got '${v ?? ''}'`);
+    if (v === undefined || !/^(0|[1-9]\d*)$/.test(v))
+      bad(file, `${key} must be a non-negative integer, got '${v ?? ''}'`);
     return Number(v);
   };
   const major = num('VERSION_MAJOR');

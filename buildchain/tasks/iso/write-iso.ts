@@ -89,7 +89,11 @@ function startMd5Hasher(file: string): Md5Hasher {
   let worker: Worker;
   try {
     // Node 20 cannot load .ts in a worker by itself: register tsx's loader there first.
-    const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+    const tsxApi = pathToFileURL(
+      createRequire(import.meta.url)
+        .resolve('tsx/esm/api')
+        .replace(/\.cjs$/, '.mjs'),
+    ).href;
     const script = new URL('./iso-md5-worker.ts', import.meta.url).href;
     const code = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(script)}); })`;
     worker = new Worker(code, { eval: true, workerData: { file } });
@@ -97,16 +101,24 @@ function startMd5Hasher(file: string): Md5Hasher {
     return inlineMd5Hasher(file);
   }
   const result = new Promise<IsoMd5Result>((resolve, reject) => {
-    worker.on('message', (m: { result?: Omit<IsoMd5Result, 'appData'> & { appData: string }; error?: string }) => {
-      if (m.error !== undefined) reject(new Error(m.error));
-      else if (m.result !== undefined) resolve({ ...m.result, appData: Buffer.from(m.result.appData, 'latin1') });
-    });
+    worker.on(
+      'message',
+      (m: { result?: Omit<IsoMd5Result, 'appData'> & { appData: string }; error?: string }) => {
+        if (m.error !== undefined) reject(new Error(m.error));
+        else if (m.result !== undefined)
+          resolve({ ...m.result, appData: Buffer.from(m.result.appData, 'latin1') });
+      },
+    );
     worker.once('error', reject);
-    worker.once('exit', () => reject(new Error('md5 worker exited early')));
+    worker.once('exit', () => {
+      reject(new Error('md5 worker exited early'));
+    });
   });
   result.catch(() => undefined);
   return {
-    written: (bytes) => worker.postMessage({ upTo: bytes }),
+    written: (bytes) => {
+      worker.postMessage({ upTo: bytes });
+    },
     finish: async () => {
       worker.postMessage({ end: true });
       return result;
@@ -120,7 +132,8 @@ function inlineMd5Hasher(file: string): Md5Hasher {
     written: () => undefined,
     finish: async () => {
       const acc = new IsoMd5Accumulator();
-      for await (const chunk of createReadStream(file, { highWaterMark: 4 << 20 })) acc.update(chunk as Buffer);
+      for await (const chunk of createReadStream(file, { highWaterMark: 4 << 20 }))
+        acc.update(chunk as Buffer);
       return acc.finish();
     },
     stop: () => undefined,
@@ -160,10 +173,14 @@ async function streamWriter(
     }
   };
   opts.signal?.addEventListener('abort', onAbort, { once: true });
-  const exited = new Promise<{ code: number | null; sig: NodeJS.Signals | null }>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code, sig) => resolve({ code, sig }));
-  });
+  const exited = new Promise<{ code: number | null; sig: NodeJS.Signals | null }>(
+    (resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (code, sig) => {
+        resolve({ code, sig });
+      });
+    },
+  );
   let size = 0;
   try {
     // Batch the pipe's small chunks into large writes, one write in flight while the next
@@ -173,7 +190,8 @@ async function streamWriter(
     let batchBytes = 0;
     let inFlight: Promise<unknown> = Promise.resolve();
     const flush = async (): Promise<void> => {
-      const data = batch.length === 1 && batch[0] !== undefined ? batch[0] : Buffer.concat(batch, batchBytes);
+      const data =
+        batch.length === 1 && batch[0] !== undefined ? batch[0] : Buffer.concat(batch, batchBytes);
       batch = [];
       batchBytes = 0;
       await inFlight;
@@ -209,9 +227,13 @@ async function streamWriter(
       const current = Buffer.alloc(md5.appData.length);
       await out.read(current, 0, current.length, md5.appDataOffset);
       if (current.some((b) => b !== 0x20)) {
-        throw new TaskError('invalid-input', `the writer used the ISO application area of ${opts.output}`, {
-          hint: 'The md5 cannot be implanted: use xorriso or genisoimage without -appid-like options.',
-        });
+        throw new TaskError(
+          'invalid-input',
+          `the writer used the ISO application area of ${opts.output}`,
+          {
+            hint: 'The md5 cannot be implanted: use xorriso or genisoimage without -appid-like options.',
+          },
+        );
       }
       await out.write(md5.appData, 0, md5.appData.length, md5.appDataOffset);
     }
@@ -230,11 +252,19 @@ async function streamWriter(
  */
 export async function writeIso(opts: WriteIsoOptions): Promise<WriteIsoResult> {
   const prefix = opts.mkisofs ?? ['xorriso', '-as', 'mkisofs'];
-  const argv = mkisofsArgs({ prefix, root: opts.root, volumeId: opts.volumeId, epoch: opts.epoch, output: '-' });
+  const argv = mkisofsArgs({
+    prefix,
+    root: opts.root,
+    volumeId: opts.volumeId,
+    epoch: opts.epoch,
+    output: '-',
+  });
   const implant = opts.implantMd5 ?? true;
   const tmp = `${opts.output}.tmp-${process.pid}`;
   const checksumFile =
-    opts.checksumFile === null ? undefined : (opts.checksumFile ?? path.join(path.dirname(opts.output), 'SHA256SUM'));
+    opts.checksumFile === null
+      ? undefined
+      : (opts.checksumFile ?? path.join(path.dirname(opts.output), 'SHA256SUM'));
   const tmpSum = checksumFile === undefined ? undefined : `${checksumFile}.tmp-${process.pid}`;
   try {
     const { size, md5 } = await streamWriter(argv, tmp, implant, opts);
@@ -247,6 +277,8 @@ export async function writeIso(opts: WriteIsoOptions): Promise<WriteIsoResult> {
     await rm(tmp, { force: true });
     if (tmpSum !== undefined) await rm(tmpSum, { force: true });
     if (err instanceof TaskError) throw err;
-    throw new TaskError('command-failed', `writing ${opts.output} failed: ${String(err)}`, { argv });
+    throw new TaskError('command-failed', `writing ${opts.output} failed: ${String(err)}`, {
+      argv,
+    });
   }
 }

@@ -18,11 +18,15 @@ export interface TsLintOptions {
   readonly eslintBin?: string;
 }
 
-/** Runs both tools (even when the first one finds errors) and merges their findings. */
+/** Runs both tools at once (both always run) and merges their findings. */
 export async function lintTypeScript(opts: TsLintOptions): Promise<LintResult> {
   const bin = (name: string): string => path.join(opts.root, 'node_modules', '.bin', name);
   const tscArgv = [opts.tscBin ?? bin('tsc'), '--noEmit', '-p', '.', '--pretty', 'false'];
-  const tsc = await opts.exec(tscArgv, { cwd: opts.root, reject: false });
+  const eslintArgv = [opts.eslintBin ?? bin('eslint'), '--format', 'json', '.'];
+  const [tsc, eslint] = await Promise.all([
+    opts.exec(tscArgv, { cwd: opts.root, reject: false }),
+    opts.exec(eslintArgv, { cwd: opts.root, reject: false }),
+  ]);
   const tscFindings = parseTscOutput(tsc.stdout);
   if (tsc.exitCode !== 0 && tscFindings.length === 0) {
     throw new TaskError('command-failed', `tsc failed without diagnostics (exit ${tsc.exitCode})`, {
@@ -32,8 +36,6 @@ export async function lintTypeScript(opts: TsLintOptions): Promise<LintResult> {
       hint: 'run `npm ci` if node_modules is missing',
     });
   }
-  const eslintArgv = [opts.eslintBin ?? bin('eslint'), '--format', 'json', '.'];
-  const eslint = await opts.exec(eslintArgv, { cwd: opts.root, reject: false });
   if (eslint.exitCode > 1) {
     throw new TaskError('command-failed', `eslint could not run (exit ${eslint.exitCode})`, {
       argv: eslintArgv,

@@ -19,6 +19,14 @@ export interface DnfResolveOptions {
   readonly specs: readonly string[];
 }
 
+/** The private dnf.conf (written by the caller with {@link DNF_CONFIG}): not the host's. */
+export function dnfConfigPath(workDir: string): string {
+  return path.join(workDir, 'dnf.conf');
+}
+
+/** Content of the private dnf.conf: no host repos; an unavailable repo is an error. */
+export const DNF_CONFIG = '[main]\nreposdir=/dev/null\nskip_if_unavailable=False\ngpgcheck=0\nplugins=1\n';
+
 /** Global options making dnf ignore the host's configuration and state. */
 export function dnfHermeticArgs(o: Omit<DnfResolveOptions, 'specs'>): string[] {
   const cache = path.join(o.workDir, 'cache');
@@ -29,7 +37,7 @@ export function dnfHermeticArgs(o: Omit<DnfResolveOptions, 'specs'>): string[] {
     '--refresh',
     `--releasever=${o.releasever}`,
     ...(o.basearch === undefined ? [] : [`--forcearch=${o.basearch}`]),
-    '--config=/dev/null',
+    `--config=${dnfConfigPath(o.workDir)}`,
     '--setopt=reposdir=/dev/null',
     '--setopt=skip_if_unavailable=False',
     '--setopt=retries=1',

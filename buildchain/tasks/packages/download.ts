@@ -6,12 +6,12 @@
  *
  * With a lock matching the list and everything in the cache, nothing touches the network.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { PackageList, RepoSpec } from '../../config/content-types.ts';
 import { TaskError } from '../../engine/task.ts';
 import { tailLines, type Exec, type Log } from './exec.ts';
-import { classifyDnfFailure, dnfResolveArgs, packageSpecString, parseDnfUrls } from './dnf-args.ts';
+import { classifyDnfFailure, DNF_CONFIG, dnfConfigPath, dnfResolveArgs, packageSpecString, parseDnfUrls } from './dnf-args.ts';
 import { fetchVerified, fileDigest, hasVerifiedFile, readUrl, digestOf, writeIfChanged } from './fetch.ts';
 import { readLock, requestDigest, rpmFileName, serializeLock, type LockedKey, type LockedPackage, type PackageLock } from './lock.ts';
 import type { PackagingPaths } from './paths.ts';
@@ -81,6 +81,7 @@ async function runDnf(o: DownloadOptions, urls: Map<string, string>): Promise<st
   if (specs.length === 0) return [];
   await rm(o.paths.dnf, { recursive: true, force: true });
   await mkdir(o.paths.dnf, { recursive: true });
+  await writeFile(dnfConfigPath(o.paths.dnf), DNF_CONFIG);
   const argv = dnfResolveArgs({
     bin: o.dnfBin ?? 'dnf',
     workDir: o.paths.dnf,

@@ -6,6 +6,7 @@ import path from 'node:path';
 
 /** Paths of one OS family's packaging work, all absolute. */
 export interface PackagingPaths {
+  readonly osFamily: string;
   /** `<buildRoot>/packages/<osFamily>` */
   readonly root: string;
   /** Downloaded RPMs: `<root>/cache/<repo>/<file>.rpm`. */
@@ -34,6 +35,7 @@ export function packagingPaths(buildRoot: string, isoRoot: string, osFamily: str
   const root = path.join(buildRoot, 'packages', osFamily);
   const family = osFamily.split('-')[0] ?? osFamily;
   return {
+    osFamily,
     root,
     cache: path.join(root, 'cache'),
     keys: path.join(root, 'keys'),

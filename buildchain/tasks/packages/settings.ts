@@ -46,8 +46,16 @@ export function sourceDateEpoch(config: BuildConfig): number {
   }
 }
 
-/** `major.minor` of the project version (package.json), e.g. `2.4`. */
+/** `major.minor` of the project version (`VERSION`, else package.json), e.g. `2.4`. */
 export function shortVersion(root: string): string {
+  try {
+    const text = readFileSync(path.join(root, 'VERSION'), 'utf8');
+    const major = /^VERSION_MAJOR=(\d+)$/m.exec(text)?.[1];
+    const minor = /^VERSION_MINOR=(\d+)$/m.exec(text)?.[1];
+    if (major !== undefined && minor !== undefined) return `${major}.${minor}`;
+  } catch {
+    // no VERSION file: package.json
+  }
   try {
     const v = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: string }).version ?? '';
     const m = /^(\d+)\.(\d+)/.exec(v);

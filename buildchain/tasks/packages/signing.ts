@@ -58,15 +58,11 @@ export function parseChecksig(output: string): Map<string, SignatureStatus> {
     if (i <= 0) continue;
     const file = line.slice(0, i);
     const status = line.slice(i + 2).trim();
-    if (/DIGESTS NOT OK/.test(status) || /NOT OK/.test(status.replace(/SIGNATURES NOT OK/, ''))) {
-      out.set(file, 'bad-digest');
-    } else if (/SIGNATURES NOT OK/.test(status)) {
-      out.set(file, 'bad-signature');
-    } else if (/^digests signatures OK$/i.test(status)) {
-      out.set(file, 'signed');
-    } else if (/^digests OK$/i.test(status)) {
-      out.set(file, 'unsigned');
-    }
+    // rpm writes what failed in capitals: `DIGESTS` and/or `SIGNATURES` ... `NOT OK`.
+    if (/\bDIGESTS\b/.test(status)) out.set(file, 'bad-digest');
+    else if (/\bSIGNATURES\b/.test(status)) out.set(file, 'bad-signature');
+    else if (/^digests signatures OK$/.test(status)) out.set(file, 'signed');
+    else if (/^digests OK$/.test(status)) out.set(file, 'unsigned');
   }
   return out;
 }

@@ -80,17 +80,17 @@ export interface FetchSpecSourcesOptions {
   /** Maps an upstream URL to the URL to fetch (`Sources.repoUrl`). */
   readonly resolveUrl: (url: string) => Promise<string>;
   /**
-   * The sha256 to expect for an upstream URL when it differs from the pin (the embedded
-   * mirror's stand-in files); undefined: the pin.
+   * The sha256 to expect for an upstream URL given its pin (the embedded mirror serves stand-in
+   * files with their own checksums); default: the pin.
    */
-  readonly checksumFor?: (url: string) => Promise<string | undefined>;
+  readonly checksumFor?: (url: string, pinned: string) => Promise<string>;
   readonly log?: Log;
 }
 
 /** Fetches the remote sources into `destDir/<name>`, reusing files already verified there. */
 export async function fetchSpecSources(o: FetchSpecSourcesOptions): Promise<void> {
   for (const s of o.sources) {
-    const sha256 = (await o.checksumFor?.(s.url)) ?? s.sha256;
+    const sha256 = o.checksumFor === undefined ? s.sha256 : await o.checksumFor(s.url, s.sha256);
     const dest = path.join(o.destDir, s.name);
     const expected = { type: 'sha256', value: sha256 };
     if (await hasVerifiedFile(dest, expected)) continue;

@@ -14,7 +14,7 @@ import type { BuildConfig } from '../../config/config.ts';
 import type { PackageList } from '../../config/content-types.ts';
 import { LOCAL_REPO, loadPackageListSync, packageListPath, specPath } from '../../config/packages.ts';
 import { fn, type TaskDefinition } from '../../engine/task.ts';
-import type { Sources } from '../sources.ts';
+import { expectedSha256, type Sources } from '../sources.ts';
 import { assembleRepo, type RepoFile } from '../repositories/repo.ts';
 import { buildRpms, buildSrpm, type BuiltRpm, type RpmBuildEnv } from './build.ts';
 import { downloadIsFresh, downloadPackages, type RepoManifest } from './download.ts';
@@ -23,6 +23,9 @@ import { packagingPaths, type PackagingPaths } from './paths.ts';
 import { packagingSettings, type PackagingSettings } from './settings.ts';
 import { fetchSpecSources, loadSpecSources, localSourceFiles } from './spec-sources.ts';
 
+/** The OS family built when none is given. */
+export const DEFAULT_OS_FAMILY = 'redhat-7';
+
 /** Options of {@link createPackagingTasks}. */
 export interface PackagingTasksOptions {
   readonly osFamily?: string;
@@ -30,8 +33,8 @@ export interface PackagingTasksOptions {
   readonly list?: PackageList;
   /**
    * sha256 to expect for a spec source URL instead of its pin (e.g. the embedded mirror's
-   * stand-in files), by upstream URL. `Sources.fileChecksum(url)`, when the sources object has
-   * it, is asked first.
+   * stand-in files), by upstream URL. Asked first; then `expectedSha256(url)` when the sources
+   * object has it (the embedded mirror does); then the pin of `sources.yaml`.
    */
   readonly sourceChecksums?: Readonly<Record<string, string>>;
 }
@@ -48,9 +51,6 @@ export interface PackagingRepoDir {
   readonly task: string;
 }
 
-/** Sources may offer the checksum of a file it serves in place of an upstream one. */
-type SourcesWithChecksums = Sources & { fileChecksum?: (upstreamUrl: string) => Promise<string | undefined> };
-
 function localRepoIsoName(config: BuildConfig, list: PackageList): string {
   return `${config.projectName.toLowerCase()}-${LOCAL_REPO}-${list.distTag ?? 'el7'}`;
 }
@@ -63,6 +63,19 @@ export function packagingRepoDirs(config: BuildConfig, list: PackageList): Packa
     ...list.repos.map((r) => ({ repo: r.name, isoName: r.isoName })),
   ];
   return names.map((n) => ({ ...n, dir: path.join(p.isoRepos, n.isoName), task: `packaging:repo:${n.isoName}` }));
+}
+
+/**
+ * Task namespace: `packaging` for the default OS family (redhat-7), `packaging:<osFamily>` for
+ * another one (e.g. `packaging:redhat-8:download`), so that several families can be wired.
+ * Repo tasks are `packaging:repo:<isoName>` in every case (the ISO names differ by dist tag).
+ */
+export function packagingNamespace(osFamily: string): string {
+  return osFamily === DEFAULT_OS_FAMILY ? 'packaging' : `packaging:${osFamily}`;
+}
+
+function ns(p: PackagingPaths): string {
+  return packagingNamespace(p.osFamily);
 }
 
 function builderTools(s: PackagingSettings): string[] {
@@ -81,7 +94,7 @@ function buildEnv(config: BuildConfig, s: PackagingSettings): Omit<RpmBuildEnv, 
 
 const BUILD_ENV_KEYS = ['RPM_BUILDER', 'RPM_BUILDER_IMAGE'];
 
-function specTasks(config: BuildConfig, sources: SourcesWithChecksums, name: string, p: PackagingPaths, s: PackagingSettings, overrides: Readonly<Record<string, string>>): TaskDefinition[] {
+function specTasks(config: BuildConfig, sources: Sources, name: string, p: PackagingPaths, s: PackagingSettings, overrides: Readonly<Record<string, string>>): TaskDefinition[] {
   const specDir = path.dirname(specPath(config.root, name));
   const remote = loadSpecSources(specDir);
   const fetched = remote.map((r) => path.join(p.sources, name, r.name));
@@ -92,7 +105,7 @@ function specTasks(config: BuildConfig, sources: SourcesWithChecksums, name: str
   if (remote.length > 0) {
     const pinned = remote.map((r) => ({ ...r, override: overrides[r.url] }));
     tasks.push({
-      name: `packaging:source:${name}`,
+      name: `${ns(p)}:source:${name}`,
       doc: `Fetch and check the remote sources of ${name}`,
       fileDeps: [path.join(specDir, 'sources.yaml')],
       targets: fetched,
@@ -105,7 +118,10 @@ function specTasks(config: BuildConfig, sources: SourcesWithChecksums, name: str
             sources: remote,
             destDir: path.join(p.sources, name),
             resolveUrl: (u) => sources.repoUrl(u),
-            checksumFor: async (u) => overrides[u] ?? (await sources.fileChecksum?.(u)),
+            checksumFor: (u, pinned) => {
+              const o = overrides[u];
+              return o === undefined ? expectedSha256(sources, u, pinned) : Promise.resolve(o);
+            },
             log: (l) => { ctx.log(l); },
           });
         }),
@@ -113,7 +129,7 @@ function specTasks(config: BuildConfig, sources: SourcesWithChecksums, name: str
     });
   }
   tasks.push({
-    name: `packaging:srpm:${name}`,
+    name: `${ns(p)}:srpm:${name}`,
     doc: `Build the SRPM of ${name}`,
     fileDeps: [specPath(config.root, name), ...localSourceFiles(specDir, name), ...fetched],
     targets: [srpm],
@@ -144,7 +160,7 @@ function specTasks(config: BuildConfig, sources: SourcesWithChecksums, name: str
   };
   const rpmParams = { ...params, sign: sign?.keyName };
   tasks.push({
-    name: `packaging:rpm:${name}`,
+    name: `${ns(p)}:rpm:${name}`,
     doc: `Build the RPMs of ${name}`,
     fileDeps: [srpm],
     targets: [path.join(p.rpm, `${name}.json`), path.join(p.rpm, name)],
@@ -176,7 +192,7 @@ function downloadTask(config: BuildConfig, sources: Sources, list: PackageList, 
   const params = { osFamily: list.osFamily, request: requestDigest(list), kind: sources.kind, lockFile };
   const opts = { list, paths: p, lockFile };
   return {
-    name: 'packaging:download',
+    name: `${ns(p)}:download`,
     doc: `Resolve, lock, download and verify the ${list.osFamily} RPMs`,
     fileDeps: [packageListPath(config.root, list.osFamily)],
     targets: list.repos.map((r) => path.join(p.resolved, `${r.isoName}.json`)),
@@ -242,7 +258,7 @@ function repoTask(config: BuildConfig, s: PackagingSettings, p: PackagingPaths, 
 
 /** All packaging tasks of one OS family. */
 export function createPackagingTasks(config: BuildConfig, sources: Sources, options: PackagingTasksOptions = {}): TaskDefinition[] {
-  const list = options.list ?? loadPackageListSync(config.root, options.osFamily ?? 'redhat-7', { projectName: config.projectName });
+  const list = options.list ?? loadPackageListSync(config.root, options.osFamily ?? DEFAULT_OS_FAMILY, { projectName: config.projectName });
   const p = packagingPaths(config.buildRoot, config.isoRoot, list.osFamily);
   const s = packagingSettings(config, list);
   const built = list.packages.filter((x) => x.built).map((x) => x.name);
@@ -272,7 +288,7 @@ export function createPackagingTasks(config: BuildConfig, sources: Sources, opti
     }
   }
   tasks.push({
-    name: 'packaging',
+    name: ns(p),
     doc: 'Build and download every RPM and assemble the yum repositories on the ISO root',
     taskDeps: dirs.map((d) => d.task),
   });

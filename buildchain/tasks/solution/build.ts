@@ -44,6 +44,8 @@ export interface BuildSolutionOptions {
   readonly tools?: Partial<SolutionTools>;
   /** Where remote images come from (required when the list has some). */
   readonly sources?: Sources;
+  /** Creates the Sources only when needed (remote images that are not up to date). */
+  readonly sourcesFactory?: () => Sources;
   readonly allowUnpinned?: boolean;
   /** Force the manifest.yaml layout on (otherwise solution.yaml's `manifestYaml`). */
   readonly manifestYaml?: boolean;
@@ -136,9 +138,13 @@ export async function buildSolution(o: BuildSolutionOptions): Promise<BuildSolut
   }
   await rm(keyFile, { force: true });
   await rm(iso, { force: true });
+  const sumFile = sha256SumPath(iso);
+  const sums = parseSha256Sums(await readFile(sumFile, 'utf8').catch(() => ''));
+  if (sums.has(path.basename(iso))) await rm(sumFile, { force: true });
   await mkdir(workDir, { recursive: true });
   await mkdir(path.dirname(iso), { recursive: true });
-  if (config.images.some((i) => i.source !== undefined) && o.sources === undefined) {
+  const sources = o.sources ?? (config.images.some((i) => i.source !== undefined) ? o.sourcesFactory?.() : undefined);
+  if (config.images.some((i) => i.source !== undefined) && sources === undefined) {
     throw new TaskError('invalid-input', 'the image list has remote images but no image source is configured', { hint: 'run through the CLI, which configures SOURCES' });
   }
   await fetchSolutionImages(config.images, {
@@ -148,7 +154,7 @@ export async function buildSolution(o: BuildSolutionOptions): Promise<BuildSolut
     epoch,
     skopeo: tools.skopeo,
     buildah: tools.buildah,
-    ...(o.sources !== undefined ? { sources: o.sources } : {}),
+    ...(sources !== undefined ? { sources } : {}),
     run,
     ...(o.log !== undefined ? { log: o.log } : {}),
   });

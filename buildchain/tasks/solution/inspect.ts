@@ -86,17 +86,18 @@ function human(n: number): string {
 
 /** Human-readable report. */
 export function formatInspectReport(r: InspectReport): string {
+  const row = (k: string, v: string): string => `${`${k}:`.padEnd(24)}${v}`;
   const lines = [
-    `ISO:             ${r.file}`,
-    `Volume id:       ${r.volumeId}${r.rockRidge ? '' : ' (no Rock Ridge!)'}${r.joliet ? '' : ' (no Joliet!)'}`,
-    ...Object.entries(r.product).map(([k, v]) => `${`${k}:`.padEnd(17)}${v}`),
-    `Layout:          ${r.layoutVersion ?? '(unknown)'}${r.hasManifestYaml ? ' + manifest.yaml' : ''}`,
+    row('ISO', r.file),
+    row('Volume id', `${r.volumeId}${r.rockRidge ? '' : ' (no Rock Ridge!)'}${r.joliet ? '' : ' (no Joliet!)'}`),
+    ...Object.entries(r.product).map(([k, v]) => row(k, v)),
+    row('Layout', `${r.layoutVersion ?? '(unknown)'}${r.hasManifestYaml ? ' + manifest.yaml' : ''}`),
     `Images (${r.images.length}):`,
     ...r.images.map((i) => `  ${i.name}:${i.tag}  ${i.digest}  ${human(i.size)}  ${i.layers} layer(s)`),
     `Operator files (${r.operatorFiles.length}):`,
     ...r.operatorFiles.map((f) => `  ${f}`),
     ...(r.uiFiles.length > 0 ? [`UI files (${r.uiFiles.length}):`, ...r.uiFiles.map((f) => `  ${f}`)] : []),
-    `Sizes:           ISO ${human(r.sizes.iso)}, files ${human(r.sizes.files)}, deduplicated ${human(r.sizes.deduplicated)}`,
+    row('Sizes', `ISO ${human(r.sizes.iso)}, files ${human(r.sizes.files)}, deduplicated ${human(r.sizes.deduplicated)}`),
   ];
   return lines.join('\n');
 }

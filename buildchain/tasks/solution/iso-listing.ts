@@ -47,7 +47,7 @@ export interface IsoEntry {
   readonly linkTarget?: string;
 }
 
-const LINE_RE = /^([-dlcbps])[-rwxsStT]{9}\s+\d+\s+\d+\s+\d+\s+(\d+)\s+\w{3}\s+\d+\s+\d{4}\s+\[\s*(\d+)\s+[0-9A-Fa-f]+\]?\s(.*)$/;
+const LINE_RE = /^([-dlcbps])[-rwxsStT]{9}\s+\d+\s+\d+\s+\d+\s+(\d+)\s+\w{3}\s+\d+\s+\d{4}\s+\[\s*(\d+)\s+[0-9A-Fa-f]+\]?\s+(.*)$/;
 
 /** Parses `isoinfo -R -l`: files and directories, `.`/`..` excluded, extents merged. */
 export function parseIsoinfoListing(text: string): IsoEntry[] {

@@ -52,7 +52,7 @@ function parseSource(src: unknown): ImageEntry['source'] | 'invalid' {
 }
 
 function parseImage(raw: unknown, index: number, problems: Problem[]): SolutionImage | undefined {
-  const where = `${CONFIG_FILE}`;
+  const where = CONFIG_FILE;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     problems.push(error('config-invalid', where, `images[${index}] is not a mapping`, 'write each image as a mapping with name, version and source or build'));
     return undefined;

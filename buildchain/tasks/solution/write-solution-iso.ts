@@ -7,7 +7,7 @@
  * implants the isomd5sum); this small writer avoids depending on it mid-development.
  */
 import { randomBytes } from 'node:crypto';
-import { rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { mkisofsArgs } from '../iso/mkisofs-args.ts';
 import { sha256File } from './checksum.ts';
@@ -38,6 +38,7 @@ export async function writeSolutionIso(o: WriteSolutionIsoOptions): Promise<Writ
   const tmp = `${o.output}.tmp-${tag}`;
   const sumFile = path.join(path.dirname(o.output), 'SHA256SUM');
   const tmpSum = `${sumFile}.tmp-${tag}`;
+  await mkdir(path.dirname(o.output), { recursive: true });
   try {
     await o.run(mkisofsArgs({ prefix: [o.xorriso, '-as', 'mkisofs'], root: o.root, output: tmp, volumeId: o.volumeId, epoch: o.epoch }));
     const sha256 = await sha256File(tmp);

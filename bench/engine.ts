@@ -1,0 +1,102 @@
+/**
+ * `npm run bench -- engine [--tasks N] [--workers W]`: the graph of issue 2 in a temp dir —
+ * N source files of 1 KiB, N tasks each copying one source to one target, one task
+ * concatenating the N targets — run cold, then again with nothing changed. Measured inside
+ * this process (tsx/node startup excluded, reported separately as `startup_s`): each run
+ * includes building the graph, loading and saving the state and taking the lock, as a CLI run
+ * does. Also runs N/2 to show how the no-op time grows.
+ */
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Reporter } from '../buildchain/engine/events.ts';
+import { TaskGraph } from '../buildchain/engine/graph.ts';
+import { acquireLock } from '../buildchain/engine/lock.ts';
+import { runSchedule } from '../buildchain/engine/scheduler.ts';
+import { openSession, saveSession } from '../buildchain/engine/session.ts';
+import { fn, type TaskDefinition } from '../buildchain/engine/task.ts';
+
+const silent: Reporter = { emit: () => undefined, close: () => Promise.resolve() };
+
+function defineTasks(n: number): TaskDefinition[] {
+  const tasks: TaskDefinition[] = [];
+  const outs: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const src = `src/${i}.txt`;
+    const out = `out/${i}.txt`;
+    outs.push(out);
+    tasks.push({ name: `copy:${i}`, fileDeps: [src], targets: [out], actions: [fn('copy@1', () => copyFile(src, out))] });
+  }
+  tasks.push({
+    name: 'concat',
+    fileDeps: outs,
+    targets: ['all.txt'],
+    actions: [
+      fn('concat@1', async () => {
+        const parts = await Promise.all(outs.map((o) => readFile(o)));
+        await writeFile('all.txt', Buffer.concat(parts));
+      }),
+    ],
+  });
+  return tasks;
+}
+
+/** One build as the CLI does it; returns seconds and the counts. */
+async function build(root: string, n: number, workers: number): Promise<{ s: number; done: number; upToDate: number }> {
+  const t0 = performance.now();
+  const graph = new TaskGraph(root, defineTasks(n));
+  const selected = graph.select(['concat']);
+  const stateDir = path.join(root, '_build/.buildchain');
+  const lock = acquireLock(stateDir);
+  try {
+    const session = openSession(stateDir, root, {});
+    const r = await runSchedule({
+      graph, selected, workers, keepGoing: false, dryRun: false, alwaysMake: false, verbose: false,
+      state: session.state, hasher: session.hasher, tools: session.tools, envValues: {},
+      reporter: silent, signal: new AbortController().signal,
+    });
+    await saveSession(session);
+    session.state.close();
+    if (r.failures.length > 0) throw new Error(`bench build failed: ${r.failures.join(', ')}`);
+    return { s: (performance.now() - t0) / 1000, done: r.counts.done, upToDate: r.counts.upToDate };
+  } finally {
+    lock.release();
+  }
+}
+
+async function measure(n: number, workers: number): Promise<string> {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'mk8s-bench-engine-'));
+  const cwd = process.cwd();
+  try {
+    await mkdir(path.join(root, 'src'));
+    await mkdir(path.join(root, 'out'));
+    const kib = Buffer.alloc(1024, 'x');
+    for (let i = 0; i < n; i++) await writeFile(path.join(root, `src/${i}.txt`), Buffer.concat([Buffer.from(`${i}\n`), kib]).subarray(0, 1024));
+    // Function actions use relative paths, as task code run from the project root does.
+    process.chdir(root);
+    const cold = await build(root, n, workers);
+    const noop = await build(root, n, workers);
+    if (cold.done !== n + 1 || noop.upToDate !== n + 1) throw new Error(`unexpected counts: cold ${JSON.stringify(cold)} noop ${JSON.stringify(noop)}`);
+    const rss = process.resourceUsage().maxRSS / 1024;
+    return `tasks=${n} cold_s=${cold.s.toFixed(3)} noop_s=${noop.s.toFixed(3)} peak_rss_mb=${rss.toFixed(0)}`;
+  } finally {
+    process.chdir(cwd);
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+export async function run(args: string[]): Promise<void> {
+  let n = 10_000;
+  let workers = 1;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--tasks') n = Number(args[++i]);
+    else if (args[i] === '--workers' || args[i] === '-n') workers = Number(args[++i]);
+    else throw new Error(`unknown option ${args[i] ?? ''} (usage: engine [--tasks N] [--workers W])`);
+  }
+  if (!Number.isInteger(n) || n < 1) throw new Error('--tasks needs a positive integer');
+  process.stdout.write(`startup_s=${(performance.now() / 1000).toFixed(3)} (node+tsx+imports, not included below)\n`);
+  // The half-size run first: peak RSS then reflects the larger run.
+  process.stdout.write(`${await measure(Math.max(1, Math.floor(n / 2)), workers)}\n`);
+  process.stdout.write(`${await measure(n, workers)}\n`);
+}

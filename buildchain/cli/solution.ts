@@ -1,0 +1,169 @@
+/**
+ * `metalk8s-solution` / `npm run solution -- <init|build|lint|inspect|verify> ...`: the Solution
+ * author's tool. Exit codes: 0 ok, 1 problems found or build failed, 2 usage, 3 internal error,
+ * 130 interrupted.
+ */
+import { realpathSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { loadConfig } from '../config/load.ts';
+import type { BuildConfig } from '../config/config.ts';
+import { UsageError } from '../engine/failures.ts';
+import { TaskError } from '../engine/task.ts';
+import { buildSolution, SolutionInvalidError } from '../tasks/solution/build.ts';
+import { parseSolutionArgs, SolutionUsageError, USAGE, type SolutionArgs } from '../tasks/solution/cli-args.ts';
+import { initSolution } from '../tasks/solution/init.ts';
+import { formatInspectReport, inspectSolutionIso } from '../tasks/solution/inspect.ts';
+import { lintSolution } from '../tasks/solution/lint.ts';
+import { formatProblems, hasErrors, type Problem } from '../tasks/solution/problems.ts';
+import { createSources, type Sources } from '../tasks/sources.ts';
+import { verifySolutionIso } from '../tasks/solution/verify.ts';
+
+/** Where the command writes (tests pass their own). */
+export interface SolutionIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const stdio: SolutionIo = {
+  out: (t) => process.stdout.write(`${t}\n`),
+  err: (t) => process.stderr.write(`${t}\n`),
+};
+
+/** The buildchain package root (holds .env.example). */
+const PACKAGE_ROOT = path.resolve(import.meta.dirname, '..', '..');
+
+function reportProblems(problems: readonly Problem[], json: boolean, io: SolutionIo, okText: string): number {
+  if (json) io.out(JSON.stringify({ ok: !hasErrors(problems), problems }, null, 2));
+  else if (problems.length > 0) io.err(formatProblems(problems));
+  const errors = problems.filter((p) => p.severity === 'error').length;
+  if (!json) io.err(errors > 0 ? `${errors} error(s), ${problems.length - errors} warning(s)` : okText);
+  return errors > 0 ? 1 : 0;
+}
+
+async function runBuild(a: SolutionArgs, config: BuildConfig, io: SolutionIo, signal: AbortSignal): Promise<number> {
+  const epoch = config.env.SOURCE_DATE_EPOCH ?? '';
+  let sources: Sources | undefined;
+  try {
+    const result = await buildSolution({
+      dir: a.target,
+      ...(a.output !== undefined ? { output: a.output } : {}),
+      ...(a.workDir !== undefined ? { workDir: a.workDir } : {}),
+      ...(epoch !== '' ? { sourceDateEpoch: Number(epoch) } : {}),
+      tools: {
+        skopeo: config.tools.skopeo?.bin ?? 'skopeo',
+        buildah: config.tools.buildah?.bin ?? 'buildah',
+        xorriso: config.tools.xorriso?.bin ?? 'xorriso',
+        git: config.tools.git?.bin ?? 'git',
+      },
+      sourcesFactory: () => (sources ??= createSources(config)),
+      allowUnpinned: a.allowUnpinned || config.env.ALLOW_UNPINNED_IMAGES === 'true',
+      ...(a.manifestYaml ? { manifestYaml: true } : {}),
+      log: (line) => {
+        io.err(line);
+      },
+      signal,
+    });
+    if (result.warnings.length > 0) io.err(formatProblems(result.warnings));
+    if (a.json) io.out(JSON.stringify(result, null, 2));
+    else io.out(`${result.iso}\n${result.sha256}  ${path.basename(result.iso)}${result.upToDate ? '  (up to date)' : ''}`);
+    return 0;
+  } finally {
+    await sources?.stop();
+  }
+}
+
+async function dispatch(a: SolutionArgs, io: SolutionIo, signal: AbortSignal): Promise<number> {
+  switch (a.command) {
+    case 'help':
+      io.out(USAGE);
+      return 0;
+    case 'init': {
+      const files = await initSolution(a.target, { name: a.name ?? '', version: a.version ?? '', ...(a.requireMetalK8s !== undefined ? { requireMetalK8s: a.requireMetalK8s } : {}) });
+      io.out(`created ${a.target}:\n${files.map((f) => `  ${f}`).join('\n')}\nnext: metalk8s-solution build ${a.target}`);
+      return 0;
+    }
+    case 'lint': {
+      const config = loadConfig(PACKAGE_ROOT);
+      const r = await lintSolution(a.target, { allowUnpinned: a.allowUnpinned || config.env.ALLOW_UNPINNED_IMAGES === 'true' });
+      return reportProblems(r.problems, a.json, io, 'no problems found');
+    }
+    case 'build':
+      return runBuild(a, loadConfig(PACKAGE_ROOT), io, signal);
+    case 'inspect': {
+      const config = loadConfig(PACKAGE_ROOT);
+      const r = await inspectSolutionIso(a.target, { isoinfo: config.tools.isoinfo?.bin ?? 'isoinfo' });
+      io.out(a.json ? JSON.stringify(r, null, 2) : formatInspectReport(r));
+      return 0;
+    }
+    case 'verify': {
+      const config = loadConfig(PACKAGE_ROOT);
+      const r = await verifySolutionIso(a.target, { isoinfo: config.tools.isoinfo?.bin ?? 'isoinfo', checksum: a.checksum });
+      return reportProblems(r.problems, a.json, io, `${a.target}: OK`);
+    }
+  }
+}
+
+function explain(err: TaskError, io: SolutionIo): void {
+  io.err(`error [${err.reason}]: ${err.message}`);
+  if (err.argv !== undefined) io.err(`  command: ${err.argv.join(' ')}`);
+  for (const l of err.stderrTail ?? []) io.err(`  | ${l}`);
+  if (err.hint !== undefined) io.err(`  hint: ${err.hint}`);
+}
+
+/** Runs the command line; resolves with the exit code. Never throws. */
+export async function runSolutionCli(argv: readonly string[], io: SolutionIo = stdio, signal = new AbortController().signal): Promise<number> {
+  let args: SolutionArgs;
+  try {
+    args = parseSolutionArgs(argv);
+  } catch (err) {
+    io.err(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    return await dispatch(args, io, signal);
+  } catch (err) {
+    if (signal.aborted) return 130;
+    if (err instanceof SolutionInvalidError) {
+      io.err(formatProblems(err.problems));
+      io.err(`${err.problems.length} error(s): no ISO was written`);
+      return 1;
+    }
+    if (err instanceof UsageError || err instanceof SolutionUsageError) {
+      io.err(`error: ${err.message}`);
+      return 2;
+    }
+    if (err instanceof TaskError) {
+      explain(err, io);
+      return err.reason === 'internal-error' ? 3 : 1;
+    }
+    io.err(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    return 3;
+  }
+}
+
+/** Entry point when run directly (tsx) or from bin/metalk8s-solution.js. */
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  const controller = new AbortController();
+  const onSignal = (): void => {
+    controller.abort();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const code = await runSolutionCli(argv, stdio, controller.signal);
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  process.exitCode = controller.signal.aborted ? 130 : code;
+}
+
+function isMainModule(): boolean {
+  const invoked = process.argv[1];
+  if (invoked === undefined) return false;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(invoked)).href;
+  } catch {
+    return false;
+  }
+}
+
+if (isMainModule()) await main();

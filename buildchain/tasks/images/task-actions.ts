@@ -1,0 +1,122 @@
+/** The actions of `images:pull:*` and `images:build:*` (engine glue around pull/build). */
+import path from 'node:path';
+import type { BuildConfig } from '../../config/config.ts';
+import type { ImageEntry } from '../../config/content-types.ts';
+import { buildFileOf } from '../../config/images.ts';
+import { TaskError, type ActionContext } from '../../engine/task.ts';
+import type { Sources } from '../sources.ts';
+import { exportArchive } from './archive.ts';
+import type { BlobStore } from './blob-store.ts';
+import { buildLocalImage, writeStandInContext, type RunCommand } from './build.ts';
+import type { ImageBuilder } from './builder-args.ts';
+import { pullImage } from './pull.ts';
+import { RegistryClient } from './registry-client.ts';
+import type { ImagesPaths } from './tasks.ts';
+
+function runner(ctx: ActionContext): RunCommand {
+  return async (argv, env) => {
+    await ctx.exec(argv, env !== undefined ? { env } : {});
+  };
+}
+
+/** Layout directory of an image: on the ISO, or beside it for archives. */
+function layoutDir(config: BuildConfig, paths: ImagesPaths, entry: ImageEntry): string {
+  return entry.ship === 'archive'
+    ? path.join(paths.archiveLayouts, entry.name, entry.version)
+    : path.join(config.isoRoot, 'images', entry.name, entry.version);
+}
+
+async function maybeArchive(ctx: ActionContext, config: BuildConfig, entry: ImageEntry, layout: string): Promise<void> {
+  if (entry.ship !== 'archive' || entry.archivePath === undefined) return;
+  const ref = entry.source !== undefined
+    ? `${entry.source.registry}/${entry.source.repository}:${entry.version}`
+    : `localhost/${entry.name}:${entry.version}`;
+  await exportArchive({
+    layoutDir: layout,
+    tarPath: path.join(config.isoRoot, entry.archivePath),
+    refName: ref,
+    skopeo: config.tools.skopeo?.bin ?? 'skopeo',
+    run: runner(ctx),
+  });
+}
+
+/** Options shared by the image actions. */
+export interface PullActionOptions {
+  readonly config: BuildConfig;
+  readonly entry: ImageEntry;
+  readonly sources: Sources;
+  readonly paths: ImagesPaths;
+  readonly store: BlobStore;
+}
+
+/** Pulls a remote image by its pinned digest (or by tag when unpinned images are allowed). */
+export async function pullImageAction(ctx: ActionContext, o: PullActionOptions): Promise<void> {
+  const { entry, config } = o;
+  const src = entry.source;
+  if (src === undefined) throw new TaskError('internal-error', `${entry.name} has no source`);
+  const what = `${entry.name}:${entry.version}`;
+  const digest = await o.sources.imageDigest(entry);
+  if (digest === undefined && config.env.ALLOW_UNPINNED_IMAGES !== 'true') {
+    throw new TaskError('invalid-input', `image ${what} (${src.registry}/${src.repository}) has no pinned digest`, {
+      hint: 'run `npm run build images:lock` to record it in images/images.yaml, or set ALLOW_UNPINNED_IMAGES=true (not for releases)',
+    });
+  }
+  const endpoint = await o.sources.registry(src.registry);
+  const client = new RegistryClient({ endpoint, signal: ctx.signal });
+  const dest = layoutDir(config, o.paths, entry);
+  const before = o.store.stats.bytesFetched;
+  const r = await pullImage({
+    client,
+    repository: src.repository,
+    reference: digest ?? entry.version,
+    platforms: entry.platforms,
+    store: o.store,
+    dest,
+    what,
+  });
+  if (digest === undefined) ctx.log(`WARNING: ${what} is unpinned; pulled ${r.digest} by tag`);
+  ctx.log(`${what}: ${r.digest} (${r.mediaType}), ${r.blobBytes} blob bytes, ${o.store.stats.bytesFetched - before} fetched by all pulls meanwhile`);
+  await maybeArchive(ctx, config, entry, dest);
+}
+
+/** Options of {@link buildImageAction}. */
+export interface BuildActionOptions {
+  readonly config: BuildConfig;
+  readonly entry: ImageEntry;
+  readonly builder: ImageBuilder;
+  /** Build the FROM scratch stand-in instead of the real context (SOURCES=embedded). */
+  readonly standIn: boolean;
+  readonly paths: ImagesPaths;
+  readonly store: BlobStore;
+}
+
+/** Builds a local image (or its stand-in) and materialises its layout. */
+export async function buildImageAction(ctx: ActionContext, o: BuildActionOptions): Promise<void> {
+  const { entry, config } = o;
+  const build = entry.build;
+  if (build === undefined) throw new TaskError('internal-error', `${entry.name} has no build context`);
+  let context = path.join(config.root, build.context);
+  let file = await buildFileOf(context, build.file);
+  if (o.standIn) {
+    context = path.join(o.paths.containers, 'stand-in', entry.name);
+    file = await writeStandInContext(context, entry.name, entry.version);
+    ctx.log(`${entry.name}: SOURCES=embedded, building the FROM scratch stand-in`);
+  }
+  if (file === undefined) throw new TaskError('missing-file-dep', `${build.context} has no Containerfile or Dockerfile`);
+  const dest = layoutDir(config, o.paths, entry);
+  await buildLocalImage({
+    name: entry.name,
+    version: entry.version,
+    context,
+    file,
+    args: o.standIn ? {} : (build.args ?? {}),
+    builder: o.builder,
+    bin: config.tools[o.builder]?.bin ?? o.builder,
+    skopeo: config.tools.skopeo?.bin ?? 'skopeo',
+    workDir: o.paths.containers,
+    store: o.store,
+    dest,
+    run: runner(ctx),
+  });
+  await maybeArchive(ctx, config, entry, dest);
+}

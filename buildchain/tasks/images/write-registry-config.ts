@@ -1,0 +1,37 @@
+/** The `images:registry-config` action: the nginx includes for the ISO's images/ directory. */
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { BuildConfig } from '../../config/config.ts';
+import type { ActionContext } from '../../engine/task.ts';
+import { loadVersion } from '../iso/version.ts';
+import { generateRegistryConfig } from './nginx-registry-config.ts';
+import { scanImagesDir } from './registry-scan.ts';
+import type { ImagesPaths } from './tasks.ts';
+
+async function writeAtomic(file: string, text: string): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${randomBytes(4).toString('hex')}`;
+  await writeFile(tmp, text);
+  await rename(tmp, file);
+}
+
+/**
+ * Name prefix and server-root variable of a product version, as Salt expects them:
+ * `metalk8s-2.4.0-beta1/` and `$metalk8s_2_4_0_beta1_images` (set by the Salt repo state).
+ */
+export function registryNaming(projectName: string, version: string): { namePrefix: string; serverRoot: string } {
+  const env = `${projectName.toLowerCase()}-${version}`;
+  return { namePrefix: `${env}/`, serverRoot: `$${env.replace(/[.-]/g, '_')}_images` };
+}
+
+/** Scans `<isoRoot>/images` and writes both includes (constants, and images with the prefix). */
+export async function writeRegistryConfig(ctx: ActionContext, config: BuildConfig, paths: ImagesPaths): Promise<void> {
+  const version = await loadVersion(config.root);
+  const naming = registryNaming(config.projectName, version.full);
+  const scan = await scanImagesDir(paths.imagesDir);
+  for (const w of scan.warnings) ctx.log(`WARNING: ${w}`);
+  await writeAtomic(paths.registryCommonInclude, generateRegistryConfig({ repos: [], serverRoot: naming.serverRoot, constants: 'only' }));
+  await writeAtomic(paths.registryInclude, generateRegistryConfig({ repos: scan.repos, ...naming, constants: 'omit' }));
+  ctx.log(`registry config: ${scan.repos.length} repositories under /v2/${naming.namePrefix}`);
+}

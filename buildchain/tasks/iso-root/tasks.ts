@@ -1,0 +1,146 @@
+/**
+ * Top-level ISO files: the scripts (`bootstrap.sh`/`restore.sh` rendered with the version, the
+ * utilities copied), the `iso-root/` tree (`*.in` rendered), and `product.txt`.
+ * Task names: `iso-root:scripts`, `iso-root:files`, `iso-root:product`.
+ */
+import { readdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import type { BuildConfig } from '../../config/config.ts';
+import { fn, type TaskDefinition } from '../../engine/task.ts';
+import { buildEpoch, gitReference } from '../iso/build-info.ts';
+import { renderProductTxt } from '../iso/product-txt.ts';
+import { loadVersion, VERSION_FILE } from '../iso/version.ts';
+import type { Sources } from '../sources.ts';
+import { copyFileAtomic, modeOf, writeFileAtomic } from './fs-util.ts';
+import { renderTemplate } from './template.ts';
+
+/** Scripts rendered with @@VERSION (`scripts/<name>.in` → `<isoRoot>/<name>`). */
+export const RENDERED_SCRIPTS = ['bootstrap.sh', 'restore.sh'] as const;
+/** Scripts copied as they are. */
+export const COPIED_SCRIPTS = [
+  'backup.sh',
+  'downgrade.sh',
+  'iso-manager.sh',
+  'solution-manager.sh',
+  'upgrade.sh',
+] as const;
+export const ISO_ROOT_DIR = 'iso-root';
+
+/** One source → destination (relative to the ISO root) pair; `template` when rendered. */
+interface Placement {
+  readonly source: string;
+  readonly dest: string;
+  readonly template: boolean;
+}
+
+function listTree(root: string, dir: string): string[] {
+  const out: string[] = [];
+  const walk = (rel: string): void => {
+    let entries;
+    try {
+      entries = readdirSync(path.join(root, rel), { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const r = `${rel}/${e.name}`;
+      if (e.isDirectory()) walk(r);
+      else if (e.isFile()) out.push(r);
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+function placeTask(
+  config: BuildConfig,
+  name: string,
+  title: string,
+  doc: string,
+  items: readonly Placement[],
+): TaskDefinition {
+  const src = (p: Placement): string => path.join(config.root, p.source);
+  const dest = (p: Placement): string => path.join(config.isoRoot, p.dest);
+  return {
+    name,
+    title,
+    doc,
+    fileDeps: [path.join(config.root, VERSION_FILE), ...items.map(src)],
+    targets: items.map(dest),
+    clean: true,
+    actions: [
+      fn(`place-files@1 ${JSON.stringify(items)}`, async () => {
+        const version = await loadVersion(config.root);
+        for (const p of items) {
+          if (!p.template) {
+            await copyFileAtomic(src(p), dest(p));
+            continue;
+          }
+          const text = renderTemplate(
+            await readFile(src(p), 'utf8'),
+            { VERSION: version.full },
+            p.source,
+          );
+          await writeFileAtomic(dest(p), text, await modeOf(src(p)));
+        }
+      }),
+    ],
+  };
+}
+
+/** The top-level ISO files. */
+export function createIsoRootTasks(config: BuildConfig, sources: Sources): TaskDefinition[] {
+  const scripts: Placement[] = [
+    ...RENDERED_SCRIPTS.map((s) => ({ source: `scripts/${s}.in`, dest: s, template: true })),
+    ...COPIED_SCRIPTS.map((s) => ({ source: `scripts/${s}`, dest: s, template: false })),
+  ];
+  const files: Placement[] = listTree(config.root, ISO_ROOT_DIR).map((f) => {
+    const rel = f.slice(ISO_ROOT_DIR.length + 1);
+    const template = rel.endsWith('.in');
+    return { source: f, dest: template ? rel.slice(0, -3) : rel, template };
+  });
+  const productFile = path.join(config.isoRoot, 'product.txt');
+  // Every field is known before the run and is part of the fingerprint: product.txt (and so
+  // the ISO) changes only when one of them does.
+  const product = {
+    name: config.projectName,
+    git: gitReference(config),
+    epoch: buildEpoch(config),
+    buildHost: hostname(),
+    sources: sources.describe(),
+  };
+  return [
+    placeTask(
+      config,
+      'iso-root:scripts',
+      'RENDER       scripts',
+      'Install bootstrap/restore (rendered) and the utility scripts',
+      scripts,
+    ),
+    placeTask(
+      config,
+      'iso-root:files',
+      'COPY         iso-root',
+      'Install the iso-root/ tree (examples, ...)',
+      files,
+    ),
+    {
+      name: 'iso-root:product',
+      title: 'GENERATE     product.txt',
+      doc: 'Write product.txt (NAME, VERSION, GIT, BUILD_TIMESTAMP, ...)',
+      fileDeps: [path.join(config.root, VERSION_FILE)],
+      targets: [productFile],
+      config: product,
+      envKeys: ['PROJECT_NAME', 'SOURCE_DATE_EPOCH'],
+      clean: true,
+      actions: [
+        fn(`product-txt@1 ${JSON.stringify(product)}`, async () => {
+          const version = await loadVersion(config.root);
+          await writeFileAtomic(productFile, renderProductTxt({ ...product, version }));
+        }),
+      ],
+    },
+  ];
+}

@@ -1,0 +1,246 @@
+/**
+ * The ISO: `populate_iso` (everything under the ISO root, strays removed), `_iso_build` (the
+ * ISO written in one streaming pass with the implanted md5 and SHA256SUM), `_iso_digest`
+ * (optional GPG signature of SHA256SUM), `iso` (the default group) and `verify`.
+ */
+import { readFileSync } from 'node:fs';
+import { readdir, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { BuildConfig } from '../../config/config.ts';
+import { mkisofsArgv } from '../../config/tools.ts';
+import { fn, TaskError, type ActionContext, type TaskDefinition } from '../../engine/task.ts';
+import { expectedTree, findStrays } from '../iso-root/expected.ts';
+import type { Sources } from '../sources.ts';
+import { buildEpoch } from './build-info.ts';
+import { verifyIso } from './verify.ts';
+import { parseVersion, VERSION_FILE } from './version.ts';
+import { writeIso } from './write-iso.ts';
+
+/** `<BUILD_ROOT>/<project lower>.iso` */
+export function isoPath(config: BuildConfig): string {
+  return path.join(config.buildRoot, `${config.projectName.toLowerCase()}.iso`);
+}
+
+/** Every entry under `dir` (relative, POSIX), directories included. */
+export async function walkTree(dir: string): Promise<{ files: string[]; dirs: string[] }> {
+  const files: string[] = [];
+  const dirs: string[] = [];
+  const walk = async (rel: string): Promise<void> => {
+    const entries = await readdir(path.join(dir, rel), { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      const r = rel === '' ? e.name : `${rel}/${e.name}`;
+      if (e.isDirectory()) {
+        dirs.push(r);
+        await walk(r);
+      } else {
+        files.push(r);
+      }
+    }
+  };
+  await walk('');
+  return { files: files.sort(), dirs: dirs.sort() };
+}
+
+function readVersionSync(config: BuildConfig): string {
+  try {
+    return parseVersion(readFileSync(path.join(config.root, VERSION_FILE), 'utf8')).full;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+function populateTask(
+  config: BuildConfig,
+  allTasks: readonly TaskDefinition[],
+  deps: string[],
+): TaskDefinition {
+  const expected = expectedTree(allTasks, config.isoRoot, config.root);
+  const policy = config.env.ISO_ROOT_STRAYS === 'fail' ? 'fail' : 'remove';
+  const strays = async (): Promise<string[]> => {
+    const { files, dirs } = await walkTree(config.isoRoot);
+    return findStrays([...files, ...dirs], expected);
+  };
+  return {
+    name: 'populate_iso',
+    doc: 'Populate the ISO root; remove (or fail on) files no task produced',
+    taskDeps: deps,
+    envKeys: ['ISO_ROOT_STRAYS'],
+    uptodate: [
+      async () =>
+        (await strays()).length === 0 ? true : 'files under the ISO root that no task produced',
+    ],
+    actions: [
+      fn(`check-iso-root@1 ${policy}`, async (ctx: ActionContext) => {
+        const found = await strays();
+        if (found.length > 0 && policy === 'fail') {
+          throw new TaskError(
+            'invalid-input',
+            `not produced by any task, under ${config.isoRoot}: ${found.join(', ')}`,
+            {
+              hint: 'Remove them (npm run build -- clean iso), or produce them from a task; ISO_ROOT_STRAYS=remove deletes them.',
+            },
+          );
+        }
+        for (const s of found) {
+          ctx.log(`warning: removing ${s} from the ISO root: no task produces it`);
+          await rm(path.join(config.isoRoot, s), { recursive: true, force: true });
+        }
+      }),
+    ],
+  };
+}
+
+function buildTask(config: BuildConfig, iso: string, sumFile: string): TaskDefinition {
+  const params = {
+    volumeId: `${config.projectName} ${readVersionSync(config)}`,
+    epoch: buildEpoch(config),
+    mkisofs: mkisofsArgv(config),
+  };
+  return {
+    name: '_iso_build',
+    title: `MKISOFS      ${path.relative(config.root, iso)}`,
+    doc: 'Write the ISO (implanted md5) and SHA256SUM in one pass',
+    taskDeps: ['populate_iso'],
+    fileDeps: [path.join(config.root, VERSION_FILE)],
+    dynamicDeps: {
+      after: ['populate_iso'],
+      compute: async () => ({
+        fileDeps: (await walkTree(config.isoRoot)).files.map((f) => path.join(config.isoRoot, f)),
+      }),
+    },
+    targets: [iso, sumFile],
+    tools: ['mkisofs'],
+    envKeys: ['MKISOFS_BIN', 'XORRISO_BIN'],
+    config: params,
+    clean: true,
+    actions: [
+      fn(`write-iso@1 ${JSON.stringify(params)}`, async (ctx) => {
+        await writeIso({
+          root: config.isoRoot,
+          output: iso,
+          volumeId: params.volumeId,
+          epoch: params.epoch,
+          mkisofs: params.mkisofs,
+          checksumFile: sumFile,
+          signal: ctx.signal,
+          onLog: (l) => {
+            ctx.log(l);
+          },
+        });
+      }),
+    ],
+  };
+}
+
+function digestTask(config: BuildConfig, sumFile: string): TaskDefinition {
+  const key = config.env.ISO_SIGN_KEY ?? '';
+  const sig = `${sumFile}.asc`;
+  const gpg = config.tools.gpg?.bin ?? 'gpg';
+  return {
+    name: '_iso_digest',
+    title: `SIGN         ${path.relative(config.root, sig)}`,
+    doc: 'Sign SHA256SUM with ISO_SIGN_KEY (detached, armored); nothing without a key',
+    taskDeps: ['_iso_build'],
+    fileDeps: [sumFile],
+    targets: key === '' ? [] : [sig],
+    envKeys: ['ISO_SIGN_KEY', 'GNUPGHOME'],
+    tools: key === '' ? [] : ['gpg'],
+    clean: true,
+    actions: [
+      fn(`sign-sha256sum@1 ${key}`, async (ctx) => {
+        if (key === '') {
+          await rm(sig, { force: true });
+          return;
+        }
+        const tmp = `${sig}.tmp-${process.pid}`;
+        try {
+          await ctx.exec([
+            gpg,
+            '--batch',
+            '--yes',
+            '--local-user',
+            key,
+            '--armor',
+            '--detach-sign',
+            '--output',
+            tmp,
+            sumFile,
+          ]);
+          await rename(tmp, sig);
+        } finally {
+          await rm(tmp, { force: true });
+        }
+      }),
+    ],
+  };
+}
+
+function verifyTask(config: BuildConfig, iso: string): TaskDefinition {
+  const target =
+    config.env.ISO_VERIFY_PATH !== undefined && config.env.ISO_VERIFY_PATH !== ''
+      ? path.resolve(config.root, config.env.ISO_VERIFY_PATH)
+      : iso;
+  const t = (n: string): string | undefined => config.tools[n]?.bin;
+  return {
+    name: 'verify',
+    doc: 'Check an ISO file (ISO_VERIFY_PATH, default the built one): md5, SHA256SUM, product.txt, layout, images, repos',
+    uptodate: [false],
+    envKeys: ['ISO_VERIFY_PATH'],
+    tools: ['checkisomd5', 'isoinfo', 'bsdtar'],
+    actions: [
+      fn(`verify-iso@1 ${target}`, async (ctx) => {
+        const report = await verifyIso({
+          iso: target,
+          expectName: config.projectName,
+          tools: {
+            bsdtar: t('bsdtar'),
+            isoinfo: t('isoinfo'),
+            checkisomd5: t('checkisomd5'),
+            gpg: t('gpg'),
+          },
+        });
+        for (const c of report.checked) ctx.log(`ok: ${c}`);
+        if (report.problems.length > 0) {
+          throw new TaskError(
+            'digest-mismatch',
+            `${target} failed verification:\n  ${report.problems.join('\n  ')}`,
+            {
+              hint: 'Rebuild the ISO (npm run build iso) or fetch it again.',
+            },
+          );
+        }
+      }),
+    ],
+  };
+}
+
+/** ISO tasks; `otherTasks` are every other task of the graph (for the ISO root's expected set). */
+export function createIsoTasks(
+  config: BuildConfig,
+  _sources: Sources,
+  otherTasks: readonly TaskDefinition[],
+): TaskDefinition[] {
+  const iso = isoPath(config);
+  const sumFile = path.join(config.buildRoot, 'SHA256SUM');
+  const names = new Set(otherTasks.map((t) => t.name));
+  const producers = ['salt_tree', 'images', 'packaging'].filter((n) => names.has(n));
+  const rootTasks = otherTasks.filter((t) => t.name.startsWith('iso-root:')).map((t) => t.name);
+  const build = buildTask(config, iso, sumFile);
+  const digest = digestTask(config, sumFile);
+  const populate = populateTask(
+    config,
+    [...otherTasks, build, digest],
+    [...producers, ...rootTasks],
+  );
+  return [
+    populate,
+    build,
+    digest,
+    {
+      name: 'iso',
+      doc: 'Build the MetalK8s ISO (default task)',
+      taskDeps: [populate.name, build.name, digest.name],
+    },
+    verifyTask(config, iso),
+  ];
+}

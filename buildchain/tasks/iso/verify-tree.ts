@@ -1,0 +1,220 @@
+/**
+ * Checks of an extracted ISO tree (pure file reads, no tools): layout, container images
+ * (manifest and blob digests, registry includes), yum repositories (repodata vs RPMs).
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+
+/** Problems found (empty: fine) and what was checked, for the report. */
+export interface CheckReport {
+  readonly checked: string[];
+  readonly problems: string[];
+}
+
+export function newReport(): CheckReport {
+  return { checked: [], problems: [] };
+}
+
+async function digestOf(file: string, algo = 'sha256'): Promise<string> {
+  const h = createHash(algo);
+  for await (const c of createReadStream(file, { highWaterMark: 4 << 20 })) h.update(c as Buffer);
+  return h.digest('hex');
+}
+
+async function isFile(p: string): Promise<boolean> {
+  return stat(p).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+}
+
+async function subdirs(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  return entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
+}
+
+/** Every path in `required` (relative) must exist in the tree. */
+export async function checkLayout(
+  tree: string,
+  required: readonly string[],
+  report: CheckReport,
+): Promise<void> {
+  for (const rel of required) {
+    const ok = await stat(path.join(tree, rel)).then(
+      () => true,
+      () => false,
+    );
+    if (!ok) report.problems.push(`layout: ${rel} is missing`);
+  }
+  report.checked.push(`layout: ${required.length} required entries`);
+}
+
+interface Descriptor {
+  readonly digest?: string;
+  readonly mediaType?: string;
+}
+
+/** Checks one `images/<name>/<tag>/` layout: manifest parses, each blob's sha256 matches. */
+async function checkImageDir(dir: string, label: string, report: CheckReport): Promise<void> {
+  const manifestFile = path.join(dir, 'manifest.json');
+  let manifest: { config?: Descriptor; layers?: Descriptor[]; manifests?: Descriptor[] };
+  try {
+    manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as typeof manifest;
+  } catch (err) {
+    report.problems.push(`image ${label}: manifest.json unreadable: ${String(err)}`);
+    return;
+  }
+  const blobs = [manifest.config, ...(manifest.layers ?? []), ...(manifest.manifests ?? [])].filter(
+    (d): d is Descriptor => d !== undefined,
+  );
+  for (const d of blobs) {
+    const m = /^sha256:([a-f0-9]{64})$/.exec(d.digest ?? '');
+    if (m?.[1] === undefined) {
+      report.problems.push(`image ${label}: malformed digest '${d.digest ?? ''}'`);
+      continue;
+    }
+    const blob = path.join(dir, m[1]);
+    if (!(await isFile(blob))) {
+      report.problems.push(`image ${label}: blob ${m[1]} is missing`);
+      continue;
+    }
+    const actual = await digestOf(blob);
+    if (actual !== m[1]) report.problems.push(`image ${label}: blob ${m[1]} has sha256 ${actual}`);
+  }
+}
+
+/** All image layouts under `images/`, plus every `<name>/<tag>/manifest.json` named by a registry include. */
+export async function checkImages(tree: string, report: CheckReport): Promise<string[]> {
+  const root = path.join(tree, 'images');
+  const found: string[] = [];
+  for (const name of await subdirs(root)) {
+    for (const tag of await subdirs(path.join(root, name))) {
+      if (!(await isFile(path.join(root, name, tag, 'manifest.json')))) continue;
+      found.push(`${name}:${tag}`);
+      await checkImageDir(path.join(root, name, tag), `${name}:${tag}`, report);
+    }
+  }
+  for (const inc of await registryIncludes(tree)) {
+    const text = await readFile(inc, 'utf8');
+    for (const m of text.matchAll(/([A-Za-z0-9._-]+)\/([A-Za-z0-9._-]+)\/manifest\.json/g)) {
+      const [, name, tag] = m;
+      if (name !== undefined && tag !== undefined && !found.includes(`${name}:${tag}`)) {
+        report.problems.push(
+          `registry config ${path.relative(tree, inc)}: image ${name}:${tag} is not on the ISO`,
+        );
+      }
+    }
+  }
+  report.checked.push(`images: ${found.length} layouts (manifests and blob digests)`);
+  return found;
+}
+
+/** nginx registry includes shipped in the tree (`*.inc`, `*.inc.j2` mentioning `/v2/`). */
+async function registryIncludes(tree: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (/\.inc(\.j2)?$/.test(e.name) && (await readFile(p, 'utf8')).includes('/v2/'))
+        out.push(p);
+    }
+  };
+  await walk(path.join(tree, 'salt'));
+  return out.sort();
+}
+
+/** `{ href, checksum, type }` of each `<data>` entry of repomd.xml. */
+export function parseRepomd(
+  xml: string,
+): { type: string; href: string; checksum: string; algo: string }[] {
+  const out = [];
+  for (const m of xml.matchAll(/<data type="([^"]+)">([\s\S]*?)<\/data>/g)) {
+    const body = m[2] ?? '';
+    const cs = /<checksum type="([^"]+)">([a-f0-9]+)<\/checksum>/.exec(body);
+    const href = /<location href="([^"]+)"/.exec(body)?.[1];
+    if (cs?.[1] !== undefined && cs[2] !== undefined && href !== undefined) {
+      out.push({ type: m[1] ?? '', href, checksum: cs[2], algo: cs[1] });
+    }
+  }
+  return out;
+}
+
+/** `{ href, checksum, algo }` of each package in primary.xml. */
+export function parsePrimary(xml: string): { href: string; checksum: string; algo: string }[] {
+  const out = [];
+  for (const m of xml.matchAll(/<package type="rpm">([\s\S]*?)<\/package>/g)) {
+    const body = m[1] ?? '';
+    const cs = /<checksum type="([^"]+)"[^>]*>([a-f0-9]+)<\/checksum>/.exec(body);
+    const href = /<location (?:xml:base="[^"]*" )?href="([^"]+)"/.exec(body)?.[1];
+    if (cs?.[1] !== undefined && cs[2] !== undefined && href !== undefined) {
+      out.push({ href, checksum: cs[2], algo: cs[1] === 'sha' ? 'sha1' : cs[1] });
+    }
+  }
+  return out;
+}
+
+async function rpmsUnder(dir: string, rel = ''): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(path.join(dir, rel), { withFileTypes: true })) {
+    const r = rel === '' ? e.name : `${rel}/${e.name}`;
+    if (e.isDirectory() && e.name !== 'repodata') out.push(...(await rpmsUnder(dir, r)));
+    else if (e.isFile() && e.name.endsWith('.rpm')) out.push(r);
+  }
+  return out;
+}
+
+/** One repo: repomd checksums, primary's packages present with matching checksums, no extra RPM. */
+async function checkRepo(repo: string, label: string, report: CheckReport): Promise<number> {
+  const entries = parseRepomd(await readFile(path.join(repo, 'repodata', 'repomd.xml'), 'utf8'));
+  let primary: ReturnType<typeof parsePrimary> | undefined;
+  for (const e of entries) {
+    const file = path.join(repo, e.href);
+    if (!(await isFile(file))) {
+      report.problems.push(`repo ${label}: ${e.href} is missing`);
+      continue;
+    }
+    const actual = await digestOf(file, e.algo === 'sha' ? 'sha1' : e.algo);
+    if (actual !== e.checksum) report.problems.push(`repo ${label}: ${e.href} checksum mismatch`);
+    else if (e.type === 'primary')
+      primary = parsePrimary(gunzipSync(await readFile(file)).toString('utf8'));
+  }
+  if (primary === undefined) {
+    report.problems.push(`repo ${label}: no valid primary metadata`);
+    return 0;
+  }
+  const listed = new Set(primary.map((p) => p.href));
+  for (const p of primary) {
+    const file = path.join(repo, p.href);
+    if (!(await isFile(file))) report.problems.push(`repo ${label}: ${p.href} listed but missing`);
+    else if ((await digestOf(file, p.algo)) !== p.checksum)
+      report.problems.push(`repo ${label}: ${p.href} checksum mismatch`);
+  }
+  for (const rpm of await rpmsUnder(repo)) {
+    if (!listed.has(rpm)) report.problems.push(`repo ${label}: ${rpm} is not in the repodata`);
+  }
+  return primary.length;
+}
+
+/** Every directory holding `repodata/repomd.xml` under `packages/`. */
+export async function checkRepositories(tree: string, report: CheckReport): Promise<string[]> {
+  const repos: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    if (await isFile(path.join(dir, 'repodata', 'repomd.xml'))) {
+      repos.push(dir);
+      return;
+    }
+    for (const d of await subdirs(dir)) await walk(path.join(dir, d));
+  };
+  await walk(path.join(tree, 'packages'));
+  let rpms = 0;
+  for (const r of repos) rpms += await checkRepo(r, path.relative(tree, r), report);
+  report.checked.push(`repositories: ${repos.length} repos, ${rpms} RPMs`);
+  return repos.map((r) => path.relative(tree, r));
+}

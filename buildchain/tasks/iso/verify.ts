@@ -1,0 +1,140 @@
+/**
+ * `verify`: checks a built ISO from the file itself (no mount): implanted md5 (checkisomd5),
+ * SHA256SUM beside it (and its detached signature when present), product.txt read as Salt reads
+ * it, the volume id, the layout, the images and the yum repositories of the extracted tree.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { PRODUCT_KEYS, parseProductTxt } from './product-txt.ts';
+import {
+  checkIsoMd5,
+  extractIso,
+  isoVolumeInfo,
+  readIsoFilePrimary,
+  type IsoReaderTools,
+} from './read-iso.ts';
+import {
+  checkImages,
+  checkLayout,
+  checkRepositories,
+  newReport,
+  type CheckReport,
+} from './verify-tree.ts';
+import { sha256File } from './write-iso.ts';
+
+/** Paths every MetalK8s ISO has. */
+export const REQUIRED_LAYOUT = [
+  'product.txt',
+  'bootstrap.sh',
+  'restore.sh',
+  'backup.sh',
+  'upgrade.sh',
+  'downgrade.sh',
+  'iso-manager.sh',
+  'solution-manager.sh',
+  'examples/new-node.yaml',
+  'salt/top.sls',
+  'salt/metalk8s/versions.json',
+  'pillar/top.sls',
+] as const;
+
+/** Options for {@link verifyIso}. */
+export interface VerifyIsoOptions {
+  readonly iso: string;
+  /** Default `<dir>/SHA256SUM`; a missing default file is a problem. */
+  readonly checksumFile?: string;
+  /** Paths that must exist (default {@link REQUIRED_LAYOUT}). */
+  readonly layout?: readonly string[];
+  /** Product name expected in product.txt NAME= (default: not checked). */
+  readonly expectName?: string;
+  readonly tools?: IsoReaderTools & { readonly gpg?: string };
+  /** Where to extract (default: a temp dir, removed afterwards). */
+  readonly workDir?: string;
+}
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function checkSums(opts: VerifyIsoOptions, report: CheckReport): Promise<void> {
+  const sumFile = opts.checksumFile ?? path.join(path.dirname(opts.iso), 'SHA256SUM');
+  const text = await readFile(sumFile, 'utf8').catch(() => undefined);
+  if (text === undefined) {
+    report.problems.push(`SHA256SUM: ${sumFile} not found`);
+    return;
+  }
+  const base = path.basename(opts.iso);
+  const line = text.split('\n').find((l) => l.replace(/^[a-f0-9]{64} [ *]/, '') === base);
+  const expected = line?.slice(0, 64);
+  if (expected === undefined) {
+    report.problems.push(`SHA256SUM: no line for ${base}`);
+  } else if ((await sha256File(opts.iso)) !== expected) {
+    report.problems.push(`SHA256SUM: ${base} does not match (corrupted or rebuilt ISO)`);
+  } else {
+    report.checked.push('SHA256SUM matches');
+  }
+  for (const sig of [`${sumFile}.asc`, `${sumFile}.sig`]) {
+    if (!(await exists(sig))) continue;
+    try {
+      await promisify(execFile)(opts.tools?.gpg ?? 'gpg', ['--batch', '--verify', sig, sumFile]);
+      report.checked.push(`signature ${path.basename(sig)} is valid`);
+    } catch (err) {
+      const stderr = (err as { stderr?: string }).stderr ?? String(err);
+      report.problems.push(
+        `signature ${path.basename(sig)}: ${stderr.trim().split('\n').slice(-2).join(' ')}`,
+      );
+    }
+  }
+}
+
+async function checkProduct(opts: VerifyIsoOptions, report: CheckReport): Promise<void> {
+  const tools = opts.tools ?? {};
+  const info = await isoVolumeInfo(opts.iso, tools);
+  if (!info.rockRidge) report.problems.push('volume: no Rock Ridge extensions');
+  if (!info.joliet) report.problems.push('volume: no Joliet extensions');
+  const text = (await readIsoFilePrimary(opts.iso, '/PRODUCT.TXT;1', tools)).toString('utf8');
+  const product = parseProductTxt(text);
+  for (const key of PRODUCT_KEYS) {
+    if (!product.has(key)) report.problems.push(`product.txt: ${key} is missing`);
+  }
+  if (/[^\n]*[`$"'\\;&|<>()]/.test(text.replace(/^[A-Z_]+=/gm, ''))) {
+    report.problems.push('product.txt: a value is not plain (not safely sourceable by sh)');
+  }
+  const name = product.get('NAME') ?? '';
+  const version = product.get('VERSION') ?? '';
+  if (opts.expectName !== undefined && name !== opts.expectName) {
+    report.problems.push(`product.txt: NAME=${name}, expected ${opts.expectName}`);
+  }
+  if (info.volumeId !== `${name} ${version}`) {
+    report.problems.push(`volume id '${info.volumeId}' is not '${name} ${version}'`);
+  }
+  report.checked.push(`product.txt: ${name} ${version}; volume id, Rock Ridge, Joliet`);
+}
+
+/** Runs every check; never throws for a problem of the ISO (see `problems`). */
+export async function verifyIso(opts: VerifyIsoOptions): Promise<CheckReport> {
+  const report = newReport();
+  const tools = opts.tools ?? {};
+  const md5 = await checkIsoMd5(opts.iso, tools);
+  if (md5 === 'PASS') report.checked.push('implanted md5 (checkisomd5) PASS');
+  else report.problems.push(`implanted md5: checkisomd5 says ${md5}`);
+  await checkSums(opts, report);
+  await checkProduct(opts, report);
+  const work = opts.workDir ?? (await mkdtemp(path.join(os.tmpdir(), 'iso-verify-')));
+  try {
+    const tree = path.join(work, 'tree');
+    await extractIso(opts.iso, tree, tools);
+    await checkLayout(tree, opts.layout ?? REQUIRED_LAYOUT, report);
+    await checkImages(tree, report);
+    await checkRepositories(tree, report);
+  } finally {
+    if (opts.workDir === undefined) await rm(work, { recursive: true, force: true });
+  }
+  return report;
+}

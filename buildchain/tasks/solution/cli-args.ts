@@ -1,0 +1,106 @@
+/** argv parsing of `metalk8s-solution` (pure). */
+
+export type SolutionCommand = 'init' | 'build' | 'lint' | 'inspect' | 'verify' | 'help';
+
+/** Parsed command line. */
+export interface SolutionArgs {
+  readonly command: SolutionCommand;
+  /** DIR (init, build, lint) or ISO (inspect, verify). */
+  readonly target: string;
+  readonly name?: string;
+  readonly version?: string;
+  readonly requireMetalK8s?: string;
+  readonly output?: string;
+  readonly workDir?: string;
+  readonly json: boolean;
+  readonly manifestYaml: boolean;
+  readonly allowUnpinned: boolean;
+  readonly checksum: boolean;
+}
+
+/** Thrown on a usage mistake (exit code 2). */
+export class SolutionUsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SolutionUsageError';
+  }
+}
+
+export const USAGE = `Usage: metalk8s-solution <command> [options]
+
+  init DIR --name NAME --version VERSION [--require-metalk8s RANGE]
+      Create a working Solution skeleton in DIR (new or empty).
+  build DIR [-o OUT.iso] [--work-dir DIR] [--manifest-yaml] [--allow-unpinned]
+      Lint, fetch/build the images, and write the ISO (+ SHA256SUM beside it).
+  lint DIR [--json] [--allow-unpinned]
+      Report everything build would reject (file, problem, fix).
+  inspect X.iso [--json]
+      Show product info, volume id, images, operator files and sizes.
+  verify X.iso [--json] [--no-checksum]
+      Check layout, manifests, blobs, registry config and SHA256SUM.
+
+Exit codes: 0 ok, 1 problems found or build failed, 2 usage error.`;
+
+const VALUE_FLAGS: Readonly<Record<string, keyof SolutionArgs>> = {
+  '--name': 'name',
+  '--version': 'version',
+  '--require-metalk8s': 'requireMetalK8s',
+  '-o': 'output',
+  '--output': 'output',
+  '--work-dir': 'workDir',
+};
+const BOOL_FLAGS: Readonly<Record<string, keyof SolutionArgs>> = {
+  '--json': 'json',
+  '--manifest-yaml': 'manifestYaml',
+  '--allow-unpinned': 'allowUnpinned',
+};
+const ALLOWED: Readonly<Record<SolutionCommand, readonly string[]>> = {
+  init: ['--name', '--version', '--require-metalk8s'],
+  build: ['-o', '--output', '--work-dir', '--manifest-yaml', '--allow-unpinned', '--json'],
+  lint: ['--json', '--allow-unpinned'],
+  inspect: ['--json'],
+  verify: ['--json', '--no-checksum'],
+  help: [],
+};
+
+function isCommand(s: string | undefined): s is SolutionCommand {
+  return s !== undefined && s in ALLOWED;
+}
+
+/** Parses argv (without node and the script). Throws SolutionUsageError. */
+export function parseSolutionArgs(argv: readonly string[]): SolutionArgs {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    return { command: 'help', target: '', json: false, manifestYaml: false, allowUnpinned: false, checksum: true };
+  }
+  if (!isCommand(first)) throw new SolutionUsageError(`unknown command "${first}"`);
+  const out: Record<string, unknown> = { command: first, json: false, manifestYaml: false, allowUnpinned: false, checksum: true };
+  const positional: string[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i] ?? '';
+    const [flag = a, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    if (!flag.startsWith('-') || flag === '-') {
+      positional.push(a);
+      continue;
+    }
+    if (flag === '--help' || flag === '-h') return { command: 'help', target: '', json: false, manifestYaml: false, allowUnpinned: false, checksum: true };
+    if (!ALLOWED[first].includes(flag)) throw new SolutionUsageError(`${first}: unknown option ${flag}`);
+    if (flag === '--no-checksum') out.checksum = false;
+    const boolKey = BOOL_FLAGS[flag];
+    if (boolKey !== undefined) out[boolKey] = true;
+    const valueKey = VALUE_FLAGS[flag];
+    if (valueKey !== undefined) {
+      const v = inline ?? rest[++i];
+      if (v === undefined || v === '') throw new SolutionUsageError(`${first}: ${flag} needs a value`);
+      out[valueKey] = v;
+    }
+  }
+  if (positional.length !== 1) {
+    throw new SolutionUsageError(`${first}: expected one ${first === 'inspect' || first === 'verify' ? 'ISO file' : 'directory'}, got ${positional.length}`);
+  }
+  out.target = positional[0];
+  if (first === 'init' && (out.name === undefined || out.version === undefined)) {
+    throw new SolutionUsageError('init: --name and --version are required');
+  }
+  return out as unknown as SolutionArgs;
+}

@@ -1,0 +1,112 @@
+/**
+ * Engine tasks for Solutions of this repository (the example under examples/): `solution:build:<id>`
+ * builds the ISO (fingerprinted by the Solution's files, so an unchanged Solution is up to date),
+ * `solution:verify:<id>` checks it. Both call the same functions as the CLI.
+ */
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import type { BuildConfig } from '../../config/config.ts';
+import { fn, type TaskDefinition } from '../../engine/task.ts';
+import type { Sources } from '../sources.ts';
+import { buildSolution } from './build.ts';
+import { formatProblems, hasErrors } from './problems.ts';
+import { contextRunner } from './run-command.ts';
+import { SKIPPED_DIRS } from './tree-scan.ts';
+import { verifySolutionIso } from './verify.ts';
+import { TaskError } from '../../engine/task.ts';
+
+/** A Solution of the repository the engine builds. */
+export interface SolutionTarget {
+  /** Task name suffix, e.g. `example`. */
+  readonly id: string;
+  /** Directory relative to the repository root. */
+  readonly dir: string;
+  /** ISO file name (written under `<BUILD_ROOT>/solutions/`). */
+  readonly iso: string;
+}
+
+/** Options for {@link createSolutionTasks}. */
+export interface SolutionTasksOptions {
+  readonly solutions?: readonly SolutionTarget[];
+}
+
+export const EXAMPLE_SOLUTION: SolutionTarget = { id: 'example', dir: 'examples/solution-example', iso: 'example-solution.iso' };
+
+/** Every file of a Solution directory (sync: task creation is synchronous; Solutions are small). */
+function listFiles(root: string): string[] {
+  const out: string[] = [];
+  const walk = (rel: string): void => {
+    for (const d of readdirSync(path.join(root, rel), { withFileTypes: true })) {
+      if (rel === '' && SKIPPED_DIRS.has(d.name)) continue;
+      const r = rel === '' ? d.name : `${rel}/${d.name}`;
+      if (d.isDirectory()) walk(r);
+      else out.push(path.join(root, r));
+    }
+  };
+  walk('');
+  return out.sort();
+}
+
+function solutionTasks(config: BuildConfig, sources: Sources, s: SolutionTarget): TaskDefinition[] {
+  const dir = path.join(config.root, s.dir);
+  const outDir = path.join(config.buildRoot, 'solutions');
+  const iso = path.join(outDir, s.iso);
+  const workDir = path.join(outDir, `${s.id}.work`);
+  const tools = {
+    skopeo: config.tools.skopeo?.bin ?? 'skopeo',
+    buildah: config.tools.buildah?.bin ?? 'buildah',
+    xorriso: config.tools.xorriso?.bin ?? 'xorriso',
+    git: config.tools.git?.bin ?? 'git',
+  };
+  const epoch = config.env.SOURCE_DATE_EPOCH ?? '';
+  const params = { dir: s.dir, iso: s.iso, tools, epoch };
+  const build: TaskDefinition = {
+    name: `solution:build:${s.id}`,
+    doc: `Build the Solution ISO of ${s.dir}`,
+    fileDeps: listFiles(dir),
+    targets: [iso],
+    tools: ['skopeo', 'buildah', 'xorriso'],
+    envKeys: ['SOURCE_DATE_EPOCH', 'ALLOW_UNPINNED_IMAGES'],
+    config: params,
+    clean: true,
+    actions: [
+      fn(`solution-build@1 ${JSON.stringify(params)}`, async (ctx) => {
+        await buildSolution({
+          dir,
+          output: iso,
+          workDir,
+          blobDir: path.join(config.buildRoot, 'blobs'),
+          ...(epoch !== '' ? { sourceDateEpoch: Number(epoch) } : {}),
+          tools,
+          sources,
+          allowUnpinned: config.env.ALLOW_UNPINNED_IMAGES === 'true',
+          run: contextRunner(ctx),
+          log: (l) => {
+            ctx.log(l);
+          },
+          signal: ctx.signal,
+        });
+      }),
+    ],
+  };
+  const verify: TaskDefinition = {
+    name: `solution:verify:${s.id}`,
+    doc: `Verify the Solution ISO of ${s.dir}`,
+    fileDeps: [iso],
+    taskDeps: [build.name],
+    tools: ['isoinfo'],
+    actions: [
+      fn(`solution-verify@1 ${s.iso}`, async (ctx) => {
+        const r = await verifySolutionIso(iso, { isoinfo: config.tools.isoinfo?.bin ?? 'isoinfo', run: contextRunner(ctx) });
+        for (const p of r.problems) ctx.log(`${p.file}: ${p.severity} [${p.code}] ${p.message}`);
+        if (hasErrors(r.problems)) throw new TaskError('invalid-input', `${iso} failed verification:\n${formatProblems(r.problems)}`);
+      }),
+    ],
+  };
+  return [build, verify];
+}
+
+/** Tasks `solution:build:<id>` and `solution:verify:<id>` for each Solution (default: the example). */
+export function createSolutionTasks(config: BuildConfig, sources: Sources, options: SolutionTasksOptions = {}): TaskDefinition[] {
+  return (options.solutions ?? [EXAMPLE_SOLUTION]).flatMap((s) => solutionTasks(config, sources, s));
+}

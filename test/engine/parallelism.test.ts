@@ -1,0 +1,49 @@
+/**
+ * Parallel runs (-n): the proof of overlap is in marker files written by the tasks themselves
+ * (each waits for the other to have started), never in timing thresholds.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventOf } from '../helpers/ndjson.ts';
+import { runCli } from '../helpers/run-cli.ts';
+import { createWorkspace, type Workspace } from '../helpers/workspace.ts';
+
+// Each task marks its start, then waits (at most WAIT_TENTHS/10 s) for the other's mark and
+// writes whether it saw it.
+const waiter = (me: string, other: string): string =>
+  `touch ${me}.started; i=0; while [ ! -f ${other}.started ] && [ $i -lt "$WAIT_TENTHS" ]; do sleep 0.1; i=$((i+1)); done; ` +
+  `if [ -f ${other}.started ]; then echo yes > ${me}.saw; else echo no > ${me}.saw; fi`;
+
+const TASKS = `
+  const wait = (me, other) => cmd(['sh', '-c', __W__.replaceAll('ME', me).replaceAll('OTHER', other)],
+    { env: { WAIT_TENTHS: process.env.WAIT_TENTHS ?? '100' } });
+  return [
+    { name: 'p1', actions: [wait('p1', 'p2')] },
+    { name: 'p2', actions: [wait('p2', 'p1')] },
+    { name: 'both', taskDeps: ['p1', 'p2'] },
+  ];`.replace('__W__', JSON.stringify(waiter('ME', 'OTHER')));
+
+describe('parallelism', () => {
+  let ws: Workspace;
+  beforeAll(async () => {
+    ws = await createWorkspace(TASKS);
+  });
+  afterAll(() => ws.cleanup());
+
+  it('-n 2 runs independent tasks at the same time', async () => {
+    const r = await runCli(ws, ['-n', '2', 'both'], { env: { WAIT_TENTHS: '300' } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(ws.read('p1.saw')).toBe('yes\n');
+    expect(ws.read('p2.saw')).toBe('yes\n');
+    // The second start comes before the first done in the event stream.
+    const idx = (ev: string, task: string) => r.events.indexOf(eventOf(r.events, ev, task));
+    expect(Math.max(idx('start', 'p1'), idx('start', 'p2'))).toBeLessThan(Math.min(idx('done', 'p1'), idx('done', 'p2')));
+  });
+
+  it('the default (one worker) never overlaps', async () => {
+    for (const f of ['p1.started', 'p2.started', 'p1.saw', 'p2.saw']) ws.remove(f);
+    const r = await runCli(ws, ['both'], { env: { WAIT_TENTHS: '5' } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(ws.read('p1.saw')).toBe('no\n');
+    expect(ws.read('p2.saw')).toBe('yes\n');
+  });
+});

@@ -1,0 +1,112 @@
+import { open, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyIso } from '../../buildchain/tasks/iso/verify.ts';
+import { writeIso } from '../../buildchain/tasks/iso/write-iso.ts';
+import { missingTools } from '../helpers/require-tool.ts';
+import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
+import { writeImageLayout, writeLayout, writeRepo } from './iso-fixtures.ts';
+
+const missing = missingTools(
+  'xorriso',
+  'isoinfo',
+  'bsdtar',
+  'checkisomd5',
+  'rpmbuild',
+  'createrepo_c',
+);
+
+describe.skipIf(missing.length > 0)('verifyIso', () => {
+  let tmp: TempDir;
+  let root: string;
+  let rpm: string;
+  let layer: string;
+  const build = async (name: string): Promise<string> => {
+    const iso = path.join(tmp.path, name, 'metalk8s.iso');
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(path.dirname(iso), { recursive: true });
+    await writeIso({ root, output: iso, volumeId: 'MetalK8s 2.4.0-beta1', epoch: 1700000000 });
+    return iso;
+  };
+
+  beforeAll(async () => {
+    tmp = await makeTempDir('iso-verify-');
+    root = path.join(tmp.path, 'root');
+    await writeLayout(root);
+    layer = await writeImageLayout(root, 'tiny', '1.0');
+    rpm = await writeRepo(tmp.path, path.join(root, 'packages/redhat/metalk8s-scality-el7'));
+    await writeFile(
+      path.join(root, 'salt/metalk8s/registry.inc'),
+      'location ~ "^/v2/metalk8s-2.4.0-beta1/tiny/manifests/1.0$" { try_files $x/tiny/1.0/manifest.json =404; }\n',
+    );
+  });
+  afterAll(async () => {
+    await tmp.cleanup();
+  });
+
+  it('passes on a sound ISO and says what it checked', async () => {
+    const iso = await build('ok');
+    const report = await verifyIso({ iso, expectName: 'MetalK8s' });
+    expect(report.problems).toEqual([]);
+    expect(report.checked.join('\n')).toMatch(
+      /implanted md5.*PASS[\s\S]*SHA256SUM matches[\s\S]*1 layouts[\s\S]*1 repos, 1 RPMs/,
+    );
+  });
+
+  it('catches one tampered byte (implanted md5 and SHA256SUM)', async () => {
+    const iso = await build('tampered');
+    const data = await readFile(iso);
+    const at = data.indexOf('# bootstrap.sh');
+    expect(at).toBeGreaterThan(0);
+    const fh = await open(iso, 'r+');
+    await fh.write(Buffer.from('X'), 0, 1, at + 2);
+    await fh.close();
+    const report = await verifyIso({ iso });
+    expect(report.problems).toContain('implanted md5: checkisomd5 says FAIL');
+    expect(
+      report.problems.some((p) => p.startsWith('SHA256SUM: metalk8s.iso does not match')),
+    ).toBe(true);
+  });
+
+  it('catches a corrupted image blob, an RPM not matching repodata and a missing image', async () => {
+    const goodLayer = await readFile(layer);
+    const goodRpm = await readFile(rpm);
+    try {
+      await writeFile(layer, Buffer.concat([goodLayer, Buffer.from('x')]));
+      await writeFile(rpm, Buffer.concat([goodRpm, Buffer.from('x')]));
+      await writeFile(
+        path.join(root, 'salt/metalk8s/other.inc'),
+        'location /v2/ { try_files gone/2.0/manifest.json; }\n',
+      );
+      const report = await verifyIso({ iso: await build('corrupt') });
+      expect(report.problems).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^image tiny:1.0: blob [a-f0-9]{64} has sha256/),
+          'repo packages/redhat/metalk8s-scality-el7: noarch/tiny-1.0-1.noarch.rpm checksum mismatch',
+          'registry config salt/metalk8s/other.inc: image gone:2.0 is not on the ISO',
+        ]),
+      );
+    } finally {
+      await writeFile(layer, goodLayer);
+      await writeFile(rpm, goodRpm);
+    }
+  });
+
+  it('reports a missing SHA256SUM, layout entry and product mismatch', async () => {
+    const iso = await build('other');
+    const { rm } = await import('node:fs/promises');
+    await rm(path.join(path.dirname(iso), 'SHA256SUM'));
+    const report = await verifyIso({
+      iso,
+      expectName: 'Other',
+      layout: ['product.txt', 'nope.sh'],
+    });
+    expect(report.problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^SHA256SUM: .* not found$/),
+        'layout: nope.sh is missing',
+        'product.txt: NAME=MetalK8s, expected Other',
+      ]),
+    );
+  });
+});

@@ -1,0 +1,98 @@
+import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isGroupAlive, killGroup } from '../../buildchain/tasks/mirror/servers.ts';
+import { missingTools } from '../helpers/require-tool.ts';
+import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
+import { writeMirrorFixture } from './mirror-fixture.ts';
+
+const missing = missingTools('docker-registry', 'nginx', 'rpmbuild', 'createrepo_c', 'gpg', 'rpmsign');
+const holder = path.join(import.meta.dirname, 'mirror-holder.ts');
+
+interface Held {
+  readonly pids: number[];
+  readonly registry: string;
+  readonly web: string;
+}
+
+function isPortOpen(address: string): Promise<boolean> {
+  const [host, port] = address.split(':');
+  return new Promise((resolve) => {
+    const sock = connect({ host, port: Number(port) });
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once('error', () => {
+      resolve(false);
+    });
+  });
+}
+
+/** Polls `check` until true or `ms` elapsed; returns the last result (never a timing assertion). */
+async function eventually(check: () => Promise<boolean> | boolean, ms = 10_000): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Starts the holder, resolves with what it printed and a promise of its exit. */
+function startHolder(root: string, mode: 'cli' | 'bare'): Promise<{ held: Held; exited: Promise<number | string>; pid: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', holder, root, mode], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => { resolve(code ?? signal ?? -1); }));
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n')[0];
+      if (out.includes('\n') && line !== undefined && child.pid !== undefined) {
+        resolve({ held: JSON.parse(line) as Held, exited, pid: child.pid });
+      }
+    });
+    void exited.then((code) => { reject(new Error(`holder exited (${String(code)}) before serving: ${err}`)); });
+  });
+}
+
+describe.skipIf(missing.length > 0)('embedded mirror under interruption', () => {
+  let tmp: TempDir;
+  const leftovers: number[] = [];
+
+  beforeAll(async () => {
+    tmp = await makeTempDir('mk8s-mirror-int-');
+    await writeMirrorFixture(tmp.path);
+  });
+
+  afterAll(async () => {
+    // Only the groups this suite's holders started, if a test failed half-way.
+    for (const pid of leftovers) killGroup(pid, 'SIGKILL');
+    await tmp.cleanup();
+  });
+
+  it('SIGINT to a process holding the mirror (stopping it as the CLI does) leaves no server', async () => {
+    const { held, exited, pid } = await startHolder(tmp.path, 'cli');
+    leftovers.push(...held.pids);
+    expect(held.pids).toHaveLength(2);
+    expect(await isPortOpen(held.registry)).toBe(true);
+    process.kill(pid, 'SIGINT');
+    expect(await exited).toBe(130);
+    expect(held.pids.filter((p) => isGroupAlive(p))).toEqual([]);
+    expect(await isPortOpen(held.registry)).toBe(false);
+    expect(await isPortOpen(held.web)).toBe(false);
+  });
+
+  it('SIGKILL of the holder (no handler can run) still takes the servers down', async () => {
+    const { held, exited, pid } = await startHolder(tmp.path, 'bare');
+    leftovers.push(...held.pids);
+    expect(await isPortOpen(held.web)).toBe(true);
+    process.kill(pid, 'SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    expect(await eventually(() => held.pids.every((p) => !isGroupAlive(p)))).toBe(true);
+    expect(await eventually(async () => !(await isPortOpen(held.registry)) && !(await isPortOpen(held.web)))).toBe(true);
+  });
+});

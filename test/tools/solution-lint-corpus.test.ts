@@ -1,0 +1,101 @@
+/**
+ * A corpus of bad Solution trees: each is the `init` skeleton with one defect. `lint` must
+ * report the defect's specific code, and `build` must refuse before doing anything (no ISO).
+ */
+import { chmod, mkdir, readFile, readdir, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import { buildSolution, SolutionInvalidError } from '../../buildchain/tasks/solution/build.ts';
+import { initSolution } from '../../buildchain/tasks/solution/init.ts';
+import { lintSolution } from '../../buildchain/tasks/solution/lint.ts';
+import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
+
+type Mutation = (dir: string) => Promise<void>;
+
+async function editConfig(dir: string, edit: (doc: Record<string, unknown>) => void): Promise<void> {
+  const file = path.join(dir, 'solution.yaml');
+  const doc = YAML.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+  edit(doc);
+  await writeFile(file, YAML.stringify(doc));
+}
+
+function images(doc: Record<string, unknown>): Record<string, unknown>[] {
+  return doc.images as Record<string, unknown>[];
+}
+
+const remote = { name: 'web', version: '1.25.3', source: 'docker.io/library/nginx' };
+const isRoot = process.getuid?.() === 0;
+
+const corpus: [code: string, mutate: Mutation][] = [
+  ['config-missing', (d) => unlink(path.join(d, 'solution.yaml'))],
+  ['config-invalid', (d) => editConfig(d, (c) => (c.colour = 'blue'))],
+  ['name-format', (d) => editConfig(d, (c) => (c.name = 'My Solution'))],
+  ['version-semver', (d) => editConfig(d, (c) => (c.version = '1.0'))],
+  ['require-metalk8s-range', (d) => editConfig(d, (c) => (c.requireMetalK8s = 'recent'))],
+  ['layout-version', (d) => editConfig(d, (c) => (c.archiveLayoutVersion = 2))],
+  ['volume-id-too-long', (d) => editConfig(d, (c) => (c.name = 'Extraordinarily-Long-Solution'))],
+  ['iso-name-too-long', (d) => writeFile(path.join(d, 'operator/deploy/crds/an_extremely_long_name_crd.yaml'), 'apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n')],
+  ['yaml-invalid', (d) => writeFile(path.join(d, 'ui/deployment.yaml'), 'kind: Deployment\nspec: [unclosed\n')],
+  ['operator-kind', (d) => writeFile(path.join(d, 'operator/deploy/role.yaml'), 'apiVersion: apps/v1\nkind: Deployment\n')],
+  ['operator-file-missing', (d) => unlink(path.join(d, 'operator/deploy/service_account.yaml'))],
+  ['image-name', (d) => editConfig(d, (c) => ((images(c)[0] ?? {}).name = 'Example_App!'))],
+  ['image-tag', (d) => editConfig(d, (c) => ((images(c)[0] ?? {}).version = '.bad'))],
+  ['image-digest', (d) => editConfig(d, (c) => images(c).push({ ...remote, digest: 'sha256:1234' }))],
+  ['image-unpinned', (d) => editConfig(d, (c) => images(c).push(remote))],
+  ['image-duplicate', (d) => editConfig(d, (c) => images(c).push({ ...images(c)[0] }))],
+  ['image-context', (d) => editConfig(d, (c) => ((images(c)[0] ?? {}).build = { context: 'images/example-app', hostFiles: { busybox: '/nonexistent/busybox' } }))],
+  ['path-traversal', (d) => editConfig(d, (c) => ((images(c)[0] ?? {}).build = { context: '../../etc' }))],
+  ['symlink-escape', (d) => symlink('/etc/hostname', path.join(d, 'operator/deploy/crds/host_crd.yaml'))],
+  [
+    'unreadable-file',
+    async (d) => {
+      if (isRoot) await symlink('missing.yaml', path.join(d, 'ui/service.yaml'));
+      else await chmod(path.join(d, 'ui/deployment.yaml'), 0o000);
+    },
+  ],
+  ['dropped-file', (d) => writeFile(path.join(d, 'operator/deploy/NOTES.txt'), 'remember to deploy\n')],
+  [
+    'dropped-file',
+    async (d) => {
+      await mkdir(path.join(d, 'operator/src'), { recursive: true });
+      await writeFile(path.join(d, 'operator/src/main.go'), 'package main\n');
+    },
+  ],
+];
+
+describe('lint and build on a corpus of bad Solutions', () => {
+  let tmp: TempDir;
+  beforeAll(async () => {
+    tmp = await makeTempDir('mk8s-solution-corpus-');
+  });
+  afterAll(async () => {
+    await tmp.cleanup();
+  });
+
+  it('the unmodified skeleton is clean', async () => {
+    const dir = path.join(tmp.path, 'clean');
+    await initSolution(dir, { name: 'Example', version: '1.0.0' });
+    const r = await lintSolution(dir);
+    expect(r.problems).toEqual([]);
+  });
+
+  it.each(corpus.map(([code, m], i) => [i, code, m] as const))('case %i: %s', async (i, code, mutate) => {
+    const dir = path.join(tmp.path, `case-${i}`);
+    await initSolution(dir, { name: 'Example', version: '1.0.0' });
+    await mutate(dir);
+    const r = await lintSolution(dir);
+    const errors = r.problems.filter((p) => p.severity === 'error');
+    expect(errors.map((p) => p.code)).toContain(code);
+    for (const p of errors) {
+      expect(p.message.length).toBeGreaterThan(0);
+      expect(p.fix.length).toBeGreaterThan(0);
+    }
+    const out = path.join(tmp.path, `out-${i}`);
+    const err = await buildSolution({ dir, output: path.join(out, 'x.iso'), workDir: path.join(out, 'work'), sourceDateEpoch: 1 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SolutionInvalidError);
+    expect((err as SolutionInvalidError).problems.map((p) => p.code)).toContain(code);
+    expect(await readdir(out).catch(() => [])).toEqual([]);
+    await rm(dir, { recursive: true, force: true });
+  });
+});

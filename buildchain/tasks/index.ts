@@ -5,13 +5,33 @@
  */
 import type { BuildConfig } from '../config/config.ts';
 import type { TaskDefinition } from '../engine/task.ts';
+import { createArtifactsTasks } from './artifacts/tasks.ts';
+import { createImagesTasks } from './images/tasks.ts';
+import { createIsoRootTasks } from './iso-root/tasks.ts';
+import { createIsoTasks } from './iso/tasks.ts';
+import { createLintTasks } from './lint/tasks.ts';
+import { createMirrorTasks } from './mirror/tasks.ts';
+import { createPackagingTasks } from './packages/tasks.ts';
+import { createSaltTasks } from './salt/tasks.ts';
+import { createSolutionTasks } from './solution/tasks.ts';
 import type { Sources } from './sources.ts';
 
 export async function createAllTasks(config: BuildConfig, sources: Sources): Promise<TaskDefinition[]> {
-  const tasks: TaskDefinition[] = [];
-  // Domain factories go here (the lead wires them), e.g.:
-  //   tasks.push(...createImagesTasks(config, sources));
-  void config;
-  void sources;
+  const content: TaskDefinition[] = [
+    ...createMirrorTasks(config, sources),
+    ...createImagesTasks(config, sources),
+    ...createPackagingTasks(config, sources),
+    ...createSaltTasks(config, sources),
+    ...createIsoRootTasks(config, sources),
+  ];
+  // The ISO tasks need every other task's declared targets (the ISO root's expected content).
+  const iso = createIsoTasks(config, sources, content);
+  const tasks = [
+    ...content,
+    ...iso,
+    ...createLintTasks(config, sources),
+    ...createArtifactsTasks(config, sources),
+    ...createSolutionTasks(config, sources),
+  ];
   return Promise.resolve(tasks);
 }

@@ -44,6 +44,9 @@ describe('mkisofsArgs', () => {
       '-output-charset',
       'utf-8',
       '/r',
+      '--',
+      '-padding',
+      '1m',
     ]);
   });
 
@@ -56,6 +59,7 @@ describe('mkisofsArgs', () => {
       output: 'o.iso',
     });
     expect(argv.some((a) => a.startsWith('--modification-date'))).toBe(false);
+    expect(argv.at(-1)).toBe('/r');
     expect(argv.slice(1, 3)).toEqual(['-output', 'o.iso']);
     expect(isXorriso(['/opt/bin/xorriso'])).toBe(true);
     expect(isXorriso(['genisoimage'])).toBe(false);

@@ -54,8 +54,11 @@ export function splitShellWords(text: string, vars: Readonly<Record<string, stri
     } else if (c === '\\') {
       append(text.charAt(i + 1));
       i += 2;
-    } else if (c === '$') append(variable());
-    else {
+    } else if (c === '$') {
+      // as in sh, an unquoted empty expansion adds no word
+      const value = variable();
+      if (value !== '') append(value);
+    } else {
       append(c);
       i += 1;
     }

@@ -1,0 +1,221 @@
+/**
+ * The salt, iso-root and iso task factories run without the engine: each action is called in
+ * dependency order with a minimal ActionContext, on a temp copy of the repository content.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { cp, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BuildConfig } from '../../buildchain/config/config.ts';
+import { resolveTools } from '../../buildchain/config/tools.ts';
+import type { ActionContext, TaskDefinition } from '../../buildchain/engine/task.ts';
+import { createIsoRootTasks } from '../../buildchain/tasks/iso-root/tasks.ts';
+import { createIsoTasks } from '../../buildchain/tasks/iso/tasks.ts';
+import { verifyIso } from '../../buildchain/tasks/iso/verify.ts';
+import { createSaltTasks } from '../../buildchain/tasks/salt/tasks.ts';
+import type { Sources } from '../../buildchain/tasks/sources.ts';
+import { missingTools } from '../helpers/require-tool.ts';
+import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
+
+const missing = missingTools('xorriso', 'isoinfo', 'bsdtar', 'checkisomd5', 'gpg');
+const repoRoot = path.resolve(import.meta.dirname, '../..');
+
+const sources: Sources = {
+  kind: 'embedded',
+  describe: () => 'embedded (test)',
+  registry: () => Promise.reject(new Error('unused')),
+  imageDigest: () => Promise.resolve(undefined),
+  repoUrl: (u) => Promise.resolve(u),
+  lockDir: '/nonexistent',
+  stop: () => Promise.resolve(),
+};
+
+function makeConfig(root: string, env: Record<string, string>): BuildConfig {
+  const buildRoot = path.join(root, '_build');
+  return {
+    root,
+    buildRoot,
+    isoRoot: path.join(buildRoot, 'root'),
+    projectName: 'MetalK8s',
+    sources: 'embedded',
+    env,
+    tools: resolveTools(env),
+  };
+}
+
+async function runTask(
+  task: TaskDefinition | undefined,
+  root: string,
+  logs: string[],
+): Promise<void> {
+  if (task === undefined) throw new Error('no such task');
+  const ctx: ActionContext = {
+    task: task.name,
+    signal: new AbortController().signal,
+    root,
+    log: (l) => logs.push(`${task.name}: ${l}`),
+    progress: () => undefined,
+    exec: async (argv) => {
+      const [bin, ...args] = argv;
+      const r = await promisify(execFile)(bin ?? '', args);
+      return { exitCode: 0, stdout: r.stdout, stderr: r.stderr };
+    },
+  };
+  for (const a of task.actions ?? []) {
+    if (a.kind === 'function') await a.run(ctx);
+    else throw new Error('no command actions expected');
+  }
+  for (const t of task.targets ?? []) await stat(t);
+}
+
+describe.skipIf(missing.length > 0)('salt, iso-root and iso tasks', () => {
+  let tmp: TempDir;
+  let root: string;
+  const logs: string[] = [];
+  let config: BuildConfig;
+  let tasks: TaskDefinition[];
+  const byName = (n: string): TaskDefinition | undefined => tasks.find((t) => t.name === n);
+
+  beforeAll(async () => {
+    tmp = await makeTempDir('iso-tasks-');
+    root = path.join(tmp.path, 'repo');
+    for (const d of ['salt', 'scripts', 'iso-root', 'images', 'packages-specs', 'VERSION']) {
+      await cp(path.join(repoRoot, d), path.join(root, d), { recursive: true });
+    }
+    await writeFile(path.join(root, 'salt/metalk8s/forgotten.sls'), 'x: 1\n');
+    const gnupg = path.join(tmp.path, 'gnupg');
+    await mkdir(gnupg, { mode: 0o700 });
+    execFileSync(
+      'gpg',
+      [
+        '--homedir',
+        gnupg,
+        '--batch',
+        '--pinentry-mode',
+        'loopback',
+        '--passphrase',
+        '',
+        '--quick-gen-key',
+        'ISO Signer <iso@example.invalid>',
+        'rsa2048',
+        'sign',
+        'never',
+      ],
+      { stdio: 'ignore' },
+    );
+    process.env.GNUPGHOME = gnupg;
+    config = makeConfig(root, {
+      SOURCE_DATE_EPOCH: '1700000000',
+      ISO_SIGN_KEY: 'iso@example.invalid',
+    });
+    const others = [...createSaltTasks(config, sources), ...createIsoRootTasks(config, sources)];
+    tasks = [...others, ...createIsoTasks(config, sources, others)];
+  });
+  afterAll(async () => {
+    execFileSync('gpgconf', ['--homedir', process.env.GNUPGHOME ?? '', '--kill', 'gpg-agent'], {
+      stdio: 'ignore',
+    });
+    delete process.env.GNUPGHOME;
+    await tmp.cleanup();
+  });
+
+  it('declares the documented task names and the ISO dependencies', () => {
+    expect(tasks.map((t) => t.name)).toEqual([
+      'salt:copy',
+      'salt:render',
+      'salt:versions',
+      'salt_tree',
+      'iso-root:scripts',
+      'iso-root:files',
+      'iso-root:product',
+      'populate_iso',
+      '_iso_build',
+      '_iso_digest',
+      'iso',
+      'verify',
+    ]);
+    expect(byName('populate_iso')?.taskDeps).toEqual([
+      'salt_tree',
+      'iso-root:scripts',
+      'iso-root:files',
+      'iso-root:product',
+    ]);
+    expect(byName('_iso_build')?.dynamicDeps?.after).toEqual(['populate_iso']);
+    expect(byName('_iso_build')?.targets).toEqual([
+      path.join(root, '_build/metalk8s.iso'),
+      path.join(root, '_build/SHA256SUM'),
+    ]);
+  });
+
+  it('builds the Salt tree, warning about an unlisted file', async () => {
+    for (const n of ['salt:copy', 'salt:render', 'salt:versions'])
+      await runTask(byName(n), root, logs);
+    expect(logs).toContain(
+      'salt:copy: warning: salt/metalk8s/forgotten.sls is not listed in salt/MANIFEST: not shipped',
+    );
+    expect(await readFile(path.join(config.isoRoot, 'salt/top.sls'), 'utf8')).toContain(
+      'metalk8s-2.4.0-beta1:',
+    );
+    const versions = JSON.parse(
+      await readFile(path.join(config.isoRoot, 'salt/metalk8s/versions.json'), 'utf8'),
+    ) as {
+      metalk8s: { version: string };
+      images: Record<string, unknown>;
+    };
+    expect(versions.metalk8s.version).toBe('2.4.0-beta1');
+    expect(Object.keys(versions.images)).toContain('calico-node');
+    await expect(stat(path.join(config.isoRoot, 'salt/metalk8s/forgotten.sls'))).rejects.toThrow();
+  });
+
+  it('renders the scripts and a sourceable product.txt', async () => {
+    for (const n of ['iso-root:scripts', 'iso-root:files', 'iso-root:product'])
+      await runTask(byName(n), root, logs);
+    const bootstrap = path.join(config.isoRoot, 'bootstrap.sh');
+    expect(await readFile(bootstrap, 'utf8')).toContain('VERSION=2.4.0-beta1\n');
+    expect((await stat(bootstrap)).mode & 0o777).toBe(0o755);
+    expect(await readFile(path.join(config.isoRoot, 'examples/new-node.yaml'), 'utf8')).toContain(
+      "metalk8s.scality.com/version: '2.4.0-beta1'",
+    );
+    const sourced = execFileSync(
+      'sh',
+      [
+        '-c',
+        '. "$1" && echo "$NAME|$VERSION|$BUILD_TIMESTAMP|$SOURCES"',
+        'sh',
+        path.join(config.isoRoot, 'product.txt'),
+      ],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(sourced).toBe('MetalK8s|2.4.0-beta1|2023-11-14T22:13:20Z|embedded__test_\n');
+  });
+
+  it('removes files no task produced from the ISO root, with a warning', async () => {
+    await writeFile(path.join(config.isoRoot, 'dropped-by-hand.txt'), 'x');
+    const check = byName('populate_iso')?.uptodate?.[0];
+    expect(typeof check === 'function' ? await check() : check).toBe(
+      'files under the ISO root that no task produced',
+    );
+    await runTask(byName('populate_iso'), root, logs);
+    expect(logs).toContain(
+      'populate_iso: warning: removing dropped-by-hand.txt from the ISO root: no task produces it',
+    );
+    expect(typeof check === 'function' ? await check() : check).toBe(true);
+  });
+
+  it('writes a verified, signed ISO whose dynamic deps are every ISO root file', async () => {
+    const deps = await byName('_iso_build')?.dynamicDeps?.compute();
+    expect(deps?.fileDeps).toContain(path.join(config.isoRoot, 'salt/metalk8s/versions.json'));
+    expect(deps?.fileDeps).toContain(path.join(config.isoRoot, 'product.txt'));
+    await runTask(byName('_iso_build'), root, logs);
+    await runTask(byName('_iso_digest'), root, logs);
+    const report = await verifyIso({
+      iso: path.join(root, '_build/metalk8s.iso'),
+      expectName: 'MetalK8s',
+    });
+    expect(report.problems).toEqual([]);
+    expect(report.checked).toContain('signature SHA256SUM.asc is valid');
+  });
+});

@@ -6,6 +6,7 @@
  * includes building the graph, loading and saving the state and taking the lock, as a CLI run
  * does. Also runs N/2 to show how the no-op time grows.
  */
+import { statSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -86,6 +87,20 @@ async function measure(n: number, workers: number): Promise<string> {
   }
 }
 
+/** CPU milliseconds of 20 000 stat calls: tells a loaded or slow machine from a slow engine. */
+async function calibrate(): Promise<number> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'mk8s-bench-cal-'));
+  try {
+    for (let i = 0; i < 100; i++) await writeFile(path.join(dir, String(i)), '');
+    const t = process.cpuUsage();
+    for (let i = 0; i < 20_000; i++) statSync(path.join(dir, String(i % 100)));
+    const c = process.cpuUsage(t);
+    return (c.user + c.system) / 1000;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 export async function run(args: string[]): Promise<void> {
   let n = 10_000;
   let workers = 1;
@@ -99,4 +114,5 @@ export async function run(args: string[]): Promise<void> {
   // The half-size run first: peak RSS then reflects the larger run.
   process.stdout.write(`${await measure(Math.max(1, Math.floor(n / 2)), workers)}\n`);
   process.stdout.write(`${await measure(n, workers)}\n`);
+  process.stdout.write(`# calibration: 20000 stat calls took ${(await calibrate()).toFixed(0)} ms of CPU (about 20 ms on an idle machine); load average ${os.loadavg()[0]?.toFixed(1) ?? '?'}\n`);
 }

@@ -9,7 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { buildSolution } from '../buildchain/tasks/solution/build.ts';
 import { skeletonFiles } from '../buildchain/tasks/solution/init-templates.ts';
-import { REGISTRY_CONFIG_FILE, solutionRegistryConfig } from '../buildchain/tasks/solution/layout.ts';
+import {
+  REGISTRY_CONFIG_FILE,
+  solutionRegistryConfig,
+} from '../buildchain/tasks/solution/layout.ts';
 import { renderProductTxt } from '../buildchain/tasks/solution/product.ts';
 import { execaRunner } from '../buildchain/tasks/solution/run-command.ts';
 import { verifySolutionIso } from '../buildchain/tasks/solution/verify.ts';
@@ -37,22 +40,39 @@ async function generateRoot(root: string, sizeMb: number): Promise<void> {
   for (let img = 0; img < 4; img++) {
     const dir = path.join(root, 'images', `bench-${img}`, '1.0.0');
     await mkdir(dir, { recursive: true });
-    const config = await writeBlob(dir, Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', n: img })));
+    const config = await writeBlob(
+      dir,
+      Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', n: img })),
+    );
     const refs = [];
-    for (let l = img; l < layers; l += 4) refs.push(await writeBlob(dir, randomBytes(Math.round((sizeMb * MB) / layers))));
+    for (let l = img; l < layers; l += 4)
+      refs.push(await writeBlob(dir, randomBytes(Math.round((sizeMb * MB) / layers))));
     const manifest = {
       schemaVersion: 2,
       mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
       config: { mediaType: 'application/vnd.docker.container.image.v1+json', ...config },
-      layers: refs.map((r) => ({ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', ...r })),
+      layers: refs.map((r) => ({
+        mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+        ...r,
+      })),
     };
     await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
     await writeFile(path.join(dir, 'version'), 'Directory Transport Version: 1.1\n');
   }
-  await writeFile(path.join(root, REGISTRY_CONFIG_FILE), await solutionRegistryConfig(path.join(root, 'images')));
+  await writeFile(
+    path.join(root, REGISTRY_CONFIG_FILE),
+    await solutionRegistryConfig(path.join(root, 'images')),
+  );
   await writeFile(
     path.join(root, 'product.txt'),
-    renderProductTxt({ name: 'Bench', version: '1.0.0', requireMetalK8s: '>=2.4.0', archiveLayoutVersion: 1, git: '', buildTimestamp: '2023-11-14T22:13:20Z' }),
+    renderProductTxt({
+      name: 'Bench',
+      version: '1.0.0',
+      requireMetalK8s: '>=2.4.0',
+      archiveLayoutVersion: 1,
+      git: '',
+      buildTimestamp: '2023-11-14T22:13:20Z',
+    }),
   );
   for (const [rel, text] of Object.entries(skeletonFiles({ name: 'Bench', version: '1.0.0' }))) {
     if (!rel.startsWith('operator/deploy/') && !rel.startsWith('ui/')) continue;
@@ -67,22 +87,43 @@ export async function run(args: string[]): Promise<void> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'mk8s-bench-solution-'));
   try {
     const out = path.join(work, 'example', 'example.iso');
-    const opts = { dir: EXAMPLE, output: out, workDir: path.join(work, 'example', 'work'), sourceDateEpoch: 1700000000 };
+    const opts = {
+      dir: EXAMPLE,
+      output: out,
+      workDir: path.join(work, 'example', 'work'),
+      sourceDateEpoch: 1700000000,
+    };
     const [cold, coldS] = await timed(() => buildSolution(opts));
     const [noop, noopS] = await timed(() => buildSolution(opts));
-    console.log(`example build cold: ${coldS.toFixed(2)} s (${(cold.size / MB).toFixed(1)} MiB ISO)`);
-    console.log(`example build no-op: ${noopS.toFixed(2)} s (up to date: ${String(noop.upToDate)})`);
+    console.log(
+      `example build cold: ${coldS.toFixed(2)} s (${(cold.size / MB).toFixed(1)} MiB ISO)`,
+    );
+    console.log(
+      `example build no-op: ${noopS.toFixed(2)} s (up to date: ${String(noop.upToDate)})`,
+    );
 
     const root = path.join(work, 'big', 'root');
     process.stderr.write(`bench solution: generating ${sizeMb} MB of layers in ${root}\n`);
     await generateRoot(root, sizeMb);
     const iso = path.join(work, 'big', 'out', 'bench.iso');
-    const [, isoS] = await timed(() => writeSolutionIso({ root, output: iso, volumeId: 'Bench 1.0.0', epoch: 1700000000, xorriso: 'xorriso', run: execaRunner() }));
+    const [, isoS] = await timed(() =>
+      writeSolutionIso({
+        root,
+        output: iso,
+        volumeId: 'Bench 1.0.0',
+        epoch: 1700000000,
+        xorriso: 'xorriso',
+        run: execaRunner(),
+      }),
+    );
     const gb = (await stat(iso)).size / 1e9;
     const [result, verifyS] = await timed(() => verifySolutionIso(iso));
-    if (result.problems.some((p) => p.severity === 'error')) throw new Error(`verify found problems: ${JSON.stringify(result.problems)}`);
+    if (result.problems.some((p) => p.severity === 'error'))
+      throw new Error(`verify found problems: ${JSON.stringify(result.problems)}`);
     console.log(`ISO write: ${isoS.toFixed(2)} s for ${gb.toFixed(2)} GB`);
-    console.log(`verify: ${verifyS.toFixed(2)} s for ${gb.toFixed(2)} GB = ${(verifyS / gb).toFixed(2)} s/GB (blobs + SHA256SUM, each byte hashed twice)`);
+    console.log(
+      `verify: ${verifyS.toFixed(2)} s for ${gb.toFixed(2)} GB = ${(verifyS / gb).toFixed(2)} s/GB (blobs + SHA256SUM, each byte hashed twice)`,
+    );
   } finally {
     if (args.includes('--keep')) console.log(`kept ${work}`);
     else await rm(work, { recursive: true, force: true });

@@ -11,7 +11,12 @@ import type { BuildConfig } from '../config/config.ts';
 import { UsageError } from '../engine/failures.ts';
 import { TaskError } from '../engine/task.ts';
 import { buildSolution, SolutionInvalidError } from '../tasks/solution/build.ts';
-import { parseSolutionArgs, SolutionUsageError, USAGE, type SolutionArgs } from '../tasks/solution/cli-args.ts';
+import {
+  parseSolutionArgs,
+  SolutionUsageError,
+  USAGE,
+  type SolutionArgs,
+} from '../tasks/solution/cli-args.ts';
 import { initSolution } from '../tasks/solution/init.ts';
 import { formatInspectReport, inspectSolutionIso } from '../tasks/solution/inspect.ts';
 import { lintSolution } from '../tasks/solution/lint.ts';
@@ -33,15 +38,26 @@ const stdio: SolutionIo = {
 /** The buildchain package root (holds .env.example). */
 const PACKAGE_ROOT = path.resolve(import.meta.dirname, '..', '..');
 
-function reportProblems(problems: readonly Problem[], json: boolean, io: SolutionIo, okText: string): number {
+function reportProblems(
+  problems: readonly Problem[],
+  json: boolean,
+  io: SolutionIo,
+  okText: string,
+): number {
   if (json) io.out(JSON.stringify({ ok: !hasErrors(problems), problems }, null, 2));
   else if (problems.length > 0) io.err(formatProblems(problems));
   const errors = problems.filter((p) => p.severity === 'error').length;
-  if (!json) io.err(errors > 0 ? `${errors} error(s), ${problems.length - errors} warning(s)` : okText);
+  if (!json)
+    io.err(errors > 0 ? `${errors} error(s), ${problems.length - errors} warning(s)` : okText);
   return errors > 0 ? 1 : 0;
 }
 
-async function runBuild(a: SolutionArgs, config: BuildConfig, io: SolutionIo, signal: AbortSignal): Promise<number> {
+async function runBuild(
+  a: SolutionArgs,
+  config: BuildConfig,
+  io: SolutionIo,
+  signal: AbortSignal,
+): Promise<number> {
   const epoch = config.env.SOURCE_DATE_EPOCH ?? '';
   let sources: Sources | undefined;
   try {
@@ -66,7 +82,10 @@ async function runBuild(a: SolutionArgs, config: BuildConfig, io: SolutionIo, si
     });
     if (result.warnings.length > 0) io.err(formatProblems(result.warnings));
     if (a.json) io.out(JSON.stringify(result, null, 2));
-    else io.out(`${result.iso}\n${result.sha256}  ${path.basename(result.iso)}${result.upToDate ? '  (up to date)' : ''}`);
+    else
+      io.out(
+        `${result.iso}\n${result.sha256}  ${path.basename(result.iso)}${result.upToDate ? '  (up to date)' : ''}`,
+      );
     return 0;
   } finally {
     await sources?.stop();
@@ -79,26 +98,39 @@ async function dispatch(a: SolutionArgs, io: SolutionIo, signal: AbortSignal): P
       io.out(USAGE);
       return 0;
     case 'init': {
-      const files = await initSolution(a.target, { name: a.name ?? '', version: a.version ?? '', ...(a.requireMetalK8s !== undefined ? { requireMetalK8s: a.requireMetalK8s } : {}) });
-      io.out(`created ${a.target}:\n${files.map((f) => `  ${f}`).join('\n')}\nnext: metalk8s-solution build ${a.target}`);
+      const files = await initSolution(a.target, {
+        name: a.name ?? '',
+        version: a.version ?? '',
+        ...(a.requireMetalK8s !== undefined ? { requireMetalK8s: a.requireMetalK8s } : {}),
+      });
+      io.out(
+        `created ${a.target}:\n${files.map((f) => `  ${f}`).join('\n')}\nnext: metalk8s-solution build ${a.target}`,
+      );
       return 0;
     }
     case 'lint': {
       const config = loadConfig(PACKAGE_ROOT);
-      const r = await lintSolution(a.target, { allowUnpinned: a.allowUnpinned || config.env.ALLOW_UNPINNED_IMAGES === 'true' });
+      const r = await lintSolution(a.target, {
+        allowUnpinned: a.allowUnpinned || config.env.ALLOW_UNPINNED_IMAGES === 'true',
+      });
       return reportProblems(r.problems, a.json, io, 'no problems found');
     }
     case 'build':
       return runBuild(a, loadConfig(PACKAGE_ROOT), io, signal);
     case 'inspect': {
       const config = loadConfig(PACKAGE_ROOT);
-      const r = await inspectSolutionIso(a.target, { isoinfo: config.tools.isoinfo?.bin ?? 'isoinfo' });
+      const r = await inspectSolutionIso(a.target, {
+        isoinfo: config.tools.isoinfo?.bin ?? 'isoinfo',
+      });
       io.out(a.json ? JSON.stringify(r, null, 2) : formatInspectReport(r));
       return 0;
     }
     case 'verify': {
       const config = loadConfig(PACKAGE_ROOT);
-      const r = await verifySolutionIso(a.target, { isoinfo: config.tools.isoinfo?.bin ?? 'isoinfo', checksum: a.checksum });
+      const r = await verifySolutionIso(a.target, {
+        isoinfo: config.tools.isoinfo?.bin ?? 'isoinfo',
+        checksum: a.checksum,
+      });
       return reportProblems(r.problems, a.json, io, `${a.target}: OK`);
     }
   }
@@ -112,7 +144,11 @@ function explain(err: TaskError, io: SolutionIo): void {
 }
 
 /** Runs the command line; resolves with the exit code. Never throws. */
-export async function runSolutionCli(argv: readonly string[], io: SolutionIo = stdio, signal = new AbortController().signal): Promise<number> {
+export async function runSolutionCli(
+  argv: readonly string[],
+  io: SolutionIo = stdio,
+  signal = new AbortController().signal,
+): Promise<number> {
   let args: SolutionArgs;
   try {
     args = parseSolutionArgs(argv);

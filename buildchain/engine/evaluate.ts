@@ -3,7 +3,7 @@
  * returns why it must run (see uptodate.ts). Reads files; never runs actions.
  */
 import type { FileHasher } from './fingerprint.ts';
-import { hashString } from './fingerprint.ts';
+import { hashString, NEEDS_HASHING } from './fingerprint.ts';
 import type { GraphNode } from './graph.ts';
 import type { FingerprintParts, StateStore } from './state-store.ts';
 import type { Action } from './task.ts';
@@ -22,6 +22,8 @@ export interface EvaluateContext {
 export interface Evaluation {
   readonly fp: string;
   readonly parts: FingerprintParts;
+  /** `parts` as JSON (what is hashed and stored). */
+  readonly partsJson: string;
   readonly targets: readonly (readonly [string, string | undefined])[];
   readonly reasons: string[];
 }
@@ -43,7 +45,10 @@ export function definitionHash(node: GraphNode): string {
 /** Hash of file deps; a missing file hashes as '' (the caller reports missing-file-dep). */
 export async function fileHashes(hasher: FileHasher, files: readonly string[]): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const f of files) out[f] = (await hasher.hash(f)) ?? '';
+  for (const f of files) {
+    const known = hasher.peek(f);
+    out[f] = (known === NEEDS_HASHING ? await hasher.hash(f) : known) ?? '';
+  }
   return out;
 }
 
@@ -67,9 +72,13 @@ export async function evaluateTask(
     files: await fileHashes(ctx.hasher, node.fileDeps),
     deps,
   };
-  const fp = hashString(JSON.stringify(parts));
+  const partsJson = JSON.stringify(parts);
+  const fp = hashString(partsJson);
   const targets: (readonly [string, string | undefined])[] = [];
-  for (const t of node.targets) targets.push([t, await ctx.hasher.hash(t)]);
+  for (const t of node.targets) {
+    const known = ctx.hasher.peek(t);
+    targets.push([t, known === NEEDS_HASHING ? await ctx.hasher.hash(t) : known]);
+  }
   const checks: (boolean | string)[] = [];
   for (const c of def.uptodate ?? []) checks.push(typeof c === 'function' ? await c() : c);
   const reasons = staleReasons({
@@ -83,5 +92,5 @@ export async function evaluateTask(
     alwaysMake: extra.alwaysMake,
     depsWouldRun: extra.depsWouldRun,
   });
-  return { fp, parts, targets, reasons };
+  return { fp, parts, partsJson, targets, reasons };
 }

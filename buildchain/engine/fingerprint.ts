@@ -4,7 +4,7 @@
  * {@link RACY_MS} after the file's mtime is "racy" (a same-size rewrite in the same clock
  * tick would keep the mtime), so it is not trusted until re-hashed later (as git does).
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash as oneShotHash } from 'node:crypto';
 import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
@@ -16,9 +16,12 @@ export type FileRecord = [number, number, number, string, 0 | 1];
 export const RACY_MS = 30;
 const SMALL_FILE = 8 * 1024 * 1024;
 
-/** sha256 of a string, base64url (43 characters). */
+/** Characters kept of a base64url sha256 (22 = 132 bits: plenty to detect changes, and a smaller state). */
+const HASH_CHARS = 22;
+
+/** sha256 of a string, base64url, shortened to 22 characters. */
 export function hashString(s: string): string {
-  return createHash('sha256').update(s).digest('base64url');
+  return oneShotHash('sha256', s, 'base64url').slice(0, HASH_CHARS);
 }
 
 function isSameStat(rec: FileRecord | undefined, st: Stats): rec is FileRecord {
@@ -26,11 +29,14 @@ function isSameStat(rec: FileRecord | undefined, st: Stats): rec is FileRecord {
 }
 
 async function hashContent(file: string, size: number): Promise<string> {
-  if (size <= SMALL_FILE) return createHash('sha256').update(readFileSync(file)).digest('base64url');
+  if (size <= SMALL_FILE) return oneShotHash('sha256', readFileSync(file), 'base64url').slice(0, HASH_CHARS);
   const h = createHash('sha256');
   for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
-  return h.digest('base64url');
+  return h.digest('base64url').slice(0, HASH_CHARS);
 }
+
+/** Returned by {@link FileHasher.peek} when the content must be read. */
+export const NEEDS_HASHING = Symbol('needs-hashing');
 
 /** Hashes files and trees through a stat cache shared with the state store. */
 export class FileHasher {
@@ -38,6 +44,11 @@ export class FileHasher {
   readonly cache: Map<string, FileRecord>;
   /** Number of files hashed (cache misses) since creation: the cache needs saving when > 0. */
   misses = 0;
+  /**
+   * Hashes already looked up in this run (a file read by many tasks is stat'ed once). Entries
+   * are dropped when a task producing them is about to run ({@link invalidate}).
+   */
+  private readonly memo = new Map<string, string | undefined>();
 
   constructor(cache: Map<string, FileRecord>) {
     this.cache = cache;
@@ -47,11 +58,32 @@ export class FileHasher {
    * Hash of a file's content, or of a directory tree (`d:` prefix), or undefined when the path
    * does not exist. Symlinks are followed for files; inside trees they hash as their target text.
    */
-  async hash(file: string): Promise<string | undefined> {
+  /**
+   * The hash when it is known without reading the file (this run's lookups, or the stat
+   * cache), `undefined` for a missing path, or {@link NEEDS_HASHING}. Synchronous: the no-op
+   * path of a large build avoids a promise per file.
+   */
+  peek(file: string): string | undefined | typeof NEEDS_HASHING {
+    if (this.memo.has(file)) return this.memo.get(file);
     const st = statSync(file, { throwIfNoEntry: false });
-    if (st === undefined) return undefined;
-    if (st.isDirectory()) return this.hashTree(file);
-    return this.hashStat(file, st);
+    if (st === undefined) {
+      this.memo.set(file, undefined);
+      return undefined;
+    }
+    const rec = this.cache.get(file);
+    if (st.isFile() && isSameStat(rec, st) && rec[4] === 1) {
+      this.memo.set(file, rec[3]);
+      return rec[3];
+    }
+    return NEEDS_HASHING;
+  }
+
+  async hash(file: string): Promise<string | undefined> {
+    if (this.memo.has(file)) return this.memo.get(file);
+    const st = statSync(file, { throwIfNoEntry: false });
+    const h = st === undefined ? undefined : st.isDirectory() ? await this.hashTree(file) : await this.hashStat(file, st);
+    this.memo.set(file, h);
+    return h;
   }
 
   private async hashStat(file: string, st: Stats): Promise<string> {
@@ -74,9 +106,16 @@ export class FileHasher {
     this.cache.set(file, [after.mtimeMs, after.size, after.ino, hash, trusted]);
   }
 
-  /** Forgets the records of a path and everything under it (before a task rewrites it). */
+  /** Forgets what is known of a path (before a task rewrites it). */
   invalidate(file: string): void {
     this.cache.delete(file);
+    this.memo.delete(file);
+  }
+
+  /** Forgets this run's lookups under a directory target (costs a scan of the lookups). */
+  forgetUnder(dir: string): void {
+    const prefix = dir.endsWith(path.sep) ? dir : dir + path.sep;
+    for (const k of this.memo.keys()) if (k.startsWith(prefix)) this.memo.delete(k);
   }
 
   /** Hash of a directory tree: sorted relative paths, types, exec bits and content hashes. */

@@ -205,7 +205,7 @@ class Schedule {
   private async evaluateAndRun(name: string, started: number): Promise<void> {
     const o = this.o;
     const node = o.graph.get(name);
-    const toolVersions = await o.tools.versionsOf(node.def.tools ?? []);
+    const toolVersions = (node.def.tools ?? []).length > 0 ? await o.tools.versionsOf(node.def.tools ?? []) : {};
     const depsWouldRun = o.dryRun
       ? node.deps.filter((d) => this.outcomes.get(d) === 'would-run' && !this.alwaysOnly.has(d))
       : [];
@@ -234,7 +234,10 @@ class Schedule {
       return;
     }
     o.state.invalidate(name);
-    for (const t of node.targets) o.hasher.invalidate(t);
+    for (const [t, h] of ev.targets) {
+      o.hasher.invalidate(t);
+      if (h?.startsWith('d:') === true) o.hasher.forgetUnder(t);
+    }
     o.reporter.emit({ event: 'start', task: name, title: node.def.title ?? name, reasons: ev.reasons });
     await runActions(node.def.actions ?? [], {
       task: name,
@@ -248,7 +251,10 @@ class Schedule {
     const targets: Record<string, string> = {};
     const missing: string[] = [];
     for (const t of node.targets) {
+      o.hasher.invalidate(t);
       const h = await o.hasher.hash(t);
+      // A directory target may not have existed before the run.
+      if (h?.startsWith('d:') === true) o.hasher.forgetUnder(t);
       if (h === undefined) missing.push(path.relative(o.graph.root, t));
       else targets[t] = h;
     }
@@ -257,7 +263,7 @@ class Schedule {
         hint: `the actions of ${name} succeeded but did not create its declared targets`,
       });
     }
-    o.state.set(name, { fp: ev.fp, parts: ev.parts, targets });
+    o.state.set(name, { fp: ev.fp, parts: ev.partsJson, targets });
     o.reporter.emit({ event: 'done', task: name, durationMs: Date.now() - started });
     this.finish(name, 'done');
   }

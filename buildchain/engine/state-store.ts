@@ -30,7 +30,11 @@ export interface FingerprintParts {
 /** What is stored for a task after a successful run. */
 export interface TaskState {
   readonly fp: string;
-  readonly parts: FingerprintParts;
+  /**
+   * The {@link FingerprintParts} as JSON text: parsed only when the fingerprint differs (to
+   * say why), so that loading a large state stays cheap.
+   */
+  readonly parts: string;
   /** Absolute target → content hash after the run. */
   readonly targets: Readonly<Record<string, string>>;
 }
@@ -69,8 +73,8 @@ export class StateStore {
   static open(dir: string): StateStore {
     let snap: Snapshot = { version: 1, tasks: {}, files: {}, tools: {} };
     try {
-      const parsed = JSON.parse(readFileSync(path.join(dir, 'state.json'), 'utf8')) as Snapshot;
-      if (parsed.version === 1) snap = parsed;
+      const parsed = JSON.parse(readFileSync(path.join(dir, 'state.json'), 'utf8')) as Partial<Snapshot>;
+      if (parsed.version === 1) snap = parsed as Snapshot;
     } catch {
       // No snapshot yet, or an unreadable one: every task is stale, which is safe.
     }

@@ -79,7 +79,7 @@ export function staleReasons(input: UptodateInput): string[] {
     return cap(out);
   }
   if (previous.fp !== input.fp) {
-    const why = fingerprintReasons(root, previous.parts, input.parts);
+    const why = fingerprintReasons(root, JSON.parse(previous.parts) as FingerprintParts, input.parts);
     out.push(...(why.length > 0 ? why : ['fingerprint changed']));
   }
   for (const [t, h] of input.targets) {

@@ -20,7 +20,15 @@ import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const EXAMPLE = path.join(ROOT, 'examples', 'solution-example');
 const EPOCH = 1700000000;
-const missing = missingTools('buildah', 'skopeo', 'xorriso', 'isoinfo', 'bsdtar', 'nginx', 'busybox');
+const missing = missingTools(
+  'buildah',
+  'skopeo',
+  'xorriso',
+  'isoinfo',
+  'bsdtar',
+  'nginx',
+  'busybox',
+);
 
 function sha256(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -36,7 +44,12 @@ describe.skipIf(missing.length > 0)('example Solution ISO', () => {
     // nginx workers run as nobody: they must traverse the temp dir.
     await chmod(tmp.path, 0o755);
     iso = path.join(tmp.path, 'out', 'example.iso');
-    built = await buildSolution({ dir: EXAMPLE, output: iso, workDir: path.join(tmp.path, 'work'), sourceDateEpoch: EPOCH });
+    built = await buildSolution({
+      dir: EXAMPLE,
+      output: iso,
+      workDir: path.join(tmp.path, 'work'),
+      sourceDateEpoch: EPOCH,
+    });
   });
 
   afterAll(async () => {
@@ -71,10 +84,15 @@ describe.skipIf(missing.length > 0)('example Solution ISO', () => {
         'ui/deployment.yaml',
       ]),
     );
-    expect(names.some((n) => n.includes('solution.yaml') || n.includes('Containerfile'))).toBe(false);
-    for (const l of listing.filter((x) => x.trim() !== '')) expect(l.split(/\s+/).slice(2, 4)).toEqual(['0', '0']);
+    expect(names.some((n) => n.includes('solution.yaml') || n.includes('Containerfile'))).toBe(
+      false,
+    );
+    for (const l of listing.filter((x) => x.trim() !== ''))
+      expect(l.split(/\s+/).slice(2, 4)).toEqual(['0', '0']);
     const product = (await execa('bsdtar', ['-xOf', iso, 'product.txt'])).stdout;
-    expect(product).toMatch(/^NAME=Example\nVERSION=1\.0\.0-dev\nREQUIRE_METALK8S=">=2\.4\.0"\nARCHIVE_LAYOUT_VERSION=1\nGIT=.*\nBUILD_TIMESTAMP=2023-11-14T22:13:20Z$/);
+    expect(product).toMatch(
+      /^NAME=Example\nVERSION=1\.0\.0-dev\nREQUIRE_METALK8S=">=2\.4\.0"\nARCHIVE_LAYOUT_VERSION=1\nGIT=.*\nBUILD_TIMESTAMP=2023-11-14T22:13:20Z$/,
+    );
     const ui = (await execa('bsdtar', ['-xOf', iso, 'ui/deployment.yaml'])).stdout;
     expect(ui).toContain('image: "{{ repository }}/example-app:1.0.0-dev"');
   });
@@ -87,18 +105,34 @@ describe.skipIf(missing.length > 0)('example Solution ISO', () => {
 
   it('is up to date on rerun and reproducible from scratch', async () => {
     const before = await stat(iso);
-    const again = await buildSolution({ dir: EXAMPLE, output: iso, workDir: path.join(tmp.path, 'work'), sourceDateEpoch: EPOCH });
+    const again = await buildSolution({
+      dir: EXAMPLE,
+      output: iso,
+      workDir: path.join(tmp.path, 'work'),
+      sourceDateEpoch: EPOCH,
+    });
     expect(again.upToDate).toBe(true);
     expect((await stat(iso)).mtimeMs).toBe(before.mtimeMs);
     const other = path.join(tmp.path, 'out2', 'example.iso');
-    const fresh = await buildSolution({ dir: EXAMPLE, output: other, workDir: path.join(tmp.path, 'work2'), sourceDateEpoch: EPOCH });
+    const fresh = await buildSolution({
+      dir: EXAMPLE,
+      output: other,
+      workDir: path.join(tmp.path, 'work2'),
+      sourceDateEpoch: EPOCH,
+    });
     expect(fresh.upToDate).toBe(false);
     expect(fresh.sha256).toBe(built.sha256);
   });
 
   it('adds manifest.yaml behind the option', async () => {
     const other = path.join(tmp.path, 'out3', 'example.iso');
-    await buildSolution({ dir: EXAMPLE, output: other, workDir: path.join(tmp.path, 'work2'), sourceDateEpoch: EPOCH, manifestYaml: true });
+    await buildSolution({
+      dir: EXAMPLE,
+      output: other,
+      workDir: path.join(tmp.path, 'work2'),
+      sourceDateEpoch: EPOCH,
+      manifestYaml: true,
+    });
     const manifest = (await execa('bsdtar', ['-xOf', other, 'manifest.yaml'])).stdout;
     expect(manifest).toContain('kind: Solution');
     expect(manifest).toContain('- example-app:1.0.0-dev');
@@ -110,20 +144,37 @@ describe.skipIf(missing.length > 0)('example Solution ISO', () => {
     await execa('bsdtar', ['-xf', iso, '-C', extract]);
     await chmod(extract, 0o755);
     const template = await readFile(path.join(extract, 'registry-config.inc.j2'), 'utf8');
-    const rendered = template.replaceAll('{{ repository }}', 'example-1.0.0-dev').replaceAll('{{ registry_root }}', path.join(extract, 'images'));
+    const rendered = template
+      .replaceAll('{{ repository }}', 'example-1.0.0-dev')
+      .replaceAll('{{ registry_root }}', path.join(extract, 'images'));
     const conf = path.join(tmp.path, 'registry.inc');
     await writeFile(conf, `${renderRegistryConstants()}\n${rendered}`);
-    const ngx = await startTestNginx({ dir: path.join(tmp.path, 'nginx'), serverBody: `include ${conf};` });
-    const manifest = await readFile(path.join(extract, 'images/example-app/1.0.0-dev/manifest.json'));
+    const ngx = await startTestNginx({
+      dir: path.join(tmp.path, 'nginx'),
+      serverBody: `include ${conf};`,
+    });
+    const manifest = await readFile(
+      path.join(extract, 'images/example-app/1.0.0-dev/manifest.json'),
+    );
     const digest = `sha256:${sha256(manifest)}`;
     for (const ref of ['example-app:1.0.0-dev', `example-app@${digest}`]) {
       const dest = path.join(tmp.path, `pulled-${ref.includes('@') ? 'digest' : 'tag'}`);
-      await execa('skopeo', ['copy', '-q', '--src-tls-verify=false', `docker://${ngx.address}/example-1.0.0-dev/${ref}`, `dir:${dest}`]);
+      await execa('skopeo', [
+        'copy',
+        '-q',
+        '--src-tls-verify=false',
+        `docker://${ngx.address}/example-1.0.0-dev/${ref}`,
+        `dir:${dest}`,
+      ]);
       expect(sha256(await readFile(path.join(dest, 'manifest.json')))).toBe(digest.slice(7));
     }
-    const res = await fetch(`http://${ngx.address}/v2/example-1.0.0-dev/example-app/manifests/1.0.0-dev`);
+    const res = await fetch(
+      `http://${ngx.address}/v2/example-1.0.0-dev/example-app/manifests/1.0.0-dev`,
+    );
     expect(res.headers.get('docker-content-digest')).toBe(digest);
-    expect(res.headers.get('content-type')).toBe('application/vnd.docker.distribution.manifest.v2+json');
+    expect(res.headers.get('content-type')).toBe(
+      'application/vnd.docker.distribution.manifest.v2+json',
+    );
     await ngx.stop();
   });
 
@@ -144,10 +195,16 @@ describe.skipIf(missing.length > 0)('example Solution ISO', () => {
     const io = { out: (t: string) => out.push(t), err: () => undefined };
     expect(await runSolutionCli(['verify', iso], io)).toBe(0);
     expect(await runSolutionCli(['inspect', iso, '--json'], io)).toBe(0);
-    expect((JSON.parse(out.at(-1) ?? '{}') as { volumeId?: string }).volumeId).toBe('Example 1.0.0-dev');
+    expect((JSON.parse(out.at(-1) ?? '{}') as { volumeId?: string }).volumeId).toBe(
+      'Example 1.0.0-dev',
+    );
     expect(await runSolutionCli(['verify', path.join(tmp.path, 'nope.iso')], io)).toBe(1);
     expect(await runSolutionCli(['verify'], io)).toBe(2);
-    const bin = await execa('node', [path.join(ROOT, 'bin/metalk8s-solution.js'), 'lint', EXAMPLE], { reject: false, cwd: tmp.path });
+    const bin = await execa(
+      'node',
+      [path.join(ROOT, 'bin/metalk8s-solution.js'), 'lint', EXAMPLE],
+      { reject: false, cwd: tmp.path },
+    );
     expect(bin.exitCode).toBe(0);
     expect(bin.stderr).toContain('no problems found');
   });

@@ -28,8 +28,14 @@ interface Case {
 }
 
 async function blobs(root: string): Promise<{ config: string; layer: string }> {
-  const m = JSON.parse(await readFile(path.join(root, IMAGE, 'manifest.json'), 'utf8')) as { config: { digest: string }; layers: { digest: string }[] };
-  return { config: path.join(root, IMAGE, m.config.digest.slice(7)), layer: path.join(root, IMAGE, (m.layers[0]?.digest ?? '').slice(7)) };
+  const m = JSON.parse(await readFile(path.join(root, IMAGE, 'manifest.json'), 'utf8')) as {
+    config: { digest: string };
+    layers: { digest: string }[];
+  };
+  return {
+    config: path.join(root, IMAGE, m.config.digest.slice(7)),
+    layer: path.join(root, IMAGE, (m.layers[0]?.digest ?? '').slice(7)),
+  };
 }
 
 async function flipByte(file: string, offset: number): Promise<void> {
@@ -46,13 +52,22 @@ async function flipByte(file: string, offset: number): Promise<void> {
 
 const cases: Case[] = [
   { code: 'blob-digest-mismatch', root: async (r) => flipByte((await blobs(r)).layer, 1000) },
-  { code: 'blob-size-mismatch', root: async (r) => writeFile((await blobs(r)).layer, 'x', { flag: 'a' }) },
+  {
+    code: 'blob-size-mismatch',
+    root: async (r) => writeFile((await blobs(r)).layer, 'x', { flag: 'a' }),
+  },
   { code: 'blob-missing', root: async (r) => rm((await blobs(r)).config) },
   { code: 'manifest-missing', root: (r) => rm(path.join(r, IMAGE, 'manifest.json')) },
-  { code: 'manifest-invalid', root: (r) => writeFile(path.join(r, IMAGE, 'manifest.json'), '{"schemaVersion": 1}') },
+  {
+    code: 'manifest-invalid',
+    root: (r) => writeFile(path.join(r, IMAGE, 'manifest.json'), '{"schemaVersion": 1}'),
+  },
   { code: 'volume-id-mismatch', volumeId: 'Example 9.9.9' },
   { code: 'product-missing', root: (r) => rm(path.join(r, 'product.txt')) },
-  { code: 'registry-config-mismatch', root: (r) => writeFile(path.join(r, 'registry-config.inc.j2'), '# empty\n') },
+  {
+    code: 'registry-config-mismatch',
+    root: (r) => writeFile(path.join(r, 'registry-config.inc.j2'), '# empty\n'),
+  },
   { code: 'registry-config-missing', root: (r) => rm(path.join(r, 'registry-config.inc.j2')) },
   { code: 'operator-file-missing', root: (r) => rm(path.join(r, 'operator/deploy/role.yaml')) },
   { code: 'sha256sum-mismatch', iso: (iso) => flipByte(iso, 100) },
@@ -67,7 +82,12 @@ describe.skipIf(missing.length > 0)('verify on damaged Solution ISOs', () => {
   beforeAll(async () => {
     tmp = await makeTempDir('mk8s-solution-verify-');
     const work = path.join(tmp.path, 'work');
-    await buildSolution({ dir: EXAMPLE, output: path.join(tmp.path, 'good', 'example.iso'), workDir: work, sourceDateEpoch: 1700000000 });
+    await buildSolution({
+      dir: EXAMPLE,
+      output: path.join(tmp.path, 'good', 'example.iso'),
+      workDir: work,
+      sourceDateEpoch: 1700000000,
+    });
     root = path.join(work, 'root');
   });
 
@@ -76,7 +96,9 @@ describe.skipIf(missing.length > 0)('verify on damaged Solution ISOs', () => {
   });
 
   it('passes the good ISO', async () => {
-    expect((await verifySolutionIso(path.join(tmp.path, 'good', 'example.iso'))).problems).toEqual([]);
+    expect((await verifySolutionIso(path.join(tmp.path, 'good', 'example.iso'))).problems).toEqual(
+      [],
+    );
   });
 
   it.each(cases.map((c, i) => [i, c.code, c] as const))('case %i: %s', async (i, code, c) => {
@@ -84,7 +106,14 @@ describe.skipIf(missing.length > 0)('verify on damaged Solution ISOs', () => {
     await cp(root, caseRoot, { recursive: true });
     await c.root?.(caseRoot);
     const iso = path.join(tmp.path, `iso-${i}`, 'example.iso');
-    await writeSolutionIso({ root: caseRoot, output: iso, volumeId: c.volumeId ?? 'Example 1.0.0-dev', epoch: 1700000000, xorriso: 'xorriso', run: execaRunner() });
+    await writeSolutionIso({
+      root: caseRoot,
+      output: iso,
+      volumeId: c.volumeId ?? 'Example 1.0.0-dev',
+      epoch: 1700000000,
+      xorriso: 'xorriso',
+      run: execaRunner(),
+    });
     await c.iso?.(iso);
     const r = await verifySolutionIso(iso);
     const errors = r.problems.filter((p) => p.severity === 'error');

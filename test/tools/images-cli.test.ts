@@ -32,8 +32,8 @@ describe.skipIf(missingTools('skopeo', 'buildah', 'docker-registry').length > 0)
   let registry: LoopbackServer;
   const digests: Record<string, string> = {};
 
-  async function build(env: Record<string, string> = {}): Promise<{ code: number; events: Event[] }> {
-    const r = await promisify(execFile)(TSX, [CLI, '--reporter', 'json', '--tasks-module', 'tasks.ts', '-n', '2', 'images'], {
+  async function build(env: Record<string, string> = {}, task = 'images'): Promise<{ code: number; events: Event[] }> {
+    const r = await promisify(execFile)(TSX, [CLI, '--reporter', 'json', '--tasks-module', 'tasks.ts', '-n', '2', task], {
       cwd: ws,
       env: { ...process.env, ...env },
     }).then(
@@ -50,15 +50,14 @@ describe.skipIf(missingTools('skopeo', 'buildah', 'docker-registry').length > 0)
     return { code: r.code, events };
   }
 
-  async function writeList(tinyVersion: string, tinyDigest: string): Promise<void> {
+  async function writeList(tinyVersion: string, tinyDigest: string | undefined): Promise<void> {
     await writeFile(
       path.join(ws, 'images', 'images.yaml'),
       `images:
   - name: tiny
     version: "${tinyVersion}"
     source: { registry: quay.io, repository: test/tiny }
-    digest: ${tinyDigest}
-  - name: pause
+${tinyDigest === undefined ? '' : `    digest: ${tinyDigest}\n`}  - name: pause
     version: "3.1"
     source: { registry: quay.io, repository: test/tiny }
     digest: ${digests['1.0'] ?? ''}
@@ -150,5 +149,16 @@ describe.skipIf(missingTools('skopeo', 'buildah', 'docker-registry').length > 0)
     expect(fail?.reason).toBe('unreachable');
     expect(JSON.stringify(fail)).toContain(`127.0.0.1:${port}`);
     expect(JSON.stringify(fail)).toContain('REGISTRY_MIRRORS');
+  });
+
+  it('an unpinned image fails unless allowed; images:lock records its digest', async () => {
+    await writeList('2.0', undefined);
+    const refused = await build();
+    expect(refused.code).toBe(1);
+    expect(refused.events.find((e) => e.event === 'fail')?.message).toContain('image tiny:2.0 (quay.io/test/tiny) has no pinned digest');
+    const locked = await build({}, 'images:lock');
+    expect(locked.code).toBe(0);
+    expect(await readFile(path.join(ws, 'images', 'images.yaml'), 'utf8')).toContain(`digest: ${digests['2.0'] ?? '?'}`);
+    expect((await build()).code).toBe(0);
   });
 });

@@ -33,6 +33,7 @@ const FILES: Record<string, string> = {
   'salt/metalk8s/templated.sls': '{%- set v = pillar.x %}\nfoo:\n  test.nop:\n    - name: {{ v }}\n',
   'images/images.yaml': `images:\n  - name: pause\n    version: "3.1"\n    source: { registry: k8s.gcr.io, repository: pause }\n    digest: ${DIGEST}\n  - name: local\n    version: "1.0"\n    build: { context: images/local }\n`,
   'images/local/Containerfile': 'FROM scratch\n',
+  'salt/MANIFEST': '# shipped\nmetalk8s/plain.sls\nmetalk8s/templated.sls\n',
   'packages-specs/redhat-7.yaml': 'osFamily: redhat-7\nreleasever: "7"\ndistTag: el7\nrepos: []\npackages:\n  - name: hello\n    built: true\n',
   'packages-specs/hello/hello.spec': 'Name: hello\nVersion: 1.0\nRelease: 1%{?dist}\nSummary: hi\nLicense: MIT\nBuildArch: noarch\n%description\nhi\n%files\n',
   'src/ok.ts': 'export const answer: number = 42;\n',
@@ -106,12 +107,25 @@ describe.skipIf(missingTools('shellcheck', 'yamllint', 'rpmspec').length > 0)('l
     expect(lines.some((l) => l === 'packages-specs/hello/hello.spec:6: error: Unknown tag: BogusTag: 1 [rpmspec]')).toBe(true);
     expect(lines.some((l) => l.startsWith('packages-specs/orphan/orphan.spec: error:') && l.includes('not referenced'))).toBe(true);
 
+    expect(lines).not.toContain('salt/MANIFEST: warning: not found: the shipped Salt file list was not compared with the tree [salt-list]');
+
     const allowed = await run('lint:content', { ALLOW_UNPINNED_IMAGES: 'true' });
     expect(allowed.lines.some((l) => l.startsWith('images/images.yaml:2: warning:'))).toBe(true);
     await put('images/images.yaml', FILES['images/images.yaml'] ?? '');
     await put('packages-specs/hello/hello.spec', FILES['packages-specs/hello/hello.spec'] ?? '');
     await put('packages-specs/orphan/orphan.spec', '');
     await rm(path.join(ws.path, 'packages-specs/orphan'), { recursive: true });
+  });
+
+  it('lint:content compares salt/MANIFEST with the tree', async () => {
+    await put('salt/MANIFEST', (FILES['salt/MANIFEST'] ?? '') + 'metalk8s/gone.sls\n');
+    await put('salt/metalk8s/unlisted.sls', 'a: 1\n');
+    const { error, lines } = await run('lint:content');
+    await put('salt/MANIFEST', FILES['salt/MANIFEST'] ?? '');
+    await rm(path.join(ws.path, 'salt/metalk8s/unlisted.sls'));
+    expect((error as TaskError).message).toBe('lint failed: lint:content');
+    expect(lines).toContain('salt/MANIFEST:4: error: lists "salt/metalk8s/gone.sls", which does not exist [salt-missing]');
+    expect(lines).toContain('salt/metalk8s/unlisted.sls: error: present in the tree but not in the shipped file list salt/MANIFEST [salt-unshipped]');
   });
 
   it('lint:ts reports a tsc error and an eslint error; `lint` runs every subtask and names the failed one', async () => {

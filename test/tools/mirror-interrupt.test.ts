@@ -2,10 +2,11 @@ import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isGroupAlive, killGroup } from '../../buildchain/tasks/mirror/servers.ts';
+import { isGroupAlive, killGroup, runningServerPids } from '../../buildchain/tasks/mirror/servers.ts';
+import { createSources } from '../../buildchain/tasks/sources.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
-import { writeMirrorFixture } from './mirror-fixture.ts';
+import { fixtureConfig, writeMirrorFixture } from './mirror-fixture.ts';
 
 const missing = missingTools('docker-registry', 'nginx', 'rpmbuild', 'createrepo_c', 'gpg', 'rpmsign');
 const holder = path.join(import.meta.dirname, 'mirror-holder.ts');
@@ -94,5 +95,20 @@ describe.skipIf(missing.length > 0)('embedded mirror under interruption', () => 
     expect(await exited).toBe('SIGKILL');
     expect(await eventually(() => held.pids.every((p) => !isGroupAlive(p)))).toBe(true);
     expect(await eventually(async () => !(await isPortOpen(held.registry)) && !(await isPortOpen(held.web)))).toBe(true);
+  });
+
+  it('stop() during the first seed aborts it and starts nothing', async () => {
+    const fresh = await makeTempDir('mk8s-mirror-abort-');
+    try {
+      await writeMirrorFixture(fresh.path);
+      const sources = createSources(fixtureConfig(fresh.path, 'embedded'));
+      const pending = sources.registry('quay.io');
+      await sources.stop();
+      await expect(pending).rejects.toThrow();
+      expect(runningServerPids()).toEqual([]);
+      await expect(sources.registry('quay.io')).rejects.toThrow(/stopped/);
+    } finally {
+      await fresh.cleanup();
+    }
   });
 });

@@ -122,6 +122,17 @@ describe.skipIf(missingTools('rpmbuild', 'rpmspec', 'rpm', 'createrepo_c', 'dnf'
     const seen = [...new Set(r.events.map((e) => e.task).filter((t) => t !== undefined))].sort();
     expect(seen).toEqual(['packaging:rpm:hello-built', 'packaging:source:hello-built', 'packaging:srpm:hello-built']);
   });
+
+  it('removes the repo of an upstream repo dropped from the list', async () => {
+    const list = path.join(ws, 'packages-specs', 'redhat-7.yaml');
+    const text = await readFile(list, 'utf8');
+    await writeFile(list, text.replace(/ {2}- \{ name: main,[^\n]*\n/, '').replace('repos:\n', 'repos: []\n').replace('  - { name: hello-app, repo: main }\n', ''));
+    const r = await build('packaging');
+    expect(r.code, r.stderr).toBe(0);
+    expect(ran(r.events)).toContain('packaging:prune');
+    expect(await readdir(repos())).toEqual(['metalk8s-scality-el7']);
+    await writeFile(list, text);
+  });
 });
 
 /**

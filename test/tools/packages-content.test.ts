@@ -59,6 +59,7 @@ describe('packages-specs content', () => {
     expect([...tasks.keys()].sort()).toEqual([
       'packaging',
       'packaging:download',
+      'packaging:prune',
       ...['base', 'epel', 'extras', 'kubernetes', 'saltstack', 'scality', 'updates'].map((n) => `packaging:repo:metalk8s-${n}-el7`),
       'packaging:rpm:calico-cni-plugin', 'packaging:rpm:metalk8s-sosreport',
       'packaging:source:calico-cni-plugin',
@@ -93,7 +94,7 @@ describe('packages-specs content', () => {
       packages: [{ name: 'socat', repo: '', built: false }],
     };
     const tasks = createPackagingTasks(config, sources, { list: el8 });
-    expect(tasks.map((t) => t.name).sort()).toEqual(['packaging:redhat-8', 'packaging:redhat-8:download', 'packaging:repo:metalk8s-appstream-el8']);
+    expect(tasks.map((t) => t.name).sort()).toEqual(['packaging:redhat-8', 'packaging:redhat-8:download', 'packaging:redhat-8:prune', 'packaging:repo:metalk8s-appstream-el8']);
     expect(packagingRepoDirs(config, el8)).toEqual([{ repo: 'appstream', isoName: 'metalk8s-appstream-el8', dir: '/b/root/packages/redhat/metalk8s-appstream-el8', task: 'packaging:repo:metalk8s-appstream-el8' }]);
   });
 });

@@ -13,7 +13,10 @@ import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 
 type Mutation = (dir: string) => Promise<void>;
 
-async function editConfig(dir: string, edit: (doc: Record<string, unknown>) => void): Promise<void> {
+async function editConfig(
+  dir: string,
+  edit: (doc: Record<string, unknown>) => void,
+): Promise<void> {
   const file = path.join(dir, 'solution.yaml');
   const doc = YAML.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
   edit(doc);
@@ -35,18 +38,55 @@ const corpus: [code: string, mutate: Mutation][] = [
   ['require-metalk8s-range', (d) => editConfig(d, (c) => (c.requireMetalK8s = 'recent'))],
   ['layout-version', (d) => editConfig(d, (c) => (c.archiveLayoutVersion = 2))],
   ['volume-id-too-long', (d) => editConfig(d, (c) => (c.name = 'Extraordinarily-Long-Solution'))],
-  ['iso-name-too-long', (d) => writeFile(path.join(d, 'operator/deploy/crds/an_extremely_long_name_crd.yaml'), 'apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n')],
-  ['yaml-invalid', (d) => writeFile(path.join(d, 'ui/deployment.yaml'), 'kind: Deployment\nspec: [unclosed\n')],
-  ['operator-kind', (d) => writeFile(path.join(d, 'operator/deploy/role.yaml'), 'apiVersion: apps/v1\nkind: Deployment\n')],
+  [
+    'iso-name-too-long',
+    (d) =>
+      writeFile(
+        path.join(d, 'operator/deploy/crds/an_extremely_long_name_crd.yaml'),
+        'apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n',
+      ),
+  ],
+  [
+    'yaml-invalid',
+    (d) => writeFile(path.join(d, 'ui/deployment.yaml'), 'kind: Deployment\nspec: [unclosed\n'),
+  ],
+  [
+    'operator-kind',
+    (d) =>
+      writeFile(
+        path.join(d, 'operator/deploy/role.yaml'),
+        'apiVersion: apps/v1\nkind: Deployment\n',
+      ),
+  ],
   ['operator-file-missing', (d) => unlink(path.join(d, 'operator/deploy/service_account.yaml'))],
   ['image-name', (d) => editConfig(d, (c) => ((images(c)[0] ?? {}).name = 'Example_App!'))],
   ['image-tag', (d) => editConfig(d, (c) => ((images(c)[0] ?? {}).version = '.bad'))],
-  ['image-digest', (d) => editConfig(d, (c) => images(c).push({ ...remote, digest: 'sha256:1234' }))],
+  [
+    'image-digest',
+    (d) => editConfig(d, (c) => images(c).push({ ...remote, digest: 'sha256:1234' })),
+  ],
   ['image-unpinned', (d) => editConfig(d, (c) => images(c).push(remote))],
   ['image-duplicate', (d) => editConfig(d, (c) => images(c).push({ ...images(c)[0] }))],
-  ['image-context', (d) => editConfig(d, (c) => ((images(c)[0] ?? {}).build = { context: 'images/example-app', hostFiles: { busybox: '/nonexistent/busybox' } }))],
-  ['path-traversal', (d) => editConfig(d, (c) => ((images(c)[0] ?? {}).build = { context: '../../etc' }))],
-  ['symlink-escape', (d) => symlink('/etc/hostname', path.join(d, 'operator/deploy/crds/host_crd.yaml'))],
+  [
+    'image-context',
+    (d) =>
+      editConfig(
+        d,
+        (c) =>
+          ((images(c)[0] ?? {}).build = {
+            context: 'images/example-app',
+            hostFiles: { busybox: '/nonexistent/busybox' },
+          }),
+      ),
+  ],
+  [
+    'path-traversal',
+    (d) => editConfig(d, (c) => ((images(c)[0] ?? {}).build = { context: '../../etc' })),
+  ],
+  [
+    'symlink-escape',
+    (d) => symlink('/etc/hostname', path.join(d, 'operator/deploy/crds/host_crd.yaml')),
+  ],
   [
     'unreadable-file',
     async (d) => {
@@ -54,7 +94,10 @@ const corpus: [code: string, mutate: Mutation][] = [
       else await chmod(path.join(d, 'ui/deployment.yaml'), 0o000);
     },
   ],
-  ['dropped-file', (d) => writeFile(path.join(d, 'operator/deploy/NOTES.txt'), 'remember to deploy\n')],
+  [
+    'dropped-file',
+    (d) => writeFile(path.join(d, 'operator/deploy/NOTES.txt'), 'remember to deploy\n'),
+  ],
   [
     'dropped-file',
     async (d) => {
@@ -80,22 +123,30 @@ describe('lint and build on a corpus of bad Solutions', () => {
     expect(r.problems).toEqual([]);
   });
 
-  it.each(corpus.map(([code, m], i) => [i, code, m] as const))('case %i: %s', async (i, code, mutate) => {
-    const dir = path.join(tmp.path, `case-${i}`);
-    await initSolution(dir, { name: 'Example', version: '1.0.0' });
-    await mutate(dir);
-    const r = await lintSolution(dir);
-    const errors = r.problems.filter((p) => p.severity === 'error');
-    expect(errors.map((p) => p.code)).toContain(code);
-    for (const p of errors) {
-      expect(p.message.length).toBeGreaterThan(0);
-      expect(p.fix.length).toBeGreaterThan(0);
-    }
-    const out = path.join(tmp.path, `out-${i}`);
-    const err = await buildSolution({ dir, output: path.join(out, 'x.iso'), workDir: path.join(out, 'work'), sourceDateEpoch: 1 }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(SolutionInvalidError);
-    expect((err as SolutionInvalidError).problems.map((p) => p.code)).toContain(code);
-    expect(await readdir(out).catch(() => [])).toEqual([]);
-    await rm(dir, { recursive: true, force: true });
-  });
+  it.each(corpus.map(([code, m], i) => [i, code, m] as const))(
+    'case %i: %s',
+    async (i, code, mutate) => {
+      const dir = path.join(tmp.path, `case-${i}`);
+      await initSolution(dir, { name: 'Example', version: '1.0.0' });
+      await mutate(dir);
+      const r = await lintSolution(dir);
+      const errors = r.problems.filter((p) => p.severity === 'error');
+      expect(errors.map((p) => p.code)).toContain(code);
+      for (const p of errors) {
+        expect(p.message.length).toBeGreaterThan(0);
+        expect(p.fix.length).toBeGreaterThan(0);
+      }
+      const out = path.join(tmp.path, `out-${i}`);
+      const err = await buildSolution({
+        dir,
+        output: path.join(out, 'x.iso'),
+        workDir: path.join(out, 'work'),
+        sourceDateEpoch: 1,
+      }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SolutionInvalidError);
+      expect((err as SolutionInvalidError).problems.map((p) => p.code)).toContain(code);
+      expect(await readdir(out).catch(() => [])).toEqual([]);
+      await rm(dir, { recursive: true, force: true });
+    },
+  );
 });

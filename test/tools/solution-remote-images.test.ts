@@ -20,7 +20,14 @@ import { missingTools } from '../helpers/require-tool.ts';
 import { startTestRegistry, stopAll } from '../helpers/servers.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 
-const missing = missingTools('buildah', 'skopeo', 'xorriso', 'isoinfo', 'docker-registry', 'busybox');
+const missing = missingTools(
+  'buildah',
+  'skopeo',
+  'xorriso',
+  'isoinfo',
+  'docker-registry',
+  'busybox',
+);
 
 /** Sources reaching one loopback registry for every upstream host. */
 function loopbackSources(address: string, asked: string[]): Sources {
@@ -51,11 +58,24 @@ describe.skipIf(missing.length > 0)('Solution with a remote image', () => {
     await initSolution(dir, { name: 'Remote', version: '1.0.0' });
     // Build the skeleton once to get an image layout, then push it to the registry.
     const work = path.join(tmp.path, 'work');
-    await buildSolution({ dir, output: path.join(tmp.path, 'first', 'r.iso'), workDir: work, sourceDateEpoch: 1700000000 });
+    await buildSolution({
+      dir,
+      output: path.join(tmp.path, 'first', 'r.iso'),
+      workDir: work,
+      sourceDateEpoch: 1700000000,
+    });
     const layout = path.join(work, 'images', 'remote-app', '1.0.0');
-    digest = `sha256:${createHash('sha256').update(await readFile(path.join(layout, 'manifest.json'))).digest('hex')}`;
+    digest = `sha256:${createHash('sha256')
+      .update(await readFile(path.join(layout, 'manifest.json')))
+      .digest('hex')}`;
     const reg = await startTestRegistry({ dir: path.join(tmp.path, 'registry') });
-    await execa('skopeo', ['copy', '-q', '--dest-tls-verify=false', `dir:${layout}`, `docker://${reg.address}/mirror/acme/app:1.0`]);
+    await execa('skopeo', [
+      'copy',
+      '-q',
+      '--dest-tls-verify=false',
+      `dir:${layout}`,
+      `docker://${reg.address}/mirror/acme/app:1.0`,
+    ]);
     sources = loopbackSources(reg.address, asked);
   });
 
@@ -67,17 +87,29 @@ describe.skipIf(missing.length > 0)('Solution with a remote image', () => {
   async function addRemote(pinned: string): Promise<void> {
     const file = path.join(dir, 'solution.yaml');
     const doc = YAML.parse(await readFile(file, 'utf8')) as { images: Record<string, unknown>[] };
-    doc.images = [doc.images[0] ?? {}, { name: 'app', version: '1.0', source: 'quay.io/acme/app', digest: pinned }];
+    doc.images = [
+      doc.images[0] ?? {},
+      { name: 'app', version: '1.0', source: 'quay.io/acme/app', digest: pinned },
+    ];
     await writeFile(file, YAML.stringify(doc));
   }
 
   it('pulls by digest through the Sources and stores shared blobs once', async () => {
     await addRemote(digest);
     const iso = path.join(tmp.path, 'out', 'r.iso');
-    await buildSolution({ dir, output: iso, workDir: path.join(tmp.path, 'work'), sourceDateEpoch: 1700000000, sources });
+    await buildSolution({
+      dir,
+      output: iso,
+      workDir: path.join(tmp.path, 'work'),
+      sourceDateEpoch: 1700000000,
+      sources,
+    });
     expect(asked).toContain('quay.io');
     const r = await inspectSolutionIso(iso);
-    expect(r.images.map((i) => `${i.name}:${i.tag} ${i.digest}`)).toEqual([`app:1.0 ${digest}`, `remote-app:1.0.0 ${digest}`]);
+    expect(r.images.map((i) => `${i.name}:${i.tag} ${i.digest}`)).toEqual([
+      `app:1.0 ${digest}`,
+      `remote-app:1.0.0 ${digest}`,
+    ]);
     // Same blobs under two image directories: hard links, stored once in the ISO.
     expect(r.sizes.deduplicated).toBeLessThan(r.sizes.files);
     expect((await verifySolutionIso(iso)).problems).toEqual([]);
@@ -87,7 +119,13 @@ describe.skipIf(missing.length > 0)('Solution with a remote image', () => {
     await addRemote(`sha256:${'0'.repeat(64)}`);
     const out = path.join(tmp.path, 'out');
     expect(await readdir(out)).toContain('r.iso');
-    const err = await buildSolution({ dir, output: path.join(out, 'r.iso'), workDir: path.join(tmp.path, 'work'), sourceDateEpoch: 1700000000, sources }).catch((e: unknown) => e);
+    const err = await buildSolution({
+      dir,
+      output: path.join(out, 'r.iso'),
+      workDir: path.join(tmp.path, 'work'),
+      sourceDateEpoch: 1700000000,
+      sources,
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TaskError);
     expect((err as TaskError).reason).toBe('command-failed');
     expect((await readdir(out)).filter((f) => f.endsWith('.iso') || f === 'SHA256SUM')).toEqual([]);

@@ -53,3 +53,16 @@ images:
     expect(() => setDigests(text, new Map([['nope:1', 'x']]))).toThrow('entries not found: nope:1');
   });
 });
+
+describe('registries.conf for builders', () => {
+  it('routes each upstream registry to its mirror, sorted; nothing without mirrors', async () => {
+    const { registriesConf } = await import('../../buildchain/tasks/images/builder-args.ts');
+    const conf = registriesConf([
+      { upstream: 'quay.io', location: '127.0.0.1:5000/quay', insecure: true },
+      { upstream: 'docker.io', location: 'harbor.example.com/dockerhub', insecure: false },
+    ]);
+    expect(conf.indexOf('location = "docker.io"')).toBeLessThan(conf.indexOf('location = "quay.io"'));
+    expect(conf).toContain('[[registry.mirror]]\nlocation = "127.0.0.1:5000/quay"\ninsecure = true');
+    expect(registriesConf([])).toBe('');
+  });
+});

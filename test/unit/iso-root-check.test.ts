@@ -8,6 +8,8 @@ const tasks: TaskDefinition[] = [
   { name: 'a', targets: ['/b/root/product.txt', '/b/root/salt/top.sls', '/b/other.iso'] },
   { name: 'images', targets: ['/b/root/images'] },
   { name: 'rel', targets: ['_build/root/packages/redhat/metalk8s-base-el7'] },
+  { name: 'pull:x', targets: ['/b/root/layouts/x/1/manifest.json'] },
+  { name: 'ex', targets: ['/b/root/examples/new-node.yaml'] },
 ];
 
 describe('ISO root expected set', () => {
@@ -37,6 +39,21 @@ describe('ISO root expected set', () => {
       'stray.txt',
     ];
     expect(findStrays(entries, expected)).toEqual(['junk', 'salt/old.sls', 'stray.txt']);
+  });
+
+  it('lets a task own the layout directory of its only declared file, below the top level', () => {
+    const entries = [
+      'layouts',
+      'layouts/x',
+      'layouts/x/1',
+      'layouts/x/1/manifest.json',
+      'layouts/x/1/abc123',
+      'layouts/x/2',
+    ];
+    expect(findStrays(entries, expected)).toEqual(['layouts/x/2']);
+    expect(
+      findStrays(['examples', 'examples/new-node.yaml', 'examples/junk.yaml'], expected),
+    ).toEqual(['examples/junk.yaml']);
   });
 
   it('ignores targets outside the ISO root and resolves relative ones', () => {

@@ -88,6 +88,9 @@ describe('YAML file plans', () => {
     expect(planYamlFile('salt/a.sls', '{%- set x = 1 %}\na: {{ x }}\n')).toMatchObject({ kind: 'exclude', reason: expect.stringContaining('Jinja') as unknown });
     expect(planYamlFile('salt/b.sls', '#!py\ndef run(): pass\n')).toMatchObject({ kind: 'exclude', reason: expect.stringContaining('py') as unknown });
   });
+  it('lints {{ }} outside Salt files (GitHub Actions expressions are YAML strings)', () => {
+    expect(planYamlFile('.github/workflows/build.yml', 'name: ${{ github.sha }}\n')).toEqual({ kind: 'lint' });
+  });
   it('renders @@ templates without Jinja', () => {
     expect(planYamlFile('salt/top.sls.in', 'metalk8s-@@VERSION:\n  "*": []\n')).toEqual({ kind: 'render' });
   });

@@ -24,18 +24,31 @@ describe('product fields', () => {
   it('accepts names usable in sh and repository names, rejects the others', () => {
     expect(isValidProductName('Example-Solution')).toBe(true);
     expect(isValidProductName('Zenko2')).toBe(true);
-    for (const bad of ['', 'Example Solution', '1abc', 'a--b', 'a-', 'naïve', 'a;b']) expect(isValidProductName(bad)).toBe(false);
+    for (const bad of ['', 'Example Solution', '1abc', 'a--b', 'a-', 'naïve', 'a;b'])
+      expect(isValidProductName(bad)).toBe(false);
   });
 
   it('accepts semantic versions without build metadata', () => {
-    for (const good of ['1.0.0', '0.1.0-dev', '2.4.0-beta.1', '10.20.30-rc1']) expect(isValidSemver(good)).toBe(true);
-    for (const bad of ['1.0', 'v1.0.0', '01.0.0', '1.0.0+build', '1.0.0-', '']) expect(isValidSemver(bad)).toBe(false);
+    for (const good of ['1.0.0', '0.1.0-dev', '2.4.0-beta.1', '10.20.30-rc1'])
+      expect(isValidSemver(good)).toBe(true);
+    for (const bad of ['1.0', 'v1.0.0', '01.0.0', '1.0.0+build', '1.0.0-', ''])
+      expect(isValidSemver(bad)).toBe(false);
   });
 
   it('accepts semver ranges and rejects garbage', () => {
-    for (const good of ['>=2.0', '>=2.4.0 <2.5.0', '^2.4.0', '~2.4', '2.4.x', '>=2.4.0 || >=3.0.0-beta', '2.4.0 - 2.5.0', '>= 2.4.0'])
+    for (const good of [
+      '>=2.0',
+      '>=2.4.0 <2.5.0',
+      '^2.4.0',
+      '~2.4',
+      '2.4.x',
+      '>=2.4.0 || >=3.0.0-beta',
+      '2.4.0 - 2.5.0',
+      '>= 2.4.0',
+    ])
       expect(isValidSemverRange(good), good).toBe(true);
-    for (const bad of ['', 'latest', '>>2', '2.4.0 <', '>=2.4.0 ||', 'two']) expect(isValidSemverRange(bad), bad).toBe(false);
+    for (const bad of ['', 'latest', '>>2', '2.4.0 <', '>=2.4.0 ||', 'two'])
+      expect(isValidSemverRange(bad), bad).toBe(false);
   });
 
   it('builds the volume id as "<NAME> <VERSION>"', () => {
@@ -46,7 +59,12 @@ describe('product fields', () => {
 describe('product.txt', () => {
   it('renders the layout-1 fields in order and parses back', () => {
     const text = renderProductTxt(product);
-    expect(text.split('\n').slice(0, 4)).toEqual(['NAME=Example', 'VERSION=1.0.0-dev', 'REQUIRE_METALK8S=">=2.4.0"', 'ARCHIVE_LAYOUT_VERSION=1']);
+    expect(text.split('\n').slice(0, 4)).toEqual([
+      'NAME=Example',
+      'VERSION=1.0.0-dev',
+      'REQUIRE_METALK8S=">=2.4.0"',
+      'ARCHIVE_LAYOUT_VERSION=1',
+    ]);
     expect(text.endsWith('\n')).toBe(true);
     expect(parseProductTxt(text)).toEqual({
       NAME: 'Example',
@@ -65,10 +83,23 @@ describe('product.txt', () => {
 
 describe('manifest.yaml', () => {
   it('writes a Solution object with the images and annotations', () => {
-    const doc = YAML.parse(renderManifestYaml({ product, images: [{ name: 'app', version: '1.0.0' }], uiImage: 'example-ui:1.0.0' })) as Record<string, unknown>;
+    const doc = YAML.parse(
+      renderManifestYaml({
+        product,
+        images: [{ name: 'app', version: '1.0.0' }],
+        uiImage: 'example-ui:1.0.0',
+      }),
+    ) as Record<string, unknown>;
     expect(doc.apiVersion).toBe('solutions.metalk8s.scality.com/v1alpha1');
     expect(doc.kind).toBe('Solution');
-    expect(doc.metadata).toMatchObject({ name: 'example', annotations: { 'solutions.metalk8s.scality.com/display-name': 'Example' } });
-    expect(doc.spec).toEqual({ version: '1.0.0-dev', ui: { image: { name: 'example-ui', tag: '1.0.0' } }, images: ['app:1.0.0'] });
+    expect(doc.metadata).toMatchObject({
+      name: 'example',
+      annotations: { 'solutions.metalk8s.scality.com/display-name': 'Example' },
+    });
+    expect(doc.spec).toEqual({
+      version: '1.0.0-dev',
+      ui: { image: { name: 'example-ui', tag: '1.0.0' } },
+      images: ['app:1.0.0'],
+    });
   });
 });

@@ -1,31 +1,57 @@
 import { describe, expect, it } from 'vitest';
 import { parseSolutionArgs, SolutionUsageError } from '../../buildchain/tasks/solution/cli-args.ts';
-import { isoSizes, parseIsoinfoD, parseIsoinfoListing } from '../../buildchain/tasks/solution/iso-listing.ts';
+import {
+  isoSizes,
+  parseIsoinfoD,
+  parseIsoinfoListing,
+} from '../../buildchain/tasks/solution/iso-listing.ts';
 import { checkImages, checkProduct } from '../../buildchain/tasks/solution/lint-config-rules.ts';
 import { checkTree } from '../../buildchain/tasks/solution/lint-tree-rules.ts';
 import { checkManifests } from '../../buildchain/tasks/solution/lint-yaml-rules.ts';
 import { renderRegistryConfig } from '../../buildchain/tasks/solution/registry-config.ts';
 import { shippedFiles } from '../../buildchain/tasks/solution/ship-rules.ts';
-import { parseSolutionConfig, type SolutionConfig } from '../../buildchain/tasks/solution/solution-config.ts';
+import {
+  parseSolutionConfig,
+  type SolutionConfig,
+} from '../../buildchain/tasks/solution/solution-config.ts';
 import type { TreeEntry } from '../../buildchain/tasks/solution/tree-scan.ts';
 
-const base: SolutionConfig = { name: 'Example', version: '1.0.0', requireMetalK8s: '>=2.4.0', archiveLayoutVersion: 1, manifestYaml: false, images: [] };
+const base: SolutionConfig = {
+  name: 'Example',
+  version: '1.0.0',
+  requireMetalK8s: '>=2.4.0',
+  archiveLayoutVersion: 1,
+  manifestYaml: false,
+  images: [],
+};
 const codes = (ps: readonly { code: string }[]): string[] => ps.map((p) => p.code);
 const file = (rel: string): TreeEntry => ({ rel, type: 'file', readable: true });
 const dir = (rel: string): TreeEntry => ({ rel, type: 'dir', readable: true });
 
 describe('solution.yaml parsing', () => {
   it('maps remote and local images to image entries', () => {
-    const r = parseSolutionConfig(`name: A\nversion: 1.0.0\nrequireMetalK8s: ">=2.4"\nimages:\n  - {name: web, version: "1.25", source: docker.io/library/nginx, digest: "sha256:${'a'.repeat(64)}"}\n  - {name: app, version: 1.0.0, build: {context: images/app, hostFiles: {busybox: /bin/busybox}}}\n`);
+    const r = parseSolutionConfig(
+      `name: A\nversion: 1.0.0\nrequireMetalK8s: ">=2.4"\nimages:\n  - {name: web, version: "1.25", source: docker.io/library/nginx, digest: "sha256:${'a'.repeat(64)}"}\n  - {name: app, version: 1.0.0, build: {context: images/app, hostFiles: {busybox: /bin/busybox}}}\n`,
+    );
     expect(r.problems).toEqual([]);
-    expect(r.config?.images[0]).toMatchObject({ name: 'web', source: { registry: 'docker.io', repository: 'library/nginx' }, ship: 'dir' });
-    expect(r.config?.images[1]).toMatchObject({ name: 'app', build: { context: 'images/app' }, hostFiles: { busybox: '/bin/busybox' } });
+    expect(r.config?.images[0]).toMatchObject({
+      name: 'web',
+      source: { registry: 'docker.io', repository: 'library/nginx' },
+      ship: 'dir',
+    });
+    expect(r.config?.images[1]).toMatchObject({
+      name: 'app',
+      build: { context: 'images/app' },
+      hostFiles: { busybox: '/bin/busybox' },
+    });
   });
 
   it('reports invalid YAML, unknown keys and images with both or neither source and build', () => {
     expect(codes(parseSolutionConfig('name: [').problems)).toEqual(['config-invalid']);
     expect(codes(parseSolutionConfig('name: A\nfoo: 1\n').problems)).toEqual(['config-invalid']);
-    expect(codes(parseSolutionConfig('images:\n  - {name: a, version: "1"}\n').problems)).toEqual(['image-source']);
+    expect(codes(parseSolutionConfig('images:\n  - {name: a, version: "1"}\n').problems)).toEqual([
+      'image-source',
+    ]);
   });
 });
 
@@ -34,48 +60,116 @@ describe('product and image rules', () => {
     expect(codes(checkProduct(base))).toEqual([]);
     expect(codes(checkProduct({ ...base, name: 'bad name' }))).toEqual(['name-format']);
     expect(codes(checkProduct({ ...base, version: '1.0' }))).toEqual(['version-semver']);
-    expect(codes(checkProduct({ ...base, requireMetalK8s: 'soon' }))).toEqual(['require-metalk8s-range']);
+    expect(codes(checkProduct({ ...base, requireMetalK8s: 'soon' }))).toEqual([
+      'require-metalk8s-range',
+    ]);
     expect(codes(checkProduct({ ...base, archiveLayoutVersion: 2 }))).toEqual(['layout-version']);
-    expect(codes(checkProduct({ ...base, name: 'A-very-long-solution-name', version: '10.0.0-beta' }))).toEqual(['volume-id-too-long']);
+    expect(
+      codes(checkProduct({ ...base, name: 'A-very-long-solution-name', version: '10.0.0-beta' })),
+    ).toEqual(['volume-id-too-long']);
   });
 
   it('checks names, tags, digests, pins, duplicates and contexts', () => {
     const entries = [dir('images'), dir('images/app'), file('images/app/Containerfile')];
-    const ok = { name: 'app', version: '1.0.0', ship: 'dir' as const, platforms: 'linux/amd64' as const, build: { context: 'images/app' } };
+    const ok = {
+      name: 'app',
+      version: '1.0.0',
+      ship: 'dir' as const,
+      platforms: 'linux/amd64' as const,
+      build: { context: 'images/app' },
+    };
     expect(checkImages({ ...base, images: [ok] }, entries)).toEqual([]);
-    const remote = { name: 'web', version: '1', ship: 'dir' as const, platforms: 'linux/amd64' as const, source: { registry: 'docker.io', repository: 'library/nginx' } };
-    expect(codes(checkImages({ ...base, images: [{ ...ok, name: 'App/x' }] }, entries))).toEqual(['image-name']);
-    expect(codes(checkImages({ ...base, images: [{ ...ok, version: '-x' }] }, entries))).toEqual(['image-tag']);
-    expect(codes(checkImages({ ...base, images: [{ ...remote, digest: 'sha256:abc' }] }, entries))).toEqual(['image-digest']);
+    const remote = {
+      name: 'web',
+      version: '1',
+      ship: 'dir' as const,
+      platforms: 'linux/amd64' as const,
+      source: { registry: 'docker.io', repository: 'library/nginx' },
+    };
+    expect(codes(checkImages({ ...base, images: [{ ...ok, name: 'App/x' }] }, entries))).toEqual([
+      'image-name',
+    ]);
+    expect(codes(checkImages({ ...base, images: [{ ...ok, version: '-x' }] }, entries))).toEqual([
+      'image-tag',
+    ]);
+    expect(
+      codes(checkImages({ ...base, images: [{ ...remote, digest: 'sha256:abc' }] }, entries)),
+    ).toEqual(['image-digest']);
     expect(codes(checkImages({ ...base, images: [remote] }, entries))).toEqual(['image-unpinned']);
-    expect(checkImages({ ...base, images: [remote] }, entries, { allowUnpinned: true })[0]?.severity).toBe('warning');
+    expect(
+      checkImages({ ...base, images: [remote] }, entries, { allowUnpinned: true })[0]?.severity,
+    ).toBe('warning');
     expect(codes(checkImages({ ...base, images: [ok, ok] }, entries))).toEqual(['image-duplicate']);
-    expect(codes(checkImages({ ...base, images: [{ ...ok, build: { context: '../outside' } }] }, entries))).toEqual(['path-traversal']);
-    expect(codes(checkImages({ ...base, images: [{ ...ok, build: { context: 'images/none' } }] }, entries))).toEqual(['image-context']);
+    expect(
+      codes(
+        checkImages({ ...base, images: [{ ...ok, build: { context: '../outside' } }] }, entries),
+      ),
+    ).toEqual(['path-traversal']);
+    expect(
+      codes(
+        checkImages({ ...base, images: [{ ...ok, build: { context: 'images/none' } }] }, entries),
+      ),
+    ).toEqual(['image-context']);
   });
 });
 
 describe('tree rules', () => {
   it('ships operator/deploy and ui YAML only and reports what would be dropped', () => {
-    const entries = [dir('operator'), dir('operator/deploy'), file('operator/deploy/role.yaml'), file('operator/deploy/notes.txt'), file('operator/main.go'), dir('ui'), file('ui/deployment.yml'), file('stray.txt')];
+    const entries = [
+      dir('operator'),
+      dir('operator/deploy'),
+      file('operator/deploy/role.yaml'),
+      file('operator/deploy/notes.txt'),
+      file('operator/main.go'),
+      dir('ui'),
+      file('ui/deployment.yml'),
+      file('stray.txt'),
+    ];
     expect(shippedFiles(entries)).toEqual(['operator/deploy/role.yaml']);
     const ps = checkTree(entries, []);
-    expect(ps.filter((p) => p.code === 'dropped-file').map((p) => p.file)).toEqual(['operator/deploy/notes.txt', 'operator/main.go', 'ui/deployment.yml']);
-    expect(ps.find((p) => p.file === 'stray.txt')).toMatchObject({ code: 'unused-file', severity: 'warning' });
+    expect(ps.filter((p) => p.code === 'dropped-file').map((p) => p.file)).toEqual([
+      'operator/deploy/notes.txt',
+      'operator/main.go',
+      'ui/deployment.yml',
+    ]);
+    expect(ps.find((p) => p.file === 'stray.txt')).toMatchObject({
+      code: 'unused-file',
+      severity: 'warning',
+    });
   });
 
   it('reports escaping and dangling symlinks, special files and level-3 name limits', () => {
     const ps = checkTree(
       [
-        { rel: 'ui/a.yaml', type: 'symlink', linkTarget: '/etc/passwd', escapes: true, targetType: 'file', readable: true },
-        { rel: 'ui/b.yaml', type: 'symlink', linkTarget: 'gone.yaml', escapes: false, targetType: 'missing', readable: false },
+        {
+          rel: 'ui/a.yaml',
+          type: 'symlink',
+          linkTarget: '/etc/passwd',
+          escapes: true,
+          targetType: 'file',
+          readable: true,
+        },
+        {
+          rel: 'ui/b.yaml',
+          type: 'symlink',
+          linkTarget: 'gone.yaml',
+          escapes: false,
+          targetType: 'missing',
+          readable: false,
+        },
         { rel: 'ui/fifo', type: 'other', readable: false },
         file(`ui/${'x'.repeat(26)}.yaml`),
         dir(`ui/${'d'.repeat(32)}`),
       ],
       [],
     );
-    expect(codes(ps)).toEqual(['symlink-escape', 'unreadable-file', 'unreadable-file', 'iso-name-too-long', 'iso-name-too-long']);
+    expect(codes(ps)).toEqual([
+      'symlink-escape',
+      'unreadable-file',
+      'unreadable-file',
+      'iso-name-too-long',
+      'iso-name-too-long',
+    ]);
   });
 });
 
@@ -83,9 +177,15 @@ describe('operator manifests', () => {
   const good = new Map([
     ['operator/deploy/operator.yaml', 'apiVersion: apps/v1\nkind: Deployment\n'],
     ['operator/deploy/role.yaml', 'apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\n'],
-    ['operator/deploy/role_binding.yaml', 'apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\n'],
+    [
+      'operator/deploy/role_binding.yaml',
+      'apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\n',
+    ],
     ['operator/deploy/service_account.yaml', 'apiVersion: v1\nkind: ServiceAccount\n'],
-    ['operator/deploy/crds/a_crd.yaml', 'apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n'],
+    [
+      'operator/deploy/crds/a_crd.yaml',
+      'apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n',
+    ],
   ]);
 
   it('accepts the expected kinds', () => {
@@ -96,9 +196,18 @@ describe('operator manifests', () => {
     const bad = new Map(good);
     bad.set('operator/deploy/role.yaml', 'kind: [');
     bad.set('operator/deploy/operator.yaml', 'apiVersion: v1\nkind: Service\n');
-    bad.set('operator/deploy/crds/a_crd.yaml', 'apiVersion: x/v1\nkind: CustomResourceDefinition\n---\napiVersion: x/v1\nkind: CustomResourceDefinition\n');
+    bad.set(
+      'operator/deploy/crds/a_crd.yaml',
+      'apiVersion: x/v1\nkind: CustomResourceDefinition\n---\napiVersion: x/v1\nkind: CustomResourceDefinition\n',
+    );
     bad.delete('operator/deploy/service_account.yaml');
-    expect(codes(checkManifests(bad, true)).sort()).toEqual(['operator-file-missing', 'operator-file-missing', 'operator-kind', 'operator-kind', 'yaml-invalid']);
+    expect(codes(checkManifests(bad, true)).sort()).toEqual([
+      'operator-file-missing',
+      'operator-file-missing',
+      'operator-kind',
+      'operator-kind',
+      'yaml-invalid',
+    ]);
   });
 });
 
@@ -112,19 +221,45 @@ describe('registry config', () => {
       ],
       { namePrefix: '{{ repository }}', serverRoot: '{{ registry_root }}' },
     );
-    expect(text).toContain(`location = "/v2/{{ repository }}/app/manifests/1.0" {\n    alias {{ registry_root }}/app/1.0/;`);
+    expect(text).toContain(
+      `location = "/v2/{{ repository }}/app/manifests/1.0" {\n    alias {{ registry_root }}/app/1.0/;`,
+    );
     expect(text.match(/manifests\/sha256:/g)).toHaveLength(1);
     expect(text).toContain('# Digest for "app:2.0" already served');
     expect(text).toContain('try_files 1.0/$1 2.0/$1 =404;');
     expect(text).toContain(`'{"name": "app", "tags": ["1.0", "2.0"]}'`);
     expect(text).not.toContain('location = /v2/ {');
   });
+
+  it('writes the blocks byte for byte as static-container-registry.py does', () => {
+    const hex = 'c'.repeat(64);
+    const text = renderRegistryConfig([{ name: 'x', tag: '1', manifestHex: hex }], {
+      namePrefix: '',
+      serverRoot: '/srv',
+    });
+    const manifest = (ref: string): string =>
+      `\nlocation = "/v2/x/manifests/${ref}" {\n    alias /srv/x/1/;\n    types { } default_type "application/vnd.docker.distribution.manifest.v2+json";\n` +
+      `    add_header 'Docker-Content-Digest' 'sha256:${hex}';\n    try_files manifest.json =404;\n    error_page 404 @404_tag;\n}\n`;
+    expect(text).toBe(
+      `\nlocation = /v2/x/tags/list {\n    types { } default_type "application/json";\n    return 200 '{"name": "x", "tags": ["1"]}';\n}\n` +
+        manifest('1') +
+        manifest(`sha256:${hex}`) +
+        `\nlocation ~ "/v2/x/blobs/sha256:([a-f0-9]{64})" {\n    alias /srv/x/;\n    try_files 1/$1 =404;\n}\n`,
+    );
+  });
 });
 
 describe('isoinfo parsing', () => {
   it('reads the descriptor', () => {
-    const d = parseIsoinfoD('Volume id: Example 1.0.0\nLogical block size is: 2048\nVolume size is: 723\nJoliet with UCS level 3 found\nRock Ridge signatures version 1 found\n');
-    expect(d).toEqual({ volumeId: 'Example 1.0.0', joliet: true, rockRidge: true, volumeBytes: 723 * 2048 });
+    const d = parseIsoinfoD(
+      'Volume id: Example 1.0.0\nLogical block size is: 2048\nVolume size is: 723\nJoliet with UCS level 3 found\nRock Ridge signatures version 1 found\n',
+    );
+    expect(d).toEqual({
+      volumeId: 'Example 1.0.0',
+      joliet: true,
+      rockRidge: true,
+      volumeBytes: 723 * 2048,
+    });
   });
 
   it('lists files with extents, merges multi-extent files and counts hard links once', () => {
@@ -142,23 +277,55 @@ describe('isoinfo parsing', () => {
       '-rw-r--r--   1    0    0              33 Nov 14 2023 [    571 00]  version ',
     ].join('\n');
     const entries = parseIsoinfoListing(listing);
-    expect(entries.map((e) => e.path)).toEqual(['a', 'b c', 'big.bin', 'images', 'images/version', 'l']);
-    expect(entries.find((e) => e.path === 'big.bin')).toMatchObject({ size: 5368709120, extents: [{ sector: 33 }, { sector: 2097184 }] });
+    expect(entries.map((e) => e.path)).toEqual([
+      'a',
+      'b c',
+      'big.bin',
+      'images',
+      'images/version',
+      'l',
+    ]);
+    expect(entries.find((e) => e.path === 'big.bin')).toMatchObject({
+      size: 5368709120,
+      extents: [{ sector: 33 }, { sector: 2097184 }],
+    });
     expect(entries.find((e) => e.path === 'l')).toMatchObject({ type: 'symlink', linkTarget: 'a' });
-    expect(isoSizes(entries)).toEqual({ total: 2000 + 5368709120 + 33, deduplicated: 1000 + 5368709120 + 33 });
+    expect(isoSizes(entries)).toEqual({
+      total: 2000 + 5368709120 + 33,
+      deduplicated: 1000 + 5368709120 + 33,
+    });
   });
 });
 
 describe('command line', () => {
   it('parses each command and its options', () => {
-    expect(parseSolutionArgs(['init', 'd', '--name', 'A', '--version=1.0.0'])).toMatchObject({ command: 'init', target: 'd', name: 'A', version: '1.0.0' });
-    expect(parseSolutionArgs(['build', 'd', '-o', 'x.iso', '--manifest-yaml'])).toMatchObject({ command: 'build', output: 'x.iso', manifestYaml: true });
-    expect(parseSolutionArgs(['verify', 'x.iso', '--no-checksum', '--json'])).toMatchObject({ checksum: false, json: true });
+    expect(parseSolutionArgs(['init', 'd', '--name', 'A', '--version=1.0.0'])).toMatchObject({
+      command: 'init',
+      target: 'd',
+      name: 'A',
+      version: '1.0.0',
+    });
+    expect(parseSolutionArgs(['build', 'd', '-o', 'x.iso', '--manifest-yaml'])).toMatchObject({
+      command: 'build',
+      output: 'x.iso',
+      manifestYaml: true,
+    });
+    expect(parseSolutionArgs(['verify', 'x.iso', '--no-checksum', '--json'])).toMatchObject({
+      checksum: false,
+      json: true,
+    });
     expect(parseSolutionArgs([]).command).toBe('help');
   });
 
   it('rejects usage mistakes', () => {
-    for (const argv of [['frobnicate'], ['lint'], ['lint', 'a', 'b'], ['inspect', 'x.iso', '-o', 'y'], ['init', 'd', '--name', 'A'], ['build', 'd', '-o']]) {
+    for (const argv of [
+      ['frobnicate'],
+      ['lint'],
+      ['lint', 'a', 'b'],
+      ['inspect', 'x.iso', '-o', 'y'],
+      ['init', 'd', '--name', 'A'],
+      ['build', 'd', '-o'],
+    ]) {
       expect(() => parseSolutionArgs(argv), argv.join(' ')).toThrow(SolutionUsageError);
     }
   });

@@ -25,6 +25,11 @@ export interface RunCommandOptions {
   readonly reject?: boolean;
 }
 
+/** Re-reads the flag (TypeScript would keep an earlier narrowing across the await). */
+function isAborted(signal: AbortSignal): boolean {
+  return signal.aborted;
+}
+
 function killGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
@@ -74,7 +79,7 @@ export async function runCommand(argv: readonly string[], opts: RunCommandOption
   opts.signal.addEventListener('abort', onAbort, { once: true });
   try {
     const r = await sub;
-    if (opts.signal.aborted) throw new TaskError('aborted', 'interrupted', { argv, stderrTail: tail });
+    if (isAborted(opts.signal)) throw new TaskError('aborted', 'interrupted', { argv, stderrTail: tail });
     const code = (r as { code?: string }).code;
     if (code === 'ENOENT' || code === 'EACCES') {
       throw new TaskError('tool-not-found', `tool-not-found: ${file} (${code})`, {
@@ -95,7 +100,7 @@ export async function runCommand(argv: readonly string[], opts: RunCommandOption
         signalName !== undefined
           ? `${file} killed by ${signalName}`
           : `${file} exited with code ${exitCode}`,
-        { argv, exitCode, signalName, stderrTail: tail },
+        { argv, ...(signalName === undefined ? { exitCode } : { signalName }), stderrTail: tail },
       );
     }
     return result;

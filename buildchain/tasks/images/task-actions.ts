@@ -1,14 +1,16 @@
 /** The actions of `images:pull:*` and `images:build:*` (engine glue around pull/build). */
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
 import type { ImageEntry } from '../../config/content-types.ts';
 import { buildFileOf } from '../../config/images.ts';
+import { parseMirrorSettings } from '../../config/mirrors.ts';
 import { TaskError, type ActionContext } from '../../engine/task.ts';
 import type { Sources } from '../sources.ts';
 import { exportArchive } from './archive.ts';
 import type { BlobStore } from './blob-store.ts';
 import { buildLocalImage, writeStandInContext, type RunCommand } from './build.ts';
-import type { ImageBuilder } from './builder-args.ts';
+import { registriesConf, type ImageBuilder } from './builder-args.ts';
 import { pullImage } from './pull.ts';
 import { RegistryClient } from './registry-client.ts';
 import type { ImagesPaths } from './tasks.ts';
@@ -104,6 +106,7 @@ export async function buildImageAction(ctx: ActionContext, o: BuildActionOptions
   }
   if (file === undefined) throw new TaskError('missing-file-dep', `${build.context} has no Containerfile or Dockerfile`);
   const dest = layoutDir(config, o.paths, entry);
+  const env = o.standIn ? undefined : await builderEnv(config, o.paths);
   await buildLocalImage({
     name: entry.name,
     version: entry.version,
@@ -117,6 +120,25 @@ export async function buildImageAction(ctx: ActionContext, o: BuildActionOptions
     store: o.store,
     dest,
     run: runner(ctx),
+    ...(env !== undefined ? { env } : {}),
   });
   await maybeArchive(ctx, config, entry, dest);
+}
+
+/** CONTAINERS_REGISTRIES_CONF for real builds when REGISTRY_MIRRORS maps base-image registries. */
+async function builderEnv(config: BuildConfig, paths: ImagesPaths): Promise<Record<string, string> | undefined> {
+  const settings = parseMirrorSettings(config.env);
+  const insecure = new Set(settings.insecureRegistries);
+  const conf = registriesConf(
+    settings.registryMirrors.map((m) => ({
+      upstream: m.upstream,
+      location: m.pathPrefix === '' ? m.host : `${m.host}/${m.pathPrefix}`,
+      insecure: insecure.has(m.host),
+    })),
+  );
+  if (conf === '') return undefined;
+  const file = path.join(paths.containers, 'registries.conf');
+  await mkdir(paths.containers, { recursive: true });
+  await writeFile(file, conf);
+  return { CONTAINERS_REGISTRIES_CONF: file };
 }

@@ -4,7 +4,7 @@
  * `images:lock` records digests of unpinned remote images into images/images.yaml.
  */
 import { readdirSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
 import type { ImageEntry } from '../../config/content-types.ts';
@@ -108,11 +108,22 @@ export function createImagesTasks(config: BuildConfig, sources: Sources, options
     const target = imageTarget(config, entry);
     // uptodate [true]: up to date while the fingerprint (entry, sources kind) and the target hold.
     const removable = entry.ship === 'archive' ? target : path.dirname(target);
+    // The stamp records what produced the target, so that a target left by an earlier run of
+    // another entry (state forgotten or a failed run) is not taken as up to date.
+    const record = JSON.stringify({ entry, sources: sources.kind, builder: entry.build ? builder : undefined });
+    const stampFile = stamp(`image-${entry.name}-${entry.version}`);
     const common = {
       targets: [target],
       config: { entry, sources: sources.kind },
-      uptodate: [true],
+      uptodate: [
+        async () => (await readFile(stampFile, 'utf8').catch(() => '')) === `${record}\n` || 'the image entry changed since it was produced',
+      ],
       clean: [fn(`images-clean@1 ${removable}`, () => rm(removable, { recursive: true, force: true }))],
+    };
+    const withStamp = (run: (ctx: ActionContext) => Promise<void>) => async (ctx: ActionContext): Promise<void> => {
+      await rm(stampFile, { force: true });
+      await run(ctx);
+      await writeStamp(stampFile, JSON.parse(record));
     };
     if (entry.build !== undefined) {
       const ctxDir = path.join(config.root, entry.build.context);
@@ -125,8 +136,9 @@ export function createImagesTasks(config: BuildConfig, sources: Sources, options
         tools: [builder, 'skopeo'],
         envKeys: ['IMAGE_BUILDER', 'SOURCES'],
         actions: [
-          fn(`images-build@1 ${JSON.stringify({ entry, builder, standIn: embedded })}`, (ctx) =>
-            buildImageAction(ctx, { config, entry, builder, standIn: embedded, paths, store: store() }),
+          fn(
+            `images-build@1 ${JSON.stringify({ entry, builder, standIn: embedded })}`,
+            withStamp((ctx) => buildImageAction(ctx, { config, entry, builder, standIn: embedded, paths, store: store() })),
           ),
         ],
       };
@@ -140,8 +152,9 @@ export function createImagesTasks(config: BuildConfig, sources: Sources, options
       tools: entry.ship === 'archive' ? ['skopeo'] : [],
       envKeys: ['SOURCES', 'REGISTRY_MIRRORS', 'INSECURE_REGISTRIES', 'REGISTRY_AUTH_FILE', 'ALLOW_UNPINNED_IMAGES'],
       actions: [
-        fn(`images-pull@1 ${JSON.stringify(entry)}`, (ctx) =>
-          pullImageAction(ctx, { config, entry, sources, paths, store: store() }),
+        fn(
+          `images-pull@1 ${JSON.stringify(entry)}`,
+          withStamp((ctx) => pullImageAction(ctx, { config, entry, sources, paths, store: store() })),
         ),
       ],
     };

@@ -14,7 +14,14 @@ export interface ExpectedTree {
   readonly ancestors: ReadonlySet<string>;
 }
 
-/** Targets of `tasks` under `isoRoot` (absolute, or relative to `root`). */
+/**
+ * Targets of `tasks` under `isoRoot` (absolute, or relative to `root`).
+ *
+ * Owned directories: a task that declares one file of a layout directory (e.g. only
+ * `images/<name>/<tag>/manifest.json`) owns that directory when it is at least two levels
+ * deep and holds no other task's target; its whole content is then expected. Top-level
+ * directories (`examples/`, `salt/`, ...) are never owned: a file dropped there is a stray.
+ */
 export function expectedTree(
   tasks: readonly TaskDefinition[],
   isoRoot: string,
@@ -22,15 +29,27 @@ export function expectedTree(
 ): ExpectedTree {
   const targets = new Set<string>();
   const ancestors = new Set<string>();
+  const owners = new Map<string, Set<string>>();
+  const declared: [string, string][] = [];
   for (const task of tasks) {
     for (const t of task.targets ?? []) {
       const rel = path.relative(isoRoot, path.resolve(root, t));
       if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) continue;
       const posix = rel.split(path.sep).join('/');
       targets.add(posix);
-      for (let d = path.posix.dirname(posix); d !== '.'; d = path.posix.dirname(d))
+      declared.push([task.name, posix]);
+      for (let d = path.posix.dirname(posix); d !== '.'; d = path.posix.dirname(d)) {
         ancestors.add(d);
+        const set = owners.get(d) ?? new Set<string>();
+        set.add(task.name);
+        owners.set(d, set);
+      }
     }
+  }
+  for (const [task, t] of declared) {
+    const dir = path.posix.dirname(t);
+    const own = owners.get(dir);
+    if (dir.includes('/') && own?.size === 1 && own.has(task)) targets.add(dir);
   }
   return { targets, ancestors };
 }

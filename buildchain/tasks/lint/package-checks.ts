@@ -81,6 +81,8 @@ export interface FileListCheckOptions {
   readonly present: readonly string[];
   /** Files deliberately not shipped as-is (rendered templates, READMEs), with the reason. */
   readonly exempt: (file: string) => string | undefined;
+  /** Line of each listed file in the list file, when known. */
+  readonly lines?: ReadonlyMap<string, number>;
 }
 
 /** Nothing present but unshipped, nothing listed but missing. */
@@ -99,8 +101,10 @@ export function compareFileList(opts: FileListCheckOptions): LintFinding[] {
   }
   for (const file of [...listed].sort()) {
     if (present.has(file)) continue;
+    const line = opts.lines?.get(file);
     findings.push({
       file: opts.listFile,
+      ...(line === undefined ? {} : { line }),
       severity: 'error',
       rule: 'salt-missing',
       message: `lists "${file}", which does not exist`,

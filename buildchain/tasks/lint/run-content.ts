@@ -14,6 +14,8 @@ import type { LintFinding, LintResult } from './findings.ts';
 import { checkImageList } from './image-checks.ts';
 import { checkSpecReferences, compareFileList, parseRpmspecErrors, type SpecFile } from './package-checks.ts';
 import type { Exec } from './run-linters.ts';
+import { loadSaltFileList } from './salt-list.ts';
+import { SALT_MANIFEST } from '../salt/manifest.ts';
 
 /** The shipped Salt file list, as the salt/ISO code declares it. */
 export interface SaltFileList {
@@ -25,6 +27,8 @@ export interface SaltFileList {
   readonly present: readonly string[];
   /** Reason a present file is deliberately not in the list, or undefined. */
   readonly exempt: (file: string) => string | undefined;
+  /** Line of each listed file in the list file (for findings). */
+  readonly lines?: ReadonlyMap<string, number>;
 }
 
 /** Options for {@link lintContent}. */
@@ -40,8 +44,6 @@ export interface ContentLintOptions {
   /** Package list files, relative (`packages-specs/<osFamily>.yaml`). */
   readonly packageLists: readonly string[];
   readonly specs: readonly SpecFile[];
-  /** Undefined when the project has no Salt file list yet (reported as a warning). */
-  readonly saltList: SaltFileList | undefined;
   /** Image list file, relative (default images/images.yaml). */
   readonly imageList?: string;
 }
@@ -81,11 +83,20 @@ async function packageFindings(opts: ContentLintOptions): Promise<LintFinding[]>
   return findings;
 }
 
-function saltFindings(list: SaltFileList | undefined): LintFinding[] {
-  if (list === undefined) {
-    return [{ file: 'salt/', severity: 'warning', rule: 'salt-list', message: 'no shipped Salt file list found: the comparison with the tree was skipped' }];
+async function saltFindings(root: string): Promise<LintFinding[]> {
+  let list: SaltFileList | undefined;
+  try {
+    list = await loadSaltFileList(root);
+  } catch (err) {
+    return [{ file: SALT_MANIFEST, severity: 'error', rule: 'salt-list', message: err instanceof Error ? err.message : String(err) }];
   }
-  return compareFileList({ listFile: list.file, listed: list.listed, present: list.present, exempt: list.exempt });
+  if (list === undefined) {
+    return [{ file: SALT_MANIFEST, severity: 'warning', rule: 'salt-list', message: 'not found: the shipped Salt file list was not compared with the tree' }];
+  }
+  return compareFileList({
+    listFile: list.file, listed: list.listed, present: list.present, exempt: list.exempt,
+    ...(list.lines ? { lines: list.lines } : {}),
+  });
 }
 
 /** Runs every content check; a missing rpmspec is a `tool-not-found` failure. */
@@ -97,8 +108,8 @@ export async function lintContent(opts: ContentLintOptions): Promise<LintResult>
     });
   }
   findings.push(...(await packageFindings(opts)));
-  findings.push(...saltFindings(opts.saltList));
-  const checked = 1 + opts.packageLists.length + opts.specs.length + (opts.saltList?.listed.length ?? 0);
+  findings.push(...(await saltFindings(opts.root)));
+  const checked = 1 + opts.packageLists.length + opts.specs.length;
   return { subtask: 'content', checkedFiles: checked, findings };
 }
 

@@ -8,11 +8,12 @@
  * `lint` for all four) prints the stored findings as `file:line:col: message` and fails when
  * any is an error.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
 import { IMAGE_LIST_FILE } from '../../config/images.ts';
 import { fn, type ActionContext, type TaskDefinition } from '../../engine/task.ts';
+import { parseVersion } from '../iso/version.ts';
 import type { Sources } from '../sources.ts';
 import { collectShellFiles, collectSpecFiles, collectTree, collectTsFiles, collectYamlFiles } from './collect.ts';
 import type { LintResult } from './findings.ts';
@@ -21,7 +22,6 @@ import { readResult, reportResults, resultPath, writeResult } from './result-fil
 import { lintContent } from './run-content.ts';
 import { lintShellFiles, lintYamlFiles } from './run-linters.ts';
 import { lintTypeScript } from './run-ts.ts';
-import { loadSaltFileList } from './salt-list.ts';
 import { YAMLLINT_CONFIG_FILE } from './yaml-files.ts';
 
 /** The four subtasks, in report order. */
@@ -30,8 +30,10 @@ export const LINT_SUBTASKS = ['shell', 'yaml', 'content', 'ts'] as const;
 /** Version of the check code: bump when a check's behaviour changes. */
 const CHECK_VERSION = 1;
 
-/** `version` from package.json (the product version, e.g. `2.4.0-beta1`). */
+/** The product version from `VERSION` (e.g. `2.4.0-beta1`), else package.json's. */
 export function readProjectVersion(root: string): string {
+  const file = path.join(root, 'VERSION');
+  if (existsSync(file)) return parseVersion(readFileSync(file, 'utf8'), file).full;
   const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: string };
   return pkg.version ?? '0.0.0';
 }
@@ -99,11 +101,13 @@ function checkSpecs(config: BuildConfig): CheckSpec[] {
   const packageLists = collectTree(root, 'packages-specs').filter((f) => /^packages-specs\/[^/]+\.yaml$/.test(f));
   const tsFiles = collectTsFiles(root);
   const allowUnpinned = config.env.ALLOW_UNPINNED_IMAGES === 'true';
+  // templates (*.in) are rendered with the version: its file is an input
+  const versionDep = existsSync(path.join(root, 'VERSION')) ? 'VERSION' : 'package.json';
   return [
     {
       sub: 'shell',
       doc: 'shellcheck every shell script shipped or used (scripts/, iso-root/, .ci/run; *.sh.in rendered)',
-      fileDeps: [...shellFiles, 'package.json'],
+      fileDeps: [...shellFiles, versionDep],
       tools: ['shellcheck'],
       params: { files: shellFiles, values },
       run: (ctx) => lintShellFiles({ root, workDir, files: shellFiles, values, bin: tool('shellcheck'), exec: bindExec(ctx) }),
@@ -111,7 +115,7 @@ function checkSpecs(config: BuildConfig): CheckSpec[] {
     {
       sub: 'yaml',
       doc: 'yamllint the YAML files with .yamllint (Jinja .sls excluded with a reason)',
-      fileDeps: [...new Set([...yamlFiles, YAMLLINT_CONFIG_FILE])],
+      fileDeps: [...new Set([...yamlFiles, YAMLLINT_CONFIG_FILE, versionDep])],
       tools: ['yamllint'],
       params: { files: yamlFiles, values },
       run: (ctx) =>
@@ -128,10 +132,10 @@ function checkSpecs(config: BuildConfig): CheckSpec[] {
       tools: specs.length > 0 ? ['rpmspec'] : [],
       envKeys: ['ALLOW_UNPINNED_IMAGES'],
       params: { specs, packageLists, allowUnpinned },
-      run: async (ctx) =>
+      run: (ctx) =>
         lintContent({
           root, workDir, exec: bindExec(ctx), rpmspecBin: tool('rpmspec'), allowUnpinned,
-          projectName: config.projectName, packageLists, specs, saltList: await loadSaltFileList(root),
+          projectName: config.projectName, packageLists, specs,
         }),
     },
     {

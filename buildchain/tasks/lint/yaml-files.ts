@@ -12,13 +12,21 @@ export type YamlPlan =
 
 const JINJA = /\{%|\{\{|\{#/;
 
-/** Decides how lint:yaml handles `file` (relative path) given its text. */
+/** True for Salt state/pillar files (`*.sls`, `*.sls.in`), which Salt renders with Jinja. */
+export function isSaltFile(file: string): boolean {
+  return /\.sls(?:\.in)?$/.test(file);
+}
+
+/**
+ * Decides how lint:yaml handles `file` (relative path) given its text. Only Salt files are
+ * Jinja templates: `{{ }}` elsewhere (e.g. GitHub Actions expressions) is plain YAML text.
+ */
 export function planYamlFile(file: string, text: string): YamlPlan {
   const firstLine = text.split('\n', 1)[0] ?? '';
-  if (firstLine.startsWith('#!') && !/^#!\s*(?:jinja\s*\|\s*)?yaml\s*$/.test(firstLine)) {
+  if (isSaltFile(file) && firstLine.startsWith('#!') && !/^#!\s*(?:jinja\s*\|\s*)?yaml\s*$/.test(firstLine)) {
     return { kind: 'exclude', reason: `Salt renderer "${firstLine.slice(2).trim()}" is not plain YAML` };
   }
-  if (JINJA.test(text)) {
+  if (isSaltFile(file) && JINJA.test(text)) {
     return { kind: 'exclude', reason: 'Jinja template, rendered by Salt on the node (needs pillar/grains)' };
   }
   if (file.endsWith('.in')) return { kind: 'render' };

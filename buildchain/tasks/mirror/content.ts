@@ -128,18 +128,6 @@ export function sourceUrlsOf(doc: unknown): string[] {
   return out;
 }
 
-/** The content list files the plan reads (fingerprint inputs of `mirror:seed`). */
-export async function mirrorInputFiles(root: string): Promise<string[]> {
-  const specs = path.join(root, 'packages-specs');
-  const entries = await readdir(specs, { withFileTypes: true }).catch(() => []);
-  const files = [path.join(root, 'images', 'images.yaml')];
-  for (const e of entries) {
-    if (e.isFile() && e.name.endsWith('.yaml')) files.push(path.join(specs, e.name));
-    if (e.isDirectory()) files.push(path.join(specs, e.name, 'sources.yaml'));
-  }
-  return files.sort();
-}
-
 /** Reads the content lists under `root` and plans the mirror. */
 export async function loadMirrorPlan(root: string, projectName?: string): Promise<MirrorPlan> {
   const images = await loadImageList(root);

@@ -180,6 +180,14 @@ export async function seedMirror(opts: SeedOptions): Promise<SeedResult> {
     imageDigests[imageKey(ref.registry, ref.repository, ref.tag)] = image.top.digest;
   }
   const publicKey = await ensureSigningKey({ gnupgHome: dirs.gnupg, gpgBin: opts.gpgBin, signal: opts.signal });
+  // RPMs signed with another key (the key was made again) would fail signature checks.
+  const signedWith = path.join(dirs.root, 'signed-with.asc');
+  const previousKey = await readFile(signedWith, 'utf8').catch(() => '');
+  if (previousKey !== publicKey) {
+    await rm(dirs.www, { recursive: true, force: true });
+    await mkdir(dirs.www, { recursive: true });
+    await writeFile(signedWith, publicKey);
+  }
   const built = await seedRepos(opts, publicKey);
   for (const url of plan.files) await writeIfChanged(path.join(dirs.www, webPathOf(url, plan.repos)), standInFileContent(url));
   const rpmCount = plan.repos.reduce((n, r) => n + r.rpms.length, 0);

@@ -176,6 +176,8 @@ async function startProcessServer(opts: ProcessServerOptions): Promise<LoopbackS
       killGroup(pid, 'SIGKILL');
       await waitFor(() => Promise.resolve(!isGroupAlive(pid)), 2000);
     }
+    // The leader is our child: once reaped (its exit event), its pid no longer exists.
+    await Promise.race([exited, new Promise<void>((r) => setTimeout(r, 1000).unref())]);
     unregisterExitKill(pid);
   };
   const ready = await Promise.race([

@@ -3,7 +3,7 @@
  * every upstream repo GPG key URL, so a build that checks signatures (as it must for upstream
  * repos) passes against the stand-ins. The key lives in a private GNUPGHOME under BUILD_ROOT.
  */
-import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 
@@ -31,19 +31,25 @@ export async function ensureSigningKey(opts: SigningOptions): Promise<string> {
   } catch {
     // not made yet
   }
+  // public.asc is written last: without it, a previous attempt was interrupted; start over so
+  // that the home never holds two keys with the same user id.
+  await rm(opts.gnupgHome, { recursive: true, force: true });
   await mkdir(opts.gnupgHome, { recursive: true, mode: 0o700 });
   const gpg = opts.gpgBin ?? 'gpg';
   const common = { env: gpgEnv(opts), cancelSignal: opts.signal, stdin: 'ignore' as const };
-  await execa(
-    gpg,
-    ['--batch', '--pinentry-mode', 'loopback', '--passphrase', '', '--quick-gen-key', STAND_IN_KEY_UID, 'rsa2048', 'sign', 'never'],
-    common,
-  );
-  const { stdout } = await execa(gpg, ['--batch', '--armor', '--export', STAND_IN_KEY_UID], common);
-  await writeFile(`${pub}.tmp`, stdout + '\n');
-  await rename(`${pub}.tmp`, pub);
-  await stopAgent(opts);
-  return stdout + '\n';
+  try {
+    await execa(
+      gpg,
+      ['--batch', '--pinentry-mode', 'loopback', '--passphrase', '', '--quick-gen-key', STAND_IN_KEY_UID, 'rsa2048', 'sign', 'never'],
+      common,
+    );
+    const { stdout } = await execa(gpg, ['--batch', '--armor', '--export', STAND_IN_KEY_UID], common);
+    await writeFile(`${pub}.tmp`, stdout + '\n');
+    await rename(`${pub}.tmp`, pub);
+    return stdout + '\n';
+  } finally {
+    await stopAgent(opts);
+  }
 }
 
 /** Signs RPM files in place (one rpmsign call). */

@@ -6,6 +6,7 @@
  * - `packaging:rpm:<pkg>`      rpmbuild --rebuild (+ rpmsign with RPM_SIGN_KEY)
  * - `packaging:download`       resolve (dnf) + lock + download + verify
  * - `packaging:repo:<isoName>` one yum repo on the ISO root (see {@link packagingRepoDirs})
+ * - `packaging:prune`          removes ISO repos the list no longer has
  * - `packaging`                all of the above
  */
 import { readFile } from 'node:fs/promises';
@@ -15,7 +16,7 @@ import type { PackageList } from '../../config/content-types.ts';
 import { LOCAL_REPO, loadPackageListSync, packageListPath, specPath } from '../../config/packages.ts';
 import { fn, type TaskDefinition } from '../../engine/task.ts';
 import { expectedSha256, type Sources } from '../sources.ts';
-import { assembleRepo, type RepoFile } from '../repositories/repo.ts';
+import { assembleRepo, pruneRepoDirs, staleRepoDirs, type RepoFile } from '../repositories/repo.ts';
 import { buildRpms, buildSrpm, type BuiltRpm, type RpmBuildEnv } from './build.ts';
 import { downloadIsFresh, downloadPackages, type RepoManifest } from './download.ts';
 import { lockPath, requestDigest } from './lock.ts';
@@ -287,10 +288,27 @@ export function createPackagingTasks(config: BuildConfig, sources: Sources, opti
       }));
     }
   }
+  const keep = dirs.map((d) => d.isoName);
+  const prefix = config.projectName.toLowerCase();
+  const distTag = list.distTag ?? 'el7';
+  tasks.push({
+    name: `${ns(p)}:prune`,
+    doc: 'Remove repos of the ISO root that the package list no longer has',
+    config: { keep, prefix, distTag },
+    uptodate: [async () => {
+      const stale = await staleRepoDirs(p.isoRepos, keep, prefix, distTag);
+      return stale.length === 0 || `stale repos: ${stale.map((d) => path.basename(d)).join(', ')}`;
+    }],
+    actions: [
+      fn(`prune-repos@1 ${JSON.stringify({ keep, prefix, distTag })}`, async (ctx) => {
+        for (const d of await pruneRepoDirs(p.isoRepos, keep, prefix, distTag)) ctx.log(`removed stale repo ${d}`);
+      }),
+    ],
+  });
   tasks.push({
     name: ns(p),
     doc: 'Build and download every RPM and assemble the yum repositories on the ISO root',
-    taskDeps: dirs.map((d) => d.task),
+    taskDeps: [...dirs.map((d) => d.task), `${ns(p)}:prune`],
   });
   return tasks;
 }

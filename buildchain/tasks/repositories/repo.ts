@@ -83,3 +83,22 @@ export async function assembleRepo(o: AssembleRepoOptions): Promise<void> {
   await rename(o.staging, o.dir);
   await rm(old, { recursive: true, force: true });
 }
+
+/**
+ * Repo dirs under `isoRepos` named like ours (`<prefix>-*-<distTag>`) that are not in `keep`:
+ * repos dropped from the package list (or renamed with PROJECT_NAME unchanged).
+ */
+export async function staleRepoDirs(isoRepos: string, keep: readonly string[], prefix: string, distTag: string): Promise<string[]> {
+  const entries = await readdir(isoRepos, { withFileTypes: true }).catch(() => []);
+  return entries
+    .filter((e) => e.isDirectory() && e.name.startsWith(`${prefix}-`) && e.name.endsWith(`-${distTag}`) && !keep.includes(e.name))
+    .map((e) => path.join(isoRepos, e.name))
+    .sort();
+}
+
+/** Removes the {@link staleRepoDirs}; returns what was removed. */
+export async function pruneRepoDirs(isoRepos: string, keep: readonly string[], prefix: string, distTag: string): Promise<string[]> {
+  const stale = await staleRepoDirs(isoRepos, keep, prefix, distTag);
+  for (const d of stale) await rm(d, { recursive: true, force: true });
+  return stale;
+}

@@ -13,7 +13,13 @@ import { fetchSolutionImages, imageKey } from './images.ts';
 import { stageSolutionRoot } from './layout.ts';
 import { lintSolution } from './lint.ts';
 import { formatProblems, hasErrors, type Problem } from './problems.ts';
-import { ARCHIVE_LAYOUT_VERSION, formatTimestamp, isoFileName, volumeId, type ProductInfo } from './product.ts';
+import {
+  ARCHIVE_LAYOUT_VERSION,
+  formatTimestamp,
+  isoFileName,
+  volumeId,
+  type ProductInfo,
+} from './product.ts';
 import { execaRunner, type CommandRunner } from './run-command.ts';
 import type { SolutionConfig } from './solution-config.ts';
 import { SKIPPED_DIRS } from './tree-scan.ts';
@@ -28,7 +34,12 @@ export interface SolutionTools {
   readonly git: string;
 }
 
-export const DEFAULT_TOOLS: SolutionTools = { skopeo: 'skopeo', buildah: 'buildah', xorriso: 'xorriso', git: 'git' };
+export const DEFAULT_TOOLS: SolutionTools = {
+  skopeo: 'skopeo',
+  buildah: 'buildah',
+  xorriso: 'xorriso',
+  git: 'git',
+};
 
 /** Options for {@link buildSolution}. */
 export interface BuildSolutionOptions {
@@ -70,17 +81,30 @@ export interface BuildSolutionResult {
 export class SolutionInvalidError extends TaskError {
   readonly problems: readonly Problem[];
   constructor(problems: readonly Problem[]) {
-    super('invalid-input', `the Solution has problems:\n${formatProblems(problems)}`, { hint: 'fix them (`metalk8s-solution lint DIR` lists them)' });
+    super('invalid-input', `the Solution has problems:\n${formatProblems(problems)}`, {
+      hint: 'fix them (`metalk8s-solution lint DIR` lists them)',
+    });
     this.problems = problems;
   }
 }
 
 async function gitDescribe(run: CommandRunner, git: string, dir: string): Promise<string> {
-  return run([git, '-C', dir, 'describe', '--always', '--long', '--tags', '--dirty']).then((r) => r.stdout.trim(), () => '');
+  return run([git, '-C', dir, 'describe', '--always', '--long', '--tags', '--dirty']).then(
+    (r) => r.stdout.trim(),
+    () => '',
+  );
 }
 
-async function defaultEpoch(run: CommandRunner, git: string, dir: string, configFile: string): Promise<number> {
-  const t = await run([git, '-C', dir, 'log', '-1', '--format=%ct']).then((r) => Number(r.stdout.trim()), () => Number.NaN);
+async function defaultEpoch(
+  run: CommandRunner,
+  git: string,
+  dir: string,
+  configFile: string,
+): Promise<number> {
+  const t = await run([git, '-C', dir, 'log', '-1', '--format=%ct']).then(
+    (r) => Number(r.stdout.trim()),
+    () => Number.NaN,
+  );
   if (Number.isInteger(t) && t > 0) return t;
   return Math.floor((await stat(configFile)).mtimeMs / 1000);
 }
@@ -92,14 +116,32 @@ interface BuildKeyRecord {
   readonly size: number;
 }
 
-async function computeKey(o: BuildSolutionOptions, config: SolutionConfig, product: ProductInfo, iso: string, tools: SolutionTools): Promise<string> {
+async function computeKey(
+  o: BuildSolutionOptions,
+  config: SolutionConfig,
+  product: ProductInfo,
+  iso: string,
+  tools: SolutionTools,
+): Promise<string> {
   const dir = path.resolve(o.dir);
-  const images = await Promise.all(config.images.map((i) => imageKey(i, dir, 0)));
-  const parts = ['solution-build@1', await hashTree(dir, SKIPPED_DIRS), product, images, iso, tools, o.manifestYaml === true];
+  const images = await Promise.all(config.images.map((i) => imageKey(i, dir)));
+  const parts = [
+    'solution-build@1',
+    await hashTree(dir, SKIPPED_DIRS),
+    product,
+    images,
+    iso,
+    tools,
+    o.manifestYaml === true,
+  ];
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
 }
 
-async function isStillBuilt(record: BuildKeyRecord | undefined, key: string, iso: string): Promise<boolean> {
+async function isStillBuilt(
+  record: BuildKeyRecord | undefined,
+  key: string,
+  iso: string,
+): Promise<boolean> {
   if (record?.key !== key || record.iso !== iso) return false;
   const st = await stat(iso).catch(() => undefined);
   if (st?.size !== record.size) return false;
@@ -107,18 +149,35 @@ async function isStillBuilt(record: BuildKeyRecord | undefined, key: string, iso
   return sums.get(path.basename(iso)) === record.sha256;
 }
 
-/** Builds the Solution ISO. Throws SolutionInvalidError (lint errors) or TaskError. */
-export async function buildSolution(o: BuildSolutionOptions): Promise<BuildSolutionResult> {
+/** Everything decided before any work: lint result, paths, product fields. */
+interface BuildPlan {
+  readonly dir: string;
+  readonly tools: SolutionTools;
+  readonly run: CommandRunner;
+  readonly config: SolutionConfig;
+  readonly shipped: readonly string[];
+  readonly warnings: readonly Problem[];
+  readonly workDir: string;
+  readonly iso: string;
+  readonly epoch: number;
+  readonly product: ProductInfo;
+  readonly volumeId: string;
+}
+
+async function planBuild(o: BuildSolutionOptions): Promise<BuildPlan> {
   const dir = path.resolve(o.dir);
   const tools = { ...DEFAULT_TOOLS, ...o.tools };
   const run = o.run ?? execaRunner(o.signal);
   const lint = await lintSolution(dir, { allowUnpinned: o.allowUnpinned ?? false });
-  if (hasErrors(lint.problems) || lint.config === undefined) throw new SolutionInvalidError(lint.problems.filter((p) => p.severity === 'error'));
-  const base = lint.config;
-  const config: SolutionConfig = { ...base, manifestYaml: o.manifestYaml ?? base.manifestYaml };
+  if (hasErrors(lint.problems) || lint.config === undefined)
+    throw new SolutionInvalidError(lint.problems.filter((p) => p.severity === 'error'));
+  const config: SolutionConfig = {
+    ...lint.config,
+    manifestYaml: o.manifestYaml ?? lint.config.manifestYaml,
+  };
   const workDir = path.resolve(o.workDir ?? path.join(dir, '_build'));
-  const iso = path.resolve(o.output ?? path.join(workDir, isoFileName(config.name, config.version)));
-  const epoch = o.sourceDateEpoch ?? (await defaultEpoch(run, tools.git, dir, path.join(dir, 'solution.yaml')));
+  const epoch =
+    o.sourceDateEpoch ?? (await defaultEpoch(run, tools.git, dir, path.join(dir, 'solution.yaml')));
   const product: ProductInfo = {
     name: config.name,
     version: config.version,
@@ -127,40 +186,93 @@ export async function buildSolution(o: BuildSolutionOptions): Promise<BuildSolut
     git: await gitDescribe(run, tools.git, dir),
     buildTimestamp: formatTimestamp(epoch),
   };
-  const vid = volumeId(config.name, config.version);
-  const warnings = lint.problems.filter((p) => p.severity === 'warning');
-  const keyFile = path.join(workDir, 'build-key.json');
-  const key = await computeKey(o, config, product, iso, tools);
-  const record = await readFile(keyFile, 'utf8').then((t) => JSON.parse(t) as BuildKeyRecord, () => undefined);
-  if (await isStillBuilt(record, key, iso) && record !== undefined) {
-    o.log?.(`${iso} is up to date`);
-    return { iso, sha256: record.sha256, size: record.size, upToDate: true, volumeId: vid, warnings };
-  }
+  return {
+    dir,
+    tools,
+    run,
+    config,
+    shipped: lint.shipped,
+    warnings: lint.problems.filter((p) => p.severity === 'warning'),
+    workDir,
+    iso: path.resolve(o.output ?? path.join(workDir, isoFileName(config.name, config.version))),
+    epoch,
+    product,
+    volumeId: volumeId(config.name, config.version),
+  };
+}
+
+/** Removes the previous ISO and its SHA256SUM so that a failed rebuild leaves none. */
+async function removePrevious(iso: string, keyFile: string): Promise<void> {
   await rm(keyFile, { force: true });
   await rm(iso, { force: true });
   const sumFile = sha256SumPath(iso);
   const sums = parseSha256Sums(await readFile(sumFile, 'utf8').catch(() => ''));
   if (sums.has(path.basename(iso))) await rm(sumFile, { force: true });
-  await mkdir(workDir, { recursive: true });
-  await mkdir(path.dirname(iso), { recursive: true });
-  const sources = o.sources ?? (config.images.some((i) => i.source !== undefined) ? o.sourcesFactory?.() : undefined);
-  if (config.images.some((i) => i.source !== undefined) && sources === undefined) {
-    throw new TaskError('invalid-input', 'the image list has remote images but no image source is configured', { hint: 'run through the CLI, which configures SOURCES' });
+}
+
+async function fetchImages(p: BuildPlan, o: BuildSolutionOptions): Promise<void> {
+  const hasRemote = p.config.images.some((i) => i.source !== undefined);
+  const sources = o.sources ?? (hasRemote ? o.sourcesFactory?.() : undefined);
+  if (hasRemote && sources === undefined) {
+    throw new TaskError(
+      'invalid-input',
+      'the image list has remote images but no image source is configured',
+      { hint: 'run through the CLI, which configures SOURCES' },
+    );
   }
-  await fetchSolutionImages(config.images, {
-    solutionDir: dir,
-    workDir,
-    blobDir: path.resolve(o.blobDir ?? path.join(workDir, 'blobs')),
-    epoch,
-    skopeo: tools.skopeo,
-    buildah: tools.buildah,
+  await fetchSolutionImages(p.config.images, {
+    solutionDir: p.dir,
+    workDir: p.workDir,
+    blobDir: path.resolve(o.blobDir ?? path.join(p.workDir, 'blobs')),
+    skopeo: p.tools.skopeo,
+    buildah: p.tools.buildah,
     ...(sources !== undefined ? { sources } : {}),
-    run,
+    run: p.run,
     ...(o.log !== undefined ? { log: o.log } : {}),
   });
-  const root = await stageSolutionRoot({ solutionDir: dir, workDir, config, shipped: lint.shipped, product });
-  const written = await writeSolutionIso({ root, output: iso, volumeId: vid, epoch, xorriso: tools.xorriso, run });
-  const rec: BuildKeyRecord = { key, iso, sha256: written.sha256, size: written.size };
+}
+
+/** Builds the Solution ISO. Throws SolutionInvalidError (lint errors) or TaskError. */
+export async function buildSolution(o: BuildSolutionOptions): Promise<BuildSolutionResult> {
+  const p = await planBuild(o);
+  const done = (sha256: string, size: number, upToDate: boolean): BuildSolutionResult => ({
+    iso: p.iso,
+    sha256,
+    size,
+    upToDate,
+    volumeId: p.volumeId,
+    warnings: p.warnings,
+  });
+  const keyFile = path.join(p.workDir, 'build-key.json');
+  const key = await computeKey(o, p.config, p.product, p.iso, p.tools);
+  const record = await readFile(keyFile, 'utf8').then(
+    (t) => JSON.parse(t) as BuildKeyRecord,
+    () => undefined,
+  );
+  if (record !== undefined && (await isStillBuilt(record, key, p.iso))) {
+    o.log?.(`${p.iso} is up to date`);
+    return done(record.sha256, record.size, true);
+  }
+  await removePrevious(p.iso, keyFile);
+  await mkdir(p.workDir, { recursive: true });
+  await mkdir(path.dirname(p.iso), { recursive: true });
+  await fetchImages(p, o);
+  const root = await stageSolutionRoot({
+    solutionDir: p.dir,
+    workDir: p.workDir,
+    config: p.config,
+    shipped: p.shipped,
+    product: p.product,
+  });
+  const written = await writeSolutionIso({
+    root,
+    output: p.iso,
+    volumeId: p.volumeId,
+    epoch: p.epoch,
+    xorriso: p.tools.xorriso,
+    run: p.run,
+  });
+  const rec: BuildKeyRecord = { key, iso: p.iso, sha256: written.sha256, size: written.size };
   await writeFile(keyFile, JSON.stringify(rec));
-  return { iso, sha256: written.sha256, size: written.size, upToDate: false, volumeId: vid, warnings };
+  return done(written.sha256, written.size, false);
 }

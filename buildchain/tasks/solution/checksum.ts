@@ -5,7 +5,10 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 
 /** Lowercase hex sha256 of a file (or of bytes `start..end` inclusive of it). */
-export async function sha256File(file: string, range?: { start: number; end: number }): Promise<string> {
+export async function sha256File(
+  file: string,
+  range?: { start: number; end: number },
+): Promise<string> {
   const h = createHash('sha256');
   if (range !== undefined && range.end < range.start) return h.digest('hex');
   await pipeline(createReadStream(file, { highWaterMark: 1 << 20, ...(range ?? {}) }), h);

@@ -71,32 +71,60 @@ function isCommand(s: string | undefined): s is SolutionCommand {
 export function parseSolutionArgs(argv: readonly string[]): SolutionArgs {
   const [first, ...rest] = argv;
   if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
-    return { command: 'help', target: '', json: false, manifestYaml: false, allowUnpinned: false, checksum: true };
+    return {
+      command: 'help',
+      target: '',
+      json: false,
+      manifestYaml: false,
+      allowUnpinned: false,
+      checksum: true,
+    };
   }
   if (!isCommand(first)) throw new SolutionUsageError(`unknown command "${first}"`);
-  const out: Record<string, unknown> = { command: first, json: false, manifestYaml: false, allowUnpinned: false, checksum: true };
+  const out: Record<string, unknown> = {
+    command: first,
+    json: false,
+    manifestYaml: false,
+    allowUnpinned: false,
+    checksum: true,
+  };
   const positional: string[] = [];
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i] ?? '';
-    const [flag = a, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const [flag = a, inline] =
+      a.startsWith('--') && a.includes('=')
+        ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]
+        : [a, undefined];
     if (!flag.startsWith('-') || flag === '-') {
       positional.push(a);
       continue;
     }
-    if (flag === '--help' || flag === '-h') return { command: 'help', target: '', json: false, manifestYaml: false, allowUnpinned: false, checksum: true };
-    if (!ALLOWED[first].includes(flag)) throw new SolutionUsageError(`${first}: unknown option ${flag}`);
+    if (flag === '--help' || flag === '-h')
+      return {
+        command: 'help',
+        target: '',
+        json: false,
+        manifestYaml: false,
+        allowUnpinned: false,
+        checksum: true,
+      };
+    if (!ALLOWED[first].includes(flag))
+      throw new SolutionUsageError(`${first}: unknown option ${flag}`);
     if (flag === '--no-checksum') out.checksum = false;
     const boolKey = BOOL_FLAGS[flag];
     if (boolKey !== undefined) out[boolKey] = true;
     const valueKey = VALUE_FLAGS[flag];
     if (valueKey !== undefined) {
       const v = inline ?? rest[++i];
-      if (v === undefined || v === '') throw new SolutionUsageError(`${first}: ${flag} needs a value`);
+      if (v === undefined || v === '')
+        throw new SolutionUsageError(`${first}: ${flag} needs a value`);
       out[valueKey] = v;
     }
   }
   if (positional.length !== 1) {
-    throw new SolutionUsageError(`${first}: expected one ${first === 'inspect' || first === 'verify' ? 'ISO file' : 'directory'}, got ${positional.length}`);
+    throw new SolutionUsageError(
+      `${first}: expected one ${first === 'inspect' || first === 'verify' ? 'ISO file' : 'directory'}, got ${positional.length}`,
+    );
   }
   out.target = positional[0];
   if (first === 'init' && (out.name === undefined || out.version === undefined)) {

@@ -17,10 +17,15 @@ export async function initSolution(dir: string, o: SkeletonOptions): Promise<str
     manifestYaml: false,
     images: [],
   });
-  if (problems.length > 0) throw new TaskError('invalid-input', formatProblems(problems), { hint: 'pick another --name or --version' });
+  if (problems.length > 0)
+    throw new TaskError('invalid-input', formatProblems(problems), {
+      hint: 'pick another --name or --version',
+    });
   const existing = await readdir(target).catch(() => undefined);
   if (existing !== undefined && existing.length > 0) {
-    throw new TaskError('invalid-input', `${target} exists and is not empty`, { hint: 'choose a new directory' });
+    throw new TaskError('invalid-input', `${target} exists and is not empty`, {
+      hint: 'choose a new directory',
+    });
   }
   const files = skeletonFiles(o);
   const staging = `${target}.init-${process.pid}`;

@@ -43,10 +43,16 @@ export interface InspectOptions {
   readonly run?: CommandRunner;
 }
 
-export async function inspectSolutionIso(file: string, o: InspectOptions = {}): Promise<InspectReport> {
+export async function inspectSolutionIso(
+  file: string,
+  o: InspectOptions = {},
+): Promise<InspectReport> {
   const iso = await openIso(file, o.run ?? execaRunner(), o.isoinfo);
   const productEntry = iso.entries.get('product.txt');
-  const product = productEntry === undefined ? {} : parseProductTxt((await iso.read(productEntry)).toString('utf8'));
+  const product =
+    productEntry === undefined
+      ? {}
+      : parseProductTxt((await iso.read(productEntry)).toString('utf8'));
   const problems: Problem[] = [];
   const images = (await readIsoImages(iso, problems)).map((i) => ({
     name: i.name,
@@ -89,15 +95,28 @@ export function formatInspectReport(r: InspectReport): string {
   const row = (k: string, v: string): string => `${`${k}:`.padEnd(24)}${v}`;
   const lines = [
     row('ISO', r.file),
-    row('Volume id', `${r.volumeId}${r.rockRidge ? '' : ' (no Rock Ridge!)'}${r.joliet ? '' : ' (no Joliet!)'}`),
+    row(
+      'Volume id',
+      `${r.volumeId}${r.rockRidge ? '' : ' (no Rock Ridge!)'}${r.joliet ? '' : ' (no Joliet!)'}`,
+    ),
     ...Object.entries(r.product).map(([k, v]) => row(k, v)),
-    row('Layout', `${r.layoutVersion ?? '(unknown)'}${r.hasManifestYaml ? ' + manifest.yaml' : ''}`),
+    row(
+      'Layout',
+      `${r.layoutVersion ?? '(unknown)'}${r.hasManifestYaml ? ' + manifest.yaml' : ''}`,
+    ),
     `Images (${r.images.length}):`,
-    ...r.images.map((i) => `  ${i.name}:${i.tag}  ${i.digest}  ${human(i.size)}  ${i.layers} layer(s)`),
+    ...r.images.map(
+      (i) => `  ${i.name}:${i.tag}  ${i.digest}  ${human(i.size)}  ${i.layers} layer(s)`,
+    ),
     `Operator files (${r.operatorFiles.length}):`,
     ...r.operatorFiles.map((f) => `  ${f}`),
-    ...(r.uiFiles.length > 0 ? [`UI files (${r.uiFiles.length}):`, ...r.uiFiles.map((f) => `  ${f}`)] : []),
-    row('Sizes', `ISO ${human(r.sizes.iso)}, files ${human(r.sizes.files)}, deduplicated ${human(r.sizes.deduplicated)}`),
+    ...(r.uiFiles.length > 0
+      ? [`UI files (${r.uiFiles.length}):`, ...r.uiFiles.map((f) => `  ${f}`)]
+      : []),
+    row(
+      'Sizes',
+      `ISO ${human(r.sizes.iso)}, files ${human(r.sizes.files)}, deduplicated ${human(r.sizes.deduplicated)}`,
+    ),
   ];
   return lines.join('\n');
 }

@@ -27,22 +27,35 @@ export function imageDirs(iso: IsoReader): { name: string; tag: string }[] {
   const out: { name: string; tag: string }[] = [];
   for (const e of iso.entries.values()) {
     const m = /^images\/([^/]+)\/([^/]+)$/.exec(e.path);
-    if (m?.[1] !== undefined && m[2] !== undefined && e.type === 'dir') out.push({ name: m[1], tag: m[2] });
+    if (m?.[1] !== undefined && m[2] !== undefined && e.type === 'dir')
+      out.push({ name: m[1], tag: m[2] });
   }
   return out;
 }
 
 function parseBlobs(json: unknown): { mediaType: string; blobs: BlobRef[] } | undefined {
   if (typeof json !== 'object' || json === null) return undefined;
-  const j = json as { mediaType?: unknown; schemaVersion?: unknown; config?: unknown; layers?: unknown };
+  const j = json as {
+    mediaType?: unknown;
+    schemaVersion?: unknown;
+    config?: unknown;
+    layers?: unknown;
+  };
   const desc = (d: unknown): BlobRef | undefined => {
     const x = d as { digest?: unknown; size?: unknown } | null;
-    return typeof x?.digest === 'string' && /^sha256:[a-f0-9]{64}$/.test(x.digest) && typeof x.size === 'number' ? { digest: x.digest, size: x.size } : undefined;
+    return typeof x?.digest === 'string' &&
+      /^sha256:[a-f0-9]{64}$/.test(x.digest) &&
+      typeof x.size === 'number'
+      ? { digest: x.digest, size: x.size }
+      : undefined;
   };
   if (j.schemaVersion !== 2 || !Array.isArray(j.layers)) return undefined;
   const blobs = [j.config, ...(j.layers as unknown[])].map(desc);
   if (blobs.some((b) => b === undefined)) return undefined;
-  return { mediaType: typeof j.mediaType === 'string' ? j.mediaType : '', blobs: blobs as BlobRef[] };
+  return {
+    mediaType: typeof j.mediaType === 'string' ? j.mediaType : '',
+    blobs: blobs as BlobRef[],
+  };
 }
 
 /** Reads every image's manifest; reports missing or invalid manifests. */
@@ -52,7 +65,14 @@ export async function readIsoImages(iso: IsoReader, problems: Problem[]): Promis
     const dir = `images/${name}/${tag}`;
     const m = iso.entries.get(`${dir}/manifest.json`);
     if (m === undefined) {
-      problems.push(error('manifest-missing', `${dir}/manifest.json`, `image ${name}:${tag} has no manifest.json`, 'rebuild the ISO (`metalk8s-solution build`)'));
+      problems.push(
+        error(
+          'manifest-missing',
+          `${dir}/manifest.json`,
+          `image ${name}:${tag} has no manifest.json`,
+          'rebuild the ISO (`metalk8s-solution build`)',
+        ),
+      );
       continue;
     }
     const bytes = await iso.read(m);
@@ -63,22 +83,53 @@ export async function readIsoImages(iso: IsoReader, problems: Problem[]): Promis
       parsed = undefined;
     }
     if (parsed === undefined) {
-      problems.push(error('manifest-invalid', m.path, `image ${name}:${tag}: manifest.json is not a schema 2 image manifest`, 'rebuild the ISO'));
+      problems.push(
+        error(
+          'manifest-invalid',
+          m.path,
+          `image ${name}:${tag}: manifest.json is not a schema 2 image manifest`,
+          'rebuild the ISO',
+        ),
+      );
       continue;
     }
     if (parsed.mediaType !== MANIFEST_V2S2) {
-      problems.push(error('manifest-invalid', m.path, `image ${name}:${tag}: media type ${parsed.mediaType || '(none)'} is not served by the MetalK8s registry`, 'copy the image with `skopeo copy --format v2s2`'));
+      problems.push(
+        error(
+          'manifest-invalid',
+          m.path,
+          `image ${name}:${tag}: media type ${parsed.mediaType || '(none)'} is not served by the MetalK8s registry`,
+          'copy the image with `skopeo copy --format v2s2`',
+        ),
+      );
     }
     if (!iso.entries.has(`${dir}/version`)) {
-      problems.push(warning('layout-unexpected', `${dir}/version`, 'missing skopeo dir: version file', 'rebuild the ISO'));
+      problems.push(
+        warning(
+          'layout-unexpected',
+          `${dir}/version`,
+          'missing skopeo dir: version file',
+          'rebuild the ISO',
+        ),
+      );
     }
-    out.push({ name, tag, manifestHex: createHash('sha256').update(bytes).digest('hex'), mediaType: parsed.mediaType, blobs: parsed.blobs });
+    out.push({
+      name,
+      tag,
+      manifestHex: createHash('sha256').update(bytes).digest('hex'),
+      mediaType: parsed.mediaType,
+      blobs: parsed.blobs,
+    });
   }
   return out;
 }
 
 /** Checks that every blob is present with the right size and sha256 (shared contents hashed once). */
-export async function checkIsoBlobs(iso: IsoReader, images: readonly IsoImage[], problems: Problem[]): Promise<void> {
+export async function checkIsoBlobs(
+  iso: IsoReader,
+  images: readonly IsoImage[],
+  problems: Problem[],
+): Promise<void> {
   const hashed = new Map<string, string>();
   for (const img of images) {
     const dir = `images/${img.name}/${img.tag}`;
@@ -88,24 +139,52 @@ export async function checkIsoBlobs(iso: IsoReader, images: readonly IsoImage[],
       known.add(hex);
       const e = iso.entries.get(`${dir}/${hex}`);
       if (e === undefined) {
-        problems.push(error('blob-missing', `${dir}/${hex}`, `image ${img.name}:${img.tag}: blob ${b.digest} is missing`, 'rebuild the ISO'));
+        problems.push(
+          error(
+            'blob-missing',
+            `${dir}/${hex}`,
+            `image ${img.name}:${img.tag}: blob ${b.digest} is missing`,
+            'rebuild the ISO',
+          ),
+        );
         continue;
       }
       if (e.size !== b.size) {
-        problems.push(error('blob-size-mismatch', e.path, `image ${img.name}:${img.tag}: blob is ${e.size} bytes, the manifest says ${b.size}`, 'rebuild the ISO; the file was truncated or replaced'));
+        problems.push(
+          error(
+            'blob-size-mismatch',
+            e.path,
+            `image ${img.name}:${img.tag}: blob is ${e.size} bytes, the manifest says ${b.size}`,
+            'rebuild the ISO; the file was truncated or replaced',
+          ),
+        );
         continue;
       }
       const key = e.extents.map((x) => `${x.sector}:${x.size}`).join(',');
       const actual = hashed.get(key) ?? (await iso.sha256(e));
       hashed.set(key, actual);
       if (actual !== hex) {
-        problems.push(error('blob-digest-mismatch', e.path, `image ${img.name}:${img.tag}: blob content has sha256 ${actual}`, 'the ISO is corrupted or tampered with: rebuild it or download it again'));
+        problems.push(
+          error(
+            'blob-digest-mismatch',
+            e.path,
+            `image ${img.name}:${img.tag}: blob content has sha256 ${actual}`,
+            'the ISO is corrupted or tampered with: rebuild it or download it again',
+          ),
+        );
       }
     }
     for (const e of iso.entries.values()) {
       const rest = e.path.startsWith(`${dir}/`) ? e.path.slice(dir.length + 1) : undefined;
       if (rest !== undefined && !known.has(rest) && !rest.endsWith('.manifest.json')) {
-        problems.push(warning('layout-unexpected', e.path, 'file not referenced by the image manifest', 'remove it from the image directory'));
+        problems.push(
+          warning(
+            'layout-unexpected',
+            e.path,
+            'file not referenced by the image manifest',
+            'remove it from the image directory',
+          ),
+        );
       }
     }
   }

@@ -17,7 +17,8 @@ export interface IsoDescriptor {
 }
 
 export function parseIsoinfoD(text: string): IsoDescriptor {
-  const get = (key: string): string | undefined => new RegExp(`^${key}:\\s?(.*)$`, 'm').exec(text)?.[1];
+  const get = (key: string): string | undefined =>
+    new RegExp(`^${key}:\\s?(.*)$`, 'm').exec(text)?.[1];
   const blocks = Number(get('Volume size is') ?? 0);
   const blockSize = Number(get('Logical block size is') ?? SECTOR);
   return {
@@ -47,11 +48,15 @@ export interface IsoEntry {
   readonly linkTarget?: string;
 }
 
-const LINE_RE = /^([-dlcbps])[-rwxsStT]{9}\s+\d+\s+\d+\s+\d+\s+(\d+)\s+\w{3}\s+\d+\s+\d{4}\s+\[\s*(\d+)\s+[0-9A-Fa-f]+\]?\s+(.*)$/;
+const LINE_RE =
+  /^([-dlcbps])[-rwxsStT]{9}\s+\d+\s+\d+\s+\d+\s+(\d+)\s+\w{3}\s+\d+\s+\d{4}\s+\[\s*(\d+)\s+[0-9A-Fa-f]+\]?\s+(.*)$/;
 
 /** Parses `isoinfo -R -l`: files and directories, `.`/`..` excluded, extents merged. */
 export function parseIsoinfoListing(text: string): IsoEntry[] {
-  const byPath = new Map<string, { type: IsoEntry['type']; extents: IsoExtent[]; linkTarget?: string }>();
+  const byPath = new Map<
+    string,
+    { type: IsoEntry['type']; extents: IsoExtent[]; linkTarget?: string }
+  >();
   let dir = '';
   for (const line of text.split('\n')) {
     const head = /^Directory listing of \/(.*)$/.exec(line);
@@ -73,14 +78,26 @@ export function parseIsoinfoListing(text: string): IsoEntry[] {
     }
     if (name === '.' || name === '..') continue;
     const p = dir === '' ? name : `${dir}/${name}`;
-    const type: IsoEntry['type'] = t === '-' ? 'file' : t === 'd' ? 'dir' : t === 'l' ? 'symlink' : 'other';
+    const type: IsoEntry['type'] =
+      t === '-' ? 'file' : t === 'd' ? 'dir' : t === 'l' ? 'symlink' : 'other';
     const extent = { sector: Number(m[3]), size: Number(m[2]) };
     const prev = byPath.get(p);
     if (prev !== undefined && type === 'file') prev.extents.push(extent);
-    else byPath.set(p, { type, extents: type === 'file' ? [extent] : [], ...(linkTarget !== undefined ? { linkTarget } : {}) });
+    else
+      byPath.set(p, {
+        type,
+        extents: type === 'file' ? [extent] : [],
+        ...(linkTarget !== undefined ? { linkTarget } : {}),
+      });
   }
   return [...byPath]
-    .map(([p, e]) => ({ path: p, type: e.type, size: e.extents.reduce((n, x) => n + x.size, 0), extents: e.extents, ...(e.linkTarget !== undefined ? { linkTarget: e.linkTarget } : {}) }))
+    .map(([p, e]) => ({
+      path: p,
+      type: e.type,
+      size: e.extents.reduce((n, x) => n + x.size, 0),
+      extents: e.extents,
+      ...(e.linkTarget !== undefined ? { linkTarget: e.linkTarget } : {}),
+    }))
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 

@@ -2,7 +2,13 @@
 import { createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { TaskError } from '../../engine/task.ts';
-import { SECTOR, parseIsoinfoD, parseIsoinfoListing, type IsoDescriptor, type IsoEntry } from './iso-listing.ts';
+import {
+  SECTOR,
+  parseIsoinfoD,
+  parseIsoinfoListing,
+  type IsoDescriptor,
+  type IsoEntry,
+} from './iso-listing.ts';
 import type { CommandRunner } from './run-command.ts';
 
 /** An opened ISO: descriptor, entries by path, and byte access. */
@@ -20,14 +26,22 @@ async function* streamEntry(file: string, entry: IsoEntry): AsyncGenerator<Buffe
   for (const x of entry.extents) {
     if (x.size === 0) continue;
     const start = x.sector * SECTOR;
-    for await (const chunk of createReadStream(file, { start, end: start + x.size - 1, highWaterMark: 1 << 20 })) {
+    for await (const chunk of createReadStream(file, {
+      start,
+      end: start + x.size - 1,
+      highWaterMark: 1 << 20,
+    })) {
       yield chunk as Buffer;
     }
   }
 }
 
 /** Opens `file` with isoinfo (ISOINFO_BIN). Throws TaskError `invalid-input` if it is no ISO. */
-export async function openIso(file: string, run: CommandRunner, isoinfo = 'isoinfo'): Promise<IsoReader> {
+export async function openIso(
+  file: string,
+  run: CommandRunner,
+  isoinfo = 'isoinfo',
+): Promise<IsoReader> {
   let d: string;
   let l: string;
   try {
@@ -35,7 +49,9 @@ export async function openIso(file: string, run: CommandRunner, isoinfo = 'isoin
     l = (await run([isoinfo, '-R', '-l', '-i', file])).stdout;
   } catch (err) {
     if (err instanceof TaskError && err.reason === 'tool-not-found') throw err;
-    throw new TaskError('invalid-input', `${file} cannot be read as an ISO-9660 image`, { hint: 'check the path; the file may be truncated or not an ISO' });
+    throw new TaskError('invalid-input', `${file} cannot be read as an ISO-9660 image`, {
+      hint: 'check the path; the file may be truncated or not an ISO',
+    });
   }
   const descriptor = parseIsoinfoD(d);
   const entries = new Map(parseIsoinfoListing(l).map((e) => [e.path, e]));

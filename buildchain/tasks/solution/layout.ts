@@ -38,7 +38,9 @@ export async function registryImagesOf(imagesDir: string): Promise<RegistryImage
   const names = await readdir(imagesDir).catch(() => []);
   for (const name of names.sort()) {
     for (const tag of (await readdir(path.join(imagesDir, name)).catch(() => [])).sort()) {
-      const bytes = await readFile(path.join(imagesDir, name, tag, 'manifest.json')).catch(() => undefined);
+      const bytes = await readFile(path.join(imagesDir, name, tag, 'manifest.json')).catch(
+        () => undefined,
+      );
       if (bytes === undefined) continue;
       out.push({ name, tag, manifestHex: createHash('sha256').update(bytes).digest('hex') });
     }
@@ -48,7 +50,10 @@ export async function registryImagesOf(imagesDir: string): Promise<RegistryImage
 
 /** The registry config as `build` writes it for a staged `images/` directory. */
 export async function solutionRegistryConfig(imagesDir: string): Promise<string> {
-  return renderRegistryConfig(await registryImagesOf(imagesDir), { namePrefix: REPOSITORY_VAR, serverRoot: REGISTRY_ROOT_VAR });
+  return renderRegistryConfig(await registryImagesOf(imagesDir), {
+    namePrefix: REPOSITORY_VAR,
+    serverRoot: REGISTRY_ROOT_VAR,
+  });
 }
 
 async function linkImages(o: StageRootOptions, staging: string): Promise<void> {
@@ -56,7 +61,8 @@ async function linkImages(o: StageRootOptions, staging: string): Promise<void> {
     const src = imageLayoutDir(o.workDir, img);
     const dest = path.join(staging, 'images', img.name, img.version);
     await mkdir(dest, { recursive: true });
-    for (const f of (await readdir(src)).sort()) await linkOrCopy(path.join(src, f), path.join(dest, f));
+    for (const f of (await readdir(src)).sort())
+      await linkOrCopy(path.join(src, f), path.join(dest, f));
   }
 }
 
@@ -65,7 +71,9 @@ async function copyShipped(o: StageRootOptions, staging: string): Promise<void> 
     const dest = path.join(staging, rel);
     await mkdir(path.dirname(dest), { recursive: true });
     const text = await readFile(path.join(o.solutionDir, rel), 'utf8');
-    await writeFile(dest, rel.startsWith('ui/') ? substituteUi(text, o.config.version) : text, { mode: 0o644 });
+    await writeFile(dest, rel.startsWith('ui/') ? substituteUi(text, o.config.version) : text, {
+      mode: 0o644,
+    });
   }
 }
 
@@ -76,7 +84,10 @@ export async function stageSolutionRoot(o: StageRootOptions): Promise<string> {
   try {
     await mkdir(path.join(staging, 'images'), { recursive: true });
     await linkImages(o, staging);
-    await writeFile(path.join(staging, REGISTRY_CONFIG_FILE), await solutionRegistryConfig(path.join(staging, 'images')));
+    await writeFile(
+      path.join(staging, REGISTRY_CONFIG_FILE),
+      await solutionRegistryConfig(path.join(staging, 'images')),
+    );
     await copyShipped(o, staging);
     await writeFile(path.join(staging, 'product.txt'), renderProductTxt(o.product));
     if (o.config.manifestYaml) {

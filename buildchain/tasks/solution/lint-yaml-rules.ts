@@ -24,13 +24,27 @@ function parseDocs(rel: string, text: string, out: Problem[]): Doc[] | undefined
   for (const d of list) {
     const first = d.errors[0];
     if (first !== undefined) {
-      out.push(error('yaml-invalid', rel, `invalid YAML: ${first.message.split('\n')[0] ?? ''}`, 'fix the YAML syntax (yamllint shows the details)'));
+      out.push(
+        error(
+          'yaml-invalid',
+          rel,
+          `invalid YAML: ${first.message.split('\n')[0] ?? ''}`,
+          'fix the YAML syntax (yamllint shows the details)',
+        ),
+      );
       return undefined;
     }
     const js: unknown = d.toJS();
     if (js === null || js === undefined) continue;
     if (typeof js !== 'object' || Array.isArray(js)) {
-      out.push(error('yaml-invalid', rel, 'a document is not a mapping', 'each document must be a Kubernetes object with apiVersion and kind'));
+      out.push(
+        error(
+          'yaml-invalid',
+          rel,
+          'a document is not a mapping',
+          'each document must be a Kubernetes object with apiVersion and kind',
+        ),
+      );
       return undefined;
     }
     const o = js as Record<string, unknown>;
@@ -42,16 +56,38 @@ function parseDocs(rel: string, text: string, out: Problem[]): Doc[] | undefined
   return result;
 }
 
-function checkKinds(rel: string, docs: readonly Doc[], allowed: readonly string[], code: 'operator-kind' | 'ui-kind'): Problem[] {
+function checkKinds(
+  rel: string,
+  docs: readonly Doc[],
+  allowed: readonly string[],
+  code: 'operator-kind' | 'ui-kind',
+): Problem[] {
   const out: Problem[] = [];
-  if (docs.length === 0) out.push(error(code, rel, 'the file holds no Kubernetes object', `add a ${allowed.join(' or ')}`));
+  if (docs.length === 0)
+    out.push(
+      error(code, rel, 'the file holds no Kubernetes object', `add a ${allowed.join(' or ')}`),
+    );
   for (const d of docs) {
     if (d.apiVersion === undefined || d.kind === undefined) {
       out.push(error(code, rel, 'an object has no apiVersion or kind', 'set apiVersion and kind'));
     } else if (!allowed.includes(d.kind)) {
-      out.push(error(code, rel, `kind ${d.kind} found, expected ${allowed.join(' or ')}`, `move the ${d.kind} to its own file; this file must hold ${allowed.join(' or ')}`));
+      out.push(
+        error(
+          code,
+          rel,
+          `kind ${d.kind} found, expected ${allowed.join(' or ')}`,
+          `move the ${d.kind} to its own file; this file must hold ${allowed.join(' or ')}`,
+        ),
+      );
     } else if (d.kind.startsWith('Cluster')) {
-      out.push(warning(code, rel, `${d.kind} grants cluster-scoped permissions`, 'prefer namespace-scoped Role/RoleBinding (Solution Operator guidelines)'));
+      out.push(
+        warning(
+          code,
+          rel,
+          `${d.kind} grants cluster-scoped permissions`,
+          'prefer namespace-scoped Role/RoleBinding (Solution Operator guidelines)',
+        ),
+      );
     }
   }
   return out;
@@ -68,26 +104,57 @@ export function checkManifests(texts: ReadonlyMap<string, string>, hasUi: boolea
   for (const [rel, kinds] of Object.entries(OPERATOR_FILES)) {
     const docs = parsed.get(rel);
     if (!texts.has(rel)) {
-      out.push(error('operator-file-missing', rel, 'required operator file is missing', `create ${rel} with a ${kinds.join(' or ')} (see \`metalk8s-solution init\`)`));
+      out.push(
+        error(
+          'operator-file-missing',
+          rel,
+          'required operator file is missing',
+          `create ${rel} with a ${kinds.join(' or ')} (see \`metalk8s-solution init\`)`,
+        ),
+      );
     } else if (docs !== undefined) {
       out.push(...checkKinds(rel, docs, kinds, 'operator-kind'));
     }
   }
   const crds = [...texts.keys()].filter((r) => r.startsWith(CRD_DIR));
   if (crds.length === 0) {
-    out.push(error('operator-file-missing', CRD_DIR, 'no CustomResourceDefinition file', `add one ${CRD_DIR}<name>_crd.yaml per CRD`));
+    out.push(
+      error(
+        'operator-file-missing',
+        CRD_DIR,
+        'no CustomResourceDefinition file',
+        `add one ${CRD_DIR}<name>_crd.yaml per CRD`,
+      ),
+    );
   }
   for (const rel of crds) {
     const docs = parsed.get(rel);
     if (docs === undefined || rel.endsWith('_cr.yaml')) continue;
     out.push(...checkKinds(rel, docs, ['CustomResourceDefinition'], 'operator-kind'));
-    if (docs.length > 1) out.push(error('operator-kind', rel, `${docs.length} objects in one CRD file`, 'put one CustomResourceDefinition per file'));
+    if (docs.length > 1)
+      out.push(
+        error(
+          'operator-kind',
+          rel,
+          `${docs.length} objects in one CRD file`,
+          'put one CustomResourceDefinition per file',
+        ),
+      );
   }
   if (hasUi) {
     const rel = 'ui/deployment.yaml';
     const docs = parsed.get(rel);
-    if (!texts.has(rel)) out.push(error('operator-file-missing', rel, 'the UI has no deployment.yaml', `create ${rel} with a Deployment, or remove ui/`));
-    else if (docs !== undefined) out.push(...checkKinds(rel, docs, ['Deployment', 'Service'], 'ui-kind'));
+    if (!texts.has(rel))
+      out.push(
+        error(
+          'operator-file-missing',
+          rel,
+          'the UI has no deployment.yaml',
+          `create ${rel} with a Deployment, or remove ui/`,
+        ),
+      );
+    else if (docs !== undefined)
+      out.push(...checkKinds(rel, docs, ['Deployment', 'Service'], 'ui-kind'));
   }
   return out;
 }

@@ -40,9 +40,25 @@ async function checkHostFiles(config: SolutionConfig): Promise<Problem[]> {
   for (const img of config.images) {
     for (const [dest, src] of Object.entries(img.hostFiles ?? {})) {
       const where = `image ${img.name}:${img.version}: hostFiles.${dest}`;
-      const ok = path.isAbsolute(src) && (await stat(src).then((s) => s.isFile(), () => false)) &&
-        (await access(src, constants.R_OK).then(() => true, () => false));
-      if (!ok) out.push(error('image-context', CONFIG_FILE, `${where}: ${src} is not a readable file of this host`, 'install the package providing it (e.g. busybox-static) or fix the absolute path'));
+      const ok =
+        path.isAbsolute(src) &&
+        (await stat(src).then(
+          (s) => s.isFile(),
+          () => false,
+        )) &&
+        (await access(src, constants.R_OK).then(
+          () => true,
+          () => false,
+        ));
+      if (!ok)
+        out.push(
+          error(
+            'image-context',
+            CONFIG_FILE,
+            `${where}: ${src} is not a readable file of this host`,
+            'install the package providing it (e.g. busybox-static) or fix the absolute path',
+          ),
+        );
     }
   }
   return out;
@@ -56,7 +72,14 @@ export async function lintSolution(dir: string, opts: LintOptions = {}): Promise
   try {
     text = await readFile(path.join(root, CONFIG_FILE), 'utf8');
   } catch {
-    problems.push(error('config-missing', CONFIG_FILE, `no ${CONFIG_FILE} in ${root}`, 'run `metalk8s-solution init DIR --name N --version V` or create it'));
+    problems.push(
+      error(
+        'config-missing',
+        CONFIG_FILE,
+        `no ${CONFIG_FILE} in ${root}`,
+        'run `metalk8s-solution init DIR --name N --version V` or create it',
+      ),
+    );
   }
   let config: SolutionConfig | undefined;
   if (text !== undefined) {

@@ -13,7 +13,6 @@ export type ProblemCode =
   | 'layout-version'
   | 'volume-id-too-long'
   | 'iso-name-too-long'
-  | 'iso-name-collision'
   | 'yaml-invalid'
   | 'operator-file-missing'
   | 'operator-kind'
@@ -71,6 +70,9 @@ export function hasErrors(problems: readonly Problem[]): boolean {
 /** Two lines per problem: `file: severity [code] message` then `  fix: ...`. */
 export function formatProblems(problems: readonly Problem[]): string {
   return problems
-    .map((p) => `${p.file === '' ? '.' : p.file}: ${p.severity} [${p.code}] ${p.message}\n  fix: ${p.fix}`)
+    .map(
+      (p) =>
+        `${p.file === '' ? '.' : p.file}: ${p.severity} [${p.code}] ${p.message}\n  fix: ${p.fix}`,
+    )
     .join('\n');
 }

@@ -30,7 +30,8 @@ const ID = '(?:0|[1-9]\\d*|\\d*[A-Za-z-][0-9A-Za-z-]*)';
 const SEMVER_RE = new RegExp(
   `^(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0|[1-9]\\d*)(?:-${ID}(?:\\.${ID})*)?$`,
 );
-const PARTIAL = '(?:0|[1-9]\\d*|[xX*])(?:\\.(?:0|[1-9]\\d*|[xX*])){0,2}(?:-[0-9A-Za-z-]+(?:\\.[0-9A-Za-z-]+)*)?';
+const PARTIAL =
+  '(?:0|[1-9]\\d*|[xX*])(?:\\.(?:0|[1-9]\\d*|[xX*])){0,2}(?:-[0-9A-Za-z-]+(?:\\.[0-9A-Za-z-]+)*)?';
 const COMPARATOR_RE = new RegExp(`^(?:>=|<=|>|<|=|~|\\^)?v?${PARTIAL}$`);
 const HYPHEN_RE = new RegExp(`^${PARTIAL} - ${PARTIAL}$`);
 

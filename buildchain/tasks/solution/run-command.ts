@@ -16,7 +16,9 @@ export function execaRunner(signal: AbortSignal = new AbortController().signal):
   return async (argv, options = {}) => {
     const r = await runCommand(argv, {
       cwd: options.cwd ?? process.cwd(),
-      ...(options.env !== undefined ? { env: { ...process.env, ...options.env } as Record<string, string> } : {}),
+      ...(options.env !== undefined
+        ? { env: { ...process.env, ...options.env } as Record<string, string> }
+        : {}),
       signal,
       buffer: true,
     });

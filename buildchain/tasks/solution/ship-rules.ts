@@ -8,7 +8,8 @@
 import type { TreeEntry } from './tree-scan.ts';
 
 /** Top-level entries that are sources of the Solution but not shipped as files. */
-const KNOWN_TOP_LEVEL = /^(solution\.yaml|README(\.\w+)?|LICENSE(\.\w+)?|CHANGELOG(\.\w+)?|images|operator|ui|\.gitignore|\.gitattributes|\.dockerignore|\.editorconfig)$/;
+const KNOWN_TOP_LEVEL =
+  /^(solution\.yaml|README(\.\w+)?|LICENSE(\.\w+)?|CHANGELOG(\.\w+)?|images|operator|ui|\.gitignore|\.gitattributes|\.dockerignore|\.editorconfig)$/;
 
 /** How one entry is handled by `build`. */
 export type EntryFate =
@@ -48,7 +49,9 @@ export function entryFate(entry: TreeEntry, contexts: readonly string[]): EntryF
       };
     }
     if (top === 'images') {
-      const inContext = contexts.some((c) => rel === c || rel.startsWith(`${c}/`) || c.startsWith(`${rel}/`));
+      const inContext = contexts.some(
+        (c) => rel === c || rel.startsWith(`${c}/`) || c.startsWith(`${rel}/`),
+      );
       if (inContext) return isDirLike ? { kind: 'container' } : { kind: 'source' };
       return {
         kind: 'unused',
@@ -60,25 +63,50 @@ export function entryFate(entry: TreeEntry, contexts: readonly string[]): EntryF
   }
   if (isDirLike) return { kind: 'container' };
   if (entry.type === 'symlink' && entry.targetType === 'dir') {
-    return { kind: 'drop', why: 'symlinked directories are not followed by the build', fix: 'replace the symlink by a real directory' };
+    return {
+      kind: 'drop',
+      why: 'symlinked directories are not followed by the build',
+      fix: 'replace the symlink by a real directory',
+    };
   }
   const base = rel.slice(rel.lastIndexOf('/') + 1);
   if (base.startsWith('.')) {
-    return { kind: 'unused', why: 'hidden files are not shipped', fix: 'remove it if it is not needed' };
+    return {
+      kind: 'unused',
+      why: 'hidden files are not shipped',
+      fix: 'remove it if it is not needed',
+    };
   }
   if (isShippablePath(rel)) return { kind: 'ship' };
   if (rel.startsWith('operator/') && !rel.startsWith('operator/deploy/')) {
-    return { kind: 'drop', why: 'only operator/deploy/ is shipped', fix: 'move it under operator/deploy/ or delete it' };
+    return {
+      kind: 'drop',
+      why: 'only operator/deploy/ is shipped',
+      fix: 'move it under operator/deploy/ or delete it',
+    };
   }
   if (base.endsWith('.yml')) {
-    return { kind: 'drop', why: 'only .yaml files are shipped (MetalK8s reads *.yaml)', fix: `rename it to ${base.slice(0, -4)}.yaml` };
+    return {
+      kind: 'drop',
+      why: 'only .yaml files are shipped (MetalK8s reads *.yaml)',
+      fix: `rename it to ${base.slice(0, -4)}.yaml`,
+    };
   }
-  return { kind: 'drop', why: 'only .yaml files are shipped under operator/deploy/ and ui/', fix: 'remove it, or convert it to a .yaml manifest' };
+  return {
+    kind: 'drop',
+    why: 'only .yaml files are shipped under operator/deploy/ and ui/',
+    fix: 'remove it, or convert it to a .yaml manifest',
+  };
 }
 
 /** The files `build` copies, relative to the Solution root (= their path on the ISO). */
 export function shippedFiles(entries: readonly TreeEntry[]): string[] {
   return entries
-    .filter((e) => (e.type === 'file' || (e.type === 'symlink' && e.targetType === 'file' && e.escapes === false)) && isShippablePath(e.rel))
+    .filter(
+      (e) =>
+        (e.type === 'file' ||
+          (e.type === 'symlink' && e.targetType === 'file' && e.escapes === false)) &&
+        isShippablePath(e.rel),
+    )
     .map((e) => e.rel);
 }

@@ -54,7 +54,14 @@ function parseSource(src: unknown): ImageEntry['source'] | 'invalid' {
 function parseImage(raw: unknown, index: number, problems: Problem[]): SolutionImage | undefined {
   const where = CONFIG_FILE;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    problems.push(error('config-invalid', where, `images[${index}] is not a mapping`, 'write each image as a mapping with name, version and source or build'));
+    problems.push(
+      error(
+        'config-invalid',
+        where,
+        `images[${index}] is not a mapping`,
+        'write each image as a mapping with name, version and source or build',
+      ),
+    );
     return undefined;
   }
   const r = raw as Record<string, unknown>;
@@ -69,24 +76,49 @@ function parseImage(raw: unknown, index: number, problems: Problem[]): SolutionI
     const b = r.build as Record<string, unknown> | null;
     const context = b === null ? undefined : str(b.context);
     if (context === undefined) {
-      problems.push(error('config-invalid', where, `${label}: build.context is missing`, 'set build.context to a directory of the Solution, e.g. images/<name>'));
+      problems.push(
+        error(
+          'config-invalid',
+          where,
+          `${label}: build.context is missing`,
+          'set build.context to a directory of the Solution, e.g. images/<name>',
+        ),
+      );
       return undefined;
     }
     const file = b === null ? undefined : str(b.file);
     const args = b?.args as Record<string, string> | undefined;
     hostFiles = b?.hostFiles as Record<string, string> | undefined;
-    build = { context, ...(file !== undefined ? { file } : {}), ...(args !== undefined ? { args } : {}) };
+    build = {
+      context,
+      ...(file !== undefined ? { file } : {}),
+      ...(args !== undefined ? { args } : {}),
+    };
   }
   if (r.source !== undefined) {
     const s = parseSource(r.source);
     if (s === 'invalid') {
-      problems.push(error('image-source', where, `${label}: source ${JSON.stringify(r.source)} is not <registry>/<repository>`, 'write the source as e.g. docker.io/library/nginx'));
+      problems.push(
+        error(
+          'image-source',
+          where,
+          `${label}: source ${JSON.stringify(r.source)} is not <registry>/<repository>`,
+          'write the source as e.g. docker.io/library/nginx',
+        ),
+      );
       return undefined;
     }
     source = s;
   }
   if ((build === undefined) === (source === undefined)) {
-    problems.push(error('image-source', where, `${label}: give exactly one of source (remote image) or build (local image)`, 'add `source: <registry>/<repository>` with a digest, or `build: {context: ...}`'));
+    problems.push(
+      error(
+        'image-source',
+        where,
+        `${label}: give exactly one of source (remote image) or build (local image)`,
+        'add `source: <registry>/<repository>` with a digest, or `build: {context: ...}`',
+      ),
+    );
     return undefined;
   }
   return {
@@ -108,22 +140,50 @@ export function parseSolutionConfig(text: string): ParseConfigResult {
   try {
     doc = YAML.parse(text, { prettyErrors: true });
   } catch (e) {
-    const msg = e instanceof Error ? e.message.split('\n')[0] ?? '' : String(e);
-    problems.push(error('config-invalid', CONFIG_FILE, `invalid YAML: ${msg}`, 'fix the YAML syntax'));
+    const msg = e instanceof Error ? (e.message.split('\n')[0] ?? '') : String(e);
+    problems.push(
+      error('config-invalid', CONFIG_FILE, `invalid YAML: ${msg}`, 'fix the YAML syntax'),
+    );
     return { config: undefined, problems };
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
-    problems.push(error('config-invalid', CONFIG_FILE, 'the config is not a mapping', 'write name, version, requireMetalK8s and images keys (see `metalk8s-solution init`)'));
+    problems.push(
+      error(
+        'config-invalid',
+        CONFIG_FILE,
+        'the config is not a mapping',
+        'write name, version, requireMetalK8s and images keys (see `metalk8s-solution init`)',
+      ),
+    );
     return { config: undefined, problems };
   }
   const d = doc as Record<string, unknown>;
-  const known = new Set(['name', 'version', 'requireMetalK8s', 'archiveLayoutVersion', 'manifestYaml', 'operatorImage', 'uiImage', 'images']);
+  const known = new Set([
+    'name',
+    'version',
+    'requireMetalK8s',
+    'archiveLayoutVersion',
+    'manifestYaml',
+    'operatorImage',
+    'uiImage',
+    'images',
+  ]);
   for (const key of Object.keys(d)) {
-    if (!known.has(key)) problems.push(error('config-invalid', CONFIG_FILE, `unknown key ${key}`, `remove it; known keys: ${[...known].join(', ')}`));
+    if (!known.has(key))
+      problems.push(
+        error(
+          'config-invalid',
+          CONFIG_FILE,
+          `unknown key ${key}`,
+          `remove it; known keys: ${[...known].join(', ')}`,
+        ),
+      );
   }
   const imagesRaw = d.images ?? [];
   if (!Array.isArray(imagesRaw)) {
-    problems.push(error('config-invalid', CONFIG_FILE, 'images is not a list', 'write images as a YAML list'));
+    problems.push(
+      error('config-invalid', CONFIG_FILE, 'images is not a list', 'write images as a YAML list'),
+    );
   }
   const images = (Array.isArray(imagesRaw) ? imagesRaw : [])
     .map((raw, i) => parseImage(raw, i, problems))

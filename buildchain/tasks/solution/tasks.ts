@@ -30,7 +30,11 @@ export interface SolutionTasksOptions {
   readonly solutions?: readonly SolutionTarget[];
 }
 
-export const EXAMPLE_SOLUTION: SolutionTarget = { id: 'example', dir: 'examples/solution-example', iso: 'example-solution.iso' };
+export const EXAMPLE_SOLUTION: SolutionTarget = {
+  id: 'example',
+  dir: 'examples/solution-example',
+  iso: 'example-solution.iso',
+};
 
 /** Every file of a Solution directory (sync: task creation is synchronous; Solutions are small). */
 function listFiles(root: string): string[] {
@@ -97,9 +101,16 @@ function solutionTasks(config: BuildConfig, sources: Sources, s: SolutionTarget)
     tools: ['isoinfo'],
     actions: [
       fn(`solution-verify@1 ${s.iso}`, async (ctx) => {
-        const r = await verifySolutionIso(iso, { isoinfo: config.tools.isoinfo?.bin ?? 'isoinfo', run: contextRunner(ctx) });
+        const r = await verifySolutionIso(iso, {
+          isoinfo: config.tools.isoinfo?.bin ?? 'isoinfo',
+          run: contextRunner(ctx),
+        });
         for (const p of r.problems) ctx.log(`${p.file}: ${p.severity} [${p.code}] ${p.message}`);
-        if (hasErrors(r.problems)) throw new TaskError('invalid-input', `${iso} failed verification:\n${formatProblems(r.problems)}`);
+        if (hasErrors(r.problems))
+          throw new TaskError(
+            'invalid-input',
+            `${iso} failed verification:\n${formatProblems(r.problems)}`,
+          );
       }),
     ],
   };
@@ -107,6 +118,12 @@ function solutionTasks(config: BuildConfig, sources: Sources, s: SolutionTarget)
 }
 
 /** Tasks `solution:build:<id>` and `solution:verify:<id>` for each Solution (default: the example). */
-export function createSolutionTasks(config: BuildConfig, sources: Sources, options: SolutionTasksOptions = {}): TaskDefinition[] {
-  return (options.solutions ?? [EXAMPLE_SOLUTION]).flatMap((s) => solutionTasks(config, sources, s));
+export function createSolutionTasks(
+  config: BuildConfig,
+  sources: Sources,
+  options: SolutionTasksOptions = {},
+): TaskDefinition[] {
+  return (options.solutions ?? [EXAMPLE_SOLUTION]).flatMap((s) =>
+    solutionTasks(config, sources, s),
+  );
 }

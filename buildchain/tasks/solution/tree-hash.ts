@@ -4,7 +4,10 @@ import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import path from 'node:path';
 
 /** sha256 hex over every entry under `dir` in sorted order; `skip` names top-level entries to ignore. */
-export async function hashTree(dir: string, skip: ReadonlySet<string> = new Set()): Promise<string> {
+export async function hashTree(
+  dir: string,
+  skip: ReadonlySet<string> = new Set(),
+): Promise<string> {
   const h = createHash('sha256');
   const walk = async (rel: string): Promise<void> => {
     const names = (await readdir(path.join(dir, rel))).sort();

@@ -37,7 +37,8 @@ async function scanSymlink(root: string, abs: string, rel: string): Promise<Tree
   const target = await readlink(abs);
   const resolved = path.resolve(path.dirname(abs), target);
   const relToRoot = path.relative(root, resolved);
-  const escapes = path.isAbsolute(target) || relToRoot.startsWith('..') || path.isAbsolute(relToRoot);
+  const escapes =
+    path.isAbsolute(target) || relToRoot.startsWith('..') || path.isAbsolute(relToRoot);
   let targetType: TreeEntry['targetType'] = 'missing';
   try {
     const st = await stat(abs);

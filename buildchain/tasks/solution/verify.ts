@@ -36,46 +36,124 @@ export interface VerifyResult {
   readonly product: Readonly<Record<string, string>> | undefined;
 }
 
-const TOP_LEVEL = new Set(['product.txt', 'manifest.yaml', REGISTRY_CONFIG_FILE, 'images', 'operator', 'ui']);
+const TOP_LEVEL = new Set([
+  'product.txt',
+  'manifest.yaml',
+  REGISTRY_CONFIG_FILE,
+  'images',
+  'operator',
+  'ui',
+]);
 
-async function checkProductTxt(iso: IsoReader, problems: Problem[]): Promise<Record<string, string> | undefined> {
+async function checkProductTxt(
+  iso: IsoReader,
+  problems: Problem[],
+): Promise<Record<string, string> | undefined> {
   const e = iso.entries.get('product.txt');
   if (e === undefined) {
-    problems.push(error('product-missing', 'product.txt', 'no product.txt at the ISO root', 'rebuild the ISO with `metalk8s-solution build`'));
+    problems.push(
+      error(
+        'product-missing',
+        'product.txt',
+        'no product.txt at the ISO root',
+        'rebuild the ISO with `metalk8s-solution build`',
+      ),
+    );
     return undefined;
   }
   const p = parseProductTxt((await iso.read(e)).toString('utf8'));
   const F = 'product.txt';
   const name = p.NAME ?? '';
   const version = p.VERSION ?? '';
-  if (!isValidProductName(name)) problems.push(error('name-format', F, `NAME ${JSON.stringify(name)} is invalid`, 'fix name in solution.yaml and rebuild'));
-  if (!isValidSemver(version)) problems.push(error('version-semver', F, `VERSION ${JSON.stringify(version)} is not a semantic version`, 'fix version in solution.yaml and rebuild'));
-  if (!isValidSemverRange(p.REQUIRE_METALK8S ?? '')) problems.push(error('require-metalk8s-range', F, `REQUIRE_METALK8S ${JSON.stringify(p.REQUIRE_METALK8S ?? '')} is not a version range`, 'fix requireMetalK8s and rebuild'));
-  if (p.ARCHIVE_LAYOUT_VERSION !== String(ARCHIVE_LAYOUT_VERSION)) problems.push(error('layout-version', F, `ARCHIVE_LAYOUT_VERSION is ${JSON.stringify(p.ARCHIVE_LAYOUT_VERSION ?? '')}, expected ${ARCHIVE_LAYOUT_VERSION}`, 'rebuild with this tool'));
+  if (!isValidProductName(name))
+    problems.push(
+      error(
+        'name-format',
+        F,
+        `NAME ${JSON.stringify(name)} is invalid`,
+        'fix name in solution.yaml and rebuild',
+      ),
+    );
+  if (!isValidSemver(version))
+    problems.push(
+      error(
+        'version-semver',
+        F,
+        `VERSION ${JSON.stringify(version)} is not a semantic version`,
+        'fix version in solution.yaml and rebuild',
+      ),
+    );
+  if (!isValidSemverRange(p.REQUIRE_METALK8S ?? ''))
+    problems.push(
+      error(
+        'require-metalk8s-range',
+        F,
+        `REQUIRE_METALK8S ${JSON.stringify(p.REQUIRE_METALK8S ?? '')} is not a version range`,
+        'fix requireMetalK8s and rebuild',
+      ),
+    );
+  if (p.ARCHIVE_LAYOUT_VERSION !== String(ARCHIVE_LAYOUT_VERSION))
+    problems.push(
+      error(
+        'layout-version',
+        F,
+        `ARCHIVE_LAYOUT_VERSION is ${JSON.stringify(p.ARCHIVE_LAYOUT_VERSION ?? '')}, expected ${ARCHIVE_LAYOUT_VERSION}`,
+        'rebuild with this tool',
+      ),
+    );
   const expected = volumeId(name, version);
   if (iso.descriptor.volumeId !== expected) {
-    problems.push(error('volume-id-mismatch', '', `volume id is "${iso.descriptor.volumeId}", product.txt says "${expected}"`, 'rebuild the ISO: MetalK8s expects the volume id "<NAME> <VERSION>"'));
+    problems.push(
+      error(
+        'volume-id-mismatch',
+        '',
+        `volume id is "${iso.descriptor.volumeId}", product.txt says "${expected}"`,
+        'rebuild the ISO: MetalK8s expects the volume id "<NAME> <VERSION>"',
+      ),
+    );
   }
   return p;
 }
 
-async function checkRegistryConfig(iso: IsoReader, images: Parameters<typeof renderRegistryConfig>[0], problems: Problem[]): Promise<void> {
+async function checkRegistryConfig(
+  iso: IsoReader,
+  images: Parameters<typeof renderRegistryConfig>[0],
+  problems: Problem[],
+): Promise<void> {
   const e = iso.entries.get(REGISTRY_CONFIG_FILE);
   if (e === undefined) {
-    problems.push(error('registry-config-missing', REGISTRY_CONFIG_FILE, 'no registry config: the images cannot be served', 'rebuild the ISO'));
+    problems.push(
+      error(
+        'registry-config-missing',
+        REGISTRY_CONFIG_FILE,
+        'no registry config: the images cannot be served',
+        'rebuild the ISO',
+      ),
+    );
     return;
   }
   const actual = (await iso.read(e)).toString('utf8');
-  const expected = renderRegistryConfig(images, { namePrefix: REPOSITORY_VAR, serverRoot: REGISTRY_ROOT_VAR });
+  const expected = renderRegistryConfig(images, {
+    namePrefix: REPOSITORY_VAR,
+    serverRoot: REGISTRY_ROOT_VAR,
+  });
   if (actual !== expected) {
-    problems.push(error('registry-config-mismatch', REGISTRY_CONFIG_FILE, 'does not match the images of the ISO (missing, extra or stale locations or digests)', 'rebuild the ISO so that the config is generated from its images'));
+    problems.push(
+      error(
+        'registry-config-mismatch',
+        REGISTRY_CONFIG_FILE,
+        'does not match the images of the ISO (missing, extra or stale locations or digests)',
+        'rebuild the ISO so that the config is generated from its images',
+      ),
+    );
   }
 }
 
 async function checkOperator(iso: IsoReader, problems: Problem[]): Promise<void> {
   const texts = new Map<string, string>();
   for (const e of iso.entries.values()) {
-    if (e.type === 'file' && /^(operator\/deploy|ui)\/.*\.yaml$/.test(e.path)) texts.set(e.path, (await iso.read(e)).toString('utf8'));
+    if (e.type === 'file' && /^(operator\/deploy|ui)\/.*\.yaml$/.test(e.path))
+      texts.set(e.path, (await iso.read(e)).toString('utf8'));
   }
   problems.push(...checkManifests(texts, iso.entries.has('ui')));
 }
@@ -85,17 +163,34 @@ async function checkSha256Sum(file: string, problems: Problem[]): Promise<void> 
   const text = await readFile(sumFile, 'utf8').catch(() => undefined);
   const expected = text === undefined ? undefined : parseSha256Sums(text).get(path.basename(file));
   if (expected === undefined) {
-    problems.push(error('sha256sum-missing', path.basename(sumFile), `no checksum of ${path.basename(file)} in ${sumFile}`, 'keep the SHA256SUM written by the build beside the ISO (or pass --no-checksum)'));
+    problems.push(
+      error(
+        'sha256sum-missing',
+        path.basename(sumFile),
+        `no checksum of ${path.basename(file)} in ${sumFile}`,
+        'keep the SHA256SUM written by the build beside the ISO (or pass --no-checksum)',
+      ),
+    );
     return;
   }
   const actual = await sha256File(file).catch(() => 'unreadable');
   if (actual !== expected) {
-    problems.push(error('sha256sum-mismatch', path.basename(file), `sha256 is ${actual}, SHA256SUM says ${expected}`, 'the ISO was modified or corrupted after the build: download or build it again'));
+    problems.push(
+      error(
+        'sha256sum-mismatch',
+        path.basename(file),
+        `sha256 is ${actual}, SHA256SUM says ${expected}`,
+        'the ISO was modified or corrupted after the build: download or build it again',
+      ),
+    );
   }
 }
 
 /** Verifies `file`; never throws for problems of the ISO itself (only for missing tools). */
-export async function verifySolutionIso(file: string, o: VerifyOptions = {}): Promise<VerifyResult> {
+export async function verifySolutionIso(
+  file: string,
+  o: VerifyOptions = {},
+): Promise<VerifyResult> {
   const problems: Problem[] = [];
   const run = o.run ?? execaRunner();
   let iso: IsoReader;
@@ -103,18 +198,40 @@ export async function verifySolutionIso(file: string, o: VerifyOptions = {}): Pr
     iso = await openIso(file, run, o.isoinfo);
   } catch (err) {
     if (err instanceof Error && 'reason' in err && err.reason === 'tool-not-found') throw err;
-    problems.push(error('iso-unreadable', path.basename(file), err instanceof Error ? err.message : String(err), 'check the path; the file may be truncated or not an ISO'));
+    problems.push(
+      error(
+        'iso-unreadable',
+        path.basename(file),
+        err instanceof Error ? err.message : String(err),
+        'check the path; the file may be truncated or not an ISO',
+      ),
+    );
     return { problems, product: undefined };
   }
   if (!iso.descriptor.rockRidge || !iso.descriptor.joliet) {
-    problems.push(error('iso-format', '', `missing ${[iso.descriptor.rockRidge ? '' : 'Rock Ridge', iso.descriptor.joliet ? '' : 'Joliet'].filter((s) => s !== '').join(' and ')} records`, 'build with -rock -joliet (metalk8s-solution build does)'));
+    problems.push(
+      error(
+        'iso-format',
+        '',
+        `missing ${[iso.descriptor.rockRidge ? '' : 'Rock Ridge', iso.descriptor.joliet ? '' : 'Joliet'].filter((s) => s !== '').join(' and ')} records`,
+        'build with -rock -joliet (metalk8s-solution build does)',
+      ),
+    );
   }
   // The whole-file hash runs alongside the per-blob hashes (two cores: about twice as fast).
   const sumProblems: Problem[] = [];
   const checksum = o.checksum !== false ? checkSha256Sum(file, sumProblems) : Promise.resolve();
   const product = await checkProductTxt(iso, problems);
   for (const e of iso.entries.values()) {
-    if (!e.path.includes('/') && !TOP_LEVEL.has(e.path)) problems.push(warning('layout-unexpected', e.path, 'not part of the Solution layout', 'remove it from the ISO root'));
+    if (!e.path.includes('/') && !TOP_LEVEL.has(e.path))
+      problems.push(
+        warning(
+          'layout-unexpected',
+          e.path,
+          'not part of the Solution layout',
+          'remove it from the ISO root',
+        ),
+      );
   }
   const images = await readIsoImages(iso, problems);
   await checkIsoBlobs(iso, images, problems);

@@ -33,14 +33,24 @@ export interface WriteSolutionIsoResult {
   readonly size: number;
 }
 
-export async function writeSolutionIso(o: WriteSolutionIsoOptions): Promise<WriteSolutionIsoResult> {
+export async function writeSolutionIso(
+  o: WriteSolutionIsoOptions,
+): Promise<WriteSolutionIsoResult> {
   const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
   const tmp = `${o.output}.tmp-${tag}`;
   const sumFile = path.join(path.dirname(o.output), 'SHA256SUM');
   const tmpSum = `${sumFile}.tmp-${tag}`;
   await mkdir(path.dirname(o.output), { recursive: true });
   try {
-    await o.run(mkisofsArgs({ prefix: [o.xorriso, '-as', 'mkisofs'], root: o.root, output: tmp, volumeId: o.volumeId, epoch: o.epoch }));
+    await o.run(
+      mkisofsArgs({
+        prefix: [o.xorriso, '-as', 'mkisofs'],
+        root: o.root,
+        output: tmp,
+        volumeId: o.volumeId,
+        epoch: o.epoch,
+      }),
+    );
     const sha256 = await sha256File(tmp);
     const { size } = await stat(tmp);
     if (o.checksum !== false) await writeFile(tmpSum, `${sha256}  ${path.basename(o.output)}\n`);

@@ -48,8 +48,8 @@ PRESHARED_KEY = <<-SCRIPT
 #!/bin/bash
 set -xue -o pipefail
 install -d -m 0700 /root/.ssh
-grep -qxF "$(cat /vagrant/${KEY_FILE}.pub)" /root/.ssh/authorized_keys 2>/dev/null || \\
-  cat /vagrant/${KEY_FILE}.pub >> /root/.ssh/authorized_keys
+touch /root/.ssh/authorized_keys
+grep -qxF "$(cat /vagrant/${KEY_FILE}.pub)" /root/.ssh/authorized_keys || cat /vagrant/${KEY_FILE}.pub >> /root/.ssh/authorized_keys
 chmod 0600 /root/.ssh/authorized_keys
 SCRIPT
 

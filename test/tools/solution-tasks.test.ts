@@ -1,0 +1,82 @@
+/** The engine tasks of the example Solution: names, fingerprint inputs, and the actions run. */
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BuildConfig } from '../../buildchain/config/config.ts';
+import type { ActionContext, FunctionAction } from '../../buildchain/engine/task.ts';
+import { execaRunner } from '../../buildchain/tasks/solution/run-command.ts';
+import { createSolutionTasks } from '../../buildchain/tasks/solution/tasks.ts';
+import type { Sources } from '../../buildchain/tasks/sources.ts';
+import { missingTools } from '../helpers/require-tool.ts';
+import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const missing = missingTools('buildah', 'skopeo', 'xorriso', 'isoinfo', 'busybox');
+
+const noSources: Sources = {
+  kind: 'upstream',
+  lockDir: '',
+  describe: () => 'none',
+  registry: () => Promise.reject(new Error('no remote images expected')),
+  imageDigest: () => Promise.resolve(undefined),
+  repoUrl: (u: string) => Promise.resolve(u),
+  stop: () => Promise.resolve(),
+};
+
+function context(task: string, logs: string[]): ActionContext {
+  const run = execaRunner();
+  return {
+    task,
+    signal: new AbortController().signal,
+    root: ROOT,
+    log: (l) => logs.push(l),
+    progress: () => undefined,
+    exec: async (argv, opts) => ({ exitCode: 0, ...(await run(argv, opts)) }),
+  };
+}
+
+describe.skipIf(missing.length > 0)('solution engine tasks', () => {
+  let tmp: TempDir;
+  let config: BuildConfig;
+  beforeAll(async () => {
+    tmp = await makeTempDir('mk8s-solution-tasks-');
+    config = {
+      root: ROOT,
+      buildRoot: tmp.path,
+      isoRoot: path.join(tmp.path, 'root'),
+      projectName: 'MetalK8s',
+      sources: 'upstream',
+      env: { SOURCE_DATE_EPOCH: '1700000000' },
+      tools: {},
+    };
+  });
+  afterAll(async () => {
+    await tmp.cleanup();
+  });
+
+  it('declares build and verify with the example files as inputs and the ISO as target', () => {
+    const [build, verify] = createSolutionTasks(config, noSources);
+    expect(build?.name).toBe('solution:build:example');
+    expect(build?.fileDeps).toContain(path.join(ROOT, 'examples/solution-example/solution.yaml'));
+    expect(build?.fileDeps?.some((f) => f.includes('/_build/'))).toBe(false);
+    expect(build?.targets).toEqual([path.join(tmp.path, 'solutions', 'example-solution.iso')]);
+    expect(verify?.taskDeps).toEqual(['solution:build:example']);
+    expect(JSON.stringify(build?.actions?.map((a) => (a as FunctionAction).label))).not.toContain(
+      tmp.path.split('/').pop() ?? '?',
+    );
+  });
+
+  it('runs the build then the verification', async () => {
+    const logs: string[] = [];
+    for (const t of createSolutionTasks(config, noSources)) {
+      for (const a of t.actions ?? []) await (a as FunctionAction).run(context(t.name, logs));
+    }
+    expect(logs.join('\n')).not.toContain('error');
+    expect(
+      (await stat(path.join(tmp.path, 'solutions', 'example-solution.iso'))).size,
+    ).toBeGreaterThan(100_000);
+    expect(await readFile(path.join(tmp.path, 'solutions', 'SHA256SUM'), 'utf8')).toMatch(
+      /^[a-f0-9]{64} {2}example-solution\.iso\n$/,
+    );
+  });
+});

@@ -114,5 +114,5 @@ export async function run(args: string[]): Promise<void> {
   // The half-size run first: peak RSS then reflects the larger run.
   process.stdout.write(`${await measure(Math.max(1, Math.floor(n / 2)), workers)}\n`);
   process.stdout.write(`${await measure(n, workers)}\n`);
-  process.stdout.write(`# calibration: 20000 stat calls took ${(await calibrate()).toFixed(0)} ms of CPU (about 20 ms on an idle machine); load average ${os.loadavg()[0]?.toFixed(1) ?? '?'}\n`);
+  process.stdout.write(`# calibration: 20000 stat calls took ${(await calibrate()).toFixed(0)} ms of CPU (compare runs and machines with it); load average ${os.loadavg()[0]?.toFixed(1) ?? '?'}\n`);
 }

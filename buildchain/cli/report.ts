@@ -22,7 +22,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (!(err instanceof TaskError)) throw err;
-    process.stderr.write(`report: ${err.message}\n${err.hint === undefined ? '' : `hint: ${err.hint}\n`}`);
+    process.stderr.write(
+      `report: ${err.message}\n${err.hint === undefined ? '' : `hint: ${err.hint}\n`}`,
+    );
     return 1;
   }
 }

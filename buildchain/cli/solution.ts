@@ -92,22 +92,32 @@ async function runBuild(
   }
 }
 
+/** A bad name/version or a non-empty directory is a usage error (2): nothing was written. */
+async function runInit(a: SolutionArgs, io: SolutionIo): Promise<number> {
+  try {
+    const files = await initSolution(a.target, {
+      name: a.name ?? '',
+      version: a.version ?? '',
+      ...(a.requireMetalK8s !== undefined ? { requireMetalK8s: a.requireMetalK8s } : {}),
+    });
+    io.out(
+      `created ${a.target}:\n${files.map((f) => `  ${f}`).join('\n')}\nnext: metalk8s-solution build ${a.target}`,
+    );
+    return 0;
+  } catch (err) {
+    if (!(err instanceof TaskError) || err.reason !== 'invalid-input') throw err;
+    io.err(`error: ${err.message}${err.hint !== undefined ? `\n  hint: ${err.hint}` : ''}`);
+    return 2;
+  }
+}
+
 async function dispatch(a: SolutionArgs, io: SolutionIo, signal: AbortSignal): Promise<number> {
   switch (a.command) {
     case 'help':
       io.out(USAGE);
       return 0;
-    case 'init': {
-      const files = await initSolution(a.target, {
-        name: a.name ?? '',
-        version: a.version ?? '',
-        ...(a.requireMetalK8s !== undefined ? { requireMetalK8s: a.requireMetalK8s } : {}),
-      });
-      io.out(
-        `created ${a.target}:\n${files.map((f) => `  ${f}`).join('\n')}\nnext: metalk8s-solution build ${a.target}`,
-      );
-      return 0;
-    }
+    case 'init':
+      return runInit(a, io);
     case 'lint': {
       const config = loadConfig(PACKAGE_ROOT);
       const r = await lintSolution(a.target, {

@@ -52,11 +52,14 @@ export async function fileHashes(hasher: FileHasher, files: readonly string[]): 
   return out;
 }
 
-export async function evaluateTask(
-  node: GraphNode,
-  ctx: EvaluateContext,
-  extra: { toolVersions: Record<string, string>; alwaysMake: boolean; depsWouldRun?: readonly string[] },
-): Promise<Evaluation> {
+export interface EvaluateExtra {
+  readonly toolVersions: Record<string, string>;
+  readonly alwaysMake: boolean;
+  readonly depsWouldRun?: readonly string[];
+}
+
+/** Fingerprint parts known without reading files: everything but `files`. */
+function partsWithout(node: GraphNode, ctx: EvaluateContext, extra: EvaluateExtra): Omit<FingerprintParts, 'files'> {
   const def = node.def;
   const env: Record<string, string> = {};
   for (const k of def.envKeys ?? []) env[k] = hashString(ctx.envValues[k] ?? '');
@@ -64,23 +67,28 @@ export async function evaluateTask(
   for (const [k, v] of Object.entries(extra.toolVersions)) tools[k] = hashString(v);
   const deps: Record<string, string> = {};
   for (const d of node.fingerprintDeps) deps[d] = ctx.fingerprints.get(d) ?? ctx.state.get(d)?.fp ?? '';
-  const parts: FingerprintParts = {
+  return {
     actions: definitionHash(node),
     config: def.config === undefined ? '' : hashString(JSON.stringify(def.config)),
     env,
     tools,
-    files: await fileHashes(ctx.hasher, node.fileDeps),
     deps,
   };
+}
+
+function conclude(
+  node: GraphNode,
+  ctx: EvaluateContext,
+  extra: EvaluateExtra,
+  base: Omit<FingerprintParts, 'files'>,
+  files: Record<string, string>,
+  targets: (readonly [string, string | undefined])[],
+  checks: (boolean | string)[],
+): Evaluation {
+  // Key order is fixed here: the JSON is what the fingerprint hashes.
+  const parts: FingerprintParts = { actions: base.actions, config: base.config, env: base.env, tools: base.tools, files, deps: base.deps };
   const partsJson = JSON.stringify(parts);
   const fp = hashString(partsJson);
-  const targets: (readonly [string, string | undefined])[] = [];
-  for (const t of node.targets) {
-    const known = ctx.hasher.peek(t);
-    targets.push([t, known === NEEDS_HASHING ? await ctx.hasher.hash(t) : known]);
-  }
-  const checks: (boolean | string)[] = [];
-  for (const c of def.uptodate ?? []) checks.push(typeof c === 'function' ? await c() : c);
   const reasons = staleReasons({
     root: ctx.root,
     previous: ctx.state.get(node.name),
@@ -93,4 +101,43 @@ export async function evaluateTask(
     depsWouldRun: extra.depsWouldRun,
   });
   return { fp, parts, partsJson, targets, reasons };
+}
+
+export async function evaluateTask(node: GraphNode, ctx: EvaluateContext, extra: EvaluateExtra): Promise<Evaluation> {
+  const base = partsWithout(node, ctx, extra);
+  const files = await fileHashes(ctx.hasher, node.fileDeps);
+  const targets: (readonly [string, string | undefined])[] = [];
+  for (const t of node.targets) {
+    const known = ctx.hasher.peek(t);
+    targets.push([t, known === NEEDS_HASHING ? await ctx.hasher.hash(t) : known]);
+  }
+  const checks: (boolean | string)[] = [];
+  for (const c of node.def.uptodate ?? []) checks.push(typeof c === 'function' ? await c() : c);
+  return conclude(node, ctx, extra, base, files, targets, checks);
+}
+
+/**
+ * The same evaluation without any await, when everything is known from this run's lookups
+ * and the stat cache (the no-op path of a large build); undefined when a file must be read,
+ * a file dep is missing or an uptodate check is a function.
+ */
+export function evaluateTaskSync(node: GraphNode, ctx: EvaluateContext, extra: EvaluateExtra): Evaluation | undefined {
+  const files: Record<string, string> = {};
+  for (const f of node.fileDeps) {
+    const h = ctx.hasher.peek(f);
+    if (h === NEEDS_HASHING || h === undefined) return undefined;
+    files[f] = h;
+  }
+  const targets: (readonly [string, string | undefined])[] = [];
+  for (const t of node.targets) {
+    const h = ctx.hasher.peek(t);
+    if (h === NEEDS_HASHING) return undefined;
+    targets.push([t, h]);
+  }
+  const checks: (boolean | string)[] = [];
+  for (const c of node.def.uptodate ?? []) {
+    if (typeof c === 'function') return undefined;
+    checks.push(c);
+  }
+  return conclude(node, ctx, extra, partsWithout(node, ctx, extra), files, targets, checks);
 }

@@ -8,6 +8,7 @@ import { createHash, hash as oneShotHash } from 'node:crypto';
 import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
+import type { MapLike } from './record-map.ts';
 
 /** `[mtimeMs, size, ino, hash, trusted (1) or racy (0)]`. */
 export type FileRecord = [number, number, number, string, 0 | 1];
@@ -41,7 +42,7 @@ export const NEEDS_HASHING = Symbol('needs-hashing');
 /** Hashes files and trees through a stat cache shared with the state store. */
 export class FileHasher {
   /** Absolute path → record; persisted by the state store. */
-  readonly cache: Map<string, FileRecord>;
+  readonly cache: MapLike<FileRecord>;
   /** Number of files hashed (cache misses) since creation: the cache needs saving when > 0. */
   misses = 0;
   /**
@@ -50,7 +51,7 @@ export class FileHasher {
    */
   private readonly memo = new Map<string, string | undefined>();
 
-  constructor(cache: Map<string, FileRecord>) {
+  constructor(cache: MapLike<FileRecord>) {
     this.cache = cache;
   }
 

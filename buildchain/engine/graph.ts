@@ -43,6 +43,7 @@ export class TaskGraph {
   /** Absolute target path → producing task. */
   readonly targetOwner = new Map<string, string>();
   private readonly patternCache = new Map<string, string[]>();
+  private hasOutsideTargets = false;
 
   constructor(root: string, definitions: readonly TaskDefinition[]) {
     this.root = root;
@@ -66,6 +67,7 @@ export class TaskGraph {
         throw new UsageError('invalid-task', `${t} is a target of both ${other} and ${def.name}`);
       }
       this.targetOwner.set(t, def.name);
+      if (!t.startsWith(`${this.root}/`)) this.hasOutsideTargets = true;
     }
     this.nodes.set(def.name, {
       name: def.name,
@@ -109,9 +111,11 @@ export class TaskGraph {
           out.add(owner);
           break;
         }
-        const parent = path.dirname(p);
-        if (parent === p) break;
-        p = parent;
+        // Ancestors above the project root are only looked at when some target is out there.
+        if (p === this.root && !this.hasOutsideTargets) break;
+        const cut = p.lastIndexOf('/');
+        if (cut <= 0) break;
+        p = p.slice(0, cut);
       }
     }
     return out;

@@ -10,6 +10,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { FileRecord } from './fingerprint.ts';
+import { RecordMap } from './record-map.ts';
 
 /** The parts a fingerprint is made of; compared one by one to say why a task is stale. */
 export interface FingerprintParts {
@@ -55,18 +56,18 @@ const FLUSH_EVERY = 500;
 
 export class StateStore {
   readonly dir: string;
-  readonly tasks: Map<string, TaskState>;
-  readonly files: Map<string, FileRecord>;
-  readonly tools: Map<string, ToolRecord>;
+  readonly tasks: RecordMap<TaskState>;
+  readonly files: RecordMap<FileRecord>;
+  readonly tools: RecordMap<ToolRecord>;
   private logFd: number | undefined;
   private pending: string[] = [];
   private dirty = false;
 
   private constructor(dir: string, snap: Snapshot) {
     this.dir = dir;
-    this.tasks = new Map(Object.entries(snap.tasks));
-    this.files = new Map(Object.entries(snap.files));
-    this.tools = new Map(Object.entries(snap.tools));
+    this.tasks = new RecordMap(snap.tasks);
+    this.files = new RecordMap(snap.files);
+    this.tools = new RecordMap(snap.tools);
   }
 
   /** Loads the snapshot and replays the log. A missing or unreadable snapshot means "empty". */
@@ -165,9 +166,9 @@ export class StateStore {
     mkdirSync(this.dir, { recursive: true });
     const snap: Snapshot = {
       version: 1,
-      tasks: Object.fromEntries(this.tasks),
-      files: Object.fromEntries(this.files),
-      tools: Object.fromEntries(this.tools),
+      tasks: this.tasks.toJSON(),
+      files: this.files.toJSON(),
+      tools: this.tools.toJSON(),
     };
     const file = path.join(this.dir, 'state.json');
     const tmp = `${file}.${process.pid}.tmp`;

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { TaskError } from './task.ts';
 import type { ToolSpec } from './task.ts';
+import type { MapLike } from './record-map.ts';
 import type { ToolRecord } from './state-store.ts';
 
 /** Finds an executable: a path (relative to `root`) or a bare name looked up on PATH. */
@@ -30,12 +31,13 @@ export function findExecutable(bin: string, root: string, pathEnv = process.env.
 export class ToolChecker {
   private readonly specs: Readonly<Record<string, ToolSpec>>;
   private readonly root: string;
-  private readonly cache: Map<string, ToolRecord>;
+  private readonly cache: MapLike<ToolRecord>;
   private readonly versions = new Map<string, Promise<string>>();
+  private readonly resolved = new Map<string, string>();
   /** True when a version command ran (the persisted cache changed). */
   cacheChanged = false;
 
-  constructor(specs: Readonly<Record<string, ToolSpec>>, root: string, cache: Map<string, ToolRecord>) {
+  constructor(specs: Readonly<Record<string, ToolSpec>>, root: string, cache: MapLike<ToolRecord>) {
     this.specs = specs;
     this.root = root;
     this.cache = cache;
@@ -71,10 +73,24 @@ export class ToolChecker {
     return out;
   }
 
+  /** Versions already known in this run, or undefined when one must still be read. */
+  versionsSync(names: readonly string[]): Record<string, string> | undefined {
+    const out: Record<string, string> = {};
+    for (const n of names) {
+      const v = this.resolved.get(n);
+      if (v === undefined) return undefined;
+      out[n] = v;
+    }
+    return out;
+  }
+
   private version(name: string): Promise<string> {
     let v = this.versions.get(name);
     if (v === undefined) {
-      v = this.readVersion(name);
+      v = this.readVersion(name).then((text) => {
+        this.resolved.set(name, text);
+        return text;
+      });
       this.versions.set(name, v);
     }
     return v;

@@ -200,6 +200,16 @@ describe.skipIf(missing.length > 0)('example Solution ISO', () => {
     );
     expect(await runSolutionCli(['verify', path.join(tmp.path, 'nope.iso')], io)).toBe(1);
     expect(await runSolutionCli(['verify'], io)).toBe(2);
+    const fresh = path.join(tmp.path, 'fresh');
+    expect(await runSolutionCli(['init', fresh, '--name', 'Fresh', '--version', '0.1.0'], io)).toBe(
+      0,
+    );
+    expect(await runSolutionCli(['lint', fresh], io)).toBe(0);
+    expect(await runSolutionCli(['init', fresh, '--name', 'Fresh', '--version', '0.1.0'], io)).toBe(
+      2,
+    );
+    await writeFile(path.join(fresh, 'ui', 'notes.txt'), 'dropped\n');
+    expect(await runSolutionCli(['lint', fresh], io)).toBe(1);
     const bin = await execa(
       'node',
       [path.join(ROOT, 'bin/metalk8s-solution.js'), 'lint', EXAMPLE],

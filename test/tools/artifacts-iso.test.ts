@@ -29,7 +29,12 @@ async function put(file: string, data: Buffer | string): Promise<string> {
 }
 
 /** A skopeo-dir-like layout: manifest.json, config and layer blobs, version. */
-async function imageDir(dir: string, layer: Buffer, configText: string, linkLayerFrom?: string): Promise<void> {
+async function imageDir(
+  dir: string,
+  layer: Buffer,
+  configText: string,
+  linkLayerFrom?: string,
+): Promise<void> {
   const layerHex = sha256(layer);
   if (linkLayerFrom === undefined) await put(path.join(dir, layerHex), layer);
   else {
@@ -40,8 +45,18 @@ async function imageDir(dir: string, layer: Buffer, configText: string, linkLaye
   const manifest = {
     schemaVersion: 2,
     mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
-    config: { mediaType: 'application/vnd.docker.container.image.v1+json', size: configText.length, digest: `sha256:${configHex}` },
-    layers: [{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', size: layer.length, digest: `sha256:${layerHex}` }],
+    config: {
+      mediaType: 'application/vnd.docker.container.image.v1+json',
+      size: configText.length,
+      digest: `sha256:${configHex}`,
+    },
+    layers: [
+      {
+        mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+        size: layer.length,
+        digest: `sha256:${layerHex}`,
+      },
+    ],
   };
   await put(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
   await put(path.join(dir, 'version'), 'Directory Transport Version: 1.1\n');
@@ -51,7 +66,9 @@ function specText(name: string, epoch: string): string {
   return `Name: ${name}\n${epoch}Version: 1.0\nRelease: 1\nSummary: t\nLicense: MIT\nBuildArch: noarch\n%description\nt\n%install\nmkdir -p %{buildroot}/usr/share/${name}\necho ${name} > %{buildroot}/usr/share/${name}/f\n%files\n/usr/share/${name}/f\n`;
 }
 
-describe.skipIf(missingTools('xorriso', 'rpmbuild', 'createrepo_c', 'rpm', 'bsdtar', 'sha256sum').length > 0)('ci_artifacts on a real ISO', () => {
+describe.skipIf(
+  missingTools('xorriso', 'rpmbuild', 'createrepo_c', 'rpm', 'bsdtar', 'sha256sum').length > 0,
+)('ci_artifacts on a real ISO', () => {
   let ws: TempDir;
   let config: BuildConfig;
   let isoRoot: string;
@@ -63,47 +80,112 @@ describe.skipIf(missingTools('xorriso', 'rpmbuild', 'createrepo_c', 'rpm', 'bsdt
     const buildRoot = path.join(ws.path, '_build');
     isoRoot = path.join(buildRoot, 'root');
     config = {
-      root: REPO, buildRoot, isoRoot, projectName: 'MetalK8s', sources: 'embedded',
-      env: { ARTIFACTS_EVENT_LOG: path.join(buildRoot, 'events.ndjson') }, tools: resolveTools({}),
+      root: REPO,
+      buildRoot,
+      isoRoot,
+      projectName: 'MetalK8s',
+      sources: 'embedded',
+      env: { ARTIFACTS_EVENT_LOG: path.join(buildRoot, 'events.ndjson') },
+      tools: resolveTools({}),
     };
-    await put(path.join(isoRoot, 'product.txt'), 'NAME=MetalK8s\nVERSION=2.4.0-beta1\nSHORT_VERSION=2.4\nGIT=2.4.0-beta1-0-gabc\nDEVELOPMENT_RELEASE=0\nBUILD_TIMESTAMP=2019-09-19T00:00:00Z\nBUILD_HOST=ci\nSOURCES=embedded\n');
+    await put(
+      path.join(isoRoot, 'product.txt'),
+      'NAME=MetalK8s\nVERSION=2.4.0-beta1\nSHORT_VERSION=2.4\nGIT=2.4.0-beta1-0-gabc\nDEVELOPMENT_RELEASE=0\nBUILD_TIMESTAMP=2019-09-19T00:00:00Z\nBUILD_HOST=ci\nSOURCES=embedded\n',
+    );
     const layer = Buffer.alloc(300_000, 7);
     await imageDir(path.join(isoRoot, 'images/tiny/1.0'), layer, '{"architecture":"amd64","v":1}');
-    await imageDir(path.join(isoRoot, 'images/tiny/2.0'), layer, '{"architecture":"amd64","v":2}', path.join(isoRoot, 'images/tiny/1.0'));
+    await imageDir(
+      path.join(isoRoot, 'images/tiny/2.0'),
+      layer,
+      '{"architecture":"amd64","v":2}',
+      path.join(isoRoot, 'images/tiny/1.0'),
+    );
     // docker-archive of "pause"
     const arch = path.join(ws.path, 'archive');
     const cfg = '{"architecture":"amd64"}';
     await put(path.join(arch, `${sha256(cfg)}.json`), cfg);
     await put(path.join(arch, 'l1/layer.tar'), Buffer.alloc(2048, 1));
-    await put(path.join(arch, 'manifest.json'), JSON.stringify([{ Config: `${sha256(cfg)}.json`, RepoTags: ['k8s.gcr.io/pause:3.1'], Layers: ['l1/layer.tar'] }]));
+    await put(
+      path.join(arch, 'manifest.json'),
+      JSON.stringify([
+        {
+          Config: `${sha256(cfg)}.json`,
+          RepoTags: ['k8s.gcr.io/pause:3.1'],
+          Layers: ['l1/layer.tar'],
+        },
+      ]),
+    );
     const tarFile = path.join(isoRoot, 'salt/files/pause-3.1.tar');
     await mkdir(path.dirname(tarFile), { recursive: true });
-    await createTar({ file: tarFile, cwd: arch }, ['manifest.json', `${sha256(cfg)}.json`, 'l1/layer.tar']);
+    await createTar({ file: tarFile, cwd: arch }, [
+      'manifest.json',
+      `${sha256(cfg)}.json`,
+      'l1/layer.tar',
+    ]);
     // a yum repository with two RPMs (one with an epoch)
     const top = path.join(ws.path, 'rpmtop');
-    for (const [name, epoch] of [['hello-a', ''], ['hello-b', 'Epoch: 2\n']] as const) {
+    for (const [name, epoch] of [
+      ['hello-a', ''],
+      ['hello-b', 'Epoch: 2\n'],
+    ] as const) {
       await put(path.join(top, 'SPECS', `${name}.spec`), specText(name, epoch));
-      await localExec(['rpmbuild', '--quiet', '--define', `_topdir ${top}`, '-bb', path.join(top, 'SPECS', `${name}.spec`)]);
+      await localExec([
+        'rpmbuild',
+        '--quiet',
+        '--define',
+        `_topdir ${top}`,
+        '-bb',
+        path.join(top, 'SPECS', `${name}.spec`),
+      ]);
     }
     const repo = path.join(isoRoot, 'packages/redhat/metalk8s-scality-el7');
     await mkdir(repo, { recursive: true });
-    for (const f of await readdir(path.join(top, 'RPMS/noarch'))) await writeFile(path.join(repo, f), await readFile(path.join(top, 'RPMS/noarch', f)));
+    for (const f of await readdir(path.join(top, 'RPMS/noarch')))
+      await writeFile(path.join(repo, f), await readFile(path.join(top, 'RPMS/noarch', f)));
     await localExec(['createrepo_c', '-q', repo]);
     // the ISO and its SHA256SUM, as the iso task leaves them
     const iso = path.join(buildRoot, 'metalk8s.iso');
-    await localExec(['xorriso', '-as', 'mkisofs', '-quiet', '-o', iso, '-R', '-J', '-joliet-long', '-l', '-V', 'MetalK8s 2.4.0-beta1', '-iso-level', '3', isoRoot]);
-    await writeFile(path.join(buildRoot, 'SHA256SUM'), (await localExec(['sha256sum', 'metalk8s.iso'], { cwd: buildRoot })).stdout);
+    await localExec([
+      'xorriso',
+      '-as',
+      'mkisofs',
+      '-quiet',
+      '-o',
+      iso,
+      '-R',
+      '-J',
+      '-joliet-long',
+      '-l',
+      '-V',
+      'MetalK8s 2.4.0-beta1',
+      '-iso-level',
+      '3',
+      isoRoot,
+    ]);
+    await writeFile(
+      path.join(buildRoot, 'SHA256SUM'),
+      (await localExec(['sha256sum', 'metalk8s.iso'], { cwd: buildRoot })).stdout,
+    );
     const events = [
       { event: 'build-start', command: 'run', tasks: 3, workers: 2, dryRun: false },
       { event: 'skip', task: 'images', reason: 'up-to-date', reasons: [] },
       { event: 'done', task: 'iso', durationMs: 1234 },
       { event: 'start', task: 'ci_artifacts', title: 'ci_artifacts', reasons: [] },
     ];
-    await writeFile(path.join(buildRoot, 'events.ndjson'), events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+    await writeFile(
+      path.join(buildRoot, 'events.ndjson'),
+      events.map((e) => JSON.stringify(e)).join('\n') + '\n',
+    );
 
     const lines: string[] = [];
-    await runTask(taskNamed(createArtifactsTasks(config, {} as Sources), 'ci_artifacts'), REPO, lines);
-    report = JSON.parse(await readFile(path.join(buildRoot, 'artifacts/build-report.json'), 'utf8')) as BuildReport;
+    await runTask(
+      taskNamed(createArtifactsTasks(config, {} as Sources), 'ci_artifacts'),
+      REPO,
+      lines,
+    );
+    report = JSON.parse(
+      await readFile(path.join(buildRoot, 'artifacts/build-report.json'), 'utf8'),
+    ) as BuildReport;
     extracted = path.join(ws.path, 'extracted');
     await mkdir(extracted);
     await localExec(['bsdtar', '-xf', iso, '-C', extracted]);
@@ -114,8 +196,18 @@ describe.skipIf(missingTools('xorriso', 'rpmbuild', 'createrepo_c', 'rpm', 'bsdt
 
   it('assembles the artifacts directory with the ISO hard-linked', async () => {
     const out = path.join(config.buildRoot, 'artifacts');
-    expect((await readdir(out)).sort()).toEqual(['SHA256SUM', 'build-report.json', 'events.ndjson', 'metalk8s.iso', 'product.txt', 'sbom.cdx.json']);
-    const [a, b] = await Promise.all([stat(path.join(out, 'metalk8s.iso')), stat(path.join(config.buildRoot, 'metalk8s.iso'))]);
+    expect((await readdir(out)).sort()).toEqual([
+      'SHA256SUM',
+      'build-report.json',
+      'events.ndjson',
+      'metalk8s.iso',
+      'product.txt',
+      'sbom.cdx.json',
+    ]);
+    const [a, b] = await Promise.all([
+      stat(path.join(out, 'metalk8s.iso')),
+      stat(path.join(config.buildRoot, 'metalk8s.iso')),
+    ]);
     expect(a.ino).toBe(b.ino);
     expect(a.nlink).toBe(2);
   });
@@ -123,12 +215,25 @@ describe.skipIf(missingTools('xorriso', 'rpmbuild', 'createrepo_c', 'rpm', 'bsdt
   it('reports the ISO size and sha256 as sha256sum computes them', async () => {
     const iso = path.join(config.buildRoot, 'metalk8s.iso');
     const out = (await localExec(['sha256sum', iso])).stdout.split(' ')[0];
-    expect(report.iso).toEqual({ file: 'metalk8s.iso', size: (await stat(iso)).size, sha256: out, signed: false });
-    expect(report).toMatchObject({ project: 'MetalK8s', version: '2.4.0-beta1', gitRef: '2.4.0-beta1-0-gabc', sources: 'embedded' });
+    expect(report.iso).toEqual({
+      file: 'metalk8s.iso',
+      size: (await stat(iso)).size,
+      sha256: out,
+      signed: false,
+    });
+    expect(report).toMatchObject({
+      project: 'MetalK8s',
+      version: '2.4.0-beta1',
+      gitRef: '2.4.0-beta1-0-gabc',
+      sources: 'embedded',
+    });
   });
 
   it('lists the RPMs with the NEVRA rpm prints and the sha256 of the file inside the ISO', async () => {
-    expect(report.rpms.map((r) => r.nevra)).toEqual(['hello-a-1.0-1.noarch', 'hello-b-2:1.0-1.noarch']);
+    expect(report.rpms.map((r) => r.nevra)).toEqual([
+      'hello-a-1.0-1.noarch',
+      'hello-b-2:1.0-1.noarch',
+    ]);
     for (const r of report.rpms) {
       const file = path.join(extracted, r.path);
       expect(r.sha256).toBe(sha256(await readFile(file)));
@@ -141,23 +246,50 @@ describe.skipIf(missingTools('xorriso', 'rpmbuild', 'createrepo_c', 'rpm', 'bsdt
     const dirImages = report.images.filter((i) => i.ship === 'dir');
     expect(dirImages.map((i) => `${i.name}:${i.version}`)).toEqual(['tiny:1.0', 'tiny:2.0']);
     for (const i of dirImages) {
-      expect(i.digest).toBe(`sha256:${sha256(await readFile(path.join(extracted, i.path, 'manifest.json')))}`);
-      for (const blob of i.blobs) expect(blob.size).toBe((await stat(path.join(extracted, i.path, blob.digest.slice(7)))).size);
+      expect(i.digest).toBe(
+        `sha256:${sha256(await readFile(path.join(extracted, i.path, 'manifest.json')))}`,
+      );
+      for (const blob of i.blobs)
+        expect(blob.size).toBe(
+          (await stat(path.join(extracted, i.path, blob.digest.slice(7)))).size,
+        );
     }
     // independent count: `find -printf '%i %s'` over images/ and the archive
-    const find = await localExec(['find', 'images', 'salt/files', '-type', 'f', '-printf', '%i %s\\n'], { cwd: isoRoot });
-    const rows = find.stdout.trim().split('\n').map((l) => l.split(' '));
+    const find = await localExec(
+      ['find', 'images', 'salt/files', '-type', 'f', '-printf', '%i %s\\n'],
+      { cwd: isoRoot },
+    );
+    const rows = find.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' '));
     const logical = rows.reduce((s, [, size]) => s + Number(size), 0);
-    const dedup = [...new Map(rows.map(([ino, size]) => [ino, Number(size)])).values()].reduce((s, n) => s + n, 0);
-    expect(report.sizes.images).toEqual({ logicalBytes: logical, dedupBytes: dedup, files: rows.length });
+    const dedup = [...new Map(rows.map(([ino, size]) => [ino, Number(size)])).values()].reduce(
+      (s, n) => s + n,
+      0,
+    );
+    expect(report.sizes.images).toEqual({
+      logicalBytes: logical,
+      dedupBytes: dedup,
+      files: rows.length,
+    });
     expect(logical - dedup).toBe(300_000);
     const pause = report.images.find((i) => i.ship === 'archive');
-    expect(pause).toMatchObject({ name: 'pause', version: '3.1', path: 'salt/files/pause-3.1.tar', digest: `sha256:${sha256('{"architecture":"amd64"}')}` });
-    expect(pause?.archiveSha256).toBe(sha256(await readFile(path.join(extracted, 'salt/files/pause-3.1.tar'))));
+    expect(pause).toMatchObject({
+      name: 'pause',
+      version: '3.1',
+      path: 'salt/files/pause-3.1.tar',
+      digest: `sha256:${sha256('{"architecture":"amd64"}')}`,
+    });
+    expect(pause?.archiveSha256).toBe(
+      sha256(await readFile(path.join(extracted, 'salt/files/pause-3.1.tar'))),
+    );
   });
 
   it('writes a CycloneDX SBOM naming every image and RPM, and the build durations from the event log', async () => {
-    const sbom = JSON.parse(await readFile(path.join(config.buildRoot, 'artifacts/sbom.cdx.json'), 'utf8')) as { specVersion: string; components: { type: string; purl: string }[] };
+    const sbom = JSON.parse(
+      await readFile(path.join(config.buildRoot, 'artifacts/sbom.cdx.json'), 'utf8'),
+    ) as { specVersion: string; components: { type: string; purl: string }[] };
     expect(sbom.specVersion).toBe('1.5');
     expect(sbom.components.filter((c) => c.type === 'container')).toHaveLength(3);
     expect(sbom.components.filter((c) => c.purl.startsWith('pkg:rpm/'))).toHaveLength(2);
@@ -174,7 +306,13 @@ describe.skipIf(missingTools('xorriso', 'rpmbuild', 'createrepo_c', 'rpm', 'bsdt
     const newFile = path.join(ws.path, 'new.json');
     await writeFile(oldFile, JSON.stringify(report));
     await writeFile(newFile, JSON.stringify(bigger));
-    const res = await localExec([path.join(REPO, 'node_modules/.bin/tsx'), path.join(REPO, 'buildchain/cli/report.ts'), 'compare', oldFile, newFile]);
+    const res = await localExec([
+      path.join(REPO, 'node_modules/.bin/tsx'),
+      path.join(REPO, 'buildchain/cli/report.ts'),
+      'compare',
+      oldFile,
+      newFile,
+    ]);
     expect(res.stdout.split('\n')[0]).toMatch(/^\s+\+2\.0 KiB {2}iso \(/);
   });
 

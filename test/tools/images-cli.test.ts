@@ -50,7 +50,7 @@ describe.skipIf(missingTools('skopeo', 'buildah', 'docker-registry').length > 0)
     return { code: r.code, events };
   }
 
-  async function writeList(tinyVersion: string, tinyDigest: string | undefined): Promise<void> {
+  async function writeList(tinyVersion: string, tinyDigest: string | undefined, pauseVersion = '3.1'): Promise<void> {
     await writeFile(
       path.join(ws, 'images', 'images.yaml'),
       `images:
@@ -58,11 +58,11 @@ describe.skipIf(missingTools('skopeo', 'buildah', 'docker-registry').length > 0)
     version: "${tinyVersion}"
     source: { registry: quay.io, repository: test/tiny }
 ${tinyDigest === undefined ? '' : `    digest: ${tinyDigest}\n`}  - name: pause
-    version: "3.1"
+    version: "${pauseVersion}"
     source: { registry: quay.io, repository: test/tiny }
     digest: ${digests['1.0'] ?? ''}
     ship: archive
-    archivePath: salt/files/pause-3.1.tar
+    archivePath: salt/files/pause-${pauseVersion}.tar
   - name: hello
     version: "1.0"
     build: { context: images/hello, args: { GREETING: hi } }
@@ -121,7 +121,7 @@ ${tinyDigest === undefined ? '' : `    digest: ${tinyDigest}\n`}  - name: pause
   });
 
   it('after a version bump the old version is gone from the tree and the registry config', async () => {
-    await writeList('2.0', digests['2.0'] ?? '');
+    await writeList('2.0', digests['2.0'] ?? '', '3.2');
     const r = await build();
     expect(r.code).toBe(0);
     const images = path.join(ws, '_build', 'root', 'images');
@@ -129,6 +129,7 @@ ${tinyDigest === undefined ? '' : `    digest: ${tinyDigest}\n`}  - name: pause
     const inc = await readFile(path.join(ws, '_build', 'root', 'salt', 'metalk8s', 'repo', 'files', 'metalk8s-registry.inc'), 'utf8');
     expect(inc).toContain('/tiny/manifests/2.0');
     expect(inc).not.toContain('/tiny/manifests/1.0');
+    expect(await readdir(path.join(ws, '_build', 'root', 'salt', 'files'))).toEqual(['pause-3.2.tar']);
   });
 
   it('a digest the registry does not serve fails naming the image; nothing is left in the tree', async () => {

@@ -3,7 +3,13 @@
  * contract, and a driver running a task's function actions without the engine.
  */
 import { spawn } from 'node:child_process';
-import { TaskError, type ActionContext, type ExecOptions, type ExecResult, type TaskDefinition } from '../../buildchain/engine/task.ts';
+import {
+  TaskError,
+  type ActionContext,
+  type ExecOptions,
+  type ExecResult,
+  type TaskDefinition,
+} from '../../buildchain/engine/task.ts';
 
 /** Runs argv (no shell); non-zero exit throws `command-failed` unless reject=false. */
 export function localExec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
@@ -25,7 +31,13 @@ export function localExec(argv: readonly string[], options: ExecOptions = {}): P
     child.on('close', (code) => {
       const exitCode = code ?? 1;
       if (exitCode !== 0 && options.reject !== false) {
-        reject(new TaskError('command-failed', `${argv.join(' ')} exited ${exitCode}`, { argv, exitCode, stderrTail: stderr.split('\n').slice(-10) }));
+        reject(
+          new TaskError('command-failed', `${argv.join(' ')} exited ${exitCode}`, {
+            argv,
+            exitCode,
+            stderrTail: stderr.split('\n').slice(-10),
+          }),
+        );
       } else {
         resolve({ exitCode, stdout, stderr });
       }
@@ -47,11 +59,19 @@ export function testContext(task: string, root: string, lines: string[] = []): A
 }
 
 /** Runs every action of `task` in order (function actions in-process, commands via exec). */
-export async function runTask(task: TaskDefinition, root: string, lines: string[] = []): Promise<void> {
+export async function runTask(
+  task: TaskDefinition,
+  root: string,
+  lines: string[] = [],
+): Promise<void> {
   const ctx = testContext(task.name, root, lines);
   for (const action of task.actions ?? []) {
     if (action.kind === 'function') await action.run(ctx);
-    else await localExec(action.argv, { cwd: action.cwd ?? root, ...(action.env ? { env: action.env } : {}) });
+    else
+      await localExec(action.argv, {
+        cwd: action.cwd ?? root,
+        ...(action.env ? { env: action.env } : {}),
+      });
   }
 }
 

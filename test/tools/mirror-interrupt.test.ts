@@ -111,4 +111,22 @@ describe.skipIf(missing.length > 0)('embedded mirror under interruption', () => 
       await fresh.cleanup();
     }
   });
+
+  it('concurrent first uses (mirror:seed and a pull) seed once and both succeed', async () => {
+    const fresh = await makeTempDir('mk8s-mirror-race-');
+    try {
+      await writeMirrorFixture(fresh.path);
+      const sources = createSources(fixtureConfig(fresh.path, 'embedded'));
+      const mirror = sources.embedded;
+      expect(mirror).toBeDefined();
+      const [seeded, endpoint, again] = await Promise.all([mirror?.seed(), sources.registry('quay.io'), mirror?.seed()]);
+      expect(seeded?.summary).toMatch(/\(2 built\)/);
+      expect(again).toBe(seeded);
+      expect(endpoint.pathPrefix).toBe('quay.io');
+      await sources.stop();
+      expect(runningServerPids()).toEqual([]);
+    } finally {
+      await fresh.cleanup();
+    }
+  });
 });

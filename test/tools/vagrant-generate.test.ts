@@ -20,12 +20,24 @@ describe.skipIf(missingTools('ssh-keygen', 'ruby').length > 0)('vagrant tasks', 
   let config: BuildConfig;
   beforeAll(async () => {
     ws = await makeTempDir('mk8s-vagrant-');
-    await writeFile(path.join(ws.path, 'VERSION'), 'VERSION_MAJOR=2\nVERSION_MINOR=4\nVERSION_PATCH=0\nVERSION_SUFFIX=-beta1\n');
+    await writeFile(
+      path.join(ws.path, 'VERSION'),
+      'VERSION_MAJOR=2\nVERSION_MINOR=4\nVERSION_PATCH=0\nVERSION_SUFFIX=-beta1\n',
+    );
     const env = { VAGRANT_BIN: path.join(ws.path, 'no-such-vagrant'), VAGRANT_NODES: '2' };
     const buildRoot = path.join(ws.path, '_build');
-    config = { root: ws.path, buildRoot, isoRoot: path.join(buildRoot, 'root'), projectName: 'MetalK8s', sources: 'embedded', env, tools: resolveTools(env) };
+    config = {
+      root: ws.path,
+      buildRoot,
+      isoRoot: path.join(buildRoot, 'root'),
+      projectName: 'MetalK8s',
+      sources: 'embedded',
+      env,
+      tools: resolveTools(env),
+    };
     const tasks = createVagrantTasks(config, {} as Sources);
-    for (const name of ['vagrant:_key', 'vagrant:_bootstrap_yaml', 'vagrant:_vagrantfile']) await runTask(taskNamed(tasks, name), ws.path);
+    for (const name of ['vagrant:_key', 'vagrant:_bootstrap_yaml', 'vagrant:_vagrantfile'])
+      await runTask(taskNamed(tasks, name), ws.path);
   });
   afterAll(async () => {
     await ws.cleanup();
@@ -41,10 +53,15 @@ describe.skipIf(missingTools('ssh-keygen', 'ruby').length > 0)('vagrant tasks', 
   });
 
   it('writes bootstrap.yaml with the required BootstrapConfiguration fields', async () => {
-    const doc = parse(await readFile(path.join(ws.path, '.vagrant/bootstrap.yaml'), 'utf8')) as Record<string, Record<string, string> | string | string[]>;
+    const doc = parse(
+      await readFile(path.join(ws.path, '.vagrant/bootstrap.yaml'), 'utf8'),
+    ) as Record<string, Record<string, string> | string | string[]>;
     expect(doc.apiVersion).toBe('metalk8s.scality.com/v1alpha2');
     expect(doc.kind).toBe('BootstrapConfiguration');
-    expect(doc.networks).toEqual({ controlPlane: '172.21.254.0/28', workloadPlane: '172.21.254.32/27' });
+    expect(doc.networks).toEqual({
+      controlPlane: '172.21.254.0/28',
+      workloadPlane: '172.21.254.32/27',
+    });
     expect(doc.ca).toEqual({ minion: 'bootstrap' });
     expect(doc.apiServer).toEqual({ host: '172.21.254.12' });
     expect(doc.archives).toEqual(['/srv/metalk8s-build/metalk8s.iso']);
@@ -70,14 +87,25 @@ describe.skipIf(missingTools('ssh-keygen', 'ruby').length > 0)('vagrant tasks', 
       expect((err as TaskError).message).toContain('VAGRANT_BIN=');
       expect((err as TaskError).hint).toContain('vagrant:generate');
     }
-    expect(taskNamed(tasks, 'vagrant_up').taskDeps).toEqual(['vagrant:generate', 'iso', 'vagrant_snapshot']);
+    expect(taskNamed(tasks, 'vagrant_up').taskDeps).toEqual([
+      'vagrant:generate',
+      'iso',
+      'vagrant_snapshot',
+    ]);
   });
 
   it('splits VAGRANT_UP_ARGS into the vagrant up argv (default with VAGRANT_PROVIDER)', () => {
-    const tasks = createVagrantTasks({ ...config, env: { ...config.env, VAGRANT_PROVIDER: 'libvirt' } }, {} as Sources);
+    const tasks = createVagrantTasks(
+      { ...config, env: { ...config.env, VAGRANT_PROVIDER: 'libvirt' } },
+      {} as Sources,
+    );
     const label = taskNamed(tasks, 'vagrant_up').actions?.[0];
-    expect(label?.kind === 'function' ? label.label : '').toBe('vagrant ["up","--provision","--no-destroy-on-error","--parallel","--provider","libvirt"]');
+    expect(label?.kind === 'function' ? label.label : '').toBe(
+      'vagrant ["up","--provision","--no-destroy-on-error","--parallel","--provider","libvirt"]',
+    );
     const snap = taskNamed(tasks, 'vagrant_snapshot').actions?.[0];
-    expect(snap?.kind === 'function' ? snap.label : '').toBe('vagrant ["up","--no-destroy-on-error","--parallel","--provider","libvirt","--no-provision"]');
+    expect(snap?.kind === 'function' ? snap.label : '').toBe(
+      'vagrant ["up","--no-destroy-on-error","--parallel","--provider","libvirt","--no-provision"]',
+    );
   });
 });

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { checkImageList } from '../../buildchain/tasks/lint/image-checks.ts';
-import { checkSpecReferences, compareFileList } from '../../buildchain/tasks/lint/package-checks.ts';
+import {
+  checkSpecReferences,
+  compareFileList,
+} from '../../buildchain/tasks/lint/package-checks.ts';
 
 const D1 = `sha256:${'a'.repeat(64)}`;
 
@@ -23,12 +26,20 @@ const LIST = `images:
     build: { context: images/gone }
 `;
 
-const present = new Set(['images/local-ok', 'images/local-ok/Containerfile', 'images/local-nofile']);
+const present = new Set([
+  'images/local-ok',
+  'images/local-ok/Containerfile',
+  'images/local-nofile',
+]);
 const exists = (p: string): boolean => present.has(p);
 
 describe('image list checks', () => {
   it('flags unpinned remote images, missing contexts and missing build files at their line', () => {
-    const findings = checkImageList(LIST, { file: 'images/images.yaml', allowUnpinned: false, exists });
+    const findings = checkImageList(LIST, {
+      file: 'images/images.yaml',
+      allowUnpinned: false,
+      exists,
+    });
     expect(findings.map((f) => [f.line, f.severity, f.rule])).toEqual([
       [6, 'error', 'image-unpinned'],
       [12, 'error', 'image-build'],
@@ -46,11 +57,21 @@ describe('image list checks', () => {
   });
 
   it('accepts an unpinned image explicitly allowed by an "Unpinned:" comment, as a warning with the reason', () => {
-    const text = LIST.replace('  - name: unpinned', '  # Unpinned: upstream digest unknown,\n  # record it with images:lock.\n  - name: unpinned');
+    const text = LIST.replace(
+      '  - name: unpinned',
+      '  # Unpinned: upstream digest unknown,\n  # record it with images:lock.\n  - name: unpinned',
+    );
     const findings = checkImageList(text, { file: 'i.yaml', allowUnpinned: false, exists });
     const unpinned = findings.filter((f) => f.rule === 'image-unpinned');
     expect(unpinned).toEqual([
-      { file: 'i.yaml', line: 8, severity: 'warning', rule: 'image-unpinned', message: 'unpinned:1.0 (docker.io/library/unpinned) is not pinned by digest (explicitly allowed: upstream digest unknown, record it with images:lock.)' },
+      {
+        file: 'i.yaml',
+        line: 8,
+        severity: 'warning',
+        rule: 'image-unpinned',
+        message:
+          'unpinned:1.0 (docker.io/library/unpinned) is not pinned by digest (explicitly allowed: upstream digest unknown, record it with images:lock.)',
+      },
     ]);
   });
 
@@ -77,7 +98,11 @@ describe('image list checks', () => {
   });
 
   it('reports YAML syntax errors with a line', () => {
-    const [f] = checkImageList('images:\n  - name: [x\n', { file: 'i.yaml', allowUnpinned: false, exists });
+    const [f] = checkImageList('images:\n  - name: [x\n', {
+      file: 'i.yaml',
+      allowUnpinned: false,
+      exists,
+    });
     expect(f?.rule).toBe('yaml-syntax');
     expect(f?.line).toBeGreaterThan(0);
   });
@@ -91,8 +116,15 @@ describe('image list checks', () => {
 describe('spec references', () => {
   it('flags unreferenced specs and built packages without spec', () => {
     const findings = checkSpecReferences(
-      [{ name: 'a', path: 'packages-specs/a/a.spec' }, { name: 'orphan', path: 'packages-specs/orphan/orphan.spec' }],
-      [{ name: 'a', repo: 'scality', built: true }, { name: 'b', repo: 'scality', built: true }, { name: 'c', repo: 'base', built: false }],
+      [
+        { name: 'a', path: 'packages-specs/a/a.spec' },
+        { name: 'orphan', path: 'packages-specs/orphan/orphan.spec' },
+      ],
+      [
+        { name: 'a', repo: 'scality', built: true },
+        { name: 'b', repo: 'scality', built: true },
+        { name: 'c', repo: 'base', built: false },
+      ],
       'packages-specs/redhat-7.yaml',
     );
     expect(findings.map((f) => [f.file, f.rule])).toEqual([

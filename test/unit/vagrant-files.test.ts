@@ -1,14 +1,29 @@
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { TaskError } from '../../buildchain/engine/task.ts';
-import { bootstrapConfiguration, DEFAULT_NETWORK, renderBootstrapYaml } from '../../buildchain/tasks/vagrant/bootstrap-config.ts';
+import {
+  bootstrapConfiguration,
+  DEFAULT_NETWORK,
+  renderBootstrapYaml,
+} from '../../buildchain/tasks/vagrant/bootstrap-config.ts';
 import { splitShellWords } from '../../buildchain/tasks/vagrant/shell-words.ts';
 import { renderVagrantfile, rubyString } from '../../buildchain/tasks/vagrant/vagrantfile.ts';
 
 describe('VAGRANT_UP_ARGS splitting', () => {
   it('splits like sh, with quotes, escapes and variables', () => {
-    expect(splitShellWords('--provision  --provider $VAGRANT_PROVIDER', { VAGRANT_PROVIDER: 'virtualbox' })).toEqual(['--provision', '--provider', 'virtualbox']);
-    expect(splitShellWords(`--name "my vm" 'a $X' b\\ c "\${X}y" ""`, { X: 'x' })).toEqual(['--name', 'my vm', 'a $X', 'b c', 'xy', '']);
+    expect(
+      splitShellWords('--provision  --provider $VAGRANT_PROVIDER', {
+        VAGRANT_PROVIDER: 'virtualbox',
+      }),
+    ).toEqual(['--provision', '--provider', 'virtualbox']);
+    expect(splitShellWords(`--name "my vm" 'a $X' b\\ c "\${X}y" ""`, { X: 'x' })).toEqual([
+      '--name',
+      'my vm',
+      'a $X',
+      'b c',
+      'xy',
+      '',
+    ]);
     expect(splitShellWords('a $UNSET b')).toEqual(['a', 'b']);
     expect(splitShellWords('   ')).toEqual([]);
   });
@@ -20,7 +35,9 @@ describe('VAGRANT_UP_ARGS splitting', () => {
 
 describe('bootstrap.yaml', () => {
   it('is a v1alpha2 BootstrapConfiguration with networks, ca, apiServer and the ISO as archive', () => {
-    const doc = parse(renderBootstrapYaml(bootstrapConfiguration('/srv/metalk8s-build/metalk8s.iso'))) as Record<string, unknown>;
+    const doc = parse(
+      renderBootstrapYaml(bootstrapConfiguration('/srv/metalk8s-build/metalk8s.iso')),
+    ) as Record<string, unknown>;
     expect(doc).toEqual({
       apiVersion: 'metalk8s.scality.com/v1alpha2',
       kind: 'BootstrapConfiguration',
@@ -33,7 +50,15 @@ describe('bootstrap.yaml', () => {
 });
 
 describe('Vagrantfile', () => {
-  const text = renderVagrantfile({ version: '2.4.0-beta1', buildRoot: "/it's/_build", box: 'centos/7', memoryMiB: 4096, cpus: 2, network: DEFAULT_NETWORK, nodes: 3 });
+  const text = renderVagrantfile({
+    version: '2.4.0-beta1',
+    buildRoot: "/it's/_build",
+    box: 'centos/7',
+    memoryMiB: 4096,
+    cpus: 2,
+    network: DEFAULT_NETWORK,
+    nodes: 3,
+  });
   it('mounts BUILD_ROOT, defines the bootstrap VM and N extra nodes, and runs bootstrap.sh', () => {
     expect(text).toContain("BUILD_ROOT = '/it\\'s/_build'");
     expect(text).toContain('machine.vm.synced_folder BUILD_ROOT, BUILD_MOUNT');

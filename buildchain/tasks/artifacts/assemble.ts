@@ -58,7 +58,13 @@ export async function assembleArtifacts(c: ArtifactsContent): Promise<AssembleRe
     });
     await rename(staging, c.outDir);
     await rm(old, { recursive: true, force: true });
-    const files = [path.basename(c.isoFile), path.basename(c.sumFile), ...c.signatures.map((s) => path.basename(s)), 'product.txt', ...Object.keys(c.json)];
+    const files = [
+      path.basename(c.isoFile),
+      path.basename(c.sumFile),
+      ...c.signatures.map((s) => path.basename(s)),
+      'product.txt',
+      ...Object.keys(c.json),
+    ];
     if (c.eventLog !== undefined) files.push('events.ndjson');
     return { isoHardLinked, files };
   } catch (err) {

@@ -10,7 +10,14 @@ import { parseProductTxt } from '../iso/product-txt.ts';
 import { summarizeEventLog } from './event-log.ts';
 import type { BuildReport, ReportImage } from './report-types.ts';
 import { scanArchives } from './scan-archives.ts';
-import { countBytes, filesUnder, scanImageDirs, scanRepositories, sha256OfFile, walkTree } from './scan-tree.ts';
+import {
+  countBytes,
+  filesUnder,
+  scanImageDirs,
+  scanRepositories,
+  sha256OfFile,
+  walkTree,
+} from './scan-tree.ts';
 
 /** Inputs of {@link computeBuildReport}. */
 export interface BuildReportOptions {
@@ -21,6 +28,8 @@ export interface BuildReportOptions {
   readonly sumFile?: string;
   /** PROJECT_NAME, used when product.txt has no NAME. */
   readonly projectName: string;
+  /** Where content came from, when product.txt has no SOURCES (e.g. `sources.describe()`). */
+  readonly sourcesFallback?: () => string;
   /** Text of the engine's JSON event log of this build, if any. */
   readonly eventLog?: string;
 }
@@ -42,16 +51,25 @@ export function expectedSha256(sumText: string, isoName: string): string | undef
 async function checkedIsoSha256(isoFile: string, sumFile: string): Promise<string> {
   const actual = await sha256OfFile(isoFile);
   const sumText = await readFile(sumFile, 'utf8').catch(() => undefined);
-  const expected = sumText === undefined ? undefined : expectedSha256(sumText, path.basename(isoFile));
+  const expected =
+    sumText === undefined ? undefined : expectedSha256(sumText, path.basename(isoFile));
   if (expected === undefined) {
-    throw new TaskError('missing-file-dep', `${sumFile} has no line for ${path.basename(isoFile)}`, {
-      hint: 'rebuild the ISO (npm run build iso) so that SHA256SUM is written beside it',
-    });
+    throw new TaskError(
+      'missing-file-dep',
+      `${sumFile} has no line for ${path.basename(isoFile)}`,
+      {
+        hint: 'rebuild the ISO (npm run build iso) so that SHA256SUM is written beside it',
+      },
+    );
   }
   if (expected !== actual) {
-    throw new TaskError('digest-mismatch', `${path.basename(isoFile)}: sha256 ${actual} does not match SHA256SUM (${expected})`, {
-      hint: 'the ISO changed after SHA256SUM was written: rebuild it with npm run build iso',
-    });
+    throw new TaskError(
+      'digest-mismatch',
+      `${path.basename(isoFile)}: sha256 ${actual} does not match SHA256SUM (${expected})`,
+      {
+        hint: 'the ISO changed after SHA256SUM was written: rebuild it with npm run build iso',
+      },
+    );
   }
   return actual;
 }
@@ -61,12 +79,16 @@ export async function computeBuildReport(opts: BuildReportOptions): Promise<Buil
   const sumFile = opts.sumFile ?? path.join(path.dirname(opts.isoFile), 'SHA256SUM');
   const isoSha256 = await checkedIsoSha256(opts.isoFile, sumFile);
   const isoSize = (await stat(opts.isoFile)).size;
-  const productText = await readFile(path.join(opts.isoRoot, 'product.txt'), 'utf8').catch(() => '');
+  const productText = await readFile(path.join(opts.isoRoot, 'product.txt'), 'utf8').catch(
+    () => '',
+  );
   const product = Object.fromEntries(parseProductTxt(productText));
   const files = await walkTree(opts.isoRoot);
   const dirImages = await scanImageDirs(opts.isoRoot, files);
   const archives = await scanArchives(opts.isoRoot, files);
-  const images: ReportImage[] = [...dirImages, ...archives].sort((a, b) => `${a.name}:${a.version}`.localeCompare(`${b.name}:${b.version}`));
+  const images: ReportImage[] = [...dirImages, ...archives].sort((a, b) =>
+    `${a.name}:${a.version}`.localeCompare(`${b.name}:${b.version}`),
+  );
   const { repos, rpms } = await scanRepositories(opts.isoRoot, files);
   const archivePaths = new Set(archives.map((a) => a.path));
   const repoFiles = repos.flatMap((r) => filesUnder(files, r.path));
@@ -75,13 +97,21 @@ export async function computeBuildReport(opts: BuildReportOptions): Promise<Buil
     project: product.NAME ?? opts.projectName,
     version: product.VERSION ?? '',
     gitRef: product.GIT ?? '',
-    sources: product.SOURCES ?? '',
+    sources: product.SOURCES ?? opts.sourcesFallback?.() ?? '',
     product,
-    iso: { file: path.basename(opts.isoFile), size: isoSize, sha256: isoSha256, signed: signatureFiles(sumFile).length > 0 },
+    iso: {
+      file: path.basename(opts.isoFile),
+      size: isoSize,
+      sha256: isoSha256,
+      signed: signatureFiles(sumFile).length > 0,
+    },
     sizes: {
       iso: isoSize,
       tree: countBytes(files),
-      images: countBytes([...filesUnder(files, 'images'), ...files.filter((f) => archivePaths.has(f.rel))]),
+      images: countBytes([
+        ...filesUnder(files, 'images'),
+        ...files.filter((f) => archivePaths.has(f.rel)),
+      ]),
       repositories: countBytes(repoFiles),
     },
     images,

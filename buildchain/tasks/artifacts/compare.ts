@@ -25,7 +25,8 @@ function sizes(report: BuildReport): Map<string, { size: number; note?: string }
   m.set('iso', { size: report.sizes.iso });
   m.set('images (deduplicated)', { size: report.sizes.images.dedupBytes });
   m.set('repositories', { size: report.sizes.repositories.dedupBytes });
-  for (const i of report.images) m.set(`image ${i.name}:${i.version}`, { size: i.bytes.dedupBytes });
+  for (const i of report.images)
+    m.set(`image ${i.name}:${i.version}`, { size: i.bytes.dedupBytes });
   for (const r of report.repositories) m.set(`repo ${r.name}`, { size: r.bytes.dedupBytes });
   for (const p of report.rpms) {
     const key = `rpm ${p.repo}/${p.name}.${p.arch}`;
@@ -44,16 +45,28 @@ export function compareReports(before: BuildReport, after: BuildReport): SizeCha
     const x = a.get(item);
     const y = b.get(item);
     const delta = (y?.size ?? 0) - (x?.size ?? 0);
-    const versionNote = x?.note !== undefined && y?.note !== undefined && x.note !== y.note ? `${x.note} -> ${y.note}` : undefined;
+    const versionNote =
+      x?.note !== undefined && y?.note !== undefined && x.note !== y.note
+        ? `${x.note} -> ${y.note}`
+        : undefined;
     if (delta === 0 && x !== undefined && y !== undefined && versionNote === undefined) continue;
-    changes.push({ item, before: x?.size, after: y?.size, delta, ...(versionNote ? { note: versionNote } : {}) });
+    changes.push({
+      item,
+      before: x?.size,
+      after: y?.size,
+      delta,
+      ...(versionNote ? { note: versionNote } : {}),
+    });
   }
   // Totals first, in a fixed order; then items by size of the change.
   const rank = (c: SizeChange): number => {
     const i = TOTALS.indexOf(c.item);
     return i < 0 ? TOTALS.length : i;
   };
-  return changes.sort((p, q) => rank(p) - rank(q) || Math.abs(q.delta) - Math.abs(p.delta) || p.item.localeCompare(q.item));
+  return changes.sort(
+    (p, q) =>
+      rank(p) - rank(q) || Math.abs(q.delta) - Math.abs(p.delta) || p.item.localeCompare(q.item),
+  );
 }
 
 /** `1.5 MiB`, `-320 B`, with a sign when `signed`. */
@@ -74,7 +87,11 @@ export function formatChanges(changes: readonly SizeChange[]): string[] {
   if (changes.length === 0) return ['no size change'];
   return changes.map((c) => {
     const what =
-      c.before === undefined ? 'new' : c.after === undefined ? 'removed' : `${formatBytes(c.before)} -> ${formatBytes(c.after)}`;
+      c.before === undefined
+        ? 'new'
+        : c.after === undefined
+          ? 'removed'
+          : `${formatBytes(c.before)} -> ${formatBytes(c.after)}`;
     const note = c.note === undefined ? '' : `, ${c.note}`;
     return `${formatBytes(c.delta, true).padStart(12)}  ${c.item} (${what}${note})`;
   });

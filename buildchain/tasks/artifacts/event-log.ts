@@ -32,7 +32,9 @@ function parseLines(text: string): LogEvent[] {
 export function isCurrentLog(text: string, runningTask: string): boolean {
   const events = parseLines(text);
   const lastBuild = events.map((e) => e.event).lastIndexOf('build-start');
-  return events.slice(Math.max(lastBuild, 0)).some((e) => e.event === 'start' && e.task === runningTask);
+  return events
+    .slice(Math.max(lastBuild, 0))
+    .some((e) => e.event === 'start' && e.task === runningTask);
 }
 
 /** Per-task outcome of the last build in the log (tasks in first-seen order). */
@@ -47,7 +49,11 @@ export function summarizeEventLog(text: string): NonNullable<BuildReport['build'
     else if (e.event === 'done') tasks.set(e.task, { task: e.task, status: 'done', durationMs });
     else if (e.event === 'fail') tasks.set(e.task, { task: e.task, status: 'failed', durationMs });
     else if (e.event === 'skip') {
-      tasks.set(e.task, { task: e.task, status: e.reason === 'up-to-date' ? 'up-to-date' : 'skipped', durationMs: 0 });
+      tasks.set(e.task, {
+        task: e.task,
+        status: e.reason === 'up-to-date' ? 'up-to-date' : 'skipped',
+        durationMs: 0,
+      });
     }
   }
   const list = [...tasks.values()];

@@ -81,7 +81,12 @@ export interface BuildReport {
   readonly sources: string;
   /** product.txt as key/value pairs. */
   readonly product: Readonly<Record<string, string>>;
-  readonly iso: { readonly file: string; readonly size: number; readonly sha256: string; readonly signed: boolean };
+  readonly iso: {
+    readonly file: string;
+    readonly size: number;
+    readonly sha256: string;
+    readonly signed: boolean;
+  };
   readonly sizes: {
     readonly iso: number;
     readonly tree: ByteCounts;

@@ -6,7 +6,14 @@
 
 const HEADER_MAGIC = 0x8eade801;
 const LEAD_SIZE = 96;
-const TAG = { name: 1000, version: 1001, release: 1002, epoch: 1003, arch: 1022, sourcePackage: 1106 };
+const TAG = {
+  name: 1000,
+  version: 1001,
+  release: 1002,
+  epoch: 1003,
+  arch: 1022,
+  sourcePackage: 1106,
+};
 const TYPE_INT32 = 4;
 const TYPE_STRING = 6;
 
@@ -30,7 +37,8 @@ interface HeaderBounds {
 }
 
 function headerBounds(buf: Buffer, what: string): HeaderBounds {
-  if (buf.length < 16 || buf.readUInt32BE(0) !== HEADER_MAGIC) throw new Error(`not an RPM: bad ${what} header magic`);
+  if (buf.length < 16 || buf.readUInt32BE(0) !== HEADER_MAGIC)
+    throw new Error(`not an RPM: bad ${what} header magic`);
   return { indexCount: buf.readUInt32BE(8), storeSize: buf.readUInt32BE(12) };
 }
 
@@ -43,7 +51,8 @@ export function formatNevra(id: RpmIdentity): string {
 /** Parses the identity tags of an RPM through `read`; throws on anything that is not an RPM. */
 export async function readRpmIdentity(read: ByteReader): Promise<RpmIdentity> {
   const lead = await read(0, LEAD_SIZE);
-  if (lead.length < LEAD_SIZE || lead.readUInt32BE(0) !== 0xedabeedb) throw new Error('not an RPM: bad lead magic');
+  if (lead.length < LEAD_SIZE || lead.readUInt32BE(0) !== 0xedabeedb)
+    throw new Error('not an RPM: bad lead magic');
   const sig = headerBounds(await read(LEAD_SIZE, 16), 'signature');
   const sigSize = 16 + sig.indexCount * 16 + sig.storeSize;
   const mainOffset = LEAD_SIZE + sigSize + ((8 - (sigSize % 8)) % 8);

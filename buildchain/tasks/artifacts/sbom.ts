@@ -24,7 +24,10 @@ export function serialFromSha256(sha256: string): string {
 
 /** Percent-encodes a purl segment (RFC 3986 unreserved characters stay). */
 function enc(value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return encodeURIComponent(value).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
 }
 
 /** `pkg:oci/<name>@<digest>?tag=<version>` */
@@ -39,7 +42,7 @@ export function rpmPurl(rpm: ReportRpm, namespace: string): string {
 }
 
 function imageComponent(image: ReportImage): Record<string, unknown> {
-  const hash = (image.archiveSha256 ?? image.digest.replace(/^sha256:/, ''));
+  const hash = image.archiveSha256 ?? image.digest.replace(/^sha256:/, '');
   return {
     type: 'container',
     'bom-ref': `image:${image.name}:${image.version}`,
@@ -74,7 +77,11 @@ function rpmComponent(rpm: ReportRpm, namespace: string): Record<string, unknown
  * Builds the SBOM. `timestamp` (ISO 8601) should be the product's BUILD_TIMESTAMP so that the
  * same build gives the same file; `rpmNamespace` is the purl namespace of RPMs (e.g. `centos`).
  */
-export function buildSbom(report: BuildReport, timestamp: string, rpmNamespace = 'centos'): CycloneDxBom {
+export function buildSbom(
+  report: BuildReport,
+  timestamp: string,
+  rpmNamespace = 'centos',
+): CycloneDxBom {
   return {
     bomFormat: 'CycloneDX',
     specVersion: '1.5',
@@ -82,7 +89,9 @@ export function buildSbom(report: BuildReport, timestamp: string, rpmNamespace =
     version: 1,
     metadata: {
       timestamp,
-      tools: { components: [{ type: 'application', name: 'metalk8s-buildchain', version: report.version }] },
+      tools: {
+        components: [{ type: 'application', name: 'metalk8s-buildchain', version: report.version }],
+      },
       component: {
         type: 'file',
         'bom-ref': 'iso',
@@ -96,6 +105,9 @@ export function buildSbom(report: BuildReport, timestamp: string, rpmNamespace =
         ],
       },
     },
-    components: [...report.images.map(imageComponent), ...report.rpms.map((r) => rpmComponent(r, rpmNamespace))],
+    components: [
+      ...report.images.map(imageComponent),
+      ...report.rpms.map((r) => rpmComponent(r, rpmNamespace)),
+    ],
   };
 }

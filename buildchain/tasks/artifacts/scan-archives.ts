@@ -37,11 +37,17 @@ export function splitRepoTag(repoTag: string): { name: string; version: string }
   const colon = repoTag.lastIndexOf(':');
   const hasTag = colon > repoTag.lastIndexOf('/');
   const repo = hasTag ? repoTag.slice(0, colon) : repoTag;
-  return { name: repo.split('/').pop() ?? repo, version: hasTag ? repoTag.slice(colon + 1) : 'latest' };
+  return {
+    name: repo.split('/').pop() ?? repo,
+    version: hasTag ? repoTag.slice(colon + 1) : 'latest',
+  };
 }
 
 /** Every docker-archive `.tar` of the tree, as report images (`ship: archive`). */
-export async function scanArchives(root: string, files: readonly TreeFile[]): Promise<ReportImage[]> {
+export async function scanArchives(
+  root: string,
+  files: readonly TreeFile[],
+): Promise<ReportImage[]> {
   const images: ReportImage[] = [];
   for (const f of files.filter((x) => x.rel.endsWith('.tar'))) {
     const abs = path.join(root, f.rel);

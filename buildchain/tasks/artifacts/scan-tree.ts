@@ -61,7 +61,8 @@ export function filesUnder(files: readonly TreeFile[], prefix: string): TreeFile
 /** sha256 (hex) of a file, streamed. */
 export async function sha256OfFile(file: string): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }))
+    hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
 
@@ -73,7 +74,10 @@ interface ManifestLike {
 }
 
 /** `images/<name>/<version>/` layouts (skopeo `dir:`), digests recomputed from manifest.json. */
-export async function scanImageDirs(root: string, files: readonly TreeFile[]): Promise<ReportImage[]> {
+export async function scanImageDirs(
+  root: string,
+  files: readonly TreeFile[],
+): Promise<ReportImage[]> {
   const images: ReportImage[] = [];
   for (const f of files) {
     const m = /^images\/([^/]+)\/([^/]+)\/manifest\.json$/.exec(f.rel);
@@ -82,11 +86,18 @@ export async function scanImageDirs(root: string, files: readonly TreeFile[]): P
     const dir = `images/${name}/${version}`;
     const raw = await readFile(path.join(root, f.rel));
     const manifest = JSON.parse(raw.toString('utf8')) as ManifestLike;
-    const digests = [manifest.config?.digest, ...(manifest.layers ?? []).map((l) => l.digest), ...(manifest.manifests ?? []).map((l) => l.digest)];
+    const digests = [
+      manifest.config?.digest,
+      ...(manifest.layers ?? []).map((l) => l.digest),
+      ...(manifest.manifests ?? []).map((l) => l.digest),
+    ];
     const inDir = filesUnder(files, dir);
     const blobs = digests
       .filter((d): d is string => typeof d === 'string')
-      .map((digest) => ({ digest, size: inDir.find((x) => x.rel === `${dir}/${digest.replace(/^sha256:/, '')}`)?.size ?? -1 }));
+      .map((digest) => ({
+        digest,
+        size: inDir.find((x) => x.rel === `${dir}/${digest.replace(/^sha256:/, '')}`)?.size ?? -1,
+      }));
     images.push({
       name,
       version,
@@ -102,8 +113,13 @@ export async function scanImageDirs(root: string, files: readonly TreeFile[]): P
 }
 
 /** Repositories (dirs with `repodata/repomd.xml`) and their RPMs. */
-export async function scanRepositories(root: string, files: readonly TreeFile[]): Promise<{ repos: ReportRepo[]; rpms: ReportRpm[] }> {
-  const repoDirs = files.filter((f) => f.rel.endsWith('/repodata/repomd.xml')).map((f) => f.rel.slice(0, -'/repodata/repomd.xml'.length));
+export async function scanRepositories(
+  root: string,
+  files: readonly TreeFile[],
+): Promise<{ repos: ReportRepo[]; rpms: ReportRpm[] }> {
+  const repoDirs = files
+    .filter((f) => f.rel.endsWith('/repodata/repomd.xml'))
+    .map((f) => f.rel.slice(0, -'/repodata/repomd.xml'.length));
   const repos: ReportRepo[] = [];
   const rpms: ReportRpm[] = [];
   for (const dir of repoDirs) {

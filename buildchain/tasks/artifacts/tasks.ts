@@ -41,7 +41,10 @@ export function artifactPaths(config: BuildConfig): ArtifactPaths {
     productTxt: path.join(config.isoRoot, 'product.txt'),
     outDir,
     report: path.join(outDir, 'build-report.json'),
-    eventLog: path.resolve(config.root, eventLog === '' ? path.join(config.buildRoot, 'events.ndjson') : eventLog),
+    eventLog: path.resolve(
+      config.root,
+      eventLog === '' ? path.join(config.buildRoot, 'events.ndjson') : eventLog,
+    ),
   };
 }
 
@@ -61,7 +64,7 @@ export async function readReport(file: string): Promise<BuildReport> {
   return value as BuildReport;
 }
 
-function artifactsTask(config: BuildConfig, p: ArtifactPaths): TaskDefinition {
+function artifactsTask(config: BuildConfig, sources: Sources, p: ArtifactPaths): TaskDefinition {
   const signatures = signatureFiles(p.sumFile);
   return {
     name: ARTIFACTS_TASK,
@@ -70,23 +73,41 @@ function artifactsTask(config: BuildConfig, p: ArtifactPaths): TaskDefinition {
     fileDeps: [p.isoFile, p.sumFile, ...signatures],
     targets: [p.outDir],
     actions: [
-      fn(`ci-artifacts@${REPORT_VERSION} ${JSON.stringify({ signatures: signatures.map((s) => path.basename(s)) })}`, async (ctx) => {
-        const logText = existsSync(p.eventLog) ? await readFile(p.eventLog, 'utf8') : undefined;
-        const current = logText !== undefined && isCurrentLog(logText, ctx.task);
-        if (!current) ctx.log(`no event log of this build at ${p.eventLog}: durations left out (run with --json-log ${p.eventLog})`);
-        const report = await computeBuildReport({
-          isoRoot: config.isoRoot, isoFile: p.isoFile, sumFile: p.sumFile, projectName: config.projectName,
-          ...(current ? { eventLog: logText } : {}),
-        });
-        const sbom = buildSbom(report, report.product.BUILD_TIMESTAMP ?? new Date(0).toISOString());
-        const result = await assembleArtifacts({
-          outDir: p.outDir, isoFile: p.isoFile, sumFile: p.sumFile, signatures: signatureFiles(p.sumFile),
-          productTxt: p.productTxt, json: { 'build-report.json': report, 'sbom.cdx.json': sbom },
-          ...(current ? { eventLog: p.eventLog } : {}),
-        });
-        if (!result.isoHardLinked) ctx.log('the ISO was copied: BUILD_ROOT/artifacts is on another filesystem');
-        ctx.log(`${p.outDir}: ${result.files.join(', ')}`);
-      }),
+      fn(
+        `ci-artifacts@${REPORT_VERSION} ${JSON.stringify({ signatures: signatures.map((s) => path.basename(s)) })}`,
+        async (ctx) => {
+          const logText = existsSync(p.eventLog) ? await readFile(p.eventLog, 'utf8') : undefined;
+          const current = logText !== undefined && isCurrentLog(logText, ctx.task);
+          if (!current)
+            ctx.log(
+              `no event log of this build at ${p.eventLog}: durations left out (run with --json-log ${p.eventLog})`,
+            );
+          const report = await computeBuildReport({
+            isoRoot: config.isoRoot,
+            isoFile: p.isoFile,
+            sumFile: p.sumFile,
+            projectName: config.projectName,
+            sourcesFallback: () => sources.describe(),
+            ...(current ? { eventLog: logText } : {}),
+          });
+          const sbom = buildSbom(
+            report,
+            report.product.BUILD_TIMESTAMP ?? new Date(0).toISOString(),
+          );
+          const result = await assembleArtifacts({
+            outDir: p.outDir,
+            isoFile: p.isoFile,
+            sumFile: p.sumFile,
+            signatures: signatureFiles(p.sumFile),
+            productTxt: p.productTxt,
+            json: { 'build-report.json': report, 'sbom.cdx.json': sbom },
+            ...(current ? { eventLog: p.eventLog } : {}),
+          });
+          if (!result.isoHardLinked)
+            ctx.log('the ISO was copied: BUILD_ROOT/artifacts is on another filesystem');
+          ctx.log(`${p.outDir}: ${result.files.join(', ')}`);
+        },
+      ),
     ],
     clean: true,
   };
@@ -115,11 +136,10 @@ function compareTask(config: BuildConfig, p: ArtifactPaths): TaskDefinition {
 }
 
 /** `ci_artifacts`, its alias `artifacts`, and `artifacts:compare`. */
-// eslint-disable-next-line @typescript-eslint/no-unused-vars -- factory contract; the report reads product.txt for sources
 export function createArtifactsTasks(config: BuildConfig, sources: Sources): TaskDefinition[] {
   const p = artifactPaths(config);
   return [
-    artifactsTask(config, p),
+    artifactsTask(config, sources, p),
     { name: 'artifacts', doc: `alias of ${ARTIFACTS_TASK}`, taskDeps: [ARTIFACTS_TASK] },
     compareTask(config, p),
   ];

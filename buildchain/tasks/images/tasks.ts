@@ -173,10 +173,18 @@ export function createImagesTasks(config: BuildConfig, sources: Sources, options
       targets: [stamp('prune')],
       uptodate: [true],
       actions: [
-        fn(`images-prune@1 ${JSON.stringify(keep)}`, async (ctx: ActionContext) => {
+        fn(`images-prune@2 ${JSON.stringify({ keep, keepArchives })}`, async (ctx: ActionContext) => {
           const removed = await pruneImages({ imagesDir: paths.imagesDir, keep: new Set(keep), keepArchives: new Set(keepArchives) });
+          // Archives elsewhere in the ISO tree (e.g. pause in the Salt tree): those the last run
+          // kept and this one does not.
+          const last = JSON.parse(await readFile(stamp('prune'), 'utf8').catch(() => '{}')) as { keepArchives?: string[] };
+          for (const old of last.keepArchives ?? []) {
+            if (keepArchives.includes(old) || !old.startsWith(config.isoRoot + path.sep)) continue;
+            await rm(old, { force: true });
+            removed.push(old);
+          }
           for (const p of removed) ctx.log(`removed ${path.relative(config.isoRoot, p)}`);
-          await writeStamp(stamp('prune'), { keep, removed: removed.length });
+          await writeStamp(stamp('prune'), { keep, keepArchives, removed: removed.length });
         }),
       ],
     },

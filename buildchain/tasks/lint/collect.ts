@@ -66,6 +66,10 @@ export function collectTree(root: string, dir: string): string[] {
 /** TypeScript sources and configs that lint:ts depends on. */
 export function collectTsFiles(root: string): string[] {
   return fg
-    .sync(['**/*.ts', 'tsconfig.json', 'eslint.config.js', 'package.json'], { cwd: root, dot: false, ignore: IGNORE })
+    .sync(['**/*.ts', 'tsconfig.json', 'eslint.config.js', 'package.json'], {
+      cwd: root,
+      dot: false,
+      ignore: IGNORE,
+    })
     .sort();
 }

@@ -69,7 +69,13 @@ export function checkImageList(text: string, opts: ImageCheckOptions): LintFindi
   const findings: LintFinding[] = problems.map((p) => {
     const m = /images\[(\d+)\]/.exec(p);
     const message = p.startsWith(`${opts.file}: `) ? p.slice(opts.file.length + 2) : p;
-    return { file: opts.file, ...lineOf(m ? Number(m[1]) : undefined), severity: 'error', rule: 'image-list', message };
+    return {
+      file: opts.file,
+      ...lineOf(m ? Number(m[1]) : undefined),
+      severity: 'error',
+      rule: 'image-list',
+      message,
+    };
   });
   const indexByRef = new Map<string, number>();
   const raw = doc.toJS() as { images?: { name?: unknown; version?: unknown }[] };
@@ -87,25 +93,66 @@ export function checkImageList(text: string, opts: ImageCheckOptions): LintFindi
 
 type EntryFinding = Pick<LintFinding, 'severity' | 'rule' | 'message'>;
 
-function checkEntry(image: ImageEntry, opts: ImageCheckOptions, unpinnedReason: string | undefined): EntryFinding[] {
+function checkEntry(
+  image: ImageEntry,
+  opts: ImageCheckOptions,
+  unpinnedReason: string | undefined,
+): EntryFinding[] {
   const ref = `${image.name}:${image.version}`;
   if (image.source !== undefined) {
     if (image.digest !== undefined) return [];
     const where = `${ref} (${image.source.registry}/${image.source.repository})`;
     if (unpinnedReason !== undefined) {
-      return [{ severity: 'warning', rule: 'image-unpinned', message: `${where} is not pinned by digest (explicitly allowed: ${unpinnedReason})` }];
+      return [
+        {
+          severity: 'warning',
+          rule: 'image-unpinned',
+          message: `${where} is not pinned by digest (explicitly allowed: ${unpinnedReason})`,
+        },
+      ];
     }
     return opts.allowUnpinned
-      ? [{ severity: 'warning', rule: 'image-unpinned', message: `${where} is not pinned by digest (allowed by ALLOW_UNPINNED_IMAGES=true; not for releases)` }]
-      : [{ severity: 'error', rule: 'image-unpinned', message: `${where} is not pinned by digest; add "digest: sha256:..." (npm run build images:lock) or set ALLOW_UNPINNED_IMAGES=true for a dev build` }];
+      ? [
+          {
+            severity: 'warning',
+            rule: 'image-unpinned',
+            message: `${where} is not pinned by digest (allowed by ALLOW_UNPINNED_IMAGES=true; not for releases)`,
+          },
+        ]
+      : [
+          {
+            severity: 'error',
+            rule: 'image-unpinned',
+            message: `${where} is not pinned by digest; add "digest: sha256:..." (npm run build images:lock) or set ALLOW_UNPINNED_IMAGES=true for a dev build`,
+          },
+        ];
   }
   const build = image.build;
-  if (build === undefined) return [{ severity: 'error', rule: 'image-build', message: `${ref}: local image without a build context` }];
+  if (build === undefined)
+    return [
+      {
+        severity: 'error',
+        rule: 'image-build',
+        message: `${ref}: local image without a build context`,
+      },
+    ];
   const context = build.context.replace(/\/+$/, '');
   if (!opts.exists(context)) {
-    return [{ severity: 'error', rule: 'image-build', message: `${ref}: build context "${context}" does not exist` }];
+    return [
+      {
+        severity: 'error',
+        rule: 'image-build',
+        message: `${ref}: build context "${context}" does not exist`,
+      },
+    ];
   }
   const candidates = build.file !== undefined ? [build.file] : ['Containerfile', 'Dockerfile'];
   if (candidates.some((c) => opts.exists(`${context}/${c}`))) return [];
-  return [{ severity: 'error', rule: 'image-build', message: `${ref}: build context "${context}" has no ${candidates.join(' or ')}` }];
+  return [
+    {
+      severity: 'error',
+      rule: 'image-build',
+      message: `${ref}: build context "${context}" has no ${candidates.join(' or ')}`,
+    },
+  ];
 }

@@ -66,7 +66,12 @@ export function parseRpmspecErrors(stderr: string, specPath: string): LintFindin
   }
   if (findings.length === 0) {
     const tail = stderr.trim().split('\n').slice(-3).join(' | ');
-    findings.push({ file: specPath, severity: 'error', rule: 'rpmspec', message: `rpmspec -P failed: ${tail || '(no output)'}` });
+    findings.push({
+      file: specPath,
+      severity: 'error',
+      rule: 'rpmspec',
+      message: `rpmspec -P failed: ${tail || '(no output)'}`,
+    });
   }
   return findings;
 }

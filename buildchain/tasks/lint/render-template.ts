@@ -18,14 +18,17 @@ export function renderAtTemplate(
   values: Readonly<Record<string, string>>,
 ): RenderResult {
   const unknown: { name: string; line: number }[] = [];
-  const out = text.replace(PLACEHOLDER, (match, braced: string | undefined, bare: string | undefined, offset: number) => {
-    const name = braced ?? bare;
-    if (name === undefined) return '@@';
-    const value = values[name];
-    if (value !== undefined) return value;
-    unknown.push({ name, line: text.slice(0, offset).split('\n').length });
-    return match;
-  });
+  const out = text.replace(
+    PLACEHOLDER,
+    (match, braced: string | undefined, bare: string | undefined, offset: number) => {
+      const name = braced ?? bare;
+      if (name === undefined) return '@@';
+      const value = values[name];
+      if (value !== undefined) return value;
+      unknown.push({ name, line: text.slice(0, offset).split('\n').length });
+      return match;
+    },
+  );
   return { text: out, unknown };
 }
 

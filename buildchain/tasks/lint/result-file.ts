@@ -23,9 +23,13 @@ export async function readResult(file: string): Promise<LintResult> {
   try {
     return JSON.parse(await readFile(file, 'utf8')) as LintResult;
   } catch (err) {
-    throw new TaskError('target-not-produced', `lint result ${file} is missing or unreadable: ${String(err)}`, {
-      hint: 'run the lint task again; `npm run build forget lint` if it persists',
-    });
+    throw new TaskError(
+      'target-not-produced',
+      `lint result ${file} is missing or unreadable: ${String(err)}`,
+      {
+        hint: 'run the lint task again; `npm run build forget lint` if it persists',
+      },
+    );
   }
 }
 
@@ -40,11 +44,17 @@ export function reportResults(results: readonly LintResult[], log: (line: string
   }
   const failed = results.filter(hasErrors);
   if (failed.length === 0) return;
-  const lines = failed.flatMap((r) => r.findings.filter((f) => f.severity === 'error').map(formatFinding));
+  const lines = failed.flatMap((r) =>
+    r.findings.filter((f) => f.severity === 'error').map(formatFinding),
+  );
   const shown = lines.slice(0, 50);
   if (lines.length > shown.length) shown.push(`... and ${lines.length - shown.length} more`);
-  throw new TaskError('invalid-input', `lint failed: ${failed.map((r) => `lint:${r.subtask}`).join(', ')}`, {
-    stderrTail: shown,
-    hint: 'fix the findings above (file:line: message); run one subtask alone with e.g. `npm run build lint:shell`',
-  });
+  throw new TaskError(
+    'invalid-input',
+    `lint failed: ${failed.map((r) => `lint:${r.subtask}`).join(', ')}`,
+    {
+      stderrTail: shown,
+      hint: 'fix the findings above (file:line: message); run one subtask alone with e.g. `npm run build lint:shell`',
+    },
+  );
 }

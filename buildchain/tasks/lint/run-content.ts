@@ -12,7 +12,12 @@ import type { PackageSpec } from '../../config/content-types.ts';
 import { TaskError } from '../../engine/task.ts';
 import type { LintFinding, LintResult } from './findings.ts';
 import { checkImageList } from './image-checks.ts';
-import { checkSpecReferences, compareFileList, parseRpmspecErrors, type SpecFile } from './package-checks.ts';
+import {
+  checkSpecReferences,
+  compareFileList,
+  parseRpmspecErrors,
+  type SpecFile,
+} from './package-checks.ts';
 import type { Exec } from './run-linters.ts';
 import { loadSaltFileList } from './salt-list.ts';
 import { SALT_MANIFEST } from '../salt/manifest.ts';
@@ -51,7 +56,8 @@ export interface ContentLintOptions {
 async function imageFindings(opts: ContentLintOptions): Promise<LintFinding[]> {
   const file = opts.imageList ?? IMAGE_LIST_FILE;
   const abs = path.join(opts.root, file);
-  if (!existsSync(abs)) return [{ file, severity: 'error', rule: 'image-list', message: 'image list not found' }];
+  if (!existsSync(abs))
+    return [{ file, severity: 'error', rule: 'image-list', message: 'image list not found' }];
   return checkImageList(await readFile(abs, 'utf8'), {
     file,
     allowUnpinned: opts.allowUnpinned,
@@ -66,17 +72,38 @@ async function packageFindings(opts: ContentLintOptions): Promise<LintFinding[]>
     const osFamily = path.basename(file, '.yaml');
     try {
       const doc: unknown = parse(await readFile(path.join(opts.root, file), 'utf8'));
-      built.push(...parsePackageList(file, doc, osFamily, { projectName: opts.projectName }).packages);
+      built.push(
+        ...parsePackageList(file, doc, osFamily, { projectName: opts.projectName }).packages,
+      );
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      findings.push({ file, severity: 'error', rule: 'package-list', message: message.replace(`${file}: `, '') });
+      findings.push({
+        file,
+        severity: 'error',
+        rule: 'package-list',
+        message: message.replace(`${file}: `, ''),
+      });
     }
   }
-  findings.push(...checkSpecReferences(opts.specs, built, opts.packageLists.join(', ') || 'packages-specs/*.yaml'));
+  findings.push(
+    ...checkSpecReferences(
+      opts.specs,
+      built,
+      opts.packageLists.join(', ') || 'packages-specs/*.yaml',
+    ),
+  );
   const topdir = path.join(opts.workDir, 'rpmspec');
   await mkdir(topdir, { recursive: true });
   for (const spec of opts.specs) {
-    const argv = [opts.rpmspecBin, '-P', '--define', `_topdir ${topdir}`, '--define', 'dist .el7', spec.path];
+    const argv = [
+      opts.rpmspecBin,
+      '-P',
+      '--define',
+      `_topdir ${topdir}`,
+      '--define',
+      'dist .el7',
+      spec.path,
+    ];
     const res = await opts.exec(argv, { cwd: opts.root, reject: false });
     if (res.exitCode !== 0) findings.push(...parseRpmspecErrors(res.stderr, spec.path));
   }
@@ -88,13 +115,30 @@ async function saltFindings(root: string): Promise<LintFinding[]> {
   try {
     list = await loadSaltFileList(root);
   } catch (err) {
-    return [{ file: SALT_MANIFEST, severity: 'error', rule: 'salt-list', message: err instanceof Error ? err.message : String(err) }];
+    return [
+      {
+        file: SALT_MANIFEST,
+        severity: 'error',
+        rule: 'salt-list',
+        message: err instanceof Error ? err.message : String(err),
+      },
+    ];
   }
   if (list === undefined) {
-    return [{ file: SALT_MANIFEST, severity: 'warning', rule: 'salt-list', message: 'not found: the shipped Salt file list was not compared with the tree' }];
+    return [
+      {
+        file: SALT_MANIFEST,
+        severity: 'warning',
+        rule: 'salt-list',
+        message: 'not found: the shipped Salt file list was not compared with the tree',
+      },
+    ];
   }
   return compareFileList({
-    listFile: list.file, listed: list.listed, present: list.present, exempt: list.exempt,
+    listFile: list.file,
+    listed: list.listed,
+    present: list.present,
+    exempt: list.exempt,
     ...(list.lines ? { lines: list.lines } : {}),
   });
 }
@@ -115,5 +159,7 @@ export async function lintContent(opts: ContentLintOptions): Promise<LintResult>
 
 function existsSyncOnPath(bin: string): boolean {
   if (bin.includes('/')) return existsSync(bin);
-  return (process.env.PATH ?? '').split(path.delimiter).some((d) => d !== '' && existsSync(path.join(d, bin)));
+  return (process.env.PATH ?? '')
+    .split(path.delimiter)
+    .some((d) => d !== '' && existsSync(path.join(d, bin)));
 }

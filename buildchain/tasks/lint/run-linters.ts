@@ -39,9 +39,18 @@ interface Prepared {
 }
 
 async function renderInto(opts: LinterOptions, file: string, out: Prepared): Promise<void> {
-  const rendered = renderAtTemplate(await readFile(path.join(opts.root, file), 'utf8'), opts.values);
+  const rendered = renderAtTemplate(
+    await readFile(path.join(opts.root, file), 'utf8'),
+    opts.values,
+  );
   for (const u of rendered.unknown) {
-    out.findings.push({ file, line: u.line, severity: 'error', rule: 'template', message: `unknown placeholder @@${u.name}` });
+    out.findings.push({
+      file,
+      line: u.line,
+      severity: 'error',
+      rule: 'template',
+      message: `unknown placeholder @@${u.name}`,
+    });
   }
   const dest = path.join(opts.workDir, file.replace(/\.in$/, ''));
   await mkdir(path.dirname(dest), { recursive: true });
@@ -50,7 +59,12 @@ async function renderInto(opts: LinterOptions, file: string, out: Prepared): Pro
   out.renamed.set(dest, file);
 }
 
-function toolFailed(tool: string, argv: readonly string[], exitCode: number, stderr: string): TaskError {
+function toolFailed(
+  tool: string,
+  argv: readonly string[],
+  exitCode: number,
+  stderr: string,
+): TaskError {
   return new TaskError('command-failed', `${tool} could not run (exit ${exitCode})`, {
     argv,
     exitCode,
@@ -71,13 +85,16 @@ export async function lintShellFiles(opts: LinterOptions): Promise<LintResult> {
     const res = await opts.exec(argv, { cwd: opts.root, reject: false });
     if (res.exitCode > 1) throw toolFailed('shellcheck', argv, res.exitCode, res.stderr);
     prepared.findings.push(...parseShellcheckGcc(res.stdout, prepared.renamed));
-    if (res.exitCode === 1 && prepared.findings.length === 0) throw toolFailed('shellcheck', argv, 1, res.stdout + res.stderr);
+    if (res.exitCode === 1 && prepared.findings.length === 0)
+      throw toolFailed('shellcheck', argv, 1, res.stdout + res.stderr);
   }
   return { subtask: 'shell', checkedFiles: opts.files.length, findings: prepared.findings };
 }
 
 /** yamllint (with `configFile`) on `files`; Jinja templates are excluded and logged. */
-export async function lintYamlFiles(opts: LinterOptions & { readonly configFile: string }): Promise<LintResult> {
+export async function lintYamlFiles(
+  opts: LinterOptions & { readonly configFile: string },
+): Promise<LintResult> {
   const prepared: Prepared = { argvFiles: [], renamed: new Map(), findings: [] };
   let checked = 0;
   for (const file of opts.files) {
@@ -93,10 +110,15 @@ export async function lintYamlFiles(opts: LinterOptions & { readonly configFile:
   if (prepared.argvFiles.length > 0) {
     const argv = yamllintArgs(opts.bin, opts.configFile, prepared.argvFiles);
     const res = await opts.exec(argv, { cwd: opts.root, reject: false });
-    if (res.exitCode > 2) throw toolFailed('yamllint', argv, res.exitCode, res.stderr);
-    const found = parseYamllintParsable(res.stdout).map((f) => ({ ...f, file: prepared.renamed.get(f.file) ?? f.file }));
+    // yamllint: 0 clean (or warnings only), 1 errors; anything else (2: usage) is a tool failure
+    if (res.exitCode > 1) throw toolFailed('yamllint', argv, res.exitCode, res.stderr);
+    const found = parseYamllintParsable(res.stdout).map((f) => ({
+      ...f,
+      file: prepared.renamed.get(f.file) ?? f.file,
+    }));
     prepared.findings.push(...found);
-    if (res.exitCode !== 0 && found.length === 0) throw toolFailed('yamllint', argv, res.exitCode, res.stdout + res.stderr);
+    if (res.exitCode !== 0 && found.length === 0)
+      throw toolFailed('yamllint', argv, res.exitCode, res.stdout + res.stderr);
   }
   return { subtask: 'yaml', checkedFiles: checked, findings: prepared.findings };
 }

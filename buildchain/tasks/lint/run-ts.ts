@@ -45,5 +45,9 @@ export async function lintTypeScript(opts: TsLintOptions): Promise<LintResult> {
     });
   }
   const eslintFindings = parseEslintJson(eslint.stdout, opts.root);
-  return { subtask: 'ts', checkedFiles: opts.checkedFiles, findings: [...tscFindings, ...eslintFindings] };
+  return {
+    subtask: 'ts',
+    checkedFiles: opts.checkedFiles,
+    findings: [...tscFindings, ...eslintFindings],
+  };
 }

@@ -15,7 +15,13 @@ import { IMAGE_LIST_FILE } from '../../config/images.ts';
 import { fn, type ActionContext, type TaskDefinition } from '../../engine/task.ts';
 import { parseVersion } from '../iso/version.ts';
 import type { Sources } from '../sources.ts';
-import { collectShellFiles, collectSpecFiles, collectTree, collectTsFiles, collectYamlFiles } from './collect.ts';
+import {
+  collectShellFiles,
+  collectSpecFiles,
+  collectTree,
+  collectTsFiles,
+  collectYamlFiles,
+} from './collect.ts';
 import type { LintResult } from './findings.ts';
 import { templateValues } from './render-template.ts';
 import { readResult, reportResults, resultPath, writeResult } from './result-file.ts';
@@ -28,13 +34,15 @@ import { YAMLLINT_CONFIG_FILE } from './yaml-files.ts';
 export const LINT_SUBTASKS = ['shell', 'yaml', 'content', 'ts'] as const;
 
 /** Version of the check code: bump when a check's behaviour changes. */
-const CHECK_VERSION = 1;
+const CHECK_VERSION = 2;
 
 /** The product version from `VERSION` (e.g. `2.4.0-beta1`), else package.json's. */
 export function readProjectVersion(root: string): string {
   const file = path.join(root, 'VERSION');
   if (existsSync(file)) return parseVersion(readFileSync(file, 'utf8'), file).full;
-  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: string };
+  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+    version?: string;
+  };
   return pkg.version ?? '0.0.0';
 }
 
@@ -72,7 +80,12 @@ function checkTask(config: BuildConfig, spec: CheckSpec): TaskDefinition {
   };
 }
 
-function reportTask(config: BuildConfig, name: string, doc: string, subs: readonly string[]): TaskDefinition {
+function reportTask(
+  config: BuildConfig,
+  name: string,
+  doc: string,
+  subs: readonly string[],
+): TaskDefinition {
   const files = subs.map((s) => resultPath(config.buildRoot, s));
   return {
     name,
@@ -98,7 +111,9 @@ function checkSpecs(config: BuildConfig): CheckSpec[] {
   const shellFiles = collectShellFiles(root);
   const yamlFiles = collectYamlFiles(root);
   const specs = collectSpecFiles(root);
-  const packageLists = collectTree(root, 'packages-specs').filter((f) => /^packages-specs\/[^/]+\.yaml$/.test(f));
+  const packageLists = collectTree(root, 'packages-specs').filter((f) =>
+    /^packages-specs\/[^/]+\.yaml$/.test(f),
+  );
   const tsFiles = collectTsFiles(root);
   const allowUnpinned = config.env.ALLOW_UNPINNED_IMAGES === 'true';
   // templates (*.in) are rendered with the version: its file is an input
@@ -110,7 +125,15 @@ function checkSpecs(config: BuildConfig): CheckSpec[] {
       fileDeps: [...shellFiles, versionDep],
       tools: ['shellcheck'],
       params: { files: shellFiles, values },
-      run: (ctx) => lintShellFiles({ root, workDir, files: shellFiles, values, bin: tool('shellcheck'), exec: bindExec(ctx) }),
+      run: (ctx) =>
+        lintShellFiles({
+          root,
+          workDir,
+          files: shellFiles,
+          values,
+          bin: tool('shellcheck'),
+          exec: bindExec(ctx),
+        }),
     },
     {
       sub: 'yaml',
@@ -120,22 +143,40 @@ function checkSpecs(config: BuildConfig): CheckSpec[] {
       params: { files: yamlFiles, values },
       run: (ctx) =>
         lintYamlFiles({
-          root, workDir, files: yamlFiles, values, bin: tool('yamllint'), exec: bindExec(ctx),
+          root,
+          workDir,
+          files: yamlFiles,
+          values,
+          bin: tool('yamllint'),
+          exec: bindExec(ctx),
           configFile: YAMLLINT_CONFIG_FILE,
-          log: (l) => { ctx.log(l); },
+          log: (l) => {
+            ctx.log(l);
+          },
         }),
     },
     {
       sub: 'content',
       doc: 'check the image list (digests, names, duplicates, build contexts), specs (rpmspec -P) and the Salt file list',
-      fileDeps: [IMAGE_LIST_FILE, ...collectTree(root, 'images'), ...collectTree(root, 'packages-specs'), ...collectTree(root, 'salt')],
+      fileDeps: [
+        IMAGE_LIST_FILE,
+        ...collectTree(root, 'images'),
+        ...collectTree(root, 'packages-specs'),
+        ...collectTree(root, 'salt'),
+      ],
       tools: specs.length > 0 ? ['rpmspec'] : [],
       envKeys: ['ALLOW_UNPINNED_IMAGES'],
       params: { specs, packageLists, allowUnpinned },
       run: (ctx) =>
         lintContent({
-          root, workDir, exec: bindExec(ctx), rpmspecBin: tool('rpmspec'), allowUnpinned,
-          projectName: config.projectName, packageLists, specs,
+          root,
+          workDir,
+          exec: bindExec(ctx),
+          rpmspecBin: tool('rpmspec'),
+          allowUnpinned,
+          projectName: config.projectName,
+          packageLists,
+          specs,
         }),
     },
     {
@@ -160,6 +201,13 @@ export function createLintTasks(config: BuildConfig, sources: Sources): TaskDefi
     tasks.push(checkTask(config, spec));
     tasks.push(reportTask(config, `lint:${spec.sub}`, spec.doc, [spec.sub]));
   }
-  tasks.push(reportTask(config, 'lint', 'run every linter (shell, yaml, content, ts); fails if any failed', LINT_SUBTASKS));
+  tasks.push(
+    reportTask(
+      config,
+      'lint',
+      'run every linter (shell, yaml, content, ts); fails if any failed',
+      LINT_SUBTASKS,
+    ),
+  );
   return tasks;
 }

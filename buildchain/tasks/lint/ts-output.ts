@@ -10,7 +10,14 @@ export function parseTscOutput(output: string): LintFinding[] {
     const m = TSC_LINE.exec(line.trimEnd());
     if (m === null) continue;
     const [, file = '', ln = '0', col = '0', , rule = '', message = ''] = m;
-    findings.push({ file, line: Number(ln), column: Number(col), severity: 'error', rule, message });
+    findings.push({
+      file,
+      line: Number(ln),
+      column: Number(col),
+      severity: 'error',
+      rule,
+      message,
+    });
   }
   return findings;
 }

@@ -23,11 +23,21 @@ export function isSaltFile(file: string): boolean {
  */
 export function planYamlFile(file: string, text: string): YamlPlan {
   const firstLine = text.split('\n', 1)[0] ?? '';
-  if (isSaltFile(file) && firstLine.startsWith('#!') && !/^#!\s*(?:jinja\s*\|\s*)?yaml\s*$/.test(firstLine)) {
-    return { kind: 'exclude', reason: `Salt renderer "${firstLine.slice(2).trim()}" is not plain YAML` };
+  if (
+    isSaltFile(file) &&
+    firstLine.startsWith('#!') &&
+    !/^#!\s*(?:jinja\s*\|\s*)?yaml\s*$/.test(firstLine)
+  ) {
+    return {
+      kind: 'exclude',
+      reason: `Salt renderer "${firstLine.slice(2).trim()}" is not plain YAML`,
+    };
   }
   if (isSaltFile(file) && JINJA.test(text)) {
-    return { kind: 'exclude', reason: 'Jinja template, rendered by Salt on the node (needs pillar/grains)' };
+    return {
+      kind: 'exclude',
+      reason: 'Jinja template, rendered by Salt on the node (needs pillar/grains)',
+    };
   }
   if (file.endsWith('.in')) return { kind: 'render' };
   return { kind: 'lint' };

@@ -3,12 +3,15 @@ import type { LintFinding } from './findings.ts';
 
 /** argv linting `files` with the project config, one `file:line:col: [level] msg (rule)` each. */
 export function yamllintArgs(bin: string, configFile: string, files: readonly string[]): string[] {
-  return [bin, '--format', 'parsable', '--strict', '--config-file', configFile, '--', ...files];
+  return [bin, '--format', 'parsable', '--config-file', configFile, '--', ...files];
 }
 
 const PARSABLE_LINE = /^(.+?):(\d+):(\d+): \[(error|warning)\] (.*?)(?: \(([\w-]+)\))?$/;
 
-/** Parses yamllint's parsable format; `--strict` makes warnings fail, so they are errors here. */
+/**
+ * Parses yamllint's parsable format. Rules at level `warning` in `.yamllint` (e.g.
+ * comments-indentation) are shown and do not fail, as yamllint itself without --strict.
+ */
 export function parseYamllintParsable(output: string): LintFinding[] {
   const findings: LintFinding[] = [];
   for (const line of output.split('\n')) {
@@ -19,8 +22,8 @@ export function parseYamllintParsable(output: string): LintFinding[] {
       file,
       line: Number(ln),
       column: Number(col),
-      severity: 'error',
-      message: level === 'error' ? message : `warning: ${message}`,
+      severity: level === 'error' ? 'error' : 'warning',
+      message,
       ...(rule === undefined ? {} : { rule }),
     });
   }

@@ -48,27 +48,34 @@ export function createEmbeddedMirror(opts: EmbeddedMirrorOptions): EmbeddedMirro
   const dirs = mirrorDirs(opts.buildRoot);
   const bins = opts.bins ?? {};
   let planPromise: Promise<MirrorPlan> | undefined;
+  const abort = new AbortController();
   let started: Promise<MirrorEndpoints> | undefined;
   const servers: LoopbackServer[] = [];
   let stopping = false;
-  const abort = new AbortController();
 
   const plan = (): Promise<MirrorPlan> => (planPromise ??= opts.loadPlan());
 
-  const seed = async (signal?: AbortSignal): Promise<SeedResult> =>
-    seedMirror({
-      dirs,
-      plan: await plan(),
-      rpmbuildBin: bins.rpmbuild,
-      createrepoBin: bins.createrepo,
-      gpgBin: bins.gpg,
-      rpmsignBin: bins.rpmsign,
-      log: opts.log,
-      signal,
+  // Single-flight: `mirror:seed` and the first use of the sources may seed concurrently.
+  let seeding: Promise<SeedResult> | undefined;
+  const seed = (signal?: AbortSignal): Promise<SeedResult> => {
+    seeding ??= (async () =>
+      seedMirror({
+        dirs,
+        plan: await plan(),
+        rpmbuildBin: bins.rpmbuild,
+        createrepoBin: bins.createrepo,
+        gpgBin: bins.gpg,
+        rpmsignBin: bins.rpmsign,
+        log: opts.log,
+        signal: signal === undefined ? abort.signal : AbortSignal.any([signal, abort.signal]),
+      }))().finally(() => {
+      seeding = undefined;
     });
+    return seeding;
+  };
 
   const start = async (): Promise<MirrorEndpoints> => {
-    const result = await seed(abort.signal);
+    const result = await seed();
     abort.signal.throwIfAborted();
     const registry = await startRegistry({ dir: dirs.registry, bin: bins.registry });
     servers.push(registry);

@@ -6,7 +6,8 @@
  */
 import { access, mkdir, readdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
+import { execa, ExecaError } from 'execa';
+import { TaskError } from '../../engine/task.ts';
 import { planHash, type MirrorPlan } from './content.ts';
 import { clearStorage, storeImage } from './registry-storage.ts';
 import { ensureSigningKey, signRpms } from './signing.ts';
@@ -163,8 +164,32 @@ async function seedRepos(opts: SeedOptions, publicKey: string): Promise<number> 
   return built.length;
 }
 
-/** Seeds (or refreshes) the mirror storage for `plan`. Does not start any server. */
+/**
+ * Seeds (or refreshes) the mirror storage for `plan`. Does not start any server. A failed tool
+ * becomes a `command-failed` TaskError; an abort rejects with the abort reason.
+ */
 export async function seedMirror(opts: SeedOptions): Promise<SeedResult> {
+  try {
+    return await seedUnchecked(opts);
+  } catch (err) {
+    if (err instanceof ExecaError && !err.isCanceled) {
+      throw new TaskError('command-failed', `embedded mirror: ${err.shortMessage.split('\n')[0] ?? ''}`, {
+        hint: 'See docs/mirror.md (troubleshooting); `rm -rf <BUILD_ROOT>/mirror` starts the mirror over.',
+        argv: [err.command],
+        ...(err.exitCode === undefined ? {} : { exitCode: err.exitCode }),
+        stderrTail: stderrOf(err).split('\n').slice(-10),
+      });
+    }
+    throw err;
+  }
+}
+
+function stderrOf(err: unknown): string {
+  const stderr = (err as { stderr?: unknown }).stderr;
+  return typeof stderr === 'string' ? stderr : '';
+}
+
+async function seedUnchecked(opts: SeedOptions): Promise<SeedResult> {
   const fresh = await readFreshStamp(opts.dirs, opts.plan);
   if (fresh !== undefined) return fresh;
   const { dirs, plan } = opts;

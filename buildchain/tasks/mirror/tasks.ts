@@ -4,6 +4,7 @@
  * point another build at it.
  */
 import { readdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
 import { fn, type TaskDefinition } from '../../engine/task.ts';
@@ -50,6 +51,12 @@ export function createMirrorTasks(config: BuildConfig, sources: Sources): TaskDe
       title: 'MIRROR SEED',
       fileDeps: mirrorInputFilesSync(config.root),
       targets: [dirs.stamp],
+      // The whole mirror (stand-ins, registry storage, signing key): the next use seeds again.
+      clean: [
+        fn('mirror-clean@1', async () => {
+          await rm(dirs.root, { recursive: true, force: true });
+        }),
+      ],
       tools: ['rpmbuild', 'createrepo', 'gpg', 'rpmsign'],
       uptodate: [
         async () => {

@@ -42,6 +42,7 @@ export async function writeSolutionIso(
   const tmpSum = `${sumFile}.tmp-${tag}`;
   await mkdir(path.dirname(o.output), { recursive: true });
   try {
+    // xorriso rejects an empty or malformed SOURCE_DATE_EPOCH in its environment: set ours.
     await o.run(
       mkisofsArgs({
         prefix: [o.xorriso, '-as', 'mkisofs'],
@@ -50,6 +51,7 @@ export async function writeSolutionIso(
         volumeId: o.volumeId,
         epoch: o.epoch,
       }),
+      { env: { SOURCE_DATE_EPOCH: String(o.epoch) } },
     );
     const sha256 = await sha256File(tmp);
     const { size } = await stat(tmp);

@@ -39,7 +39,10 @@ export interface BootstrapConfiguration {
 }
 
 /** The configuration for a bootstrap node whose ISO is at `isoPathInVm`. */
-export function bootstrapConfiguration(isoPathInVm: string, network: VagrantNetwork = DEFAULT_NETWORK): BootstrapConfiguration {
+export function bootstrapConfiguration(
+  isoPathInVm: string,
+  network: VagrantNetwork = DEFAULT_NETWORK,
+): BootstrapConfiguration {
   return {
     apiVersion: 'metalk8s.scality.com/v1alpha2',
     kind: 'BootstrapConfiguration',

@@ -8,7 +8,11 @@ import { TaskError } from '../../engine/task.ts';
  * Splits `text` into words. Single quotes are literal, double quotes allow `\"`, `\\`, `\$` and
  * variables; unknown variables expand to ''. An unbalanced quote is `invalid-input`.
  */
-export function splitShellWords(text: string, vars: Readonly<Record<string, string>> = {}, what = 'value'): string[] {
+export function splitShellWords(
+  text: string,
+  vars: Readonly<Record<string, string>> = {},
+  what = 'value',
+): string[] {
   const words: string[] = [];
   let word: string | undefined;
   let i = 0;

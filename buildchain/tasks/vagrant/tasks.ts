@@ -9,12 +9,29 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
-import { cmd, fn, TaskError, type ActionContext, type FunctionAction, type TaskDefinition } from '../../engine/task.ts';
+import {
+  cmd,
+  fn,
+  TaskError,
+  type ActionContext,
+  type FunctionAction,
+  type TaskDefinition,
+} from '../../engine/task.ts';
 import { parseVersion } from '../iso/version.ts';
 import type { Sources } from '../sources.ts';
-import { bootstrapConfiguration, DEFAULT_NETWORK, renderBootstrapYaml } from './bootstrap-config.ts';
+import {
+  bootstrapConfiguration,
+  DEFAULT_NETWORK,
+  renderBootstrapYaml,
+} from './bootstrap-config.ts';
 import { splitShellWords } from './shell-words.ts';
-import { BOOTSTRAP_FILE, BUILD_MOUNT, KEY_FILE, renderVagrantfile, type VagrantfileOptions } from './vagrantfile.ts';
+import {
+  BOOTSTRAP_FILE,
+  BUILD_MOUNT,
+  KEY_FILE,
+  renderVagrantfile,
+  type VagrantfileOptions,
+} from './vagrantfile.ts';
 
 const BOOTSTRAP_VM = 'bootstrap';
 
@@ -25,7 +42,8 @@ export function isOnPath(bin: string, pathEnv = process.env.PATH ?? ''): boolean
 }
 
 function requireBin(bin: string, envKey: string, hint: string): void {
-  if (!isOnPath(bin)) throw new TaskError('tool-not-found', `${bin} not found (${envKey}=${bin})`, { hint });
+  if (!isOnPath(bin))
+    throw new TaskError('tool-not-found', `${bin} not found (${envKey}=${bin})`, { hint });
 }
 
 const VAGRANT_HINT =
@@ -47,13 +65,19 @@ export interface VagrantSettings {
 function readVersion(root: string): string {
   const file = path.join(root, 'VERSION');
   if (existsSync(file)) return parseVersion(readFileSync(file, 'utf8'), file).full;
-  return (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0';
+  return (
+    (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: string })
+      .version ?? '0.0.0'
+  );
 }
 
 function intSetting(env: Readonly<Record<string, string>>, key: string, fallback: number): number {
   const raw = env[key] ?? '';
   if (raw === '') return fallback;
-  if (!/^\d+$/.test(raw)) throw new TaskError('invalid-input', `${key}=${raw} is not a whole number`, { hint: `set ${key} to e.g. ${String(fallback)}` });
+  if (!/^\d+$/.test(raw))
+    throw new TaskError('invalid-input', `${key}=${raw} is not a whole number`, {
+      hint: `set ${key} to e.g. ${String(fallback)}`,
+    });
   return Number(raw);
 }
 
@@ -63,7 +87,10 @@ export function vagrantSettings(config: BuildConfig): VagrantSettings {
   const or = (key: string, fallback: string): string => (env[key] ?? '') || fallback;
   const provider = or('VAGRANT_PROVIDER', 'virtualbox');
   const upArgs = splitShellWords(
-    or('VAGRANT_UP_ARGS', '--provision --no-destroy-on-error --parallel --provider $VAGRANT_PROVIDER'),
+    or(
+      'VAGRANT_UP_ARGS',
+      '--provision --no-destroy-on-error --parallel --provider $VAGRANT_PROVIDER',
+    ),
     { ...env, VAGRANT_PROVIDER: provider },
     'VAGRANT_UP_ARGS',
   );
@@ -110,12 +137,29 @@ function keyTask(s: VagrantSettings): TaskDefinition {
     uptodate: [true],
     actions: [
       fn('vagrant-key@1 rsa-4096', async (ctx) => {
-        requireBin(s.sshKeygenBin, 'SSH_KEYGEN_BIN', 'install openssh-client (npm run setup) or set SSH_KEYGEN_BIN');
+        requireBin(
+          s.sshKeygenBin,
+          'SSH_KEYGEN_BIN',
+          'install openssh-client (npm run setup) or set SSH_KEYGEN_BIN',
+        );
         await mkdir(s.dir, { recursive: true });
         const tmp = `${key}.tmp-${process.pid}`;
         await rm(tmp, { force: true });
         await rm(`${tmp}.pub`, { force: true });
-        await ctx.exec([s.sshKeygenBin, '-q', '-t', 'rsa', '-b', '4096', '-N', '', '-C', 'metalk8s-vagrant', '-f', tmp]);
+        await ctx.exec([
+          s.sshKeygenBin,
+          '-q',
+          '-t',
+          'rsa',
+          '-b',
+          '4096',
+          '-N',
+          '',
+          '-C',
+          'metalk8s-vagrant',
+          '-f',
+          tmp,
+        ]);
         await rename(`${tmp}.pub`, `${key}.pub`);
         await rename(tmp, key);
       }),
@@ -124,7 +168,13 @@ function keyTask(s: VagrantSettings): TaskDefinition {
   };
 }
 
-function fileTask(name: string, doc: string, file: string, label: string, render: () => string): TaskDefinition {
+function fileTask(
+  name: string,
+  doc: string,
+  file: string,
+  label: string,
+  render: () => string,
+): TaskDefinition {
   return {
     name,
     doc,
@@ -147,8 +197,20 @@ export function createVagrantTasks(config: BuildConfig, sources: Sources): TaskD
   const noProvisionArgs = [...s.upArgs.filter((a) => a !== '--provision'), '--no-provision'];
   return [
     keyTask(s),
-    fileTask('vagrant:_bootstrap_yaml', 'write .vagrant/bootstrap.yaml', path.join(s.dir, BOOTSTRAP_FILE), `bootstrap-yaml@1 ${JSON.stringify(bootstrap)}`, () => renderBootstrapYaml(bootstrap)),
-    fileTask('vagrant:_vagrantfile', 'write .vagrant/Vagrantfile', path.join(s.dir, 'Vagrantfile'), `vagrantfile@1 ${JSON.stringify(s.vagrantfile)}`, () => renderVagrantfile(s.vagrantfile)),
+    fileTask(
+      'vagrant:_bootstrap_yaml',
+      'write .vagrant/bootstrap.yaml',
+      path.join(s.dir, BOOTSTRAP_FILE),
+      `bootstrap-yaml@1 ${JSON.stringify(bootstrap)}`,
+      () => renderBootstrapYaml(bootstrap),
+    ),
+    fileTask(
+      'vagrant:_vagrantfile',
+      'write .vagrant/Vagrantfile',
+      path.join(s.dir, 'Vagrantfile'),
+      `vagrantfile@1 ${JSON.stringify(s.vagrantfile)}`,
+      () => renderVagrantfile(s.vagrantfile),
+    ),
     {
       name: 'vagrant:generate',
       doc: 'write the SSH key pair, bootstrap.yaml and the Vagrantfile into .vagrant/ (no Vagrant needed)',
@@ -160,7 +222,11 @@ export function createVagrantTasks(config: BuildConfig, sources: Sources): TaskD
       taskDeps: ['vagrant:generate'],
       tools: ['vagrant'],
       uptodate: [() => hasSnapshot(s)],
-      actions: [vagrantAction(s, ['up', ...noProvisionArgs]), vagrantAction(s, ['halt', BOOTSTRAP_VM]), vagrantAction(s, ['snapshot', 'save', '--force', BOOTSTRAP_VM, s.snapshotName])],
+      actions: [
+        vagrantAction(s, ['up', ...noProvisionArgs]),
+        vagrantAction(s, ['halt', BOOTSTRAP_VM]),
+        vagrantAction(s, ['snapshot', 'save', '--force', BOOTSTRAP_VM, s.snapshotName]),
+      ],
       verbose: true,
     },
     {
@@ -189,8 +255,17 @@ export function createVagrantTasks(config: BuildConfig, sources: Sources): TaskD
 function hasSnapshot(s: VagrantSettings): Promise<boolean | string> {
   if (!isOnPath(s.vagrantBin)) return Promise.resolve('vagrant not found');
   return new Promise((resolve) => {
-    execFile(s.vagrantBin, ['snapshot', 'list', BOOTSTRAP_VM], { env: { ...process.env, VAGRANT_CWD: s.dir } }, (err, stdout) => {
-      resolve(err === null && stdout.split('\n').some((l) => l.trim() === s.snapshotName) ? true : `no snapshot ${s.snapshotName}`);
-    });
+    execFile(
+      s.vagrantBin,
+      ['snapshot', 'list', BOOTSTRAP_VM],
+      { env: { ...process.env, VAGRANT_CWD: s.dir } },
+      (err, stdout) => {
+        resolve(
+          err === null && stdout.split('\n').some((l) => l.trim() === s.snapshotName)
+            ? true
+            : `no snapshot ${s.snapshotName}`,
+        );
+      },
+    );
   });
 }

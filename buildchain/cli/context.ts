@@ -12,7 +12,6 @@ import { UsageError } from '../engine/failures.ts';
 import { TaskGraph } from '../engine/graph.ts';
 import { consoleReporter } from '../engine/reporters/console.ts';
 import { jsonFileReporter, jsonStreamReporter } from '../engine/reporters/json.ts';
-import { liveReporter } from '../engine/reporters/live.ts';
 import type { TaskDefinition } from '../engine/task.ts';
 import { createAllTasks } from '../tasks/index.ts';
 import type { Sources } from '../tasks/sources.ts';
@@ -38,13 +37,14 @@ export function stateDirOf(config: BuildConfig): string {
   return path.join(config.buildRoot, '.buildchain');
 }
 
-export function makeReporter(args: CliArgs): Reporter {
-  const main =
-    args.reporter === 'json'
-      ? jsonStreamReporter()
-      : process.stdout.isTTY && !args.verbose && args.command === 'run'
-        ? liveReporter({ quiet: args.quiet })
-        : consoleReporter({ quiet: args.quiet, verbose: args.verbose });
+export async function makeReporter(args: CliArgs): Promise<Reporter> {
+  let main: Reporter;
+  if (args.reporter === 'json') main = jsonStreamReporter();
+  else if (process.stdout.isTTY && !args.verbose && args.command === 'run') {
+    // listr2 is only loaded for the live view (it costs startup time otherwise).
+    const { liveReporter } = await import('../engine/reporters/live.ts');
+    main = liveReporter({ quiet: args.quiet });
+  } else main = consoleReporter({ quiet: args.quiet, verbose: args.verbose });
   return args.jsonLog === undefined ? main : teeReporter([main, jsonFileReporter(args.jsonLog)]);
 }
 

@@ -88,7 +88,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const reporter = makeReporter(args);
+  const reporter = await makeReporter(args);
   let code: number;
   try {
     code = await dispatch(args, reporter, controller.signal, (s) => {

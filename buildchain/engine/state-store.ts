@@ -44,7 +44,7 @@ export interface TaskState {
 export type ToolRecord = [number, number, number, string];
 
 interface Snapshot {
-  version: 1;
+  version: typeof STATE_VERSION;
   tasks: Record<string, TaskState>;
   files: Record<string, FileRecord>;
   tools: Record<string, ToolRecord>;
@@ -53,6 +53,8 @@ interface Snapshot {
 type LogLine = { del: string } | { set: string; state: TaskState };
 
 const FLUSH_EVERY = 500;
+/** Bumped when the format changes: an older state is ignored (every task is stale), never misread. */
+const STATE_VERSION = 2;
 
 export class StateStore {
   readonly dir: string;
@@ -72,10 +74,10 @@ export class StateStore {
 
   /** Loads the snapshot and replays the log. A missing or unreadable snapshot means "empty". */
   static open(dir: string): StateStore {
-    let snap: Snapshot = { version: 1, tasks: {}, files: {}, tools: {} };
+    let snap: Snapshot = { version: STATE_VERSION, tasks: {}, files: {}, tools: {} };
     try {
       const parsed = JSON.parse(readFileSync(path.join(dir, 'state.json'), 'utf8')) as Partial<Snapshot>;
-      if (parsed.version === 1) snap = parsed as Snapshot;
+      if (parsed.version === STATE_VERSION) snap = parsed as Snapshot;
     } catch {
       // No snapshot yet, or an unreadable one: every task is stale, which is safe.
     }
@@ -101,7 +103,8 @@ export class StateStore {
         continue; // a torn last line after a crash
       }
       if ('del' in entry) this.tasks.delete(entry.del);
-      else this.tasks.set(entry.set, entry.state);
+      else if (typeof entry.state.parts === 'string') this.tasks.set(entry.set, entry.state);
+      else this.tasks.delete(entry.set); // an older format: forget, never misread
     }
   }
 
@@ -165,7 +168,7 @@ export class StateStore {
     this.pending = [];
     mkdirSync(this.dir, { recursive: true });
     const snap: Snapshot = {
-      version: 1,
+      version: STATE_VERSION,
       tasks: this.tasks.toJSON(),
       files: this.files.toJSON(),
       tools: this.tools.toJSON(),

@@ -57,6 +57,14 @@ export function fingerprintReasons(root: string, prev: FingerprintParts, cur: Fi
   return out;
 }
 
+function parseParts(json: string): FingerprintParts {
+  try {
+    return JSON.parse(json) as FingerprintParts;
+  } catch {
+    return { actions: '', config: '', env: {}, tools: {}, files: {}, deps: {} };
+  }
+}
+
 /** The reasons a task must run, most important first; empty when up to date. */
 export function staleReasons(input: UptodateInput): string[] {
   const { root, previous } = input;
@@ -79,7 +87,7 @@ export function staleReasons(input: UptodateInput): string[] {
     return cap(out);
   }
   if (previous.fp !== input.fp) {
-    const why = fingerprintReasons(root, JSON.parse(previous.parts) as FingerprintParts, input.parts);
+    const why = fingerprintReasons(root, parseParts(previous.parts), input.parts);
     out.push(...(why.length > 0 ? why : ['fingerprint changed']));
   }
   for (const [t, h] of input.targets) {

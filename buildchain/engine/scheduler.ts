@@ -53,7 +53,8 @@ function declaredEnv(keys: readonly string[], values: Readonly<Record<string, st
   const env: Record<string, string> = {};
   for (const k of keys) {
     const v = values[k];
-    if (v !== undefined) env[k] = v;
+    // An empty value means "unset": tools such as xorriso reject SOURCE_DATE_EPOCH=''.
+    if (v !== undefined && v !== '') env[k] = v;
   }
   return env;
 }

@@ -45,6 +45,7 @@ export function liveReporter(opts: LiveReporterOptions = {}): Reporter {
               endBuild = resolve;
               refresh();
             }),
+          rendererOptions: { bottomBar: 5 },
         },
       ],
       { rendererOptions: { collapseSubtasks: false }, exitOnError: false },

@@ -8,8 +8,10 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { open, rename, rm, writeFile } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -64,9 +66,6 @@ export async function sha256File(file: string, signal?: AbortSignal): Promise<st
 export function sha256sumLine(hex: string, file: string): string {
   return `${hex}  ${path.basename(file)}\n`;
 }
-
-/** Bytes gathered before one positional write. */
-const WRITE_BATCH = 8 << 20;
 
 interface StreamResult {
   readonly size: number;
@@ -148,21 +147,9 @@ async function streamWriter(
 ): Promise<StreamResult> {
   const [bin, ...args] = argv;
   if (bin === undefined) throw new TaskError('internal-error', 'empty mkisofs argv');
-  const out = await open(tmp, 'w+');
   const hasher = implant ? startMd5Hasher(tmp) : undefined;
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const stderr: string[] = [];
-  let partial = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (s: string) => {
-    const lines = (partial + s).split('\n');
-    partial = lines.pop() ?? '';
-    for (const l of lines) {
-      stderr.push(l);
-      if (stderr.length > 40) stderr.shift();
-      opts.onLog?.(l);
-    }
-  });
+  const stderr = collectLines(child.stderr, opts.onLog);
   const onAbort = (): void => {
     if (child.pid !== undefined) {
       try {
@@ -181,33 +168,13 @@ async function streamWriter(
       });
     },
   );
-  let size = 0;
+  exited.catch(() => undefined);
+  // The hash worker reads what is already on disk: tell it how far the file is written.
+  const out = createWriteStream(tmp, { highWaterMark: 8 << 20 });
+  const tick = setInterval(() => hasher?.written(out.bytesWritten), 20);
   try {
-    // Batch the pipe's small chunks into large writes, one write in flight while the next
-    // batch is hashed: hashing and disk writes overlap.
-    let pos = 0;
-    let batch: Buffer[] = [];
-    let batchBytes = 0;
-    let inFlight: Promise<unknown> = Promise.resolve();
-    const flush = async (): Promise<void> => {
-      const data =
-        batch.length === 1 && batch[0] !== undefined ? batch[0] : Buffer.concat(batch, batchBytes);
-      batch = [];
-      batchBytes = 0;
-      await inFlight;
-      const end = pos + data.length;
-      inFlight = out.write(data, 0, data.length, pos).then(() => hasher?.written(end));
-      pos = end;
-    };
-    for await (const chunk of child.stdout) {
-      const buf = chunk as Buffer;
-      batch.push(buf);
-      batchBytes += buf.length;
-      if (batchBytes >= WRITE_BATCH) await flush();
-    }
-    if (batchBytes > 0) await flush();
-    await inFlight;
-    size = pos;
+    await pipeline(child.stdout, out);
+    clearInterval(tick);
     const { code, sig } = await exited.catch((err: unknown) => {
       throw new TaskError('tool-not-found', `cannot run ${bin}: ${String(err)}`, {
         hint: 'Install xorriso (npm run setup) or set MKISOFS_BIN to a mkisofs-compatible writer.',
@@ -222,27 +189,54 @@ async function streamWriter(
         stderrTail: stderr.slice(-20),
       });
     }
+    const size = out.bytesWritten;
+    hasher?.written(size);
     const md5 = await hasher?.finish();
-    if (md5 !== undefined) {
-      const current = Buffer.alloc(md5.appData.length);
-      await out.read(current, 0, current.length, md5.appDataOffset);
-      if (current.some((b) => b !== 0x20)) {
-        throw new TaskError(
-          'invalid-input',
-          `the writer used the ISO application area of ${opts.output}`,
-          {
-            hint: 'The md5 cannot be implanted: use xorriso or genisoimage without -appid-like options.',
-          },
-        );
-      }
-      await out.write(md5.appData, 0, md5.appData.length, md5.appDataOffset);
-    }
+    if (md5 !== undefined) await implantAppData(tmp, md5, opts.output);
     return { size, md5 };
   } finally {
+    clearInterval(tick);
     opts.signal?.removeEventListener('abort', onAbort);
-    await out.close();
     if (child.exitCode === null && child.signalCode === null) onAbort();
     hasher?.stop();
+  }
+}
+
+/** Keeps the last 40 lines of a stream, passing each to `onLine`. */
+function collectLines(stream: Readable, onLine?: (line: string) => void): string[] {
+  const lines: string[] = [];
+  let partial = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (s: string) => {
+    const parts = (partial + s).split('\n');
+    partial = parts.pop() ?? '';
+    for (const l of parts) {
+      lines.push(l);
+      if (lines.length > 40) lines.shift();
+      onLine?.(l);
+    }
+  });
+  return lines;
+}
+
+/** Writes the md5 into the application area, which the writer must have left blank. */
+async function implantAppData(file: string, md5: IsoMd5Result, output: string): Promise<void> {
+  const fh = await open(file, 'r+');
+  try {
+    const current = Buffer.alloc(md5.appData.length);
+    await fh.read(current, 0, current.length, md5.appDataOffset);
+    if (current.some((b) => b !== 0x20)) {
+      throw new TaskError(
+        'invalid-input',
+        `the writer used the ISO application area of ${output}`,
+        {
+          hint: 'The md5 cannot be implanted: use xorriso, or a writer leaving the application area blank.',
+        },
+      );
+    }
+    await fh.write(md5.appData, 0, md5.appData.length, md5.appDataOffset);
+  } finally {
+    await fh.close();
   }
 }
 

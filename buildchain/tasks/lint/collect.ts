@@ -8,6 +8,9 @@ import fg from 'fast-glob';
 
 const IGNORE = ['**/node_modules/**', '_build/**', '.git/**', '.vagrant/**', 'coverage/**'];
 
+/** Test inputs that are broken on purpose (fixtures, lint corpora) are not linted. */
+const DELIBERATE = ['**/fixtures/**', '**/corpus/**'];
+
 /** Directories whose extensionless files are checked for a shell shebang. */
 const SHEBANG_DIRS = ['scripts', 'iso-root', '.ci', 'bin'];
 
@@ -29,7 +32,7 @@ function firstLine(file: string): string {
 
 /** Shell scripts shipped or used: `*.sh`, `*.sh.in`, and shebang scripts in script dirs. */
 export function collectShellFiles(root: string): string[] {
-  const named = fg.sync(['**/*.sh', '**/*.sh.in'], { cwd: root, dot: true, ignore: IGNORE });
+  const named = fg.sync(['**/*.sh', '**/*.sh.in'], { cwd: root, dot: true, ignore: [...IGNORE, ...DELIBERATE] });
   const candidates = fg.sync(
     SHEBANG_DIRS.map((d) => `${d}/**/*`),
     { cwd: root, dot: true, ignore: [...IGNORE, '**/*.*'] },
@@ -44,7 +47,7 @@ export function collectYamlFiles(root: string): string[] {
     .sync(['**/*.yaml', '**/*.yml', '**/*.yaml.in', '**/*.sls', '**/*.sls.in', '.yamllint'], {
       cwd: root,
       dot: true,
-      ignore: IGNORE,
+      ignore: [...IGNORE, ...DELIBERATE],
     })
     .sort();
 }

@@ -20,7 +20,7 @@ export interface GraphNode {
   /** Every task that must finish first: explicit, implicit (file deps) and dynamic `after`. */
   deps: string[];
   /**
-   * Explicit deps (taskDeps, dynamic) that produce files or are groups: their fingerprints join
+   * Explicit deps (taskDeps, and computed taskDeps) that produce files or are groups: their fingerprints join
    * this task's fingerprint. Deps found through file deps are not in it: the content of the
    * files covers them (so an unchanged output does not rerun its readers).
    */
@@ -86,11 +86,12 @@ export class TaskGraph {
     for (const p of node.def.taskDeps ?? []) {
       for (const d of this.resolve(p, `task dependency of ${node.name}`)) deps.add(d);
     }
-    for (const p of node.def.dynamicDeps?.after ?? []) {
-      for (const d of this.resolve(p, `dynamicDeps.after of ${node.name}`)) deps.add(d);
-    }
     deps.delete(node.name);
     node.fingerprintDeps = [...deps].filter((d) => this.isFingerprintDep(d));
+    // `after` only orders: the file deps computed afterwards cover what those tasks produced.
+    for (const p of node.def.dynamicDeps?.after ?? []) {
+      for (const d of this.resolve(p, `dynamicDeps.after of ${node.name}`)) if (d !== node.name) deps.add(d);
+    }
     for (const d of this.producersOf(node.fileDeps, node.name)) deps.add(d);
     node.deps = [...deps];
   }

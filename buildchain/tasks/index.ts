@@ -14,6 +14,7 @@ import { createMirrorTasks } from './mirror/tasks.ts';
 import { createPackagingTasks } from './packages/tasks.ts';
 import { createSaltTasks } from './salt/tasks.ts';
 import { createSolutionTasks } from './solution/tasks.ts';
+import { createVagrantTasks } from './vagrant/tasks.ts';
 import type { Sources } from './sources.ts';
 
 export async function createAllTasks(config: BuildConfig, sources: Sources): Promise<TaskDefinition[]> {
@@ -32,6 +33,7 @@ export async function createAllTasks(config: BuildConfig, sources: Sources): Pro
     ...createLintTasks(config, sources),
     ...createArtifactsTasks(config, sources),
     ...createSolutionTasks(config, sources),
+    ...createVagrantTasks(config, sources),
   ];
   return Promise.resolve(tasks);
 }

@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import {
   chmod,
-  cp,
   link,
   mkdir,
   readdir,
@@ -34,7 +33,7 @@ const missing = missingTools(
   'sha256sum',
 );
 
-// isomd5sum itself miscounts fragments on ISOs under ~1 MB: keep the test ISO above that.
+// A tree of a few MB, hard link, exec bit, UTF-8 name, symlink.
 async function makeTree(root: string): Promise<void> {
   await mkdir(path.join(root, 'dir/sub'), { recursive: true });
   await writeFile(path.join(root, 'product.txt'), 'NAME=Test\nVERSION=1.0.0\n');

@@ -39,6 +39,12 @@ export function formatSummary(e: SummaryEvent): string {
   return `${head}: ${parts.join(', ')} in ${(e.durationMs / 1000).toFixed(1)}s`;
 }
 
+/** At most `max` reasons on one console line (the JSON events keep them all). */
+function shortReasons(reasons: readonly string[], max = 3): string {
+  const shown = reasons.slice(0, max).join('; ');
+  return reasons.length > max ? `${shown}; +${reasons.length - max} more` : shown;
+}
+
 /** Text for one event, or undefined when the event prints nothing. */
 export function formatEvent(event: BuildEvent, opts: ConsoleReporterOptions): string | undefined {
   switch (event.event) {
@@ -46,10 +52,10 @@ export function formatEvent(event: BuildEvent, opts: ConsoleReporterOptions): st
       return opts.verbose === true ? `${event.command}: ${event.tasks} tasks, ${event.workers} worker(s)` : undefined;
     case 'start':
       if (opts.quiet === true) return undefined;
-      return opts.verbose === true ? `.. ${event.task} (${event.reasons.join('; ')})` : `.. ${event.task}`;
+      return opts.verbose === true ? `.. ${event.task} (${shortReasons(event.reasons)})` : `.. ${event.task}`;
     case 'skip':
       if (event.reason === 'up-to-date') return opts.quiet === true ? undefined : `-- ${event.task}`;
-      if (event.reason === 'dry-run') return `.. ${event.task} (would run: ${event.reasons.join('; ')})`;
+      if (event.reason === 'dry-run') return `.. ${event.task} (would run: ${shortReasons(event.reasons)})`;
       if (event.reason === 'blocked') return `!! ${event.task} (${event.reasons.join('; ')})`;
       return undefined;
     case 'done':

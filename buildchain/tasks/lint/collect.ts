@@ -32,10 +32,14 @@ function firstLine(file: string): string {
 
 /** Shell scripts shipped or used: `*.sh`, `*.sh.in`, and shebang scripts in script dirs. */
 export function collectShellFiles(root: string): string[] {
-  const named = fg.sync(['**/*.sh', '**/*.sh.in'], { cwd: root, dot: true, ignore: [...IGNORE, ...DELIBERATE] });
+  const named = fg.sync(['**/*.sh', '**/*.sh.in'], {
+    cwd: root,
+    dot: true,
+    ignore: [...IGNORE, ...DELIBERATE],
+  });
   const candidates = fg.sync(
     SHEBANG_DIRS.map((d) => `${d}/**/*`),
-    { cwd: root, dot: true, ignore: [...IGNORE, '**/*.*'] },
+    { cwd: root, dot: true, ignore: [...IGNORE, ...DELIBERATE, '**/*.*'] },
   );
   const shebang = candidates.filter((f) => SHELL_SHEBANG.test(firstLine(path.join(root, f))));
   return [...new Set([...named, ...shebang])].sort();

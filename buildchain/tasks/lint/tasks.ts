@@ -159,10 +159,12 @@ function checkSpecs(config: BuildConfig): CheckSpec[] {
       sub: 'content',
       doc: 'check the image list (digests, names, duplicates, build contexts), specs (rpmspec -P) and the Salt file list',
       fileDeps: [
-        IMAGE_LIST_FILE,
-        ...collectTree(root, 'images'),
-        ...collectTree(root, 'packages-specs'),
-        ...collectTree(root, 'salt'),
+        ...new Set([
+          IMAGE_LIST_FILE,
+          ...collectTree(root, 'images'),
+          ...collectTree(root, 'packages-specs'),
+          ...collectTree(root, 'salt'),
+        ]),
       ],
       tools: specs.length > 0 ? ['rpmspec'] : [],
       envKeys: ['ALLOW_UNPINNED_IMAGES'],

@@ -44,8 +44,13 @@ function defineTasks(n: number): TaskDefinition[] {
 }
 
 /** One build as the CLI does it; returns seconds and the counts. */
-async function build(root: string, n: number, workers: number): Promise<{ s: number; done: number; upToDate: number }> {
+async function build(
+  root: string,
+  n: number,
+  workers: number,
+): Promise<{ s: number; cpuS: number; done: number; upToDate: number }> {
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const graph = new TaskGraph(root, defineTasks(n));
   const selected = graph.select(['concat']);
   const stateDir = path.join(root, '_build/.buildchain');
@@ -60,7 +65,8 @@ async function build(root: string, n: number, workers: number): Promise<{ s: num
     await saveSession(session);
     session.state.close();
     if (r.failures.length > 0) throw new Error(`bench build failed: ${r.failures.join(', ')}`);
-    return { s: (performance.now() - t0) / 1000, done: r.counts.done, upToDate: r.counts.upToDate };
+    const c = process.cpuUsage(c0);
+    return { s: (performance.now() - t0) / 1000, cpuS: (c.user + c.system) / 1e6, done: r.counts.done, upToDate: r.counts.upToDate };
   } finally {
     lock.release();
   }
@@ -80,7 +86,10 @@ async function measure(n: number, workers: number): Promise<string> {
     const noop = await build(root, n, workers);
     if (cold.done !== n + 1 || noop.upToDate !== n + 1) throw new Error(`unexpected counts: cold ${JSON.stringify(cold)} noop ${JSON.stringify(noop)}`);
     const rss = process.resourceUsage().maxRSS / 1024;
-    return `tasks=${n} cold_s=${cold.s.toFixed(3)} noop_s=${noop.s.toFixed(3)} peak_rss_mb=${rss.toFixed(0)}`;
+    return (
+      `tasks=${n} cold_s=${cold.s.toFixed(3)} noop_s=${noop.s.toFixed(3)} peak_rss_mb=${rss.toFixed(0)}\n` +
+      `# tasks=${n} cold_cpu_s=${cold.cpuS.toFixed(3)} noop_cpu_s=${noop.cpuS.toFixed(3)} (CPU time of this process)`
+    );
   } finally {
     process.chdir(cwd);
     await rm(root, { recursive: true, force: true });

@@ -21,7 +21,14 @@ export function parseEnvExample(text: string): Map<string, string> {
   for (const raw of text.split('\n')) {
     const m = EXAMPLE_RE.exec(raw.trim());
     if (m?.[1] === undefined) continue;
-    if (!keys.has(m[1])) keys.set(m[1], unquote(m[2] ?? '', raw, 0, '.env.example'));
+    if (keys.has(m[1])) continue;
+    let value = (m[2] ?? '').trim();
+    try {
+      value = unquote(value, raw, 0, '.env.example');
+    } catch {
+      // A documentation line with an odd quote: keep its text as the default.
+    }
+    keys.set(m[1], value);
   }
   return keys;
 }

@@ -21,9 +21,10 @@ export interface EvaluateContext {
 
 export interface Evaluation {
   readonly fp: string;
-  readonly parts: FingerprintParts;
-  /** `parts` as JSON (what is hashed and stored). */
-  readonly partsJson: string;
+  /** File dep → content hash ('' when missing). */
+  readonly files: Readonly<Record<string, string>>;
+  /** The fingerprint parts as JSON, to store after a successful run (built on demand). */
+  readonly partsJson: () => string;
   readonly targets: readonly (readonly [string, string | undefined])[];
   readonly reasons: string[];
 }
@@ -35,11 +36,19 @@ export function actionIdentity(a: Action): unknown {
     : { fn: a.label };
 }
 
-/** Hash of everything in the definition that decides what the actions do. */
-export function definitionHash(node: GraphNode): string {
+/** JSON of everything in the definition that decides what the actions do. */
+export function definitionJson(node: GraphNode): string {
   const def = node.def;
   const clean = Array.isArray(def.clean) ? (def.clean as readonly Action[]).map(actionIdentity) : (def.clean ?? false);
-  return hashString(JSON.stringify({ a: (def.actions ?? []).map(actionIdentity), t: node.targets, c: clean }));
+  return JSON.stringify({ a: (def.actions ?? []).map(actionIdentity), t: node.targets, c: clean });
+}
+
+/** The parts other than the actions and files. */
+interface OtherParts {
+  readonly config: string;
+  readonly env: Record<string, string>;
+  readonly tools: Record<string, string>;
+  readonly deps: Record<string, string>;
 }
 
 /** Hash of file deps; a missing file hashes as '' (the caller reports missing-file-dep). */
@@ -58,8 +67,8 @@ export interface EvaluateExtra {
   readonly depsWouldRun?: readonly string[];
 }
 
-/** Fingerprint parts known without reading files: everything but `files`. */
-function partsWithout(node: GraphNode, ctx: EvaluateContext, extra: EvaluateExtra): Omit<FingerprintParts, 'files'> {
+/** Fingerprint parts known without reading files: everything but `actions` and `files`. */
+function partsWithout(node: GraphNode, ctx: EvaluateContext, extra: EvaluateExtra): OtherParts {
   const def = node.def;
   const env: Record<string, string> = {};
   for (const k of def.envKeys ?? []) env[k] = hashString(ctx.envValues[k] ?? '');
@@ -67,32 +76,29 @@ function partsWithout(node: GraphNode, ctx: EvaluateContext, extra: EvaluateExtr
   for (const [k, v] of Object.entries(extra.toolVersions)) tools[k] = hashString(v);
   const deps: Record<string, string> = {};
   for (const d of node.fingerprintDeps) deps[d] = ctx.fingerprints.get(d) ?? ctx.state.get(d)?.fp ?? '';
-  return {
-    actions: definitionHash(node),
-    config: def.config === undefined ? '' : hashString(JSON.stringify(def.config)),
-    env,
-    tools,
-    deps,
-  };
+  return { config: def.config === undefined ? '' : hashString(JSON.stringify(def.config)), env, tools, deps };
 }
 
 function conclude(
   node: GraphNode,
   ctx: EvaluateContext,
   extra: EvaluateExtra,
-  base: Omit<FingerprintParts, 'files'>,
+  base: OtherParts,
   files: Record<string, string>,
   targets: (readonly [string, string | undefined])[],
   checks: (boolean | string)[],
 ): Evaluation {
-  // Key order is fixed here: the JSON is what the fingerprint hashes.
-  const parts: FingerprintParts = { actions: base.actions, config: base.config, env: base.env, tools: base.tools, files, deps: base.deps };
-  const partsJson = JSON.stringify(parts);
-  const fp = hashString(partsJson);
+  // One hash per task on the no-op path: the definition JSON and the other parts together.
+  // The per-part hashes (to say what changed) are only computed for a stale task.
+  const defJson = definitionJson(node);
+  const fp = hashString(`${defJson}\n${JSON.stringify([base.config, base.env, base.tools, files, base.deps])}`);
+  let parts: FingerprintParts | undefined;
+  const fullParts = (): FingerprintParts =>
+    (parts ??= { actions: hashString(defJson), config: base.config, env: base.env, tools: base.tools, files, deps: base.deps });
   const reasons = staleReasons({
     root: ctx.root,
     previous: ctx.state.get(node.name),
-    parts,
+    parts: fullParts,
     fp,
     targets,
     hasFileDeps: node.fileDeps.length > 0,
@@ -100,7 +106,7 @@ function conclude(
     alwaysMake: extra.alwaysMake,
     depsWouldRun: extra.depsWouldRun,
   });
-  return { fp, parts, partsJson, targets, reasons };
+  return { fp, files, partsJson: () => JSON.stringify(fullParts()), targets, reasons };
 }
 
 export async function evaluateTask(node: GraphNode, ctx: EvaluateContext, extra: EvaluateExtra): Promise<Evaluation> {

@@ -58,6 +58,7 @@ export class FileHasher {
   /**
    * Hash of a file's content, or of a directory tree (`d:` prefix), or undefined when the path
    * does not exist. Symlinks are followed for files; inside trees they hash as their target text.
+   * (See {@link FileHasher.hash}.)
    */
   /**
    * The hash when it is known without reading the file (this run's lookups, or the stat
@@ -65,6 +66,7 @@ export class FileHasher {
    * path of a large build avoids a promise per file.
    */
   peek(file: string): string | undefined | typeof NEEDS_HASHING {
+    this.peeked = undefined;
     if (this.memo.has(file)) return this.memo.get(file);
     const st = statSync(file, { throwIfNoEntry: false });
     if (st === undefined) {
@@ -76,12 +78,18 @@ export class FileHasher {
       this.memo.set(file, rec[3]);
       return rec[3];
     }
+    this.peeked = { file, st };
     return NEEDS_HASHING;
   }
 
+  /** The stat taken by the last {@link peek} that returned NEEDS_HASHING (saves a syscall). */
+  private peeked: { file: string; st: Stats } | undefined;
+
   async hash(file: string): Promise<string | undefined> {
     if (this.memo.has(file)) return this.memo.get(file);
-    const st = statSync(file, { throwIfNoEntry: false });
+    const peeked = this.peeked;
+    this.peeked = undefined;
+    const st = peeked?.file === file ? peeked.st : statSync(file, { throwIfNoEntry: false });
     const h = st === undefined ? undefined : st.isDirectory() ? await this.hashTree(file) : await this.hashStat(file, st);
     this.memo.set(file, h);
     return h;
@@ -95,20 +103,20 @@ export class FileHasher {
     return hash;
   }
 
-  /** Caches a hash just computed, when the file did not change meanwhile. */
+  /**
+   * Caches a hash just computed with the stat taken *before* reading: a change during or after
+   * the read gives a newer mtime (or size or inode), so the record can only be conservative.
+   * It is trusted only when the mtime was already older than the clock granularity margin.
+   */
   private remember(file: string, hash: string, before: Stats): void {
     this.misses++;
-    const after = statSync(file, { throwIfNoEntry: false });
-    if (after === undefined || !isSameStat([before.mtimeMs, before.size, before.ino, '', 0], after)) {
-      this.cache.delete(file);
-      return;
-    }
-    const trusted = after.mtimeMs < Date.now() - RACY_MS ? 1 : 0;
-    this.cache.set(file, [after.mtimeMs, after.size, after.ino, hash, trusted]);
+    const trusted = before.mtimeMs < Date.now() - RACY_MS ? 1 : 0;
+    this.cache.set(file, [before.mtimeMs, before.size, before.ino, hash, trusted]);
   }
 
   /** Forgets what is known of a path (before a task rewrites it). */
   invalidate(file: string): void {
+    this.peeked = undefined;
     this.cache.delete(file);
     this.memo.delete(file);
   }

@@ -82,6 +82,13 @@ export class TaskGraph {
   }
 
   private linkNode(node: GraphNode): void {
+    const def = node.def;
+    if (def.taskDeps === undefined && def.dynamicDeps === undefined && node.fileDeps.length <= 1) {
+      // The common leaf task (one input, no explicit deps): no Set to build.
+      const owner = node.fileDeps.length === 1 ? this.producersOf(node.fileDeps, node.name) : undefined;
+      node.deps = owner === undefined || owner.size === 0 ? [] : [...owner];
+      return;
+    }
     const deps = new Set<string>();
     for (const p of node.def.taskDeps ?? []) {
       for (const d of this.resolve(p, `task dependency of ${node.name}`)) deps.add(d);

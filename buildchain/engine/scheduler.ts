@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import type { Reporter, SummaryCounts } from './events.ts';
+import { countOutcomes, failEvent, type TaskOutcome } from './outcomes.ts';
 import { evaluateTask, evaluateTaskSync, type Evaluation } from './evaluate.ts';
 import { toTaskError } from './failures.ts';
 import type { FileHasher } from './fingerprint.ts';
@@ -36,11 +37,10 @@ export interface SchedulerOptions {
   readonly signal: AbortSignal;
 }
 
-export type TaskOutcome = 'done' | 'up-to-date' | 'would-run' | 'group' | 'failed' | 'blocked' | 'aborted';
+export type { TaskOutcome } from './outcomes.ts';
 
 export interface ScheduleResult {
   readonly outcomes: ReadonlyMap<string, TaskOutcome>;
-  readonly evaluations: ReadonlyMap<string, Evaluation>;
   readonly counts: SummaryCounts;
   readonly failures: readonly string[];
   readonly interrupted: boolean;
@@ -74,7 +74,6 @@ class Schedule {
   private running = 0;
   private stopping = false;
   private readonly outcomes = new Map<string, TaskOutcome>();
-  private readonly evaluations = new Map<string, Evaluation>();
   private readonly fingerprints = new Map<string, string>();
   private readonly dynamicDone = new Set<string>();
   /** Dry run: tasks that would run only because they always do (their output is assumed unchanged). */
@@ -223,7 +222,6 @@ class Schedule {
     );
     if (ev === undefined || (ev.reasons.length > 0 && !node.isGroup)) return false;
     this.fingerprints.set(name, ev.fp);
-    this.evaluations.set(name, ev);
     const reason = node.isGroup ? 'no-actions' : 'up-to-date';
     o.reporter.emit({ event: 'skip', task: name, reason, reasons: [] });
     this.finish(name, node.isGroup ? 'group' : 'up-to-date');
@@ -243,7 +241,6 @@ class Schedule {
       { toolVersions, alwaysMake: o.alwaysMake, depsWouldRun },
     );
     this.fingerprints.set(name, ev.fp);
-    this.evaluations.set(name, ev);
     this.checkFileDeps(name, ev, depsWouldRun.length > 0);
     if (node.isGroup) {
       o.reporter.emit({ event: 'skip', task: name, reason: 'no-actions', reasons: [] });
@@ -291,14 +288,14 @@ class Schedule {
         hint: `the actions of ${name} succeeded but did not create its declared targets`,
       });
     }
-    o.state.set(name, { fp: ev.fp, parts: ev.partsJson, targets });
+    o.state.set(name, { fp: ev.fp, parts: ev.partsJson(), targets });
     o.reporter.emit({ event: 'done', task: name, durationMs: Date.now() - started });
     this.finish(name, 'done');
   }
 
   /** Throws `missing-file-dep` for a file dep that does not exist and that no task produces. */
   private checkFileDeps(name: string, ev: Evaluation, depWouldRun: boolean): void {
-    for (const [file, hash] of Object.entries(ev.parts.files)) {
+    for (const [file, hash] of Object.entries(ev.files)) {
       if (hash !== '') continue;
       const producers = [...this.o.graph.producersOf([file], name)];
       if (depWouldRun && producers.some((p) => this.outcomes.get(p) === 'would-run')) continue;
@@ -315,34 +312,13 @@ class Schedule {
 
   private fail(name: string, e: TaskError, durationMs: number): void {
     this.failures.push(name);
-    this.o.reporter.emit({
-      event: 'fail',
-      task: name,
-      reason: e.reason,
-      message: e.message,
-      ...(e.hint !== undefined ? { hint: e.hint } : {}),
-      ...(e.argv !== undefined ? { argv: e.argv } : {}),
-      ...(e.exitCode !== undefined ? { exitCode: e.exitCode } : {}),
-      ...(e.signalName !== undefined ? { signal: e.signalName } : {}),
-      ...(e.stderrTail !== undefined ? { stderrTail: e.stderrTail } : {}),
-      durationMs,
-    });
+    this.o.reporter.emit(failEvent(name, e, durationMs));
   }
 
   private result(): ScheduleResult {
-    const counts: SummaryCounts = { done: 0, upToDate: 0, failed: 0, blocked: 0, wouldRun: 0, notRun: 0 };
-    for (const o of this.outcomes.values()) {
-      if (o === 'done') counts.done++;
-      else if (o === 'up-to-date') counts.upToDate++;
-      else if (o === 'failed' || o === 'aborted') counts.failed++;
-      else if (o === 'blocked') counts.blocked++;
-      else if (o === 'would-run') counts.wouldRun++;
-    }
-    for (const n of this.inRun) if (!this.outcomes.has(n)) counts.notRun++;
     return {
       outcomes: this.outcomes,
-      evaluations: this.evaluations,
-      counts,
+      counts: countOutcomes(this.outcomes, this.inRun),
       failures: this.failures,
       interrupted: this.o.signal.aborted,
     };

@@ -54,7 +54,7 @@ type LogLine = { del: string } | { set: string; state: TaskState };
 
 const FLUSH_EVERY = 500;
 /** Bumped when the format changes: an older state is ignored (every task is stale), never misread. */
-const STATE_VERSION = 2;
+const STATE_VERSION = 3;
 
 export class StateStore {
   readonly dir: string;

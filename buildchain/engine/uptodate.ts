@@ -9,7 +9,8 @@ import type { FingerprintParts, TaskState } from './state-store.ts';
 export interface UptodateInput {
   readonly root: string;
   readonly previous: TaskState | undefined;
-  readonly parts: FingerprintParts;
+  /** Current parts (a function: only built when the fingerprint differs). */
+  readonly parts: FingerprintParts | (() => FingerprintParts);
   readonly fp: string;
   /** Current hash of each target; undefined when missing. */
   readonly targets: readonly (readonly [string, string | undefined])[];
@@ -87,7 +88,8 @@ export function staleReasons(input: UptodateInput): string[] {
     return cap(out);
   }
   if (previous.fp !== input.fp) {
-    const why = fingerprintReasons(root, parseParts(previous.parts), input.parts);
+    const cur = typeof input.parts === 'function' ? input.parts() : input.parts;
+    const why = fingerprintReasons(root, parseParts(previous.parts), cur);
     out.push(...(why.length > 0 ? why : ['fingerprint changed']));
   }
   for (const [t, h] of input.targets) {

@@ -154,7 +154,7 @@ describe.skipIf(missing.length > 0)('npm run build iso (end to end)', () => {
 
   it('passes the verify task', async () => {
     const r = await build(repo, 'verify');
-    expect(r.code).toBe(0);
+    expect(r.code, `${r.stderr}\n${JSON.stringify(r.events.slice(-4))}`).toBe(0);
   });
 
   it('serves its images through nginx from the extracted tree, pulled with skopeo', async () => {
@@ -208,14 +208,14 @@ describe.skipIf(missing.length > 0)('npm run build iso (end to end)', () => {
 
   it('reruns as a no-op: no task executes', async () => {
     const r = await build(repo, 'iso');
-    expect(r.code).toBe(0);
+    expect(r.code, `${r.stderr}\n${JSON.stringify(r.events.slice(-4))}`).toBe(0);
     expect(started(r.events)).toEqual([]);
   });
 
   it('rebuilds only what depends on one changed Salt file', async () => {
     await appendFile(path.join(repo, 'salt/metalk8s/repo/init.sls'), '# changed\n');
     const r = await build(repo, 'iso');
-    expect(r.code).toBe(0);
+    expect(r.code, `${r.stderr}\n${JSON.stringify(r.events.slice(-4))}`).toBe(0);
     // populate_iso runs only when the ISO root holds strays (its up-to-date check).
     expect(started(r.events).filter((t) => t !== 'populate_iso')).toEqual([
       '_iso_build',
@@ -240,7 +240,7 @@ describe.skipIf(missing.length > 0)('npm run build iso (end to end)', () => {
       await rm(path.join(repo, p), { recursive: true, force: true });
     }
     const r = await build(repo, 'iso');
-    expect(r.code).toBe(0);
+    expect(r.code, `${r.stderr}\n${JSON.stringify(r.events.slice(-4))}`).toBe(0);
     expect(started(r.events)).toEqual(
       expect.arrayContaining(['_iso_build', 'salt:copy', 'iso-root:scripts']),
     );

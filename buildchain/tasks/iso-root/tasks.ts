@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
 import { fn, type TaskDefinition } from '../../engine/task.ts';
-import { buildEpoch, gitReference } from '../iso/build-info.ts';
+import { buildEpoch, gitReference, gitStateFiles } from '../iso/build-info.ts';
 import { renderProductTxt } from '../iso/product-txt.ts';
 import { loadVersion, VERSION_FILE } from '../iso/version.ts';
 import type { Sources } from '../sources.ts';
@@ -102,12 +102,11 @@ export function createIsoRootTasks(config: BuildConfig, sources: Sources): TaskD
     return { source: f, dest: template ? rel.slice(0, -3) : rel, template };
   });
   const productFile = path.join(config.isoRoot, 'product.txt');
-  // Every field is known before the run and is part of the fingerprint: product.txt (and so
-  // the ISO) changes only when one of them does.
+  // The fingerprint covers every input: the fields below, SOURCE_DATE_EPOCH, VERSION and the
+  // git files telling where HEAD is (GIT= and the default timestamp come from the commit), so
+  // product.txt (and the ISO) changes only when one of them does. git runs in the action only.
   const product = {
     name: config.projectName,
-    git: gitReference(config),
-    epoch: buildEpoch(config),
     buildHost: hostname(),
     sources: sources.describe(),
   };
@@ -130,15 +129,19 @@ export function createIsoRootTasks(config: BuildConfig, sources: Sources): TaskD
       name: 'iso-root:product',
       title: 'GENERATE     product.txt',
       doc: 'Write product.txt (NAME, VERSION, GIT, BUILD_TIMESTAMP, ...)',
-      fileDeps: [path.join(config.root, VERSION_FILE)],
+      fileDeps: [path.join(config.root, VERSION_FILE), ...gitStateFiles(config.root)],
       targets: [productFile],
       config: product,
       envKeys: ['PROJECT_NAME', 'SOURCE_DATE_EPOCH'],
       clean: true,
       actions: [
-        fn(`product-txt@1 ${JSON.stringify(product)}`, async () => {
-          const version = await loadVersion(config.root);
-          await writeFileAtomic(productFile, renderProductTxt({ ...product, version }));
+        fn(`product-txt@2 ${JSON.stringify(product)}`, async () => {
+          const [version, git, epoch] = await Promise.all([
+            loadVersion(config.root),
+            gitReference(config),
+            buildEpoch(config),
+          ]);
+          await writeFileAtomic(productFile, renderProductTxt({ ...product, version, git, epoch }));
         }),
       ],
     },

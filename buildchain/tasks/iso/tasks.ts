@@ -4,7 +4,7 @@
  * (optional GPG signature of SHA256SUM), `iso` (the default group) and `verify`.
  */
 import { readFileSync } from 'node:fs';
-import { readdir, rename, rm } from 'node:fs/promises';
+import { readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
 import { mkisofsArgv } from '../../config/tools.ts';
@@ -12,6 +12,7 @@ import { fn, TaskError, type ActionContext, type TaskDefinition } from '../../en
 import { expectedTree, findStrays } from '../iso-root/expected.ts';
 import type { Sources } from '../sources.ts';
 import { buildEpoch } from './build-info.ts';
+import { parseProductTxt } from './product-txt.ts';
 import { verifyIso } from './verify.ts';
 import { parseVersion, VERSION_FILE } from './version.ts';
 import { writeIso } from './write-iso.ts';
@@ -90,12 +91,23 @@ function populateTask(
   };
 }
 
+/**
+ * Dates of the ISO: product.txt's BUILD_TIMESTAMP (a file dep, so the ISO changes with it),
+ * else the build epoch.
+ */
+async function isoEpoch(config: BuildConfig, productFile: string): Promise<number> {
+  const text = await readFile(productFile, 'utf8').catch(() => '');
+  const stamp = parseProductTxt(text).get('BUILD_TIMESTAMP');
+  const ms = stamp === undefined ? NaN : Date.parse(stamp);
+  return Number.isFinite(ms) ? Math.floor(ms / 1000) : buildEpoch(config);
+}
+
 function buildTask(config: BuildConfig, iso: string, sumFile: string): TaskDefinition {
   const params = {
     volumeId: `${config.projectName} ${readVersionSync(config)}`,
-    epoch: buildEpoch(config),
     mkisofs: mkisofsArgv(config),
   };
+  const productFile = path.join(config.isoRoot, 'product.txt');
   return {
     name: '_iso_build',
     title: `MKISOFS      ${path.relative(config.root, iso)}`,
@@ -114,12 +126,12 @@ function buildTask(config: BuildConfig, iso: string, sumFile: string): TaskDefin
     config: params,
     clean: true,
     actions: [
-      fn(`write-iso@1 ${JSON.stringify(params)}`, async (ctx) => {
+      fn(`write-iso@2 ${JSON.stringify(params)}`, async (ctx) => {
         await writeIso({
           root: config.isoRoot,
           output: iso,
           volumeId: params.volumeId,
-          epoch: params.epoch,
+          epoch: await isoEpoch(config, productFile),
           mkisofs: params.mkisofs,
           checksumFile: sumFile,
           signal: ctx.signal,

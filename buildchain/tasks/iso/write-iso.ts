@@ -120,7 +120,8 @@ function startMd5Hasher(file: string): Md5Hasher {
     },
     finish: async () => {
       worker.postMessage({ end: true });
-      return result;
+      // A worker that could not start (no tsx loader, ...) costs a read pass, not the build.
+      return result.catch(() => inlineMd5Hasher(file).finish());
     },
     stop: () => void worker.terminate(),
   };

@@ -1,0 +1,119 @@
+/**
+ * The state store (snapshot + append log, crash-safe) and the file hasher (stat shortcut,
+ * racy records, directory trees), on a real temp directory; no process is started.
+ */
+import { appendFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FileHasher, type FileRecord } from '../../buildchain/engine/fingerprint.ts';
+import { StateStore, type TaskState } from '../../buildchain/engine/state-store.ts';
+import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
+
+const entry = (fp: string): TaskState => ({ fp, parts: '{}', targets: {} });
+
+describe('StateStore', () => {
+  let tmp: TempDir;
+  beforeEach(async () => {
+    tmp = await makeTempDir('mk8s-state-');
+  });
+  afterEach(() => tmp.cleanup());
+
+  it('replays the log over the snapshot, ignoring a torn last line', () => {
+    const a = StateStore.open(tmp.path);
+    a.set('one', entry('1'));
+    a.set('two', entry('2'));
+    a.save();
+    const b = StateStore.open(tmp.path);
+    b.invalidate('one'); // durable at once (the log), before any action would run
+    b.set('three', entry('3'));
+    b.flush();
+    b.close();
+    appendFileSync(path.join(tmp.path, 'state.log'), '{"set":"two","sta');
+    const c = StateStore.open(tmp.path);
+    expect(c.get('one')).toBeUndefined();
+    expect(c.get('two')?.fp).toBe('2');
+    expect(c.get('three')?.fp).toBe('3');
+  });
+
+  it('an invalidation survives a crash even when the snapshot still has the entry', () => {
+    const a = StateStore.open(tmp.path);
+    a.set('t', entry('1'));
+    a.save();
+    const b = StateStore.open(tmp.path);
+    b.invalidate('t');
+    // No save: the process "dies" here.
+    expect(StateStore.open(tmp.path).get('t')).toBeUndefined();
+  });
+
+  it('ignores a snapshot of another format version (everything stale, nothing misread)', () => {
+    writeFileSync(path.join(tmp.path, 'state.json'), JSON.stringify({ version: 1, tasks: { t: { fp: 'x', parts: {} } }, files: {}, tools: {} }));
+    expect(StateStore.open(tmp.path).get('t')).toBeUndefined();
+  });
+
+  it('writes the snapshot atomically and removes the folded log', () => {
+    const a = StateStore.open(tmp.path);
+    a.set('t', entry('1'));
+    a.flush();
+    a.save();
+    expect(() => readFileSync(path.join(tmp.path, 'state.log'))).toThrow();
+    expect(JSON.parse(readFileSync(path.join(tmp.path, 'state.json'), 'utf8'))).toMatchObject({ tasks: { t: { fp: '1' } } });
+  });
+});
+
+describe('FileHasher', () => {
+  let tmp: TempDir;
+  beforeEach(async () => {
+    tmp = await makeTempDir('mk8s-hash-');
+  });
+  afterEach(() => tmp.cleanup());
+
+  it('does not trust a record taken right after the write (same-size rewrite in the same tick)', async () => {
+    const f = path.join(tmp.path, 'f');
+    writeFileSync(f, 'aaaa');
+    // An mtime not older than the racy margin when hashed (in the future: robust on a slow machine).
+    const soon = new Date(Date.now() + 10_000);
+    utimesSync(f, soon, soon);
+    const cache = new Map<string, FileRecord>();
+    const first = await new FileHasher(cache).hash(f);
+    expect(cache.get(f)?.[4]).toBe(0);
+    writeFileSync(f, 'bbbb');
+    // Force the same mtime: the stat alone cannot tell the two contents apart.
+    const rec = cache.get(f);
+    if (rec === undefined) throw new Error('no record');
+    utimesSync(f, new Date(rec[0]), new Date(rec[0]));
+    const second = await new FileHasher(cache).hash(f);
+    expect(second).not.toBe(first);
+  });
+
+  it('trusts old files by stat, and sees any stat change', async () => {
+    const f = path.join(tmp.path, 'f');
+    writeFileSync(f, 'aaaa');
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(f, old, old);
+    const cache = new Map<string, FileRecord>();
+    const h = await new FileHasher(cache).hash(f);
+    expect(cache.get(f)?.[4]).toBe(1);
+    // A forged record with the same stat is believed: that is the shortcut.
+    cache.set(f, [...(cache.get(f) as FileRecord).slice(0, 3), 'forged', 1] as FileRecord);
+    expect(await new FileHasher(cache).hash(f)).toBe('forged');
+    writeFileSync(f, 'aaaa');
+    expect(await new FileHasher(cache).hash(f)).toBe(h);
+  });
+
+  it('hashes directory trees by names, types, exec bits, links and contents', async () => {
+    const d = path.join(tmp.path, 'd');
+    mkdirSync(path.join(d, 'sub'), { recursive: true });
+    writeFileSync(path.join(d, 'sub/a'), 'a');
+    symlinkSync('sub/a', path.join(d, 'link'));
+    const hashOf = () => new FileHasher(new Map()).hash(d);
+    const base = await hashOf();
+    expect(base?.startsWith('d:')).toBe(true);
+    writeFileSync(path.join(d, 'sub/a'), 'b');
+    const edited = await hashOf();
+    expect(edited).not.toBe(base);
+    rmSync(path.join(d, 'link'));
+    symlinkSync('sub/b', path.join(d, 'link'));
+    expect(await hashOf()).not.toBe(edited);
+    expect(await new FileHasher(new Map()).hash(path.join(tmp.path, 'missing'))).toBeUndefined();
+  });
+});

@@ -177,7 +177,10 @@ async function startProcessServer(opts: ProcessServerOptions): Promise<LoopbackS
       await waitFor(() => Promise.resolve(!isGroupAlive(pid)), 2000);
     }
     // The leader is our child: once reaped (its exit event), its pid no longer exists.
-    await Promise.race([exited, new Promise<void>((r) => setTimeout(r, 1000).unref())]);
+    // This timer must stay referenced: the child is unref'd, so an unref'd timer would let the
+    // event loop empty before the exit event arrives and end the process with exit code 13
+    // (unsettled top-level await) while stop() is still awaited.
+    await Promise.race([exited, new Promise<void>((r) => setTimeout(r, 1000))]);
     unregisterExitKill(pid);
   };
   const ready = await Promise.race([

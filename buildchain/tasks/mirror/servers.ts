@@ -180,7 +180,9 @@ async function startProcessServer(opts: ProcessServerOptions): Promise<LoopbackS
     // This timer must stay referenced: the child is unref'd, so an unref'd timer would let the
     // event loop empty before the exit event arrives and end the process with exit code 13
     // (unsettled top-level await) while stop() is still awaited.
-    await Promise.race([exited, new Promise<void>((r) => setTimeout(r, 1000))]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise<void>((r) => (timer = setTimeout(r, 1000)))]);
+    clearTimeout(timer);
     unregisterExitKill(pid);
   };
   const ready = await Promise.race([

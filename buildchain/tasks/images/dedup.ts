@@ -1,7 +1,8 @@
 /**
  * Native dedup pass (successor of `hardlink -c`): files with equal contents under the given
  * directories become hard links of one inode. Files already sharing an inode are not read;
- * others are grouped by size first, then by sha256.
+ * others are grouped by size first, then by sha256. {@link inodeSnapshot} records the result,
+ * so that a producer re-creating files (new inodes) makes the pass run again.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -77,4 +78,36 @@ export async function dedupTree(dirs: readonly string[]): Promise<DedupResult> {
     }
   }
   return { files: files.length, linked, savedBytes };
+}
+
+/**
+ * Inode of every non-empty file under `dirs`: absolute path → `dev:ino`. Taken after
+ * {@link dedupTree}, it says what the pass linked; stat only, no file is read.
+ */
+export async function inodeSnapshot(dirs: readonly string[]): Promise<Record<string, string>> {
+  const files: FileInfo[] = [];
+  for (const d of dirs) await walk(d, files);
+  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return Object.fromEntries(files.map((f) => [f.path, f.inode]));
+}
+
+/**
+ * How `now` differs from the snapshot `before` (files added, removed, or with another inode,
+ * e.g. re-created by a producer after the ISO root was deleted): the first `max` paths, with
+ * the count of the others. Empty when equal.
+ */
+export function snapshotChanges(
+  before: Readonly<Record<string, string>>,
+  now: Readonly<Record<string, string>>,
+  max = 3,
+): string[] {
+  const changed: string[] = [];
+  for (const [p, ino] of Object.entries(now)) {
+    const old = before[p];
+    if (old === undefined) changed.push(`${p} (new)`);
+    else if (old !== ino) changed.push(`${p} (re-created)`);
+  }
+  for (const p of Object.keys(before)) if (!(p in now)) changed.push(`${p} (gone)`);
+  if (changed.length <= max) return changed;
+  return [...changed.slice(0, max), `and ${changed.length - max} more`];
 }

@@ -12,7 +12,8 @@ import { IMAGE_LIST_FILE, loadImageListSync } from '../../config/images.ts';
 import { fn, TaskError, type ActionContext, type TaskDefinition } from '../../engine/task.ts';
 import type { Sources } from '../sources.ts';
 import { openBlobStore } from './blob-store.ts';
-import { dedupTree } from './dedup.ts';
+import { dedupTree, inodeSnapshot, snapshotChanges } from './dedup.ts';
+import { layoutProblem } from './layout-check.ts';
 import { lockImages } from './lock.ts';
 import { pruneImages } from './prune.ts';
 import { buildImageAction, pullImageAction } from './task-actions.ts';
@@ -84,6 +85,29 @@ export function imageTarget(config: BuildConfig, entry: ImageEntry): string {
     : path.join(config.isoRoot, 'images', entry.name, entry.version, 'manifest.json');
 }
 
+/** Uptodate check: every file the layout's manifest names is there with its size. */
+function layoutCheck(dir: string): () => Promise<true | string> {
+  return async () => {
+    const problem = await layoutProblem(dir);
+    return problem === undefined || `layout ${path.basename(path.dirname(dir))}/${path.basename(dir)} incomplete: ${problem}`;
+  };
+}
+
+/**
+ * Uptodate check of `images:dedup`: the inodes under the images directory are those the last
+ * pass left. A producer re-creating its layout (e.g. after the ISO root was deleted: same
+ * fingerprint, new files) gives new inodes, so the pass runs again. Stat only.
+ */
+function dedupCheck(stampFile: string, imagesDir: string): () => Promise<true | string> {
+  return async () => {
+    const last = JSON.parse(await readFile(stampFile, 'utf8').catch(() => '{}')) as { inodes?: Record<string, string> };
+    if (last.inodes === undefined) return 'no record of the last dedup pass';
+    const changes = snapshotChanges(last.inodes, await inodeSnapshot([imagesDir]));
+    const rel = (c: string): string => (c.startsWith(imagesDir + path.sep) ? c.slice(imagesDir.length + 1) : c);
+    return changes.length === 0 || `files under images/ changed since the last dedup: ${changes.map(rel).join(', ')}`;
+  };
+}
+
 function connections(config: BuildConfig): number {
   const n = Number(config.env.IMAGE_PULL_CONNECTIONS ?? '');
   return Number.isInteger(n) && n > 0 ? n : 4;
@@ -117,6 +141,8 @@ export function createImagesTasks(config: BuildConfig, sources: Sources, options
       config: { entry, sources: sources.kind },
       uptodate: [
         async () => (await readFile(stampFile, 'utf8').catch(() => '')) === `${record}\n` || 'the image entry changed since it was produced',
+        // The target is only manifest.json: a blob deleted by hand is found by this stat pass.
+        ...(entry.ship === 'archive' ? [] : [layoutCheck(removable)]),
       ],
       clean: [fn(`images-clean@1 ${removable}`, () => rm(removable, { recursive: true, force: true }))],
     };
@@ -195,12 +221,13 @@ export function createImagesTasks(config: BuildConfig, sources: Sources, options
       taskDeps: [...producers, 'images:prune'],
       config: { keep },
       targets: [stamp('dedup')],
-      uptodate: [true],
+      uptodate: [dedupCheck(stamp('dedup'), paths.imagesDir)],
       actions: [
-        fn(`images-dedup@1 ${JSON.stringify(keep)}`, async (ctx: ActionContext) => {
+        fn(`images-dedup@2 ${JSON.stringify(keep)}`, async (ctx: ActionContext) => {
+          await rm(stamp('dedup'), { force: true });
           const r = await dedupTree([paths.imagesDir]);
           ctx.log(`dedup: ${r.files} files, ${r.linked} linked, ${r.savedBytes} bytes saved`);
-          await writeStamp(stamp('dedup'), { keep, ...r });
+          await writeStamp(stamp('dedup'), { keep, ...r, inodes: await inodeSnapshot([paths.imagesDir]) });
         }),
       ],
     },

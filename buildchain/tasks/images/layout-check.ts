@@ -1,0 +1,59 @@
+/**
+ * Cheap completeness check of a skopeo `dir:` layout, for the image tasks' up-to-date state:
+ * every file the manifest names (blobs, and the per-platform manifests of a list) exists with
+ * the size the manifest gives. Reads the manifests only and stats the blobs: a blob deleted or
+ * truncated by hand is noticed without hashing the layers on every no-op build (their content
+ * is checked when pulled, and by `verify` on the ISO).
+ */
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { digestHex, parseManifest, type Descriptor } from './manifest.ts';
+
+async function sizeOf(file: string): Promise<number | undefined> {
+  const st = await stat(file).catch(() => undefined);
+  return st?.isFile() === true ? st.size : undefined;
+}
+
+async function readManifest(file: string, what: string): Promise<{ blobs: readonly Descriptor[]; children: readonly Descriptor[] } | string> {
+  const bytes = await readFile(file).catch(() => undefined);
+  if (bytes === undefined) return `${what} is missing`;
+  try {
+    const parsed = parseManifest(bytes);
+    return parsed.kind === 'image' ? { blobs: parsed.blobs, children: [] } : { blobs: [], children: parsed.manifests };
+  } catch (err) {
+    return `${what} is unreadable (${err instanceof Error ? err.message : String(err)})`;
+  }
+}
+
+function checkSize(d: Descriptor, size: number | undefined, file: string): string | undefined {
+  if (size === undefined) return `${file} (${d.digest}) is missing`;
+  if (size !== d.size) return `${file} has ${String(size)} bytes, the manifest says ${String(d.size)}`;
+  return undefined;
+}
+
+/**
+ * The first problem of the layout in `dir` (relative file names in the message), or
+ * undefined when every file the manifest names is present with its size. A list's children
+ * are `<hex>.manifest.json`; children not kept in the layout (a single platform selected)
+ * do not occur: the layout's manifest.json is then the platform's image manifest.
+ */
+export async function layoutProblem(dir: string): Promise<string | undefined> {
+  const top = await readManifest(path.join(dir, 'manifest.json'), 'manifest.json');
+  if (typeof top === 'string') return top;
+  if ((await sizeOf(path.join(dir, 'version'))) === undefined) return 'version is missing';
+  const blobs = [...top.blobs];
+  for (const child of top.children) {
+    const name = `${digestHex(child.digest)}.manifest.json`;
+    const problem = checkSize(child, await sizeOf(path.join(dir, name)), name);
+    if (problem !== undefined) return problem;
+    const parsed = await readManifest(path.join(dir, name), name);
+    if (typeof parsed === 'string') return parsed;
+    blobs.push(...parsed.blobs);
+  }
+  const sizes = await Promise.all(blobs.map((b) => sizeOf(path.join(dir, digestHex(b.digest)))));
+  for (const [i, b] of blobs.entries()) {
+    const problem = checkSize(b, sizes[i], digestHex(b.digest));
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}

@@ -135,3 +135,15 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   }
   return a;
 }
+
+/**
+ * `verify PATH.iso`: the `verify` task takes the ISO to check as the next argument. Returns the
+ * task list without that path, and the path (undefined when not given). A path is an argument
+ * after `verify` that ends in `.iso` or contains a `/`.
+ */
+export function extractVerifyPath(tasks: readonly string[]): { tasks: string[]; isoPath: string | undefined } {
+  const i = tasks.indexOf('verify');
+  const next = i >= 0 ? tasks[i + 1] : undefined;
+  if (next === undefined || !(next.endsWith('.iso') || next.includes('/'))) return { tasks: [...tasks], isoPath: undefined };
+  return { tasks: tasks.filter((_, j) => j !== i + 1), isoPath: next };
+}

@@ -14,6 +14,9 @@ commands:
   forget [TASK...]         forget the stored state of TASKs (all tasks when none given)
   help                     this text
 
+  verify [PATH.iso]        the verify task on an ISO file (default: the built one); same as
+                           ISO_VERIFY_PATH=PATH.iso npm run build verify
+
 options:
   -n, --workers N          run up to N tasks in parallel (default 1)
   -k, --keep-going         after a failure, keep running what does not depend on it

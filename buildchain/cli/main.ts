@@ -2,10 +2,11 @@
  * `npm run build [--] [command] [options] [TASK...]`: the only code reading argv and the
  * environment, handling signals and setting the exit code (see docs/engine.md).
  */
+import path from 'node:path';
 import type { Reporter } from '../engine/events.ts';
 import { UsageError } from '../engine/failures.ts';
 import type { Sources } from '../tasks/sources.ts';
-import { parseArgs, type CliArgs } from './args.ts';
+import { extractVerifyPath, parseArgs, type CliArgs } from './args.ts';
 import { cleanCommand } from './clean.ts';
 import { buildGraph, findRoot, loadConfig, loadTasks, makeReporter } from './context.ts';
 import { forgetCommand } from './forget.ts';
@@ -66,6 +67,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   let args: CliArgs;
   try {
     args = parseArgs(argv);
+    const verify = extractVerifyPath(args.tasks);
+    if (verify.isoPath !== undefined) {
+      // `verify PATH.iso` is `ISO_VERIFY_PATH=PATH verify` (the environment overrides .env).
+      process.env.ISO_VERIFY_PATH = path.resolve(verify.isoPath);
+      args = { ...args, tasks: verify.tasks };
+    }
   } catch (err) {
     const hint = err instanceof UsageError && err.hint !== undefined ? `\n  hint: ${err.hint}` : '';
     process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}${hint}\n`);

@@ -9,6 +9,8 @@ interface ToolEntry {
   readonly envKey: string;
   readonly defaultBin: string;
   readonly versionArgs: readonly string[];
+  /** For tools the setup command does not install. */
+  readonly installHint?: string;
 }
 
 /** Tools by name. `mkisofs` is special: see {@link mkisofsArgv}. */
@@ -38,11 +40,17 @@ export const TOOL_REGISTRY: Readonly<Record<string, ToolEntry>> = {
   gpg: { envKey: 'GPG_BIN', defaultBin: 'gpg', versionArgs: ['--version'] },
   shellcheck: { envKey: 'SHELLCHECK_BIN', defaultBin: 'shellcheck', versionArgs: ['--version'] },
   yamllint: { envKey: 'YAMLLINT_BIN', defaultBin: 'yamllint', versionArgs: ['--version'] },
-  vagrant: { envKey: 'VAGRANT_BIN', defaultBin: 'vagrant', versionArgs: ['--version'] },
+  vagrant: {
+    envKey: 'VAGRANT_BIN',
+    defaultBin: 'vagrant',
+    versionArgs: ['--version'],
+    installHint: 'the setup command does not install Vagrant: get it (and VirtualBox) from vagrantup.com, or set VAGRANT_BIN',
+  },
   'operator-sdk': {
     envKey: 'OPERATOR_SDK_BIN',
     defaultBin: 'operator-sdk',
     versionArgs: ['version'],
+    installHint: 'the setup command does not install operator-sdk: install it, or set OPERATOR_SDK_BIN',
   },
   gofmt: { envKey: 'GOFMT_BIN', defaultBin: 'gofmt', versionArgs: [] },
 };
@@ -60,6 +68,7 @@ export function resolveTools(env: Readonly<Record<string, string>>): Record<stri
       bin: value !== '' ? value : entry.defaultBin,
       envKey: entry.envKey,
       versionArgs: entry.versionArgs,
+      ...(entry.installHint === undefined ? {} : { installHint: entry.installHint }),
     };
   }
   const xorriso = tools.xorriso;

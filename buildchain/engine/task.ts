@@ -173,6 +173,8 @@ export interface ToolSpec {
   readonly envKey: string;
   /** argv after the bin printing a version, e.g. ['--version']. */
   readonly versionArgs: readonly string[];
+  /** How to get it when the setup command does not install it (e.g. Vagrant). */
+  readonly installHint?: string;
 }
 
 /** Helper for domain code: a command action. */

@@ -60,7 +60,12 @@ export class ToolChecker {
       throw new TaskError(
         'tool-not-found',
         `tool-not-found: ${name} (set ${spec.envKey} or run the setup command)`,
-        { hint: `looked for ${JSON.stringify(spec.bin)} on PATH; the setup command is: npm run setup` },
+        {
+          hint:
+            spec.installHint !== undefined
+              ? `looked for ${JSON.stringify(spec.bin)} on PATH; ${spec.installHint}`
+              : `looked for ${JSON.stringify(spec.bin)} on PATH; the setup command is: npm run setup`,
+        },
       );
     }
     return { spec, file };

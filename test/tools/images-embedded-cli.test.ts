@@ -75,7 +75,7 @@ describe.skipIf(missingTools('skopeo', 'buildah', 'docker-registry', 'nginx', 'r
     async function build(task = 'images'): Promise<{ code: number; events: Event[]; stderr: string }> {
       const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '', SOURCES: 'embedded' };
       for (const k of ['HOME', 'LANG', 'TMPDIR', 'USER']) if (process.env[k] !== undefined) env[k] = process.env[k];
-      const r = await promisify(execFile)(TSX, [CLI, '--reporter', 'json', '--tasks-module', 'tasks.ts', '-n', '2', task], {
+      const r = await promisify(execFile)(TSX, [CLI, '--reporter', 'json', '--tasks-module', 'tasks.mts', '-n', '2', task], {
         cwd: ws,
         env,
       }).then(
@@ -106,8 +106,9 @@ describe.skipIf(missingTools('skopeo', 'buildah', 'docker-registry', 'nginx', 'r
       // The real context needs an upstream base; SOURCES=embedded builds a stand-in instead.
       await writeFile(path.join(ws, 'images', 'hello', 'Containerfile'), 'FROM quay.io/nowhere/base:1\nCOPY x /x\n');
       await writeFile(path.join(ws, 'images', 'images.yaml'), LIST);
+      // .mts: the workspace has no package.json, and the buildchain's modules are ESM only.
       await writeFile(
-        path.join(ws, 'tasks.ts'),
+        path.join(ws, 'tasks.mts'),
         `import { createImagesTasks } from ${JSON.stringify(path.join(REPO, 'buildchain/tasks/images/tasks.ts'))};\n` +
           `import { createMirrorTasks } from ${JSON.stringify(path.join(REPO, 'buildchain/tasks/mirror/tasks.ts'))};\n` +
           'export function createTasks(config, sources) { return [...createMirrorTasks(config, sources), ...createImagesTasks(config, sources)]; }\n',

@@ -3,7 +3,7 @@
  * `images:prune`, `images:dedup`, `images:registry-config`, and the `images` alias.
  * `images:lock` records digests of unpinned remote images into images/images.yaml.
  */
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
@@ -88,6 +88,8 @@ export function imageTarget(config: BuildConfig, entry: ImageEntry): string {
 /** Uptodate check: every file the layout's manifest names is there with its size. */
 function layoutCheck(dir: string): () => Promise<true | string> {
   return async () => {
+    // A missing manifest.json is already reported as a missing target.
+    if (!existsSync(path.join(dir, 'manifest.json'))) return true;
     const problem = await layoutProblem(dir);
     return problem === undefined || `layout ${path.basename(path.dirname(dir))}/${path.basename(dir)} incomplete: ${problem}`;
   };

@@ -1,0 +1,258 @@
+/**
+ * The `images` task group: per image `images:pull:<name>` / `images:build:<name>`, then
+ * `images:prune`, `images:dedup`, `images:registry-config`, and the `images` alias.
+ * `images:lock` records digests of unpinned remote images into images/images.yaml.
+ */
+import { readdirSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { BuildConfig } from '../../config/config.ts';
+import type { ImageEntry } from '../../config/content-types.ts';
+import { IMAGE_LIST_FILE, loadImageListSync } from '../../config/images.ts';
+import { fn, TaskError, type ActionContext, type TaskDefinition } from '../../engine/task.ts';
+import type { Sources } from '../sources.ts';
+import { openBlobStore } from './blob-store.ts';
+import { dedupTree, inodeSnapshot, snapshotChanges } from './dedup.ts';
+import { layoutProblem } from './layout-check.ts';
+import { lockImages } from './lock.ts';
+import { pruneImages } from './prune.ts';
+import { buildImageAction, pullImageAction } from './task-actions.ts';
+import { writeRegistryConfig } from './write-registry-config.ts';
+
+/** Options for {@link createImagesTasks}. */
+export interface ImagesTasksOptions {
+  /** Image list file relative to the root (default images/images.yaml). */
+  readonly listFile?: string;
+}
+
+/** Where the images domain writes, derived from the config. */
+export interface ImagesPaths {
+  readonly imagesDir: string;
+  readonly blobs: string;
+  /** Layouts of archive images (not on the ISO). */
+  readonly archiveLayouts: string;
+  /** buildah/podman private storage and temp files. */
+  readonly containers: string;
+  /** nginx include for the images, and the constants include (both in the Salt tree). */
+  readonly registryInclude: string;
+  readonly registryCommonInclude: string;
+}
+
+export function imagesPaths(config: BuildConfig): ImagesPaths {
+  const files = path.join(config.isoRoot, 'salt', 'metalk8s', 'repo', 'files');
+  const lower = config.projectName.toLowerCase();
+  return {
+    imagesDir: path.join(config.isoRoot, 'images'),
+    blobs: path.join(config.buildRoot, 'blobs'),
+    archiveLayouts: path.join(config.buildRoot, 'images-archives'),
+    containers: path.join(config.buildRoot, 'containers'),
+    registryInclude: path.join(files, `${lower}-registry.inc`),
+    registryCommonInclude: path.join(files, `${lower}-registry-common.inc`),
+  };
+}
+
+async function writeStamp(file: string, data: unknown): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp`;
+  await writeFile(tmp, `${JSON.stringify(data)}\n`);
+  await rename(tmp, file);
+}
+
+/** Task name suffix per image: the name, or name-version when a name has several versions. */
+function itemNames(entries: readonly ImageEntry[]): Map<ImageEntry, string> {
+  const count = new Map<string, number>();
+  for (const e of entries) count.set(e.name, (count.get(e.name) ?? 0) + 1);
+  return new Map(entries.map((e) => [e, (count.get(e.name) ?? 0) > 1 ? `${e.name}-${e.version}` : e.name]));
+}
+
+/** Every file of a build context (sorted), for fileDeps. */
+function contextFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) out.push(path.join(e.parentPath, e.name));
+  }
+  return out.sort();
+}
+
+/**
+ * The target of one image: its archive, or the layout's `manifest.json`. The manifest names
+ * every blob by digest and the layout is renamed into place complete, so hashing the manifest
+ * stands for the whole tree (hashing every layout would re-read each shared layer).
+ */
+export function imageTarget(config: BuildConfig, entry: ImageEntry): string {
+  return entry.ship === 'archive' && entry.archivePath !== undefined
+    ? path.join(config.isoRoot, entry.archivePath)
+    : path.join(config.isoRoot, 'images', entry.name, entry.version, 'manifest.json');
+}
+
+/** Uptodate check: every file the layout's manifest names is there with its size. */
+function layoutCheck(dir: string): () => Promise<true | string> {
+  return async () => {
+    const problem = await layoutProblem(dir);
+    return problem === undefined || `layout ${path.basename(path.dirname(dir))}/${path.basename(dir)} incomplete: ${problem}`;
+  };
+}
+
+/**
+ * Uptodate check of `images:dedup`: the inodes under the images directory are those the last
+ * pass left. A producer re-creating its layout (e.g. after the ISO root was deleted: same
+ * fingerprint, new files) gives new inodes, so the pass runs again. Stat only.
+ */
+function dedupCheck(stampFile: string, imagesDir: string): () => Promise<true | string> {
+  return async () => {
+    const last = JSON.parse(await readFile(stampFile, 'utf8').catch(() => '{}')) as { inodes?: Record<string, string> };
+    if (last.inodes === undefined) return 'no record of the last dedup pass';
+    const changes = snapshotChanges(last.inodes, await inodeSnapshot([imagesDir]));
+    const rel = (c: string): string => (c.startsWith(imagesDir + path.sep) ? c.slice(imagesDir.length + 1) : c);
+    return changes.length === 0 || `files under images/ changed since the last dedup: ${changes.map(rel).join(', ')}`;
+  };
+}
+
+function connections(config: BuildConfig): number {
+  const n = Number(config.env.IMAGE_PULL_CONNECTIONS ?? '');
+  return Number.isInteger(n) && n > 0 ? n : 4;
+}
+
+export function createImagesTasks(config: BuildConfig, sources: Sources, options: ImagesTasksOptions = {}): TaskDefinition[] {
+  const listFile = options.listFile ?? IMAGE_LIST_FILE;
+  const entries = loadImageListSync(config.root, listFile);
+  const paths = imagesPaths(config);
+  const store = (): ReturnType<typeof openBlobStore> => openBlobStore(paths.blobs, connections(config));
+  const names = itemNames(entries);
+  const stamp = (what: string): string => path.join(config.buildRoot, 'images-state', `${what}.json`);
+  const embedded = sources.kind === 'embedded';
+  const builder = config.env.IMAGE_BUILDER === '' || config.env.IMAGE_BUILDER === undefined ? 'buildah' : config.env.IMAGE_BUILDER;
+  if (builder !== 'buildah' && builder !== 'podman' && builder !== 'docker') {
+    throw new TaskError('invalid-input', `IMAGE_BUILDER=${builder} is not buildah, podman or docker`, {
+      hint: 'set IMAGE_BUILDER to buildah (default), podman or docker in .env',
+    });
+  }
+  const imageTasks: TaskDefinition[] = entries.map((entry) => {
+    const item = names.get(entry) ?? entry.name;
+    const target = imageTarget(config, entry);
+    // uptodate [true]: up to date while the fingerprint (entry, sources kind) and the target hold.
+    const removable = entry.ship === 'archive' ? target : path.dirname(target);
+    // The stamp records what produced the target, so that a target left by an earlier run of
+    // another entry (state forgotten or a failed run) is not taken as up to date.
+    const record = JSON.stringify({ entry, sources: sources.kind, builder: entry.build ? builder : undefined });
+    const stampFile = stamp(`image-${entry.name}-${entry.version}`);
+    const common = {
+      targets: [target],
+      config: { entry, sources: sources.kind },
+      uptodate: [
+        async () => (await readFile(stampFile, 'utf8').catch(() => '')) === `${record}\n` || 'the image entry changed since it was produced',
+        // The target is only manifest.json: a blob deleted by hand is found by this stat pass.
+        ...(entry.ship === 'archive' ? [] : [layoutCheck(removable)]),
+      ],
+      clean: [fn(`images-clean@1 ${removable}`, () => rm(removable, { recursive: true, force: true }))],
+    };
+    const withStamp = (run: (ctx: ActionContext) => Promise<void>) => async (ctx: ActionContext): Promise<void> => {
+      await rm(stampFile, { force: true });
+      await run(ctx);
+      await writeStamp(stampFile, JSON.parse(record));
+    };
+    if (entry.build !== undefined) {
+      const ctxDir = path.join(config.root, entry.build.context);
+      return {
+        name: `images:build:${item}`,
+        doc: `Build ${entry.name}:${entry.version} from ${entry.build.context}${embedded ? ' (stand-in)' : ''}`,
+        title: `IMG BUILD ${entry.name}:${entry.version}`,
+        ...common,
+        fileDeps: [path.join(config.root, listFile), ...contextFiles(ctxDir)],
+        tools: [builder, 'skopeo'],
+        envKeys: ['IMAGE_BUILDER', 'SOURCES'],
+        actions: [
+          fn(
+            `images-build@1 ${JSON.stringify({ entry, builder, standIn: embedded })}`,
+            withStamp((ctx) => buildImageAction(ctx, { config, entry, builder, standIn: embedded, paths, store: store() })),
+          ),
+        ],
+      };
+    }
+    return {
+      name: `images:pull:${item}`,
+      doc: `Pull ${entry.name}:${entry.version} from ${entry.source?.registry ?? '?'}/${entry.source?.repository ?? '?'}`,
+      title: `PULL IMG ${entry.name}:${entry.version}`,
+      ...common,
+      taskDeps: embedded ? ['mirror:seed'] : [],
+      tools: entry.ship === 'archive' ? ['skopeo'] : [],
+      envKeys: ['SOURCES', 'REGISTRY_MIRRORS', 'INSECURE_REGISTRIES', 'REGISTRY_AUTH_FILE', 'ALLOW_UNPINNED_IMAGES'],
+      actions: [
+        fn(
+          `images-pull@1 ${JSON.stringify(entry)}`,
+          withStamp((ctx) => pullImageAction(ctx, { config, entry, sources, paths, store: store() })),
+        ),
+      ],
+    };
+  });
+  const producers = imageTasks.map((t) => t.name);
+  const keep = entries.filter((e) => e.ship === 'dir').map((e) => `${e.name}/${e.version}`).sort();
+  const keepArchives = entries.flatMap((e) => (e.archivePath !== undefined ? [path.join(config.isoRoot, e.archivePath)] : []));
+  return [
+    ...imageTasks,
+    {
+      name: 'images:prune',
+      doc: 'Remove image versions and archives no longer in images/images.yaml',
+      taskDeps: producers,
+      config: { keep, keepArchives },
+      // The stamp makes the first run happen; the fingerprint (keep list, deps) the later ones.
+      targets: [stamp('prune')],
+      uptodate: [true],
+      actions: [
+        fn(`images-prune@2 ${JSON.stringify({ keep, keepArchives })}`, async (ctx: ActionContext) => {
+          const removed = await pruneImages({ imagesDir: paths.imagesDir, keep: new Set(keep), keepArchives: new Set(keepArchives) });
+          // Archives elsewhere in the ISO tree (e.g. pause in the Salt tree): those the last run
+          // kept and this one does not.
+          const last = JSON.parse(await readFile(stamp('prune'), 'utf8').catch(() => '{}')) as { keepArchives?: string[] };
+          for (const old of last.keepArchives ?? []) {
+            if (keepArchives.includes(old) || !old.startsWith(config.isoRoot + path.sep)) continue;
+            await rm(old, { force: true });
+            removed.push(old);
+          }
+          for (const p of removed) ctx.log(`removed ${path.relative(config.isoRoot, p)}`);
+          await writeStamp(stamp('prune'), { keep, keepArchives, removed: removed.length });
+        }),
+      ],
+    },
+    {
+      name: 'images:dedup',
+      doc: 'Hard-link identical files under the ISO images/ (covers locally built images)',
+      title: 'HARDLINK',
+      taskDeps: [...producers, 'images:prune'],
+      config: { keep },
+      targets: [stamp('dedup')],
+      uptodate: [dedupCheck(stamp('dedup'), paths.imagesDir)],
+      actions: [
+        fn(`images-dedup@2 ${JSON.stringify(keep)}`, async (ctx: ActionContext) => {
+          await rm(stamp('dedup'), { force: true });
+          const r = await dedupTree([paths.imagesDir]);
+          ctx.log(`dedup: ${r.files} files, ${r.linked} linked, ${r.savedBytes} bytes saved`);
+          await writeStamp(stamp('dedup'), { keep, ...r, inodes: await inodeSnapshot([paths.imagesDir]) });
+        }),
+      ],
+    },
+    {
+      name: 'images:registry-config',
+      doc: `Generate the nginx registry includes (${path.relative(config.isoRoot, paths.registryInclude)})`,
+      taskDeps: [...producers, 'images:prune', 'images:dedup'],
+      fileDeps: [path.join(config.root, 'VERSION')],
+      targets: [paths.registryInclude, paths.registryCommonInclude],
+      config: { keep, projectName: config.projectName },
+      actions: [
+        fn(`images-registry-config@1 ${JSON.stringify(keep)}`, (ctx) => writeRegistryConfig(ctx, config, paths)),
+      ],
+    },
+    {
+      name: 'images',
+      doc: 'Pull and build every container image of the ISO, dedup them, write the registry config',
+      taskDeps: ['images:registry-config'],
+      uptodate: [true],
+    },
+    {
+      name: 'images:lock',
+      doc: `Record the digests of unpinned remote images into ${listFile} (SOURCES=upstream/site)`,
+      uptodate: [false],
+      actions: [fn('images-lock@1', (ctx) => lockImages(ctx, { config, sources, listFile, entries }))],
+    },
+  ];
+}

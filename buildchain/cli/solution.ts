@@ -3,7 +3,7 @@
  * author's tool. Exit codes: 0 ok, 1 problems found or build failed, 2 usage, 3 internal error,
  * 130 interrupted.
  */
-import { realpathSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadConfig } from '../config/load.ts';
@@ -111,7 +111,28 @@ async function runInit(a: SolutionArgs, io: SolutionIo): Promise<number> {
   }
 }
 
+/** `lint` and `build` need an existing Solution directory (a missing one is a usage error). */
+function checkSolutionDir(a: SolutionArgs): void {
+  if (a.command !== 'lint' && a.command !== 'build') return;
+  const stat = statSync(a.target, { throwIfNoEntry: false });
+  if (stat === undefined) {
+    throw new UsageError(
+      'usage',
+      `${a.target}: no such Solution directory`,
+      'check the path, or create one with `metalk8s-solution init DIR --name N --version V`',
+    );
+  }
+  if (!stat.isDirectory()) {
+    throw new UsageError(
+      'usage',
+      `${a.target} is not a directory`,
+      'give the Solution directory (the one holding solution.yaml)',
+    );
+  }
+}
+
 async function dispatch(a: SolutionArgs, io: SolutionIo, signal: AbortSignal): Promise<number> {
+  checkSolutionDir(a);
   switch (a.command) {
     case 'help':
       io.out(USAGE);
@@ -176,7 +197,9 @@ export async function runSolutionCli(
       return 1;
     }
     if (err instanceof UsageError || err instanceof SolutionUsageError) {
-      io.err(`error: ${err.message}`);
+      const hint =
+        err instanceof UsageError && err.hint !== undefined ? `\n  hint: ${err.hint}` : '';
+      io.err(`error: ${err.message}${hint}`);
       return 2;
     }
     if (err instanceof TaskError) {

@@ -2,6 +2,7 @@
  * `npm run --silent static-registry -- [options] [IMAGES_DIR]`: prints the nginx include that
  * serves IMAGES_DIR as a read-only registry (static-container-registry's command line).
  */
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateRegistryConfig } from '../tasks/images/nginx-registry-config.ts';
@@ -46,21 +47,42 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  if ((values['omit-constants'] === true && values['only-constants'] === true) || positionals.length > 1) {
-    process.stderr.write(`static-registry: --omit-constants and --only-constants exclude each other; one IMAGES_DIR at most\n${USAGE}\n`);
+  if (
+    (values['omit-constants'] === true && values['only-constants'] === true) ||
+    positionals.length > 1
+  ) {
+    process.stderr.write(
+      `static-registry: --omit-constants and --only-constants exclude each other; one IMAGES_DIR at most\n${USAGE}\n`,
+    );
     return 2;
   }
   const root = path.resolve(positionals[0] ?? '.');
-  const scan = values['only-constants'] === true ? { repos: [], warnings: [] } : await scanImagesDir(root);
+  if (
+    values['only-constants'] !== true &&
+    statSync(root, { throwIfNoEntry: false })?.isDirectory() !== true
+  ) {
+    process.stderr.write(
+      `static-registry: IMAGES_DIR ${root} is not a directory; give the directory holding <name>/<tag>/ image layouts\n`,
+    );
+    return 2;
+  }
+  const scan =
+    values['only-constants'] === true ? { repos: [], warnings: [] } : await scanImagesDir(root);
   for (const w of scan.warnings) process.stderr.write(`static-registry: ${w}\n`);
-  const catalog = values.catalog === true ? true : values['no-catalog'] === true ? false : undefined;
+  const catalog =
+    values.catalog === true ? true : values['no-catalog'] === true ? false : undefined;
   try {
     process.stdout.write(
       generateRegistryConfig({
         repos: scan.repos,
         serverRoot: values['server-root'] ?? root,
         ...(values['name-prefix'] !== undefined ? { namePrefix: values['name-prefix'] } : {}),
-        constants: values['only-constants'] === true ? 'only' : values['omit-constants'] === true ? 'omit' : 'include',
+        constants:
+          values['only-constants'] === true
+            ? 'only'
+            : values['omit-constants'] === true
+              ? 'omit'
+              : 'include',
         ...(catalog !== undefined ? { catalog } : {}),
       }),
     );
@@ -71,6 +93,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.url === `file://${process.argv[1] ?? ''}` || process.argv[1]?.endsWith('static-registry.ts') === true) {
+if (
+  import.meta.url === `file://${process.argv[1] ?? ''}` ||
+  process.argv[1]?.endsWith('static-registry.ts') === true
+) {
   process.exitCode = await main(process.argv.slice(2));
 }

@@ -6,6 +6,7 @@
 import type { BuildConfig } from '../config/config.ts';
 import type { TaskDefinition } from '../engine/task.ts';
 import { createArtifactsTasks } from './artifacts/tasks.ts';
+import { defineTasks } from './config-errors.ts';
 import { createImagesTasks } from './images/tasks.ts';
 import { createIsoRootTasks } from './iso-root/tasks.ts';
 import { createIsoTasks } from './iso/tasks.ts';
@@ -17,7 +18,18 @@ import { createSolutionTasks } from './solution/tasks.ts';
 import { createVagrantTasks } from './vagrant/tasks.ts';
 import type { Sources } from './sources.ts';
 
-export async function createAllTasks(config: BuildConfig, sources: Sources): Promise<TaskDefinition[]> {
+/**
+ * Every factory's tasks. A content or settings mistake found while defining them (a malformed
+ * images.yaml, IMAGE_BUILDER=foo) is a usage error: exit code 2 with its message and hint.
+ */
+export async function createAllTasks(
+  config: BuildConfig,
+  sources: Sources,
+): Promise<TaskDefinition[]> {
+  return Promise.resolve(defineTasks(() => defineAllTasks(config, sources), config.env));
+}
+
+function defineAllTasks(config: BuildConfig, sources: Sources): TaskDefinition[] {
   const content: TaskDefinition[] = [
     ...createMirrorTasks(config, sources),
     ...createImagesTasks(config, sources),
@@ -35,5 +47,5 @@ export async function createAllTasks(config: BuildConfig, sources: Sources): Pro
     ...createSolutionTasks(config, sources),
     ...createVagrantTasks(config, sources),
   ];
-  return Promise.resolve(tasks);
+  return tasks;
 }

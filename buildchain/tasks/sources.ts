@@ -14,7 +14,12 @@
 import type { BuildConfig, SourcesKind } from '../config/config.ts';
 import type { ImageEntry } from '../config/content-types.ts';
 import type { EmbeddedMirror } from './mirror/embedded.ts';
-import { createEmbeddedSources, createSiteSources, createUpstreamSources } from './mirror/sources-impl.ts';
+import {
+  createEmbeddedSources,
+  createSiteSources,
+  createUpstreamSources,
+} from './mirror/sources-impl.ts';
+import { defineTasks } from './config-errors.ts';
 
 /** Where to reach a registry. */
 export interface RegistryEndpoint {
@@ -66,17 +71,24 @@ export interface Sources {
 
 /** Creates the sources selected by SOURCES (see the module comment). */
 export function createSources(config: BuildConfig): Sources {
-  switch (config.sources) {
-    case 'embedded':
-      return createEmbeddedSources(config);
-    case 'upstream':
-      return createUpstreamSources(config);
-    case 'site':
-      return createSiteSources(config);
-  }
+  // A malformed REGISTRY_MIRRORS/PACKAGE_MIRRORS is a settings mistake: exit 2, not a stack trace.
+  return defineTasks(() => {
+    switch (config.sources) {
+      case 'embedded':
+        return createEmbeddedSources(config);
+      case 'upstream':
+        return createUpstreamSources(config);
+      case 'site':
+        return createSiteSources(config);
+    }
+  }, config.env);
 }
 
 /** The sha256 (hex) a file fetched from `upstreamUrl` must have with these sources. */
-export async function expectedSha256(sources: Sources, upstreamUrl: string, pinned: string): Promise<string> {
+export async function expectedSha256(
+  sources: Sources,
+  upstreamUrl: string,
+  pinned: string,
+): Promise<string> {
   return sources.expectedSha256 ? sources.expectedSha256(upstreamUrl, pinned) : pinned;
 }

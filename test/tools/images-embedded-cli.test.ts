@@ -106,7 +106,7 @@ describe.skipIf(missingTools('skopeo', 'buildah', 'docker-registry', 'nginx', 'r
       // The real context needs an upstream base; SOURCES=embedded builds a stand-in instead.
       await writeFile(path.join(ws, 'images', 'hello', 'Containerfile'), 'FROM quay.io/nowhere/base:1\nCOPY x /x\n');
       await writeFile(path.join(ws, 'images', 'images.yaml'), LIST);
-      // .mts: the workspace has no package.json, and the buildchain's modules are ESM only.
+      // .mts: without a package.json tsx loads a .ts as CommonJS, and the mirror's execa is ESM only.
       await writeFile(
         path.join(ws, 'tasks.mts'),
         `import { createImagesTasks } from ${JSON.stringify(path.join(REPO, 'buildchain/tasks/images/tasks.ts'))};\n` +
@@ -188,6 +188,7 @@ describe.skipIf(missingTools('skopeo', 'buildah', 'docker-registry', 'nginx', 'r
       expect(r.code).toBe(0);
       const ran = started(r.events);
       expect(ran).toContain('images:pull:alpha');
+      expect(ran).toContain('images:dedup');
       expect(ran).not.toContain('images:pull:beta');
       expect(ran).not.toContain('images:build:hello');
       expect(await layoutProblem(dir)).toBeUndefined();

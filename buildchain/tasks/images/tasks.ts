@@ -111,15 +111,23 @@ function dedupCheck(stampFile: string, imagesDir: string): () => Promise<true | 
 }
 
 function connections(config: BuildConfig): number {
-  const n = Number(config.env.IMAGE_PULL_CONNECTIONS ?? '');
-  return Number.isInteger(n) && n > 0 ? n : 4;
+  const raw = config.env.IMAGE_PULL_CONNECTIONS ?? '';
+  if (raw === '') return 4;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new TaskError('invalid-input', `IMAGE_PULL_CONNECTIONS=${raw} is not a positive integer`, {
+      hint: 'set IMAGE_PULL_CONNECTIONS to a number of connections (default 4) in .env, or leave it empty',
+    });
+  }
+  return n;
 }
 
 export function createImagesTasks(config: BuildConfig, sources: Sources, options: ImagesTasksOptions = {}): TaskDefinition[] {
   const listFile = options.listFile ?? IMAGE_LIST_FILE;
   const entries = loadImageListSync(config.root, listFile);
   const paths = imagesPaths(config);
-  const store = (): ReturnType<typeof openBlobStore> => openBlobStore(paths.blobs, connections(config));
+  const pullConnections = connections(config);
+  const store = (): ReturnType<typeof openBlobStore> => openBlobStore(paths.blobs, pullConnections);
   const names = itemNames(entries);
   const stamp = (what: string): string => path.join(config.buildRoot, 'images-state', `${what}.json`);
   const embedded = sources.kind === 'embedded';

@@ -4,7 +4,7 @@
  * (optional GPG signature of SHA256SUM), `iso` (the default group) and `verify`.
  */
 import { readFileSync } from 'node:fs';
-import { readdir, readFile, rename, rm } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
 import { mkisofsArgv } from '../../config/tools.ts';
@@ -50,13 +50,22 @@ function readVersionSync(config: BuildConfig): string {
   }
 }
 
+function straysPolicy(config: BuildConfig): 'remove' | 'fail' {
+  const raw = config.env.ISO_ROOT_STRAYS ?? '';
+  if (raw === '' || raw === 'remove') return 'remove';
+  if (raw === 'fail') return 'fail';
+  throw new TaskError('invalid-input', `ISO_ROOT_STRAYS=${raw} is not remove or fail`, {
+    hint: 'set ISO_ROOT_STRAYS to remove (default) or fail in .env',
+  });
+}
+
 function populateTask(
   config: BuildConfig,
   allTasks: readonly TaskDefinition[],
   deps: string[],
 ): TaskDefinition {
   const expected = expectedTree(allTasks, config.isoRoot, config.root);
-  const policy = config.env.ISO_ROOT_STRAYS === 'fail' ? 'fail' : 'remove';
+  const policy = straysPolicy(config);
   const strays = async (): Promise<string[]> => {
     const { files, dirs } = await walkTree(config.isoRoot);
     return findStrays([...files, ...dirs], expected);
@@ -187,6 +196,10 @@ function digestTask(config: BuildConfig, sumFile: string): TaskDefinition {
   };
 }
 
+async function isFile(file: string): Promise<boolean> {
+  return (await stat(file).catch(() => undefined))?.isFile() === true;
+}
+
 function verifyTask(config: BuildConfig, iso: string): TaskDefinition {
   const target =
     config.env.ISO_VERIFY_PATH !== undefined && config.env.ISO_VERIFY_PATH !== ''
@@ -201,6 +214,11 @@ function verifyTask(config: BuildConfig, iso: string): TaskDefinition {
     tools: ['checkisomd5', 'isoinfo', 'bsdtar'],
     actions: [
       fn(`verify-iso@1 ${target}`, async (ctx) => {
+        if (!(await isFile(target))) {
+          throw new TaskError('invalid-input', `no ISO to verify at ${target}`, {
+            hint: 'Build it first (npm run build iso), or set ISO_VERIFY_PATH to the ISO file to check.',
+          });
+        }
         const report = await verifyIso({
           iso: target,
           expectName: config.projectName,

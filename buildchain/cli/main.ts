@@ -15,6 +15,7 @@ import { infoCommand } from './info.ts';
 import { listTasks, printList } from './list.ts';
 import { EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, runCommand } from './run.ts';
 import { openSources } from './sources.ts';
+import { toDefinitionError } from '../tasks/config-errors.ts';
 
 async function dispatch(args: CliArgs, reporter: Reporter, signal: AbortSignal, onSources: (s: Sources) => void): Promise<number> {
   const config = loadConfig(findRoot());
@@ -23,7 +24,7 @@ async function dispatch(args: CliArgs, reporter: Reporter, signal: AbortSignal, 
   const graph = buildGraph(config, await loadTasks(args, config, sources));
   switch (args.command) {
     case 'run':
-      return runCommand(args, config, graph, reporter, signal);
+      return runCommand(args, config, graph, reporter, signal, sources.describe());
     case 'list':
       printList(listTasks(graph, args), args.reporter === 'json');
       return 0;
@@ -39,7 +40,10 @@ async function dispatch(args: CliArgs, reporter: Reporter, signal: AbortSignal, 
   }
 }
 
-function reportError(reporter: Reporter, err: unknown, command: string): number {
+function reportError(reporter: Reporter, thrown: unknown, command: string): number {
+  // An expected failure (TaskError) raised outside any action, e.g. by a --tasks-module or
+  // while opening the sources, is the user's to fix: exit 2 with its hint, no stack trace.
+  const err = toDefinitionError(thrown);
   const isUsage = err instanceof UsageError;
   const code = isUsage ? EXIT_USAGE : EXIT_INTERNAL;
   const message = err instanceof Error ? err.message : String(err);

@@ -20,6 +20,7 @@ export async function runCommand(
   graph: TaskGraph,
   reporter: Reporter,
   signal: AbortSignal,
+  sourcesBanner?: string,
 ): Promise<number> {
   const t0 = Date.now();
   const selected = graph.select(args.tasks.length > 0 ? args.tasks : [DEFAULT_TASK]);
@@ -34,6 +35,7 @@ export async function runCommand(
       tasks: selected.length,
       workers: args.workers,
       dryRun: args.dryRun,
+      ...(sourcesBanner === undefined ? {} : { sources: sourcesBanner }),
     });
     const result = await runSchedule({
       graph,

@@ -15,6 +15,8 @@ export interface BuildStartEvent {
   readonly tasks: number;
   readonly workers: number;
   readonly dryRun: boolean;
+  /** Where upstream content comes from (the build banner), e.g. `upstream`. */
+  readonly sources?: string;
 }
 export interface TaskStartEvent {
   readonly event: 'start';

@@ -31,12 +31,21 @@ function readHolder(file: string): number | undefined {
 
 /** Takes the lock or throws `lock-held` (exit code 2). */
 export function acquireLock(stateDir: string, what = 'build'): BuildLock {
-  mkdirSync(stateDir, { recursive: true });
   const file = path.join(stateDir, 'lock');
   // Write our pid under a private name, then hard-link it into place: link() fails if the
   // lock exists, so two builds can never both believe they hold it.
   const mine = `${file}.${process.pid}`;
-  writeFileSync(mine, `${process.pid}\n`);
+  try {
+    mkdirSync(stateDir, { recursive: true });
+    writeFileSync(mine, `${process.pid}\n`);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new UsageError(
+      'invalid-env',
+      `cannot write the build state under ${stateDir} (${code}): BUILD_ROOT must be a writable directory`,
+      'set BUILD_ROOT in .env to a writable directory (default: _build in the repository)',
+    );
+  }
   try {
     for (let attempt = 0; attempt < 3; attempt++) {
       try {

@@ -1,3 +1,4 @@
+import { productSourcesToken } from '../../buildchain/tasks/iso-root/tasks.ts';
 import { describe, expect, it } from 'vitest';
 import {
   formatTimestamp,
@@ -19,7 +20,7 @@ describe('product.txt', () => {
       git: '2.4.0-beta1-0-g3047565ef',
       epoch: 1700000000,
       buildHost: 'builder',
-      sources: 'embedded (stand-in content)',
+      sources: productSourcesToken('embedded'),
     });
     expect(text).toBe(
       [
@@ -30,7 +31,7 @@ describe('product.txt', () => {
         'DEVELOPMENT_RELEASE=0',
         'BUILD_TIMESTAMP=2023-11-14T22:13:20Z',
         'BUILD_HOST=builder',
-        'SOURCES=embedded__stand-in_content_',
+        'SOURCES=embedded-stand-in-not-a-release',
         '',
       ].join('\n'),
     );

@@ -48,8 +48,12 @@ function shortReasons(reasons: readonly string[], max = 3): string {
 /** Text for one event, or undefined when the event prints nothing. */
 export function formatEvent(event: BuildEvent, opts: ConsoleReporterOptions): string | undefined {
   switch (event.event) {
-    case 'build-start':
-      return opts.verbose === true ? `${event.command}: ${event.tasks} tasks, ${event.workers} worker(s)` : undefined;
+    case 'build-start': {
+      // The banner always names the sources: a stand-in build must never pass for a release.
+      const sources = event.sources === undefined ? '' : `sources: ${event.sources}`;
+      if (opts.verbose === true) return `${event.command}: ${event.tasks} tasks, ${event.workers} worker(s)${sources === '' ? '' : `, ${sources}`}`;
+      return opts.quiet === true || sources === '' ? undefined : sources;
+    }
     case 'start':
       if (opts.quiet === true) return undefined;
       return opts.verbose === true ? `.. ${event.task} (${shortReasons(event.reasons)})` : `.. ${event.task}`;

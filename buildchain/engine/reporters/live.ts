@@ -58,7 +58,7 @@ export function liveReporter(opts: LiveReporterOptions = {}): Reporter {
       switch (event.event) {
         case 'build-start':
           total = event.tasks;
-          start(event.dryRun ? 'dry run' : 'build');
+          start(`${event.dryRun ? 'dry run' : 'build'}${event.sources === undefined ? '' : ` (sources: ${event.sources})`}`);
           return;
         case 'start':
           running.set(event.task, '');

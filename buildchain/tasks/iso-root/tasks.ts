@@ -91,6 +91,14 @@ function placeTask(
 }
 
 /** The top-level ISO files. */
+/**
+ * The `SOURCES=` token of product.txt: a plain word (the file is sourced by sh and grepped),
+ * saying loudly when the content is the embedded mirror's stand-ins, never a release.
+ */
+export function productSourcesToken(kind: Sources['kind']): string {
+  return kind === 'embedded' ? 'embedded-stand-in-not-a-release' : kind;
+}
+
 export function createIsoRootTasks(config: BuildConfig, sources: Sources): TaskDefinition[] {
   const scripts: Placement[] = [
     ...RENDERED_SCRIPTS.map((s) => ({ source: `scripts/${s}.in`, dest: s, template: true })),
@@ -108,7 +116,7 @@ export function createIsoRootTasks(config: BuildConfig, sources: Sources): TaskD
   const product = {
     name: config.projectName,
     buildHost: hostname(),
-    sources: sources.describe(),
+    sources: productSourcesToken(sources.kind),
   };
   return [
     placeTask(

@@ -15,7 +15,7 @@ export interface ProductInfo {
   /** Build time in seconds since the epoch (SOURCE_DATE_EPOCH or the git commit time). */
   readonly epoch: number;
   readonly buildHost: string;
-  /** `sources.describe()`, e.g. `embedded (stand-in content)`. */
+  /** Which sources were used, a plain word: `upstream`, `site`, `embedded-stand-in-not-a-release`. */
   readonly sources: string;
 }
 

@@ -15,6 +15,7 @@ import { buildEpoch } from './build-info.ts';
 import { parseProductTxt } from './product-txt.ts';
 import { verifyIso } from './verify.ts';
 import { parseVersion, VERSION_FILE } from './version.ts';
+import { checkVolumeId } from './mkisofs-args.ts';
 import { writeIso } from './write-iso.ts';
 
 /** `<BUILD_ROOT>/<project lower>.iso` */
@@ -116,6 +117,8 @@ function buildTask(config: BuildConfig, iso: string, sumFile: string): TaskDefin
     volumeId: `${config.projectName} ${readVersionSync(config)}`,
     mkisofs: mkisofsArgv(config),
   };
+  // Checked when the graph is defined, not after every other task ran (exit 2 at once).
+  checkVolumeId(params.volumeId);
   const productFile = path.join(config.isoRoot, 'product.txt');
   return {
     name: '_iso_build',

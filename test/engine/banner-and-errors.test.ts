@@ -1,0 +1,60 @@
+/** The build banner names the sources; user mistakes outside actions exit 2 without a stack. */
+import { chmodSync, mkdirSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventOf } from '../helpers/ndjson.ts';
+import { runCli } from '../helpers/run-cli.ts';
+import { createWorkspace, type Workspace } from '../helpers/workspace.ts';
+
+describe('banner and refused commands', () => {
+  let ws: Workspace;
+  beforeAll(async () => {
+    ws = await createWorkspace(`return [{ name: 'iso', actions: [sh('true')] }];`);
+  });
+  afterAll(() => ws.cleanup());
+
+  it('says which sources the build uses, in the JSON build-start and on the console', async () => {
+    const json = await runCli(ws, ['iso'], { env: { SOURCES: 'upstream' } });
+    expect(json.code).toBe(0);
+    expect(eventOf(json.events, 'build-start').sources).toBe('upstream');
+    const text = await runCli(ws, ['iso'], { console: true });
+    expect(text.code).toBe(0);
+    expect(text.stdout.split('\n')[0]).toBe('sources: embedded mirror (stand-in content, not a release)');
+  });
+
+  it('a BUILD_ROOT that cannot be written is a usage error (exit 2), not an internal one', async () => {
+    if (process.getuid?.() === 0) {
+      // root ignores mode bits: a path under a regular file cannot be created by anyone.
+      ws.write('not-a-dir', 'x');
+    } else {
+      mkdirSync(ws.path('ro'));
+      chmodSync(ws.path('ro'), 0o555);
+    }
+    const buildRoot = process.getuid?.() === 0 ? ws.path('not-a-dir/b') : ws.path('ro/b');
+    const r = await runCli(ws, ['iso'], { env: { BUILD_ROOT: buildRoot } });
+    expect(r.code).toBe(2);
+    expect(eventOf(r.events, 'error')).toMatchObject({ reason: 'invalid-env' });
+    expect(String(eventOf(r.events, 'error').message)).toContain('BUILD_ROOT must be a writable directory');
+    expect(r.stderr).not.toContain('    at ');
+  });
+
+  it('an expected failure thrown while defining tasks exits 2 with its hint', async () => {
+    const other = await createWorkspace('return [];');
+    const taskTs = new URL('../../buildchain/engine/task.ts', import.meta.url).pathname;
+    other.write(
+      'tasks.mjs',
+      `import { TaskError } from ${JSON.stringify(taskTs)};
+export function createTasks() {
+  throw new TaskError('invalid-input', 'images/images.yaml: bad entry', { hint: 'fix the entry' });
+}
+`,
+    );
+    try {
+      const r = await runCli(other, ['iso']);
+      expect(r.code).toBe(2);
+      expect(eventOf(r.events, 'error')).toMatchObject({ message: 'images/images.yaml: bad entry', hint: 'fix the entry' });
+      expect(r.stderr).not.toContain('    at ');
+    } finally {
+      await other.cleanup();
+    }
+  });
+});

@@ -6,7 +6,7 @@
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
+import { loadExeca } from './exec/lazy-execa.ts';
 import { TaskError } from './task.ts';
 import type { ToolSpec } from './task.ts';
 import type { MapLike } from './record-map.ts';
@@ -109,6 +109,7 @@ export class ToolChecker {
     const key = `${file} ${spec.versionArgs.join(' ')}`;
     const rec = this.cache.get(key);
     if (rec !== undefined && rec[0] === st.mtimeMs && rec[1] === st.size && rec[2] === st.ino) return rec[3];
+    const { execa } = await loadExeca();
     const r = await execa(file, [...spec.versionArgs], { reject: false, all: true, timeout: 15_000, stdin: 'ignore' });
     const text = typeof r.all === 'string' ? r.all.split('\n').slice(0, 3).join('\n').trim() : '';
     const version = text !== '' ? text : identity;

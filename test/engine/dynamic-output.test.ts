@@ -50,6 +50,8 @@ describe('dynamic deps and output options', () => {
     expect(quiet.code).toBe(0);
     expect(quiet.stdout).toBe('');
     const noop = await runCli(ws, ['iso'], { console: true });
-    expect(noop.stdout).toMatch(/^-- gen\n-- iso\nbuild ok: 0 run, 2 up to date in \d+\.\ds\n$/);
+    expect(noop.stdout).toMatch(
+      /^sources: embedded mirror \(stand-in content, not a release\)\n-- gen\n-- iso\nbuild ok: 0 run, 2 up to date in \d+\.\ds\n$/,
+    );
   });
 });

@@ -3,7 +3,7 @@
  * process group (`detached`) killed as a group on abort, output streamed line by line, the
  * stderr tail kept for failure reports.
  */
-import { execa } from 'execa';
+import { loadExeca } from './lazy-execa.ts';
 import { TaskError } from '../task.ts';
 import type { ExecResult } from '../task.ts';
 
@@ -55,6 +55,7 @@ export async function runCommand(argv: readonly string[], opts: RunCommandOption
       onLine?.(stream, line);
       yield line;
     };
+  const { execa } = await loadExeca();
   const sub = execa(file, args, {
     cwd: opts.cwd,
     env: opts.env,

@@ -6,7 +6,7 @@
  */
 import { access, mkdir, readdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { execa, ExecaError } from 'execa';
+import { loadExeca } from '../../engine/exec/lazy-execa.ts';
 import { TaskError } from '../../engine/task.ts';
 import { planHash, type MirrorPlan } from './content.ts';
 import { clearStorage, storeImage } from './registry-storage.ts';
@@ -152,6 +152,7 @@ async function seedRepos(opts: SeedOptions, publicKey: string): Promise<number> 
       await rename(from, path.join(job.dest, name));
     }
   }
+  const { execa } = await loadExeca();
   for (const dir of changed) {
     const repoDir = path.join(dirs.www, dir);
     await execa(
@@ -172,6 +173,7 @@ export async function seedMirror(opts: SeedOptions): Promise<SeedResult> {
   try {
     return await seedUnchecked(opts);
   } catch (err) {
+    const { ExecaError } = await loadExeca();
     if (err instanceof ExecaError && !err.isCanceled) {
       throw new TaskError('command-failed', `embedded mirror: ${err.shortMessage.split('\n')[0] ?? ''}`, {
         hint: 'See docs/mirror.md (troubleshooting); `rm -rf <BUILD_ROOT>/mirror` starts the mirror over.',

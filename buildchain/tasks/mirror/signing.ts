@@ -5,7 +5,7 @@
  */
 import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
+import { loadExeca } from '../../engine/exec/lazy-execa.ts';
 
 export const STAND_IN_KEY_UID = 'MetalK8s buildchain stand-in <stand-in@metalk8s.invalid>';
 
@@ -37,6 +37,7 @@ export async function ensureSigningKey(opts: SigningOptions): Promise<string> {
   await mkdir(opts.gnupgHome, { recursive: true, mode: 0o700 });
   const gpg = opts.gpgBin ?? 'gpg';
   const common = { env: gpgEnv(opts), cancelSignal: opts.signal, stdin: 'ignore' as const };
+  const { execa } = await loadExeca();
   try {
     await execa(
       gpg,
@@ -56,6 +57,7 @@ export async function ensureSigningKey(opts: SigningOptions): Promise<string> {
 export async function signRpms(files: readonly string[], opts: SigningOptions): Promise<void> {
   if (files.length === 0) return;
   const gpg = opts.gpgBin ?? 'gpg';
+  const { execa } = await loadExeca();
   const gpgPath = gpg.includes('/') ? gpg : (await execa('sh', ['-c', 'command -v "$1"', 'sh', gpg])).stdout.trim();
   try {
     await execa(
@@ -72,5 +74,6 @@ export async function signRpms(files: readonly string[], opts: SigningOptions): 
 async function stopAgent(opts: SigningOptions): Promise<void> {
   const gpg = opts.gpgBin ?? 'gpg';
   const gpgconf = gpg.includes('/') ? path.join(path.dirname(gpg), 'gpgconf') : 'gpgconf';
+  const { execa } = await loadExeca();
   await execa(gpgconf, ['--homedir', opts.gnupgHome, '--kill', 'gpg-agent'], { reject: false, stdin: 'ignore' });
 }

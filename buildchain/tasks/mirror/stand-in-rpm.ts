@@ -4,7 +4,7 @@
  */
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
+import { loadExeca } from '../../engine/exec/lazy-execa.ts';
 import type { StandInRpm } from './content.ts';
 
 /** Fixed build time of stand-in RPMs (SOURCE_DATE_EPOCH), also their file mtime. */
@@ -74,6 +74,7 @@ export async function buildStandInRpm(rpm: StandInRpm, opts: BuildRpmOptions): P
   }
   const spec = path.join(topdir, 'SPECS', `${rpm.name}.spec`);
   await writeFile(spec, standInSpec(rpm));
+  const { execa } = await loadExeca();
   await execa(opts.rpmbuildBin ?? 'rpmbuild', rpmbuildArgs(topdir, spec), {
     env: { SOURCE_DATE_EPOCH: String(STAND_IN_EPOCH) },
     cancelSignal: opts.signal,

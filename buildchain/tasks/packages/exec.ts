@@ -2,7 +2,7 @@
  * The command runner the packaging library functions take: a task passes `ctx.exec`; tests
  * and the benchmark use {@link localExec}. argv arrays only, never a shell string.
  */
-import { execa } from 'execa';
+import { loadExeca } from '../../engine/exec/lazy-execa.ts';
 import { TaskError, type ExecOptions, type ExecResult } from '../../engine/task.ts';
 
 /** Runs one command; throws `command-failed` on a non-zero exit unless `reject: false`. */
@@ -24,6 +24,7 @@ export function tailLines(text: string, n = 10): string[] {
 export const localExec: Exec = async (argv, options = {}) => {
   const [bin, ...args] = argv;
   if (bin === undefined) throw new TaskError('internal-error', 'empty argv');
+  const { execa } = await loadExeca();
   const r = await execa(bin, args, {
     reject: false,
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),

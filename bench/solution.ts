@@ -14,7 +14,6 @@ import {
   solutionRegistryConfig,
 } from '../buildchain/tasks/solution/layout.ts';
 import { renderProductTxt } from '../buildchain/tasks/solution/product.ts';
-import { execaRunner } from '../buildchain/tasks/solution/run-command.ts';
 import { verifySolutionIso } from '../buildchain/tasks/solution/verify.ts';
 import { writeSolutionIso } from '../buildchain/tasks/solution/write-solution-iso.ts';
 
@@ -113,7 +112,6 @@ export async function run(args: string[]): Promise<void> {
         volumeId: 'Bench 1.0.0',
         epoch: 1700000000,
         xorriso: 'xorriso',
-        run: execaRunner(),
       }),
     );
     const gb = (await stat(iso)).size / 1e9;

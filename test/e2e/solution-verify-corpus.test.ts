@@ -8,7 +8,6 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSolutionCli } from '../../buildchain/cli/solution.ts';
 import { buildSolution } from '../../buildchain/tasks/solution/build.ts';
-import { execaRunner } from '../../buildchain/tasks/solution/run-command.ts';
 import { verifySolutionIso } from '../../buildchain/tasks/solution/verify.ts';
 import { writeSolutionIso } from '../../buildchain/tasks/solution/write-solution-iso.ts';
 import { missingTools } from '../helpers/require-tool.ts';
@@ -112,7 +111,6 @@ describe.skipIf(missing.length > 0)('verify on damaged Solution ISOs', () => {
       volumeId: c.volumeId ?? 'Example 1.0.0-dev',
       epoch: 1700000000,
       xorriso: 'xorriso',
-      run: execaRunner(),
     });
     await c.iso?.(iso);
     const r = await verifySolutionIso(iso);

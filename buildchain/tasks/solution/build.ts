@@ -154,6 +154,7 @@ interface BuildPlan {
   readonly dir: string;
   readonly tools: SolutionTools;
   readonly run: CommandRunner;
+  readonly signal: AbortSignal | undefined;
   readonly config: SolutionConfig;
   readonly shipped: readonly string[];
   readonly warnings: readonly Problem[];
@@ -190,6 +191,7 @@ async function planBuild(o: BuildSolutionOptions): Promise<BuildPlan> {
     dir,
     tools,
     run,
+    signal: o.signal,
     config,
     shipped: lint.shipped,
     warnings: lint.problems.filter((p) => p.severity === 'warning'),
@@ -270,7 +272,7 @@ export async function buildSolution(o: BuildSolutionOptions): Promise<BuildSolut
     volumeId: p.volumeId,
     epoch: p.epoch,
     xorriso: p.tools.xorriso,
-    run: p.run,
+    ...(p.signal === undefined ? {} : { signal: p.signal }),
   });
   const rec: BuildKeyRecord = { key, iso: p.iso, sha256: written.sha256, size: written.size };
   await writeFile(keyFile, JSON.stringify(rec));

@@ -1,17 +1,11 @@
 /**
- * Writes the Solution ISO with `xorriso -as mkisofs` (argv from the ISO domain's mkisofsArgs)
- * to a temporary name, hashes it, then renames it and writes `SHA256SUM` beside it. A failure
- * leaves neither.
- *
- * TODO(iso): use `writeIso` of buildchain/tasks/iso/write-iso.ts once it is stable (it also
- * implants the isomd5sum); this small writer avoids depending on it mid-development.
+ * Writes the Solution ISO with the platform's ISO writer (`writeIso`: `xorriso -as mkisofs`
+ * streamed to a temporary name, hashed, renamed, `SHA256SUM` beside it; a failure leaves
+ * neither). Solutions need no implanted isomd5sum: MetalK8s checks them with SHA256SUM.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { mkisofsArgs } from '../iso/mkisofs-args.ts';
-import { sha256File } from './checksum.ts';
-import type { CommandRunner } from './run-command.ts';
+import { writeIso } from '../iso/write-iso.ts';
 
 /** Options for {@link writeSolutionIso}. */
 export interface WriteSolutionIsoOptions {
@@ -21,7 +15,7 @@ export interface WriteSolutionIsoOptions {
   readonly epoch: number;
   /** xorriso binary (XORRISO_BIN). */
   readonly xorriso: string;
-  readonly run: CommandRunner;
+  readonly signal?: AbortSignal;
   /** Write `SHA256SUM` beside the ISO (default true). */
   readonly checksum?: boolean;
 }
@@ -33,34 +27,17 @@ export interface WriteSolutionIsoResult {
   readonly size: number;
 }
 
-export async function writeSolutionIso(
-  o: WriteSolutionIsoOptions,
-): Promise<WriteSolutionIsoResult> {
-  const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
-  const tmp = `${o.output}.tmp-${tag}`;
-  const sumFile = path.join(path.dirname(o.output), 'SHA256SUM');
-  const tmpSum = `${sumFile}.tmp-${tag}`;
+export async function writeSolutionIso(o: WriteSolutionIsoOptions): Promise<WriteSolutionIsoResult> {
   await mkdir(path.dirname(o.output), { recursive: true });
-  try {
-    // xorriso rejects an empty or malformed SOURCE_DATE_EPOCH in its environment: set ours.
-    await o.run(
-      mkisofsArgs({
-        prefix: [o.xorriso, '-as', 'mkisofs'],
-        root: o.root,
-        output: tmp,
-        volumeId: o.volumeId,
-        epoch: o.epoch,
-      }),
-      { env: { SOURCE_DATE_EPOCH: String(o.epoch) } },
-    );
-    const sha256 = await sha256File(tmp);
-    const { size } = await stat(tmp);
-    if (o.checksum !== false) await writeFile(tmpSum, `${sha256}  ${path.basename(o.output)}\n`);
-    await rename(tmp, o.output);
-    if (o.checksum !== false) await rename(tmpSum, sumFile);
-    return { sha256, size };
-  } finally {
-    await rm(tmp, { force: true });
-    await rm(tmpSum, { force: true });
-  }
+  const r = await writeIso({
+    root: o.root,
+    output: o.output,
+    volumeId: o.volumeId,
+    epoch: o.epoch,
+    mkisofs: [o.xorriso, '-as', 'mkisofs'],
+    implantMd5: false,
+    ...(o.checksum === false ? { checksumFile: null } : {}),
+    ...(o.signal === undefined ? {} : { signal: o.signal }),
+  });
+  return { sha256: r.sha256, size: r.size };
 }

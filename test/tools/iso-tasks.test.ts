@@ -189,7 +189,7 @@ describe.skipIf(missing.length > 0)('salt, iso-root and iso tasks', () => {
         encoding: 'utf8',
       },
     );
-    expect(sourced).toBe('MetalK8s|2.4.0-beta1|2023-11-14T22:13:20Z|embedded__test_\n');
+    expect(sourced).toBe('MetalK8s|2.4.0-beta1|2023-11-14T22:13:20Z|embedded-stand-in-not-a-release\n');
   });
 
   it('removes files no task produced from the ISO root, with a warning', async () => {

@@ -2,12 +2,22 @@
  * The embedded mirror's own signing key: stand-in RPMs are signed with it and it is served at
  * every upstream repo GPG key URL, so a build that checks signatures (as it must for upstream
  * repos) passes against the stand-ins. The key lives in a private GNUPGHOME under BUILD_ROOT.
+ *
+ * Reproducible across clones and machines: the key is a fixed throwaway key committed beside
+ * this file (it signs only stand-in content, never a release), and gpg runs with a frozen clock
+ * so that its RSA signatures, hence the signed RPMs, are byte-identical every time.
  */
 import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadExeca } from '../../engine/exec/lazy-execa.ts';
 
 export const STAND_IN_KEY_UID = 'MetalK8s buildchain stand-in <stand-in@metalk8s.invalid>';
+
+/** The committed throwaway secret key (no passphrase) that signs stand-in RPMs. */
+const STAND_IN_KEY_FILE = path.join(import.meta.dirname, 'stand-in-signing-key.asc');
+
+/** gpg.conf of the private home: every signature is dated 2023-11-14T22:13:20Z. */
+const FROZEN_CLOCK_CONF = 'faked-system-time 20231114T221320!\n';
 
 /** Options for {@link ensureSigningKey} and {@link signRpms}. */
 export interface SigningOptions {
@@ -39,11 +49,8 @@ export async function ensureSigningKey(opts: SigningOptions): Promise<string> {
   const common = { env: gpgEnv(opts), cancelSignal: opts.signal, stdin: 'ignore' as const };
   const { execa } = await loadExeca();
   try {
-    await execa(
-      gpg,
-      ['--batch', '--pinentry-mode', 'loopback', '--passphrase', '', '--quick-gen-key', STAND_IN_KEY_UID, 'rsa2048', 'sign', 'never'],
-      common,
-    );
+    await writeFile(path.join(opts.gnupgHome, 'gpg.conf'), FROZEN_CLOCK_CONF);
+    await execa(gpg, ['--batch', '--import', STAND_IN_KEY_FILE], common);
     const { stdout } = await execa(gpg, ['--batch', '--armor', '--export', STAND_IN_KEY_UID], common);
     await writeFile(`${pub}.tmp`, stdout + '\n');
     await rename(`${pub}.tmp`, pub);

@@ -1,8 +1,11 @@
 #!/bin/bash
-# Upgrades a MetalK8s cluster to the version of the ISO this script comes from: the target
-# ISO must be mounted (iso-manager.sh) and newer than the running cluster. Run as root on the
-# bootstrap node.
+# Upgrades (or, run as downgrade.sh, downgrades) a MetalK8s cluster to the version of the ISO
+# this script comes from: the target ISO must be mounted (iso-manager.sh) and newer (older)
+# than the running cluster. Run as root on the bootstrap node.
 set -euo pipefail
+
+MODE=upgrade
+if [ "${1:-}" = "--downgrade" ]; then MODE=downgrade; shift; fi
 
 BASE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SALTENV_PREFIX=metalk8s-
@@ -11,9 +14,9 @@ CURRENT=""
 
 usage() {
     cat <<USAGE
-Usage: $(basename "$0") [--current-version VERSION] [--dry-run]
+Usage: $MODE.sh [--current-version VERSION] [--dry-run]
 
-Upgrades the cluster to the version in $BASE_DIR/product.txt.
+${MODE^}s the cluster to the version in $BASE_DIR/product.txt.
   --current-version   running version (default: read from /etc/salt/minion.d/99-metalk8s.conf)
   --dry-run           validate and print the steps without running them
 USAGE
@@ -56,12 +59,16 @@ if [ -z "$CURRENT" ]; then
 fi
 [ -n "$CURRENT" ] || die "cannot tell the running version: pass --current-version"
 [[ "$CURRENT" =~ ^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$ ]] || die "invalid version: $CURRENT"
-if [ "$(compare_versions "$TARGET" "$CURRENT")" -gt 0 ]; then :; else
-    die "$TARGET is not newer than the running $CURRENT: use the other script or ISO"
+ORDER=$(compare_versions "$TARGET" "$CURRENT")
+if [ "$MODE" = upgrade ] && [ "$ORDER" -le 0 ]; then
+    die "$TARGET is not newer than the running $CURRENT: use downgrade.sh or another ISO"
+fi
+if [ "$MODE" = downgrade ] && [ "$ORDER" -ge 0 ]; then
+    die "$TARGET is not older than the running $CURRENT: use upgrade.sh or another ISO"
 fi
 [ "$DRY_RUN" -eq 1 ] || [ "$(id -u)" -eq 0 ] || die "run as root"
 
-echo "Upgrade MetalK8s $CURRENT -> $TARGET"
+echo "${MODE^} MetalK8s $CURRENT -> $TARGET"
 run salt-run --retcode-passthrough saltutil.sync_all saltenv="${SALTENV_PREFIX}$TARGET"
-run salt-run --retcode-passthrough state.orchestrate metalk8s.orchestrate.upgrade \
+run salt-run --retcode-passthrough state.orchestrate "metalk8s.orchestrate.$MODE" \
     saltenv="${SALTENV_PREFIX}$TARGET" pillar="{'metalk8s': {'previous_version': '$CURRENT'}}"

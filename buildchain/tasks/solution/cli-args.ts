@@ -63,6 +63,16 @@ const ALLOWED: Readonly<Record<SolutionCommand, readonly string[]>> = {
   help: [],
 };
 
+/** What `help`, `-h` and `--help` parse to. */
+const HELP_ARGS: SolutionArgs = {
+  command: 'help',
+  target: '',
+  json: false,
+  manifestYaml: false,
+  allowUnpinned: false,
+  checksum: true,
+};
+
 function isCommand(s: string | undefined): s is SolutionCommand {
   return s !== undefined && s in ALLOWED;
 }
@@ -71,14 +81,7 @@ function isCommand(s: string | undefined): s is SolutionCommand {
 export function parseSolutionArgs(argv: readonly string[]): SolutionArgs {
   const [first, ...rest] = argv;
   if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
-    return {
-      command: 'help',
-      target: '',
-      json: false,
-      manifestYaml: false,
-      allowUnpinned: false,
-      checksum: true,
-    };
+    return HELP_ARGS;
   }
   if (!isCommand(first)) throw new SolutionUsageError(`unknown command "${first}"`);
   const out: Record<string, unknown> = {
@@ -100,14 +103,7 @@ export function parseSolutionArgs(argv: readonly string[]): SolutionArgs {
       continue;
     }
     if (flag === '--help' || flag === '-h')
-      return {
-        command: 'help',
-        target: '',
-        json: false,
-        manifestYaml: false,
-        allowUnpinned: false,
-        checksum: true,
-      };
+      return HELP_ARGS;
     if (!ALLOWED[first].includes(flag))
       throw new SolutionUsageError(`${first}: unknown option ${flag}`);
     if (flag === '--no-checksum') out.checksum = false;

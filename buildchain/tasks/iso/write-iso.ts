@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { open, rename, rm, writeFile } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -70,6 +70,8 @@ export function sha256sumLine(hex: string, file: string): string {
 interface StreamResult {
   readonly size: number;
   readonly md5: IsoMd5Result | undefined;
+  /** sha256 of the streamed bytes, when they are final (no md5 implant afterwards). */
+  readonly sha256: string | undefined;
 }
 
 /** Computes the implantisomd5 sum of a file being written, off the writing thread. */
@@ -174,7 +176,15 @@ async function streamWriter(
   const out = createWriteStream(tmp, { highWaterMark: 8 << 20 });
   const tick = setInterval(() => hasher?.written(out.bytesWritten), 20);
   try {
-    await pipeline(child.stdout, out);
+    // Without an implant the streamed bytes are final: hash them on the way (one pass).
+    const sha = implant ? undefined : createHash('sha256');
+    const tap = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        sha?.update(chunk);
+        done(null, chunk);
+      },
+    });
+    await pipeline(child.stdout, tap, out);
     clearInterval(tick);
     const { code, sig } = await exited.catch((err: unknown) => {
       throw new TaskError('tool-not-found', `cannot run ${bin}: ${String(err)}`, {
@@ -194,7 +204,7 @@ async function streamWriter(
     hasher?.written(size);
     const md5 = await hasher?.finish();
     if (md5 !== undefined) await implantAppData(tmp, md5, opts.output);
-    return { size, md5 };
+    return { size, md5, sha256: sha?.digest('hex') };
   } finally {
     clearInterval(tick);
     opts.signal?.removeEventListener('abort', onAbort);
@@ -262,8 +272,9 @@ export async function writeIso(opts: WriteIsoOptions): Promise<WriteIsoResult> {
       : (opts.checksumFile ?? path.join(path.dirname(opts.output), 'SHA256SUM'));
   const tmpSum = checksumFile === undefined ? undefined : `${checksumFile}.tmp-${process.pid}`;
   try {
-    const { size, md5 } = await streamWriter(argv, tmp, implant, opts);
-    const sha256 = await sha256File(tmp, opts.signal);
+    const streamed = await streamWriter(argv, tmp, implant, opts);
+    const { size, md5 } = streamed;
+    const sha256 = streamed.sha256 ?? (await sha256File(tmp, opts.signal));
     if (tmpSum !== undefined) await writeFile(tmpSum, sha256sumLine(sha256, opts.output));
     await rename(tmp, opts.output);
     if (tmpSum !== undefined && checksumFile !== undefined) await rename(tmpSum, checksumFile);

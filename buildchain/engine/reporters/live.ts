@@ -1,98 +1,175 @@
 /**
- * Live view on a TTY (listr2): one "build" line whose title shows the counts and the running
- * tasks with their progress, and a bottom bar with the last task lines (doit markers).
- * Failure blocks and the summary print once the view has stopped.
+ * Live view on a TTY (listr2): a header line (`build (sources: …) [done/total]`) with a
+ * spinner, one row per running task with its latest progress, and above it the doit marker
+ * line of every finished task, so the scrollback keeps the history. Failure blocks and the
+ * summary print once the view has stopped. Not a TTY: the plain console reporter instead.
+ * What to show is decided by `LiveModel` (live-rows.ts); this file only drives listr2.
  */
-import { Listr } from 'listr2';
+import { writeSync } from 'node:fs';
+import { DefaultRenderer, Listr } from 'listr2';
 import type { BuildEvent, Reporter, TaskFailEvent } from '../events.ts';
-import { formatEvent, formatFailure, formatSummary } from './console.ts';
+import { consoleReporter, formatFailure, formatSummary } from './console.ts';
+import { LiveModel } from './live-rows.ts';
 
 export interface LiveReporterOptions {
   readonly quiet?: boolean;
 }
 
-interface ListrLike {
-  title: string | undefined;
-  output: string | undefined;
+/** The renderer internals `persist` needs (private in listr2's types). */
+interface RendererInternals {
+  updater?: { clear(): void };
+  logger?: { process?: { toStdout(text: string): void } };
 }
 
+/**
+ * listr2's default renderer plus `persist`: print lines above the live area. Lines sent
+ * before the first frame wait for it.
+ */
+class LiveRenderer extends DefaultRenderer {
+  static current: LiveRenderer | undefined;
+  private pending: string[] = [];
+  private ready = false;
+
+  constructor(...args: ConstructorParameters<typeof DefaultRenderer>) {
+    super(...args);
+    LiveRenderer.current = this;
+  }
+
+  override async render(): Promise<void> {
+    await super.render();
+    this.ready = true;
+    this.flush();
+  }
+
+  override end(): void {
+    this.flush();
+    this.ready = false;
+    super.end();
+  }
+
+  persist(line: string): void {
+    this.pending.push(line);
+    if (this.ready) this.flush();
+  }
+
+  private flush(): void {
+    const self = this as unknown as RendererInternals;
+    const toStdout = self.logger?.process?.toStdout.bind(self.logger.process);
+    if (this.pending.length === 0 || self.updater === undefined || toStdout === undefined) return;
+    self.updater.clear();
+    toStdout(this.pending.join('\n'));
+    this.pending = [];
+    this.update();
+  }
+}
+
+/** The one listr2 task: its title is the whole live area. */
+interface ListrHandle {
+  title: string | undefined;
+}
+
+const CURSOR_SHOW = '\u001B[?25h';
+
 export function liveReporter(opts: LiveReporterOptions = {}): Reporter {
-  const running = new Map<string, string>();
+  // listr2 would pick its line renderer on a pipe; keep the plain output there instead.
+  if (!process.stdout.isTTY) return consoleReporter({ quiet: opts.quiet });
+  const model = new LiveModel(opts.quiet === true);
   const failures: TaskFailEvent[] = [];
-  let total = 0;
-  let finished = 0;
-  let handle: ListrLike | undefined;
-  let endBuild: (() => void) | undefined;
+  let handle: ListrHandle | undefined;
   let runPromise: Promise<unknown> | undefined;
   let summary = '';
-  let header = 'build';
+  let failed = false;
+  let ended = false;
+  let finish: (() => void) | undefined;
+  // A hard exit (second Ctrl-C) skips listr's cleanup: never leave the cursor hidden.
+  const onExit = (): void => {
+    try {
+      writeSync(1, CURSOR_SHOW);
+    } catch {
+      // stdout already closed: nothing to restore.
+    }
+  };
 
   const refresh = (): void => {
     if (handle === undefined) return;
-    const names = [...running.entries()].map(([n, p]) => (p === '' ? n : `${n} ${p}`));
-    handle.title = `${header} [${finished}/${total}]${names.length > 0 ? ` ${names.join(', ')}` : ''}`;
+    // `rows` is undefined when stdout stops being a terminal (types say otherwise).
+    const height = process.stdout.rows as number | undefined;
+    const { header, rows } = model.frame({ maxRows: Math.max(1, (height ?? 24) - 4) });
+    // Rows become the title's next lines; listr2 indents and cuts them to the width.
+    handle.title = [header, ...rows.map((r) => `  ${r}`)].join('\n');
   };
 
-  const start = (title: string): void => {
-    header = title;
+  const end = (): void => {
+    if (ended) return;
+    ended = true;
+    finish?.();
+  };
+
+  const start = (): void => {
+    process.once('exit', onExit);
     const listr = new Listr(
       [
         {
-          title,
+          title: model.frame().header,
           task: (_ctx, task) =>
-            new Promise<void>((resolve) => {
+            new Promise<void>((resolve, reject) => {
               handle = task;
-              endBuild = resolve;
-              refresh();
+              finish = () => {
+                // The final frame keeps the header only: nothing runs any more.
+                task.title = model.frame().header;
+                // A failed build leaves a red header; its message is the header itself.
+                if (failed) reject(new Error(model.frame().header));
+                else resolve();
+              };
+              if (ended) finish();
+              else refresh();
             }),
-          rendererOptions: { bottomBar: 5 },
         },
       ],
-      { rendererOptions: { collapseSubtasks: false }, exitOnError: false },
+      {
+        renderer: LiveRenderer,
+        rendererOptions: { collapseSubtasks: false, formatOutput: 'truncate', collapseErrors: true },
+        exitOnError: false,
+        // The CLI owns SIGINT (abort, stop children, exit 130); listr2's handler would exit 127.
+        registerSignalListeners: false,
+      },
     );
     runPromise = listr.run().catch(() => undefined);
   };
 
+  const persist = (line: string): void => {
+    const r = LiveRenderer.current;
+    if (runPromise !== undefined && r !== undefined) r.persist(line);
+    else process.stderr.write(`${line}\n`);
+  };
+
   return {
     emit(event: BuildEvent) {
-      switch (event.event) {
-        case 'build-start':
-          total = event.tasks;
-          start(`${event.dryRun ? 'dry run' : 'build'}${event.sources === undefined ? '' : ` (sources: ${event.sources})`}`);
-          return;
-        case 'start':
-          running.set(event.task, '');
-          break;
-        case 'progress':
-          running.set(event.task, event.total !== undefined ? `${event.done}/${event.total}` : `${event.done}`);
-          break;
-        case 'fail':
-          failures.push(event);
-          running.delete(event.task);
-          finished++;
-          break;
-        case 'done':
-        case 'skip':
-          running.delete(event.task);
-          finished++;
-          break;
-        case 'summary':
-          summary = formatSummary(event);
-          endBuild?.();
-          return;
-        default: {
-          const text = formatEvent(event, { quiet: opts.quiet });
-          if (text !== undefined) process.stderr.write(`${text}\n`);
-          return;
-        }
+      if (event.event === 'build-start' && runPromise === undefined) {
+        model.apply(event);
+        start();
+        return;
       }
-      const line = formatEvent(event, { quiet: opts.quiet });
-      if (handle !== undefined && line !== undefined && event.event !== 'fail') handle.output = line;
+      if (event.event === 'fail') {
+        failures.push(event);
+        failed = true;
+      }
+      if (event.event === 'summary') {
+        if (event.exitCode !== 0) failed = true;
+        // A refused command (exit 2) already printed its error.
+        if (event.exitCode !== 2) summary = formatSummary(event);
+        end();
+        return;
+      }
+      const line = model.apply(event);
+      if (line !== undefined) persist(line);
       refresh();
     },
     async close() {
-      endBuild?.();
+      end();
       await runPromise;
+      LiveRenderer.current = undefined;
+      process.off('exit', onExit);
       for (const f of failures) process.stderr.write(`${formatFailure(f)}\n`);
       if (summary !== '') process.stdout.write(`${summary}\n`);
     },

@@ -14,7 +14,7 @@ import {
   specSourceFiles,
   type BuilderOptions,
 } from './rpmbuild-args.ts';
-import { resolveOnPath, rpmsignArgs } from './signing.ts';
+import { resolveOnPath, rpmsignArgs, withGpgAgentCleanup } from './signing.ts';
 
 /** How to run rpmbuild (shared by the SRPM and RPM steps). */
 export interface RpmBuildEnv {
@@ -142,10 +142,12 @@ export async function buildRpms(o: BuildRpmsOptions): Promise<BuiltRpm[]> {
   if (files.length === 0) throw new TaskError('target-not-produced', `rpmbuild --rebuild ${o.name} produced no RPM`);
   if (o.sign !== undefined) {
     const gpgPath = resolveOnPath(o.sign.gpgBin ?? 'gpg');
-    await o.exec(rpmsignArgs({ bin: o.sign.rpmsignBin ?? 'rpmsign', gpgPath, keyName: o.sign.keyName, files }), {
-      env: o.sign.gnupgHome === undefined ? {} : { GNUPGHOME: o.sign.gnupgHome },
+    const { sign } = o;
+    // rpmsign runs gpg, which starts a gpg-agent: stop it afterwards.
+    await withGpgAgentCleanup(o.exec, sign, () => o.exec(rpmsignArgs({ bin: sign.rpmsignBin ?? 'rpmsign', gpgPath, keyName: sign.keyName, files }), {
+      env: sign.gnupgHome === undefined ? {} : { GNUPGHOME: sign.gnupgHome },
       input: '',
-    });
+    }));
   }
   const staging = `${o.outDir}.staging`;
   await rm(staging, { recursive: true, force: true });

@@ -4,6 +4,7 @@
  */
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
+import type { Exec } from './exec.ts';
 
 /**
  * Absolute path of a command found on PATH (rpmsign's `%__gpg` must be a path: Debian's default
@@ -21,6 +22,60 @@ export function resolveOnPath(bin: string, envPath = process.env.PATH ?? ''): st
     }
   }
   return bin;
+}
+
+/**
+ * A gpg companion tool (`gpgconf`, `gpg-connect-agent`) next to `gpgBin` when it is there (a
+ * GPG_BIN override points to another GnuPG install), else `name` from PATH.
+ */
+export function gpgSiblingTool(gpgBin: string, name: string, envPath = process.env.PATH ?? ''): string {
+  const gpg = resolveOnPath(gpgBin, envPath);
+  if (!gpg.includes('/')) return name;
+  const candidate = path.join(path.dirname(gpg), name);
+  try {
+    accessSync(candidate, constants.X_OK);
+    return candidate;
+  } catch {
+    return name;
+  }
+}
+
+/**
+ * argv asking the home's gpg-agent for its pid, without starting one. It exits 0 either way
+ * (`no gpg-agent running` goes to stderr): read the answer with {@link isGpgAgentRunning}.
+ */
+export function gpgAgentPidArgs(o: { connectAgentBin: string; gnupgHome?: string }): string[] {
+  return [o.connectAgentBin, ...(o.gnupgHome === undefined ? [] : ['--homedir', o.gnupgHome]), '--no-autostart', 'GETINFO pid', '/bye'];
+}
+
+/** True when the stdout of {@link gpgAgentPidArgs} holds a pid (`D 1234`). */
+export function isGpgAgentRunning(stdout: string): boolean {
+  return /^D \d+$/m.test(stdout);
+}
+
+/** argv stopping the gpg-agent of the home. */
+export function gpgKillAgentArgs(o: { gpgconfBin: string; gnupgHome?: string }): string[] {
+  return [o.gpgconfBin, ...(o.gnupgHome === undefined ? [] : ['--homedir', o.gnupgHome]), '--kill', 'gpg-agent'];
+}
+
+/**
+ * Runs `work` (which signs with gpg) and then stops the gpg-agent that gpg started for the home,
+ * also on failure: a build must not leave a daemon behind. An agent that was already running
+ * (the user's, maybe holding a cached passphrase) is left alone.
+ */
+export async function withGpgAgentCleanup<T>(exec: Exec, o: { gpgBin?: string; gnupgHome?: string }, work: () => Promise<T>): Promise<T> {
+  const gpgBin = o.gpgBin ?? 'gpg';
+  const env: Record<string, string> = o.gnupgHome === undefined ? {} : { GNUPGHOME: o.gnupgHome };
+  const home = o.gnupgHome === undefined ? {} : { gnupgHome: o.gnupgHome };
+  const before = await exec(gpgAgentPidArgs({ connectAgentBin: gpgSiblingTool(gpgBin, 'gpg-connect-agent'), ...home }), { env, reject: false })
+    .catch(() => ({ stdout: '' }));
+  try {
+    return await work();
+  } finally {
+    if (!isGpgAgentRunning(before.stdout)) {
+      await exec(gpgKillAgentArgs({ gpgconfBin: gpgSiblingTool(gpgBin, 'gpgconf'), ...home }), { env, reject: false }).catch(() => undefined);
+    }
+  }
 }
 
 /** rpmsign argv adding a signature with `keyName` (a gpg user id or fingerprint). */

@@ -7,7 +7,7 @@
 import { copyFile, link, mkdir, readdir, rename, rm, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import type { Exec, Log } from '../packages/exec.ts';
-import { gpgDetachSignArgs, gpgExportArgs } from '../packages/signing.ts';
+import { gpgDetachSignArgs, gpgExportArgs, withGpgAgentCleanup } from '../packages/signing.ts';
 import { createrepoArgs } from './createrepo-args.ts';
 
 /** A file to place in the repo. */
@@ -54,6 +54,19 @@ async function setTreeTimes(dir: string, epoch: number): Promise<void> {
   for (const p of [...paths, dir]) await utimes(p, epoch, epoch);
 }
 
+function gpgEnv(gnupgHome: string | undefined): Record<string, string> {
+  return gnupgHome === undefined ? {} : { GNUPGHOME: gnupgHome };
+}
+
+/** Writes `repodata/repomd.xml.asc`; stops the gpg-agent that signing started. */
+async function signRepomd(exec: Exec, repoDir: string, sign: NonNullable<AssembleRepoOptions['sign']>): Promise<void> {
+  const repomd = path.join(repoDir, 'repodata', 'repomd.xml');
+  const home = sign.gnupgHome === undefined ? {} : { gnupgHome: sign.gnupgHome };
+  const gpgBin = sign.gpgBin ?? 'gpg';
+  await withGpgAgentCleanup(exec, { gpgBin, ...home }, () =>
+    exec(gpgDetachSignArgs({ bin: gpgBin, keyName: sign.keyName, file: repomd }), { env: gpgEnv(sign.gnupgHome) }));
+}
+
 /** Builds the repo in `staging`, then replaces `dir` with it. */
 export async function assembleRepo(o: AssembleRepoOptions): Promise<void> {
   await rm(o.staging, { recursive: true, force: true });
@@ -65,16 +78,13 @@ export async function assembleRepo(o: AssembleRepoOptions): Promise<void> {
     await utimes(dest, o.epoch, o.epoch);
   }
   for (const k of o.keys) await copyFile(k.src, path.join(o.staging, k.dest));
-  const env: Record<string, string> = o.sign?.gnupgHome === undefined ? {} : { GNUPGHOME: o.sign.gnupgHome };
   if (o.sign?.exportKeyAs !== undefined) {
-    await o.exec(gpgExportArgs({ bin: o.sign.gpgBin ?? 'gpg', keyName: o.sign.keyName, out: path.join(o.staging, o.sign.exportKeyAs) }), { env });
+    const { keyName, gpgBin, gnupgHome, exportKeyAs } = o.sign;
+    await o.exec(gpgExportArgs({ bin: gpgBin ?? 'gpg', keyName, out: path.join(o.staging, exportKeyAs) }), { env: gpgEnv(gnupgHome) });
   }
   o.log?.(`createrepo_c ${path.basename(o.dir)} (${o.rpms.length} RPMs)`);
   await o.exec(createrepoArgs({ bin: o.createrepoBin ?? 'createrepo_c', dir: o.staging, epoch: o.epoch }));
-  if (o.sign !== undefined) {
-    const repomd = path.join(o.staging, 'repodata', 'repomd.xml');
-    await o.exec(gpgDetachSignArgs({ bin: o.sign.gpgBin ?? 'gpg', keyName: o.sign.keyName, file: repomd }), { env });
-  }
+  if (o.sign !== undefined) await signRepomd(o.exec, o.staging, o.sign);
   await setTreeTimes(o.staging, o.epoch);
   await mkdir(path.dirname(o.dir), { recursive: true });
   const old = `${o.staging}.old`;

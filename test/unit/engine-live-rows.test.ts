@@ -71,7 +71,7 @@ describe('LiveModel', () => {
   it('names a dry run and prints what would run', () => {
     const m = new LiveModel();
     const line = feed(m, [
-      { ...START, dryRun: true, sources: undefined } as BuildEvent,
+      { ...START, dryRun: true, sources: undefined },
       { event: 'skip', task: 'iso', reason: 'dry-run', reasons: ['target missing: _build/x.iso'] },
     ]);
     expect(line[1]).toBe('.. iso (would run: target missing: _build/x.iso)');

@@ -24,6 +24,8 @@ interface Event {
   readonly task?: string;
   readonly reason?: string;
   readonly message?: string;
+  readonly done?: number;
+  readonly total?: number;
 }
 
 describe.skipIf(missingTools('skopeo', 'buildah', 'docker-registry').length > 0)('images tasks through the CLI', () => {
@@ -107,6 +109,10 @@ ${tinyDigest === undefined ? '' : `    digest: ${tinyDigest}\n`}  - name: pause
     const first = await build();
     expect(first.events.filter((e) => e.event === 'fail')).toEqual([]);
     expect(first.code).toBe(0);
+    // The live view shows per-task progress: each pull reports its blobs.
+    const progress = first.events.filter((e) => e.event === 'progress' && e.task === 'images:pull:tiny');
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.at(-1)).toMatchObject({ done: progress.at(-1)?.total });
     const root = path.join(ws, '_build', 'root');
     const tiny = path.join(root, 'images', 'tiny', '1.0');
     expect((await readdir(tiny)).sort()).toContain('manifest.json');

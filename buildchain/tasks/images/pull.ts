@@ -22,6 +22,8 @@ export interface PullImageOptions {
   readonly dest: string;
   /** Names the image in messages, e.g. `calico-node:v3.8.2`. */
   readonly what: string;
+  /** Called as blobs become available (fetched or already in the store). */
+  readonly onProgress?: (done: number, total: number, message: string) => void;
 }
 
 /** What {@link pullImage} produced. */
@@ -92,10 +94,13 @@ export async function pullImage(opts: PullImageOptions): Promise<PullImageResult
   for (const m of instances.length > 0 ? instances : [layoutManifest]) {
     for (const d of imageBlobs(m, opts.what)) descriptors.set(d.digest, d);
   }
+  let ready = 0;
   const blobs = await Promise.all(
-    [...descriptors.values()].map((d) =>
-      opts.store.ensure(d.digest, d.size, () => opts.client.getBlob(opts.repository, d.digest), opts.what),
-    ),
+    [...descriptors.values()].map(async (d) => {
+      const blob = await opts.store.ensure(d.digest, d.size, () => opts.client.getBlob(opts.repository, d.digest), opts.what);
+      opts.onProgress?.(++ready, descriptors.size, `blob ${d.digest.slice(7, 19)}`);
+      return blob;
+    }),
   );
   await materialiseLayout({
     dest: opts.dest,

@@ -75,6 +75,9 @@ export async function pullImageAction(ctx: ActionContext, o: PullActionOptions):
     store: o.store,
     dest,
     what,
+    onProgress: (done, total, message) => {
+      ctx.progress(done, total, message);
+    },
   });
   if (digest === undefined) ctx.log(`WARNING: ${what} is unpinned; pulled ${r.digest} by tag`);
   ctx.log(`${what}: ${r.digest} (${r.mediaType}), ${r.blobBytes} blob bytes, ${o.store.stats.bytesFetched - before} fetched by all pulls meanwhile`);

@@ -29,20 +29,34 @@ export interface CliOptions {
   readonly console?: boolean;
 }
 
-function cliEnv(ws: Workspace, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+/**
+ * The environment a shell would pass (HOME, LANG, TMPDIR, USER, PATH with `pathPrefix` first)
+ * plus `extra`: no settings keys leak from the test runner's environment.
+ */
+export function shellEnv(extra: Record<string, string> = {}, pathPrefix?: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  // Only pass what a shell would; no settings keys leak from the test runner's environment.
   for (const k of ['HOME', 'LANG', 'TMPDIR', 'USER']) if (process.env[k] !== undefined) env[k] = process.env[k];
-  env.PATH = `${ws.binDir}${path.delimiter}${process.env.PATH ?? ''}`;
+  const inherited = process.env.PATH ?? '';
+  env.PATH = pathPrefix === undefined ? inherited : `${pathPrefix}${path.delimiter}${inherited}`;
   return { ...env, ...extra };
 }
 
-/** Starts the CLI; `done` resolves when it exits. */
-export function spawnCli(ws: Workspace, args: readonly string[], opts: CliOptions = {}): { child: ChildProcess; done: Promise<CliResult> } {
+/** Options for {@link spawnCliIn}. */
+export interface CliInOptions {
+  /** Full environment of the CLI (see {@link shellEnv}). */
+  readonly env: NodeJS.ProcessEnv;
+  /** Use the console reporter instead of json. */
+  readonly console?: boolean;
+  /** The CLI entry point (default: this repository's `buildchain/cli/main.ts`). */
+  readonly main?: string;
+}
+
+/** Starts the CLI in `cwd`; `done` resolves when it exits. */
+export function spawnCliIn(cwd: string, args: readonly string[], opts: CliInOptions): { child: ChildProcess; done: Promise<CliResult> } {
   const reporterArgs = opts.console === true ? [] : ['--reporter', 'json'];
-  const child = spawn(process.execPath, ['--import', TSX_LOADER, MAIN, '--tasks-module', ws.tasksModule, ...reporterArgs, ...args], {
-    cwd: ws.dir,
-    env: cliEnv(ws, opts.env),
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, opts.main ?? MAIN, ...reporterArgs, ...args], {
+    cwd,
+    env: opts.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -56,6 +70,19 @@ export function spawnCli(ws: Workspace, args: readonly string[], opts: CliOption
     });
   });
   return { child, done };
+}
+
+/** Runs the CLI in `cwd` (see {@link spawnCliIn}). */
+export function runCliIn(cwd: string, args: readonly string[], opts: CliInOptions): Promise<CliResult> {
+  return spawnCliIn(cwd, args, opts).done;
+}
+
+/** Starts the CLI in a workspace, with its tasks module and its bin/ first on PATH. */
+export function spawnCli(ws: Workspace, args: readonly string[], opts: CliOptions = {}): { child: ChildProcess; done: Promise<CliResult> } {
+  return spawnCliIn(ws.dir, ['--tasks-module', ws.tasksModule, ...args], {
+    env: shellEnv(opts.env, ws.binDir),
+    ...(opts.console === undefined ? {} : { console: opts.console }),
+  });
 }
 
 export function runCli(ws: Workspace, args: readonly string[], opts: CliOptions = {}): Promise<CliResult> {

@@ -2,18 +2,16 @@
  * Bad-input audit: the real CLIs on a copy of the repository with one mistake each. Every
  * mistake must exit 2 with a message naming the thing and its fix, never a stack trace.
  */
-import { spawn } from 'node:child_process';
 import { cp, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main as staticRegistryMain } from '../../buildchain/cli/static-registry.ts';
 import { runSolutionCli } from '../../buildchain/cli/solution.ts';
 import { missingTools } from '../helpers/require-tool.ts';
+import { runCliIn, shellEnv } from '../helpers/run-cli.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
-const TSX_LOADER = pathToFileURL(path.join(REPO, 'node_modules/tsx/dist/loader.mjs')).href;
 const SKIP = new Set(['node_modules', '_build', '.git']);
 
 interface Run {
@@ -27,35 +25,9 @@ function dryRun(dir: string, env: Record<string, string> = {}): Promise<Run> {
   return runCli(dir, ['--dry-run', 'iso'], env);
 }
 
-/** The build CLI with the JSON reporter in `dir`, settings from `env` only. */
-function runCli(
-  dir: string,
-  cliArgs: readonly string[],
-  env: Record<string, string> = {},
-): Promise<Run> {
-  const args = [
-    '--import',
-    TSX_LOADER,
-    path.join(dir, 'buildchain/cli/main.ts'),
-    '--reporter',
-    'json',
-    ...cliArgs,
-  ];
-  const child = spawn(process.execPath, args, {
-    cwd: dir,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => {
-      resolve({ code, stdout, stderr });
-    });
-  });
+/** The build CLI (the copy's own) with the JSON reporter in `dir`, settings from `env` only. */
+function runCli(dir: string, cliArgs: readonly string[], env: Record<string, string> = {}): Promise<Run> {
+  return runCliIn(dir, cliArgs, { env: shellEnv(env), main: path.join(dir, 'buildchain/cli/main.ts') });
 }
 
 interface Event {

@@ -4,20 +4,17 @@
  * buildah build; up to date on the second run; a version bump leaves no old version behind;
  * a digest mismatch and an unreachable mirror fail with clear messages and leave nothing.
  */
-import { execFile } from 'node:child_process';
 import { copyFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LoopbackServer } from '../../buildchain/tasks/mirror/servers.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { freePort, startTestRegistry, stopAll } from '../helpers/servers.ts';
+import { runCliIn, shellEnv } from '../helpers/run-cli.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { pushImage, writeOciLayout } from './images-fixtures.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
-const TSX = path.join(REPO, 'node_modules', '.bin', 'tsx');
-const CLI = path.join(REPO, 'buildchain', 'cli', 'main.ts');
 
 interface Event {
   readonly event: string;
@@ -35,21 +32,8 @@ describe.skipIf(missingTools('skopeo', 'buildah', 'docker-registry').length > 0)
   const digests: Record<string, string> = {};
 
   async function build(env: Record<string, string> = {}, task = 'images'): Promise<{ code: number; events: Event[] }> {
-    const r = await promisify(execFile)(TSX, [CLI, '--reporter', 'json', '--tasks-module', 'tasks.ts', '-n', '2', task], {
-      cwd: ws,
-      env: { ...process.env, ...env },
-    }).then(
-      (ok) => ({ code: 0, stdout: ok.stdout }),
-      (err: unknown) => {
-        const e = err as { code?: number; stdout?: string };
-        return { code: e.code ?? -1, stdout: e.stdout ?? '' };
-      },
-    );
-    const events = r.stdout
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as Event);
-    return { code: r.code, events };
+    const r = await runCliIn(ws, ['--tasks-module', 'tasks.ts', '-n', '2', task], { env: shellEnv(env) });
+    return { code: r.code ?? -1, events: r.events };
   }
 
   async function writeList(tinyVersion: string, tinyDigest: string | undefined, pauseVersion = '3.1'): Promise<void> {

@@ -5,11 +5,9 @@
  * that no mirror server outlives the build, that deleting the ISO root re-runs the dedup pass
  * (hard links restored) and that a blob deleted inside a layout re-runs its pull.
  */
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadImageList } from '../../buildchain/config/images.ts';
 import { layoutProblem } from '../../buildchain/tasks/images/layout-check.ts';
@@ -17,11 +15,10 @@ import { parseManifest } from '../../buildchain/tasks/images/manifest.ts';
 import { createSources, type Sources } from '../../buildchain/tasks/sources.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
+import { runCliIn, shellEnv } from '../helpers/run-cli.ts';
 import { fixtureConfig } from './mirror-fixture.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
-const TSX = path.join(REPO, 'node_modules', '.bin', 'tsx');
-const CLI = path.join(REPO, 'buildchain', 'cli', 'main.ts');
 
 interface Event {
   readonly event: string;
@@ -73,23 +70,8 @@ describe.skipIf(missingTools('skopeo', 'buildah', 'docker-registry', 'nginx', 'r
     let isoImages: string;
 
     async function build(task = 'images'): Promise<{ code: number; events: Event[]; stderr: string }> {
-      const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '', SOURCES: 'embedded' };
-      for (const k of ['HOME', 'LANG', 'TMPDIR', 'USER']) if (process.env[k] !== undefined) env[k] = process.env[k];
-      const r = await promisify(execFile)(TSX, [CLI, '--reporter', 'json', '--tasks-module', 'tasks.mts', '-n', '2', task], {
-        cwd: ws,
-        env,
-      }).then(
-        (ok) => ({ code: 0, stdout: ok.stdout, stderr: ok.stderr }),
-        (err: unknown) => {
-          const e = err as { code?: number; stdout?: string; stderr?: string };
-          return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-        },
-      );
-      const events = r.stdout
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as Event);
-      return { code: r.code, events, stderr: r.stderr };
+      const r = await runCliIn(ws, ['--tasks-module', 'tasks.mts', '-n', '2', task], { env: shellEnv({ SOURCES: 'embedded' }) });
+      return { code: r.code ?? -1, events: r.events, stderr: r.stderr };
     }
 
     const started = (events: readonly Event[]): string[] =>

@@ -8,13 +8,13 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildConfig } from '../../buildchain/config/config.ts';
-import { resolveTools } from '../../buildchain/config/tools.ts';
 import type { ActionContext, TaskDefinition } from '../../buildchain/engine/task.ts';
 import { createIsoRootTasks } from '../../buildchain/tasks/iso-root/tasks.ts';
 import { createIsoTasks } from '../../buildchain/tasks/iso/tasks.ts';
 import { verifyIso } from '../../buildchain/tasks/iso/verify.ts';
 import { createSaltTasks } from '../../buildchain/tasks/salt/tasks.ts';
 import type { Sources } from '../../buildchain/tasks/sources.ts';
+import { testConfig } from '../helpers/config.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 
@@ -31,18 +31,6 @@ const sources: Sources = {
   stop: () => Promise.resolve(),
 };
 
-function makeConfig(root: string, env: Record<string, string>): BuildConfig {
-  const buildRoot = path.join(root, '_build');
-  return {
-    root,
-    buildRoot,
-    isoRoot: path.join(buildRoot, 'root'),
-    projectName: 'MetalK8s',
-    sources: 'embedded',
-    env,
-    tools: resolveTools(env),
-  };
-}
 
 async function runTask(
   task: TaskDefinition | undefined,
@@ -105,7 +93,7 @@ describe.skipIf(missing.length > 0)('salt, iso-root and iso tasks', () => {
       { stdio: 'ignore' },
     );
     process.env.GNUPGHOME = gnupg;
-    config = makeConfig(root, {
+    config = testConfig(root, {
       SOURCE_DATE_EPOCH: '1700000000',
       ISO_SIGN_KEY: 'iso@example.invalid',
     });

@@ -5,12 +5,11 @@
 import { copyFile, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BuildConfig } from '../../buildchain/config/config.ts';
-import { resolveTools } from '../../buildchain/config/tools.ts';
 import { TaskError } from '../../buildchain/engine/task.ts';
 import { createLintTasks } from '../../buildchain/tasks/lint/tasks.ts';
 import type { Sources } from '../../buildchain/tasks/sources.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
+import { testConfig } from '../helpers/config.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { runTask, taskNamed } from './lint-helpers.ts';
 
@@ -19,18 +18,6 @@ const DIGEST = `sha256:${'b'.repeat(64)}`;
 
 const noSources = {} as Sources;
 
-function configFor(root: string, env: Record<string, string> = {}): BuildConfig {
-  const buildRoot = path.join(root, '_build');
-  return {
-    root,
-    buildRoot,
-    isoRoot: path.join(buildRoot, 'root'),
-    projectName: 'MetalK8s',
-    sources: 'embedded',
-    env,
-    tools: resolveTools(env),
-  };
-}
 
 const FILES: Record<string, string> = {
   'package.json': JSON.stringify({ name: 'ws', version: '2.4.0-beta1', type: 'module' }),
@@ -70,7 +57,7 @@ describe.skipIf(missingTools('shellcheck', 'yamllint', 'rpmspec').length > 0)('l
     name: string,
     env: Record<string, string> = {},
   ): Promise<{ error: unknown; lines: string[] }> => {
-    const tasks = createLintTasks(configFor(ws.path, env), noSources);
+    const tasks = createLintTasks(testConfig(ws.path, env), noSources);
     const lines: string[] = [];
     const subs = name === 'lint' ? ['shell', 'yaml', 'content', 'ts'] : [name.split(':')[1] ?? ''];
     // the check tasks, then the report task, as the engine orders them

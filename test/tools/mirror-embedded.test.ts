@@ -1,12 +1,11 @@
 import { execFile } from 'node:child_process';
 import { readFile, stat, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMirrorPlan } from '../../buildchain/tasks/mirror/content.ts';
 import { mirrorDirs, seedMirror } from '../../buildchain/tasks/mirror/seed.ts';
-import { isGroupAlive, runningServerPids } from '../../buildchain/tasks/mirror/servers.ts';
+import { isAddressOpen, isGroupAlive, runningServerPids } from '../../buildchain/tasks/mirror/servers.ts';
 import { createSources, type Sources } from '../../buildchain/tasks/sources.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
@@ -15,19 +14,6 @@ import { fixtureConfig, fixturePackages, writeMirrorFixture } from './mirror-fix
 const run = promisify(execFile);
 const missing = missingTools('docker-registry', 'nginx', 'skopeo', 'rpmbuild', 'createrepo_c', 'dnf', 'gpg', 'rpmsign');
 
-function isPortOpen(address: string): Promise<boolean> {
-  const [host, port] = address.split(':');
-  return new Promise((resolve) => {
-    const sock = connect({ host, port: Number(port) });
-    sock.once('connect', () => {
-      sock.destroy();
-      resolve(true);
-    });
-    sock.once('error', () => {
-      resolve(false);
-    });
-  });
-}
 
 /** A running (not zombie) process: zombies wait for init to reap them and hold nothing. */
 async function isRunning(pid: number): Promise<boolean> {
@@ -133,11 +119,11 @@ describe.skipIf(missing.length > 0)('embedded mirror', () => {
     const nginxPid = Number((await readFile(path.join(tmp.path, '_build', 'mirror', 'nginx', 'nginx.pid'), 'utf8')).trim());
     const groups = runningServerPids();
     expect(groups).toHaveLength(2);
-    expect(await isPortOpen(registry.host)).toBe(true);
+    expect(await isAddressOpen(registry.host)).toBe(true);
     expect(await isRunning(nginxPid)).toBe(true);
     await sources.stop();
-    expect(await isPortOpen(registry.host)).toBe(false);
-    expect(await isPortOpen(web)).toBe(false);
+    expect(await isAddressOpen(registry.host)).toBe(false);
+    expect(await isAddressOpen(web)).toBe(false);
     expect(await isRunning(nginxPid)).toBe(false);
     expect(groups.filter((pid) => isGroupAlive(pid))).toEqual([]);
     expect(runningServerPids()).toEqual([]);

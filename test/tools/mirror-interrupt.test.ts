@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process';
-import { connect } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isGroupAlive, killGroup, runningServerPids } from '../../buildchain/tasks/mirror/servers.ts';
+import { isAddressOpen, isGroupAlive, killGroup, runningServerPids } from '../../buildchain/tasks/mirror/servers.ts';
 import { createSources } from '../../buildchain/tasks/sources.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
@@ -17,19 +16,6 @@ interface Held {
   readonly web: string;
 }
 
-function isPortOpen(address: string): Promise<boolean> {
-  const [host, port] = address.split(':');
-  return new Promise((resolve) => {
-    const sock = connect({ host, port: Number(port) });
-    sock.once('connect', () => {
-      sock.destroy();
-      resolve(true);
-    });
-    sock.once('error', () => {
-      resolve(false);
-    });
-  });
-}
 
 /** Polls `check` until true or `ms` elapsed; returns the last result (never a timing assertion). */
 async function eventually(check: () => Promise<boolean> | boolean, ms = 10_000): Promise<boolean> {
@@ -79,22 +65,22 @@ describe.skipIf(missing.length > 0)('embedded mirror under interruption', () => 
     const { held, exited, pid } = await startHolder(tmp.path, 'cli');
     leftovers.push(...held.pids);
     expect(held.pids).toHaveLength(2);
-    expect(await isPortOpen(held.registry)).toBe(true);
+    expect(await isAddressOpen(held.registry)).toBe(true);
     process.kill(pid, 'SIGINT');
     expect(await exited).toBe(130);
     expect(held.pids.filter((p) => isGroupAlive(p))).toEqual([]);
-    expect(await isPortOpen(held.registry)).toBe(false);
-    expect(await isPortOpen(held.web)).toBe(false);
+    expect(await isAddressOpen(held.registry)).toBe(false);
+    expect(await isAddressOpen(held.web)).toBe(false);
   });
 
   it('SIGKILL of the holder (no handler can run) still takes the servers down', async () => {
     const { held, exited, pid } = await startHolder(tmp.path, 'bare');
     leftovers.push(...held.pids);
-    expect(await isPortOpen(held.web)).toBe(true);
+    expect(await isAddressOpen(held.web)).toBe(true);
     process.kill(pid, 'SIGKILL');
     expect(await exited).toBe('SIGKILL');
     expect(await eventually(() => held.pids.every((p) => !isGroupAlive(p)))).toBe(true);
-    expect(await eventually(async () => !(await isPortOpen(held.registry)) && !(await isPortOpen(held.web)))).toBe(true);
+    expect(await eventually(async () => !(await isAddressOpen(held.registry)) && !(await isAddressOpen(held.web)))).toBe(true);
   });
 
   it('stop() during the first seed aborts it and starts nothing', async () => {

@@ -7,10 +7,10 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildConfig } from '../../buildchain/config/config.ts';
-import { resolveTools } from '../../buildchain/config/tools.ts';
 import { TaskError } from '../../buildchain/engine/task.ts';
 import type { Sources } from '../../buildchain/tasks/sources.ts';
 import { createVagrantTasks } from '../../buildchain/tasks/vagrant/tasks.ts';
+import { testConfig } from '../helpers/config.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { localExec, runTask, taskNamed } from './lint-helpers.ts';
@@ -25,16 +25,7 @@ describe.skipIf(missingTools('ssh-keygen', 'ruby').length > 0)('vagrant tasks', 
       'VERSION_MAJOR=2\nVERSION_MINOR=4\nVERSION_PATCH=0\nVERSION_SUFFIX=-beta1\n',
     );
     const env = { VAGRANT_BIN: path.join(ws.path, 'no-such-vagrant'), VAGRANT_NODES: '2' };
-    const buildRoot = path.join(ws.path, '_build');
-    config = {
-      root: ws.path,
-      buildRoot,
-      isoRoot: path.join(buildRoot, 'root'),
-      projectName: 'MetalK8s',
-      sources: 'embedded',
-      env,
-      tools: resolveTools(env),
-    };
+    config = testConfig(ws.path, env);
     const tasks = createVagrantTasks(config, {} as Sources);
     for (const name of ['vagrant:_key', 'vagrant:_bootstrap_yaml', 'vagrant:_vagrantfile'])
       await runTask(taskNamed(tasks, name), ws.path);

@@ -35,9 +35,13 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function isPortOpen(port: number): Promise<boolean> {
+/** True when something accepts TCP connections at `host:port` (e.g. `127.0.0.1:5000`). */
+export function isAddressOpen(address: string): Promise<boolean> {
+  const colon = address.lastIndexOf(':');
+  const host = address.slice(0, colon);
+  const port = Number(address.slice(colon + 1));
   return new Promise((resolve) => {
-    const sock = connect({ host: '127.0.0.1', port });
+    const sock = connect({ host, port });
     sock.once('connect', () => {
       sock.destroy();
       resolve(true);
@@ -46,6 +50,10 @@ function isPortOpen(port: number): Promise<boolean> {
       resolve(false);
     });
   });
+}
+
+function isPortOpen(port: number): Promise<boolean> {
+  return isAddressOpen(`127.0.0.1:${port}`);
 }
 
 /** Kills a whole process group by its leader pid; ignores groups already gone. */

@@ -1,0 +1,21 @@
+/** A BuildConfig for a test workspace: BUILD_ROOT `<root>/_build`, tools resolved from `env`. */
+import path from 'node:path';
+import type { BuildConfig, SourcesKind } from '../../buildchain/config/config.ts';
+import { resolveTools } from '../../buildchain/config/tools.ts';
+
+export function testConfig(
+  root: string,
+  env: Record<string, string> = {},
+  sources: SourcesKind = 'embedded',
+): BuildConfig {
+  const buildRoot = path.join(root, '_build');
+  return {
+    root,
+    buildRoot,
+    isoRoot: path.join(buildRoot, 'root'),
+    projectName: 'MetalK8s',
+    sources,
+    env,
+    tools: resolveTools(env),
+  };
+}

@@ -4,6 +4,7 @@
  * stderr tail kept for failure reports.
  */
 import { loadExeca } from './lazy-execa.ts';
+import { killGroup } from './process-group.ts';
 import { TaskError } from '../task.ts';
 import type { ExecResult } from '../task.ts';
 
@@ -28,14 +29,6 @@ export interface RunCommandOptions {
 /** Re-reads the flag (TypeScript would keep an earlier narrowing across the await). */
 function isAborted(signal: AbortSignal): boolean {
   return signal.aborted;
-}
-
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // The group is already gone.
-  }
 }
 
 /** Runs `argv`; throws TaskError (`command-failed`, `tool-not-found`, `aborted`). */

@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { killGroup } from '../../engine/exec/process-group.ts';
 import { TaskError } from '../../engine/task.ts';
 import { IsoMd5Accumulator, type IsoMd5Result } from './iso-md5.ts';
 import { mkisofsArgs } from './mkisofs-args.ts';
@@ -154,13 +155,7 @@ async function streamWriter(
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const stderr = collectLines(child.stderr, opts.onLog);
   const onAbort = (): void => {
-    if (child.pid !== undefined) {
-      try {
-        process.kill(-child.pid, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-    }
+    if (child.pid !== undefined) killGroup(child.pid, 'SIGTERM');
   };
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   const exited = new Promise<{ code: number | null; sig: NodeJS.Signals | null }>(

@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile, readFile } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import path from 'node:path';
+import { killGroup } from '../../engine/exec/process-group.ts';
 
 /** A running loopback server. */
 export interface LoopbackServer {
@@ -56,18 +57,7 @@ function isPortOpen(port: number): Promise<boolean> {
   return isAddressOpen(`127.0.0.1:${port}`);
 }
 
-/** Kills a whole process group by its leader pid; ignores groups already gone. */
-export function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // already gone
-    }
-  }
-}
+export { killGroup };
 
 /**
  * True while a live (non-zombie) process of the group led by `pid` exists. Zombies are ignored:

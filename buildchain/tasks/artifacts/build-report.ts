@@ -7,6 +7,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { TaskError } from '../../engine/task.ts';
 import { parseProductTxt } from '../iso/product-txt.ts';
+import { sha256File } from '../iso/write-iso.ts';
 import { summarizeEventLog } from './event-log.ts';
 import type { BuildReport, ReportImage } from './report-types.ts';
 import { scanArchives } from './scan-archives.ts';
@@ -15,7 +16,6 @@ import {
   filesUnder,
   scanImageDirs,
   scanRepositories,
-  sha256OfFile,
   walkTree,
 } from './scan-tree.ts';
 
@@ -49,7 +49,7 @@ export function expectedSha256(sumText: string, isoName: string): string | undef
 }
 
 async function checkedIsoSha256(isoFile: string, sumFile: string): Promise<string> {
-  const actual = await sha256OfFile(isoFile);
+  const actual = await sha256File(isoFile);
   const sumText = await readFile(sumFile, 'utf8').catch(() => undefined);
   const expected =
     sumText === undefined ? undefined : expectedSha256(sumText, path.basename(isoFile));

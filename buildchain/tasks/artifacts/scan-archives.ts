@@ -5,7 +5,8 @@
 import path from 'node:path';
 import { t as listTar } from 'tar';
 import type { ReportImage } from './report-types.ts';
-import { countBytes, sha256OfFile, type TreeFile } from './scan-tree.ts';
+import { sha256File } from '../iso/write-iso.ts';
+import { countBytes, type TreeFile } from './scan-tree.ts';
 
 interface ArchiveManifestEntry {
   readonly Config?: string;
@@ -63,7 +64,7 @@ export async function scanArchives(
       path: f.rel,
       digest: `sha256:${configHex}`,
       mediaType: 'docker-archive',
-      archiveSha256: await sha256OfFile(abs),
+      archiveSha256: await sha256File(abs),
       // Layers of a docker-archive are tar members, not registry blobs: only the config is listed.
       blobs: [{ digest: `sha256:${configHex}`, size: -1 }],
       bytes: countBytes([f]),

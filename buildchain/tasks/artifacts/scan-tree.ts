@@ -4,9 +4,10 @@
  * their RPMs (identity from the header, sha256 of the file).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+
 import { lstat, open, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { sha256File } from '../iso/write-iso.ts';
 import { formatNevra, readRpmIdentity } from './rpm-header.ts';
 import type { ByteCounts, ReportImage, ReportRepo, ReportRpm } from './report-types.ts';
 
@@ -58,13 +59,6 @@ export function filesUnder(files: readonly TreeFile[], prefix: string): TreeFile
   return files.filter((f) => f.rel.startsWith(p));
 }
 
-/** sha256 (hex) of a file, streamed. */
-export async function sha256OfFile(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }))
-    hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
 
 interface ManifestLike {
   readonly mediaType?: string;
@@ -148,7 +142,7 @@ async function describeRpm(root: string, f: TreeFile, repo: string): Promise<Rep
       release: id.release,
       arch: id.arch,
       nevra: formatNevra(id),
-      sha256: await sha256OfFile(abs),
+      sha256: await sha256File(abs),
       size: f.size,
       path: f.rel,
       repo,

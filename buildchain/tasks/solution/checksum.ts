@@ -1,19 +1,7 @@
 /** Streaming sha256 of files and the `SHA256SUM` file written beside an ISO. */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 
-/** Lowercase hex sha256 of a file (or of bytes `start..end` inclusive of it). */
-export async function sha256File(
-  file: string,
-  range?: { start: number; end: number },
-): Promise<string> {
-  const h = createHash('sha256');
-  if (range !== undefined && range.end < range.start) return h.digest('hex');
-  await pipeline(createReadStream(file, { highWaterMark: 1 << 20, ...(range ?? {}) }), h);
-  return h.digest('hex');
-}
+export { sha256File } from '../iso/write-iso.ts';
 
 /** Parses `sha256sum` output: file name -> hex (a leading `*` binary marker is dropped). */
 export function parseSha256Sums(text: string): Map<string, string> {

@@ -1,48 +1,24 @@
 /**
- * Helpers for the lint/artifacts/vagrant tool tests: a child-process `exec` with the engine's
- * contract, and a driver running a task's function actions without the engine.
+ * Helpers for the lint/artifacts/vagrant tool tests: the engine's command runner as `exec`,
+ * and a driver running a task's function actions without the engine.
  */
-import { spawn } from 'node:child_process';
+import { runCommand } from '../../buildchain/engine/exec/run-command.ts';
 import {
-  TaskError,
   type ActionContext,
   type ExecOptions,
   type ExecResult,
   type TaskDefinition,
 } from '../../buildchain/engine/task.ts';
 
-/** Runs argv (no shell); non-zero exit throws `command-failed` unless reject=false. */
+/** Runs argv with the engine's command runner; non-zero exit throws `command-failed` unless reject=false. */
 export function localExec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
-  const [bin, ...args] = argv;
-  if (bin === undefined) return Promise.reject(new Error('empty argv'));
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, {
-      cwd: options.cwd,
-      env: { ...process.env, ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', (err) => {
-      reject(new TaskError('tool-not-found', `${bin}: ${err.message}`, { argv }));
-    });
-    child.on('close', (code) => {
-      const exitCode = code ?? 1;
-      if (exitCode !== 0 && options.reject !== false) {
-        reject(
-          new TaskError('command-failed', `${argv.join(' ')} exited ${exitCode}`, {
-            argv,
-            exitCode,
-            stderrTail: stderr.split('\n').slice(-10),
-          }),
-        );
-      } else {
-        resolve({ exitCode, stdout, stderr });
-      }
-    });
-    child.stdin.end(options.input ?? '');
+  return runCommand(argv, {
+    cwd: options.cwd ?? process.cwd(),
+    signal: new AbortController().signal,
+    buffer: true,
+    ...(options.env === undefined ? {} : { env: options.env }),
+    ...(options.input === undefined ? {} : { input: options.input }),
+    ...(options.reject === undefined ? {} : { reject: options.reject }),
   });
 }
 

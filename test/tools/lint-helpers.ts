@@ -2,25 +2,14 @@
  * Helpers for the lint/artifacts/vagrant tool tests: the engine's command runner as `exec`,
  * and a driver running a task's function actions without the engine.
  */
-import { runCommand } from '../../buildchain/engine/exec/run-command.ts';
+import { execDirect } from '../../buildchain/engine/exec/run-command.ts';
 import {
   type ActionContext,
-  type ExecOptions,
-  type ExecResult,
   type TaskDefinition,
 } from '../../buildchain/engine/task.ts';
 
 /** Runs argv with the engine's command runner; non-zero exit throws `command-failed` unless reject=false. */
-export function localExec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
-  return runCommand(argv, {
-    cwd: options.cwd ?? process.cwd(),
-    signal: new AbortController().signal,
-    buffer: true,
-    ...(options.env === undefined ? {} : { env: options.env }),
-    ...(options.input === undefined ? {} : { input: options.input }),
-    ...(options.reject === undefined ? {} : { reject: options.reject }),
-  });
-}
+export const localExec = execDirect;
 
 /** An action context for `task` rooted at `root`, collecting log lines into `lines`. */
 export function testContext(task: string, root: string, lines: string[] = []): ActionContext {

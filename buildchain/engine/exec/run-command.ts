@@ -6,7 +6,7 @@
 import { loadExeca } from './lazy-execa.ts';
 import { killGroup } from './process-group.ts';
 import { TaskError } from '../task.ts';
-import type { ExecResult } from '../task.ts';
+import type { ExecOptions, ExecResult } from '../task.ts';
 
 /** Lines of stderr kept for a failure report. */
 export const STDERR_TAIL_LINES = 20;
@@ -102,4 +102,19 @@ export async function runCommand(argv: readonly string[], opts: RunCommandOption
     opts.signal.removeEventListener('abort', onAbort);
     if (killTimer !== undefined && sub.exitCode !== null) clearTimeout(killTimer);
   }
+}
+
+/**
+ * {@link runCommand} with the {@link ExecOptions} of `ActionContext.exec`, for library code and
+ * tests running outside the engine (output kept, never aborted, cwd defaults to the process's).
+ */
+export function execDirect(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+  return runCommand(argv, {
+    cwd: options.cwd ?? process.cwd(),
+    signal: new AbortController().signal,
+    buffer: true,
+    ...(options.env === undefined ? {} : { env: options.env }),
+    ...(options.input === undefined ? {} : { input: options.input }),
+    ...(options.reject === undefined ? {} : { reject: options.reject }),
+  });
 }

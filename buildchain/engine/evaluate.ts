@@ -2,6 +2,7 @@
  * Computes a task's current fingerprint parts and target hashes, runs its uptodate checks and
  * returns why it must run (see uptodate.ts). Reads files; never runs actions.
  */
+import { codeFingerprintsFor } from './code-fingerprint.ts';
 import type { FileHasher } from './fingerprint.ts';
 import { hashString, NEEDS_HASHING } from './fingerprint.ts';
 import type { GraphNode } from './graph.ts';
@@ -29,18 +30,34 @@ export interface Evaluation {
   readonly reasons: string[];
 }
 
-/** The JSON an action contributes to the fingerprint. */
-export function actionIdentity(a: Action): unknown {
-  return a.kind === 'command'
-    ? { argv: a.argv, env: a.env ?? null, cwd: a.cwd ?? null, input: a.input ?? null }
-    : { fn: a.label };
+/** Code hash of a function action's module (see code-fingerprint.ts). */
+export type CodeHashOf = (module: string) => string | undefined;
+
+/** The JSON an action contributes to the fingerprint: its definition, and its code's hash. */
+export function actionIdentity(a: Action, codeHash: CodeHashOf = () => undefined): unknown {
+  if (a.kind === 'command') return { argv: a.argv, env: a.env ?? null, cwd: a.cwd ?? null, input: a.input ?? null };
+  return a.module === undefined ? { fn: a.label } : { fn: a.label, code: codeHash(a.module) ?? '' };
+}
+
+function cleanActions(node: GraphNode): readonly Action[] {
+  return Array.isArray(node.def.clean) ? (node.def.clean as readonly Action[]) : [];
 }
 
 /** JSON of everything in the definition that decides what the actions do. */
-export function definitionJson(node: GraphNode): string {
+export function definitionJson(node: GraphNode, codeHash?: CodeHashOf): string {
   const def = node.def;
-  const clean = Array.isArray(def.clean) ? (def.clean as readonly Action[]).map(actionIdentity) : (def.clean ?? false);
-  return JSON.stringify({ a: (def.actions ?? []).map(actionIdentity), t: node.targets, c: clean });
+  const id = (a: Action): unknown => actionIdentity(a, codeHash);
+  const clean = Array.isArray(def.clean) ? cleanActions(node).map(id) : (def.clean ?? false);
+  return JSON.stringify({ a: (def.actions ?? []).map(id), t: node.targets, c: clean });
+}
+
+/** Modules defining the node's function actions (run and clean). */
+function codeModules(node: GraphNode): string[] {
+  const out: string[] = [];
+  for (const a of [...(node.def.actions ?? []), ...cleanActions(node)]) {
+    if (a.kind === 'function' && a.module !== undefined && !out.includes(a.module)) out.push(a.module);
+  }
+  return out;
 }
 
 /** The parts other than the actions and files. */
@@ -89,8 +106,10 @@ function conclude(
   checks: (boolean | string)[],
 ): Evaluation {
   // One hash per task on the no-op path: the definition JSON and the other parts together.
-  // The per-part hashes (to say what changed) are only computed for a stale task.
-  const defJson = definitionJson(node);
+  // The per-part hashes (to say what changed) are only computed for a stale task. Code hashes
+  // were computed by the caller (peek then answers from the run's memo).
+  const code = codeFingerprintsFor(ctx.hasher);
+  const defJson = definitionJson(node, (m) => code.peek(m));
   const fp = hashString(`${defJson}\n${JSON.stringify([base.config, base.env, base.tools, files, base.deps])}`);
   let parts: FingerprintParts | undefined;
   const fullParts = (): FingerprintParts =>
@@ -119,6 +138,8 @@ export async function evaluateTask(node: GraphNode, ctx: EvaluateContext, extra:
   }
   const checks: (boolean | string)[] = [];
   for (const c of node.def.uptodate ?? []) checks.push(typeof c === 'function' ? await c() : c);
+  const code = codeFingerprintsFor(ctx.hasher);
+  for (const m of codeModules(node)) await code.hash(m);
   return conclude(node, ctx, extra, base, files, targets, checks);
 }
 
@@ -145,5 +166,7 @@ export function evaluateTaskSync(node: GraphNode, ctx: EvaluateContext, extra: E
     if (typeof c === 'function') return undefined;
     checks.push(c);
   }
+  const code = codeFingerprintsFor(ctx.hasher);
+  for (const m of codeModules(node)) if (code.peek(m) === undefined) return undefined;
   return conclude(node, ctx, extra, partsWithout(node, ctx, extra), files, targets, checks);
 }

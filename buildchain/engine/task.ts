@@ -5,6 +5,7 @@
  * and is skipped when up to date. Unlike doit, the fingerprint also covers the action
  * definitions, declared env keys, tool versions, dependency fingerprints and target contents.
  */
+import { callerModule } from './code-fingerprint.ts';
 
 /** Runs one external command. argv only: never a shell string. */
 export interface CommandAction {
@@ -23,11 +24,18 @@ export interface CommandAction {
 export interface FunctionAction {
   readonly kind: 'function';
   /**
-   * Identifies the code and its parameters for the fingerprint: change it when the function's
-   * behaviour changes (e.g. `"render-product-txt@2 " + JSON.stringify(params)`).
+   * Identifies the action and its parameters for the fingerprint (e.g.
+   * `"render-product-txt " + JSON.stringify(params)`). The code itself needs no version label:
+   * see {@link FunctionAction.module}.
    */
   readonly label: string;
   readonly run: (ctx: ActionContext) => Promise<void>;
+  /**
+   * Absolute path of the module that defined the action (captured by {@link fn}). Its content
+   * and that of every project module it imports join the fingerprint, so an edit of the code
+   * re-runs the task (engine/code-fingerprint.ts).
+   */
+  readonly module?: string;
 }
 
 export type Action = CommandAction | FunctionAction;
@@ -45,6 +53,8 @@ export interface ExecOptions {
   readonly input?: string;
   /** When false, a non-zero exit resolves instead of throwing. Default true. */
   readonly reject?: boolean;
+  /** Time limit in ms (0: none); default COMMAND_TIMEOUT. Expiry kills the command: `command-failed`. */
+  readonly timeoutMs?: number;
 }
 
 /** What a function action may use while it runs. */
@@ -55,7 +65,10 @@ export interface ActionContext {
   readonly signal: AbortSignal;
   /** Absolute project root. */
   readonly root: string;
-  /** One line of output (shown with -v, kept as the stderr tail of a failure). */
+  /**
+   * One line of output (shown with -v, kept as the stderr tail of a failure). A line starting
+   * with `warning: ` is always shown (an `output` event even without -v).
+   */
   log(line: string): void;
   /** Progress for the live view; `total` may be unknown. */
   progress(done: number, total?: number, message?: string): void;
@@ -187,5 +200,6 @@ export function cmd(
 
 /** Helper for domain code: a function action. */
 export function fn(label: string, run: (ctx: ActionContext) => Promise<void>): FunctionAction {
-  return { kind: 'function', label, run };
+  const module = callerModule();
+  return module === undefined ? { kind: 'function', label, run } : { kind: 'function', label, run, module };
 }

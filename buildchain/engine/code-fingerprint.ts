@@ -1,0 +1,136 @@
+/**
+ * Code-aware fingerprints of function actions: a function action's identity includes a hash of
+ * the module that defined it and of every project module it imports (transitively, relative
+ * imports only), so editing the code of an action re-runs exactly the tasks whose code changed.
+ * Module contents are hashed through the {@link FileHasher}'s stat cache (a no-op run reads no
+ * file whose stat is unchanged); import lists are parsed once per module and run.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { hashString, NEEDS_HASHING, type FileHasher } from './fingerprint.ts';
+
+/** Directories whose modules are not action code: the engine itself (and dependencies). */
+const ENGINE_DIR = path.dirname(fileURLToPath(import.meta.url));
+
+// `import … from './x.ts'`, `export … from './x.ts'`, `import('./x.ts')`, `import './x.ts'`.
+const IMPORT_RE = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])(\.{1,2}\/[^'"]+)\1/g;
+
+/** The absolute file of the first stack frame outside the engine (the module calling `fn`). */
+export function callerModule(): string | undefined {
+  const saved = Error.prepareStackTrace; // eslint-disable-line @typescript-eslint/unbound-method -- restored as is
+  const savedLimit = Error.stackTraceLimit;
+  try {
+    Error.stackTraceLimit = 12;
+    Error.prepareStackTrace = (_e, sites) => sites;
+    const sites = new Error().stack as unknown as NodeJS.CallSite[];
+    for (const site of sites) {
+      const name = site.getFileName();
+      if (name === null || name.startsWith('node:')) continue;
+      const file = name.startsWith('file:') ? fileURLToPath(name) : name;
+      if (!path.isAbsolute(file) || path.dirname(file) === ENGINE_DIR) continue;
+      return file;
+    }
+    return undefined;
+  } finally {
+    Error.prepareStackTrace = saved;
+    Error.stackTraceLimit = savedLimit;
+  }
+}
+
+function isActionCode(file: string): boolean {
+  return !file.startsWith(ENGINE_DIR + path.sep) && !file.includes(`${path.sep}node_modules${path.sep}`);
+}
+
+/** Per-run memo of module closures and their hashes, over one {@link FileHasher}. */
+export class CodeFingerprints {
+  private readonly hasher: FileHasher;
+  private readonly imports = new Map<string, readonly string[]>();
+  private readonly closures = new Map<string, readonly string[]>();
+  private readonly hashes = new Map<string, string>();
+
+  constructor(hasher: FileHasher) {
+    this.hasher = hasher;
+  }
+
+  /** Project modules `file` imports directly (relative specifiers that exist). */
+  private importsOf(file: string): readonly string[] {
+    let out = this.imports.get(file);
+    if (out !== undefined) return out;
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      // A module that vanished since it was loaded: its hash ('' in the closure) says so.
+    }
+    const found = new Set<string>();
+    for (const m of text.matchAll(IMPORT_RE)) {
+      const spec = m[2];
+      if (spec === undefined) continue;
+      const target = path.resolve(path.dirname(file), spec);
+      if (isActionCode(target)) found.add(target);
+    }
+    out = [...found];
+    this.imports.set(file, out);
+    return out;
+  }
+
+  /** `module` and every project module it imports, transitively, sorted. */
+  closureOf(module: string): readonly string[] {
+    let out = this.closures.get(module);
+    if (out !== undefined) return out;
+    const seen = new Set<string>([module]);
+    const queue = [module];
+    for (let f = queue.pop(); f !== undefined; f = queue.pop()) {
+      for (const dep of this.importsOf(f)) {
+        if (!seen.has(dep)) {
+          seen.add(dep);
+          queue.push(dep);
+        }
+      }
+    }
+    out = [...seen].sort();
+    this.closures.set(module, out);
+    return out;
+  }
+
+  /** The code hash of `module` when every file of its closure is known from the stat cache. */
+  peek(module: string): string | undefined {
+    const known = this.hashes.get(module);
+    if (known !== undefined) return known;
+    const parts: string[] = [];
+    for (const f of this.closureOf(module)) {
+      const h = this.hasher.peek(f);
+      if (h === NEEDS_HASHING) return undefined;
+      parts.push(`${f} ${h ?? ''}`);
+    }
+    return this.remember(module, parts);
+  }
+
+  /** The code hash of `module`, reading files whose stat changed. */
+  async hash(module: string): Promise<string> {
+    const known = this.peek(module);
+    if (known !== undefined) return known;
+    const parts: string[] = [];
+    for (const f of this.closureOf(module)) parts.push(`${f} ${(await this.hasher.hash(f)) ?? ''}`);
+    return this.remember(module, parts);
+  }
+
+  private remember(module: string, parts: readonly string[]): string {
+    const h = hashString(parts.join('\n'));
+    this.hashes.set(module, h);
+    return h;
+  }
+}
+
+const byHasher = new WeakMap<FileHasher, CodeFingerprints>();
+
+/** The code fingerprints sharing `hasher`'s stat cache (one per hasher, i.e. per run). */
+export function codeFingerprintsFor(hasher: FileHasher): CodeFingerprints {
+  let c = byHasher.get(hasher);
+  if (c === undefined) {
+    c = new CodeFingerprints(hasher);
+    byHasher.set(hasher, c);
+  }
+  return c;
+}

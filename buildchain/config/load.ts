@@ -2,14 +2,31 @@
  * Builds the {@link BuildConfig}: defaults from `.env.example`, overridden by `.env` at the
  * repository root, overridden by the environment (only for keys `.env.example` lists).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../engine/failures.ts';
+import { TaskError } from '../engine/task.ts';
+import { readRegularText } from '../lib/fs/read-bounded.ts';
+import { checkedBuildRoot } from './build-root.ts';
 import type { BuildConfig, SourcesKind } from './config.ts';
 import { checkKnownKeys, parseEnvExample, parseEnvFile } from './env.ts';
 import { resolveTools } from './tools.ts';
 
 const SOURCES_KINDS: readonly SourcesKind[] = ['embedded', 'upstream', 'site'];
+
+/** Largest `.env` or `.env.example` accepted (bytes): settings files are a few KiB. */
+const MAX_ENV_FILE_BYTES = 1024 * 1024;
+
+/** The text of a settings file; a directory, FIFO, device or unreadable file is `invalid-env`. */
+function readEnvFile(file: string, fix: string): string {
+  try {
+    return readRegularText(file, { maxBytes: MAX_ENV_FILE_BYTES, fix });
+  } catch (err) {
+    if (err instanceof TaskError) throw new UsageError('invalid-env', err.message, err.hint);
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    throw new UsageError('invalid-env', `${file}: cannot be read (${code})`, fix);
+  }
+}
 
 /** Effective values of every known key: `.env.example` < `.env` < environment. */
 export function loadEnv(
@@ -20,11 +37,14 @@ export function loadEnv(
   if (!existsSync(examplePath)) {
     throw new UsageError('invalid-env', `${examplePath} not found`, 'run from the repository root');
   }
-  const known = parseEnvExample(readFileSync(examplePath, 'utf8'));
+  const known = parseEnvExample(
+    readEnvFile(examplePath, 'restore .env.example (a readable regular file) from the repository: git checkout -- .env.example'),
+  );
   const values: Record<string, string> = Object.fromEntries(known);
   const dotenvPath = path.join(root, '.env');
   if (existsSync(dotenvPath)) {
-    const assignments = parseEnvFile(readFileSync(dotenvPath, 'utf8'), dotenvPath);
+    const text = readEnvFile(dotenvPath, `make ${dotenvPath} a readable regular file of KEY=value lines (see .env.example), or remove it`);
+    const assignments = parseEnvFile(text, dotenvPath);
     checkKnownKeys(assignments, known, dotenvPath);
     for (const a of assignments) values[a.key] = a.value;
   }
@@ -50,10 +70,8 @@ export function loadConfig(
       'fix SOURCES in .env or the environment',
     );
   }
-  const buildRoot = path.resolve(absRoot, values.BUILD_ROOT === '' ? '_build' : (values.BUILD_ROOT ?? '_build'));
-  if (buildRoot === absRoot || absRoot.startsWith(buildRoot + path.sep)) {
-    throw new UsageError('invalid-env', `BUILD_ROOT=${buildRoot} would contain the repository`);
-  }
+  // Refused before anything is written: everything under it may be removed.
+  const buildRoot = checkedBuildRoot(absRoot, values.BUILD_ROOT ?? '', env);
   return {
     root: absRoot,
     buildRoot,

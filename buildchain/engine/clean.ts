@@ -1,9 +1,9 @@
 /**
- * `clean`: removes the targets of tasks (only paths strictly under BUILD_ROOT, never the
- * engine's own state directory) or runs their clean actions; dependents first.
+ * `clean`: removes the targets of tasks (only paths strictly under BUILD_ROOT once resolved,
+ * never through a symlink leading out of it, never the engine's own state directory) or runs
+ * their clean actions; dependents first.
  */
-import { rmSync, existsSync } from 'node:fs';
-import path from 'node:path';
+import { existsNoFollow, FenceError, isAtOrInside, isInside, removeInsideSync, resolveParentReal, resolveReal } from '../lib/fs/fence.ts';
 import type { Reporter } from './events.ts';
 import type { TaskGraph } from './graph.ts';
 import { runActions } from './run-actions.ts';
@@ -20,10 +20,27 @@ export interface CleanOptions {
   readonly signal: AbortSignal;
 }
 
-/** True when `p` is strictly inside `dir`. */
-export function isInside(dir: string, p: string): boolean {
-  const rel = path.relative(dir, p);
-  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+/**
+ * True when the target `t` may be removed: resolved without following its last component, it
+ * is strictly inside the resolved build directory and neither is, holds nor lies in the state
+ * directory (checked as written and resolved).
+ */
+function isRemovable(t: string, buildRoot: string, stateDir: string): boolean {
+  const real = resolveParentReal(t);
+  if (!isInside(resolveReal(buildRoot), real)) return false;
+  const states = [stateDir, resolveReal(stateDir), resolveParentReal(stateDir)];
+  return !states.some((s) => isAtOrInside(s, real) || isAtOrInside(real, s) || isAtOrInside(s, t) || isAtOrInside(t, s));
+}
+
+/** Removes `t` inside the build directory; false when the fence refused it. */
+function removeTarget(t: string, buildRoot: string): boolean {
+  try {
+    removeInsideSync(buildRoot, t);
+    return true;
+  } catch (err) {
+    if (err instanceof FenceError) return false;
+    throw err;
+  }
 }
 
 /** Cleans the tasks; returns the names whose targets were (or would be) removed. */
@@ -50,14 +67,11 @@ export async function cleanTasks(opts: CleanOptions): Promise<string[]> {
     const removed: string[] = [];
     const refused: string[] = [];
     for (const t of node.targets) {
-      if (!existsSync(t)) continue;
-      const safe = isInside(opts.buildRoot, t) && !isInside(opts.stateDir, t) && t !== opts.stateDir
-        && !isInside(t, opts.stateDir);
-      if (!safe) {
+      if (!existsNoFollow(t)) continue;
+      if (!isRemovable(t, opts.buildRoot, opts.stateDir) || (!opts.dryRun && !removeTarget(t, opts.buildRoot))) {
         refused.push(t);
         continue;
       }
-      if (!opts.dryRun) rmSync(t, { recursive: true, force: true });
       removed.push(t);
     }
     opts.reporter.emit({ event: 'clean', task: name, removed, refused, dryRun: opts.dryRun });

@@ -17,6 +17,9 @@ export interface RunActionsOptions {
 
 const LOG_TAIL = 20;
 
+/** A `ctx.log` line starting with this is always reported, not only with -v. */
+export const WARNING_PREFIX = 'warning: ';
+
 /** Runs the actions; on failure throws a TaskError carrying the last log lines when it has none. */
 export async function runActions(actions: readonly Action[], opts: RunActionsOptions): Promise<void> {
   const logTail: string[] = [];
@@ -25,7 +28,10 @@ export async function runActions(actions: readonly Action[], opts: RunActionsOpt
       logTail.push(line);
       if (logTail.length > LOG_TAIL) logTail.shift();
     }
-    if (opts.verbose) opts.reporter.emit({ event: 'output', task: opts.task, stream, line });
+    // A warning of the action (ctx.log('warning: ...')) shows without -v too.
+    if (opts.verbose || (stream === 'log' && line.startsWith(WARNING_PREFIX))) {
+      opts.reporter.emit({ event: 'output', task: opts.task, stream, line });
+    }
   };
   const ctx: ActionContext = {
     task: opts.task,

@@ -26,10 +26,11 @@ describe('banner and refused commands', () => {
       // root ignores mode bits: a path under a regular file cannot be created by anyone.
       ws.write('not-a-dir', 'x');
     } else {
-      mkdirSync(ws.path('ro'));
-      chmodSync(ws.path('ro'), 0o555);
+      // Under _build: a directory of the repository itself would be refused as a source directory.
+      mkdirSync(ws.path('_build/ro'), { recursive: true });
+      chmodSync(ws.path('_build/ro'), 0o555);
     }
-    const buildRoot = process.getuid?.() === 0 ? ws.path('not-a-dir/b') : ws.path('ro/b');
+    const buildRoot = process.getuid?.() === 0 ? ws.path('not-a-dir/b') : ws.path('_build/ro/b');
     const r = await runCli(ws, ['iso'], { env: { BUILD_ROOT: buildRoot } });
     expect(r.code).toBe(2);
     expect(eventOf(r.events, 'error')).toMatchObject({ reason: 'invalid-env' });

@@ -91,7 +91,8 @@ export class LiveModel {
       case 'output': {
         const t = this.running.get(event.task);
         if (t !== undefined) t.lastLine = event.line;
-        return undefined;
+        // An action's warning stays in the scrollback; other lines only show in the task's row.
+        return event.stream === 'log' && event.line.startsWith('warning: ') ? formatEvent(event, {}) : undefined;
       }
       case 'done':
         this.end(event.task);

@@ -95,6 +95,15 @@ export async function removeInside(fence: string, target: string): Promise<void>
   await rm(checkRemovable(fence, target), { recursive: true, force: true });
 }
 
+/**
+ * Removes every target (see {@link removeInside}), after checking them all: when one is not
+ * inside the fence, nothing is removed and {@link FenceError} names it.
+ */
+export async function removeAllInside(fence: string, targets: readonly string[]): Promise<void> {
+  for (const t of targets) checkRemovable(fence, t);
+  for (const t of targets) await removeInside(fence, t);
+}
+
 /** Synchronous {@link removeInside}. */
 export function removeInsideSync(fence: string, target: string): void {
   rmSync(checkRemovable(fence, target), { recursive: true, force: true });

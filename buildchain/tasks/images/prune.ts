@@ -1,9 +1,11 @@
 /**
  * Removes what the image list no longer names: old `images/<name>/<version>/` layouts,
- * names without any kept version, stale archives, and leftovers of interrupted runs.
+ * names without any kept version, stale archives, and leftovers of interrupted runs. Only
+ * inside the build directory: a symlink leading out of it is never followed.
  */
-import { readdir, rm } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { removeAllInside } from '../../lib/fs/fence.ts';
 
 /** Options for {@link pruneImages}. */
 export interface PruneImagesOptions {
@@ -13,9 +15,14 @@ export interface PruneImagesOptions {
   readonly keep: ReadonlySet<string>;
   /** Absolute paths of archives (tars) to keep; other `*.tar` directly under imagesDir go. */
   readonly keepArchives: ReadonlySet<string>;
+  /** The build directory (BUILD_ROOT): nothing that resolves outside it is removed. */
+  readonly fence: string;
 }
 
-/** Deletes and returns the removed paths (sorted). */
+/**
+ * Deletes and returns the removed paths (sorted). Throws `invalid-input` (FenceError) before
+ * removing anything when one of them resolves outside {@link PruneImagesOptions.fence}.
+ */
 export async function pruneImages(o: PruneImagesOptions): Promise<string[]> {
   const removed: string[] = [];
   const entries = await readdir(o.imagesDir, { withFileTypes: true }).catch(() => []);
@@ -33,6 +40,6 @@ export async function pruneImages(o: PruneImagesOptions): Promise<string[]> {
       for (const v of versions) if (!o.keep.has(`${e.name}/${v.name}`)) removed.push(path.join(p, v.name));
     }
   }
-  for (const p of removed) await rm(p, { recursive: true, force: true });
+  await removeAllInside(o.fence, removed);
   return removed.sort();
 }

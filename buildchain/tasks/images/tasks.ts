@@ -10,6 +10,7 @@ import type { BuildConfig } from '../../config/config.ts';
 import type { ImageEntry } from '../../config/content-types.ts';
 import { IMAGE_LIST_FILE, loadImageListSync } from '../../config/images.ts';
 import { fn, TaskError, type ActionContext, type TaskDefinition } from '../../engine/task.ts';
+import { isInside, removeInside } from '../../lib/fs/fence.ts';
 import type { Sources } from '../sources.ts';
 import { openBlobStore } from './blob-store.ts';
 import { dedupTree, inodeSnapshot, snapshotChanges } from './dedup.ts';
@@ -154,7 +155,7 @@ export function createImagesTasks(config: BuildConfig, sources: Sources, options
         // The target is only manifest.json: a blob deleted by hand is found by this stat pass.
         ...(entry.ship === 'archive' ? [] : [layoutCheck(removable)]),
       ],
-      clean: [fn(`images-clean@1 ${removable}`, () => rm(removable, { recursive: true, force: true }))],
+      clean: [fn(`images-clean@1 ${removable}`, () => removeInside(config.buildRoot, removable))],
     };
     const withStamp = (run: (ctx: ActionContext) => Promise<void>) => async (ctx: ActionContext): Promise<void> => {
       await rm(stampFile, { force: true });
@@ -210,13 +211,13 @@ export function createImagesTasks(config: BuildConfig, sources: Sources, options
       uptodate: [true],
       actions: [
         fn(`images-prune@2 ${JSON.stringify({ keep, keepArchives })}`, async (ctx: ActionContext) => {
-          const removed = await pruneImages({ imagesDir: paths.imagesDir, keep: new Set(keep), keepArchives: new Set(keepArchives) });
+          const removed = await pruneImages({ imagesDir: paths.imagesDir, keep: new Set(keep), keepArchives: new Set(keepArchives), fence: config.buildRoot });
           // Archives elsewhere in the ISO tree (e.g. pause in the Salt tree): those the last run
           // kept and this one does not.
           const last = JSON.parse(await readFile(stamp('prune'), 'utf8').catch(() => '{}')) as { keepArchives?: string[] };
           for (const old of last.keepArchives ?? []) {
-            if (keepArchives.includes(old) || !old.startsWith(config.isoRoot + path.sep)) continue;
-            await rm(old, { force: true });
+            if (keepArchives.includes(old) || !isInside(config.isoRoot, path.resolve(old))) continue;
+            await removeInside(config.buildRoot, old);
             removed.push(old);
           }
           for (const p of removed) ctx.log(`removed ${path.relative(config.isoRoot, p)}`);

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
 import { mkisofsArgv } from '../../config/tools.ts';
 import { fn, TaskError, type ActionContext, type TaskDefinition } from '../../engine/task.ts';
+import { removeAllInside } from '../../lib/fs/fence.ts';
 import { expectedTree, findStrays } from '../iso-root/expected.ts';
 import type { Sources } from '../sources.ts';
 import { buildEpoch } from './build-info.ts';
@@ -92,10 +93,11 @@ function populateTask(
             },
           );
         }
-        for (const s of found) {
-          ctx.log(`warning: removing ${s} from the ISO root: no task produces it`);
-          await rm(path.join(config.isoRoot, s), { recursive: true, force: true });
-        }
+        // Only inside the build directory: an ISO root that is (or holds) a symlink leading
+        // out of it fails the task before anything is removed.
+        await removeAllInside(config.buildRoot, found.map((s) => path.join(config.isoRoot, s)));
+        // Always shown (console, live view and JSON reporter), as docs/iso.md promises.
+        for (const s of found) ctx.log(`warning: removing ${s} from the ISO root: no task produces it`);
       }),
     ],
   };

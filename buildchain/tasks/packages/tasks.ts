@@ -301,7 +301,7 @@ export function createPackagingTasks(config: BuildConfig, sources: Sources, opti
     }],
     actions: [
       fn(`prune-repos@1 ${JSON.stringify({ keep, prefix, distTag })}`, async (ctx) => {
-        for (const d of await pruneRepoDirs(p.isoRepos, keep, prefix, distTag)) ctx.log(`removed stale repo ${d}`);
+        for (const d of await pruneRepoDirs(config.buildRoot, p.isoRepos, keep, prefix, distTag)) ctx.log(`removed stale repo ${d}`);
       }),
     ],
   });

@@ -6,6 +6,7 @@
  */
 import { copyFile, link, mkdir, readdir, rename, rm, utimes } from 'node:fs/promises';
 import path from 'node:path';
+import { removeAllInside } from '../../lib/fs/fence.ts';
 import type { Exec, Log } from '../packages/exec.ts';
 import { gpgDetachSignArgs, gpgExportArgs, withGpgAgentCleanup } from '../packages/signing.ts';
 import { createrepoArgs } from './createrepo-args.ts';
@@ -106,9 +107,19 @@ export async function staleRepoDirs(isoRepos: string, keep: readonly string[], p
     .sort();
 }
 
-/** Removes the {@link staleRepoDirs}; returns what was removed. */
-export async function pruneRepoDirs(isoRepos: string, keep: readonly string[], prefix: string, distTag: string): Promise<string[]> {
+/**
+ * Removes the {@link staleRepoDirs}; returns what was removed. Only inside `fence` (the build
+ * directory): when one resolves outside it (a symlinked `isoRepos`), nothing is removed and a
+ * FenceError (`invalid-input`) is thrown.
+ */
+export async function pruneRepoDirs(
+  fence: string,
+  isoRepos: string,
+  keep: readonly string[],
+  prefix: string,
+  distTag: string,
+): Promise<string[]> {
   const stale = await staleRepoDirs(isoRepos, keep, prefix, distTag);
-  for (const d of stale) await rm(d, { recursive: true, force: true });
+  await removeAllInside(fence, stale);
   return stale;
 }

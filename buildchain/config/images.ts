@@ -2,38 +2,29 @@
  * The image content list (`images/images.yaml`): loading and validation. Every problem is
  * reported at once, each naming the file, the entry and the fix.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { access } from 'node:fs/promises';
 import path from 'node:path';
 import YAML from 'yaml';
 import { TaskError } from '../engine/task.ts';
+import { readRegularText } from '../lib/fs/read-bounded.ts';
+import {
+  abbreviate,
+  imageNameProblem,
+  isDigest,
+  isRegistryHost,
+  isRepositoryName,
+  pathComponentProblem,
+  tagProblem,
+} from '../lib/text/distribution-names.ts';
+import { buildFileOfSync, buildPathProblems } from './image-build-paths.ts';
 import type { ImageEntry } from './content-types.ts';
+
+export { isDigest, isRepositoryName, isTag } from '../lib/text/distribution-names.ts';
 
 /** Default content list, relative to the repository root. */
 export const IMAGE_LIST_FILE = 'images/images.yaml';
 
-// Distribution reference grammar (distribution/reference/regexp.go).
-const NAME_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-const TAG = /^[\w][\w.-]{0,127}$/;
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
-const REGISTRY_HOST = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9-]+)*(?::[0-9]+)?$/;
 const ENTRY_KEYS = new Set(['name', 'version', 'source', 'digest', 'ship', 'archivePath', 'platforms', 'build']);
 const BUILD_KEYS = new Set(['context', 'file', 'args']);
-
-/** True for a repository path (`a/b-c/d`) valid in the distribution grammar. */
-export function isRepositoryName(value: string): boolean {
-  return value.length <= 255 && value.split('/').every((c) => NAME_COMPONENT.test(c));
-}
-
-/** True for a tag valid in the distribution grammar. */
-export function isTag(value: string): boolean {
-  return TAG.test(value);
-}
-
-/** True for `sha256:` + 64 lowercase hex. */
-export function isDigest(value: string): boolean {
-  return DIGEST.test(value);
-}
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -66,7 +57,7 @@ export function validateImageList(
   const seen = new Map<string, number>();
   const archives = new Map<string, string>();
   data.images.forEach((raw: unknown, index) => {
-    const where = (name: string): string => `${file}: images[${index}] (${name})`;
+    const where = (name: string): string => `${file}: images[${index}] (${abbreviate(name)})`;
     if (!isRecord(raw)) {
       problems.push(`${file}: images[${index}] is not a mapping; write "- name: ... version: ..."`);
       return;
@@ -77,12 +68,9 @@ export function validateImageList(
     for (const key of Object.keys(raw)) {
       if (!ENTRY_KEYS.has(key)) problems.push(`${at}: unknown key "${key}"; allowed: ${[...ENTRY_KEYS].join(', ')}`);
     }
-    if (!NAME_COMPONENT.test(name)) {
-      problems.push(`${at}: name "${name}" is not a valid image name; use one lowercase component like "calico-node"`);
-    }
     const version = str(raw.version) ?? '';
-    if (!isTag(version)) {
-      problems.push(`${at}: version "${version}" is not a valid tag; use [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`);
+    for (const p of [imageNameProblem(name), tagProblem(version)]) {
+      if (p !== undefined) problems.push(`${at}: ${p.message}; ${p.fix}`);
     }
     const key = `${name}:${version}`;
     const first = seen.get(key);
@@ -132,6 +120,9 @@ function validateKinds(
     archivePath = str(raw.archivePath) ?? `images/${name}-${version}.tar`;
     if (!isSafeRelative(archivePath) || !archivePath.endsWith('.tar')) {
       problems.push(`${at}: archivePath "${archivePath}" must be a relative path ending in .tar, inside the ISO root`);
+    } else {
+      const long = archivePath.split('/').map((c) => pathComponentProblem(c, `archivePath component "${abbreviate(c)}"`)).find((p) => p !== undefined);
+      if (long !== undefined) problems.push(`${at}: ${long.message}; set a shorter archivePath`);
     }
   } else if (raw.archivePath !== undefined) {
     problems.push(`${at}: archivePath is only for ship: archive; remove it`);
@@ -152,7 +143,7 @@ function remoteEntry(raw: Record<string, unknown>, at: string, base: EntryBase, 
   const src = isRecord(raw.source) ? raw.source : {};
   const registry = str(src.registry) ?? '';
   const repository = str(src.repository) ?? '';
-  if (!REGISTRY_HOST.test(registry)) {
+  if (!isRegistryHost(registry)) {
     problems.push(`${at}: source.registry "${registry}" is not a registry host like quay.io or 127.0.0.1:5000`);
   }
   if (!isRepositoryName(repository)) {
@@ -179,6 +170,9 @@ function localEntry(raw: Record<string, unknown>, at: string, base: EntryBase, p
     problems.push(`${at}: build.context "${context}" must be a directory relative to the repository root`);
   }
   const file = str(build.file);
+  if (build.file !== undefined && (file === undefined || file === '' || path.isAbsolute(file))) {
+    problems.push(`${at}: build.file ${JSON.stringify(build.file)} must be a path relative to build.context (e.g. Containerfile)`);
+  }
   const args: Record<string, string> = {};
   if (build.args !== undefined) {
     if (!isRecord(build.args)) {
@@ -199,8 +193,10 @@ function localEntry(raw: Record<string, unknown>, at: string, base: EntryBase, p
 
 /**
  * Loads and validates the image list. `file` is relative to `root` (default
- * {@link IMAGE_LIST_FILE}). Also checks that each local build context and its
- * Containerfile/Dockerfile exist. Throws a TaskError (`invalid-input`) listing every problem.
+ * {@link IMAGE_LIST_FILE}; read as a regular file of bounded size). Also checks that each
+ * local build context resolves to a directory inside the repository, its Containerfile to a
+ * regular file inside the repository, and that no symlink of the context leads out of it
+ * (image-build-paths.ts). Throws a TaskError (`invalid-input`) listing every problem.
  */
 export function loadImageList(root: string, file: string = IMAGE_LIST_FILE): Promise<ImageEntry[]> {
   try {
@@ -212,16 +208,19 @@ export function loadImageList(root: string, file: string = IMAGE_LIST_FILE): Pro
 
 /**
  * The Containerfile of a build context: `file` when given, else `Containerfile`, else
- * `Dockerfile`. Undefined when none exists.
+ * `Dockerfile`. Undefined when none exists. With `fence`, the file must resolve (symlinks
+ * followed) inside it and be a regular file (`invalid-input` otherwise).
  */
-export async function buildFileOf(contextDir: string, file?: string): Promise<string | undefined> {
-  const candidates = file !== undefined ? [file] : ['Containerfile', 'Dockerfile'];
-  for (const c of candidates) {
-    const p = path.resolve(contextDir, c);
-    if (await access(p).then(() => true, () => false)) return p;
+export function buildFileOf(contextDir: string, file?: string, fence?: string): Promise<string | undefined> {
+  try {
+    return Promise.resolve(buildFileOfSync(contextDir, file, fence));
+  } catch (err) {
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
   }
-  return undefined;
 }
+
+/** Largest image list accepted (bytes): the real one is a few KiB. */
+const MAX_IMAGE_LIST_BYTES = 4 * 1024 * 1024;
 
 /**
  * Synchronous {@link loadImageList}, for task factories (which must be synchronous and cheap:
@@ -230,8 +229,18 @@ export async function buildFileOf(contextDir: string, file?: string): Promise<st
 export function loadImageListSync(root: string, file: string = IMAGE_LIST_FILE): ImageEntry[] {
   let text: string;
   try {
-    text = readFileSync(path.resolve(root, file), 'utf8');
+    text = readRegularText(path.resolve(root, file), {
+      what: file,
+      maxBytes: MAX_IMAGE_LIST_BYTES,
+      fix: `make ${file} a regular file listing the images (format: docs/images.md)`,
+    });
   } catch (err) {
+    if (err instanceof TaskError) {
+      const missing = err.reason === 'missing-file-dep';
+      throw new TaskError('invalid-input', `cannot read the image list ${err.message}`, {
+        hint: missing ? `create ${file} (see docs/images.md)` : (err.hint ?? `fix ${file}`),
+      });
+    }
     throw new TaskError('invalid-input', `cannot read the image list ${file}: ${String(err)}`, {
       hint: `create ${file} (see docs/images.md)`,
     });
@@ -245,17 +254,7 @@ export function loadImageListSync(root: string, file: string = IMAGE_LIST_FILE):
     });
   }
   const { entries, problems } = validateImageList(data, file);
-  for (const entry of entries) {
-    if (entry.build === undefined) continue;
-    const ctx = path.resolve(root, entry.build.context);
-    const candidates = entry.build.file !== undefined ? [entry.build.file] : ['Containerfile', 'Dockerfile'];
-    if (!candidates.some((c) => existsSync(path.resolve(ctx, c)))) {
-      problems.push(
-        `${file}: ${entry.name}: build context ${entry.build.context} has no ` +
-          `${entry.build.file ?? 'Containerfile or Dockerfile'}; create it or fix build.context`,
-      );
-    }
-  }
+  for (const entry of entries) problems.push(...buildPathProblems(root, entry, file));
   if (problems.length > 0) {
     throw new TaskError('invalid-input', `invalid image list ${file}:\n  ${problems.join('\n  ')}`, {
       hint: 'fix the entries named above (format: docs/images.md)',

@@ -2,8 +2,10 @@
  * `salt/MANIFEST`: the explicit list of shipped Salt files. Where each file goes on the ISO,
  * and which files under `salt/` are present but not shipped (warned about, never shipped).
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { TaskError } from '../../engine/task.ts';
+import { requireInside } from '../../lib/fs/fence.ts';
 
 export const SALT_DIR = 'salt';
 export const SALT_MANIFEST = 'salt/MANIFEST';
@@ -36,6 +38,34 @@ export function parseSaltManifest(text: string): SaltFile[] {
     });
   }
   return files;
+}
+
+/** The hint of an entry that is not a file of the salt/ tree. */
+const OUTSIDE_FIX =
+  'ship only files of the salt/ tree: replace the symlink by the file itself (or a link that stays inside salt/), or remove the entry from salt/MANIFEST';
+
+/**
+ * Checks that the source of `f` (under `root`) resolves, symlinks followed, inside the
+ * repository's salt/ tree and is a regular file; returns its resolved path, or undefined when
+ * it does not exist (the engine reports a missing file dependency). A symlink staying inside
+ * salt/ is fine: its content is shipped. Throws `invalid-input` naming salt/MANIFEST and the
+ * entry otherwise (a link out of the tree, a directory, a FIFO or a device).
+ */
+export function checkSaltSource(root: string, f: SaltFile): string | undefined {
+  const entry = f.source.slice(SALT_DIR.length + 1);
+  const what = `${SALT_MANIFEST} entry '${entry}'`;
+  const saltDir = requireInside(root, path.join(root, SALT_DIR), `the ${SALT_DIR}/ directory`, 'make salt/ a directory of the repository');
+  const real = requireInside(saltDir, path.join(root, f.source), what, OUTSIDE_FIX);
+  const st = statSync(real, { throwIfNoEntry: false });
+  if (st === undefined) return undefined;
+  if (!st.isFile()) {
+    const kind = st.isDirectory() ? 'a directory' : 'not a regular file (a FIFO, socket or device)';
+    const fix = st.isDirectory()
+      ? `list the files under salt/${entry}/ one per line in salt/MANIFEST instead of the directory`
+      : `replace salt/${entry} by a regular file, or remove the entry from salt/MANIFEST`;
+    throw new TaskError('invalid-input', `${what} is ${kind}, not a file`, { hint: fix });
+  }
+  return real;
 }
 
 /** Files under `<root>/salt` (relative to root, sorted), MANIFEST and README* excluded. */

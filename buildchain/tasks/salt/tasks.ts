@@ -3,19 +3,21 @@
  * @@VERSION), and `salt/metalk8s/versions.json` from the content lists.
  * Task names: `salt_tree` (group), `salt:copy`, `salt:render`, `salt:versions`.
  */
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
 import { IMAGE_LIST_FILE, loadImageList } from '../../config/images.ts';
 import { loadPackageList, packageListPath } from '../../config/packages.ts';
 import { fn, TaskError, type TaskDefinition } from '../../engine/task.ts';
+import { readRegularText } from '../../lib/fs/read-bounded.ts';
 import { copyFileAtomic, modeOf, writeFileAtomic } from '../iso-root/fs-util.ts';
 import { renderTemplate } from '../iso-root/template.ts';
 import { loadVersion, VERSION_FILE } from '../iso/version.ts';
 import type { Sources } from '../sources.ts';
 import {
+  checkSaltSource,
   listSaltDir,
+  SALT_DIR,
   parseSaltManifest,
   SALT_MANIFEST,
   unshippedSaltFiles,
@@ -26,20 +28,43 @@ import { renderVersionsJson } from './versions-json.ts';
 /** OS family whose package list feeds versions.json. */
 export const VERSIONS_OS_FAMILY = 'redhat-7';
 
+/** Largest salt/MANIFEST accepted (bytes): it lists a few hundred paths. */
+const MAX_MANIFEST_BYTES = 1024 * 1024;
+
 function readManifest(root: string): SaltFile[] {
   let text: string;
   try {
-    text = readFileSync(path.join(root, SALT_MANIFEST), 'utf8');
-  } catch {
-    throw new TaskError('invalid-input', `${SALT_MANIFEST} not found`, {
-      hint: 'List the Salt files to ship in salt/MANIFEST, one per line (see docs/iso.md).',
-    });
+    text = readRegularText(path.join(root, SALT_MANIFEST), { what: SALT_MANIFEST, maxBytes: MAX_MANIFEST_BYTES });
+  } catch (err) {
+    if (err instanceof TaskError && err.reason === 'missing-file-dep') {
+      throw new TaskError('invalid-input', `${SALT_MANIFEST} not found`, {
+        hint: 'List the Salt files to ship in salt/MANIFEST, one per line (see docs/iso.md).',
+      });
+    }
+    throw err;
   }
+  let files: SaltFile[];
   try {
-    return parseSaltManifest(text);
+    files = parseSaltManifest(text);
   } catch (err) {
     throw new TaskError('invalid-input', (err as Error).message, { hint: 'Fix salt/MANIFEST.' });
   }
+  for (const f of files) checkSaltSource(root, f);
+  return files;
+}
+
+/**
+ * The source of `f`, checked again when the action runs (the tree may have changed since the
+ * graph was defined): inside salt/, a regular file. Throws `invalid-input` naming the entry.
+ */
+function checkedSource(root: string, f: SaltFile): string {
+  const real = checkSaltSource(root, f);
+  if (real === undefined) {
+    throw new TaskError('missing-file-dep', `${SALT_MANIFEST} entry '${f.source.slice(SALT_DIR.length + 1)}': ${f.source} does not exist`, {
+      hint: 'create the file, or remove the entry from salt/MANIFEST',
+    });
+  }
+  return real;
 }
 
 /** Salt tree tasks; `sources` is unused (the tree carries no upstream content). */
@@ -67,7 +92,7 @@ export function createSaltTasks(config: BuildConfig, _sources: Sources): TaskDef
         async (ctx) => {
           for (const f of unshipped)
             ctx.log(`warning: ${f} is not listed in ${SALT_MANIFEST}: not shipped`);
-          for (const f of copies) await copyFileAtomic(src(f), dest(f));
+          for (const f of copies) await copyFileAtomic(checkedSource(config.root, f), dest(f));
         },
       ),
     ],
@@ -86,7 +111,7 @@ export function createSaltTasks(config: BuildConfig, _sources: Sources): TaskDef
           const version = await loadVersion(config.root);
           for (const f of templates) {
             const text = renderTemplate(
-              await readFile(src(f), 'utf8'),
+              await readFile(checkedSource(config.root, f), 'utf8'),
               { VERSION: version.full },
               f.source,
             );

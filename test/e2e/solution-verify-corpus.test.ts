@@ -86,6 +86,7 @@ describe.skipIf(missing.length > 0)('verify on damaged Solution ISOs', () => {
       output: path.join(tmp.path, 'good', 'example.iso'),
       workDir: work,
       sourceDateEpoch: 1700000000,
+      allowHostFiles: true,
     });
     root = path.join(work, 'root');
   });

@@ -116,11 +116,12 @@ describe('lint and build on a corpus of bad Solutions', () => {
     await tmp.cleanup();
   });
 
-  it('the unmodified skeleton is clean', async () => {
+  it('the unmodified skeleton is clean but for its host file, which lint names', async () => {
     const dir = path.join(tmp.path, 'clean');
     await initSolution(dir, { name: 'Example', version: '1.0.0' });
     const r = await lintSolution(dir);
-    expect(r.problems).toEqual([]);
+    expect(r.problems.map((p) => [p.severity, p.code])).toEqual([['warning', 'host-file']]);
+    expect(r.problems[0]?.message).toContain('hostFiles.busybox: copies the host file /bin/busybox');
   });
 
   it.each(corpus.map(([code, m], i) => [i, code, m] as const))(

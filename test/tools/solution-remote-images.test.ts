@@ -63,6 +63,7 @@ describe.skipIf(missing.length > 0)('Solution with a remote image', () => {
       output: path.join(tmp.path, 'first', 'r.iso'),
       workDir: work,
       sourceDateEpoch: 1700000000,
+      allowHostFiles: true,
     });
     const layout = path.join(work, 'images', 'remote-app', '1.0.0');
     digest = `sha256:${createHash('sha256')
@@ -102,6 +103,7 @@ describe.skipIf(missing.length > 0)('Solution with a remote image', () => {
       output: iso,
       workDir: path.join(tmp.path, 'work'),
       sourceDateEpoch: 1700000000,
+      allowHostFiles: true,
       sources,
     });
     expect(asked).toContain('quay.io');
@@ -124,6 +126,7 @@ describe.skipIf(missing.length > 0)('Solution with a remote image', () => {
       output: path.join(out, 'r.iso'),
       workDir: path.join(tmp.path, 'work'),
       sourceDateEpoch: 1700000000,
+      allowHostFiles: true,
       sources,
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TaskError);

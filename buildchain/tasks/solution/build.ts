@@ -9,10 +9,11 @@ import path from 'node:path';
 import { TaskError } from '../../engine/task.ts';
 import type { Sources } from '../sources.ts';
 import { parseSha256Sums, sha256SumPath } from './checksum.ts';
+import { hostFilesNotAllowed } from './host-files.ts';
 import { fetchSolutionImages, imageKey } from './images.ts';
 import { stageSolutionRoot } from './layout.ts';
 import { lintSolution } from './lint.ts';
-import { formatProblems, hasErrors, type Problem } from './problems.ts';
+import { formatProblems, type Problem } from './problems.ts';
 import {
   ARCHIVE_LAYOUT_VERSION,
   formatTimestamp,
@@ -58,6 +59,11 @@ export interface BuildSolutionOptions {
   /** Creates the Sources only when needed (remote images that are not up to date). */
   readonly sourcesFactory?: () => Sources;
   readonly allowUnpinned?: boolean;
+  /**
+   * Accept the `hostFiles` of the Solution (files of this host copied into images, and so
+   * onto the ISO). Without it a Solution with host files is refused (`host-file-not-allowed`).
+   */
+  readonly allowHostFiles?: boolean;
   /** Force the manifest.yaml layout on (otherwise solution.yaml's `manifestYaml`). */
   readonly manifestYaml?: boolean;
   readonly run?: CommandRunner;
@@ -170,8 +176,11 @@ async function planBuild(o: BuildSolutionOptions): Promise<BuildPlan> {
   const tools = { ...DEFAULT_TOOLS, ...o.tools };
   const run = o.run ?? execaRunner(o.signal);
   const lint = await lintSolution(dir, { allowUnpinned: o.allowUnpinned ?? false });
-  if (hasErrors(lint.problems) || lint.config === undefined)
-    throw new SolutionInvalidError(lint.problems.filter((p) => p.severity === 'error'));
+  const refused = [
+    ...lint.problems.filter((p) => p.severity === 'error'),
+    ...(lint.config === undefined || o.allowHostFiles === true ? [] : hostFilesNotAllowed(lint.config)),
+  ];
+  if (refused.length > 0 || lint.config === undefined) throw new SolutionInvalidError(refused);
   const config: SolutionConfig = {
     ...lint.config,
     manifestYaml: o.manifestYaml ?? lint.config.manifestYaml,

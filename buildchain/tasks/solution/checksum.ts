@@ -13,7 +13,10 @@ export function parseSha256Sums(text: string): Map<string, string> {
   return out;
 }
 
+/** Name of the checksum file written beside an ISO. */
+export const SHA256SUM_FILE = 'SHA256SUM';
+
 /** `SHA256SUM` beside `file`. */
 export function sha256SumPath(file: string): string {
-  return path.join(path.dirname(file), 'SHA256SUM');
+  return path.join(path.dirname(file), SHA256SUM_FILE);
 }

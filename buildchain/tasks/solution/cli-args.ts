@@ -15,6 +15,8 @@ export interface SolutionArgs {
   readonly json: boolean;
   readonly manifestYaml: boolean;
   readonly allowUnpinned: boolean;
+  /** build: accept the Solution's hostFiles (files of this host copied into its images). */
+  readonly allowHostFiles: boolean;
   readonly checksum: boolean;
 }
 
@@ -30,8 +32,10 @@ export const USAGE = `Usage: metalk8s-solution <command> [options]
 
   init DIR --name NAME --version VERSION [--require-metalk8s RANGE]
       Create a working Solution skeleton in DIR (new or empty).
-  build DIR [-o OUT.iso] [--work-dir DIR] [--manifest-yaml] [--allow-unpinned]
+  build DIR [-o OUT.iso] [--work-dir DIR] [--manifest-yaml] [--allow-unpinned] [--allow-host-files]
       Lint, fetch/build the images, and write the ISO (+ SHA256SUM beside it).
+      OUT.iso: in an existing directory, outside DIR (or under DIR/_build).
+      --allow-host-files: copy the hostFiles of solution.yaml (files of this host) into the images.
   lint DIR [--json] [--allow-unpinned]
       Report everything build would reject (file, problem, fix).
   inspect X.iso [--json]
@@ -53,10 +57,11 @@ const BOOL_FLAGS: Readonly<Record<string, keyof SolutionArgs>> = {
   '--json': 'json',
   '--manifest-yaml': 'manifestYaml',
   '--allow-unpinned': 'allowUnpinned',
+  '--allow-host-files': 'allowHostFiles',
 };
 const ALLOWED: Readonly<Record<SolutionCommand, readonly string[]>> = {
   init: ['--name', '--version', '--require-metalk8s'],
-  build: ['-o', '--output', '--work-dir', '--manifest-yaml', '--allow-unpinned', '--json'],
+  build: ['-o', '--output', '--work-dir', '--manifest-yaml', '--allow-unpinned', '--allow-host-files', '--json'],
   lint: ['--json', '--allow-unpinned'],
   inspect: ['--json'],
   verify: ['--json', '--no-checksum'],
@@ -70,6 +75,7 @@ const HELP_ARGS: SolutionArgs = {
   json: false,
   manifestYaml: false,
   allowUnpinned: false,
+  allowHostFiles: false,
   checksum: true,
 };
 
@@ -89,6 +95,7 @@ export function parseSolutionArgs(argv: readonly string[]): SolutionArgs {
     json: false,
     manifestYaml: false,
     allowUnpinned: false,
+    allowHostFiles: false,
     checksum: true,
   };
   const positional: string[] = [];

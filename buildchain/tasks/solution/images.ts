@@ -5,14 +5,17 @@
  * through the shared blob store, and layouts are hard links into it (dedup by construction).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFile, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ImageEntry } from '../../config/content-types.ts';
 import { TaskError } from '../../engine/task.ts';
 import { buildFileOf } from '../../config/images.ts';
+import { requireInside } from '../../lib/fs/fence.ts';
+import { readRegularFile } from '../../lib/fs/read-bounded.ts';
 import { openBlobStore } from '../images/blob-store.ts';
 import { adoptDirLayout, buildLocalImage } from '../images/build.ts';
 import type { Sources } from '../sources.ts';
+import { MAX_HOST_FILE_BYTES } from './host-files.ts';
 import type { CommandRunner } from './run-command.ts';
 import type { SolutionImage } from './solution-config.ts';
 import { hashTree } from './tree-hash.ts';
@@ -43,29 +46,46 @@ export async function imageKey(img: SolutionImage, solutionDir: string): Promise
   if (img.build !== undefined)
     parts.push(await hashTree(path.join(solutionDir, img.build.context)));
   for (const [dest, src] of Object.entries(img.hostFiles ?? {}).sort()) {
-    parts.push(
-      dest,
-      createHash('sha256')
-        .update(await readFile(src))
-        .digest('hex'),
-    );
+    parts.push(dest, createHash('sha256').update(readHostFile(src)).digest('hex'));
   }
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
 }
 
-/** Copies the build context and its host files into the work directory. */
-async function stageContext(
-  img: SolutionImage,
-  context: string,
-  o: FetchImagesOptions,
-): Promise<string> {
+/** A host file's bytes: a regular file only (never a FIFO or a device), bounded in size. */
+function readHostFile(src: string): Buffer {
+  return readRegularFile(src, {
+    what: `host file ${src}`,
+    maxBytes: MAX_HOST_FILE_BYTES,
+    fix: 'point hostFiles at a regular file of this host (see docs/solution.md)',
+  });
+}
+
+/**
+ * Copies the build context (which must resolve inside the Solution) and its host files (the
+ * caller checked the opt-in) into the work directory.
+ */
+async function stageContext(img: SolutionImage, o: FetchImagesOptions): Promise<string> {
+  const label = `solution.yaml: image ${img.name}:${img.version}`;
+  const context = requireInside(
+    o.solutionDir,
+    path.join(o.solutionDir, img.build?.context ?? ''),
+    `${label}: build.context`,
+    'make build.context a directory of the Solution (not a symlink leading out of it)',
+  );
   const staged = path.join(o.workDir, 'contexts', `${img.name}-${img.version}`);
   await rm(staged, { recursive: true, force: true });
   await cp(context, staged, { recursive: true, verbatimSymlinks: true });
   for (const [dest, src] of Object.entries(img.hostFiles ?? {})) {
-    const to = path.join(staged, dest);
+    const to = requireInside(
+      staged,
+      path.join(staged, dest),
+      `${label}: hostFiles.${dest}`,
+      'name a path inside the build context (relative, without "..")',
+    );
     await mkdir(path.dirname(to), { recursive: true });
-    await copyFile(src, to);
+    await writeFile(to, readHostFile(src));
+    // The mode of the host file, as copyFile kept it (umask-independent).
+    await chmod(to, (await stat(src)).mode & 0o777);
   }
   return staged;
 }
@@ -74,9 +94,9 @@ async function stageContext(
 async function buildLocal(img: SolutionImage, dest: string, o: FetchImagesOptions): Promise<void> {
   const build = img.build;
   if (build === undefined) throw new TaskError('internal-error', `${img.name} has no build`);
-  const context = await stageContext(img, path.join(o.solutionDir, build.context), o);
+  const context = await stageContext(img, o);
   try {
-    const file = await buildFileOf(context, build.file);
+    const file = await buildFileOf(context, build.file, context);
     if (file === undefined)
       throw new TaskError('invalid-input', `no Containerfile in ${build.context}`, {
         hint: 'run lint',

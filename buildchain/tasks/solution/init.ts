@@ -1,4 +1,5 @@
 /** `init`: writes a working Solution skeleton into a new (or empty) directory. */
+import { statSync, type Stats } from 'node:fs';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TaskError } from '../../engine/task.ts';
@@ -21,6 +22,7 @@ export async function initSolution(dir: string, o: SkeletonOptions): Promise<str
     throw new TaskError('invalid-input', formatProblems(problems), {
       hint: 'pick another --name or --version',
     });
+  checkTargetPath(target);
   const existing = await readdir(target).catch(() => undefined);
   if (existing !== undefined && existing.length > 0) {
     throw new TaskError('invalid-input', `${target} exists and is not empty`, {
@@ -38,7 +40,44 @@ export async function initSolution(dir: string, o: SkeletonOptions): Promise<str
     await rename(staging, target);
   } catch (err) {
     await rm(staging, { recursive: true, force: true });
-    throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === undefined) throw err;
+    throw new TaskError('invalid-input', `cannot create ${target} (${code}): nothing was written`, {
+      hint: 'check that its parent directory is writable and has free space, or choose another directory',
+    });
   }
   return Object.keys(files).sort();
+}
+
+/** stat of `p`, undefined when it cannot be reached (ENOENT, ENOTDIR under a file, EACCES). */
+function statOf(p: string): Stats | undefined {
+  try {
+    return statSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Throws `invalid-input` when `target` exists and is not a directory, or when one of its
+ * existing ancestors is not a directory (a regular file cannot hold the Solution).
+ */
+function checkTargetPath(target: string): void {
+  const st = statOf(target);
+  if (st !== undefined) {
+    if (st.isDirectory()) return;
+    throw new TaskError('invalid-input', `${target} exists and is not a directory`, {
+      hint: 'choose a new directory (or an empty one) for the Solution',
+    });
+  }
+  for (let dir = path.dirname(target); ; dir = path.dirname(dir)) {
+    const parent = statOf(dir);
+    if (parent?.isDirectory() === true) return;
+    if (parent !== undefined) {
+      throw new TaskError('invalid-input', `cannot create ${target}: ${dir} is not a directory`, {
+        hint: `choose a path whose parents are directories (${dir} is a file)`,
+      });
+    }
+    if (path.dirname(dir) === dir) return;
+  }
 }

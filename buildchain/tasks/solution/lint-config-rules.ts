@@ -1,6 +1,6 @@
 /** Lint rules on `solution.yaml`: product fields and the image list. Pure. */
 import path from 'node:path';
-import { isDigest, isRepositoryName, isTag } from '../../config/images.ts';
+import { abbreviate, imageNameProblem, isDigest, isRepositoryName, tagProblem } from '../../lib/text/distribution-names.ts';
 import { error, warning, type Problem } from './problems.ts';
 import {
   ARCHIVE_LAYOUT_VERSION,
@@ -15,11 +15,6 @@ import type { TreeEntry } from './tree-scan.ts';
 
 const F = CONFIG_FILE;
 const REGISTRY_RE = /^[A-Za-z0-9.-]+(?::\d+)?$/;
-
-/** One path component (the static registry serves `images/<name>/<tag>/`, one level). */
-function isImageName(name: string): boolean {
-  return !name.includes('/') && isRepositoryName(name);
-}
 
 /** Product fields: name, version, REQUIRE_METALK8S, layout version, volume id length. */
 export function checkProduct(c: SolutionConfig): Problem[] {
@@ -119,8 +114,14 @@ function checkImageContext(
     ];
   }
   const files = build.file !== undefined ? [build.file] : ['Containerfile', 'Dockerfile'];
+  // A regular file of the tree, or a symlink to one that stays inside (escapes are reported
+  // by the tree rules).
   const found = files.some((f) =>
-    entries.some((e) => e.rel === path.posix.join(ctx, f) && e.type !== 'dir'),
+    entries.some(
+      (e) =>
+        e.rel === path.posix.join(ctx, f) &&
+        (e.type === 'file' || (e.type === 'symlink' && e.targetType === 'file' && e.escapes !== true)),
+    ),
   );
   if (!found) {
     return [
@@ -150,26 +151,15 @@ export function checkImages(
   const out: Problem[] = [];
   const seen = new Set<string>();
   for (const img of c.images) {
-    const label = `image ${img.name}:${img.version}`;
-    if (!isImageName(img.name)) {
-      out.push(
-        error(
-          'image-name',
-          F,
-          `${label}: ${JSON.stringify(img.name)} is not a valid image name`,
-          'use lowercase letters, digits and separators (., _, -), one path component (e.g. example-app)',
-        ),
-      );
+    const label = `image ${abbreviate(img.name)}:${abbreviate(img.version)}`;
+    // One path component each: the static registry serves `images/<name>/<tag>/`.
+    const nameProblem = imageNameProblem(img.name);
+    if (nameProblem !== undefined) {
+      out.push(error('image-name', F, `${label}: ${nameProblem.message}`, nameProblem.fix));
     }
-    if (!isTag(img.version)) {
-      out.push(
-        error(
-          'image-tag',
-          F,
-          `${label}: version ${JSON.stringify(img.version)} is not a valid tag`,
-          'use letters, digits, _, . and - (max 128), not starting with . or -',
-        ),
-      );
+    const versionProblem = tagProblem(img.version);
+    if (versionProblem !== undefined) {
+      out.push(error('image-tag', F, `${label}: ${versionProblem.message}`, versionProblem.fix));
     }
     const key = `${img.name}:${img.version}`;
     if (seen.has(key))

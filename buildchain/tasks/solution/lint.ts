@@ -1,7 +1,7 @@
 /** `lint`: everything `build` would reject, found before any pull or build. */
-import { constants } from 'node:fs';
-import { access, readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { checkHostFiles } from './host-files.ts';
 import { checkImages, checkProduct, isContainedPath } from './lint-config-rules.ts';
 import { checkTree } from './lint-tree-rules.ts';
 import { checkManifests } from './lint-yaml-rules.ts';
@@ -32,36 +32,6 @@ export function buildContexts(config: SolutionConfig | undefined): string[] {
     .map((i) => i.build?.context)
     .filter((c): c is string => c !== undefined && isContainedPath(c))
     .map((c) => path.posix.normalize(c).replace(/\/$/, ''));
-}
-
-/** Host files copied into build contexts must be absolute, existing and readable. */
-async function checkHostFiles(config: SolutionConfig): Promise<Problem[]> {
-  const out: Problem[] = [];
-  for (const img of config.images) {
-    for (const [dest, src] of Object.entries(img.hostFiles ?? {})) {
-      const where = `image ${img.name}:${img.version}: hostFiles.${dest}`;
-      const ok =
-        path.isAbsolute(src) &&
-        (await stat(src).then(
-          (s) => s.isFile(),
-          () => false,
-        )) &&
-        (await access(src, constants.R_OK).then(
-          () => true,
-          () => false,
-        ));
-      if (!ok)
-        out.push(
-          error(
-            'image-context',
-            CONFIG_FILE,
-            `${where}: ${src} is not a readable file of this host`,
-            'install the package providing it (e.g. busybox-static) or fix the absolute path',
-          ),
-        );
-    }
-  }
-  return out;
 }
 
 /** Lints the Solution in `dir`. Never throws for problems of the Solution itself. */

@@ -29,6 +29,8 @@ export type ProblemCode =
   | 'unreadable-file'
   | 'dropped-file'
   | 'unused-file'
+  | 'host-file'
+  | 'host-file-not-allowed'
   // verify only
   | 'iso-unreadable'
   | 'iso-format'

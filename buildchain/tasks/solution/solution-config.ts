@@ -51,6 +51,24 @@ function parseSource(src: unknown): ImageEntry['source'] | 'invalid' {
   return { registry: s.slice(0, slash), repository: s.slice(slash + 1) };
 }
 
+/** `hostFiles` as a mapping of path in the context -> absolute host path (strings only). */
+function parseHostFiles(raw: unknown, label: string, problems: Problem[]): Record<string, string> | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  const entries = typeof raw === 'object' && !Array.isArray(raw) ? Object.entries(raw) : undefined;
+  if (entries === undefined || entries.some(([, v]) => typeof v !== 'string')) {
+    problems.push(
+      error(
+        'config-invalid',
+        CONFIG_FILE,
+        `${label}: build.hostFiles must map a path in the build context to an absolute host path`,
+        'write e.g. `hostFiles: {busybox: /bin/busybox}` (see docs/solution.md), or remove it',
+      ),
+    );
+    return undefined;
+  }
+  return Object.fromEntries(entries);
+}
+
 function parseImage(raw: unknown, index: number, problems: Problem[]): SolutionImage | undefined {
   const where = CONFIG_FILE;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
@@ -88,7 +106,7 @@ function parseImage(raw: unknown, index: number, problems: Problem[]): SolutionI
     }
     const file = b === null ? undefined : str(b.file);
     const args = b?.args as Record<string, string> | undefined;
-    hostFiles = b?.hostFiles as Record<string, string> | undefined;
+    hostFiles = parseHostFiles(b?.hostFiles, label, problems);
     build = {
       context,
       ...(file !== undefined ? { file } : {}),

@@ -6,6 +6,7 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
+import { parseSourceDateEpoch } from '../../config/source-date-epoch.ts';
 import { fn, type TaskDefinition } from '../../engine/task.ts';
 import type { Sources } from '../sources.ts';
 import { buildSolution } from './build.ts';
@@ -23,6 +24,8 @@ export interface SolutionTarget {
   readonly dir: string;
   /** ISO file name (written under `<BUILD_ROOT>/solutions/`). */
   readonly iso: string;
+  /** Accept its `hostFiles` (see host-files.ts): only for Solutions of this repository that need them. */
+  readonly allowHostFiles?: boolean;
 }
 
 /** Options for {@link createSolutionTasks}. */
@@ -34,6 +37,8 @@ export const EXAMPLE_SOLUTION: SolutionTarget = {
   id: 'example',
   dir: 'examples/solution-example',
   iso: 'example-solution.iso',
+  // Its image carries the host's static busybox (hostFiles: {busybox: /bin/busybox}), by design.
+  allowHostFiles: true,
 };
 
 /** Every file of a Solution directory (sync: task creation is synchronous; Solutions are small). */
@@ -63,7 +68,8 @@ function solutionTasks(config: BuildConfig, sources: Sources, s: SolutionTarget)
     git: config.tools.git?.bin ?? 'git',
   };
   const epoch = config.env.SOURCE_DATE_EPOCH ?? '';
-  const params = { dir: s.dir, iso: s.iso, tools, epoch };
+  const epochSeconds = parseSourceDateEpoch(epoch);
+  const params = { dir: s.dir, iso: s.iso, tools, epoch, allowHostFiles: s.allowHostFiles === true };
   const build: TaskDefinition = {
     name: `solution:build:${s.id}`,
     doc: `Build the Solution ISO of ${s.dir}`,
@@ -80,10 +86,11 @@ function solutionTasks(config: BuildConfig, sources: Sources, s: SolutionTarget)
           output: iso,
           workDir,
           blobDir: path.join(config.buildRoot, 'blobs'),
-          ...(epoch !== '' ? { sourceDateEpoch: Number(epoch) } : {}),
+          ...(epochSeconds !== undefined ? { sourceDateEpoch: epochSeconds } : {}),
           tools,
           sources,
           allowUnpinned: config.env.ALLOW_UNPINNED_IMAGES === 'true',
+          allowHostFiles: s.allowHostFiles === true,
           run: contextRunner(ctx),
           log: (l) => {
             ctx.log(l);

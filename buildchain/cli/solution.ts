@@ -18,6 +18,7 @@ import {
   type SolutionArgs,
 } from '../tasks/solution/cli-args.ts';
 import { initSolution } from '../tasks/solution/init.ts';
+import { outputPathProblem, workDirProblem } from '../tasks/solution/output-paths.ts';
 import { formatInspectReport, inspectSolutionIso } from '../tasks/solution/inspect.ts';
 import { lintSolution } from '../tasks/solution/lint.ts';
 import { formatProblems, hasErrors, type Problem } from '../tasks/solution/problems.ts';
@@ -47,8 +48,9 @@ function reportProblems(
   if (json) io.out(JSON.stringify({ ok: !hasErrors(problems), problems }, null, 2));
   else if (problems.length > 0) io.err(formatProblems(problems));
   const errors = problems.filter((p) => p.severity === 'error').length;
+  // Warnings are counted too: "no problems found" only when there is none at all.
   if (!json)
-    io.err(errors > 0 ? `${errors} error(s), ${problems.length - errors} warning(s)` : okText);
+    io.err(problems.length > 0 ? `${errors} error(s), ${problems.length - errors} warning(s)` : okText);
   return errors > 0 ? 1 : 0;
 }
 
@@ -58,6 +60,7 @@ async function runBuild(
   io: SolutionIo,
   signal: AbortSignal,
 ): Promise<number> {
+  checkBuildPaths(a);
   const epoch = config.env.SOURCE_DATE_EPOCH ?? '';
   let sources: Sources | undefined;
   try {
@@ -74,6 +77,7 @@ async function runBuild(
       },
       sourcesFactory: () => (sources ??= createSources(config)),
       allowUnpinned: a.allowUnpinned || config.env.ALLOW_UNPINNED_IMAGES === 'true',
+      allowHostFiles: a.allowHostFiles,
       ...(a.manifestYaml ? { manifestYaml: true } : {}),
       log: (line) => {
         io.err(line);
@@ -92,6 +96,14 @@ async function runBuild(
   }
 }
 
+/** `-o` and `--work-dir` mistakes are usage errors (2), found before anything runs. */
+function checkBuildPaths(a: SolutionArgs): void {
+  const problem =
+    (a.output === undefined ? undefined : outputPathProblem(a.target, a.output)) ??
+    (a.workDir === undefined ? undefined : workDirProblem(a.target, a.workDir));
+  if (problem !== undefined) throw new UsageError('usage', `${problem.message}: nothing was written`, problem.fix);
+}
+
 /** A bad name/version or a non-empty directory is a usage error (2): nothing was written. */
 async function runInit(a: SolutionArgs, io: SolutionIo): Promise<number> {
   try {
@@ -101,7 +113,8 @@ async function runInit(a: SolutionArgs, io: SolutionIo): Promise<number> {
       ...(a.requireMetalK8s !== undefined ? { requireMetalK8s: a.requireMetalK8s } : {}),
     });
     io.out(
-      `created ${a.target}:\n${files.map((f) => `  ${f}`).join('\n')}\nnext: metalk8s-solution build ${a.target}`,
+      `created ${a.target}:\n${files.map((f) => `  ${f}`).join('\n')}\n` +
+        `next: metalk8s-solution build ${a.target} --allow-host-files  (its image copies this host's busybox: hostFiles in solution.yaml)`,
     );
     return 0;
   } catch (err) {

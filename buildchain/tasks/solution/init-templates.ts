@@ -119,7 +119,8 @@ images:
     version: ${o.version}
     build:
       context: images/${app}
-      # Copied from this host into the build context (not committed): apt-get install busybox-static
+      # Copied from this host into the build context (not committed), only with
+      # build --allow-host-files: apt-get install busybox-static
       hostFiles:
         busybox: ${busybox}
   # A remote image is pulled by pinned digest, e.g.:
@@ -133,7 +134,7 @@ images:
 A MetalK8s Solution created by \`metalk8s-solution init\`.
 
     npx metalk8s-solution lint .
-    npx metalk8s-solution build .          # -> _build/${lower}-${o.version}.iso + _build/SHA256SUM
+    npx metalk8s-solution build . --allow-host-files   # -> _build/${lower}-${o.version}.iso + _build/SHA256SUM
     npx metalk8s-solution inspect _build/${lower}-${o.version}.iso
     npx metalk8s-solution verify _build/${lower}-${o.version}.iso
 

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadConfig } from '../config/load.ts';
 import type { BuildConfig } from '../config/config.ts';
+import { parseSourceDateEpoch } from '../config/source-date-epoch.ts';
 import { UsageError } from '../engine/failures.ts';
 import { TaskError } from '../engine/task.ts';
 import { buildSolution, SolutionInvalidError } from '../tasks/solution/build.ts';
@@ -61,14 +62,15 @@ async function runBuild(
   signal: AbortSignal,
 ): Promise<number> {
   checkBuildPaths(a);
-  const epoch = config.env.SOURCE_DATE_EPOCH ?? '';
+  // Checked by loadConfig: a bad value is a usage error before anything runs.
+  const epoch = parseSourceDateEpoch(config.env.SOURCE_DATE_EPOCH);
   let sources: Sources | undefined;
   try {
     const result = await buildSolution({
       dir: a.target,
       ...(a.output !== undefined ? { output: a.output } : {}),
       ...(a.workDir !== undefined ? { workDir: a.workDir } : {}),
-      ...(epoch !== '' ? { sourceDateEpoch: Number(epoch) } : {}),
+      ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}),
       tools: {
         skopeo: config.tools.skopeo?.bin ?? 'skopeo',
         buildah: config.tools.buildah?.bin ?? 'buildah',

@@ -8,6 +8,9 @@ import { UsageError } from '../engine/failures.ts';
 import { TaskError } from '../engine/task.ts';
 import { readRegularText } from '../lib/fs/read-bounded.ts';
 import { checkedBuildRoot } from './build-root.ts';
+import { setDefaultCommandTimeout } from '../engine/exec/run-command.ts';
+import { commandTimeoutMs } from './command-timeout.ts';
+import { checkSourceDateEpoch } from './source-date-epoch.ts';
 import type { BuildConfig, SourcesKind } from './config.ts';
 import { checkKnownKeys, parseEnvExample, parseEnvFile } from './env.ts';
 import { resolveTools } from './tools.ts';
@@ -62,6 +65,8 @@ export function loadConfig(
 ): BuildConfig {
   const absRoot = path.resolve(root);
   const values = loadEnv(absRoot, env);
+  setDefaultCommandTimeout(commandTimeoutMs(values));
+  checkSourceDateEpoch(values);
   const sources = values.SOURCES === '' || values.SOURCES === undefined ? 'embedded' : values.SOURCES;
   if (!(SOURCES_KINDS as readonly string[]).includes(sources)) {
     throw new UsageError(

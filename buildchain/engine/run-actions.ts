@@ -49,6 +49,7 @@ export async function runActions(actions: readonly Action[], opts: RunActionsOpt
         env: { ...opts.env, ...o.env },
         input: o.input,
         reject: o.reject,
+        timeoutMs: o.timeoutMs,
         signal: opts.signal,
         buffer: true,
         onLine: emitLine,

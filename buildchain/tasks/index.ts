@@ -10,6 +10,7 @@ import { defineTasks } from './config-errors.ts';
 import { createImagesTasks } from './images/tasks.ts';
 import { createIsoRootTasks } from './iso-root/tasks.ts';
 import { createIsoTasks } from './iso/tasks.ts';
+import { readVersionFile } from './iso/version.ts';
 import { createLintTasks } from './lint/tasks.ts';
 import { createMirrorTasks } from './mirror/tasks.ts';
 import { createPackagingTasks } from './packages/tasks.ts';
@@ -30,6 +31,8 @@ export async function createAllTasks(
 }
 
 function defineAllTasks(config: BuildConfig, sources: Sources): TaskDefinition[] {
+  // Every product version comes from VERSION: a missing or unreadable one stops here (exit 2).
+  readVersionFile(config.root);
   const content: TaskDefinition[] = [
     ...createMirrorTasks(config, sources),
     ...createImagesTasks(config, sources),

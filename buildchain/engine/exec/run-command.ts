@@ -1,7 +1,7 @@
 /**
  * The one execa wrapper: argv arrays only (never a shell string), each command in its own
- * process group (`detached`) killed as a group on abort, output streamed line by line, the
- * stderr tail kept for failure reports.
+ * process group (`detached`) killed as a group on abort or timeout, output streamed line by
+ * line, the stderr tail kept for failure reports.
  */
 import { loadExeca } from './lazy-execa.ts';
 import { killGroup } from './process-group.ts';
@@ -12,6 +12,23 @@ import type { ExecOptions, ExecResult } from '../task.ts';
 export const STDERR_TAIL_LINES = 20;
 /** Grace period between SIGTERM and SIGKILL of an aborted process group (ms). */
 export const KILL_GRACE_MS = 3000;
+/** Default time limit of a command (seconds): COMMAND_TIMEOUT's default. */
+export const DEFAULT_COMMAND_TIMEOUT_S = 3600;
+
+let defaultTimeoutMs = DEFAULT_COMMAND_TIMEOUT_S * 1000;
+
+/**
+ * Sets the time limit of every command run without its own `timeoutMs` (ms; 0: no limit).
+ * The CLI sets it once from COMMAND_TIMEOUT.
+ */
+export function setDefaultCommandTimeout(ms: number): void {
+  defaultTimeoutMs = ms;
+}
+
+/** The time limit of commands run without their own `timeoutMs` (ms; 0: no limit). */
+export function defaultCommandTimeout(): number {
+  return defaultTimeoutMs;
+}
 
 export interface RunCommandOptions {
   readonly cwd: string;
@@ -24,6 +41,11 @@ export interface RunCommandOptions {
   readonly buffer?: boolean;
   /** When false, a non-zero exit resolves instead of throwing. Default true. */
   readonly reject?: boolean;
+  /**
+   * Time limit (ms; 0: none). Default: COMMAND_TIMEOUT (see {@link setDefaultCommandTimeout}).
+   * On expiry the process group is killed and `command-failed` thrown.
+   */
+  readonly timeoutMs?: number;
 }
 
 /** Re-reads the flag (TypeScript would keep an earlier narrowing across the await). */
@@ -61,8 +83,8 @@ export async function runCommand(argv: readonly string[], opts: RunCommandOption
     maxBuffer: 256 * 1024 * 1024,
   });
   let killTimer: NodeJS.Timeout | undefined;
-  const onAbort = (): void => {
-    if (sub.pid === undefined) return;
+  const stop = (): void => {
+    if (sub.pid === undefined || killTimer !== undefined) return;
     const pid = sub.pid;
     killGroup(pid, 'SIGTERM');
     killTimer = setTimeout(() => {
@@ -70,10 +92,20 @@ export async function runCommand(argv: readonly string[], opts: RunCommandOption
     }, KILL_GRACE_MS);
     killTimer.unref();
   };
-  opts.signal.addEventListener('abort', onAbort, { once: true });
+  const limitMs = opts.timeoutMs ?? defaultTimeoutMs;
+  const limit = { expired: false };
+  const timeoutTimer =
+    limitMs > 0
+      ? setTimeout(() => {
+          limit.expired = true;
+          stop();
+        }, limitMs)
+      : undefined;
+  opts.signal.addEventListener('abort', stop, { once: true });
   try {
     const r = await sub;
     if (isAborted(opts.signal)) throw new TaskError('aborted', 'interrupted', { argv, stderrTail: tail });
+    if (limit.expired) throw timeoutError(argv, limitMs, opts.timeoutMs !== undefined, tail);
     const code = (r as { code?: string }).code;
     if (code === 'ENOENT' || code === 'EACCES') {
       throw new TaskError('tool-not-found', `tool-not-found: ${file} (${code})`, {
@@ -99,9 +131,21 @@ export async function runCommand(argv: readonly string[], opts: RunCommandOption
     }
     return result;
   } finally {
-    opts.signal.removeEventListener('abort', onAbort);
+    clearTimeout(timeoutTimer);
+    opts.signal.removeEventListener('abort', stop);
     if (killTimer !== undefined && sub.exitCode !== null) clearTimeout(killTimer);
   }
+}
+
+function timeoutError(argv: readonly string[], limitMs: number, ownLimit: boolean, tail: readonly string[]): TaskError {
+  const seconds = Math.round(limitMs / 100) / 10;
+  return new TaskError('command-failed', `${argv[0] ?? ''} timed out after ${seconds} s`, {
+    argv,
+    stderrTail: tail,
+    hint: ownLimit
+      ? 'this call has its own limit, far above what its input needs: check the input and the tool (COMMAND_TIMEOUT does not change it)'
+      : 'raise COMMAND_TIMEOUT in .env (seconds; 0 = no limit) if the command legitimately needs longer',
+  });
 }
 
 /**
@@ -116,5 +160,6 @@ export function execDirect(argv: readonly string[], options: ExecOptions = {}): 
     ...(options.env === undefined ? {} : { env: options.env }),
     ...(options.input === undefined ? {} : { input: options.input }),
     ...(options.reject === undefined ? {} : { reject: options.reject }),
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
   });
 }

@@ -5,18 +5,26 @@
  * truncated by hand is noticed without hashing the layers on every no-op build (their content
  * is checked when pulled, and by `verify` on the ISO).
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { digestHex, parseManifest, type Descriptor } from './manifest.ts';
+import { TaskError } from '../../engine/task.ts';
+import { readRegularFile } from '../../lib/fs/read-bounded.ts';
+import { digestHex, MAX_MANIFEST_BYTES, parseManifest, type Descriptor } from './manifest.ts';
 
 async function sizeOf(file: string): Promise<number | undefined> {
   const st = await stat(file).catch(() => undefined);
   return st?.isFile() === true ? st.size : undefined;
 }
 
-async function readManifest(file: string, what: string): Promise<{ blobs: readonly Descriptor[]; children: readonly Descriptor[] } | string> {
-  const bytes = await readFile(file).catch(() => undefined);
-  if (bytes === undefined) return `${what} is missing`;
+function readManifest(file: string, what: string): { blobs: readonly Descriptor[]; children: readonly Descriptor[] } | string {
+  let bytes: Buffer;
+  try {
+    // Never a FIFO or a device (which would block or never end), at most a manifest's size.
+    bytes = readRegularFile(file, { maxBytes: MAX_MANIFEST_BYTES, what });
+  } catch (err) {
+    if (err instanceof TaskError && err.reason === 'invalid-input') return err.message;
+    return `${what} is missing`;
+  }
   try {
     const parsed = parseManifest(bytes);
     return parsed.kind === 'image' ? { blobs: parsed.blobs, children: [] } : { blobs: [], children: parsed.manifests };
@@ -38,7 +46,7 @@ function checkSize(d: Descriptor, size: number | undefined, file: string): strin
  * do not occur: the layout's manifest.json is then the platform's image manifest.
  */
 export async function layoutProblem(dir: string): Promise<string | undefined> {
-  const top = await readManifest(path.join(dir, 'manifest.json'), 'manifest.json');
+  const top = readManifest(path.join(dir, 'manifest.json'), 'manifest.json');
   if (typeof top === 'string') return top;
   if ((await sizeOf(path.join(dir, 'version'))) === undefined) return 'version is missing';
   const blobs = [...top.blobs];
@@ -46,7 +54,7 @@ export async function layoutProblem(dir: string): Promise<string | undefined> {
     const name = `${digestHex(child.digest)}.manifest.json`;
     const problem = checkSize(child, await sizeOf(path.join(dir, name)), name);
     if (problem !== undefined) return problem;
-    const parsed = await readManifest(path.join(dir, name), name);
+    const parsed = readManifest(path.join(dir, name), name);
     if (typeof parsed === 'string') return parsed;
     blobs.push(...parsed.blobs);
   }

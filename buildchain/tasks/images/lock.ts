@@ -1,11 +1,12 @@
 /** `images:lock`: resolves unpinned remote images' tags to manifest digests, written into the list. */
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import YAML, { isMap, isSeq } from 'yaml';
 import type { BuildConfig } from '../../config/config.ts';
 import type { ImageEntry } from '../../config/content-types.ts';
 import { TaskError, type ActionContext } from '../../engine/task.ts';
+import { readRegularText } from '../../lib/fs/read-bounded.ts';
 import type { Sources } from '../sources.ts';
 import { sha256Digest } from './manifest.ts';
 import { RegistryClient } from './registry-client.ts';
@@ -62,6 +63,6 @@ export async function lockImages(ctx: ActionContext, o: LockImagesOptions): Prom
   }
   const file = path.join(o.config.root, o.listFile);
   const tmp = `${file}.tmp-${randomBytes(4).toString('hex')}`;
-  await writeFile(tmp, setDigests(await readFile(file, 'utf8'), digests));
+  await writeFile(tmp, setDigests(readRegularText(file, { what: o.listFile }), digests));
   await rename(tmp, file);
 }

@@ -9,6 +9,9 @@ export const MEDIA_DOCKER_LIST = 'application/vnd.docker.distribution.manifest.l
 export const MEDIA_OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 export const MEDIA_OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 
+/** Largest manifest accepted (bytes), as registries limit it (the distribution spec's 4 MiB). */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
 /** Accept header for manifest requests (v2s2 first, as MetalK8s expects). */
 export const MANIFEST_ACCEPT = [MEDIA_DOCKER_MANIFEST, MEDIA_DOCKER_LIST, MEDIA_OCI_MANIFEST, MEDIA_OCI_INDEX].join(
   ', ',

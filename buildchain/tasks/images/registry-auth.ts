@@ -2,9 +2,9 @@
  * Registry credentials and auth challenges: the containers auth file (as written by
  * `skopeo login` / `podman login` / `docker login`) and `WWW-Authenticate` parsing.
  */
-import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { readRegularText } from '../../lib/fs/read-bounded.ts';
 
 /** A parsed `WWW-Authenticate` challenge. */
 export interface AuthChallenge {
@@ -66,7 +66,10 @@ export function credentialsFromAuthJson(doc: unknown, host: string): string | un
 export async function findCredentials(host: string, authFile?: string): Promise<string | undefined> {
   const files = authFile !== undefined && authFile !== '' ? [authFile] : defaultAuthFiles();
   for (const file of files) {
-    const text = await readFile(file, 'utf8').catch(() => undefined);
+    // Regular files only (a FIFO would block), of a sane size; anything else is skipped.
+    const text = await Promise.resolve()
+      .then(() => readRegularText(file))
+      .catch(() => undefined);
     if (text === undefined) continue;
     try {
       const creds = credentialsFromAuthJson(JSON.parse(text), host);

@@ -2,9 +2,10 @@
  * Scans an images directory (`ROOT/<name>/<tag>/` skopeo `dir:` layouts) for the static
  * registry generator: manifest media types and digests, per-platform instance manifests.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { parseManifest, sha256Digest } from './manifest.ts';
+import { readRegularFile } from '../../lib/fs/read-bounded.ts';
+import { MAX_MANIFEST_BYTES, parseManifest, sha256Digest } from './manifest.ts';
 
 /** A manifest file served by the registry. */
 export interface ServedManifest {
@@ -49,8 +50,16 @@ async function dirs(p: string): Promise<string[]> {
   return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort(byCodePoint);
 }
 
+/**
+ * A manifest file's bytes: a regular file (a FIFO or a device would block or never end) of
+ * at most {@link MAX_MANIFEST_BYTES}; throws naming the file name otherwise.
+ */
+function readManifestFile(dir: string, file: string): Buffer {
+  return readRegularFile(path.join(dir, file), { maxBytes: MAX_MANIFEST_BYTES, what: file });
+}
+
 async function scanTag(dir: string, tag: string): Promise<ScannedTag> {
-  const bytes = await readFile(path.join(dir, 'manifest.json'));
+  const bytes = readManifestFile(dir, 'manifest.json');
   const parsed = parseManifest(bytes);
   const manifest = { digest: sha256Digest(bytes), mediaType: parsed.mediaType, file: 'manifest.json' };
   const instances: ServedManifest[] = [];
@@ -59,7 +68,7 @@ async function scanTag(dir: string, tag: string): Promise<ScannedTag> {
     for (const child of parsed.manifests) {
       const file = `${child.digest.slice('sha256:'.length)}.manifest.json`;
       if (!files.has(file)) continue; // narrowed lists are not produced, but skopeo may leave some out
-      const childBytes = await readFile(path.join(dir, file));
+      const childBytes = readManifestFile(dir, file);
       const digest = sha256Digest(childBytes);
       if (digest !== child.digest || INSTANCE.exec(file) === null) {
         throw new Error(`${file} does not match its digest (${digest})`);
@@ -72,8 +81,8 @@ async function scanTag(dir: string, tag: string): Promise<ScannedTag> {
 
 /**
  * Scans `root` two levels deep. Directories that are not valid names or tags, or whose
- * `manifest.json` is missing or unsupported, are skipped with a warning; stray files and
- * staging directories are ignored.
+ * `manifest.json` is missing, unsupported, not a regular file or larger than a manifest can
+ * be, are skipped with a warning; stray files and staging directories are ignored.
  */
 export async function scanImagesDir(root: string): Promise<ScanResult> {
   const repos: ScannedRepo[] = [];

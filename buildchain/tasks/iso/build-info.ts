@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
-import { TaskError } from '../../engine/task.ts';
+import { parseSourceDateEpoch } from '../../config/source-date-epoch.ts';
 
 function git(config: BuildConfig, args: readonly string[]): Promise<string | undefined> {
   return new Promise((resolve) => {
@@ -33,19 +33,8 @@ export function gitStateFiles(root: string): string[] {
  * commit time, else the VERSION file's mtime. Stable across reruns, so never forces a rebuild.
  */
 export async function buildEpoch(config: BuildConfig): Promise<number> {
-  const env = config.env.SOURCE_DATE_EPOCH ?? '';
-  if (env !== '') {
-    if (!/^\d+$/.test(env)) {
-      throw new TaskError(
-        'invalid-input',
-        `SOURCE_DATE_EPOCH='${env}' is not a number of seconds`,
-        {
-          hint: 'Set SOURCE_DATE_EPOCH to an integer, e.g. $(git log -1 --format=%ct), or unset it.',
-        },
-      );
-    }
-    return Number(env);
-  }
+  const epoch = parseSourceDateEpoch(config.env.SOURCE_DATE_EPOCH);
+  if (epoch !== undefined) return epoch;
   const commit = await git(config, ['log', '-1', '--format=%ct']);
   if (commit !== undefined && /^\d+$/.test(commit)) return Number(commit);
   try {

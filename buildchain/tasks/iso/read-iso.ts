@@ -2,14 +2,22 @@
  * Reading an ISO without mounting it: bsdtar (Rock Ridge: names, modes, symlinks, hard links)
  * for listing and extraction, isoinfo for the volume descriptor and ISO 9660 primary names
  * (`/PRODUCT.TXT;1`, as Salt reads it), checkisomd5 for the implanted checksum.
- * Reused by the Solution tooling.
+ * Every reader first checks that the file is an ISO 9660 image (lib/fs/iso-image.ts: a FIFO,
+ * an empty or a text file would make them block or spin), and runs with a time limit
+ * proportional to the image's size.
  */
 import { execFile } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { TaskError } from '../../engine/task.ts';
+import { checkIsoImage } from '../../lib/fs/iso-image.ts';
 
 const run = promisify(execFile);
+
+/** Time limit of a reader on an image of `size` bytes (ms): 2 minutes plus 5 MiB/s. */
+export function readerTimeoutMs(size: number): number {
+  return 120_000 + Math.ceil(size / (5 * 1024 * 1024)) * 1000;
+}
 
 /** Binaries used by the readers (defaults: names on PATH). */
 export interface IsoReaderTools {
@@ -18,20 +26,29 @@ export interface IsoReaderTools {
   readonly checkisomd5?: string;
 }
 
+/** Runs a reader on `iso` (checked first: see {@link checkIsoImage}) with its time limit. */
 async function exec(
+  iso: string,
   argv: readonly string[],
-  opts: { encoding?: 'buffer'; allowExit?: readonly number[] } = {},
+  opts: { allowExit?: readonly number[] } = {},
 ): Promise<{ stdout: Buffer; stderr: string; code: number }> {
   const [bin, ...args] = argv;
   if (bin === undefined) throw new TaskError('internal-error', 'empty argv');
+  const timeout = readerTimeoutMs(checkIsoImage(iso));
   try {
-    const r = await run(bin, args, { encoding: 'buffer', maxBuffer: 1 << 30 });
+    const r = await run(bin, args, { encoding: 'buffer', maxBuffer: 1 << 30, timeout, killSignal: 'SIGKILL' });
     return { stdout: r.stdout, stderr: r.stderr.toString('utf8'), code: 0 };
   } catch (err) {
-    const e = err as { code?: number | string; stdout?: Buffer; stderr?: Buffer };
+    const e = err as { code?: number | string; stdout?: Buffer; stderr?: Buffer; killed?: boolean; signal?: string };
     if (e.code === 'ENOENT') {
       throw new TaskError('tool-not-found', `${bin} not found`, {
         hint: 'Run npm run setup, or set the matching *_BIN.',
+      });
+    }
+    if (e.killed === true && e.signal === 'SIGKILL') {
+      throw new TaskError('command-failed', `${bin} timed out after ${Math.round(timeout / 1000)} s on ${iso}`, {
+        argv,
+        hint: 'a reader takes far less on a sound image: check the file (and the disk it is on)',
       });
     }
     const code = typeof e.code === 'number' ? e.code : -1;
@@ -48,7 +65,7 @@ async function exec(
 
 /** Paths in the ISO (Rock Ridge names, no leading `/`, directories included), sorted. */
 export async function listIso(iso: string, tools: IsoReaderTools = {}): Promise<string[]> {
-  const { stdout } = await exec([tools.bsdtar ?? 'bsdtar', '-tf', iso]);
+  const { stdout } = await exec(iso, [tools.bsdtar ?? 'bsdtar', '-tf', iso]);
   return stdout
     .toString('utf8')
     .split('\n')
@@ -63,8 +80,9 @@ export async function extractIso(
   dest: string,
   tools: IsoReaderTools = {},
 ): Promise<void> {
+  checkIsoImage(iso);
   await mkdir(dest, { recursive: true });
-  await exec([tools.bsdtar ?? 'bsdtar', '-xf', iso, '-C', dest]);
+  await exec(iso, [tools.bsdtar ?? 'bsdtar', '-xf', iso, '-C', dest]);
 }
 
 /** One file's bytes by its Rock Ridge path (e.g. `product.txt`). */
@@ -73,7 +91,7 @@ export async function readIsoFile(
   member: string,
   tools: IsoReaderTools = {},
 ): Promise<Buffer> {
-  const { stdout } = await exec([tools.bsdtar ?? 'bsdtar', '-xOf', iso, member.replace(/^\//, '')]);
+  const { stdout } = await exec(iso, [tools.bsdtar ?? 'bsdtar', '-xOf', iso, member.replace(/^\//, '')]);
   return stdout;
 }
 
@@ -83,7 +101,7 @@ export async function readIsoFilePrimary(
   isoPath: string,
   tools: IsoReaderTools = {},
 ): Promise<Buffer> {
-  const { stdout } = await exec([tools.isoinfo ?? 'isoinfo', '-i', iso, '-x', isoPath]);
+  const { stdout } = await exec(iso, [tools.isoinfo ?? 'isoinfo', '-i', iso, '-x', isoPath]);
   return stdout;
 }
 
@@ -114,7 +132,7 @@ export async function isoVolumeInfo(
   iso: string,
   tools: IsoReaderTools = {},
 ): Promise<IsoVolumeInfo> {
-  const { stdout } = await exec([tools.isoinfo ?? 'isoinfo', '-d', '-i', iso]);
+  const { stdout } = await exec(iso, [tools.isoinfo ?? 'isoinfo', '-d', '-i', iso]);
   return parseIsoinfoD(stdout.toString('utf8'));
 }
 
@@ -130,6 +148,6 @@ export function parseCheckisomd5(output: string, exitCode: number): IsoMd5Check 
 }
 
 export async function checkIsoMd5(iso: string, tools: IsoReaderTools = {}): Promise<IsoMd5Check> {
-  const r = await exec([tools.checkisomd5 ?? 'checkisomd5', iso], { allowExit: [1, 2] });
+  const r = await exec(iso, [tools.checkisomd5 ?? 'checkisomd5', iso], { allowExit: [1, 2] });
   return parseCheckisomd5(`${r.stdout.toString('utf8')}\n${r.stderr}`, r.code);
 }

@@ -3,7 +3,6 @@
  * ISO written in one streaming pass with the implanted md5 and SHA256SUM), `_iso_digest`
  * (optional GPG signature of SHA256SUM), `iso` (the default group) and `verify`.
  */
-import { readFileSync } from 'node:fs';
 import { readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
@@ -15,7 +14,7 @@ import type { Sources } from '../sources.ts';
 import { buildEpoch } from './build-info.ts';
 import { parseProductTxt } from './product-txt.ts';
 import { verifyIso } from './verify.ts';
-import { parseVersion, VERSION_FILE } from './version.ts';
+import { hasVersionFile, readVersionFile, VERSION_FILE } from './version.ts';
 import { checkVolumeId } from './mkisofs-args.ts';
 import { writeIso } from './write-iso.ts';
 
@@ -44,12 +43,9 @@ export async function walkTree(dir: string): Promise<{ files: string[]; dirs: st
   return { files: files.sort(), dirs: dirs.sort() };
 }
 
+/** The product version; '0.0.0' without a VERSION file, an error when it is unreadable or malformed. */
 function readVersionSync(config: BuildConfig): string {
-  try {
-    return parseVersion(readFileSync(path.join(config.root, VERSION_FILE), 'utf8')).full;
-  } catch {
-    return '0.0.0';
-  }
+  return hasVersionFile(config.root) ? readVersionFile(config.root).full : '0.0.0';
 }
 
 function straysPolicy(config: BuildConfig): 'remove' | 'fail' {
@@ -201,8 +197,9 @@ function digestTask(config: BuildConfig, sumFile: string): TaskDefinition {
   };
 }
 
-async function isFile(file: string): Promise<boolean> {
-  return (await stat(file).catch(() => undefined))?.isFile() === true;
+/** True when `file` exists (a FIFO or a directory too: verifyIso then says what it is). */
+async function exists(file: string): Promise<boolean> {
+  return (await stat(file).catch(() => undefined)) !== undefined;
 }
 
 function verifyTask(config: BuildConfig, iso: string): TaskDefinition {
@@ -219,7 +216,7 @@ function verifyTask(config: BuildConfig, iso: string): TaskDefinition {
     tools: ['checkisomd5', 'isoinfo', 'bsdtar'],
     actions: [
       fn(`verify-iso@1 ${target}`, async (ctx) => {
-        if (!(await isFile(target))) {
+        if (!(await exists(target))) {
           throw new TaskError('invalid-input', `no ISO to verify at ${target}`, {
             hint: 'Build it first (npm run build iso), or set ISO_VERIFY_PATH to the ISO file to check.',
           });

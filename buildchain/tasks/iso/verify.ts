@@ -3,11 +3,13 @@
  * SHA256SUM beside it (and its detached signature when present), product.txt read as Salt reads
  * it, the volume id, the layout, the images and the yum repositories of the extracted tree.
  */
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
+import { execDirect } from '../../engine/exec/run-command.ts';
+import { TaskError } from '../../engine/task.ts';
+import { checkIsoImage } from '../../lib/fs/iso-image.ts';
+import { readRegularText } from '../../lib/fs/read-bounded.ts';
 import { PRODUCT_KEYS, parseProductTxt } from './product-txt.ts';
 import {
   checkIsoMd5,
@@ -41,6 +43,11 @@ export const REQUIRED_LAYOUT = [
   'pillar/top.sls',
 ] as const;
 
+/** Largest SHA256SUM read (bytes): one line per file beside the ISO. */
+const MAX_SUM_FILE_BYTES = 1024 * 1024;
+/** Time limit of `gpg --verify` on SHA256SUM (ms). */
+const GPG_VERIFY_TIMEOUT_MS = 60_000;
+
 /** Options for {@link verifyIso}. */
 export interface VerifyIsoOptions {
   readonly iso: string;
@@ -64,9 +71,12 @@ async function exists(p: string): Promise<boolean> {
 
 async function checkSums(opts: VerifyIsoOptions, report: CheckReport): Promise<void> {
   const sumFile = opts.checksumFile ?? path.join(path.dirname(opts.iso), 'SHA256SUM');
-  const text = await readFile(sumFile, 'utf8').catch(() => undefined);
-  if (text === undefined) {
-    report.problems.push(`SHA256SUM: ${sumFile} not found`);
+  let text: string;
+  try {
+    text = readRegularText(sumFile, { maxBytes: MAX_SUM_FILE_BYTES });
+  } catch (err) {
+    const missing = !(err instanceof TaskError) || err.reason === 'missing-file-dep';
+    report.problems.push(missing ? `SHA256SUM: ${sumFile} not found` : `SHA256SUM: ${err.message}`);
     return;
   }
   const base = path.basename(opts.iso);
@@ -81,13 +91,15 @@ async function checkSums(opts: VerifyIsoOptions, report: CheckReport): Promise<v
   }
   for (const sig of [`${sumFile}.asc`, `${sumFile}.sig`]) {
     if (!(await exists(sig))) continue;
-    try {
-      await promisify(execFile)(opts.tools?.gpg ?? 'gpg', ['--batch', '--verify', sig, sumFile]);
+    const r = await execDirect([opts.tools?.gpg ?? 'gpg', '--batch', '--verify', sig, sumFile], {
+      reject: false,
+      timeoutMs: GPG_VERIFY_TIMEOUT_MS,
+    }).catch((err: unknown) => ({ exitCode: -1, stdout: '', stderr: err instanceof Error ? err.message : String(err) }));
+    if (r.exitCode === 0) {
       report.checked.push(`signature ${path.basename(sig)} is valid`);
-    } catch (err) {
-      const stderr = (err as { stderr?: string }).stderr ?? String(err);
+    } else {
       report.problems.push(
-        `signature ${path.basename(sig)}: ${stderr.trim().split('\n').slice(-2).join(' ')}`,
+        `signature ${path.basename(sig)}: ${r.stderr.trim().split('\n').slice(-2).join(' ')}`,
       );
     }
   }
@@ -117,8 +129,15 @@ async function checkProduct(opts: VerifyIsoOptions, report: CheckReport): Promis
   report.checked.push(`product.txt: ${name} ${version}; volume id, Rock Ridge, Joliet`);
 }
 
-/** Runs every check; never throws for a problem of the ISO (see `problems`). */
+/**
+ * Runs every check; never throws for a problem of the ISO (see `problems`). A file that is no
+ * ISO 9660 image at all (a FIFO, an empty or a text file, a truncated image) is refused first
+ * with TaskError `invalid-input` naming it: no reader is ever pointed at it.
+ */
 export async function verifyIso(opts: VerifyIsoOptions): Promise<CheckReport> {
+  checkIsoImage(opts.iso, {
+    fix: 'point ISO_VERIFY_PATH (or `verify PATH.iso`) at an ISO image, or build one with npm run build iso',
+  });
   const report = newReport();
   const tools = opts.tools ?? {};
   const md5 = await checkIsoMd5(opts.iso, tools);

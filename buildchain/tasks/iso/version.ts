@@ -1,9 +1,12 @@
 /** The `VERSION` file (MAJOR/MINOR/PATCH/SUFFIX): the single version source. */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TaskError } from '../../engine/task.ts';
+import { existsNoFollow } from '../../lib/fs/fence.ts';
+import { readRegularText } from '../../lib/fs/read-bounded.ts';
 
 export const VERSION_FILE = 'VERSION';
+/** Largest VERSION file accepted (bytes): it holds four short lines. */
+const MAX_VERSION_BYTES = 64 * 1024;
 
 /** Parsed `VERSION` file. */
 export interface ProductVersion {
@@ -66,9 +69,37 @@ export function parseVersion(text: string, file = VERSION_FILE): ProductVersion 
   };
 }
 
-/** Reads `<root>/VERSION`. */
-export async function loadVersion(root: string): Promise<ProductVersion> {
+/**
+ * The text of `<root>/VERSION`: a regular file (never a directory, FIFO or device) of at most
+ * 64 KiB. Throws TaskError `invalid-input` (`missing-file-dep` when absent) naming it.
+ */
+export function readVersionText(root: string): string {
   const file = path.join(root, VERSION_FILE);
-  const text = await readFile(file, 'utf8').catch(() => bad(file, 'cannot be read'));
-  return parseVersion(text, file);
+  try {
+    return readRegularText(file, { maxBytes: MAX_VERSION_BYTES, fix: VERSION_FIX });
+  } catch (err) {
+    if (err instanceof TaskError) throw err;
+    return bad(file, `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+}
+
+/** Reads and parses `<root>/VERSION` (see {@link readVersionText}, {@link parseVersion}). */
+export function readVersionFile(root: string): ProductVersion {
+  return parseVersion(readVersionText(root), path.join(root, VERSION_FILE));
+}
+
+const VERSION_FIX =
+  'VERSION is a regular file at the repository root holding VERSION_MAJOR=, VERSION_MINOR=, VERSION_PATCH= and VERSION_SUFFIX= lines; restore it with git checkout -- VERSION';
+
+/**
+ * True when `<root>/VERSION` exists in any form (a directory or a dangling link included, so
+ * that reading it says what is wrong instead of silently using another version source).
+ */
+export function hasVersionFile(root: string): boolean {
+  return existsNoFollow(path.join(root, VERSION_FILE));
+}
+
+/** Reads `<root>/VERSION` (see {@link readVersionFile}). */
+export function loadVersion(root: string): Promise<ProductVersion> {
+  return Promise.resolve().then(() => readVersionFile(root));
 }

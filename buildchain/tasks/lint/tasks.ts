@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
 import { IMAGE_LIST_FILE } from '../../config/images.ts';
 import { fn, type ActionContext, type TaskDefinition } from '../../engine/task.ts';
-import { parseVersion } from '../iso/version.ts';
+import { hasVersionFile, readVersionFile } from '../iso/version.ts';
 import type { Sources } from '../sources.ts';
 import {
   collectShellFiles,
@@ -38,8 +38,7 @@ const CHECK_VERSION = 2;
 
 /** The product version from `VERSION` (e.g. `2.4.0-beta1`), else package.json's. */
 export function readProjectVersion(root: string): string {
-  const file = path.join(root, 'VERSION');
-  if (existsSync(file)) return parseVersion(readFileSync(file, 'utf8'), file).full;
+  if (hasVersionFile(root)) return readVersionFile(root).full;
   const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
     version?: string;
   };

@@ -4,7 +4,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
 import type { PackageList } from '../../config/content-types.ts';
+import { parseSourceDateEpoch } from '../../config/source-date-epoch.ts';
 import { TaskError } from '../../engine/task.ts';
+import { hasVersionFile, readVersionText } from '../iso/version.ts';
 import { RPM_BUILDERS, type RpmBuilder } from './rpmbuild-args.ts';
 
 /** Everything packaging tasks take from the configuration. */
@@ -25,15 +27,8 @@ export interface PackagingSettings {
 
 /** SOURCE_DATE_EPOCH from the settings, else the last commit time, else 0. */
 export function sourceDateEpoch(config: BuildConfig): number {
-  const raw = config.env.SOURCE_DATE_EPOCH ?? '';
-  if (raw !== '') {
-    if (!/^\d+$/.test(raw)) {
-      throw new TaskError('invalid-input', `SOURCE_DATE_EPOCH='${raw}' is not a number of seconds`, {
-        hint: 'Set SOURCE_DATE_EPOCH to an integer (e.g. `git log -1 --format=%ct`) or leave it empty.',
-      });
-    }
-    return Number(raw);
-  }
+  const epoch = parseSourceDateEpoch(config.env.SOURCE_DATE_EPOCH);
+  if (epoch !== undefined) return epoch;
   try {
     const out = execFileSync(config.tools.git?.bin ?? 'git', ['log', '-1', '--format=%ct'], {
       cwd: config.root,
@@ -48,13 +43,12 @@ export function sourceDateEpoch(config: BuildConfig): number {
 
 /** `major.minor` of the project version (`VERSION`, else package.json), e.g. `2.4`. */
 export function shortVersion(root: string): string {
-  try {
-    const text = readFileSync(path.join(root, 'VERSION'), 'utf8');
+  // A VERSION that is there but no readable regular file is an error, not a silent fallback.
+  if (hasVersionFile(root)) {
+    const text = readVersionText(root);
     const major = /^VERSION_MAJOR=(\d+)$/m.exec(text)?.[1];
     const minor = /^VERSION_MINOR=(\d+)$/m.exec(text)?.[1];
     if (major !== undefined && minor !== undefined) return `${major}.${minor}`;
-  } catch {
-    // no VERSION file: package.json
   }
   try {
     const v = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: string }).version ?? '';

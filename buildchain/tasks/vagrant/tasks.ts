@@ -17,7 +17,7 @@ import {
   type FunctionAction,
   type TaskDefinition,
 } from '../../engine/task.ts';
-import { parseVersion } from '../iso/version.ts';
+import { hasVersionFile, readVersionFile } from '../iso/version.ts';
 import type { Sources } from '../sources.ts';
 import {
   bootstrapConfiguration,
@@ -63,8 +63,7 @@ export interface VagrantSettings {
 }
 
 function readVersion(root: string): string {
-  const file = path.join(root, 'VERSION');
-  if (existsSync(file)) return parseVersion(readFileSync(file, 'utf8'), file).full;
+  if (hasVersionFile(root)) return readVersionFile(root).full;
   return (
     (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: string })
       .version ?? '0.0.0'

@@ -37,7 +37,12 @@ export function stateDirOf(config: BuildConfig): string {
   return path.join(config.buildRoot, '.buildchain');
 }
 
+/**
+ * The reporter of a command: console, live view or JSON on stdout, teed to `--json-log FILE`.
+ * Throws a UsageError (exit 2) when the log file cannot be written, before any view starts.
+ */
 export async function makeReporter(args: CliArgs): Promise<Reporter> {
+  const log = args.jsonLog === undefined ? undefined : jsonFileReporter(args.jsonLog);
   let main: Reporter;
   if (args.reporter === 'json') main = jsonStreamReporter();
   else if (process.stdout.isTTY && !args.verbose && args.command === 'run') {
@@ -45,7 +50,7 @@ export async function makeReporter(args: CliArgs): Promise<Reporter> {
     const { liveReporter } = await import('../engine/reporters/live.ts');
     main = liveReporter({ quiet: args.quiet });
   } else main = consoleReporter({ quiet: args.quiet, verbose: args.verbose });
-  return args.jsonLog === undefined ? main : teeReporter([main, jsonFileReporter(args.jsonLog)]);
+  return log === undefined ? main : teeReporter([main, log]);
 }
 
 type CreateTasks = (config: BuildConfig, sources: Sources) => TaskDefinition[] | Promise<TaskDefinition[]>;

@@ -86,6 +86,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
+  let reporter: Reporter;
+  try {
+    reporter = await makeReporter(args);
+  } catch (err) {
+    // A --json-log file that cannot be written: a usage error, reported like a bad option.
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`error: ${err.message}${err.hint === undefined ? '' : `\n  hint: ${err.hint}`}\n`);
+    return EXIT_USAGE;
+  }
   const controller = new AbortController();
   let sources: Sources | undefined;
   let signals = 0;
@@ -99,7 +108,6 @@ export async function main(argv: readonly string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const reporter = await makeReporter(args);
   let code: number;
   try {
     code = await dispatch(args, reporter, controller.signal, (s) => {

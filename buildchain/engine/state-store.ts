@@ -7,10 +7,30 @@
  * the page cache survives `kill -9`); successful states are appended in batches; a missing
  * entry only ever makes a task stale. A torn last log line is ignored.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { AtomicWriteError, describeErrno, isNoRoomCode, writeFileAtomicSync } from '../lib/fs/atomic-write.ts';
 import type { FileRecord } from './fingerprint.ts';
 import { RecordMap } from './record-map.ts';
+import { TaskError } from './task.ts';
+
+/**
+ * The state could not be written (disk full, read-only, ...). Thrown by `invalidate` before a
+ * task's actions run (the task then fails and its actions never start) and by `save`; the
+ * stored state stays consistent: at worst some tasks run again.
+ */
+export class StateWriteError extends TaskError {
+  constructor(file: string, cause: unknown) {
+    const code = cause instanceof AtomicWriteError ? cause.code : (cause as NodeJS.ErrnoException | undefined)?.code;
+    const buildRoot = path.dirname(path.dirname(file));
+    super('invalid-input', `cannot write the build state ${file}: ${describeErrno(code, cause)}`, {
+      hint: isNoRoomCode(code)
+        ? `free space on the file system holding ${buildRoot} (or set BUILD_ROOT to another one), then build again; tasks whose state was not recorded run again`
+        : `make ${path.dirname(file)} writable (or set BUILD_ROOT to a writable directory), then build again`,
+    });
+    this.name = 'StateWriteError';
+  }
+}
 
 /** The parts a fingerprint is made of; compared one by one to say why a task is stale. */
 export interface FingerprintParts {
@@ -64,6 +84,8 @@ export class StateStore {
   private logFd: number | undefined;
   private pending: string[] = [];
   private dirty = false;
+  /** A log write failed midway: the next line must start on a new line (the torn one is skipped on replay). */
+  private torn = false;
 
   private constructor(dir: string, snap: Snapshot) {
     this.dir = dir;
@@ -140,20 +162,41 @@ export class StateStore {
     this.dirty = true;
   }
 
-  /** Appends the pending states to the log. */
+  /**
+   * Appends the pending states to the log. Never throws (it runs on a timer): states that
+   * could not be appended stay in memory for `save`, which reports its own failure; losing
+   * them only makes tasks rerun.
+   */
   flush(): void {
     if (this.pending.length === 0) return;
     const text = this.pending.join('');
     this.pending = [];
-    this.append(text);
+    try {
+      this.append(text);
+    } catch {
+      this.dirty = true;
+    }
   }
 
+  private logFile(): string {
+    return path.join(this.dir, 'state.log');
+  }
+
+  /** Appends whole lines to the log or throws {@link StateWriteError}. */
   private append(text: string): void {
-    if (this.logFd === undefined) {
-      mkdirSync(this.dir, { recursive: true });
-      this.logFd = openSync(path.join(this.dir, 'state.log'), 'a');
+    try {
+      if (this.logFd === undefined) {
+        mkdirSync(this.dir, { recursive: true });
+        this.logFd = openSync(this.logFile(), 'a');
+      }
+      const buf = Buffer.from(this.torn ? `\n${text}` : text);
+      this.torn = true;
+      let off = 0;
+      while (off < buf.length) off += writeSync(this.logFd, buf, off, buf.length - off);
+      this.torn = false;
+    } catch (err) {
+      throw new StateWriteError(this.logFile(), err);
     }
-    writeSync(this.logFd, text);
     this.dirty = true;
   }
 
@@ -162,11 +205,15 @@ export class StateStore {
     this.dirty = true;
   }
 
-  /** Writes the snapshot atomically and removes the folded log. */
+  /** Writes the snapshot atomically and removes the folded log; throws {@link StateWriteError}. */
   save(): void {
     if (!this.dirty) return;
     this.pending = [];
-    mkdirSync(this.dir, { recursive: true });
+    try {
+      mkdirSync(this.dir, { recursive: true });
+    } catch (err) {
+      throw new StateWriteError(path.join(this.dir, 'state.json'), err);
+    }
     const snap: Snapshot = {
       version: STATE_VERSION,
       tasks: this.tasks.toJSON(),
@@ -174,11 +221,13 @@ export class StateStore {
       tools: this.tools.toJSON(),
     };
     const file = path.join(this.dir, 'state.json');
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(snap));
-    renameSync(tmp, file);
+    try {
+      writeFileAtomicSync(file, JSON.stringify(snap));
+    } catch (err) {
+      throw new StateWriteError(file, err);
+    }
     this.close();
-    rmSync(path.join(this.dir, 'state.log'), { force: true });
+    rmSync(this.logFile(), { force: true });
     this.dirty = false;
   }
 

@@ -4,6 +4,7 @@ import {
   isoDate,
   isXorriso,
   mkisofsArgs,
+  NORMALISE_MODES,
 } from '../../buildchain/tasks/iso/mkisofs-args.ts';
 import { TaskError } from '../../buildchain/engine/task.ts';
 
@@ -47,6 +48,7 @@ describe('mkisofsArgs', () => {
       '--',
       '-padding',
       '1m',
+      ...NORMALISE_MODES,
     ]);
   });
 

@@ -1,6 +1,7 @@
 /**
  * The mkisofs command line of the MetalK8s ISO (reference §4.3), for `xorriso -as mkisofs`
- * (default) or another mkisofs-compatible writer (MKISOFS_BIN).
+ * (default) or another mkisofs-compatible writer (MKISOFS_BIN). With xorriso the modes in the
+ * image are normalised (umask-independent); other writers keep the tree's modes.
  */
 import { TaskError } from '../../engine/task.ts';
 
@@ -94,7 +95,20 @@ export function mkisofsArgs(opts: MkisofsArgsOptions): string[] {
   if (isXorriso(opts.prefix)) {
     // isomd5sum miscounts its fragment sums on images under ~720 KiB (checkisomd5 then says
     // FAIL even for implantisomd5's own output): 1 MiB of zero padding keeps any ISO above.
-    argv.push('--', '-padding', '1m');
+    argv.push('--', '-padding', '1m', ...NORMALISE_MODES);
   }
   return argv;
 }
+
+/**
+ * xorriso commands (after `--`) making the modes in the image independent of the umask the
+ * tree was written under: directories 0755, files 0644 or 0755 (when any x bit is set), no
+ * setuid/setgid/sticky bits; symlinks are left alone. Under umask 022 these are the modes the
+ * tree already has, so the image is byte-identical to one written without them.
+ */
+export const NORMALISE_MODES: readonly string[] = [
+  '-find', '/', '-type', 'd', '-exec', 'chmod', '0755', '--',
+  // mkisofs_r: r for all, w for none, x for all when any x; then the owner's w back.
+  '-find', '/', '-type', 'f', '-exec', 'mkisofs_r', '--',
+  '-find', '/', '-type', 'f', '-exec', 'chmod', 'u+w', '--',
+];

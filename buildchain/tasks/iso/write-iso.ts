@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { open, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, open, rename, rm, writeFile } from 'node:fs/promises';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createRequire } from 'node:module';
@@ -18,6 +18,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { killGroup } from '../../engine/exec/process-group.ts';
 import { TaskError } from '../../engine/task.ts';
+import { tempPathFor } from '../../lib/fs/atomic-write.ts';
 import { IsoMd5Accumulator, type IsoMd5Result } from './iso-md5.ts';
 import { mkisofsArgs } from './mkisofs-args.ts';
 
@@ -246,6 +247,9 @@ async function implantAppData(file: string, md5: IsoMd5Result, output: string): 
   }
 }
 
+/** Mode of the ISO and its SHA256SUM, whatever the umask. */
+const OUTPUT_MODE = 0o644;
+
 /**
  * Writes the ISO of `root` to `output` (plus SHA256SUM beside it), all or nothing.
  * Throws TaskError: `invalid-input` (volume id), `command-failed`, `tool-not-found`, `aborted`.
@@ -260,17 +264,22 @@ export async function writeIso(opts: WriteIsoOptions): Promise<WriteIsoResult> {
     output: '-',
   });
   const implant = opts.implantMd5 ?? true;
-  const tmp = `${opts.output}.tmp-${process.pid}`;
+  // Temp names carry our pid: a build killed here leaves files the next build removes.
+  const tmp = tempPathFor(opts.output);
   const checksumFile =
     opts.checksumFile === null
       ? undefined
       : (opts.checksumFile ?? path.join(path.dirname(opts.output), 'SHA256SUM'));
-  const tmpSum = checksumFile === undefined ? undefined : `${checksumFile}.tmp-${process.pid}`;
+  const tmpSum = checksumFile === undefined ? undefined : tempPathFor(checksumFile);
   try {
     const streamed = await streamWriter(argv, tmp, implant, opts);
     const { size, md5 } = streamed;
     const sha256 = streamed.sha256 ?? (await sha256File(tmp, opts.signal));
-    if (tmpSum !== undefined) await writeFile(tmpSum, sha256sumLine(sha256, opts.output));
+    if (tmpSum !== undefined) {
+      await writeFile(tmpSum, sha256sumLine(sha256, opts.output));
+      await chmod(tmpSum, OUTPUT_MODE);
+    }
+    await chmod(tmp, OUTPUT_MODE);
     await rename(tmp, opts.output);
     if (tmpSum !== undefined && checksumFile !== undefined) await rename(tmpSum, checksumFile);
     return { output: opts.output, size, sha256, implantedMd5: md5?.md5, checksumFile, argv };

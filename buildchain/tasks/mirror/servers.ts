@@ -130,6 +130,24 @@ export function runningServerPids(): number[] {
   return [...exitKills];
 }
 
+/** PATH for a server when the caller has none. */
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/**
+ * The whole environment of a loopback server: PATH (to find it), HOME and TMPDIR when set,
+ * and the C locale. Nothing else of the caller's passes: docker-registry reads `REGISTRY_*`
+ * variables as overrides of its configuration (auth, address, storage) and Go's HTTP client
+ * honours `*_proxy`, so a variable set for something else would reconfigure the server.
+ */
+export function serverEnv(from: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: from.PATH ?? DEFAULT_PATH, LANG: 'C', LC_ALL: 'C' };
+  for (const key of ['HOME', 'TMPDIR'] as const) {
+    const value = from[key];
+    if (value !== undefined && value !== '') env[key] = value;
+  }
+  return env;
+}
+
 /** Options for {@link startProcessServer}. */
 interface ProcessServerOptions {
   readonly argv: readonly string[];
@@ -152,6 +170,7 @@ async function startProcessServer(opts: ProcessServerOptions): Promise<LoopbackS
     child = spawn('sh', ['-c', WATCHDOG, 'watchdog', ...opts.argv], {
       detached: true,
       stdio: ['pipe', fd, fd],
+      env: serverEnv(),
     });
   } finally {
     closeSync(fd);

@@ -5,6 +5,8 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { TaskError } from '../engine/task.ts';
+import { expressionPieces } from '../lib/text/quote.ts';
 import { generateRegistryConfig } from '../tasks/images/nginx-registry-config.ts';
 import { scanImagesDir } from '../tasks/images/registry-scan.ts';
 
@@ -66,6 +68,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     );
     return 2;
   }
+  // IMAGES_DIR is a literal path: a '$' or a brace in it must not become an nginx variable or
+  // a Jinja expression (only --server-root may hold those, on purpose).
+  const literalRoot = values['server-root'] === undefined ? checkLiteralRoot(root) : undefined;
+  if (literalRoot !== undefined) {
+    process.stderr.write(literalRoot);
+    return 2;
+  }
   const scan =
     values['only-constants'] === true ? { repos: [], warnings: [] } : await scanImagesDir(root);
   for (const w of scan.warnings) process.stderr.write(`static-registry: ${w}\n`);
@@ -87,10 +96,26 @@ export async function main(argv: readonly string[]): Promise<number> {
       }),
     );
   } catch (err) {
-    process.stderr.write(`static-registry: ${(err as Error).message}\n`);
+    if (!(err instanceof TaskError)) throw err;
+    process.stderr.write(usageMessage(err));
     return 2;
   }
   return 0;
+}
+
+function usageMessage(err: TaskError): string {
+  return `static-registry: ${err.message}\n${err.hint === undefined ? '' : `  hint: ${err.hint}\n`}`;
+}
+
+/** The message refusing IMAGES_DIR as the server root, or undefined when nginx can carry it. */
+function checkLiteralRoot(root: string): string | undefined {
+  try {
+    expressionPieces(root, 'IMAGES_DIR', 'move or rename the directory, or give --server-root PATH (nginx variables and {{ name }} allowed there)');
+    return undefined;
+  } catch (err) {
+    if (err instanceof TaskError) return usageMessage(err);
+    throw err;
+  }
 }
 
 if (

@@ -69,7 +69,10 @@ describe('nginx registry config', () => {
     expect(omit).not.toContain('_catalog');
     expect(omit).toContain('location = "/v2/{{ repository }}/tiny/tags/list"');
     expect(omit).toContain('alias "{{ registry_root }}/tiny/1.0/";');
-    expect(() => generateRegistryConfig({ repos, serverRoot: '/srv; evil' })).toThrow('server root');
+    // A ';' is carried inside the quoted string; a newline or a Jinja filter is refused.
+    expect(generateRegistryConfig({ repos, serverRoot: '/srv; evil' })).toContain('alias "/srv; evil/tiny/1.0/";');
+    expect(() => generateRegistryConfig({ repos, serverRoot: '/srv;\nevil' })).toThrow('server root');
+    expect(() => generateRegistryConfig({ repos, serverRoot: '{{ x | y }}' })).toThrow('server root');
   });
 
   it('names the prefix and server root as Salt expects', () => {

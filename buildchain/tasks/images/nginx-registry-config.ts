@@ -5,7 +5,19 @@
  * anchored, escaped patterns. Output is sorted, hence deterministic.
  */
 import Handlebars from 'handlebars';
+import {
+  expressionPieces,
+  nginxExpression,
+  nginxString,
+  regexEscape,
+  rejectValue,
+  requireDigest,
+  requireRepositoryName,
+  requireTag,
+} from '../../lib/text/quote.ts';
 import type { ScannedRepo, ServedManifest } from './registry-scan.ts';
+
+export { regexEscape };
 
 /** Options for {@link generateRegistryConfig}. */
 export interface RegistryConfigOptions {
@@ -29,27 +41,50 @@ export interface RegistryConfigOptions {
   readonly catalog?: boolean;
 }
 
-const TEMPLATE_PIECE = /(\{\{.*?\}\}|\{%.*?%\}|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?)/;
+const ROOT_FIX =
+  'give an absolute directory path without "$", "{", "}" or control characters, ' +
+  'an nginx variable ($name) or a Jinja expression ({{ name }})';
+const PREFIX_FIX =
+  'give lowercase name components ([a-z0-9] joined by ".", "_", "__" or "-") separated by "/", ' +
+  'or a Jinja expression ({{ name }})';
+/** Files of a tag directory the config names (unquoted in `try_files`). */
+const MANIFEST_FILE = /^(?:manifest\.json|[a-f0-9]{64}\.manifest\.json)$/;
 
-/** Escapes a literal for an nginx regex; template pieces are kept verbatim. */
-export function regexEscape(value: string): string {
-  return value
-    .split(TEMPLATE_PIECE)
-    .map((piece, i) => (i % 2 === 1 ? piece : piece.replace(/[.*+?^${}()|[\]\\/]/g, (c) => (c === '/' ? '/' : `\\${c}`))))
-    .join('');
-}
-
-/** Throws on a value that would break out of a quoted nginx string. */
-function checkQuotable(what: string, value: string): string {
-  if (/["';\n\r\\]/.test(value.replace(/\{\{.*?\}\}/g, ''))) {
-    throw new Error(`${what} "${value}" contains a quote, backslash, ';' or newline`);
-  }
-  return value;
-}
-
-function normalisePrefix(prefix: string | undefined): string {
+/** The prefix without slashes at its ends, checked: Jinja pieces, else the distribution grammar. */
+function normalisePrefix(prefix: string | undefined): { readonly text: string; readonly literal: boolean } {
   const p = (prefix ?? '').replace(/^\/+|\/+$/g, '');
-  return p === '' ? '' : `${checkQuotable('name prefix', p)}/`;
+  if (p === '') return { text: '', literal: true };
+  const pieces = expressionPieces(p, 'name prefix', PREFIX_FIX, { templates: true });
+  const literal = pieces.every((x) => x.kind === 'literal');
+  if (literal) requireRepositoryName(p, 'name prefix', PREFIX_FIX);
+  for (const x of pieces) {
+    if (x.kind === 'literal' && !/^[a-z0-9._/-]+$/.test(x.text)) {
+      rejectValue('name prefix', p, 'mixes a Jinja expression with characters outside [a-z0-9._/-]', PREFIX_FIX);
+    }
+  }
+  return { text: `${p}/`, literal };
+}
+
+/** The inside of the quoted server root (escaped), ending with a slash. */
+function quotedRootInner(serverRoot: string): string {
+  // Escaping only puts a backslash before '"' and backslashes: trailing slashes stay at the end.
+  const inner = nginxExpression(serverRoot, 'server root', ROOT_FIX, { variables: true, templates: true }).slice(1, -1);
+  return `${inner.replace(/\/+$/, '')}/`;
+}
+
+/** Checks what the scan found before any of it is written into the config. */
+function checkRepo(repo: ScannedRepo, prefix: { readonly text: string; readonly literal: boolean }): void {
+  requireRepositoryName(repo.name, 'image name');
+  if (prefix.literal) requireRepositoryName(`${prefix.text}${repo.name}`, 'repository');
+  for (const t of repo.tags) {
+    requireTag(t.tag, `tag of ${repo.name}`);
+    for (const m of [t.manifest, ...t.instances]) {
+      requireDigest(m.digest, `manifest digest of ${repo.name}:${t.tag}`);
+      if (!MANIFEST_FILE.test(m.file)) {
+        rejectValue(`manifest file of ${repo.name}:${t.tag}`, m.file, 'is not manifest.json or <hex>.manifest.json', 'rescan the images directory');
+      }
+    }
+  }
 }
 
 function errorJson(code: string, message: string): string {
@@ -88,22 +123,22 @@ location = /v2/_catalog {
     add_header Docker-Distribution-Api-Version registry/2.0 always;
     types { } default_type application/json;
     if ($request_method !~ ^(GET|HEAD)$) { return 405; }
-    return 200 '{{{catalog}}}';
+    return 200 {{{catalog}}};
 }
 {{/if}}
 {{#each repos}}
 
 # Repository {{{path}}}
-location = "/v2/{{{path}}}/tags/list" {
+location = {{{tagsLocation}}} {
     add_header Docker-Distribution-Api-Version registry/2.0 always;
     types { } default_type application/json;
     if ($request_method !~ ^(GET|HEAD)$) { return 405; }
-    return 200 '{{{tagsJson}}}';
+    return 200 {{{tagsJson}}};
 }
 {{#each manifests}}
-location = "/v2/{{{../path}}}/manifests/{{{reference}}}" {
-    alias "{{{../root}}}{{{dir}}}/";
-    types { } default_type "{{{mediaType}}}";
+location = {{{location}}} {
+    alias {{{alias}}};
+    types { } default_type {{{mediaType}}};
     add_header Docker-Content-Digest "{{{digest}}}";
     add_header Docker-Distribution-Api-Version registry/2.0;
     try_files {{{file}}} =404;
@@ -116,7 +151,7 @@ location ~ "^/v2/{{{pattern}}}/manifests/[^/]+$" {
     return 404 '{{{../manifestUnknown}}}';
 }
 location ~ "^/v2/{{{pattern}}}/blobs/sha256:([a-f0-9]{64})$" {
-    alias "{{{root}}}";
+    alias {{{root}}};
     types { } default_type application/octet-stream;
     add_header Docker-Content-Digest "sha256:$1";
     add_header Docker-Distribution-Api-Version registry/2.0;
@@ -130,51 +165,78 @@ const render = Handlebars.compile(TEMPLATE, { noEscape: true, strict: true });
 
 /** A manifest location: one per tag, one per distinct digest (and instance) per repository. */
 interface ManifestLocation {
-  readonly reference: string;
-  readonly dir: string;
+  /** Quoted `location =` path. */
+  readonly location: string;
+  /** Quoted `alias` directory. */
+  readonly alias: string;
   readonly file: string;
+  /** Quoted media type. */
   readonly mediaType: string;
   readonly digest: string;
 }
 
-function manifestLocations(repo: ScannedRepo): ManifestLocation[] {
+/** Where a repository is served: its path under /v2/ and the quoted inside of its root. */
+interface RepoPlace {
+  readonly path: string;
+  readonly rootInner: string;
+}
+
+function manifestLocations(repo: ScannedRepo, place: RepoPlace): ManifestLocation[] {
+  const location = (reference: string, dir: string, m: ServedManifest): ManifestLocation => ({
+    location: nginxExpression(`/v2/${place.path}/manifests/${reference}`, 'location', PREFIX_FIX, { templates: true }),
+    alias: `"${place.rootInner}${dir}/"`,
+    file: m.file,
+    mediaType: nginxString(m.mediaType, `media type of ${repo.name}:${dir}`, 'rescan the images directory'),
+    digest: m.digest,
+  });
   const out: ManifestLocation[] = [];
   const byDigest = new Map<string, ManifestLocation>();
   const add = (dir: string, m: ServedManifest): void => {
-    if (!byDigest.has(m.digest)) byDigest.set(m.digest, { reference: m.digest, dir, file: m.file, mediaType: m.mediaType, digest: m.digest });
+    if (!byDigest.has(m.digest)) byDigest.set(m.digest, location(m.digest, dir, m));
   };
   for (const t of repo.tags) {
-    out.push({ reference: t.tag, dir: t.tag, file: t.manifest.file, mediaType: t.manifest.mediaType, digest: t.manifest.digest });
+    out.push(location(t.tag, t.tag, t.manifest));
     add(t.tag, t.manifest);
     for (const inst of t.instances) add(t.tag, inst);
   }
-  const digests = [...byDigest.values()].sort((a, b) => (a.reference < b.reference ? -1 : 1));
+  const digests = [...byDigest.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, l]) => l);
   return [...out, ...digests];
 }
 
-/** Renders the nginx include (see {@link RegistryConfigOptions}). */
+/**
+ * Renders the nginx include (see {@link RegistryConfigOptions}). Every name, tag and digest is
+ * checked against the distribution grammar and every string is quoted with nginx escaping;
+ * a value nginx cannot carry (`$` outside a variable, control characters) is a TaskError
+ * `invalid-input` naming it.
+ */
 export function generateRegistryConfig(opts: RegistryConfigOptions): string {
   const mode = opts.constants ?? 'include';
   const prefix = normalisePrefix(opts.namePrefix);
-  const root = `${checkQuotable('server root', opts.serverRoot).replace(/\/+$/, '')}/`;
+  const rootInner = quotedRootInner(opts.serverRoot);
   const repos = mode === 'only' ? [] : [...opts.repos].sort((a, b) => (a.name < b.name ? -1 : 1));
+  for (const r of repos) checkRepo(r, prefix);
   const withPaths = repos.map((r) => {
     const tags = r.tags.map((t) => t.tag).sort();
-    const repoPath = `${prefix}${r.name}`;
+    const place = { path: `${prefix.text}${r.name}`, rootInner: `${rootInner}${r.name}/` };
+    const sorted = { name: r.name, tags: [...r.tags].sort((a, b) => (a.tag < b.tag ? -1 : 1)) };
     return {
-      path: repoPath,
-      pattern: regexEscape(repoPath),
-      root: `${root}${r.name}/`,
+      path: place.path,
+      tagsLocation: nginxExpression(`/v2/${place.path}/tags/list`, 'location', PREFIX_FIX, { templates: true }),
+      // Names are checked above: the only regex character left is '.', escaped as '\.', which
+      // nginx keeps as it is inside a quoted string.
+      pattern: regexEscape(place.path),
+      root: `"${place.rootInner}"`,
       tags,
-      tagsJson: JSON.stringify({ name: repoPath, tags }),
-      manifests: manifestLocations({ name: r.name, tags: [...r.tags].sort((a, b) => (a.tag < b.tag ? -1 : 1)) }),
+      tagsJson: nginxString(JSON.stringify({ name: place.path, tags }), 'tag list', PREFIX_FIX, "'"),
+      manifests: manifestLocations(sorted, place),
     };
   });
   const withCatalog = (opts.catalog ?? mode === 'include') && mode !== 'only';
+  const catalog = JSON.stringify({ repositories: withPaths.map((r) => r.path) });
   return render({
     constants: mode !== 'omit',
     // An empty string is falsy for {{#if}}: no catalog location.
-    catalog: withCatalog ? JSON.stringify({ repositories: withPaths.map((r) => r.path) }) : '',
+    catalog: withCatalog ? nginxString(catalog, 'catalog', PREFIX_FIX, "'") : '',
     nameUnknown: errorJson('NAME_UNKNOWN', 'repository name not known to registry'),
     manifestUnknown: errorJson('MANIFEST_UNKNOWN', 'manifest unknown'),
     blobUnknown: errorJson('BLOB_UNKNOWN', 'blob unknown to registry'),

@@ -4,6 +4,8 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
 import type { ActionContext } from '../../engine/task.ts';
+import { isRepositoryName } from '../../lib/text/distribution-names.ts';
+import { rejectValue } from '../../lib/text/quote.ts';
 import { loadVersion } from '../iso/version.ts';
 import { generateRegistryConfig } from './nginx-registry-config.ts';
 import { scanImagesDir } from './registry-scan.ts';
@@ -22,7 +24,14 @@ async function writeAtomic(file: string, text: string): Promise<void> {
  */
 export function registryNaming(projectName: string, version: string): { namePrefix: string; serverRoot: string } {
   const env = `${projectName.toLowerCase()}-${version}`;
-  return { namePrefix: `${env}/`, serverRoot: `$${env.replace(/[.-]/g, '_')}_images` };
+  const fix = 'use a PROJECT_NAME of letters, digits and single dashes (e.g. MetalK8s)';
+  // The prefix is a registry path component, the variable an nginx (and Salt) identifier.
+  if (!isRepositoryName(env)) {
+    rejectValue('PROJECT_NAME', projectName, `gives the registry name prefix "${env}", not a repository name of the distribution grammar`, fix);
+  }
+  const variable = `${env.replace(/[.-]/g, '_')}_images`;
+  if (!/^[a-z0-9_]+$/.test(variable)) rejectValue('PROJECT_NAME', projectName, `gives the nginx variable $${variable}`, fix);
+  return { namePrefix: `${env}/`, serverRoot: `$${variable}` };
 }
 
 /** Scans `<isoRoot>/images` and writes both includes (constants, and images with the prefix). */

@@ -1,9 +1,13 @@
 /**
  * `@@` templates (Python string.Template with delimiter `@@`, as the 2.4 buildchain):
- * `@@NAME` or `@@{NAME}` is replaced, `@@@@` gives `@@`; an unknown name is an error.
+ * `@@NAME` or `@@{NAME}` is replaced, `@@@@` gives `@@`; an unknown name is an error, and so is
+ * a value that is not a plain word (the templates are sh, YAML and Salt states; no quoting).
  */
 import { TaskError } from '../../engine/task.ts';
+import { rejectValue } from '../../lib/text/quote.ts';
 
+/** What a placeholder value may hold: one word for sh, YAML and Jinja alike. */
+const SAFE_VALUE = /^[A-Za-z0-9._+/-]*$/;
 const PLACEHOLDER = /@@(?:(@@)|\{([_a-zA-Z][_a-zA-Z0-9]*)\}|([_a-zA-Z][_a-zA-Z0-9]*))/g;
 
 /** Renders `text`; `source` names the template in errors. */
@@ -24,6 +28,11 @@ export function renderTemplate(
             .map((k) => `@@${k}`)
             .join(', ')}; write @@@@ for a literal @@.`,
         });
+      }
+      // Templates are shell scripts, YAML and Salt states: a value is inserted as it is, so it
+      // must be a word none of them needs to quote.
+      if (!SAFE_VALUE.test(value)) {
+        rejectValue(`@@${key} in ${source}`, value, 'is not a plain word (letters, digits and ._+/-)', 'placeholder values are inserted unquoted into shell and YAML: fix the value (e.g. VERSION) at its source');
       }
       return value;
     },

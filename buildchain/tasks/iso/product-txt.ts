@@ -4,6 +4,7 @@
  * quoting in sh, so the file stays exactly the 2.4 format.
  */
 import { TaskError } from '../../engine/task.ts';
+import { rejectValue } from '../../lib/text/quote.ts';
 import type { ProductVersion } from './version.ts';
 
 /** Inputs of product.txt. */
@@ -58,6 +59,13 @@ export function renderProductTxt(info: ProductInfo): string {
     BUILD_HOST: shSafe(info.buildHost),
     SOURCES: shSafe(info.sources),
   };
+  // Sourced by sh unquoted: every value must read back as written (VERSION is checked where
+  // it is parsed; this keeps any future field honest).
+  for (const k of PRODUCT_KEYS) {
+    if (shSafe(values[k]) !== values[k]) {
+      rejectValue(`product.txt ${k}`, values[k], 'is not a plain sh word', 'product.txt is sourced by sh: fix the value at its source');
+    }
+  }
   return PRODUCT_KEYS.map((k) => `${k}=${values[k]}\n`).join('');
 }
 

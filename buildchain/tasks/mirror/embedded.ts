@@ -3,9 +3,11 @@
  * and an nginx on 127.0.0.1 free ports, once (single-flight), and stops them by pid.
  */
 import path from 'node:path';
+import { nginxString, requireRpmPath } from '../../lib/text/quote.ts';
 import type { MirrorPlan } from './content.ts';
 import { mirrorDirs, seedMirror, type MirrorDirs, type SeedResult } from './seed.ts';
 import { startNginx, startRegistry, type LoopbackServer } from './servers.ts';
+import { RPM_PATH_FIX } from './stand-in-rpm.ts';
 
 /** The running mirror. */
 export interface MirrorEndpoints {
@@ -58,8 +60,10 @@ export function createEmbeddedMirror(opts: EmbeddedMirrorOptions): EmbeddedMirro
   // Single-flight: `mirror:seed` and the first use of the sources may seed concurrently.
   let seeding: Promise<SeedResult> | undefined;
   const seed = (signal?: AbortSignal): Promise<SeedResult> => {
-    seeding ??= (async () =>
-      seedMirror({
+    seeding ??= (async () => {
+      // Refused before anything is built, named as the setting: rpmbuild runs under it.
+      requireRpmPath(path.resolve(opts.buildRoot), 'BUILD_ROOT', RPM_PATH_FIX);
+      return seedMirror({
         dirs,
         plan: await plan(),
         rpmbuildBin: bins.rpmbuild,
@@ -68,7 +72,8 @@ export function createEmbeddedMirror(opts: EmbeddedMirrorOptions): EmbeddedMirro
         rpmsignBin: bins.rpmsign,
         log: opts.log,
         signal: signal === undefined ? abort.signal : AbortSignal.any([signal, abort.signal]),
-      }))().finally(() => {
+      });
+    })().finally(() => {
       seeding = undefined;
     });
     return seeding;
@@ -85,7 +90,7 @@ export function createEmbeddedMirror(opts: EmbeddedMirrorOptions): EmbeddedMirro
     const web = await startNginx({
       dir: dirs.nginx,
       bin: bins.nginx,
-      serverBody: `root ${path.resolve(dirs.www)};\n    autoindex on;`,
+      serverBody: `root ${nginxString(path.resolve(dirs.www), 'BUILD_ROOT', RPM_PATH_FIX)};\n    autoindex on;`,
       mainExtra: isRoot ? 'user root;' : '',
     });
     servers.push(web);

@@ -8,7 +8,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile, readFile } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import path from 'node:path';
+import { stringify } from 'yaml';
 import { killGroup } from '../../engine/exec/process-group.ts';
+import { nginxString } from '../../lib/text/quote.ts';
 
 /** A running loopback server. */
 export interface LoopbackServer {
@@ -232,25 +234,14 @@ export async function startRegistry(opts: RegistryOptions): Promise<LoopbackServ
   const port = opts.port ?? (await freePort());
   await mkdir(path.join(opts.dir, 'data'), { recursive: true });
   const configPath = path.join(opts.dir, 'config.yml');
-  await writeFile(
-    configPath,
-    [
-      'version: 0.1',
-      'log:',
-      '  level: warn',
-      '  accesslog:',
-      '    disabled: true',
-      'storage:',
-      '  filesystem:',
-      `    rootdirectory: ${path.join(opts.dir, 'data')}`,
-      '  delete:',
-      '    enabled: true',
-      'http:',
-      `  addr: 127.0.0.1:${port}`,
-      '  secret: metalk8s-buildchain-loopback',
-      '',
-    ].join('\n'),
-  );
+  // Through the YAML library: the storage path (under BUILD_ROOT) may hold any character.
+  const config = {
+    version: '0.1',
+    log: { level: 'warn', accesslog: { disabled: true } },
+    storage: { filesystem: { rootdirectory: path.join(opts.dir, 'data') }, delete: { enabled: true } },
+    http: { addr: `127.0.0.1:${port}`, secret: 'metalk8s-buildchain-loopback' },
+  };
+  await writeFile(configPath, stringify(config));
   return startProcessServer({
     argv: [opts.bin ?? 'docker-registry', 'serve', configPath],
     port,
@@ -282,22 +273,24 @@ export async function startNginx(opts: NginxOptions): Promise<LoopbackServer> {
   const dir = path.resolve(opts.dir);
   for (const sub of ['logs', 'tmp']) await mkdir(path.join(dir, sub), { recursive: true });
   const conf = path.join(dir, 'nginx.conf');
-  const t = path.join(dir, 'tmp');
+  // The prefix (under BUILD_ROOT) is quoted with nginx escaping; a '$' in it is refused.
+  const q = (file: string): string =>
+    nginxString(path.join(dir, file), 'nginx prefix directory', 'choose a BUILD_ROOT without "$" or control characters');
   await writeFile(
     conf,
     `daemon off;
 worker_processes 1;
 ${opts.mainExtra ?? ''}
-pid ${dir}/nginx.pid;
-error_log ${dir}/logs/error.log warn;
+pid ${q('nginx.pid')};
+error_log ${q('logs/error.log')} warn;
 events { worker_connections 256; }
 http {
   access_log off;
-  client_body_temp_path ${t}/body;
-  proxy_temp_path ${t}/proxy;
-  fastcgi_temp_path ${t}/fastcgi;
-  uwsgi_temp_path ${t}/uwsgi;
-  scgi_temp_path ${t}/scgi;
+  client_body_temp_path ${q('tmp/body')};
+  proxy_temp_path ${q('tmp/proxy')};
+  fastcgi_temp_path ${q('tmp/fastcgi')};
+  uwsgi_temp_path ${q('tmp/uwsgi')};
+  scgi_temp_path ${q('tmp/scgi')};
   types { application/x-rpm rpm; application/xml xml; application/gzip gz; text/plain txt asc; }
   default_type application/octet-stream;
   sendfile on;

@@ -5,6 +5,7 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadExeca } from '../../engine/exec/lazy-execa.ts';
+import { requireRpmName, requireRpmPath, requireRpmVersion, rpmMacroEscape, shellQuote } from '../../lib/text/quote.ts';
 import type { StandInRpm } from './content.ts';
 
 /** Fixed build time of stand-in RPMs (SOURCE_DATE_EPOCH), also their file mtime. */
@@ -17,25 +18,38 @@ export function rpmFileName(rpm: StandInRpm): string {
   return `${rpm.name}-${rpm.version}-${rpm.release}.noarch.rpm`;
 }
 
-/** The spec of a stand-in package. Pure. */
+/** What to do about a path rpmbuild cannot carry. */
+export const RPM_PATH_FIX =
+  'choose a BUILD_ROOT whose path holds only letters, digits and ._+,:@=/- (no spaces, quotes, $, %), ' +
+  'or use SOURCES=site / SOURCES=upstream (no stand-in RPMs are built then)';
+
+/**
+ * The spec of a stand-in package. Pure. Name, version and release are checked (RPM grammar, no
+ * `%`); the only shell words are fixed paths under the quoted `$RPM_BUILD_ROOT`.
+ */
 export function standInSpec(rpm: StandInRpm): string {
-  const file = `/usr/share/metalk8s-stand-in/${rpm.name}`;
+  const name = requireRpmName(rpm.name, 'stand-in RPM name');
+  const version = requireRpmVersion(rpm.version, `version of stand-in RPM ${name}`);
+  const release = requireRpmVersion(rpm.release, `release of stand-in RPM ${name}`);
+  const dir = '/usr/share/metalk8s-stand-in';
+  const file = `${dir}/${name}`;
+  const text = (value: string): string => rpmMacroEscape(value, 'stand-in RPM text', 'use an RPM name');
   return [
-    `Name:           ${rpm.name}`,
-    `Version:        ${rpm.version}`,
-    `Release:        ${rpm.release}`,
-    `Summary:        Stand-in for ${rpm.name} (metalk8s-buildchain embedded mirror)`,
+    `Name:           ${name}`,
+    `Version:        ${version}`,
+    `Release:        ${release}`,
+    `Summary:        ${text(`Stand-in for ${name} (metalk8s-buildchain embedded mirror)`)}`,
     'License:        Apache-2.0',
     'BuildArch:      noarch',
     '',
     '%description',
-    `Stand-in package built by the metalk8s-buildchain embedded mirror; not the real ${rpm.name}.`,
+    text(`Stand-in package built by the metalk8s-buildchain embedded mirror; not the real ${name}.`),
     '',
     '%prep',
     '%build',
     '%install',
-    'mkdir -p %{buildroot}/usr/share/metalk8s-stand-in',
-    `echo 'stand-in for ${rpm.name}-${rpm.version}-${rpm.release}' > %{buildroot}${file}`,
+    `mkdir -p "$RPM_BUILD_ROOT"${text(shellQuote(dir))}`,
+    `echo ${text(shellQuote(`stand-in for ${name}-${version}-${release}`))} > "$RPM_BUILD_ROOT"${text(shellQuote(file))}`,
     '',
     '%files',
     file,
@@ -43,8 +57,12 @@ export function standInSpec(rpm: StandInRpm): string {
   ].join('\n');
 }
 
-/** argv of the reproducible rpmbuild (after the binary). Pure. */
+/**
+ * argv of the reproducible rpmbuild (after the binary). Pure. The topdir becomes the `_topdir`
+ * macro and, through rpm's own macros, part of sh scripts: it is refused unless rpm can carry it.
+ */
 export function rpmbuildArgs(topdir: string, spec: string): string[] {
+  requireRpmPath(topdir, 'rpmbuild topdir', RPM_PATH_FIX);
   return [
     '--define', `_topdir ${topdir}`,
     '--define', `_tmppath ${path.join(topdir, 'tmp')}`,
@@ -68,12 +86,15 @@ export interface BuildRpmOptions {
 /** Builds one stand-in RPM into `destDir`; returns its path. */
 export async function buildStandInRpm(rpm: StandInRpm, opts: BuildRpmOptions): Promise<string> {
   const topdir = path.join(opts.workDir, `${rpm.name}-${rpm.version}-${rpm.release}`);
+  // Checked before anything is written (rpmbuildArgs checks again).
+  requireRpmPath(topdir, 'rpmbuild topdir', RPM_PATH_FIX);
+  const specText = standInSpec(rpm);
   await rm(topdir, { recursive: true, force: true });
   for (const d of ['SPECS', 'BUILD', 'RPMS', 'SRPMS', 'BUILDROOT', 'tmp']) {
     await mkdir(path.join(topdir, d), { recursive: true });
   }
   const spec = path.join(topdir, 'SPECS', `${rpm.name}.spec`);
-  await writeFile(spec, standInSpec(rpm));
+  await writeFile(spec, specText);
   const { execa } = await loadExeca();
   await execa(opts.rpmbuildBin ?? 'rpmbuild', rpmbuildArgs(topdir, spec), {
     env: { SOURCE_DATE_EPOCH: String(STAND_IN_EPOCH) },

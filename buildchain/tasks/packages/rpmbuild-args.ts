@@ -5,6 +5,7 @@
  * Reproducibility (two builds byte-identical): SOURCE_DATE_EPOCH in the environment plus the
  * three macros of {@link REPRODUCIBLE_DEFINES}, and a private `_topdir`.
  */
+import { requireRpmMacroValue, requireRpmPath } from '../../lib/text/quote.ts';
 
 /** Where rpmbuild runs. */
 export type RpmBuilder = 'local' | 'docker' | 'podman';
@@ -31,10 +32,22 @@ export interface RpmCommandOptions {
   readonly defines?: Readonly<Record<string, string>>;
 }
 
+/**
+ * `--define 'name value'` pairs. The topdir must be a path rpm carries (it reaches sh scripts
+ * through rpm's own macros); no value may hold `%` (`%(cmd)` would run a command) or a newline.
+ */
 function defineArgs(defines: Readonly<Record<string, string>>): string[] {
   return Object.keys(defines)
     .sort()
-    .flatMap((k) => ['--define', `${k} ${defines[k] ?? ''}`]);
+    .flatMap((k) => {
+      const value = defines[k] ?? '';
+      if (k === '_topdir') {
+        requireRpmPath(value, 'rpmbuild topdir', 'choose a BUILD_ROOT whose path holds only letters, digits and ._+,:@=/- (no spaces, quotes, $, %)');
+      } else {
+        requireRpmMacroValue(k, value, `rpm macro ${k}`, 'macro values come from packages-specs/<osFamily>.yaml (distTag) and VERSION: remove the % or the line break');
+      }
+      return ['--define', `${k} ${value}`];
+    });
 }
 
 /**

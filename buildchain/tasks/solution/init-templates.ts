@@ -99,7 +99,15 @@ metadata:
   };
 }
 
-/** Relative path -> content of every file of the skeleton. */
+/** A YAML scalar: plain when it is a plain path or word, else double-quoted (JSON is YAML). */
+function yamlWord(value: string): string {
+  return /^[A-Za-z0-9_/][A-Za-z0-9._/-]*$/.test(value) ? value : JSON.stringify(value);
+}
+
+/**
+ * Relative path -> content of every file of the skeleton. `name` and `version` must have passed
+ * `checkProduct` (letters, digits, dashes; semver): they are written unquoted into YAML and HTML.
+ */
 export function skeletonFiles(o: SkeletonOptions): Record<string, string> {
   const lower = o.name.toLowerCase();
   const app = `${lower}-app`;
@@ -110,7 +118,7 @@ export function skeletonFiles(o: SkeletonOptions): Record<string, string> {
 name: ${o.name}
 version: ${o.version}
 # MetalK8s versions this Solution can be imported in (a semver range).
-requireMetalK8s: "${o.requireMetalK8s ?? '>=2.4.0'}"
+requireMetalK8s: ${JSON.stringify(o.requireMetalK8s ?? '>=2.4.0')}
 # Also write the later manifest.yaml layout (MetalK8s >= 2.5 reads it).
 manifestYaml: false
 images:
@@ -122,7 +130,7 @@ images:
       # Copied from this host into the build context (not committed), only with
       # build --allow-host-files: apt-get install busybox-static
       hostFiles:
-        busybox: ${busybox}
+        busybox: ${yamlWord(busybox)}
   # A remote image is pulled by pinned digest, e.g.:
   # - name: nginx
   #   version: 1.25.3

@@ -3,6 +3,7 @@
  * later `manifest.yaml` (solutions.metalk8s.scality.com/v1alpha1). Pure functions.
  */
 import YAML from 'yaml';
+import { rejectValue } from '../../lib/text/quote.ts';
 import { formatTimestamp, shSafe } from '../iso/product-txt.ts';
 
 export { formatTimestamp };
@@ -35,6 +36,9 @@ const PARTIAL =
 const COMPARATOR_RE = new RegExp(`^(?:>=|<=|>|<|=|~|\\^)?v?${PARTIAL}$`);
 const HYPHEN_RE = new RegExp(`^${PARTIAL} - ${PARTIAL}$`);
 
+/** Characters of a range, all literal inside sh double quotes (no `$`, backquote, `"`, `\`). */
+const RANGE_CHARS = /^[0-9A-Za-z.*<>=~^| -]+$/;
+
 /** Product names become part of repository names and must stay sh-sourceable. */
 export function isValidProductName(name: string): boolean {
   return NAME_RE.test(name) && name.length <= 64;
@@ -48,7 +52,8 @@ export function isValidSemver(version: string): boolean {
 /** node-semver style ranges: comparator sets joined by `||`, or `A - B` hyphen ranges. */
 export function isValidSemverRange(range: string): boolean {
   const trimmed = range.trim();
-  if (trimmed === '') return false;
+  // One line of spaces between comparators: product.txt carries it in sh double quotes.
+  if (trimmed === '' || !RANGE_CHARS.test(trimmed)) return false;
   return trimmed.split('||').every((set) => {
     const s = set.trim().replace(/(>=|<=|>|<|=|~|\^)\s+/g, '$1');
     if (s === '') return false;
@@ -72,13 +77,25 @@ export function isoFileName(name: string, version: string): string {
   return `${archiveId(name, version)}.iso`;
 }
 
-/** `product.txt`: KEY=VALUE lines, sourceable by sh (the range is quoted as in the docs). */
+/**
+ * `product.txt`: KEY=VALUE lines, sourceable by sh (the range is quoted as in the docs). Lint
+ * checks the fields first; a value sh would not read back as written is refused here too.
+ */
 export function renderProductTxt(p: ProductInfo): string {
+  const fix = 'fix solution.yaml (`metalk8s-solution lint` names the problem)';
+  if (!isValidProductName(p.name)) rejectValue('product.txt NAME', p.name, 'is not a valid product name', fix);
+  if (!isValidSemver(p.version)) rejectValue('product.txt VERSION', p.version, 'is not a semantic version', fix);
+  if (!isValidSemverRange(p.requireMetalK8s)) {
+    rejectValue('product.txt REQUIRE_METALK8S', p.requireMetalK8s, 'is not a version range sh can read in double quotes', fix);
+  }
+  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(p.buildTimestamp)) {
+    rejectValue('product.txt BUILD_TIMESTAMP', p.buildTimestamp, 'is not YYYY-MM-DDTHH:MM:SSZ', 'set SOURCE_DATE_EPOCH to seconds since 1970');
+  }
   return [
     `NAME=${p.name}`,
     `VERSION=${p.version}`,
     `REQUIRE_METALK8S="${p.requireMetalK8s}"`,
-    `ARCHIVE_LAYOUT_VERSION=${p.archiveLayoutVersion}`,
+    `ARCHIVE_LAYOUT_VERSION=${String(Math.trunc(p.archiveLayoutVersion))}`,
     `GIT=${shSafe(p.git)}`,
     `BUILD_TIMESTAMP=${p.buildTimestamp}`,
     '',

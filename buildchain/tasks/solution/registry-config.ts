@@ -8,8 +8,16 @@
  * (`@registry_manifest_unknown`, ...) that the common config of a MetalK8s 2.4 cluster does not
  * define (it defines `@404_tag`), so nginx there would reject the include. Solutions target the
  * installed MetalK8s, hence this byte-compatible copy of the reference script's output
- * (NicolasT/static-container-registry, 2019-08-06).
+ * (NicolasT/static-container-registry, 2019-08-06). Because that format leaves names, tags and
+ * the root unquoted, they are checked (distribution grammar, plain path) and refused otherwise.
  */
+import {
+  describeChar,
+  expressionPieces,
+  rejectValue,
+  requireRepositoryName,
+  requireTag,
+} from '../../lib/text/quote.ts';
 
 /** One image tag found on disk. */
 export interface RegistryImage {
@@ -28,6 +36,43 @@ export interface RegistryConfigOptions {
 }
 
 export const MANIFEST_V2S2 = 'application/vnd.docker.distribution.manifest.v2+json';
+
+const PREFIX_FIX = 'use lowercase name components joined by "/", or a Jinja expression ({{ name }})';
+const ROOT_FIX =
+  'use a path of letters, digits and ._+,:@=~/- (the reference format writes it unquoted), ' +
+  'an nginx variable ($name) or a Jinja expression ({{ name }})';
+/** Characters an unquoted nginx token carries as they are. */
+const NOT_UNQUOTED_SAFE = /[^A-Za-z0-9._+,:@=~/-]/;
+
+/**
+ * The reference format writes names, tags and the root unquoted: anything outside the
+ * distribution grammar (names, tags) or a plain path (root) is refused, so that no value can
+ * end a directive or open a block.
+ */
+function checkInputs(images: readonly RegistryImage[], prefix: string, root: string): void {
+  const prefixPieces = expressionPieces(prefix, 'name prefix', PREFIX_FIX, { templates: true });
+  if (prefixPieces.every((p) => p.kind === 'literal') && prefix !== '') {
+    requireRepositoryName(prefix, 'name prefix', PREFIX_FIX);
+  }
+  for (const p of prefixPieces) {
+    if (p.kind === 'literal' && !/^[a-z0-9._/-]+$/.test(p.text)) {
+      rejectValue('name prefix', prefix, 'mixes a Jinja expression with characters outside [a-z0-9._/-]', PREFIX_FIX);
+    }
+  }
+  for (const p of expressionPieces(root, 'server root', ROOT_FIX, { templates: true, variables: true })) {
+    const bad = p.kind === 'literal' ? NOT_UNQUOTED_SAFE.exec(p.text)?.[0] : undefined;
+    if (bad !== undefined) {
+      rejectValue('server root', root, `holds ${describeChar(bad)}, which an unquoted nginx path cannot carry`, ROOT_FIX);
+    }
+  }
+  for (const img of images) {
+    requireRepositoryName(img.name, 'image name');
+    requireTag(img.tag, `tag of image ${img.name}`);
+    if (!/^[a-f0-9]{64}$/.test(img.manifestHex)) {
+      rejectValue(`manifest digest of ${img.name}:${img.tag}`, img.manifestHex, 'is not 64 lowercase hex digits', 'rebuild the images directory');
+    }
+  }
+}
 
 function manifestLocation(
   path: string,
@@ -65,6 +110,7 @@ export function renderRegistryConfig(
   const trimmed = opts.namePrefix.replace(/^\/+|\/+$/g, '');
   const prefix = trimmed === '' ? '' : `${trimmed}/`;
   const root = opts.serverRoot;
+  checkInputs(images, trimmed, root);
   const byName = new Map<string, RegistryImage[]>();
   for (const img of images) byName.set(img.name, [...(byName.get(img.name) ?? []), img]);
   const blocks: string[] = [];

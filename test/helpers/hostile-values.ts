@@ -1,0 +1,89 @@
+/**
+ * fast-check arbitraries of hostile and ordinary values (names, tags, paths) for the generator
+ * property tests, and what a generated registry config must hold for given inputs.
+ */
+import { createHash } from 'node:crypto';
+import fc from 'fast-check';
+import { TaskError } from '../../buildchain/engine/task.ts';
+import { MEDIA_DOCKER_MANIFEST } from '../../buildchain/tasks/images/manifest.ts';
+import type { ScannedRepo } from '../../buildchain/tasks/images/registry-scan.ts';
+
+/** Pieces that break out of one language or another. */
+export const HOSTILE_PIECES = [
+  '"', "'", '\\', ';', '{', '}', '{{', '}}', '$', '$host', '${x}', '%', '%{x}', '%(touch CANARY)',
+  '`touch CANARY`', '$(touch CANARY)', '\n', '\r', '\t', ' ', '#', '/', '.', '..', '-', '_', '__',
+  'é', '日本', '\u2028', '\u0000', '\u007f', 'location', '~', '^', '*', '(', ')', '[', ']', '|', '?',
+  '+', ':', '@', '=', ',', '{{ repository }}', '{{ x | y }}', '";} location ~ ^/injected { return 200 "injected"; } #',
+] as const;
+
+/** Short strings mixing hostile pieces, plain words and arbitrary unicode. */
+export const messy: fc.Arbitrary<string> = fc
+  .array(
+    fc.oneof(
+      fc.constantFrom(...HOSTILE_PIECES),
+      fc.stringMatching(/^[a-z0-9]{1,5}$/),
+      fc.string({ unit: 'binary', maxLength: 3 }),
+    ),
+    { minLength: 1, maxLength: 6 },
+  )
+  .map((a) => a.join(''));
+
+/** A value valid in the distribution grammar most of the time, hostile otherwise. */
+export const nameLike: fc.Arbitrary<string> = fc.oneof(
+  { arbitrary: fc.stringMatching(/^[a-z0-9]{1,6}(?:[._-][a-z0-9]{1,4}){0,2}$/), weight: 6 },
+  { arbitrary: messy, weight: 1 },
+);
+export const tagLike: fc.Arbitrary<string> = fc.oneof(
+  { arbitrary: fc.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,8}$/), weight: 6 },
+  { arbitrary: messy, weight: 1 },
+);
+
+/** An absolute path with hostile components, or an nginx variable / Jinja piece. */
+export const rootLike: fc.Arbitrary<string> = fc.oneof(
+  fc.array(fc.oneof(messy, fc.stringMatching(/^[a-z]{1,6}$/)), { minLength: 1, maxLength: 3 }).map((a) => `/${a.join('/')}`),
+  fc.constantFrom('$images_a', '${images_b}/x', '{{ registry_root }}', '/srv/images/'),
+);
+
+export const prefixLike: fc.Arbitrary<string> = fc.oneof(
+  { arbitrary: fc.constantFrom('', 'metalk8s-2.4.0', '/a/b/', '{{ repository }}'), weight: 2 },
+  { arbitrary: nameLike, weight: 1 },
+);
+
+function digestOf(text: string): string {
+  return `sha256:${createHash('sha256').update(text).digest('hex')}`;
+}
+
+/** Repositories (distinct names, distinct tags) for the images generator. */
+export const reposArb: fc.Arbitrary<ScannedRepo[]> = fc
+  .uniqueArray(fc.record({ name: nameLike, tags: fc.uniqueArray(tagLike, { minLength: 1, maxLength: 3 }) }), {
+    selector: (r) => r.name,
+    maxLength: 3,
+  })
+  .map((repos) =>
+    repos.map((r) => ({
+      name: r.name,
+      tags: r.tags.map((tag) => ({
+        tag,
+        // Two tags of one repository share a digest when their first letters match: both kinds.
+        manifest: { digest: digestOf(`${r.name}:${tag.slice(0, 1)}`), mediaType: MEDIA_DOCKER_MANIFEST, file: 'manifest.json' },
+        instances: [],
+      })),
+    })),
+  );
+
+/** Number of `location` blocks the images generator writes (constants and catalog included). */
+export function expectedLocationCount(repos: readonly ScannedRepo[], mode: 'include' | 'omit'): number {
+  let n = mode === 'include' ? 6 : 0;
+  for (const r of repos) n += 1 + r.tags.length + new Set(r.tags.map((t) => t.manifest.digest)).size + 2;
+  return n;
+}
+
+/** True when `err` is the clear refusal the generators give: invalid-input, naming `value`. */
+export function isClearRefusal(err: unknown, names: readonly string[]): boolean {
+  return (
+    err instanceof TaskError &&
+    err.reason === 'invalid-input' &&
+    names.some((n) => err.message.includes(n)) &&
+    (err.hint ?? '') !== ''
+  );
+}

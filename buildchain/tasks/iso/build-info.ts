@@ -5,9 +5,13 @@ import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
 import { parseSourceDateEpoch } from '../../config/source-date-epoch.ts';
 
+/** Time limit of a `git log`/`git describe` (ms): a git that hangs fails like a missing one. */
+const GIT_TIMEOUT_MS = 60_000;
+
 function git(config: BuildConfig, args: readonly string[]): Promise<string | undefined> {
   return new Promise((resolve) => {
-    execFile(config.tools.git?.bin ?? 'git', ['-C', config.root, ...args], (err, stdout) => {
+    const options = { timeout: GIT_TIMEOUT_MS, killSignal: 'SIGKILL' as const };
+    execFile(config.tools.git?.bin ?? 'git', ['-C', config.root, ...args], options, (err, stdout) => {
       resolve(err === null ? stdout.trim() : undefined);
     });
   });

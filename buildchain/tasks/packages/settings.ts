@@ -25,6 +25,9 @@ export interface PackagingSettings {
   readonly defines: Readonly<Record<string, string>>;
 }
 
+/** Time limit of the `git log` reading the commit time (ms). */
+const GIT_TIMEOUT_MS = 60_000;
+
 /** SOURCE_DATE_EPOCH from the settings, else the last commit time, else 0. */
 export function sourceDateEpoch(config: BuildConfig): number {
   const epoch = parseSourceDateEpoch(config.env.SOURCE_DATE_EPOCH);
@@ -33,6 +36,9 @@ export function sourceDateEpoch(config: BuildConfig): number {
     const out = execFileSync(config.tools.git?.bin ?? 'git', ['log', '-1', '--format=%ct'], {
       cwd: config.root,
       stdio: ['ignore', 'pipe', 'ignore'],
+      // A git that hangs (a lock, a network filesystem) must not hang the task definitions.
+      timeout: GIT_TIMEOUT_MS,
+      killSignal: 'SIGKILL',
     });
     const n = Number(out.toString().trim());
     return Number.isInteger(n) ? n : 0;

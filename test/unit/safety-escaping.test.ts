@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TaskError } from '../../buildchain/engine/task.ts';
 import { nginxString, regexEscape, rpmMacroEscape, requireRpmPath, shellQuote } from '../../buildchain/lib/text/quote.ts';
+import { standInContext } from '../../buildchain/tasks/images/builder-args.ts';
 import { generateRegistryConfig } from '../../buildchain/tasks/images/nginx-registry-config.ts';
 import { registryNaming } from '../../buildchain/tasks/images/write-registry-config.ts';
 import { renderTemplate } from '../../buildchain/tasks/iso-root/template.ts';
@@ -238,6 +239,12 @@ describe('reported cases', () => {
     expect(() => renderProductTxt(product)).toThrow('REQUIRE_METALK8S');
     const version = { ...parseVersion('VERSION_MAJOR=1\nVERSION_MINOR=0\nVERSION_PATCH=0\nVERSION_SUFFIX=\n'), full: '1.0.0;id' };
     expect(() => renderIsoProduct({ name: 'M', version, git: '', epoch: 0, buildHost: 'h', sources: 'site' })).toThrow('product.txt VERSION');
+  });
+
+  it('stand-in Containerfiles take only names and tags of the distribution grammar', () => {
+    expect(() => standInContext('app', '1.0"\nRUN touch /tmp/PWNED')).toThrow('version of image app');
+    expect(() => standInContext('a$b', '1.0')).toThrow('image name');
+    expect(standInContext('app', '1.0').Containerfile).toContain('org.opencontainers.image.version="1.0"');
   });
 
   it('Solution registry config: an unquoted root with a space or ; is refused', () => {

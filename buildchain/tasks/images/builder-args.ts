@@ -2,6 +2,7 @@
  * argv builders for local image builds (pure): buildah (default), podman or docker, then the
  * export to an OCI layout and to a v2s2 `dir:` layout with skopeo.
  */
+import { requireRepositoryName, requireTag } from '../../lib/text/quote.ts';
 
 /** Which program builds local images (IMAGE_BUILDER). */
 export type ImageBuilder = 'buildah' | 'podman' | 'docker';
@@ -76,6 +77,10 @@ export function toDirArgv(skopeoBin: string, ociDir: string, dirOut: string): st
  * reached (SOURCES=embedded): the image keeps its name and tag, and says what it stands for.
  */
 export function standInContext(name: string, version: string): Record<string, string> {
+  // Written into a Containerfile (a comment and a double-quoted LABEL, where '$' expands): only
+  // names and tags of the distribution grammar, which need no quoting there.
+  requireRepositoryName(name, 'image name');
+  requireTag(version, `version of image ${name}`);
   return {
     Containerfile: [
       `# Stand-in for ${name}:${version} (SOURCES=embedded): its upstream bases are not reachable offline.`,

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
 import type { ImageEntry } from '../../config/content-types.ts';
 import { buildFileOf } from '../../config/images.ts';
+import { requireInside } from '../../lib/fs/fence.ts';
 import { parseMirrorSettings } from '../../config/mirrors.ts';
 import { TaskError, type ActionContext } from '../../engine/task.ts';
 import type { Sources } from '../sources.ts';
@@ -101,7 +102,9 @@ export async function buildImageAction(ctx: ActionContext, o: BuildActionOptions
   const build = entry.build;
   if (build === undefined) throw new TaskError('internal-error', `${entry.name} has no build context`);
   let context = path.join(config.root, build.context);
-  let file = await buildFileOf(context, build.file);
+  // Checked again at run time: context and Containerfile must still resolve inside the repository.
+  requireInside(config.root, context, `images.yaml: image ${entry.name}:${entry.version}: build.context`, 'keep the build context inside the repository');
+  let file = await buildFileOf(context, build.file, config.root);
   if (o.standIn) {
     context = path.join(o.paths.containers, 'stand-in', entry.name);
     file = await writeStandInContext(context, entry.name, entry.version);

@@ -17,6 +17,7 @@ import { TaskError } from '../../buildchain/engine/task.ts';
 import { generateRegistryConfig } from '../../buildchain/tasks/images/nginx-registry-config.ts';
 import { scanImagesDir } from '../../buildchain/tasks/images/registry-scan.ts';
 import { createEmbeddedMirror } from '../../buildchain/tasks/mirror/embedded.ts';
+import { signRpms } from '../../buildchain/tasks/mirror/signing.ts';
 import { buildStandInRpm, rpmbuildArgs, standInSpec } from '../../buildchain/tasks/mirror/stand-in-rpm.ts';
 import { expectedLocationCount, isClearRefusal, nameLike, prefixLike, reposArb, rootLike, tagLike } from '../helpers/hostile-values.ts';
 import { nginxLocations } from '../helpers/nginx-tokens.ts';
@@ -50,7 +51,7 @@ afterAll(async () => {
   await tmp.cleanup();
 });
 
-describe.skipIf(missingTools('rpmbuild', 'rpmspec').length > 0)('RPM specs and macros', () => {
+describe.skipIf(missingTools('rpmbuild', 'rpmspec', 'rpmsign').length > 0)('RPM specs and macros', () => {
   it('BUILD_ROOT with ;cmd: the embedded mirror refuses it by name, nothing runs or is written', async () => {
     const hostile = path.join(tmp.path, `x;echo>${canary}/PWNED;y`);
     const mirror = createEmbeddedMirror({
@@ -66,6 +67,14 @@ describe.skipIf(missingTools('rpmbuild', 'rpmspec').length > 0)('RPM specs and m
     const direct = await buildStandInRpm({ name: 'p', version: '1', release: '1' }, { workDir: path.join(hostile, 'work'), destDir: path.join(tmp.path, 'out') }).catch((e: unknown) => e);
     expect(direct).toBeInstanceOf(TaskError);
     expect(existsSync(hostile)).toBe(false);
+    await expectCanaryEmpty();
+  });
+
+  it('a GPG_BIN holding %(cmd) is refused before rpmsign expands it', async () => {
+    const gpgBin = `${tmp.path}/%(touch ${canary}/PWNED)/gpg`;
+    const err = (await signRpms([path.join(tmp.path, 'none.rpm')], { gnupgHome: path.join(tmp.path, 'gnupg'), gpgBin }).catch((e: unknown) => e)) as TaskError;
+    expect(err).toBeInstanceOf(TaskError);
+    expect(err.message).toBe(`GPG_BIN=${JSON.stringify(gpgBin)} holds '%', which rpm would expand in the macro __gpg`);
     await expectCanaryEmpty();
   });
 

@@ -10,6 +10,7 @@
 import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadExeca } from '../../engine/exec/lazy-execa.ts';
+import { requireRpmMacroValue } from '../../lib/text/quote.ts';
 
 export const STAND_IN_KEY_UID = 'MetalK8s buildchain stand-in <stand-in@metalk8s.invalid>';
 
@@ -66,6 +67,8 @@ export async function signRpms(files: readonly string[], opts: SigningOptions): 
   const gpg = opts.gpgBin ?? 'gpg';
   const { execa } = await loadExeca();
   const gpgPath = gpg.includes('/') ? gpg : (await execa('sh', ['-c', 'command -v "$1"', 'sh', gpg])).stdout.trim();
+  // A macro body: rpm expands '%' in it (rpm shell-escapes the expanded path itself).
+  requireRpmMacroValue('__gpg', gpgPath, 'GPG_BIN', 'set GPG_BIN to a path without % or control characters');
   try {
     await execa(
       opts.rpmsignBin ?? 'rpmsign',

@@ -153,6 +153,17 @@ describe('build lock', () => {
     }
   });
 
+  it('a takeover claim left by a killed taker does not block later builds', () => {
+    const dir = path.join(tmp.path, 'claim');
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'lock'), `${deadPid()}\n`);
+    writeFileSync(path.join(dir, 'lock.takeover'), `${deadPid()}\n`);
+    const lock = acquireLock(dir);
+    expect(ls(dir)).toEqual(['lock']);
+    lock.release();
+    expect(ls(dir)).toEqual([]);
+  });
+
   it('a live holder still refuses the lock (exit 2 reason lock-held)', () => {
     const dir = path.join(tmp.path, 'live');
     mkdirSync(dir);

@@ -7,10 +7,11 @@
  * Every child is killed after {@link LIMIT_MS}: a regression fails, it never hangs the suite.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cp, mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runSolutionCli } from '../../buildchain/cli/solution.ts';
 import { execDirect } from '../../buildchain/engine/exec/run-command.ts';
 import { TaskError } from '../../buildchain/engine/task.ts';
 import { layoutProblem } from '../../buildchain/tasks/images/layout-check.ts';
@@ -320,5 +321,33 @@ describe('usage errors, not stack traces (exit 2)', () => {
     expect(existsSync(path.join(repo, 'VERSION'))).toBe(true);
     const r = await build(['--dry-run', 'iso']);
     expect(r.code, r.stderr).toBe(0);
+  });
+});
+
+describe('Solution inspect/verify refuse what is no ISO before isoinfo sees it', () => {
+  let dir: TempDir;
+  beforeAll(async () => {
+    dir = await makeTempDir('mk8s-sol-bounded-');
+  });
+  afterAll(() => dir.cleanup());
+
+  it.each([
+    ['an empty file', 'empty.iso', (f: string): void => { writeFileSync(f, ''); }, /is not an ISO 9660 image: 0 bytes/],
+    ['a FIFO', 'fifo.iso', (f: string): void => { execFileSync('mkfifo', [f]); }, /is a FIFO, not a regular file/],
+  ])('%s: exit 1 at once, naming it, no stack', async (_what, name, make, why) => {
+    const file = path.join(dir.path, name);
+    make(file);
+    for (const command of ['inspect', 'verify']) {
+      const err: string[] = [];
+      const io = { out: () => undefined, err: (t: string) => { err.push(t); } };
+      const timeout = new Promise<string>((resolve) => {
+        setTimeout(() => { resolve('timed out'); }, 10_000).unref();
+      });
+      const code = await Promise.race([runSolutionCli([command, file], io), timeout]);
+      expect(code, command).toBe(1);
+      expect(err.join('\n')).toMatch(why);
+      expect(err.join('\n')).toContain(file);
+      expect(err.join('\n')).not.toMatch(STACK);
+    }
   });
 });

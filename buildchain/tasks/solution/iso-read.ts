@@ -2,6 +2,7 @@
 import { createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { TaskError } from '../../engine/task.ts';
+import { checkIsoImage } from '../../lib/fs/iso-image.ts';
 import {
   SECTOR,
   parseIsoinfoD,
@@ -42,6 +43,8 @@ export async function openIso(
   run: CommandRunner,
   isoinfo = 'isoinfo',
 ): Promise<IsoReader> {
+  // A FIFO, a device or a non-ISO file fails here, before isoinfo could block or spin on it.
+  checkIsoImage(file, { fix: 'check the path: give a Solution ISO built by `metalk8s-solution build`' });
   let d: string;
   let l: string;
   try {

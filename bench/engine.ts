@@ -27,14 +27,14 @@ function defineTasks(n: number): TaskDefinition[] {
     const src = `src/${i}.txt`;
     const out = `out/${i}.txt`;
     outs.push(out);
-    tasks.push({ name: `copy:${i}`, fileDeps: [src], targets: [out], actions: [fn('copy@1', () => copyFile(src, out))] });
+    tasks.push({ name: `copy:${i}`, fileDeps: [src], targets: [out], actions: [fn('copy', () => copyFile(src, out))] });
   }
   tasks.push({
     name: 'concat',
     fileDeps: outs,
     targets: ['all.txt'],
     actions: [
-      fn('concat@1', async () => {
+      fn('concat', async () => {
         const parts = await Promise.all(outs.map((o) => readFile(o)));
         await writeFile('all.txt', Buffer.concat(parts));
       }),

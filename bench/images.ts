@@ -11,10 +11,10 @@ import { copyFile, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { BlobStore } from '../buildchain/tasks/images/blob-store.ts';
+import { BlobStore } from '../buildchain/media/images/blob-store.ts';
 import { pullImage } from '../buildchain/tasks/images/pull.ts';
 import { RegistryClient } from '../buildchain/tasks/images/registry-client.ts';
-import { startRegistry } from '../buildchain/tasks/mirror/servers.ts';
+import { startRegistry } from '../buildchain/sources/embedded/servers.ts';
 import { pushImage, writeOciLayout, type FixtureFile, type FixtureImage } from '../test/tools/images-fixtures.ts';
 
 const exec = promisify(execFile);

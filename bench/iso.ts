@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { writeIso } from '../buildchain/tasks/iso/write-iso.ts';
+import { writeIso } from '../buildchain/media/iso/write-iso.ts';
 
 const REPO = path.resolve(import.meta.dirname, '..');
 const execp = promisify(execFile);

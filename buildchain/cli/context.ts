@@ -14,7 +14,7 @@ import { consoleReporter } from '../engine/reporters/console.ts';
 import { jsonFileReporter, jsonStreamReporter } from '../engine/reporters/json.ts';
 import type { TaskDefinition } from '../engine/task.ts';
 import { createAllTasks } from '../tasks/index.ts';
-import type { Sources } from '../tasks/sources.ts';
+import type { Sources } from '../sources/sources.ts';
 import type { CliArgs } from './args.ts';
 
 /** The default task of `run` and `clean`. */

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import type { Reporter } from '../engine/events.ts';
 import { UsageError } from '../engine/failures.ts';
-import type { Sources } from '../tasks/sources.ts';
+import type { Sources } from '../sources/sources.ts';
 import { extractVerifyPath, parseArgs, type CliArgs } from './args.ts';
 import { cleanCommand } from './clean.ts';
 import { buildGraph, findRoot, loadConfig, loadTasks, makeReporter } from './context.ts';
@@ -15,7 +15,7 @@ import { infoCommand } from './info.ts';
 import { listTasks, printList } from './list.ts';
 import { EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, runCommand } from './run.ts';
 import { openSources } from './sources.ts';
-import { toDefinitionError } from '../tasks/config-errors.ts';
+import { toDefinitionError } from '../engine/definition-errors.ts';
 
 async function dispatch(args: CliArgs, reporter: Reporter, signal: AbortSignal, onSources: (s: Sources) => void): Promise<number> {
   const config = loadConfig(findRoot());

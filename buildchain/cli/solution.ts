@@ -23,7 +23,7 @@ import { outputPathProblem, workDirProblem } from '../tasks/solution/output-path
 import { formatInspectReport, inspectSolutionIso } from '../tasks/solution/inspect.ts';
 import { lintSolution } from '../tasks/solution/lint.ts';
 import { formatProblems, hasErrors, type Problem } from '../tasks/solution/problems.ts';
-import { createSources, type Sources } from '../tasks/sources.ts';
+import { createSources, type Sources } from '../sources/sources.ts';
 import { verifySolutionIso } from '../tasks/solution/verify.ts';
 
 /** Where the command writes (tests pass their own). */

@@ -79,51 +79,7 @@ export interface ActionContext {
   exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
 }
 
-/** Reasons a task may fail with; reporters switch on them exhaustively. */
-export type FailureReason =
-  | 'command-failed'
-  | 'missing-file-dep'
-  | 'target-not-produced'
-  | 'tool-not-found'
-  | 'digest-mismatch'
-  | 'invalid-input'
-  | 'unreachable'
-  | 'aborted'
-  | 'internal-error';
-
-/**
- * An expected failure thrown by an action. Anything else thrown becomes `internal-error`.
- * `hint` tells the user how to fix it (shown after the message).
- */
-export class TaskError extends Error {
-  readonly reason: FailureReason;
-  readonly hint: string | undefined;
-  readonly argv: readonly string[] | undefined;
-  readonly exitCode: number | undefined;
-  readonly signalName: string | undefined;
-  readonly stderrTail: readonly string[] | undefined;
-
-  constructor(
-    reason: FailureReason,
-    message: string,
-    details: {
-      hint?: string;
-      argv?: readonly string[];
-      exitCode?: number;
-      signalName?: string;
-      stderrTail?: readonly string[];
-    } = {},
-  ) {
-    super(message);
-    this.name = 'TaskError';
-    this.reason = reason;
-    this.hint = details.hint;
-    this.argv = details.argv;
-    this.exitCode = details.exitCode;
-    this.signalName = details.signalName;
-    this.stderrTail = details.stderrTail;
-  }
-}
+export { TaskError, type FailureReason } from '../lib/errors.ts';
 
 /**
  * A custom up-to-date check. Returns `true` when up to date, or a string saying why the task

@@ -6,18 +6,18 @@
 import type { BuildConfig } from '../config/config.ts';
 import type { TaskDefinition } from '../engine/task.ts';
 import { createArtifactsTasks } from './artifacts/tasks.ts';
-import { defineTasks } from './config-errors.ts';
+import { defineTasks } from '../engine/definition-errors.ts';
 import { createImagesTasks } from './images/tasks.ts';
 import { createIsoRootTasks } from './iso-root/tasks.ts';
 import { createIsoTasks } from './iso/tasks.ts';
-import { readVersionFile } from './iso/version.ts';
+import { readVersionFile } from '../config/version.ts';
 import { createLintTasks } from './lint/tasks.ts';
 import { createMirrorTasks } from './mirror/tasks.ts';
 import { createPackagingTasks } from './packages/tasks.ts';
 import { createSaltTasks } from './salt/tasks.ts';
 import { createSolutionTasks } from './solution/tasks.ts';
 import { createVagrantTasks } from './vagrant/tasks.ts';
-import type { Sources } from './sources.ts';
+import type { Sources } from '../sources/sources.ts';
 
 /**
  * Every factory's tasks. A content or settings mistake found while defining them (a malformed

@@ -24,7 +24,7 @@ import {
   isoVolumeInfo,
   listIso,
   readIsoFilePrimary,
-} from '../../buildchain/tasks/iso/read-iso.ts';
+} from '../../buildchain/media/iso/read-iso.ts';
 import { parseNdjson, type JsonEvent } from '../helpers/ndjson.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { startTestNginx, stopAll } from '../helpers/servers.ts';

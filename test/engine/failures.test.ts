@@ -15,7 +15,7 @@ const TASKS = `
     { name: 'needs', fileDeps: ['nope.txt'], actions: [sh('true')] },
     { name: 'flaky', fileDeps: ['in.txt'], targets: ['_build/flaky'],
       actions: [sh('mkdir -p _build && cp in.txt _build/flaky && test -f ok')] },
-    { name: 'thrower', actions: [fn('throws@1', async () => { throw new Error('boom'); })] },
+    { name: 'thrower', actions: [fn('throws', async () => { throw new Error('boom'); })] },
     { name: 'tooled', tools: ['skopeo'], actions: [sh('true')] },
   ];`;
 

@@ -12,7 +12,7 @@ const TASKS = (copyScript: string) => `
     { name: 'copy', fileDeps: ['in.txt'], targets: ['_build/a.txt'],
       actions: [sh(${JSON.stringify(copyScript)})] },
     { name: 'upper', fileDeps: ['_build/a.txt'], targets: ['_build/b.txt'],
-      actions: [fn('upper@1', async () => {
+      actions: [fn('upper', async () => {
         const t = await fs.readFile('_build/a.txt', 'utf8');
         await fs.writeFile('_build/b.txt', t.toUpperCase());
       })] },

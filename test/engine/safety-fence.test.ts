@@ -16,8 +16,8 @@ import { TaskError, type TaskDefinition } from '../../buildchain/engine/task.ts'
 import { pruneImages } from '../../buildchain/tasks/images/prune.ts';
 import { createImagesTasks } from '../../buildchain/tasks/images/tasks.ts';
 import { createIsoTasks } from '../../buildchain/tasks/iso/tasks.ts';
-import { pruneRepoDirs } from '../../buildchain/tasks/repositories/repo.ts';
-import type { Sources } from '../../buildchain/tasks/sources.ts';
+import { pruneRepoDirs } from '../../buildchain/tasks/packages/repo.ts';
+import type { Sources } from '../../buildchain/sources/sources.ts';
 import { testConfig } from '../helpers/config.ts';
 import { eventOf } from '../helpers/ndjson.ts';
 import { runCli, type CliResult } from '../helpers/run-cli.ts';

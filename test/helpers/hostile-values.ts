@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { TaskError } from '../../buildchain/engine/task.ts';
-import { MEDIA_DOCKER_MANIFEST } from '../../buildchain/tasks/images/manifest.ts';
+import { MEDIA_DOCKER_MANIFEST } from '../../buildchain/lib/oci/manifest.ts';
 import type { ScannedRepo } from '../../buildchain/tasks/images/registry-scan.ts';
 
 // Under CI the properties run with a fixed seed (a red CI must be reproducible, not a draw);

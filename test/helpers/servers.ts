@@ -5,9 +5,9 @@ import {
   type LoopbackServer,
   type NginxOptions,
   type RegistryOptions,
-} from '../../buildchain/tasks/mirror/servers.ts';
+} from '../../buildchain/sources/embedded/servers.ts';
 
-export { freePort } from '../../buildchain/tasks/mirror/servers.ts';
+export { freePort } from '../../buildchain/sources/embedded/servers.ts';
 
 const running = new Set<LoopbackServer>();
 

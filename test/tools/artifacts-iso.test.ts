@@ -14,7 +14,7 @@ import { resolveTools } from '../../buildchain/config/tools.ts';
 import { TaskError } from '../../buildchain/engine/task.ts';
 import type { BuildReport } from '../../buildchain/tasks/artifacts/report-types.ts';
 import { createArtifactsTasks } from '../../buildchain/tasks/artifacts/tasks.ts';
-import type { Sources } from '../../buildchain/tasks/sources.ts';
+import type { Sources } from '../../buildchain/sources/sources.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { localExec, runTask, taskNamed } from './lint-helpers.ts';

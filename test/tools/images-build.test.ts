@@ -7,7 +7,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BlobStore } from '../../buildchain/tasks/images/blob-store.ts';
+import { BlobStore } from '../../buildchain/media/images/blob-store.ts';
 import { buildLocalImage, writeStandInContext } from '../../buildchain/tasks/images/build.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';

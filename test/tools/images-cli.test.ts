@@ -7,7 +7,7 @@
 import { copyFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LoopbackServer } from '../../buildchain/tasks/mirror/servers.ts';
+import type { LoopbackServer } from '../../buildchain/sources/embedded/servers.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { freePort, startTestRegistry, stopAll } from '../helpers/servers.ts';
 import { runCliIn, shellEnv } from '../helpers/run-cli.ts';

@@ -10,9 +10,9 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BlobStore } from '../../buildchain/tasks/images/blob-store.ts';
-import { materialiseLayout } from '../../buildchain/tasks/images/layout.ts';
-import { MEDIA_DOCKER_MANIFEST, sha256Digest } from '../../buildchain/tasks/images/manifest.ts';
+import { BlobStore } from '../../buildchain/media/images/blob-store.ts';
+import { materialiseLayout } from '../../buildchain/media/images/layout.ts';
+import { MEDIA_DOCKER_MANIFEST, sha256Digest } from '../../buildchain/lib/oci/manifest.ts';
 import { RegistryClient } from '../../buildchain/tasks/images/registry-client.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 

@@ -7,8 +7,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dedupTree, inodeSnapshot, snapshotChanges } from '../../buildchain/tasks/images/dedup.ts';
 import { layoutProblem } from '../../buildchain/tasks/images/layout-check.ts';
-import { DIR_TRANSPORT_VERSION } from '../../buildchain/tasks/images/layout.ts';
-import { MEDIA_DOCKER_LIST, MEDIA_DOCKER_MANIFEST, sha256Digest } from '../../buildchain/tasks/images/manifest.ts';
+import { DIR_TRANSPORT_VERSION } from '../../buildchain/media/images/layout.ts';
+import { MEDIA_DOCKER_LIST, MEDIA_DOCKER_MANIFEST, sha256Digest } from '../../buildchain/lib/oci/manifest.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 
 const hex = (digest: string): string => digest.slice('sha256:'.length);

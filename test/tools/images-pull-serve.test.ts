@@ -8,12 +8,12 @@ import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promis
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BlobStore } from '../../buildchain/tasks/images/blob-store.ts';
+import { BlobStore } from '../../buildchain/media/images/blob-store.ts';
 import { generateRegistryConfig } from '../../buildchain/tasks/images/nginx-registry-config.ts';
 import { pullImage } from '../../buildchain/tasks/images/pull.ts';
 import { RegistryClient } from '../../buildchain/tasks/images/registry-client.ts';
 import { scanImagesDir } from '../../buildchain/tasks/images/registry-scan.ts';
-import type { LoopbackServer } from '../../buildchain/tasks/mirror/servers.ts';
+import type { LoopbackServer } from '../../buildchain/sources/embedded/servers.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { startTestNginx, startTestRegistry, stopAll } from '../helpers/servers.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';

@@ -13,7 +13,7 @@ import { createIsoRootTasks } from '../../buildchain/tasks/iso-root/tasks.ts';
 import { createIsoTasks } from '../../buildchain/tasks/iso/tasks.ts';
 import { verifyIso } from '../../buildchain/tasks/iso/verify.ts';
 import { createSaltTasks } from '../../buildchain/tasks/salt/tasks.ts';
-import type { Sources } from '../../buildchain/tasks/sources.ts';
+import type { Sources } from '../../buildchain/sources/sources.ts';
 import { testConfig } from '../helpers/config.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';

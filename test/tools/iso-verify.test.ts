@@ -2,7 +2,7 @@ import { open, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyIso } from '../../buildchain/tasks/iso/verify.ts';
-import { writeIso } from '../../buildchain/tasks/iso/write-iso.ts';
+import { writeIso } from '../../buildchain/media/iso/write-iso.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { writeImageLayout, writeLayout, writeRepo } from './iso-fixtures.ts';

@@ -19,8 +19,8 @@ import {
   listIso,
   readIsoFile,
   readIsoFilePrimary,
-} from '../../buildchain/tasks/iso/read-iso.ts';
-import { writeIso } from '../../buildchain/tasks/iso/write-iso.ts';
+} from '../../buildchain/media/iso/read-iso.ts';
+import { writeIso } from '../../buildchain/media/iso/write-iso.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 

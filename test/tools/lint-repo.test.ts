@@ -10,7 +10,7 @@ import { loadConfig } from '../../buildchain/config/load.ts';
 import { formatFinding } from '../../buildchain/tasks/lint/findings.ts';
 import { readResult, resultPath } from '../../buildchain/tasks/lint/result-file.ts';
 import { createLintTasks } from '../../buildchain/tasks/lint/tasks.ts';
-import type { Sources } from '../../buildchain/tasks/sources.ts';
+import type { Sources } from '../../buildchain/sources/sources.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { runTask, taskNamed } from './lint-helpers.ts';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TaskError } from '../../buildchain/engine/task.ts';
 import { createLintTasks } from '../../buildchain/tasks/lint/tasks.ts';
-import type { Sources } from '../../buildchain/tasks/sources.ts';
+import type { Sources } from '../../buildchain/sources/sources.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { testConfig } from '../helpers/config.ts';
 import { missingTools } from '../helpers/require-tool.ts';

@@ -3,8 +3,8 @@
  * pids and addresses as one JSON line, then waits. Mode `cli` stops the sources on SIGINT/SIGTERM
  * as the CLI does; mode `bare` installs no handler (the process dies by the signal).
  */
-import { runningServerPids } from '../../buildchain/tasks/mirror/servers.ts';
-import { createSources } from '../../buildchain/tasks/sources.ts';
+import { runningServerPids } from '../../buildchain/sources/embedded/servers.ts';
+import { createSources } from '../../buildchain/sources/sources.ts';
 import { fixtureConfig } from './mirror-fixture.ts';
 
 const [root = '', mode = 'cli'] = process.argv.slice(2);

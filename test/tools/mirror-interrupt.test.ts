@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isAddressOpen, isGroupAlive, killGroup, runningServerPids } from '../../buildchain/tasks/mirror/servers.ts';
-import { createSources } from '../../buildchain/tasks/sources.ts';
+import { isAddressOpen, isGroupAlive, killGroup, runningServerPids } from '../../buildchain/sources/embedded/servers.ts';
+import { createSources } from '../../buildchain/sources/sources.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { fixtureConfig, writeMirrorFixture } from './mirror-fixture.ts';

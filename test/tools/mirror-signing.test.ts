@@ -6,8 +6,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ensureSigningKey, signRpms } from '../../buildchain/tasks/mirror/signing.ts';
-import { buildStandInRpm } from '../../buildchain/tasks/mirror/stand-in-rpm.ts';
+import { ensureSigningKey, signRpms } from '../../buildchain/sources/embedded/signing.ts';
+import { buildStandInRpm } from '../../buildchain/sources/embedded/stand-in-rpm.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 

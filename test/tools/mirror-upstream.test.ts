@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TaskError } from '../../buildchain/engine/task.ts';
-import { checkReachable } from '../../buildchain/tasks/mirror/reachable.ts';
-import { createSources } from '../../buildchain/tasks/sources.ts';
+import { checkReachable } from '../../buildchain/sources/reachable.ts';
+import { createSources } from '../../buildchain/sources/sources.ts';
 import { freePort, startTestNginx, stopAll } from '../helpers/servers.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';

@@ -10,7 +10,7 @@ import { loadPackageList } from '../../buildchain/config/packages.ts';
 import type { TaskDefinition } from '../../buildchain/engine/task.ts';
 import { loadSpecSources } from '../../buildchain/tasks/packages/spec-sources.ts';
 import { createPackagingTasks, packagingRepoDirs } from '../../buildchain/tasks/packages/tasks.ts';
-import type { Sources } from '../../buildchain/tasks/sources.ts';
+import type { Sources } from '../../buildchain/sources/sources.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 

@@ -10,7 +10,7 @@ import type { PackageList, RepoSpec } from '../../buildchain/config/content-type
 import { downloadIsFresh, downloadPackages, type DownloadOptions, type RepoManifest } from '../../buildchain/tasks/packages/download.ts';
 import { localExec } from '../../buildchain/tasks/packages/exec.ts';
 import { packagingPaths } from '../../buildchain/tasks/packages/paths.ts';
-import { assembleRepo } from '../../buildchain/tasks/repositories/repo.ts';
+import { assembleRepo } from '../../buildchain/tasks/packages/repo.ts';
 import { freePort, startTestNginx, stopAll } from '../helpers/servers.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localExec } from '../../buildchain/tasks/packages/exec.ts';
-import { assembleRepo } from '../../buildchain/tasks/repositories/repo.ts';
+import { assembleRepo } from '../../buildchain/tasks/packages/repo.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { buildTestRpm, makeGpgKey, signRpms, type TestKey } from './packages-fixtures.ts';

@@ -2,7 +2,7 @@
 import type { BuildConfig } from '../../buildchain/config/config.ts';
 import type { TaskDefinition } from '../../buildchain/engine/task.ts';
 import { createPackagingTasks } from '../../buildchain/tasks/packages/tasks.ts';
-import type { Sources } from '../../buildchain/tasks/sources.ts';
+import type { Sources } from '../../buildchain/sources/sources.ts';
 
 export function createTasks(config: BuildConfig, sources: Sources): TaskDefinition[] {
   return createPackagingTasks(config, sources);

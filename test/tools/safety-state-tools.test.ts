@@ -11,9 +11,9 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkisofsArgs, NORMALISE_MODES } from '../../buildchain/tasks/iso/mkisofs-args.ts';
-import { writeIso } from '../../buildchain/tasks/iso/write-iso.ts';
-import { createSources, type Sources } from '../../buildchain/tasks/sources.ts';
+import { mkisofsArgs, NORMALISE_MODES } from '../../buildchain/media/iso/mkisofs-args.ts';
+import { writeIso } from '../../buildchain/media/iso/write-iso.ts';
+import { createSources, type Sources } from '../../buildchain/sources/sources.ts';
 import { runCli } from '../helpers/run-cli.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { startTestNginx, startTestRegistry, stopAll } from '../helpers/servers.ts';
@@ -168,7 +168,7 @@ describe.skipIf(missingTools(...isoTools).length > 0)('ISO modes do not depend o
 });
 
 const TSX_LOADER = pathToFileURL(path.join(REPO_ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
-const WRITE_ISO_TS = path.join(REPO_ROOT, 'buildchain/tasks/iso/write-iso.ts');
+const WRITE_ISO_TS = path.join(REPO_ROOT, 'buildchain/media/iso/write-iso.ts');
 
 describe.skipIf(missingTools('xorriso').length > 0)('kill -9 during the ISO write', () => {
   it('leaves metalk8s.iso.tmp-<pid>-<hex>, which the next build removes', async () => {

@@ -15,7 +15,7 @@ import { buildSolution } from '../../buildchain/tasks/solution/build.ts';
 import { initSolution } from '../../buildchain/tasks/solution/init.ts';
 import { inspectSolutionIso } from '../../buildchain/tasks/solution/inspect.ts';
 import { verifySolutionIso } from '../../buildchain/tasks/solution/verify.ts';
-import type { Sources } from '../../buildchain/tasks/sources.ts';
+import type { Sources } from '../../buildchain/sources/sources.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { startTestRegistry, stopAll } from '../helpers/servers.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';

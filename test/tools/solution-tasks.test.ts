@@ -6,7 +6,7 @@ import type { BuildConfig } from '../../buildchain/config/config.ts';
 import type { ActionContext, FunctionAction } from '../../buildchain/engine/task.ts';
 import { execaRunner } from '../../buildchain/tasks/solution/run-command.ts';
 import { createSolutionTasks } from '../../buildchain/tasks/solution/tasks.ts';
-import type { Sources } from '../../buildchain/tasks/sources.ts';
+import type { Sources } from '../../buildchain/sources/sources.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 

@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildConfig } from '../../buildchain/config/config.ts';
 import { TaskError } from '../../buildchain/engine/task.ts';
-import type { Sources } from '../../buildchain/tasks/sources.ts';
+import type { Sources } from '../../buildchain/sources/sources.ts';
 import { createVagrantTasks } from '../../buildchain/tasks/vagrant/tasks.ts';
 import { testConfig } from '../helpers/config.ts';
 import { missingTools } from '../helpers/require-tool.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../buildchain/engine/failures.ts';
 import { TaskError } from '../../buildchain/engine/task.ts';
-import { defineTasks, toDefinitionError } from '../../buildchain/tasks/config-errors.ts';
+import { defineTasks, toDefinitionError } from '../../buildchain/engine/definition-errors.ts';
 
 describe('toDefinitionError', () => {
   it('turns a content mistake into an invalid-task usage error keeping message and hint', () => {

@@ -7,7 +7,7 @@ import {
   parseManifest,
   selectPlatform,
   sha256Digest,
-} from '../../buildchain/tasks/images/manifest.ts';
+} from '../../buildchain/lib/oci/manifest.ts';
 import { credentialsFromAuthJson, parseChallenge } from '../../buildchain/tasks/images/registry-auth.ts';
 
 const d = (c: string): string => `sha256:${c.repeat(64)}`;

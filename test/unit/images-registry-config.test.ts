@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MEDIA_DOCKER_LIST, MEDIA_DOCKER_MANIFEST, MEDIA_OCI_MANIFEST } from '../../buildchain/tasks/images/manifest.ts';
+import { MEDIA_DOCKER_LIST, MEDIA_DOCKER_MANIFEST, MEDIA_OCI_MANIFEST } from '../../buildchain/lib/oci/manifest.ts';
 import { generateRegistryConfig, regexEscape } from '../../buildchain/tasks/images/nginx-registry-config.ts';
 import type { ScannedRepo } from '../../buildchain/tasks/images/registry-scan.ts';
 import { registryNaming } from '../../buildchain/tasks/images/write-registry-config.ts';

@@ -5,7 +5,7 @@ import {
   isXorriso,
   mkisofsArgs,
   NORMALISE_MODES,
-} from '../../buildchain/tasks/iso/mkisofs-args.ts';
+} from '../../buildchain/media/iso/mkisofs-args.ts';
 import { TaskError } from '../../buildchain/engine/task.ts';
 
 describe('mkisofsArgs', () => {

@@ -5,8 +5,8 @@ import {
   parseProductTxt,
   renderProductTxt,
   shSafe,
-} from '../../buildchain/tasks/iso/product-txt.ts';
-import { parseVersion } from '../../buildchain/tasks/iso/version.ts';
+} from '../../buildchain/media/product-txt.ts';
+import { parseVersion } from '../../buildchain/config/version.ts';
 
 const version = parseVersion(
   'VERSION_MAJOR=2\nVERSION_MINOR=4\nVERSION_PATCH=0\nVERSION_SUFFIX=-beta1\n',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCheckisomd5, parseIsoinfoD } from '../../buildchain/tasks/iso/read-iso.ts';
+import { parseCheckisomd5, parseIsoinfoD } from '../../buildchain/media/iso/read-iso.ts';
 import { parsePrimary, parseRepomd } from '../../buildchain/tasks/iso/verify-tree.ts';
 
 describe('ISO reader parsers', () => {

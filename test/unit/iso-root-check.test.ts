@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TaskDefinition } from '../../buildchain/engine/task.ts';
 import { expectedTree, findStrays } from '../../buildchain/tasks/iso-root/expected.ts';
-import { renderTemplate } from '../../buildchain/tasks/iso-root/template.ts';
+import { renderTemplate } from '../../buildchain/lib/text/at-template.ts';
 import { parseSaltManifest, unshippedSaltFiles } from '../../buildchain/tasks/salt/manifest.ts';
 
 const tasks: TaskDefinition[] = [

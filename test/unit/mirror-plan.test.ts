@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ImageEntry, PackageList } from '../../buildchain/config/content-types.ts';
-import { planHash, planMirror, sourceUrlsOf } from '../../buildchain/tasks/mirror/content.ts';
-import { serveBanner, serveSettings } from '../../buildchain/tasks/mirror/serve-info.ts';
-import { webPathOf } from '../../buildchain/tasks/mirror/web-paths.ts';
+import { planHash, planMirror, sourceUrlsOf } from '../../buildchain/sources/embedded/content.ts';
+import { serveBanner, serveSettings } from '../../buildchain/sources/embedded/serve-info.ts';
+import { webPathOf } from '../../buildchain/sources/embedded/web-paths.ts';
 
 const images: ImageEntry[] = [
   { name: 'pause', version: '3.1', source: { registry: 'k8s.gcr.io', repository: 'pause' }, ship: 'archive', platforms: 'linux/amd64' },

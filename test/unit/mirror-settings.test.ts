@@ -7,7 +7,7 @@ import {
   parsePackageMirrors,
   parseRegistryMirrors,
 } from '../../buildchain/config/mirrors.ts';
-import { isNoProxy, proxyFor, targetOf } from '../../buildchain/tasks/mirror/reachable.ts';
+import { isNoProxy, proxyFor, targetOf } from '../../buildchain/sources/reachable.ts';
 
 describe('REGISTRY_MIRRORS', () => {
   it('parses upstream=host[:port][/prefix] pairs', () => {

@@ -8,9 +8,9 @@ import {
   sha256Digest,
   tarOneFile,
   type StandInImageRef,
-} from '../../buildchain/tasks/mirror/stand-in-image.ts';
-import { rpmbuildArgs, rpmFileName, standInSpec } from '../../buildchain/tasks/mirror/stand-in-rpm.ts';
-import { standInFileContent, standInFileSha256 } from '../../buildchain/tasks/mirror/web-paths.ts';
+} from '../../buildchain/sources/embedded/stand-in-image.ts';
+import { rpmbuildArgs, rpmFileName, standInSpec } from '../../buildchain/sources/embedded/stand-in-rpm.ts';
+import { standInFileContent, standInFileSha256 } from '../../buildchain/sources/embedded/web-paths.ts';
 
 const calico: StandInImageRef = { registry: 'quay.io', repository: 'calico/node', tag: 'v3.8.2', platforms: 'linux/amd64' };
 

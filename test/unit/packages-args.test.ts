@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { builderCommand, rpmbuildArgs, specSourceFiles } from '../../buildchain/tasks/packages/rpmbuild-args.ts';
 import { classifyDnfFailure, dnfResolveArgs, packageSpecString, parseDnfUrls } from '../../buildchain/tasks/packages/dnf-args.ts';
 import { parseChecksig, rpmsignArgs } from '../../buildchain/tasks/packages/signing.ts';
-import { createrepoArgs } from '../../buildchain/tasks/repositories/createrepo-args.ts';
+import { createrepoArgs } from '../../buildchain/tasks/packages/createrepo-args.ts';
 
 describe('rpmbuild argv', () => {
   const inner = (t: string) => rpmbuildArgs({ bin: 'rpmbuild', topdir: '/b/top', topdirInArgv: t, mode: 'rpm', input: 'SRPMS/x.src.rpm', defines: { dist: '.el7' }, nodeps: false });

@@ -11,10 +11,10 @@ import { nginxString, regexEscape, rpmMacroEscape, requireRpmPath, shellQuote } 
 import { standInContext } from '../../buildchain/tasks/images/builder-args.ts';
 import { generateRegistryConfig } from '../../buildchain/tasks/images/nginx-registry-config.ts';
 import { registryNaming } from '../../buildchain/tasks/images/write-registry-config.ts';
-import { renderTemplate } from '../../buildchain/tasks/iso-root/template.ts';
-import { renderProductTxt as renderIsoProduct } from '../../buildchain/tasks/iso/product-txt.ts';
-import { parseVersion } from '../../buildchain/tasks/iso/version.ts';
-import { rpmbuildArgs as standInArgs, standInSpec } from '../../buildchain/tasks/mirror/stand-in-rpm.ts';
+import { renderTemplate } from '../../buildchain/lib/text/at-template.ts';
+import { renderProductTxt as renderIsoProduct } from '../../buildchain/media/product-txt.ts';
+import { parseVersion } from '../../buildchain/config/version.ts';
+import { rpmbuildArgs as standInArgs, standInSpec } from '../../buildchain/sources/embedded/stand-in-rpm.ts';
 import { rpmbuildArgs } from '../../buildchain/tasks/packages/rpmbuild-args.ts';
 import { isValidSemverRange, renderProductTxt } from '../../buildchain/tasks/solution/product.ts';
 import { renderRegistryConfig } from '../../buildchain/tasks/solution/registry-config.ts';

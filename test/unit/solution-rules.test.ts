@@ -4,7 +4,7 @@ import {
   isoSizes,
   parseIsoinfoD,
   parseIsoinfoListing,
-} from '../../buildchain/tasks/solution/iso-listing.ts';
+} from '../../buildchain/media/iso/isoinfo-listing.ts';
 import { checkImages, checkProduct } from '../../buildchain/tasks/solution/lint-config-rules.ts';
 import { checkTree } from '../../buildchain/tasks/solution/lint-tree-rules.ts';
 import { checkManifests } from '../../buildchain/tasks/solution/lint-yaml-rules.ts';

@@ -6,7 +6,7 @@
 import { lstatSync, realpathSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { TaskError } from '../../engine/task.ts';
+import { TaskError } from '../errors.ts';
 
 /** True when `p` is strictly inside `dir` (both absolute, compared as text). */
 export function isInside(dir: string, p: string): boolean {

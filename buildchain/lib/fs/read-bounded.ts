@@ -3,7 +3,7 @@
  * device or a directory, which would block or never end) and at most `maxBytes`.
  */
 import { constants, closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
-import { TaskError } from '../../engine/task.ts';
+import { TaskError } from '../errors.ts';
 
 /** Default size limit for manifests, JSON and YAML inputs (bytes). */
 export const DEFAULT_MAX_INPUT_BYTES = 16 * 1024 * 1024;

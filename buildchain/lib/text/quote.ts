@@ -6,7 +6,7 @@
  * Image names, tags and digests are checked against the distribution grammar
  * (`distribution-names.ts`) before they reach an nginx location or a registry path.
  */
-import { TaskError } from '../../engine/task.ts';
+import { TaskError } from '../errors.ts';
 import { isDigest, isRepositoryName, isTag, MAX_REPOSITORY_NAME_CHARS } from './distribution-names.ts';
 
 /** C0 and C1 control characters, DEL, and the Unicode line/paragraph separators. */

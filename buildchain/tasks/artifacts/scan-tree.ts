@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 
 import { lstat, open, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { sha256File } from '../iso/write-iso.ts';
+import { sha256File } from '../../media/iso/write-iso.ts';
 import { formatNevra, readRpmIdentity } from './rpm-header.ts';
 import type { ByteCounts, ReportImage, ReportRepo, ReportRpm } from './report-types.ts';
 

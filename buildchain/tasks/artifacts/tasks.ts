@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
 import { fn, TaskError, type TaskDefinition } from '../../engine/task.ts';
-import type { Sources } from '../sources.ts';
+import type { Sources } from '../../sources/sources.ts';
 import { assembleArtifacts } from './assemble.ts';
 import { computeBuildReport, signatureFiles } from './build-report.ts';
 import { compareReports, formatChanges } from './compare.ts';
@@ -120,7 +120,7 @@ function compareTask(config: BuildConfig, p: ArtifactPaths): TaskDefinition {
     doc: 'print size changes of _build/artifacts/build-report.json against ARTIFACTS_COMPARE_TO',
     uptodate: [false],
     actions: [
-      fn('artifacts-compare@1', async (ctx) => {
+      fn('artifacts-compare', async (ctx) => {
         if (old === '') {
           throw new TaskError('invalid-input', 'ARTIFACTS_COMPARE_TO is not set', {
             hint: 'ARTIFACTS_COMPARE_TO=old/build-report.json npm run build artifacts:compare',

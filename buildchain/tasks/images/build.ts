@@ -8,10 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TaskError } from '../../engine/task.ts';
-import type { BlobStore } from './blob-store.ts';
+import type { BlobStore } from '../../media/images/blob-store.ts';
 import { buildArgv, exportArgv, standInContext, toDirArgv, type ImageBuilder } from './builder-args.ts';
-import { materialiseLayout } from './layout.ts';
-import { parseManifest } from './manifest.ts';
+import { materialiseLayout } from '../../media/images/layout.ts';
+import { parseManifest } from '../../lib/oci/manifest.ts';
 
 /** Runs a command (argv only); rejects with a TaskError on failure. */
 export type RunCommand = (argv: readonly string[], env?: Readonly<Record<string, string>>) => Promise<void>;

@@ -9,7 +9,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { TaskError } from '../../engine/task.ts';
 import { readRegularFile } from '../../lib/fs/read-bounded.ts';
-import { digestHex, MAX_MANIFEST_BYTES, parseManifest, type Descriptor } from './manifest.ts';
+import { digestHex, MAX_MANIFEST_BYTES, parseManifest, type Descriptor } from '../../lib/oci/manifest.ts';
 
 async function sizeOf(file: string): Promise<number | undefined> {
   const st = await stat(file).catch(() => undefined);

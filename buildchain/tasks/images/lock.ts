@@ -7,8 +7,8 @@ import type { BuildConfig } from '../../config/config.ts';
 import type { ImageEntry } from '../../config/content-types.ts';
 import { TaskError, type ActionContext } from '../../engine/task.ts';
 import { readRegularText } from '../../lib/fs/read-bounded.ts';
-import type { Sources } from '../sources.ts';
-import { sha256Digest } from './manifest.ts';
+import type { Sources } from '../../sources/sources.ts';
+import { sha256Digest } from '../../lib/oci/manifest.ts';
 import { RegistryClient } from './registry-client.ts';
 
 /** Options of {@link lockImages}. */

@@ -3,9 +3,9 @@
  * The manifest's sha256 is checked against the pinned digest, each blob's while it streams.
  */
 import { TaskError } from '../../engine/task.ts';
-import type { BlobStore } from './blob-store.ts';
-import { materialiseLayout } from './layout.ts';
-import { parseManifest, selectPlatform, sha256Digest, type Descriptor, type ParsedManifest } from './manifest.ts';
+import type { BlobStore } from '../../media/images/blob-store.ts';
+import { materialiseLayout } from '../../media/images/layout.ts';
+import { parseManifest, selectPlatform, sha256Digest, type Descriptor, type ParsedManifest } from '../../lib/oci/manifest.ts';
 import type { RegistryClient } from './registry-client.ts';
 
 /** Options for {@link pullImage}. */

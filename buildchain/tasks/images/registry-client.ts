@@ -6,8 +6,8 @@
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { TaskError } from '../../engine/task.ts';
-import type { RegistryEndpoint } from '../sources.ts';
-import { MANIFEST_ACCEPT } from './manifest.ts';
+import type { RegistryEndpoint } from '../../sources/sources.ts';
+import { MANIFEST_ACCEPT } from '../../lib/oci/manifest.ts';
 import { findCredentials, parseChallenge } from './registry-auth.ts';
 
 const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });

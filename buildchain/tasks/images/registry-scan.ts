@@ -5,7 +5,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { readRegularFile } from '../../lib/fs/read-bounded.ts';
-import { MAX_MANIFEST_BYTES, parseManifest, sha256Digest } from './manifest.ts';
+import { MAX_MANIFEST_BYTES, parseManifest, sha256Digest } from '../../lib/oci/manifest.ts';
 
 /** A manifest file served by the registry. */
 export interface ServedManifest {

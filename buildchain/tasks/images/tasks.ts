@@ -11,8 +11,8 @@ import type { ImageEntry } from '../../config/content-types.ts';
 import { IMAGE_LIST_FILE, loadImageListSync } from '../../config/images.ts';
 import { fn, TaskError, type ActionContext, type TaskDefinition } from '../../engine/task.ts';
 import { isInside, removeInside } from '../../lib/fs/fence.ts';
-import type { Sources } from '../sources.ts';
-import { openBlobStore } from './blob-store.ts';
+import type { Sources } from '../../sources/sources.ts';
+import { openBlobStore } from '../../media/images/blob-store.ts';
 import { dedupTree, inodeSnapshot, snapshotChanges } from './dedup.ts';
 import { layoutProblem } from './layout-check.ts';
 import { lockImages } from './lock.ts';
@@ -155,7 +155,7 @@ export function createImagesTasks(config: BuildConfig, sources: Sources, options
         // The target is only manifest.json: a blob deleted by hand is found by this stat pass.
         ...(entry.ship === 'archive' ? [] : [layoutCheck(removable)]),
       ],
-      clean: [fn(`images-clean@1 ${removable}`, () => removeInside(config.buildRoot, removable))],
+      clean: [fn(`images-clean ${removable}`, () => removeInside(config.buildRoot, removable))],
     };
     const withStamp = (run: (ctx: ActionContext) => Promise<void>) => async (ctx: ActionContext): Promise<void> => {
       await rm(stampFile, { force: true });
@@ -174,7 +174,7 @@ export function createImagesTasks(config: BuildConfig, sources: Sources, options
         envKeys: ['IMAGE_BUILDER', 'SOURCES'],
         actions: [
           fn(
-            `images-build@1 ${JSON.stringify({ entry, builder, standIn: embedded })}`,
+            `images-build ${JSON.stringify({ entry, builder, standIn: embedded })}`,
             withStamp((ctx) => buildImageAction(ctx, { config, entry, builder, standIn: embedded, paths, store: store() })),
           ),
         ],
@@ -190,7 +190,7 @@ export function createImagesTasks(config: BuildConfig, sources: Sources, options
       envKeys: ['SOURCES', 'REGISTRY_MIRRORS', 'INSECURE_REGISTRIES', 'REGISTRY_AUTH_FILE', 'ALLOW_UNPINNED_IMAGES'],
       actions: [
         fn(
-          `images-pull@1 ${JSON.stringify(entry)}`,
+          `images-pull ${JSON.stringify(entry)}`,
           withStamp((ctx) => pullImageAction(ctx, { config, entry, sources, paths, store: store() })),
         ),
       ],
@@ -210,7 +210,7 @@ export function createImagesTasks(config: BuildConfig, sources: Sources, options
       targets: [stamp('prune')],
       uptodate: [true],
       actions: [
-        fn(`images-prune@2 ${JSON.stringify({ keep, keepArchives })}`, async (ctx: ActionContext) => {
+        fn(`images-prune ${JSON.stringify({ keep, keepArchives })}`, async (ctx: ActionContext) => {
           const removed = await pruneImages({ imagesDir: paths.imagesDir, keep: new Set(keep), keepArchives: new Set(keepArchives), fence: config.buildRoot });
           // Archives elsewhere in the ISO tree (e.g. pause in the Salt tree): those the last run
           // kept and this one does not.
@@ -234,7 +234,7 @@ export function createImagesTasks(config: BuildConfig, sources: Sources, options
       targets: [stamp('dedup')],
       uptodate: [dedupCheck(stamp('dedup'), paths.imagesDir)],
       actions: [
-        fn(`images-dedup@2 ${JSON.stringify(keep)}`, async (ctx: ActionContext) => {
+        fn(`images-dedup ${JSON.stringify(keep)}`, async (ctx: ActionContext) => {
           await rm(stamp('dedup'), { force: true });
           const r = await dedupTree([paths.imagesDir]);
           ctx.log(`dedup: ${r.files} files, ${r.linked} linked, ${r.savedBytes} bytes saved`);
@@ -250,7 +250,7 @@ export function createImagesTasks(config: BuildConfig, sources: Sources, options
       targets: [paths.registryInclude, paths.registryCommonInclude],
       config: { keep, projectName: config.projectName },
       actions: [
-        fn(`images-registry-config@1 ${JSON.stringify(keep)}`, (ctx) => writeRegistryConfig(ctx, config, paths)),
+        fn(`images-registry-config ${JSON.stringify(keep)}`, (ctx) => writeRegistryConfig(ctx, config, paths)),
       ],
     },
     {
@@ -263,7 +263,7 @@ export function createImagesTasks(config: BuildConfig, sources: Sources, options
       name: 'images:lock',
       doc: `Record the digests of unpinned remote images into ${listFile} (SOURCES=upstream/site)`,
       uptodate: [false],
-      actions: [fn('images-lock@1', (ctx) => lockImages(ctx, { config, sources, listFile, entries }))],
+      actions: [fn('images-lock', (ctx) => lockImages(ctx, { config, sources, listFile, entries }))],
     },
   ];
 }

@@ -6,7 +6,7 @@ import type { BuildConfig } from '../../config/config.ts';
 import type { ActionContext } from '../../engine/task.ts';
 import { isRepositoryName } from '../../lib/text/distribution-names.ts';
 import { rejectValue } from '../../lib/text/quote.ts';
-import { loadVersion } from '../iso/version.ts';
+import { loadVersion } from '../../config/version.ts';
 import { generateRegistryConfig } from './nginx-registry-config.ts';
 import { scanImagesDir } from './registry-scan.ts';
 import type { ImagesPaths } from './tasks.ts';

@@ -9,12 +9,12 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
 import { fn, type TaskDefinition } from '../../engine/task.ts';
-import { buildEpoch, gitReference, gitStateFiles } from '../iso/build-info.ts';
-import { renderProductTxt } from '../iso/product-txt.ts';
-import { loadVersion, VERSION_FILE } from '../iso/version.ts';
-import type { Sources } from '../sources.ts';
-import { copyFileAtomic, modeOf, writeFileAtomic } from './fs-util.ts';
-import { renderTemplate } from './template.ts';
+import { buildEpoch, gitReference, gitStateFiles } from '../../config/build-info.ts';
+import { renderProductTxt } from '../../media/product-txt.ts';
+import { loadVersion, VERSION_FILE } from '../../config/version.ts';
+import type { Sources } from '../../sources/sources.ts';
+import { copyFileAtomic, modeOf, writeFileAtomic } from '../../lib/fs/copy-atomic.ts';
+import { renderTemplate } from '../../lib/text/at-template.ts';
 
 /** Scripts rendered with @@VERSION (`scripts/<name>.in` → `<isoRoot>/<name>`). */
 export const RENDERED_SCRIPTS = ['bootstrap.sh', 'restore.sh'] as const;
@@ -71,7 +71,7 @@ function placeTask(
     targets: items.map(dest),
     clean: true,
     actions: [
-      fn(`place-files@1 ${JSON.stringify(items)}`, async () => {
+      fn(`place-files ${JSON.stringify(items)}`, async () => {
         const version = await loadVersion(config.root);
         for (const p of items) {
           if (!p.template) {
@@ -143,7 +143,7 @@ export function createIsoRootTasks(config: BuildConfig, sources: Sources): TaskD
       envKeys: ['PROJECT_NAME', 'SOURCE_DATE_EPOCH'],
       clean: true,
       actions: [
-        fn(`product-txt@2 ${JSON.stringify(product)}`, async () => {
+        fn(`product-txt ${JSON.stringify(product)}`, async () => {
           const [version, git, epoch] = await Promise.all([
             loadVersion(config.root),
             gitReference(config),

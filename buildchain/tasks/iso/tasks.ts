@@ -10,13 +10,13 @@ import { mkisofsArgv } from '../../config/tools.ts';
 import { fn, TaskError, type ActionContext, type TaskDefinition } from '../../engine/task.ts';
 import { removeAllInside } from '../../lib/fs/fence.ts';
 import { expectedTree, findStrays } from '../iso-root/expected.ts';
-import type { Sources } from '../sources.ts';
-import { buildEpoch } from './build-info.ts';
-import { parseProductTxt } from './product-txt.ts';
+import type { Sources } from '../../sources/sources.ts';
+import { buildEpoch } from '../../config/build-info.ts';
+import { parseProductTxt } from '../../media/product-txt.ts';
 import { verifyIso } from './verify.ts';
-import { hasVersionFile, readVersionFile, VERSION_FILE } from './version.ts';
-import { checkVolumeId } from './mkisofs-args.ts';
-import { writeIso } from './write-iso.ts';
+import { hasVersionFile, readVersionFile, VERSION_FILE } from '../../config/version.ts';
+import { checkVolumeId } from '../../media/iso/mkisofs-args.ts';
+import { writeIso } from '../../media/iso/write-iso.ts';
 
 /** `<BUILD_ROOT>/<project lower>.iso` */
 export function isoPath(config: BuildConfig): string {
@@ -78,7 +78,7 @@ function populateTask(
         (await strays()).length === 0 ? true : 'files under the ISO root that no task produced',
     ],
     actions: [
-      fn(`check-iso-root@1 ${policy}`, async (ctx: ActionContext) => {
+      fn(`check-iso-root ${policy}`, async (ctx: ActionContext) => {
         const found = await strays();
         if (found.length > 0 && policy === 'fail') {
           throw new TaskError(
@@ -136,7 +136,7 @@ function buildTask(config: BuildConfig, iso: string, sumFile: string): TaskDefin
     config: params,
     clean: true,
     actions: [
-      fn(`write-iso@2 ${JSON.stringify(params)}`, async (ctx) => {
+      fn(`write-iso ${JSON.stringify(params)}`, async (ctx) => {
         await writeIso({
           root: config.isoRoot,
           output: iso,
@@ -169,7 +169,7 @@ function digestTask(config: BuildConfig, sumFile: string): TaskDefinition {
     tools: key === '' ? [] : ['gpg'],
     clean: true,
     actions: [
-      fn(`sign-sha256sum@1 ${key}`, async (ctx) => {
+      fn(`sign-sha256sum ${key}`, async (ctx) => {
         if (key === '') {
           await rm(sig, { force: true });
           return;
@@ -215,7 +215,7 @@ function verifyTask(config: BuildConfig, iso: string): TaskDefinition {
     envKeys: ['ISO_VERIFY_PATH'],
     tools: ['checkisomd5', 'isoinfo', 'bsdtar'],
     actions: [
-      fn(`verify-iso@1 ${target}`, async (ctx) => {
+      fn(`verify-iso ${target}`, async (ctx) => {
         if (!(await exists(target))) {
           throw new TaskError('invalid-input', `no ISO to verify at ${target}`, {
             hint: 'Build it first (npm run build iso), or set ISO_VERIFY_PATH to the ISO file to check.',

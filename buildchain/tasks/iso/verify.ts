@@ -8,16 +8,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { execDirect } from '../../engine/exec/run-command.ts';
 import { TaskError } from '../../engine/task.ts';
-import { checkIsoImage } from '../../lib/fs/iso-image.ts';
+import { checkIsoImage } from '../../media/iso/iso-image.ts';
 import { readRegularText } from '../../lib/fs/read-bounded.ts';
-import { PRODUCT_KEYS, parseProductTxt } from './product-txt.ts';
+import { PRODUCT_KEYS, parseProductTxt } from '../../media/product-txt.ts';
 import {
   checkIsoMd5,
   extractIso,
   isoVolumeInfo,
   readIsoFilePrimary,
   type IsoReaderTools,
-} from './read-iso.ts';
+} from '../../media/iso/read-iso.ts';
 import {
   checkImages,
   checkLayout,
@@ -25,7 +25,7 @@ import {
   newReport,
   type CheckReport,
 } from './verify-tree.ts';
-import { sha256File } from './write-iso.ts';
+import { sha256File } from '../../media/iso/write-iso.ts';
 
 /** Paths every MetalK8s ISO has. */
 export const REQUIRED_LAYOUT = [

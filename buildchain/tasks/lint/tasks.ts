@@ -13,8 +13,8 @@ import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
 import { IMAGE_LIST_FILE } from '../../config/images.ts';
 import { fn, type ActionContext, type TaskDefinition } from '../../engine/task.ts';
-import { hasVersionFile, readVersionFile } from '../iso/version.ts';
-import type { Sources } from '../sources.ts';
+import { hasVersionFile, readVersionFile } from '../../config/version.ts';
+import type { Sources } from '../../sources/sources.ts';
 import {
   collectShellFiles,
   collectSpecFiles,

@@ -8,12 +8,12 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
 import { fn, type TaskDefinition } from '../../engine/task.ts';
-import type { Sources } from '../sources.ts';
-import { loadMirrorPlan } from './content.ts';
-import type { EmbeddedMirror } from './embedded.ts';
-import { mirrorDirs, readFreshStamp, SEED_FORMAT } from './seed.ts';
-import { serveBanner } from './serve-info.ts';
-import { embeddedMirrorFor } from './sources-impl.ts';
+import type { Sources } from '../../sources/sources.ts';
+import { loadMirrorPlan } from '../../sources/embedded/content.ts';
+import type { EmbeddedMirror } from '../../sources/embedded/embedded.ts';
+import { mirrorDirs, readFreshStamp, SEED_FORMAT } from '../../sources/embedded/seed.ts';
+import { serveBanner } from '../../sources/embedded/serve-info.ts';
+import { embeddedMirrorFor } from '../../sources/open-sources.ts';
 
 /** The content list files the mirror is seeded from (sync: task factories are sync). */
 export function mirrorInputFilesSync(root: string): string[] {
@@ -53,7 +53,7 @@ export function createMirrorTasks(config: BuildConfig, sources: Sources): TaskDe
       targets: [dirs.stamp],
       // The whole mirror (stand-ins, registry storage, signing key): the next use seeds again.
       clean: [
-        fn('mirror-clean@1', async () => {
+        fn('mirror-clean', async () => {
           await rm(dirs.root, { recursive: true, force: true });
         }),
       ],
@@ -80,7 +80,7 @@ export function createMirrorTasks(config: BuildConfig, sources: Sources): TaskDe
       uptodate: [false],
       verbose: true,
       actions: [
-        fn('mirror-serve@1', async (ctx) => {
+        fn('mirror-serve', async (ctx) => {
           const m = mirror();
           try {
             const endpoints = await m.ensure();

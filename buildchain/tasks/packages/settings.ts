@@ -6,7 +6,7 @@ import type { BuildConfig } from '../../config/config.ts';
 import type { PackageList } from '../../config/content-types.ts';
 import { parseSourceDateEpoch } from '../../config/source-date-epoch.ts';
 import { TaskError } from '../../engine/task.ts';
-import { hasVersionFile, readVersionText } from '../iso/version.ts';
+import { hasVersionFile, readVersionText } from '../../config/version.ts';
 import { RPM_BUILDERS, type RpmBuilder } from './rpmbuild-args.ts';
 
 /** Everything packaging tasks take from the configuration. */

@@ -15,8 +15,8 @@ import type { BuildConfig } from '../../config/config.ts';
 import type { PackageList } from '../../config/content-types.ts';
 import { LOCAL_REPO, loadPackageListSync, packageListPath, specPath } from '../../config/packages.ts';
 import { fn, type TaskDefinition } from '../../engine/task.ts';
-import { expectedSha256, type Sources } from '../sources.ts';
-import { assembleRepo, pruneRepoDirs, staleRepoDirs, type RepoFile } from '../repositories/repo.ts';
+import { expectedSha256, type Sources } from '../../sources/sources.ts';
+import { assembleRepo, pruneRepoDirs, staleRepoDirs, type RepoFile } from './repo.ts';
 import { buildRpms, buildSrpm, type BuiltRpm, type RpmBuildEnv } from './build.ts';
 import { downloadIsFresh, downloadPackages, type RepoManifest } from './download.ts';
 import { lockPath, requestDigest } from './lock.ts';
@@ -113,7 +113,7 @@ function specTasks(config: BuildConfig, sources: Sources, name: string, p: Packa
       config: { kind: sources.kind },
       clean: true,
       actions: [
-        fn(`fetch-spec-sources@1 ${JSON.stringify({ name, kind: sources.kind, pinned })}`, async (ctx) => {
+        fn(`fetch-spec-sources ${JSON.stringify({ name, kind: sources.kind, pinned })}`, async (ctx) => {
           await fetchSpecSources({
             pkg: name,
             sources: remote,
@@ -139,7 +139,7 @@ function specTasks(config: BuildConfig, sources: Sources, name: string, p: Packa
     config: params,
     clean: true,
     actions: [
-      fn(`rpmbuild-srpm@1 ${JSON.stringify(params)}`, async (ctx) => {
+      fn(`rpmbuild-srpm ${JSON.stringify(params)}`, async (ctx) => {
         await buildSrpm({
           ...env,
           exec: ctx.exec.bind(ctx),
@@ -170,7 +170,7 @@ function specTasks(config: BuildConfig, sources: Sources, name: string, p: Packa
     config: rpmParams,
     clean: true,
     actions: [
-      fn(`rpmbuild-rpm@1 ${JSON.stringify(rpmParams)}`, async (ctx) => {
+      fn(`rpmbuild-rpm ${JSON.stringify(rpmParams)}`, async (ctx) => {
         await buildRpms({
           ...env,
           exec: ctx.exec.bind(ctx),
@@ -202,7 +202,7 @@ function downloadTask(config: BuildConfig, sources: Sources, list: PackageList, 
     config: params,
     clean: true,
     actions: [
-      fn(`download-rpms@1 ${JSON.stringify(params)}`, async (ctx) => {
+      fn(`download-rpms ${JSON.stringify(params)}`, async (ctx) => {
         await downloadPackages({
           ...opts,
           resolveUrl: (u) => sources.repoUrl(u),
@@ -239,7 +239,7 @@ function repoTask(config: BuildConfig, s: PackagingSettings, p: PackagingPaths, 
     config: params,
     clean: true,
     actions: [
-      fn(`assemble-repo@1 ${JSON.stringify(params)}`, async (ctx) => {
+      fn(`assemble-repo ${JSON.stringify(params)}`, async (ctx) => {
         const { rpms, keys } = await files();
         await assembleRepo({
           dir: d.dir,
@@ -300,7 +300,7 @@ export function createPackagingTasks(config: BuildConfig, sources: Sources, opti
       return stale.length === 0 || `stale repos: ${stale.map((d) => path.basename(d)).join(', ')}`;
     }],
     actions: [
-      fn(`prune-repos@1 ${JSON.stringify({ keep, prefix, distTag })}`, async (ctx) => {
+      fn(`prune-repos ${JSON.stringify({ keep, prefix, distTag })}`, async (ctx) => {
         for (const d of await pruneRepoDirs(config.buildRoot, p.isoRepos, keep, prefix, distTag)) ctx.log(`removed stale repo ${d}`);
       }),
     ],

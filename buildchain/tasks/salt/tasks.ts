@@ -10,10 +10,10 @@ import { IMAGE_LIST_FILE, loadImageList } from '../../config/images.ts';
 import { loadPackageList, packageListPath } from '../../config/packages.ts';
 import { fn, TaskError, type TaskDefinition } from '../../engine/task.ts';
 import { readRegularText } from '../../lib/fs/read-bounded.ts';
-import { copyFileAtomic, modeOf, writeFileAtomic } from '../iso-root/fs-util.ts';
-import { renderTemplate } from '../iso-root/template.ts';
-import { loadVersion, VERSION_FILE } from '../iso/version.ts';
-import type { Sources } from '../sources.ts';
+import { copyFileAtomic, modeOf, writeFileAtomic } from '../../lib/fs/copy-atomic.ts';
+import { renderTemplate } from '../../lib/text/at-template.ts';
+import { loadVersion, VERSION_FILE } from '../../config/version.ts';
+import type { Sources } from '../../sources/sources.ts';
 import {
   checkSaltSource,
   listSaltDir,
@@ -88,7 +88,7 @@ export function createSaltTasks(config: BuildConfig, _sources: Sources): TaskDef
     clean: true,
     actions: [
       fn(
-        `copy-salt-tree@1 ${JSON.stringify(copies.map((f) => [f.source, f.dest]))}`,
+        `copy-salt-tree ${JSON.stringify(copies.map((f) => [f.source, f.dest]))}`,
         async (ctx) => {
           for (const f of unshipped)
             ctx.log(`warning: ${f} is not listed in ${SALT_MANIFEST}: not shipped`);
@@ -106,7 +106,7 @@ export function createSaltTasks(config: BuildConfig, _sources: Sources): TaskDef
     clean: true,
     actions: [
       fn(
-        `render-salt-templates@1 ${JSON.stringify(templates.map((f) => [f.source, f.dest]))}`,
+        `render-salt-templates ${JSON.stringify(templates.map((f) => [f.source, f.dest]))}`,
         async () => {
           const version = await loadVersion(config.root);
           for (const f of templates) {
@@ -133,7 +133,7 @@ export function createSaltTasks(config: BuildConfig, _sources: Sources): TaskDef
     targets: [versionsJson],
     clean: true,
     actions: [
-      fn(`versions-json@1 ${VERSIONS_OS_FAMILY}`, async () => {
+      fn(`versions-json ${VERSIONS_OS_FAMILY}`, async () => {
         const [version, images, packages] = await Promise.all([
           loadVersion(config.root),
           loadImageList(config.root),

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TaskError } from '../../engine/task.ts';
-import type { Sources } from '../sources.ts';
+import type { Sources } from '../../sources/sources.ts';
 import { parseSha256Sums, sha256SumPath } from './checksum.ts';
 import { hostFilesNotAllowed } from './host-files.ts';
 import { fetchSolutionImages, imageKey } from './images.ts';

@@ -1,8 +1,8 @@
 /** `inspect`: what a Solution ISO holds, read without mounting it. */
 import { stat } from 'node:fs/promises';
 import { readIsoImages } from './iso-images.ts';
-import { isoSizes } from './iso-listing.ts';
-import { openIso } from './iso-read.ts';
+import { isoSizes } from '../../media/iso/isoinfo-listing.ts';
+import { openIso } from '../../media/iso/isoinfo-reader.ts';
 import { parseProductTxt } from './product.ts';
 import type { Problem } from './problems.ts';
 import { execaRunner, type CommandRunner } from './run-command.ts';

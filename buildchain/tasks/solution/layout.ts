@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { linkOrCopy, replaceDir } from '../images/layout.ts';
+import { linkOrCopy, replaceDir } from '../../media/images/layout.ts';
 import { imageLayoutDir } from './images.ts';
 import { renderManifestYaml, renderProductTxt, type ProductInfo } from './product.ts';
 import { renderRegistryConfig, type RegistryImage } from './registry-config.ts';

@@ -4,7 +4,7 @@
  */
 import YAML from 'yaml';
 import { rejectValue } from '../../lib/text/quote.ts';
-import { formatTimestamp, shSafe } from '../iso/product-txt.ts';
+import { formatTimestamp, shSafe } from '../../media/product-txt.ts';
 
 export { formatTimestamp };
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
 import { parseSourceDateEpoch } from '../../config/source-date-epoch.ts';
 import { fn, type TaskDefinition } from '../../engine/task.ts';
-import type { Sources } from '../sources.ts';
+import type { Sources } from '../../sources/sources.ts';
 import { buildSolution } from './build.ts';
 import { formatProblems, hasErrors } from './problems.ts';
 import { contextRunner } from './run-command.ts';
@@ -80,7 +80,7 @@ function solutionTasks(config: BuildConfig, sources: Sources, s: SolutionTarget)
     config: params,
     clean: true,
     actions: [
-      fn(`solution-build@1 ${JSON.stringify(params)}`, async (ctx) => {
+      fn(`solution-build ${JSON.stringify(params)}`, async (ctx) => {
         await buildSolution({
           dir,
           output: iso,
@@ -107,7 +107,7 @@ function solutionTasks(config: BuildConfig, sources: Sources, s: SolutionTarget)
     taskDeps: [build.name],
     tools: ['isoinfo'],
     actions: [
-      fn(`solution-verify@1 ${s.iso}`, async (ctx) => {
+      fn(`solution-verify ${s.iso}`, async (ctx) => {
         const r = await verifySolutionIso(iso, {
           isoinfo: config.tools.isoinfo?.bin ?? 'isoinfo',
           run: contextRunner(ctx),

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseSha256Sums, sha256File, sha256SumPath } from './checksum.ts';
 import { checkIsoBlobs, readIsoImages } from './iso-images.ts';
-import { openIso, type IsoReader } from './iso-read.ts';
+import { openIso, type IsoReader } from '../../media/iso/isoinfo-reader.ts';
 import { REGISTRY_CONFIG_FILE, REGISTRY_ROOT_VAR, REPOSITORY_VAR } from './layout.ts';
 import { checkManifests } from './lint-yaml-rules.ts';
 import { error, warning, type Problem } from './problems.ts';

@@ -17,8 +17,8 @@ import {
   type FunctionAction,
   type TaskDefinition,
 } from '../../engine/task.ts';
-import { hasVersionFile, readVersionFile } from '../iso/version.ts';
-import type { Sources } from '../sources.ts';
+import { hasVersionFile, readVersionFile } from '../../config/version.ts';
+import type { Sources } from '../../sources/sources.ts';
 import {
   bootstrapConfiguration,
   DEFAULT_NETWORK,
@@ -135,7 +135,7 @@ function keyTask(s: VagrantSettings): TaskDefinition {
     targets: [key, `${key}.pub`],
     uptodate: [true],
     actions: [
-      fn('vagrant-key@1 rsa-4096', async (ctx) => {
+      fn('vagrant-key rsa-4096', async (ctx) => {
         requireBin(
           s.sshKeygenBin,
           'SSH_KEYGEN_BIN',
@@ -200,14 +200,14 @@ export function createVagrantTasks(config: BuildConfig, sources: Sources): TaskD
       'vagrant:_bootstrap_yaml',
       'write .vagrant/bootstrap.yaml',
       path.join(s.dir, BOOTSTRAP_FILE),
-      `bootstrap-yaml@1 ${JSON.stringify(bootstrap)}`,
+      `bootstrap-yaml ${JSON.stringify(bootstrap)}`,
       () => renderBootstrapYaml(bootstrap),
     ),
     fileTask(
       'vagrant:_vagrantfile',
       'write .vagrant/Vagrantfile',
       path.join(s.dir, 'Vagrantfile'),
-      `vagrantfile@1 ${JSON.stringify(s.vagrantfile)}`,
+      `vagrantfile ${JSON.stringify(s.vagrantfile)}`,
       () => renderVagrantfile(s.vagrantfile),
     ),
     {

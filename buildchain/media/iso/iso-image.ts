@@ -7,7 +7,7 @@
  */
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { TaskError } from '../../engine/task.ts';
-import { checkRegularFile } from './read-bounded.ts';
+import { checkRegularFile } from '../../lib/fs/read-bounded.ts';
 
 /** ISO 9660 logical sector size (bytes). */
 export const ISO_SECTOR_SIZE = 2048;

@@ -1,8 +1,8 @@
 /** The `VERSION` file (MAJOR/MINOR/PATCH/SUFFIX): the single version source. */
 import path from 'node:path';
-import { TaskError } from '../../engine/task.ts';
-import { existsNoFollow } from '../../lib/fs/fence.ts';
-import { readRegularText } from '../../lib/fs/read-bounded.ts';
+import { TaskError } from '../engine/task.ts';
+import { existsNoFollow } from '../lib/fs/fence.ts';
+import { readRegularText } from '../lib/fs/read-bounded.ts';
 
 export const VERSION_FILE = 'VERSION';
 /** Largest VERSION file accepted (bytes): it holds four short lines. */

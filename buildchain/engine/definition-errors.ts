@@ -4,8 +4,8 @@
  * message and its hint, never an "internal error" with a stack trace. Actions keep throwing
  * {@link TaskError}s (the engine reports those per task).
  */
-import { UsageError } from '../engine/failures.ts';
-import { TaskError } from '../engine/task.ts';
+import { UsageError } from './failures.ts';
+import { TaskError } from './task.ts';
 
 /** `KEY=...`, `KEY: ...` or `KEY='...'` at the start of a message: the setting it is about. */
 const SETTING_AT_START = /^([A-Z][A-Z0-9_]*)(?:=|: |=?')/;

@@ -4,16 +4,16 @@
  * PACKAGE_MIRRORS).
  */
 import path from 'node:path';
-import type { BuildConfig } from '../../config/config.ts';
-import type { ImageEntry } from '../../config/content-types.ts';
-import { mapUrlByPrefix, MirrorSettingsError, parseMirrorSettings, type MirrorSettings } from '../../config/mirrors.ts';
-import { TaskError } from '../../engine/task.ts';
-import type { RegistryEndpoint, Sources } from '../sources.ts';
-import { loadMirrorPlan } from './content.ts';
-import { createEmbeddedMirror, type EmbeddedMirror } from './embedded.ts';
+import type { BuildConfig } from '../config/config.ts';
+import type { ImageEntry } from '../config/content-types.ts';
+import { mapUrlByPrefix, MirrorSettingsError, parseMirrorSettings, type MirrorSettings } from '../config/mirrors.ts';
+import { TaskError } from '../engine/task.ts';
+import type { RegistryEndpoint, Sources } from './sources.ts';
+import { loadMirrorPlan } from './embedded/content.ts';
+import { createEmbeddedMirror, type EmbeddedMirror } from './embedded/embedded.ts';
 import { checkReachable } from './reachable.ts';
-import { imageKey } from './seed.ts';
-import { standInFileSha256, webPathOf } from './web-paths.ts';
+import { imageKey } from './embedded/seed.ts';
+import { standInFileSha256, webPathOf } from './embedded/web-paths.ts';
 
 /** How long a host may take to accept a connection before the build fails (ms). */
 export const REACH_TIMEOUT_MS = 3000;

@@ -2,8 +2,8 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { BuildConfig } from '../../config/config.ts';
-import { parseSourceDateEpoch } from '../../config/source-date-epoch.ts';
+import type { BuildConfig } from './config.ts';
+import { parseSourceDateEpoch } from './source-date-epoch.ts';
 
 /** Time limit of a `git log`/`git describe` (ms): a git that hangs fails like a missing one. */
 const GIT_TIMEOUT_MS = 60_000;

@@ -3,8 +3,8 @@
  * `@@NAME` or `@@{NAME}` is replaced, `@@@@` gives `@@`; an unknown name is an error, and so is
  * a value that is not a plain word (the templates are sh, YAML and Salt states; no quoting).
  */
-import { TaskError } from '../../engine/task.ts';
-import { rejectValue } from '../../lib/text/quote.ts';
+import { TaskError } from '../errors.ts';
+import { rejectValue } from './quote.ts';
 
 /** What a placeholder value may hold: one word for sh, YAML and Jinja alike. */
 const SAFE_VALUE = /^[A-Za-z0-9._+/-]*$/;

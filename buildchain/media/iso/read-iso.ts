@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { TaskError } from '../../engine/task.ts';
-import { checkIsoImage } from '../../lib/fs/iso-image.ts';
+import { checkIsoImage } from './iso-image.ts';
 
 const run = promisify(execFile);
 

@@ -3,9 +3,9 @@
  * Salt from the ISO as `/PRODUCT.TXT;1`. Values are restricted to characters that need no
  * quoting in sh, so the file stays exactly the 2.4 format.
  */
-import { TaskError } from '../../engine/task.ts';
-import { rejectValue } from '../../lib/text/quote.ts';
-import type { ProductVersion } from './version.ts';
+import { TaskError } from '../engine/task.ts';
+import { rejectValue } from '../lib/text/quote.ts';
+import type { ProductVersion } from '../config/version.ts';
 
 /** Inputs of product.txt. */
 export interface ProductInfo {

@@ -13,13 +13,13 @@
  */
 import type { BuildConfig, SourcesKind } from '../config/config.ts';
 import type { ImageEntry } from '../config/content-types.ts';
-import type { EmbeddedMirror } from './mirror/embedded.ts';
+import type { EmbeddedMirror } from './embedded/embedded.ts';
 import {
   createEmbeddedSources,
   createSiteSources,
   createUpstreamSources,
-} from './mirror/sources-impl.ts';
-import { defineTasks } from './config-errors.ts';
+} from './open-sources.ts';
+import { defineTasks } from '../engine/definition-errors.ts';
 
 /** Where to reach a registry. */
 export interface RegistryEndpoint {

@@ -7,8 +7,8 @@
 import { copyFile, link, mkdir, readdir, rename, rm, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { removeAllInside } from '../../lib/fs/fence.ts';
-import type { Exec, Log } from '../packages/exec.ts';
-import { gpgDetachSignArgs, gpgExportArgs, withGpgAgentCleanup } from '../packages/signing.ts';
+import type { Exec, Log } from './exec.ts';
+import { gpgDetachSignArgs, gpgExportArgs, withGpgAgentCleanup } from './signing.ts';
 import { createrepoArgs } from './createrepo-args.ts';
 
 /** A file to place in the repo. */

@@ -2,15 +2,15 @@
 import { createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { TaskError } from '../../engine/task.ts';
-import { checkIsoImage } from '../../lib/fs/iso-image.ts';
+import { checkIsoImage } from './iso-image.ts';
 import {
   SECTOR,
   parseIsoinfoD,
   parseIsoinfoListing,
   type IsoDescriptor,
   type IsoEntry,
-} from './iso-listing.ts';
-import type { CommandRunner } from './run-command.ts';
+} from './isoinfo-listing.ts';
+import type { CommandRunner } from '../../tasks/solution/run-command.ts';
 
 /** An opened ISO: descriptor, entries by path, and byte access. */
 export interface IsoReader {

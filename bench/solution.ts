@@ -7,15 +7,15 @@ import { randomBytes, createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { buildSolution } from '../buildchain/tasks/solution/build.ts';
-import { skeletonFiles } from '../buildchain/tasks/solution/init-templates.ts';
+import { buildSolution } from '../buildchain/tasks/solution/build/build.ts';
+import { skeletonFiles } from '../buildchain/tasks/solution/init/init-templates.ts';
 import {
   REGISTRY_CONFIG_FILE,
   solutionRegistryConfig,
-} from '../buildchain/tasks/solution/layout.ts';
-import { renderProductTxt } from '../buildchain/tasks/solution/product.ts';
-import { verifySolutionIso } from '../buildchain/tasks/solution/verify.ts';
-import { writeSolutionIso } from '../buildchain/tasks/solution/write-solution-iso.ts';
+} from '../buildchain/tasks/solution/build/layout.ts';
+import { renderProductTxt } from '../buildchain/tasks/solution/build/product.ts';
+import { verifySolutionIso } from '../buildchain/tasks/solution/verify/verify.ts';
+import { writeSolutionIso } from '../buildchain/tasks/solution/build/write-solution-iso.ts';
 
 const EXAMPLE = path.resolve(import.meta.dirname, '..', 'examples', 'solution-example');
 const MB = 1024 * 1024;

@@ -11,20 +11,20 @@ import type { BuildConfig } from '../config/config.ts';
 import { parseSourceDateEpoch } from '../config/source-date-epoch.ts';
 import { UsageError } from '../engine/failures.ts';
 import { TaskError } from '../engine/task.ts';
-import { buildSolution, SolutionInvalidError } from '../tasks/solution/build.ts';
+import { buildSolution, SolutionInvalidError } from '../tasks/solution/build/build.ts';
 import {
   parseSolutionArgs,
   SolutionUsageError,
   USAGE,
   type SolutionArgs,
-} from '../tasks/solution/cli-args.ts';
-import { initSolution } from '../tasks/solution/init.ts';
-import { outputPathProblem, workDirProblem } from '../tasks/solution/output-paths.ts';
-import { formatInspectReport, inspectSolutionIso } from '../tasks/solution/inspect.ts';
-import { lintSolution } from '../tasks/solution/lint.ts';
-import { formatProblems, hasErrors, type Problem } from '../tasks/solution/problems.ts';
+} from '../tasks/solution/config/cli-args.ts';
+import { initSolution } from '../tasks/solution/init/init.ts';
+import { outputPathProblem, workDirProblem } from '../tasks/solution/config/output-paths.ts';
+import { formatInspectReport, inspectSolutionIso } from '../tasks/solution/verify/inspect.ts';
+import { lintSolution } from '../tasks/solution/lint/lint.ts';
+import { formatProblems, hasErrors, type Problem } from '../tasks/solution/lint/problems.ts';
 import { createSources, type Sources } from '../sources/sources.ts';
-import { verifySolutionIso } from '../tasks/solution/verify.ts';
+import { verifySolutionIso } from '../tasks/solution/verify/verify.ts';
 
 /** Where the command writes (tests pass their own). */
 export interface SolutionIo {

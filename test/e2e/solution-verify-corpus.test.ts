@@ -7,9 +7,9 @@ import { cp, readdir, readFile, rm, truncate, writeFile, open } from 'node:fs/pr
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSolutionCli } from '../../buildchain/cli/solution.ts';
-import { buildSolution } from '../../buildchain/tasks/solution/build.ts';
-import { verifySolutionIso } from '../../buildchain/tasks/solution/verify.ts';
-import { writeSolutionIso } from '../../buildchain/tasks/solution/write-solution-iso.ts';
+import { buildSolution } from '../../buildchain/tasks/solution/build/build.ts';
+import { verifySolutionIso } from '../../buildchain/tasks/solution/verify/verify.ts';
+import { writeSolutionIso } from '../../buildchain/tasks/solution/build/write-solution-iso.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { runSolutionCli } from '../../buildchain/cli/solution.ts';
-import { initSolution } from '../../buildchain/tasks/solution/init.ts';
+import { initSolution } from '../../buildchain/tasks/solution/init/init.ts';
 import { runCliIn, shellEnv, type CliResult } from '../helpers/run-cli.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { REPO_ROOT } from '../helpers/workspace.ts';

@@ -6,9 +6,9 @@ import { chmod, mkdir, readFile, readdir, rm, symlink, unlink, writeFile } from 
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { buildSolution, SolutionInvalidError } from '../../buildchain/tasks/solution/build.ts';
-import { initSolution } from '../../buildchain/tasks/solution/init.ts';
-import { lintSolution } from '../../buildchain/tasks/solution/lint.ts';
+import { buildSolution, SolutionInvalidError } from '../../buildchain/tasks/solution/build/build.ts';
+import { initSolution } from '../../buildchain/tasks/solution/init/init.ts';
+import { lintSolution } from '../../buildchain/tasks/solution/lint/lint.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 
 type Mutation = (dir: string) => Promise<void>;

@@ -16,8 +16,8 @@ import { renderProductTxt as renderIsoProduct } from '../../buildchain/media/pro
 import { parseVersion } from '../../buildchain/config/version.ts';
 import { rpmbuildArgs as standInArgs, standInSpec } from '../../buildchain/sources/embedded/stand-in-rpm.ts';
 import { rpmbuildArgs } from '../../buildchain/tasks/packages/rpmbuild-args.ts';
-import { isValidSemverRange, renderProductTxt } from '../../buildchain/tasks/solution/product.ts';
-import { renderRegistryConfig } from '../../buildchain/tasks/solution/registry-config.ts';
+import { isValidSemverRange, renderProductTxt } from '../../buildchain/tasks/solution/build/product.ts';
+import { renderRegistryConfig } from '../../buildchain/tasks/solution/build/registry-config.ts';
 import { expectedLocationCount, isClearRefusal, messy, nameLike, prefixLike, reposArb, rootLike, tagLike } from '../helpers/hostile-values.ts';
 import { nginxDirectives, nginxLocations } from '../helpers/nginx-tokens.ts';
 

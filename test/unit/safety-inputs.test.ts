@@ -12,10 +12,10 @@ import {
   pathComponentProblem,
   tagProblem,
 } from '../../buildchain/lib/text/distribution-names.ts';
-import { parseSolutionArgs, SolutionUsageError } from '../../buildchain/tasks/solution/cli-args.ts';
-import { hostFilesNotAllowed } from '../../buildchain/tasks/solution/host-files.ts';
-import { checkImages } from '../../buildchain/tasks/solution/lint-config-rules.ts';
-import { parseSolutionConfig, type SolutionConfig } from '../../buildchain/tasks/solution/solution-config.ts';
+import { parseSolutionArgs, SolutionUsageError } from '../../buildchain/tasks/solution/config/cli-args.ts';
+import { hostFilesNotAllowed } from '../../buildchain/tasks/solution/config/host-files.ts';
+import { checkImages } from '../../buildchain/tasks/solution/lint/lint-config-rules.ts';
+import { parseSolutionConfig, type SolutionConfig } from '../../buildchain/tasks/solution/config/solution-config.ts';
 
 const D = `sha256:${'a'.repeat(64)}`;
 const LONG_NAME = 'a'.repeat(300);

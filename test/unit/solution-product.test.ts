@@ -9,7 +9,7 @@ import {
   renderProductTxt,
   volumeId,
   type ProductInfo,
-} from '../../buildchain/tasks/solution/product.ts';
+} from '../../buildchain/tasks/solution/build/product.ts';
 
 const product: ProductInfo = {
   name: 'Example',

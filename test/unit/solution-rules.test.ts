@@ -1,20 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { parseSolutionArgs, SolutionUsageError } from '../../buildchain/tasks/solution/cli-args.ts';
+import { parseSolutionArgs, SolutionUsageError } from '../../buildchain/tasks/solution/config/cli-args.ts';
 import {
   isoSizes,
   parseIsoinfoD,
   parseIsoinfoListing,
 } from '../../buildchain/media/iso/isoinfo-listing.ts';
-import { checkImages, checkProduct } from '../../buildchain/tasks/solution/lint-config-rules.ts';
-import { checkTree } from '../../buildchain/tasks/solution/lint-tree-rules.ts';
-import { checkManifests } from '../../buildchain/tasks/solution/lint-yaml-rules.ts';
-import { renderRegistryConfig } from '../../buildchain/tasks/solution/registry-config.ts';
-import { shippedFiles } from '../../buildchain/tasks/solution/ship-rules.ts';
+import { checkImages, checkProduct } from '../../buildchain/tasks/solution/lint/lint-config-rules.ts';
+import { checkTree } from '../../buildchain/tasks/solution/lint/lint-tree-rules.ts';
+import { checkManifests } from '../../buildchain/tasks/solution/lint/lint-yaml-rules.ts';
+import { renderRegistryConfig } from '../../buildchain/tasks/solution/build/registry-config.ts';
+import { shippedFiles } from '../../buildchain/tasks/solution/lint/ship-rules.ts';
 import {
   parseSolutionConfig,
   type SolutionConfig,
-} from '../../buildchain/tasks/solution/solution-config.ts';
-import type { TreeEntry } from '../../buildchain/tasks/solution/tree-scan.ts';
+} from '../../buildchain/tasks/solution/config/solution-config.ts';
+import type { TreeEntry } from '../../buildchain/tasks/solution/config/tree-scan.ts';
 
 const base: SolutionConfig = {
   name: 'Example',

@@ -9,11 +9,11 @@ import type { BuildConfig } from '../../config/config.ts';
 import { parseSourceDateEpoch } from '../../config/source-date-epoch.ts';
 import { fn, type TaskDefinition } from '../../engine/task.ts';
 import type { Sources } from '../../sources/sources.ts';
-import { buildSolution } from './build.ts';
-import { formatProblems, hasErrors } from './problems.ts';
+import { buildSolution } from './build/build.ts';
+import { formatProblems, hasErrors } from './lint/problems.ts';
 import { contextRunner } from './run-command.ts';
-import { SKIPPED_DIRS } from './tree-scan.ts';
-import { verifySolutionIso } from './verify.ts';
+import { SKIPPED_DIRS } from './config/tree-scan.ts';
+import { verifySolutionIso } from './verify/verify.ts';
 import { TaskError } from '../../engine/task.ts';
 
 /** A Solution of the repository the engine builds. */

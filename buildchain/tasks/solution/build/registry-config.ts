@@ -17,7 +17,7 @@ import {
   rejectValue,
   requireRepositoryName,
   requireTag,
-} from '../../lib/text/quote.ts';
+} from '../../../lib/text/quote.ts';
 
 /** One image tag found on disk. */
 export interface RegistryImage {

@@ -6,14 +6,14 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { TaskError } from '../../engine/task.ts';
-import type { Sources } from '../../sources/sources.ts';
+import { TaskError } from '../../../engine/task.ts';
+import type { Sources } from '../../../sources/sources.ts';
 import { parseSha256Sums, sha256SumPath } from './checksum.ts';
-import { hostFilesNotAllowed } from './host-files.ts';
+import { hostFilesNotAllowed } from '../config/host-files.ts';
 import { fetchSolutionImages, imageKey } from './images.ts';
 import { stageSolutionRoot } from './layout.ts';
-import { lintSolution } from './lint.ts';
-import { formatProblems, type Problem } from './problems.ts';
+import { lintSolution } from '../lint/lint.ts';
+import { formatProblems, type Problem } from '../lint/problems.ts';
 import {
   ARCHIVE_LAYOUT_VERSION,
   formatTimestamp,
@@ -21,11 +21,11 @@ import {
   volumeId,
   type ProductInfo,
 } from './product.ts';
-import { execaRunner, type CommandRunner } from './run-command.ts';
-import type { SolutionConfig } from './solution-config.ts';
-import { SKIPPED_DIRS } from './tree-scan.ts';
+import { execaRunner, type CommandRunner } from '../run-command.ts';
+import type { SolutionConfig } from '../config/solution-config.ts';
+import { SKIPPED_DIRS } from '../config/tree-scan.ts';
 import { writeSolutionIso } from './write-solution-iso.ts';
-import { hashTree } from './tree-hash.ts';
+import { hashTree } from '../tree-hash.ts';
 
 /** Binaries the build runs. */
 export interface SolutionTools {

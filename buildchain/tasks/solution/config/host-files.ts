@@ -9,10 +9,10 @@
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
-import { TaskError } from '../../engine/task.ts';
-import { resolveReal } from '../../lib/fs/fence.ts';
-import { checkRegularFile } from '../../lib/fs/read-bounded.ts';
-import { error, warning, type Problem } from './problems.ts';
+import { TaskError } from '../../../engine/task.ts';
+import { resolveReal } from '../../../lib/fs/fence.ts';
+import { checkRegularFile } from '../../../lib/fs/read-bounded.ts';
+import { error, warning, type Problem } from '../lint/problems.ts';
 import { CONFIG_FILE, type SolutionConfig } from './solution-config.ts';
 
 /** Largest host file accepted (bytes): a static binary, not a disk image. */

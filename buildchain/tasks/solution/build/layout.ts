@@ -6,11 +6,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { linkOrCopy, replaceDir } from '../../media/images/layout.ts';
+import { linkOrCopy, replaceDir } from '../../../media/images/layout.ts';
 import { imageLayoutDir } from './images.ts';
 import { renderManifestYaml, renderProductTxt, type ProductInfo } from './product.ts';
 import { renderRegistryConfig, type RegistryImage } from './registry-config.ts';
-import type { SolutionConfig } from './solution-config.ts';
+import type { SolutionConfig } from '../config/solution-config.ts';
 
 /** The Jinja variables MetalK8s renders `registry-config.inc.j2` with. */
 export const REPOSITORY_VAR = '{{ repository }}';

@@ -5,12 +5,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseSha256Sums, sha256File, sha256SumPath } from './checksum.ts';
-import { checkIsoBlobs, readIsoImages } from './iso-images.ts';
-import { openIso, type IsoReader } from '../../media/iso/isoinfo-reader.ts';
-import { REGISTRY_CONFIG_FILE, REGISTRY_ROOT_VAR, REPOSITORY_VAR } from './layout.ts';
-import { checkManifests } from './lint-yaml-rules.ts';
-import { error, warning, type Problem } from './problems.ts';
+import { parseSha256Sums, sha256File, sha256SumPath } from '../build/checksum.ts';
+import { checkIsoBlobs, readIsoImages } from '../build/iso-images.ts';
+import { openIso, type IsoReader } from '../../../media/iso/isoinfo-reader.ts';
+import { REGISTRY_CONFIG_FILE, REGISTRY_ROOT_VAR, REPOSITORY_VAR } from '../build/layout.ts';
+import { checkManifests } from '../lint/lint-yaml-rules.ts';
+import { error, warning, type Problem } from '../lint/problems.ts';
 import {
   ARCHIVE_LAYOUT_VERSION,
   isValidProductName,
@@ -18,9 +18,9 @@ import {
   isValidSemverRange,
   parseProductTxt,
   volumeId,
-} from './product.ts';
-import { renderRegistryConfig } from './registry-config.ts';
-import { execaRunner, type CommandRunner } from './run-command.ts';
+} from '../build/product.ts';
+import { renderRegistryConfig } from '../build/registry-config.ts';
+import { execaRunner, type CommandRunner } from '../run-command.ts';
 
 /** Options for {@link verifySolutionIso}. */
 export interface VerifyOptions {

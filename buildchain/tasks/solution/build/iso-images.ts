@@ -1,8 +1,8 @@
 /** The images of an opened Solution ISO: manifests and their blobs, checked or summarised. */
 import { createHash } from 'node:crypto';
 import { MANIFEST_V2S2 } from './registry-config.ts';
-import type { IsoReader } from '../../media/iso/isoinfo-reader.ts';
-import { error, warning, type Problem } from './problems.ts';
+import type { IsoReader } from '../../../media/iso/isoinfo-reader.ts';
+import { error, warning, type Problem } from '../lint/problems.ts';
 
 /** One blob referenced by a manifest. */
 export interface BlobRef {

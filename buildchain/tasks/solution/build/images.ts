@@ -7,18 +7,18 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { chmod, cp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { ImageEntry } from '../../config/content-types.ts';
-import { TaskError } from '../../engine/task.ts';
-import { buildFileOf } from '../../config/images.ts';
-import { requireInside } from '../../lib/fs/fence.ts';
-import { readRegularFile } from '../../lib/fs/read-bounded.ts';
-import { openBlobStore } from '../../media/images/blob-store.ts';
-import { adoptDirLayout, buildLocalImage } from '../images/build.ts';
-import type { Sources } from '../../sources/sources.ts';
-import { MAX_HOST_FILE_BYTES } from './host-files.ts';
-import type { CommandRunner } from './run-command.ts';
-import type { SolutionImage } from './solution-config.ts';
-import { hashTree } from './tree-hash.ts';
+import type { ImageEntry } from '../../../config/content-types.ts';
+import { TaskError } from '../../../engine/task.ts';
+import { buildFileOf } from '../../../config/images.ts';
+import { requireInside } from '../../../lib/fs/fence.ts';
+import { readRegularFile } from '../../../lib/fs/read-bounded.ts';
+import { openBlobStore } from '../../../media/images/blob-store.ts';
+import { adoptDirLayout, buildLocalImage } from '../../images/build.ts';
+import type { Sources } from '../../../sources/sources.ts';
+import { MAX_HOST_FILE_BYTES } from '../config/host-files.ts';
+import type { CommandRunner } from '../run-command.ts';
+import type { SolutionImage } from '../config/solution-config.ts';
+import { hashTree } from '../tree-hash.ts';
 
 /** Options for {@link fetchSolutionImages}. */
 export interface FetchImagesOptions {

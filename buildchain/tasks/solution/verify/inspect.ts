@@ -1,11 +1,11 @@
 /** `inspect`: what a Solution ISO holds, read without mounting it. */
 import { stat } from 'node:fs/promises';
-import { readIsoImages } from './iso-images.ts';
-import { isoSizes } from '../../media/iso/isoinfo-listing.ts';
-import { openIso } from '../../media/iso/isoinfo-reader.ts';
-import { parseProductTxt } from './product.ts';
-import type { Problem } from './problems.ts';
-import { execaRunner, type CommandRunner } from './run-command.ts';
+import { readIsoImages } from '../build/iso-images.ts';
+import { isoSizes } from '../../../media/iso/isoinfo-listing.ts';
+import { openIso } from '../../../media/iso/isoinfo-reader.ts';
+import { parseProductTxt } from '../build/product.ts';
+import type { Problem } from '../lint/problems.ts';
+import { execaRunner, type CommandRunner } from '../run-command.ts';
 
 /** One image of the report. */
 export interface InspectImage {

@@ -3,8 +3,8 @@
  * later `manifest.yaml` (solutions.metalk8s.scality.com/v1alpha1). Pure functions.
  */
 import YAML from 'yaml';
-import { rejectValue } from '../../lib/text/quote.ts';
-import { formatTimestamp, shSafe } from '../../media/product-txt.ts';
+import { rejectValue } from '../../../lib/text/quote.ts';
+import { formatTimestamp, shSafe } from '../../../media/product-txt.ts';
 
 export { formatTimestamp };
 

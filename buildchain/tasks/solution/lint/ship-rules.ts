@@ -5,7 +5,7 @@
  * Shipped: `operator/deploy/**.yaml` and `ui/**.yaml`, at the same paths on the ISO. Everything
  * else under `operator/` and `ui/` would be dropped, which `lint` reports as an error.
  */
-import type { TreeEntry } from './tree-scan.ts';
+import type { TreeEntry } from '../config/tree-scan.ts';
 
 /** Top-level entries that are sources of the Solution but not shipped as files. */
 const KNOWN_TOP_LEVEL =

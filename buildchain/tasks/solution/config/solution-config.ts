@@ -3,8 +3,8 @@
  * list. Parsing is pure and collects problems instead of throwing.
  */
 import YAML from 'yaml';
-import type { ImageEntry } from '../../config/content-types.ts';
-import { error, type Problem } from './problems.ts';
+import type { ImageEntry } from '../../../config/content-types.ts';
+import { error, type Problem } from '../lint/problems.ts';
 
 export const CONFIG_FILE = 'solution.yaml';
 

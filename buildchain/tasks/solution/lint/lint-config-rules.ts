@@ -1,6 +1,6 @@
 /** Lint rules on `solution.yaml`: product fields and the image list. Pure. */
 import path from 'node:path';
-import { abbreviate, imageNameProblem, isDigest, isRepositoryName, tagProblem } from '../../lib/text/distribution-names.ts';
+import { abbreviate, imageNameProblem, isDigest, isRepositoryName, tagProblem } from '../../../lib/text/distribution-names.ts';
 import { error, warning, type Problem } from './problems.ts';
 import {
   ARCHIVE_LAYOUT_VERSION,
@@ -9,9 +9,9 @@ import {
   isValidSemver,
   isValidSemverRange,
   volumeId,
-} from './product.ts';
-import { CONFIG_FILE, type SolutionConfig, type SolutionImage } from './solution-config.ts';
-import type { TreeEntry } from './tree-scan.ts';
+} from '../build/product.ts';
+import { CONFIG_FILE, type SolutionConfig, type SolutionImage } from '../config/solution-config.ts';
+import type { TreeEntry } from '../config/tree-scan.ts';
 
 const F = CONFIG_FILE;
 const REGISTRY_RE = /^[A-Za-z0-9.-]+(?::\d+)?$/;

@@ -7,8 +7,8 @@
  */
 import { statSync, type Stats } from 'node:fs';
 import path from 'node:path';
-import { isAtOrInside, resolveReal } from '../../lib/fs/fence.ts';
-import { SHA256SUM_FILE } from './checksum.ts';
+import { isAtOrInside, resolveReal } from '../../../lib/fs/fence.ts';
+import { SHA256SUM_FILE } from '../build/checksum.ts';
 
 /** A path `build` refuses, and what to do instead. */
 export interface OutputPathProblem {

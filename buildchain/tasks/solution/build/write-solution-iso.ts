@@ -5,7 +5,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { writeIso } from '../../media/iso/write-iso.ts';
+import { writeIso } from '../../../media/iso/write-iso.ts';
 
 /** Options for {@link writeSolutionIso}. */
 export interface WriteSolutionIsoOptions {

@@ -2,10 +2,10 @@
 import { statSync, type Stats } from 'node:fs';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { TaskError } from '../../engine/task.ts';
+import { TaskError } from '../../../engine/task.ts';
 import { skeletonFiles, type SkeletonOptions } from './init-templates.ts';
-import { checkProduct } from './lint-config-rules.ts';
-import { formatProblems } from './problems.ts';
+import { checkProduct } from '../lint/lint-config-rules.ts';
+import { formatProblems } from '../lint/problems.ts';
 
 /** Creates the skeleton in `dir`; throws TaskError `invalid-input` on bad name/version or a non-empty dir. */
 export async function initSolution(dir: string, o: SkeletonOptions): Promise<string[]> {

@@ -1,14 +1,14 @@
 /** `lint`: everything `build` would reject, found before any pull or build. */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { checkHostFiles } from './host-files.ts';
+import { checkHostFiles } from '../config/host-files.ts';
 import { checkImages, checkProduct, isContainedPath } from './lint-config-rules.ts';
 import { checkTree } from './lint-tree-rules.ts';
 import { checkManifests } from './lint-yaml-rules.ts';
 import { error, type Problem } from './problems.ts';
 import { shippedFiles } from './ship-rules.ts';
-import { CONFIG_FILE, parseSolutionConfig, type SolutionConfig } from './solution-config.ts';
-import { scanTree, type TreeEntry } from './tree-scan.ts';
+import { CONFIG_FILE, parseSolutionConfig, type SolutionConfig } from '../config/solution-config.ts';
+import { scanTree, type TreeEntry } from '../config/tree-scan.ts';
 
 /** Options for {@link lintSolution}. */
 export interface LintOptions {

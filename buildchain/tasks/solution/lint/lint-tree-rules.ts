@@ -1,7 +1,7 @@
 /** Lint rules on the Solution tree: symlinks, readability, dropped files, ISO name limits. Pure. */
 import { error, warning, type Problem } from './problems.ts';
 import { entryFate } from './ship-rules.ts';
-import type { TreeEntry } from './tree-scan.ts';
+import type { TreeEntry } from '../config/tree-scan.ts';
 
 /** ISO-9660 level 3: directory identifiers hold at most 31 bytes. */
 export const MAX_ISO_DIR_NAME = 31;

@@ -14,7 +14,7 @@ import { renderProductTxt } from '../../media/product-txt.ts';
 import { loadVersion, VERSION_FILE } from '../../config/version.ts';
 import type { Sources } from '../../sources/sources.ts';
 import { copyFileAtomic, modeOf, writeFileAtomic } from '../../lib/fs/copy-atomic.ts';
-import { renderTemplate } from '../../lib/text/at-template.ts';
+import { renderTemplate, templateValues } from '../../lib/text/at-template.ts';
 
 /** Scripts rendered with @@VERSION (`scripts/<name>.in` → `<isoRoot>/<name>`). */
 export const RENDERED_SCRIPTS = ['bootstrap.sh', 'restore.sh'] as const;
@@ -80,7 +80,7 @@ function placeTask(
           }
           const text = renderTemplate(
             await readFile(src(p), 'utf8'),
-            { VERSION: version.full },
+            templateValues(version.full),
             p.source,
           );
           await writeFileAtomic(dest(p), text, await modeOf(src(p)));

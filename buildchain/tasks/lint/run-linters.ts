@@ -5,8 +5,8 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TaskError, type ActionContext } from '../../engine/task.ts';
+import { describeTemplateProblem, scanTemplate } from '../../lib/text/at-template.ts';
 import type { LintFinding, LintResult } from './findings.ts';
-import { renderAtTemplate } from './render-template.ts';
 import { parseShellcheckGcc, shellcheckArgs } from './shellcheck.ts';
 import { planYamlFile } from './yaml-files.ts';
 import { parseYamllintParsable, yamllintArgs } from './yamllint.ts';
@@ -21,7 +21,7 @@ export interface LinterOptions {
   /** Scratch directory for rendered templates (under BUILD_ROOT). */
   readonly workDir: string;
   readonly files: readonly string[];
-  /** Template values (`VERSION`, ...) for `*.in` files. */
+  /** Template values for `*.in` files (`templateValues`, as the ISO renders them). */
   readonly values: Readonly<Record<string, string>>;
   /** The linter binary (shellcheck or yamllint). */
   readonly bin: string;
@@ -39,17 +39,15 @@ interface Prepared {
 }
 
 async function renderInto(opts: LinterOptions, file: string, out: Prepared): Promise<void> {
-  const rendered = renderAtTemplate(
-    await readFile(path.join(opts.root, file), 'utf8'),
-    opts.values,
-  );
-  for (const u of rendered.unknown) {
+  // The ISO's renderer and values: lint refuses exactly the placeholders the ISO build refuses.
+  const rendered = scanTemplate(await readFile(path.join(opts.root, file), 'utf8'), opts.values);
+  for (const p of rendered.problems) {
     out.findings.push({
       file,
-      line: u.line,
+      line: p.line,
       severity: 'error',
       rule: 'template',
-      message: `unknown placeholder @@${u.name}`,
+      message: describeTemplateProblem(p, opts.values),
     });
   }
   const dest = path.join(opts.workDir, file.replace(/\.in$/, ''));

@@ -15,6 +15,7 @@ import { IMAGE_LIST_FILE } from '../../config/images.ts';
 import { fn, type ActionContext, type TaskDefinition } from '../../engine/task.ts';
 import { hasVersionFile, readVersionFile } from '../../config/version.ts';
 import type { Sources } from '../../sources/sources.ts';
+import { templateValues } from '../../lib/text/at-template.ts';
 import {
   collectShellFiles,
   collectSpecFiles,
@@ -23,7 +24,6 @@ import {
   collectYamlFiles,
 } from './collect.ts';
 import type { LintResult } from './findings.ts';
-import { templateValues } from './render-template.ts';
 import { readResult, reportResults, resultPath, writeResult } from './result-file.ts';
 import { lintContent } from './run-content.ts';
 import { lintShellFiles, lintYamlFiles } from './run-linters.ts';
@@ -105,7 +105,7 @@ function reportTask(
 function checkSpecs(config: BuildConfig): CheckSpec[] {
   const root = config.root;
   const workDir = path.join(config.buildRoot, 'lint', 'work');
-  const values = templateValues(readProjectVersion(root), config.projectName);
+  const values = templateValues(readProjectVersion(root));
   const tool = (name: string): string => config.tools[name]?.bin ?? name;
   const shellFiles = collectShellFiles(root);
   const yamlFiles = collectYamlFiles(root);

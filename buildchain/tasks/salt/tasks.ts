@@ -11,7 +11,7 @@ import { loadPackageList, packageListPath } from '../../config/packages.ts';
 import { fn, TaskError, type TaskDefinition } from '../../engine/task.ts';
 import { readRegularText } from '../../lib/fs/read-bounded.ts';
 import { copyFileAtomic, modeOf, writeFileAtomic } from '../../lib/fs/copy-atomic.ts';
-import { renderTemplate } from '../../lib/text/at-template.ts';
+import { renderTemplate, templateValues } from '../../lib/text/at-template.ts';
 import { loadVersion, VERSION_FILE } from '../../config/version.ts';
 import type { Sources } from '../../sources/sources.ts';
 import {
@@ -112,7 +112,7 @@ export function createSaltTasks(config: BuildConfig, _sources: Sources): TaskDef
           for (const f of templates) {
             const text = renderTemplate(
               await readFile(checkedSource(config.root, f), 'utf8'),
-              { VERSION: version.full },
+              templateValues(version.full),
               f.source,
             );
             await writeFileAtomic(dest(f), text, await modeOf(src(f)));

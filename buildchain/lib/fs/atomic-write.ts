@@ -7,8 +7,8 @@
  * Depends on Node only, so that every layer (the engine's state store too) can use it.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fchmodSync, fsyncSync, lstatSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { closeSync, constants, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { chmod, copyFile, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 /** Options for {@link writeFileAtomic} and {@link writeFileAtomicSync}. */
@@ -17,6 +17,8 @@ export interface AtomicWriteOptions {
   readonly mode?: number;
   /** fsync the data before the rename (default false: a crash then may leave the old file). */
   readonly fsync?: boolean;
+  /** Create the file's missing parent directories first (default false). */
+  readonly mkdir?: boolean;
 }
 
 /** Errno codes meaning "this filesystem cannot take the write" (not a bug of ours). */
@@ -86,6 +88,7 @@ export function tempPathFor(file: string): string {
 export function writeFileAtomicSync(file: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): void {
   const tmp = tempPathFor(file);
   try {
+    if (opts.mkdir === true) mkdirSync(path.dirname(file), { recursive: true });
     const fd = openSync(tmp, 'wx', opts.mode ?? 0o644);
     try {
       fchmodSync(fd, opts.mode ?? 0o644); // open()'s mode is filtered by the umask
@@ -107,6 +110,7 @@ export function writeFileAtomicSync(file: string, data: string | Uint8Array, opt
 export async function writeFileAtomic(file: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): Promise<void> {
   const tmp = tempPathFor(file);
   try {
+    if (opts.mkdir === true) await mkdir(path.dirname(file), { recursive: true });
     const fh = await open(tmp, 'wx', opts.mode ?? 0o644);
     try {
       await fh.chmod(opts.mode ?? 0o644); // open()'s mode is filtered by the umask
@@ -120,6 +124,47 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, o
     await removeQuietlyAsync(tmp);
     throw new AtomicWriteError(file, err);
   }
+}
+
+/**
+ * Copies `src` to `dest` atomically (same temp naming and cleanup as {@link writeFileAtomic}).
+ * The copy gets `opts.mode`, else the permission bits of `src`, whatever the umask.
+ */
+export async function copyFileAtomic(src: string, dest: string, opts: AtomicWriteOptions = {}): Promise<void> {
+  await produceFileAtomic(dest, async (tmp) => {
+    await copyFile(src, tmp, constants.COPYFILE_EXCL);
+    await chmod(tmp, opts.mode ?? (await stat(src)).mode & 0o777);
+  }, { ...opts, mode: undefined });
+}
+
+/**
+ * Makes `file` through a temp path: `produce(tmp)` writes the temp (a tool, a stream, a copy),
+ * then the temp gets `opts.mode` (when given) and is renamed over `file`. On any failure the
+ * temp is removed and the error is rethrown as it is (a tool's TaskError stays one).
+ */
+export async function produceFileAtomic(
+  file: string,
+  produce: (tmp: string) => Promise<void>,
+  opts: AtomicWriteOptions = {},
+): Promise<void> {
+  const tmp = tempPathFor(file);
+  try {
+    if (opts.mkdir === true) await mkdir(path.dirname(file), { recursive: true });
+    await produce(tmp);
+    if (opts.mode !== undefined) await chmod(tmp, opts.mode);
+    await rename(tmp, file);
+  } catch (err) {
+    await removeQuietlyAsync(tmp);
+    throw err;
+  }
+}
+
+/** Permission bits of `file` (0644 when it cannot be stat'ed). */
+export async function modeOf(file: string): Promise<number> {
+  return stat(file).then(
+    (s) => s.mode & 0o777,
+    () => 0o644,
+  );
 }
 
 /** `<name>.tmp-<pid>` or `<name>.tmp-<pid>-<hex>`: the pid of the writer. */

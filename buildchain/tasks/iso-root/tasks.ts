@@ -13,7 +13,7 @@ import { buildEpoch, gitReference, gitStateFiles } from '../../config/build-info
 import { renderProductTxt } from '../../media/product-txt.ts';
 import { loadVersion, VERSION_FILE } from '../../config/version.ts';
 import type { Sources } from '../../sources/sources.ts';
-import { copyFileAtomic, modeOf, writeFileAtomic } from '../../lib/fs/copy-atomic.ts';
+import { copyFileAtomic, modeOf, writeFileAtomic } from '../../lib/fs/atomic-write.ts';
 import { renderTemplate, templateValues } from '../../lib/text/at-template.ts';
 
 /** Scripts rendered with @@VERSION (`scripts/<name>.in` → `<isoRoot>/<name>`). */
@@ -75,7 +75,7 @@ function placeTask(
         const version = await loadVersion(config.root);
         for (const p of items) {
           if (!p.template) {
-            await copyFileAtomic(src(p), dest(p));
+            await copyFileAtomic(src(p), dest(p), { mkdir: true });
             continue;
           }
           const text = renderTemplate(
@@ -83,7 +83,7 @@ function placeTask(
             templateValues(version.full),
             p.source,
           );
-          await writeFileAtomic(dest(p), text, await modeOf(src(p)));
+          await writeFileAtomic(dest(p), text, { mode: await modeOf(src(p)), mkdir: true });
         }
       }),
     ],
@@ -149,7 +149,7 @@ export function createIsoRootTasks(config: BuildConfig, sources: Sources): TaskD
             gitReference(config),
             buildEpoch(config),
           ]);
-          await writeFileAtomic(productFile, renderProductTxt({ ...product, version, git, epoch }));
+          await writeFileAtomic(productFile, renderProductTxt({ ...product, version, git, epoch }), { mkdir: true });
         }),
       ],
     },

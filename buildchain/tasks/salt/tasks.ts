@@ -10,7 +10,7 @@ import { IMAGE_LIST_FILE, loadImageList } from '../../config/images.ts';
 import { loadPackageList, packageListPath } from '../../config/packages.ts';
 import { fn, TaskError, type TaskDefinition } from '../../engine/task.ts';
 import { readRegularText } from '../../lib/fs/read-bounded.ts';
-import { copyFileAtomic, modeOf, writeFileAtomic } from '../../lib/fs/copy-atomic.ts';
+import { copyFileAtomic, modeOf, writeFileAtomic } from '../../lib/fs/atomic-write.ts';
 import { renderTemplate, templateValues } from '../../lib/text/at-template.ts';
 import { loadVersion, VERSION_FILE } from '../../config/version.ts';
 import type { Sources } from '../../sources/sources.ts';
@@ -92,7 +92,7 @@ export function createSaltTasks(config: BuildConfig, _sources: Sources): TaskDef
         async (ctx) => {
           for (const f of unshipped)
             ctx.log(`warning: ${f} is not listed in ${SALT_MANIFEST}: not shipped`);
-          for (const f of copies) await copyFileAtomic(checkedSource(config.root, f), dest(f));
+          for (const f of copies) await copyFileAtomic(checkedSource(config.root, f), dest(f), { mkdir: true });
         },
       ),
     ],
@@ -115,7 +115,7 @@ export function createSaltTasks(config: BuildConfig, _sources: Sources): TaskDef
               templateValues(version.full),
               f.source,
             );
-            await writeFileAtomic(dest(f), text, await modeOf(src(f)));
+            await writeFileAtomic(dest(f), text, { mode: await modeOf(src(f)), mkdir: true });
           }
         },
       ),
@@ -142,6 +142,7 @@ export function createSaltTasks(config: BuildConfig, _sources: Sources): TaskDef
         await writeFileAtomic(
           versionsJson,
           renderVersionsJson({ version: version.full, images, packages }),
+          { mkdir: true },
         );
       }),
     ],

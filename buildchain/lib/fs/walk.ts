@@ -1,0 +1,96 @@
+/**
+ * The one tree walk: every entry under a directory, in a stable order (names sorted by code
+ * unit at each level, a directory's entries right after it), typed with lstat so that a
+ * symlink is reported as a symlink and never followed (the walk cannot leave the tree).
+ */
+import { readdirSync, type Dirent } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+
+/** What an entry is, from lstat (a symlink is `symlink`, whatever it points to). */
+export type WalkKind = 'file' | 'dir' | 'symlink' | 'other';
+
+/** One entry found by {@link walkTree}. */
+export interface WalkEntry {
+  /** Path relative to the walked root, `/`-separated (never empty, never `.`). */
+  readonly rel: string;
+  /** Absolute (or root-relative, as the root was given) path. */
+  readonly path: string;
+  readonly kind: WalkKind;
+}
+
+/** Options of {@link walkTree}. */
+export interface WalkOptions {
+  /**
+   * Called for every entry: false leaves it out, and for a directory skips what is under it.
+   * Default: everything.
+   */
+  readonly filter?: (entry: WalkEntry) => boolean;
+  /** A missing root gives an empty list instead of ENOENT (default false). */
+  readonly missingOk?: boolean;
+}
+
+function kindOf(d: Dirent): WalkKind {
+  if (d.isSymbolicLink()) return 'symlink';
+  if (d.isDirectory()) return 'dir';
+  if (d.isFile()) return 'file';
+  return 'other';
+}
+
+const byName = (a: Dirent, b: Dirent): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+function isMissing(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException).code === 'ENOENT';
+}
+
+/** Every entry under `root` (not `root` itself), pre-order, sorted; see the module comment. */
+export async function walkTree(root: string, opts: WalkOptions = {}): Promise<WalkEntry[]> {
+  const out: WalkEntry[] = [];
+  const visit = async (dir: string, relDir: string): Promise<void> => {
+    let entries: Dirent[];
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if (relDir === '' && opts.missingOk === true && isMissing(err)) return;
+      throw err;
+    }
+    for (const d of entries.sort(byName)) {
+      const e = entryOf(dir, relDir, d);
+      if (opts.filter !== undefined && !opts.filter(e)) continue;
+      out.push(e);
+      if (e.kind === 'dir') await visit(e.path, e.rel);
+    }
+  };
+  await visit(root, '');
+  return out;
+}
+
+/** {@link walkTree}, synchronous (for code that defines tasks, which must not await). */
+export function walkTreeSync(root: string, opts: WalkOptions = {}): WalkEntry[] {
+  const out: WalkEntry[] = [];
+  const visit = (dir: string, relDir: string): void => {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch (err) {
+      if (relDir === '' && opts.missingOk === true && isMissing(err)) return;
+      throw err;
+    }
+    for (const d of entries.sort(byName)) {
+      const e = entryOf(dir, relDir, d);
+      if (opts.filter !== undefined && !opts.filter(e)) continue;
+      out.push(e);
+      if (e.kind === 'dir') visit(e.path, e.rel);
+    }
+  };
+  visit(root, '');
+  return out;
+}
+
+function entryOf(dir: string, relDir: string, d: Dirent): WalkEntry {
+  return {
+    rel: relDir === '' ? d.name : `${relDir}/${d.name}`,
+    path: path.join(dir, d.name),
+    kind: kindOf(d),
+  };
+}

@@ -107,7 +107,7 @@ export async function run(args: string[]): Promise<void> {
     const ws = path.join(work, 'ws');
     await cliWorkspace(ws, registry.address, images);
     const ours = await timed(() =>
-      exec(path.join(REPO, 'node_modules', '.bin', 'tsx'), [path.join(REPO, 'buildchain/cli/main.ts'), '-q', '--tasks-module', 'tasks.ts', '-n', '2', 'images'], { cwd: ws }),
+      exec(path.join(REPO, 'node_modules', '.bin', 'tsx'), [path.join(REPO, 'buildchain/cli/bin.ts'), '-q', '--tasks-module', 'tasks.ts', '-n', '2', 'images'], { cwd: ws }),
     );
 
     const store = new BlobStore(path.join(work, 'lib', 'blobs'), 2);

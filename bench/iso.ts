@@ -55,7 +55,7 @@ async function buildTimes(tmp: string): Promise<void> {
   await symlink(path.join(REPO, 'node_modules'), path.join(repo, 'node_modules'));
   const tsx = pathToFileURL(path.join(REPO, 'node_modules/tsx/dist/loader.mjs')).href;
   const build = (): Promise<unknown> =>
-    execp(process.execPath, ['--import', tsx, 'buildchain/cli/main.ts', '--quiet', 'iso'], {
+    execp(process.execPath, ['--import', tsx, 'buildchain/cli/bin.ts', '--quiet', 'iso'], {
       cwd: repo,
       maxBuffer: 64 << 20,
     });

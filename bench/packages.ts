@@ -62,7 +62,7 @@ async function writeWorkspace(dir: string, count: number): Promise<void> {
 async function build(dir: string, workers: number): Promise<{ wall: number; summary: string }> {
   const start = process.hrtime.bigint();
   const { stdout } = await exec(process.execPath, [
-    path.join(REPO, 'node_modules/tsx/dist/cli.mjs'), path.join(REPO, 'buildchain/cli/main.ts'),
+    path.join(REPO, 'node_modules/tsx/dist/cli.mjs'), path.join(REPO, 'buildchain/cli/bin.ts'),
     '--tasks-module', path.join(REPO, 'test/tools/packages-tasks-module.ts'), '-n', String(workers), 'packaging',
   ], { cwd: dir, env: { ...process.env, SOURCES: 'upstream', SOURCE_DATE_EPOCH: '1700000000' }, maxBuffer: 64 * 1024 * 1024 });
   const wall = Number(process.hrtime.bigint() - start) / 1e9;

@@ -1,6 +1,7 @@
 /**
  * `npm run build [--] [command] [options] [TASK...]`: the only code reading argv and the
- * environment, handling signals and setting the exit code (see docs/engine.md).
+ * environment and handling signals (see docs/engine.md). `bin.ts` runs it and sets the exit
+ * code; tests import {@link main} and run it in process.
  */
 import path from 'node:path';
 import type { Reporter } from '../engine/events.ts';
@@ -67,6 +68,12 @@ function reportError(reporter: Reporter, thrown: unknown, command: string): numb
   return code;
 }
 
+/**
+ * Runs one command of the build CLI and returns its exit code (0 ok, 1 task failed, 2 usage,
+ * config or graph error, 3 internal error, 130 interrupted). Reads `process.env` and
+ * `process.cwd()`, writes to `process.stdout`/`process.stderr`, and listens to SIGINT/SIGTERM
+ * while it runs (the listeners are removed before it returns).
+ */
 export async function main(argv: readonly string[]): Promise<number> {
   let args: CliArgs;
   try {
@@ -127,5 +134,3 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   return controller.signal.aborted ? EXIT_INTERRUPTED : code;
 }
-
-process.exitCode = await main(process.argv.slice(2));

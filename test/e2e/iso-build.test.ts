@@ -76,7 +76,7 @@ async function build(
   try {
     const r = await promisify(execFile)(
       process.execPath,
-      ['--import', TSX, 'buildchain/cli/main.ts', '--reporter', 'json', ...args],
+      ['--import', TSX, 'buildchain/cli/bin.ts', '--reporter', 'json', ...args],
       {
         cwd: dir,
         env,

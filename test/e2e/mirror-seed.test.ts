@@ -21,7 +21,7 @@ interface BuildEvent {
 async function build(cwd: string, ...args: string[]): Promise<BuildEvent[]> {
   const { stdout } = await run(
     process.execPath,
-    [path.join(repo, 'node_modules/tsx/dist/cli.mjs'), path.join(repo, 'buildchain/cli/main.ts'), '--reporter', 'json',
+    [path.join(repo, 'node_modules/tsx/dist/cli.mjs'), path.join(repo, 'buildchain/cli/bin.ts'), '--reporter', 'json',
       '--tasks-module', path.join(import.meta.dirname, 'mirror-tasks-module.ts'), ...args],
     { cwd, env: { ...process.env, SOURCES: 'embedded' } },
   );

@@ -1,16 +1,18 @@
 /**
- * Runs the real CLI (`node --import tsx buildchain/cli/main.ts`: one process, so that signals
- * and kill -9 reach the build itself) in a workspace with the JSON reporter, the workspace's
- * tasks module and its bin/ first on PATH.
+ * Runs the real CLI in a workspace with the JSON reporter, the workspace's tasks module and its
+ * bin/ first on PATH: {@link runCli} calls its `main` in this process (see cli-in-process.ts);
+ * {@link spawnCli} and `subprocess: true` start `node --import tsx buildchain/cli/bin.ts` (one
+ * process, so that signals and kill -9 reach the build itself).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { isInProcessBusy, runMainInProcess, tasksModuleCopy } from './cli-in-process.ts';
 import { parseNdjson, type JsonEvent } from './ndjson.ts';
 import { REPO_ROOT, type Workspace } from './workspace.ts';
 
 const TSX_LOADER = pathToFileURL(path.join(REPO_ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
-const MAIN = path.join(REPO_ROOT, 'buildchain/cli/main.ts');
+const MAIN = path.join(REPO_ROOT, 'buildchain/cli/bin.ts');
 
 export interface CliResult {
   /** Exit code (130 for an interrupted build); null if killed by a signal. */
@@ -27,6 +29,12 @@ export interface CliOptions {
   readonly env?: Record<string, string>;
   /** Use the console reporter instead of json. */
   readonly console?: boolean;
+  /**
+   * Start a subprocess instead of calling `main` in this process: for tests whose tasks modules
+   * import other modules they rewrite (the test process caches modules), or that mix runs with
+   * {@link spawnCli} on a workspace whose function actions must keep their fingerprints.
+   */
+  readonly subprocess?: boolean;
 }
 
 /**
@@ -47,7 +55,7 @@ export interface CliInOptions {
   readonly env: NodeJS.ProcessEnv;
   /** Use the console reporter instead of json. */
   readonly console?: boolean;
-  /** The CLI entry point (default: this repository's `buildchain/cli/main.ts`). */
+  /** The CLI entry point (default: this repository's `buildchain/cli/bin.ts`). */
   readonly main?: string;
 }
 
@@ -85,8 +93,17 @@ export function spawnCli(ws: Workspace, args: readonly string[], opts: CliOption
   });
 }
 
-export function runCli(ws: Workspace, args: readonly string[], opts: CliOptions = {}): Promise<CliResult> {
-  return spawnCli(ws, args, opts).done;
+/**
+ * Runs the CLI in a workspace (see {@link spawnCli}): in this process unless `opts.subprocess`
+ * or another in-process run is under way. In process, the tasks module is loaded from a copy
+ * named by its content (in `<workspace>.tasks/`), so that a rewritten module is loaded anew.
+ */
+export async function runCli(ws: Workspace, args: readonly string[], opts: CliOptions = {}): Promise<CliResult> {
+  if (opts.subprocess === true || isInProcessBusy()) return spawnCli(ws, args, opts).done;
+  const tasksModule = tasksModuleCopy(ws.tasksModule, `${ws.dir}.tasks`);
+  const reporterArgs = opts.console === true ? [] : ['--reporter', 'json'];
+  const r = await runMainInProcess(ws.dir, [...reporterArgs, '--tasks-module', tasksModule, ...args], shellEnv(opts.env, ws.binDir));
+  return { ...r, signal: null, events: opts.console === true ? [] : parseNdjson(r.stdout) };
 }
 
 /** Polls until `check()` is true (max `ms`), for waiting on marker files written by tasks. */

@@ -64,7 +64,11 @@ export async function createWorkspace(tasksBody: string): Promise<Workspace> {
     setTasks(body) {
       writeFileSync(tasksModule, tasksSource(body));
     },
-    cleanup: () => tmp.cleanup(),
+    // `<dir>.tasks` holds the copies of the tasks module that in-process runs load (run-cli.ts).
+    cleanup: async () => {
+      await tmp.cleanup();
+      rmSync(`${dir}.tasks`, { recursive: true, force: true });
+    },
   };
   ws.setTasks(tasksBody);
   return ws;

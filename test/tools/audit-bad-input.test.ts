@@ -27,7 +27,7 @@ function dryRun(dir: string, env: Record<string, string> = {}): Promise<Run> {
 
 /** The build CLI (the copy's own) with the JSON reporter in `dir`, settings from `env` only. */
 function runCli(dir: string, cliArgs: readonly string[], env: Record<string, string> = {}): Promise<Run> {
-  return runCliIn(dir, cliArgs, { env: shellEnv(env), main: path.join(dir, 'buildchain/cli/main.ts') });
+  return runCliIn(dir, cliArgs, { env: shellEnv(env), main: path.join(dir, 'buildchain/cli/bin.ts') });
 }
 
 interface Event {

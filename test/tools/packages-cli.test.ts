@@ -49,7 +49,7 @@ describe.skipIf(missingTools('rpmbuild', 'rpmspec', 'rpm', 'createrepo_c', 'dnf'
   let ws = '';
 
   async function build(...args: string[]): Promise<{ code: number; events: BuildEvent[]; stderr: string }> {
-    const r = await run(process.execPath, [path.join(REPO, 'node_modules/tsx/dist/cli.mjs'), path.join(REPO, 'buildchain/cli/main.ts'), '--reporter', 'json', '--tasks-module', path.join(import.meta.dirname, 'packages-tasks-module.ts'), ...args], {
+    const r = await run(process.execPath, [path.join(REPO, 'node_modules/tsx/dist/cli.mjs'), path.join(REPO, 'buildchain/cli/bin.ts'), '--reporter', 'json', '--tasks-module', path.join(import.meta.dirname, 'packages-tasks-module.ts'), ...args], {
       cwd: ws,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', SOURCES: 'upstream', SOURCE_DATE_EPOCH: '1700000000' },
     }).then((x) => ({ code: 0, ...x }), (e: unknown) => e as { code: number; stdout: string; stderr: string });
@@ -156,7 +156,7 @@ describe.skipIf(missingTools('rpmbuild', 'rpmspec', 'rpm', 'createrepo_c', 'dnf'
   });
 
   it('produces every ISO repo, and dnf installs the built and downloaded packages from them', async () => {
-    const r = await run(process.execPath, [path.join(REPO, 'node_modules/tsx/dist/cli.mjs'), path.join(REPO, 'buildchain/cli/main.ts'), '--tasks-module', path.join(import.meta.dirname, 'packages-tasks-module.ts'), 'packaging'], {
+    const r = await run(process.execPath, [path.join(REPO, 'node_modules/tsx/dist/cli.mjs'), path.join(REPO, 'buildchain/cli/bin.ts'), '--tasks-module', path.join(import.meta.dirname, 'packages-tasks-module.ts'), 'packaging'], {
       cwd: tmp.path,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', SOURCES: 'embedded' },
     });

@@ -190,7 +190,7 @@ describe.skipIf(missingTools(...TOOLS).length > 0)('npm run build -- packaging w
   });
 
   it('signs the built RPMs and the repodata, exports the key, and leaves no gpg-agent', async () => {
-    const r = await run(process.execPath, [path.join(REPO, 'node_modules/tsx/dist/cli.mjs'), path.join(REPO, 'buildchain/cli/main.ts'), '--tasks-module', path.join(import.meta.dirname, 'packages-tasks-module.ts'), 'packaging'], {
+    const r = await run(process.execPath, [path.join(REPO, 'node_modules/tsx/dist/cli.mjs'), path.join(REPO, 'buildchain/cli/bin.ts'), '--tasks-module', path.join(import.meta.dirname, 'packages-tasks-module.ts'), 'packaging'], {
       cwd: ws,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', SOURCES: 'upstream', SOURCE_DATE_EPOCH: String(EPOCH) },
     }).catch((e: unknown) => e as { code: number; stdout: string; stderr: string });

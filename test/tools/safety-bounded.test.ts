@@ -137,7 +137,7 @@ afterAll(async () => {
 
 /** The build CLI of the copy (JSON reporter), settings from `env` only. */
 function build(args: readonly string[], env: Record<string, string> = {}): Promise<LimitedRun> {
-  return runLimited(repo, args, { env: shellEnv(env), main: path.join(repo, 'buildchain/cli/main.ts') });
+  return runLimited(repo, args, { env: shellEnv(env), main: path.join(repo, 'buildchain/cli/bin.ts') });
 }
 
 describe.skipIf(missingTools('checkisomd5', 'isoinfo', 'bsdtar').length > 0)('verify on what is no ISO image', () => {

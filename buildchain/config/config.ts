@@ -1,4 +1,5 @@
 import type { ToolSpec } from '../engine/task.ts';
+import type { Settings } from './settings.ts';
 
 /** Where upstream images and packages come from; see `SOURCES` in .env.example. */
 export type SourcesKind = 'embedded' | 'upstream' | 'site';
@@ -17,7 +18,9 @@ export interface BuildConfig {
   /** PROJECT_NAME, e.g. `MetalK8s`. */
   readonly projectName: string;
   readonly sources: SourcesKind;
-  /** Every known key with its effective value ('' when unset). */
+  /** Every key but the tools, parsed and validated once (read these, not `env`). */
+  readonly settings: Settings;
+  /** Every known key with its effective value ('' when unset): for fingerprints and tools. */
   readonly env: Readonly<Record<string, string>>;
   /** Tools by name (`skopeo`, `nginx`, ...), resolved from their *_BIN keys. */
   readonly tools: Readonly<Record<string, ToolSpec>>;

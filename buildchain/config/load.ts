@@ -9,8 +9,7 @@ import { TaskError } from '../engine/task.ts';
 import { readRegularText } from '../lib/fs/read-bounded.ts';
 import { checkedBuildRoot } from './build-root.ts';
 import { setDefaultCommandTimeout } from '../engine/exec/run-command.ts';
-import { commandTimeoutMs } from './command-timeout.ts';
-import { checkSourceDateEpoch } from './source-date-epoch.ts';
+import { parseSettings } from './settings.ts';
 import type { BuildConfig, SourcesKind } from './config.ts';
 import { checkKnownKeys, parseEnvExample, parseEnvFile } from './env.ts';
 import { resolveTools } from './tools.ts';
@@ -65,8 +64,8 @@ export function loadConfig(
 ): BuildConfig {
   const absRoot = path.resolve(root);
   const values = loadEnv(absRoot, env);
-  setDefaultCommandTimeout(commandTimeoutMs(values));
-  checkSourceDateEpoch(values);
+  const settings = parseSettings(values);
+  setDefaultCommandTimeout(settings.commandTimeoutMs);
   const sources = values.SOURCES === '' || values.SOURCES === undefined ? 'embedded' : values.SOURCES;
   if (!(SOURCES_KINDS as readonly string[]).includes(sources)) {
     throw new UsageError(
@@ -83,6 +82,7 @@ export function loadConfig(
     isoRoot: path.join(buildRoot, 'root'),
     projectName: values.PROJECT_NAME === '' ? 'MetalK8s' : (values.PROJECT_NAME ?? 'MetalK8s'),
     sources: sources as SourcesKind,
+    settings,
     env: values,
     tools: resolveTools(values),
   };

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type { BuildConfig } from '../config/config.ts';
 import type { ImageEntry } from '../config/content-types.ts';
-import { mapUrlByPrefix, MirrorSettingsError, parseMirrorSettings, type MirrorSettings } from '../config/mirrors.ts';
+import { mapUrlByPrefix, type MirrorSettings } from '../config/mirrors.ts';
 import { TaskError } from '../engine/task.ts';
 import type { RegistryEndpoint, Sources } from './sources.ts';
 import { loadMirrorPlan } from './embedded/content.ts';
@@ -106,7 +106,7 @@ function hostOfUrl(url: string): string {
 }
 
 export function createUpstreamSources(config: BuildConfig): Sources {
-  const settings = safeSettings(config);
+  const settings = config.settings.mirrors;
   const gate = reachabilityGate();
   const insecure = new Set(settings.insecureRegistries);
   const authFile = settings.authFile !== '' ? settings.authFile : undefined;
@@ -129,18 +129,6 @@ export function createUpstreamSources(config: BuildConfig): Sources {
   };
 }
 
-/** Parses the site settings, turning a malformed key into an `invalid-input` TaskError. */
-function safeSettings(config: BuildConfig): MirrorSettings {
-  try {
-    return parseMirrorSettings(config.env);
-  } catch (err) {
-    if (err instanceof MirrorSettingsError) {
-      throw new TaskError('invalid-input', err.message, { hint: `Fix ${err.key} in .env (format: .env.example, docs/mirror.md).` });
-    }
-    throw err;
-  }
-}
-
 /** `site (harbor.example.com, nexus.example.com)` */
 export function describeSite(settings: MirrorSettings): string {
   const hosts = new Set<string>();
@@ -150,7 +138,7 @@ export function describeSite(settings: MirrorSettings): string {
 }
 
 export function createSiteSources(config: BuildConfig): Sources {
-  const settings = safeSettings(config);
+  const settings = config.settings.mirrors;
   const gate = reachabilityGate();
   const insecure = new Set(settings.insecureRegistries);
   const authFile = settings.authFile !== '' ? settings.authFile : undefined;

@@ -1,6 +1,7 @@
 /** A BuildConfig for a test workspace: BUILD_ROOT `<root>/_build`, tools resolved from `env`. */
 import path from 'node:path';
 import type { BuildConfig, SourcesKind } from '../../buildchain/config/config.ts';
+import { parseSettings } from '../../buildchain/config/settings.ts';
 import { resolveTools } from '../../buildchain/config/tools.ts';
 
 export function testConfig(
@@ -15,7 +16,13 @@ export function testConfig(
     isoRoot: path.join(buildRoot, 'root'),
     projectName: 'MetalK8s',
     sources,
+    settings: parseSettings(env),
     env,
     tools: resolveTools(env),
   };
+}
+
+/** `config` with other settings: `env` replaces its values, validated like `loadConfig` does. */
+export function withEnv(config: BuildConfig, env: Record<string, string>): BuildConfig {
+  return { ...config, env, settings: parseSettings(env) };
 }

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { c as createTar } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildConfig } from '../../buildchain/config/config.ts';
+import { parseSettings } from '../../buildchain/config/settings.ts';
 import { resolveTools } from '../../buildchain/config/tools.ts';
 import { TaskError } from '../../buildchain/engine/task.ts';
 import type { BuildReport } from '../../buildchain/tasks/artifacts/report-types.ts';
@@ -86,6 +87,7 @@ describe.skipIf(
       projectName: 'MetalK8s',
       sources: 'embedded',
       env: { ARTIFACTS_EVENT_LOG: path.join(buildRoot, 'events.ndjson') },
+      settings: parseSettings({ ARTIFACTS_EVENT_LOG: path.join(buildRoot, 'events.ndjson') }),
       tools: resolveTools({}),
     };
     await put(

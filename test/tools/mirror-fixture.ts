@@ -2,6 +2,7 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildConfig, SourcesKind } from '../../buildchain/config/config.ts';
+import { parseSettings } from '../../buildchain/config/settings.ts';
 
 export const FIXTURE_IMAGES = `images:
   - name: pause
@@ -59,5 +60,5 @@ export async function writeMirrorFixture(root: string): Promise<void> {
 /** A BuildConfig for the fixture (tools resolved from PATH by their defaults). */
 export function fixtureConfig(root: string, sources: SourcesKind, env: Record<string, string> = {}): BuildConfig {
   const buildRoot = path.join(root, '_build');
-  return { root, buildRoot, isoRoot: path.join(buildRoot, 'root'), projectName: 'MetalK8s', sources, env, tools: {} };
+  return { root, buildRoot, isoRoot: path.join(buildRoot, 'root'), projectName: 'MetalK8s', sources, settings: parseSettings(env), env, tools: {} };
 }

@@ -5,6 +5,8 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { BuildConfig } from '../../buildchain/config/config.ts';
+import { parseSettings } from '../../buildchain/config/settings.ts';
+import { withEnv } from '../helpers/config.ts';
 import type { PackageList } from '../../buildchain/config/content-types.ts';
 import { loadPackageList } from '../../buildchain/config/packages.ts';
 import type { TaskDefinition } from '../../buildchain/engine/task.ts';
@@ -21,6 +23,7 @@ const config: BuildConfig = {
   projectName: 'MetalK8s',
   sources: 'upstream',
   env: { SOURCE_DATE_EPOCH: '1700000000' },
+  settings: parseSettings({ SOURCE_DATE_EPOCH: '1700000000' }),
   tools: {},
 };
 
@@ -77,12 +80,12 @@ describe('packages-specs content', () => {
   it('puts no ephemeral value in labels or config, and changes the label with the epoch', () => {
     const labels = (c: BuildConfig) => createPackagingTasks(c, sources).flatMap((t) => (t.actions ?? []).map((a) => (a.kind === 'function' ? a.label : a.argv.join(' '))));
     expect(labels(config)).toEqual(labels(config));
-    const later = labels({ ...config, env: { SOURCE_DATE_EPOCH: '1700000001' } });
+    const later = labels(withEnv(config, { SOURCE_DATE_EPOCH: '1700000001' }));
     expect(later).not.toEqual(labels(config));
   });
 
   it('rejects an unknown RPM_BUILDER naming the setting', () => {
-    expect(() => createPackagingTasks({ ...config, env: { ...config.env, RPM_BUILDER: 'mock' } }, sources)).toThrow(/RPM_BUILDER='mock'/);
+    expect(() => createPackagingTasks(withEnv(config, { ...config.env, RPM_BUILDER: 'mock' }), sources)).toThrow(/RPM_BUILDER='mock'/);
   });
 
   it('builds another OS family from just another list, in its own namespace', () => {

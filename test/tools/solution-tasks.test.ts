@@ -3,6 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildConfig } from '../../buildchain/config/config.ts';
+import { parseSettings } from '../../buildchain/config/settings.ts';
 import type { ActionContext, FunctionAction } from '../../buildchain/engine/task.ts';
 import { execaRunner } from '../../buildchain/tasks/solution/run-command.ts';
 import { createSolutionTasks } from '../../buildchain/tasks/solution/tasks.ts';
@@ -47,6 +48,7 @@ describe.skipIf(missing.length > 0)('solution engine tasks', () => {
       projectName: 'MetalK8s',
       sources: 'upstream',
       env: { SOURCE_DATE_EPOCH: '1700000000' },
+      settings: parseSettings({ SOURCE_DATE_EPOCH: '1700000000' }),
       tools: {},
     };
   });

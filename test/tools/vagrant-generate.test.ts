@@ -10,7 +10,7 @@ import type { BuildConfig } from '../../buildchain/config/config.ts';
 import { TaskError } from '../../buildchain/engine/task.ts';
 import type { Sources } from '../../buildchain/sources/sources.ts';
 import { createVagrantTasks } from '../../buildchain/tasks/vagrant/tasks.ts';
-import { testConfig } from '../helpers/config.ts';
+import { testConfig, withEnv } from '../helpers/config.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { localExec, runTask, taskNamed } from './lint-helpers.ts';
@@ -87,7 +87,7 @@ describe.skipIf(missingTools('ssh-keygen', 'ruby').length > 0)('vagrant tasks', 
 
   it('splits VAGRANT_UP_ARGS into the vagrant up argv (default with VAGRANT_PROVIDER)', () => {
     const tasks = createVagrantTasks(
-      { ...config, env: { ...config.env, VAGRANT_PROVIDER: 'libvirt' } },
+      withEnv(config, { ...config.env, VAGRANT_PROVIDER: 'libvirt' }),
       {} as Sources,
     );
     const label = taskNamed(tasks, 'vagrant_up').actions?.[0];

@@ -34,7 +34,7 @@ export interface ArtifactPaths {
 export function artifactPaths(config: BuildConfig): ArtifactPaths {
   const isoFile = path.join(config.buildRoot, `${config.projectName.toLowerCase()}.iso`);
   const outDir = path.join(config.buildRoot, 'artifacts');
-  const eventLog = config.env.ARTIFACTS_EVENT_LOG ?? '';
+  const eventLog = config.settings.artifactsEventLog ?? '';
   return {
     isoFile,
     sumFile: path.join(config.buildRoot, 'SHA256SUM'),
@@ -114,7 +114,7 @@ function artifactsTask(config: BuildConfig, sources: Sources, p: ArtifactPaths):
 }
 
 function compareTask(config: BuildConfig, p: ArtifactPaths): TaskDefinition {
-  const old = config.env.ARTIFACTS_COMPARE_TO ?? '';
+  const old = config.settings.artifactsCompareTo ?? '';
   return {
     name: 'artifacts:compare',
     doc: 'print size changes of _build/artifacts/build-report.json against ARTIFACTS_COMPARE_TO',

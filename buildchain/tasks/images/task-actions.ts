@@ -5,7 +5,6 @@ import type { BuildConfig } from '../../config/config.ts';
 import type { ImageEntry } from '../../config/content-types.ts';
 import { buildFileOf } from '../../config/images.ts';
 import { requireInside } from '../../lib/fs/fence.ts';
-import { parseMirrorSettings } from '../../config/mirrors.ts';
 import { TaskError, type ActionContext } from '../../engine/task.ts';
 import type { Sources } from '../../sources/sources.ts';
 import { exportArchive } from './archive.ts';
@@ -59,7 +58,7 @@ export async function pullImageAction(ctx: ActionContext, o: PullActionOptions):
   if (src === undefined) throw new TaskError('internal-error', `${entry.name} has no source`);
   const what = `${entry.name}:${entry.version}`;
   const digest = await o.sources.imageDigest(entry);
-  if (digest === undefined && config.env.ALLOW_UNPINNED_IMAGES !== 'true') {
+  if (digest === undefined && !config.settings.allowUnpinnedImages) {
     throw new TaskError('invalid-input', `image ${what} (${src.registry}/${src.repository}) has no pinned digest`, {
       hint: 'run `npm run build images:lock` to record it in images/images.yaml, or set ALLOW_UNPINNED_IMAGES=true (not for releases)',
     });
@@ -133,7 +132,7 @@ export async function buildImageAction(ctx: ActionContext, o: BuildActionOptions
 
 /** CONTAINERS_REGISTRIES_CONF for real builds when REGISTRY_MIRRORS maps base-image registries. */
 async function builderEnv(config: BuildConfig, paths: ImagesPaths): Promise<Record<string, string> | undefined> {
-  const settings = parseMirrorSettings(config.env);
+  const settings = config.settings.mirrors;
   const insecure = new Set(settings.insecureRegistries);
   const conf = registriesConf(
     settings.registryMirrors.map((m) => ({

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
 import type { ImageEntry } from '../../config/content-types.ts';
 import { IMAGE_LIST_FILE, loadImageListSync } from '../../config/images.ts';
-import { fn, TaskError, type ActionContext, type TaskDefinition } from '../../engine/task.ts';
+import { fn, type ActionContext, type TaskDefinition } from '../../engine/task.ts';
 import { isInside, removeInside } from '../../lib/fs/fence.ts';
 import type { Sources } from '../../sources/sources.ts';
 import { openBlobStore } from '../../media/images/blob-store.ts';
@@ -111,33 +111,16 @@ function dedupCheck(stampFile: string, imagesDir: string): () => Promise<true | 
   };
 }
 
-function connections(config: BuildConfig): number {
-  const raw = config.env.IMAGE_PULL_CONNECTIONS ?? '';
-  if (raw === '') return 4;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new TaskError('invalid-input', `IMAGE_PULL_CONNECTIONS=${raw} is not a positive integer`, {
-      hint: 'set IMAGE_PULL_CONNECTIONS to a number of connections (default 4) in .env, or leave it empty',
-    });
-  }
-  return n;
-}
-
 export function createImagesTasks(config: BuildConfig, sources: Sources, options: ImagesTasksOptions = {}): TaskDefinition[] {
   const listFile = options.listFile ?? IMAGE_LIST_FILE;
   const entries = loadImageListSync(config.root, listFile);
   const paths = imagesPaths(config);
-  const pullConnections = connections(config);
+  const pullConnections = config.settings.imagePullConnections;
   const store = (): ReturnType<typeof openBlobStore> => openBlobStore(paths.blobs, pullConnections);
   const names = itemNames(entries);
   const stamp = (what: string): string => path.join(config.buildRoot, 'images-state', `${what}.json`);
   const embedded = sources.kind === 'embedded';
-  const builder = config.env.IMAGE_BUILDER === '' || config.env.IMAGE_BUILDER === undefined ? 'buildah' : config.env.IMAGE_BUILDER;
-  if (builder !== 'buildah' && builder !== 'podman' && builder !== 'docker') {
-    throw new TaskError('invalid-input', `IMAGE_BUILDER=${builder} is not buildah, podman or docker`, {
-      hint: 'set IMAGE_BUILDER to buildah (default), podman or docker in .env',
-    });
-  }
+  const builder = config.settings.imageBuilder;
   const imageTasks: TaskDefinition[] = entries.map((entry) => {
     const item = names.get(entry) ?? entry.name;
     const target = imageTarget(config, entry);

@@ -48,22 +48,13 @@ function readVersionSync(config: BuildConfig): string {
   return hasVersionFile(config.root) ? readVersionFile(config.root).full : '0.0.0';
 }
 
-function straysPolicy(config: BuildConfig): 'remove' | 'fail' {
-  const raw = config.env.ISO_ROOT_STRAYS ?? '';
-  if (raw === '' || raw === 'remove') return 'remove';
-  if (raw === 'fail') return 'fail';
-  throw new TaskError('invalid-input', `ISO_ROOT_STRAYS=${raw} is not remove or fail`, {
-    hint: 'set ISO_ROOT_STRAYS to remove (default) or fail in .env',
-  });
-}
-
 function populateTask(
   config: BuildConfig,
   allTasks: readonly TaskDefinition[],
   deps: string[],
 ): TaskDefinition {
   const expected = expectedTree(allTasks, config.isoRoot, config.root);
-  const policy = straysPolicy(config);
+  const policy = config.settings.isoRootStrays;
   const strays = async (): Promise<string[]> => {
     const { files, dirs } = await walkTree(config.isoRoot);
     return findStrays([...files, ...dirs], expected);
@@ -155,7 +146,7 @@ function buildTask(config: BuildConfig, iso: string, sumFile: string): TaskDefin
 }
 
 function digestTask(config: BuildConfig, sumFile: string): TaskDefinition {
-  const key = config.env.ISO_SIGN_KEY ?? '';
+  const key = config.settings.isoSignKey ?? '';
   const sig = `${sumFile}.asc`;
   const gpg = config.tools.gpg?.bin ?? 'gpg';
   return {
@@ -204,9 +195,7 @@ async function exists(file: string): Promise<boolean> {
 
 function verifyTask(config: BuildConfig, iso: string): TaskDefinition {
   const target =
-    config.env.ISO_VERIFY_PATH !== undefined && config.env.ISO_VERIFY_PATH !== ''
-      ? path.resolve(config.root, config.env.ISO_VERIFY_PATH)
-      : iso;
+    config.settings.isoVerifyPath === undefined ? iso : path.resolve(config.root, config.settings.isoVerifyPath);
   const t = (n: string): string | undefined => config.tools[n]?.bin;
   return {
     name: 'verify',

@@ -114,7 +114,7 @@ function checkSpecs(config: BuildConfig): CheckSpec[] {
     /^packages-specs\/[^/]+\.yaml$/.test(f),
   );
   const tsFiles = collectTsFiles(root);
-  const allowUnpinned = config.env.ALLOW_UNPINNED_IMAGES === 'true';
+  const allowUnpinned = config.settings.allowUnpinnedImages;
   // templates (*.in) are rendered with the version: its file is an input
   const versionDep = existsSync(path.join(root, 'VERSION')) ? 'VERSION' : 'package.json';
   return [

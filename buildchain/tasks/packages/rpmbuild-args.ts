@@ -5,12 +5,11 @@
  * Reproducibility (two builds byte-identical): SOURCE_DATE_EPOCH in the environment plus the
  * three macros of {@link REPRODUCIBLE_DEFINES}, and a private `_topdir`.
  */
+import type { RpmBuilder } from '../../config/settings.ts';
 import { requireRpmMacroValue, requireRpmPath } from '../../lib/text/quote.ts';
 
-/** Where rpmbuild runs. */
-export type RpmBuilder = 'local' | 'docker' | 'podman';
-
-export const RPM_BUILDERS: readonly RpmBuilder[] = ['local', 'docker', 'podman'];
+/** Where rpmbuild runs: one list, validated with the settings (RPM_BUILDER). */
+export { RPM_BUILDERS, type RpmBuilder } from '../../config/settings.ts';
 
 /** Macros making rpmbuild output depend on SOURCE_DATE_EPOCH only. */
 export const REPRODUCIBLE_DEFINES: Readonly<Record<string, string>> = {

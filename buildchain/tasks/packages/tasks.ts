@@ -83,12 +83,11 @@ function builderTools(s: PackagingSettings): string[] {
   return s.builder === 'local' ? ['rpmbuild', 'rpmspec'] : [s.builder];
 }
 
-function buildEnv(config: BuildConfig, s: PackagingSettings): Omit<RpmBuildEnv, 'exec'> {
+function buildEnv(config: BuildConfig, s: PackagingSettings): Omit<RpmBuildEnv, 'exec' | 'epoch'> {
   return {
     builder: { builder: s.builder, engineBin: s.engineBin, image: s.image },
     rpmbuildBin: s.builder === 'local' ? (config.tools.rpmbuild?.bin ?? 'rpmbuild') : 'rpmbuild',
     rpmspecBin: s.builder === 'local' ? (config.tools.rpmspec?.bin ?? 'rpmspec') : 'rpmspec',
-    epoch: s.epoch,
     defines: s.defines,
   };
 }
@@ -101,7 +100,7 @@ function specTasks(config: BuildConfig, sources: Sources, name: string, p: Packa
   const fetched = remote.map((r) => path.join(p.sources, name, r.name));
   const srpm = path.join(p.srpm, `${name}.src.rpm`);
   const env = buildEnv(config, s);
-  const params = { name, builder: env.builder, epoch: s.epoch, defines: s.defines };
+  const params = { name, builder: env.builder, epoch: s.epochKey, defines: s.defines };
   const tasks: TaskDefinition[] = [];
   if (remote.length > 0) {
     const pinned = remote.map((r) => ({ ...r, override: overrides[r.url] }));
@@ -142,6 +141,7 @@ function specTasks(config: BuildConfig, sources: Sources, name: string, p: Packa
       fn(`rpmbuild-srpm ${JSON.stringify(params)}`, async (ctx) => {
         await buildSrpm({
           ...env,
+          epoch: await s.epoch(),
           exec: ctx.exec.bind(ctx),
           log: (l) => { ctx.log(l); },
           name,
@@ -173,6 +173,7 @@ function specTasks(config: BuildConfig, sources: Sources, name: string, p: Packa
       fn(`rpmbuild-rpm ${JSON.stringify(rpmParams)}`, async (ctx) => {
         await buildRpms({
           ...env,
+          epoch: await s.epoch(),
           exec: ctx.exec.bind(ctx),
           log: (l) => { ctx.log(l); },
           name,
@@ -228,7 +229,7 @@ function repoTask(config: BuildConfig, s: PackagingSettings, p: PackagingPaths, 
     ...(s.gnupgHome === undefined ? {} : { gnupgHome: s.gnupgHome }),
     ...(exportKeyAs === undefined ? {} : { exportKeyAs }),
   };
-  const params = { isoName: d.isoName, epoch: s.epoch, sign: sign?.keyName };
+  const params = { isoName: d.isoName, epoch: s.epochKey, sign: sign?.keyName };
   return {
     name: d.task,
     doc: `Assemble the ${d.repo} yum repository on the ISO root`,
@@ -246,7 +247,7 @@ function repoTask(config: BuildConfig, s: PackagingSettings, p: PackagingPaths, 
           staging: path.join(p.staging, d.isoName),
           rpms,
           keys,
-          epoch: s.epoch,
+          epoch: await s.epoch(),
           exec: ctx.exec.bind(ctx),
           log: (l) => { ctx.log(l); },
           createrepoBin: config.tools.createrepo?.bin ?? 'createrepo_c',

@@ -6,7 +6,6 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
-import { parseSourceDateEpoch } from '../../config/source-date-epoch.ts';
 import { fn, type TaskDefinition } from '../../engine/task.ts';
 import type { Sources } from '../../sources/sources.ts';
 import { buildSolution } from './build/build.ts';
@@ -67,8 +66,8 @@ function solutionTasks(config: BuildConfig, sources: Sources, s: SolutionTarget)
     xorriso: config.tools.xorriso?.bin ?? 'xorriso',
     git: config.tools.git?.bin ?? 'git',
   };
-  const epoch = config.env.SOURCE_DATE_EPOCH ?? '';
-  const epochSeconds = parseSourceDateEpoch(epoch);
+  const epochSeconds = config.settings.sourceDateEpoch;
+  const epoch = epochSeconds === undefined ? '' : String(epochSeconds);
   const params = { dir: s.dir, iso: s.iso, tools, epoch, allowHostFiles: s.allowHostFiles === true };
   const build: TaskDefinition = {
     name: `solution:build:${s.id}`,
@@ -89,7 +88,7 @@ function solutionTasks(config: BuildConfig, sources: Sources, s: SolutionTarget)
           ...(epochSeconds !== undefined ? { sourceDateEpoch: epochSeconds } : {}),
           tools,
           sources,
-          allowUnpinned: config.env.ALLOW_UNPINNED_IMAGES === 'true',
+          allowUnpinned: config.settings.allowUnpinnedImages,
           allowHostFiles: s.allowHostFiles === true,
           run: contextRunner(ctx),
           log: (l) => {

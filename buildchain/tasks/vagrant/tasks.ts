@@ -70,44 +70,30 @@ function readVersion(root: string): string {
   );
 }
 
-function intSetting(env: Readonly<Record<string, string>>, key: string, fallback: number): number {
-  const raw = env[key] ?? '';
-  if (raw === '') return fallback;
-  if (!/^\d+$/.test(raw))
-    throw new TaskError('invalid-input', `${key}=${raw} is not a whole number`, {
-      hint: `set ${key} to e.g. ${String(fallback)}`,
-    });
-  return Number(raw);
-}
-
 /** Resolves the settings (VAGRANT_* keys, tools, version). */
 export function vagrantSettings(config: BuildConfig): VagrantSettings {
-  const env = config.env;
-  const or = (key: string, fallback: string): string => (env[key] ?? '') || fallback;
-  const provider = or('VAGRANT_PROVIDER', 'virtualbox');
+  const v = config.settings.vagrant;
+  const provider = v.provider;
   const upArgs = splitShellWords(
-    or(
-      'VAGRANT_UP_ARGS',
-      '--provision --no-destroy-on-error --parallel --provider $VAGRANT_PROVIDER',
-    ),
-    { ...env, VAGRANT_PROVIDER: provider },
+    v.upArgs || '--provision --no-destroy-on-error --parallel --provider $VAGRANT_PROVIDER',
+    { ...config.env, VAGRANT_PROVIDER: provider },
     'VAGRANT_UP_ARGS',
   );
   return {
     dir: path.join(config.root, '.vagrant'),
     vagrantBin: config.tools.vagrant?.bin ?? 'vagrant',
-    sshKeygenBin: or('SSH_KEYGEN_BIN', 'ssh-keygen'),
+    sshKeygenBin: v.sshKeygenBin,
     upArgs,
-    snapshotName: or('VAGRANT_SNAPSHOT_NAME', 'bootstrap.autosnapshot'),
+    snapshotName: v.snapshotName,
     isoInVm: `${BUILD_MOUNT}/${config.projectName.toLowerCase()}.iso`,
     vagrantfile: {
       version: readVersion(config.root),
       buildRoot: config.buildRoot,
-      box: or('VAGRANT_BOX', 'centos/7'),
-      memoryMiB: intSetting(env, 'VAGRANT_MEMORY', 4096),
-      cpus: intSetting(env, 'VAGRANT_CPUS', 2),
+      box: v.box,
+      memoryMiB: v.memoryMiB,
+      cpus: v.cpus,
       network: DEFAULT_NETWORK,
-      nodes: intSetting(env, 'VAGRANT_NODES', 9),
+      nodes: v.nodes,
     },
   };
 }

@@ -1,7 +1,8 @@
 /**
  * `metalk8s-solution` / `npm run solution -- <init|build|lint|inspect|verify> ...`: the Solution
- * author's tool. Exit codes: 0 ok, 1 problems found or build failed, 2 usage, 3 internal error,
- * 130 interrupted.
+ * author's tool. `build` runs its stages as engine tasks (tasks/solution/build/). Exit codes are
+ * the engine's (cli/run.ts): 0 ok, 1 problems found or a stage failed, 2 usage/config (nothing
+ * ran; also another build holding the work directory's lock), 3 internal error, 130 interrupted.
  */
 import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -25,6 +26,7 @@ import { lintSolution } from '../tasks/solution/lint/lint.ts';
 import { formatProblems, hasErrors, type Problem } from '../tasks/solution/lint/problems.ts';
 import { createSources, type Sources } from '../sources/sources.ts';
 import { verifySolutionIso } from '../tasks/solution/verify/verify.ts';
+import { EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from './run.ts';
 
 /** Where the command writes (tests pass their own). */
 export interface SolutionIo {
@@ -52,7 +54,7 @@ function reportProblems(
   // Warnings are counted too: "no problems found" only when there is none at all.
   if (!json)
     io.err(problems.length > 0 ? `${errors} error(s), ${problems.length - errors} warning(s)` : okText);
-  return errors > 0 ? 1 : 0;
+  return errors > 0 ? EXIT_FAILED : EXIT_OK;
 }
 
 async function runBuild(
@@ -92,7 +94,7 @@ async function runBuild(
       io.out(
         `${result.iso}\n${result.sha256}  ${path.basename(result.iso)}${result.upToDate ? '  (up to date)' : ''}`,
       );
-    return 0;
+    return EXIT_OK;
   } finally {
     await sources?.stop();
   }
@@ -118,11 +120,11 @@ async function runInit(a: SolutionArgs, io: SolutionIo): Promise<number> {
       `created ${a.target}:\n${files.map((f) => `  ${f}`).join('\n')}\n` +
         `next: metalk8s-solution build ${a.target} --allow-host-files  (its image copies this host's busybox: hostFiles in solution.yaml)`,
     );
-    return 0;
+    return EXIT_OK;
   } catch (err) {
     if (!(err instanceof TaskError) || err.reason !== 'invalid-input') throw err;
     io.err(`error: ${err.message}${err.hint !== undefined ? `\n  hint: ${err.hint}` : ''}`);
-    return 2;
+    return EXIT_USAGE;
   }
 }
 
@@ -151,7 +153,7 @@ async function dispatch(a: SolutionArgs, io: SolutionIo, signal: AbortSignal): P
   switch (a.command) {
     case 'help':
       io.out(USAGE);
-      return 0;
+      return EXIT_OK;
     case 'init':
       return runInit(a, io);
     case 'lint': {
@@ -169,7 +171,7 @@ async function dispatch(a: SolutionArgs, io: SolutionIo, signal: AbortSignal): P
         isoinfo: config.tools.isoinfo?.bin ?? 'isoinfo',
       });
       io.out(a.json ? JSON.stringify(r, null, 2) : formatInspectReport(r));
-      return 0;
+      return EXIT_OK;
     }
     case 'verify': {
       const config = loadConfig(PACKAGE_ROOT);
@@ -200,29 +202,29 @@ export async function runSolutionCli(
     args = parseSolutionArgs(argv);
   } catch (err) {
     io.err(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
-    return 2;
+    return EXIT_USAGE;
   }
   try {
     return await dispatch(args, io, signal);
   } catch (err) {
-    if (signal.aborted) return 130;
+    if (signal.aborted) return EXIT_INTERRUPTED;
     if (err instanceof SolutionInvalidError) {
       io.err(formatProblems(err.problems));
       io.err(`${err.problems.length} error(s): no ISO was written`);
-      return 1;
+      return EXIT_FAILED;
     }
     if (err instanceof UsageError || err instanceof SolutionUsageError) {
       const hint =
         err instanceof UsageError && err.hint !== undefined ? `\n  hint: ${err.hint}` : '';
       io.err(`error: ${err.message}${hint}`);
-      return 2;
+      return EXIT_USAGE;
     }
     if (err instanceof TaskError) {
       explain(err, io);
-      return err.reason === 'internal-error' ? 3 : 1;
+      return err.reason === 'internal-error' ? EXIT_INTERNAL : EXIT_FAILED;
     }
     io.err(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    return 3;
+    return EXIT_INTERNAL;
   }
 }
 
@@ -237,7 +239,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   const code = await runSolutionCli(argv, stdio, controller.signal);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
-  process.exitCode = controller.signal.aborted ? 130 : code;
+  process.exitCode = controller.signal.aborted ? EXIT_INTERRUPTED : code;
 }
 
 function isMainModule(): boolean {

@@ -5,7 +5,8 @@
  * through the shared blob store, and layouts are hard links into it (dedup by construction).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, cp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readdirSync, statSync } from 'node:fs';
+import { chmod, cp, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ImageEntry } from '../../../config/content-types.ts';
 import { TaskError } from '../../../engine/task.ts';
@@ -18,9 +19,8 @@ import type { Sources } from '../../../sources/sources.ts';
 import { MAX_HOST_FILE_BYTES } from '../config/host-files.ts';
 import type { CommandRunner } from '../run-command.ts';
 import type { SolutionImage } from '../config/solution-config.ts';
-import { hashTree } from '../tree-hash.ts';
 
-/** Options for {@link fetchSolutionImages}. */
+/** Options for {@link fetchSolutionImage}. */
 export interface FetchImagesOptions {
   readonly solutionDir: string;
   /** Work directory (`<solution>/_build` by default). */
@@ -40,15 +40,48 @@ export function imageLayoutDir(workDir: string, img: ImageEntry): string {
   return path.join(workDir, 'images', img.name, img.version);
 }
 
-/** Identity of what produces an image: changes when it must be fetched or built again. */
-export async function imageKey(img: SolutionImage, solutionDir: string): Promise<string> {
-  const parts: unknown[] = [img, 'solution-image@2'];
-  if (img.build !== undefined)
-    parts.push(await hashTree(path.join(solutionDir, img.build.context)));
-  for (const [dest, src] of Object.entries(img.hostFiles ?? {}).sort()) {
-    parts.push(dest, createHash('sha256').update(readHostFile(src)).digest('hex'));
+/** What an image task reads besides its solution.yaml entry (see {@link imageInputs}). */
+export interface ImageInputs {
+  /** Every regular file of the build context (absolute paths, sorted): the task's file deps. */
+  readonly files: readonly string[];
+  /** Context path -> permission bits (a mode change rebuilds the image). */
+  readonly modes: Readonly<Record<string, number>>;
+  /** hostFiles destination -> sha256 of the host file (read bounded, regular files only). */
+  readonly hostFiles: Readonly<Record<string, string>>;
+}
+
+/** The inputs of an image (empty for a remote image: its pinned digest is in the entry). */
+export function imageInputs(img: SolutionImage, solutionDir: string): ImageInputs {
+  const files: string[] = [];
+  const modes: Record<string, number> = {};
+  if (img.build !== undefined) {
+    const context = path.join(solutionDir, img.build.context);
+    for (const rel of contextFiles(context)) {
+      const abs = path.join(context, rel);
+      files.push(abs);
+      modes[rel] = statSync(abs).mode & 0o777;
+    }
   }
-  return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
+  const hostFiles: Record<string, string> = {};
+  for (const [dest, src] of Object.entries(img.hostFiles ?? {}).sort()) {
+    hostFiles[dest] = createHash('sha256').update(readHostFile(src)).digest('hex');
+  }
+  return { files, modes, hostFiles };
+}
+
+/** Regular files under `dir` (symlinks followed when they lead to a file), relative, sorted. */
+function contextFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (rel: string): void => {
+    for (const name of readdirSync(path.join(dir, rel)).sort()) {
+      const r = rel === '' ? name : `${rel}/${name}`;
+      const st = statSync(path.join(dir, r), { throwIfNoEntry: false });
+      if (st?.isDirectory() === true) walk(r);
+      else if (st?.isFile() === true) out.push(r);
+    }
+  };
+  walk('');
+  return out;
 }
 
 /** A host file's bytes: a regular file only (never a FIFO or a device), bounded in size. */
@@ -163,32 +196,10 @@ async function pullRemote(img: ImageEntry, dest: string, o: FetchImagesOptions):
   }
 }
 
-/** Fetches one image unless its layout is present and its key unchanged. */
+/** Builds or pulls one image into its layout directory (the engine decides when). */
 export async function fetchSolutionImage(img: SolutionImage, o: FetchImagesOptions): Promise<void> {
   const dest = imageLayoutDir(o.workDir, img);
-  const keyFile = path.join(o.workDir, 'image-keys', `${img.name}@${img.version}`);
-  const key = await imageKey(img, o.solutionDir);
-  const previous = await readFile(keyFile, 'utf8').catch(() => '');
-  const present = await readFile(path.join(dest, 'manifest.json')).then(
-    () => true,
-    () => false,
-  );
-  if (previous === key && present) {
-    o.log?.(`image ${img.name}:${img.version} up to date`);
-    return;
-  }
-  await rm(keyFile, { force: true });
   o.log?.(`image ${img.name}:${img.version}: ${img.build !== undefined ? 'building' : 'pulling'}`);
   if (img.build !== undefined) await buildLocal(img, dest, o);
   else await pullRemote(img, dest, o);
-  await mkdir(path.dirname(keyFile), { recursive: true });
-  await writeFile(keyFile, key);
-}
-
-/** Fetches every image, one at a time (buildah's vfs store is not safe for parallel use). */
-export async function fetchSolutionImages(
-  images: readonly SolutionImage[],
-  o: FetchImagesOptions,
-): Promise<void> {
-  for (const img of images) await fetchSolutionImage(img, o);
 }

@@ -6,6 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { ImageEntry } from '../../../config/content-types.ts';
 import { linkOrCopy, replaceDir } from '../../../media/images/layout.ts';
 import { imageLayoutDir } from './images.ts';
 import { renderManifestYaml, renderProductTxt, type ProductInfo } from './product.ts';
@@ -25,6 +26,8 @@ export interface StageRootOptions {
   /** Files to copy (relative paths, see ship-rules.ts). */
   readonly shipped: readonly string[];
   readonly product: ProductInfo;
+  /** The registry config written by the registry-config stage (default: rendered here). */
+  readonly registryConfigFile?: string;
 }
 
 /** `ui/` manifests get `@VERSION@` and `@REPOSITORY@` replaced, as the 2.4 example did. */
@@ -46,6 +49,34 @@ export async function registryImagesOf(imagesDir: string): Promise<RegistryImage
     }
   }
   return out;
+}
+
+/**
+ * The images of `images` as {@link registryImagesOf} reads them once staged: one per
+ * name/version, sorted by name then version, from their layouts under `workDir`.
+ */
+export async function registryImagesFor(
+  workDir: string,
+  images: readonly ImageEntry[],
+): Promise<RegistryImage[]> {
+  const byKey = new Map(images.map((i) => [`${i.name}\0${i.version}`, i]));
+  const order = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+  const sorted = [...byKey.values()].sort((a, b) => order(a.name, b.name) || order(a.version, b.version));
+  const out: RegistryImage[] = [];
+  for (const img of sorted) {
+    const bytes = await readFile(path.join(imageLayoutDir(workDir, img), 'manifest.json')).catch(() => undefined);
+    if (bytes === undefined) continue;
+    out.push({ name: img.name, tag: img.version, manifestHex: createHash('sha256').update(bytes).digest('hex') });
+  }
+  return out;
+}
+
+/** The registry config of a list of images whose layouts are under `workDir`. */
+export async function registryConfigFor(workDir: string, images: readonly ImageEntry[]): Promise<string> {
+  return renderRegistryConfig(await registryImagesFor(workDir, images), {
+    namePrefix: REPOSITORY_VAR,
+    serverRoot: REGISTRY_ROOT_VAR,
+  });
 }
 
 /** The registry config as `build` writes it for a staged `images/` directory. */
@@ -86,7 +117,9 @@ export async function stageSolutionRoot(o: StageRootOptions): Promise<string> {
     await linkImages(o, staging);
     await writeFile(
       path.join(staging, REGISTRY_CONFIG_FILE),
-      await solutionRegistryConfig(path.join(staging, 'images')),
+      o.registryConfigFile === undefined
+        ? await solutionRegistryConfig(path.join(staging, 'images'))
+        : await readFile(o.registryConfigFile),
     );
     await copyShipped(o, staging);
     await writeFile(path.join(staging, 'product.txt'), renderProductTxt(o.product));

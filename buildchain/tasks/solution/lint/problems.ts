@@ -1,7 +1,14 @@
 /**
  * Problems found by `lint` and `verify`: values, never exceptions, so that every problem of a
- * Solution is reported at once.
+ * Solution is reported at once. They are the shared problem model (lib/problem.ts) under the
+ * names the Solution's JSON output has always used: `code` is the kind, `file` the subject
+ * ({@link toSharedProblem}); the shared renderer prints them.
  */
+import {
+  formatProblems as formatSharedProblems,
+  hasErrorProblems,
+  type Problem as SharedProblem,
+} from '../../../lib/problem.ts';
 
 /** Stable identifiers of the checks; tests and scripts may match on them. */
 export type ProblemCode =
@@ -65,16 +72,16 @@ export function warning(code: ProblemCode, file: string, message: string, fix: s
   return { severity: 'warning', code, file, message, fix };
 }
 
-export function hasErrors(problems: readonly Problem[]): boolean {
-  return problems.some((p) => p.severity === 'error');
+/** The same problem in the shared model: kind = code, subject = file. */
+export function toSharedProblem(p: Problem): SharedProblem {
+  return { kind: p.code, subject: p.file, message: p.message, fix: p.fix, severity: p.severity };
 }
 
-/** Two lines per problem: `file: severity [code] message` then `  fix: ...`. */
+export function hasErrors(problems: readonly Problem[]): boolean {
+  return hasErrorProblems(problems.map(toSharedProblem));
+}
+
+/** Two lines per problem: `file: severity [code] message` then `  fix: ...` (`.` for no file). */
 export function formatProblems(problems: readonly Problem[]): string {
-  return problems
-    .map(
-      (p) =>
-        `${p.file === '' ? '.' : p.file}: ${p.severity} [${p.code}] ${p.message}\n  fix: ${p.fix}`,
-    )
-    .join('\n');
+  return formatSharedProblems(problems.map(toSharedProblem), { style: 'severity-kind', emptySubject: '.' });
 }

@@ -1,0 +1,199 @@
+/**
+ * The stages of `solution build` as engine tasks, fingerprinted by the engine (inputs, config,
+ * tools, code, dependencies' fingerprints, targets):
+ *
+ *   solution:image:<name>:<version>  build context files + host-file hashes -> images/<name>/<version>/
+ *   solution:registry-config         the image layouts -> registry-config.inc.j2
+ *   solution:root                    shipped files, product fields -> root/ (the ISO tree)
+ *   solution:iso                     root/ -> the ISO
+ *   solution:checksum                the ISO -> SHA256SUM beside it
+ *
+ * Any stage that runs first removes the previous ISO (and its SHA256SUM when it lists the ISO),
+ * so that a failed rebuild leaves no stale ISO behind, and its own target, so that an
+ * interrupted stage is stale on the next run, never falsely fresh. Stages without file deps
+ * (`uptodate: [true]`) are decided by their config, tools, code and dependencies' fingerprints.
+ */
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { fn, TaskError, type ActionContext, type TaskDefinition } from '../../../engine/task.ts';
+import { writeFileAtomic } from '../../../lib/fs/atomic-write.ts';
+import type { Sources } from '../../../sources/sources.ts';
+import type { SolutionImage } from '../config/solution-config.ts';
+import { contextRunner, type CommandRunner } from '../run-command.ts';
+import { parseSha256Sums, sha256File, sha256SumPath } from './checksum.ts';
+import { fetchSolutionImage, imageInputs, imageLayoutDir } from './images.ts';
+import { registryConfigFor, REGISTRY_CONFIG_FILE, stageSolutionRoot } from './layout.ts';
+import type { BuildPlan } from './plan.ts';
+import { writeSolutionIso } from './write-solution-iso.ts';
+
+/** The task whose selection runs the whole build. */
+export const FINAL_STAGE = 'solution:checksum';
+
+/** What the stage actions need besides the plan. */
+export interface StageEnv {
+  /** The image source (created on first use: only a remote image task asks for it). */
+  readonly sources: () => Sources | undefined;
+}
+
+/** Removes the previous ISO and its SHA256SUM (when it lists the ISO). */
+async function removePrevious(iso: string, target?: string): Promise<void> {
+  if (target !== undefined) await rm(target, { recursive: true, force: true });
+  await rm(iso, { force: true });
+  const sumFile = sha256SumPath(iso);
+  const sums = parseSha256Sums(await readFile(sumFile, 'utf8').catch(() => ''));
+  if (sums.has(path.basename(iso))) await rm(sumFile, { force: true });
+}
+
+function runnerOf(p: BuildPlan, ctx: ActionContext): CommandRunner {
+  return p.run ?? contextRunner(ctx);
+}
+
+/** Task name of an image: `/` of a repository name becomes `+` (which no image name holds). */
+export function imageTaskName(img: SolutionImage): string {
+  return `solution:image:${img.name.replaceAll('/', '+')}:${img.version}`;
+}
+
+function imageTask(p: BuildPlan, env: StageEnv, img: SolutionImage): TaskDefinition {
+  const inputs = imageInputs(img, p.dir);
+  return {
+    name: imageTaskName(img),
+    title: `image ${img.name}:${img.version}`,
+    fileDeps: inputs.files,
+    targets: [imageLayoutDir(p.workDir, img)],
+    uptodate: [true],
+    tools: img.build !== undefined ? ['buildah', 'skopeo'] : ['skopeo'],
+    config: { img, modes: inputs.modes, hostFiles: inputs.hostFiles, blobDir: p.blobDir },
+    actions: [
+      fn('solution-image', async (ctx) => {
+        await removePrevious(p.iso, imageLayoutDir(p.workDir, img));
+        const sources = img.source === undefined ? undefined : env.sources();
+        if (img.source !== undefined && sources === undefined) {
+          throw new TaskError('invalid-input', 'the image list has remote images but no image source is configured', {
+            hint: 'run through the CLI, which configures SOURCES',
+          });
+        }
+        await fetchSolutionImage(img, {
+          solutionDir: p.dir,
+          workDir: p.workDir,
+          blobDir: p.blobDir,
+          skopeo: p.tools.skopeo,
+          buildah: p.tools.buildah,
+          ...(sources !== undefined ? { sources } : {}),
+          run: runnerOf(p, ctx),
+          log: (l) => {
+            ctx.log(l);
+          },
+        });
+      }),
+    ],
+  };
+}
+
+function registryConfigTask(p: BuildPlan, images: readonly string[]): TaskDefinition {
+  const file = path.join(p.workDir, REGISTRY_CONFIG_FILE);
+  return {
+    name: 'solution:registry-config',
+    title: REGISTRY_CONFIG_FILE,
+    uptodate: [true],
+    taskDeps: images,
+    targets: [file],
+    config: p.config.images.map((i) => `${i.name}:${i.version}`),
+    actions: [
+      fn('solution-registry-config', async () => {
+        await removePrevious(p.iso, file);
+        await writeFileAtomic(file, await registryConfigFor(p.workDir, p.config.images));
+      }),
+    ],
+  };
+}
+
+function rootTask(p: BuildPlan, deps: readonly string[], registryConfig: string): TaskDefinition {
+  const c = p.config;
+  return {
+    name: 'solution:root',
+    title: 'ISO tree',
+    fileDeps: p.shipped.map((rel) => path.join(p.dir, rel)),
+    uptodate: [true],
+    taskDeps: deps,
+    targets: [path.join(p.workDir, 'root')],
+    config: {
+      shipped: p.shipped,
+      product: p.product,
+      images: c.images.map((i) => `${i.name}:${i.version}`),
+      version: c.version,
+      manifestYaml: c.manifestYaml,
+      operatorImage: c.operatorImage,
+      uiImage: c.uiImage,
+    },
+    actions: [
+      fn('solution-root', async () => {
+        await removePrevious(p.iso, path.join(p.workDir, 'root'));
+        await stageSolutionRoot({
+          solutionDir: p.dir,
+          workDir: p.workDir,
+          config: c,
+          shipped: p.shipped,
+          product: p.product,
+          registryConfigFile: registryConfig,
+        });
+      }),
+    ],
+  };
+}
+
+function isoTask(p: BuildPlan): TaskDefinition {
+  return {
+    name: 'solution:iso',
+    title: path.basename(p.iso),
+    uptodate: [true],
+    taskDeps: ['solution:root'],
+    targets: [p.iso],
+    tools: ['xorriso'],
+    config: { volumeId: p.volumeId, epoch: p.epoch },
+    actions: [
+      fn('solution-iso', async (ctx) => {
+        await removePrevious(p.iso);
+        await writeSolutionIso({
+          root: path.join(p.workDir, 'root'),
+          output: p.iso,
+          volumeId: p.volumeId,
+          epoch: p.epoch,
+          xorriso: p.tools.xorriso,
+          checksum: false,
+          signal: ctx.signal,
+        });
+      }),
+    ],
+  };
+}
+
+function checksumTask(p: BuildPlan): TaskDefinition {
+  const sumFile = sha256SumPath(p.iso);
+  return {
+    name: FINAL_STAGE,
+    title: path.basename(sumFile),
+    fileDeps: [p.iso],
+    targets: [sumFile],
+    actions: [
+      fn('solution-checksum', async (ctx) => {
+        const hex = await sha256File(p.iso, ctx.signal);
+        await writeFileAtomic(sumFile, `${hex}  ${path.basename(p.iso)}\n`, { mode: 0o644 });
+      }),
+    ],
+  };
+}
+
+/** The stage tasks of a planned build (the ISO is the target of `solution:iso`). */
+export function solutionStageTasks(p: BuildPlan, env: StageEnv): TaskDefinition[] {
+  const images = p.config.images.map((img) => imageTask(p, env, img));
+  const names = images.map((t) => t.name);
+  const registry = registryConfigTask(p, names);
+  const registryFile = registry.targets?.[0] ?? '';
+  return [
+    ...images,
+    registry,
+    rootTask(p, [...names, registry.name], registryFile),
+    isoTask(p),
+    checksumTask(p),
+  ];
+}

@@ -4,13 +4,15 @@
  * matches. Fetches are single-flight per blob across every pull running in this process, and
  * bounded in number.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { link, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, link, mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { TaskError } from '../../engine/task.ts';
+import { produceFileAtomic } from '../../lib/fs/atomic-write.ts';
+import { sha256File } from '../../lib/fs/hash.ts';
 
 /** Counters for benchmarks and logs. */
 export interface BlobStoreStats {
@@ -40,10 +42,6 @@ export class Semaphore {
 }
 
 const TRANSIENT = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ERR_STREAM_PREMATURE_CLOSE']);
-
-function tempName(final: string): string {
-  return `${final}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-}
 
 /** Where blobs live, shared by every image pull and build. */
 export class BlobStore {
@@ -113,11 +111,10 @@ export class BlobStore {
     what: string,
     final: string,
   ): Promise<void> {
-    const tmp = tempName(final);
     const hash = createHash('sha256');
     let n = 0;
     const stats = this.stats;
-    try {
+    await produceFileAtomic(final, async (tmp) => {
       const src = await open();
       await pipeline(
         src,
@@ -139,11 +136,8 @@ export class BlobStore {
           { hint: 'the registry or mirror serves corrupted or different content; nothing was kept' },
         );
       }
-      await rename(tmp, final);
-      stats.blobsFetched++;
-    } finally {
-      await rm(tmp, { force: true });
-    }
+    }, { mode: 0o644 });
+    stats.blobsFetched++;
   }
 
   /**
@@ -152,10 +146,7 @@ export class BlobStore {
    * then removed. Resolves with the store path.
    */
   async adopt(file: string, digest?: string): Promise<string> {
-    const { createReadStream } = await import('node:fs');
-    const hash = createHash('sha256');
-    await pipeline(createReadStream(file), hash);
-    const actual = `sha256:${hash.digest('hex')}`;
+    const actual = `sha256:${await sha256File(file)}`;
     if (digest !== undefined && actual !== digest) {
       throw new TaskError('digest-mismatch', `${file}: expected ${digest}, found ${actual}`);
     }
@@ -164,12 +155,11 @@ export class BlobStore {
     if (await this.has(actual)) {
       await rm(file, { force: true });
     } else {
-      const tmp = tempName(final);
-      await link(file, tmp).catch(async () => {
-        const { copyFile } = await import('node:fs/promises');
-        await copyFile(file, tmp);
+      await produceFileAtomic(final, async (tmp) => {
+        await link(file, tmp).catch(async () => {
+          await copyFile(file, tmp);
+        });
       });
-      await rename(tmp, final);
       await rm(file, { force: true });
     }
     return final;

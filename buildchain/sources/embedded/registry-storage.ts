@@ -4,8 +4,9 @@
  * server and no push round-trips. Every file is written to a temp name then renamed; the tag
  * link is written last, so an interrupted write never leaves a tag pointing at missing blobs.
  */
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from '../../lib/fs/atomic-write.ts';
 import type { Blob, StandInImage } from './stand-in-image.ts';
 
 /** Paths inside a registry storage root (`rootdirectory`). */
@@ -17,13 +18,6 @@ function hexOf(digest: string): string {
   const hex = digest.replace(/^sha256:/, '');
   if (!/^[a-f0-9]{64}$/.test(hex)) throw new Error(`not a sha256 digest: ${digest}`);
   return hex;
-}
-
-async function writeAtomic(file: string, data: Buffer | string): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, data);
-  await rename(tmp, file);
 }
 
 async function hasContent(file: string, expected: string): Promise<boolean> {
@@ -44,12 +38,12 @@ async function writeBlobData(root: string, b: Blob): Promise<void> {
   } catch {
     // not there yet
   }
-  await writeAtomic(file, b.data);
+  await writeFileAtomic(file, b.data, { mkdir: true });
 }
 
 async function writeLink(file: string, digest: string): Promise<void> {
   if (await hasContent(file, digest)) return;
-  await writeAtomic(file, digest);
+  await writeFileAtomic(file, digest, { mkdir: true });
 }
 
 /** Repository name in the mirror registry: `<upstream-host>/<repository>`. */

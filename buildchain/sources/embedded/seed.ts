@@ -8,6 +8,7 @@ import { access, mkdir, readdir, readFile, rename, rm, utimes, writeFile } from 
 import path from 'node:path';
 import { loadExeca } from '../../engine/exec/lazy-execa.ts';
 import { TaskError } from '../../engine/task.ts';
+import { writeFileAtomic } from '../../lib/fs/atomic-write.ts';
 import { planHash, type MirrorPlan } from './content.ts';
 import { clearStorage, storeImage } from './registry-storage.ts';
 import { ensureSigningKey, signRpms } from './signing.ts';
@@ -92,9 +93,7 @@ async function writeIfChanged(file: string, data: Buffer | string): Promise<void
   } catch {
     // missing
   }
-  await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(`${file}.tmp`, data);
-  await rename(`${file}.tmp`, file);
+  await writeFileAtomic(file, data, { mkdir: true });
 }
 
 async function exists(file: string): Promise<boolean> {
@@ -223,7 +222,6 @@ async function seedUnchecked(opts: SeedOptions): Promise<SeedResult> {
     imageDigests,
     summary: `${plan.images.length} images, ${rpmCount} RPMs (${built} built) in ${plan.repos.length} repos, ${plan.files.length} files`,
   };
-  await writeFile(`${dirs.stamp}.tmp`, JSON.stringify(result, null, 2) + '\n');
-  await rename(`${dirs.stamp}.tmp`, dirs.stamp);
+  await writeFileAtomic(dirs.stamp, JSON.stringify(result, null, 2) + '\n');
   return result;
 }

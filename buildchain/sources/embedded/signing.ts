@@ -7,9 +7,10 @@
  * this file (it signs only stand-in content, never a release), and gpg runs with a frozen clock
  * so that its RSA signatures, hence the signed RPMs, are byte-identical every time.
  */
-import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadExeca } from '../../engine/exec/lazy-execa.ts';
+import { writeFileAtomic } from '../../lib/fs/atomic-write.ts';
 import { requireRpmMacroValue } from '../../lib/text/quote.ts';
 
 export const STAND_IN_KEY_UID = 'MetalK8s buildchain stand-in <stand-in@metalk8s.invalid>';
@@ -53,8 +54,7 @@ export async function ensureSigningKey(opts: SigningOptions): Promise<string> {
     await writeFile(path.join(opts.gnupgHome, 'gpg.conf'), FROZEN_CLOCK_CONF);
     await execa(gpg, ['--batch', '--import', STAND_IN_KEY_FILE], common);
     const { stdout } = await execa(gpg, ['--batch', '--armor', '--export', STAND_IN_KEY_UID], common);
-    await writeFile(`${pub}.tmp`, stdout + '\n');
-    await rename(`${pub}.tmp`, pub);
+    await writeFileAtomic(pub, stdout + '\n');
     return stdout + '\n';
   } finally {
     await stopAgent(opts);

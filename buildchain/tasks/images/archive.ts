@@ -2,10 +2,8 @@
  * Archive images (`ship: archive`, e.g. pause and nginx that Salt loads): a docker-archive tar
  * written by skopeo from a `dir:` layout, to a temp name renamed into place.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm } from 'node:fs/promises';
-import path from 'node:path';
-import { runCommandDirect, type RunCommand } from './build.ts';
+import { produceFileAtomic } from '../../lib/fs/atomic-write.ts';
+import { execDirect, type Exec } from '../../engine/exec/run-command.ts';
 
 /** Options for {@link exportArchive}. */
 export interface ExportArchiveOptions {
@@ -16,7 +14,8 @@ export interface ExportArchiveOptions {
   /** Name recorded in the tar, e.g. `docker.io/library/nginx:1.15.8`. */
   readonly refName: string;
   readonly skopeo?: string;
-  readonly run?: RunCommand;
+  /** The command runner (default {@link execDirect}). */
+  readonly run?: Exec;
 }
 
 /** argv writing a docker-archive from a dir: layout (pure). */
@@ -26,12 +25,11 @@ export function archiveArgv(skopeo: string, layoutDir: string, tmpTar: string, r
 
 /** Writes the archive; nothing is left at `tarPath` on failure. */
 export async function exportArchive(o: ExportArchiveOptions): Promise<void> {
-  await mkdir(path.dirname(o.tarPath), { recursive: true });
-  const tmp = `${o.tarPath}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    await (o.run ?? runCommandDirect)(archiveArgv(o.skopeo ?? 'skopeo', o.layoutDir, tmp, o.refName));
-    await rename(tmp, o.tarPath);
-  } finally {
-    await rm(tmp, { force: true });
-  }
+  await produceFileAtomic(
+    o.tarPath,
+    async (tmp) => {
+      await (o.run ?? execDirect)(archiveArgv(o.skopeo ?? 'skopeo', o.layoutDir, tmp, o.refName));
+    },
+    { mkdir: true },
+  );
 }

@@ -1,11 +1,10 @@
 /** `images:lock`: resolves unpinned remote images' tags to manifest digests, written into the list. */
-import { randomBytes } from 'node:crypto';
-import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import YAML, { isMap, isSeq } from 'yaml';
 import type { BuildConfig } from '../../config/config.ts';
 import type { ImageEntry } from '../../config/content-types.ts';
 import { TaskError, type ActionContext } from '../../engine/task.ts';
+import { writeFileAtomic } from '../../lib/fs/atomic-write.ts';
 import { readRegularText } from '../../lib/fs/read-bounded.ts';
 import type { Sources } from '../../sources/sources.ts';
 import { sha256Digest } from '../../lib/oci/manifest.ts';
@@ -62,7 +61,5 @@ export async function lockImages(ctx: ActionContext, o: LockImagesOptions): Prom
     return;
   }
   const file = path.join(o.config.root, o.listFile);
-  const tmp = `${file}.tmp-${randomBytes(4).toString('hex')}`;
-  await writeFile(tmp, setDigests(readRegularText(file, { what: o.listFile }), digests));
-  await rename(tmp, file);
+  await writeFileAtomic(file, setDigests(readRegularText(file, { what: o.listFile }), digests));
 }

@@ -95,13 +95,18 @@ export async function pullImage(opts: PullImageOptions): Promise<PullImageResult
     for (const d of imageBlobs(m, opts.what)) descriptors.set(d.digest, d);
   }
   let ready = 0;
-  const blobs = await Promise.all(
+  // Every download settles before a failure is reported: none is left writing a temp file
+  // behind a failed task.
+  const settled = await Promise.allSettled(
     [...descriptors.values()].map(async (d) => {
       const blob = await opts.store.ensure(d.digest, d.size, () => opts.client.getBlob(opts.repository, d.digest), opts.what);
       opts.onProgress?.(++ready, descriptors.size, `blob ${d.digest.slice(7, 19)}`);
       return blob;
     }),
   );
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+  const blobs = settled.map((r) => (r.status === 'fulfilled' ? r.value : ''));
   await materialiseLayout({
     dest: opts.dest,
     manifest: layoutManifest.bytes,

@@ -1,22 +1,13 @@
 /** The `images:registry-config` action: the nginx includes for the ISO's images/ directory. */
-import { randomBytes } from 'node:crypto';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
 import type { ActionContext } from '../../engine/task.ts';
+import { writeFileAtomic } from '../../lib/fs/atomic-write.ts';
 import { isRepositoryName } from '../../lib/text/distribution-names.ts';
 import { rejectValue } from '../../lib/text/quote.ts';
 import { loadVersion } from '../../config/version.ts';
 import { generateRegistryConfig } from './nginx-registry-config.ts';
 import { scanImagesDir } from './registry-scan.ts';
 import type { ImagesPaths } from './tasks.ts';
-
-async function writeAtomic(file: string, text: string): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${randomBytes(4).toString('hex')}`;
-  await writeFile(tmp, text);
-  await rename(tmp, file);
-}
 
 /**
  * Name prefix and server-root variable of a product version, as Salt expects them:
@@ -40,7 +31,7 @@ export async function writeRegistryConfig(ctx: ActionContext, config: BuildConfi
   const naming = registryNaming(config.projectName, version.full);
   const scan = await scanImagesDir(paths.imagesDir);
   for (const w of scan.warnings) ctx.log(`WARNING: ${w}`);
-  await writeAtomic(paths.registryCommonInclude, generateRegistryConfig({ repos: [], serverRoot: naming.serverRoot, constants: 'only' }));
-  await writeAtomic(paths.registryInclude, generateRegistryConfig({ repos: scan.repos, ...naming, constants: 'omit' }));
+  await writeFileAtomic(paths.registryCommonInclude, generateRegistryConfig({ repos: [], serverRoot: naming.serverRoot, constants: 'only' }));
+  await writeFileAtomic(paths.registryInclude, generateRegistryConfig({ repos: scan.repos, ...naming, constants: 'omit' }));
   ctx.log(`registry config: ${scan.repos.length} repositories under /v2/${naming.namePrefix}`);
 }

@@ -3,11 +3,12 @@
  * ISO written in one streaming pass with the implanted md5 and SHA256SUM), `_iso_digest`
  * (optional GPG signature of SHA256SUM), `iso` (the default group) and `verify`.
  */
-import { readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
 import { mkisofsArgv } from '../../config/tools.ts';
 import { fn, TaskError, type ActionContext, type TaskDefinition } from '../../engine/task.ts';
+import { produceFileAtomic } from '../../lib/fs/atomic-write.ts';
 import { removeAllInside } from '../../lib/fs/fence.ts';
 import { expectedTree, findStrays } from '../iso-root/expected.ts';
 import type { Sources } from '../../sources/sources.ts';
@@ -165,8 +166,7 @@ function digestTask(config: BuildConfig, sumFile: string): TaskDefinition {
           await rm(sig, { force: true });
           return;
         }
-        const tmp = `${sig}.tmp-${process.pid}`;
-        try {
+        await produceFileAtomic(sig, async (tmp) => {
           await ctx.exec([
             gpg,
             '--batch',
@@ -179,10 +179,7 @@ function digestTask(config: BuildConfig, sumFile: string): TaskDefinition {
             tmp,
             sumFile,
           ]);
-          await rename(tmp, sig);
-        } finally {
-          await rm(tmp, { force: true });
-        }
+        });
       }),
     ],
   };

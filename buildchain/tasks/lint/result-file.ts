@@ -1,7 +1,8 @@
 /** Stores a {@link LintResult} between a check task and its report (JSON, atomic rename). */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TaskError } from '../../engine/task.ts';
+import { writeFileAtomic } from '../../lib/fs/atomic-write.ts';
 import { formatFinding, hasErrors, sortFindings, summarize, type LintResult } from './findings.ts';
 
 /** `<buildRoot>/lint/<subtask>.json` */
@@ -11,11 +12,8 @@ export function resultPath(buildRoot: string, subtask: string): string {
 
 /** Writes the result to a temp name, then renames it (never a half-written result). */
 export async function writeResult(file: string, result: LintResult): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
   const sorted: LintResult = { ...result, findings: sortFindings(result.findings) };
-  await writeFile(tmp, JSON.stringify(sorted, null, 2) + '\n');
-  await rename(tmp, file);
+  await writeFileAtomic(file, JSON.stringify(sorted, null, 2) + '\n', { mkdir: true });
 }
 
 /** Reads a stored result; a missing or corrupt file is an internal error of the check task. */

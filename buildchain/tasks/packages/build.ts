@@ -5,7 +5,9 @@
 import { copyFile, mkdir, readdir, rename, rm, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { TaskError } from '../../engine/task.ts';
-import type { Exec, Log } from './exec.ts';
+import { copyFileAtomic } from '../../lib/fs/atomic-write.ts';
+import type { Exec } from '../../engine/exec/run-command.ts';
+import type { Log } from './output.ts';
 import { fileDigest, writeIfChanged } from './fetch.ts';
 import {
   builderCommand,
@@ -92,10 +94,7 @@ export async function buildSrpm(o: BuildSrpmOptions): Promise<void> {
   if (srpms.length !== 1 || srpms[0] === undefined) {
     throw new TaskError('target-not-produced', `rpmbuild -bs ${o.name} produced ${srpms.length} SRPMs`);
   }
-  await mkdir(path.dirname(o.out), { recursive: true });
-  const tmp = `${o.out}.tmp`;
-  await copyFile(srpms[0], tmp);
-  await rename(tmp, o.out);
+  await copyFileAtomic(srpms[0], o.out, { mkdir: true });
 }
 
 /** One built RPM, as recorded in the package's manifest. */

@@ -5,10 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { TaskError } from '../../engine/task.ts';
+import { writeFileAtomic } from '../../lib/fs/atomic-write.ts';
 
 /** Checksum types of repodata (`sha` is SHA-1). */
 export function nodeHashName(type: string): string {
@@ -91,14 +91,7 @@ export async function fetchVerified(
       { hint },
     );
   }
-  await mkdir(path.dirname(dest), { recursive: true });
-  const tmp = `${dest}.part-${String(process.pid)}`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, dest);
-  } finally {
-    await rm(tmp, { force: true });
-  }
+  await writeFileAtomic(dest, data, { mkdir: true });
 }
 
 /** True when `file` exists with the expected checksum. */
@@ -114,9 +107,6 @@ export async function hasVerifiedFile(file: string, expected: Expected): Promise
 export async function writeIfChanged(file: string, content: string): Promise<boolean> {
   const old = await readFile(file, 'utf8').catch(() => undefined);
   if (old === content) return false;
-  await mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${String(process.pid)}`;
-  await writeFile(tmp, content);
-  await rename(tmp, file);
+  await writeFileAtomic(file, content, { mkdir: true });
   return true;
 }

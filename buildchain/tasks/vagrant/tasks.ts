@@ -4,11 +4,11 @@
  * the bootstrap VM with VAGRANT_UP_ARGS after `iso` and the clean-state snapshot
  * (`vagrant_snapshot`); `vagrant_restore` goes back to that snapshot.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
+import { execDirect } from '../../engine/exec/run-command.ts';
 import {
   cmd,
   fn,
@@ -24,6 +24,7 @@ import {
   DEFAULT_NETWORK,
   renderBootstrapYaml,
 } from './bootstrap-config.ts';
+import { tempPathFor, writeFileAtomic } from '../../lib/fs/atomic-write.ts';
 import { splitShellWords } from './shell-words.ts';
 import {
   BOOTSTRAP_FILE,
@@ -98,13 +99,6 @@ export function vagrantSettings(config: BuildConfig): VagrantSettings {
   };
 }
 
-async function writeAtomic(file: string, text: string): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, text);
-  await rename(tmp, file);
-}
-
 /** A `vagrant ...` action run in `.vagrant/` (VAGRANT_CWD), failing clearly without vagrant. */
 function vagrantAction(s: VagrantSettings, args: readonly string[]): FunctionAction {
   return fn(`vagrant ${JSON.stringify(args)}`, async (ctx: ActionContext) => {
@@ -128,7 +122,7 @@ function keyTask(s: VagrantSettings): TaskDefinition {
           'install openssh-client (npm run setup) or set SSH_KEYGEN_BIN',
         );
         await mkdir(s.dir, { recursive: true });
-        const tmp = `${key}.tmp-${process.pid}`;
+        const tmp = tempPathFor(key);
         await rm(tmp, { force: true });
         await rm(`${tmp}.pub`, { force: true });
         await ctx.exec([
@@ -166,7 +160,7 @@ function fileTask(
     targets: [file],
     actions: [
       fn(label, async () => {
-        await writeAtomic(file, render());
+        await writeFileAtomic(file, render(), { mkdir: true });
       }),
     ],
     clean: true,
@@ -239,18 +233,8 @@ export function createVagrantTasks(config: BuildConfig, sources: Sources): TaskD
 /** Up-to-date check of vagrant_snapshot: true when `vagrant snapshot list` shows the snapshot. */
 function hasSnapshot(s: VagrantSettings): Promise<boolean | string> {
   if (!isOnPath(s.vagrantBin)) return Promise.resolve('vagrant not found');
-  return new Promise((resolve) => {
-    execFile(
-      s.vagrantBin,
-      ['snapshot', 'list', BOOTSTRAP_VM],
-      { env: { ...process.env, VAGRANT_CWD: s.dir } },
-      (err, stdout) => {
-        resolve(
-          err === null && stdout.split('\n').some((l) => l.trim() === s.snapshotName)
-            ? true
-            : `no snapshot ${s.snapshotName}`,
-        );
-      },
-    );
-  });
+  return execDirect([s.vagrantBin, 'snapshot', 'list', BOOTSTRAP_VM], { env: { VAGRANT_CWD: s.dir }, reject: false }).then(
+    (r) => (r.exitCode === 0 && r.stdout.split('\n').some((l) => l.trim() === s.snapshotName) ? true : `no snapshot ${s.snapshotName}`),
+    () => `no snapshot ${s.snapshotName}`,
+  );
 }

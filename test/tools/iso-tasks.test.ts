@@ -1,20 +1,21 @@
 /**
- * The salt, iso-root and iso task factories run without the engine: each action is called in
- * dependency order with a minimal ActionContext, on a temp copy of the repository content.
+ * The salt, iso-root and iso task factories run on the engine in process (graph, scheduler,
+ * fingerprints, declared env), on a temp copy of the repository content: each step selects
+ * its tasks, whose dependencies run first or are up to date from the step before.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { cp, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildConfig } from '../../buildchain/config/config.ts';
-import type { ActionContext, TaskDefinition } from '../../buildchain/engine/task.ts';
+import type { TaskDefinition } from '../../buildchain/engine/task.ts';
 import { createIsoRootTasks } from '../../buildchain/tasks/iso-root/tasks.ts';
 import { createIsoTasks } from '../../buildchain/tasks/iso/tasks.ts';
 import { verifyIso } from '../../buildchain/tasks/iso/verify.ts';
 import { createSaltTasks } from '../../buildchain/tasks/salt/tasks.ts';
 import type { Sources } from '../../buildchain/sources/sources.ts';
 import { testConfig } from '../helpers/config.ts';
+import { runOnEngine } from '../helpers/engine-run.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 
@@ -32,29 +33,12 @@ const sources: Sources = {
 };
 
 
-async function runTask(
-  task: TaskDefinition | undefined,
-  root: string,
-  logs: string[],
-): Promise<void> {
-  if (task === undefined) throw new Error('no such task');
-  const ctx: ActionContext = {
-    task: task.name,
-    signal: new AbortController().signal,
-    root,
-    log: (l) => logs.push(`${task.name}: ${l}`),
-    progress: () => undefined,
-    exec: async (argv) => {
-      const [bin, ...args] = argv;
-      const r = await promisify(execFile)(bin ?? '', args);
-      return { exitCode: 0, stdout: r.stdout, stderr: r.stderr };
-    },
-  };
-  for (const a of task.actions ?? []) {
-    if (a.kind === 'function') await a.run(ctx);
-    else throw new Error('no command actions expected');
-  }
-  for (const t of task.targets ?? []) await stat(t);
+/** Runs `names` on the engine (their dependencies too); collects the lines they logged. */
+async function runTasks(config: BuildConfig, tasks: readonly TaskDefinition[], names: readonly string[], logs: string[]): Promise<string[]> {
+  const r = await runOnEngine(config, tasks, names);
+  logs.push(...r.logs);
+  expect(r.exitCode, r.failures.join('\n')).toBe(0);
+  return [...r.ran];
 }
 
 describe.skipIf(missing.length > 0)('salt, iso-root and iso tasks', () => {
@@ -137,8 +121,7 @@ describe.skipIf(missing.length > 0)('salt, iso-root and iso tasks', () => {
   });
 
   it('builds the Salt tree, warning about an unlisted file', async () => {
-    for (const n of ['salt:copy', 'salt:render', 'salt:versions'])
-      await runTask(byName(n), root, logs);
+    await runTasks(config, tasks, ['salt:copy', 'salt:render', 'salt:versions'], logs);
     expect(logs).toContain(
       'salt:copy: warning: salt/metalk8s/forgotten.sls is not listed in salt/MANIFEST: not shipped',
     );
@@ -157,8 +140,7 @@ describe.skipIf(missing.length > 0)('salt, iso-root and iso tasks', () => {
   });
 
   it('renders the scripts and a sourceable product.txt', async () => {
-    for (const n of ['iso-root:scripts', 'iso-root:files', 'iso-root:product'])
-      await runTask(byName(n), root, logs);
+    await runTasks(config, tasks, ['iso-root:scripts', 'iso-root:files', 'iso-root:product'], logs);
     const bootstrap = path.join(config.isoRoot, 'bootstrap.sh');
     expect(await readFile(bootstrap, 'utf8')).toContain('VERSION=2.4.0-beta1\n');
     expect((await stat(bootstrap)).mode & 0o777).toBe(0o755);
@@ -186,7 +168,8 @@ describe.skipIf(missing.length > 0)('salt, iso-root and iso tasks', () => {
     expect(typeof check === 'function' ? await check() : check).toBe(
       'files under the ISO root that no task produced',
     );
-    await runTask(byName('populate_iso'), root, logs);
+    // Its dependencies ran in the steps before and are up to date.
+    expect(await runTasks(config, tasks, ['populate_iso'], logs)).toEqual(['populate_iso']);
     expect(logs).toContain(
       'populate_iso: warning: removing dropped-by-hand.txt from the ISO root: no task produces it',
     );
@@ -197,8 +180,7 @@ describe.skipIf(missing.length > 0)('salt, iso-root and iso tasks', () => {
     const deps = await byName('_iso_build')?.dynamicDeps?.compute();
     expect(deps?.fileDeps).toContain(path.join(config.isoRoot, 'salt/metalk8s/versions.json'));
     expect(deps?.fileDeps).toContain(path.join(config.isoRoot, 'product.txt'));
-    await runTask(byName('_iso_build'), root, logs);
-    await runTask(byName('_iso_digest'), root, logs);
+    await runTasks(config, tasks, ['_iso_build', '_iso_digest'], logs);
     const report = await verifyIso({
       iso: path.join(root, '_build/metalk8s.iso'),
       expectName: 'MetalK8s',

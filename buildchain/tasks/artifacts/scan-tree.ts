@@ -3,11 +3,10 @@
  * (logical vs deduplicated by inode), images (manifest digests, blobs), yum repositories and
  * their RPMs (identity from the header, sha256 of the file).
  */
-import { createHash } from 'node:crypto';
 
 import { lstat, open, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { sha256File } from '../../media/iso/write-iso.ts';
+import { sha256Digest, sha256File } from '../../lib/fs/hash.ts';
 import { formatNevra, readRpmIdentity } from './rpm-header.ts';
 import type { ByteCounts, ReportImage, ReportRepo, ReportRpm } from './report-types.ts';
 
@@ -97,7 +96,7 @@ export async function scanImageDirs(
       version,
       ship: 'dir',
       path: dir,
-      digest: `sha256:${createHash('sha256').update(raw).digest('hex')}`,
+      digest: sha256Digest(raw),
       mediaType: manifest.mediaType ?? 'application/vnd.oci.image.manifest.v1+json',
       blobs,
       bytes: countBytes(inDir),

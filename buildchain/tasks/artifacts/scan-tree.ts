@@ -3,10 +3,11 @@
  * (logical vs deduplicated by inode), images (manifest digests, blobs), yum repositories and
  * their RPMs (identity from the header, sha256 of the file).
  */
+import { createHash } from 'node:crypto';
 
 import { lstat, open, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { sha256Digest, sha256File } from '../../lib/fs/hash.ts';
+import { sha256File } from '../../media/iso/write-iso.ts';
 import { formatNevra, readRpmIdentity } from './rpm-header.ts';
 import type { ByteCounts, ReportImage, ReportRepo, ReportRpm } from './report-types.ts';
 
@@ -96,7 +97,7 @@ export async function scanImageDirs(
       version,
       ship: 'dir',
       path: dir,
-      digest: sha256Digest(raw),
+      digest: `sha256:${createHash('sha256').update(raw).digest('hex')}`,
       mediaType: manifest.mediaType ?? 'application/vnd.oci.image.manifest.v1+json',
       blobs,
       bytes: countBytes(inDir),

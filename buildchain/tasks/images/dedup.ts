@@ -4,10 +4,11 @@
  * others are grouped by size first, then by sha256. {@link inodeSnapshot} records the result,
  * so that a producer re-creating files (new inodes) makes the pass run again.
  */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { link, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { tempPathFor } from '../../lib/fs/atomic-write.ts';
-import { sha256File } from '../../lib/fs/hash.ts';
+import { pipeline } from 'node:stream/promises';
 
 /** What {@link dedupTree} did. */
 export interface DedupResult {
@@ -36,6 +37,12 @@ async function walk(dir: string, out: FileInfo[]): Promise<void> {
   }
 }
 
+async function sha256(file: string): Promise<string> {
+  const h = createHash('sha256');
+  await pipeline(createReadStream(file), h);
+  return h.digest('hex');
+}
+
 /** Links duplicate files under `dirs` (same filesystem); idempotent. */
 export async function dedupTree(dirs: readonly string[]): Promise<DedupResult> {
   const files: FileInfo[] = [];
@@ -52,14 +59,14 @@ export async function dedupTree(dirs: readonly string[]): Promise<DedupResult> {
     for (const same of inodes.values()) {
       const first = same[0];
       if (first === undefined) continue;
-      const digest = await sha256File(first.path);
+      const digest = await sha256(first.path);
       const keep = keeper.get(digest);
       if (keep === undefined) {
         keeper.set(digest, first);
         continue;
       }
       for (const f of same) {
-        const tmp = tempPathFor(f.path);
+        const tmp = `${f.path}.dedup-${randomBytes(4).toString('hex')}`;
         await link(keep.path, tmp);
         await rename(tmp, f.path).catch(async (err: unknown) => {
           await rm(tmp, { force: true });

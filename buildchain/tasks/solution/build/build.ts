@@ -7,11 +7,12 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { TaskError } from '../../../engine/task.ts';
 import type { Problem } from '../lint/problems.ts';
 import { parseSha256Sums, sha256SumPath } from './checksum.ts';
 import { planBuild, type BuildSolutionOptions } from './plan.ts';
 import { runStages } from './run-stages.ts';
-import { solutionStageTasks } from './stage-tasks.ts';
+import { removePrevious, solutionStageTasks } from './stage-tasks.ts';
 
 export {
   DEFAULT_TOOLS,
@@ -44,6 +45,12 @@ export async function buildSolution(o: BuildSolutionOptions): Promise<BuildSolut
     ...(o.log !== undefined ? { log: o.log } : {}),
     ...(o.reporter !== undefined ? { reporter: o.reporter } : {}),
     ...(o.signal !== undefined ? { signal: o.signal } : {}),
+  }).catch(async (err: unknown) => {
+    // A stage failed or was interrupted (even a missing tool, found before any stage ran): the
+    // previous ISO is not the build of these inputs, so none is left. A usage error (the lock
+    // of another build, a bad graph: not a TaskError) leaves the other build's ISO alone.
+    if (err instanceof TaskError) await removePrevious(p.iso);
+    throw err;
   });
   if (upToDate) o.log?.(`${p.iso} is up to date`);
   const sums = parseSha256Sums(await readFile(sha256SumPath(p.iso), 'utf8'));

@@ -35,8 +35,8 @@ export interface StageEnv {
   readonly sources: () => Sources | undefined;
 }
 
-/** Removes the previous ISO and its SHA256SUM (when it lists the ISO). */
-async function removePrevious(iso: string, target?: string): Promise<void> {
+/** Removes `target`, then the previous ISO and its SHA256SUM (when it lists the ISO). */
+export async function removePrevious(iso: string, target?: string): Promise<void> {
   if (target !== undefined) await rm(target, { recursive: true, force: true });
   await rm(iso, { force: true });
   const sumFile = sha256SumPath(iso);

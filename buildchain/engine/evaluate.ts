@@ -104,6 +104,7 @@ function conclude(
   files: Record<string, string>,
   targets: (readonly [string, string | undefined])[],
   checks: (boolean | string)[],
+  targetChanges?: readonly string[],
 ): Evaluation {
   // One hash per task on the no-op path: the definition JSON and the other parts together.
   // The per-part hashes (to say what changed) are only computed for a stale task. Code hashes
@@ -121,6 +122,8 @@ function conclude(
     fp,
     targets,
     hasFileDeps: node.fileDeps.length > 0,
+    needsState: node.def.config !== undefined || node.def.targetCheck !== undefined,
+    targetChanges,
     checks,
     alwaysMake: extra.alwaysMake,
     depsWouldRun: extra.depsWouldRun,
@@ -140,7 +143,21 @@ export async function evaluateTask(node: GraphNode, ctx: EvaluateContext, extra:
   for (const c of node.def.uptodate ?? []) checks.push(typeof c === 'function' ? await c() : c);
   const code = codeFingerprintsFor(ctx.hasher);
   for (const m of codeModules(node)) await code.hash(m);
-  return conclude(node, ctx, extra, base, files, targets, checks);
+  return conclude(node, ctx, extra, base, files, targets, checks, await targetCheckChanges(node, ctx));
+}
+
+/**
+ * What the task's target check reports against the value recorded after its last run;
+ * undefined without a target check. Without stored state there is nothing to compare (the
+ * task runs anyway: no stored state); a state without a record asks for a run.
+ */
+async function targetCheckChanges(node: GraphNode, ctx: EvaluateContext): Promise<readonly string[] | undefined> {
+  const check = node.def.targetCheck;
+  if (check === undefined) return undefined;
+  const previous = ctx.state.get(node.name);
+  if (previous === undefined || check.changes === undefined) return [];
+  if (previous.observed === undefined) return ['no record of the last run'];
+  return check.changes(previous.observed, await check.observe());
 }
 
 /**
@@ -161,6 +178,7 @@ export function evaluateTaskSync(node: GraphNode, ctx: EvaluateContext, extra: E
     if (h === NEEDS_HASHING) return undefined;
     targets.push([t, h]);
   }
+  if (node.def.targetCheck !== undefined) return undefined;
   const checks: (boolean | string)[] = [];
   for (const c of node.def.uptodate ?? []) {
     if (typeof c === 'function') return undefined;

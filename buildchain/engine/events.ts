@@ -2,6 +2,7 @@
  * Build events: the interface between the scheduler and the reporters. The JSON reporter
  * writes them one per line, unchanged (see docs/engine.md for the schema).
  */
+import { problem, problemFromText, type Problem } from '../lib/problem.ts';
 import type { FailureReason } from './task.ts';
 import type { UsageReason } from './failures.ts';
 
@@ -50,6 +51,10 @@ export interface TaskFailEvent {
   /** Last lines of the failed command's stderr (or of the task's log). */
   readonly stderrTail?: readonly string[];
   readonly durationMs: number;
+  /** The failure as a problem: kind = reason, subject = task, fix = hint (see {@link failureProblem}). */
+  readonly problem?: Problem;
+  /** The problems the task found, when it is a check (lint errors, ...). */
+  readonly problems?: readonly Problem[];
 }
 export interface TaskOutputEvent {
   readonly event: 'output';
@@ -70,6 +75,8 @@ export interface ErrorEvent {
   readonly reason: UsageReason | 'internal-error';
   readonly message: string;
   readonly hint?: string;
+  /** The error as a problem (same message, fix = hint; see {@link errorProblem}). */
+  readonly problem?: Problem;
 }
 export interface CleanEvent {
   readonly event: 'clean';
@@ -117,6 +124,26 @@ export type BuildEvent =
   | CleanEvent
   | ForgetEvent
   | SummaryEvent;
+
+/** A task failure as a problem: kind = reason, subject = the task, fix = the hint. */
+export function failureProblem(e: Pick<TaskFailEvent, 'task' | 'reason' | 'message' | 'hint'>): Problem {
+  return problem(e.reason, e.task, e.message, { fix: e.hint });
+}
+
+/**
+ * A refused command as a problem: kind = reason; a message starting with `file:line: ` gets
+ * that as its subject (rendered back as the same text); fix = the hint.
+ */
+export function errorProblem(e: Pick<ErrorEvent, 'reason' | 'message' | 'hint'>): Problem {
+  return problemFromText(e.reason, e.message, { fix: e.hint });
+}
+
+/** The event with its `problem` (error and fail events whose emitter did not set it). */
+export function withProblem(event: BuildEvent): BuildEvent {
+  if (event.event === 'error' && event.problem === undefined) return { ...event, problem: errorProblem(event) };
+  if (event.event === 'fail' && event.problem === undefined) return { ...event, problem: failureProblem(event) };
+  return event;
+}
 
 /** Receives events; reporters implement it. `close` flushes (called once at the end). */
 export interface Reporter {

@@ -1,5 +1,5 @@
 /** Task outcomes of a schedule: the fail event of a TaskError and the summary counts. */
-import type { SummaryCounts, TaskFailEvent } from './events.ts';
+import { failureProblem, type SummaryCounts, type TaskFailEvent } from './events.ts';
 import type { TaskError } from './task.ts';
 
 /** What happened to a selected task. */
@@ -18,6 +18,8 @@ export function failEvent(task: string, e: TaskError, durationMs: number): TaskF
     ...(e.signalName !== undefined ? { signal: e.signalName } : {}),
     ...(e.stderrTail !== undefined ? { stderrTail: e.stderrTail } : {}),
     durationMs,
+    problem: failureProblem({ task, reason: e.reason, message: e.message, hint: e.hint }),
+    ...(e.found !== undefined ? { problems: e.found } : {}),
   };
 }
 

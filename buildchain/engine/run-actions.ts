@@ -13,6 +13,8 @@ export interface RunActionsOptions {
   readonly verbose: boolean;
   /** Environment added to every command (the task's declared env keys with their values). */
   readonly env?: Readonly<Record<string, string>>;
+  /** What the task's target check observed after its last successful run (ActionContext.lastObserved). */
+  readonly lastObserved?: unknown;
 }
 
 const LOG_TAIL = 20;
@@ -37,6 +39,7 @@ export async function runActions(actions: readonly Action[], opts: RunActionsOpt
     task: opts.task,
     signal: opts.signal,
     root: opts.root,
+    lastObserved: opts.lastObserved,
     log: (line) => {
       emitLine('log', line);
     },
@@ -77,6 +80,7 @@ export async function runActions(actions: readonly Action[], opts: RunActionsOpt
           exitCode: err.exitCode,
           signalName: err.signalName,
           stderrTail: [...logTail],
+          found: err.found,
         });
       }
       throw err;

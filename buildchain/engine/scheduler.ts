@@ -258,6 +258,7 @@ class Schedule {
       this.finish(name, 'would-run');
       return;
     }
+    const lastObserved = o.state.get(name)?.observed;
     o.state.invalidate(name);
     for (const [t, h] of ev.targets) {
       o.hasher.invalidate(t);
@@ -271,6 +272,7 @@ class Schedule {
       reporter: o.reporter,
       verbose: o.verbose || node.def.verbose === true,
       env: declaredEnv(node.def.envKeys ?? [], o.envValues),
+      lastObserved,
     });
     if (o.signal.aborted) throw new TaskError('aborted', 'interrupted');
     const targets: Record<string, string> = {};
@@ -288,7 +290,8 @@ class Schedule {
         hint: `the actions of ${name} succeeded but did not create its declared targets`,
       });
     }
-    o.state.set(name, { fp: ev.fp, parts: ev.partsJson(), targets });
+    const observed = await node.def.targetCheck?.observe();
+    o.state.set(name, { fp: ev.fp, parts: ev.partsJson(), targets, ...(observed === undefined ? {} : { observed }) });
     o.reporter.emit({ event: 'done', task: name, durationMs: Date.now() - started });
     this.finish(name, 'done');
   }

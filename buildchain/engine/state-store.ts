@@ -58,6 +58,8 @@ export interface TaskState {
   readonly parts: string;
   /** Absolute target → content hash after the run. */
   readonly targets: Readonly<Record<string, string>>;
+  /** What the task's target check observed after the run (see TargetCheck in task.ts). */
+  readonly observed?: unknown;
 }
 
 /** Cached tool version, keyed by resolved binary path: `[mtimeMs, size, ino, version]`. */

@@ -77,6 +77,11 @@ export interface ActionContext {
    * Throws a {@link TaskError} with reason `command-failed` on non-zero exit unless reject=false.
    */
   exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
+  /**
+   * What the task's {@link TargetCheck} observed after its last successful run; undefined
+   * without a target check, or when the task never ran (or was forgotten).
+   */
+  readonly lastObserved?: unknown;
 }
 
 export { TaskError, type FailureReason } from '../lib/errors.ts';
@@ -86,6 +91,21 @@ export { TaskError, type FailureReason } from '../lib/errors.ts';
  * must run (shown by `info` and the dry-run). `false` means "always run".
  */
 export type UptodateCheck = boolean | (() => Promise<boolean | string> | boolean | string);
+
+/**
+ * What a task leaves that the hashes of its targets do not cover (e.g. which files of a tree
+ * share an inode): the engine calls `observe` after each successful run and keeps the value
+ * with the task's state (its JSON: keep it small); at the next evaluation `changes(recorded,
+ * observe())` says why the task must run again (empty: nothing changed). A task with a target
+ * check is never up to date without stored state. The recorded value is also handed to the
+ * next run of the actions ({@link ActionContext.lastObserved}). `observe` runs on every
+ * evaluation: stat-level work only.
+ */
+export interface TargetCheck {
+  readonly observe: () => Promise<unknown>;
+  /** Why `now` differs from `recorded`; absent: the value is only handed to the next run. */
+  readonly changes?: (recorded: unknown, now: unknown) => readonly string[];
+}
 
 /** Dependencies computed after other tasks ran (doit's create_after / calc_dep). */
 export interface DynamicDeps {
@@ -126,8 +146,13 @@ export interface TaskDefinition {
   readonly tools?: readonly string[];
   /** Environment keys whose values go into the fingerprint. */
   readonly envKeys?: readonly string[];
-  /** Extra values that go into the fingerprint (config_changed). */
+  /**
+   * Extra values that go into the fingerprint (config_changed). A task with a config value is
+   * never up to date without stored state: its targets alone cannot show they came from it.
+   */
   readonly config?: unknown;
+  /** See {@link TargetCheck}. */
+  readonly targetCheck?: TargetCheck;
   readonly dynamicDeps?: DynamicDeps;
   /** Stream action output to the console even without -v (e.g. vagrant up). */
   readonly verbose?: boolean;

@@ -15,6 +15,13 @@ export interface UptodateInput {
   /** Current hash of each target; undefined when missing. */
   readonly targets: readonly (readonly [string, string | undefined])[];
   readonly hasFileDeps: boolean;
+  /**
+   * The task has a config value or a target check: without stored state its targets alone
+   * do not make it up to date (doit's targets-only rule does not apply).
+   */
+  readonly needsState?: boolean;
+  /** Changes its target check found since the last run; undefined without a target check. */
+  readonly targetChanges?: readonly string[];
   /** Results of the task's uptodate checks: true (ok), false (always run) or a reason. */
   readonly checks: readonly (boolean | string)[];
   readonly alwaysMake: boolean;
@@ -76,14 +83,15 @@ export function staleReasons(input: UptodateInput): string[] {
     if (c === false) out.push('uptodate check: always run');
     else if (typeof c === 'string') out.push(`uptodate check: ${c}`);
   }
+  for (const c of input.targetChanges ?? []) out.push(`target check: ${c}`);
   for (const d of input.depsWouldRun ?? []) out.push(`dependency would run: ${d}`);
-  if (!input.hasFileDeps && input.checks.length === 0) {
+  if (!input.hasFileDeps && input.checks.length === 0 && input.targetChanges === undefined) {
     out.push('always runs (no file deps and no uptodate check)');
     return cap(out);
   }
   if (previous === undefined) {
     // doit: `uptodate: [true]` without file deps only needs the targets.
-    if (!input.hasFileDeps && out.length === 0) return [];
+    if (!input.hasFileDeps && input.needsState !== true && out.length === 0) return [];
     out.push('no stored state (never ran, forgotten or interrupted)');
     return cap(out);
   }

@@ -4,6 +4,7 @@
  * Defined at the bottom layer so that lib/ depends on nothing above it; the engine re-exports
  * it as part of its task API (engine/task.ts).
  */
+import type { Problem } from './problem.ts';
 
 /** Reasons a task may fail with; reporters switch on them exhaustively. */
 export type FailureReason =
@@ -28,6 +29,8 @@ export class TaskError extends Error {
   readonly exitCode: number | undefined;
   readonly signalName: string | undefined;
   readonly stderrTail: readonly string[] | undefined;
+  /** The problems a check found (lint errors, ...), carried by the `fail` event as `problems`. */
+  readonly found: readonly Problem[] | undefined;
 
   constructor(
     reason: FailureReason,
@@ -38,6 +41,7 @@ export class TaskError extends Error {
       exitCode?: number;
       signalName?: string;
       stderrTail?: readonly string[];
+      found?: readonly Problem[];
     } = {},
   ) {
     super(message);
@@ -48,5 +52,6 @@ export class TaskError extends Error {
     this.exitCode = details.exitCode;
     this.signalName = details.signalName;
     this.stderrTail = details.stderrTail;
+    this.found = details.found;
   }
 }

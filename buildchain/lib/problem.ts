@@ -55,6 +55,20 @@ export function problem(kind: string, subject: string, message: string, details:
   };
 }
 
+/** `path:line[:col]: ` at the start of a message: the file position it is about. */
+const POSITION_AT_START = /^([^\s:][^\s]*?:\d+(?::\d+)?): (?=\S)/;
+
+/**
+ * A problem from a message that may start with its subject (`/p/.env:3: unknown key X`):
+ * a leading `path:line[:col]: ` becomes the subject, so that {@link formatProblem} renders the
+ * same text back; otherwise the subject is `''`.
+ */
+export function problemFromText(kind: string, text: string, details: ProblemDetails = {}): Problem {
+  const m = POSITION_AT_START.exec(text);
+  if (m?.[1] === undefined) return problem(kind, '', text, details);
+  return problem(kind, m[1], text.slice(m[0].length), details);
+}
+
 /**
  * What precedes the message on a problem's first line:
  * - `plain`: `subject: message` (settings, definition errors, verify, task failures);

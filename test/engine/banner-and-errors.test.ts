@@ -53,7 +53,17 @@ export function createTasks() {
       const r = await runCli(other, ['iso']);
       expect(r.code).toBe(2);
       expect(eventOf(r.events, 'error')).toMatchObject({ message: 'images/images.yaml: bad entry', hint: 'fix the entry' });
+      // The same error as a problem (lib/problem.ts), beside the compatible fields.
+      expect(eventOf(r.events, 'error').problem).toEqual({
+        kind: 'invalid-task',
+        subject: '',
+        message: 'images/images.yaml: bad entry',
+        fix: 'fix the entry',
+        severity: 'error',
+      });
       expect(r.stderr).not.toContain('    at ');
+      const text = await runCli(other, ['iso'], { console: true });
+      expect(text.stderr).toContain('error: images/images.yaml: bad entry\n  hint: fix the entry\n');
     } finally {
       await other.cleanup();
     }

@@ -55,6 +55,12 @@ describe('failures', () => {
     const r = await runCli(ws, ['-k', 'lazy', 'needs', 'thrower', 'tooled'], { env: { SKOPEO_BIN: 'no-such-skopeo' } });
     expect(r.code).toBe(1);
     expect(eventOf(r.events, 'fail', 'lazy')).toMatchObject({ reason: 'target-not-produced', message: 'target-not-produced: _build/never' });
+    expect(eventOf(r.events, 'fail', 'lazy').problem).toMatchObject({
+      kind: 'target-not-produced',
+      subject: 'lazy',
+      message: 'target-not-produced: _build/never',
+      severity: 'error',
+    });
     expect(eventOf(r.events, 'fail', 'needs').reason).toBe('missing-file-dep');
     expect(eventOf(r.events, 'fail', 'needs').message).toContain('nope.txt');
     expect(eventOf(r.events, 'fail', 'thrower')).toMatchObject({ reason: 'internal-error', message: 'boom' });

@@ -60,6 +60,17 @@ describe('staleReasons', () => {
       'no stored state (never ran, forgotten or interrupted)',
     ]);
   });
+  it('a config value or a target check needs stored state: targets alone are not enough', () => {
+    expect(staleReasons(input({ hasFileDeps: false, needsState: true, checks: [true], previous: undefined }))).toEqual([
+      'no stored state (never ran, forgotten or interrupted)',
+    ]);
+    expect(staleReasons(input({ hasFileDeps: false, needsState: true, checks: [true] }))).toEqual([]);
+  });
+  it('reports target check changes; a target check alone is not "always runs"', () => {
+    expect(staleReasons(input({ targetChanges: ['a (re-created)'] }))).toEqual(['target check: a (re-created)']);
+    expect(staleReasons(input({ hasFileDeps: false, needsState: true, targetChanges: [] }))).toEqual([]);
+    expect(staleReasons(input({ hasFileDeps: false, targetChanges: [] }))).toEqual([]);
+  });
   it('reports uptodate checks, forced runs and missing state', () => {
     expect(staleReasons(input({ checks: [false] }))).toEqual(['uptodate check: always run']);
     expect(staleReasons(input({ checks: ['remote digest changed'] }))).toEqual(['uptodate check: remote digest changed']);

@@ -3,7 +3,8 @@
  * with doit's markers (`.. ` runs, `-- ` up to date, `!! ` not run because of a failed
  * dependency), a block per failure, and a summary line.
  */
-import type { BuildEvent, Reporter, SummaryEvent, TaskFailEvent } from '../events.ts';
+import { formatProblem } from '../../lib/problem.ts';
+import { errorProblem, type BuildEvent, type Reporter, type SummaryEvent, type TaskFailEvent } from '../events.ts';
 import { unreachable } from '../failures.ts';
 
 export interface ConsoleReporterOptions {
@@ -71,7 +72,8 @@ export function formatEvent(event: BuildEvent, opts: ConsoleReporterOptions): st
     case 'progress':
       return undefined;
     case 'error':
-      return `error: ${event.message}${event.hint !== undefined ? `\n  hint: ${event.hint}` : ''}`;
+      // The problem's `subject: message`, then its fix as the hint line.
+      return `error: ${formatProblem(event.problem ?? errorProblem(event), { fixPrefix: '  hint: ' })}`;
     case 'clean':
       return [
         ...event.removed.map((p) => `${event.dryRun ? 'would remove' : 'removed'} ${p} (${event.task})`),

@@ -1,15 +1,18 @@
-/** JSON reporter: one event per line (NDJSON), each with `ts` (ms since the epoch). */
+/**
+ * JSON reporter: one event per line (NDJSON), each with `ts` (ms since the epoch). Every
+ * `error` and `fail` event carries its `problem` (lib/problem.ts), whoever emitted it.
+ */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { describeErrno } from '../../lib/fs/atomic-write.ts';
-import type { BuildEvent, Reporter } from '../events.ts';
+import { withProblem, type BuildEvent, type Reporter } from '../events.ts';
 import { UsageError } from '../failures.ts';
 
 /** Writes events to a stream (stdout) as JSON lines. */
 export function jsonStreamReporter(out: NodeJS.WritableStream = process.stdout): Reporter {
   return {
     emit(event: BuildEvent) {
-      out.write(`${JSON.stringify({ ...event, ts: Date.now() })}\n`);
+      out.write(`${JSON.stringify({ ...withProblem(event), ts: Date.now() })}\n`);
     },
     close: () => Promise.resolve(),
   };
@@ -55,7 +58,7 @@ export function jsonFileReporter(file: string, warn: (line: string) => void = (l
     emit(event: BuildEvent) {
       if (!open) return;
       try {
-        writeSync(fd, `${JSON.stringify({ ...event, ts: Date.now() })}\n`);
+        writeSync(fd, `${JSON.stringify({ ...withProblem(event), ts: Date.now() })}\n`);
       } catch (err) {
         open = false;
         closeSync(fd);

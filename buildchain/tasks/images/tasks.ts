@@ -4,12 +4,11 @@
  * `images:lock` records digests of unpinned remote images into images/images.yaml.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
 import type { ImageEntry } from '../../config/content-types.ts';
 import { IMAGE_LIST_FILE, loadImageListSync } from '../../config/images.ts';
-import { fn, type ActionContext, type TaskDefinition } from '../../engine/task.ts';
+import { fn, type ActionContext, type TargetCheck, type TaskDefinition } from '../../engine/task.ts';
 import { isInside, removeInside } from '../../lib/fs/fence.ts';
 import type { Sources } from '../../sources/sources.ts';
 import { openBlobStore } from '../../media/images/blob-store.ts';
@@ -52,13 +51,6 @@ export function imagesPaths(config: BuildConfig): ImagesPaths {
   };
 }
 
-async function writeStamp(file: string, data: unknown): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(data)}\n`);
-  await rename(tmp, file);
-}
-
 /** Task name suffix per image: the name, or name-version when a name has several versions. */
 function itemNames(entries: readonly ImageEntry[]): Map<ImageEntry, string> {
   const count = new Map<string, number>();
@@ -97,18 +89,25 @@ function layoutCheck(dir: string): () => Promise<true | string> {
 }
 
 /**
- * Uptodate check of `images:dedup`: the inodes under the images directory are those the last
- * pass left. A producer re-creating its layout (e.g. after the ISO root was deleted: same
- * fingerprint, new files) gives new inodes, so the pass runs again. Stat only.
+ * Target check of `images:dedup`: the inodes under the images directory are those the last
+ * pass left (recorded by the engine with the task's state). A producer re-creating its layout
+ * (e.g. after the ISO root was deleted: same fingerprint, new files) gives new inodes, so the
+ * pass runs again. Stat only.
  */
-function dedupCheck(stampFile: string, imagesDir: string): () => Promise<true | string> {
-  return async () => {
-    const last = JSON.parse(await readFile(stampFile, 'utf8').catch(() => '{}')) as { inodes?: Record<string, string> };
-    if (last.inodes === undefined) return 'no record of the last dedup pass';
-    const changes = snapshotChanges(last.inodes, await inodeSnapshot([imagesDir]));
-    const rel = (c: string): string => (c.startsWith(imagesDir + path.sep) ? c.slice(imagesDir.length + 1) : c);
-    return changes.length === 0 || `files under images/ changed since the last dedup: ${changes.map(rel).join(', ')}`;
+function dedupTargetCheck(imagesDir: string): TargetCheck {
+  return {
+    observe: () => inodeSnapshot([imagesDir]),
+    changes: (recorded, now) => {
+      const changes = snapshotChanges(recorded as Record<string, string>, now as Record<string, string>);
+      const rel = (c: string): string => (c.startsWith(imagesDir + path.sep) ? c.slice(imagesDir.length + 1) : c);
+      return changes.length === 0 ? [] : [`files under images/ changed since the last dedup: ${changes.map(rel).join(', ')}`];
+    },
   };
+}
+
+/** The archives `images:prune` left in place, recorded by the engine for its next run. */
+interface PruneRecord {
+  readonly keepArchives?: readonly string[];
 }
 
 export function createImagesTasks(config: BuildConfig, sources: Sources, options: ImagesTasksOptions = {}): TaskDefinition[] {
@@ -118,32 +117,21 @@ export function createImagesTasks(config: BuildConfig, sources: Sources, options
   const pullConnections = config.settings.imagePullConnections;
   const store = (): ReturnType<typeof openBlobStore> => openBlobStore(paths.blobs, pullConnections);
   const names = itemNames(entries);
-  const stamp = (what: string): string => path.join(config.buildRoot, 'images-state', `${what}.json`);
   const embedded = sources.kind === 'embedded';
   const builder = config.settings.imageBuilder;
   const imageTasks: TaskDefinition[] = entries.map((entry) => {
     const item = names.get(entry) ?? entry.name;
     const target = imageTarget(config, entry);
-    // uptodate [true]: up to date while the fingerprint (entry, sources kind) and the target hold.
+    // Up to date while the fingerprint (entry, sources kind, builder) and the target hold. With
+    // a config value, the engine never takes a target without stored state as up to date: a
+    // target left by an earlier run of another entry (state forgotten, a failed run) is rebuilt.
     const removable = entry.ship === 'archive' ? target : path.dirname(target);
-    // The stamp records what produced the target, so that a target left by an earlier run of
-    // another entry (state forgotten or a failed run) is not taken as up to date.
-    const record = JSON.stringify({ entry, sources: sources.kind, builder: entry.build ? builder : undefined });
-    const stampFile = stamp(`image-${entry.name}-${entry.version}`);
     const common = {
       targets: [target],
       config: { entry, sources: sources.kind },
-      uptodate: [
-        async () => (await readFile(stampFile, 'utf8').catch(() => '')) === `${record}\n` || 'the image entry changed since it was produced',
-        // The target is only manifest.json: a blob deleted by hand is found by this stat pass.
-        ...(entry.ship === 'archive' ? [] : [layoutCheck(removable)]),
-      ],
+      // The target is only manifest.json: a blob deleted by hand is found by this stat pass.
+      uptodate: entry.ship === 'archive' ? [true] : [layoutCheck(removable)],
       clean: [fn(`images-clean ${removable}`, () => removeInside(config.buildRoot, removable))],
-    };
-    const withStamp = (run: (ctx: ActionContext) => Promise<void>) => async (ctx: ActionContext): Promise<void> => {
-      await rm(stampFile, { force: true });
-      await run(ctx);
-      await writeStamp(stampFile, JSON.parse(record));
     };
     if (entry.build !== undefined) {
       const ctxDir = path.join(config.root, entry.build.context);
@@ -158,7 +146,7 @@ export function createImagesTasks(config: BuildConfig, sources: Sources, options
         actions: [
           fn(
             `images-build ${JSON.stringify({ entry, builder, standIn: embedded })}`,
-            withStamp((ctx) => buildImageAction(ctx, { config, entry, builder, standIn: embedded, paths, store: store() })),
+            (ctx) => buildImageAction(ctx, { config, entry, builder, standIn: embedded, paths, store: store() }),
           ),
         ],
       };
@@ -174,7 +162,7 @@ export function createImagesTasks(config: BuildConfig, sources: Sources, options
       actions: [
         fn(
           `images-pull ${JSON.stringify(entry)}`,
-          withStamp((ctx) => pullImageAction(ctx, { config, entry, sources, paths, store: store() })),
+          (ctx) => pullImageAction(ctx, { config, entry, sources, paths, store: store() }),
         ),
       ],
     };
@@ -189,22 +177,23 @@ export function createImagesTasks(config: BuildConfig, sources: Sources, options
       doc: 'Remove image versions and archives no longer in images/images.yaml',
       taskDeps: producers,
       config: { keep, keepArchives },
-      // The stamp makes the first run happen; the fingerprint (keep list, deps) the later ones.
-      targets: [stamp('prune')],
+      // No stored state (first run, forgotten) makes it run; the fingerprint the later ones.
       uptodate: [true],
+      // The kept archives are recorded with the task's state for the next run, which removes
+      // those it no longer keeps.
+      targetCheck: { observe: () => Promise.resolve({ keepArchives } satisfies PruneRecord) },
       actions: [
         fn(`images-prune ${JSON.stringify({ keep, keepArchives })}`, async (ctx: ActionContext) => {
           const removed = await pruneImages({ imagesDir: paths.imagesDir, keep: new Set(keep), keepArchives: new Set(keepArchives), fence: config.buildRoot });
           // Archives elsewhere in the ISO tree (e.g. pause in the Salt tree): those the last run
           // kept and this one does not.
-          const last = JSON.parse(await readFile(stamp('prune'), 'utf8').catch(() => '{}')) as { keepArchives?: string[] };
+          const last = (ctx.lastObserved ?? {}) as PruneRecord;
           for (const old of last.keepArchives ?? []) {
             if (keepArchives.includes(old) || !isInside(config.isoRoot, path.resolve(old))) continue;
             await removeInside(config.buildRoot, old);
             removed.push(old);
           }
           for (const p of removed) ctx.log(`removed ${path.relative(config.isoRoot, p)}`);
-          await writeStamp(stamp('prune'), { keep, keepArchives, removed: removed.length });
         }),
       ],
     },
@@ -214,14 +203,11 @@ export function createImagesTasks(config: BuildConfig, sources: Sources, options
       title: 'HARDLINK',
       taskDeps: [...producers, 'images:prune'],
       config: { keep },
-      targets: [stamp('dedup')],
-      uptodate: [dedupCheck(stamp('dedup'), paths.imagesDir)],
+      targetCheck: dedupTargetCheck(paths.imagesDir),
       actions: [
         fn(`images-dedup ${JSON.stringify(keep)}`, async (ctx: ActionContext) => {
-          await rm(stamp('dedup'), { force: true });
           const r = await dedupTree([paths.imagesDir]);
           ctx.log(`dedup: ${r.files} files, ${r.linked} linked, ${r.savedBytes} bytes saved`);
-          await writeStamp(stamp('dedup'), { keep, ...r, inodes: await inodeSnapshot([paths.imagesDir]) });
         }),
       ],
     },

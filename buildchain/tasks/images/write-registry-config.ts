@@ -31,7 +31,7 @@ export async function writeRegistryConfig(ctx: ActionContext, config: BuildConfi
   const naming = registryNaming(config.projectName, version.full);
   const scan = await scanImagesDir(paths.imagesDir);
   for (const w of scan.warnings) ctx.log(`WARNING: ${w}`);
-  await writeFileAtomic(paths.registryCommonInclude, generateRegistryConfig({ repos: [], serverRoot: naming.serverRoot, constants: 'only' }));
-  await writeFileAtomic(paths.registryInclude, generateRegistryConfig({ repos: scan.repos, ...naming, constants: 'omit' }));
+  await writeFileAtomic(paths.registryCommonInclude, generateRegistryConfig({ repos: [], serverRoot: naming.serverRoot, constants: 'only' }), { mkdir: true });
+  await writeFileAtomic(paths.registryInclude, generateRegistryConfig({ repos: scan.repos, ...naming, constants: 'omit' }), { mkdir: true });
   ctx.log(`registry config: ${scan.repos.length} repositories under /v2/${naming.namePrefix}`);
 }

@@ -1,10 +1,12 @@
 /**
  * Lint findings: what every lint subtask reports, one per problem, as `file:line:col: message`.
- * Pure: no disk, no processes.
+ * A finding is the parsed record (kept as stored in the result files); it is reported as a
+ * {@link Problem} (lib/problem.ts) through {@link findingProblem}. Pure: no disk, no processes.
  */
+import { formatProblemLine, hasErrorProblems, problem, type Problem, type ProblemSeverity } from '../../lib/problem.ts';
 
 /** How bad a finding is; `warning` never fails a subtask, `error` does. */
-export type LintSeverity = 'error' | 'warning';
+export type LintSeverity = ProblemSeverity;
 
 /** One problem found by a linter (or by the content checks). */
 export interface LintFinding {
@@ -29,18 +31,40 @@ export interface LintResult {
   readonly findings: readonly LintFinding[];
 }
 
-/** `file:line:col: severity: message [rule]`, the format editors and CI annotate from. */
-export function formatFinding(f: LintFinding): string {
+/** The problem kind of each subtask's findings: the checker that found them. */
+const KIND_OF_SUBTASK: Readonly<Record<string, string>> = {
+  shell: 'shellcheck',
+  yaml: 'yamllint',
+  content: 'content-check',
+  ts: 'typescript',
+};
+
+/** `file[:line[:col]]`, the subject of a finding. */
+function findingSubject(f: LintFinding): string {
   let where = f.file;
   if (f.line !== undefined) where += `:${f.line}`;
   if (f.line !== undefined && f.column !== undefined) where += `:${f.column}`;
-  const rule = f.rule === undefined ? '' : ` [${f.rule}]`;
-  return `${where}: ${f.severity}: ${f.message}${rule}`;
+  return where;
+}
+
+/**
+ * A finding as a problem: kind = the checker of `subtask` (`shellcheck`, `yamllint`,
+ * `content-check`, `typescript`; `lint-<subtask>` otherwise), subject = `file:line:col`, the
+ * tool's rule id kept as `rule`.
+ */
+export function findingProblem(f: LintFinding, subtask = ''): Problem {
+  const kind = KIND_OF_SUBTASK[subtask] ?? (subtask === '' ? 'lint' : `lint-${subtask.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`);
+  return problem(kind, findingSubject(f), f.message, { severity: f.severity, rule: f.rule });
+}
+
+/** `file:line:col: severity: message [rule]`, the format editors and CI annotate from. */
+export function formatFinding(f: LintFinding): string {
+  return formatProblemLine(findingProblem(f), { style: 'severity' });
 }
 
 /** True when the result holds at least one error (warnings do not fail). */
 export function hasErrors(result: LintResult): boolean {
-  return result.findings.some((f) => f.severity === 'error');
+  return hasErrorProblems(result.findings.map((f) => findingProblem(f, result.subtask)));
 }
 
 /** Sorts findings by file, line, column, then message, for stable output. */

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TaskError } from '../../engine/task.ts';
 import { writeFileAtomic } from '../../lib/fs/atomic-write.ts';
-import { formatFinding, hasErrors, sortFindings, summarize, type LintResult } from './findings.ts';
+import { findingProblem, formatFinding, hasErrors, sortFindings, summarize, type LintResult } from './findings.ts';
 
 /** `<buildRoot>/lint/<subtask>.json` */
 export function resultPath(buildRoot: string, subtask: string): string {
@@ -33,7 +33,8 @@ export async function readResult(file: string): Promise<LintResult> {
 
 /**
  * Prints every finding and the summary of each result through `log`, then throws a TaskError
- * naming the failed subtasks when any result has errors.
+ * naming the failed subtasks when any result has errors; it carries the errors as problems
+ * (the `fail` event's `problems`).
  */
 export function reportResults(results: readonly LintResult[], log: (line: string) => void): void {
   for (const result of results) {
@@ -47,10 +48,14 @@ export function reportResults(results: readonly LintResult[], log: (line: string
   );
   const shown = lines.slice(0, 50);
   if (lines.length > shown.length) shown.push(`... and ${lines.length - shown.length} more`);
+  const found = failed.flatMap((r) =>
+    r.findings.filter((f) => f.severity === 'error').map((f) => findingProblem(f, r.subtask)),
+  );
   throw new TaskError(
     'invalid-input',
     `lint failed: ${failed.map((r) => `lint:${r.subtask}`).join(', ')}`,
     {
+      found,
       stderrTail: shown,
       hint: 'fix the findings above (file:line: message); run one subtask alone with e.g. `npm run build lint:shell`',
     },

@@ -171,7 +171,7 @@ describe.skipIf(missing.length > 0)('solution build on the engine', () => {
       const cli = io();
       const code = await runSolutionCli(['build', dir, '-o', iso, '--work-dir', work, '--allow-host-files'], cli.io);
       expect(code).toBe(2);
-      expect(cli.err.join('\n')).toContain(`another Solution build is running on ${work} (pid ${String(sleeper.pid)})`);
+      expect(cli.err.join('\n')).toContain(`another build is running on ${work} (pid ${String(sleeper.pid)})`);
       await rm(path.join(state, 'lock'));
     } finally {
       sleeper.kill();

@@ -1,18 +1,16 @@
 /**
- * Runs the stage tasks of a Solution build on the engine: its graph, scheduler, fingerprints
- * and tool checks, with the state (`.buildchain/`) and the lock under the Solution's work
- * directory. Task failures come back as the failed task's {@link TaskError}.
+ * Runs the stage tasks of a Solution build on the engine (runTasks: graph, lock, scheduler,
+ * fingerprints, tool checks, state save), with the state (`.buildchain/`) and the lock under
+ * the Solution's work directory. Task failures come back as the failed task's {@link TaskError};
+ * a lock held by another build is the engine's UsageError (exit 2).
  */
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { TOOL_REGISTRY } from '../../../config/tools.ts';
-import type { BuildEvent, Reporter, TaskFailEvent } from '../../../engine/events.ts';
+import type { BuildEvent, ErrorEvent, Reporter, SummaryCounts, TaskFailEvent } from '../../../engine/events.ts';
 import { TaskGraph } from '../../../engine/graph.ts';
-import { acquireLock } from '../../../engine/lock.ts';
-import { runSchedule } from '../../../engine/scheduler.ts';
-import { openSession, saveSession } from '../../../engine/session.ts';
+import { EXIT_INTERRUPTED, EXIT_OK, runTasks } from '../../../engine/run-tasks.ts';
 import { TaskError, type TaskDefinition, type ToolSpec } from '../../../engine/task.ts';
-import { sweepDeadTemps } from '../../../lib/fs/atomic-write.ts';
 import type { SolutionTools } from './plan.ts';
 import { FINAL_STAGE } from './stage-tasks.ts';
 
@@ -68,56 +66,43 @@ function failureOf(e: TaskFailEvent): TaskError {
   });
 }
 
-/** Runs `defs` up to {@link FINAL_STAGE}; throws the first failure, or `aborted`. */
+/** Runs `defs` up to {@link FINAL_STAGE} with the engine's runTasks; throws the first failure, or `aborted`. */
 export async function runStages(defs: readonly TaskDefinition[], o: RunStagesOptions): Promise<RunStagesResult> {
-  const graph = new TaskGraph(o.root, defs);
-  const selected = graph.select([FINAL_STAGE]);
-  const stateDir = solutionStateDir(o.workDir);
-  const lock = acquireLock(stateDir, 'Solution build');
-  try {
-    sweepDeadTemps([stateDir, o.workDir]);
-    for (const f of LEGACY_STAMPS) await rm(path.join(o.workDir, f), { recursive: true, force: true });
-    const session = openSession(stateDir, o.root, toolSpecs(o.tools));
-    let failure: TaskFailEvent | undefined;
-    const reporter: Reporter = {
-      emit(e: BuildEvent) {
-        if (e.event === 'fail') failure ??= e;
-        if (e.event === 'output' && e.stream === 'log') o.log?.(e.line);
-        o.reporter?.emit(e);
-      },
-      close: () => Promise.resolve(),
-    };
-    const signal = o.signal ?? new AbortController().signal;
-    reporter.emit({ event: 'build-start', command: 'solution build', tasks: selected.length, workers: 1, dryRun: false });
-    const t0 = Date.now();
+  let failure: TaskFailEvent | undefined;
+  let stateError: ErrorEvent | undefined;
+  let counts: SummaryCounts | undefined;
+  const reporter: Reporter = {
+    emit(e: BuildEvent) {
+      if (e.event === 'fail') failure ??= e;
+      if (e.event === 'error') stateError ??= e;
+      if (e.event === 'summary') counts = e.counts;
+      if (e.event === 'output' && e.stream === 'log') o.log?.(e.line);
+      o.reporter?.emit(e);
+    },
+    close: () => Promise.resolve(),
+  };
+  const code = await runTasks({
+    graph: new TaskGraph(o.root, defs),
+    tasks: [FINAL_STAGE],
+    stateDir: solutionStateDir(o.workDir),
+    // Temps of killed builds are swept inside the work directory only (never beside a -o ISO).
+    buildRoot: o.workDir,
+    tools: toolSpecs(o.tools),
+    envValues: {},
+    reporter,
+    signal: o.signal ?? new AbortController().signal,
     // One worker: buildah's vfs store is not safe for parallel builds, and the stages are a chain.
-    const result = await runSchedule({
-      graph,
-      selected,
-      workers: 1,
-      keepGoing: false,
-      dryRun: false,
-      alwaysMake: false,
-      verbose: true,
-      state: session.state,
-      hasher: session.hasher,
-      tools: session.tools,
-      envValues: {},
-      reporter,
-      signal,
-    });
-    try {
-      await saveSession(session);
-    } finally {
-      session.state.close();
-    }
-    const exitCode = result.interrupted ? 130 : result.failures.length > 0 ? 1 : 0;
-    reporter.emit({ event: 'summary', exitCode, counts: result.counts, failures: result.failures, interrupted: result.interrupted, durationMs: Date.now() - t0 });
-    if (result.interrupted) throw new TaskError('aborted', 'interrupted');
-    if (failure !== undefined) throw failureOf(failure);
-    if (result.failures.length > 0) throw new TaskError('internal-error', `stages failed: ${result.failures.join(', ')}`);
-    return { upToDate: result.counts.done === 0 };
-  } finally {
-    lock.release();
-  }
+    workers: 1,
+    keepGoing: false,
+    dryRun: false,
+    alwaysMake: false,
+    // Every log line of the actions reaches `o.log` (command output is not forwarded).
+    verbose: true,
+  });
+  if (code === EXIT_INTERRUPTED) throw new TaskError('aborted', 'interrupted');
+  if (failure !== undefined) throw failureOf(failure);
+  if (stateError !== undefined) throw new TaskError('invalid-input', stateError.message, { hint: stateError.hint });
+  if (code !== EXIT_OK) throw new TaskError('internal-error', `the Solution build ended with exit code ${String(code)}`);
+  for (const f of LEGACY_STAMPS) await rm(path.join(o.workDir, f), { recursive: true, force: true });
+  return { upToDate: counts?.done === 0 };
 }

@@ -20,6 +20,8 @@ export interface EngineRun {
   readonly ran: readonly string[];
   /** Every line the actions logged or printed, as `task: line`. */
   readonly logs: readonly string[];
+  /** The lines the function actions logged (`ctx.log`), as they are, in order. */
+  readonly logLines: readonly string[];
   /** The fail and error events, as `task: reason: message` and their stderr tail, for messages. */
   readonly failures: readonly string[];
 }
@@ -65,12 +67,16 @@ export async function runOnEngine(
   });
   const ran: string[] = [];
   const logs: string[] = [];
+  const logLines: string[] = [];
   const failures: string[] = [];
   for (const e of events) {
     if (e.event === 'start') ran.push(e.task);
-    else if (e.event === 'output') logs.push(`${e.task}: ${e.line}`);
+    else if (e.event === 'output') {
+      logs.push(`${e.task}: ${e.line}`);
+      if (e.stream === 'log') logLines.push(e.line);
+    }
     else if (e.event === 'fail') failures.push([`${e.task}: ${e.reason}: ${e.message}`, ...(e.stderrTail ?? [])].join('\n  '));
     else if (e.event === 'error') failures.push(`${e.reason}: ${e.message}`);
   }
-  return { exitCode, events, ran, logs, failures };
+  return { exitCode, events, ran, logs, logLines, failures };
 }

@@ -2,7 +2,7 @@
  * The lint checks on the real repository: the clean tree must pass. Results go to a temp
  * BUILD_ROOT so the developer's _build/ is untouched. lint:ts is left out here: on the whole
  * repository it is `tsc --noEmit && eslint .` (`npm run lint`), minutes on a loaded 2-core
- * machine; lint-tasks.test.ts runs it on a small workspace.
+ * machine; lint-tasks.test.ts runs it on a small workspace. The checks run on the engine.
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import { createLintTasks } from '../../buildchain/tasks/lint/tasks.ts';
 import type { Sources } from '../../buildchain/sources/sources.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
-import { runTask, taskNamed } from './lint-helpers.ts';
+import { runOnEngine } from '../helpers/engine-run.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 
@@ -31,7 +31,8 @@ describe.skipIf(missingTools('shellcheck', 'yamllint', 'rpmspec').length > 0)(
     it.each(['shell', 'yaml', 'content'])('lint:%s finds no error in the tree', async (sub) => {
       const config = loadConfig(REPO, { ...process.env, BUILD_ROOT: tmp.path });
       const tasks = createLintTasks(config, {} as Sources);
-      await runTask(taskNamed(tasks, `lint:${sub}:_check`), REPO);
+      const r = await runOnEngine(config, tasks, [`lint:${sub}:_check`]);
+      expect(r.exitCode, r.failures.join('\n')).toBe(0);
       const result = await readResult(resultPath(tmp.path, sub));
       const errors = result.findings.filter((f) => f.severity === 'error').map(formatFinding);
       expect(errors).toEqual([]);

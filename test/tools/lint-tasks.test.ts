@@ -11,7 +11,7 @@ import type { Sources } from '../../buildchain/sources/sources.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { testConfig } from '../helpers/config.ts';
 import { missingTools } from '../helpers/require-tool.ts';
-import { runTask, taskNamed } from './lint-helpers.ts';
+import { runOnEngine } from '../helpers/engine-run.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const DIGEST = `sha256:${'b'.repeat(64)}`;
@@ -21,6 +21,8 @@ const noSources = {} as Sources;
 
 const FILES: Record<string, string> = {
   'package.json': JSON.stringify({ name: 'ws', version: '2.4.0-beta1', type: 'module' }),
+  // lint:ts reads the lock file (its tool versions): a file dependency of the task.
+  'package-lock.json': JSON.stringify({ name: 'ws', lockfileVersion: 3, packages: {} }),
   'scripts/good.sh': '#!/bin/bash\nset -eu\necho "ok"\n',
   'scripts/bootstrap.sh.in': '#!/bin/bash\nset -eu\nVERSION=@@VERSION\necho "$VERSION"\n',
   '.ci/run': '#!/usr/bin/env bash\necho "ci"\n',
@@ -57,17 +59,14 @@ describe.skipIf(missingTools('shellcheck', 'yamllint', 'rpmspec').length > 0)('l
     name: string,
     env: Record<string, string> = {},
   ): Promise<{ error: unknown; lines: string[] }> => {
-    const tasks = createLintTasks(testConfig(ws.path, env), noSources);
-    const lines: string[] = [];
-    const subs = name === 'lint' ? ['shell', 'yaml', 'content', 'ts'] : [name.split(':')[1] ?? ''];
-    // the check tasks, then the report task, as the engine orders them
-    for (const sub of subs) await runTask(taskNamed(tasks, `lint:${sub}:_check`), ws.path, lines);
-    try {
-      await runTask(taskNamed(tasks, name), ws.path, lines);
-      return { error: undefined, lines };
-    } catch (error) {
-      return { error, lines };
-    }
+    const config = testConfig(ws.path, env);
+    // On the engine: the check tasks run first, as dependencies of the report task, or are
+    // up to date from an earlier run with the same files and settings.
+    const r = await runOnEngine(config, createLintTasks(config, noSources), [name]);
+    const fail = r.events.find((e) => e.event === 'fail' && e.task === name);
+    expect(r.failures.filter((f) => !f.startsWith(`${name}: `))).toEqual([]);
+    const error = fail?.event === 'fail' ? new TaskError(fail.reason, fail.message) : undefined;
+    return { error, lines: [...r.logLines] };
   };
 
   beforeAll(async () => {

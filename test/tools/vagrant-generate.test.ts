@@ -1,6 +1,7 @@
 /**
  * The Vagrant tasks without Vagrant: the generated key pair (ssh-keygen), bootstrap.yaml and
- * Vagrantfile (`ruby -c`), and `vagrant_up` failing with tool-not-found.
+ * Vagrantfile (`ruby -c`), generated on the engine, and `vagrant_up` failing with
+ * tool-not-found (its actions called directly: on the engine it would build the ISO first).
  */
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -13,6 +14,7 @@ import { createVagrantTasks } from '../../buildchain/tasks/vagrant/tasks.ts';
 import { testConfig, withEnv } from '../helpers/config.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
+import { runOnEngine } from '../helpers/engine-run.ts';
 import { localExec, runTask, taskNamed } from './lint-helpers.ts';
 
 describe.skipIf(missingTools('ssh-keygen', 'ruby').length > 0)('vagrant tasks', () => {
@@ -26,9 +28,10 @@ describe.skipIf(missingTools('ssh-keygen', 'ruby').length > 0)('vagrant tasks', 
     );
     const env = { VAGRANT_BIN: path.join(ws.path, 'no-such-vagrant'), VAGRANT_NODES: '2' };
     config = testConfig(ws.path, env);
-    const tasks = createVagrantTasks(config, {} as Sources);
-    for (const name of ['vagrant:_key', 'vagrant:_bootstrap_yaml', 'vagrant:_vagrantfile'])
-      await runTask(taskNamed(tasks, name), ws.path);
+    // The generating tasks alone: the graph of every Vagrant task needs the ISO's.
+    const generating = createVagrantTasks(config, {} as Sources).filter((t) => t.name.startsWith('vagrant:_'));
+    const r = await runOnEngine(config, generating, ['vagrant:_key', 'vagrant:_bootstrap_yaml', 'vagrant:_vagrantfile']);
+    expect(r.exitCode, r.failures.join('\n')).toBe(0);
   });
   afterAll(async () => {
     await ws.cleanup();

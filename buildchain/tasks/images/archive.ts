@@ -3,7 +3,7 @@
  * written by skopeo from a `dir:` layout, to a temp name renamed into place.
  */
 import { produceFileAtomic } from '../../lib/fs/atomic-write.ts';
-import { execDirect, type Exec } from '../../engine/exec/run-command.ts';
+import { runCommandDirect, type RunCommand } from './build.ts';
 
 /** Options for {@link exportArchive}. */
 export interface ExportArchiveOptions {
@@ -14,8 +14,7 @@ export interface ExportArchiveOptions {
   /** Name recorded in the tar, e.g. `docker.io/library/nginx:1.15.8`. */
   readonly refName: string;
   readonly skopeo?: string;
-  /** The command runner (default {@link execDirect}). */
-  readonly run?: Exec;
+  readonly run?: RunCommand;
 }
 
 /** argv writing a docker-archive from a dir: layout (pure). */
@@ -28,7 +27,7 @@ export async function exportArchive(o: ExportArchiveOptions): Promise<void> {
   await produceFileAtomic(
     o.tarPath,
     async (tmp) => {
-      await (o.run ?? execDirect)(archiveArgv(o.skopeo ?? 'skopeo', o.layoutDir, tmp, o.refName));
+      await (o.run ?? runCommandDirect)(archiveArgv(o.skopeo ?? 'skopeo', o.layoutDir, tmp, o.refName));
     },
     { mkdir: true },
   );

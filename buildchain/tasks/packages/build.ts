@@ -6,8 +6,7 @@ import { copyFile, mkdir, readdir, rename, rm, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { TaskError } from '../../engine/task.ts';
 import { copyFileAtomic } from '../../lib/fs/atomic-write.ts';
-import type { Exec } from '../../engine/exec/run-command.ts';
-import type { Log } from './output.ts';
+import type { Exec, Log } from './exec.ts';
 import { fileDigest, writeIfChanged } from './fetch.ts';
 import {
   builderCommand,

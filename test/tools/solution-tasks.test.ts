@@ -1,13 +1,17 @@
-/** The engine tasks of the example Solution: names, fingerprint inputs, and the actions run. */
+/**
+ * The engine tasks of the example Solution: names, fingerprint inputs, and a build then its
+ * verification run on the engine in process.
+ */
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildConfig } from '../../buildchain/config/config.ts';
 import { parseSettings } from '../../buildchain/config/settings.ts';
-import type { ActionContext, FunctionAction } from '../../buildchain/engine/task.ts';
-import { execaRunner } from '../../buildchain/tasks/solution/run-command.ts';
+import { resolveTools } from '../../buildchain/config/tools.ts';
+import type { FunctionAction } from '../../buildchain/engine/task.ts';
 import { createSolutionTasks } from '../../buildchain/tasks/solution/tasks.ts';
 import type { Sources } from '../../buildchain/sources/sources.ts';
+import { runOnEngine } from '../helpers/engine-run.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 
@@ -24,18 +28,6 @@ const noSources: Sources = {
   stop: () => Promise.resolve(),
 };
 
-function context(task: string, logs: string[]): ActionContext {
-  const run = execaRunner();
-  return {
-    task,
-    signal: new AbortController().signal,
-    root: ROOT,
-    log: (l) => logs.push(l),
-    progress: () => undefined,
-    exec: async (argv, opts) => ({ exitCode: 0, ...(await run(argv, opts)) }),
-  };
-}
-
 describe.skipIf(missing.length > 0)('solution engine tasks', () => {
   let tmp: TempDir;
   let config: BuildConfig;
@@ -49,7 +41,8 @@ describe.skipIf(missing.length > 0)('solution engine tasks', () => {
       sources: 'upstream',
       env: { SOURCE_DATE_EPOCH: '1700000000' },
       settings: parseSettings({ SOURCE_DATE_EPOCH: '1700000000' }),
-      tools: {},
+      // The engine checks each task's tools before it runs: the registry's defaults.
+      tools: resolveTools({}),
     };
   });
   afterAll(async () => {
@@ -69,11 +62,10 @@ describe.skipIf(missing.length > 0)('solution engine tasks', () => {
   });
 
   it('runs the build then the verification', async () => {
-    const logs: string[] = [];
-    for (const t of createSolutionTasks(config, noSources)) {
-      for (const a of t.actions ?? []) await (a as FunctionAction).run(context(t.name, logs));
-    }
-    expect(logs.join('\n')).not.toContain('error');
+    const tasks = createSolutionTasks(config, noSources);
+    const r = await runOnEngine(config, tasks, tasks.map((t) => t.name));
+    expect(r.exitCode, r.failures.join('\n')).toBe(0);
+    expect(r.logLines.join('\n')).not.toContain('error');
     expect(
       (await stat(path.join(tmp.path, 'solutions', 'example-solution.iso'))).size,
     ).toBeGreaterThan(100_000);

@@ -14,7 +14,7 @@ import { buildFileOf } from '../../../config/images.ts';
 import { requireInside } from '../../../lib/fs/fence.ts';
 import { readRegularFile } from '../../../lib/fs/read-bounded.ts';
 import { openBlobStore } from '../../../media/images/blob-store.ts';
-import { adoptDirLayout, buildLocalImage } from '../../images/index.ts';
+import { adoptDirLayout, buildLocalImage } from '../../images/build.ts';
 import type { Sources } from '../../../sources/sources.ts';
 import { MAX_HOST_FILE_BYTES } from '../config/host-files.ts';
 import type { CommandRunner } from '../run-command.ts';

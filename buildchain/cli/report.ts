@@ -1,11 +1,12 @@
 /**
  * `npx tsx buildchain/cli/report.ts compare OLD NEW` — prints what grew or shrank between two
  * build reports (`_build/artifacts/build-report.json` of two builds), biggest change first.
- * Exit codes: 0 printed, 1 a report cannot be read, 2 usage.
+ * Exit codes: 0 printed, 1 a report cannot be read, 2 usage or a bad setting in .env.
  */
 import { compareReports, formatChanges } from '../tasks/artifacts/compare.ts';
 import { readReport } from '../tasks/artifacts/tasks.ts';
 import { TaskError } from '../engine/task.ts';
+import { loadSettingsOrReport } from './settings.ts';
 
 const USAGE = 'usage: report compare OLD-build-report.json NEW-build-report.json';
 
@@ -16,6 +17,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
+  if (loadSettingsOrReport('report') === undefined) return 2;
   try {
     const changes = compareReports(await readReport(oldFile), await readReport(newFile));
     process.stdout.write(`${formatChanges(changes).join('\n')}\n`);

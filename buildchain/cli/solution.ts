@@ -7,9 +7,7 @@
 import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { loadConfig } from '../config/load.ts';
 import type { BuildConfig } from '../config/config.ts';
-import { parseSourceDateEpoch } from '../config/source-date-epoch.ts';
 import { UsageError } from '../engine/failures.ts';
 import { TaskError } from '../engine/task.ts';
 import { buildSolution, SolutionInvalidError } from '../tasks/solution/build/build.ts';
@@ -26,6 +24,7 @@ import { lintSolution } from '../tasks/solution/lint/lint.ts';
 import { formatProblems, hasErrors, type Problem } from '../tasks/solution/lint/problems.ts';
 import { createSources, type Sources } from '../sources/sources.ts';
 import { verifySolutionIso } from '../tasks/solution/verify/verify.ts';
+import { loadPackageConfig } from './settings.ts';
 import { EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from './run.ts';
 
 /** Where the command writes (tests pass their own). */
@@ -38,9 +37,6 @@ const stdio: SolutionIo = {
   out: (t) => process.stdout.write(`${t}\n`),
   err: (t) => process.stderr.write(`${t}\n`),
 };
-
-/** The buildchain package root (holds .env.example). */
-const PACKAGE_ROOT = path.resolve(import.meta.dirname, '..', '..');
 
 function reportProblems(
   problems: readonly Problem[],
@@ -64,8 +60,8 @@ async function runBuild(
   signal: AbortSignal,
 ): Promise<number> {
   checkBuildPaths(a);
-  // Checked by loadConfig: a bad value is a usage error before anything runs.
-  const epoch = parseSourceDateEpoch(config.env.SOURCE_DATE_EPOCH);
+  // Validated by loadConfig: a bad value is a usage error before anything runs.
+  const epoch = config.settings.sourceDateEpoch;
   let sources: Sources | undefined;
   try {
     const result = await buildSolution({
@@ -80,7 +76,7 @@ async function runBuild(
         git: config.tools.git?.bin ?? 'git',
       },
       sourcesFactory: () => (sources ??= createSources(config)),
-      allowUnpinned: a.allowUnpinned || config.env.ALLOW_UNPINNED_IMAGES === 'true',
+      allowUnpinned: a.allowUnpinned || config.settings.allowUnpinnedImages,
       allowHostFiles: a.allowHostFiles,
       ...(a.manifestYaml ? { manifestYaml: true } : {}),
       log: (line) => {
@@ -157,16 +153,16 @@ async function dispatch(a: SolutionArgs, io: SolutionIo, signal: AbortSignal): P
     case 'init':
       return runInit(a, io);
     case 'lint': {
-      const config = loadConfig(PACKAGE_ROOT);
+      const config = loadPackageConfig();
       const r = await lintSolution(a.target, {
-        allowUnpinned: a.allowUnpinned || config.env.ALLOW_UNPINNED_IMAGES === 'true',
+        allowUnpinned: a.allowUnpinned || config.settings.allowUnpinnedImages,
       });
       return reportProblems(r.problems, a.json, io, 'no problems found');
     }
     case 'build':
-      return runBuild(a, loadConfig(PACKAGE_ROOT), io, signal);
+      return runBuild(a, loadPackageConfig(), io, signal);
     case 'inspect': {
-      const config = loadConfig(PACKAGE_ROOT);
+      const config = loadPackageConfig();
       const r = await inspectSolutionIso(a.target, {
         isoinfo: config.tools.isoinfo?.bin ?? 'isoinfo',
       });
@@ -174,7 +170,7 @@ async function dispatch(a: SolutionArgs, io: SolutionIo, signal: AbortSignal): P
       return EXIT_OK;
     }
     case 'verify': {
-      const config = loadConfig(PACKAGE_ROOT);
+      const config = loadPackageConfig();
       const r = await verifySolutionIso(a.target, {
         isoinfo: config.tools.isoinfo?.bin ?? 'isoinfo',
         checksum: a.checksum,

@@ -9,6 +9,7 @@ import { TaskError } from '../engine/task.ts';
 import { expressionPieces } from '../lib/text/quote.ts';
 import { generateRegistryConfig } from '../tasks/images/nginx-registry-config.ts';
 import { scanImagesDir } from '../tasks/images/registry-scan.ts';
+import { loadSettingsOrReport } from './settings.ts';
 
 const USAGE = `usage: static-registry [--name-prefix PREFIX] [--server-root PATH]
                        [--omit-constants | --only-constants] [--catalog | --no-catalog] [IMAGES_DIR]
@@ -23,7 +24,7 @@ Prints an nginx include (locations for a server block) serving IMAGES_DIR/<name>
   --catalog/--no-catalog  serve /v2/_catalog (default: only with the constants)
 IMAGES_DIR defaults to the current directory.`;
 
-/** Runs the command; returns the exit code (0 ok, 2 usage error). */
+/** Runs the command; returns the exit code (0 ok, 2 usage error or bad setting in .env). */
 export async function main(argv: readonly string[]): Promise<number> {
   let parsed;
   try {
@@ -58,6 +59,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     );
     return 2;
   }
+  // The settings every command validates (.env): a mistake there is reported here too.
+  if (loadSettingsOrReport('static-registry') === undefined) return 2;
   const root = path.resolve(positionals[0] ?? '.');
   if (
     values['only-constants'] !== true &&

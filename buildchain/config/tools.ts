@@ -1,6 +1,8 @@
 /**
- * The tool registry: every external program the buildchain may call, the `*_BIN` key that
- * overrides it (see .env.example) and the arguments printing its version (for fingerprints).
+ * The tool registry: every external program the buildchain calls (named by a task's `tools`
+ * or read from `config.tools`), the `*_BIN` key that overrides it (see .env.example) and the
+ * arguments printing its version (for fingerprints). HARDLINK_BIN, OPERATOR_SDK_BIN and
+ * GOFMT_BIN stay known keys of .env.example (the MetalK8s 2.4 docs name them) but no tool here.
  */
 import type { ToolSpec } from '../engine/task.ts';
 import type { BuildConfig } from './config.ts';
@@ -16,19 +18,15 @@ interface ToolEntry {
 /** Tools by name. `mkisofs` is special: see {@link mkisofsArgv}. */
 export const TOOL_REGISTRY: Readonly<Record<string, ToolEntry>> = {
   git: { envKey: 'GIT_BIN', defaultBin: 'git', versionArgs: ['--version'] },
-  hardlink: { envKey: 'HARDLINK_BIN', defaultBin: 'hardlink', versionArgs: ['--version'] },
   mkisofs: { envKey: 'MKISOFS_BIN', defaultBin: '', versionArgs: ['-version'] },
   xorriso: { envKey: 'XORRISO_BIN', defaultBin: 'xorriso', versionArgs: ['-version'] },
-  implantisomd5: { envKey: 'IMPLANTISOMD5_BIN', defaultBin: 'implantisomd5', versionArgs: [] },
   checkisomd5: { envKey: 'CHECKISOMD5_BIN', defaultBin: 'checkisomd5', versionArgs: [] },
   isoinfo: { envKey: 'ISOINFO_BIN', defaultBin: 'isoinfo', versionArgs: ['-version'] },
   bsdtar: { envKey: 'BSDTAR_BIN', defaultBin: 'bsdtar', versionArgs: ['--version'] },
-  sevenzip: { envKey: 'SEVENZIP_BIN', defaultBin: '7zz', versionArgs: [] },
   skopeo: { envKey: 'SKOPEO_BIN', defaultBin: 'skopeo', versionArgs: ['--version'] },
   buildah: { envKey: 'BUILDAH_BIN', defaultBin: 'buildah', versionArgs: ['--version'] },
   podman: { envKey: 'PODMAN_BIN', defaultBin: 'podman', versionArgs: ['--version'] },
   docker: { envKey: 'DOCKER_BIN', defaultBin: 'docker', versionArgs: ['--version'] },
-  umoci: { envKey: 'UMOCI_BIN', defaultBin: 'umoci', versionArgs: ['--version'] },
   nginx: { envKey: 'NGINX_BIN', defaultBin: 'nginx', versionArgs: ['-v'] },
   registry: { envKey: 'REGISTRY_BIN', defaultBin: 'docker-registry', versionArgs: ['--version'] },
   rpm: { envKey: 'RPM_BIN', defaultBin: 'rpm', versionArgs: ['--version'] },
@@ -46,13 +44,6 @@ export const TOOL_REGISTRY: Readonly<Record<string, ToolEntry>> = {
     versionArgs: ['--version'],
     installHint: 'the setup command does not install Vagrant: get it (and VirtualBox) from vagrantup.com, or set VAGRANT_BIN',
   },
-  'operator-sdk': {
-    envKey: 'OPERATOR_SDK_BIN',
-    defaultBin: 'operator-sdk',
-    versionArgs: ['version'],
-    installHint: 'the setup command does not install operator-sdk: install it, or set OPERATOR_SDK_BIN',
-  },
-  gofmt: { envKey: 'GOFMT_BIN', defaultBin: 'gofmt', versionArgs: [] },
 };
 
 /**

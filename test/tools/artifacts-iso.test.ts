@@ -18,7 +18,8 @@ import { createArtifactsTasks } from '../../buildchain/tasks/artifacts/tasks.ts'
 import type { Sources } from '../../buildchain/sources/sources.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
-import { localExec, runTask, taskNamed } from './lint-helpers.ts';
+import { runOnEngine, type EngineRun } from '../helpers/engine-run.ts';
+import { localExec } from './lint-helpers.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const sha256 = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
@@ -75,6 +76,10 @@ describe.skipIf(
   let isoRoot: string;
   let report: BuildReport;
   let extracted: string;
+
+  // On the engine, with `iso` standing for the ISO built by hand here (no actions).
+  const runArtifacts = (): Promise<EngineRun> =>
+    runOnEngine(config, [...createArtifactsTasks(config, {} as Sources), { name: 'iso' }], ['ci_artifacts']);
 
   beforeAll(async () => {
     ws = await makeTempDir('mk8s-artifacts-');
@@ -179,12 +184,8 @@ describe.skipIf(
       events.map((e) => JSON.stringify(e)).join('\n') + '\n',
     );
 
-    const lines: string[] = [];
-    await runTask(
-      taskNamed(createArtifactsTasks(config, {} as Sources), 'ci_artifacts'),
-      REPO,
-      lines,
-    );
+    const r = await runArtifacts();
+    expect(r.exitCode, r.failures.join('\n')).toBe(0);
     report = JSON.parse(
       await readFile(path.join(buildRoot, 'artifacts/build-report.json'), 'utf8'),
     ) as BuildReport;
@@ -322,8 +323,8 @@ describe.skipIf(
     const sum = path.join(config.buildRoot, 'SHA256SUM');
     const good = await readFile(sum, 'utf8');
     await writeFile(sum, `${'0'.repeat(64)}  metalk8s.iso\n`);
-    const task = taskNamed(createArtifactsTasks(config, {} as Sources), 'ci_artifacts');
-    const err = await runTask(task, REPO).catch((e: unknown) => e);
+    const fail = (await runArtifacts()).events.find((e) => e.event === 'fail');
+    const err = fail?.event === 'fail' ? new TaskError(fail.reason, fail.message) : undefined;
     await writeFile(sum, good);
     expect(err).toBeInstanceOf(TaskError);
     expect((err as TaskError).reason).toBe('digest-mismatch');

@@ -2,6 +2,11 @@ import { open, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyIso } from '../../buildchain/tasks/iso/verify.ts';
+import { formatProblem } from '../../buildchain/lib/problem.ts';
+import type { CheckReport } from '../../buildchain/tasks/iso/verify-tree.ts';
+
+/** The report's problems as the text the task prints (`subject: message`). */
+const texts = (report: CheckReport): string[] => report.problems.map((p) => formatProblem(p));
 import { writeIso } from '../../buildchain/media/iso/write-iso.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
@@ -62,9 +67,15 @@ describe.skipIf(missing.length > 0)('verifyIso', () => {
     await fh.write(Buffer.from('X'), 0, 1, at + 2);
     await fh.close();
     const report = await verifyIso({ iso });
-    expect(report.problems).toContain('implanted md5: checkisomd5 says FAIL');
+    expect(texts(report)).toContain('implanted md5: checkisomd5 says FAIL');
+    expect(report.problems).toContainEqual({
+      kind: 'digest-mismatch',
+      subject: 'implanted md5',
+      message: 'checkisomd5 says FAIL',
+      severity: 'error',
+    });
     expect(
-      report.problems.some((p) => p.startsWith('SHA256SUM: metalk8s.iso does not match')),
+      texts(report).some((p) => p.startsWith('SHA256SUM: metalk8s.iso does not match')),
     ).toBe(true);
   });
 
@@ -79,7 +90,7 @@ describe.skipIf(missing.length > 0)('verifyIso', () => {
         'location /v2/ { try_files gone/2.0/manifest.json; }\n',
       );
       const report = await verifyIso({ iso: await build('corrupt') });
-      expect(report.problems).toEqual(
+      expect(texts(report)).toEqual(
         expect.arrayContaining([
           expect.stringMatching(/^image tiny:1.0: blob [a-f0-9]{64} has sha256/),
           'repo packages/redhat/metalk8s-scality-el7: noarch/tiny-1.0-1.noarch.rpm checksum mismatch',
@@ -101,7 +112,7 @@ describe.skipIf(missing.length > 0)('verifyIso', () => {
       expectName: 'Other',
       layout: ['product.txt', 'nope.sh'],
     });
-    expect(report.problems).toEqual(
+    expect(texts(report)).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^SHA256SUM: .* not found$/),
         'layout: nope.sh is missing',

@@ -10,6 +10,7 @@ import { mkisofsArgv } from '../../config/tools.ts';
 import { fn, TaskError, type ActionContext, type TaskDefinition } from '../../engine/task.ts';
 import { produceFileAtomic } from '../../lib/fs/atomic-write.ts';
 import { removeAllInside } from '../../lib/fs/fence.ts';
+import { formatProblem } from '../../lib/problem.ts';
 import { expectedTree, findStrays } from '../iso-root/expected.ts';
 import type { Sources } from '../../sources/sources.ts';
 import { buildEpoch } from '../../config/build-info.ts';
@@ -221,8 +222,9 @@ function verifyTask(config: BuildConfig, iso: string): TaskDefinition {
         if (report.problems.length > 0) {
           throw new TaskError(
             'digest-mismatch',
-            `${target} failed verification:\n  ${report.problems.join('\n  ')}`,
+            `${target} failed verification:\n  ${report.problems.map((p) => formatProblem(p)).join('\n  ')}`,
             {
+              found: report.problems,
               hint: 'Rebuild the ISO (npm run build iso) or fetch it again.',
             },
           );

@@ -7,15 +7,22 @@ import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { problem, type Problem } from '../../lib/problem.ts';
 
 /** Problems found (empty: fine) and what was checked, for the report. */
 export interface CheckReport {
   readonly checked: string[];
-  readonly problems: string[];
+  /** Rendered by {@link formatProblem} as `subject: message` (e.g. `layout: x is missing`). */
+  readonly problems: Problem[];
 }
 
 export function newReport(): CheckReport {
   return { checked: [], problems: [] };
+}
+
+/** Records a problem of the ISO: `subject: message` when rendered, always an error. */
+export function addProblem(report: CheckReport, kind: string, subject: string, message: string): void {
+  report.problems.push(problem(kind, subject, message));
 }
 
 async function digestOf(file: string, algo = 'sha256'): Promise<string> {
@@ -50,7 +57,7 @@ export async function checkLayout(
       () => true,
       () => false,
     );
-    if (!ok) report.problems.push(`layout: ${rel} is missing`);
+    if (!ok) addProblem(report, 'missing-file', 'layout', `${rel} is missing`);
   }
   report.checked.push(`layout: ${required.length} required entries`);
 }
@@ -67,7 +74,7 @@ async function checkImageDir(dir: string, label: string, report: CheckReport): P
   try {
     manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as typeof manifest;
   } catch (err) {
-    report.problems.push(`image ${label}: manifest.json unreadable: ${String(err)}`);
+    addProblem(report, 'manifest-invalid', `image ${label}`, `manifest.json unreadable: ${String(err)}`);
     return;
   }
   const blobs = [manifest.config, ...(manifest.layers ?? []), ...(manifest.manifests ?? [])].filter(
@@ -76,16 +83,16 @@ async function checkImageDir(dir: string, label: string, report: CheckReport): P
   for (const d of blobs) {
     const m = /^sha256:([a-f0-9]{64})$/.exec(d.digest ?? '');
     if (m?.[1] === undefined) {
-      report.problems.push(`image ${label}: malformed digest '${d.digest ?? ''}'`);
+      addProblem(report, 'manifest-invalid', `image ${label}`, `malformed digest '${d.digest ?? ''}'`);
       continue;
     }
     const blob = path.join(dir, m[1]);
     if (!(await isFile(blob))) {
-      report.problems.push(`image ${label}: blob ${m[1]} is missing`);
+      addProblem(report, 'blob-missing', `image ${label}`, `blob ${m[1]} is missing`);
       continue;
     }
     const actual = await digestOf(blob);
-    if (actual !== m[1]) report.problems.push(`image ${label}: blob ${m[1]} has sha256 ${actual}`);
+    if (actual !== m[1]) addProblem(report, 'digest-mismatch', `image ${label}`, `blob ${m[1]} has sha256 ${actual}`);
   }
 }
 
@@ -105,9 +112,7 @@ export async function checkImages(tree: string, report: CheckReport): Promise<st
     for (const m of text.matchAll(/([A-Za-z0-9._-]+)\/([A-Za-z0-9._-]+)\/manifest\.json/g)) {
       const [, name, tag] = m;
       if (name !== undefined && tag !== undefined && !found.includes(`${name}:${tag}`)) {
-        report.problems.push(
-          `registry config ${path.relative(tree, inc)}: image ${name}:${tag} is not on the ISO`,
-        );
+        addProblem(report, 'image-missing', `registry config ${path.relative(tree, inc)}`, `image ${name}:${tag} is not on the ISO`);
       }
     }
   }
@@ -177,27 +182,27 @@ async function checkRepo(repo: string, label: string, report: CheckReport): Prom
   for (const e of entries) {
     const file = path.join(repo, e.href);
     if (!(await isFile(file))) {
-      report.problems.push(`repo ${label}: ${e.href} is missing`);
+      addProblem(report, 'missing-file', `repo ${label}`, `${e.href} is missing`);
       continue;
     }
     const actual = await digestOf(file, e.algo === 'sha' ? 'sha1' : e.algo);
-    if (actual !== e.checksum) report.problems.push(`repo ${label}: ${e.href} checksum mismatch`);
+    if (actual !== e.checksum) addProblem(report, 'digest-mismatch', `repo ${label}`, `${e.href} checksum mismatch`);
     else if (e.type === 'primary')
       primary = parsePrimary(gunzipSync(await readFile(file)).toString('utf8'));
   }
   if (primary === undefined) {
-    report.problems.push(`repo ${label}: no valid primary metadata`);
+    addProblem(report, 'repodata-invalid', `repo ${label}`, 'no valid primary metadata');
     return 0;
   }
   const listed = new Set(primary.map((p) => p.href));
   for (const p of primary) {
     const file = path.join(repo, p.href);
-    if (!(await isFile(file))) report.problems.push(`repo ${label}: ${p.href} listed but missing`);
+    if (!(await isFile(file))) addProblem(report, 'missing-file', `repo ${label}`, `${p.href} listed but missing`);
     else if ((await digestOf(file, p.algo)) !== p.checksum)
-      report.problems.push(`repo ${label}: ${p.href} checksum mismatch`);
+      addProblem(report, 'digest-mismatch', `repo ${label}`, `${p.href} checksum mismatch`);
   }
   for (const rpm of await rpmsUnder(repo)) {
-    if (!listed.has(rpm)) report.problems.push(`repo ${label}: ${rpm} is not in the repodata`);
+    if (!listed.has(rpm)) addProblem(report, 'repodata-mismatch', `repo ${label}`, `${rpm} is not in the repodata`);
   }
   return primary.length;
 }

@@ -22,6 +22,7 @@ import {
   checkImages,
   checkLayout,
   checkRepositories,
+  addProblem,
   newReport,
   type CheckReport,
 } from './verify-tree.ts';
@@ -76,16 +77,16 @@ async function checkSums(opts: VerifyIsoOptions, report: CheckReport): Promise<v
     text = readRegularText(sumFile, { maxBytes: MAX_SUM_FILE_BYTES });
   } catch (err) {
     const missing = !(err instanceof TaskError) || err.reason === 'missing-file-dep';
-    report.problems.push(missing ? `SHA256SUM: ${sumFile} not found` : `SHA256SUM: ${err.message}`);
+    addProblem(report, missing ? 'sha256sum-missing' : 'sha256sum-invalid', 'SHA256SUM', missing ? `${sumFile} not found` : err.message);
     return;
   }
   const base = path.basename(opts.iso);
   const line = text.split('\n').find((l) => l.replace(/^[a-f0-9]{64} [ *]/, '') === base);
   const expected = line?.slice(0, 64);
   if (expected === undefined) {
-    report.problems.push(`SHA256SUM: no line for ${base}`);
+    addProblem(report, 'sha256sum-missing', 'SHA256SUM', `no line for ${base}`);
   } else if ((await sha256File(opts.iso)) !== expected) {
-    report.problems.push(`SHA256SUM: ${base} does not match (corrupted or rebuilt ISO)`);
+    addProblem(report, 'digest-mismatch', 'SHA256SUM', `${base} does not match (corrupted or rebuilt ISO)`);
   } else {
     report.checked.push('SHA256SUM matches');
   }
@@ -98,9 +99,7 @@ async function checkSums(opts: VerifyIsoOptions, report: CheckReport): Promise<v
     if (r.exitCode === 0) {
       report.checked.push(`signature ${path.basename(sig)} is valid`);
     } else {
-      report.problems.push(
-        `signature ${path.basename(sig)}: ${r.stderr.trim().split('\n').slice(-2).join(' ')}`,
-      );
+      addProblem(report, 'signature-invalid', `signature ${path.basename(sig)}`, r.stderr.trim().split('\n').slice(-2).join(' '));
     }
   }
 }
@@ -108,23 +107,23 @@ async function checkSums(opts: VerifyIsoOptions, report: CheckReport): Promise<v
 async function checkProduct(opts: VerifyIsoOptions, report: CheckReport): Promise<void> {
   const tools = opts.tools ?? {};
   const info = await isoVolumeInfo(opts.iso, tools);
-  if (!info.rockRidge) report.problems.push('volume: no Rock Ridge extensions');
-  if (!info.joliet) report.problems.push('volume: no Joliet extensions');
+  if (!info.rockRidge) addProblem(report, 'iso-format', 'volume', 'no Rock Ridge extensions');
+  if (!info.joliet) addProblem(report, 'iso-format', 'volume', 'no Joliet extensions');
   const text = (await readIsoFilePrimary(opts.iso, '/PRODUCT.TXT;1', tools)).toString('utf8');
   const product = parseProductTxt(text);
   for (const key of PRODUCT_KEYS) {
-    if (!product.has(key)) report.problems.push(`product.txt: ${key} is missing`);
+    if (!product.has(key)) addProblem(report, 'product-invalid', 'product.txt', `${key} is missing`);
   }
   if (/[^\n]*[`$"'\\;&|<>()]/.test(text.replace(/^[A-Z_]+=/gm, ''))) {
-    report.problems.push('product.txt: a value is not plain (not safely sourceable by sh)');
+    addProblem(report, 'product-invalid', 'product.txt', 'a value is not plain (not safely sourceable by sh)');
   }
   const name = product.get('NAME') ?? '';
   const version = product.get('VERSION') ?? '';
   if (opts.expectName !== undefined && name !== opts.expectName) {
-    report.problems.push(`product.txt: NAME=${name}, expected ${opts.expectName}`);
+    addProblem(report, 'product-invalid', 'product.txt', `NAME=${name}, expected ${opts.expectName}`);
   }
   if (info.volumeId !== `${name} ${version}`) {
-    report.problems.push(`volume id '${info.volumeId}' is not '${name} ${version}'`);
+    addProblem(report, 'volume-id-mismatch', '', `volume id '${info.volumeId}' is not '${name} ${version}'`);
   }
   report.checked.push(`product.txt: ${name} ${version}; volume id, Rock Ridge, Joliet`);
 }
@@ -142,7 +141,7 @@ export async function verifyIso(opts: VerifyIsoOptions): Promise<CheckReport> {
   const tools = opts.tools ?? {};
   const md5 = await checkIsoMd5(opts.iso, tools);
   if (md5 === 'PASS') report.checked.push('implanted md5 (checkisomd5) PASS');
-  else report.problems.push(`implanted md5: checkisomd5 says ${md5}`);
+  else addProblem(report, 'digest-mismatch', 'implanted md5', `checkisomd5 says ${md5}`);
   await checkSums(opts, report);
   await checkProduct(opts, report);
   const work = opts.workDir ?? (await mkdtemp(path.join(os.tmpdir(), 'iso-verify-')));

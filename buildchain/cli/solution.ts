@@ -10,20 +10,25 @@ import { pathToFileURL } from 'node:url';
 import type { BuildConfig } from '../config/config.ts';
 import { UsageError } from '../engine/failures.ts';
 import { TaskError } from '../engine/task.ts';
-import { buildSolution, SolutionInvalidError } from '../tasks/solution/build/build.ts';
 import {
+  buildSolution,
+  formatInspectReport,
+  formatProblems,
+  hasErrors,
+  initSolution,
+  inspectSolutionIso,
+  lintSolution,
+  outputPathProblem,
   parseSolutionArgs,
+  SolutionInvalidError,
   SolutionUsageError,
   USAGE,
+  verifySolutionIso,
+  workDirProblem,
+  type Problem,
   type SolutionArgs,
-} from '../tasks/solution/config/cli-args.ts';
-import { initSolution } from '../tasks/solution/init/init.ts';
-import { outputPathProblem, workDirProblem } from '../tasks/solution/config/output-paths.ts';
-import { formatInspectReport, inspectSolutionIso } from '../tasks/solution/verify/inspect.ts';
-import { lintSolution } from '../tasks/solution/lint/lint.ts';
-import { formatProblems, hasErrors, type Problem } from '../tasks/solution/lint/problems.ts';
+} from '../tasks/solution/index.ts';
 import { createSources, type Sources } from '../sources/sources.ts';
-import { verifySolutionIso } from '../tasks/solution/verify/verify.ts';
 import { loadPackageConfig } from './settings.ts';
 import { EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from './run.ts';
 

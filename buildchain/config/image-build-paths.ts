@@ -4,10 +4,11 @@
  * Dockerfile) to a regular file inside the repository, and no symlink of the context may lead
  * out of the repository. So nothing of the build host outside the repository reaches an image.
  */
-import { lstatSync, readdirSync, statSync } from 'node:fs';
+import { lstatSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { TaskError } from '../engine/task.ts';
 import { isAtOrInside, resolveReal } from '../lib/fs/fence.ts';
+import { walkTreeSync } from '../lib/fs/walk.ts';
 import type { ImageEntry } from './content-types.ts';
 
 /** What the entry's name says in messages: `image hello:1.0`. */
@@ -24,9 +25,9 @@ function kindOf(p: string): 'dir' | 'file' | 'other' | 'missing' {
 /** Symlinks under `dir` (not followed) whose target resolves outside `realRoot`. */
 function escapingLinks(dir: string, realRoot: string): { link: string; target: string }[] {
   const out: { link: string; target: string }[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (!e.isSymbolicLink()) continue;
-    const link = path.join(e.parentPath, e.name);
+  for (const e of walkTreeSync(dir)) {
+    if (e.kind !== 'symlink') continue;
+    const link = e.path;
     const target = resolveReal(link);
     if (!isAtOrInside(realRoot, target)) out.push({ link, target });
   }

@@ -5,10 +5,10 @@ import {
   gzipStored,
   MEDIA_TYPE_MANIFEST,
   MEDIA_TYPE_MANIFEST_LIST,
-  sha256Digest,
   tarOneFile,
   type StandInImageRef,
 } from '../../buildchain/sources/embedded/stand-in-image.ts';
+import { sha256Digest } from '../../buildchain/lib/fs/hash.ts';
 import { rpmbuildArgs, rpmFileName, standInSpec } from '../../buildchain/sources/embedded/stand-in-rpm.ts';
 import { standInFileContent, standInFileSha256 } from '../../buildchain/sources/embedded/web-paths.ts';
 

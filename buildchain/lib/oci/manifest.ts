@@ -2,7 +2,6 @@
  * Manifest media types and parsing (pure): Docker v2s2 manifests and manifest lists, OCI
  * manifests and indexes. Used by the puller and by the static registry generator.
  */
-import { createHash } from 'node:crypto';
 
 export const MEDIA_DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
 export const MEDIA_DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
@@ -31,10 +30,8 @@ export type ParsedManifest =
   | { readonly kind: 'image'; readonly mediaType: string; readonly blobs: readonly Descriptor[] }
   | { readonly kind: 'list'; readonly mediaType: string; readonly manifests: readonly Descriptor[] };
 
-/** `sha256:<hex>` of bytes. */
-export function sha256Digest(bytes: Uint8Array): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-}
+/** `sha256:<hex>` of bytes (the one sha256 lives in lib/fs/hash.ts). */
+export { sha256Digest } from '../fs/hash.ts';
 
 /** The hex part of a `sha256:` digest. */
 export function digestHex(digest: string): string {

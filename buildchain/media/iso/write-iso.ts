@@ -19,6 +19,7 @@ import { Worker } from 'node:worker_threads';
 import { killGroup } from '../../engine/exec/process-group.ts';
 import { TaskError } from '../../engine/task.ts';
 import { tempPathFor } from '../../lib/fs/atomic-write.ts';
+import { sha256File } from '../../lib/fs/hash.ts';
 import { IsoMd5Accumulator, type IsoMd5Result } from './iso-md5.ts';
 import { mkisofsArgs } from './mkisofs-args.ts';
 
@@ -56,13 +57,8 @@ export interface WriteIsoResult {
   readonly argv: readonly string[];
 }
 
-/** sha256 of a file, streamed in 4 MiB reads. */
-export async function sha256File(file: string, signal?: AbortSignal): Promise<string> {
-  const hash = createHash('sha256');
-  const stream = createReadStream(file, { highWaterMark: 4 << 20, signal });
-  for await (const chunk of stream) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
+/** sha256 of a file, streamed (lib/fs/hash.ts; exported here for the Solution checksum). */
+export { sha256File } from '../../lib/fs/hash.ts';
 
 /** One `sha256sum`-compatible line: `<hex>  <basename>\n`. */
 export function sha256sumLine(hex: string, file: string): string {

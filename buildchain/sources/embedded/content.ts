@@ -3,12 +3,12 @@
  * packages per upstream repo, the upstream source files of `packages-specs/<name>/sources.yaml`,
  * and the repo GPG key URLs. `planMirror` is pure; `loadMirrorPlan` reads the lists.
  */
-import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'yaml';
 import type { ImageEntry, PackageList } from '../../config/content-types.ts';
 import { loadImageList } from '../../config/images.ts';
+import { sha256Hex } from '../../lib/fs/hash.ts';
 import { expandRepoVars, loadPackageList } from '../../config/packages.ts';
 import type { StandInImageRef } from './stand-in-image.ts';
 
@@ -109,7 +109,7 @@ export function planMirror(
 
 /** Hash of a plan (and of the stand-in formats): the seed stamp. */
 export function planHash(plan: MirrorPlan, formatVersion: string): string {
-  return createHash('sha256').update(formatVersion).update(JSON.stringify(plan)).digest('hex');
+  return sha256Hex(formatVersion + JSON.stringify(plan));
 }
 
 /** Collects every `url:` string of a `sources.yaml` document. */

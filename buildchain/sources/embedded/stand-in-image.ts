@@ -4,8 +4,8 @@
  * multi-platform entries). The same reference always gives the same bytes, on any machine and
  * with any zlib: the gzip stream uses stored (uncompressed) deflate blocks.
  */
-import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
+import { sha256Digest } from '../../lib/fs/hash.ts';
 
 export const MEDIA_TYPE_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
 export const MEDIA_TYPE_MANIFEST_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
@@ -43,10 +43,6 @@ export interface StandInImage {
   readonly childManifests: readonly Blob[];
   /** Configs and layers. */
   readonly blobs: readonly Blob[];
-}
-
-export function sha256Digest(data: Buffer | string): string {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }
 
 function blob(mediaType: string, data: Buffer): Blob {

@@ -2,7 +2,7 @@
  * Where the embedded mirror's nginx serves each upstream URL (pure), and the stand-in bytes of
  * upstream source files.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../lib/fs/hash.ts';
 import type { MirrorRepo } from './content.ts';
 import { gzipStored, tarOneFile } from './stand-in-image.ts';
 
@@ -49,5 +49,5 @@ export function standInFileContent(url: string): Buffer {
 
 /** sha256 (hex) of {@link standInFileContent}. */
 export function standInFileSha256(url: string): string {
-  return createHash('sha256').update(standInFileContent(url)).digest('hex');
+  return sha256Hex(standInFileContent(url));
 }

@@ -7,7 +7,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { TaskError } from '../../engine/task.ts';
 import { parseProductTxt } from '../../media/product-txt.ts';
-import { sha256File } from '../../media/iso/write-iso.ts';
+import { sha256File } from '../../lib/fs/hash.ts';
 import { summarizeEventLog } from './event-log.ts';
 import type { BuildReport, ReportImage } from './report-types.ts';
 import { scanArchives } from './scan-archives.ts';

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { t as listTar } from 'tar';
 import type { ReportImage } from './report-types.ts';
-import { sha256File } from '../../media/iso/write-iso.ts';
+import { sha256File } from '../../lib/fs/hash.ts';
 import { countBytes, type TreeFile } from './scan-tree.ts';
 
 interface ArchiveManifestEntry {

@@ -3,11 +3,11 @@
  * (logical vs deduplicated by inode), images (manifest digests, blobs), yum repositories and
  * their RPMs (identity from the header, sha256 of the file).
  */
-import { createHash } from 'node:crypto';
 
-import { lstat, open, readdir, readFile } from 'node:fs/promises';
+import { lstat, open, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { sha256File } from '../../media/iso/write-iso.ts';
+import { sha256Digest, sha256File } from '../../lib/fs/hash.ts';
+import { walkTree as walkEntries } from '../../lib/fs/walk.ts';
 import { formatNevra, readRpmIdentity } from './rpm-header.ts';
 import type { ByteCounts, ReportImage, ReportRepo, ReportRpm } from './report-types.ts';
 
@@ -23,19 +23,11 @@ export interface TreeFile {
 /** Every regular file under `root` (symlinks are not followed nor counted), sorted by path. */
 export async function walkTree(root: string): Promise<TreeFile[]> {
   const out: TreeFile[] = [];
-  const walk = async (dir: string, rel: string): Promise<void> => {
-    const entries = await readdir(dir, { withFileTypes: true });
-    for (const e of entries) {
-      const abs = path.join(dir, e.name);
-      const r = rel === '' ? e.name : `${rel}/${e.name}`;
-      if (e.isDirectory()) await walk(abs, r);
-      else if (e.isFile()) {
-        const st = await lstat(abs, { bigint: true });
-        out.push({ rel: r, size: Number(st.size), inode: `${String(st.dev)}:${String(st.ino)}` });
-      }
-    }
-  };
-  await walk(root, '');
+  for (const e of await walkEntries(root)) {
+    if (e.kind !== 'file') continue;
+    const st = await lstat(e.path, { bigint: true });
+    out.push({ rel: e.rel, size: Number(st.size), inode: `${String(st.dev)}:${String(st.ino)}` });
+  }
   return out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
 }
 
@@ -97,7 +89,7 @@ export async function scanImageDirs(
       version,
       ship: 'dir',
       path: dir,
-      digest: `sha256:${createHash('sha256').update(raw).digest('hex')}`,
+      digest: sha256Digest(raw),
       mediaType: manifest.mediaType ?? 'application/vnd.oci.image.manifest.v1+json',
       blobs,
       bytes: countBytes(inDir),

@@ -4,11 +4,10 @@
  * others are grouped by size first, then by sha256. {@link inodeSnapshot} records the result,
  * so that a producer re-creating files (new inodes) makes the pass run again.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { link, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { tempPathFor } from '../../lib/fs/atomic-write.ts';
+import { sha256File } from '../../lib/fs/hash.ts';
 
 /** What {@link dedupTree} did. */
 export interface DedupResult {
@@ -37,12 +36,6 @@ async function walk(dir: string, out: FileInfo[]): Promise<void> {
   }
 }
 
-async function sha256(file: string): Promise<string> {
-  const h = createHash('sha256');
-  await pipeline(createReadStream(file), h);
-  return h.digest('hex');
-}
-
 /** Links duplicate files under `dirs` (same filesystem); idempotent. */
 export async function dedupTree(dirs: readonly string[]): Promise<DedupResult> {
   const files: FileInfo[] = [];
@@ -59,14 +52,14 @@ export async function dedupTree(dirs: readonly string[]): Promise<DedupResult> {
     for (const same of inodes.values()) {
       const first = same[0];
       if (first === undefined) continue;
-      const digest = await sha256(first.path);
+      const digest = await sha256File(first.path);
       const keep = keeper.get(digest);
       if (keep === undefined) {
         keeper.set(digest, first);
         continue;
       }
       for (const f of same) {
-        const tmp = `${f.path}.dedup-${randomBytes(4).toString('hex')}`;
+        const tmp = tempPathFor(f.path);
         await link(keep.path, tmp);
         await rename(tmp, f.path).catch(async (err: unknown) => {
           await rm(tmp, { force: true });

@@ -3,13 +3,14 @@
  * `images:prune`, `images:dedup`, `images:registry-config`, and the `images` alias.
  * `images:lock` records digests of unpinned remote images into images/images.yaml.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
 import type { ImageEntry } from '../../config/content-types.ts';
 import { IMAGE_LIST_FILE, loadImageListSync } from '../../config/images.ts';
 import { fn, type ActionContext, type TargetCheck, type TaskDefinition } from '../../engine/task.ts';
 import { isInside, removeInside } from '../../lib/fs/fence.ts';
+import { walkTreeSync } from '../../lib/fs/walk.ts';
 import type { Sources } from '../../sources/sources.ts';
 import { openBlobStore } from '../../media/images/blob-store.ts';
 import { dedupTree, inodeSnapshot, snapshotChanges } from './dedup.ts';
@@ -60,11 +61,10 @@ function itemNames(entries: readonly ImageEntry[]): Map<ImageEntry, string> {
 
 /** Every file of a build context (sorted), for fileDeps. */
 function contextFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (e.isFile()) out.push(path.join(e.parentPath, e.name));
-  }
-  return out.sort();
+  return walkTreeSync(dir)
+    .filter((e) => e.kind === 'file')
+    .map((e) => e.path)
+    .sort();
 }
 
 /**

@@ -3,7 +3,6 @@
  * utilities copied), the `iso-root/` tree (`*.in` rendered), and `product.txt`.
  * Task names: `iso-root:scripts`, `iso-root:files`, `iso-root:product`.
  */
-import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -14,6 +13,7 @@ import { renderProductTxt } from '../../media/product-txt.ts';
 import { loadVersion, VERSION_FILE } from '../../config/version.ts';
 import type { Sources } from '../../sources/sources.ts';
 import { copyFileAtomic, modeOf, writeFileAtomic } from '../../lib/fs/atomic-write.ts';
+import { walkTreeSync } from '../../lib/fs/walk.ts';
 import { renderTemplate, templateValues } from '../../lib/text/at-template.ts';
 
 /** Scripts rendered with @@VERSION (`scripts/<name>.in` → `<isoRoot>/<name>`). */
@@ -35,23 +35,12 @@ interface Placement {
   readonly template: boolean;
 }
 
+/** Regular files under `<root>/<dir>` as `<dir>/<rel>`, sorted; none when `dir` is missing. */
 function listTree(root: string, dir: string): string[] {
-  const out: string[] = [];
-  const walk = (rel: string): void => {
-    let entries;
-    try {
-      entries = readdirSync(path.join(root, rel), { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const r = `${rel}/${e.name}`;
-      if (e.isDirectory()) walk(r);
-      else if (e.isFile()) out.push(r);
-    }
-  };
-  walk(dir);
-  return out.sort();
+  return walkTreeSync(path.join(root, dir), { missingOk: true })
+    .filter((e) => e.kind === 'file')
+    .map((e) => `${dir}/${e.rel}`)
+    .sort();
 }
 
 function placeTask(

@@ -3,12 +3,13 @@
  * ISO written in one streaming pass with the implanted md5 and SHA256SUM), `_iso_digest`
  * (optional GPG signature of SHA256SUM), `iso` (the default group) and `verify`.
  */
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
 import { mkisofsArgv } from '../../config/tools.ts';
 import { fn, TaskError, type ActionContext, type TaskDefinition } from '../../engine/task.ts';
 import { produceFileAtomic } from '../../lib/fs/atomic-write.ts';
+import { walkTree as walkEntries } from '../../lib/fs/walk.ts';
 import { removeAllInside } from '../../lib/fs/fence.ts';
 import { formatProblem } from '../../lib/problem.ts';
 import { expectedTree, findStrays } from '../iso-root/expected.ts';
@@ -27,22 +28,11 @@ export function isoPath(config: BuildConfig): string {
 
 /** Every entry under `dir` (relative, POSIX), directories included. */
 export async function walkTree(dir: string): Promise<{ files: string[]; dirs: string[] }> {
-  const files: string[] = [];
-  const dirs: string[] = [];
-  const walk = async (rel: string): Promise<void> => {
-    const entries = await readdir(path.join(dir, rel), { withFileTypes: true }).catch(() => []);
-    for (const e of entries) {
-      const r = rel === '' ? e.name : `${rel}/${e.name}`;
-      if (e.isDirectory()) {
-        dirs.push(r);
-        await walk(r);
-      } else {
-        files.push(r);
-      }
-    }
+  const entries = await walkEntries(dir, { missingOk: true });
+  return {
+    files: entries.filter((e) => e.kind !== 'dir').map((e) => e.rel).sort(),
+    dirs: entries.filter((e) => e.kind === 'dir').map((e) => e.rel).sort(),
   };
-  await walk('');
-  return { files: files.sort(), dirs: dirs.sort() };
 }
 
 /** The product version; '0.0.0' without a VERSION file, an error when it is unreadable or malformed. */

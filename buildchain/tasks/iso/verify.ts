@@ -26,7 +26,7 @@ import {
   newReport,
   type CheckReport,
 } from './verify-tree.ts';
-import { sha256File } from '../../media/iso/write-iso.ts';
+import { sha256File } from '../../lib/fs/hash.ts';
 
 /** Paths every MetalK8s ISO has. */
 export const REQUIRED_LAYOUT = [

@@ -2,10 +2,11 @@
  * Building one spec: SRPM from the spec and its sources, then binary RPMs from the SRPM, each
  * in its own private topdir; outputs are staged and renamed into place.
  */
-import { copyFile, mkdir, readdir, rename, rm, utimes } from 'node:fs/promises';
+import { copyFile, mkdir, rename, rm, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { TaskError } from '../../engine/task.ts';
 import { copyFileAtomic } from '../../lib/fs/atomic-write.ts';
+import { walkTree } from '../../lib/fs/walk.ts';
 import type { Exec, Log } from './exec.ts';
 import { fileDigest, writeIfChanged } from './fetch.ts';
 import {
@@ -42,10 +43,9 @@ async function freshDirs(topdir: string, subs: readonly string[]): Promise<void>
 }
 
 async function listFiles(dir: string, suffix: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries
-    .filter((e) => e.isFile() && e.name.endsWith(suffix))
-    .map((e) => path.join(e.parentPath, e.name))
+  return (await walkTree(dir, { missingOk: true }))
+    .filter((e) => e.kind === 'file' && e.rel.endsWith(suffix))
+    .map((e) => e.path)
     .sort();
 }
 

@@ -7,6 +7,7 @@
 import { copyFile, link, mkdir, readdir, rename, rm, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { removeAllInside } from '../../lib/fs/fence.ts';
+import { walkTree } from '../../lib/fs/walk.ts';
 import type { Exec, Log } from './exec.ts';
 import { gpgDetachSignArgs, gpgExportArgs, withGpgAgentCleanup } from './signing.ts';
 import { createrepoArgs } from './createrepo-args.ts';
@@ -49,9 +50,8 @@ async function linkOrCopy(src: string, dest: string): Promise<void> {
 }
 
 async function setTreeTimes(dir: string, epoch: number): Promise<void> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
   // Deepest first so that setting a directory's time is not undone by writes below it.
-  const paths = entries.map((e) => path.join(e.parentPath, e.name)).sort((a, b) => b.length - a.length);
+  const paths = (await walkTree(dir)).map((e) => e.path).sort((a, b) => b.length - a.length);
   for (const p of [...paths, dir]) await utimes(p, epoch, epoch);
 }
 

@@ -2,10 +2,11 @@
  * `salt/MANIFEST`: the explicit list of shipped Salt files. Where each file goes on the ISO,
  * and which files under `salt/` are present but not shipped (warned about, never shipped).
  */
-import { readdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { TaskError } from '../../engine/task.ts';
 import { requireInside } from '../../lib/fs/fence.ts';
+import { walkTreeSync } from '../../lib/fs/walk.ts';
 
 export const SALT_DIR = 'salt';
 export const SALT_MANIFEST = 'salt/MANIFEST';
@@ -70,16 +71,11 @@ export function checkSaltSource(root: string, f: SaltFile): string | undefined {
 
 /** Files under `<root>/salt` (relative to root, sorted), MANIFEST and README* excluded. */
 export function listSaltDir(root: string): string[] {
-  const out: string[] = [];
-  const walk = (rel: string): void => {
-    for (const e of readdirSync(path.join(root, rel), { withFileTypes: true })) {
-      const r = `${rel}/${e.name}`;
-      if (e.isDirectory()) walk(r);
-      else if (r !== SALT_MANIFEST && !/^README/.test(e.name)) out.push(r);
-    }
-  };
-  walk(SALT_DIR);
-  return out.sort();
+  return walkTreeSync(path.join(root, SALT_DIR))
+    .filter((e) => e.kind !== 'dir' && !/^README/.test(path.basename(e.rel)))
+    .map((e) => `${SALT_DIR}/${e.rel}`)
+    .filter((r) => r !== SALT_MANIFEST)
+    .sort();
 }
 
 /** Present under salt/ but not listed. */

@@ -38,6 +38,21 @@ describe('banner and refused commands', () => {
     expect(r.stderr).not.toContain('    at ');
   });
 
+  it('a .env mistake is a problem whose subject is the file and line', async () => {
+    ws.write('.env', 'PROJET_NAME=x\n');
+    try {
+      const r = await runCli(ws, ['iso']);
+      expect(r.code).toBe(2);
+      const e = eventOf(r.events, 'error');
+      expect(e).toMatchObject({ reason: 'invalid-env', problem: { kind: 'invalid-env', subject: ws.path('.env:1'), severity: 'error' } });
+      const p = e.problem as { subject: string; message: string };
+      // The problem renders back as the event's message.
+      expect(`${p.subject}: ${p.message}`).toBe(e.message);
+    } finally {
+      ws.remove('.env');
+    }
+  });
+
   it('an expected failure thrown while defining tasks exits 2 with its hint', async () => {
     const other = await createWorkspace('return [];');
     const taskTs = new URL('../../buildchain/engine/task.ts', import.meta.url).pathname;

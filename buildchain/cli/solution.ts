@@ -9,6 +9,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BuildConfig } from '../config/config.ts';
 import { UsageError } from '../engine/failures.ts';
+import { jsonFileReporter } from '../engine/reporters/json.ts';
 import { TaskError } from '../engine/task.ts';
 import {
   buildSolution,
@@ -68,6 +69,8 @@ async function runBuild(
   // Validated by loadConfig: a bad value is a usage error before anything runs.
   const epoch = config.settings.sourceDateEpoch;
   let sources: Sources | undefined;
+  // An unwritable --json-log is a usage error (2), as for the build command.
+  const reporter = a.jsonLog === undefined ? undefined : jsonFileReporter(a.jsonLog);
   try {
     const result = await buildSolution({
       dir: a.target,
@@ -87,6 +90,7 @@ async function runBuild(
       log: (line) => {
         io.err(line);
       },
+      ...(reporter !== undefined ? { reporter } : {}),
       signal,
     });
     if (result.warnings.length > 0) io.err(formatProblems(result.warnings));
@@ -97,6 +101,7 @@ async function runBuild(
       );
     return EXIT_OK;
   } finally {
+    await reporter?.close();
     await sources?.stop();
   }
 }

@@ -103,6 +103,20 @@ describe.skipIf(missing.length > 0)('solution build on the engine', () => {
     expect((await stat(iso)).mtimeMs).toBe(before.mtimeMs);
   });
 
+  it('--json-log writes the engine\'s events (a rerun: every stage skipped up to date, summary exit 0); an unwritable log is exit 2', async () => {
+    const log = path.join(tmp.path, 'events.ndjson');
+    const cli = io();
+    const argv = ['build', dir, '-o', iso, '--work-dir', work, '--allow-host-files'];
+    expect(await runSolutionCli([...argv, '--json-log', log], cli.io)).toBe(0);
+    const events = (await readFile(log, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as BuildEvent);
+    expect(events.flatMap((e) => (e.event === 'skip' && e.reason === 'up-to-date' ? [e.task] : []))).toEqual(STAGES);
+    expect(events.some((e) => e.event === 'start')).toBe(false);
+    expect(events.at(-1)).toMatchObject({ event: 'summary', exitCode: 0, counts: { done: 0, upToDate: STAGES.length } });
+    const bad = io();
+    expect(await runSolutionCli([...argv, '--json-log', path.join(tmp.path, 'missing-dir', 'e.ndjson')], bad.io)).toBe(2);
+    expect(bad.err.join('\n')).toContain('missing-dir');
+  });
+
   it('an edit of a shipped file reruns the ISO tree, the ISO and its checksum only', async () => {
     const file = path.join(dir, 'ui', 'deployment.yaml');
     const original = await readFile(file, 'utf8');

@@ -12,6 +12,8 @@ export interface SolutionArgs {
   readonly requireMetalK8s?: string;
   readonly output?: string;
   readonly workDir?: string;
+  /** build: the engine's events, one JSON object per line (docs/engine.md), written to this file. */
+  readonly jsonLog?: string;
   readonly json: boolean;
   readonly manifestYaml: boolean;
   readonly allowUnpinned: boolean;
@@ -33,9 +35,11 @@ export const USAGE = `Usage: metalk8s-solution <command> [options]
   init DIR --name NAME --version VERSION [--require-metalk8s RANGE]
       Create a working Solution skeleton in DIR (new or empty).
   build DIR [-o OUT.iso] [--work-dir DIR] [--manifest-yaml] [--allow-unpinned] [--allow-host-files]
+        [--json] [--json-log FILE]
       Lint, fetch/build the images, and write the ISO (+ SHA256SUM beside it).
       OUT.iso: in an existing directory, outside DIR (or under DIR/_build).
       --allow-host-files: copy the hostFiles of solution.yaml (files of this host) into the images.
+      --json-log FILE: the build engine's events (one JSON object per line) to FILE.
   lint DIR [--json] [--allow-unpinned]
       Report everything build would reject (file, problem, fix).
   inspect X.iso [--json]
@@ -52,6 +56,7 @@ const VALUE_FLAGS: Readonly<Record<string, keyof SolutionArgs>> = {
   '-o': 'output',
   '--output': 'output',
   '--work-dir': 'workDir',
+  '--json-log': 'jsonLog',
 };
 const BOOL_FLAGS: Readonly<Record<string, keyof SolutionArgs>> = {
   '--json': 'json',
@@ -61,7 +66,7 @@ const BOOL_FLAGS: Readonly<Record<string, keyof SolutionArgs>> = {
 };
 const ALLOWED: Readonly<Record<SolutionCommand, readonly string[]>> = {
   init: ['--name', '--version', '--require-metalk8s'],
-  build: ['-o', '--output', '--work-dir', '--manifest-yaml', '--allow-unpinned', '--allow-host-files', '--json'],
+  build: ['-o', '--output', '--work-dir', '--manifest-yaml', '--allow-unpinned', '--allow-host-files', '--json', '--json-log'],
   lint: ['--json', '--allow-unpinned'],
   inspect: ['--json'],
   verify: ['--json', '--no-checksum'],

@@ -6,11 +6,14 @@
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
-import { loadExeca } from './exec/lazy-execa.ts';
+import { runCommand } from './exec/run-command.ts';
 import { TaskError } from './task.ts';
 import type { ToolSpec } from './task.ts';
 import type { MapLike } from './record-map.ts';
 import type { ToolRecord } from './state-store.ts';
+
+/** Time limit of a tool's version query (ms). */
+const VERSION_TIMEOUT_MS = 15_000;
 
 /** Finds an executable: a path (relative to `root`) or a bare name looked up on PATH. */
 export function findExecutable(bin: string, root: string, pathEnv = process.env.PATH ?? ''): string | undefined {
@@ -109,9 +112,16 @@ export class ToolChecker {
     const key = `${file} ${spec.versionArgs.join(' ')}`;
     const rec = this.cache.get(key);
     if (rec !== undefined && rec[0] === st.mtimeMs && rec[1] === st.size && rec[2] === st.ino) return rec[3];
-    const { execa } = await loadExeca();
-    const r = await execa(file, [...spec.versionArgs], { reject: false, all: true, timeout: 15_000, stdin: 'ignore' });
-    const text = typeof r.all === 'string' ? r.all.split('\n').slice(0, 3).join('\n').trim() : '';
+    // stdout and stderr lines in arrival order (some tools print their version on stderr).
+    const lines: string[] = [];
+    await runCommand([file, ...spec.versionArgs], {
+      cwd: process.cwd(),
+      signal: new AbortController().signal,
+      reject: false,
+      timeoutMs: VERSION_TIMEOUT_MS,
+      onLine: (_stream, line) => lines.push(line),
+    }).catch(() => undefined);
+    const text = lines.slice(0, 3).join('\n').trim();
     const version = text !== '' ? text : identity;
     this.cache.set(key, [st.mtimeMs, st.size, st.ino, version]);
     this.cacheChanged = true;

@@ -8,7 +8,7 @@ import type { BuildConfig } from '../config/config.ts';
 import type { ImageEntry } from '../config/content-types.ts';
 import { mapUrlByPrefix, type MirrorSettings } from '../config/mirrors.ts';
 import { TaskError } from '../engine/task.ts';
-import type { RegistryEndpoint, Sources } from './sources.ts';
+import type { RegistryEndpoint, Sources } from './types.ts';
 import { loadMirrorPlan } from './embedded/content.ts';
 import { createEmbeddedMirror, type EmbeddedMirror } from './embedded/embedded.ts';
 import { checkReachable } from './reachable.ts';

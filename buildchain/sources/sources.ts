@@ -11,63 +11,16 @@
  *   from run to run); fingerprint content digests and checksums instead.
  * - The CLI calls `stop()` when the build ends, fails or is interrupted.
  */
-import type { BuildConfig, SourcesKind } from '../config/config.ts';
-import type { ImageEntry } from '../config/content-types.ts';
-import type { EmbeddedMirror } from './embedded/embedded.ts';
+import type { BuildConfig } from '../config/config.ts';
 import {
   createEmbeddedSources,
   createSiteSources,
   createUpstreamSources,
 } from './open-sources.ts';
 import { defineTasks } from '../engine/definition-errors.ts';
+import type { Sources } from './types.ts';
 
-/** Where to reach a registry. */
-export interface RegistryEndpoint {
-  /** `host[:port]`, e.g. `127.0.0.1:40123` or `harbor.example.com`. */
-  readonly host: string;
-  /** Repository path prefix on that host ('' or e.g. `dockerhub`, no slashes at the ends). */
-  readonly pathPrefix: string;
-  /** Plain HTTP / no TLS verification. */
-  readonly insecure: boolean;
-  /** containers auth.json to read credentials from, if any. */
-  readonly authFile?: string;
-}
-
-export interface Sources {
-  readonly kind: SourcesKind;
-  /** One line for the build banner and product.txt, e.g. `embedded (stand-in content)`. */
-  describe(): string;
-  /** Endpoint for an upstream registry host (`docker.io`, `quay.io`, ...). */
-  registry(upstreamHost: string): Promise<RegistryEndpoint>;
-  /**
-   * Digest to pull for an image. The pinned digest for upstream/site sources; for the embedded
-   * mirror, the digest of the stand-in image seeded under the same name and tag. Undefined when
-   * the image is unpinned (upstream/site).
-   */
-  imageDigest(image: ImageEntry): Promise<string | undefined>;
-  /**
-   * URL to use for an upstream yum repository base URL (or any URL under it), or any other
-   * upstream file URL (source files of `packages-specs/<name>/sources.yaml`, repo GPG keys).
-   * Upstream/site: fails fast with `unreachable` when the host does not answer.
-   */
-  repoUrl(upstreamUrl: string): Promise<string>;
-  /**
-   * sha256 (hex) a file downloaded from `upstreamUrl` must have: `pinned` for upstream/site;
-   * for the embedded mirror, the sha256 of its stand-in (which cannot match the real file).
-   * Optional for stand-in implementations: call {@link expectedSha256} instead.
-   */
-  expectedSha256?(upstreamUrl: string, pinned: string): Promise<string>;
-  /**
-   * Directory holding the lock files for this kind of source (package resolution locks):
-   * in the repository for upstream/site, under BUILD_ROOT for the embedded mirror (its
-   * stand-in content has its own checksums).
-   */
-  readonly lockDir: string;
-  /** Stops whatever was started. Idempotent. */
-  stop(): Promise<void>;
-  /** The embedded mirror (kind `embedded` only), for `mirror:seed` / `mirror:serve`. */
-  readonly embedded?: EmbeddedMirror;
-}
+export type { RegistryEndpoint, Sources } from './types.ts';
 
 /** Creates the sources selected by SOURCES (see the module comment). */
 export function createSources(config: BuildConfig): Sources {

@@ -3,7 +3,7 @@ import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRpms, buildSrpm, type RpmBuildEnv } from '../../buildchain/tasks/packages/build.ts';
-import { localExec } from '../../buildchain/tasks/packages/exec.ts';
+import { execDirect } from '../../buildchain/engine/exec/run-command.ts';
 import { localSourceFiles } from '../../buildchain/tasks/packages/spec-sources.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
@@ -14,7 +14,7 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 describe.skipIf(missingTools('rpmbuild', 'rpmspec', 'rpm', 'rpmsign', 'gpg').length > 0)('packages: rpmbuild', () => {
   let tmp: TempDir;
   const env = (epoch: number): RpmBuildEnv => ({
-    exec: localExec,
+    exec: execDirect,
     builder: { builder: 'local' },
     epoch,
     defines: { dist: '.el7', short_version: '2.4' },
@@ -56,7 +56,7 @@ describe.skipIf(missingTools('rpmbuild', 'rpmspec', 'rpm', 'rpmsign', 'gpg').len
     expect(Buffer.compare(a?.[1] ?? Buffer.alloc(0), b?.[1] ?? Buffer.alloc(1))).toBe(0);
     const manifest = JSON.parse(await readFile(path.join(tmp.path, 'repro', 'rpm.json'), 'utf8')) as { rpms: { path: string }[] };
     expect(manifest.rpms.map((r) => r.path)).toEqual(['noarch/repro-test-1.0-1.el7.noarch.rpm']);
-    const q = await localExec(['rpm', '-qp', '--qf', '%{BUILDTIME} %{BUILDHOST}', path.join(tmp.path, 'repro', 'rpm', 'noarch', 'repro-test-1.0-1.el7.noarch.rpm')]);
+    const q = await execDirect(['rpm', '-qp', '--qf', '%{BUILDTIME} %{BUILDHOST}', path.join(tmp.path, 'repro', 'rpm', 'noarch', 'repro-test-1.0-1.el7.noarch.rpm')]);
     expect(q.stdout).toBe('1700000000 reproducible');
   });
 
@@ -67,7 +67,7 @@ describe.skipIf(missingTools('rpmbuild', 'rpmspec', 'rpm', 'rpmsign', 'gpg').len
     await buildSrpm({ ...env(1_600_000_000), name: 'metalk8s-sosreport', specFile: path.join(specDir, 'metalk8s-sosreport.spec'), sourceFiles: localSourceFiles(specDir, 'metalk8s-sosreport'), topdir: path.join(out, 'top-srpm'), out: srpm });
     const built = await buildRpms({ ...env(1_600_000_000), name: 'metalk8s-sosreport', srpm, topdir: path.join(out, 'top-rpm'), outDir: path.join(out, 'rpm'), manifest: path.join(out, 'rpm.json') });
     expect(built.map((b) => b.path)).toEqual(['noarch/metalk8s-sosreport-2.4-1.el7.noarch.rpm']);
-    const files = await localExec(['rpm', '-qlp', path.join(out, 'rpm', built[0]?.path ?? '')]);
+    const files = await execDirect(['rpm', '-qlp', path.join(out, 'rpm', built[0]?.path ?? '')]);
     expect(files.stdout.split('\n')).toContain('/usr/lib/python2.7/site-packages/sos/plugins/metalk8s.py');
   });
 
@@ -89,8 +89,8 @@ describe.skipIf(missingTools('rpmbuild', 'rpmspec', 'rpm', 'rpmsign', 'gpg').len
       const built = await buildRpms({ ...env(1_700_000_000), name: 'signed-test', srpm, topdir: path.join(out, 't2'), outDir: path.join(out, 'rpm'), manifest: path.join(out, 'rpm.json'), sign: { keyName: key.keyName, gnupgHome: key.home } });
       const db = path.join(out, 'db');
       await mkdir(db);
-      await localExec(['rpm', '--dbpath', db, '--import', key.publicKey]);
-      const k = await localExec(['rpm', '--dbpath', db, '-K', path.join(out, 'rpm', built[0]?.path ?? '')], { env: { LC_ALL: 'C' } });
+      await execDirect(['rpm', '--dbpath', db, '--import', key.publicKey]);
+      const k = await execDirect(['rpm', '--dbpath', db, '-K', path.join(out, 'rpm', built[0]?.path ?? '')], { env: { LC_ALL: 'C' } });
       expect(k.stdout).toContain('digests signatures OK');
     } finally {
       await key.stop();

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localExec } from '../../buildchain/tasks/packages/exec.ts';
+import { execDirect } from '../../buildchain/engine/exec/run-command.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { startTestNginx, stopAll } from '../helpers/servers.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
@@ -67,7 +67,7 @@ describe.skipIf(missingTools('rpmbuild', 'rpmspec', 'rpm', 'createrepo_c', 'dnf'
       await buildTestRpm(path.join(tmp.path, 'b'), { name: 'hello-lib', version: '3.1' }),
     ]);
     await writeFile(path.join(srv, 'remote.txt'), 'remote source\n');
-    await localExec(['chmod', '-R', 'a+rX', srv]);
+    await execDirect(['chmod', '-R', 'a+rX', srv]);
     const nginx = await startTestNginx({ dir: path.join(tmp.path, 'nginx'), serverBody: `root ${srv};` });
     const base = `http://${nginx.address}`;
     ws = path.join(tmp.path, 'ws');
@@ -145,10 +145,10 @@ describe.skipIf(missingTools('rpmbuild', 'rpmspec', 'rpm', 'createrepo_c', 'dnf'
   beforeAll(async () => {
     tmp = await makeTempDir('mk8s-pkg-real-');
     for (const f of ['packages-specs', 'images', '.env.example', 'VERSION']) {
-      await localExec(['cp', '-r', path.join(REPO, f), path.join(tmp.path, f)], { reject: false });
+      await execDirect(['cp', '-r', path.join(REPO, f), path.join(tmp.path, f)], { reject: false });
     }
     // The embedded mirror keeps its lock under BUILD_ROOT; drop any committed upstream lock.
-    await localExec(['rm', '-rf', path.join(tmp.path, 'packages-specs', 'locks')]);
+    await execDirect(['rm', '-rf', path.join(tmp.path, 'packages-specs', 'locks')]);
   });
 
   afterAll(async () => {
@@ -167,7 +167,7 @@ describe.skipIf(missingTools('rpmbuild', 'rpmspec', 'rpm', 'createrepo_c', 'dnf'
     expect(await readdir(path.join(repos, 'metalk8s-scality-el7', 'noarch'))).toEqual(['metalk8s-sosreport-2.4-1.el7.noarch.rpm']);
     const k8s = path.join(repos, 'metalk8s-kubernetes-el7');
     const root = path.join(tmp.path, 'installroot');
-    const install = await localExec([
+    const install = await execDirect([
       'dnf', '-y', '-q', `--installroot=${root}`, '--releasever=7', '--setopt=reposdir=/dev/null',
       `--repofrompath=scality,file://${path.join(repos, 'metalk8s-scality-el7')}`, `--repofrompath=kubernetes,file://${k8s}`,
       '--repo=scality', '--repo=kubernetes', '--setopt=scality.gpgcheck=0', '--setopt=kubernetes.gpgcheck=1',
@@ -175,7 +175,7 @@ describe.skipIf(missingTools('rpmbuild', 'rpmspec', 'rpm', 'createrepo_c', 'dnf'
       'install', 'calico-cni-plugin', 'kubelet-1.15.3',
     ], { reject: false });
     expect(install.exitCode, install.stderr).toBe(0);
-    const q = await localExec(['rpm', '--root', root, '-qa', '--qf', '%{NAME}-%{VERSION}\n']);
+    const q = await execDirect(['rpm', '--root', root, '-qa', '--qf', '%{NAME}-%{VERSION}\n']);
     expect(q.stdout).toContain('calico-cni-plugin-3.8.2');
     expect(q.stdout).toContain('kubelet-1.15.3');
     expect(q.stdout).toContain('kubernetes-cni-'); // calico's dependency, from the kubernetes repo

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PackageList, RepoSpec } from '../../buildchain/config/content-types.ts';
 import { downloadIsFresh, downloadPackages, type DownloadOptions, type RepoManifest } from '../../buildchain/tasks/packages/download.ts';
-import { localExec } from '../../buildchain/tasks/packages/exec.ts';
+import { execDirect } from '../../buildchain/engine/exec/run-command.ts';
 import { packagingPaths } from '../../buildchain/tasks/packages/paths.ts';
 import { assembleRepo } from '../../buildchain/tasks/packages/repo.ts';
 import { freePort, startTestNginx, stopAll } from '../helpers/servers.ts';
@@ -39,12 +39,12 @@ describe.skipIf(missingTools(...tools).length > 0)('packages: download and repos
     ]);
     await makeRepo(path.join(srv, 'signed'), [signed]);
     await mkdir(path.join(srv, 'keys'));
-    await localExec(['cp', key.publicKey, path.join(srv, 'keys', 'RPM-GPG-KEY-test')]);
+    await execDirect(['cp', key.publicKey, path.join(srv, 'keys', 'RPM-GPG-KEY-test')]);
     await makeRepo(path.join(srv, 'badsigned'), [await buildTestRpm(b, { name: 'hello-unsigned', version: '1.0' })]);
     const tampered = await buildTestRpm(b, { name: 'hello-tampered', version: '1.0' });
     await makeRepo(path.join(srv, 'tampered'), [tampered]);
     await appendFile(path.join(srv, 'tampered', path.basename(tampered)), 'tampered');
-    await localExec(['chmod', '-R', 'a+rX', tmp.path]);
+    await execDirect(['chmod', '-R', 'a+rX', tmp.path]);
     const nginx = await startTestNginx({ dir: path.join(tmp.path, 'nginx'), serverBody: `root ${srv}; autoindex on;` });
     base = `http://${nginx.address}`;
   });
@@ -75,7 +75,7 @@ describe.skipIf(missingTools(...tools).length > 0)('packages: download and repos
     paths: packagingPaths(path.join(dir, 'build'), path.join(dir, 'iso'), l.osFamily),
     lockFile: path.join(dir, 'locks', 'redhat-7.lock.json'),
     resolveUrl: toLoopback,
-    exec: localExec,
+    exec: execDirect,
   });
 
   let shared: DownloadOptions;
@@ -127,7 +127,7 @@ describe.skipIf(missingTools(...tools).length > 0)('packages: download and repos
     const wrong = await makeGpgKey(path.join(tmp.path, 'wrong-key'));
     try {
       const srvKey = path.join(tmp.path, 'srv', 'keys', 'RPM-GPG-KEY-wrong');
-      await localExec(['cp', wrong.publicKey, srvKey]);
+      await execDirect(['cp', wrong.publicKey, srvKey]);
       await chmod(srvKey, 0o644);
       const r = { ...repo('signed', true), gpgKeys: ['https://upstream.example.invalid/keys/RPM-GPG-KEY-wrong'] };
       const err = await downloadPackages(options(list([r], ['hello-signed']))).catch((e: unknown) => e);
@@ -160,7 +160,7 @@ describe.skipIf(missingTools(...tools).length > 0)('packages: download and repos
       rpms: m.rpms.map((r) => ({ src: path.join(shared.paths.root, r.file), dest: r.name })),
       keys: m.keys.map((k) => ({ src: path.join(shared.paths.root, k.file), dest: k.name })),
       epoch: 1_700_000_000,
-      exec: localExec,
+      exec: execDirect,
     });
   }
 
@@ -179,7 +179,7 @@ describe.skipIf(missingTools(...tools).length > 0)('packages: download and repos
     expect(await repomd(again)).toBe(await repomd(path.join(isoRepos, 'metalk8s-main-el7')));
 
     const root = path.join(tmp.path, 'installroot');
-    const r = await localExec([
+    const r = await execDirect([
       'dnf', '-y', '-q', `--installroot=${root}`, '--releasever=7', '--setopt=reposdir=/dev/null',
       // With --installroot, dnf keeps its cache, logs and state inside the root.
       `--repofrompath=main,file://${path.join(isoRepos, 'metalk8s-main-el7')}`,
@@ -190,7 +190,7 @@ describe.skipIf(missingTools(...tools).length > 0)('packages: download and repos
     ], { reject: false });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toContain('Importing GPG key'); // gpgcheck was on for the signed repo
-    const q = await localExec(['rpm', '--root', root, '-qa', '--qf', '%{NAME}-%{VERSION}\n']);
+    const q = await execDirect(['rpm', '--root', root, '-qa', '--qf', '%{NAME}-%{VERSION}\n']);
     expect(q.stdout.split('\n').filter((l) => l.startsWith('hello-')).sort()).toEqual(['hello-data-1.0', 'hello-dep-2.2', 'hello-signed-1.0']);
   });
 
@@ -201,7 +201,7 @@ describe.skipIf(missingTools(...tools).length > 0)('packages: download and repos
     await assemble(main, dir);
     await assemble({ ...main, rpms: main.rpms.filter((r) => !r.name.startsWith('hello-dep')) }, dir);
     expect((await readdir(dir)).sort()).toEqual(['hello-data-1.0-1.noarch.rpm', 'repodata']);
-    const primary = await localExec(['dnf', '-q', '--setopt=reposdir=/dev/null', `--setopt=cachedir=${tmp.path}/dnf-q`, '--releasever=7', `--repofrompath=r,file://${dir}`, '--repo=r', 'repoquery', '--qf', '%{name}']);
+    const primary = await execDirect(['dnf', '-q', '--setopt=reposdir=/dev/null', `--setopt=cachedir=${tmp.path}/dnf-q`, '--releasever=7', `--repofrompath=r,file://${dir}`, '--repo=r', 'repoquery', '--qf', '%{name}']);
     expect(primary.stdout.trim()).toBe('hello-data');
   });
 });

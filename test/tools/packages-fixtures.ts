@@ -1,7 +1,7 @@
 /** Small RPM fixtures for the packaging suites: noarch specs, rpmbuild, a throwaway gpg key. */
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { localExec } from '../../buildchain/tasks/packages/exec.ts';
+import { execDirect } from '../../buildchain/engine/exec/run-command.ts';
 import { resolveOnPath, rpmsignArgs } from '../../buildchain/tasks/packages/signing.ts';
 
 /** A tiny noarch package. */
@@ -44,7 +44,7 @@ export async function buildTestRpm(work: string, p: TestPackage): Promise<string
   await mkdir(path.join(topdir, 'SPECS'), { recursive: true });
   const spec = path.join(topdir, 'SPECS', `${p.name}.spec`);
   await writeFile(spec, noarchSpec(p));
-  await localExec(['rpmbuild', '--quiet', '--define', `_topdir ${topdir}`, '-bb', spec]);
+  await execDirect(['rpmbuild', '--quiet', '--define', `_topdir ${topdir}`, '-bb', spec]);
   return path.join(topdir, 'RPMS', 'noarch', `${p.name}-${p.version}-${p.release ?? '1'}.noarch.rpm`);
 }
 
@@ -52,7 +52,7 @@ export async function buildTestRpm(work: string, p: TestPackage): Promise<string
 export async function makeRepo(dir: string, rpms: readonly string[]): Promise<void> {
   await mkdir(dir, { recursive: true });
   for (const r of rpms) await copyFile(r, path.join(dir, path.basename(r)));
-  await localExec(['createrepo_c', '--quiet', dir]);
+  await execDirect(['createrepo_c', '--quiet', dir]);
 }
 
 /** A throwaway signing key in its own GNUPGHOME. */
@@ -70,21 +70,21 @@ export async function makeGpgKey(dir: string): Promise<TestKey> {
   await mkdir(home, { recursive: true, mode: 0o700 });
   const keyName = 'Packaging Test <packaging-test@example.invalid>';
   const env = { GNUPGHOME: home };
-  await localExec(['gpg', '--batch', '--pinentry-mode', 'loopback', '--passphrase', '', '--quick-gen-key', keyName, 'rsa2048', 'sign', 'never'], { env });
+  await execDirect(['gpg', '--batch', '--pinentry-mode', 'loopback', '--passphrase', '', '--quick-gen-key', keyName, 'rsa2048', 'sign', 'never'], { env });
   const publicKey = path.join(dir, 'RPM-GPG-KEY-test');
-  await localExec(['gpg', '--batch', '--yes', '--armor', '--output', publicKey, '--export', keyName], { env });
+  await execDirect(['gpg', '--batch', '--yes', '--armor', '--output', publicKey, '--export', keyName], { env });
   return {
     home,
     keyName,
     publicKey,
     stop: async () => {
-      await localExec(['gpgconf', '--homedir', home, '--kill', 'gpg-agent'], { reject: false });
+      await execDirect(['gpgconf', '--homedir', home, '--kill', 'gpg-agent'], { reject: false });
     },
   };
 }
 
 export async function signRpms(key: TestKey, files: readonly string[]): Promise<void> {
-  await localExec(rpmsignArgs({ bin: 'rpmsign', gpgPath: resolveOnPath('gpg'), keyName: key.keyName, files }), {
+  await execDirect(rpmsignArgs({ bin: 'rpmsign', gpgPath: resolveOnPath('gpg'), keyName: key.keyName, files }), {
     env: { GNUPGHOME: key.home },
     input: '',
   });

@@ -10,7 +10,7 @@ import { chmod, cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localExec } from '../../buildchain/tasks/packages/exec.ts';
+import { execDirect } from '../../buildchain/engine/exec/run-command.ts';
 import { assembleRepo } from '../../buildchain/tasks/packages/repo.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
@@ -41,7 +41,7 @@ install -m 644 %{SOURCE0} %{buildroot}/usr/share/signed-built/
 
 /** True when a gpg-agent runs for `home` (the agent's command line names its homedir). */
 async function hasAgent(home: string): Promise<boolean> {
-  const r = await localExec(['pgrep', '-f', `gpg-agent --homedir ${home}`], { reject: false });
+  const r = await execDirect(['pgrep', '-f', `gpg-agent --homedir ${home}`], { reject: false });
   return r.exitCode === 0;
 }
 
@@ -51,11 +51,11 @@ async function verifyRepomd(work: string, repoDir: string, publicKey: string): P
   await mkdir(home, { recursive: true, mode: 0o700 });
   const env = { GNUPGHOME: home };
   try {
-    await localExec(['gpg', '--batch', '--import', publicKey], { env });
+    await execDirect(['gpg', '--batch', '--import', publicKey], { env });
     const repomd = path.join(repoDir, 'repodata', 'repomd.xml');
-    return await localExec(['gpg', '--batch', '--verify', `${repomd}.asc`, repomd], { env, reject: false });
+    return await execDirect(['gpg', '--batch', '--verify', `${repomd}.asc`, repomd], { env, reject: false });
   } finally {
-    await localExec(['gpgconf', '--homedir', home, '--kill', 'gpg-agent'], { reject: false });
+    await execDirect(['gpgconf', '--homedir', home, '--kill', 'gpg-agent'], { reject: false });
   }
 }
 
@@ -64,7 +64,7 @@ async function dnfInstall(work: string, repoDir: string, keyFile: string, pkgs: 
   const d = (n: string) => path.join(work, n);
   // dnf does not create its log dir (it fails with `Failed to open log file`).
   await mkdir(d('log'), { recursive: true });
-  return localExec([
+  return execDirect([
     'dnf', '-y', '-q', '--refresh', `--installroot=${d('root')}`, '--releasever=7',
     '--setopt=reposdir=/dev/null', '--setopt=skip_if_unavailable=False',
     `--setopt=cachedir=${d('cache')}`, `--setopt=system_cachedir=${d('cache')}`,
@@ -76,14 +76,14 @@ async function dnfInstall(work: string, repoDir: string, keyFile: string, pkgs: 
 }
 
 async function installed(work: string): Promise<string> {
-  return (await localExec(['rpm', '--root', path.join(work, 'root'), '-qa', '--qf', '%{NAME}-%{VERSION}\n'])).stdout;
+  return (await execDirect(['rpm', '--root', path.join(work, 'root'), '-qa', '--qf', '%{NAME}-%{VERSION}\n'])).stdout;
 }
 
 /** `rpmkeys --checksig` of `files` against a private rpm database holding only `publicKey`. */
 async function checksig(dbpath: string, publicKey: string, files: readonly string[]): Promise<{ exitCode: number; stdout: string }> {
   await mkdir(dbpath, { recursive: true });
-  await localExec(['rpmkeys', '--dbpath', dbpath, '--import', publicKey]);
-  return localExec(['rpmkeys', '--dbpath', dbpath, '--checksig', ...files], { reject: false });
+  await execDirect(['rpmkeys', '--dbpath', dbpath, '--import', publicKey]);
+  return execDirect(['rpmkeys', '--dbpath', dbpath, '--checksig', ...files], { reject: false });
 }
 
 const TOOLS = ['rpmbuild', 'rpmspec', 'rpm', 'rpmkeys', 'rpmsign', 'createrepo_c', 'dnf', 'gpg', 'gpgconf', 'pgrep'];
@@ -113,7 +113,7 @@ describe.skipIf(missingTools(...TOOLS).length > 0)('signed repodata (assembleRep
       rpms: rpms.map((r) => ({ src: r, dest: path.basename(r) })),
       keys: [],
       epoch: EPOCH,
-      exec: localExec,
+      exec: execDirect,
       sign: { keyName: key.keyName, gnupgHome: key.home, exportKeyAs: KEY_FILE },
     });
   });
@@ -209,7 +209,7 @@ describe.skipIf(missingTools(...TOOLS).length > 0)('npm run build -- packaging w
     expect(sig.stdout).toMatch(/digests signatures OK/);
     const unsignedDb = path.join(tmp.path, 'rpmdb-empty');
     await mkdir(unsignedDb, { recursive: true });
-    const nokey = await localExec(['rpmkeys', '--dbpath', unsignedDb, '--checksig', rpm], { reject: false });
+    const nokey = await execDirect(['rpmkeys', '--dbpath', unsignedDb, '--checksig', rpm], { reject: false });
     expect(nokey.stdout).toMatch(/SIGNATURES NOT OK/); // signed, by a key the empty db lacks
 
     const work = path.join(tmp.path, 'dnf');

@@ -6,7 +6,24 @@
 import { loadExeca } from './lazy-execa.ts';
 import { killGroup } from './process-group.ts';
 import { TaskError } from '../task.ts';
-import type { ExecOptions, ExecResult } from '../task.ts';
+import type { ActionContext, ExecOptions, ExecResult } from '../task.ts';
+
+export type { ExecOptions, ExecResult };
+
+/**
+ * THE command-runner type: `ActionContext.exec` inside the engine, {@link execDirect} (or
+ * {@link execDirectWith}) outside it. Library code takes an `Exec` so that a task passes
+ * `ctx.exec` and tests pass `execDirect`. Throws a TaskError `command-failed` (or
+ * `tool-not-found`, `aborted`) on failure unless `reject: false`.
+ */
+export type Exec = (argv: readonly string[], options?: ExecOptions) => Promise<ExecResult>;
+
+/** Result of {@link runCommandBytes}: stdout as bytes (file contents read out of an image). */
+export interface ExecBytesResult {
+  readonly exitCode: number;
+  readonly stdout: Buffer;
+  readonly stderr: string;
+}
 
 /** Lines of stderr kept for a failure report. */
 export const STDERR_TAIL_LINES = 20;
@@ -46,7 +63,12 @@ export interface RunCommandOptions {
    * On expiry the process group is killed and `command-failed` thrown.
    */
   readonly timeoutMs?: number;
+  /** The error thrown on expiry of the time limit (default: `<tool> timed out after N s`). */
+  readonly onTimeout?: (limitMs: number) => TaskError;
 }
+
+/** Most bytes of stdout {@link runCommandBytes} keeps (1 GiB). */
+const MAX_STDOUT_BYTES = 1 << 30;
 
 /** Re-reads the flag (TypeScript would keep an earlier narrowing across the await). */
 function isAborted(signal: AbortSignal): boolean {
@@ -55,6 +77,26 @@ function isAborted(signal: AbortSignal): boolean {
 
 /** Runs `argv`; throws TaskError (`command-failed`, `tool-not-found`, `aborted`). */
 export async function runCommand(argv: readonly string[], opts: RunCommandOptions): Promise<ExecResult> {
+  const r = await runProcess(argv, opts, undefined);
+  return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * {@link runCommand} keeping stdout as bytes (not split into lines, not decoded; `onLine` sees
+ * stderr only). At most 1 GiB of stdout is kept: more fails with `command-failed`.
+ */
+export async function runCommandBytes(argv: readonly string[], opts: RunCommandOptions): Promise<ExecBytesResult> {
+  const chunks: Uint8Array[] = [];
+  const r = await runProcess(argv, { ...opts, buffer: true }, chunks);
+  return { exitCode: r.exitCode, stdout: Buffer.concat(chunks), stderr: r.stderr };
+}
+
+/** Runs argv; with `chunks`, stdout's raw bytes go there instead of the result's `stdout`. */
+async function runProcess(
+  argv: readonly string[],
+  opts: RunCommandOptions,
+  chunks: Uint8Array[] | undefined,
+): Promise<ExecResult> {
   const [file, ...args] = argv;
   if (file === undefined || file === '') throw new TaskError('internal-error', 'empty argv');
   if (opts.signal.aborted) throw new TaskError('aborted', 'interrupted', { argv });
@@ -70,6 +112,18 @@ export async function runCommand(argv: readonly string[], opts: RunCommandOption
       onLine?.(stream, line);
       yield line;
     };
+  let kept = 0;
+  const collect = {
+    binary: true,
+    // Yields nothing on purpose: the bytes are kept here, not in execa's (line) buffer.
+    // eslint-disable-next-line require-yield
+    *transform(chunk: unknown): Generator<never, void, void> {
+      const bytes = chunk as Uint8Array;
+      kept += bytes.length;
+      if (kept > MAX_STDOUT_BYTES) throw new Error(`more than ${MAX_STDOUT_BYTES} bytes on stdout`);
+      chunks?.push(bytes);
+    },
+  };
   const { execa } = await loadExeca();
   const sub = execa(file, args, {
     cwd: opts.cwd,
@@ -78,7 +132,7 @@ export async function runCommand(argv: readonly string[], opts: RunCommandOption
     detached: true,
     reject: false,
     buffer: opts.buffer ?? false,
-    stdout: [tap('stdout')],
+    stdout: chunks === undefined ? [tap('stdout')] : [collect],
     stderr: [tap('stderr')],
     maxBuffer: 256 * 1024 * 1024,
   });
@@ -105,7 +159,9 @@ export async function runCommand(argv: readonly string[], opts: RunCommandOption
   try {
     const r = await sub;
     if (isAborted(opts.signal)) throw new TaskError('aborted', 'interrupted', { argv, stderrTail: tail });
-    if (limit.expired) throw timeoutError(argv, limitMs, opts.timeoutMs !== undefined, tail);
+    if (limit.expired) {
+      throw opts.onTimeout?.(limitMs) ?? timeoutError(argv, limitMs, opts.timeoutMs !== undefined, tail);
+    }
     const code = (r as { code?: string }).code;
     if (code === 'ENOENT' || code === 'EACCES') {
       throw new TaskError('tool-not-found', `tool-not-found: ${file} (${code})`, {
@@ -149,17 +205,26 @@ function timeoutError(argv: readonly string[], limitMs: number, ownLimit: boolea
 }
 
 /**
- * {@link runCommand} with the {@link ExecOptions} of `ActionContext.exec`, for library code and
- * tests running outside the engine (output kept, never aborted, cwd defaults to the process's).
+ * The {@link Exec} for library code and tests running outside the engine: {@link runCommand}
+ * with the {@link ExecOptions} of `ActionContext.exec` (output kept, never aborted, cwd
+ * defaults to the process's, `env` added to the process's environment).
  */
-export function execDirect(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
-  return runCommand(argv, {
+export const execDirect: Exec = execDirectWith(new AbortController().signal);
+
+/** {@link execDirect} whose commands are killed (`aborted`) when `signal` aborts (if given). */
+export function execDirectWith(signal: AbortSignal = new AbortController().signal): Exec {
+  return (argv, options = {}) => runCommand(argv, {
     cwd: options.cwd ?? process.cwd(),
-    signal: new AbortController().signal,
+    signal,
     buffer: true,
     ...(options.env === undefined ? {} : { env: options.env }),
     ...(options.input === undefined ? {} : { input: options.input }),
     ...(options.reject === undefined ? {} : { reject: options.reject }),
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
   });
+}
+
+/** The {@link Exec} of a function action: its context's `exec` (cwd, env, abort, output lines). */
+export function contextExec(ctx: ActionContext): Exec {
+  return (argv, options) => ctx.exec(argv, options);
 }

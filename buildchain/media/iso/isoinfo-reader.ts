@@ -10,7 +10,7 @@ import {
   type IsoDescriptor,
   type IsoEntry,
 } from './isoinfo-listing.ts';
-import type { CommandRunner } from '../../tasks/solution/run-command.ts';
+import type { Exec } from '../../engine/exec/run-command.ts';
 
 /** An opened ISO: descriptor, entries by path, and byte access. */
 export interface IsoReader {
@@ -40,7 +40,7 @@ async function* streamEntry(file: string, entry: IsoEntry): AsyncGenerator<Buffe
 /** Opens `file` with isoinfo (ISOINFO_BIN). Throws TaskError `invalid-input` if it is no ISO. */
 export async function openIso(
   file: string,
-  run: CommandRunner,
+  run: Exec,
   isoinfo = 'isoinfo',
 ): Promise<IsoReader> {
   // A FIFO, a device or a non-ISO file fails here, before isoinfo could block or spin on it.

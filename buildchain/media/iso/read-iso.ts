@@ -6,13 +6,10 @@
  * an empty or a text file would make them block or spin), and runs with a time limit
  * proportional to the image's size.
  */
-import { execFile } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
-import { promisify } from 'node:util';
+import { runCommandBytes, type ExecBytesResult } from '../../engine/exec/run-command.ts';
 import { TaskError } from '../../engine/task.ts';
 import { checkIsoImage } from './iso-image.ts';
-
-const run = promisify(execFile);
 
 /** Time limit of a reader on an image of `size` bytes (ms): 2 minutes plus 5 MiB/s. */
 export function readerTimeoutMs(size: number): number {
@@ -32,35 +29,38 @@ async function exec(
   argv: readonly string[],
   opts: { allowExit?: readonly number[] } = {},
 ): Promise<{ stdout: Buffer; stderr: string; code: number }> {
-  const [bin, ...args] = argv;
+  const bin = argv[0];
   if (bin === undefined) throw new TaskError('internal-error', 'empty argv');
   const timeout = readerTimeoutMs(checkIsoImage(iso));
+  let r: ExecBytesResult;
   try {
-    const r = await run(bin, args, { encoding: 'buffer', maxBuffer: 1 << 30, timeout, killSignal: 'SIGKILL' });
-    return { stdout: r.stdout, stderr: r.stderr.toString('utf8'), code: 0 };
+    r = await runCommandBytes(argv, {
+      cwd: process.cwd(),
+      signal: new AbortController().signal,
+      reject: false,
+      timeoutMs: timeout,
+      onTimeout: () =>
+        new TaskError('command-failed', `${bin} timed out after ${Math.round(timeout / 1000)} s on ${iso}`, {
+          argv,
+          hint: 'a reader takes far less on a sound image: check the file (and the disk it is on)',
+        }),
+    });
   } catch (err) {
-    const e = err as { code?: number | string; stdout?: Buffer; stderr?: Buffer; killed?: boolean; signal?: string };
-    if (e.code === 'ENOENT') {
+    if (err instanceof TaskError && err.reason === 'tool-not-found') {
       throw new TaskError('tool-not-found', `${bin} not found`, {
         hint: 'Run npm run setup, or set the matching *_BIN.',
       });
     }
-    if (e.killed === true && e.signal === 'SIGKILL') {
-      throw new TaskError('command-failed', `${bin} timed out after ${Math.round(timeout / 1000)} s on ${iso}`, {
-        argv,
-        hint: 'a reader takes far less on a sound image: check the file (and the disk it is on)',
-      });
-    }
-    const code = typeof e.code === 'number' ? e.code : -1;
-    const stderr = e.stderr?.toString('utf8') ?? '';
-    if (opts.allowExit?.includes(code) === true)
-      return { stdout: e.stdout ?? Buffer.alloc(0), stderr, code };
-    throw new TaskError('command-failed', `${bin} failed (exit ${code})`, {
-      argv,
-      exitCode: code,
-      stderrTail: stderr.trim().split('\n').slice(-10),
-    });
+    throw err;
   }
+  if (r.exitCode === 0 || opts.allowExit?.includes(r.exitCode) === true) {
+    return { stdout: r.stdout, stderr: r.stderr, code: r.exitCode };
+  }
+  throw new TaskError('command-failed', `${bin} failed (exit ${r.exitCode})`, {
+    argv,
+    exitCode: r.exitCode,
+    stderrTail: r.stderr.trim().split('\n').slice(-10),
+  });
 }
 
 /** Paths in the ISO (Rock Ridge names, no leading `/`, directories included), sorted. */

@@ -6,17 +6,16 @@
  *
  * Reused by the Solution ISO builder: nothing here is MetalK8s-specific.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { chmod, open, rename, rm, writeFile } from 'node:fs/promises';
-import { Transform, type Readable } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { killGroup } from '../../engine/exec/process-group.ts';
+import { startStreamingCommand } from '../../engine/exec/stream-command.ts';
 import { TaskError } from '../../engine/task.ts';
 import { tempPathFor } from '../../lib/fs/atomic-write.ts';
 import { sha256File } from '../../lib/fs/hash.ts';
@@ -146,24 +145,13 @@ async function streamWriter(
   implant: boolean,
   opts: WriteIsoOptions,
 ): Promise<StreamResult> {
-  const [bin, ...args] = argv;
+  const bin = argv[0];
   if (bin === undefined) throw new TaskError('internal-error', 'empty mkisofs argv');
   const hasher = implant ? startMd5Hasher(tmp) : undefined;
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const stderr = collectLines(child.stderr, opts.onLog);
-  const onAbort = (): void => {
-    if (child.pid !== undefined) killGroup(child.pid, 'SIGTERM');
-  };
-  opts.signal?.addEventListener('abort', onAbort, { once: true });
-  const exited = new Promise<{ code: number | null; sig: NodeJS.Signals | null }>(
-    (resolve, reject) => {
-      child.once('error', reject);
-      child.once('close', (code, sig) => {
-        resolve({ code, sig });
-      });
-    },
-  );
-  exited.catch(() => undefined);
+  const child = startStreamingCommand(argv, {
+    ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+    ...(opts.onLog === undefined ? {} : { onStderrLine: opts.onLog }),
+  });
   // The hash worker reads what is already on disk: tell it how far the file is written.
   const out = createWriteStream(tmp, { highWaterMark: 8 << 20 });
   const tick = setInterval(() => hasher?.written(out.bytesWritten), 20);
@@ -178,18 +166,25 @@ async function streamWriter(
     });
     await pipeline(child.stdout, tap, out);
     clearInterval(tick);
-    const { code, sig } = await exited.catch((err: unknown) => {
+    const { code, signal: sig, timedOut } = await child.exited.catch((err: unknown) => {
       throw new TaskError('tool-not-found', `cannot run ${bin}: ${String(err)}`, {
         hint: 'Install xorriso (npm run setup) or set MKISOFS_BIN to a mkisofs-compatible writer.',
       });
     });
     if (opts.signal?.aborted === true) throw new TaskError('aborted', 'ISO writing interrupted');
+    if (timedOut) {
+      throw new TaskError('command-failed', `${path.basename(bin)} timed out writing ${opts.output}`, {
+        argv,
+        stderrTail: child.stderrTail.slice(-20),
+        hint: 'raise COMMAND_TIMEOUT in .env (seconds; 0 = no limit) if the writer legitimately needs longer',
+      });
+    }
     if (code !== 0) {
       throw new TaskError('command-failed', `${path.basename(bin)} failed writing ${opts.output}`, {
         argv,
         exitCode: code ?? undefined,
         signalName: sig ?? undefined,
-        stderrTail: stderr.slice(-20),
+        stderrTail: child.stderrTail.slice(-20),
       });
     }
     const size = out.bytesWritten;
@@ -199,27 +194,9 @@ async function streamWriter(
     return { size, md5, sha256: sha?.digest('hex') };
   } finally {
     clearInterval(tick);
-    opts.signal?.removeEventListener('abort', onAbort);
-    if (child.exitCode === null && child.signalCode === null) onAbort();
+    child.stop();
     hasher?.stop();
   }
-}
-
-/** Keeps the last 40 lines of a stream, passing each to `onLine`. */
-function collectLines(stream: Readable, onLine?: (line: string) => void): string[] {
-  const lines: string[] = [];
-  let partial = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (s: string) => {
-    const parts = (partial + s).split('\n');
-    partial = parts.pop() ?? '';
-    for (const l of parts) {
-      lines.push(l);
-      if (lines.length > 40) lines.shift();
-      onLine?.(l);
-    }
-  });
-  return lines;
 }
 
 /** Writes the md5 into the application area, which the writer must have left blank. */

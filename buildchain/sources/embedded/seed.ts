@@ -6,7 +6,7 @@
  */
 import { access, mkdir, readdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { loadExeca } from '../../engine/exec/lazy-execa.ts';
+import { execDirectWith } from '../../engine/exec/run-command.ts';
 import { TaskError } from '../../engine/task.ts';
 import { writeFileAtomic } from '../../lib/fs/atomic-write.ts';
 import { planHash, type MirrorPlan } from './content.ts';
@@ -151,14 +151,13 @@ async function seedRepos(opts: SeedOptions, publicKey: string): Promise<number> 
       await rename(from, path.join(job.dest, name));
     }
   }
-  const { execa } = await loadExeca();
+  const exec = execDirectWith(opts.signal);
   for (const dir of changed) {
     const repoDir = path.join(dirs.www, dir);
-    await execa(
+    await exec([
       opts.createrepoBin ?? 'createrepo_c',
-      ['--quiet', '--no-database', '--revision', String(STAND_IN_EPOCH), '--set-timestamp-to-revision', repoDir],
-      { cancelSignal: opts.signal, stdin: 'ignore' },
-    );
+      ...['--quiet', '--no-database', '--revision', String(STAND_IN_EPOCH), '--set-timestamp-to-revision', repoDir],
+    ]);
   }
   for (const key of opts.plan.gpgKeys) await writeIfChanged(path.join(dirs.www, webPathOf(key, plan.repos)), publicKey);
   return built.length;
@@ -166,28 +165,22 @@ async function seedRepos(opts: SeedOptions, publicKey: string): Promise<number> 
 
 /**
  * Seeds (or refreshes) the mirror storage for `plan`. Does not start any server. A failed tool
- * becomes a `command-failed` TaskError; an abort rejects with the abort reason.
+ * becomes a `command-failed` TaskError; an abort rejects with an `aborted` TaskError.
  */
 export async function seedMirror(opts: SeedOptions): Promise<SeedResult> {
   try {
     return await seedUnchecked(opts);
   } catch (err) {
-    const { ExecaError } = await loadExeca();
-    if (err instanceof ExecaError && !err.isCanceled) {
-      throw new TaskError('command-failed', `embedded mirror: ${err.shortMessage.split('\n')[0] ?? ''}`, {
+    if (err instanceof TaskError && (err.reason === 'command-failed' || err.reason === 'tool-not-found')) {
+      throw new TaskError('command-failed', `embedded mirror: ${err.message}`, {
         hint: 'See docs/mirror.md (troubleshooting); `rm -rf <BUILD_ROOT>/mirror` starts the mirror over.',
-        argv: [err.command],
+        ...(err.argv === undefined ? {} : { argv: err.argv }),
         ...(err.exitCode === undefined ? {} : { exitCode: err.exitCode }),
-        stderrTail: stderrOf(err).split('\n').slice(-10),
+        stderrTail: (err.stderrTail ?? []).slice(-10),
       });
     }
     throw err;
   }
-}
-
-function stderrOf(err: unknown): string {
-  const stderr = (err as { stderr?: unknown }).stderr;
-  return typeof stderr === 'string' ? stderr : '';
 }
 
 async function seedUnchecked(opts: SeedOptions): Promise<SeedResult> {

@@ -3,12 +3,12 @@
  * `docker-registry`) and a plain nginx. Both listen on 127.0.0.1 on a free port, run in their
  * own process group, and are stopped by pid (the whole group), always.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile, readFile } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import path from 'node:path';
 import { stringify } from 'yaml';
+import { startDetached, type DetachedProcess } from '../../engine/exec/detached.ts';
 import { killGroup } from '../../engine/exec/process-group.ts';
 import { nginxString } from '../../lib/text/quote.ts';
 
@@ -164,26 +164,17 @@ async function startProcessServer(opts: ProcessServerOptions): Promise<LoopbackS
   if (opts.argv.length === 0) throw new Error('empty argv');
   const { openSync, closeSync } = await import('node:fs');
   const fd = openSync(opts.logFile, 'a');
-  let child: ChildProcess;
+  let child: DetachedProcess;
   try {
     // A watchdog shell leads the group: it reads its stdin (a pipe only this process holds)
     // and kills the server when that pipe closes, so the server dies with this process even on
     // SIGKILL, when no exit handler can run.
-    child = spawn('sh', ['-c', WATCHDOG, 'watchdog', ...opts.argv], {
-      detached: true,
-      stdio: ['pipe', fd, fd],
-      env: serverEnv(),
-    });
+    child = startDetached(['sh', '-c', WATCHDOG, 'watchdog', ...opts.argv], { outputFd: fd, env: serverEnv() });
   } finally {
     closeSync(fd);
   }
-  const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
-  child.unref();
-  // The pipe must not keep the event loop alive; it closes when this process exits.
-  (child.stdin as (NodeJS.WritableStream & { unref?: () => void }) | null)?.unref?.();
-  const pid = child.pid;
+  const { spawnError, exited, pid } = child;
   if (pid !== undefined) registerExitKill(pid);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => { resolve(); }));
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped || pid === undefined) return;

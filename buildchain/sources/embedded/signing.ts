@@ -9,7 +9,7 @@
  */
 import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { loadExeca } from '../../engine/exec/lazy-execa.ts';
+import { execDirect, execDirectWith } from '../../engine/exec/run-command.ts';
 import { writeFileAtomic } from '../../lib/fs/atomic-write.ts';
 import { requireRpmMacroValue } from '../../lib/text/quote.ts';
 
@@ -48,12 +48,12 @@ export async function ensureSigningKey(opts: SigningOptions): Promise<string> {
   await rm(opts.gnupgHome, { recursive: true, force: true });
   await mkdir(opts.gnupgHome, { recursive: true, mode: 0o700 });
   const gpg = opts.gpgBin ?? 'gpg';
-  const common = { env: gpgEnv(opts), cancelSignal: opts.signal, stdin: 'ignore' as const };
-  const { execa } = await loadExeca();
+  const common = { env: gpgEnv(opts) };
+  const exec = execDirectWith(opts.signal);
   try {
     await writeFile(path.join(opts.gnupgHome, 'gpg.conf'), FROZEN_CLOCK_CONF);
-    await execa(gpg, ['--batch', '--import', STAND_IN_KEY_FILE], common);
-    const { stdout } = await execa(gpg, ['--batch', '--armor', '--export', STAND_IN_KEY_UID], common);
+    await exec([gpg, '--batch', '--import', STAND_IN_KEY_FILE], common);
+    const { stdout } = await exec([gpg, '--batch', '--armor', '--export', STAND_IN_KEY_UID], common);
     await writeFileAtomic(pub, stdout + '\n');
     return stdout + '\n';
   } finally {
@@ -65,15 +65,14 @@ export async function ensureSigningKey(opts: SigningOptions): Promise<string> {
 export async function signRpms(files: readonly string[], opts: SigningOptions): Promise<void> {
   if (files.length === 0) return;
   const gpg = opts.gpgBin ?? 'gpg';
-  const { execa } = await loadExeca();
-  const gpgPath = gpg.includes('/') ? gpg : (await execa('sh', ['-c', 'command -v "$1"', 'sh', gpg])).stdout.trim();
+  const exec = execDirectWith(opts.signal);
+  const gpgPath = gpg.includes('/') ? gpg : (await exec(['sh', '-c', 'command -v "$1"', 'sh', gpg])).stdout.trim();
   // A macro body: rpm expands '%' in it (rpm shell-escapes the expanded path itself).
   requireRpmMacroValue('__gpg', gpgPath, 'GPG_BIN', 'set GPG_BIN to a path without % or control characters');
   try {
-    await execa(
-      opts.rpmsignBin ?? 'rpmsign',
-      ['--define', `__gpg ${gpgPath}`, '--define', `_gpg_name ${STAND_IN_KEY_UID}`, '--addsign', ...files],
-      { env: gpgEnv(opts), cancelSignal: opts.signal, stdin: 'ignore' },
+    await exec(
+      [opts.rpmsignBin ?? 'rpmsign', '--define', `__gpg ${gpgPath}`, '--define', `_gpg_name ${STAND_IN_KEY_UID}`, '--addsign', ...files],
+      { env: gpgEnv(opts) },
     );
   } finally {
     await stopAgent(opts);
@@ -84,6 +83,6 @@ export async function signRpms(files: readonly string[], opts: SigningOptions): 
 async function stopAgent(opts: SigningOptions): Promise<void> {
   const gpg = opts.gpgBin ?? 'gpg';
   const gpgconf = gpg.includes('/') ? path.join(path.dirname(gpg), 'gpgconf') : 'gpgconf';
-  const { execa } = await loadExeca();
-  await execa(gpgconf, ['--homedir', opts.gnupgHome, '--kill', 'gpg-agent'], { reject: false, stdin: 'ignore' });
+  // Best effort, like the agent itself: a missing gpgconf or a failed kill is no error.
+  await execDirect([gpgconf, '--homedir', opts.gnupgHome, '--kill', 'gpg-agent'], { reject: false }).catch(() => undefined);
 }

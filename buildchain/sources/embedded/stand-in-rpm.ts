@@ -4,7 +4,7 @@
  */
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { loadExeca } from '../../engine/exec/lazy-execa.ts';
+import { execDirectWith } from '../../engine/exec/run-command.ts';
 import { requireRpmName, requireRpmPath, requireRpmVersion, rpmMacroEscape, shellQuote } from '../../lib/text/quote.ts';
 import type { StandInRpm } from './content.ts';
 
@@ -95,11 +95,8 @@ export async function buildStandInRpm(rpm: StandInRpm, opts: BuildRpmOptions): P
   }
   const spec = path.join(topdir, 'SPECS', `${rpm.name}.spec`);
   await writeFile(spec, specText);
-  const { execa } = await loadExeca();
-  await execa(opts.rpmbuildBin ?? 'rpmbuild', rpmbuildArgs(topdir, spec), {
+  await execDirectWith(opts.signal)([opts.rpmbuildBin ?? 'rpmbuild', ...rpmbuildArgs(topdir, spec)], {
     env: { SOURCE_DATE_EPOCH: String(STAND_IN_EPOCH) },
-    cancelSignal: opts.signal,
-    stdin: 'ignore',
   });
   const built = path.join(topdir, 'RPMS', 'noarch', rpmFileName(rpm));
   const dest = path.join(opts.destDir, rpmFileName(rpm));

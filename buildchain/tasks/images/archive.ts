@@ -3,7 +3,7 @@
  * written by skopeo from a `dir:` layout, to a temp name renamed into place.
  */
 import { produceFileAtomic } from '../../lib/fs/atomic-write.ts';
-import { runCommandDirect, type RunCommand } from './build.ts';
+import { execDirect, type Exec } from '../../engine/exec/run-command.ts';
 
 /** Options for {@link exportArchive}. */
 export interface ExportArchiveOptions {
@@ -14,7 +14,8 @@ export interface ExportArchiveOptions {
   /** Name recorded in the tar, e.g. `docker.io/library/nginx:1.15.8`. */
   readonly refName: string;
   readonly skopeo?: string;
-  readonly run?: RunCommand;
+  /** The command runner (default {@link execDirect}). */
+  readonly run?: Exec;
 }
 
 /** argv writing a docker-archive from a dir: layout (pure). */
@@ -27,7 +28,7 @@ export async function exportArchive(o: ExportArchiveOptions): Promise<void> {
   await produceFileAtomic(
     o.tarPath,
     async (tmp) => {
-      await (o.run ?? runCommandDirect)(archiveArgv(o.skopeo ?? 'skopeo', o.layoutDir, tmp, o.refName));
+      await (o.run ?? execDirect)(archiveArgv(o.skopeo ?? 'skopeo', o.layoutDir, tmp, o.refName));
     },
     { mkdir: true },
   );

@@ -3,38 +3,15 @@
  * v2s2 `dir:` layout with skopeo, move the blobs into the shared store and materialise the
  * layout from it with hard links (so locally built layers dedup with pulled ones).
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { execDirect, type Exec } from '../../engine/exec/run-command.ts';
 import { TaskError } from '../../engine/task.ts';
 import type { BlobStore } from '../../media/images/blob-store.ts';
 import { buildArgv, exportArgv, standInContext, toDirArgv, type ImageBuilder } from './builder-args.ts';
 import { materialiseLayout } from '../../media/images/layout.ts';
 import { parseManifest } from '../../lib/oci/manifest.ts';
-
-/** Runs a command (argv only); rejects with a TaskError on failure. */
-export type RunCommand = (argv: readonly string[], env?: Readonly<Record<string, string>>) => Promise<void>;
-
-/** A {@link RunCommand} on child_process, for callers outside the engine (tests, Solutions). */
-export const runCommandDirect: RunCommand = (argv, env) =>
-  new Promise((resolve, reject) => {
-    const [bin, ...args] = argv;
-    execFile(bin ?? '', args, { env: { ...process.env, ...env }, maxBuffer: 64 << 20 }, (err, _out, stderr) => {
-      if (err === null) {
-        resolve();
-        return;
-      }
-      const tail = stderr.trim().split('\n').slice(-20);
-      reject(
-        new TaskError('command-failed', `${argv.join(' ')} failed: ${tail.at(-1) ?? err.message}`, {
-          argv,
-          ...(typeof err.code === 'number' ? { exitCode: err.code } : {}),
-          stderrTail: tail,
-        }),
-      );
-    });
-  });
 
 /** Options for {@link buildLocalImage}. */
 export interface BuildLocalImageOptions {
@@ -54,14 +31,15 @@ export interface BuildLocalImageOptions {
   readonly store: BlobStore;
   /** Layout directory to (re)create. */
   readonly dest: string;
-  readonly run?: RunCommand;
+  /** The command runner (default {@link execDirect}); a task passes its context's. */
+  readonly run?: Exec;
   /** Extra environment for the builder (e.g. CONTAINERS_REGISTRIES_CONF). */
   readonly env?: Readonly<Record<string, string>>;
 }
 
 /** Builds and materialises one local image; returns the layout's manifest digest. */
 export async function buildLocalImage(o: BuildLocalImageOptions): Promise<void> {
-  const run = o.run ?? runCommandDirect;
+  const run = o.run ?? execDirect;
   const builder = o.builder ?? 'buildah';
   const skopeo = o.skopeo ?? 'skopeo';
   const spec = {
@@ -74,7 +52,7 @@ export async function buildLocalImage(o: BuildLocalImageOptions): Promise<void> 
   const scratch = path.join(o.workDir, 'tmp', `${o.name}-${o.version}-${randomBytes(4).toString('hex')}`);
   await mkdir(scratch, { recursive: true });
   try {
-    await run(buildArgv({ ...spec, file: o.file, context: o.context, args: o.args ?? {} }), o.env);
+    await run(buildArgv({ ...spec, file: o.file, context: o.context, args: o.args ?? {} }), o.env === undefined ? {} : { env: o.env });
     const oci = path.join(scratch, 'oci');
     const dir = path.join(scratch, 'dir');
     await run(exportArgv(spec, oci, skopeo));

@@ -9,17 +9,12 @@ import { TaskError, type ActionContext } from '../../engine/task.ts';
 import type { Sources } from '../../sources/sources.ts';
 import { exportArchive } from './archive.ts';
 import type { BlobStore } from '../../media/images/blob-store.ts';
-import { buildLocalImage, writeStandInContext, type RunCommand } from './build.ts';
+import { contextExec } from '../../engine/exec/run-command.ts';
+import { buildLocalImage, writeStandInContext } from './build.ts';
 import { registriesConf, type ImageBuilder } from './builder-args.ts';
 import { pullImage } from './pull.ts';
 import { RegistryClient } from './registry-client.ts';
-import type { ImagesPaths } from './tasks.ts';
-
-function runner(ctx: ActionContext): RunCommand {
-  return async (argv, env) => {
-    await ctx.exec(argv, env !== undefined ? { env } : {});
-  };
-}
+import type { ImagesPaths } from './paths.ts';
 
 /** Layout directory of an image: on the ISO, or beside it for archives. */
 function layoutDir(config: BuildConfig, paths: ImagesPaths, entry: ImageEntry): string {
@@ -38,7 +33,7 @@ async function maybeArchive(ctx: ActionContext, config: BuildConfig, entry: Imag
     tarPath: path.join(config.isoRoot, entry.archivePath),
     refName: ref,
     skopeo: config.tools.skopeo?.bin ?? 'skopeo',
-    run: runner(ctx),
+    run: contextExec(ctx),
   });
 }
 
@@ -124,7 +119,7 @@ export async function buildImageAction(ctx: ActionContext, o: BuildActionOptions
     workDir: o.paths.containers,
     store: o.store,
     dest,
-    run: runner(ctx),
+    run: contextExec(ctx),
     ...(env !== undefined ? { env } : {}),
   });
   await maybeArchive(ctx, config, entry, dest);

@@ -19,37 +19,12 @@ import { lockImages } from './lock.ts';
 import { pruneImages } from './prune.ts';
 import { buildImageAction, pullImageAction } from './task-actions.ts';
 import { writeRegistryConfig } from './write-registry-config.ts';
+import { imagesPaths } from './paths.ts';
 
 /** Options for {@link createImagesTasks}. */
 export interface ImagesTasksOptions {
   /** Image list file relative to the root (default images/images.yaml). */
   readonly listFile?: string;
-}
-
-/** Where the images domain writes, derived from the config. */
-export interface ImagesPaths {
-  readonly imagesDir: string;
-  readonly blobs: string;
-  /** Layouts of archive images (not on the ISO). */
-  readonly archiveLayouts: string;
-  /** buildah/podman private storage and temp files. */
-  readonly containers: string;
-  /** nginx include for the images, and the constants include (both in the Salt tree). */
-  readonly registryInclude: string;
-  readonly registryCommonInclude: string;
-}
-
-export function imagesPaths(config: BuildConfig): ImagesPaths {
-  const files = path.join(config.isoRoot, 'salt', 'metalk8s', 'repo', 'files');
-  const lower = config.projectName.toLowerCase();
-  return {
-    imagesDir: path.join(config.isoRoot, 'images'),
-    blobs: path.join(config.buildRoot, 'blobs'),
-    archiveLayouts: path.join(config.buildRoot, 'images-archives'),
-    containers: path.join(config.buildRoot, 'containers'),
-    registryInclude: path.join(files, `${lower}-registry.inc`),
-    registryCommonInclude: path.join(files, `${lower}-registry-common.inc`),
-  };
 }
 
 /** Task name suffix per image: the name, or name-version when a name has several versions. */

@@ -7,7 +7,7 @@ import { rejectValue } from '../../lib/text/quote.ts';
 import { loadVersion } from '../../config/version.ts';
 import { generateRegistryConfig } from './nginx-registry-config.ts';
 import { scanImagesDir } from './registry-scan.ts';
-import type { ImagesPaths } from './tasks.ts';
+import type { ImagesPaths } from './paths.ts';
 
 /**
  * Name prefix and server-root variable of a product version, as Salt expects them:

@@ -12,7 +12,7 @@ import { produceFileAtomic } from '../../lib/fs/atomic-write.ts';
 import { walkTree as walkEntries } from '../../lib/fs/walk.ts';
 import { removeAllInside } from '../../lib/fs/fence.ts';
 import { formatProblem } from '../../lib/problem.ts';
-import { expectedTree, findStrays } from '../iso-root/expected.ts';
+import { expectedTree, findStrays } from '../iso-root/index.ts';
 import type { Sources } from '../../sources/sources.ts';
 import { buildEpoch } from '../../config/build-info.ts';
 import { parseProductTxt } from '../../media/product-txt.ts';

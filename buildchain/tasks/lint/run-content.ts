@@ -18,23 +18,9 @@ import {
   parseRpmspecErrors,
   type SpecFile,
 } from './package-checks.ts';
-import type { Exec } from './run-linters.ts';
-import { loadSaltFileList } from './salt-list.ts';
-import { SALT_MANIFEST } from '../salt/manifest.ts';
-
-/** The shipped Salt file list, as the salt/ISO code declares it. */
-export interface SaltFileList {
-  /** Where it is declared (relative), for findings. */
-  readonly file: string;
-  /** Shipped files relative to the root, e.g. `salt/metalk8s/foo.sls`. */
-  readonly listed: readonly string[];
-  /** Files present under `salt/` (relative to the root). */
-  readonly present: readonly string[];
-  /** Reason a present file is deliberately not in the list, or undefined. */
-  readonly exempt: (file: string) => string | undefined;
-  /** Line of each listed file in the list file (for findings). */
-  readonly lines?: ReadonlyMap<string, number>;
-}
+import type { Exec } from '../../engine/exec/run-command.ts';
+import { loadSaltFileList, type SaltFileList } from './salt-list.ts';
+import { SALT_MANIFEST } from '../salt/index.ts';
 
 /** Options for {@link lintContent}. */
 export interface ContentLintOptions {

@@ -4,15 +4,14 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { TaskError, type ActionContext } from '../../engine/task.ts';
+import type { Exec } from '../../engine/exec/run-command.ts';
+import { TaskError } from '../../engine/task.ts';
 import { describeTemplateProblem, scanTemplate } from '../../lib/text/at-template.ts';
 import type { LintFinding, LintResult } from './findings.ts';
 import { parseShellcheckGcc, shellcheckArgs } from './shellcheck.ts';
 import { planYamlFile } from './yaml-files.ts';
 import { parseYamllintParsable, yamllintArgs } from './yamllint.ts';
 
-/** The exec function of an action context (tests pass a plain child-process one). */
-export type Exec = ActionContext['exec'];
 
 /** Options shared by the linters. */
 export interface LinterOptions {

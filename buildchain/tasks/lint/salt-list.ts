@@ -5,8 +5,21 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { listSaltDir, parseSaltManifest, SALT_MANIFEST } from '../salt/manifest.ts';
-import type { SaltFileList } from './run-content.ts';
+import { listSaltDir, parseSaltManifest, SALT_MANIFEST } from '../salt/index.ts';
+
+/** The shipped Salt file list, as the salt/ISO code declares it. */
+export interface SaltFileList {
+  /** Where it is declared (relative), for findings. */
+  readonly file: string;
+  /** Shipped files relative to the root, e.g. `salt/metalk8s/foo.sls`. */
+  readonly listed: readonly string[];
+  /** Files present under `salt/` (relative to the root). */
+  readonly present: readonly string[];
+  /** Reason a present file is deliberately not in the list, or undefined. */
+  readonly exempt: (file: string) => string | undefined;
+  /** Line of each listed file in the list file (for findings). */
+  readonly lines?: ReadonlyMap<string, number>;
+}
 
 /** Loads `salt/MANIFEST` of the repository at `root`; a malformed one throws. */
 export async function loadSaltFileList(root: string): Promise<SaltFileList | undefined> {

@@ -12,6 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
 import { IMAGE_LIST_FILE } from '../../config/images.ts';
+import { contextExec } from '../../engine/exec/run-command.ts';
 import { fn, type ActionContext, type TaskDefinition } from '../../engine/task.ts';
 import { hasVersionFile, readVersionFile } from '../../config/version.ts';
 import type { Sources } from '../../sources/sources.ts';
@@ -27,7 +28,7 @@ import type { LintResult } from './findings.ts';
 import { readResult, reportResults, resultPath, writeResult } from './result-file.ts';
 import { lintContent } from './run-content.ts';
 import { lintShellFiles, lintYamlFiles } from './run-linters.ts';
-import { lintTypeScript } from './run-ts.ts';
+import { DEPCRUISE_CONFIG, lintTypeScript } from './run-ts.ts';
 import { YAMLLINT_CONFIG_FILE } from './yaml-files.ts';
 
 /** The four subtasks, in report order. */
@@ -43,11 +44,6 @@ export function readProjectVersion(root: string): string {
     version?: string;
   };
   return pkg.version ?? '0.0.0';
-}
-
-/** `ctx.exec` as a plain function (the linters take it as a parameter). */
-function bindExec(ctx: ActionContext): ActionContext['exec'] {
-  return (argv, options) => ctx.exec(argv, options);
 }
 
 interface CheckSpec {
@@ -131,7 +127,7 @@ function checkSpecs(config: BuildConfig): CheckSpec[] {
           files: shellFiles,
           values,
           bin: tool('shellcheck'),
-          exec: bindExec(ctx),
+          exec: contextExec(ctx),
         }),
     },
     {
@@ -147,7 +143,7 @@ function checkSpecs(config: BuildConfig): CheckSpec[] {
           files: yamlFiles,
           values,
           bin: tool('yamllint'),
-          exec: bindExec(ctx),
+          exec: contextExec(ctx),
           configFile: YAMLLINT_CONFIG_FILE,
           log: (l) => {
             ctx.log(l);
@@ -172,7 +168,7 @@ function checkSpecs(config: BuildConfig): CheckSpec[] {
         lintContent({
           root,
           workDir,
-          exec: bindExec(ctx),
+          exec: contextExec(ctx),
           rpmspecBin: tool('rpmspec'),
           allowUnpinned,
           projectName: config.projectName,
@@ -182,11 +178,11 @@ function checkSpecs(config: BuildConfig): CheckSpec[] {
     },
     {
       sub: 'ts',
-      doc: 'tsc --noEmit and eslint on the TypeScript sources',
-      fileDeps: [...tsFiles, 'package-lock.json'],
+      doc: 'tsc --noEmit, eslint and the import rules (dependency-cruiser) on the TypeScript sources',
+      fileDeps: [...tsFiles, 'package-lock.json', ...(existsSync(path.join(root, DEPCRUISE_CONFIG)) ? [DEPCRUISE_CONFIG] : [])],
       tools: [],
       params: { files: tsFiles.length },
-      run: (ctx) => lintTypeScript({ root, exec: bindExec(ctx), checkedFiles: tsFiles.length }),
+      run: (ctx) => lintTypeScript({ root, exec: contextExec(ctx), checkedFiles: tsFiles.length }),
     },
   ];
 }

@@ -59,3 +59,32 @@ export function parseEslintJson(json: string, root: string): LintFinding[] {
   }
   return findings;
 }
+
+interface DepcruiseViolation {
+  readonly from?: string;
+  readonly to?: string;
+  readonly rule?: { readonly name?: string; readonly severity?: string };
+  /** A cycle: the modules in order (depcruise 16+: objects with a `name`). */
+  readonly cycle?: readonly (string | { readonly name?: string })[];
+}
+
+/**
+ * Parses `depcruise --output-type json` (the import rules of .dependency-cruiser.cjs): one
+ * finding per violation, on the importing file. Throws on output that is not depcruise's JSON.
+ */
+export function parseDepcruiseJson(json: string): LintFinding[] {
+  const parsed = JSON.parse(json) as { summary?: { violations?: unknown } };
+  const violations = parsed.summary?.violations;
+  if (!Array.isArray(violations)) throw new Error('depcruise JSON output has no summary.violations');
+  return (violations as DepcruiseViolation[]).map((v) => {
+    const from = v.from ?? '(unknown)';
+    const cycle = (v.cycle ?? []).map((c) => (typeof c === 'string' ? c : (c.name ?? '')));
+    const path = cycle.length > 0 ? [from, ...cycle].join(' → ') : `${from} → ${v.to ?? '(unknown)'}`;
+    return {
+      file: from,
+      severity: v.rule?.severity === 'warn' || v.rule?.severity === 'info' ? 'warning' : 'error',
+      ...(v.rule?.name === undefined ? {} : { rule: v.rule.name }),
+      message: `forbidden import: ${path}`,
+    };
+  });
+}

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { TaskError } from '../../engine/task.ts';
 import { copyFileAtomic } from '../../lib/fs/atomic-write.ts';
 import { walkTree } from '../../lib/fs/walk.ts';
-import type { Exec, Log } from './exec.ts';
+import type { Exec } from '../../engine/exec/run-command.ts';
+import type { Log } from './output.ts';
 import { fileDigest, writeIfChanged } from './fetch.ts';
 import {
   builderCommand,

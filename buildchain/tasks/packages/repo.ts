@@ -8,7 +8,8 @@ import { copyFile, link, mkdir, readdir, rename, rm, utimes } from 'node:fs/prom
 import path from 'node:path';
 import { removeAllInside } from '../../lib/fs/fence.ts';
 import { walkTree } from '../../lib/fs/walk.ts';
-import type { Exec, Log } from './exec.ts';
+import type { Exec } from '../../engine/exec/run-command.ts';
+import type { Log } from './output.ts';
 import { gpgDetachSignArgs, gpgExportArgs, withGpgAgentCleanup } from './signing.ts';
 import { createrepoArgs } from './createrepo-args.ts';
 

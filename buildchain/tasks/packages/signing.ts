@@ -4,7 +4,7 @@
  */
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
-import type { Exec } from './exec.ts';
+import type { Exec } from '../../engine/exec/run-command.ts';
 
 /**
  * Absolute path of a command found on PATH (rpmsign's `%__gpg` must be a path: Debian's default

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { TaskError } from '../../engine/task.ts';
 import { fetchVerified, hasVerifiedFile } from './fetch.ts';
-import type { Log } from './exec.ts';
+import type { Log } from './output.ts';
 
 /** One remote source file of a spec. */
 export interface SpecSource {

@@ -10,7 +10,7 @@ import { fn, type TaskDefinition } from '../../engine/task.ts';
 import type { Sources } from '../../sources/sources.ts';
 import { buildSolution } from './build/build.ts';
 import { formatProblems, hasErrors } from './lint/problems.ts';
-import { contextRunner } from './run-command.ts';
+import { contextExec } from '../../engine/exec/run-command.ts';
 import { SKIPPED_DIRS } from './config/tree-scan.ts';
 import { verifySolutionIso } from './verify/verify.ts';
 import { TaskError } from '../../engine/task.ts';
@@ -90,7 +90,7 @@ function solutionTasks(config: BuildConfig, sources: Sources, s: SolutionTarget)
           sources,
           allowUnpinned: config.settings.allowUnpinnedImages,
           allowHostFiles: s.allowHostFiles === true,
-          run: contextRunner(ctx),
+          run: contextExec(ctx),
           log: (l) => {
             ctx.log(l);
           },
@@ -109,7 +109,7 @@ function solutionTasks(config: BuildConfig, sources: Sources, s: SolutionTarget)
       fn(`solution-verify ${s.iso}`, async (ctx) => {
         const r = await verifySolutionIso(iso, {
           isoinfo: config.tools.isoinfo?.bin ?? 'isoinfo',
-          run: contextRunner(ctx),
+          run: contextExec(ctx),
         });
         for (const p of r.problems) ctx.log(`${p.file}: ${p.severity} [${p.code}] ${p.message}`);
         if (hasErrors(r.problems))

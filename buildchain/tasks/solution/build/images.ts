@@ -14,10 +14,10 @@ import { buildFileOf } from '../../../config/images.ts';
 import { requireInside } from '../../../lib/fs/fence.ts';
 import { readRegularFile } from '../../../lib/fs/read-bounded.ts';
 import { openBlobStore } from '../../../media/images/blob-store.ts';
-import { adoptDirLayout, buildLocalImage } from '../../images/build.ts';
+import { adoptDirLayout, buildLocalImage } from '../../images/index.ts';
 import type { Sources } from '../../../sources/sources.ts';
 import { MAX_HOST_FILE_BYTES } from '../config/host-files.ts';
-import type { CommandRunner } from '../run-command.ts';
+import type { Exec } from '../../../engine/exec/run-command.ts';
 import type { SolutionImage } from '../config/solution-config.ts';
 
 /** Options for {@link fetchSolutionImage}. */
@@ -31,7 +31,7 @@ export interface FetchImagesOptions {
   readonly buildah: string;
   /** Needed only when the list has remote images. */
   readonly sources?: Sources;
-  readonly run: CommandRunner;
+  readonly run: Exec;
   readonly log?: (line: string) => void;
 }
 
@@ -145,9 +145,7 @@ async function buildLocal(img: SolutionImage, dest: string, o: FetchImagesOption
       workDir: path.join(o.workDir, 'containers'),
       store: openBlobStore(o.blobDir),
       dest,
-      run: async (argv, env) => {
-        await o.run(argv, env !== undefined ? { env } : {});
-      },
+      run: o.run,
     });
   } finally {
     await rm(context, { recursive: true, force: true });

@@ -12,7 +12,7 @@ import { hostFilesNotAllowed } from '../config/host-files.ts';
 import type { SolutionConfig } from '../config/solution-config.ts';
 import { lintSolution } from '../lint/lint.ts';
 import { formatProblems, type Problem } from '../lint/problems.ts';
-import { execaRunner, type CommandRunner } from '../run-command.ts';
+import { execDirectWith, type Exec } from '../../../engine/exec/run-command.ts';
 import { ARCHIVE_LAYOUT_VERSION, formatTimestamp, isoFileName, volumeId, type ProductInfo } from './product.ts';
 
 /** Binaries the build runs. */
@@ -54,7 +54,7 @@ export interface BuildSolutionOptions {
   readonly allowHostFiles?: boolean;
   /** Force the manifest.yaml layout on (otherwise solution.yaml's `manifestYaml`). */
   readonly manifestYaml?: boolean;
-  readonly run?: CommandRunner;
+  readonly run?: Exec;
   /** Log lines of the stages (`image NAME:VERSION: building`, `ISO is up to date`). */
   readonly log?: (line: string) => void;
   /** Receives the engine's events as well (start, skip, done, fail, summary). */
@@ -77,7 +77,7 @@ export class SolutionInvalidError extends TaskError {
 export interface BuildPlan {
   readonly dir: string;
   readonly tools: SolutionTools;
-  readonly run: CommandRunner | undefined;
+  readonly run: Exec | undefined;
   readonly config: SolutionConfig;
   /** Files to copy onto the ISO (relative to `dir`). */
   readonly shipped: readonly string[];
@@ -90,14 +90,14 @@ export interface BuildPlan {
   readonly volumeId: string;
 }
 
-async function gitDescribe(run: CommandRunner, git: string, dir: string): Promise<string> {
+async function gitDescribe(run: Exec, git: string, dir: string): Promise<string> {
   return run([git, '-C', dir, 'describe', '--always', '--long', '--tags', '--dirty']).then(
     (r) => r.stdout.trim(),
     () => '',
   );
 }
 
-async function defaultEpoch(run: CommandRunner, git: string, dir: string, configFile: string): Promise<number> {
+async function defaultEpoch(run: Exec, git: string, dir: string, configFile: string): Promise<number> {
   const t = await run([git, '-C', dir, 'log', '-1', '--format=%ct']).then(
     (r) => Number(r.stdout.trim()),
     () => Number.NaN,
@@ -118,7 +118,7 @@ export async function planBuild(o: BuildSolutionOptions): Promise<BuildPlan> {
   if (refused.length > 0 || lint.config === undefined) throw new SolutionInvalidError(refused);
   const config: SolutionConfig = { ...lint.config, manifestYaml: o.manifestYaml ?? lint.config.manifestYaml };
   const workDir = path.resolve(o.workDir ?? path.join(dir, '_build'));
-  const run = o.run ?? execaRunner(o.signal);
+  const run = o.run ?? execDirectWith(o.signal);
   const epoch = o.sourceDateEpoch ?? (await defaultEpoch(run, tools.git, dir, path.join(dir, 'solution.yaml')));
   const product: ProductInfo = {
     name: config.name,

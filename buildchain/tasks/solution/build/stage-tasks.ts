@@ -19,7 +19,7 @@ import { fn, TaskError, type ActionContext, type TaskDefinition } from '../../..
 import { writeFileAtomic } from '../../../lib/fs/atomic-write.ts';
 import type { Sources } from '../../../sources/sources.ts';
 import type { SolutionImage } from '../config/solution-config.ts';
-import { contextRunner, type CommandRunner } from '../run-command.ts';
+import { contextExec, type Exec } from '../../../engine/exec/run-command.ts';
 import { parseSha256Sums, sha256File, sha256SumPath } from './checksum.ts';
 import { fetchSolutionImage, imageInputs, imageLayoutDir } from './images.ts';
 import { registryConfigFor, REGISTRY_CONFIG_FILE, stageSolutionRoot } from './layout.ts';
@@ -44,8 +44,8 @@ export async function removePrevious(iso: string, target?: string): Promise<void
   if (sums.has(path.basename(iso))) await rm(sumFile, { force: true });
 }
 
-function runnerOf(p: BuildPlan, ctx: ActionContext): CommandRunner {
-  return p.run ?? contextRunner(ctx);
+function runnerOf(p: BuildPlan, ctx: ActionContext): Exec {
+  return p.run ?? contextExec(ctx);
 }
 
 /** Task name of an image: `/` of a repository name becomes `+` (which no image name holds). */

@@ -5,7 +5,7 @@ import { isoSizes } from '../../../media/iso/isoinfo-listing.ts';
 import { openIso } from '../../../media/iso/isoinfo-reader.ts';
 import { parseProductTxt } from '../build/product.ts';
 import type { Problem } from '../lint/problems.ts';
-import { execaRunner, type CommandRunner } from '../run-command.ts';
+import { execDirect, type Exec } from '../../../engine/exec/run-command.ts';
 
 /** One image of the report. */
 export interface InspectImage {
@@ -40,14 +40,14 @@ export interface InspectReport {
 /** Options for {@link inspectSolutionIso}. */
 export interface InspectOptions {
   readonly isoinfo?: string;
-  readonly run?: CommandRunner;
+  readonly run?: Exec;
 }
 
 export async function inspectSolutionIso(
   file: string,
   o: InspectOptions = {},
 ): Promise<InspectReport> {
-  const iso = await openIso(file, o.run ?? execaRunner(), o.isoinfo);
+  const iso = await openIso(file, o.run ?? execDirect, o.isoinfo);
   const productEntry = iso.entries.get('product.txt');
   const product =
     productEntry === undefined

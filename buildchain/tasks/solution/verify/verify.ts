@@ -20,14 +20,14 @@ import {
   volumeId,
 } from '../build/product.ts';
 import { renderRegistryConfig } from '../build/registry-config.ts';
-import { execaRunner, type CommandRunner } from '../run-command.ts';
+import { execDirect, type Exec } from '../../../engine/exec/run-command.ts';
 
 /** Options for {@link verifySolutionIso}. */
 export interface VerifyOptions {
   readonly isoinfo?: string;
   /** Check the SHA256SUM beside the ISO (default true). */
   readonly checksum?: boolean;
-  readonly run?: CommandRunner;
+  readonly run?: Exec;
 }
 
 /** Result of {@link verifySolutionIso}. */
@@ -192,7 +192,7 @@ export async function verifySolutionIso(
   o: VerifyOptions = {},
 ): Promise<VerifyResult> {
   const problems: Problem[] = [];
-  const run = o.run ?? execaRunner();
+  const run = o.run ?? execDirect;
   let iso: IsoReader;
   try {
     iso = await openIso(file, run, o.isoinfo);

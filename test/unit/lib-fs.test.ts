@@ -13,6 +13,7 @@ import {
   writeFileAtomicSync,
 } from '../../buildchain/lib/fs/atomic-write.ts';
 import { sha256Digest, sha256File, sha256Hex } from '../../buildchain/lib/fs/hash.ts';
+import { linkOrCopy, replaceDir, stagingPathFor } from '../../buildchain/lib/fs/staging.ts';
 import { walkTree, walkTreeSync } from '../../buildchain/lib/fs/walk.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 
@@ -145,6 +146,31 @@ describe('atomic write', () => {
     }, { mode: 0o600 });
     expect(readFileSync(file, 'utf8')).toBe('whole');
     expect(modeOfFile(file)).toBe(0o600);
+  });
+});
+
+describe('staging', () => {
+  it('replaceDir swaps a complete staging tree in, with or without an old one, leaving nothing beside', async () => {
+    const dest = path.join(tmp.path, 'out');
+    for (const content of ['first', 'second']) {
+      const staging = stagingPathFor(dest);
+      expect(path.basename(staging)).toMatch(/^out\.staging-\d+-[0-9a-f]{8}$/);
+      mkdirSync(staging);
+      writeFileSync(path.join(staging, 'f'), content);
+      await replaceDir(staging, dest);
+      expect(readFileSync(path.join(dest, 'f'), 'utf8')).toBe(content);
+      expect(ls(tmp.path)).toEqual(['out']);
+    }
+  });
+
+  it('linkOrCopy hard-links when it can; an existing destination is an error unless existingOk', async () => {
+    const src = path.join(tmp.path, 'src');
+    const dst = path.join(tmp.path, 'dst');
+    writeFileSync(src, 'x');
+    expect(await linkOrCopy(src, dst)).toBe(true);
+    expect(statSync(dst).ino).toBe(statSync(src).ino);
+    await expect(linkOrCopy(src, dst)).rejects.toMatchObject({ code: 'EEXIST' });
+    expect(await linkOrCopy(src, dst, { existingOk: true })).toBe(false);
   });
 });
 

@@ -3,9 +3,9 @@
  * `<hex>.manifest.json` per platform for lists) materialised from the blob store with hard
  * links, through a staging directory renamed into place: a layout is complete or absent.
  */
-import { randomBytes } from 'node:crypto';
-import { copyFile, link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { linkOrCopy, replaceDir, stagingPathFor } from '../../lib/fs/staging.ts';
 
 /** The `version` file of skopeo's dir transport. */
 export const DIR_TRANSPORT_VERSION = 'Directory Transport Version: 1.1\n';
@@ -22,37 +22,14 @@ export interface MaterialiseLayoutOptions {
   readonly blobs: readonly string[];
 }
 
-/** Hard-links `src` to `dst`, copying when linking is impossible (another filesystem). */
-export async function linkOrCopy(src: string, dst: string): Promise<void> {
-  try {
-    await link(src, dst);
-  } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    if (code === 'EEXIST') return;
-    if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK') throw err;
-    await copyFile(src, dst);
-  }
-}
-
-/** Renames `staging` onto `dest`, replacing an existing `dest` (directory). */
-export async function replaceDir(staging: string, dest: string): Promise<void> {
-  const old = `${dest}.old-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const hadOld = await rename(dest, old).then(
-    () => true,
-    (err: unknown) => {
-      if ((err as { code?: unknown }).code === 'ENOENT') return false;
-      throw err;
-    },
-  );
-  await rename(staging, dest);
-  if (hadOld) await rm(old, { recursive: true, force: true });
-}
+/** The staging helpers live in lib/fs/staging.ts; exported here for the Solution layout. */
+export { linkOrCopy, replaceDir } from '../../lib/fs/staging.ts';
 
 /** Writes a complete layout at `dest` (see {@link MaterialiseLayoutOptions}). */
 export async function materialiseLayout(opts: MaterialiseLayoutOptions): Promise<void> {
   const dest = path.resolve(opts.dest);
   await mkdir(path.dirname(dest), { recursive: true });
-  const staging = `${dest}.staging-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const staging = stagingPathFor(dest);
   try {
     await mkdir(staging);
     await writeFile(path.join(staging, 'manifest.json'), opts.manifest);
@@ -60,7 +37,7 @@ export async function materialiseLayout(opts: MaterialiseLayoutOptions): Promise
     for (const inst of opts.instances ?? []) {
       await writeFile(path.join(staging, `${inst.digest.slice('sha256:'.length)}.manifest.json`), inst.bytes);
     }
-    await Promise.all(opts.blobs.map((b) => linkOrCopy(b, path.join(staging, path.basename(b)))));
+    await Promise.all(opts.blobs.map((b) => linkOrCopy(b, path.join(staging, path.basename(b)), { existingOk: true })));
     await replaceDir(staging, dest);
   } catch (err) {
     await rm(staging, { recursive: true, force: true });

@@ -2,8 +2,9 @@
  * Assembles `_build/artifacts/` all or nothing: everything is written into a staging
  * directory beside it, then swapped in with renames. The ISO is hard-linked, not copied.
  */
-import { copyFile, link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { linkOrCopy, replaceDir, stagingPathFor } from '../../lib/fs/staging.ts';
 
 /** What goes into the artifacts directory. */
 export interface ArtifactsContent {
@@ -26,22 +27,9 @@ export interface AssembleResult {
   readonly files: readonly string[];
 }
 
-async function linkOrCopy(src: string, dest: string): Promise<boolean> {
-  try {
-    await link(src, dest);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-    await copyFile(src, dest);
-    return false;
-  }
-}
-
 /** Writes the artifacts into a staging dir, then replaces `outDir` with it. */
 export async function assembleArtifacts(c: ArtifactsContent): Promise<AssembleResult> {
-  const staging = `${c.outDir}.staging-${process.pid}`;
-  const old = `${c.outDir}.old-${process.pid}`;
-  await rm(staging, { recursive: true, force: true });
+  const staging = stagingPathFor(c.outDir);
   await mkdir(staging, { recursive: true });
   try {
     const isoHardLinked = await linkOrCopy(c.isoFile, path.join(staging, path.basename(c.isoFile)));
@@ -52,12 +40,7 @@ export async function assembleArtifacts(c: ArtifactsContent): Promise<AssembleRe
       await writeFile(path.join(staging, name), JSON.stringify(value, null, 2) + '\n');
     }
     if (c.eventLog !== undefined) await copyFile(c.eventLog, path.join(staging, 'events.ndjson'));
-    await rm(old, { recursive: true, force: true });
-    await rename(c.outDir, old).catch((err: unknown) => {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    });
-    await rename(staging, c.outDir);
-    await rm(old, { recursive: true, force: true });
+    await replaceDir(staging, c.outDir);
     const files = [
       path.basename(c.isoFile),
       path.basename(c.sumFile),

@@ -6,6 +6,7 @@ import { copyFile, mkdir, rename, rm, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { TaskError } from '../../engine/task.ts';
 import { copyFileAtomic } from '../../lib/fs/atomic-write.ts';
+import { replaceDir } from '../../lib/fs/staging.ts';
 import { walkTree } from '../../lib/fs/walk.ts';
 import type { Exec } from '../../engine/exec/run-command.ts';
 import type { Log } from './output.ts';
@@ -158,11 +159,7 @@ export async function buildRpms(o: BuildRpmsOptions): Promise<BuiltRpm[]> {
     await rename(f, path.join(staging, rel));
     built.push({ path: rel, arch, sha256: await fileDigest(path.join(staging, rel)) });
   }
-  const old = `${o.outDir}.old`;
-  await rm(old, { recursive: true, force: true });
-  await rename(o.outDir, old).catch(() => undefined);
-  await rename(staging, o.outDir);
-  await rm(old, { recursive: true, force: true });
+  await replaceDir(staging, o.outDir);
   await writeIfChanged(o.manifest, `${JSON.stringify({ package: o.name, rpms: built }, null, 2)}\n`);
   return built;
 }

@@ -4,9 +4,10 @@
  * is built in a staging dir and renamed over the old one: stale RPMs from an older version never
  * stay, and a failure never leaves a half-built repo looking valid.
  */
-import { copyFile, link, mkdir, readdir, rename, rm, utimes } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rm, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { removeAllInside } from '../../lib/fs/fence.ts';
+import { linkOrCopy, replaceDir } from '../../lib/fs/staging.ts';
 import { walkTree } from '../../lib/fs/walk.ts';
 import type { Exec } from '../../engine/exec/run-command.ts';
 import type { Log } from './output.ts';
@@ -39,17 +40,6 @@ export interface AssembleRepoOptions {
   readonly sign?: { keyName: string; gpgBin?: string; gnupgHome?: string; exportKeyAs?: string };
 }
 
-async function linkOrCopy(src: string, dest: string): Promise<void> {
-  await mkdir(path.dirname(dest), { recursive: true });
-  try {
-    await link(src, dest);
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code !== 'EXDEV' && code !== 'EPERM') throw e;
-    await copyFile(src, dest);
-  }
-}
-
 async function setTreeTimes(dir: string, epoch: number): Promise<void> {
   // Deepest first so that setting a directory's time is not undone by writes below it.
   const paths = (await walkTree(dir)).map((e) => e.path).sort((a, b) => b.length - a.length);
@@ -75,6 +65,7 @@ export async function assembleRepo(o: AssembleRepoOptions): Promise<void> {
   await mkdir(o.staging, { recursive: true });
   for (const f of o.rpms) {
     const dest = path.join(o.staging, f.dest);
+    await mkdir(path.dirname(dest), { recursive: true });
     await linkOrCopy(f.src, dest);
     // primary.xml records each RPM's mtime: fix it (this also touches the cached hard link).
     await utimes(dest, o.epoch, o.epoch);
@@ -89,11 +80,7 @@ export async function assembleRepo(o: AssembleRepoOptions): Promise<void> {
   if (o.sign !== undefined) await signRepomd(o.exec, o.staging, o.sign);
   await setTreeTimes(o.staging, o.epoch);
   await mkdir(path.dirname(o.dir), { recursive: true });
-  const old = `${o.staging}.old`;
-  await rm(old, { recursive: true, force: true });
-  await rename(o.dir, old).catch(() => undefined);
-  await rename(o.staging, o.dir);
-  await rm(old, { recursive: true, force: true });
+  await replaceDir(o.staging, o.dir);
 }
 
 /**

@@ -7,6 +7,7 @@ import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { walkTree, type WalkEntry } from '../../lib/fs/walk.ts';
 import { problem, type Problem } from '../../lib/problem.ts';
 
 /** Problems found (empty: fine) and what was checked, for the report. */
@@ -123,15 +124,10 @@ export async function checkImages(tree: string, report: CheckReport): Promise<st
 /** nginx registry includes shipped in the tree (`*.inc`, `*.inc.j2` mentioning `/v2/`). */
 async function registryIncludes(tree: string): Promise<string[]> {
   const out: string[] = [];
-  const walk = async (dir: string): Promise<void> => {
-    for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (/\.inc(\.j2)?$/.test(e.name) && (await readFile(p, 'utf8')).includes('/v2/'))
-        out.push(p);
-    }
-  };
-  await walk(path.join(tree, 'salt'));
+  for (const e of await walkTree(path.join(tree, 'salt'), { missingOk: true })) {
+    if (e.kind !== 'dir' && /\.inc(\.j2)?$/.test(e.rel) && (await readFile(e.path, 'utf8')).includes('/v2/'))
+      out.push(e.path);
+  }
   return out.sort();
 }
 
@@ -165,14 +161,12 @@ export function parsePrimary(xml: string): { href: string; checksum: string; alg
   return out;
 }
 
-async function rpmsUnder(dir: string, rel = ''): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(path.join(dir, rel), { withFileTypes: true })) {
-    const r = rel === '' ? e.name : `${rel}/${e.name}`;
-    if (e.isDirectory() && e.name !== 'repodata') out.push(...(await rpmsUnder(dir, r)));
-    else if (e.isFile() && e.name.endsWith('.rpm')) out.push(r);
-  }
-  return out;
+/** RPM files under `dir` (relative), `repodata/` directories skipped. */
+async function rpmsUnder(dir: string): Promise<string[]> {
+  const notRepodata = (e: WalkEntry): boolean => !(e.kind === 'dir' && path.basename(e.rel) === 'repodata');
+  return (await walkTree(dir, { filter: notRepodata }))
+    .filter((e) => e.kind === 'file' && e.rel.endsWith('.rpm'))
+    .map((e) => e.rel);
 }
 
 /** One repo: repomd checksums, primary's packages present with matching checksums, no extra RPM. */

@@ -6,6 +6,8 @@ export const config = defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
+    // Forks, not threads: in-process CLI runs (test/helpers/cli-in-process.ts) change the
+    // working directory, which a worker thread cannot; each test file keeps its own process.
     pool: 'forks',
     maxWorkers: 2,
     // The JSON report is what .ci/run counts (vitest's console summary is not read by CI).

@@ -80,6 +80,16 @@ export function spawnCliIn(cwd: string, args: readonly string[], opts: CliInOpti
   return { child, done };
 }
 
+/**
+ * Runs the CLI's `main` in this process in `cwd` (a repository or a copy of one), with `env`
+ * as its whole environment (see cli-in-process.ts).
+ */
+export async function runCliHere(cwd: string, args: readonly string[], opts: { readonly env: NodeJS.ProcessEnv; readonly console?: boolean }): Promise<CliResult> {
+  const reporterArgs = opts.console === true ? [] : ['--reporter', 'json'];
+  const r = await runMainInProcess(cwd, [...reporterArgs, ...args], opts.env);
+  return { ...r, signal: null, events: opts.console === true ? [] : parseNdjson(r.stdout) };
+}
+
 /** Runs the CLI in `cwd` (see {@link spawnCliIn}). */
 export function runCliIn(cwd: string, args: readonly string[], opts: CliInOptions): Promise<CliResult> {
   return spawnCliIn(cwd, args, opts).done;
@@ -101,9 +111,10 @@ export function spawnCli(ws: Workspace, args: readonly string[], opts: CliOption
 export async function runCli(ws: Workspace, args: readonly string[], opts: CliOptions = {}): Promise<CliResult> {
   if (opts.subprocess === true || isInProcessBusy()) return spawnCli(ws, args, opts).done;
   const tasksModule = tasksModuleCopy(ws.tasksModule, `${ws.dir}.tasks`);
-  const reporterArgs = opts.console === true ? [] : ['--reporter', 'json'];
-  const r = await runMainInProcess(ws.dir, [...reporterArgs, '--tasks-module', tasksModule, ...args], shellEnv(opts.env, ws.binDir));
-  return { ...r, signal: null, events: opts.console === true ? [] : parseNdjson(r.stdout) };
+  return runCliHere(ws.dir, ['--tasks-module', tasksModule, ...args], {
+    env: shellEnv(opts.env, ws.binDir),
+    ...(opts.console === undefined ? {} : { console: opts.console }),
+  });
 }
 
 /** Polls until `check()` is true (max `ms`), for waiting on marker files written by tasks. */

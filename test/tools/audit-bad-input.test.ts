@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main as staticRegistryMain } from '../../buildchain/cli/static-registry.ts';
 import { runSolutionCli } from '../../buildchain/cli/solution.ts';
 import { missingTools } from '../helpers/require-tool.ts';
-import { runCliIn, shellEnv } from '../helpers/run-cli.ts';
+import { runCliHere, shellEnv } from '../helpers/run-cli.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
@@ -25,9 +25,12 @@ function dryRun(dir: string, env: Record<string, string> = {}): Promise<Run> {
   return runCli(dir, ['--dry-run', 'iso'], env);
 }
 
-/** The build CLI (the copy's own) with the JSON reporter in `dir`, settings from `env` only. */
+/**
+ * The build CLI with the JSON reporter in `dir` (it finds the copy's content from there; its
+ * `main` runs in this process), settings from `env` only.
+ */
 function runCli(dir: string, cliArgs: readonly string[], env: Record<string, string> = {}): Promise<Run> {
-  return runCliIn(dir, cliArgs, { env: shellEnv(env), main: path.join(dir, 'buildchain/cli/bin.ts') });
+  return runCliHere(dir, cliArgs, { env: shellEnv(env) });
 }
 
 interface Event {

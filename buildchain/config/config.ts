@@ -1,8 +1,7 @@
 import type { ToolSpec } from '../engine/task.ts';
-import type { Settings } from './settings.ts';
+import type { Settings, SourcesKind } from './settings.ts';
 
-/** Where upstream images and packages come from; see `SOURCES` in .env.example. */
-export type SourcesKind = 'embedded' | 'upstream' | 'site';
+export type { SourcesKind } from './settings.ts';
 
 /**
  * The validated build configuration: `.env.example` defaults, overridden by `.env`, overridden

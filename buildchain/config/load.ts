@@ -10,11 +10,9 @@ import { readRegularText } from '../lib/fs/read-bounded.ts';
 import { checkedBuildRoot } from './build-root.ts';
 import { setDefaultCommandTimeout } from '../engine/exec/run-command.ts';
 import { parseSettings } from './settings.ts';
-import type { BuildConfig, SourcesKind } from './config.ts';
+import type { BuildConfig } from './config.ts';
 import { checkKnownKeys, parseEnvExample, parseEnvFile } from './env.ts';
 import { resolveTools } from './tools.ts';
-
-const SOURCES_KINDS: readonly SourcesKind[] = ['embedded', 'upstream', 'site'];
 
 /** Largest `.env` or `.env.example` accepted (bytes): settings files are a few KiB. */
 const MAX_ENV_FILE_BYTES = 1024 * 1024;
@@ -66,22 +64,14 @@ export function loadConfig(
   const values = loadEnv(absRoot, env);
   const settings = parseSettings(values);
   setDefaultCommandTimeout(settings.commandTimeoutMs);
-  const sources = values.SOURCES === '' || values.SOURCES === undefined ? 'embedded' : values.SOURCES;
-  if (!(SOURCES_KINDS as readonly string[]).includes(sources)) {
-    throw new UsageError(
-      'invalid-env',
-      `SOURCES=${sources} is not one of ${SOURCES_KINDS.join(', ')}`,
-      'fix SOURCES in .env or the environment',
-    );
-  }
   // Refused before anything is written: everything under it may be removed.
   const buildRoot = checkedBuildRoot(absRoot, values.BUILD_ROOT ?? '', env);
   return {
     root: absRoot,
     buildRoot,
     isoRoot: path.join(buildRoot, 'root'),
-    projectName: values.PROJECT_NAME === '' ? 'MetalK8s' : (values.PROJECT_NAME ?? 'MetalK8s'),
-    sources: sources as SourcesKind,
+    projectName: settings.projectName,
+    sources: settings.sources,
     settings,
     env: values,
     tools: resolveTools(values),

@@ -8,6 +8,8 @@ import { commandTimeoutMs } from './command-timeout.ts';
 import { MirrorSettingsError, parseMirrorSettings, type MirrorSettings } from './mirrors.ts';
 import { checkSourceDateEpoch, parseSourceDateEpoch } from './source-date-epoch.ts';
 
+/** Where upstream images and packages come from; see `SOURCES` in .env.example. */
+export type SourcesKind = 'embedded' | 'upstream' | 'site';
 /** Where local container images are built (IMAGE_BUILDER). */
 export type ImageBuilder = 'buildah' | 'podman' | 'docker';
 /** Where RPMs are built (RPM_BUILDER): this host, or rpmbuild in a docker/podman container. */
@@ -32,6 +34,10 @@ export interface VagrantSettingsValues {
 
 /** The validated settings (see .env.example for each key). Empty strings are `undefined`. */
 export interface Settings {
+  /** PROJECT_NAME (default `MetalK8s`): letters, digits, `.`, `_` and `-` only. */
+  readonly projectName: string;
+  /** SOURCES (default `embedded`). */
+  readonly sources: SourcesKind;
   /** SOURCE_DATE_EPOCH (seconds), undefined when unset: the build epoch then defaults lazily. */
   readonly sourceDateEpoch: number | undefined;
   /** COMMAND_TIMEOUT in ms (0: no limit). */
@@ -70,6 +76,25 @@ function optional(values: Values, key: string): string | undefined {
 
 function invalid(message: string, hint: string): never {
   throw new UsageError('invalid-env', message, hint);
+}
+
+const SOURCES_KINDS: readonly SourcesKind[] = ['embedded', 'upstream', 'site'];
+
+function sources(values: Values): SourcesKind {
+  const raw = values.SOURCES ?? '';
+  const kind = raw === '' ? 'embedded' : raw;
+  if ((SOURCES_KINDS as readonly string[]).includes(kind)) return kind as SourcesKind;
+  return invalid(`SOURCES=${kind} is not one of ${SOURCES_KINDS.join(', ')}`, 'fix SOURCES in .env or the environment');
+}
+
+/** The check product.txt makes when it is written (sourced by sh, grepped by Salt), made at load. */
+function projectName(values: Values): string {
+  const name = optional(values, 'PROJECT_NAME') ?? 'MetalK8s';
+  if (/^[A-Za-z0-9._-]+$/.test(name)) return name;
+  return invalid(
+    `PROJECT_NAME '${name}' must match [A-Za-z0-9._-]+`,
+    'product.txt is sourced by sh and grepped by Salt (^NAME=...$): pick a plain name.',
+  );
 }
 
 function imageBuilder(values: Values): ImageBuilder {
@@ -155,6 +180,8 @@ function vagrant(values: Values): VagrantSettingsValues {
 export function parseSettings(values: Values): Settings {
   checkSourceDateEpoch(values);
   return {
+    projectName: projectName(values),
+    sources: sources(values),
     sourceDateEpoch: parseSourceDateEpoch(values.SOURCE_DATE_EPOCH),
     commandTimeoutMs: commandTimeoutMs(values),
     mirrors: mirrors(values),

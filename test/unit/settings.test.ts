@@ -17,6 +17,8 @@ describe('parseSettings', () => {
   it('gives the defaults for empty or missing keys', () => {
     const s = parseSettings({ IMAGE_BUILDER: '', RPM_BUILDER: '' });
     expect(s).toMatchObject({
+      projectName: 'MetalK8s',
+      sources: 'embedded',
       sourceDateEpoch: undefined,
       commandTimeoutMs: 3_600_000,
       allowUnpinnedImages: false,
@@ -38,6 +40,8 @@ describe('parseSettings', () => {
 
   it('types every value that is set', () => {
     const s = parseSettings({
+      PROJECT_NAME: 'Other-K8s_1.0',
+      SOURCES: 'site',
       SOURCE_DATE_EPOCH: '1700000000',
       COMMAND_TIMEOUT: '0',
       REGISTRY_MIRRORS: 'docker.io=harbor.example.com/dockerhub',
@@ -58,6 +62,8 @@ describe('parseSettings', () => {
       VAGRANT_NODES: '0',
     });
     expect(s).toMatchObject({
+      projectName: 'Other-K8s_1.0',
+      sources: 'site',
       sourceDateEpoch: 1_700_000_000,
       commandTimeoutMs: 0,
       allowUnpinnedImages: true,
@@ -78,6 +84,8 @@ describe('parseSettings', () => {
   });
 
   it.each([
+    [{ PROJECT_NAME: 'Metal K8s' }, "PROJECT_NAME 'Metal K8s' must match [A-Za-z0-9._-]+", /pick a plain name/],
+    [{ SOURCES: 'foo' }, 'SOURCES=foo is not one of embedded, upstream, site', /fix SOURCES in \.env/],
     [{ SOURCE_DATE_EPOCH: 'yesterday' }, "SOURCE_DATE_EPOCH='yesterday' is not a whole number of seconds from 0 to 4294967295", /SOURCE_DATE_EPOCH to an integer/],
     [{ SOURCE_DATE_EPOCH: '4294967296' }, "SOURCE_DATE_EPOCH='4294967296' is not a whole number of seconds", /leave it empty/],
     [{ COMMAND_TIMEOUT: '1h' }, 'COMMAND_TIMEOUT=1h is not a whole number of seconds from 0 to 2147483', /0 = no limit/],

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LoopbackServer } from '../../buildchain/sources/embedded/servers.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { freePort, startTestRegistry, stopAll } from '../helpers/servers.ts';
-import { runCliIn, shellEnv } from '../helpers/run-cli.ts';
+import { runCliHere, shellEnv } from '../helpers/run-cli.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { pushImage, writeOciLayout } from './images-fixtures.ts';
 
@@ -32,7 +32,8 @@ describe.skipIf(missingTools('skopeo', 'buildah', 'docker-registry').length > 0)
   const digests: Record<string, string> = {};
 
   async function build(env: Record<string, string> = {}, task = 'images'): Promise<{ code: number; events: Event[] }> {
-    const r = await runCliIn(ws, ['--tasks-module', 'tasks.ts', '-n', '2', task], { env: shellEnv(env) });
+    // The build CLI's main, in this process (tasks.ts never changes: the module cache is safe).
+    const r = await runCliHere(ws, ['--tasks-module', 'tasks.ts', '-n', '2', task], { env: shellEnv(env) });
     return { code: r.code ?? -1, events: r.events };
   }
 

@@ -15,7 +15,7 @@ import { parseManifest } from '../../buildchain/lib/oci/manifest.ts';
 import { createSources, type Sources } from '../../buildchain/sources/sources.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
-import { runCliIn, shellEnv } from '../helpers/run-cli.ts';
+import { runCliHere, shellEnv } from '../helpers/run-cli.ts';
 import { fixtureConfig } from './mirror-fixture.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
@@ -70,7 +70,8 @@ describe.skipIf(missingTools('skopeo', 'buildah', 'docker-registry', 'nginx', 'r
     let isoImages: string;
 
     async function build(task = 'images'): Promise<{ code: number; events: Event[]; stderr: string }> {
-      const r = await runCliIn(ws, ['--tasks-module', 'tasks.mts', '-n', '2', task], { env: shellEnv({ SOURCES: 'embedded' }) });
+      // The build CLI's main, in this process (tasks.mts never changes: the module cache is safe).
+      const r = await runCliHere(ws, ['--tasks-module', 'tasks.mts', '-n', '2', task], { env: shellEnv({ SOURCES: 'embedded' }) });
       return { code: r.code ?? -1, events: r.events, stderr: r.stderr };
     }
 

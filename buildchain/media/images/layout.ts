@@ -22,9 +22,6 @@ export interface MaterialiseLayoutOptions {
   readonly blobs: readonly string[];
 }
 
-/** The staging helpers live in lib/fs/staging.ts; exported here for the Solution layout. */
-export { linkOrCopy, replaceDir } from '../../lib/fs/staging.ts';
-
 /** Writes a complete layout at `dest` (see {@link MaterialiseLayoutOptions}). */
 export async function materialiseLayout(opts: MaterialiseLayoutOptions): Promise<void> {
   const dest = path.resolve(opts.dest);

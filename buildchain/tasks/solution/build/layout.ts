@@ -3,11 +3,11 @@
  * place: `product.txt`, `registry-config.inc.j2`, `images/<name>/<version>/` (hard links into
  * the blob store), `operator/deploy/**.yaml`, `ui/**.yaml`, and optionally `manifest.yaml`.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ImageEntry } from '../../../config/content-types.ts';
-import { linkOrCopy, replaceDir } from '../../../media/images/layout.ts';
+import { sha256Hex } from '../../../lib/fs/hash.ts';
+import { linkOrCopy, replaceDir, stagingPathFor } from '../../../lib/fs/staging.ts';
 import { imageLayoutDir } from './images.ts';
 import { renderManifestYaml, renderProductTxt, type ProductInfo } from './product.ts';
 import { renderRegistryConfig, type RegistryImage } from './registry-config.ts';
@@ -45,7 +45,7 @@ export async function registryImagesOf(imagesDir: string): Promise<RegistryImage
         () => undefined,
       );
       if (bytes === undefined) continue;
-      out.push({ name, tag, manifestHex: createHash('sha256').update(bytes).digest('hex') });
+      out.push({ name, tag, manifestHex: sha256Hex(bytes) });
     }
   }
   return out;
@@ -66,7 +66,7 @@ export async function registryImagesFor(
   for (const img of sorted) {
     const bytes = await readFile(path.join(imageLayoutDir(workDir, img), 'manifest.json')).catch(() => undefined);
     if (bytes === undefined) continue;
-    out.push({ name: img.name, tag: img.version, manifestHex: createHash('sha256').update(bytes).digest('hex') });
+    out.push({ name: img.name, tag: img.version, manifestHex: sha256Hex(bytes) });
   }
   return out;
 }
@@ -93,7 +93,7 @@ async function linkImages(o: StageRootOptions, staging: string): Promise<void> {
     const dest = path.join(staging, 'images', img.name, img.version);
     await mkdir(dest, { recursive: true });
     for (const f of (await readdir(src)).sort())
-      await linkOrCopy(path.join(src, f), path.join(dest, f));
+      await linkOrCopy(path.join(src, f), path.join(dest, f), { existingOk: true });
   }
 }
 
@@ -111,7 +111,7 @@ async function copyShipped(o: StageRootOptions, staging: string): Promise<void> 
 /** Writes the whole root; returns its final path (`<workDir>/root`). */
 export async function stageSolutionRoot(o: StageRootOptions): Promise<string> {
   const final = path.join(o.workDir, 'root');
-  const staging = `${final}.staging-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const staging = stagingPathFor(final);
   try {
     await mkdir(path.join(staging, 'images'), { recursive: true });
     await linkImages(o, staging);

@@ -56,9 +56,6 @@ export interface WriteIsoResult {
   readonly argv: readonly string[];
 }
 
-/** sha256 of a file, streamed (lib/fs/hash.ts; exported here for the Solution checksum). */
-export { sha256File } from '../../lib/fs/hash.ts';
-
 /** One `sha256sum`-compatible line: `<hex>  <basename>\n`. */
 export function sha256sumLine(hex: string, file: string): string {
   return `${hex}  ${path.basename(file)}\n`;

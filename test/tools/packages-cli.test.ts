@@ -2,19 +2,17 @@
  * `npm run build -- packaging` with the real CLI in a workspace: a built spec (local and
  * remote sources) and one upstream repo served by nginx on 127.0.0.1 (SOURCES=upstream).
  */
-import { execFile } from 'node:child_process';
 import { chmod, copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execDirect } from '../../buildchain/engine/exec/run-command.ts';
 import { missingTools } from '../helpers/require-tool.ts';
+import { runCliHere } from '../helpers/run-cli.ts';
 import { startTestNginx, stopAll } from '../helpers/servers.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { buildTestRpm, makeRepo } from './packages-fixtures.ts';
 
-const run = promisify(execFile);
 const REPO = path.resolve(import.meta.dirname, '../..');
 
 interface BuildEvent {
@@ -49,12 +47,12 @@ describe.skipIf(missingTools('rpmbuild', 'rpmspec', 'rpm', 'createrepo_c', 'dnf'
   let ws = '';
 
   async function build(...args: string[]): Promise<{ code: number; events: BuildEvent[]; stderr: string }> {
-    const r = await run(process.execPath, [path.join(REPO, 'node_modules/tsx/dist/cli.mjs'), path.join(REPO, 'buildchain/cli/bin.ts'), '--reporter', 'json', '--tasks-module', path.join(import.meta.dirname, 'packages-tasks-module.ts'), ...args], {
-      cwd: ws,
+    // The build CLI's main, in this process.
+    const r = await runCliHere(ws, ['--tasks-module', path.join(import.meta.dirname, 'packages-tasks-module.ts'), ...args], {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', SOURCES: 'upstream', SOURCE_DATE_EPOCH: '1700000000' },
-    }).then((x) => ({ code: 0, ...x }), (e: unknown) => e as { code: number; stdout: string; stderr: string });
-    const events = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as BuildEvent);
-    return { code: r.code, events, stderr: r.stderr };
+    });
+    const events = r.events as unknown as BuildEvent[];
+    return { code: r.code ?? -1, events, stderr: r.stderr };
   }
   const ran = (events: BuildEvent[]) => events.filter((e) => e.event === 'done').map((e) => e.task ?? '').sort();
 
@@ -156,10 +154,11 @@ describe.skipIf(missingTools('rpmbuild', 'rpmspec', 'rpm', 'createrepo_c', 'dnf'
   });
 
   it('produces every ISO repo, and dnf installs the built and downloaded packages from them', async () => {
-    const r = await run(process.execPath, [path.join(REPO, 'node_modules/tsx/dist/cli.mjs'), path.join(REPO, 'buildchain/cli/bin.ts'), '--tasks-module', path.join(import.meta.dirname, 'packages-tasks-module.ts'), 'packaging'], {
-      cwd: tmp.path,
+    const r = await runCliHere(tmp.path, ['--tasks-module', path.join(import.meta.dirname, 'packages-tasks-module.ts'), 'packaging'], {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', SOURCES: 'embedded' },
+      console: true,
     });
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/build ok/);
     const repos = path.join(tmp.path, '_build', 'root', 'packages', 'redhat');
     expect((await readdir(repos)).sort()).toEqual(['base', 'epel', 'extras', 'kubernetes', 'saltstack', 'scality', 'updates'].map((n) => `metalk8s-${n}-el7`));

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { execDirect } from '../engine/exec/run-command.ts';
+import { execDirect, type Exec } from '../engine/exec/run-command.ts';
 import type { BuildConfig } from './config.ts';
 import { VERSION_FILE } from './version.ts';
 
@@ -83,12 +83,29 @@ export function headCommit(root: string): string | undefined {
   return sha !== undefined && SHA_RE.test(sha) ? sha : undefined;
 }
 
-function versionMtime(root: string): number {
+function mtimeOf(file: string): number {
   try {
-    return Math.floor(statSync(path.join(root, VERSION_FILE)).mtimeMs / 1000);
+    return Math.floor(statSync(file).mtimeMs / 1000);
   } catch {
     return 0;
   }
+}
+
+function versionMtime(root: string): number {
+  return mtimeOf(path.join(root, VERSION_FILE));
+}
+
+/**
+ * The rule after SOURCE_DATE_EPOCH, for the repository holding `dir` (the buildchain's, or a
+ * Solution's): its last commit time, else the mtime of `fallbackFile` (0 when missing). `exec`
+ * runs git (a missing or failing git, or one past the time limit, means no commit time).
+ */
+export async function commitTimeOrMtime(exec: Exec, gitBin: string, dir: string, fallbackFile: string): Promise<number> {
+  const r = await exec([gitBin, '-C', dir, 'log', '-1', '--format=%ct'], { reject: false, timeoutMs: GIT_TIMEOUT_MS }).catch(
+    () => undefined,
+  );
+  const out = r?.exitCode === 0 ? r.stdout.trim() : '';
+  return /^\d+$/.test(out) ? Number(out) : mtimeOf(fallbackFile);
 }
 
 /**
@@ -106,10 +123,8 @@ export function buildEpochKey(config: EpochConfig): string {
 /** One resolution per repository, git binary and epoch key (HEAD), for the whole process. */
 const epochs = new Map<string, Promise<number>>();
 
-async function resolveEpoch(config: EpochConfig): Promise<number> {
-  const commit = await git(config, ['log', '-1', '--format=%ct']);
-  if (commit !== undefined && /^\d+$/.test(commit)) return Number(commit);
-  return versionMtime(config.root);
+function resolveEpoch(config: EpochConfig): Promise<number> {
+  return commitTimeOrMtime(execDirect, config.tools.git?.bin ?? 'git', config.root, path.join(config.root, VERSION_FILE));
 }
 
 /**

@@ -8,7 +8,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildEpoch, buildEpochKey, headCommit } from '../../buildchain/config/build-info.ts';
+import { buildEpoch, buildEpochKey, commitTimeOrMtime, headCommit } from '../../buildchain/config/build-info.ts';
+import { execDirect } from '../../buildchain/engine/exec/run-command.ts';
 import { testConfig } from '../helpers/config.ts';
 import { fakeTool } from '../helpers/fake-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
@@ -85,6 +86,17 @@ describe('build epoch', () => {
     const config = testConfig(repo, { GIT_BIN: gitBin });
     expect(buildEpochKey(config)).toBe(`git ${git(['rev-parse', 'HEAD'])}`);
     expect(await buildEpoch(config)).toBe(1_600_000_100);
+  });
+
+  it('the same rule on another directory (a Solution): its commit time, else the mtime of its file', async () => {
+    const solution = path.join(tmp.path, 'solution');
+    await mkdir(solution);
+    const file = path.join(solution, 'solution.yaml');
+    await writeFile(file, 'name: x\n');
+    await utimes(file, 1_400_000_000, 1_400_000_000);
+    expect(await commitTimeOrMtime(execDirect, gitBin, solution, file)).toBe(1_400_000_000);
+    expect(await commitTimeOrMtime(execDirect, path.join(tmp.path, 'no-such-git'), repo, file)).toBe(1_400_000_000);
+    expect(await commitTimeOrMtime(execDirect, gitBin, repo, file)).toBe(1_600_000_100);
   });
 
   it('a detached HEAD names its commit', () => {

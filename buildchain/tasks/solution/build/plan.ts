@@ -3,7 +3,6 @@
  * nothing is written), then the paths, the build timestamp and the product fields are fixed.
  * The stage tasks (stage-tasks.ts) are defined from this plan.
  */
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { TaskError } from '../../../engine/task.ts';
 import type { Reporter } from '../../../engine/events.ts';
@@ -13,6 +12,7 @@ import type { SolutionConfig } from '../config/solution-config.ts';
 import { lintSolution } from '../lint/lint.ts';
 import { formatProblems, type Problem } from '../lint/problems.ts';
 import { execDirectWith, type Exec } from '../../../engine/exec/run-command.ts';
+import { commitTimeOrMtime } from '../../../config/build-info.ts';
 import { ARCHIVE_LAYOUT_VERSION, formatTimestamp, isoFileName, volumeId, type ProductInfo } from './product.ts';
 
 /** Binaries the build runs. */
@@ -97,15 +97,6 @@ async function gitDescribe(run: Exec, git: string, dir: string): Promise<string>
   );
 }
 
-async function defaultEpoch(run: Exec, git: string, dir: string, configFile: string): Promise<number> {
-  const t = await run([git, '-C', dir, 'log', '-1', '--format=%ct']).then(
-    (r) => Number(r.stdout.trim()),
-    () => Number.NaN,
-  );
-  if (Number.isInteger(t) && t > 0) return t;
-  return Math.floor((await stat(configFile)).mtimeMs / 1000);
-}
-
 /** Lints (throws {@link SolutionInvalidError} on errors) and fixes every build parameter. */
 export async function planBuild(o: BuildSolutionOptions): Promise<BuildPlan> {
   const dir = path.resolve(o.dir);
@@ -119,7 +110,8 @@ export async function planBuild(o: BuildSolutionOptions): Promise<BuildPlan> {
   const config: SolutionConfig = { ...lint.config, manifestYaml: o.manifestYaml ?? lint.config.manifestYaml };
   const workDir = path.resolve(o.workDir ?? path.join(dir, '_build'));
   const run = o.run ?? execDirectWith(o.signal);
-  const epoch = o.sourceDateEpoch ?? (await defaultEpoch(run, tools.git, dir, path.join(dir, 'solution.yaml')));
+  // The build-timestamp rule of the platform (config/build-info.ts), on the Solution's directory.
+  const epoch = o.sourceDateEpoch ?? (await commitTimeOrMtime(run, tools.git, dir, path.join(dir, 'solution.yaml')));
   const product: ProductInfo = {
     name: config.name,
     version: config.version,

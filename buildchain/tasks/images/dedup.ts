@@ -4,10 +4,10 @@
  * others are grouped by size first, then by sha256. {@link inodeSnapshot} records the result,
  * so that a producer re-creating files (new inodes) makes the pass run again.
  */
-import { link, readdir, rename, rm, stat } from 'node:fs/promises';
-import path from 'node:path';
+import { link, rename, rm, stat } from 'node:fs/promises';
 import { tempPathFor } from '../../lib/fs/atomic-write.ts';
 import { sha256File } from '../../lib/fs/hash.ts';
+import { walkTree } from '../../lib/fs/walk.ts';
 
 /** What {@link dedupTree} did. */
 export interface DedupResult {
@@ -24,15 +24,12 @@ interface FileInfo {
   readonly inode: string;
 }
 
+/** Non-empty regular files under `dir` (sorted walk, so the kept copy of equal files is stable). */
 async function walk(dir: string, out: FileInfo[]): Promise<void> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  for (const e of entries) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) await walk(p, out);
-    else if (e.isFile()) {
-      const st = await stat(p);
-      if (st.size > 0) out.push({ path: p, size: st.size, inode: `${st.dev}:${st.ino}` });
-    }
+  for (const e of await walkTree(dir, { missingOk: true })) {
+    if (e.kind !== 'file') continue;
+    const st = await stat(e.path);
+    if (st.size > 0) out.push({ path: e.path, size: st.size, inode: `${st.dev}:${st.ino}` });
   }
 }
 

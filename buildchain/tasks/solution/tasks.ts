@@ -3,10 +3,10 @@
  * builds the ISO (fingerprinted by the Solution's files, so an unchanged Solution is up to date),
  * `solution:verify:<id>` checks it. Both call the same functions as the CLI.
  */
-import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
 import { fn, type TaskDefinition } from '../../engine/task.ts';
+import { walkTreeSync } from '../../lib/fs/walk.ts';
 import type { Sources } from '../../sources/sources.ts';
 import { buildSolution } from './build/build.ts';
 import { formatProblems, hasErrors } from './lint/problems.ts';
@@ -42,17 +42,10 @@ export const EXAMPLE_SOLUTION: SolutionTarget = {
 
 /** Every file of a Solution directory (sync: task creation is synchronous; Solutions are small). */
 function listFiles(root: string): string[] {
-  const out: string[] = [];
-  const walk = (rel: string): void => {
-    for (const d of readdirSync(path.join(root, rel), { withFileTypes: true })) {
-      if (rel === '' && SKIPPED_DIRS.has(d.name)) continue;
-      const r = rel === '' ? d.name : `${rel}/${d.name}`;
-      if (d.isDirectory()) walk(r);
-      else out.push(path.join(root, r));
-    }
-  };
-  walk('');
-  return out.sort();
+  return walkTreeSync(root, { filter: (e) => !SKIPPED_DIRS.has(e.rel) })
+    .filter((e) => e.kind !== 'dir')
+    .map((e) => e.path)
+    .sort();
 }
 
 function solutionTasks(config: BuildConfig, sources: Sources, s: SolutionTarget): TaskDefinition[] {

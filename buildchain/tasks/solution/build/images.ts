@@ -4,7 +4,7 @@
  * the build, local images are built with buildah (FROM scratch works offline). Every blob goes
  * through the shared blob store, and layouts are hard links into it (dedup by construction).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { chmod, cp, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -12,6 +12,7 @@ import type { ImageEntry } from '../../../config/content-types.ts';
 import { TaskError } from '../../../engine/task.ts';
 import { buildFileOf } from '../../../config/images.ts';
 import { requireInside } from '../../../lib/fs/fence.ts';
+import { sha256Hex } from '../../../lib/fs/hash.ts';
 import { readRegularFile } from '../../../lib/fs/read-bounded.ts';
 import { openBlobStore } from '../../../media/images/blob-store.ts';
 import { adoptDirLayout, buildLocalImage } from '../../images/index.ts';
@@ -64,7 +65,7 @@ export function imageInputs(img: SolutionImage, solutionDir: string): ImageInput
   }
   const hostFiles: Record<string, string> = {};
   for (const [dest, src] of Object.entries(img.hostFiles ?? {}).sort()) {
-    hostFiles[dest] = createHash('sha256').update(readHostFile(src)).digest('hex');
+    hostFiles[dest] = sha256Hex(readHostFile(src));
   }
   return { files, modes, hostFiles };
 }

@@ -1,6 +1,6 @@
 /** The images of an opened Solution ISO: manifests and their blobs, checked or summarised. */
-import { createHash } from 'node:crypto';
 import { MANIFEST_V2S2 } from './registry-config.ts';
+import { sha256Hex } from '../../../lib/fs/hash.ts';
 import type { IsoReader } from '../../../media/iso/isoinfo-reader.ts';
 import { error, warning, type Problem } from '../lint/problems.ts';
 
@@ -116,7 +116,7 @@ export async function readIsoImages(iso: IsoReader, problems: Problem[]): Promis
     out.push({
       name,
       tag,
-      manifestHex: createHash('sha256').update(bytes).digest('hex'),
+      manifestHex: sha256Hex(bytes),
       mediaType: parsed.mediaType,
       blobs: parsed.blobs,
     });

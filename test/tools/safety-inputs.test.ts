@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { runSolutionCli } from '../../buildchain/cli/solution.ts';
 import { initSolution } from '../../buildchain/tasks/solution/init/init.ts';
-import { runCliIn, shellEnv, type CliResult } from '../helpers/run-cli.ts';
+import { runCliHere, shellEnv, type CliResult } from '../helpers/run-cli.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { REPO_ROOT } from '../helpers/workspace.ts';
 
@@ -73,7 +73,8 @@ describe('inputs that name files stay inside the repository or the Solution tree
   }
 
   async function build(repo: string, args: readonly string[]): Promise<CliResult & { error: Event; fail: Event }> {
-    const r = await runCliIn(repo, args, { env: shellEnv() });
+    // The build CLI's main, in this process (each repository copy has its own path).
+    const r = await runCliHere(repo, args, { env: shellEnv() });
     const events = r.events as unknown as Event[];
     return { ...r, error: events.find((e) => e.event === 'error') ?? { event: '' }, fail: events.find((e) => e.event === 'fail') ?? { event: '' } };
   }

@@ -1,13 +1,11 @@
-import { execFile } from 'node:child_process';
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missingTools } from '../helpers/require-tool.ts';
+import { runCliHere } from '../helpers/run-cli.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { fixturePackages, writeMirrorFixture } from '../tools/mirror-fixture.ts';
 
-const run = promisify(execFile);
 const repo = path.resolve(import.meta.dirname, '../..');
 const missing = missingTools('rpmbuild', 'createrepo_c', 'gpg', 'rpmsign');
 
@@ -17,18 +15,16 @@ interface BuildEvent {
   readonly reason?: string;
 }
 
-/** `npm run build -- --reporter json ...` in a workspace (the CLI finds its root from cwd). */
+/**
+ * `npm run build -- --reporter json ...` in a workspace (the CLI finds its root from cwd): the
+ * CLI's main, in this process. A non-zero exit fails the test.
+ */
 async function build(cwd: string, ...args: string[]): Promise<BuildEvent[]> {
-  const { stdout } = await run(
-    process.execPath,
-    [path.join(repo, 'node_modules/tsx/dist/cli.mjs'), path.join(repo, 'buildchain/cli/bin.ts'), '--reporter', 'json',
-      '--tasks-module', path.join(import.meta.dirname, 'mirror-tasks-module.ts'), ...args],
-    { cwd, env: { ...process.env, SOURCES: 'embedded' } },
-  );
-  return stdout
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as BuildEvent);
+  const r = await runCliHere(cwd, ['--tasks-module', path.join(import.meta.dirname, 'mirror-tasks-module.ts'), ...args], {
+    env: { ...process.env, SOURCES: 'embedded' },
+  });
+  expect(r.code, r.stderr).toBe(0);
+  return r.events;
 }
 
 function kinds(events: BuildEvent[], task: string): string[] {

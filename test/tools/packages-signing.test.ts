@@ -5,18 +5,16 @@
  * refusal of a tampered repomd.xml), rpmkeys on the built RPMs, and that no gpg-agent is left
  * running for the GNUPGHOME.
  */
-import { execFile } from 'node:child_process';
 import { chmod, cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execDirect } from '../../buildchain/engine/exec/run-command.ts';
 import { assembleRepo } from '../../buildchain/tasks/packages/repo.ts';
 import { missingTools } from '../helpers/require-tool.ts';
+import { runCliHere } from '../helpers/run-cli.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { buildTestRpm, makeGpgKey, signRpms, type TestKey } from './packages-fixtures.ts';
 
-const run = promisify(execFile);
 const REPO = path.resolve(import.meta.dirname, '../..');
 const EPOCH = 1700000000;
 
@@ -190,10 +188,11 @@ describe.skipIf(missingTools(...TOOLS).length > 0)('npm run build -- packaging w
   });
 
   it('signs the built RPMs and the repodata, exports the key, and leaves no gpg-agent', async () => {
-    const r = await run(process.execPath, [path.join(REPO, 'node_modules/tsx/dist/cli.mjs'), path.join(REPO, 'buildchain/cli/bin.ts'), '--tasks-module', path.join(import.meta.dirname, 'packages-tasks-module.ts'), 'packaging'], {
-      cwd: ws,
+    // The build CLI's main, in this process.
+    const r = await runCliHere(ws, ['--tasks-module', path.join(import.meta.dirname, 'packages-tasks-module.ts'), 'packaging'], {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', SOURCES: 'upstream', SOURCE_DATE_EPOCH: String(EPOCH) },
-    }).catch((e: unknown) => e as { code: number; stdout: string; stderr: string });
+      console: true,
+    });
     expect(r.stdout, r.stderr).toMatch(/build ok/);
     expect(await hasAgent(key.home)).toBe(false);
 

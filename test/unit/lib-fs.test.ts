@@ -2,7 +2,15 @@
  * lib/fs: the one atomic write (no temp left on any failure, a full disk included; modes
  * whatever the umask), the one tree walk (order, symlinks never followed) and the one sha256.
  */
-import { lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
@@ -22,7 +30,8 @@ import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 const fault = vi.hoisted(() => ({ code: undefined as string | undefined }));
 vi.mock('node:fs/promises', async (importOriginal) => {
   const fsp = await importOriginal<typeof import('node:fs/promises')>();
-  const injected = (): Error => Object.assign(new Error(`${fault.code ?? ''}: injected`), { code: fault.code });
+  const injected = (): Error =>
+    Object.assign(new Error(`${fault.code ?? ''}: injected`), { code: fault.code });
   const open = (async (...args: Parameters<typeof fsp.open>) => {
     const fh = await fsp.open(...args);
     if (fault.code === undefined) return fh;
@@ -96,7 +105,9 @@ describe('atomic write', () => {
 
   it('a failing write into a missing directory leaves nothing', async () => {
     const file = path.join(tmp.path, 'missing', 'x');
-    await expect(writeFileAtomic(file, 'x')).rejects.toThrow(/its directory does not exist \(ENOENT\)/);
+    await expect(writeFileAtomic(file, 'x')).rejects.toThrow(
+      /its directory does not exist \(ENOENT\)/,
+    );
     expect(() => {
       writeFileAtomicSync(file, 'x');
     }).toThrow(AtomicWriteError);
@@ -140,10 +151,14 @@ describe('atomic write', () => {
     expect(err).toBe(boom);
     expect(path.basename(seen)).toMatch(/^tool\.out\.tmp-\d+-[0-9a-f]{8}$/);
     expect(ls(tmp.path)).toEqual([]);
-    await produceFileAtomic(file, async (t) => {
-      writeFileSync(t, 'whole');
-      await Promise.resolve();
-    }, { mode: 0o600 });
+    await produceFileAtomic(
+      file,
+      async (t) => {
+        writeFileSync(t, 'whole');
+        await Promise.resolve();
+      },
+      { mode: 0o600 },
+    );
     expect(readFileSync(file, 'utf8')).toBe('whole');
     expect(modeOfFile(file)).toBe(0o600);
   });

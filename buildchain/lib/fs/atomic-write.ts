@@ -7,7 +7,20 @@
  * Depends on Node only, so that every layer (the engine's state store too) can use it.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fsyncSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { chmod, copyFile, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -85,7 +98,11 @@ export function tempPathFor(file: string): string {
 }
 
 /** Writes `data` to `file` atomically (see the module comment). */
-export function writeFileAtomicSync(file: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): void {
+export function writeFileAtomicSync(
+  file: string,
+  data: string | Uint8Array,
+  opts: AtomicWriteOptions = {},
+): void {
   const tmp = tempPathFor(file);
   try {
     if (opts.mkdir === true) mkdirSync(path.dirname(file), { recursive: true });
@@ -107,7 +124,11 @@ export function writeFileAtomicSync(file: string, data: string | Uint8Array, opt
 }
 
 /** Writes `data` to `file` atomically (see the module comment). */
-export async function writeFileAtomic(file: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): Promise<void> {
+export async function writeFileAtomic(
+  file: string,
+  data: string | Uint8Array,
+  opts: AtomicWriteOptions = {},
+): Promise<void> {
   const tmp = tempPathFor(file);
   try {
     if (opts.mkdir === true) await mkdir(path.dirname(file), { recursive: true });
@@ -130,11 +151,19 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, o
  * Copies `src` to `dest` atomically (same temp naming and cleanup as {@link writeFileAtomic}).
  * The copy gets `opts.mode`, else the permission bits of `src`, whatever the umask.
  */
-export async function copyFileAtomic(src: string, dest: string, opts: AtomicWriteOptions = {}): Promise<void> {
-  await produceFileAtomic(dest, async (tmp) => {
-    await copyFile(src, tmp, constants.COPYFILE_EXCL);
-    await chmod(tmp, opts.mode ?? (await stat(src)).mode & 0o777);
-  }, { ...opts, mode: undefined });
+export async function copyFileAtomic(
+  src: string,
+  dest: string,
+  opts: AtomicWriteOptions = {},
+): Promise<void> {
+  await produceFileAtomic(
+    dest,
+    async (tmp) => {
+      await copyFile(src, tmp, constants.COPYFILE_EXCL);
+      await chmod(tmp, opts.mode ?? (await stat(src)).mode & 0o777);
+    },
+    { ...opts, mode: undefined },
+  );
 }
 
 /**

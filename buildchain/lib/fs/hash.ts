@@ -24,7 +24,10 @@ export function sha256Digest(data: string | Uint8Array): string {
  */
 export async function sha256File(file: string, signal?: AbortSignal): Promise<string> {
   const hash = createHash('sha256');
-  const stream = createReadStream(file, { highWaterMark: READ_SIZE, ...(signal ? { signal } : {}) });
+  const stream = createReadStream(file, {
+    highWaterMark: READ_SIZE,
+    ...(signal ? { signal } : {}),
+  });
   for await (const chunk of stream) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }

@@ -41,7 +41,11 @@ export interface LinkOrCopyOptions {
  * Hard-links `src` to `dst`, copying when linking is impossible (another filesystem, no
  * permission to link, too many links). Resolves true when `dst` is a hard link of `src`.
  */
-export async function linkOrCopy(src: string, dst: string, opts: LinkOrCopyOptions = {}): Promise<boolean> {
+export async function linkOrCopy(
+  src: string,
+  dst: string,
+  opts: LinkOrCopyOptions = {},
+): Promise<boolean> {
   try {
     await link(src, dst);
     return true;

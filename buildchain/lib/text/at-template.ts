@@ -43,11 +43,20 @@ export interface TemplateScan {
 }
 
 /** Renders `text`, listing the placeholders that cannot be rendered; line numbers are kept. */
-export function scanTemplate(text: string, context: Readonly<Record<string, string>>): TemplateScan {
+export function scanTemplate(
+  text: string,
+  context: Readonly<Record<string, string>>,
+): TemplateScan {
   const problems: TemplateProblem[] = [];
   const out = text.replace(
     PLACEHOLDER,
-    (match: string, escaped: string | undefined, braced: string | undefined, bare: string | undefined, offset: number) => {
+    (
+      match: string,
+      escaped: string | undefined,
+      braced: string | undefined,
+      bare: string | undefined,
+      offset: number,
+    ) => {
       if (escaped !== undefined) return '@@';
       const name = braced ?? bare ?? '';
       const value = Object.hasOwn(context, name) ? context[name] : undefined;
@@ -63,7 +72,10 @@ export function scanTemplate(text: string, context: Readonly<Record<string, stri
 }
 
 /** The message of a problem, without the template's name (lint adds file:line, the ISO its name). */
-export function describeTemplateProblem(p: TemplateProblem, context: Readonly<Record<string, string>>): string {
+export function describeTemplateProblem(
+  p: TemplateProblem,
+  context: Readonly<Record<string, string>>,
+): string {
   return p.kind === 'unknown'
     ? `unknown placeholder @@${p.name}`
     : `@@${p.name} ${JSON.stringify(context[p.name] ?? '')} ${SAFE_VALUE_PROBLEM}`;
@@ -79,11 +91,20 @@ export function renderTemplate(
   const first = scan.problems[0];
   if (first === undefined) return scan.text;
   if (first.kind === 'unsafe-value') {
-    rejectValue(`@@${first.name} in ${source}`, context[first.name] ?? '', SAFE_VALUE_PROBLEM, SAFE_VALUE_FIX);
+    rejectValue(
+      `@@${first.name} in ${source}`,
+      context[first.name] ?? '',
+      SAFE_VALUE_PROBLEM,
+      SAFE_VALUE_FIX,
+    );
   }
-  throw new TaskError('invalid-input', `${source}: unknown placeholder @@${first.name} (line ${first.line})`, {
-    hint: `Known placeholders: ${Object.keys(context)
-      .map((k) => `@@${k}`)
-      .join(', ')}; write @@@@ for a literal @@.`,
-  });
+  throw new TaskError(
+    'invalid-input',
+    `${source}: unknown placeholder @@${first.name} (line ${first.line})`,
+    {
+      hint: `Known placeholders: ${Object.keys(context)
+        .map((k) => `@@${k}`)
+        .join(', ')}; write @@@@ for a literal @@.`,
+    },
+  );
 }

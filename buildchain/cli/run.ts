@@ -6,7 +6,13 @@ import type { BuildConfig } from '../config/config.ts';
 import type { CliArgs } from './args.ts';
 import { DEFAULT_TASK, stateDirOf } from './context.ts';
 
-export { EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from '../engine/run-tasks.ts';
+export {
+  EXIT_FAILED,
+  EXIT_INTERNAL,
+  EXIT_INTERRUPTED,
+  EXIT_OK,
+  EXIT_USAGE,
+} from '../engine/run-tasks.ts';
 
 export function runCommand(
   args: CliArgs,

@@ -109,7 +109,12 @@ async function saveState(session: EngineSession, reporter: Reporter): Promise<bo
     return true;
   } catch (err) {
     if (!(err instanceof StateWriteError)) throw err;
-    reporter.emit({ event: 'error', reason: 'invalid-env', message: err.message, ...(err.hint === undefined ? {} : { hint: err.hint }) });
+    reporter.emit({
+      event: 'error',
+      reason: 'invalid-env',
+      message: err.message,
+      ...(err.hint === undefined ? {} : { hint: err.hint }),
+    });
     return false;
   }
 }
@@ -122,6 +127,7 @@ async function saveState(session: EngineSession, reporter: Reporter): Promise<bo
 function sweepTempsOfDeadBuilds(o: RunTasksOptions): void {
   const buildRoot = resolveReal(o.buildRoot);
   const dirs = new Set<string>([o.stateDir]);
-  for (const node of o.graph.nodes.values()) for (const t of node.targets) dirs.add(path.dirname(t));
+  for (const node of o.graph.nodes.values())
+    for (const t of node.targets) dirs.add(path.dirname(t));
   sweepDeadTemps([...dirs].filter((d) => isAtOrInside(buildRoot, resolveReal(d))));
 }

@@ -9,7 +9,10 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { defaultCommandTimeout, setDefaultCommandTimeout } from '../../buildchain/engine/exec/run-command.ts';
+import {
+  defaultCommandTimeout,
+  setDefaultCommandTimeout,
+} from '../../buildchain/engine/exec/run-command.ts';
 
 /** What one in-process run printed and returned. */
 export interface InProcessResult {
@@ -58,7 +61,11 @@ function replaceEnv(env: NodeJS.ProcessEnv): void {
  * A throw out of `main` (a subprocess would die with its stack) is returned as exit code 1 with
  * the stack on stderr.
  */
-export async function runMainInProcess(cwd: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<InProcessResult> {
+export async function runMainInProcess(
+  cwd: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Promise<InProcessResult> {
   if (busy) throw new Error('runMainInProcess: a run is already in progress');
   busy = true;
   let main: (argv: readonly string[]) => Promise<number>;

@@ -74,8 +74,8 @@ export async function runOnEngine(
     else if (e.event === 'output') {
       logs.push(`${e.task}: ${e.line}`);
       if (e.stream === 'log') logLines.push(e.line);
-    }
-    else if (e.event === 'fail') failures.push([`${e.task}: ${e.reason}: ${e.message}`, ...(e.stderrTail ?? [])].join('\n  '));
+    } else if (e.event === 'fail')
+      failures.push([`${e.task}: ${e.reason}: ${e.message}`, ...(e.stderrTail ?? [])].join('\n  '));
     else if (e.event === 'error') failures.push(`${e.reason}: ${e.message}`);
   }
   return { exitCode, events, ran, logs, logLines, failures };

@@ -122,7 +122,11 @@ function conclude(
     fp,
     targets,
     hasFileDeps: node.fileDeps.length > 0,
-    needsState: node.def.config !== undefined || node.def.targetCheck !== undefined,
+    // A config value is only known from the stored state: a task that has targets and a config
+    // value reruns without state (its targets may come from another config). A task with no
+    // targets keeps doit's rule: its uptodate checks alone decide (e.g. a prune that finds
+    // nothing to remove).
+    needsState: node.def.targetCheck !== undefined || (node.def.config !== undefined && node.targets.length > 0),
     targetChanges,
     checks,
     alwaysMake: extra.alwaysMake,

@@ -1,6 +1,8 @@
 /**
  * Helpers for the lint/artifacts/vagrant tool tests: the engine's command runner as `exec`,
- * and a driver running a task's function actions without the engine.
+ * and a driver calling a task's actions without the engine. Suites run tasks on the engine
+ * (test/helpers/engine-run.ts); the driver is for asserting one action's own error where the
+ * task's graph would need far more (vagrant_up needs the ISO).
  */
 import { execDirect } from '../../buildchain/engine/exec/run-command.ts';
 import {
@@ -23,7 +25,7 @@ export function testContext(task: string, root: string, lines: string[] = []): A
   };
 }
 
-/** Runs every action of `task` in order (function actions in-process, commands via exec). */
+/** Calls every action of `task` in order, without the engine (no order, state or tool check). */
 export async function runTask(
   task: TaskDefinition,
   root: string,

@@ -41,7 +41,10 @@ module.exports = {
       severity: 'error',
       comment: 'media/ and sources/ import only config/, engine/, lib/ and their own files.',
       from: { path: '^buildchain/(media|sources)/' },
-      to: { path: '^buildchain/', pathNot: ['^buildchain/$1/', '^buildchain/(config|engine|lib)/'] },
+      to: {
+        path: '^buildchain/',
+        pathNot: ['^buildchain/$1/', '^buildchain/(config|engine|lib)/'],
+      },
     },
     {
       name: 'tasks-not-cli',
@@ -65,7 +68,8 @@ module.exports = {
     {
       name: 'tasks-index-wires-factories',
       severity: 'error',
-      comment: "tasks/index.ts wires the domains: each domain's factory (tasks.ts) or its index.ts only.",
+      comment:
+        "tasks/index.ts wires the domains: each domain's factory (tasks.ts) or its index.ts only.",
       from: { path: '^buildchain/tasks/index\\.ts$' },
       to: {
         path: '^buildchain/tasks/[^/]+/',
@@ -80,7 +84,11 @@ module.exports = {
         'no node:child_process or execa elsewhere.',
       from: { path: '^buildchain/', pathNot: '^buildchain/engine/exec/' },
       to: {
-        path: ['^(node:)?child_process$', '(^|/)node_modules/execa/', '^buildchain/engine/exec/lazy-execa\\.ts$'],
+        path: [
+          '^(node:)?child_process$',
+          '(^|/)node_modules/execa/',
+          '^buildchain/engine/exec/lazy-execa\\.ts$',
+        ],
       },
     },
   ],

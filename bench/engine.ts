@@ -27,7 +27,12 @@ function defineTasks(n: number): TaskDefinition[] {
     const src = `src/${i}.txt`;
     const out = `out/${i}.txt`;
     outs.push(out);
-    tasks.push({ name: `copy:${i}`, fileDeps: [src], targets: [out], actions: [fn('copy', () => copyFile(src, out))] });
+    tasks.push({
+      name: `copy:${i}`,
+      fileDeps: [src],
+      targets: [out],
+      actions: [fn('copy', () => copyFile(src, out))],
+    });
   }
   tasks.push({
     name: 'concat',
@@ -58,15 +63,30 @@ async function build(
   try {
     const session = openSession(stateDir, root, {});
     const r = await runSchedule({
-      graph, selected, workers, keepGoing: false, dryRun: false, alwaysMake: false, verbose: false,
-      state: session.state, hasher: session.hasher, tools: session.tools, envValues: {},
-      reporter: silent, signal: new AbortController().signal,
+      graph,
+      selected,
+      workers,
+      keepGoing: false,
+      dryRun: false,
+      alwaysMake: false,
+      verbose: false,
+      state: session.state,
+      hasher: session.hasher,
+      tools: session.tools,
+      envValues: {},
+      reporter: silent,
+      signal: new AbortController().signal,
     });
     await saveSession(session);
     session.state.close();
     if (r.failures.length > 0) throw new Error(`bench build failed: ${r.failures.join(', ')}`);
     const c = process.cpuUsage(c0);
-    return { s: (performance.now() - t0) / 1000, cpuS: (c.user + c.system) / 1e6, done: r.counts.done, upToDate: r.counts.upToDate };
+    return {
+      s: (performance.now() - t0) / 1000,
+      cpuS: (c.user + c.system) / 1e6,
+      done: r.counts.done,
+      upToDate: r.counts.upToDate,
+    };
   } finally {
     lock.release();
   }
@@ -79,12 +99,19 @@ async function measure(n: number, workers: number): Promise<string> {
     await mkdir(path.join(root, 'src'));
     await mkdir(path.join(root, 'out'));
     const kib = Buffer.alloc(1024, 'x');
-    for (let i = 0; i < n; i++) await writeFile(path.join(root, `src/${i}.txt`), Buffer.concat([Buffer.from(`${i}\n`), kib]).subarray(0, 1024));
+    for (let i = 0; i < n; i++)
+      await writeFile(
+        path.join(root, `src/${i}.txt`),
+        Buffer.concat([Buffer.from(`${i}\n`), kib]).subarray(0, 1024),
+      );
     // Function actions use relative paths, as task code run from the project root does.
     process.chdir(root);
     const cold = await build(root, n, workers);
     const noop = await build(root, n, workers);
-    if (cold.done !== n + 1 || noop.upToDate !== n + 1) throw new Error(`unexpected counts: cold ${JSON.stringify(cold)} noop ${JSON.stringify(noop)}`);
+    if (cold.done !== n + 1 || noop.upToDate !== n + 1)
+      throw new Error(
+        `unexpected counts: cold ${JSON.stringify(cold)} noop ${JSON.stringify(noop)}`,
+      );
     const rss = process.resourceUsage().maxRSS / 1024;
     return (
       `tasks=${n} cold_s=${cold.s.toFixed(3)} noop_s=${noop.s.toFixed(3)} peak_rss_mb=${rss.toFixed(0)}\n` +
@@ -116,12 +143,17 @@ export async function run(args: string[]): Promise<void> {
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--tasks') n = Number(args[++i]);
     else if (args[i] === '--workers' || args[i] === '-n') workers = Number(args[++i]);
-    else throw new Error(`unknown option ${args[i] ?? ''} (usage: engine [--tasks N] [--workers W])`);
+    else
+      throw new Error(`unknown option ${args[i] ?? ''} (usage: engine [--tasks N] [--workers W])`);
   }
   if (!Number.isInteger(n) || n < 1) throw new Error('--tasks needs a positive integer');
-  process.stdout.write(`startup_s=${(performance.now() / 1000).toFixed(3)} (node+tsx+imports, not included below)\n`);
+  process.stdout.write(
+    `startup_s=${(performance.now() / 1000).toFixed(3)} (node+tsx+imports, not included below)\n`,
+  );
   // The half-size run first: peak RSS then reflects the larger run.
   process.stdout.write(`${await measure(Math.max(1, Math.floor(n / 2)), workers)}\n`);
   process.stdout.write(`${await measure(n, workers)}\n`);
-  process.stdout.write(`# calibration: 20000 stat calls took ${(await calibrate()).toFixed(0)} ms of CPU (compare runs and machines with it); load average ${os.loadavg()[0]?.toFixed(1) ?? '?'}\n`);
+  process.stdout.write(
+    `# calibration: 20000 stat calls took ${(await calibrate()).toFixed(0)} ms of CPU (compare runs and machines with it); load average ${os.loadavg()[0]?.toFixed(1) ?? '?'}\n`,
+  );
 }

@@ -15,7 +15,12 @@ import { BlobStore } from '../buildchain/media/images/blob-store.ts';
 import { pullImage } from '../buildchain/tasks/images/pull.ts';
 import { RegistryClient } from '../buildchain/tasks/images/registry-client.ts';
 import { startRegistry } from '../buildchain/sources/embedded/servers.ts';
-import { pushImage, writeOciLayout, type FixtureFile, type FixtureImage } from '../test/tools/images-fixtures.ts';
+import {
+  pushImage,
+  writeOciLayout,
+  type FixtureFile,
+  type FixtureImage,
+} from '../test/tools/images-fixtures.ts';
 
 const exec = promisify(execFile);
 const REPO = path.resolve(import.meta.dirname, '..');
@@ -63,13 +68,24 @@ async function storeBytes(dir: string): Promise<number> {
   return n;
 }
 
-async function cliWorkspace(ws: string, registry: string, images: readonly BenchImage[]): Promise<void> {
+async function cliWorkspace(
+  ws: string,
+  registry: string,
+  images: readonly BenchImage[],
+): Promise<void> {
   await mkdir(path.join(ws, 'images'), { recursive: true });
   await copyFile(path.join(REPO, '.env.example'), path.join(ws, '.env.example'));
-  await writeFile(path.join(ws, 'VERSION'), 'VERSION_MAJOR=0\nVERSION_MINOR=0\nVERSION_PATCH=0\nVERSION_SUFFIX=-bench\n');
-  await writeFile(path.join(ws, '.env'), `SOURCES=site\nREGISTRY_MIRRORS=bench.example=${registry}\nINSECURE_REGISTRIES=${registry}\n`);
+  await writeFile(
+    path.join(ws, 'VERSION'),
+    'VERSION_MAJOR=0\nVERSION_MINOR=0\nVERSION_PATCH=0\nVERSION_SUFFIX=-bench\n',
+  );
+  await writeFile(
+    path.join(ws, '.env'),
+    `SOURCES=site\nREGISTRY_MIRRORS=bench.example=${registry}\nINSECURE_REGISTRIES=${registry}\n`,
+  );
   const list = images.map(
-    (i) => `  - name: ${i.name}\n    version: "${i.tag}"\n    source: { registry: bench.example, repository: bench/${i.name} }\n    digest: ${i.digest}\n`,
+    (i) =>
+      `  - name: ${i.name}\n    version: "${i.tag}"\n    source: { registry: bench.example, repository: bench/${i.name} }\n    digest: ${i.digest}\n`,
   );
   await writeFile(path.join(ws, 'images', 'images.yaml'), `images:\n${list.join('')}`);
   await writeFile(
@@ -89,7 +105,12 @@ export async function run(args: string[]): Promise<void> {
     await writeOciLayout(path.join(work, 'oci'), set);
     const images: BenchImage[] = set.map((s) => ({ name: s.ref, tag: '1.0', digest: '' }));
     for (const img of images) {
-      img.digest = pushImage(path.join(work, 'oci'), img.name, `${registry.address}/bench/${img.name}:${img.tag}`, { v2s2: true });
+      img.digest = pushImage(
+        path.join(work, 'oci'),
+        img.name,
+        `${registry.address}/bench/${img.name}:${img.tag}`,
+        { v2s2: true },
+      );
     }
     await exec('sync');
 
@@ -98,8 +119,18 @@ export async function run(args: string[]): Promise<void> {
       for (const img of images) {
         const dest = path.join(baseDir, img.name, img.tag);
         await mkdir(path.dirname(dest), { recursive: true });
-        await exec('skopeo', ['--override-os', 'linux', 'copy', '-q', '--src-tls-verify=false', '--format', 'v2s2', '--dest-compress',
-          `docker://${registry.address}/bench/${img.name}:${img.tag}`, `dir:${dest}`]);
+        await exec('skopeo', [
+          '--override-os',
+          'linux',
+          'copy',
+          '-q',
+          '--src-tls-verify=false',
+          '--format',
+          'v2s2',
+          '--dest-compress',
+          `docker://${registry.address}/bench/${img.name}:${img.tag}`,
+          `dir:${dest}`,
+        ]);
       }
       await exec('hardlink', ['-q', '-c', baseDir]);
     });
@@ -107,25 +138,71 @@ export async function run(args: string[]): Promise<void> {
     const ws = path.join(work, 'ws');
     await cliWorkspace(ws, registry.address, images);
     const ours = await timed(() =>
-      exec(path.join(REPO, 'node_modules', '.bin', 'tsx'), [path.join(REPO, 'buildchain/cli/bin.ts'), '-q', '--tasks-module', 'tasks.ts', '-n', '2', 'images'], { cwd: ws }),
+      exec(
+        path.join(REPO, 'node_modules', '.bin', 'tsx'),
+        [
+          path.join(REPO, 'buildchain/cli/bin.ts'),
+          '-q',
+          '--tasks-module',
+          'tasks.ts',
+          '-n',
+          '2',
+          'images',
+        ],
+        { cwd: ws },
+      ),
     );
 
     const store = new BlobStore(path.join(work, 'lib', 'blobs'), 2);
-    const client = new RegistryClient({ endpoint: { host: registry.address, pathPrefix: '', insecure: true } });
+    const client = new RegistryClient({
+      endpoint: { host: registry.address, pathPrefix: '', insecure: true },
+    });
     const lib = await timed(() =>
       Promise.all(
         images.map((img) =>
-          pullImage({ client, repository: `bench/${img.name}`, reference: img.digest, platforms: 'linux/amd64', store,
-            dest: path.join(work, 'lib', 'images', img.name, img.tag), what: img.name }),
+          pullImage({
+            client,
+            repository: `bench/${img.name}`,
+            reference: img.digest,
+            platforms: 'linux/amd64',
+            store,
+            dest: path.join(work, 'lib', 'images', img.name, img.tag),
+            what: img.name,
+          }),
         ),
       ),
     );
     const unique = await storeBytes(path.join(work, 'lib', 'blobs', 'sha256'));
     const disk = await duBytes(path.join(ws, '_build', 'root', 'images'));
-    const cols = ['baseline_s', 'ours_s', 'ratio', 'bytes_fetched', 'unique_blob_bytes', 'disk_bytes', 'baseline_sync_s', 'ours_sync_s', 'ratio_sync', 'ours_lib_s', 'ours_lib_sync_s'];
-    const vals = [baseline.s, ours.s, baseline.s / ours.s, store.stats.bytesFetched, unique, disk, baseline.withSync, ours.withSync,
-      baseline.withSync / ours.withSync, lib.s, lib.withSync];
-    process.stdout.write(`${cols.join(' ')}\n${vals.map((v) => (Number.isInteger(v) ? String(v) : v.toFixed(2))).join(' ')}\n`);
+    const cols = [
+      'baseline_s',
+      'ours_s',
+      'ratio',
+      'bytes_fetched',
+      'unique_blob_bytes',
+      'disk_bytes',
+      'baseline_sync_s',
+      'ours_sync_s',
+      'ratio_sync',
+      'ours_lib_s',
+      'ours_lib_sync_s',
+    ];
+    const vals = [
+      baseline.s,
+      ours.s,
+      baseline.s / ours.s,
+      store.stats.bytesFetched,
+      unique,
+      disk,
+      baseline.withSync,
+      ours.withSync,
+      baseline.withSync / ours.withSync,
+      lib.s,
+      lib.withSync,
+    ];
+    process.stdout.write(
+      `${cols.join(' ')}\n${vals.map((v) => (Number.isInteger(v) ? String(v) : v.toFixed(2))).join(' ')}\n`,
+    );
     process.stderr.write(
       `images=${images.length} baseline disk=${await duBytes(baseDir)} (ours: CLI -n 2 incl. ~1-2 s CLI start-up; ` +
         'bytes_fetched from the library run, 2 connections)\n',

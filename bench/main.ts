@@ -17,7 +17,9 @@ function available(): string[] {
 
 const [name, ...args] = process.argv.slice(2);
 if (name === undefined || name === '--help' || name === '-h') {
-  process.stdout.write(`usage: npm run bench -- <name> [options]\nbenchmarks: ${available().join(', ')}\n`);
+  process.stdout.write(
+    `usage: npm run bench -- <name> [options]\nbenchmarks: ${available().join(', ')}\n`,
+  );
   process.exitCode = name === undefined ? 2 : 0;
 } else if (!/^[a-z0-9-]+$/.test(name) || !existsSync(path.join(here, `${name}.ts`))) {
   process.stderr.write(`unknown benchmark ${name}; available: ${available().join(', ')}\n`);

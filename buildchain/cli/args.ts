@@ -28,7 +28,10 @@ const COMMANDS: readonly CommandName[] = ['run', 'list', 'info', 'clean', 'forge
 function parseWorkers(value: string | undefined): number {
   const n = Number(value);
   if (value === undefined || !Number.isInteger(n) || n < 1) {
-    throw new UsageError('usage', `-n/--workers needs a positive integer, got ${JSON.stringify(value ?? '')}`);
+    throw new UsageError(
+      'usage',
+      `-n/--workers needs a positive integer, got ${JSON.stringify(value ?? '')}`,
+    );
   }
   return n;
 }
@@ -93,7 +96,8 @@ export function parseArgs(argv: readonly string[]): CliArgs {
         break;
       case '--reporter': {
         const r = value();
-        if (r !== 'console' && r !== 'json') throw new UsageError('usage', `--reporter must be console or json, got ${r}`);
+        if (r !== 'console' && r !== 'json')
+          throw new UsageError('usage', `--reporter must be console or json, got ${r}`);
         a.reporter = r;
         break;
       }
@@ -127,11 +131,16 @@ export function parseArgs(argv: readonly string[]): CliArgs {
         break;
       default:
         if (/^-n\d+$/.test(raw)) a.workers = parseWorkers(raw.slice(2));
-        else throw new UsageError('usage', `unknown option ${raw}`, 'see `npm run build -- --help`');
+        else
+          throw new UsageError('usage', `unknown option ${raw}`, 'see `npm run build -- --help`');
     }
   }
   if (a.command === 'info' && a.tasks.length !== 1) {
-    throw new UsageError('usage', 'info needs exactly one task name', 'e.g. npm run build -- info iso');
+    throw new UsageError(
+      'usage',
+      'info needs exactly one task name',
+      'e.g. npm run build -- info iso',
+    );
   }
   return a;
 }
@@ -141,9 +150,13 @@ export function parseArgs(argv: readonly string[]): CliArgs {
  * task list without that path, and the path (undefined when not given). A path is an argument
  * after `verify` that ends in `.iso` or contains a `/`.
  */
-export function extractVerifyPath(tasks: readonly string[]): { tasks: string[]; isoPath: string | undefined } {
+export function extractVerifyPath(tasks: readonly string[]): {
+  tasks: string[];
+  isoPath: string | undefined;
+} {
   const i = tasks.indexOf('verify');
   const next = i >= 0 ? tasks[i + 1] : undefined;
-  if (next === undefined || !(next.endsWith('.iso') || next.includes('/'))) return { tasks: [...tasks], isoPath: undefined };
+  if (next === undefined || !(next.endsWith('.iso') || next.includes('/')))
+    return { tasks: [...tasks], isoPath: undefined };
   return { tasks: tasks.filter((_, j) => j !== i + 1), isoPath: next };
 }

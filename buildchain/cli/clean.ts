@@ -20,7 +20,10 @@ export async function cleanCommand(
 ): Promise<number> {
   const given = new Set(args.tasks.flatMap((t) => graph.resolve(t)));
   // Topological order (the cleaner works dependents first); only the named tasks.
-  const names = given.size > 0 ? graph.closure([...given]).filter((n) => given.has(n)) : graph.select([DEFAULT_TASK]);
+  const names =
+    given.size > 0
+      ? graph.closure([...given]).filter((n) => given.has(n))
+      : graph.select([DEFAULT_TASK]);
   const stateDir = stateDirOf(config);
   const lock = acquireLock(stateDir, 'build or clean');
   try {

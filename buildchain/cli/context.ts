@@ -53,10 +53,17 @@ export async function makeReporter(args: CliArgs): Promise<Reporter> {
   return log === undefined ? main : teeReporter([main, log]);
 }
 
-type CreateTasks = (config: BuildConfig, sources: Sources) => TaskDefinition[] | Promise<TaskDefinition[]>;
+type CreateTasks = (
+  config: BuildConfig,
+  sources: Sources,
+) => TaskDefinition[] | Promise<TaskDefinition[]>;
 
 /** The task definitions: the buildchain's, or those of `--tasks-module` (testing hook). */
-export async function loadTasks(args: CliArgs, config: BuildConfig, sources: Sources): Promise<TaskDefinition[]> {
+export async function loadTasks(
+  args: CliArgs,
+  config: BuildConfig,
+  sources: Sources,
+): Promise<TaskDefinition[]> {
   if (args.tasksModule === undefined) return createAllTasks(config, sources);
   const file = path.resolve(args.tasksModule);
   const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;

@@ -7,7 +7,12 @@ import { StateStore } from '../engine/state-store.ts';
 import type { CliArgs } from './args.ts';
 import { stateDirOf } from './context.ts';
 
-export function forgetCommand(args: CliArgs, config: BuildConfig, graph: TaskGraph, reporter: Reporter): number {
+export function forgetCommand(
+  args: CliArgs,
+  config: BuildConfig,
+  graph: TaskGraph,
+  reporter: Reporter,
+): number {
   const stateDir = stateDirOf(config);
   const lock = acquireLock(stateDir, 'build or forget');
   try {

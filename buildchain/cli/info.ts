@@ -23,7 +23,12 @@ export interface TaskInfo {
   readonly reasons: readonly string[];
 }
 
-export async function infoCommand(args: CliArgs, config: BuildConfig, graph: TaskGraph, signal: AbortSignal): Promise<number> {
+export async function infoCommand(
+  args: CliArgs,
+  config: BuildConfig,
+  graph: TaskGraph,
+  signal: AbortSignal,
+): Promise<number> {
   const [name] = graph.resolve(args.tasks[0] ?? '');
   const node = graph.get(name ?? '');
   const session = openSession(stateDirOf(config), config.root, config.tools);
@@ -48,7 +53,8 @@ export async function infoCommand(args: CliArgs, config: BuildConfig, graph: Tas
   let reasons: readonly string[] = [];
   for (const e of events) {
     if (e.event === 'skip' && e.task === node.name) {
-      status = e.reason === 'dry-run' ? 'would-run' : e.reason === 'no-actions' ? 'group' : e.reason;
+      status =
+        e.reason === 'dry-run' ? 'would-run' : e.reason === 'no-actions' ? 'group' : e.reason;
       reasons = e.reasons;
     } else if (e.event === 'fail' && e.task === node.name) {
       status = 'error';
@@ -60,7 +66,9 @@ export async function infoCommand(args: CliArgs, config: BuildConfig, graph: Tas
     event: 'info',
     task: node.name,
     doc: node.def.doc ?? '',
-    actions: (node.def.actions ?? []).map((a) => (a.kind === 'command' ? a.argv.join(' ') : `fn: ${a.label}`)),
+    actions: (node.def.actions ?? []).map((a) =>
+      a.kind === 'command' ? a.argv.join(' ') : `fn: ${a.label}`,
+    ),
     fileDeps: node.fileDeps.map(rel),
     taskDeps: node.deps,
     targets: node.targets.map(rel),
@@ -82,7 +90,11 @@ function section(title: string, items: readonly string[]): string[] {
 
 export function formatInfo(i: TaskInfo): string {
   const statusLine =
-    i.status === 'would-run' ? 'status: would run, because:' : i.status === 'error' ? 'status: error:' : `status: ${i.status}`;
+    i.status === 'would-run'
+      ? 'status: would run, because:'
+      : i.status === 'error'
+        ? 'status: error:'
+        : `status: ${i.status}`;
   return [
     `${i.task}${i.doc !== '' ? `: ${i.doc}` : ''}`,
     ...section('actions', i.actions),

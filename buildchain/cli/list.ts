@@ -9,9 +9,14 @@ export interface ListedTask {
 }
 
 /** Tasks shown by `list`: top-level public ones; subtasks with --all; private with --private. */
-export function listTasks(graph: TaskGraph, args: Pick<CliArgs, 'all' | 'private' | 'tasks'>): ListedTask[] {
+export function listTasks(
+  graph: TaskGraph,
+  args: Pick<CliArgs, 'all' | 'private' | 'tasks'>,
+): ListedTask[] {
   const names =
-    args.tasks.length > 0 ? [...new Set(args.tasks.flatMap((t) => graph.resolve(t)))] : [...graph.nodes.keys()];
+    args.tasks.length > 0
+      ? [...new Set(args.tasks.flatMap((t) => graph.resolve(t)))]
+      : [...graph.nodes.keys()];
   const out: ListedTask[] = [];
   for (const name of names) {
     const node = graph.get(name);

@@ -18,7 +18,12 @@ import { EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, runCommand } from './run.t
 import { openSources } from './sources.ts';
 import { toDefinitionError } from '../engine/definition-errors.ts';
 
-async function dispatch(args: CliArgs, reporter: Reporter, signal: AbortSignal, onSources: (s: Sources) => void): Promise<number> {
+async function dispatch(
+  args: CliArgs,
+  reporter: Reporter,
+  signal: AbortSignal,
+  onSources: (s: Sources) => void,
+): Promise<number> {
   const config = loadConfig(findRoot());
   const sources = await openSources(config);
   onSources(sources);
@@ -54,7 +59,8 @@ function reportError(reporter: Reporter, thrown: unknown, command: string): numb
     message: isUsage ? message : `internal error: ${message}`,
     ...(isUsage && err.hint !== undefined ? { hint: err.hint } : {}),
   });
-  if (!isUsage && err instanceof Error && err.stack !== undefined) process.stderr.write(`${err.stack}\n`);
+  if (!isUsage && err instanceof Error && err.stack !== undefined)
+    process.stderr.write(`${err.stack}\n`);
   if (command === 'run') {
     reporter.emit({
       event: 'summary',
@@ -99,7 +105,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (err) {
     // A --json-log file that cannot be written: a usage error, reported like a bad option.
     if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`error: ${err.message}${err.hint === undefined ? '' : `\n  hint: ${err.hint}`}\n`);
+    process.stderr.write(
+      `error: ${err.message}${err.hint === undefined ? '' : `\n  hint: ${err.hint}`}\n`,
+    );
     return EXIT_USAGE;
   }
   const controller = new AbortController();
@@ -126,7 +134,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     try {
       await sources?.stop();
     } catch (err) {
-      process.stderr.write(`warning: stopping sources failed: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.stderr.write(
+        `warning: stopping sources failed: ${err instanceof Error ? err.message : String(err)}\n`,
+      );
     }
     await reporter.close();
     process.off('SIGINT', onSignal);

@@ -15,7 +15,9 @@ export const PACKAGE_ROOT = path.resolve(import.meta.dirname, '..', '..');
  * The validated configuration of the package root. Throws UsageError (`invalid-env`: a bad
  * `.env` line or value) before the command does anything.
  */
-export function loadPackageConfig(env: Readonly<Record<string, string | undefined>> = process.env): BuildConfig {
+export function loadPackageConfig(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): BuildConfig {
   return loadConfig(PACKAGE_ROOT, env);
 }
 

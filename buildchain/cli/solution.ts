@@ -55,7 +55,9 @@ function reportProblems(
   const errors = problems.filter((p) => p.severity === 'error').length;
   // Warnings are counted too: "no problems found" only when there is none at all.
   if (!json)
-    io.err(problems.length > 0 ? `${errors} error(s), ${problems.length - errors} warning(s)` : okText);
+    io.err(
+      problems.length > 0 ? `${errors} error(s), ${problems.length - errors} warning(s)` : okText,
+    );
   return errors > 0 ? EXIT_FAILED : EXIT_OK;
 }
 
@@ -111,7 +113,8 @@ function checkBuildPaths(a: SolutionArgs): void {
   const problem =
     (a.output === undefined ? undefined : outputPathProblem(a.target, a.output)) ??
     (a.workDir === undefined ? undefined : workDirProblem(a.target, a.workDir));
-  if (problem !== undefined) throw new UsageError('usage', `${problem.message}: nothing was written`, problem.fix);
+  if (problem !== undefined)
+    throw new UsageError('usage', `${problem.message}: nothing was written`, problem.fix);
 }
 
 /** A bad name/version or a non-empty directory is a usage error (2): nothing was written. */

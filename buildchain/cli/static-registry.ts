@@ -113,7 +113,11 @@ function usageMessage(err: TaskError): string {
 /** The message refusing IMAGES_DIR as the server root, or undefined when nginx can carry it. */
 function checkLiteralRoot(root: string): string | undefined {
   try {
-    expressionPieces(root, 'IMAGES_DIR', 'move or rename the directory, or give --server-root PATH (nginx variables and {{ name }} allowed there)');
+    expressionPieces(
+      root,
+      'IMAGES_DIR',
+      'move or rename the directory, or give --server-root PATH (nginx variables and {{ name }} allowed there)',
+    );
     return undefined;
   } catch (err) {
     if (err instanceof TaskError) return usageMessage(err);

@@ -15,7 +15,10 @@ const GIT_TIMEOUT_MS = 60_000;
 /** What the epoch rule reads from the configuration. */
 type EpochConfig = Pick<BuildConfig, 'root' | 'settings' | 'tools'>;
 
-async function git(config: Pick<BuildConfig, 'root' | 'tools'>, args: readonly string[]): Promise<string | undefined> {
+async function git(
+  config: Pick<BuildConfig, 'root' | 'tools'>,
+  args: readonly string[],
+): Promise<string | undefined> {
   try {
     const r = await execDirect([config.tools.git?.bin ?? 'git', '-C', config.root, ...args], {
       reject: false,
@@ -100,10 +103,16 @@ function versionMtime(root: string): number {
  * Solution's): its last commit time, else the mtime of `fallbackFile` (0 when missing). `exec`
  * runs git (a missing or failing git, or one past the time limit, means no commit time).
  */
-export async function commitTimeOrMtime(exec: Exec, gitBin: string, dir: string, fallbackFile: string): Promise<number> {
-  const r = await exec([gitBin, '-C', dir, 'log', '-1', '--format=%ct'], { reject: false, timeoutMs: GIT_TIMEOUT_MS }).catch(
-    () => undefined,
-  );
+export async function commitTimeOrMtime(
+  exec: Exec,
+  gitBin: string,
+  dir: string,
+  fallbackFile: string,
+): Promise<number> {
+  const r = await exec([gitBin, '-C', dir, 'log', '-1', '--format=%ct'], {
+    reject: false,
+    timeoutMs: GIT_TIMEOUT_MS,
+  }).catch(() => undefined);
   const out = r?.exitCode === 0 ? r.stdout.trim() : '';
   return /^\d+$/.test(out) ? Number(out) : mtimeOf(fallbackFile);
 }
@@ -117,14 +126,21 @@ export function buildEpochKey(config: EpochConfig): string {
   const fixed = config.settings.sourceDateEpoch;
   if (fixed !== undefined) return `SOURCE_DATE_EPOCH=${String(fixed)}`;
   const commit = headCommit(config.root);
-  return commit !== undefined ? `git ${commit}` : `VERSION mtime ${String(versionMtime(config.root))}`;
+  return commit !== undefined
+    ? `git ${commit}`
+    : `VERSION mtime ${String(versionMtime(config.root))}`;
 }
 
 /** One resolution per repository, git binary and epoch key (HEAD), for the whole process. */
 const epochs = new Map<string, Promise<number>>();
 
 function resolveEpoch(config: EpochConfig): Promise<number> {
-  return commitTimeOrMtime(execDirect, config.tools.git?.bin ?? 'git', config.root, path.join(config.root, VERSION_FILE));
+  return commitTimeOrMtime(
+    execDirect,
+    config.tools.git?.bin ?? 'git',
+    config.root,
+    path.join(config.root, VERSION_FILE),
+  );
 }
 
 /**

@@ -14,13 +14,44 @@ export const DEFAULT_BUILD_DIR = '_build';
 
 /** Directories that are never a build directory themselves. */
 const SYSTEM_DIRS: ReadonlySet<string> = new Set([
-  '/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/libx32', '/opt', '/proc', '/root',
-  '/run', '/sbin', '/srv', '/sys', '/usr', '/var', '/home', '/tmp', '/var/tmp', '/mnt', '/media',
+  '/bin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/opt',
+  '/proc',
+  '/root',
+  '/run',
+  '/sbin',
+  '/srv',
+  '/sys',
+  '/usr',
+  '/var',
+  '/home',
+  '/tmp',
+  '/var/tmp',
+  '/mnt',
+  '/media',
 ]);
 
 /** System trees nothing may be built in (outside a repository that happens to live there). */
 const SYSTEM_TREES: readonly string[] = [
-  '/proc', '/sys', '/dev', '/etc', '/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/boot',
+  '/proc',
+  '/sys',
+  '/dev',
+  '/etc',
+  '/usr',
+  '/bin',
+  '/sbin',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/boot',
 ];
 
 /** Where the checks look: the repository and the home directories (all absolute). */
@@ -69,15 +100,23 @@ function systemProblem(p: string): string | undefined {
 }
 
 function homeProblem(p: string, homes: readonly string[]): string | undefined {
-  if (path.dirname(p) === '/home' || homes.some((h) => variants(h).includes(p))) return 'it is a home directory';
+  if (path.dirname(p) === '/home' || homes.some((h) => variants(h).includes(p)))
+    return 'it is a home directory';
   return undefined;
 }
 
-function repoProblem(p: string, repos: readonly string[], entries: readonly string[]): string | undefined {
+function repoProblem(
+  p: string,
+  repos: readonly string[],
+  entries: readonly string[],
+): string | undefined {
   const repo = repos.find((r) => isAtOrInside(p, r));
-  if (repo !== undefined) return p === repo ? 'it is the repository itself' : `it contains the repository ${repo}`;
+  if (repo !== undefined)
+    return p === repo ? 'it is the repository itself' : `it contains the repository ${repo}`;
   const entry = entries.find((e) => variants(e).some((v) => isAtOrInside(v, p)));
-  return entry === undefined ? undefined : `it is inside the repository's ${path.basename(entry)}/ directory, which is not a build directory`;
+  return entry === undefined
+    ? undefined
+    : `it is inside the repository's ${path.basename(entry)}/ directory, which is not a build directory`;
 }
 
 /**
@@ -89,7 +128,10 @@ export function buildRootProblem(buildRoot: string, facts: BuildRootFacts): stri
   const entries = repos.flatMap(sourceEntries);
   for (const p of variants(buildRoot)) {
     const inRepo = repos.some((r) => isAtOrInside(r, p) && r !== p);
-    const why = (inRepo ? undefined : systemProblem(p)) ?? homeProblem(p, facts.homes) ?? repoProblem(p, repos, entries);
+    const why =
+      (inRepo ? undefined : systemProblem(p)) ??
+      homeProblem(p, facts.homes) ??
+      repoProblem(p, repos, entries);
     if (why !== undefined) return why;
   }
   return undefined;
@@ -107,7 +149,11 @@ export function homeDirs(env: Readonly<Record<string, string | undefined>>): str
  * `repo`. Throws `invalid-env` (exit 2, before anything is written) when it is not a dedicated
  * directory (see {@link buildRootProblem}).
  */
-export function checkedBuildRoot(repo: string, value: string, env: Readonly<Record<string, string | undefined>>): string {
+export function checkedBuildRoot(
+  repo: string,
+  value: string,
+  env: Readonly<Record<string, string | undefined>>,
+): string {
   const buildRoot = path.resolve(repo, value === '' ? DEFAULT_BUILD_DIR : value);
   const why = buildRootProblem(buildRoot, { repo, homes: homeDirs(env) });
   if (why !== undefined) {

@@ -71,10 +71,14 @@ export function buildPathProblems(root: string, entry: ImageEntry, listFile: str
       `${at}: build.context "${build.context}" holds the symlink ${path.relative(realContext, l.link)} ` +
       `resolving to ${l.target}, outside the repository; copy the file into the repository or remove the link`,
   );
-  const key = build.file === undefined ? 'Containerfile or Dockerfile' : `build.file "${build.file}"`;
+  const key =
+    build.file === undefined ? 'Containerfile or Dockerfile' : `build.file "${build.file}"`;
   const file = chosenFile(contextDir, build.file);
   if (file === undefined) {
-    return [...problems, `${at}: build context ${build.context} has no ${key}; create it or fix build.context`];
+    return [
+      ...problems,
+      `${at}: build context ${build.context} has no ${key}; create it or fix build.context`,
+    ];
   }
   const realFile = resolveReal(file);
   if (!isAtOrInside(realRoot, realFile)) {
@@ -97,15 +101,23 @@ export function buildPathProblems(root: string, entry: ImageEntry, listFile: str
  * `Containerfile`, else `Dockerfile`; undefined when none exists. With `fence`, the chosen file
  * must resolve (symlinks followed) inside it and be a regular file, else `invalid-input`.
  */
-export function buildFileOfSync(contextDir: string, file?: string, fence?: string): string | undefined {
+export function buildFileOfSync(
+  contextDir: string,
+  file?: string,
+  fence?: string,
+): string | undefined {
   const chosen = chosenFile(contextDir, file);
   if (chosen === undefined || kindOf(chosen) === 'missing') return undefined;
   if (fence !== undefined) {
     const real = resolveReal(chosen);
     if (!isAtOrInside(resolveReal(fence), real) || kindOf(real) !== 'file') {
-      throw new TaskError('invalid-input', `${chosen} resolves to ${real}: not a regular file inside ${fence}`, {
-        hint: 'keep the Containerfile a regular file inside the build context',
-      });
+      throw new TaskError(
+        'invalid-input',
+        `${chosen} resolves to ${real}: not a regular file inside ${fence}`,
+        {
+          hint: 'keep the Containerfile a regular file inside the build context',
+        },
+      );
     }
   }
   return chosen;

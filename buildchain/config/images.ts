@@ -23,7 +23,16 @@ export { isDigest, isRepositoryName, isTag } from '../lib/text/distribution-name
 /** Default content list, relative to the repository root. */
 export const IMAGE_LIST_FILE = 'images/images.yaml';
 
-const ENTRY_KEYS = new Set(['name', 'version', 'source', 'digest', 'ship', 'archivePath', 'platforms', 'build']);
+const ENTRY_KEYS = new Set([
+  'name',
+  'version',
+  'source',
+  'digest',
+  'ship',
+  'archivePath',
+  'platforms',
+  'build',
+]);
 const BUILD_KEYS = new Set(['context', 'file', 'args']);
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -66,7 +75,8 @@ export function validateImageList(
     const at = where(name === '' ? '?' : name);
     const before = problems.length;
     for (const key of Object.keys(raw)) {
-      if (!ENTRY_KEYS.has(key)) problems.push(`${at}: unknown key "${key}"; allowed: ${[...ENTRY_KEYS].join(', ')}`);
+      if (!ENTRY_KEYS.has(key))
+        problems.push(`${at}: unknown key "${key}"; allowed: ${[...ENTRY_KEYS].join(', ')}`);
     }
     const version = str(raw.version) ?? '';
     for (const p of [imageNameProblem(name), tagProblem(version)]) {
@@ -82,7 +92,8 @@ export function validateImageList(
     const entry = validateKinds(raw, at, name, version, problems);
     if (entry?.archivePath !== undefined) {
       const other = archives.get(entry.archivePath);
-      if (other !== undefined) problems.push(`${at}: archivePath ${entry.archivePath} is also used by ${other}`);
+      if (other !== undefined)
+        problems.push(`${at}: archivePath ${entry.archivePath} is also used by ${other}`);
       archives.set(entry.archivePath, name);
     }
     if (entry !== undefined && problems.length === before) entries.push(entry);
@@ -119,9 +130,14 @@ function validateKinds(
   if (ship === 'archive') {
     archivePath = str(raw.archivePath) ?? `images/${name}-${version}.tar`;
     if (!isSafeRelative(archivePath) || !archivePath.endsWith('.tar')) {
-      problems.push(`${at}: archivePath "${archivePath}" must be a relative path ending in .tar, inside the ISO root`);
+      problems.push(
+        `${at}: archivePath "${archivePath}" must be a relative path ending in .tar, inside the ISO root`,
+      );
     } else {
-      const long = archivePath.split('/').map((c) => pathComponentProblem(c, `archivePath component "${abbreviate(c)}"`)).find((p) => p !== undefined);
+      const long = archivePath
+        .split('/')
+        .map((c) => pathComponentProblem(c, `archivePath component "${abbreviate(c)}"`))
+        .find((p) => p !== undefined);
       if (long !== undefined) problems.push(`${at}: ${long.message}; set a shorter archivePath`);
     }
   } else if (raw.archivePath !== undefined) {
@@ -139,18 +155,31 @@ function validateKinds(
 
 type EntryBase = Pick<ImageEntry, 'name' | 'version' | 'ship' | 'platforms' | 'archivePath'>;
 
-function remoteEntry(raw: Record<string, unknown>, at: string, base: EntryBase, problems: string[]): ImageEntry {
+function remoteEntry(
+  raw: Record<string, unknown>,
+  at: string,
+  base: EntryBase,
+  problems: string[],
+): ImageEntry {
   const src = isRecord(raw.source) ? raw.source : {};
   const registry = str(src.registry) ?? '';
   const repository = str(src.repository) ?? '';
   if (!isRegistryHost(registry)) {
-    problems.push(`${at}: source.registry "${registry}" is not a registry host like quay.io or 127.0.0.1:5000`);
+    problems.push(
+      `${at}: source.registry "${registry}" is not a registry host like quay.io or 127.0.0.1:5000`,
+    );
   }
   if (!isRepositoryName(repository)) {
-    problems.push(`${at}: source.repository "${repository}" is not a valid repository like calico/node`);
+    problems.push(
+      `${at}: source.repository "${repository}" is not a valid repository like calico/node`,
+    );
   }
   const digest = raw.digest === undefined || raw.digest === null ? undefined : str(raw.digest);
-  if (raw.digest !== undefined && raw.digest !== null && (digest === undefined || !isDigest(digest))) {
+  if (
+    raw.digest !== undefined &&
+    raw.digest !== null &&
+    (digest === undefined || !isDigest(digest))
+  ) {
     problems.push(
       `${at}: digest ${JSON.stringify(raw.digest)} is not sha256:<64 lowercase hex>; ` +
         'fix it, or remove it and record the real one with images:lock',
@@ -159,19 +188,30 @@ function remoteEntry(raw: Record<string, unknown>, at: string, base: EntryBase, 
   return { ...base, source: { registry, repository }, ...(digest !== undefined ? { digest } : {}) };
 }
 
-function localEntry(raw: Record<string, unknown>, at: string, base: EntryBase, problems: string[]): ImageEntry {
-  if (raw.digest !== undefined) problems.push(`${at}: a local image has no pinned digest; remove "digest"`);
+function localEntry(
+  raw: Record<string, unknown>,
+  at: string,
+  base: EntryBase,
+  problems: string[],
+): ImageEntry {
+  if (raw.digest !== undefined)
+    problems.push(`${at}: a local image has no pinned digest; remove "digest"`);
   const build = isRecord(raw.build) ? raw.build : {};
   for (const key of Object.keys(build)) {
-    if (!BUILD_KEYS.has(key)) problems.push(`${at}: unknown key "build.${key}"; allowed: context, file, args`);
+    if (!BUILD_KEYS.has(key))
+      problems.push(`${at}: unknown key "build.${key}"; allowed: context, file, args`);
   }
   const context = str(build.context) ?? '';
   if (!isSafeRelative(context)) {
-    problems.push(`${at}: build.context "${context}" must be a directory relative to the repository root`);
+    problems.push(
+      `${at}: build.context "${context}" must be a directory relative to the repository root`,
+    );
   }
   const file = str(build.file);
   if (build.file !== undefined && (file === undefined || file === '' || path.isAbsolute(file))) {
-    problems.push(`${at}: build.file ${JSON.stringify(build.file)} must be a path relative to build.context (e.g. Containerfile)`);
+    problems.push(
+      `${at}: build.file ${JSON.stringify(build.file)} must be a path relative to build.context (e.g. Containerfile)`,
+    );
   }
   const args: Record<string, string> = {};
   if (build.args !== undefined) {
@@ -211,7 +251,11 @@ export function loadImageList(root: string, file: string = IMAGE_LIST_FILE): Pro
  * `Dockerfile`. Undefined when none exists. With `fence`, the file must resolve (symlinks
  * followed) inside it and be a regular file (`invalid-input` otherwise).
  */
-export function buildFileOf(contextDir: string, file?: string, fence?: string): Promise<string | undefined> {
+export function buildFileOf(
+  contextDir: string,
+  file?: string,
+  fence?: string,
+): Promise<string | undefined> {
   try {
     return Promise.resolve(buildFileOfSync(contextDir, file, fence));
   } catch (err) {
@@ -256,9 +300,13 @@ export function loadImageListSync(root: string, file: string = IMAGE_LIST_FILE):
   const { entries, problems } = validateImageList(data, file);
   for (const entry of entries) problems.push(...buildPathProblems(root, entry, file));
   if (problems.length > 0) {
-    throw new TaskError('invalid-input', `invalid image list ${file}:\n  ${problems.join('\n  ')}`, {
-      hint: 'fix the entries named above (format: docs/images.md)',
-    });
+    throw new TaskError(
+      'invalid-input',
+      `invalid image list ${file}:\n  ${problems.join('\n  ')}`,
+      {
+        hint: 'fix the entries named above (format: docs/images.md)',
+      },
+    );
   }
   return entries;
 }

@@ -38,12 +38,18 @@ export function loadEnv(
     throw new UsageError('invalid-env', `${examplePath} not found`, 'run from the repository root');
   }
   const known = parseEnvExample(
-    readEnvFile(examplePath, 'restore .env.example (a readable regular file) from the repository: git checkout -- .env.example'),
+    readEnvFile(
+      examplePath,
+      'restore .env.example (a readable regular file) from the repository: git checkout -- .env.example',
+    ),
   );
   const values: Record<string, string> = Object.fromEntries(known);
   const dotenvPath = path.join(root, '.env');
   if (existsSync(dotenvPath)) {
-    const text = readEnvFile(dotenvPath, `make ${dotenvPath} a readable regular file of KEY=value lines (see .env.example), or remove it`);
+    const text = readEnvFile(
+      dotenvPath,
+      `make ${dotenvPath} a readable regular file of KEY=value lines (see .env.example), or remove it`,
+    );
     const assignments = parseEnvFile(text, dotenvPath);
     checkKnownKeys(assignments, known, dotenvPath);
     for (const a of assignments) values[a.key] = a.value;

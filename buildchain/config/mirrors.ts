@@ -40,7 +40,8 @@ export class MirrorSettingsError extends Error {
   }
 }
 
-const HOST_RE = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]{1,5})?$/;
+const HOST_RE =
+  /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]{1,5})?$/;
 const PATH_COMPONENT_RE = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 
 function splitList(value: string): string[] {
@@ -61,23 +62,38 @@ export function parseRegistryMirrors(value: string, key = 'REGISTRY_MIRRORS'): R
   return splitList(value).map((pair) => {
     const eq = pair.indexOf('=');
     if (eq <= 0 || eq === pair.length - 1) {
-      throw new MirrorSettingsError(key, `'${pair}' is not upstream=mirror (e.g. docker.io=harbor.example.com/dockerhub)`);
+      throw new MirrorSettingsError(
+        key,
+        `'${pair}' is not upstream=mirror (e.g. docker.io=harbor.example.com/dockerhub)`,
+      );
     }
     const upstream = pair.slice(0, eq).trim();
-    const mirror = pair.slice(eq + 1).trim().replace(/\/+$/, '');
+    const mirror = pair
+      .slice(eq + 1)
+      .trim()
+      .replace(/\/+$/, '');
     if (!isRegistryHost(upstream)) {
-      throw new MirrorSettingsError(key, `'${upstream}' is not a registry host (e.g. docker.io, quay.io)`);
+      throw new MirrorSettingsError(
+        key,
+        `'${upstream}' is not a registry host (e.g. docker.io, quay.io)`,
+      );
     }
     if (seen.has(upstream)) throw new MirrorSettingsError(key, `'${upstream}' is listed twice`);
     seen.add(upstream);
     if (/^[a-z]+:\/\//.test(mirror)) {
-      throw new MirrorSettingsError(key, `'${mirror}': give host[:port][/prefix] without a scheme; list plain-HTTP mirrors in INSECURE_REGISTRIES`);
+      throw new MirrorSettingsError(
+        key,
+        `'${mirror}': give host[:port][/prefix] without a scheme; list plain-HTTP mirrors in INSECURE_REGISTRIES`,
+      );
     }
     const [host = '', ...prefix] = mirror.split('/');
     if (!isRegistryHost(host)) throw new MirrorSettingsError(key, `'${host}' is not a host[:port]`);
     for (const component of prefix) {
       if (!PATH_COMPONENT_RE.test(component)) {
-        throw new MirrorSettingsError(key, `'${mirror}': path component '${component}' is not a valid repository name part`);
+        throw new MirrorSettingsError(
+          key,
+          `'${mirror}': path component '${component}' is not a valid repository name part`,
+        );
       }
     }
     return { upstream, host, pathPrefix: prefix.join('/') };
@@ -87,7 +103,8 @@ export function parseRegistryMirrors(value: string, key = 'REGISTRY_MIRRORS'): R
 /** Parses `harbor.local:5000,127.0.0.1:5000`. */
 export function parseInsecureRegistries(value: string, key = 'INSECURE_REGISTRIES'): string[] {
   return splitList(value).map((host) => {
-    if (!isRegistryHost(host)) throw new MirrorSettingsError(key, `'${host}' is not a host[:port] (no scheme, no path)`);
+    if (!isRegistryHost(host))
+      throw new MirrorSettingsError(key, `'${host}' is not a host[:port] (no scheme, no path)`);
     return host;
   });
 }
@@ -138,7 +155,8 @@ export function mapUrlByPrefix(url: string, mirrors: readonly PackageMirror[]): 
   for (const m of mirrors) {
     const prefix = norm(m.upstreamPrefix);
     const matches = url === prefix || url.startsWith(prefix + '/');
-    if (matches && (best === undefined || prefix.length > norm(best.upstreamPrefix).length)) best = m;
+    if (matches && (best === undefined || prefix.length > norm(best.upstreamPrefix).length))
+      best = m;
   }
   if (best === undefined) return undefined;
   return norm(best.mirrorPrefix) + url.slice(norm(best.upstreamPrefix).length);

@@ -72,12 +72,19 @@ function parseRepo(
   if (!REPO_RE.test(name) || name === LOCAL_REPO) {
     fail(file, `${where}: invalid repo name '${name}'`, `Use [a-z0-9_-], not '${LOCAL_REPO}'.`);
   }
-  const baseUrl = expandRepoVars(reqString(file, where, obj, 'baseUrl'), ctx.releasever, ctx.basearch);
+  const baseUrl = expandRepoVars(
+    reqString(file, where, obj, 'baseUrl'),
+    ctx.releasever,
+    ctx.basearch,
+  );
   if (!/^(https?|file):\/\//.test(baseUrl)) {
     fail(file, `repo '${name}': baseUrl '${baseUrl}' is not a URL`, 'Use http(s):// or file://.');
   }
   const keys = obj.gpgKeys ?? [];
-  if (!Array.isArray(keys) || keys.some((k) => typeof k !== 'string' || !/^(https?|file):\/\//.test(k))) {
+  if (
+    !Array.isArray(keys) ||
+    keys.some((k) => typeof k !== 'string' || !/^(https?|file):\/\//.test(k))
+  ) {
     fail(file, `repo '${name}': gpgKeys must be a list of URLs`, 'Use [] for an unsigned repo.');
   }
   const gpgKeys = (keys as string[]).map((k) => expandRepoVars(k, ctx.releasever, ctx.basearch));
@@ -88,7 +95,8 @@ function parsePackage(file: string, raw: unknown, index: number, repos: Set<stri
   const where = `packages[${index}]`;
   const obj = asRecord(raw) ?? fail(file, `${where} must be a mapping`, 'e.g. { name: socat }');
   const name = reqString(file, where, obj, 'name');
-  if (!NAME_RE.test(name)) fail(file, `${where}: invalid package name '${name}'`, 'Use an RPM name.');
+  if (!NAME_RE.test(name))
+    fail(file, `${where}: invalid package name '${name}'`, 'Use an RPM name.');
   const version = optString(file, `package '${name}'`, obj, 'version');
   const release = optString(file, `package '${name}'`, obj, 'release');
   for (const v of [version, release]) {
@@ -211,7 +219,8 @@ export function loadPackageListSync(
   const list = parsePackageList(file, doc, osFamily, options);
   for (const p of list.packages.filter((x) => x.built)) {
     const spec = specPath(root, p.name);
-    if (!existsSync(spec)) fail(file, `package '${p.name}' is built but ${spec} is missing`, 'Add the spec file.');
+    if (!existsSync(spec))
+      fail(file, `package '${p.name}' is built but ${spec} is missing`, 'Add the spec file.');
   }
   return list;
 }

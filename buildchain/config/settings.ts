@@ -84,7 +84,10 @@ function sources(values: Values): SourcesKind {
   const raw = values.SOURCES ?? '';
   const kind = raw === '' ? 'embedded' : raw;
   if ((SOURCES_KINDS as readonly string[]).includes(kind)) return kind as SourcesKind;
-  return invalid(`SOURCES=${kind} is not one of ${SOURCES_KINDS.join(', ')}`, 'fix SOURCES in .env or the environment');
+  return invalid(
+    `SOURCES=${kind} is not one of ${SOURCES_KINDS.join(', ')}`,
+    'fix SOURCES in .env or the environment',
+  );
 }
 
 /** The check product.txt makes when it is written (sourced by sh, grepped by Salt), made at load. */
@@ -101,7 +104,10 @@ function imageBuilder(values: Values): ImageBuilder {
   const raw = values.IMAGE_BUILDER ?? '';
   const builder = raw === '' ? 'buildah' : raw;
   if (builder === 'buildah' || builder === 'podman' || builder === 'docker') return builder;
-  return invalid(`IMAGE_BUILDER=${builder} is not buildah, podman or docker`, 'set IMAGE_BUILDER to buildah (default), podman or docker in .env');
+  return invalid(
+    `IMAGE_BUILDER=${builder} is not buildah, podman or docker`,
+    'set IMAGE_BUILDER to buildah (default), podman or docker in .env',
+  );
 }
 
 function imagePullConnections(values: Values): number {
@@ -129,19 +135,30 @@ function isoRootStrays(values: Values): 'remove' | 'fail' {
   const raw = values.ISO_ROOT_STRAYS ?? '';
   if (raw === '' || raw === 'remove') return 'remove';
   if (raw === 'fail') return 'fail';
-  return invalid(`ISO_ROOT_STRAYS=${raw} is not remove or fail`, 'set ISO_ROOT_STRAYS to remove (default) or fail in .env');
+  return invalid(
+    `ISO_ROOT_STRAYS=${raw} is not remove or fail`,
+    'set ISO_ROOT_STRAYS to remove (default) or fail in .env',
+  );
 }
 
 function allowUnpinned(values: Values): boolean {
   const raw = text(values, 'ALLOW_UNPINNED_IMAGES');
   if (raw === '' || raw === 'false') return false;
   if (raw === 'true') return true;
-  return invalid(`ALLOW_UNPINNED_IMAGES=${raw} is not true or false`, 'set ALLOW_UNPINNED_IMAGES to true or false (default) in .env');
+  return invalid(
+    `ALLOW_UNPINNED_IMAGES=${raw} is not true or false`,
+    'set ALLOW_UNPINNED_IMAGES to true or false (default) in .env',
+  );
 }
 
 function mirrors(values: Values): MirrorSettings {
   const env: Record<string, string> = {};
-  for (const key of ['REGISTRY_MIRRORS', 'INSECURE_REGISTRIES', 'REGISTRY_AUTH_FILE', 'PACKAGE_MIRRORS']) {
+  for (const key of [
+    'REGISTRY_MIRRORS',
+    'INSECURE_REGISTRIES',
+    'REGISTRY_AUTH_FILE',
+    'PACKAGE_MIRRORS',
+  ]) {
     env[key] = values[key] ?? '';
   }
   try {

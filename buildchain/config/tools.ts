@@ -42,7 +42,8 @@ export const TOOL_REGISTRY: Readonly<Record<string, ToolEntry>> = {
     envKey: 'VAGRANT_BIN',
     defaultBin: 'vagrant',
     versionArgs: ['--version'],
-    installHint: 'the setup command does not install Vagrant: get it (and VirtualBox) from vagrantup.com, or set VAGRANT_BIN',
+    installHint:
+      'the setup command does not install Vagrant: get it (and VirtualBox) from vagrantup.com, or set VAGRANT_BIN',
   },
 };
 

@@ -3,7 +3,15 @@
  * never through a symlink leading out of it, never the engine's own state directory) or runs
  * their clean actions; dependents first.
  */
-import { existsNoFollow, FenceError, isAtOrInside, isInside, removeInsideSync, resolveParentReal, resolveReal } from '../lib/fs/fence.ts';
+import {
+  existsNoFollow,
+  FenceError,
+  isAtOrInside,
+  isInside,
+  removeInsideSync,
+  resolveParentReal,
+  resolveReal,
+} from '../lib/fs/fence.ts';
 import type { Reporter } from './events.ts';
 import type { TaskGraph } from './graph.ts';
 import { runActions } from './run-actions.ts';
@@ -29,7 +37,10 @@ function isRemovable(t: string, buildRoot: string, stateDir: string): boolean {
   const real = resolveParentReal(t);
   if (!isInside(resolveReal(buildRoot), real)) return false;
   const states = [stateDir, resolveReal(stateDir), resolveParentReal(stateDir)];
-  return !states.some((s) => isAtOrInside(s, real) || isAtOrInside(real, s) || isAtOrInside(s, t) || isAtOrInside(t, s));
+  return !states.some(
+    (s) =>
+      isAtOrInside(s, real) || isAtOrInside(real, s) || isAtOrInside(s, t) || isAtOrInside(t, s),
+  );
 }
 
 /** Removes `t` inside the build directory; false when the fence refused it. */
@@ -60,7 +71,13 @@ export async function cleanTasks(opts: CleanOptions): Promise<string[]> {
           verbose: false,
         });
       }
-      opts.reporter.emit({ event: 'clean', task: name, removed: [], refused: [], dryRun: opts.dryRun });
+      opts.reporter.emit({
+        event: 'clean',
+        task: name,
+        removed: [],
+        refused: [],
+        dryRun: opts.dryRun,
+      });
       cleaned.push(name);
       continue;
     }
@@ -68,7 +85,10 @@ export async function cleanTasks(opts: CleanOptions): Promise<string[]> {
     const refused: string[] = [];
     for (const t of node.targets) {
       if (!existsNoFollow(t)) continue;
-      if (!isRemovable(t, opts.buildRoot, opts.stateDir) || (!opts.dryRun && !removeTarget(t, opts.buildRoot))) {
+      if (
+        !isRemovable(t, opts.buildRoot, opts.stateDir) ||
+        (!opts.dryRun && !removeTarget(t, opts.buildRoot))
+      ) {
         refused.push(t);
         continue;
       }

@@ -39,7 +39,9 @@ export function callerModule(): string | undefined {
 }
 
 function isActionCode(file: string): boolean {
-  return !file.startsWith(ENGINE_DIR + path.sep) && !file.includes(`${path.sep}node_modules${path.sep}`);
+  return (
+    !file.startsWith(ENGINE_DIR + path.sep) && !file.includes(`${path.sep}node_modules${path.sep}`)
+  );
 }
 
 /** Per-run memo of module closures and their hashes, over one {@link FileHasher}. */

@@ -35,7 +35,8 @@ export type CodeHashOf = (module: string) => string | undefined;
 
 /** The JSON an action contributes to the fingerprint: its definition, and its code's hash. */
 export function actionIdentity(a: Action, codeHash: CodeHashOf = () => undefined): unknown {
-  if (a.kind === 'command') return { argv: a.argv, env: a.env ?? null, cwd: a.cwd ?? null, input: a.input ?? null };
+  if (a.kind === 'command')
+    return { argv: a.argv, env: a.env ?? null, cwd: a.cwd ?? null, input: a.input ?? null };
   return a.module === undefined ? { fn: a.label } : { fn: a.label, code: codeHash(a.module) ?? '' };
 }
 
@@ -55,7 +56,8 @@ export function definitionJson(node: GraphNode, codeHash?: CodeHashOf): string {
 function codeModules(node: GraphNode): string[] {
   const out: string[] = [];
   for (const a of [...(node.def.actions ?? []), ...cleanActions(node)]) {
-    if (a.kind === 'function' && a.module !== undefined && !out.includes(a.module)) out.push(a.module);
+    if (a.kind === 'function' && a.module !== undefined && !out.includes(a.module))
+      out.push(a.module);
   }
   return out;
 }
@@ -69,7 +71,10 @@ interface OtherParts {
 }
 
 /** Hash of file deps; a missing file hashes as '' (the caller reports missing-file-dep). */
-export async function fileHashes(hasher: FileHasher, files: readonly string[]): Promise<Record<string, string>> {
+export async function fileHashes(
+  hasher: FileHasher,
+  files: readonly string[],
+): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const f of files) {
     const known = hasher.peek(f);
@@ -92,8 +97,14 @@ function partsWithout(node: GraphNode, ctx: EvaluateContext, extra: EvaluateExtr
   const tools: Record<string, string> = {};
   for (const [k, v] of Object.entries(extra.toolVersions)) tools[k] = hashString(v);
   const deps: Record<string, string> = {};
-  for (const d of node.fingerprintDeps) deps[d] = ctx.fingerprints.get(d) ?? ctx.state.get(d)?.fp ?? '';
-  return { config: def.config === undefined ? '' : hashString(JSON.stringify(def.config)), env, tools, deps };
+  for (const d of node.fingerprintDeps)
+    deps[d] = ctx.fingerprints.get(d) ?? ctx.state.get(d)?.fp ?? '';
+  return {
+    config: def.config === undefined ? '' : hashString(JSON.stringify(def.config)),
+    env,
+    tools,
+    deps,
+  };
 }
 
 function conclude(
@@ -111,10 +122,19 @@ function conclude(
   // were computed by the caller (peek then answers from the run's memo).
   const code = codeFingerprintsFor(ctx.hasher);
   const defJson = definitionJson(node, (m) => code.peek(m));
-  const fp = hashString(`${defJson}\n${JSON.stringify([base.config, base.env, base.tools, files, base.deps])}`);
+  const fp = hashString(
+    `${defJson}\n${JSON.stringify([base.config, base.env, base.tools, files, base.deps])}`,
+  );
   let parts: FingerprintParts | undefined;
   const fullParts = (): FingerprintParts =>
-    (parts ??= { actions: hashString(defJson), config: base.config, env: base.env, tools: base.tools, files, deps: base.deps });
+    (parts ??= {
+      actions: hashString(defJson),
+      config: base.config,
+      env: base.env,
+      tools: base.tools,
+      files,
+      deps: base.deps,
+    });
   const reasons = staleReasons({
     root: ctx.root,
     previous: ctx.state.get(node.name),
@@ -126,7 +146,9 @@ function conclude(
     // value reruns without state (its targets may come from another config). A task with no
     // targets keeps doit's rule: its uptodate checks alone decide (e.g. a prune that finds
     // nothing to remove).
-    needsState: node.def.targetCheck !== undefined || (node.def.config !== undefined && node.targets.length > 0),
+    needsState:
+      node.def.targetCheck !== undefined ||
+      (node.def.config !== undefined && node.targets.length > 0),
     targetChanges,
     checks,
     alwaysMake: extra.alwaysMake,
@@ -135,7 +157,11 @@ function conclude(
   return { fp, files, partsJson: () => JSON.stringify(fullParts()), targets, reasons };
 }
 
-export async function evaluateTask(node: GraphNode, ctx: EvaluateContext, extra: EvaluateExtra): Promise<Evaluation> {
+export async function evaluateTask(
+  node: GraphNode,
+  ctx: EvaluateContext,
+  extra: EvaluateExtra,
+): Promise<Evaluation> {
   const base = partsWithout(node, ctx, extra);
   const files = await fileHashes(ctx.hasher, node.fileDeps);
   const targets: (readonly [string, string | undefined])[] = [];
@@ -147,7 +173,16 @@ export async function evaluateTask(node: GraphNode, ctx: EvaluateContext, extra:
   for (const c of node.def.uptodate ?? []) checks.push(typeof c === 'function' ? await c() : c);
   const code = codeFingerprintsFor(ctx.hasher);
   for (const m of codeModules(node)) await code.hash(m);
-  return conclude(node, ctx, extra, base, files, targets, checks, await targetCheckChanges(node, ctx));
+  return conclude(
+    node,
+    ctx,
+    extra,
+    base,
+    files,
+    targets,
+    checks,
+    await targetCheckChanges(node, ctx),
+  );
 }
 
 /**
@@ -155,7 +190,10 @@ export async function evaluateTask(node: GraphNode, ctx: EvaluateContext, extra:
  * undefined without a target check. Without stored state there is nothing to compare (the
  * task runs anyway: no stored state); a state without a record asks for a run.
  */
-async function targetCheckChanges(node: GraphNode, ctx: EvaluateContext): Promise<readonly string[] | undefined> {
+async function targetCheckChanges(
+  node: GraphNode,
+  ctx: EvaluateContext,
+): Promise<readonly string[] | undefined> {
   const check = node.def.targetCheck;
   if (check === undefined) return undefined;
   const previous = ctx.state.get(node.name);
@@ -169,7 +207,11 @@ async function targetCheckChanges(node: GraphNode, ctx: EvaluateContext): Promis
  * and the stat cache (the no-op path of a large build); undefined when a file must be read,
  * a file dep is missing or an uptodate check is a function.
  */
-export function evaluateTaskSync(node: GraphNode, ctx: EvaluateContext, extra: EvaluateExtra): Evaluation | undefined {
+export function evaluateTaskSync(
+  node: GraphNode,
+  ctx: EvaluateContext,
+  extra: EvaluateExtra,
+): Evaluation | undefined {
   const files: Record<string, string> = {};
   for (const f of node.fileDeps) {
     const h = ctx.hasher.peek(f);

@@ -126,7 +126,9 @@ export type BuildEvent =
   | SummaryEvent;
 
 /** A task failure as a problem: kind = reason, subject = the task, fix = the hint. */
-export function failureProblem(e: Pick<TaskFailEvent, 'task' | 'reason' | 'message' | 'hint'>): Problem {
+export function failureProblem(
+  e: Pick<TaskFailEvent, 'task' | 'reason' | 'message' | 'hint'>,
+): Problem {
   return problem(e.reason, e.task, e.message, { fix: e.hint });
 }
 
@@ -140,8 +142,10 @@ export function errorProblem(e: Pick<ErrorEvent, 'reason' | 'message' | 'hint'>)
 
 /** The event with its `problem` (error and fail events whose emitter did not set it). */
 export function withProblem(event: BuildEvent): BuildEvent {
-  if (event.event === 'error' && event.problem === undefined) return { ...event, problem: errorProblem(event) };
-  if (event.event === 'fail' && event.problem === undefined) return { ...event, problem: failureProblem(event) };
+  if (event.event === 'error' && event.problem === undefined)
+    return { ...event, problem: errorProblem(event) };
+  if (event.event === 'fail' && event.problem === undefined)
+    return { ...event, problem: failureProblem(event) };
   return event;
 }
 

@@ -5,7 +5,14 @@
  * tick would keep the mtime), so it is not trusted until re-hashed later (as git does).
  */
 import { createHash, hash as oneShotHash } from 'node:crypto';
-import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import {
+  createReadStream,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+} from 'node:fs';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
 import type { MapLike } from './record-map.ts';
@@ -30,7 +37,8 @@ function isSameStat(rec: FileRecord | undefined, st: Stats): rec is FileRecord {
 }
 
 async function hashContent(file: string, size: number): Promise<string> {
-  if (size <= SMALL_FILE) return oneShotHash('sha256', readFileSync(file), 'base64url').slice(0, HASH_CHARS);
+  if (size <= SMALL_FILE)
+    return oneShotHash('sha256', readFileSync(file), 'base64url').slice(0, HASH_CHARS);
   const h = createHash('sha256');
   for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
   return h.digest('base64url').slice(0, HASH_CHARS);
@@ -90,7 +98,12 @@ export class FileHasher {
     const peeked = this.peeked;
     this.peeked = undefined;
     const st = peeked?.file === file ? peeked.st : statSync(file, { throwIfNoEntry: false });
-    const h = st === undefined ? undefined : st.isDirectory() ? await this.hashTree(file) : await this.hashStat(file, st);
+    const h =
+      st === undefined
+        ? undefined
+        : st.isDirectory()
+          ? await this.hashTree(file)
+          : await this.hashStat(file, st);
     this.memo.set(file, h);
     return h;
   }

@@ -54,8 +54,11 @@ export class TaskGraph {
 
   private addNode(def: TaskDefinition): void {
     if (!NAME_RE.test(def.name)) {
-      throw new UsageError('invalid-task', `invalid task name ${JSON.stringify(def.name)}`,
-        'names are segments of letters, digits, _ . @ + - separated by ":"');
+      throw new UsageError(
+        'invalid-task',
+        `invalid task name ${JSON.stringify(def.name)}`,
+        'names are segments of letters, digits, _ . @ + - separated by ":"',
+      );
     }
     if (this.nodes.has(def.name)) {
       throw new UsageError('duplicate-task', `task ${def.name} is defined twice`);
@@ -85,7 +88,8 @@ export class TaskGraph {
     const def = node.def;
     if (def.taskDeps === undefined && def.dynamicDeps === undefined && node.fileDeps.length <= 1) {
       // The common leaf task (one input, no explicit deps): no Set to build.
-      const owner = node.fileDeps.length === 1 ? this.producersOf(node.fileDeps, node.name) : undefined;
+      const owner =
+        node.fileDeps.length === 1 ? this.producersOf(node.fileDeps, node.name) : undefined;
       node.deps = owner === undefined || owner.size === 0 ? [] : [...owner];
       return;
     }
@@ -97,7 +101,8 @@ export class TaskGraph {
     node.fingerprintDeps = [...deps].filter((d) => this.isFingerprintDep(d));
     // `after` only orders: the file deps computed afterwards cover what those tasks produced.
     for (const p of node.def.dynamicDeps?.after ?? []) {
-      for (const d of this.resolve(p, `dynamicDeps.after of ${node.name}`)) if (d !== node.name) deps.add(d);
+      for (const d of this.resolve(p, `dynamicDeps.after of ${node.name}`))
+        if (d !== node.name) deps.add(d);
     }
     for (const d of this.producersOf(node.fileDeps, node.name)) deps.add(d);
     node.deps = [...deps];
@@ -132,7 +137,14 @@ export class TaskGraph {
   /** Absolute path of a file dep or target (relative to the project root). */
   abs(p: string): string {
     // Fast path for the common clean relative path (path.join normalizes, which is slower).
-    if (!p.startsWith('/') && !p.includes('./') && !p.includes('//') && !p.endsWith('/') && !p.endsWith('.') && p !== '') {
+    if (
+      !p.startsWith('/') &&
+      !p.includes('./') &&
+      !p.includes('//') &&
+      !p.endsWith('/') &&
+      !p.endsWith('.') &&
+      p !== ''
+    ) {
       return `${this.root}/${p}`;
     }
     return path.isAbsolute(p) ? path.normalize(p) : path.join(this.root, p);
@@ -218,8 +230,11 @@ export class TaskGraph {
           stack.pop();
         } else if (state.get(next) === 1) {
           const loop = stack.slice(stack.findIndex((s) => s.name === next)).map((s) => s.name);
-          throw new UsageError('cycle', `dependency cycle: ${[...loop, next].join(' -> ')}`,
-            'remove one of these dependencies (a target that is also a file dep counts)');
+          throw new UsageError(
+            'cycle',
+            `dependency cycle: ${[...loop, next].join(' -> ')}`,
+            'remove one of these dependencies (a target that is also a file dep counts)',
+          );
         } else if (!state.has(next)) {
           state.set(next, 1);
           stack.push({ name: next, i: 0 });
@@ -241,10 +256,12 @@ export class TaskGraph {
       for (const d of this.resolve(p)) {
         if (d === name) continue;
         if (!deps.has(d) && !added.includes(d)) added.push(d);
-        if (this.isFingerprintDep(d) && !node.fingerprintDeps.includes(d)) node.fingerprintDeps.push(d);
+        if (this.isFingerprintDep(d) && !node.fingerprintDeps.includes(d))
+          node.fingerprintDeps.push(d);
       }
     }
-    for (const d of this.producersOf(extraFiles, name)) if (!deps.has(d) && !added.includes(d)) added.push(d);
+    for (const d of this.producersOf(extraFiles, name))
+      if (!deps.has(d) && !added.includes(d)) added.push(d);
     node.deps.push(...added);
     if (added.length > 0) this.checkCycles([name]);
     return added;

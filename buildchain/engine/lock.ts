@@ -10,7 +10,17 @@
  * A claim left by a taker that died is moved aside, re-read and removed only when it is still
  * the dead taker's.
  */
-import { closeSync, fstatSync, linkSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { isProcessAlive, removeQuietly, tempPathFor } from '../lib/fs/atomic-write.ts';
 import { UsageError } from './failures.ts';
@@ -106,7 +116,12 @@ function takeOver(file: string, mine: string, seen: LockSeen): boolean {
   }
 }
 
-function heldError(what: string, stateDir: string, file: string, pid: number | undefined): UsageError {
+function heldError(
+  what: string,
+  stateDir: string,
+  file: string,
+  pid: number | undefined,
+): UsageError {
   return new UsageError(
     'lock-held',
     `another ${what} is running on ${path.dirname(stateDir)} (pid ${pid ?? '?'})`,

@@ -3,7 +3,8 @@ import { failureProblem, type SummaryCounts, type TaskFailEvent } from './events
 import type { TaskError } from './task.ts';
 
 /** What happened to a selected task. */
-export type TaskOutcome = 'done' | 'up-to-date' | 'would-run' | 'group' | 'failed' | 'blocked' | 'aborted';
+export type TaskOutcome =
+  'done' | 'up-to-date' | 'would-run' | 'group' | 'failed' | 'blocked' | 'aborted';
 
 /** The `fail` event for a task error (optional fields only when known). */
 export function failEvent(task: string, e: TaskError, durationMs: number): TaskFailEvent {
@@ -24,8 +25,18 @@ export function failEvent(task: string, e: TaskError, durationMs: number): TaskF
 }
 
 /** Summary counts; selected tasks without an outcome were never reached. */
-export function countOutcomes(outcomes: ReadonlyMap<string, TaskOutcome>, selected: Iterable<string>): SummaryCounts {
-  const counts: SummaryCounts = { done: 0, upToDate: 0, failed: 0, blocked: 0, wouldRun: 0, notRun: 0 };
+export function countOutcomes(
+  outcomes: ReadonlyMap<string, TaskOutcome>,
+  selected: Iterable<string>,
+): SummaryCounts {
+  const counts: SummaryCounts = {
+    done: 0,
+    upToDate: 0,
+    failed: 0,
+    blocked: 0,
+    wouldRun: 0,
+    notRun: 0,
+  };
   for (const o of outcomes.values()) {
     if (o === 'done') counts.done++;
     else if (o === 'up-to-date') counts.upToDate++;

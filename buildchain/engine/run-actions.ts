@@ -23,7 +23,10 @@ const LOG_TAIL = 20;
 export const WARNING_PREFIX = 'warning: ';
 
 /** Runs the actions; on failure throws a TaskError carrying the last log lines when it has none. */
-export async function runActions(actions: readonly Action[], opts: RunActionsOptions): Promise<void> {
+export async function runActions(
+  actions: readonly Action[],
+  opts: RunActionsOptions,
+): Promise<void> {
   const logTail: string[] = [];
   const emitLine = (stream: 'stdout' | 'stderr' | 'log', line: string): void => {
     if (stream !== 'stdout') {

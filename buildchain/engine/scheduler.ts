@@ -49,7 +49,10 @@ export interface ScheduleResult {
 const FLUSH_INTERVAL_MS = 2000;
 
 /** The declared env keys with their effective values (unset keys are left out). */
-function declaredEnv(keys: readonly string[], values: Readonly<Record<string, string | undefined>>): Record<string, string> {
+function declaredEnv(
+  keys: readonly string[],
+  values: Readonly<Record<string, string | undefined>>,
+): Record<string, string> {
   const env: Record<string, string> = {};
   for (const k of keys) {
     const v = values[k];
@@ -155,7 +158,8 @@ class Schedule {
         this.pump();
       });
     }
-    if (this.running === 0 && (this.stopping || this.readyIdx >= this.ready.length)) this.finished?.();
+    if (this.running === 0 && (this.stopping || this.readyIdx >= this.ready.length))
+      this.finished?.();
   }
 
   private finish(name: string, outcome: TaskOutcome): void {
@@ -176,7 +180,12 @@ class Schedule {
     const node = this.o.graph.get(name);
     const bad = node.deps.find((d) => this.isBad(d));
     if (bad !== undefined) {
-      this.o.reporter.emit({ event: 'skip', task: name, reason: 'blocked', reasons: [`dependency failed: ${bad}`] });
+      this.o.reporter.emit({
+        event: 'skip',
+        task: name,
+        reason: 'blocked',
+        reasons: [`dependency failed: ${bad}`],
+      });
       this.finish(name, 'blocked');
       return;
     }
@@ -212,12 +221,19 @@ class Schedule {
     const o = this.o;
     const node = o.graph.get(name);
     if (node.def.dynamicDeps !== undefined || o.alwaysMake) return false;
-    if (node.deps.some((d) => this.isBad(d) || (o.dryRun && this.outcomes.get(d) === 'would-run'))) return false;
+    if (node.deps.some((d) => this.isBad(d) || (o.dryRun && this.outcomes.get(d) === 'would-run')))
+      return false;
     const toolVersions = o.tools.versionsSync(node.def.tools ?? []);
     if (toolVersions === undefined) return false;
     const ev = evaluateTaskSync(
       node,
-      { root: o.graph.root, hasher: o.hasher, state: o.state, envValues: o.envValues, fingerprints: this.fingerprints },
+      {
+        root: o.graph.root,
+        hasher: o.hasher,
+        state: o.state,
+        envValues: o.envValues,
+        fingerprints: this.fingerprints,
+      },
       { toolVersions, alwaysMake: false },
     );
     if (ev === undefined || (ev.reasons.length > 0 && !node.isGroup)) return false;
@@ -231,13 +247,20 @@ class Schedule {
   private async evaluateAndRun(name: string, started: number): Promise<void> {
     const o = this.o;
     const node = o.graph.get(name);
-    const toolVersions = (node.def.tools ?? []).length > 0 ? await o.tools.versionsOf(node.def.tools ?? []) : {};
+    const toolVersions =
+      (node.def.tools ?? []).length > 0 ? await o.tools.versionsOf(node.def.tools ?? []) : {};
     const depsWouldRun = o.dryRun
       ? node.deps.filter((d) => this.outcomes.get(d) === 'would-run' && !this.alwaysOnly.has(d))
       : [];
     const ev = await evaluateTask(
       node,
-      { root: o.graph.root, hasher: o.hasher, state: o.state, envValues: o.envValues, fingerprints: this.fingerprints },
+      {
+        root: o.graph.root,
+        hasher: o.hasher,
+        state: o.state,
+        envValues: o.envValues,
+        fingerprints: this.fingerprints,
+      },
       { toolVersions, alwaysMake: o.alwaysMake, depsWouldRun },
     );
     this.fingerprints.set(name, ev.fp);
@@ -253,7 +276,8 @@ class Schedule {
       return;
     }
     if (o.dryRun) {
-      if (ev.reasons.length === 1 && ev.reasons[0]?.startsWith('always runs') === true) this.alwaysOnly.add(name);
+      if (ev.reasons.length === 1 && ev.reasons[0]?.startsWith('always runs') === true)
+        this.alwaysOnly.add(name);
       o.reporter.emit({ event: 'skip', task: name, reason: 'dry-run', reasons: ev.reasons });
       this.finish(name, 'would-run');
       return;
@@ -264,7 +288,12 @@ class Schedule {
       o.hasher.invalidate(t);
       if (h?.startsWith('d:') === true) o.hasher.forgetUnder(t);
     }
-    o.reporter.emit({ event: 'start', task: name, title: node.def.title ?? name, reasons: ev.reasons });
+    o.reporter.emit({
+      event: 'start',
+      task: name,
+      title: node.def.title ?? name,
+      reasons: ev.reasons,
+    });
     await runActions(node.def.actions ?? [], {
       task: name,
       root: o.graph.root,
@@ -291,7 +320,12 @@ class Schedule {
       });
     }
     const observed = await node.def.targetCheck?.observe();
-    o.state.set(name, { fp: ev.fp, parts: ev.partsJson(), targets, ...(observed === undefined ? {} : { observed }) });
+    o.state.set(name, {
+      fp: ev.fp,
+      parts: ev.partsJson(),
+      targets,
+      ...(observed === undefined ? {} : { observed }),
+    });
     o.reporter.emit({ event: 'done', task: name, durationMs: Date.now() - started });
     this.finish(name, 'done');
   }
@@ -308,7 +342,9 @@ class Schedule {
         producers.length > 0
           ? `missing-file-dep: ${rel} (expected from ${producers.join(', ')})`
           : `missing-file-dep: ${rel} (needed by ${name}; no task produces it)`,
-        { hint: 'create the file, fix the path, or declare it as a target of the task producing it' },
+        {
+          hint: 'create the file, fix the path, or declare it as a target of the task producing it',
+        },
       );
     }
   }

@@ -11,7 +11,11 @@ export interface EngineSession {
   readonly tools: ToolChecker;
 }
 
-export function openSession(stateDir: string, root: string, tools: Readonly<Record<string, ToolSpec>>): EngineSession {
+export function openSession(
+  stateDir: string,
+  root: string,
+  tools: Readonly<Record<string, ToolSpec>>,
+): EngineSession {
   const state = StateStore.open(stateDir);
   return {
     stateDir,

@@ -9,7 +9,12 @@
  */
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { AtomicWriteError, describeErrno, isNoRoomCode, writeFileAtomicSync } from '../lib/fs/atomic-write.ts';
+import {
+  AtomicWriteError,
+  describeErrno,
+  isNoRoomCode,
+  writeFileAtomicSync,
+} from '../lib/fs/atomic-write.ts';
 import type { FileRecord } from './fingerprint.ts';
 import { RecordMap } from './record-map.ts';
 import { TaskError } from './task.ts';
@@ -21,7 +26,10 @@ import { TaskError } from './task.ts';
  */
 export class StateWriteError extends TaskError {
   constructor(file: string, cause: unknown) {
-    const code = cause instanceof AtomicWriteError ? cause.code : (cause as NodeJS.ErrnoException | undefined)?.code;
+    const code =
+      cause instanceof AtomicWriteError
+        ? cause.code
+        : (cause as NodeJS.ErrnoException | undefined)?.code;
     const buildRoot = path.dirname(path.dirname(file));
     super('invalid-input', `cannot write the build state ${file}: ${describeErrno(code, cause)}`, {
       hint: isNoRoomCode(code)
@@ -100,7 +108,9 @@ export class StateStore {
   static open(dir: string): StateStore {
     let snap: Snapshot = { version: STATE_VERSION, tasks: {}, files: {}, tools: {} };
     try {
-      const parsed = JSON.parse(readFileSync(path.join(dir, 'state.json'), 'utf8')) as Partial<Snapshot>;
+      const parsed = JSON.parse(
+        readFileSync(path.join(dir, 'state.json'), 'utf8'),
+      ) as Partial<Snapshot>;
       if (parsed.version === STATE_VERSION) snap = parsed as Snapshot;
     } catch {
       // No snapshot yet, or an unreadable one: every task is stale, which is safe.

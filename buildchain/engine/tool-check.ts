@@ -16,10 +16,17 @@ import type { ToolRecord } from './state-store.ts';
 const VERSION_TIMEOUT_MS = 15_000;
 
 /** Finds an executable: a path (relative to `root`) or a bare name looked up on PATH. */
-export function findExecutable(bin: string, root: string, pathEnv = process.env.PATH ?? ''): string | undefined {
+export function findExecutable(
+  bin: string,
+  root: string,
+  pathEnv = process.env.PATH ?? '',
+): string | undefined {
   const candidates = bin.includes('/')
     ? [path.resolve(root, bin)]
-    : pathEnv.split(path.delimiter).filter((d) => d !== '').map((d) => path.join(d, bin));
+    : pathEnv
+        .split(path.delimiter)
+        .filter((d) => d !== '')
+        .map((d) => path.join(d, bin));
   for (const c of candidates) {
     try {
       accessSync(c, constants.X_OK);
@@ -111,7 +118,8 @@ export class ToolChecker {
     if (spec.versionArgs.length === 0) return identity;
     const key = `${file} ${spec.versionArgs.join(' ')}`;
     const rec = this.cache.get(key);
-    if (rec !== undefined && rec[0] === st.mtimeMs && rec[1] === st.size && rec[2] === st.ino) return rec[3];
+    if (rec !== undefined && rec[0] === st.mtimeMs && rec[1] === st.size && rec[2] === st.ino)
+      return rec[3];
     // stdout and stderr lines in arrival order (some tools print their version on stderr).
     const lines: string[] = [];
     await runCommand([file, ...spec.versionArgs], {

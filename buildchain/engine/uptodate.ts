@@ -53,7 +53,11 @@ function diffRecord(
 }
 
 /** Reasons the fingerprint differs from the stored one. */
-export function fingerprintReasons(root: string, prev: FingerprintParts, cur: FingerprintParts): string[] {
+export function fingerprintReasons(
+  root: string,
+  prev: FingerprintParts,
+  cur: FingerprintParts,
+): string[] {
   const out: string[] = [];
   if (prev.actions !== cur.actions) out.push('actions changed');
   if (prev.config !== cur.config) out.push('config changed');
@@ -78,7 +82,8 @@ export function staleReasons(input: UptodateInput): string[] {
   const { root, previous } = input;
   if (input.alwaysMake) return ['forced (--always-make)'];
   const out: string[] = [];
-  for (const [t, h] of input.targets) if (h === undefined) out.push(`target missing: ${rel(root, t)}`);
+  for (const [t, h] of input.targets)
+    if (h === undefined) out.push(`target missing: ${rel(root, t)}`);
   for (const c of input.checks) {
     if (c === false) out.push('uptodate check: always run');
     else if (typeof c === 'string') out.push(`uptodate check: ${c}`);

@@ -51,7 +51,10 @@ function checkRanges(pattern: string, body: string): void {
   for (let k = 1; k + 1 < body.length; k++) {
     if (body.charAt(k) !== '-') continue;
     if (body.charCodeAt(k - 1) > body.charCodeAt(k + 1)) {
-      throw invalidPattern(pattern, `the range ${body.charAt(k - 1)}-${body.charAt(k + 1)} is out of order`);
+      throw invalidPattern(
+        pattern,
+        `the range ${body.charAt(k - 1)}-${body.charAt(k + 1)} is out of order`,
+      );
     }
     k += 2;
   }

@@ -43,8 +43,14 @@ export function isProblemKind(kind: string): boolean {
  * Builds a problem; absent details are left out (so that JSON carries no `undefined` keys).
  * Throws when `kind` is not kebab-case: a programming mistake, never a user's.
  */
-export function problem(kind: string, subject: string, message: string, details: ProblemDetails = {}): Problem {
-  if (!isProblemKind(kind)) throw new Error(`problem kind ${JSON.stringify(kind)} is not kebab-case`);
+export function problem(
+  kind: string,
+  subject: string,
+  message: string,
+  details: ProblemDetails = {},
+): Problem {
+  if (!isProblemKind(kind))
+    throw new Error(`problem kind ${JSON.stringify(kind)} is not kebab-case`);
   return {
     kind,
     subject,
@@ -107,7 +113,10 @@ export function formatProblem(p: Problem, opts: FormatProblemOptions = {}): stri
 }
 
 /** Every problem rendered by {@link formatProblem}, one after the other. */
-export function formatProblems(problems: readonly Problem[], opts: FormatProblemOptions = {}): string {
+export function formatProblems(
+  problems: readonly Problem[],
+  opts: FormatProblemOptions = {},
+): string {
   return problems.map((p) => formatProblem(p, opts)).join('\n');
 }
 

@@ -63,7 +63,12 @@ export function renderProductTxt(info: ProductInfo): string {
   // it is parsed; this keeps any future field honest).
   for (const k of PRODUCT_KEYS) {
     if (shSafe(values[k]) !== values[k]) {
-      rejectValue(`product.txt ${k}`, values[k], 'is not a plain sh word', 'product.txt is sourced by sh: fix the value at its source');
+      rejectValue(
+        `product.txt ${k}`,
+        values[k],
+        'is not a plain sh word',
+        'product.txt is sourced by sh: fix the value at its source',
+      );
     }
   }
   return PRODUCT_KEYS.map((k) => `${k}=${values[k]}\n`).join('');

@@ -23,7 +23,10 @@ function bin(config: BuildConfig, tool: string, fallback: string): string {
 }
 
 /** The embedded mirror of a build configuration (not started). */
-export function embeddedMirrorFor(config: BuildConfig, log?: (line: string) => void): EmbeddedMirror {
+export function embeddedMirrorFor(
+  config: BuildConfig,
+  log?: (line: string) => void,
+): EmbeddedMirror {
   return createEmbeddedMirror({
     buildRoot: config.buildRoot,
     loadPlan: () => loadMirrorPlan(config.root, config.projectName),
@@ -56,9 +59,13 @@ export function createEmbeddedSources(config: BuildConfig): Sources {
       const key = imageKey(image.source.registry, image.source.repository, image.version);
       const digest = seed.imageDigests[key];
       if (digest === undefined) {
-        throw new TaskError('invalid-input', `the embedded mirror has no stand-in for ${key} (image ${image.name})`, {
-          hint: 'It seeds the images of images/images.yaml only: add the image there, or set SOURCES=upstream or SOURCES=site in .env.',
-        });
+        throw new TaskError(
+          'invalid-input',
+          `the embedded mirror has no stand-in for ${key} (image ${image.name})`,
+          {
+            hint: 'It seeds the images of images/images.yaml only: add the image there, or set SOURCES=upstream or SOURCES=site in .env.',
+          },
+        );
       }
       return digest;
     },
@@ -78,7 +85,8 @@ function reachabilityGate(): (target: string, what: string, hint: string) => Pro
     let p = checked.get(target);
     if (p === undefined) {
       p = checkReachable(target, REACH_TIMEOUT_MS).then((r) => {
-        if (!r.ok) throw new TaskError('unreachable', `cannot reach ${what}: ${r.reason}`, { hint });
+        if (!r.ok)
+          throw new TaskError('unreachable', `cannot reach ${what}: ${r.reason}`, { hint });
       });
       checked.set(target, p);
     }
@@ -116,12 +124,25 @@ export function createUpstreamSources(config: BuildConfig): Sources {
     describe: () => 'upstream',
     async registry(upstreamHost) {
       const isInsecure = insecure.has(upstreamHost);
-      await gate(isInsecure ? `http://${upstreamHost}` : upstreamHost, `registry ${upstreamHost}`, UPSTREAM_REGISTRY_HINT);
-      return { host: upstreamHost, pathPrefix: '', insecure: isInsecure, ...(authFile ? { authFile } : {}) };
+      await gate(
+        isInsecure ? `http://${upstreamHost}` : upstreamHost,
+        `registry ${upstreamHost}`,
+        UPSTREAM_REGISTRY_HINT,
+      );
+      return {
+        host: upstreamHost,
+        pathPrefix: '',
+        insecure: isInsecure,
+        ...(authFile ? { authFile } : {}),
+      };
     },
     imageDigest: (image: ImageEntry) => Promise.resolve(image.digest),
     async repoUrl(upstreamUrl) {
-      await gate(new URL(upstreamUrl).origin, `package repository ${hostOfUrl(upstreamUrl)} (${upstreamUrl})`, UPSTREAM_REPO_HINT);
+      await gate(
+        new URL(upstreamUrl).origin,
+        `package repository ${hostOfUrl(upstreamUrl)} (${upstreamUrl})`,
+        UPSTREAM_REPO_HINT,
+      );
       return upstreamUrl;
     },
     expectedSha256: (_url, pinned) => Promise.resolve(pinned),
@@ -134,7 +155,9 @@ export function describeSite(settings: MirrorSettings): string {
   const hosts = new Set<string>();
   for (const m of settings.registryMirrors) hosts.add(m.host);
   for (const m of settings.packageMirrors) hosts.add(hostOfUrl(m.mirrorPrefix));
-  return hosts.size === 0 ? 'site (no mirror configured: upstream hosts)' : `site (${[...hosts].join(', ')})`;
+  return hosts.size === 0
+    ? 'site (no mirror configured: upstream hosts)'
+    : `site (${[...hosts].join(', ')})`;
 }
 
 export function createSiteSources(config: BuildConfig): Sources {
@@ -153,8 +176,17 @@ export function createSiteSources(config: BuildConfig): Sources {
       const hint = mirror
         ? `Check REGISTRY_MIRRORS (${upstreamHost}=${host}${mirror.pathPrefix ? '/' + mirror.pathPrefix : ''}) and INSECURE_REGISTRIES (plain HTTP mirrors), or set SOURCES=embedded.`
         : `No mirror for ${upstreamHost} in REGISTRY_MIRRORS, so the upstream host is used: add ${upstreamHost}=<your mirror> to REGISTRY_MIRRORS, or set SOURCES=embedded.`;
-      await gate(isInsecure ? `http://${host}` : host, `registry ${host}${mirror ? ` (mirror of ${upstreamHost})` : ''}`, hint);
-      return { host, pathPrefix: mirror?.pathPrefix ?? '', insecure: isInsecure, ...(authFile ? { authFile } : {}) };
+      await gate(
+        isInsecure ? `http://${host}` : host,
+        `registry ${host}${mirror ? ` (mirror of ${upstreamHost})` : ''}`,
+        hint,
+      );
+      return {
+        host,
+        pathPrefix: mirror?.pathPrefix ?? '',
+        insecure: isInsecure,
+        ...(authFile ? { authFile } : {}),
+      };
     },
     imageDigest: (image: ImageEntry) => Promise.resolve(image.digest),
     async repoUrl(upstreamUrl) {

@@ -25,7 +25,12 @@ export function isNoProxy(host: string, noProxy: string): boolean {
     .split(',')
     .map((s) => s.trim().toLowerCase())
     .filter((s) => s !== '')
-    .some((p) => p === '*' || host === p.replace(/^\./, '') || host.endsWith(p.startsWith('.') ? p : `.${p}`));
+    .some(
+      (p) =>
+        p === '*' ||
+        host === p.replace(/^\./, '') ||
+        host.endsWith(p.startsWith('.') ? p : `.${p}`),
+    );
 }
 
 /** The proxy a tool would use for `target`, from the environment, if any. */
@@ -77,9 +82,20 @@ export async function checkReachable(target: string, timeoutMs = 3000): Promise<
     address = resolved.address;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return { ok: false, host, port, reason: `cannot resolve ${host}${code === undefined ? `: ${(err as Error).message}` : ` (${code})`}` };
+    return {
+      ok: false,
+      host,
+      port,
+      reason: `cannot resolve ${host}${code === undefined ? `: ${(err as Error).message}` : ` (${code})`}`,
+    };
   }
   const reason = await tcpConnect(address, port, Math.max(1, deadline - Date.now()));
-  if (reason !== undefined) return { ok: false, host, port, reason: proxy === undefined ? reason : `proxy ${proxy}: ${reason}` };
+  if (reason !== undefined)
+    return {
+      ok: false,
+      host,
+      port,
+      reason: proxy === undefined ? reason : `proxy ${proxy}: ${reason}`,
+    };
   return { ok: true, host, port };
 }

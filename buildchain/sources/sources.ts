@@ -12,11 +12,7 @@
  * - The CLI calls `stop()` when the build ends, fails or is interrupted.
  */
 import type { BuildConfig } from '../config/config.ts';
-import {
-  createEmbeddedSources,
-  createSiteSources,
-  createUpstreamSources,
-} from './open-sources.ts';
+import { createEmbeddedSources, createSiteSources, createUpstreamSources } from './open-sources.ts';
 import { defineTasks } from '../engine/definition-errors.ts';
 import type { Sources } from './types.ts';
 

@@ -20,9 +20,13 @@ interface BuildEvent {
  * CLI's main, in this process. A non-zero exit fails the test.
  */
 async function build(cwd: string, ...args: string[]): Promise<BuildEvent[]> {
-  const r = await runCliHere(cwd, ['--tasks-module', path.join(import.meta.dirname, 'mirror-tasks-module.ts'), ...args], {
-    env: { ...process.env, SOURCES: 'embedded' },
-  });
+  const r = await runCliHere(
+    cwd,
+    ['--tasks-module', path.join(import.meta.dirname, 'mirror-tasks-module.ts'), ...args],
+    {
+      env: { ...process.env, SOURCES: 'embedded' },
+    },
+  );
   expect(r.code, r.stderr).toBe(0);
   return r.events;
 }
@@ -47,12 +51,17 @@ describe.skipIf(missing.length > 0)('npm run build -- mirror:seed', () => {
   it('seeds, is up to date on a rerun, and reruns when a content list changes', async () => {
     const first = await build(tmp.path, 'mirror:seed');
     expect(kinds(first, 'mirror:seed')).toContain('done');
-    const stamp = JSON.parse(await readFile(path.join(tmp.path, '_build/mirror/seed.json'), 'utf8')) as { summary: string };
+    const stamp = JSON.parse(
+      await readFile(path.join(tmp.path, '_build/mirror/seed.json'), 'utf8'),
+    ) as { summary: string };
     expect(stamp.summary).toMatch(/^3 images, 2 RPMs \(2 built\) in 2 repos, 1 files$/);
     const second = await build(tmp.path, 'mirror:seed');
     expect(kinds(second, 'mirror:seed')).toEqual(['skip']);
     expect(second.find((e) => e.task === 'mirror:seed')?.reason).toBe('up-to-date');
-    await writeFile(path.join(tmp.path, 'packages-specs/redhat-7.yaml'), fixturePackages('  - { name: ethtool }\n'));
+    await writeFile(
+      path.join(tmp.path, 'packages-specs/redhat-7.yaml'),
+      fixturePackages('  - { name: ethtool }\n'),
+    );
     const third = await build(tmp.path, 'mirror:seed');
     expect(kinds(third, 'mirror:seed')).toContain('done');
   });

@@ -9,7 +9,10 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSolutionCli } from '../../buildchain/cli/solution.ts';
-import { buildSolution, type BuildSolutionResult } from '../../buildchain/tasks/solution/build/build.ts';
+import {
+  buildSolution,
+  type BuildSolutionResult,
+} from '../../buildchain/tasks/solution/build/build.ts';
 import { inspectSolutionIso } from '../../buildchain/tasks/solution/verify/inspect.ts';
 import { renderRegistryConstants } from '../../buildchain/tasks/solution/build/registry-config.ts';
 import { verifySolutionIso } from '../../buildchain/tasks/solution/verify/verify.ts';
@@ -221,7 +224,9 @@ describe.skipIf(missing.length > 0)('example Solution ISO', () => {
     );
     expect(bin.exitCode).toBe(0);
     // The example's image copies the host's busybox: lint names it (never "no problems found").
-    expect(bin.stderr).toContain('warning [host-file] image example-app:1.0.0-dev: hostFiles.busybox');
+    expect(bin.stderr).toContain(
+      'warning [host-file] image example-app:1.0.0-dev: hostFiles.busybox',
+    );
     expect(bin.stderr).toContain('0 error(s), 1 warning(s)');
   });
 });

@@ -18,7 +18,9 @@ describe('banner and refused commands', () => {
     expect(eventOf(json.events, 'build-start').sources).toBe('upstream');
     const text = await runCli(ws, ['iso'], { console: true });
     expect(text.code).toBe(0);
-    expect(text.stdout.split('\n')[0]).toBe('sources: embedded mirror (stand-in content, not a release)');
+    expect(text.stdout.split('\n')[0]).toBe(
+      'sources: embedded mirror (stand-in content, not a release)',
+    );
   });
 
   it('a BUILD_ROOT that cannot be written is a usage error (exit 2), not an internal one', async () => {
@@ -34,7 +36,9 @@ describe('banner and refused commands', () => {
     const r = await runCli(ws, ['iso'], { env: { BUILD_ROOT: buildRoot } });
     expect(r.code).toBe(2);
     expect(eventOf(r.events, 'error')).toMatchObject({ reason: 'invalid-env' });
-    expect(String(eventOf(r.events, 'error').message)).toContain('BUILD_ROOT must be a writable directory');
+    expect(String(eventOf(r.events, 'error').message)).toContain(
+      'BUILD_ROOT must be a writable directory',
+    );
     expect(r.stderr).not.toContain('    at ');
   });
 
@@ -44,7 +48,10 @@ describe('banner and refused commands', () => {
       const r = await runCli(ws, ['iso']);
       expect(r.code).toBe(2);
       const e = eventOf(r.events, 'error');
-      expect(e).toMatchObject({ reason: 'invalid-env', problem: { kind: 'invalid-env', subject: ws.path('.env:1'), severity: 'error' } });
+      expect(e).toMatchObject({
+        reason: 'invalid-env',
+        problem: { kind: 'invalid-env', subject: ws.path('.env:1'), severity: 'error' },
+      });
       const p = e.problem as { subject: string; message: string };
       // The problem renders back as the event's message.
       expect(`${p.subject}: ${p.message}`).toBe(e.message);
@@ -67,7 +74,10 @@ export function createTasks() {
     try {
       const r = await runCli(other, ['iso']);
       expect(r.code).toBe(2);
-      expect(eventOf(r.events, 'error')).toMatchObject({ message: 'images/images.yaml: bad entry', hint: 'fix the entry' });
+      expect(eventOf(r.events, 'error')).toMatchObject({
+        message: 'images/images.yaml: bad entry',
+        hint: 'fix the entry',
+      });
       // The same error as a problem (lib/problem.ts), beside the compatible fields.
       expect(eventOf(r.events, 'error').problem).toEqual({
         kind: 'invalid-task',
@@ -78,7 +88,9 @@ export function createTasks() {
       });
       expect(r.stderr).not.toContain('    at ');
       const text = await runCli(other, ['iso'], { console: true });
-      expect(text.stderr).toContain('error: images/images.yaml: bad entry\n  hint: fix the entry\n');
+      expect(text.stderr).toContain(
+        'error: images/images.yaml: bad entry\n  hint: fix the entry\n',
+      );
     } finally {
       await other.cleanup();
     }

@@ -39,9 +39,16 @@ describe('clean, forget, list, info', () => {
   });
 
   it('list hides subtasks and private tasks unless asked', async () => {
-    const names = async (args: string[]) => parseNdjson((await runCli(ws, ['list', ...args])).stdout).map((e) => e.name);
+    const names = async (args: string[]) =>
+      parseNdjson((await runCli(ws, ['list', ...args])).stdout).map((e) => e.name);
     expect(await names([])).toEqual(['escape', 'iso']);
-    expect(await names(['--all'])).toEqual(['escape', 'iso', 'pkg:calico:build', 'pkg:calico:get', 'pkg:salt:get']);
+    expect(await names(['--all'])).toEqual([
+      'escape',
+      'iso',
+      'pkg:calico:build',
+      'pkg:calico:get',
+      'pkg:salt:get',
+    ]);
     expect(await names(['--all', '--private'])).toContain('_private');
     const plain = await runCli(ws, ['list'], { console: true });
     expect(plain.stdout).toMatch(/^iso\s+the ISO$/m);
@@ -56,15 +63,23 @@ describe('clean, forget, list, info', () => {
     const stale = parseNdjson((await runCli(ws, ['info', 'iso'])).stdout)[0];
     expect(stale?.status).toBe('would-run');
     // The hand-edited file is a target of pkg:calico:build, which would run again first.
-    expect(stale?.reasons).toEqual(['dependency would run: pkg:calico:build', 'file changed: _build/calico/build']);
+    expect(stale?.reasons).toEqual([
+      'dependency would run: pkg:calico:build',
+      'file changed: _build/calico/build',
+    ]);
     const text = await runCli(ws, ['info', 'iso'], { console: true });
-    expect(text.stdout).toContain('status: would run, because:\n  - dependency would run: pkg:calico:build\n  - file changed: _build/calico/build');
+    expect(text.stdout).toContain(
+      'status: would run, because:\n  - dependency would run: pkg:calico:build\n  - file changed: _build/calico/build',
+    );
   });
 
   it('clean -n lists, clean TASK removes only that task\u2019s targets and makes it run again', async () => {
     await runCli(ws, ['iso']);
     const dry = await runCli(ws, ['clean', '-n', 'pkg:calico:get']);
-    expect(eventOf(dry.events, 'clean', 'pkg:calico:get')).toMatchObject({ dryRun: true, removed: [ws.path('_build/calico/get')] });
+    expect(eventOf(dry.events, 'clean', 'pkg:calico:get')).toMatchObject({
+      dryRun: true,
+      removed: [ws.path('_build/calico/get')],
+    });
     expect(ws.exists('_build/calico/get')).toBe(true);
     await runCli(ws, ['clean', 'pkg:calico:get']);
     expect(ws.exists('_build/calico/get')).toBe(false);
@@ -78,7 +93,8 @@ describe('clean, forget, list, info', () => {
     const r = await runCli(ws, ['clean', 'escape']);
     expect(eventOf(r.events, 'clean', 'escape').refused).toEqual([`${outside.path}/user-file`]);
     await runCli(ws, ['clean']);
-    for (const f of ['_build/iso', '_build/calico/build', '_build/calico/get']) expect(ws.exists(f)).toBe(false);
+    for (const f of ['_build/iso', '_build/calico/build', '_build/calico/get'])
+      expect(ws.exists(f)).toBe(false);
     expect(ws.exists('_build/salt/get')).toBe(true);
     expect(ws.exists('_build/.buildchain/state.json')).toBe(true);
   });

@@ -32,7 +32,9 @@ describe('dynamic deps and output options', () => {
     expect(first.code, first.stderr).toBe(0);
     expect(ws.read('_build/iso.txt')).toBe('a\nb\n');
     // The log file holds the same events as stdout.
-    expect(parseNdjson(readFileSync(ws.path('log.ndjson'), 'utf8')).map((e) => e.event)).toEqual(first.events.map((e) => e.event));
+    expect(parseNdjson(readFileSync(ws.path('log.ndjson'), 'utf8')).map((e) => e.event)).toEqual(
+      first.events.map((e) => e.event),
+    );
     const noop = await runCli(ws, ['iso']);
     expect(tasksWith(noop.events, 'skip', 'up-to-date')).toEqual(['gen', 'iso']);
     ws.write('list.txt', 'a\nb\nc\n');
@@ -43,7 +45,10 @@ describe('dynamic deps and output options', () => {
 
   it('streams action output with -v and prints doit markers on a pipe', async () => {
     const verbose = await runCli(ws, ['-a', '-v', 'iso']);
-    expect(eventOf(verbose.events, 'output', 'iso')).toMatchObject({ stream: 'stdout', line: 'built 3 lines' });
+    expect(eventOf(verbose.events, 'output', 'iso')).toMatchObject({
+      stream: 'stdout',
+      line: 'built 3 lines',
+    });
     const plain = await runCli(ws, ['-a', 'iso'], { console: true });
     expect(plain.stdout.split('\n')).toEqual(expect.arrayContaining(['.. gen', '.. iso']));
     const quiet = await runCli(ws, ['-q', 'iso'], { console: true });

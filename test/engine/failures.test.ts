@@ -47,14 +47,22 @@ describe('failures', () => {
     expect(r.code).toBe(1);
     expect(ws.exists('other.ran')).toBe(true);
     expect(ws.exists('after-bad.ran')).toBe(false);
-    expect(eventOf(r.events, 'skip', 'after-bad')).toMatchObject({ reason: 'blocked', reasons: ['dependency failed: bad'] });
+    expect(eventOf(r.events, 'skip', 'after-bad')).toMatchObject({
+      reason: 'blocked',
+      reasons: ['dependency failed: bad'],
+    });
     expect(eventOf(r.events, 'skip', 'all').reason).toBe('blocked');
   });
 
   it('fails target-not-produced, missing-file-dep, internal-error and tool-not-found', async () => {
-    const r = await runCli(ws, ['-k', 'lazy', 'needs', 'thrower', 'tooled'], { env: { SKOPEO_BIN: 'no-such-skopeo' } });
+    const r = await runCli(ws, ['-k', 'lazy', 'needs', 'thrower', 'tooled'], {
+      env: { SKOPEO_BIN: 'no-such-skopeo' },
+    });
     expect(r.code).toBe(1);
-    expect(eventOf(r.events, 'fail', 'lazy')).toMatchObject({ reason: 'target-not-produced', message: 'target-not-produced: _build/never' });
+    expect(eventOf(r.events, 'fail', 'lazy')).toMatchObject({
+      reason: 'target-not-produced',
+      message: 'target-not-produced: _build/never',
+    });
     expect(eventOf(r.events, 'fail', 'lazy').problem).toMatchObject({
       kind: 'target-not-produced',
       subject: 'lazy',
@@ -63,7 +71,10 @@ describe('failures', () => {
     });
     expect(eventOf(r.events, 'fail', 'needs').reason).toBe('missing-file-dep');
     expect(eventOf(r.events, 'fail', 'needs').message).toContain('nope.txt');
-    expect(eventOf(r.events, 'fail', 'thrower')).toMatchObject({ reason: 'internal-error', message: 'boom' });
+    expect(eventOf(r.events, 'fail', 'thrower')).toMatchObject({
+      reason: 'internal-error',
+      message: 'boom',
+    });
     expect(eventOf(r.events, 'fail', 'tooled')).toMatchObject({
       reason: 'tool-not-found',
       message: 'tool-not-found: skopeo (set SKOPEO_BIN or run the setup command)',
@@ -75,13 +86,18 @@ describe('failures', () => {
     ws.write('ok', '');
     const r = await runCli(ws, ['flaky']);
     expect(r.code).toBe(0);
-    expect(eventOf(r.events, 'start', 'flaky').reasons).toEqual(['no stored state (never ran, forgotten or interrupted)']);
+    expect(eventOf(r.events, 'start', 'flaky').reasons).toEqual([
+      'no stored state (never ran, forgotten or interrupted)',
+    ]);
   });
 
   it('exits 2 naming the closest tasks for an unknown task, and for the missing default task', async () => {
     const r = await runCli(ws, ['flaki']);
     expect(r.code).toBe(2);
-    expect(eventOf(r.events, 'error')).toMatchObject({ reason: 'unknown-task', message: 'unknown task: flaki' });
+    expect(eventOf(r.events, 'error')).toMatchObject({
+      reason: 'unknown-task',
+      message: 'unknown task: flaki',
+    });
     expect(eventOf(r.events, 'error').hint).toContain('flaky');
     const noIso = await runCli(ws, [], { console: true });
     expect(noIso.code).toBe(2);

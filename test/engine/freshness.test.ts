@@ -43,12 +43,27 @@ describe('freshness', () => {
 
   it('runs everything once, then only the always-run task', async () => {
     const first = await run();
-    expect(tasksWith(first, 'start').sort()).toEqual(['copy', 'marker', 'named', 'stamp', 'tooled', 'upper']);
+    expect(tasksWith(first, 'start').sort()).toEqual([
+      'copy',
+      'marker',
+      'named',
+      'stamp',
+      'tooled',
+      'upper',
+    ]);
     expect(ws.read('_build/b.txt')).toBe('HELLO\n');
     const second = await run();
     expect(tasksWith(second, 'start')).toEqual(['stamp']);
-    expect(eventOf(second, 'start', 'stamp').reasons).toEqual(['always runs (no file deps and no uptodate check)']);
-    expect(tasksWith(second, 'skip', 'up-to-date').sort()).toEqual(['copy', 'marker', 'named', 'tooled', 'upper']);
+    expect(eventOf(second, 'start', 'stamp').reasons).toEqual([
+      'always runs (no file deps and no uptodate check)',
+    ]);
+    expect(tasksWith(second, 'skip', 'up-to-date').sort()).toEqual([
+      'copy',
+      'marker',
+      'named',
+      'tooled',
+      'upper',
+    ]);
     expect(eventOf(second, 'summary').counts).toMatchObject({ done: 1, upToDate: 5, failed: 0 });
   });
 
@@ -90,7 +105,9 @@ describe('freshness', () => {
   it('uptodate [true] runs again only when its target is missing', async () => {
     expect(tasksWith(await run(), 'skip', 'up-to-date')).toContain('marker');
     ws.remove('_build/marker');
-    expect(eventOf(await run(), 'start', 'marker').reasons).toEqual(['target missing: _build/marker']);
+    expect(eventOf(await run(), 'start', 'marker').reasons).toEqual([
+      'target missing: _build/marker',
+    ]);
   });
 
   it('reruns a task whose declared env key changed (environment and .env)', async () => {
@@ -117,7 +134,10 @@ describe('freshness', () => {
     const r = await runCli(ws, ['--dry-run', 'upper']);
     expect(r.code).toBe(0);
     expect(tasksWith(r.events, 'start')).toEqual([]);
-    expect(eventOf(r.events, 'skip', 'copy')).toMatchObject({ reason: 'dry-run', reasons: ['file changed: in.txt'] });
+    expect(eventOf(r.events, 'skip', 'copy')).toMatchObject({
+      reason: 'dry-run',
+      reasons: ['file changed: in.txt'],
+    });
     expect(eventOf(r.events, 'skip', 'upper').reasons).toContain('dependency would run: copy');
     expect(ws.read('_build/a.txt')).toBe('world\n');
   });

@@ -92,7 +92,9 @@ describe('interrupt', () => {
     await forced.done;
     ws.write('fast', '');
     const again = await runCli(ws, ['slow']);
-    expect(eventOf(again.events, 'start', 'slow').reasons).toContain('no stored state (never ran, forgotten or interrupted)');
+    expect(eventOf(again.events, 'start', 'slow').reasons).toContain(
+      'no stored state (never ran, forgotten or interrupted)',
+    );
     ws.remove('fast');
   });
 

@@ -36,7 +36,9 @@ describe('parallelism', () => {
     expect(ws.read('p2.saw')).toBe('yes\n');
     // The second start comes before the first done in the event stream.
     const idx = (ev: string, task: string) => r.events.indexOf(eventOf(r.events, ev, task));
-    expect(Math.max(idx('start', 'p1'), idx('start', 'p2'))).toBeLessThan(Math.min(idx('done', 'p1'), idx('done', 'p2')));
+    expect(Math.max(idx('start', 'p1'), idx('start', 'p2'))).toBeLessThan(
+      Math.min(idx('done', 'p1'), idx('done', 'p2')),
+    );
   });
 
   it('the default (one worker) never overlaps', async () => {

@@ -4,7 +4,15 @@
  * such a BUILD_ROOT), and no removal (clean, images clean and prune, stale repos, ISO root
  * strays) follows a symlink out of BUILD_ROOT. Strays are reported as docs/iso.md says.
  */
-import { existsSync, lstatSync, mkdirSync, readdirSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BuildConfig } from '../../buildchain/config/config.ts';
@@ -39,10 +47,12 @@ let canary: TempDir;
 
 /** Every path under `dir` (relative; symlinks listed, never followed): nothing removed or written. */
 function listing(dir: string, rel = ''): string[] {
-  return readdirSync(path.join(dir, rel), { withFileTypes: true }).flatMap((e) => {
-    const r = path.join(rel, e.name);
-    return e.isDirectory() ? [r, ...listing(dir, r)] : [r];
-  }).sort();
+  return readdirSync(path.join(dir, rel), { withFileTypes: true })
+    .flatMap((e) => {
+      const r = path.join(rel, e.name);
+      return e.isDirectory() ? [r, ...listing(dir, r)] : [r];
+    })
+    .sort();
 }
 
 function expectNoStack(r: CliResult): void {
@@ -70,7 +80,9 @@ describe('the CLI refuses a BUILD_ROOT that is not a dedicated directory (list o
     const r = await runCli(ws, ['list'], { env });
     expect(r.code).toBe(2);
     expect(eventOf(r.events, 'error')).toMatchObject({ reason: 'invalid-env' });
-    expect(String(eventOf(r.events, 'error').hint)).toContain('set BUILD_ROOT in .env to a dedicated directory such as _build');
+    expect(String(eventOf(r.events, 'error').hint)).toContain(
+      'set BUILD_ROOT in .env to a dedicated directory such as _build',
+    );
     expectNoStack(r);
     expect(listing(ws.dir)).toEqual(before);
     return r;
@@ -78,7 +90,9 @@ describe('the CLI refuses a BUILD_ROOT that is not a dedicated directory (list o
 
   it('BUILD_ROOT=/ is refused, naming it and why', async () => {
     const r = await refusedList({ BUILD_ROOT: '/' });
-    expect(String(eventOf(r.events, 'error').message)).toBe('BUILD_ROOT=/: / cannot be the build directory (it is the filesystem root)');
+    expect(String(eventOf(r.events, 'error').message)).toBe(
+      'BUILD_ROOT=/: / cannot be the build directory (it is the filesystem root)',
+    );
     const text = await runCli(ws, ['list'], { env: { BUILD_ROOT: '/' }, console: true });
     expect(text.code).toBe(2);
     expect(text.stderr).toContain('error: BUILD_ROOT=/: / cannot be the build directory');
@@ -90,7 +104,9 @@ describe('the CLI refuses a BUILD_ROOT that is not a dedicated directory (list o
     symlinkSync('/', ws.path('_build'));
     try {
       const r = await refusedList({});
-      expect(String(eventOf(r.events, 'error').message)).toContain(`${ws.path('_build')}, resolved to /,`);
+      expect(String(eventOf(r.events, 'error').message)).toContain(
+        `${ws.path('_build')}, resolved to /,`,
+      );
     } finally {
       unlinkSync(ws.path('_build'));
     }
@@ -100,7 +116,9 @@ describe('the CLI refuses a BUILD_ROOT that is not a dedicated directory (list o
     const link = path.join(canary.path, 'repo-link');
     symlinkSync(ws.dir, link);
     const r = await refusedList({ BUILD_ROOT: link });
-    expect(String(eventOf(r.events, 'error').message)).toContain(`resolved to ${ws.dir}, cannot be the build directory (it is the repository itself)`);
+    expect(String(eventOf(r.events, 'error').message)).toContain(
+      `resolved to ${ws.dir}, cannot be the build directory (it is the repository itself)`,
+    );
     const bin = await refusedList({ BUILD_ROOT: 'bin/out' });
     expect(String(eventOf(bin.events, 'error').message)).toContain("repository's bin/ directory");
   });
@@ -120,7 +138,9 @@ describe('the CLI refuses a BUILD_ROOT that is not a dedicated directory (list o
 
 describe('action warnings', () => {
   it('a ctx.log warning is shown without -v (JSON and console); other log lines are not', async () => {
-    ws.setTasks(`return [{ name: 'iso', actions: [fn('warn', async (ctx) => { ctx.log('warning: dropped x'); ctx.log('plain'); })] }];`);
+    ws.setTasks(
+      `return [{ name: 'iso', actions: [fn('warn', async (ctx) => { ctx.log('warning: dropped x'); ctx.log('plain'); })] }];`,
+    );
     const r = await runCli(ws, ['iso']);
     expect(r.code).toBe(0);
     const outputs = r.events.filter((e) => e.event === 'output');
@@ -147,15 +167,24 @@ describe('clean never follows a symlink out of BUILD_ROOT', () => {
     const before = listing(canary.path);
     const r = await runCli(ws, ['clean', 'under']);
     expect(r.code).toBe(0);
-    expect(eventOf(r.events, 'clean', 'under')).toMatchObject({ removed: [], refused: [ws.path('_build/root/packages/x')] });
+    expect(eventOf(r.events, 'clean', 'under')).toMatchObject({
+      removed: [],
+      refused: [ws.path('_build/root/packages/x')],
+    });
     const text = await runCli(ws, ['clean', 'under'], { console: true });
-    expect(text.stdout).toContain(`!! not removing ${ws.path('_build/root/packages/x')} (under): outside BUILD_ROOT`);
+    expect(text.stdout).toContain(
+      `!! not removing ${ws.path('_build/root/packages/x')} (under): outside BUILD_ROOT`,
+    );
     expect(listing(canary.path)).toEqual(before);
     const state = await runCli(ws, ['clean', 'state']);
-    expect(eventOf(state.events, 'clean', 'state').refused).toEqual([ws.path('_build/.buildchain')]);
+    expect(eventOf(state.events, 'clean', 'state').refused).toEqual([
+      ws.path('_build/.buildchain'),
+    ]);
     expect(existsSync(ws.path('_build/.buildchain/state.json'))).toBe(true);
     const link = await runCli(ws, ['clean', 'link']);
-    expect(eventOf(link.events, 'clean', 'link').removed).toEqual([ws.path('_build/root/packages')]);
+    expect(eventOf(link.events, 'clean', 'link').removed).toEqual([
+      ws.path('_build/root/packages'),
+    ]);
     expect(existsSync(ws.path('_build/root/packages'))).toBe(false);
     expect(listing(canary.path)).toEqual(before);
     expectNoStack(r);
@@ -168,10 +197,21 @@ function collector(): { reporter: Reporter; events: BuildEvent[] } {
   return { events, reporter: { emit: (e) => events.push(e), close: () => Promise.resolve() } };
 }
 
-async function runTaskActions(task: TaskDefinition | undefined, config: BuildConfig, reporter: Reporter, clean = false): Promise<void> {
+async function runTaskActions(
+  task: TaskDefinition | undefined,
+  config: BuildConfig,
+  reporter: Reporter,
+  clean = false,
+): Promise<void> {
   if (task === undefined) throw new Error('no such task');
   const actions = clean ? (Array.isArray(task.clean) ? task.clean : []) : (task.actions ?? []);
-  await runActions(actions, { task: task.name, root: config.root, signal: new AbortController().signal, reporter, verbose: false });
+  await runActions(actions, {
+    task: task.name,
+    root: config.root,
+    signal: new AbortController().signal,
+    reporter,
+    verbose: false,
+  });
 }
 
 async function rejection(p: Promise<unknown>): Promise<TaskError> {
@@ -185,9 +225,15 @@ async function rejection(p: Promise<unknown>): Promise<TaskError> {
 }
 
 describe('ISO root strays', () => {
-  function populate(env: Record<string, string> = {}): { config: BuildConfig; task: TaskDefinition | undefined } {
+  function populate(env: Record<string, string> = {}): {
+    config: BuildConfig;
+    task: TaskDefinition | undefined;
+  } {
     const config = testConfig(ws.dir, env);
-    return { config, task: createIsoTasks(config, sources, []).find((t) => t.name === 'populate_iso') };
+    return {
+      config,
+      task: createIsoTasks(config, sources, []).find((t) => t.name === 'populate_iso'),
+    };
   }
 
   it('are removed with a warning shown without -v (an output event), as docs/iso.md says', async () => {
@@ -233,7 +279,14 @@ describe('images and repositories removals stay inside BUILD_ROOT', () => {
     mkdirSync(config.isoRoot, { recursive: true });
     symlinkSync(canary.path, path.join(config.isoRoot, 'images'));
     const before = listing(canary.path);
-    const err = await rejection(pruneImages({ imagesDir: path.join(config.isoRoot, 'images'), keep: new Set(), keepArchives: new Set(), fence: config.buildRoot }));
+    const err = await rejection(
+      pruneImages({
+        imagesDir: path.join(config.isoRoot, 'images'),
+        keep: new Set(),
+        keepArchives: new Set(),
+        fence: config.buildRoot,
+      }),
+    );
     expect(err.message).toContain('refusing to remove');
     expect(listing(canary.path)).toEqual(before);
   });
@@ -244,25 +297,40 @@ describe('images and repositories removals stay inside BUILD_ROOT', () => {
     mkdirSync(path.join(config.isoRoot, 'packages'), { recursive: true });
     symlinkSync(canary.path, path.join(config.isoRoot, 'packages/redhat'));
     const before = listing(canary.path);
-    const err = await rejection(pruneRepoDirs(config.buildRoot, path.join(config.isoRoot, 'packages/redhat'), [], 'metalk8s', 'el7'));
-    expect(err.message).toContain(`refusing to remove ${path.join(config.isoRoot, 'packages/redhat/metalk8s-old-el7')}`);
+    const err = await rejection(
+      pruneRepoDirs(
+        config.buildRoot,
+        path.join(config.isoRoot, 'packages/redhat'),
+        [],
+        'metalk8s',
+        'el7',
+      ),
+    );
+    expect(err.message).toContain(
+      `refusing to remove ${path.join(config.isoRoot, 'packages/redhat/metalk8s-old-el7')}`,
+    );
     expect(listing(canary.path)).toEqual(before);
   });
 
   it('the images clean action refuses a layout behind a symlink to outside', async () => {
-    ws.write('images/images.yaml', `images:
+    ws.write(
+      'images/images.yaml',
+      `images:
   - name: x
     version: deep
     source: { registry: quay.io, repository: example/x }
     digest: sha256:${'a'.repeat(64)}
-`);
+`,
+    );
     const config = testConfig(ws.dir);
     const task = createImagesTasks(config, sources).find((t) => Array.isArray(t.clean));
     mkdirSync(config.isoRoot, { recursive: true });
     symlinkSync(canary.path, path.join(config.isoRoot, 'images'));
     const before = listing(canary.path);
     const err = await rejection(runTaskActions(task, config, collector().reporter, true));
-    expect(err.message).toContain(`refusing to remove ${path.join(config.isoRoot, 'images/x/deep')}`);
+    expect(err.message).toContain(
+      `refusing to remove ${path.join(config.isoRoot, 'images/x/deep')}`,
+    );
     expect(listing(canary.path)).toEqual(before);
     expect(lstatSync(path.join(config.isoRoot, 'images')).isSymbolicLink()).toBe(true);
   });

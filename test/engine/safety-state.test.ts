@@ -5,13 +5,26 @@
  * usage error.
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { acquireLock } from '../../buildchain/engine/lock.ts';
 import { StateStore, StateWriteError } from '../../buildchain/engine/state-store.ts';
-import { AtomicWriteError, isTempOf, sweepDeadTemps, writeFileAtomic, writeFileAtomicSync } from '../../buildchain/lib/fs/atomic-write.ts';
+import {
+  AtomicWriteError,
+  isTempOf,
+  sweepDeadTemps,
+  writeFileAtomic,
+  writeFileAtomicSync,
+} from '../../buildchain/lib/fs/atomic-write.ts';
 import { eventOf, tasksWith } from '../helpers/ndjson.ts';
 import { runCli } from '../helpers/run-cli.ts';
 import { isCI } from '../helpers/require-tool.ts';
@@ -22,9 +35,11 @@ import { createWorkspace, REPO_ROOT, type Workspace } from '../helpers/workspace
 const fault = vi.hoisted(() => ({ code: undefined as string | undefined }));
 vi.mock('node:fs', async (importOriginal) => {
   const fs = await importOriginal<typeof import('node:fs')>();
-  const failing = <A extends unknown[], R>(f: (...a: A) => R) =>
+  const failing =
+    <A extends unknown[], R>(f: (...a: A) => R) =>
     (...a: A): R => {
-      if (fault.code !== undefined) throw Object.assign(new Error(`${fault.code}: injected`), { code: fault.code });
+      if (fault.code !== undefined)
+        throw Object.assign(new Error(`${fault.code}: injected`), { code: fault.code });
       return f(...a);
     };
   const writeSync = failing(fs.writeSync) as typeof fs.writeSync;
@@ -70,7 +85,9 @@ interface Worker {
 }
 
 function startWorker(script: string): Worker {
-  const child = spawn(process.execPath, ['--import', TSX_LOADER, script], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, script], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   const waiting: ((l: string) => void)[] = [];
   let buf = '';
   child.stdout.setEncoding('utf8');
@@ -135,10 +152,17 @@ describe('build lock', () => {
 
   it('takes over a lock whose holder is a zombie', async () => {
     // The background sleep exits; its parent became `sleep 30`, which never reaps it: a zombie.
-    const parent = spawn('sh', ['-c', 'sleep 0.2 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const parent = spawn('sh', ['-c', 'sleep 0.2 & echo $!; exec sleep 30'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     try {
-      const zombie = await new Promise<number>((resolve) => parent.stdout.once('data', (d: Buffer) => { resolve(Number(d.toString().trim())); }));
-      const isZombie = (): boolean => readFileSync(`/proc/${zombie}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') === true;
+      const zombie = await new Promise<number>((resolve) =>
+        parent.stdout.once('data', (d: Buffer) => {
+          resolve(Number(d.toString().trim()));
+        }),
+      );
+      const isZombie = (): boolean =>
+        readFileSync(`/proc/${zombie}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') === true;
       for (let i = 0; i < 100 && !isZombie(); i++) await new Promise((r) => setTimeout(r, 20));
       expect(isZombie()).toBe(true);
       const dir = path.join(tmp.path, 'zombie');
@@ -186,12 +210,18 @@ describe('atomic write and temp sweeping (in process)', () => {
     writeFileAtomicSync(file, 'old');
     fault.code = 'ENOSPC';
     try {
-      expect(() => { writeFileAtomicSync(file, 'new'); }).toThrow(`cannot write ${file}: no space left on device (ENOSPC)`);
-      expect(() => { writeFileAtomicSync(file, 'new'); }).toThrow(AtomicWriteError);
+      expect(() => {
+        writeFileAtomicSync(file, 'new');
+      }).toThrow(`cannot write ${file}: no space left on device (ENOSPC)`);
+      expect(() => {
+        writeFileAtomicSync(file, 'new');
+      }).toThrow(AtomicWriteError);
     } finally {
       fault.code = undefined;
     }
-    await expect(writeFileAtomic(path.join(tmp.path, 'missing', 'x'), 'x')).rejects.toThrow(/its directory does not exist \(ENOENT\)/);
+    await expect(writeFileAtomic(path.join(tmp.path, 'missing', 'x'), 'x')).rejects.toThrow(
+      /its directory does not exist \(ENOENT\)/,
+    );
     expect(ls(path.dirname(file))).toEqual(['out.json']);
     expect(readFileSync(file, 'utf8')).toBe('old');
   });
@@ -205,11 +235,17 @@ describe('atomic write and temp sweeping (in process)', () => {
     fault.code = 'EDQUOT';
     try {
       // invalidate (before a task's actions) must fail loudly: the actions must not run.
-      expect(() => { again.invalidate('t'); }).toThrow(StateWriteError);
-      expect(() => { again.invalidate('t'); }).not.toThrow(); // already gone from memory
+      expect(() => {
+        again.invalidate('t');
+      }).toThrow(StateWriteError);
+      expect(() => {
+        again.invalidate('t');
+      }).not.toThrow(); // already gone from memory
       again.set('u', { fp: 'g', parts: '{}', targets: {} });
       again.flush(); // never throws: runs on a timer
-      expect(() => { again.save(); }).toThrow(/cannot write the build state .*state\.json: disk quota exceeded \(EDQUOT\)/);
+      expect(() => {
+        again.save();
+      }).toThrow(/cannot write the build state .*state\.json: disk quota exceeded \(EDQUOT\)/);
     } finally {
       fault.code = undefined;
     }
@@ -224,13 +260,32 @@ describe('atomic write and temp sweeping (in process)', () => {
     const dir = path.join(tmp.path, 'sweep');
     mkdirSync(path.join(dir, 'sub'), { recursive: true });
     const dead = deadPid();
-    const names = [`x.iso.tmp-${dead}`, `y.tmp-${dead}-0a1b2c3d`, `z.tmp-${process.pid}`, `w.tmp-${process.ppid}-ff`, 'plain.tmp', `v.tmp-${dead}.keep`];
+    const names = [
+      `x.iso.tmp-${dead}`,
+      `y.tmp-${dead}-0a1b2c3d`,
+      `z.tmp-${process.pid}`,
+      `w.tmp-${process.ppid}-ff`,
+      'plain.tmp',
+      `v.tmp-${dead}.keep`,
+    ];
     for (const n of names) writeFileSync(path.join(dir, n), 'x');
     writeFileSync(path.join(dir, 'sub', `deep.tmp-${dead}`), 'x');
     mkdirSync(path.join(dir, `adir.tmp-${dead}`));
     const removed = sweepDeadTemps([dir, path.join(tmp.path, 'missing')]);
-    expect(removed.map((p) => path.basename(p)).sort()).toEqual([`x.iso.tmp-${dead}`, `y.tmp-${dead}-0a1b2c3d`]);
-    expect(ls(dir)).toEqual([`adir.tmp-${dead}`, 'plain.tmp', 'sub', `v.tmp-${dead}.keep`, `w.tmp-${process.ppid}-ff`, `z.tmp-${process.pid}`].sort());
+    expect(removed.map((p) => path.basename(p)).sort()).toEqual([
+      `x.iso.tmp-${dead}`,
+      `y.tmp-${dead}-0a1b2c3d`,
+    ]);
+    expect(ls(dir)).toEqual(
+      [
+        `adir.tmp-${dead}`,
+        'plain.tmp',
+        'sub',
+        `v.tmp-${dead}.keep`,
+        `w.tmp-${process.ppid}-ff`,
+        `z.tmp-${process.pid}`,
+      ].sort(),
+    );
     expect(ls(path.join(dir, 'sub'))).toEqual([`deep.tmp-${dead}`]);
   });
 });
@@ -259,7 +314,11 @@ describe('a build sweeps the temp files of killed builds', () => {
     const r = await runCli(ws, ['iso', 'gen']);
     expect(r.code).toBe(0);
     expect(hasStack(r.stderr)).toBe(false);
-    expect(ls(ws.path('_build'))).toEqual(['.buildchain', `live.tmp-${process.pid}`, 'metalk8s.iso']);
+    expect(ls(ws.path('_build'))).toEqual([
+      '.buildchain',
+      `live.tmp-${process.pid}`,
+      'metalk8s.iso',
+    ]);
     expect(ls(ws.path('_build/.buildchain'))).toEqual(['keep', 'state.json']);
     expect(ls(ws.path('gen'))).toEqual(['out.txt', `out.txt.tmp-${dead}`]);
     const again = await runCli(ws, ['iso', 'gen']);
@@ -279,7 +338,9 @@ describe('--json-log that cannot be written', () => {
     const log = ws.path('no/such/dir/events.json');
     const r = await runCli(ws, ['--json-log', log, 'iso']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`error: cannot write the JSON log ${log}: its directory does not exist (ENOENT)`);
+    expect(r.stderr).toContain(
+      `error: cannot write the JSON log ${log}: its directory does not exist (ENOENT)`,
+    );
     expect(r.stderr).toContain(`hint: create ${ws.path('no/such/dir')} first`);
     expect(hasStack(r.stderr)).toBe(false);
     expect(ws.exists('ran.txt')).toBe(false);
@@ -289,7 +350,9 @@ describe('--json-log that cannot be written', () => {
   it('into /dev/full: exit 2 (no space), nothing runs', async () => {
     const r = await runCli(ws, ['--json-log', '/dev/full', 'iso']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('error: cannot write the JSON log /dev/full: no space left on device (ENOSPC)');
+    expect(r.stderr).toContain(
+      'error: cannot write the JSON log /dev/full: no space left on device (ENOSPC)',
+    );
     expect(r.stderr).toContain('hint: ');
     expect(hasStack(r.stderr)).toBe(false);
     expect(ws.exists('ran.txt')).toBe(false);
@@ -308,7 +371,10 @@ describe('--json-log that cannot be written', () => {
 /** Mounts a 256 KiB tmpfs (root only); false when mounting is not permitted here. */
 function mountTiny(dir: string): boolean {
   mkdirSync(dir, { recursive: true });
-  return spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', dir], { stdio: 'ignore' }).status === 0;
+  return (
+    spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', dir], { stdio: 'ignore' })
+      .status === 0
+  );
 }
 
 function unmount(dir: string): void {
@@ -332,7 +398,8 @@ const canMount = ((): boolean => {
 describe.skipIf(!canMount)('a full disk (BUILD_ROOT on a 256 KiB tmpfs)', () => {
   let ws: Workspace;
   let root: string;
-  const stateTemps = (): string[] => ls(path.join(root, '.buildchain')).filter((n) => n.includes('tmp'));
+  const stateTemps = (): string[] =>
+    ls(path.join(root, '.buildchain')).filter((n) => n.includes('tmp'));
   beforeAll(async () => {
     // fill fills the disk while fill.on exists; c records its state (target + marker).
     ws = await createWorkspace(`const q = (p) => JSON.stringify(p);
@@ -355,13 +422,22 @@ describe.skipIf(!canMount)('a full disk (BUILD_ROOT on a 256 KiB tmpfs)', () => 
     const r = await runCli(ws, ['fill']);
     expect(r.code).toBe(1);
     const err = eventOf(r.events, 'error');
-    expect(err.message).toBe(`cannot write the build state ${root}/.buildchain/state.json: no space left on device (ENOSPC)`);
+    expect(err.message).toBe(
+      `cannot write the build state ${root}/.buildchain/state.json: no space left on device (ENOSPC)`,
+    );
     expect(String(err.hint)).toContain(`free space on the file system holding ${root}`);
     expect(eventOf(r.events, 'summary').exitCode).toBe(1);
     expect(hasStack(r.stderr)).toBe(false);
     expect(stateTemps()).toEqual([]);
     // Nothing written outside BUILD_ROOT but the workspace's own files.
-    expect(ls(ws.dir)).toEqual(['.env.example', '_build', 'bin', 'fill.on', 'markers', 'tasks.mjs']);
+    expect(ls(ws.dir)).toEqual([
+      '.env.example',
+      '_build',
+      'bin',
+      'fill.on',
+      'markers',
+      'tasks.mjs',
+    ]);
     ws.remove('fill.on');
     spawnSync('rm', ['-f', path.join(root, 'fill')]);
     const next = await runCli(ws, ['c']);
@@ -376,7 +452,9 @@ describe.skipIf(!canMount)('a full disk (BUILD_ROOT on a 256 KiB tmpfs)', () => 
     const r = await runCli(ws, ['-a', 'c']);
     expect(r.code).toBe(1);
     const fail = eventOf(r.events, 'fail', 'c');
-    expect(fail.message).toBe(`cannot write the build state ${root}/.buildchain/state.log: no space left on device (ENOSPC)`);
+    expect(fail.message).toBe(
+      `cannot write the build state ${root}/.buildchain/state.log: no space left on device (ENOSPC)`,
+    );
     expect(String(fail.hint)).toContain('free space');
     expect(hasStack(r.stderr)).toBe(false);
     expect(readFileSync(ws.path('markers/c'), 'utf8')).toBe('ran\n');
@@ -387,7 +465,9 @@ describe.skipIf(!canMount)('a full disk (BUILD_ROOT on a 256 KiB tmpfs)', () => 
     spawnSync('sh', ['-c', `head -c 1M /dev/zero > ${root}/filler 2>/dev/null; true`]);
     const r = await runCli(ws, ['c']);
     expect(r.code).toBe(2);
-    expect(String(eventOf(r.events, 'error').message)).toContain(`cannot write the build state under ${root}/.buildchain (ENOSPC)`);
+    expect(String(eventOf(r.events, 'error').message)).toContain(
+      `cannot write the build state under ${root}/.buildchain (ENOSPC)`,
+    );
     expect(hasStack(r.stderr)).toBe(false);
     expect(stateTemps()).toEqual([]);
     ws.remove('fill.on');

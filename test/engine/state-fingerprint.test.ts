@@ -2,7 +2,15 @@
  * The state store (snapshot + append log, crash-safe) and the file hasher (stat shortcut,
  * racy records, directory trees), on a real temp directory; no process is started.
  */
-import { appendFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileHasher, type FileRecord } from '../../buildchain/engine/fingerprint.ts';
@@ -46,7 +54,10 @@ describe('StateStore', () => {
   });
 
   it('ignores a snapshot of another format version (everything stale, nothing misread)', () => {
-    writeFileSync(path.join(tmp.path, 'state.json'), JSON.stringify({ version: 1, tasks: { t: { fp: 'x', parts: {} } }, files: {}, tools: {} }));
+    writeFileSync(
+      path.join(tmp.path, 'state.json'),
+      JSON.stringify({ version: 1, tasks: { t: { fp: 'x', parts: {} } }, files: {}, tools: {} }),
+    );
     expect(StateStore.open(tmp.path).get('t')).toBeUndefined();
   });
 
@@ -56,7 +67,9 @@ describe('StateStore', () => {
     a.flush();
     a.save();
     expect(() => readFileSync(path.join(tmp.path, 'state.log'))).toThrow();
-    expect(JSON.parse(readFileSync(path.join(tmp.path, 'state.json'), 'utf8'))).toMatchObject({ tasks: { t: { fp: '1' } } });
+    expect(JSON.parse(readFileSync(path.join(tmp.path, 'state.json'), 'utf8'))).toMatchObject({
+      tasks: { t: { fp: '1' } },
+    });
   });
 });
 

@@ -62,7 +62,9 @@ describe('target checks and config values', () => {
     expect((await runCli(ws, ['forget', 'linked', 'configured', 'plain'])).code).toBe(0);
     const events = await run();
     expect(tasksWith(events, 'start').sort()).toEqual(['configured', 'linked']);
-    expect(eventOf(events, 'start', 'configured').reasons).toEqual(['no stored state (never ran, forgotten or interrupted)']);
+    expect(eventOf(events, 'start', 'configured').reasons).toEqual([
+      'no stored state (never ran, forgotten or interrupted)',
+    ]);
     // Forgotten: the run gets no recorded value.
     expect(ws.read('_build/last')).toBe('null');
   });

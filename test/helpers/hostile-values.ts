@@ -16,10 +16,56 @@ if (seedFromEnv !== undefined) fc.configureGlobal({ seed: Number(seedFromEnv) })
 
 /** Pieces that break out of one language or another. */
 export const HOSTILE_PIECES = [
-  '"', "'", '\\', ';', '{', '}', '{{', '}}', '$', '$host', '${x}', '%', '%{x}', '%(touch CANARY)',
-  '`touch CANARY`', '$(touch CANARY)', '\n', '\r', '\t', ' ', '#', '/', '.', '..', '-', '_', '__',
-  'é', '日本', '\u2028', '\u0000', '\u007f', 'location', '~', '^', '*', '(', ')', '[', ']', '|', '?',
-  '+', ':', '@', '=', ',', '{{ repository }}', '{{ x | y }}', '";} location ~ ^/injected { return 200 "injected"; } #',
+  '"',
+  "'",
+  '\\',
+  ';',
+  '{',
+  '}',
+  '{{',
+  '}}',
+  '$',
+  '$host',
+  '${x}',
+  '%',
+  '%{x}',
+  '%(touch CANARY)',
+  '`touch CANARY`',
+  '$(touch CANARY)',
+  '\n',
+  '\r',
+  '\t',
+  ' ',
+  '#',
+  '/',
+  '.',
+  '..',
+  '-',
+  '_',
+  '__',
+  'é',
+  '日本',
+  '\u2028',
+  '\u0000',
+  '\u007f',
+  'location',
+  '~',
+  '^',
+  '*',
+  '(',
+  ')',
+  '[',
+  ']',
+  '|',
+  '?',
+  '+',
+  ':',
+  '@',
+  '=',
+  ',',
+  '{{ repository }}',
+  '{{ x | y }}',
+  '";} location ~ ^/injected { return 200 "injected"; } #',
 ] as const;
 
 /** Short strings mixing hostile pieces, plain words and arbitrary unicode. */
@@ -46,7 +92,9 @@ export const tagLike: fc.Arbitrary<string> = fc.oneof(
 
 /** An absolute path with hostile components, or an nginx variable / Jinja piece. */
 export const rootLike: fc.Arbitrary<string> = fc.oneof(
-  fc.array(fc.oneof(messy, fc.stringMatching(/^[a-z]{1,6}$/)), { minLength: 1, maxLength: 3 }).map((a) => `/${a.join('/')}`),
+  fc
+    .array(fc.oneof(messy, fc.stringMatching(/^[a-z]{1,6}$/)), { minLength: 1, maxLength: 3 })
+    .map((a) => `/${a.join('/')}`),
   fc.constantFrom('$images_a', '${images_b}/x', '{{ registry_root }}', '/srv/images/'),
 );
 
@@ -61,26 +109,37 @@ function digestOf(text: string): string {
 
 /** Repositories (distinct names, distinct tags) for the images generator. */
 export const reposArb: fc.Arbitrary<ScannedRepo[]> = fc
-  .uniqueArray(fc.record({ name: nameLike, tags: fc.uniqueArray(tagLike, { minLength: 1, maxLength: 3 }) }), {
-    selector: (r) => r.name,
-    maxLength: 3,
-  })
+  .uniqueArray(
+    fc.record({ name: nameLike, tags: fc.uniqueArray(tagLike, { minLength: 1, maxLength: 3 }) }),
+    {
+      selector: (r) => r.name,
+      maxLength: 3,
+    },
+  )
   .map((repos) =>
     repos.map((r) => ({
       name: r.name,
       tags: r.tags.map((tag) => ({
         tag,
         // Two tags of one repository share a digest when their first letters match: both kinds.
-        manifest: { digest: digestOf(`${r.name}:${tag.slice(0, 1)}`), mediaType: MEDIA_DOCKER_MANIFEST, file: 'manifest.json' },
+        manifest: {
+          digest: digestOf(`${r.name}:${tag.slice(0, 1)}`),
+          mediaType: MEDIA_DOCKER_MANIFEST,
+          file: 'manifest.json',
+        },
         instances: [],
       })),
     })),
   );
 
 /** Number of `location` blocks the images generator writes (constants and catalog included). */
-export function expectedLocationCount(repos: readonly ScannedRepo[], mode: 'include' | 'omit'): number {
+export function expectedLocationCount(
+  repos: readonly ScannedRepo[],
+  mode: 'include' | 'omit',
+): number {
   let n = mode === 'include' ? 6 : 0;
-  for (const r of repos) n += 1 + r.tags.length + new Set(r.tags.map((t) => t.manifest.digest)).size + 2;
+  for (const r of repos)
+    n += 1 + r.tags.length + new Set(r.tags.map((t) => t.manifest.digest)).size + 2;
   return n;
 }
 

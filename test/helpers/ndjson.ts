@@ -26,6 +26,9 @@ export function tasksWith(events: readonly JsonEvent[], event: string, reason?: 
 /** The one event of this kind for this task (throws when absent). */
 export function eventOf(events: readonly JsonEvent[], event: string, task?: string): JsonEvent {
   const found = events.find((e) => e.event === event && (task === undefined || e.task === task));
-  if (found === undefined) throw new Error(`no ${event} event${task !== undefined ? ` for ${task}` : ''} in:\n${JSON.stringify(events, null, 1)}`);
+  if (found === undefined)
+    throw new Error(
+      `no ${event} event${task !== undefined ? ` for ${task}` : ''} in:\n${JSON.stringify(events, null, 1)}`,
+    );
   return found;
 }

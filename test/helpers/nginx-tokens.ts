@@ -15,7 +15,10 @@ export interface NginxDirective {
 
 /** nginx's escapes inside a quoted string: `\"`, `\'`, `\\`, `\t`, `\r`, `\n`; others kept. */
 function unescape(body: string): string {
-  return body.replace(/\\(["'\\trn])/g, (_m, c: string) => ({ t: '\t', r: '\r', n: '\n' } as Record<string, string>)[c] ?? c);
+  return body.replace(
+    /\\(["'\\trn])/g,
+    (_m, c: string) => (({ t: '\t', r: '\r', n: '\n' }) as Record<string, string>)[c] ?? c,
+  );
 }
 
 /** Reads a quoted string starting at `i` (on the quote); returns its value and the next index. */
@@ -25,7 +28,8 @@ function readQuoted(text: string, i: number): { value: string; next: number } {
   while (j < text.length && text.charAt(j) !== quote) j += text.charAt(j) === '\\' ? 2 : 1;
   if (j >= text.length) throw new Error(`unterminated ${quote} string at ${i}`);
   const after = text.charAt(j + 1);
-  if (after !== '' && !/[\s;{})]/.test(after)) throw new Error(`unexpected ${JSON.stringify(after)} after a quoted string at ${j + 1}`);
+  if (after !== '' && !/[\s;{})]/.test(after))
+    throw new Error(`unexpected ${JSON.stringify(after)} after a quoted string at ${j + 1}`);
   return { value: unescape(text.slice(i + 1, j)), next: j + 1 };
 }
 

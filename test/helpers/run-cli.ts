@@ -41,9 +41,13 @@ export interface CliOptions {
  * The environment a shell would pass (HOME, LANG, TMPDIR, USER, PATH with `pathPrefix` first)
  * plus `extra`: no settings keys leak from the test runner's environment.
  */
-export function shellEnv(extra: Record<string, string> = {}, pathPrefix?: string): NodeJS.ProcessEnv {
+export function shellEnv(
+  extra: Record<string, string> = {},
+  pathPrefix?: string,
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const k of ['HOME', 'LANG', 'TMPDIR', 'USER']) if (process.env[k] !== undefined) env[k] = process.env[k];
+  for (const k of ['HOME', 'LANG', 'TMPDIR', 'USER'])
+    if (process.env[k] !== undefined) env[k] = process.env[k];
   const inherited = process.env.PATH ?? '';
   env.PATH = pathPrefix === undefined ? inherited : `${pathPrefix}${path.delimiter}${inherited}`;
   return { ...env, ...extra };
@@ -60,13 +64,21 @@ export interface CliInOptions {
 }
 
 /** Starts the CLI in `cwd`; `done` resolves when it exits. */
-export function spawnCliIn(cwd: string, args: readonly string[], opts: CliInOptions): { child: ChildProcess; done: Promise<CliResult> } {
+export function spawnCliIn(
+  cwd: string,
+  args: readonly string[],
+  opts: CliInOptions,
+): { child: ChildProcess; done: Promise<CliResult> } {
   const reporterArgs = opts.console === true ? [] : ['--reporter', 'json'];
-  const child = spawn(process.execPath, ['--import', TSX_LOADER, opts.main ?? MAIN, ...reporterArgs, ...args], {
-    cwd,
-    env: opts.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', TSX_LOADER, opts.main ?? MAIN, ...reporterArgs, ...args],
+    {
+      cwd,
+      env: opts.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -74,7 +86,13 @@ export function spawnCliIn(cwd: string, args: readonly string[], opts: CliInOpti
   const done = new Promise<CliResult>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => {
-      resolve({ code, signal, stdout, stderr, events: opts.console === true ? [] : parseNdjson(stdout) });
+      resolve({
+        code,
+        signal,
+        stdout,
+        stderr,
+        events: opts.console === true ? [] : parseNdjson(stdout),
+      });
     });
   });
   return { child, done };
@@ -84,19 +102,31 @@ export function spawnCliIn(cwd: string, args: readonly string[], opts: CliInOpti
  * Runs the CLI's `main` in this process in `cwd` (a repository or a copy of one), with `env`
  * as its whole environment (see cli-in-process.ts).
  */
-export async function runCliHere(cwd: string, args: readonly string[], opts: { readonly env: NodeJS.ProcessEnv; readonly console?: boolean }): Promise<CliResult> {
+export async function runCliHere(
+  cwd: string,
+  args: readonly string[],
+  opts: { readonly env: NodeJS.ProcessEnv; readonly console?: boolean },
+): Promise<CliResult> {
   const reporterArgs = opts.console === true ? [] : ['--reporter', 'json'];
   const r = await runMainInProcess(cwd, [...reporterArgs, ...args], opts.env);
   return { ...r, signal: null, events: opts.console === true ? [] : parseNdjson(r.stdout) };
 }
 
 /** Runs the CLI in `cwd` (see {@link spawnCliIn}). */
-export function runCliIn(cwd: string, args: readonly string[], opts: CliInOptions): Promise<CliResult> {
+export function runCliIn(
+  cwd: string,
+  args: readonly string[],
+  opts: CliInOptions,
+): Promise<CliResult> {
   return spawnCliIn(cwd, args, opts).done;
 }
 
 /** Starts the CLI in a workspace, with its tasks module and its bin/ first on PATH. */
-export function spawnCli(ws: Workspace, args: readonly string[], opts: CliOptions = {}): { child: ChildProcess; done: Promise<CliResult> } {
+export function spawnCli(
+  ws: Workspace,
+  args: readonly string[],
+  opts: CliOptions = {},
+): { child: ChildProcess; done: Promise<CliResult> } {
   return spawnCliIn(ws.dir, ['--tasks-module', ws.tasksModule, ...args], {
     env: shellEnv(opts.env, ws.binDir),
     ...(opts.console === undefined ? {} : { console: opts.console }),
@@ -108,7 +138,11 @@ export function spawnCli(ws: Workspace, args: readonly string[], opts: CliOption
  * or another in-process run is under way. In process, the tasks module is loaded from a copy
  * named by its content (in `<workspace>.tasks/`), so that a rewritten module is loaded anew.
  */
-export async function runCli(ws: Workspace, args: readonly string[], opts: CliOptions = {}): Promise<CliResult> {
+export async function runCli(
+  ws: Workspace,
+  args: readonly string[],
+  opts: CliOptions = {},
+): Promise<CliResult> {
   if (opts.subprocess === true || isInProcessBusy()) return spawnCli(ws, args, opts).done;
   const tasksModule = tasksModuleCopy(ws.tasksModule, `${ws.dir}.tasks`);
   return runCliHere(ws.dir, ['--tasks-module', tasksModule, ...args], {

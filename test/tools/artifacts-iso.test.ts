@@ -79,7 +79,11 @@ describe.skipIf(
 
   // On the engine, with `iso` standing for the ISO built by hand here (no actions).
   const runArtifacts = (): Promise<EngineRun> =>
-    runOnEngine(config, [...createArtifactsTasks(config, {} as Sources), { name: 'iso' }], ['ci_artifacts']);
+    runOnEngine(
+      config,
+      [...createArtifactsTasks(config, {} as Sources), { name: 'iso' }],
+      ['ci_artifacts'],
+    );
 
   beforeAll(async () => {
     ws = await makeTempDir('mk8s-artifacts-');

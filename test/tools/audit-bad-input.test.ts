@@ -29,7 +29,11 @@ function dryRun(dir: string, env: Record<string, string> = {}): Promise<Run> {
  * The build CLI with the JSON reporter in `dir` (it finds the copy's content from there; its
  * `main` runs in this process), settings from `env` only.
  */
-function runCli(dir: string, cliArgs: readonly string[], env: Record<string, string> = {}): Promise<Run> {
+function runCli(
+  dir: string,
+  cliArgs: readonly string[],
+  env: Record<string, string> = {},
+): Promise<Run> {
   return runCliHere(dir, cliArgs, { env: shellEnv(env) });
 }
 
@@ -137,10 +141,10 @@ describe('bad input: Solution and static-registry command lines', () => {
   it('static-registry on a missing IMAGES_DIR: exit 2 instead of an empty registry', async () => {
     const writes: string[] = [];
     const original = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((chunk: string | Uint8Array) => {
+    process.stderr.write = (chunk: string | Uint8Array) => {
       writes.push(String(chunk));
       return true;
-    });
+    };
     try {
       expect(await staticRegistryMain(['/nonexistent/audit-images'])).toBe(2);
     } finally {

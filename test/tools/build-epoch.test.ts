@@ -8,7 +8,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildEpoch, buildEpochKey, commitTimeOrMtime, headCommit } from '../../buildchain/config/build-info.ts';
+import {
+  buildEpoch,
+  buildEpochKey,
+  commitTimeOrMtime,
+  headCommit,
+} from '../../buildchain/config/build-info.ts';
 import { execDirect } from '../../buildchain/engine/exec/run-command.ts';
 import { testConfig } from '../helpers/config.ts';
 import { fakeTool } from '../helpers/fake-tool.ts';
@@ -28,10 +33,18 @@ describe('build epoch', () => {
         GIT_AUTHOR_EMAIL: 't@example.com',
         GIT_COMMITTER_NAME: 't',
         GIT_COMMITTER_EMAIL: 't@example.com',
-        ...(date === undefined ? {} : { GIT_COMMITTER_DATE: `@${String(date)} +0000`, GIT_AUTHOR_DATE: `@${String(date)} +0000` }),
+        ...(date === undefined
+          ? {}
+          : {
+              GIT_COMMITTER_DATE: `@${String(date)} +0000`,
+              GIT_AUTHOR_DATE: `@${String(date)} +0000`,
+            }),
       },
-    }).toString().trim();
-  const calls = (): string[] => (existsSync(gitLog) ? readFileSync(gitLog, 'utf8').trim().split('\n') : []);
+    })
+      .toString()
+      .trim();
+  const calls = (): string[] =>
+    existsSync(gitLog) ? readFileSync(gitLog, 'utf8').trim().split('\n') : [];
 
   beforeAll(async () => {
     tmp = await makeTempDir('mk8s-build-epoch-');
@@ -40,7 +53,9 @@ describe('build epoch', () => {
     await writeFile(path.join(repo, 'VERSION'), 'VERSION_MAJOR=2\n');
     await mkdir(path.join(tmp.path, 'bin'));
     gitLog = path.join(tmp.path, 'git-calls.log');
-    gitBin = fakeTool(path.join(tmp.path, 'bin'), 'git-recorder', { body: `echo "$*" >> '${gitLog}'\nexec git "$@"` });
+    gitBin = fakeTool(path.join(tmp.path, 'bin'), 'git-recorder', {
+      body: `echo "$*" >> '${gitLog}'\nexec git "$@"`,
+    });
   });
   afterAll(async () => {
     await tmp.cleanup();
@@ -95,7 +110,9 @@ describe('build epoch', () => {
     await writeFile(file, 'name: x\n');
     await utimes(file, 1_400_000_000, 1_400_000_000);
     expect(await commitTimeOrMtime(execDirect, gitBin, solution, file)).toBe(1_400_000_000);
-    expect(await commitTimeOrMtime(execDirect, path.join(tmp.path, 'no-such-git'), repo, file)).toBe(1_400_000_000);
+    expect(
+      await commitTimeOrMtime(execDirect, path.join(tmp.path, 'no-such-git'), repo, file),
+    ).toBe(1_400_000_000);
     expect(await commitTimeOrMtime(execDirect, gitBin, repo, file)).toBe(1_600_000_100);
   });
 

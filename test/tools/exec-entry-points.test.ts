@@ -52,8 +52,13 @@ function sleeper(name: string, pidFile: string, before = ''): string {
 
 describe('runCommandBytes', () => {
   it('keeps stdout byte for byte (NUL, 0xff, no trailing newline stripped) and stderr as text', async () => {
-    const tool = fakeTool(bin, 'bytes', { body: String.raw`printf '\000\377\001\n\n'; echo oops >&2` });
-    const r = await runCommandBytes([tool], { cwd: tmp.path, signal: new AbortController().signal });
+    const tool = fakeTool(bin, 'bytes', {
+      body: String.raw`printf '\000\377\001\n\n'; echo oops >&2`,
+    });
+    const r = await runCommandBytes([tool], {
+      cwd: tmp.path,
+      signal: new AbortController().signal,
+    });
     expect(r.exitCode).toBe(0);
     expect([...r.stdout]).toEqual([0x00, 0xff, 0x01, 0x0a, 0x0a]);
     expect(r.stderr).toBe('oops');
@@ -79,7 +84,9 @@ describe('runCommandBytes', () => {
 
 describe('startStreamingCommand', () => {
   it('streams stdout to the caller, stderr lines to onStderrLine and the tail', async () => {
-    const tool = fakeTool(bin, 'streamer', { body: 'echo one >&2; printf "abc"; echo two >&2; exit 3' });
+    const tool = fakeTool(bin, 'streamer', {
+      body: 'echo one >&2; printf "abc"; echo two >&2; exit 3',
+    });
     const lines: string[] = [];
     const child = startStreamingCommand([tool], { onStderrLine: (l) => lines.push(l) });
     const chunks: Buffer[] = [];
@@ -128,7 +135,10 @@ describe('startDetached', () => {
   it('starts a group leader writing to the given fd, outliving the call until killed by pid', async () => {
     const log = path.join(tmp.path, 'detached.log');
     const fd = openSync(log, 'a');
-    const proc = startDetached(['sh', '-c', 'echo started; exec sleep 30'], { outputFd: fd, env: { PATH: process.env.PATH ?? '' } });
+    const proc = startDetached(['sh', '-c', 'echo started; exec sleep 30'], {
+      outputFd: fd,
+      env: { PATH: process.env.PATH ?? '' },
+    });
     closeSync(fd);
     const pid = proc.pid ?? -1;
     expect(await eventually(() => readFileSync(log, 'utf8') === 'started\n')).toBe(true);

@@ -17,7 +17,14 @@ import { RegistryClient } from '../../buildchain/tasks/images/registry-client.ts
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
-const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_DOCKER_MANIFEST, config: { digest: sha256Digest(Buffer.from('{}')), size: 2 }, layers: [] }));
+const manifest = Buffer.from(
+  JSON.stringify({
+    schemaVersion: 2,
+    mediaType: MEDIA_DOCKER_MANIFEST,
+    config: { digest: sha256Digest(Buffer.from('{}')), size: 2 },
+    layers: [],
+  }),
+);
 const digest = sha256Digest(manifest);
 
 describe('registry client: retries, errors, auth', () => {
@@ -33,16 +40,25 @@ describe('registry client: retries, errors, auth', () => {
       hits.set(url, (hits.get(url) ?? 0) + 1);
       const n = hits.get(url) ?? 0;
       if (url.startsWith('/token')) {
-        const ok = req.headers.authorization === `Basic ${Buffer.from('alice:s3cret').toString('base64')}`;
-        res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' }).end(ok ? '{"token":"tok"}' : '{}');
+        const ok =
+          req.headers.authorization === `Basic ${Buffer.from('alice:s3cret').toString('base64')}`;
+        res
+          .writeHead(ok ? 200 : 401, { 'content-type': 'application/json' })
+          .end(ok ? '{"token":"tok"}' : '{}');
       } else if (url === `/v2/flaky/x/manifests/${digest}` && n <= 2) {
         res.writeHead(503).end('busy');
       } else if (url.startsWith('/v2/private/') && req.headers.authorization !== 'Bearer tok') {
-        res.writeHead(401, { 'www-authenticate': `Bearer realm="http://${host}/token",service="test",scope="repository:private/x:pull"` }).end();
+        res
+          .writeHead(401, {
+            'www-authenticate': `Bearer realm="http://${host}/token",service="test",scope="repository:private/x:pull"`,
+          })
+          .end();
       } else if (url.endsWith(`/manifests/${digest}`) && !url.startsWith('/v2/gone/')) {
         res.writeHead(200, { 'content-type': MEDIA_DOCKER_MANIFEST }).end(manifest);
       } else {
-        res.writeHead(404, { 'content-type': 'application/json' }).end('{"errors":[{"code":"MANIFEST_UNKNOWN"}]}');
+        res
+          .writeHead(404, { 'content-type': 'application/json' })
+          .end('{"errors":[{"code":"MANIFEST_UNKNOWN"}]}');
       }
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -55,7 +71,10 @@ describe('registry client: retries, errors, auth', () => {
   });
 
   const client = (authFile?: string): RegistryClient =>
-    new RegistryClient({ endpoint: { host, pathPrefix: '', insecure: true, ...(authFile ? { authFile } : {}) }, backoffMs: 10 });
+    new RegistryClient({
+      endpoint: { host, pathPrefix: '', insecure: true, ...(authFile ? { authFile } : {}) },
+      backoffMs: 10,
+    });
 
   it('retries transient 503s with backoff', async () => {
     const r = await client().getManifest('flaky/x', digest);
@@ -64,7 +83,9 @@ describe('registry client: retries, errors, auth', () => {
   });
 
   it('does not retry a 404 and says what to check', async () => {
-    const err = (await client().getManifest('gone/x', digest).catch((e: unknown) => e)) as { reason?: string; message: string; hint?: string };
+    const err = (await client()
+      .getManifest('gone/x', digest)
+      .catch((e: unknown) => e)) as { reason?: string; message: string; hint?: string };
     expect(hits.get(`/v2/gone/x/manifests/${digest}`)).toBe(1);
     expect(err.reason).toBe('invalid-input');
     expect(err.message).toContain(`not found on the registry: ${host}/gone/x`);
@@ -73,10 +94,17 @@ describe('registry client: retries, errors, auth', () => {
 
   it('answers a Bearer challenge with credentials from the auth file', async () => {
     const authFile = path.join(tmp.path, 'auth.json');
-    await writeFile(authFile, JSON.stringify({ auths: { [host]: { auth: Buffer.from('alice:s3cret').toString('base64') } } }));
+    await writeFile(
+      authFile,
+      JSON.stringify({
+        auths: { [host]: { auth: Buffer.from('alice:s3cret').toString('base64') } },
+      }),
+    );
     const r = await client(authFile).getManifest('private/x', digest);
     expect(r.bytes.equals(manifest)).toBe(true);
-    const denied = (await client(path.join(tmp.path, 'none.json')).getManifest('private/x', digest).catch((e: unknown) => e)) as { message: string };
+    const denied = (await client(path.join(tmp.path, 'none.json'))
+      .getManifest('private/x', digest)
+      .catch((e: unknown) => e)) as { message: string };
     expect(denied.message).toContain('token request');
   });
 
@@ -84,7 +112,9 @@ describe('registry client: retries, errors, auth', () => {
     const store = new BlobStore(path.join(tmp.path, 'blobs'), 1);
     const { Readable } = await import('node:stream');
     const want = sha256Digest(Buffer.from('good'));
-    await expect(store.ensure(want, 4, () => Promise.resolve(Readable.from([Buffer.from('evil')])), 'img:1')).rejects.toMatchObject({
+    await expect(
+      store.ensure(want, 4, () => Promise.resolve(Readable.from([Buffer.from('evil')])), 'img:1'),
+    ).rejects.toMatchObject({
       reason: 'digest-mismatch',
     });
     expect(await store.has(want)).toBe(false);
@@ -110,14 +140,27 @@ describe('static-registry command line', () => {
       const { rename } = await import('node:fs/promises');
       const named = path.join(tmp.path, sha256Digest(config).slice(7));
       await rename(blob, named);
-      await materialiseLayout({ dest: path.join(tmp.path, 'images', 'app', '1.0'), manifest, blobs: [named] });
+      await materialiseLayout({
+        dest: path.join(tmp.path, 'images', 'app', '1.0'),
+        manifest,
+        blobs: [named],
+      });
       const run = promisify(execFile);
       const bin = path.join(REPO, 'bin', 'static-container-registry.js');
-      const { stdout } = await run('node', [bin, '--name-prefix', 'p', '--server-root', '$root', path.join(tmp.path, 'images')]);
+      const { stdout } = await run('node', [
+        bin,
+        '--name-prefix',
+        'p',
+        '--server-root',
+        '$root',
+        path.join(tmp.path, 'images'),
+      ]);
       expect(stdout).toContain('location = "/v2/p/app/manifests/1.0" {');
       expect(stdout).toContain(`location = "/v2/p/app/manifests/${digest}" {`);
       expect(stdout).toContain('alias "$root/app/1.0/";');
-      const bad = await run('node', [bin, '--omit-constants', '--only-constants']).catch((e: unknown) => e as { code: number; stderr: string });
+      const bad = await run('node', [bin, '--omit-constants', '--only-constants']).catch(
+        (e: unknown) => e as { code: number; stderr: string },
+      );
       expect(bad).toMatchObject({ code: 2 });
     } finally {
       await tmp.cleanup();

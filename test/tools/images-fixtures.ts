@@ -65,7 +65,10 @@ class LayoutWriter {
   private readonly written = new Set<string>();
   constructor(private readonly dir: string) {}
 
-  async blob(bytes: Buffer, mediaType: string): Promise<{ mediaType: string; digest: string; size: number }> {
+  async blob(
+    bytes: Buffer,
+    mediaType: string,
+  ): Promise<{ mediaType: string; digest: string; size: number }> {
     const digest = digestOf(bytes);
     if (!this.written.has(digest)) {
       this.written.add(digest);
@@ -78,7 +81,11 @@ class LayoutWriter {
 /** Layers already built, by their files array (shared base layers are built once). */
 const layerCache = new WeakMap<readonly FixtureFile[], { gz: Buffer; diffId: string }>();
 
-async function writeImage(w: LayoutWriter, img: FixtureImage, arch: string): Promise<{ mediaType: string; digest: string; size: number }> {
+async function writeImage(
+  w: LayoutWriter,
+  img: FixtureImage,
+  arch: string,
+): Promise<{ mediaType: string; digest: string; size: number }> {
   const layers = [];
   const diffIds = [];
   for (const files of img.layers) {
@@ -100,8 +107,16 @@ async function writeImage(w: LayoutWriter, img: FixtureImage, arch: string): Pro
     }),
   );
   const cfg = await w.blob(config, 'application/vnd.oci.image.config.v1+json');
-  const manifest = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: cfg, layers };
-  return w.blob(Buffer.from(JSON.stringify(manifest)), 'application/vnd.oci.image.manifest.v1+json');
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: cfg,
+    layers,
+  };
+  return w.blob(
+    Buffer.from(JSON.stringify(manifest)),
+    'application/vnd.oci.image.manifest.v1+json',
+  );
 }
 
 /** Writes an OCI image layout holding `images` (refs are the layout's ref names). */
@@ -117,13 +132,27 @@ export async function writeOciLayout(dir: string, images: readonly FixtureImage[
       desc = await writeImage(w, img, archs[0] ?? 'amd64');
     } else {
       const manifests = [];
-      for (const arch of archs) manifests.push({ ...(await writeImage(w, img, arch)), platform: { os: 'linux', architecture: arch } });
-      const index = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests };
-      desc = await w.blob(Buffer.from(JSON.stringify(index)), 'application/vnd.oci.image.index.v1+json');
+      for (const arch of archs)
+        manifests.push({
+          ...(await writeImage(w, img, arch)),
+          platform: { os: 'linux', architecture: arch },
+        });
+      const index = {
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests,
+      };
+      desc = await w.blob(
+        Buffer.from(JSON.stringify(index)),
+        'application/vnd.oci.image.index.v1+json',
+      );
     }
     entries.push({ ...desc, annotations: { 'org.opencontainers.image.ref.name': img.ref } });
   }
-  await writeFile(path.join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: entries }));
+  await writeFile(
+    path.join(dir, 'index.json'),
+    JSON.stringify({ schemaVersion: 2, manifests: entries }),
+  );
 }
 
 /** Options for {@link pushImage}. */
@@ -136,7 +165,12 @@ export interface PushOptions {
 }
 
 /** Pushes `oci:<layout>:<ref>` to `docker://<dest>` (plain HTTP) and returns the pushed digest. */
-export function pushImage(layout: string, ref: string, dest: string, opts: PushOptions = {}): string {
+export function pushImage(
+  layout: string,
+  ref: string,
+  dest: string,
+  opts: PushOptions = {},
+): string {
   const argv = ['copy', '-q', '--dest-tls-verify=false'];
   if (opts.v2s2 === true) argv.push('--format', 'v2s2');
   if (opts.all === true) argv.push('--all');

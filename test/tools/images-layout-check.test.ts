@@ -8,13 +8,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dedupTree, inodeSnapshot, snapshotChanges } from '../../buildchain/tasks/images/dedup.ts';
 import { layoutProblem } from '../../buildchain/tasks/images/layout-check.ts';
 import { DIR_TRANSPORT_VERSION } from '../../buildchain/media/images/layout.ts';
-import { MEDIA_DOCKER_LIST, MEDIA_DOCKER_MANIFEST, sha256Digest } from '../../buildchain/lib/oci/manifest.ts';
+import {
+  MEDIA_DOCKER_LIST,
+  MEDIA_DOCKER_MANIFEST,
+  sha256Digest,
+} from '../../buildchain/lib/oci/manifest.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 
 const hex = (digest: string): string => digest.slice('sha256:'.length);
 
 /** Writes an image layout (config + one layer) in `dir`; returns its manifest bytes and blob digests. */
-async function writeImage(dir: string, tag: string): Promise<{ manifest: Buffer; blobs: string[] }> {
+async function writeImage(
+  dir: string,
+  tag: string,
+): Promise<{ manifest: Buffer; blobs: string[] }> {
   await mkdir(dir, { recursive: true });
   const config = Buffer.from(`{"config":"${tag}"}`);
   const layer = Buffer.from(`layer of ${tag}`);
@@ -25,8 +32,18 @@ async function writeImage(dir: string, tag: string): Promise<{ manifest: Buffer;
     JSON.stringify({
       schemaVersion: 2,
       mediaType: MEDIA_DOCKER_MANIFEST,
-      config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: blobs[0], size: config.length },
-      layers: [{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', digest: blobs[1], size: layer.length }],
+      config: {
+        mediaType: 'application/vnd.docker.container.image.v1+json',
+        digest: blobs[0],
+        size: config.length,
+      },
+      layers: [
+        {
+          mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+          digest: blobs[1],
+          size: layer.length,
+        },
+      ],
     }),
   );
   await writeFile(path.join(dir, 'manifest.json'), manifest);
@@ -51,7 +68,9 @@ describe('layout and dedup checks on real files', () => {
     expect(await layoutProblem(dir)).toBeUndefined();
     const layer = hex(blobs[1] ?? '');
     await truncate(path.join(dir, layer), 3);
-    expect(await layoutProblem(dir)).toMatch(new RegExp(`^${layer} has 3 bytes, the manifest says \\d+$`));
+    expect(await layoutProblem(dir)).toMatch(
+      new RegExp(`^${layer} has 3 bytes, the manifest says \\d+$`),
+    );
     await rm(path.join(dir, layer));
     expect(await layoutProblem(dir)).toBe(`${layer} (${blobs[1] ?? ''}) is missing`);
   });
@@ -62,7 +81,9 @@ describe('layout and dedup checks on real files', () => {
     await rm(path.join(dir, 'version'));
     expect(await layoutProblem(dir)).toBe('version is missing');
     await writeFile(path.join(dir, 'manifest.json'), '{"schemaVersion": 1}');
-    expect(await layoutProblem(dir)).toMatch(/^manifest.json is unreadable \(manifest is not schemaVersion 2\)$/);
+    expect(await layoutProblem(dir)).toMatch(
+      /^manifest.json is unreadable \(manifest is not schemaVersion 2\)$/,
+    );
     await rm(path.join(dir, 'manifest.json'));
     expect(await layoutProblem(dir)).toBe('manifest.json is missing');
   });
@@ -75,14 +96,23 @@ describe('layout and dedup checks on real files', () => {
     const list = {
       schemaVersion: 2,
       mediaType: MEDIA_DOCKER_LIST,
-      manifests: [{ mediaType: MEDIA_DOCKER_MANIFEST, digest: childDigest, size: child.manifest.length, platform: { os: 'linux', architecture: 'amd64' } }],
+      manifests: [
+        {
+          mediaType: MEDIA_DOCKER_MANIFEST,
+          digest: childDigest,
+          size: child.manifest.length,
+          platform: { os: 'linux', architecture: 'amd64' },
+        },
+      ],
     };
     await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(list));
     expect(await layoutProblem(dir)).toBeUndefined();
     await rm(path.join(dir, hex(child.blobs[0] ?? '')));
     expect(await layoutProblem(dir)).toContain(`${hex(child.blobs[0] ?? '')} (`);
     await rm(path.join(dir, `${hex(childDigest)}.manifest.json`));
-    expect(await layoutProblem(dir)).toBe(`${hex(childDigest)}.manifest.json (${childDigest}) is missing`);
+    expect(await layoutProblem(dir)).toBe(
+      `${hex(childDigest)}.manifest.json (${childDigest}) is missing`,
+    );
   });
 
   it('the inode snapshot taken after dedup changes when a layout is re-created', async () => {
@@ -93,13 +123,17 @@ describe('layout and dedup checks on real files', () => {
     expect(r.linked).toBe(4);
     const snap = await inodeSnapshot([images]);
     expect(Object.keys(snap)).toHaveLength(8);
-    expect(snap[path.join(images, 'a', '1', 'version')]).toBe(snap[path.join(images, 'b', '1', 'version')]);
+    expect(snap[path.join(images, 'a', '1', 'version')]).toBe(
+      snap[path.join(images, 'b', '1', 'version')],
+    );
     expect(snapshotChanges(snap, await inodeSnapshot([images]))).toEqual([]);
     await rm(path.join(images, 'b'), { recursive: true });
     await writeImage(path.join(images, 'b', '1'), 'same');
     const changes = snapshotChanges(snap, await inodeSnapshot([images]), 10);
     expect(changes).toHaveLength(4);
-    expect(changes.every((c) => c.endsWith('(re-created)') && c.includes(`${path.sep}b${path.sep}`))).toBe(true);
+    expect(
+      changes.every((c) => c.endsWith('(re-created)') && c.includes(`${path.sep}b${path.sep}`)),
+    ).toBe(true);
     const a = await stat(path.join(images, 'a', '1', 'version'));
     const b = await stat(path.join(images, 'b', '1', 'version'));
     expect(a.ino).not.toBe(b.ino);

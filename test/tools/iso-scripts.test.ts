@@ -93,7 +93,11 @@ describe.skipIf(missing.length > 0)('ISO scripts', () => {
     expect(
       run(path.join(tmp.path, 'downgrade.sh'), ['--dry-run', '--current-version', '2.3.1']).out,
     ).toContain('is not older');
-    const down = run(path.join(tmp.path, 'downgrade.sh'), ['--dry-run', '--current-version', '2.5.0']);
+    const down = run(path.join(tmp.path, 'downgrade.sh'), [
+      '--dry-run',
+      '--current-version',
+      '2.5.0',
+    ]);
     expect(down.code).toBe(0);
     expect(down.out).toContain('Downgrade MetalK8s 2.5.0 -> 2.4.0');
     expect(down.out).toContain('state.orchestrate metalk8s.orchestrate.downgrade');

@@ -32,9 +32,13 @@ const sources: Sources = {
   stop: () => Promise.resolve(),
 };
 
-
 /** Runs `names` on the engine (their dependencies too); collects the lines they logged. */
-async function runTasks(config: BuildConfig, tasks: readonly TaskDefinition[], names: readonly string[], logs: string[]): Promise<string[]> {
+async function runTasks(
+  config: BuildConfig,
+  tasks: readonly TaskDefinition[],
+  names: readonly string[],
+  logs: string[],
+): Promise<string[]> {
   const r = await runOnEngine(config, tasks, names);
   logs.push(...r.logs);
   expect(r.exitCode, r.failures.join('\n')).toBe(0);
@@ -159,7 +163,9 @@ describe.skipIf(missing.length > 0)('salt, iso-root and iso tasks', () => {
         encoding: 'utf8',
       },
     );
-    expect(sourced).toBe('MetalK8s|2.4.0-beta1|2023-11-14T22:13:20Z|embedded-stand-in-not-a-release\n');
+    expect(sourced).toBe(
+      'MetalK8s|2.4.0-beta1|2023-11-14T22:13:20Z|embedded-stand-in-not-a-release\n',
+    );
   });
 
   it('removes files no task produced from the ISO root, with a warning', async () => {

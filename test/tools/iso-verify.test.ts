@@ -74,9 +74,9 @@ describe.skipIf(missing.length > 0)('verifyIso', () => {
       message: 'checkisomd5 says FAIL',
       severity: 'error',
     });
-    expect(
-      texts(report).some((p) => p.startsWith('SHA256SUM: metalk8s.iso does not match')),
-    ).toBe(true);
+    expect(texts(report).some((p) => p.startsWith('SHA256SUM: metalk8s.iso does not match'))).toBe(
+      true,
+    );
   });
 
   it('catches a corrupted image blob, an RPM not matching repodata and a missing image', async () => {

@@ -114,7 +114,10 @@ describe.skipIf(missing.length > 0)('writeIso (xorriso, implanted md5, SHA256SUM
     expect(await checkIsoMd5(plain)).toBe('NA');
     // Without an implant the sha256 is computed while streaming: sha256sum must agree.
     expect(
-      execFileSync('sha256sum', ['-c', 'SHA256SUM'], { cwd: path.dirname(plain), encoding: 'utf8' }),
+      execFileSync('sha256sum', ['-c', 'SHA256SUM'], {
+        cwd: path.dirname(plain),
+        encoding: 'utf8',
+      }),
     ).toBe('test.iso: OK\n');
     execFileSync('implantisomd5', [plain], { stdio: 'ignore' });
     expect((await readFile(plain)).equals(await readFile(iso))).toBe(true);

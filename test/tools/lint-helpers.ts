@@ -5,10 +5,7 @@
  * task's graph would need far more (vagrant_up needs the ISO).
  */
 import { execDirect } from '../../buildchain/engine/exec/run-command.ts';
-import {
-  type ActionContext,
-  type TaskDefinition,
-} from '../../buildchain/engine/task.ts';
+import { type ActionContext, type TaskDefinition } from '../../buildchain/engine/task.ts';
 
 /** Runs argv with the engine's command runner; non-zero exit throws `command-failed` unless reject=false. */
 export const localExec = execDirect;

@@ -15,8 +15,11 @@ import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const DEPCRUISE = path.join(REPO, 'node_modules', '.bin', 'depcruise');
-const RULES = (createRequire(import.meta.url)(path.join(REPO, '.dependency-cruiser.cjs')) as { forbidden: { name: string }[] })
-  .forbidden;
+const RULES = (
+  createRequire(import.meta.url)(path.join(REPO, '.dependency-cruiser.cjs')) as {
+    forbidden: { name: string }[];
+  }
+).forbidden;
 
 /** Files whose imports every rule allows (one per kind of allowed edge). */
 const ALLOWED: Record<string, string> = {
@@ -30,10 +33,12 @@ const ALLOWED: Record<string, string> = {
     "import { task } from '../engine/task.ts';\nimport { t } from '../lib/text.ts';\nexport const config = [task, t];\n",
   'buildchain/media/iso.ts':
     "import { config } from '../config/config.ts';\nimport { run } from '../engine/exec/run.ts';\nexport const iso = [config, run];\n",
-  'buildchain/sources/sources.ts': "import { config } from '../config/config.ts';\nexport const sources = config;\n",
+  'buildchain/sources/sources.ts':
+    "import { config } from '../config/config.ts';\nexport const sources = config;\n",
   'buildchain/tasks/b/internal.ts': 'export const internal = 1;\n',
   'buildchain/tasks/b/index.ts': "export { internal } from './internal.ts';\n",
-  'buildchain/tasks/b/tasks.ts': "import { internal } from './internal.ts';\nexport const tasksB = internal;\n",
+  'buildchain/tasks/b/tasks.ts':
+    "import { internal } from './internal.ts';\nexport const tasksB = internal;\n",
   'buildchain/tasks/a/tasks.ts':
     "import { internal } from '../b/index.ts';\nimport { iso } from '../../media/iso.ts';\n" +
     "import { sources } from '../../sources/sources.ts';\nexport const tasksA = [internal, iso, sources];\n",
@@ -44,7 +49,11 @@ const ALLOWED: Record<string, string> = {
 };
 
 /** One planted violation per rule: the file, its content, and the [rule, from, to] expected. */
-const PLANTED: readonly { file: string; text: string; expect: readonly (readonly [string, string, string])[] }[] = [
+const PLANTED: readonly {
+  file: string;
+  text: string;
+  expect: readonly (readonly [string, string, string])[];
+}[] = [
   {
     file: 'buildchain/lib/cyc-a.ts',
     text: "import { b } from './cyc-b.ts';\nexport const a = () => b;\n",
@@ -69,14 +78,24 @@ const PLANTED: readonly { file: string; text: string; expect: readonly (readonly
   {
     file: 'buildchain/config/up.ts',
     text: "import { iso } from '../media/iso.ts';\nexport const up = iso;\n",
-    expect: [['config-imports-only-engine-lib', 'buildchain/config/up.ts', 'buildchain/media/iso.ts']],
+    expect: [
+      ['config-imports-only-engine-lib', 'buildchain/config/up.ts', 'buildchain/media/iso.ts'],
+    ],
   },
   {
     file: 'buildchain/media/up.ts',
     text: "import { tasksA } from '../tasks/a/tasks.ts';\nimport { sources } from '../sources/sources.ts';\nexport const up = [tasksA, sources];\n",
     expect: [
-      ['media-sources-import-only-lower-layers', 'buildchain/media/up.ts', 'buildchain/tasks/a/tasks.ts'],
-      ['media-sources-import-only-lower-layers', 'buildchain/media/up.ts', 'buildchain/sources/sources.ts'],
+      [
+        'media-sources-import-only-lower-layers',
+        'buildchain/media/up.ts',
+        'buildchain/tasks/a/tasks.ts',
+      ],
+      [
+        'media-sources-import-only-lower-layers',
+        'buildchain/media/up.ts',
+        'buildchain/sources/sources.ts',
+      ],
     ],
   },
   {
@@ -87,7 +106,9 @@ const PLANTED: readonly { file: string; text: string; expect: readonly (readonly
   {
     file: 'buildchain/tasks/a/reach-in.ts',
     text: "import { internal } from '../b/internal.ts';\nexport const reach = internal;\n",
-    expect: [['domain-via-index-only', 'buildchain/tasks/a/reach-in.ts', 'buildchain/tasks/b/internal.ts']],
+    expect: [
+      ['domain-via-index-only', 'buildchain/tasks/a/reach-in.ts', 'buildchain/tasks/b/internal.ts'],
+    ],
   },
   {
     file: 'buildchain/sources/spawn.ts',
@@ -99,7 +120,11 @@ const PLANTED: readonly { file: string; text: string; expect: readonly (readonly
     text: "import { execa } from 'execa';\nimport { load } from '../../engine/exec/lazy-execa.ts';\nexport const s = [execa, load];\n",
     expect: [
       ['spawn-only-in-runner', 'buildchain/tasks/b/spawn.ts', 'execa'],
-      ['spawn-only-in-runner', 'buildchain/tasks/b/spawn.ts', 'buildchain/engine/exec/lazy-execa.ts'],
+      [
+        'spawn-only-in-runner',
+        'buildchain/tasks/b/spawn.ts',
+        'buildchain/engine/exec/lazy-execa.ts',
+      ],
     ],
   },
 ];
@@ -117,7 +142,9 @@ interface Violation {
 /** Runs the rules as `npm run lint` does, in `dir`; returns every violation. */
 async function cruise(dir: string): Promise<Violation[]> {
   const r = await execDirect(depcruiseArgv(DEPCRUISE), { cwd: dir, reject: false });
-  const raw = JSON.parse(r.stdout) as { summary: { violations: { rule: { name: string }; from: string; to: string }[] } };
+  const raw = JSON.parse(r.stdout) as {
+    summary: { violations: { rule: { name: string }; from: string; to: string }[] };
+  };
   // Findings are what lint:ts reports: one per violation, on the importing file.
   expect(parseDepcruiseJson(r.stdout).map((f) => [f.rule, f.file])).toEqual(
     raw.summary.violations.map((v) => [v.rule.name, v.from]),
@@ -144,7 +171,10 @@ describe('import rules (dependency-cruiser)', () => {
 
   beforeAll(async () => {
     tmp = await makeTempDir('mk8s-lint-imports-');
-    await copyFile(path.join(REPO, '.dependency-cruiser.cjs'), path.join(tmp.path, '.dependency-cruiser.cjs'));
+    await copyFile(
+      path.join(REPO, '.dependency-cruiser.cjs'),
+      path.join(tmp.path, '.dependency-cruiser.cjs'),
+    );
     await copyFile(path.join(REPO, 'tsconfig.json'), path.join(tmp.path, 'tsconfig.json'));
     await symlink(path.join(REPO, 'node_modules'), path.join(tmp.path, 'node_modules'));
     for (const [rel, text] of Object.entries(ALLOWED)) await put(rel, text);
@@ -170,7 +200,11 @@ describe('import rules (dependency-cruiser)', () => {
       const violations = await cruise(tmp.path);
       const expected = [
         ...PLANTED.flatMap((p) => p.expect),
-        ['tasks-index-wires-factories', 'buildchain/tasks/index.ts', 'buildchain/tasks/b/internal.ts'],
+        [
+          'tasks-index-wires-factories',
+          'buildchain/tasks/index.ts',
+          'buildchain/tasks/b/internal.ts',
+        ],
       ];
       expect(violations.map(normalise).sort()).toEqual(expected.map((v) => v.join(' ')).sort());
       // Every rule of the configuration is proven to fire (a new rule needs its planted case).
@@ -193,7 +227,8 @@ describe('import rules (dependency-cruiser)', () => {
         file: 'buildchain/tasks/a/reach-in.ts',
         severity: 'error',
         rule: 'domain-via-index-only',
-        message: 'forbidden import: buildchain/tasks/a/reach-in.ts → buildchain/tasks/b/internal.ts',
+        message:
+          'forbidden import: buildchain/tasks/a/reach-in.ts → buildchain/tasks/b/internal.ts',
       });
     } finally {
       for (const p of PLANTED) await rm(path.join(tmp.path, p.file), { force: true });

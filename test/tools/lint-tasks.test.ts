@@ -18,7 +18,6 @@ const DIGEST = `sha256:${'b'.repeat(64)}`;
 
 const noSources = {} as Sources;
 
-
 const FILES: Record<string, string> = {
   'package.json': JSON.stringify({ name: 'ws', version: '2.4.0-beta1', type: 'module' }),
   // lint:ts reads the lock file (its tool versions): a file dependency of the task.

@@ -5,15 +5,27 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMirrorPlan } from '../../buildchain/sources/embedded/content.ts';
 import { mirrorDirs, seedMirror } from '../../buildchain/sources/embedded/seed.ts';
-import { isAddressOpen, isGroupAlive, runningServerPids } from '../../buildchain/sources/embedded/servers.ts';
+import {
+  isAddressOpen,
+  isGroupAlive,
+  runningServerPids,
+} from '../../buildchain/sources/embedded/servers.ts';
 import { createSources, type Sources } from '../../buildchain/sources/sources.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { fixtureConfig, fixturePackages, writeMirrorFixture } from './mirror-fixture.ts';
 
 const run = promisify(execFile);
-const missing = missingTools('docker-registry', 'nginx', 'skopeo', 'rpmbuild', 'createrepo_c', 'dnf', 'gpg', 'rpmsign');
-
+const missing = missingTools(
+  'docker-registry',
+  'nginx',
+  'skopeo',
+  'rpmbuild',
+  'createrepo_c',
+  'dnf',
+  'gpg',
+  'rpmsign',
+);
 
 /** A running (not zombie) process: zombies wait for init to reap them and hold nothing. */
 async function isRunning(pid: number): Promise<boolean> {
@@ -51,36 +63,76 @@ describe.skipIf(missing.length > 0)('embedded mirror', () => {
     expect(endpoint.pathPrefix).toBe('quay.io');
     expect(endpoint.host).toMatch(/^127\.0\.0\.1:\d+$/);
     const digest = await sources.imageDigest({
-      name: 'calico-node', version: 'v3.8.2', ship: 'dir', platforms: 'all',
+      name: 'calico-node',
+      version: 'v3.8.2',
+      ship: 'dir',
+      platforms: 'all',
       source: { registry: 'quay.io', repository: 'calico/node' },
     });
     expect(digest).toMatch(/^sha256:[a-f0-9]{64}$/);
     const ref = `docker://${endpoint.host}/${endpoint.pathPrefix}/calico/node@${digest ?? ''}`;
     const { stdout } = await run('skopeo', ['inspect', '--tls-verify=false', '--raw', ref]);
-    expect(JSON.parse(stdout)).toMatchObject({ mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json' });
+    expect(JSON.parse(stdout)).toMatchObject({
+      mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json',
+    });
     const dockerhub = await sources.registry('docker.io');
-    const grafana = await run('skopeo', ['inspect', '--tls-verify=false', '--no-tags', `docker://${dockerhub.host}/docker.io/grafana/grafana:6.3.5`]);
-    expect((JSON.parse(grafana.stdout) as { Labels: Record<string, string> }).Labels['org.metalk8s.stand-in']).toBe(
-      'docker.io/grafana/grafana:6.3.5',
-    );
+    const grafana = await run('skopeo', [
+      'inspect',
+      '--tls-verify=false',
+      '--no-tags',
+      `docker://${dockerhub.host}/docker.io/grafana/grafana:6.3.5`,
+    ]);
+    expect(
+      (JSON.parse(grafana.stdout) as { Labels: Record<string, string> }).Labels[
+        'org.metalk8s.stand-in'
+      ],
+    ).toBe('docker.io/grafana/grafana:6.3.5');
   });
 
   it('answers dnf repoquery with the listed NEVRAs, signed with the key served at the repo key URL', async () => {
     const base = await sources.repoUrl('http://mirror.centos.org/centos/7/os/x86_64/');
-    const kube = await sources.repoUrl('https://packages.cloud.google.com/yum/repos/kubernetes-el7-x86_64');
+    const kube = await sources.repoUrl(
+      'https://packages.cloud.google.com/yum/repos/kubernetes-el7-x86_64',
+    );
     const key = await sources.repoUrl('https://packages.cloud.google.com/yum/doc/yum-key.gpg');
     const d = path.join(tmp.path, 'dnf');
     const { stdout } = await run('dnf', [
-      '-q', '--refresh', '--releasever=7', '--setopt=reposdir=/dev/null', '--setopt=skip_if_unavailable=False',
-      `--setopt=cachedir=${d}/cache`, `--setopt=system_cachedir=${d}/cache`, `--setopt=logdir=${d}/log`, `--setopt=persistdir=${d}/lib`,
-      `--repofrompath=base,${base}`, `--repofrompath=kube,${kube}`, '--repo=base', '--repo=kube',
-      'repoquery', '--qf', '%{name}-%{version}-%{release}.%{arch}',
+      '-q',
+      '--refresh',
+      '--releasever=7',
+      '--setopt=reposdir=/dev/null',
+      '--setopt=skip_if_unavailable=False',
+      `--setopt=cachedir=${d}/cache`,
+      `--setopt=system_cachedir=${d}/cache`,
+      `--setopt=logdir=${d}/log`,
+      `--setopt=persistdir=${d}/lib`,
+      `--repofrompath=base,${base}`,
+      `--repofrompath=kube,${kube}`,
+      '--repo=base',
+      '--repo=kube',
+      'repoquery',
+      '--qf',
+      '%{name}-%{version}-%{release}.%{arch}',
     ]);
-    expect(stdout.trim().split('\n').sort()).toEqual(['kubelet-1.15.3-0.noarch', 'socat-1.0.0-1.noarch']);
+    expect(stdout.trim().split('\n').sort()).toEqual([
+      'kubelet-1.15.3-0.noarch',
+      'socat-1.0.0-1.noarch',
+    ]);
     await run('dnf', [
-      '-q', '--releasever=7', '--setopt=reposdir=/dev/null', `--setopt=cachedir=${d}/cache2`, `--setopt=logdir=${d}/log`,
-      `--setopt=persistdir=${d}/lib`, `--repofrompath=kube,${kube}`, '--repo=kube', '--setopt=kube.gpgcheck=1',
-      `--setopt=kube.gpgkey=${key}`, 'download', '--destdir', `${d}/dl`, 'kubelet',
+      '-q',
+      '--releasever=7',
+      '--setopt=reposdir=/dev/null',
+      `--setopt=cachedir=${d}/cache2`,
+      `--setopt=logdir=${d}/log`,
+      `--setopt=persistdir=${d}/lib`,
+      `--repofrompath=kube,${kube}`,
+      '--repo=kube',
+      '--setopt=kube.gpgcheck=1',
+      `--setopt=kube.gpgkey=${key}`,
+      'download',
+      '--destdir',
+      `${d}/dl`,
+      'kubelet',
     ]);
     const rpm = path.join(d, 'dl', 'kubelet-1.15.3-0.noarch.rpm');
     expect((await stat(rpm)).size).toBeGreaterThan(0);
@@ -93,7 +145,9 @@ describe.skipIf(missing.length > 0)('embedded mirror', () => {
     const body = Buffer.from(await res.arrayBuffer());
     const { createHash } = await import('node:crypto');
     const pinned = '4675d8d195c0c30467161b459d99cbd0dd715496d4fadea1010e9deb7880f18b';
-    expect(await sources.expectedSha256?.(url, pinned)).toBe(createHash('sha256').update(body).digest('hex'));
+    expect(await sources.expectedSha256?.(url, pinned)).toBe(
+      createHash('sha256').update(body).digest('hex'),
+    );
   });
 
   it('re-seeds incrementally: nothing when unchanged, only the new RPM when the list grows', async () => {
@@ -103,20 +157,29 @@ describe.skipIf(missing.length > 0)('embedded mirror', () => {
     expect(again.summary).toBe('up-to-date');
     const socat = path.join(dirs.www, 'base', 'Packages', 'socat-1.0.0-1.noarch.rpm');
     const before = await stat(socat);
-    await writeFile(path.join(tmp.path, 'packages-specs', 'redhat-7.yaml'), fixturePackages('  - { name: ethtool, version: "4.8" }\n'));
+    await writeFile(
+      path.join(tmp.path, 'packages-specs', 'redhat-7.yaml'),
+      fixturePackages('  - { name: ethtool, version: "4.8" }\n'),
+    );
     const grown = await seedMirror({ dirs, plan: await loadMirrorPlan(tmp.path) });
     expect(grown.summary).toMatch(/\(1 built\)/);
     const after = await stat(socat);
     expect(after.ino).toBe(before.ino);
     expect(after.mtimeMs).toBe(before.mtimeMs);
-    expect(await readFile(path.join(dirs.www, 'base', 'repodata', 'repomd.xml'), 'utf8')).toContain('primary');
+    expect(await readFile(path.join(dirs.www, 'base', 'repodata', 'repomd.xml'), 'utf8')).toContain(
+      'primary',
+    );
     expect(again.imageDigests).toEqual(grown.imageDigests);
   });
 
   it('stops every server: no process left, no port bound', async () => {
     const registry = await sources.registry('k8s.gcr.io');
     const web = new URL(await sources.repoUrl('http://mirror.centos.org/centos/7/os/x86_64/')).host;
-    const nginxPid = Number((await readFile(path.join(tmp.path, '_build', 'mirror', 'nginx', 'nginx.pid'), 'utf8')).trim());
+    const nginxPid = Number(
+      (
+        await readFile(path.join(tmp.path, '_build', 'mirror', 'nginx', 'nginx.pid'), 'utf8')
+      ).trim(),
+    );
     const groups = runningServerPids();
     expect(groups).toHaveLength(2);
     expect(await isAddressOpen(registry.host)).toBe(true);

@@ -53,12 +53,31 @@ export async function writeMirrorFixture(root: string): Promise<void> {
   await mkdir(path.join(root, 'packages-specs', 'calico-cni-plugin'), { recursive: true });
   await writeFile(path.join(root, 'images', 'images.yaml'), FIXTURE_IMAGES);
   await writeFile(path.join(root, 'packages-specs', 'redhat-7.yaml'), fixturePackages());
-  await writeFile(path.join(root, 'packages-specs', 'calico-cni-plugin', 'calico-cni-plugin.spec'), 'Name: calico-cni-plugin\n');
-  await writeFile(path.join(root, 'packages-specs', 'calico-cni-plugin', 'sources.yaml'), SOURCES_YAML);
+  await writeFile(
+    path.join(root, 'packages-specs', 'calico-cni-plugin', 'calico-cni-plugin.spec'),
+    'Name: calico-cni-plugin\n',
+  );
+  await writeFile(
+    path.join(root, 'packages-specs', 'calico-cni-plugin', 'sources.yaml'),
+    SOURCES_YAML,
+  );
 }
 
 /** A BuildConfig for the fixture (tools resolved from PATH by their defaults). */
-export function fixtureConfig(root: string, sources: SourcesKind, env: Record<string, string> = {}): BuildConfig {
+export function fixtureConfig(
+  root: string,
+  sources: SourcesKind,
+  env: Record<string, string> = {},
+): BuildConfig {
   const buildRoot = path.join(root, '_build');
-  return { root, buildRoot, isoRoot: path.join(buildRoot, 'root'), projectName: 'MetalK8s', sources, settings: parseSettings(env), env, tools: {} };
+  return {
+    root,
+    buildRoot,
+    isoRoot: path.join(buildRoot, 'root'),
+    projectName: 'MetalK8s',
+    sources,
+    settings: parseSettings(env),
+    env,
+    tools: {},
+  };
 }

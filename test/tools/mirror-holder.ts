@@ -20,5 +20,7 @@ if (mode === 'cli') {
 
 const registry = await sources.registry('quay.io');
 const web = new URL(await sources.repoUrl('http://mirror.centos.org/centos/7/os/x86_64/')).host;
-process.stdout.write(JSON.stringify({ pids: runningServerPids(), registry: registry.host, web }) + '\n');
+process.stdout.write(
+  JSON.stringify({ pids: runningServerPids(), registry: registry.host, web }) + '\n',
+);
 setInterval(() => undefined, 60_000);

@@ -1,13 +1,25 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isAddressOpen, isGroupAlive, killGroup, runningServerPids } from '../../buildchain/sources/embedded/servers.ts';
+import {
+  isAddressOpen,
+  isGroupAlive,
+  killGroup,
+  runningServerPids,
+} from '../../buildchain/sources/embedded/servers.ts';
 import { createSources } from '../../buildchain/sources/sources.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { fixtureConfig, writeMirrorFixture } from './mirror-fixture.ts';
 
-const missing = missingTools('docker-registry', 'nginx', 'rpmbuild', 'createrepo_c', 'gpg', 'rpmsign');
+const missing = missingTools(
+  'docker-registry',
+  'nginx',
+  'rpmbuild',
+  'createrepo_c',
+  'gpg',
+  'rpmsign',
+);
 const holder = path.join(import.meta.dirname, 'mirror-holder.ts');
 
 interface Held {
@@ -15,7 +27,6 @@ interface Held {
   readonly registry: string;
   readonly web: string;
 }
-
 
 /** Polls `check` until true or `ms` elapsed; returns the last result (never a timing assertion). */
 async function eventually(check: () => Promise<boolean> | boolean, ms = 10_000): Promise<boolean> {
@@ -28,9 +39,18 @@ async function eventually(check: () => Promise<boolean> | boolean, ms = 10_000):
 }
 
 /** Starts the holder, resolves with what it printed and a promise of its exit. */
-function startHolder(root: string, mode: 'cli' | 'bare'): Promise<{ held: Held; exited: Promise<number | string>; pid: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', holder, root, mode], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => { resolve(code ?? signal ?? -1); }));
+function startHolder(
+  root: string,
+  mode: 'cli' | 'bare',
+): Promise<{ held: Held; exited: Promise<number | string>; pid: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', holder, root, mode], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => {
+      resolve(code ?? signal ?? -1);
+    }),
+  );
   let out = '';
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
@@ -42,7 +62,9 @@ function startHolder(root: string, mode: 'cli' | 'bare'): Promise<{ held: Held; 
         resolve({ held: JSON.parse(line) as Held, exited, pid: child.pid });
       }
     });
-    void exited.then((code) => { reject(new Error(`holder exited (${String(code)}) before serving: ${err}`)); });
+    void exited.then((code) => {
+      reject(new Error(`holder exited (${String(code)}) before serving: ${err}`));
+    });
   });
 }
 
@@ -80,7 +102,11 @@ describe.skipIf(missing.length > 0)('embedded mirror under interruption', () => 
     process.kill(pid, 'SIGKILL');
     expect(await exited).toBe('SIGKILL');
     expect(await eventually(() => held.pids.every((p) => !isGroupAlive(p)))).toBe(true);
-    expect(await eventually(async () => !(await isAddressOpen(held.registry)) && !(await isAddressOpen(held.web)))).toBe(true);
+    expect(
+      await eventually(
+        async () => !(await isAddressOpen(held.registry)) && !(await isAddressOpen(held.web)),
+      ),
+    ).toBe(true);
   });
 
   it('stop() during the first seed aborts it and starts nothing', async () => {
@@ -105,7 +131,11 @@ describe.skipIf(missing.length > 0)('embedded mirror under interruption', () => 
       const sources = createSources(fixtureConfig(fresh.path, 'embedded'));
       const mirror = sources.embedded;
       expect(mirror).toBeDefined();
-      const [seeded, endpoint, again] = await Promise.all([mirror?.seed(), sources.registry('quay.io'), mirror?.seed()]);
+      const [seeded, endpoint, again] = await Promise.all([
+        mirror?.seed(),
+        sources.registry('quay.io'),
+        mirror?.seed(),
+      ]);
       expect(seeded?.summary).toMatch(/\(2 built\)/);
       expect(again).toBe(seeded);
       expect(endpoint.pathPrefix).toBe('quay.io');

@@ -32,45 +32,74 @@ describe('upstream and site sources when the host does not answer', () => {
     await tmp.cleanup();
   });
 
-  it('upstream registry: unreachable naming the registry and the settings to change', { timeout: 20_000 }, async () => {
-    const sources = createSources(fixtureConfig(tmp.path, 'upstream', { REGISTRY_MIRRORS: '', PACKAGE_MIRRORS: '' }));
-    expect(sources.describe()).toBe('upstream');
-    const err = await rejection(sources.registry('quay.invalid'));
-    expect(err.reason).toBe('unreachable');
-    expect(err.message).toContain('registry quay.invalid');
-    expect(err.hint).toMatch(/SOURCES=embedded/);
-    expect(err.hint).toMatch(/REGISTRY_MIRRORS/);
-  });
+  it(
+    'upstream registry: unreachable naming the registry and the settings to change',
+    { timeout: 20_000 },
+    async () => {
+      const sources = createSources(
+        fixtureConfig(tmp.path, 'upstream', { REGISTRY_MIRRORS: '', PACKAGE_MIRRORS: '' }),
+      );
+      expect(sources.describe()).toBe('upstream');
+      const err = await rejection(sources.registry('quay.invalid'));
+      expect(err.reason).toBe('unreachable');
+      expect(err.message).toContain('registry quay.invalid');
+      expect(err.hint).toMatch(/SOURCES=embedded/);
+      expect(err.hint).toMatch(/REGISTRY_MIRRORS/);
+    },
+  );
 
-  it('upstream repository: unreachable naming the repo and PACKAGE_MIRRORS', { timeout: 20_000 }, async () => {
-    const sources = createSources(fixtureConfig(tmp.path, 'upstream'));
-    const err = await rejection(sources.repoUrl('http://mirror.centos.invalid/centos/7/os/x86_64/'));
-    expect(err.reason).toBe('unreachable');
-    expect(err.message).toContain('mirror.centos.invalid');
-    expect(err.hint).toMatch(/PACKAGE_MIRRORS/);
-  });
+  it(
+    'upstream repository: unreachable naming the repo and PACKAGE_MIRRORS',
+    { timeout: 20_000 },
+    async () => {
+      const sources = createSources(fixtureConfig(tmp.path, 'upstream'));
+      const err = await rejection(
+        sources.repoUrl('http://mirror.centos.invalid/centos/7/os/x86_64/'),
+      );
+      expect(err.reason).toBe('unreachable');
+      expect(err.message).toContain('mirror.centos.invalid');
+      expect(err.hint).toMatch(/PACKAGE_MIRRORS/);
+    },
+  );
 
-  it('site mirror down: unreachable naming the mirror and REGISTRY_MIRRORS', { timeout: 20_000 }, async () => {
-    const port = await freePort();
-    const sources = createSources(
-      fixtureConfig(tmp.path, 'site', { REGISTRY_MIRRORS: `quay.io=127.0.0.1:${port}/quay`, INSECURE_REGISTRIES: `127.0.0.1:${port}` }),
-    );
-    expect(sources.describe()).toBe(`site (127.0.0.1:${port})`);
-    const err = await rejection(sources.registry('quay.io'));
-    expect(err.reason).toBe('unreachable');
-    expect(err.message).toContain(`127.0.0.1:${port}`);
-    expect(err.message).toContain('mirror of quay.io');
-    expect(err.hint).toMatch(/REGISTRY_MIRRORS/);
-  });
+  it(
+    'site mirror down: unreachable naming the mirror and REGISTRY_MIRRORS',
+    { timeout: 20_000 },
+    async () => {
+      const port = await freePort();
+      const sources = createSources(
+        fixtureConfig(tmp.path, 'site', {
+          REGISTRY_MIRRORS: `quay.io=127.0.0.1:${port}/quay`,
+          INSECURE_REGISTRIES: `127.0.0.1:${port}`,
+        }),
+      );
+      expect(sources.describe()).toBe(`site (127.0.0.1:${port})`);
+      const err = await rejection(sources.registry('quay.io'));
+      expect(err.reason).toBe('unreachable');
+      expect(err.message).toContain(`127.0.0.1:${port}`);
+      expect(err.message).toContain('mirror of quay.io');
+      expect(err.hint).toMatch(/REGISTRY_MIRRORS/);
+    },
+  );
 
   it('site: a malformed setting is an invalid-input error naming the key', () => {
-    expect(() => createSources(fixtureConfig(tmp.path, 'site', { PACKAGE_MIRRORS: 'nope' }))).toThrow(/PACKAGE_MIRRORS/);
+    expect(() =>
+      createSources(fixtureConfig(tmp.path, 'site', { PACKAGE_MIRRORS: 'nope' })),
+    ).toThrow(/PACKAGE_MIRRORS/);
   });
 
   it('upstream keeps pinned digests and the repository lock dir', async () => {
     const sources = createSources(fixtureConfig(tmp.path, 'upstream'));
     const digest = `sha256:${'a'.repeat(64)}`;
-    expect(await sources.imageDigest({ name: 'x', version: '1', ship: 'dir', platforms: 'linux/amd64', digest })).toBe(digest);
+    expect(
+      await sources.imageDigest({
+        name: 'x',
+        version: '1',
+        ship: 'dir',
+        platforms: 'linux/amd64',
+        digest,
+      }),
+    ).toBe(digest);
     expect(sources.lockDir).toBe(`${tmp.path}/packages-specs/locks`);
     expect(await sources.expectedSha256?.('https://x/y', 'ff')).toBe('ff');
   });
@@ -82,7 +111,10 @@ describe.skipIf(missingTools('nginx').length > 0)('site mirror that answers', ()
   it('maps registries and package URLs to the mirror and checks it once', async () => {
     const tmp = await makeTempDir('mk8s-mirror-site-');
     try {
-      const ngx = await startTestNginx({ dir: tmp.path, serverBody: "location / { return 200 'ok'; }" });
+      const ngx = await startTestNginx({
+        dir: tmp.path,
+        serverBody: "location / { return 200 'ok'; }",
+      });
       const sources = createSources(
         fixtureConfig(tmp.path, 'site', {
           REGISTRY_MIRRORS: `docker.io=${ngx.address}/dockerhub`,
@@ -92,9 +124,14 @@ describe.skipIf(missingTools('nginx').length > 0)('site mirror that answers', ()
         }),
       );
       expect(await sources.registry('docker.io')).toEqual({
-        host: ngx.address, pathPrefix: 'dockerhub', insecure: true, authFile: '/etc/auth.json',
+        host: ngx.address,
+        pathPrefix: 'dockerhub',
+        insecure: true,
+        authFile: '/etc/auth.json',
       });
-      expect(await sources.repoUrl('http://mirror.centos.org/centos/7/os/x86_64/')).toBe(`http://${ngx.address}/centos/7/os/x86_64/`);
+      expect(await sources.repoUrl('http://mirror.centos.org/centos/7/os/x86_64/')).toBe(
+        `http://${ngx.address}/centos/7/os/x86_64/`,
+      );
       expect((await checkReachable(`http://${ngx.address}/`)).ok).toBe(true);
     } finally {
       await stopAll();

@@ -42,46 +42,82 @@ install -m 644 %{SOURCE0} %{SOURCE1} %{buildroot}/usr/share/hello-built/
 /usr/share/hello-built/remote.txt
 `;
 
-describe.skipIf(missingTools('rpmbuild', 'rpmspec', 'rpm', 'createrepo_c', 'dnf', 'nginx').length > 0)('npm run build -- packaging', () => {
+describe.skipIf(
+  missingTools('rpmbuild', 'rpmspec', 'rpm', 'createrepo_c', 'dnf', 'nginx').length > 0,
+)('npm run build -- packaging', () => {
   let tmp: TempDir;
   let ws = '';
 
-  async function build(...args: string[]): Promise<{ code: number; events: BuildEvent[]; stderr: string }> {
+  async function build(
+    ...args: string[]
+  ): Promise<{ code: number; events: BuildEvent[]; stderr: string }> {
     // The build CLI's main, in this process.
-    const r = await runCliHere(ws, ['--tasks-module', path.join(import.meta.dirname, 'packages-tasks-module.ts'), ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', SOURCES: 'upstream', SOURCE_DATE_EPOCH: '1700000000' },
-    });
+    const r = await runCliHere(
+      ws,
+      ['--tasks-module', path.join(import.meta.dirname, 'packages-tasks-module.ts'), ...args],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? '/root',
+          SOURCES: 'upstream',
+          SOURCE_DATE_EPOCH: '1700000000',
+        },
+      },
+    );
     const events = r.events as unknown as BuildEvent[];
     return { code: r.code ?? -1, events, stderr: r.stderr };
   }
-  const ran = (events: BuildEvent[]) => events.filter((e) => e.event === 'done').map((e) => e.task ?? '').sort();
+  const ran = (events: BuildEvent[]) =>
+    events
+      .filter((e) => e.event === 'done')
+      .map((e) => e.task ?? '')
+      .sort();
 
   beforeAll(async () => {
     tmp = await makeTempDir('mk8s-pkg-cli-');
     await chmod(tmp.path, 0o755);
     const srv = path.join(tmp.path, 'srv');
     await makeRepo(path.join(srv, 'main'), [
-      await buildTestRpm(path.join(tmp.path, 'b'), { name: 'hello-app', version: '1.0', requires: ['hello-lib'] }),
+      await buildTestRpm(path.join(tmp.path, 'b'), {
+        name: 'hello-app',
+        version: '1.0',
+        requires: ['hello-lib'],
+      }),
       await buildTestRpm(path.join(tmp.path, 'b'), { name: 'hello-lib', version: '3.1' }),
     ]);
     await writeFile(path.join(srv, 'remote.txt'), 'remote source\n');
     await execDirect(['chmod', '-R', 'a+rX', srv]);
-    const nginx = await startTestNginx({ dir: path.join(tmp.path, 'nginx'), serverBody: `root ${srv};` });
+    const nginx = await startTestNginx({
+      dir: path.join(tmp.path, 'nginx'),
+      serverBody: `root ${srv};`,
+    });
     const base = `http://${nginx.address}`;
     ws = path.join(tmp.path, 'ws');
     await mkdir(path.join(ws, 'packages-specs', 'hello-built'), { recursive: true });
     await copyFile(path.join(REPO, '.env.example'), path.join(ws, '.env.example'));
     await writeFile(path.join(ws, 'VERSION'), 'VERSION_MAJOR=2\nVERSION_MINOR=4\n');
-    await writeFile(path.join(ws, 'packages-specs', 'redhat-7.yaml'), [
-      'osFamily: redhat-7', 'releasever: "7"', 'distTag: el7', 'repos:',
-      `  - { name: main, baseUrl: "${base}/main/", gpgKeys: [] }`,
-      'packages:', '  - { name: hello-built, built: true }', '  - { name: hello-app, repo: main }', '',
-    ].join('\n'));
+    await writeFile(
+      path.join(ws, 'packages-specs', 'redhat-7.yaml'),
+      [
+        'osFamily: redhat-7',
+        'releasever: "7"',
+        'distTag: el7',
+        'repos:',
+        `  - { name: main, baseUrl: "${base}/main/", gpgKeys: [] }`,
+        'packages:',
+        '  - { name: hello-built, built: true }',
+        '  - { name: hello-app, repo: main }',
+        '',
+      ].join('\n'),
+    );
     const spec = path.join(ws, 'packages-specs', 'hello-built');
     await writeFile(path.join(spec, 'hello-built.spec'), SPEC('1'));
     await writeFile(path.join(spec, 'hello.txt'), 'local source\n');
     const sha = createHash('sha256').update('remote source\n').digest('hex');
-    await writeFile(path.join(spec, 'sources.yaml'), `files:\n  - { name: remote.txt, url: "${base}/remote.txt", sha256: ${sha} }\n`);
+    await writeFile(
+      path.join(spec, 'sources.yaml'),
+      `files:\n  - { name: remote.txt, url: "${base}/remote.txt", sha256: ${sha} }\n`,
+    );
   });
 
   afterAll(async () => {
@@ -95,12 +131,24 @@ describe.skipIf(missingTools('rpmbuild', 'rpmspec', 'rpm', 'createrepo_c', 'dnf'
     const first = await build('packaging');
     expect(first.code, first.stderr).toBe(0);
     expect(ran(first.events)).toEqual([
-      'packaging:download', 'packaging:repo:metalk8s-main-el7', 'packaging:repo:metalk8s-scality-el7',
-      'packaging:rpm:hello-built', 'packaging:source:hello-built', 'packaging:srpm:hello-built',
+      'packaging:download',
+      'packaging:repo:metalk8s-main-el7',
+      'packaging:repo:metalk8s-scality-el7',
+      'packaging:rpm:hello-built',
+      'packaging:source:hello-built',
+      'packaging:srpm:hello-built',
     ]);
-    expect((await readdir(path.join(repos(), 'metalk8s-main-el7'))).sort()).toEqual(['hello-app-1.0-1.noarch.rpm', 'hello-lib-3.1-1.noarch.rpm', 'repodata']);
-    expect(await readdir(path.join(repos(), 'metalk8s-scality-el7', 'noarch'))).toEqual(['hello-built-1.0-1.el7.noarch.rpm']);
-    expect(await readFile(path.join(ws, 'packages-specs', 'locks', 'redhat-7.lock.json'), 'utf8')).toContain('"hello-lib"');
+    expect((await readdir(path.join(repos(), 'metalk8s-main-el7'))).sort()).toEqual([
+      'hello-app-1.0-1.noarch.rpm',
+      'hello-lib-3.1-1.noarch.rpm',
+      'repodata',
+    ]);
+    expect(await readdir(path.join(repos(), 'metalk8s-scality-el7', 'noarch'))).toEqual([
+      'hello-built-1.0-1.el7.noarch.rpm',
+    ]);
+    expect(
+      await readFile(path.join(ws, 'packages-specs', 'locks', 'redhat-7.lock.json'), 'utf8'),
+    ).toContain('"hello-lib"');
     const second = await build('packaging');
     expect(second.code, second.stderr).toBe(0);
     expect(ran(second.events)).toEqual([]);
@@ -110,21 +158,37 @@ describe.skipIf(missingTools('rpmbuild', 'rpmspec', 'rpm', 'createrepo_c', 'dnf'
     await writeFile(path.join(ws, 'packages-specs', 'hello-built', 'hello-built.spec'), SPEC('2'));
     const r = await build('packaging');
     expect(r.code, r.stderr).toBe(0);
-    expect(ran(r.events)).toEqual(['packaging:repo:metalk8s-scality-el7', 'packaging:rpm:hello-built', 'packaging:srpm:hello-built']);
-    expect(await readdir(path.join(repos(), 'metalk8s-scality-el7', 'noarch'))).toEqual(['hello-built-1.0-2.el7.noarch.rpm']);
+    expect(ran(r.events)).toEqual([
+      'packaging:repo:metalk8s-scality-el7',
+      'packaging:rpm:hello-built',
+      'packaging:srpm:hello-built',
+    ]);
+    expect(await readdir(path.join(repos(), 'metalk8s-scality-el7', 'noarch'))).toEqual([
+      'hello-built-1.0-2.el7.noarch.rpm',
+    ]);
   });
 
   it('selects tasks by wildcard', async () => {
     const r = await build('packaging:*:hello-*');
     expect(r.code, r.stderr).toBe(0);
     const seen = [...new Set(r.events.map((e) => e.task).filter((t) => t !== undefined))].sort();
-    expect(seen).toEqual(['packaging:rpm:hello-built', 'packaging:source:hello-built', 'packaging:srpm:hello-built']);
+    expect(seen).toEqual([
+      'packaging:rpm:hello-built',
+      'packaging:source:hello-built',
+      'packaging:srpm:hello-built',
+    ]);
   });
 
   it('removes the repo of an upstream repo dropped from the list', async () => {
     const list = path.join(ws, 'packages-specs', 'redhat-7.yaml');
     const text = await readFile(list, 'utf8');
-    await writeFile(list, text.replace(/ {2}- \{ name: main,[^\n]*\n/, '').replace('repos:\n', 'repos: []\n').replace('  - { name: hello-app, repo: main }\n', ''));
+    await writeFile(
+      list,
+      text
+        .replace(/ {2}- \{ name: main,[^\n]*\n/, '')
+        .replace('repos:\n', 'repos: []\n')
+        .replace('  - { name: hello-app, repo: main }\n', ''),
+    );
     const r = await build('packaging');
     expect(r.code, r.stderr).toBe(0);
     expect(ran(r.events)).toContain('packaging:prune');
@@ -137,7 +201,19 @@ describe.skipIf(missingTools('rpmbuild', 'rpmspec', 'rpm', 'createrepo_c', 'dnf'
  * The repository's own content (packages-specs/, the real specs and package list) with the
  * default SOURCES=embedded: stand-in upstream RPMs, keys and calico binaries from the mirror.
  */
-describe.skipIf(missingTools('rpmbuild', 'rpmspec', 'rpm', 'createrepo_c', 'dnf', 'nginx', 'docker-registry', 'gpg', 'rpmsign').length > 0)('npm run build -- packaging (repository content, embedded mirror)', () => {
+describe.skipIf(
+  missingTools(
+    'rpmbuild',
+    'rpmspec',
+    'rpm',
+    'createrepo_c',
+    'dnf',
+    'nginx',
+    'docker-registry',
+    'gpg',
+    'rpmsign',
+  ).length > 0,
+)('npm run build -- packaging (repository content, embedded mirror)', () => {
   let tmp: TempDir;
 
   beforeAll(async () => {
@@ -154,25 +230,55 @@ describe.skipIf(missingTools('rpmbuild', 'rpmspec', 'rpm', 'createrepo_c', 'dnf'
   });
 
   it('produces every ISO repo, and dnf installs the built and downloaded packages from them', async () => {
-    const r = await runCliHere(tmp.path, ['--tasks-module', path.join(import.meta.dirname, 'packages-tasks-module.ts'), 'packaging'], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', SOURCES: 'embedded' },
-      console: true,
-    });
+    const r = await runCliHere(
+      tmp.path,
+      ['--tasks-module', path.join(import.meta.dirname, 'packages-tasks-module.ts'), 'packaging'],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? '/root',
+          SOURCES: 'embedded',
+        },
+        console: true,
+      },
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/build ok/);
     const repos = path.join(tmp.path, '_build', 'root', 'packages', 'redhat');
-    expect((await readdir(repos)).sort()).toEqual(['base', 'epel', 'extras', 'kubernetes', 'saltstack', 'scality', 'updates'].map((n) => `metalk8s-${n}-el7`));
-    expect(await readdir(path.join(repos, 'metalk8s-scality-el7', 'x86_64'))).toEqual(['calico-cni-plugin-3.8.2-1.el7.x86_64.rpm']);
-    expect(await readdir(path.join(repos, 'metalk8s-scality-el7', 'noarch'))).toEqual(['metalk8s-sosreport-2.4-1.el7.noarch.rpm']);
+    expect((await readdir(repos)).sort()).toEqual(
+      ['base', 'epel', 'extras', 'kubernetes', 'saltstack', 'scality', 'updates'].map(
+        (n) => `metalk8s-${n}-el7`,
+      ),
+    );
+    expect(await readdir(path.join(repos, 'metalk8s-scality-el7', 'x86_64'))).toEqual([
+      'calico-cni-plugin-3.8.2-1.el7.x86_64.rpm',
+    ]);
+    expect(await readdir(path.join(repos, 'metalk8s-scality-el7', 'noarch'))).toEqual([
+      'metalk8s-sosreport-2.4-1.el7.noarch.rpm',
+    ]);
     const k8s = path.join(repos, 'metalk8s-kubernetes-el7');
     const root = path.join(tmp.path, 'installroot');
-    const install = await execDirect([
-      'dnf', '-y', '-q', `--installroot=${root}`, '--releasever=7', '--setopt=reposdir=/dev/null',
-      `--repofrompath=scality,file://${path.join(repos, 'metalk8s-scality-el7')}`, `--repofrompath=kubernetes,file://${k8s}`,
-      '--repo=scality', '--repo=kubernetes', '--setopt=scality.gpgcheck=0', '--setopt=kubernetes.gpgcheck=1',
-      `--setopt=kubernetes.gpgkey=file://${k8s}/RPM-GPG-KEY-metalk8s-kubernetes-7_1,file://${k8s}/RPM-GPG-KEY-metalk8s-kubernetes-7_2`,
-      'install', 'calico-cni-plugin', 'kubelet-1.15.3',
-    ], { reject: false });
+    const install = await execDirect(
+      [
+        'dnf',
+        '-y',
+        '-q',
+        `--installroot=${root}`,
+        '--releasever=7',
+        '--setopt=reposdir=/dev/null',
+        `--repofrompath=scality,file://${path.join(repos, 'metalk8s-scality-el7')}`,
+        `--repofrompath=kubernetes,file://${k8s}`,
+        '--repo=scality',
+        '--repo=kubernetes',
+        '--setopt=scality.gpgcheck=0',
+        '--setopt=kubernetes.gpgcheck=1',
+        `--setopt=kubernetes.gpgkey=file://${k8s}/RPM-GPG-KEY-metalk8s-kubernetes-7_1,file://${k8s}/RPM-GPG-KEY-metalk8s-kubernetes-7_2`,
+        'install',
+        'calico-cni-plugin',
+        'kubelet-1.15.3',
+      ],
+      { reject: false },
+    );
     expect(install.exitCode, install.stderr).toBe(0);
     const q = await execDirect(['rpm', '--root', root, '-qa', '--qf', '%{NAME}-%{VERSION}\n']);
     expect(q.stdout).toContain('calico-cni-plugin-3.8.2');

@@ -7,7 +7,12 @@ import { appendFile, chmod, mkdir, readFile, readdir, rm, stat } from 'node:fs/p
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PackageList, RepoSpec } from '../../buildchain/config/content-types.ts';
-import { downloadIsFresh, downloadPackages, type DownloadOptions, type RepoManifest } from '../../buildchain/tasks/packages/download.ts';
+import {
+  downloadIsFresh,
+  downloadPackages,
+  type DownloadOptions,
+  type RepoManifest,
+} from '../../buildchain/tasks/packages/download.ts';
 import { execDirect } from '../../buildchain/engine/exec/run-command.ts';
 import { packagingPaths } from '../../buildchain/tasks/packages/paths.ts';
 import { assembleRepo } from '../../buildchain/tasks/packages/repo.ts';
@@ -40,12 +45,17 @@ describe.skipIf(missingTools(...tools).length > 0)('packages: download and repos
     await makeRepo(path.join(srv, 'signed'), [signed]);
     await mkdir(path.join(srv, 'keys'));
     await execDirect(['cp', key.publicKey, path.join(srv, 'keys', 'RPM-GPG-KEY-test')]);
-    await makeRepo(path.join(srv, 'badsigned'), [await buildTestRpm(b, { name: 'hello-unsigned', version: '1.0' })]);
+    await makeRepo(path.join(srv, 'badsigned'), [
+      await buildTestRpm(b, { name: 'hello-unsigned', version: '1.0' }),
+    ]);
     const tampered = await buildTestRpm(b, { name: 'hello-tampered', version: '1.0' });
     await makeRepo(path.join(srv, 'tampered'), [tampered]);
     await appendFile(path.join(srv, 'tampered', path.basename(tampered)), 'tampered');
     await execDirect(['chmod', '-R', 'a+rX', tmp.path]);
-    const nginx = await startTestNginx({ dir: path.join(tmp.path, 'nginx'), serverBody: `root ${srv}; autoindex on;` });
+    const nginx = await startTestNginx({
+      dir: path.join(tmp.path, 'nginx'),
+      serverBody: `root ${srv}; autoindex on;`,
+    });
     base = `http://${nginx.address}`;
   });
 
@@ -69,8 +79,12 @@ describe.skipIf(missingTools(...tools).length > 0)('packages: download and repos
     packages: names.map((n) => ({ name: n, repo: '', built: false })),
   });
   // The "mirror": upstream URLs are mapped to the loopback nginx, as Sources.repoUrl does.
-  const toLoopback = (u: string) => Promise.resolve(u.replace('https://upstream.example.invalid', base));
-  const options = (l: PackageList, dir = path.join(tmp.path, `work-${String(++work)}`)): DownloadOptions => ({
+  const toLoopback = (u: string) =>
+    Promise.resolve(u.replace('https://upstream.example.invalid', base));
+  const options = (
+    l: PackageList,
+    dir = path.join(tmp.path, `work-${String(++work)}`),
+  ): DownloadOptions => ({
     list: l,
     paths: packagingPaths(path.join(dir, 'build'), path.join(dir, 'iso'), l.osFamily),
     lockFile: path.join(dir, 'locks', 'redhat-7.lock.json'),
@@ -98,7 +112,11 @@ describe.skipIf(missingTools(...tools).length > 0)('packages: download and repos
   });
 
   it('reuses the lock without network or dnf, and refetches only what the cache lacks', async () => {
-    const offline = { ...shared, dnfBin: '/nonexistent/dnf', resolveUrl: () => Promise.reject(new Error('network used')) };
+    const offline = {
+      ...shared,
+      dnfBin: '/nonexistent/dnf',
+      resolveUrl: () => Promise.reject(new Error('network used')),
+    };
     const r = await downloadPackages(offline);
     expect(r).toMatchObject({ resolved: false, fetched: 0 });
     await rm(path.join(shared.paths.cache, 'main', 'hello-dep-2.2-1.noarch.rpm'));
@@ -111,7 +129,9 @@ describe.skipIf(missingTools(...tools).length > 0)('packages: download and repos
     const o = options(list([repo('tampered')], ['hello-tampered']));
     const err = await downloadPackages(o).catch((e: unknown) => e);
     expect(err).toMatchObject({ reason: 'digest-mismatch' });
-    expect((err as Error).message).toContain("RPM hello-tampered-1.0-1.noarch.rpm of repo 'tampered'");
+    expect((err as Error).message).toContain(
+      "RPM hello-tampered-1.0-1.noarch.rpm of repo 'tampered'",
+    );
     expect(await readdir(path.join(o.paths.cache, 'tampered')).catch(() => [])).toEqual([]);
     await expect(stat(o.lockFile)).rejects.toThrow();
   });
@@ -120,7 +140,9 @@ describe.skipIf(missingTools(...tools).length > 0)('packages: download and repos
     const o = options(list([repo('badsigned', true)], ['hello-unsigned']));
     const err = await downloadPackages(o).catch((e: unknown) => e);
     expect(err).toMatchObject({ reason: 'invalid-input' });
-    expect((err as Error).message).toBe("RPM hello-unsigned-1.0-1.noarch.rpm of repo 'badsigned' is not signed, but the repo declares GPG keys");
+    expect((err as Error).message).toBe(
+      "RPM hello-unsigned-1.0-1.noarch.rpm of repo 'badsigned' is not signed, but the repo declares GPG keys",
+    );
   });
 
   it('rejects an RPM signed by another key than the repo declares', async () => {
@@ -129,8 +151,13 @@ describe.skipIf(missingTools(...tools).length > 0)('packages: download and repos
       const srvKey = path.join(tmp.path, 'srv', 'keys', 'RPM-GPG-KEY-wrong');
       await execDirect(['cp', wrong.publicKey, srvKey]);
       await chmod(srvKey, 0o644);
-      const r = { ...repo('signed', true), gpgKeys: ['https://upstream.example.invalid/keys/RPM-GPG-KEY-wrong'] };
-      const err = await downloadPackages(options(list([r], ['hello-signed']))).catch((e: unknown) => e);
+      const r = {
+        ...repo('signed', true),
+        gpgKeys: ['https://upstream.example.invalid/keys/RPM-GPG-KEY-wrong'],
+      };
+      const err = await downloadPackages(options(list([r], ['hello-signed']))).catch(
+        (e: unknown) => e,
+      );
       expect(err).toMatchObject({ reason: 'invalid-input' });
       expect((err as Error).message).toContain("fails its signature check against the repo's keys");
     } finally {
@@ -140,7 +167,13 @@ describe.skipIf(missingTools(...tools).length > 0)('packages: download and repos
 
   it('fails fast on an unreachable repo, naming the repo and the settings', async () => {
     const port = await freePort();
-    const o = { ...options(list([repo('gone')], ['hello-data'])), resolveUrl: (u: string) => Promise.resolve(u.replace('https://upstream.example.invalid', `http://127.0.0.1:${String(port)}`)) };
+    const o = {
+      ...options(list([repo('gone')], ['hello-data'])),
+      resolveUrl: (u: string) =>
+        Promise.resolve(
+          u.replace('https://upstream.example.invalid', `http://127.0.0.1:${String(port)}`),
+        ),
+    };
     const err = await downloadPackages(o).catch((e: unknown) => e);
     expect(err).toMatchObject({ reason: 'unreachable' });
     expect((err as Error).message).toContain("package repo 'gone' is unreachable");
@@ -148,7 +181,9 @@ describe.skipIf(missingTools(...tools).length > 0)('packages: download and repos
   });
 
   it('fails naming a package no repo has', async () => {
-    const err = await downloadPackages(options(list([repo('main')], ['no-such-package']))).catch((e: unknown) => e);
+    const err = await downloadPackages(options(list([repo('main')], ['no-such-package']))).catch(
+      (e: unknown) => e,
+    );
     expect(err).toMatchObject({ reason: 'invalid-input' });
     expect((err as Error).message).toContain('no-such-package');
   });
@@ -169,7 +204,11 @@ describe.skipIf(missingTools(...tools).length > 0)('packages: download and repos
     const isoRepos = path.join(tmp.path, 'iso', 'packages', 'redhat');
     for (const m of manifests) await assemble(m, path.join(isoRepos, m.isoName));
     const signedDir = path.join(isoRepos, 'metalk8s-signed-el7');
-    expect((await readdir(signedDir)).sort()).toEqual(['RPM-GPG-KEY-metalk8s-signed-7_1', 'hello-signed-1.0-1.noarch.rpm', 'repodata']);
+    expect((await readdir(signedDir)).sort()).toEqual([
+      'RPM-GPG-KEY-metalk8s-signed-7_1',
+      'hello-signed-1.0-1.noarch.rpm',
+      'repodata',
+    ]);
     // Same RPMs → byte-identical repodata.
     const again = path.join(tmp.path, 'iso2', 'metalk8s-main-el7');
     const main = manifests.find((m) => m.repo === 'main');
@@ -179,19 +218,37 @@ describe.skipIf(missingTools(...tools).length > 0)('packages: download and repos
     expect(await repomd(again)).toBe(await repomd(path.join(isoRepos, 'metalk8s-main-el7')));
 
     const root = path.join(tmp.path, 'installroot');
-    const r = await execDirect([
-      'dnf', '-y', '-q', `--installroot=${root}`, '--releasever=7', '--setopt=reposdir=/dev/null',
-      // With --installroot, dnf keeps its cache, logs and state inside the root.
-      `--repofrompath=main,file://${path.join(isoRepos, 'metalk8s-main-el7')}`,
-      `--repofrompath=signed,file://${signedDir}`, '--repo=main', '--repo=signed',
-      '--setopt=main.gpgcheck=0', '--setopt=signed.gpgcheck=1',
-      `--setopt=signed.gpgkey=file://${signedDir}/RPM-GPG-KEY-metalk8s-signed-7_1`,
-      'install', 'hello-data', 'hello-signed',
-    ], { reject: false });
+    const r = await execDirect(
+      [
+        'dnf',
+        '-y',
+        '-q',
+        `--installroot=${root}`,
+        '--releasever=7',
+        '--setopt=reposdir=/dev/null',
+        // With --installroot, dnf keeps its cache, logs and state inside the root.
+        `--repofrompath=main,file://${path.join(isoRepos, 'metalk8s-main-el7')}`,
+        `--repofrompath=signed,file://${signedDir}`,
+        '--repo=main',
+        '--repo=signed',
+        '--setopt=main.gpgcheck=0',
+        '--setopt=signed.gpgcheck=1',
+        `--setopt=signed.gpgkey=file://${signedDir}/RPM-GPG-KEY-metalk8s-signed-7_1`,
+        'install',
+        'hello-data',
+        'hello-signed',
+      ],
+      { reject: false },
+    );
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toContain('Importing GPG key'); // gpgcheck was on for the signed repo
     const q = await execDirect(['rpm', '--root', root, '-qa', '--qf', '%{NAME}-%{VERSION}\n']);
-    expect(q.stdout.split('\n').filter((l) => l.startsWith('hello-')).sort()).toEqual(['hello-data-1.0', 'hello-dep-2.2', 'hello-signed-1.0']);
+    expect(
+      q.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('hello-'))
+        .sort(),
+    ).toEqual(['hello-data-1.0', 'hello-dep-2.2', 'hello-signed-1.0']);
   });
 
   it('replaces a repo as a whole: an RPM of an older version never stays', async () => {
@@ -199,9 +256,23 @@ describe.skipIf(missingTools(...tools).length > 0)('packages: download and repos
     const main = (await downloadPackages(shared)).manifests.find((m) => m.repo === 'main');
     if (main === undefined) throw new Error('no main manifest');
     await assemble(main, dir);
-    await assemble({ ...main, rpms: main.rpms.filter((r) => !r.name.startsWith('hello-dep')) }, dir);
+    await assemble(
+      { ...main, rpms: main.rpms.filter((r) => !r.name.startsWith('hello-dep')) },
+      dir,
+    );
     expect((await readdir(dir)).sort()).toEqual(['hello-data-1.0-1.noarch.rpm', 'repodata']);
-    const primary = await execDirect(['dnf', '-q', '--setopt=reposdir=/dev/null', `--setopt=cachedir=${tmp.path}/dnf-q`, '--releasever=7', `--repofrompath=r,file://${dir}`, '--repo=r', 'repoquery', '--qf', '%{name}']);
+    const primary = await execDirect([
+      'dnf',
+      '-q',
+      '--setopt=reposdir=/dev/null',
+      `--setopt=cachedir=${tmp.path}/dnf-q`,
+      '--releasever=7',
+      `--repofrompath=r,file://${dir}`,
+      '--repo=r',
+      'repoquery',
+      '--qf',
+      '%{name}',
+    ]);
     expect(primary.stdout.trim()).toBe('hello-data');
   });
 });

@@ -45,7 +45,12 @@ export async function buildTestRpm(work: string, p: TestPackage): Promise<string
   const spec = path.join(topdir, 'SPECS', `${p.name}.spec`);
   await writeFile(spec, noarchSpec(p));
   await execDirect(['rpmbuild', '--quiet', '--define', `_topdir ${topdir}`, '-bb', spec]);
-  return path.join(topdir, 'RPMS', 'noarch', `${p.name}-${p.version}-${p.release ?? '1'}.noarch.rpm`);
+  return path.join(
+    topdir,
+    'RPMS',
+    'noarch',
+    `${p.name}-${p.version}-${p.release ?? '1'}.noarch.rpm`,
+  );
 }
 
 /** Copies RPMs into `dir` and runs createrepo_c there. */
@@ -70,9 +75,27 @@ export async function makeGpgKey(dir: string): Promise<TestKey> {
   await mkdir(home, { recursive: true, mode: 0o700 });
   const keyName = 'Packaging Test <packaging-test@example.invalid>';
   const env = { GNUPGHOME: home };
-  await execDirect(['gpg', '--batch', '--pinentry-mode', 'loopback', '--passphrase', '', '--quick-gen-key', keyName, 'rsa2048', 'sign', 'never'], { env });
+  await execDirect(
+    [
+      'gpg',
+      '--batch',
+      '--pinentry-mode',
+      'loopback',
+      '--passphrase',
+      '',
+      '--quick-gen-key',
+      keyName,
+      'rsa2048',
+      'sign',
+      'never',
+    ],
+    { env },
+  );
   const publicKey = path.join(dir, 'RPM-GPG-KEY-test');
-  await execDirect(['gpg', '--batch', '--yes', '--armor', '--output', publicKey, '--export', keyName], { env });
+  await execDirect(
+    ['gpg', '--batch', '--yes', '--armor', '--output', publicKey, '--export', keyName],
+    { env },
+  );
   return {
     home,
     keyName,
@@ -84,8 +107,11 @@ export async function makeGpgKey(dir: string): Promise<TestKey> {
 }
 
 export async function signRpms(key: TestKey, files: readonly string[]): Promise<void> {
-  await execDirect(rpmsignArgs({ bin: 'rpmsign', gpgPath: resolveOnPath('gpg'), keyName: key.keyName, files }), {
-    env: { GNUPGHOME: key.home },
-    input: '',
-  });
+  await execDirect(
+    rpmsignArgs({ bin: 'rpmsign', gpgPath: resolveOnPath('gpg'), keyName: key.keyName, files }),
+    {
+      env: { GNUPGHOME: key.home },
+      input: '',
+    },
+  );
 }

@@ -44,47 +44,98 @@ async function hasAgent(home: string): Promise<boolean> {
 }
 
 /** `gpg --verify` of `repomd.xml.asc` with only `publicKey` in a fresh keyring under `work`. */
-async function verifyRepomd(work: string, repoDir: string, publicKey: string): Promise<{ exitCode: number; stderr: string }> {
+async function verifyRepomd(
+  work: string,
+  repoDir: string,
+  publicKey: string,
+): Promise<{ exitCode: number; stderr: string }> {
   const home = path.join(work, 'verify-gnupg');
   await mkdir(home, { recursive: true, mode: 0o700 });
   const env = { GNUPGHOME: home };
   try {
     await execDirect(['gpg', '--batch', '--import', publicKey], { env });
     const repomd = path.join(repoDir, 'repodata', 'repomd.xml');
-    return await execDirect(['gpg', '--batch', '--verify', `${repomd}.asc`, repomd], { env, reject: false });
+    return await execDirect(['gpg', '--batch', '--verify', `${repomd}.asc`, repomd], {
+      env,
+      reject: false,
+    });
   } finally {
     await execDirect(['gpgconf', '--homedir', home, '--kill', 'gpg-agent'], { reject: false });
   }
 }
 
 /** Hermetic `dnf install` into a fresh installroot from the local repo, all GPG checks on. */
-async function dnfInstall(work: string, repoDir: string, keyFile: string, pkgs: readonly string[]): Promise<{ exitCode: number; stderr: string }> {
+async function dnfInstall(
+  work: string,
+  repoDir: string,
+  keyFile: string,
+  pkgs: readonly string[],
+): Promise<{ exitCode: number; stderr: string }> {
   const d = (n: string) => path.join(work, n);
   // dnf does not create its log dir (it fails with `Failed to open log file`).
   await mkdir(d('log'), { recursive: true });
-  return execDirect([
-    'dnf', '-y', '-q', '--refresh', `--installroot=${d('root')}`, '--releasever=7',
-    '--setopt=reposdir=/dev/null', '--setopt=skip_if_unavailable=False',
-    `--setopt=cachedir=${d('cache')}`, `--setopt=system_cachedir=${d('cache')}`,
-    `--setopt=logdir=${d('log')}`, `--setopt=persistdir=${d('lib')}`,
-    `--repofrompath=signed,file://${repoDir}`, '--repo=signed',
-    '--setopt=signed.repo_gpgcheck=1', '--setopt=signed.gpgcheck=1', `--setopt=signed.gpgkey=file://${keyFile}`,
-    'install', ...pkgs,
-  ], { reject: false });
+  return execDirect(
+    [
+      'dnf',
+      '-y',
+      '-q',
+      '--refresh',
+      `--installroot=${d('root')}`,
+      '--releasever=7',
+      '--setopt=reposdir=/dev/null',
+      '--setopt=skip_if_unavailable=False',
+      `--setopt=cachedir=${d('cache')}`,
+      `--setopt=system_cachedir=${d('cache')}`,
+      `--setopt=logdir=${d('log')}`,
+      `--setopt=persistdir=${d('lib')}`,
+      `--repofrompath=signed,file://${repoDir}`,
+      '--repo=signed',
+      '--setopt=signed.repo_gpgcheck=1',
+      '--setopt=signed.gpgcheck=1',
+      `--setopt=signed.gpgkey=file://${keyFile}`,
+      'install',
+      ...pkgs,
+    ],
+    { reject: false },
+  );
 }
 
 async function installed(work: string): Promise<string> {
-  return (await execDirect(['rpm', '--root', path.join(work, 'root'), '-qa', '--qf', '%{NAME}-%{VERSION}\n'])).stdout;
+  return (
+    await execDirect([
+      'rpm',
+      '--root',
+      path.join(work, 'root'),
+      '-qa',
+      '--qf',
+      '%{NAME}-%{VERSION}\n',
+    ])
+  ).stdout;
 }
 
 /** `rpmkeys --checksig` of `files` against a private rpm database holding only `publicKey`. */
-async function checksig(dbpath: string, publicKey: string, files: readonly string[]): Promise<{ exitCode: number; stdout: string }> {
+async function checksig(
+  dbpath: string,
+  publicKey: string,
+  files: readonly string[],
+): Promise<{ exitCode: number; stdout: string }> {
   await mkdir(dbpath, { recursive: true });
   await execDirect(['rpmkeys', '--dbpath', dbpath, '--import', publicKey]);
   return execDirect(['rpmkeys', '--dbpath', dbpath, '--checksig', ...files], { reject: false });
 }
 
-const TOOLS = ['rpmbuild', 'rpmspec', 'rpm', 'rpmkeys', 'rpmsign', 'createrepo_c', 'dnf', 'gpg', 'gpgconf', 'pgrep'];
+const TOOLS = [
+  'rpmbuild',
+  'rpmspec',
+  'rpm',
+  'rpmkeys',
+  'rpmsign',
+  'createrepo_c',
+  'dnf',
+  'gpg',
+  'gpgconf',
+  'pgrep',
+];
 
 describe.skipIf(missingTools(...TOOLS).length > 0)('signed repodata (assembleRepo)', () => {
   let tmp: TempDir;
@@ -98,7 +149,11 @@ describe.skipIf(missingTools(...TOOLS).length > 0)('signed repodata (assembleRep
     await chmod(tmp.path, 0o755);
     key = await makeGpgKey(tmp.path);
     rpms = [
-      await buildTestRpm(path.join(tmp.path, 'b'), { name: 'sig-app', version: '1.0', requires: ['sig-lib'] }),
+      await buildTestRpm(path.join(tmp.path, 'b'), {
+        name: 'sig-app',
+        version: '1.0',
+        requires: ['sig-lib'],
+      }),
       await buildTestRpm(path.join(tmp.path, 'b'), { name: 'sig-lib', version: '2.0' }),
     ];
     await signRpms(key, rpms);
@@ -122,8 +177,15 @@ describe.skipIf(missingTools(...TOOLS).length > 0)('signed repodata (assembleRep
   });
 
   it('writes repomd.xml.asc, which gpg verifies with the exported key in a fresh keyring', async () => {
-    expect((await readdir(repoDir)).sort()).toEqual([KEY_FILE, 'repodata', 'sig-app-1.0-1.noarch.rpm', 'sig-lib-2.0-1.noarch.rpm']);
-    expect(await readFile(path.join(repoDir, KEY_FILE), 'utf8')).toContain('BEGIN PGP PUBLIC KEY BLOCK');
+    expect((await readdir(repoDir)).sort()).toEqual([
+      KEY_FILE,
+      'repodata',
+      'sig-app-1.0-1.noarch.rpm',
+      'sig-lib-2.0-1.noarch.rpm',
+    ]);
+    expect(await readFile(path.join(repoDir, KEY_FILE), 'utf8')).toContain(
+      'BEGIN PGP PUBLIC KEY BLOCK',
+    );
     const v = await verifyRepomd(path.join(tmp.path, 'v1'), repoDir, path.join(repoDir, KEY_FILE));
     expect(v.exitCode, v.stderr).toBe(0);
     expect(v.stderr).toMatch(/Good signature from "Packaging Test/);
@@ -137,9 +199,16 @@ describe.skipIf(missingTools(...TOOLS).length > 0)('signed repodata (assembleRep
     const work = path.join(tmp.path, 'dnf-ok');
     const r = await dnfInstall(work, repoDir, path.join(repoDir, KEY_FILE), ['sig-app']);
     expect(r.exitCode, r.stderr).toBe(0);
-    const names = (await installed(work)).split('\n').filter((l) => l !== '').sort();
+    const names = (await installed(work))
+      .split('\n')
+      .filter((l) => l !== '')
+      .sort();
     // dnf imported the repo key into the installroot's rpmdb (gpg-pubkey-<keyid>).
-    expect(names).toEqual([expect.stringMatching(/^gpg-pubkey-[0-9a-f]{8}$/), 'sig-app-1.0', 'sig-lib-2.0']);
+    expect(names).toEqual([
+      expect.stringMatching(/^gpg-pubkey-[0-9a-f]{8}$/),
+      'sig-app-1.0',
+      'sig-lib-2.0',
+    ]);
   });
 
   it('dnf refuses the repo when repomd.xml is changed after signing', async () => {
@@ -147,9 +216,16 @@ describe.skipIf(missingTools(...TOOLS).length > 0)('signed repodata (assembleRep
     await cp(repoDir, tampered, { recursive: true });
     const repomd = path.join(tampered, 'repodata', 'repomd.xml');
     const text = await readFile(repomd, 'utf8');
-    await writeFile(repomd, text.replace(`<revision>${EPOCH}</revision>`, `<revision>${EPOCH + 1}</revision>`));
+    await writeFile(
+      repomd,
+      text.replace(`<revision>${EPOCH}</revision>`, `<revision>${EPOCH + 1}</revision>`),
+    );
     expect(await readFile(repomd, 'utf8')).not.toBe(text);
-    const v = await verifyRepomd(path.join(tmp.path, 'v2'), tampered, path.join(tampered, KEY_FILE));
+    const v = await verifyRepomd(
+      path.join(tmp.path, 'v2'),
+      tampered,
+      path.join(tampered, KEY_FILE),
+    );
     expect(v.exitCode).not.toBe(0);
     const work = path.join(tmp.path, 'dnf-tampered');
     const r = await dnfInstall(work, tampered, path.join(tampered, KEY_FILE), ['sig-app']);
@@ -158,62 +234,91 @@ describe.skipIf(missingTools(...TOOLS).length > 0)('signed repodata (assembleRep
   });
 });
 
-describe.skipIf(missingTools(...TOOLS).length > 0)('npm run build -- packaging with RPM_SIGN_KEY', () => {
-  let tmp: TempDir;
-  let key: TestKey;
-  let ws = '';
+describe.skipIf(missingTools(...TOOLS).length > 0)(
+  'npm run build -- packaging with RPM_SIGN_KEY',
+  () => {
+    let tmp: TempDir;
+    let key: TestKey;
+    let ws = '';
 
-  beforeAll(async () => {
-    tmp = await makeTempDir('mk8s-pkg-sign-cli-');
-    await chmod(tmp.path, 0o755);
-    key = await makeGpgKey(tmp.path);
-    await key.stop();
-    ws = path.join(tmp.path, 'ws');
-    const spec = path.join(ws, 'packages-specs', 'signed-built');
-    await mkdir(spec, { recursive: true });
-    await cp(path.join(REPO, '.env.example'), path.join(ws, '.env.example'));
-    await writeFile(path.join(ws, 'VERSION'), 'VERSION_MAJOR=2\nVERSION_MINOR=4\n');
-    await writeFile(path.join(ws, '.env'), `RPM_SIGN_KEY=${key.keyName}\nGNUPGHOME=${key.home}\n`);
-    await writeFile(path.join(ws, 'packages-specs', 'redhat-7.yaml'), [
-      'osFamily: redhat-7', 'releasever: "7"', 'distTag: el7', 'repos: []',
-      'packages:', '  - { name: signed-built, built: true }', '',
-    ].join('\n'));
-    await writeFile(path.join(spec, 'signed-built.spec'), SPEC);
-    await writeFile(path.join(spec, 'hello.txt'), 'local source\n');
-  });
-
-  afterAll(async () => {
-    await key.stop();
-    await tmp.cleanup();
-  });
-
-  it('signs the built RPMs and the repodata, exports the key, and leaves no gpg-agent', async () => {
-    // The build CLI's main, in this process.
-    const r = await runCliHere(ws, ['--tasks-module', path.join(import.meta.dirname, 'packages-tasks-module.ts'), 'packaging'], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', SOURCES: 'upstream', SOURCE_DATE_EPOCH: String(EPOCH) },
-      console: true,
+    beforeAll(async () => {
+      tmp = await makeTempDir('mk8s-pkg-sign-cli-');
+      await chmod(tmp.path, 0o755);
+      key = await makeGpgKey(tmp.path);
+      await key.stop();
+      ws = path.join(tmp.path, 'ws');
+      const spec = path.join(ws, 'packages-specs', 'signed-built');
+      await mkdir(spec, { recursive: true });
+      await cp(path.join(REPO, '.env.example'), path.join(ws, '.env.example'));
+      await writeFile(path.join(ws, 'VERSION'), 'VERSION_MAJOR=2\nVERSION_MINOR=4\n');
+      await writeFile(
+        path.join(ws, '.env'),
+        `RPM_SIGN_KEY=${key.keyName}\nGNUPGHOME=${key.home}\n`,
+      );
+      await writeFile(
+        path.join(ws, 'packages-specs', 'redhat-7.yaml'),
+        [
+          'osFamily: redhat-7',
+          'releasever: "7"',
+          'distTag: el7',
+          'repos: []',
+          'packages:',
+          '  - { name: signed-built, built: true }',
+          '',
+        ].join('\n'),
+      );
+      await writeFile(path.join(spec, 'signed-built.spec'), SPEC);
+      await writeFile(path.join(spec, 'hello.txt'), 'local source\n');
     });
-    expect(r.stdout, r.stderr).toMatch(/build ok/);
-    expect(await hasAgent(key.home)).toBe(false);
 
-    const repoDir = path.join(ws, '_build', 'root', 'packages', 'redhat', 'metalk8s-scality-el7');
-    const keyFile = path.join(repoDir, 'RPM-GPG-KEY-metalk8s-scality-7');
-    expect((await readdir(repoDir)).sort()).toEqual(['RPM-GPG-KEY-metalk8s-scality-7', 'noarch', 'repodata']);
-    const v = await verifyRepomd(path.join(tmp.path, 'v'), repoDir, keyFile);
-    expect(v.exitCode, v.stderr).toBe(0);
+    afterAll(async () => {
+      await key.stop();
+      await tmp.cleanup();
+    });
 
-    const rpm = path.join(repoDir, 'noarch', 'signed-built-1.0-1.el7.noarch.rpm');
-    const sig = await checksig(path.join(tmp.path, 'rpmdb'), keyFile, [rpm]);
-    expect(sig.exitCode, sig.stdout).toBe(0);
-    expect(sig.stdout).toMatch(/digests signatures OK/);
-    const unsignedDb = path.join(tmp.path, 'rpmdb-empty');
-    await mkdir(unsignedDb, { recursive: true });
-    const nokey = await execDirect(['rpmkeys', '--dbpath', unsignedDb, '--checksig', rpm], { reject: false });
-    expect(nokey.stdout).toMatch(/SIGNATURES NOT OK/); // signed, by a key the empty db lacks
+    it('signs the built RPMs and the repodata, exports the key, and leaves no gpg-agent', async () => {
+      // The build CLI's main, in this process.
+      const r = await runCliHere(
+        ws,
+        ['--tasks-module', path.join(import.meta.dirname, 'packages-tasks-module.ts'), 'packaging'],
+        {
+          env: {
+            PATH: process.env.PATH ?? '',
+            HOME: process.env.HOME ?? '/root',
+            SOURCES: 'upstream',
+            SOURCE_DATE_EPOCH: String(EPOCH),
+          },
+          console: true,
+        },
+      );
+      expect(r.stdout, r.stderr).toMatch(/build ok/);
+      expect(await hasAgent(key.home)).toBe(false);
 
-    const work = path.join(tmp.path, 'dnf');
-    const install = await dnfInstall(work, repoDir, keyFile, ['signed-built']);
-    expect(install.exitCode, install.stderr).toBe(0);
-    expect(await installed(work)).toContain('signed-built-1.0');
-  });
-});
+      const repoDir = path.join(ws, '_build', 'root', 'packages', 'redhat', 'metalk8s-scality-el7');
+      const keyFile = path.join(repoDir, 'RPM-GPG-KEY-metalk8s-scality-7');
+      expect((await readdir(repoDir)).sort()).toEqual([
+        'RPM-GPG-KEY-metalk8s-scality-7',
+        'noarch',
+        'repodata',
+      ]);
+      const v = await verifyRepomd(path.join(tmp.path, 'v'), repoDir, keyFile);
+      expect(v.exitCode, v.stderr).toBe(0);
+
+      const rpm = path.join(repoDir, 'noarch', 'signed-built-1.0-1.el7.noarch.rpm');
+      const sig = await checksig(path.join(tmp.path, 'rpmdb'), keyFile, [rpm]);
+      expect(sig.exitCode, sig.stdout).toBe(0);
+      expect(sig.stdout).toMatch(/digests signatures OK/);
+      const unsignedDb = path.join(tmp.path, 'rpmdb-empty');
+      await mkdir(unsignedDb, { recursive: true });
+      const nokey = await execDirect(['rpmkeys', '--dbpath', unsignedDb, '--checksig', rpm], {
+        reject: false,
+      });
+      expect(nokey.stdout).toMatch(/SIGNATURES NOT OK/); // signed, by a key the empty db lacks
+
+      const work = path.join(tmp.path, 'dnf');
+      const install = await dnfInstall(work, repoDir, keyFile, ['signed-built']);
+      expect(install.exitCode, install.stderr).toBe(0);
+      expect(await installed(work)).toContain('signed-built-1.0');
+    });
+  },
+);

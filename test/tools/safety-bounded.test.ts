@@ -35,7 +35,11 @@ interface LimitedRun extends CliResult {
 }
 
 /** A CLI run killed (SIGKILL) when it takes longer than {@link LIMIT_MS}. */
-async function runLimited(cwd: string, args: readonly string[], opts: CliInOptions): Promise<LimitedRun> {
+async function runLimited(
+  cwd: string,
+  args: readonly string[],
+  opts: CliInOptions,
+): Promise<LimitedRun> {
   const t0 = Date.now();
   const { child, done } = spawnCliIn(cwd, args, opts);
   let hung = false;
@@ -137,59 +141,69 @@ afterAll(async () => {
 
 /** The build CLI of the copy (JSON reporter), settings from `env` only. */
 function build(args: readonly string[], env: Record<string, string> = {}): Promise<LimitedRun> {
-  return runLimited(repo, args, { env: shellEnv(env), main: path.join(repo, 'buildchain/cli/bin.ts') });
+  return runLimited(repo, args, {
+    env: shellEnv(env),
+    main: path.join(repo, 'buildchain/cli/bin.ts'),
+  });
 }
 
-describe.skipIf(missingTools('checkisomd5', 'isoinfo', 'bsdtar').length > 0)('verify on what is no ISO image', () => {
-  async function expectRefused(file: string, why: RegExp): Promise<void> {
-    const r = await build(['verify', file]);
-    expect(r.hung, 'verify did not finish').toBe(false);
-    expect(r.ms).toBeLessThan(LIMIT_MS);
-    expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr).not.toMatch(STACK);
-    const fail = failOf(r.events, 'verify');
-    expect(fail.reason).toBe('invalid-input');
-    expect(String(fail.message)).toMatch(why);
-    expect(String(fail.message)).toContain(file);
-    expect(String(fail.hint)).toMatch(/ISO_VERIFY_PATH/);
-  }
+describe.skipIf(missingTools('checkisomd5', 'isoinfo', 'bsdtar').length > 0)(
+  'verify on what is no ISO image',
+  () => {
+    async function expectRefused(file: string, why: RegExp): Promise<void> {
+      const r = await build(['verify', file]);
+      expect(r.hung, 'verify did not finish').toBe(false);
+      expect(r.ms).toBeLessThan(LIMIT_MS);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).not.toMatch(STACK);
+      const fail = failOf(r.events, 'verify');
+      expect(fail.reason).toBe('invalid-input');
+      expect(String(fail.message)).toMatch(why);
+      expect(String(fail.message)).toContain(file);
+      expect(String(fail.hint)).toMatch(/ISO_VERIFY_PATH/);
+    }
 
-  it('an empty file: exit 1 at once, naming it', async () => {
-    const file = path.join(tmp.path, 'empty.iso');
-    await writeFile(file, '');
-    await expectRefused(file, /is not an ISO 9660 image: 0 bytes, an image has at least 36864/);
-  });
+    it('an empty file: exit 1 at once, naming it', async () => {
+      const file = path.join(tmp.path, 'empty.iso');
+      await writeFile(file, '');
+      await expectRefused(file, /is not an ISO 9660 image: 0 bytes, an image has at least 36864/);
+    });
 
-  it('a copy of /etc/passwd: exit 1 at once, naming it', async () => {
-    const file = path.join(tmp.path, 'passwd.iso');
-    await cp('/etc/passwd', file);
-    await expectRefused(file, /is not an ISO 9660 image: \d+ bytes/);
-  });
+    it('a copy of /etc/passwd: exit 1 at once, naming it', async () => {
+      const file = path.join(tmp.path, 'passwd.iso');
+      await cp('/etc/passwd', file);
+      await expectRefused(file, /is not an ISO 9660 image: \d+ bytes/);
+    });
 
-  it('sectors of zeros (no CD001 at sector 16): exit 1 at once', async () => {
-    const file = path.join(tmp.path, 'zeros.iso');
-    await writeFile(file, Buffer.alloc(64 * 2048));
-    await expectRefused(file, /no primary volume descriptor \(CD001\) at sector 16/);
-  });
+    it('sectors of zeros (no CD001 at sector 16): exit 1 at once', async () => {
+      const file = path.join(tmp.path, 'zeros.iso');
+      await writeFile(file, Buffer.alloc(64 * 2048));
+      await expectRefused(file, /no primary volume descriptor \(CD001\) at sector 16/);
+    });
 
-  it('a size that is no whole number of sectors: exit 1 at once', async () => {
-    const file = path.join(tmp.path, 'odd.iso');
-    await writeFile(file, Buffer.alloc(64 * 2048 + 1));
-    await expectRefused(file, /is not a whole number of 2048-byte sectors/);
-  });
+    it('a size that is no whole number of sectors: exit 1 at once', async () => {
+      const file = path.join(tmp.path, 'odd.iso');
+      await writeFile(file, Buffer.alloc(64 * 2048 + 1));
+      await expectRefused(file, /is not a whole number of 2048-byte sectors/);
+    });
 
-  it('a FIFO: exit 1 at once (no reader opens it)', async () => {
-    const file = path.join(tmp.path, 'fifo.iso');
-    execFileSync('mkfifo', [file]);
-    await expectRefused(file, /is a FIFO, not a regular file/);
-  });
-});
+    it('a FIFO: exit 1 at once (no reader opens it)', async () => {
+      const file = path.join(tmp.path, 'fifo.iso');
+      execFileSync('mkfifo', [file]);
+      await expectRefused(file, /is a FIFO, not a regular file/);
+    });
+  },
+);
 
 describe('static-registry on hostile manifest.json files', () => {
   const GOOD = JSON.stringify({
     schemaVersion: 2,
     mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
-    config: { mediaType: 'application/vnd.docker.container.image.v1+json', size: 2, digest: `sha256:${'a'.repeat(64)}` },
+    config: {
+      mediaType: 'application/vnd.docker.container.image.v1+json',
+      size: 2,
+      digest: `sha256:${'a'.repeat(64)}`,
+    },
     layers: [],
   });
 
@@ -209,8 +223,12 @@ describe('static-registry on hostile manifest.json files', () => {
     expect(r.hung, 'static-registry did not finish').toBe(false);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toMatch(STACK);
-    expect(r.stderr).toContain('static-registry: fifo/1.0: manifest.json is a FIFO, not a regular file, skipped');
-    expect(r.stderr).toContain('static-registry: zero/1.0: manifest.json is a device, not a regular file, skipped');
+    expect(r.stderr).toContain(
+      'static-registry: fifo/1.0: manifest.json is a FIFO, not a regular file, skipped',
+    );
+    expect(r.stderr).toContain(
+      'static-registry: zero/1.0: manifest.json is a device, not a regular file, skipped',
+    );
     expect(r.stdout).toContain('good');
     expect(r.stdout).not.toMatch(/fifo|zero/);
   });
@@ -268,7 +286,9 @@ describe('every command has a time limit', () => {
     const r = await build(['--dry-run', 'iso'], { COMMAND_TIMEOUT: 'abc' });
     expect(r.code, r.stderr).toBe(2);
     expect(errorOf(r.events)).toMatchObject({ reason: 'invalid-env' });
-    expect(String(errorOf(r.events).message)).toContain('COMMAND_TIMEOUT=abc is not a whole number of seconds');
+    expect(String(errorOf(r.events).message)).toContain(
+      'COMMAND_TIMEOUT=abc is not a whole number of seconds',
+    );
   });
 });
 
@@ -288,7 +308,11 @@ describe('usage errors, not stack traces (exit 2)', () => {
     await rename(file, `${file}.bak`);
     try {
       await mkdir(file);
-      expectUsage(await build(['--dry-run', 'iso']), 'invalid-task', /VERSION is a directory, not a regular file/);
+      expectUsage(
+        await build(['--dry-run', 'iso']),
+        'invalid-task',
+        /VERSION is a directory, not a regular file/,
+      );
     } finally {
       await rm(file, { recursive: true, force: true });
       await rename(`${file}.bak`, file);
@@ -305,16 +329,25 @@ describe('usage errors, not stack traces (exit 2)', () => {
     }
   });
 
-  it.each(['1e20', '99999999999999999999', '-5', '1.5'])('SOURCE_DATE_EPOCH=%s, saying the valid range', async (value) => {
-    expectUsage(
-      await build(['--dry-run', 'iso'], { SOURCE_DATE_EPOCH: value }),
-      'invalid-env',
-      new RegExp(`SOURCE_DATE_EPOCH='${value.replace('.', '\\.')}' is not a whole number of seconds from 0 to 4294967295`),
-    );
-  });
+  it.each(['1e20', '99999999999999999999', '-5', '1.5'])(
+    'SOURCE_DATE_EPOCH=%s, saying the valid range',
+    async (value) => {
+      expectUsage(
+        await build(['--dry-run', 'iso'], { SOURCE_DATE_EPOCH: value }),
+        'invalid-env',
+        new RegExp(
+          `SOURCE_DATE_EPOCH='${value.replace('.', '\\.')}' is not a whole number of seconds from 0 to 4294967295`,
+        ),
+      );
+    },
+  );
 
   it("the wildcard '[z-a]'", async () => {
-    expectUsage(await build(['--dry-run', '[z-a]']), 'usage', /invalid wildcard '\[z-a\]': the range z-a is out of order/);
+    expectUsage(
+      await build(['--dry-run', '[z-a]']),
+      'usage',
+      /invalid wildcard '\[z-a\]': the range z-a is out of order/,
+    );
   });
 
   it('the repository as is still defines its tasks (control)', async () => {
@@ -332,16 +365,37 @@ describe('Solution inspect/verify refuse what is no ISO before isoinfo sees it',
   afterAll(() => dir.cleanup());
 
   it.each([
-    ['an empty file', 'empty.iso', (f: string): void => { writeFileSync(f, ''); }, /is not an ISO 9660 image: 0 bytes/],
-    ['a FIFO', 'fifo.iso', (f: string): void => { execFileSync('mkfifo', [f]); }, /is a FIFO, not a regular file/],
+    [
+      'an empty file',
+      'empty.iso',
+      (f: string): void => {
+        writeFileSync(f, '');
+      },
+      /is not an ISO 9660 image: 0 bytes/,
+    ],
+    [
+      'a FIFO',
+      'fifo.iso',
+      (f: string): void => {
+        execFileSync('mkfifo', [f]);
+      },
+      /is a FIFO, not a regular file/,
+    ],
   ])('%s: exit 1 at once, naming it, no stack', async (_what, name, make, why) => {
     const file = path.join(dir.path, name);
     make(file);
     for (const command of ['inspect', 'verify']) {
       const err: string[] = [];
-      const io = { out: () => undefined, err: (t: string) => { err.push(t); } };
+      const io = {
+        out: () => undefined,
+        err: (t: string) => {
+          err.push(t);
+        },
+      };
       const timeout = new Promise<string>((resolve) => {
-        setTimeout(() => { resolve('timed out'); }, 10_000).unref();
+        setTimeout(() => {
+          resolve('timed out');
+        }, 10_000).unref();
       });
       const code = await Promise.race([runSolutionCli([command, file], io), timeout]);
       expect(code, command).toBe(1);

@@ -17,7 +17,16 @@ import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { REPO_ROOT } from '../helpers/workspace.ts';
 
 /** What a build reads from the repository (enough to define every task). */
-const CONTENT = ['salt', 'images', 'packages-specs', 'iso-root', 'scripts', 'examples', 'VERSION', '.env.example'];
+const CONTENT = [
+  'salt',
+  'images',
+  'packages-specs',
+  'iso-root',
+  'scripts',
+  'examples',
+  'VERSION',
+  '.env.example',
+];
 const SECRET = 'CANARY-host-secret-5d1c9e';
 
 interface Event {
@@ -48,7 +57,8 @@ async function entries(dir: string): Promise<string[]> {
 async function filesWithSecret(dir: string): Promise<string[]> {
   const found: string[] = [];
   for (const p of await entries(dir)) {
-    if ((await lstat(p)).isFile() && (await readFile(p)).includes(SECRET)) found.push(path.relative(dir, p));
+    if ((await lstat(p)).isFile() && (await readFile(p)).includes(SECRET))
+      found.push(path.relative(dir, p));
   }
   return found;
 }
@@ -68,15 +78,23 @@ describe('inputs that name files stay inside the repository or the Solution tree
   /** A fresh repository copy (content only; the CLI is this repository's). */
   async function freshRepo(): Promise<string> {
     const repo = path.join(tmp.path, `repo-${String(++n)}`);
-    for (const c of CONTENT) await cp(path.join(REPO_ROOT, c), path.join(repo, c), { recursive: true });
+    for (const c of CONTENT)
+      await cp(path.join(REPO_ROOT, c), path.join(repo, c), { recursive: true });
     return repo;
   }
 
-  async function build(repo: string, args: readonly string[]): Promise<CliResult & { error: Event; fail: Event }> {
+  async function build(
+    repo: string,
+    args: readonly string[],
+  ): Promise<CliResult & { error: Event; fail: Event }> {
     // The build CLI's main, in this process (each repository copy has its own path).
     const r = await runCliHere(repo, args, { env: shellEnv() });
     const events = r.events as unknown as Event[];
-    return { ...r, error: events.find((e) => e.event === 'error') ?? { event: '' }, fail: events.find((e) => e.event === 'fail') ?? { event: '' } };
+    return {
+      ...r,
+      error: events.find((e) => e.event === 'error') ?? { event: '' },
+      fail: events.find((e) => e.event === 'fail') ?? { event: '' },
+    };
   }
 
   async function appendManifest(repo: string, line: string): Promise<void> {
@@ -90,7 +108,10 @@ describe('inputs that name files stay inside the repository or the Solution tree
     await mkdir(path.join(canaryDir, 'context'), { recursive: true });
     hostFile = path.join(canaryDir, 'shadow');
     await writeFile(hostFile, `root:${SECRET}:19000:0:99999:7:::\n`, { mode: 0o644 });
-    await writeFile(path.join(canaryDir, 'context', 'Containerfile'), `FROM scratch\n# ${SECRET}\n`);
+    await writeFile(
+      path.join(canaryDir, 'context', 'Containerfile'),
+      `FROM scratch\n# ${SECRET}\n`,
+    );
     canaryBefore = await listing(canaryDir);
   });
 
@@ -106,7 +127,9 @@ describe('inputs that name files stay inside the repository or the Solution tree
       await appendManifest(repo, 'leak.sls');
       const r = await build(repo, ['salt:copy']);
       expect(r.code, r.stderr).toBe(2);
-      expect(r.error.message).toBe(`salt/MANIFEST entry 'leak.sls' resolves to ${hostFile}, outside ${path.join(repo, 'salt')}`);
+      expect(r.error.message).toBe(
+        `salt/MANIFEST entry 'leak.sls' resolves to ${hostFile}, outside ${path.join(repo, 'salt')}`,
+      );
       expect(r.error.hint).toContain('replace the symlink by the file itself');
       expectNoStack(r.stdout + r.stderr);
       expect(await filesWithSecret(repo)).toEqual([]);
@@ -117,8 +140,12 @@ describe('inputs that name files stay inside the repository or the Solution tree
       await appendManifest(repo, 'metalk8s/repo');
       const r = await build(repo, ['salt:copy']);
       expect(r.code, r.stderr).toBe(2);
-      expect(r.error.message).toBe("salt/MANIFEST entry 'metalk8s/repo' is a directory, not a file");
-      expect(r.error.hint).toBe('list the files under salt/metalk8s/repo/ one per line in salt/MANIFEST instead of the directory');
+      expect(r.error.message).toBe(
+        "salt/MANIFEST entry 'metalk8s/repo' is a directory, not a file",
+      );
+      expect(r.error.hint).toBe(
+        'list the files under salt/metalk8s/repo/ one per line in salt/MANIFEST instead of the directory',
+      );
       expectNoStack(r.stdout + r.stderr);
     });
 
@@ -161,7 +188,11 @@ export function createTasks(config, sources) {
   });
 
   describe('images/images.yaml', () => {
-    async function withLocalImage(repo: string, build: Record<string, unknown>, name = 'leaky'): Promise<void> {
+    async function withLocalImage(
+      repo: string,
+      build: Record<string, unknown>,
+      name = 'leaky',
+    ): Promise<void> {
       const file = path.join(repo, 'images/images.yaml');
       const doc = YAML.parse(await readFile(file, 'utf8')) as { images: unknown[] };
       doc.images.push({ name, version: '1.0', build });
@@ -203,7 +234,10 @@ export function createTasks(config, sources) {
     it('a Containerfile or a context file symlinked out of the repository: exit 2', async () => {
       const repo = await freshRepo();
       await mkdir(path.join(repo, 'images/leaky'));
-      await symlink(path.join(canaryDir, 'context', 'Containerfile'), path.join(repo, 'images/leaky/Containerfile'));
+      await symlink(
+        path.join(canaryDir, 'context', 'Containerfile'),
+        path.join(repo, 'images/leaky/Containerfile'),
+      );
       await symlink(hostFile, path.join(repo, 'images/leaky/shadow'));
       await withLocalImage(repo, { context: 'images/leaky' });
       await expectListRefused(repo, [
@@ -244,14 +278,18 @@ export function createTasks(config, sources) {
     it('hostFiles: lint names every host file (never "no problems found"); build refuses them without --allow-host-files', async () => {
       const dir = await skeleton('sol-host');
       const file = path.join(dir, 'solution.yaml');
-      const doc = YAML.parse(await readFile(file, 'utf8')) as { images: { build: { hostFiles: Record<string, string> } }[] };
+      const doc = YAML.parse(await readFile(file, 'utf8')) as {
+        images: { build: { hostFiles: Record<string, string> } }[];
+      };
       const first = doc.images[0];
       if (first === undefined) throw new Error('no image');
       first.build.hostFiles.shadow = hostFile;
       await writeFile(file, YAML.stringify(doc));
       const lint = await solution('lint', dir);
       expect(lint.code).toBe(0);
-      expect(lint.text).toContain(`warning [host-file] image safe-app:1.0.0: hostFiles.shadow: copies the host file ${hostFile} into the image`);
+      expect(lint.text).toContain(
+        `warning [host-file] image safe-app:1.0.0: hostFiles.shadow: copies the host file ${hostFile} into the image`,
+      );
       expect(lint.text).toContain('hostFiles.busybox: copies the host file /bin/busybox');
       expect(lint.text).toContain('0 error(s), 2 warning(s)');
       expect(lint.text).not.toContain('no problems found');
@@ -259,7 +297,9 @@ export function createTasks(config, sources) {
       await mkdir(outDir);
       const b = await solution('build', dir, '-o', path.join(outDir, 'x.iso'));
       expect(b.code).toBe(1);
-      expect(b.text).toContain(`error [host-file-not-allowed] image safe-app:1.0.0: hostFiles.shadow: would copy the host file ${hostFile}`);
+      expect(b.text).toContain(
+        `error [host-file-not-allowed] image safe-app:1.0.0: hostFiles.shadow: would copy the host file ${hostFile}`,
+      );
       expect(b.text).toContain('no ISO was written');
       expectNoStack(b.text);
       expect(await readdir(outDir)).toEqual([]);
@@ -271,11 +311,27 @@ export function createTasks(config, sources) {
       await mkdir(parent);
       await writeFile(path.join(parent, 'somefile'), 'x\n');
       const before = await listing(parent);
-      const under = await solution('init', path.join(parent, 'somefile', 'x'), '--name', 'A', '--version', '1.0.0');
+      const under = await solution(
+        'init',
+        path.join(parent, 'somefile', 'x'),
+        '--name',
+        'A',
+        '--version',
+        '1.0.0',
+      );
       expect(under.code).toBe(2);
-      expect(under.text).toContain(`cannot create ${path.join(parent, 'somefile', 'x')}: ${path.join(parent, 'somefile')} is not a directory`);
+      expect(under.text).toContain(
+        `cannot create ${path.join(parent, 'somefile', 'x')}: ${path.join(parent, 'somefile')} is not a directory`,
+      );
       expectNoStack(under.text);
-      const onto = await solution('init', path.join(parent, 'somefile'), '--name', 'A', '--version', '1.0.0');
+      const onto = await solution(
+        'init',
+        path.join(parent, 'somefile'),
+        '--name',
+        'A',
+        '--version',
+        '1.0.0',
+      );
       expect(onto.code).toBe(2);
       expect(onto.text).toContain(`${path.join(parent, 'somefile')} exists and is not a directory`);
       expect(await listing(parent)).toEqual(before);
@@ -290,10 +346,16 @@ export function createTasks(config, sources) {
       const before = { place: await listing(place), dir: await listing(dir) };
       const cases: [argv: string[], message: string][] = [
         [['-o', path.join(place, 'iso-dir')], `-o ${path.join(place, 'iso-dir')} is a directory`],
-        [['-o', path.join(place, 'missing', 'x.iso')], `the directory ${path.join(place, 'missing')} does not exist`],
+        [
+          ['-o', path.join(place, 'missing', 'x.iso')],
+          `the directory ${path.join(place, 'missing')} does not exist`,
+        ],
         [['-o', path.join(dir, 'x.iso')], `is inside the Solution directory ${dir}`],
         [['-o', path.join(place, 'fifo.iso')], 'exists and is not a regular file'],
-        [['--work-dir', path.join(place, 'a-file')], `--work-dir ${path.join(place, 'a-file')} exists and is not a directory`],
+        [
+          ['--work-dir', path.join(place, 'a-file')],
+          `--work-dir ${path.join(place, 'a-file')} exists and is not a directory`,
+        ],
         [['--work-dir', path.join(dir, 'images')], `is inside the Solution directory ${dir}`],
       ];
       for (const [argv, message] of cases) {

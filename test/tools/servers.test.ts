@@ -27,7 +27,10 @@ describe.skipIf(missing.length > 0)('loopback servers', () => {
   it('starts nginx with a private prefix', async () => {
     const dir = await makeTempDir();
     dirs.push(dir);
-    const ngx = await startTestNginx({ dir: dir.path, serverBody: "location / { return 200 'hi'; }" });
+    const ngx = await startTestNginx({
+      dir: dir.path,
+      serverBody: "location / { return 200 'hi'; }",
+    });
     const res = await fetch(`http://${ngx.address}/`);
     expect(await res.text()).toBe('hi');
     await ngx.stop();

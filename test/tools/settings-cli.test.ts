@@ -26,13 +26,21 @@ interface Run {
 }
 
 /** `node --import tsx buildchain/cli/<script>` at the repository root, as `npm run <script>` does. */
-function runScript(script: string, args: readonly string[], env: Record<string, string>): Promise<Run> {
+function runScript(
+  script: string,
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX_LOADER, path.join(REPO_ROOT, 'buildchain/cli', script), ...args], {
-      cwd: REPO_ROOT,
-      env: shellEnv(env),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', TSX_LOADER, path.join(REPO_ROOT, 'buildchain/cli', script), ...args],
+      {
+        cwd: REPO_ROOT,
+        env: shellEnv(env),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -62,21 +70,31 @@ describe('the build timestamp is resolved lazily', () => {
     await tmp.cleanup();
   });
 
-  const calls = (): string[] => (existsSync(gitLog) ? readFileSync(gitLog, 'utf8').trim().split('\n') : []);
+  const calls = (): string[] =>
+    existsSync(gitLog) ? readFileSync(gitLog, 'utf8').trim().split('\n') : [];
 
-  it.each([[['list']], [['info', 'iso']], [['--dry-run', 'iso']]])('%j starts no git', async (args) => {
-    const r = await runMainInProcess(REPO_ROOT, ['--reporter', 'json', ...args], shellEnv(env));
-    expect(r.code, r.stderr).toBe(0);
-    expect(calls()).toEqual([]);
-  });
+  it.each([[['list']], [['info', 'iso']], [['--dry-run', 'iso']]])(
+    '%j starts no git',
+    async (args) => {
+      const r = await runMainInProcess(REPO_ROOT, ['--reporter', 'json', ...args], shellEnv(env));
+      expect(r.code, r.stderr).toBe(0);
+      expect(calls()).toEqual([]);
+    },
+  );
 
   it('a run writes the last commit time into product.txt (git run by the action)', async () => {
-    const r = await runMainInProcess(REPO_ROOT, ['--reporter', 'json', 'iso-root:product'], shellEnv(env));
+    const r = await runMainInProcess(
+      REPO_ROOT,
+      ['--reporter', 'json', 'iso-root:product'],
+      shellEnv(env),
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(calls()).toContain(`-C ${REPO_ROOT} log -1 --format=%ct`);
     // A checkout without .git (an exported tree) falls back to the mtime of VERSION.
     const commitTime = await runScriptGit(['-C', REPO_ROOT, 'log', '-1', '--format=%ct']);
-    const seconds = /^\d+$/.test(commitTime) ? Number(commitTime) : Math.floor(statSync(path.join(REPO_ROOT, 'VERSION')).mtimeMs / 1000);
+    const seconds = /^\d+$/.test(commitTime)
+      ? Number(commitTime)
+      : Math.floor(statSync(path.join(REPO_ROOT, 'VERSION')).mtimeMs / 1000);
     const product = readFileSync(path.join(env.BUILD_ROOT ?? '', 'root', 'product.txt'), 'utf8');
     const stamp = new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
     expect(product).toContain(`BUILD_TIMESTAMP=${stamp}\n`);
@@ -113,14 +131,23 @@ describe('every command validates the settings the same way', () => {
   };
 
   it('build: invalid-env, exit 2', async () => {
-    const r = await runMainInProcess(REPO_ROOT, ['--reporter', 'json', 'list'], shellEnv({ SOURCE_DATE_EPOCH: 'yesterday' }));
+    const r = await runMainInProcess(
+      REPO_ROOT,
+      ['--reporter', 'json', 'list'],
+      shellEnv({ SOURCE_DATE_EPOCH: 'yesterday' }),
+    );
     expect(r.code).toBe(2);
-    const error = r.stdout.split('\n').filter((l) => l.includes('"event":"error"')).map((l) => JSON.parse(l) as Record<string, string>)[0];
+    const error = r.stdout
+      .split('\n')
+      .filter((l) => l.includes('"event":"error"'))
+      .map((l) => JSON.parse(l) as Record<string, string>)[0];
     expect(error).toMatchObject({ reason: 'invalid-env', message: BAD_EPOCH });
   });
 
   it('solution build DIR: exit 2 with the same message (was a RangeError, exit 3)', async () => {
-    expectBadEpoch(await runScript('solution.ts', ['build', tmp.path], { SOURCE_DATE_EPOCH: 'yesterday' }));
+    expectBadEpoch(
+      await runScript('solution.ts', ['build', tmp.path], { SOURCE_DATE_EPOCH: 'yesterday' }),
+    );
   });
 
   it('solution lint DIR: exit 2 for another bad key', async () => {
@@ -130,7 +157,9 @@ describe('every command validates the settings the same way', () => {
   });
 
   it('static-registry: exit 2 with the same message; accepted otherwise', async () => {
-    const bad = await runScript('static-registry.ts', ['--only-constants'], { SOURCE_DATE_EPOCH: 'yesterday' });
+    const bad = await runScript('static-registry.ts', ['--only-constants'], {
+      SOURCE_DATE_EPOCH: 'yesterday',
+    });
     expectBadEpoch(bad);
     expect(bad.stdout).toBe('');
     const good = await runScript('static-registry.ts', ['--only-constants'], {});
@@ -139,7 +168,11 @@ describe('every command validates the settings the same way', () => {
 
   it('report: exit 2 with the same message; accepted otherwise (then a missing report is 1)', async () => {
     const missing = path.join(tmp.path, 'missing.json');
-    expectBadEpoch(await runScript('report.ts', ['compare', missing, missing], { SOURCE_DATE_EPOCH: 'yesterday' }));
+    expectBadEpoch(
+      await runScript('report.ts', ['compare', missing, missing], {
+        SOURCE_DATE_EPOCH: 'yesterday',
+      }),
+    );
     const good = await runScript('report.ts', ['compare', missing, missing], {});
     expect(good.code, good.stderr).toBe(1);
   });

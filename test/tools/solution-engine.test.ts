@@ -10,7 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSolutionCli } from '../../buildchain/cli/solution.ts';
 import type { BuildEvent, Reporter } from '../../buildchain/engine/events.ts';
 import { TaskError } from '../../buildchain/engine/task.ts';
-import { buildSolution, type BuildSolutionResult } from '../../buildchain/tasks/solution/build/build.ts';
+import {
+  buildSolution,
+  type BuildSolutionResult,
+} from '../../buildchain/tasks/solution/build/build.ts';
 import { solutionStateDir } from '../../buildchain/tasks/solution/build/run-stages.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
@@ -21,19 +24,35 @@ const EPOCH = 1700000000;
 const missing = missingTools('buildah', 'skopeo', 'xorriso', 'busybox');
 
 const IMAGE = 'solution:image:example-app:1.0.0-dev';
-const STAGES = [IMAGE, 'solution:registry-config', 'solution:root', 'solution:iso', 'solution:checksum'];
+const STAGES = [
+  IMAGE,
+  'solution:registry-config',
+  'solution:root',
+  'solution:iso',
+  'solution:checksum',
+];
 
-function collector(): { reporter: Reporter; events: BuildEvent[]; started: () => string[]; skipped: () => string[] } {
+function collector(): {
+  reporter: Reporter;
+  events: BuildEvent[];
+  started: () => string[];
+  skipped: () => string[];
+} {
   const events: BuildEvent[] = [];
   return {
     reporter: { emit: (e) => events.push(e), close: () => Promise.resolve() },
     events,
     started: () => events.flatMap((e) => (e.event === 'start' ? [e.task] : [])),
-    skipped: () => events.flatMap((e) => (e.event === 'skip' && e.reason === 'up-to-date' ? [e.task] : [])),
+    skipped: () =>
+      events.flatMap((e) => (e.event === 'skip' && e.reason === 'up-to-date' ? [e.task] : [])),
   };
 }
 
-function io(): { out: string[]; err: string[]; io: { out(t: string): void; err(t: string): void } } {
+function io(): {
+  out: string[];
+  err: string[];
+  io: { out(t: string): void; err(t: string): void };
+} {
   const out: string[] = [];
   const err: string[] = [];
   return { out, err, io: { out: (t) => out.push(t), err: (t) => err.push(t) } };
@@ -47,7 +66,10 @@ describe.skipIf(missing.length > 0)('solution build on the engine', () => {
   let first: BuildSolutionResult;
   const savedEpoch = process.env.SOURCE_DATE_EPOCH;
 
-  const build = (reporter?: Reporter, extra: { signal?: AbortSignal; xorriso?: string } = {}): Promise<BuildSolutionResult> =>
+  const build = (
+    reporter?: Reporter,
+    extra: { signal?: AbortSignal; xorriso?: string } = {},
+  ): Promise<BuildSolutionResult> =>
     buildSolution({
       dir,
       output: iso,
@@ -96,24 +118,41 @@ describe.skipIf(missing.length > 0)('solution build on the engine', () => {
     expect(again.sha256).toBe(first.sha256);
     expect((await stat(iso)).mtimeMs).toBe(before.mtimeMs);
     const cli = io();
-    const code = await runSolutionCli(['build', dir, '-o', iso, '--work-dir', work, '--allow-host-files'], cli.io);
+    const code = await runSolutionCli(
+      ['build', dir, '-o', iso, '--work-dir', work, '--allow-host-files'],
+      cli.io,
+    );
     expect(code).toBe(0);
     expect(cli.out.join('\n')).toBe(`${iso}\n${first.sha256}  example.iso  (up to date)`);
     expect(cli.err.join('\n')).toContain(`${iso} is up to date`);
     expect((await stat(iso)).mtimeMs).toBe(before.mtimeMs);
   });
 
-  it('--json-log writes the engine\'s events (a rerun: every stage skipped up to date, summary exit 0); an unwritable log is exit 2', async () => {
+  it("--json-log writes the engine's events (a rerun: every stage skipped up to date, summary exit 0); an unwritable log is exit 2", async () => {
     const log = path.join(tmp.path, 'events.ndjson');
     const cli = io();
     const argv = ['build', dir, '-o', iso, '--work-dir', work, '--allow-host-files'];
     expect(await runSolutionCli([...argv, '--json-log', log], cli.io)).toBe(0);
-    const events = (await readFile(log, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as BuildEvent);
-    expect(events.flatMap((e) => (e.event === 'skip' && e.reason === 'up-to-date' ? [e.task] : []))).toEqual(STAGES);
+    const events = (await readFile(log, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as BuildEvent);
+    expect(
+      events.flatMap((e) => (e.event === 'skip' && e.reason === 'up-to-date' ? [e.task] : [])),
+    ).toEqual(STAGES);
     expect(events.some((e) => e.event === 'start')).toBe(false);
-    expect(events.at(-1)).toMatchObject({ event: 'summary', exitCode: 0, counts: { done: 0, upToDate: STAGES.length } });
+    expect(events.at(-1)).toMatchObject({
+      event: 'summary',
+      exitCode: 0,
+      counts: { done: 0, upToDate: STAGES.length },
+    });
     const bad = io();
-    expect(await runSolutionCli([...argv, '--json-log', path.join(tmp.path, 'missing-dir', 'e.ndjson')], bad.io)).toBe(2);
+    expect(
+      await runSolutionCli(
+        [...argv, '--json-log', path.join(tmp.path, 'missing-dir', 'e.ndjson')],
+        bad.io,
+      ),
+    ).toBe(2);
     expect(bad.err.join('\n')).toContain('missing-dir');
   });
 
@@ -146,10 +185,15 @@ describe.skipIf(missing.length > 0)('solution build on the engine', () => {
     expect(c.started()).toContain(IMAGE);
   });
 
-  it('a failed stage: the failed task\'s error, exit 1 on the command line, no ISO left; what ran before stays done', async () => {
+  it("a failed stage: the failed task's error, exit 1 on the command line, no ISO left; what ran before stays done", async () => {
     const ui = path.join(dir, 'ui', 'deployment.yaml');
-    await writeFile(ui, `${await readFile(path.join(EXAMPLE, 'ui', 'deployment.yaml'), 'utf8')}# x\n`);
-    const err = await build(undefined, { xorriso: path.join(tmp.path, 'no-such-xorriso') }).catch((e: unknown) => e);
+    await writeFile(
+      ui,
+      `${await readFile(path.join(EXAMPLE, 'ui', 'deployment.yaml'), 'utf8')}# x\n`,
+    );
+    const err = await build(undefined, { xorriso: path.join(tmp.path, 'no-such-xorriso') }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(TaskError);
     expect((err as TaskError).reason).toBe('tool-not-found');
     const isoFiles = async (): Promise<string[]> =>
@@ -163,9 +207,15 @@ describe.skipIf(missing.length > 0)('solution build on the engine', () => {
     const saved = process.env.XORRISO_BIN;
     process.env.XORRISO_BIN = path.join(tmp.path, 'no-such-xorriso');
     try {
-      await writeFile(ui, `${await readFile(path.join(EXAMPLE, 'ui', 'deployment.yaml'), 'utf8')}# y\n`);
+      await writeFile(
+        ui,
+        `${await readFile(path.join(EXAMPLE, 'ui', 'deployment.yaml'), 'utf8')}# y\n`,
+      );
       const cli = io();
-      const code = await runSolutionCli(['build', dir, '-o', iso, '--work-dir', work, '--allow-host-files'], cli.io);
+      const code = await runSolutionCli(
+        ['build', dir, '-o', iso, '--work-dir', work, '--allow-host-files'],
+        cli.io,
+      );
       expect(code).toBe(1);
       expect(cli.err.join('\n')).toContain('error [tool-not-found]');
       expect(await isoFiles()).toEqual([]);
@@ -183,9 +233,14 @@ describe.skipIf(missing.length > 0)('solution build on the engine', () => {
       const state = solutionStateDir(work);
       await writeFile(path.join(state, 'lock'), `${String(sleeper.pid)}\n`);
       const cli = io();
-      const code = await runSolutionCli(['build', dir, '-o', iso, '--work-dir', work, '--allow-host-files'], cli.io);
+      const code = await runSolutionCli(
+        ['build', dir, '-o', iso, '--work-dir', work, '--allow-host-files'],
+        cli.io,
+      );
       expect(code).toBe(2);
-      expect(cli.err.join('\n')).toContain(`another build is running on ${work} (pid ${String(sleeper.pid)})`);
+      expect(cli.err.join('\n')).toContain(
+        `another build is running on ${work} (pid ${String(sleeper.pid)})`,
+      );
       await rm(path.join(state, 'lock'));
     } finally {
       sleeper.kill();
@@ -197,15 +252,21 @@ describe.skipIf(missing.length > 0)('solution build on the engine', () => {
     await rm(work, { recursive: true, force: true });
     const controller = new AbortController();
     const cli = io();
-    const running = runSolutionCli(['build', dir, '-o', iso, '--work-dir', work, '--allow-host-files'], {
-      out: (t) => cli.out.push(t),
-      err: (t) => {
-        cli.err.push(t);
-        if (t.includes(': building')) controller.abort();
+    const running = runSolutionCli(
+      ['build', dir, '-o', iso, '--work-dir', work, '--allow-host-files'],
+      {
+        out: (t) => cli.out.push(t),
+        err: (t) => {
+          cli.err.push(t);
+          if (t.includes(': building')) controller.abort();
+        },
       },
-    }, controller.signal);
+      controller.signal,
+    );
     expect(await running).toBe(130);
-    expect((await readdir(path.dirname(iso))).filter((f) => f.endsWith('.iso') || f === 'SHA256SUM')).toEqual([]);
+    expect(
+      (await readdir(path.dirname(iso))).filter((f) => f.endsWith('.iso') || f === 'SHA256SUM'),
+    ).toEqual([]);
     const c = collector();
     const after = await build(c.reporter);
     expect(c.started()).toEqual(STAGES);

@@ -6,7 +6,10 @@ import { chmod, mkdir, readFile, readdir, rm, symlink, unlink, writeFile } from 
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { buildSolution, SolutionInvalidError } from '../../buildchain/tasks/solution/build/build.ts';
+import {
+  buildSolution,
+  SolutionInvalidError,
+} from '../../buildchain/tasks/solution/build/build.ts';
 import { initSolution } from '../../buildchain/tasks/solution/init/init.ts';
 import { lintSolution } from '../../buildchain/tasks/solution/lint/lint.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
@@ -121,7 +124,9 @@ describe('lint and build on a corpus of bad Solutions', () => {
     await initSolution(dir, { name: 'Example', version: '1.0.0' });
     const r = await lintSolution(dir);
     expect(r.problems.map((p) => [p.severity, p.code])).toEqual([['warning', 'host-file']]);
-    expect(r.problems[0]?.message).toContain('hostFiles.busybox: copies the host file /bin/busybox');
+    expect(r.problems[0]?.message).toContain(
+      'hostFiles.busybox: copies the host file /bin/busybox',
+    );
   });
 
   it.each(corpus.map(([code, m], i) => [i, code, m] as const))(

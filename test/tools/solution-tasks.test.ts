@@ -63,7 +63,11 @@ describe.skipIf(missing.length > 0)('solution engine tasks', () => {
 
   it('runs the build then the verification', async () => {
     const tasks = createSolutionTasks(config, noSources);
-    const r = await runOnEngine(config, tasks, tasks.map((t) => t.name));
+    const r = await runOnEngine(
+      config,
+      tasks,
+      tasks.map((t) => t.name),
+    );
     expect(r.exitCode, r.failures.join('\n')).toBe(0);
     expect(r.logLines.join('\n')).not.toContain('error');
     expect(

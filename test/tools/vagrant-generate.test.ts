@@ -29,8 +29,14 @@ describe.skipIf(missingTools('ssh-keygen', 'ruby').length > 0)('vagrant tasks', 
     const env = { VAGRANT_BIN: path.join(ws.path, 'no-such-vagrant'), VAGRANT_NODES: '2' };
     config = testConfig(ws.path, env);
     // The generating tasks alone: the graph of every Vagrant task needs the ISO's.
-    const generating = createVagrantTasks(config, {} as Sources).filter((t) => t.name.startsWith('vagrant:_'));
-    const r = await runOnEngine(config, generating, ['vagrant:_key', 'vagrant:_bootstrap_yaml', 'vagrant:_vagrantfile']);
+    const generating = createVagrantTasks(config, {} as Sources).filter((t) =>
+      t.name.startsWith('vagrant:_'),
+    );
+    const r = await runOnEngine(config, generating, [
+      'vagrant:_key',
+      'vagrant:_bootstrap_yaml',
+      'vagrant:_vagrantfile',
+    ]);
     expect(r.exitCode, r.failures.join('\n')).toBe(0);
   });
   afterAll(async () => {

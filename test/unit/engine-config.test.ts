@@ -6,7 +6,9 @@ import { UsageError } from '../../buildchain/engine/failures.ts';
 
 describe('.env parsing', () => {
   it('reads known keys and defaults from .env.example, commented or not', () => {
-    const known = parseEnvExample('# Title\n# Some text: here\n#PROJECT_NAME=MetalK8s\n#SOURCE_DATE_EPOCH=\nBUILD_ROOT=_build\n');
+    const known = parseEnvExample(
+      '# Title\n# Some text: here\n#PROJECT_NAME=MetalK8s\n#SOURCE_DATE_EPOCH=\nBUILD_ROOT=_build\n',
+    );
     expect([...known]).toEqual([
       ['PROJECT_NAME', 'MetalK8s'],
       ['SOURCE_DATE_EPOCH', ''],
@@ -14,7 +16,10 @@ describe('.env parsing', () => {
     ]);
   });
   it('parses export, quotes and inline comments', () => {
-    const a = parseEnvFile('# c\n\nexport A=1\nB="two words" # note\nC=\'$x\'\nD=plain # c\n', '.env');
+    const a = parseEnvFile(
+      '# c\n\nexport A=1\nB="two words" # note\nC=\'$x\'\nD=plain # c\n',
+      '.env',
+    );
     expect(a.map((x) => [x.key, x.value, x.line])).toEqual([
       ['A', '1', 3],
       ['B', 'two words', 4],
@@ -27,7 +32,11 @@ describe('.env parsing', () => {
     expect(() => parseEnvFile('A="open\n', '.env')).toThrow('.env:1: unbalanced quotes');
     const err = (() => {
       try {
-        checkKnownKeys(parseEnvFile('\nSKOPEO_BN=x\n', '.env'), new Map([['SKOPEO_BIN', 'skopeo']]), '.env');
+        checkKnownKeys(
+          parseEnvFile('\nSKOPEO_BN=x\n', '.env'),
+          new Map([['SKOPEO_BIN', 'skopeo']]),
+          '.env',
+        );
       } catch (e) {
         return e as UsageError;
       }
@@ -45,19 +54,39 @@ describe('tools', () => {
     expect(tools.mkisofs).toMatchObject({ bin: 'xorriso', envKey: 'MKISOFS_BIN' });
     expect(mkisofsArgv({ env: {}, tools })).toEqual(['xorriso', '-as', 'mkisofs']);
     const own = resolveTools({ MKISOFS_BIN: 'genisoimage' });
-    expect(mkisofsArgv({ env: { MKISOFS_BIN: 'genisoimage' }, tools: own })).toEqual(['genisoimage']);
+    expect(mkisofsArgv({ env: { MKISOFS_BIN: 'genisoimage' }, tools: own })).toEqual([
+      'genisoimage',
+    ]);
   });
 });
 
 describe('argv', () => {
   it('parses commands, options anywhere, and npm-style usage', () => {
     expect(parseArgs(['iso'])).toMatchObject({ command: 'run', tasks: ['iso'], workers: 1 });
-    expect(parseArgs(['-n', '2', 'iso', '--keep-going'])).toMatchObject({ workers: 2, keepGoing: true, tasks: ['iso'] });
+    expect(parseArgs(['-n', '2', 'iso', '--keep-going'])).toMatchObject({
+      workers: 2,
+      keepGoing: true,
+      tasks: ['iso'],
+    });
     expect(parseArgs(['--workers=3', '-n4'])).toMatchObject({ workers: 4 });
-    expect(parseArgs(['list', '--all', '--private'])).toMatchObject({ command: 'list', all: true, private: true });
-    expect(parseArgs(['clean', '-n', 'iso'])).toMatchObject({ command: 'clean', dryRun: true, tasks: ['iso'] });
-    expect(parseArgs(['--reporter', 'json', '--json-log', 'x.json'])).toMatchObject({ reporter: 'json', jsonLog: 'x.json' });
-    expect(parseArgs(['images', 'list'])).toMatchObject({ command: 'run', tasks: ['images', 'list'] });
+    expect(parseArgs(['list', '--all', '--private'])).toMatchObject({
+      command: 'list',
+      all: true,
+      private: true,
+    });
+    expect(parseArgs(['clean', '-n', 'iso'])).toMatchObject({
+      command: 'clean',
+      dryRun: true,
+      tasks: ['iso'],
+    });
+    expect(parseArgs(['--reporter', 'json', '--json-log', 'x.json'])).toMatchObject({
+      reporter: 'json',
+      jsonLog: 'x.json',
+    });
+    expect(parseArgs(['images', 'list'])).toMatchObject({
+      command: 'run',
+      tasks: ['images', 'list'],
+    });
   });
   it('rejects bad usage', () => {
     expect(() => parseArgs(['-n', '0'])).toThrow('positive integer');

@@ -5,7 +5,11 @@ import { closestNames } from '../../buildchain/engine/suggest.ts';
 import { cmd, type TaskDefinition } from '../../buildchain/engine/task.ts';
 import { wildcardToRegExp } from '../../buildchain/engine/wildcard.ts';
 
-const t = (name: string, extra: Partial<TaskDefinition> = {}): TaskDefinition => ({ name, actions: [cmd(['true'])], ...extra });
+const t = (name: string, extra: Partial<TaskDefinition> = {}): TaskDefinition => ({
+  name,
+  actions: [cmd(['true'])],
+  ...extra,
+});
 const graph = (defs: TaskDefinition[]) => new TaskGraph('/r', defs);
 const usage = (f: () => unknown): UsageError => {
   try {
@@ -19,8 +23,16 @@ const usage = (f: () => unknown): UsageError => {
 
 describe('wildcards (fnmatch)', () => {
   it('matches * across segments, ? and classes', () => {
-    expect(wildcardToRegExp('_build_packages:calico*:*').test('_build_packages:calico-cni:pkg_get_source')).toBe(true);
-    expect(wildcardToRegExp('_build_packages*:pkg_get_source').test('_build_packages:salt:pkg_get_source')).toBe(true);
+    expect(
+      wildcardToRegExp('_build_packages:calico*:*').test(
+        '_build_packages:calico-cni:pkg_get_source',
+      ),
+    ).toBe(true);
+    expect(
+      wildcardToRegExp('_build_packages*:pkg_get_source').test(
+        '_build_packages:salt:pkg_get_source',
+      ),
+    ).toBe(true);
     expect(wildcardToRegExp('a?c').test('abc')).toBe(true);
     expect(wildcardToRegExp('a?c').test('abbc')).toBe(false);
     expect(wildcardToRegExp('x[!ab]').test('xc')).toBe(true);
@@ -42,7 +54,12 @@ describe('TaskGraph', () => {
   });
 
   it('puts explicit deps with targets (and groups) in the fingerprint', () => {
-    const g = graph([t('a', { targets: ['x'] }), t('b'), { name: 'grp', taskDeps: ['a'] }, t('c', { taskDeps: ['a', 'b', 'grp'] })]);
+    const g = graph([
+      t('a', { targets: ['x'] }),
+      t('b'),
+      { name: 'grp', taskDeps: ['a'] },
+      t('c', { taskDeps: ['a', 'b', 'grp'] }),
+    ]);
     expect(g.get('c').fingerprintDeps).toEqual(['a', 'grp']);
   });
 
@@ -65,25 +82,38 @@ describe('TaskGraph', () => {
   });
 
   it('reports cycles with their path, including through file deps', () => {
-    const e = usage(() => graph([t('a', { taskDeps: ['b'] }), t('b', { fileDeps: ['out'] }), t('c', { targets: ['out'], taskDeps: ['a'] })]));
+    const e = usage(() =>
+      graph([
+        t('a', { taskDeps: ['b'] }),
+        t('b', { fileDeps: ['out'] }),
+        t('c', { targets: ['out'], taskDeps: ['a'] }),
+      ]),
+    );
     expect(e.reason).toBe('cycle');
     expect(e.message).toMatch(/^dependency cycle: (\w) -> \w -> \w -> \1$/);
   });
 
   it('rejects duplicate names and shared targets', () => {
     expect(usage(() => graph([t('a'), t('a')])).reason).toBe('duplicate-task');
-    expect(usage(() => graph([t('a', { targets: ['x'] }), t('b', { targets: ['x'] })])).reason).toBe('invalid-task');
+    expect(
+      usage(() => graph([t('a', { targets: ['x'] }), t('b', { targets: ['x'] })])).reason,
+    ).toBe('invalid-task');
   });
 
   it('adds dynamic deps (files produced by other tasks, task wildcards)', () => {
-    const g = graph([t('gen', { targets: ['_build/f'] }), t('other'), t('iso', { dynamicDeps: { after: [], compute: () => Promise.resolve({}) } })]);
+    const g = graph([
+      t('gen', { targets: ['_build/f'] }),
+      t('other'),
+      t('iso', { dynamicDeps: { after: [], compute: () => Promise.resolve({}) } }),
+    ]);
     expect(g.addDynamicDeps('iso', ['_build/f'], ['oth*'])).toEqual(['other', 'gen']);
     expect(g.get('iso').fileDeps).toEqual(['/r/_build/f']);
   });
 
   it('builds and selects a 10k-task graph', () => {
     const defs: TaskDefinition[] = [];
-    for (let i = 0; i < 10_000; i++) defs.push(t(`c:${i}`, { fileDeps: [`s/${i}`], targets: [`o/${i}`] }));
+    for (let i = 0; i < 10_000; i++)
+      defs.push(t(`c:${i}`, { fileDeps: [`s/${i}`], targets: [`o/${i}`] }));
     defs.push(t('all', { fileDeps: defs.map((d) => (d.targets ?? [])[0] ?? '') }));
     expect(graph(defs).select(['all'])).toHaveLength(10_001);
   });

@@ -9,15 +9,34 @@ import { consoleReporter } from '../../buildchain/engine/reporters/console.ts';
 import { liveReporter } from '../../buildchain/engine/reporters/live.ts';
 
 const EVENTS: BuildEvent[] = [
-  { event: 'build-start', command: 'run', tasks: 3, workers: 1, dryRun: false, sources: 'upstream' },
+  {
+    event: 'build-start',
+    command: 'run',
+    tasks: 3,
+    workers: 1,
+    dryRun: false,
+    sources: 'upstream',
+  },
   { event: 'skip', task: 'a', reason: 'up-to-date', reasons: [] },
   { event: 'start', task: 'b', title: 'b', reasons: ['never built'] },
   { event: 'progress', task: 'b', done: 1, total: 2 },
   { event: 'done', task: 'b', durationMs: 10 },
   { event: 'start', task: 'c', title: 'c', reasons: [] },
-  { event: 'fail', task: 'c', reason: 'command-failed', message: 'false exited with 1', argv: ['false'], exitCode: 1, durationMs: 1 },
   {
-    event: 'summary', exitCode: 1, interrupted: false, durationMs: 1200, failures: ['c'],
+    event: 'fail',
+    task: 'c',
+    reason: 'command-failed',
+    message: 'false exited with 1',
+    argv: ['false'],
+    exitCode: 1,
+    durationMs: 1,
+  },
+  {
+    event: 'summary',
+    exitCode: 1,
+    interrupted: false,
+    durationMs: 1200,
+    failures: ['c'],
     counts: { done: 1, upToDate: 1, failed: 1, blocked: 0, wouldRun: 0, notRun: 0 },
   },
 ];
@@ -37,11 +56,19 @@ describe('liveReporter on a non-TTY stdout', () => {
   });
 
   it('falls back to the plain console output, byte for byte', async () => {
-    Object.defineProperty(process.stdout, 'isTTY', { value: false, configurable: true, writable: true });
+    Object.defineProperty(process.stdout, 'isTTY', {
+      value: false,
+      configurable: true,
+      writable: true,
+    });
     const out: string[] = [];
     const err: string[] = [];
-    vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => out.push(String(c)) > 0);
-    vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => err.push(String(c)) > 0);
+    vi.spyOn(process.stdout, 'write').mockImplementation(
+      (c: string | Uint8Array) => out.push(String(c)) > 0,
+    );
+    vi.spyOn(process.stderr, 'write').mockImplementation(
+      (c: string | Uint8Array) => err.push(String(c)) > 0,
+    );
     const live = liveReporter();
     for (const e of EVENTS) live.emit(e);
     await live.close();

@@ -6,7 +6,14 @@ import { describe, expect, it } from 'vitest';
 import type { BuildEvent } from '../../buildchain/engine/events.ts';
 import { fitWidth, LiveModel, runningRow } from '../../buildchain/engine/reporters/live-rows.ts';
 
-const START: BuildEvent = { event: 'build-start', command: 'run', tasks: 4, workers: 2, dryRun: false, sources: 'upstream' };
+const START: BuildEvent = {
+  event: 'build-start',
+  command: 'run',
+  tasks: 4,
+  workers: 2,
+  dryRun: false,
+  sources: 'upstream',
+};
 
 function feed(model: LiveModel, events: readonly BuildEvent[]): (string | undefined)[] {
   return events.map((e) => model.apply(e));
@@ -20,7 +27,10 @@ describe('LiveModel', () => {
       { event: 'start', task: 'images:pull:a', title: 'PULL a', reasons: [] },
       { event: 'start', task: 'salt:copy', title: 'salt:copy', reasons: [] },
     ]);
-    expect(m.frame()).toEqual({ header: 'build (sources: upstream) [0/4]', rows: ['images:pull:a — PULL a', 'salt:copy'] });
+    expect(m.frame()).toEqual({
+      header: 'build (sources: upstream) [0/4]',
+      rows: ['images:pull:a — PULL a', 'salt:copy'],
+    });
   });
 
   it('shows the latest progress of a task, else its last output line', () => {
@@ -49,9 +59,17 @@ describe('LiveModel', () => {
     ]);
     expect(lines).toEqual([undefined, undefined, undefined, '-- c', '.. a']);
     expect(m.frame()).toEqual({ header: 'build (sources: upstream) [2/4]', rows: ['b'] });
-    const fail = m.apply({ event: 'fail', task: 'b', reason: 'command-failed', message: 'skopeo exited with 1\nmore', durationMs: 3 });
+    const fail = m.apply({
+      event: 'fail',
+      task: 'b',
+      reason: 'command-failed',
+      message: 'skopeo exited with 1\nmore',
+      durationMs: 3,
+    });
     expect(fail).toBe('!! b: command-failed (skopeo exited with 1)');
-    expect(m.apply({ event: 'skip', task: 'd', reason: 'blocked', reasons: ['dependency b failed'] })).toBe('!! d (dependency b failed)');
+    expect(
+      m.apply({ event: 'skip', task: 'd', reason: 'blocked', reasons: ['dependency b failed'] }),
+    ).toBe('!! d (dependency b failed)');
     expect(m.frame()).toEqual({ header: 'build (sources: upstream) [4/4, 1 failed]', rows: [] });
   });
 
@@ -82,7 +100,11 @@ describe('LiveModel', () => {
     const m = new LiveModel();
     feed(m, [START, { event: 'progress', task: 'ghost', done: 1 }]);
     const summary: BuildEvent = {
-      event: 'summary', exitCode: 0, interrupted: false, durationMs: 1, failures: [],
+      event: 'summary',
+      exitCode: 0,
+      interrupted: false,
+      durationMs: 1,
+      failures: [],
       counts: { done: 0, upToDate: 0, failed: 0, blocked: 0, wouldRun: 0, notRun: 0 },
     };
     expect(m.apply(summary)).toBeUndefined();
@@ -91,7 +113,15 @@ describe('LiveModel', () => {
 
   it('collapses rows beyond maxRows and cuts them to the width', () => {
     const m = new LiveModel();
-    feed(m, [START, ...['t1', 't2', 't3', 't4'].map((t): BuildEvent => ({ event: 'start', task: t, title: t, reasons: [] }))]);
+    feed(m, [
+      START,
+      ...['t1', 't2', 't3', 't4'].map((t): BuildEvent => ({
+        event: 'start',
+        task: t,
+        title: t,
+        reasons: [],
+      })),
+    ]);
     expect(m.frame({ maxRows: 3 }).rows).toEqual(['t1', 't2', '+2 more running']);
     expect(m.frame({ maxRows: 4 }).rows).toEqual(['t1', 't2', 't3', 't4']);
     expect(m.frame({ width: 10 }).header).toBe('build (so…');
@@ -106,7 +136,9 @@ describe('row helpers', () => {
   });
 
   it('runningRow omits a title equal to the name and an empty message', () => {
-    expect(runningRow({ name: 'x', title: 'x', progress: { done: 2, total: 5, message: '' } })).toBe('x  2/5');
+    expect(
+      runningRow({ name: 'x', title: 'x', progress: { done: 2, total: 5, message: '' } }),
+    ).toBe('x  2/5');
     expect(runningRow({ name: 'x', title: 'COPY x', lastLine: '' })).toBe('x — COPY x');
   });
 });

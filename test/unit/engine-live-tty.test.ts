@@ -9,15 +9,25 @@ import { liveReporter } from '../../buildchain/engine/reporters/live.ts';
 
 const CURSOR_SHOW = '\u001B[?25h';
 const SUMMARY: BuildEvent = {
-  event: 'summary', exitCode: 1, interrupted: false, durationMs: 1200, failures: ['c'],
+  event: 'summary',
+  exitCode: 1,
+  interrupted: false,
+  durationMs: 1200,
+  failures: ['c'],
   counts: { done: 1, upToDate: 1, failed: 1, blocked: 0, wouldRun: 0, notRun: 0 },
 };
 
-const saved = ['isTTY', 'columns', 'rows'].map((k) => [k, Object.getOwnPropertyDescriptor(process.stdout, k)] as const);
+const saved = ['isTTY', 'columns', 'rows'].map(
+  (k) => [k, Object.getOwnPropertyDescriptor(process.stdout, k)] as const,
+);
 
 /** Makes stdout look like a 100x20 terminal and records everything written to it and stderr. */
 function fakeTerminal(): { text: () => string } {
-  for (const [k, v] of [['isTTY', true], ['columns', 100], ['rows', 20]] as const) {
+  for (const [k, v] of [
+    ['isTTY', true],
+    ['columns', 100],
+    ['rows', 20],
+  ] as const) {
     Object.defineProperty(process.stdout, k, { value: v, configurable: true, writable: true });
   }
   const chunks: string[] = [];
@@ -39,25 +49,43 @@ describe('liveReporter on a terminal', () => {
   it('shows running rows, keeps marker lines, then prints failures and the summary', async () => {
     const term = fakeTerminal();
     const live = liveReporter();
-    live.emit({ event: 'build-start', command: 'run', tasks: 3, workers: 2, dryRun: false, sources: 'upstream' });
+    live.emit({
+      event: 'build-start',
+      command: 'run',
+      tasks: 3,
+      workers: 2,
+      dryRun: false,
+      sources: 'upstream',
+    });
     live.emit({ event: 'skip', task: 'a', reason: 'up-to-date', reasons: [] });
     live.emit({ event: 'start', task: 'b', title: 'PULL b', reasons: [] });
     live.emit({ event: 'progress', task: 'b', done: 2, total: 5, message: 'layer x' });
     // Wait for a frame drawn while b runs (listr2 loads its renderer asynchronously).
-    await vi.waitFor(() => {
-      expect(term.text()).toContain('b — PULL b  2/5 layer x');
-    }, { timeout: 5000, interval: 20 });
+    await vi.waitFor(
+      () => {
+        expect(term.text()).toContain('b — PULL b  2/5 layer x');
+      },
+      { timeout: 5000, interval: 20 },
+    );
     const during = term.text();
     live.emit({ event: 'done', task: 'b', durationMs: 10 });
     live.emit({ event: 'start', task: 'c', title: 'c', reasons: [] });
-    live.emit({ event: 'fail', task: 'c', reason: 'command-failed', message: 'false exited with 1', exitCode: 1, durationMs: 1 });
+    live.emit({
+      event: 'fail',
+      task: 'c',
+      reason: 'command-failed',
+      message: 'false exited with 1',
+      exitCode: 1,
+      durationMs: 1,
+    });
     live.emit(SUMMARY);
     await live.close();
     const all = term.text();
     vi.restoreAllMocks();
 
     expect(during).toContain('build (sources: upstream) [1/3]');
-    for (const line of ['-- a\n', '.. b\n', '!! c: command-failed (false exited with 1)\n']) expect(all).toContain(line);
+    for (const line of ['-- a\n', '.. b\n', '!! c: command-failed (false exited with 1)\n'])
+      expect(all).toContain(line);
     expect(all.indexOf('-- a')).toBeLessThan(all.indexOf('.. b'));
     // The last frame: the header with the final counts, no rows.
     expect(all).toContain('build (sources: upstream) [3/3, 1 failed]');

@@ -10,7 +10,11 @@ const parts: FingerprintParts = {
   files: { '/r/in.txt': 'h1' },
   deps: { dep: 'fp1' },
 };
-const stored: TaskState = { fp: 'FP', parts: JSON.stringify(parts), targets: { '/r/_build/out': 't1' } };
+const stored: TaskState = {
+  fp: 'FP',
+  parts: JSON.stringify(parts),
+  targets: { '/r/_build/out': 't1' },
+};
 const input = (over: Partial<UptodateInput> = {}): UptodateInput => ({
   root: '/r',
   previous: stored,
@@ -47,40 +51,68 @@ describe('staleReasons', () => {
     ]);
   });
   it('sees missing and hand-edited targets', () => {
-    expect(staleReasons(input({ targets: [['/r/_build/out', undefined]] }))).toEqual(['target missing: _build/out']);
-    expect(staleReasons(input({ targets: [['/r/_build/out', 't2']] }))).toEqual(['target changed: _build/out']);
+    expect(staleReasons(input({ targets: [['/r/_build/out', undefined]] }))).toEqual([
+      'target missing: _build/out',
+    ]);
+    expect(staleReasons(input({ targets: [['/r/_build/out', 't2']] }))).toEqual([
+      'target changed: _build/out',
+    ]);
   });
   it('always runs a task without file deps or uptodate checks (doit)', () => {
-    expect(staleReasons(input({ hasFileDeps: false }))).toEqual(['always runs (no file deps and no uptodate check)']);
+    expect(staleReasons(input({ hasFileDeps: false }))).toEqual([
+      'always runs (no file deps and no uptodate check)',
+    ]);
   });
   it('uptodate [true] without file deps only needs its targets, even without stored state', () => {
-    expect(staleReasons(input({ hasFileDeps: false, checks: [true], previous: undefined }))).toEqual([]);
-    expect(staleReasons(input({ hasFileDeps: false, checks: [true], previous: undefined, targets: [['/r/x', undefined]] }))).toEqual([
-      'target missing: x',
-      'no stored state (never ran, forgotten or interrupted)',
-    ]);
+    expect(
+      staleReasons(input({ hasFileDeps: false, checks: [true], previous: undefined })),
+    ).toEqual([]);
+    expect(
+      staleReasons(
+        input({
+          hasFileDeps: false,
+          checks: [true],
+          previous: undefined,
+          targets: [['/r/x', undefined]],
+        }),
+      ),
+    ).toEqual(['target missing: x', 'no stored state (never ran, forgotten or interrupted)']);
   });
   it('a config value or a target check needs stored state: targets alone are not enough', () => {
-    expect(staleReasons(input({ hasFileDeps: false, needsState: true, checks: [true], previous: undefined }))).toEqual([
-      'no stored state (never ran, forgotten or interrupted)',
-    ]);
-    expect(staleReasons(input({ hasFileDeps: false, needsState: true, checks: [true] }))).toEqual([]);
+    expect(
+      staleReasons(
+        input({ hasFileDeps: false, needsState: true, checks: [true], previous: undefined }),
+      ),
+    ).toEqual(['no stored state (never ran, forgotten or interrupted)']);
+    expect(staleReasons(input({ hasFileDeps: false, needsState: true, checks: [true] }))).toEqual(
+      [],
+    );
   });
   it('reports target check changes; a target check alone is not "always runs"', () => {
-    expect(staleReasons(input({ targetChanges: ['a (re-created)'] }))).toEqual(['target check: a (re-created)']);
-    expect(staleReasons(input({ hasFileDeps: false, needsState: true, targetChanges: [] }))).toEqual([]);
+    expect(staleReasons(input({ targetChanges: ['a (re-created)'] }))).toEqual([
+      'target check: a (re-created)',
+    ]);
+    expect(
+      staleReasons(input({ hasFileDeps: false, needsState: true, targetChanges: [] })),
+    ).toEqual([]);
     expect(staleReasons(input({ hasFileDeps: false, targetChanges: [] }))).toEqual([]);
   });
   it('reports uptodate checks, forced runs and missing state', () => {
     expect(staleReasons(input({ checks: [false] }))).toEqual(['uptodate check: always run']);
-    expect(staleReasons(input({ checks: ['remote digest changed'] }))).toEqual(['uptodate check: remote digest changed']);
+    expect(staleReasons(input({ checks: ['remote digest changed'] }))).toEqual([
+      'uptodate check: remote digest changed',
+    ]);
     expect(staleReasons(input({ alwaysMake: true }))).toEqual(['forced (--always-make)']);
-    expect(staleReasons(input({ previous: undefined }))).toEqual(['no stored state (never ran, forgotten or interrupted)']);
+    expect(staleReasons(input({ previous: undefined }))).toEqual([
+      'no stored state (never ran, forgotten or interrupted)',
+    ]);
   });
   it('caps long lists', () => {
     const files: Record<string, string> = {};
     for (let i = 0; i < 50; i++) files[`/r/f${i}`] = 'x';
-    const r = staleReasons(input({ parts: { ...parts, files: { ...files, '/r/in.txt': 'h1' } }, fp: 'X' }));
+    const r = staleReasons(
+      input({ parts: { ...parts, files: { ...files, '/r/in.txt': 'h1' } }, fp: 'X' }),
+    );
     expect(r).toHaveLength(21);
     expect(r[20]).toBe('... and 30 more');
   });

@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { snapshotChanges } from '../../buildchain/tasks/images/dedup.ts';
 
 describe('dedup inode snapshots', () => {
-  const before = { '/i/a/1/version': '1:10', '/i/b/1/version': '1:10', '/i/a/1/manifest.json': '1:11' };
+  const before = {
+    '/i/a/1/version': '1:10',
+    '/i/b/1/version': '1:10',
+    '/i/a/1/manifest.json': '1:11',
+  };
 
   it('is empty when every file keeps its inode', () => {
     expect(snapshotChanges(before, { ...before })).toEqual([]);
@@ -10,7 +14,11 @@ describe('dedup inode snapshots', () => {
 
   it('names files re-created (new inode), added and gone', () => {
     const now = { '/i/a/1/version': '1:20', '/i/b/1/version': '1:10', '/i/c/1/version': '1:21' };
-    expect(snapshotChanges(before, now)).toEqual(['/i/a/1/version (re-created)', '/i/c/1/version (new)', '/i/a/1/manifest.json (gone)']);
+    expect(snapshotChanges(before, now)).toEqual([
+      '/i/a/1/version (re-created)',
+      '/i/c/1/version (new)',
+      '/i/a/1/manifest.json (gone)',
+    ]);
   });
 
   it('caps the list, counting the others', () => {

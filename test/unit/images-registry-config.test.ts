@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { MEDIA_DOCKER_LIST, MEDIA_DOCKER_MANIFEST, MEDIA_OCI_MANIFEST } from '../../buildchain/lib/oci/manifest.ts';
-import { generateRegistryConfig, regexEscape } from '../../buildchain/tasks/images/nginx-registry-config.ts';
+import {
+  MEDIA_DOCKER_LIST,
+  MEDIA_DOCKER_MANIFEST,
+  MEDIA_OCI_MANIFEST,
+} from '../../buildchain/lib/oci/manifest.ts';
+import {
+  generateRegistryConfig,
+  regexEscape,
+} from '../../buildchain/tasks/images/nginx-registry-config.ts';
 import type { ScannedRepo } from '../../buildchain/tasks/images/registry-scan.ts';
 import { registryNaming } from '../../buildchain/tasks/images/write-registry-config.ts';
 
@@ -9,9 +16,21 @@ const repos: ScannedRepo[] = [
   {
     name: 'tiny',
     tags: [
-      { tag: '2.0', manifest: { digest: d('b'), mediaType: MEDIA_DOCKER_MANIFEST, file: 'manifest.json' }, instances: [] },
-      { tag: '1.0', manifest: { digest: d('a'), mediaType: MEDIA_DOCKER_MANIFEST, file: 'manifest.json' }, instances: [] },
-      { tag: 'latest', manifest: { digest: d('a'), mediaType: MEDIA_DOCKER_MANIFEST, file: 'manifest.json' }, instances: [] },
+      {
+        tag: '2.0',
+        manifest: { digest: d('b'), mediaType: MEDIA_DOCKER_MANIFEST, file: 'manifest.json' },
+        instances: [],
+      },
+      {
+        tag: '1.0',
+        manifest: { digest: d('a'), mediaType: MEDIA_DOCKER_MANIFEST, file: 'manifest.json' },
+        instances: [],
+      },
+      {
+        tag: 'latest',
+        manifest: { digest: d('a'), mediaType: MEDIA_DOCKER_MANIFEST, file: 'manifest.json' },
+        instances: [],
+      },
     ],
   },
   {
@@ -20,14 +39,24 @@ const repos: ScannedRepo[] = [
       {
         tag: '1.0',
         manifest: { digest: d('c'), mediaType: MEDIA_DOCKER_LIST, file: 'manifest.json' },
-        instances: [{ digest: d('e'), mediaType: MEDIA_OCI_MANIFEST, file: `${'e'.repeat(64)}.manifest.json` }],
+        instances: [
+          {
+            digest: d('e'),
+            mediaType: MEDIA_OCI_MANIFEST,
+            file: `${'e'.repeat(64)}.manifest.json`,
+          },
+        ],
       },
     ],
   },
 ];
 
 describe('nginx registry config', () => {
-  const conf = generateRegistryConfig({ repos, namePrefix: '/metalk8s-2.4.0/', serverRoot: '$metalk8s_2_4_0_images' });
+  const conf = generateRegistryConfig({
+    repos,
+    namePrefix: '/metalk8s-2.4.0/',
+    serverRoot: '$metalk8s_2_4_0_images',
+  });
 
   it('serves tags and each distinct digest once, with exact types and digests', () => {
     expect(conf).toContain('location = "/v2/metalk8s-2.4.0/tiny/manifests/1.0" {');
@@ -38,12 +67,18 @@ describe('nginx registry config', () => {
     expect(conf).toContain(`default_type "${MEDIA_DOCKER_LIST}";`);
     expect(conf).toContain(`add_header Docker-Content-Digest "${d('b')}";`);
     expect(conf).toContain('alias "$metalk8s_2_4_0_images/tiny/2.0/";');
-    expect(conf).toContain(`return 200 '{"name":"metalk8s-2.4.0/tiny","tags":["1.0","2.0","latest"]}';`);
-    expect(conf).toContain(`return 200 '{"repositories":["metalk8s-2.4.0/multi","metalk8s-2.4.0/tiny"]}';`);
+    expect(conf).toContain(
+      `return 200 '{"name":"metalk8s-2.4.0/tiny","tags":["1.0","2.0","latest"]}';`,
+    );
+    expect(conf).toContain(
+      `return 200 '{"repositories":["metalk8s-2.4.0/multi","metalk8s-2.4.0/tiny"]}';`,
+    );
   });
 
   it('anchors and escapes blob patterns; blobs only from the repository tag dirs', () => {
-    expect(conf).toContain('location ~ "^/v2/metalk8s-2\\.4\\.0/tiny/blobs/sha256:([a-f0-9]{64})$" {');
+    expect(conf).toContain(
+      'location ~ "^/v2/metalk8s-2\\.4\\.0/tiny/blobs/sha256:([a-f0-9]{64})$" {',
+    );
     expect(conf).toContain('try_files 1.0/$1 2.0/$1 latest/$1 =404;');
     expect(regexEscape('a.b+c/{{ repository }}')).toBe('a\\.b\\+c/{{ repository }}');
   });
@@ -57,25 +92,45 @@ describe('nginx registry config', () => {
 
   it('is deterministic whatever the input order', () => {
     const reversed = [...repos].reverse().map((r) => ({ ...r, tags: [...r.tags].reverse() }));
-    expect(generateRegistryConfig({ repos: reversed, namePrefix: 'metalk8s-2.4.0', serverRoot: '$metalk8s_2_4_0_images/' })).toBe(conf);
+    expect(
+      generateRegistryConfig({
+        repos: reversed,
+        namePrefix: 'metalk8s-2.4.0',
+        serverRoot: '$metalk8s_2_4_0_images/',
+      }),
+    ).toBe(conf);
   });
 
   it('splits constants and images; keeps Solution template pieces verbatim', () => {
     const only = generateRegistryConfig({ repos, serverRoot: '/srv', constants: 'only' });
     expect(only).toContain('location = /v2/ {');
     expect(only).not.toContain('tiny');
-    const omit = generateRegistryConfig({ repos, serverRoot: '{{ registry_root }}', namePrefix: '{{ repository }}', constants: 'omit' });
+    const omit = generateRegistryConfig({
+      repos,
+      serverRoot: '{{ registry_root }}',
+      namePrefix: '{{ repository }}',
+      constants: 'omit',
+    });
     expect(omit).not.toContain('location = /v2/ {');
     expect(omit).not.toContain('_catalog');
     expect(omit).toContain('location = "/v2/{{ repository }}/tiny/tags/list"');
     expect(omit).toContain('alias "{{ registry_root }}/tiny/1.0/";');
     // A ';' is carried inside the quoted string; a newline or a Jinja filter is refused.
-    expect(generateRegistryConfig({ repos, serverRoot: '/srv; evil' })).toContain('alias "/srv; evil/tiny/1.0/";');
-    expect(() => generateRegistryConfig({ repos, serverRoot: '/srv;\nevil' })).toThrow('server root');
-    expect(() => generateRegistryConfig({ repos, serverRoot: '{{ x | y }}' })).toThrow('server root');
+    expect(generateRegistryConfig({ repos, serverRoot: '/srv; evil' })).toContain(
+      'alias "/srv; evil/tiny/1.0/";',
+    );
+    expect(() => generateRegistryConfig({ repos, serverRoot: '/srv;\nevil' })).toThrow(
+      'server root',
+    );
+    expect(() => generateRegistryConfig({ repos, serverRoot: '{{ x | y }}' })).toThrow(
+      'server root',
+    );
   });
 
   it('names the prefix and server root as Salt expects', () => {
-    expect(registryNaming('MetalK8s', '2.4.0-beta1')).toEqual({ namePrefix: 'metalk8s-2.4.0-beta1/', serverRoot: '$metalk8s_2_4_0_beta1_images' });
+    expect(registryNaming('MetalK8s', '2.4.0-beta1')).toEqual({
+      namePrefix: 'metalk8s-2.4.0-beta1/',
+      serverRoot: '$metalk8s_2_4_0_beta1_images',
+    });
   });
 });

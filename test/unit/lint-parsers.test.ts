@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { findingProblem, formatFinding, hasErrors, summarize } from '../../buildchain/tasks/lint/findings.ts';
+import {
+  findingProblem,
+  formatFinding,
+  hasErrors,
+  summarize,
+} from '../../buildchain/tasks/lint/findings.ts';
 import { reportResults } from '../../buildchain/tasks/lint/result-file.ts';
 import { TaskError } from '../../buildchain/lib/errors.ts';
 import { parseRpmspecErrors } from '../../buildchain/tasks/lint/package-checks.ts';
@@ -208,9 +213,27 @@ describe('findings', () => {
     expect(summarize(result)).toBe('lint:shell: 0 errors, 1 warning in 2 files');
   });
   it('a finding is a problem: the checker as kind, file:line:col as subject, the rule kept', () => {
-    const f = { file: 'scripts/a.sh', line: 3, column: 5, severity: 'error' as const, message: 'quote this', rule: 'SC2086' };
-    expect(findingProblem(f, 'shell')).toEqual({ kind: 'shellcheck', subject: 'scripts/a.sh:3:5', message: 'quote this', severity: 'error', rule: 'SC2086' });
-    expect(findingProblem({ file: 'x.yaml', severity: 'warning', message: 'm' }, 'yaml')).toEqual({ kind: 'yamllint', subject: 'x.yaml', message: 'm', severity: 'warning' });
+    const f = {
+      file: 'scripts/a.sh',
+      line: 3,
+      column: 5,
+      severity: 'error' as const,
+      message: 'quote this',
+      rule: 'SC2086',
+    };
+    expect(findingProblem(f, 'shell')).toEqual({
+      kind: 'shellcheck',
+      subject: 'scripts/a.sh:3:5',
+      message: 'quote this',
+      severity: 'error',
+      rule: 'SC2086',
+    });
+    expect(findingProblem({ file: 'x.yaml', severity: 'warning', message: 'm' }, 'yaml')).toEqual({
+      kind: 'yamllint',
+      subject: 'x.yaml',
+      message: 'm',
+      severity: 'warning',
+    });
     expect(findingProblem(f, 'New Thing').kind).toBe('lint-new-thing');
   });
   it('a failed lint carries its errors as problems (warnings left out)', () => {
@@ -219,12 +242,20 @@ describe('findings', () => {
     const lines: string[] = [];
     let thrown: unknown;
     try {
-      reportResults([{ subtask: 'shell', checkedFiles: 2, findings: [err, warn] }], (l) => lines.push(l));
+      reportResults([{ subtask: 'shell', checkedFiles: 2, findings: [err, warn] }], (l) =>
+        lines.push(l),
+      );
     } catch (e) {
       thrown = e;
     }
     expect(thrown).toBeInstanceOf(TaskError);
-    expect((thrown as TaskError).found).toEqual([{ kind: 'shellcheck', subject: 'a.sh:1', message: 'bad', severity: 'error' }]);
-    expect(lines).toEqual(['a.sh:1: error: bad', 'b.sh: warning: meh', 'lint:shell: 1 error, 1 warning in 2 files']);
+    expect((thrown as TaskError).found).toEqual([
+      { kind: 'shellcheck', subject: 'a.sh:1', message: 'bad', severity: 'error' },
+    ]);
+    expect(lines).toEqual([
+      'a.sh:1: error: bad',
+      'b.sh: warning: meh',
+      'lint:shell: 1 error, 1 warning in 2 files',
+    ]);
   });
 });

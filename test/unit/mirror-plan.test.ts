@@ -5,9 +5,27 @@ import { serveBanner, serveSettings } from '../../buildchain/sources/embedded/se
 import { webPathOf } from '../../buildchain/sources/embedded/web-paths.ts';
 
 const images: ImageEntry[] = [
-  { name: 'pause', version: '3.1', source: { registry: 'k8s.gcr.io', repository: 'pause' }, ship: 'archive', platforms: 'linux/amd64' },
-  { name: 'calico-node', version: 'v3.8.2', source: { registry: 'quay.io', repository: 'calico/node' }, ship: 'dir', platforms: 'all' },
-  { name: 'local', version: '1', ship: 'dir', platforms: 'linux/amd64', build: { context: 'images/local' } },
+  {
+    name: 'pause',
+    version: '3.1',
+    source: { registry: 'k8s.gcr.io', repository: 'pause' },
+    ship: 'archive',
+    platforms: 'linux/amd64',
+  },
+  {
+    name: 'calico-node',
+    version: 'v3.8.2',
+    source: { registry: 'quay.io', repository: 'calico/node' },
+    ship: 'dir',
+    platforms: 'all',
+  },
+  {
+    name: 'local',
+    version: '1',
+    ship: 'dir',
+    platforms: 'linux/amd64',
+    build: { context: 'images/local' },
+  },
 ];
 
 const list: PackageList = {
@@ -15,8 +33,18 @@ const list: PackageList = {
   releasever: '7',
   basearch: 'x86_64',
   repos: [
-    { name: 'base', baseUrl: 'http://mirror.centos.org/centos/$releasever/os/$basearch/', gpgKeys: ['http://mirror.centos.org/centos/RPM-GPG-KEY-CentOS-7'], isoName: 'metalk8s-base-el7' },
-    { name: 'kubernetes', baseUrl: 'https://packages.example.com/yum/kubernetes-el7-$basearch', gpgKeys: [], isoName: 'metalk8s-kubernetes-el7' },
+    {
+      name: 'base',
+      baseUrl: 'http://mirror.centos.org/centos/$releasever/os/$basearch/',
+      gpgKeys: ['http://mirror.centos.org/centos/RPM-GPG-KEY-CentOS-7'],
+      isoName: 'metalk8s-base-el7',
+    },
+    {
+      name: 'kubernetes',
+      baseUrl: 'https://packages.example.com/yum/kubernetes-el7-$basearch',
+      gpgKeys: [],
+      isoName: 'metalk8s-kubernetes-el7',
+    },
   ],
   packages: [
     { name: 'kubelet', version: '1.15.3', repo: 'kubernetes', built: false },
@@ -48,21 +76,32 @@ describe('planMirror', () => {
 
   it('hashes the same plan to the same stamp, and a changed list to another', () => {
     expect(planHash(planMirror(images, [list], files), 'f')).toBe(planHash(plan, 'f'));
-    const bumped: PackageList = { ...list, packages: [{ name: 'kubelet', version: '1.15.4', repo: 'kubernetes', built: false }] };
+    const bumped: PackageList = {
+      ...list,
+      packages: [{ name: 'kubelet', version: '1.15.4', repo: 'kubernetes', built: false }],
+    };
     expect(planHash(planMirror(images, [bumped], files), 'f')).not.toBe(planHash(plan, 'f'));
     expect(planHash(plan, 'g')).not.toBe(planHash(plan, 'f'));
   });
 
   it('maps repo URLs under their base and other URLs under _files', () => {
-    expect(webPathOf('http://mirror.centos.org/centos/7/os/x86_64/repodata/repomd.xml', plan.repos)).toBe('base/repodata/repomd.xml');
+    expect(
+      webPathOf('http://mirror.centos.org/centos/7/os/x86_64/repodata/repomd.xml', plan.repos),
+    ).toBe('base/repodata/repomd.xml');
     expect(webPathOf('http://mirror.centos.org/centos/7/os/x86_64/', plan.repos)).toBe('base/');
-    expect(webPathOf('http://mirror.centos.org/centos/$releasever/os/$basearch', plan.repos)).toBe('base/');
-    expect(webPathOf(files[0] ?? '', plan.repos)).toBe('_files/github.com/projectcalico/cni-plugin/releases/download/v3.8.2/calico-amd64');
+    expect(webPathOf('http://mirror.centos.org/centos/$releasever/os/$basearch', plan.repos)).toBe(
+      'base/',
+    );
+    expect(webPathOf(files[0] ?? '', plan.repos)).toBe(
+      '_files/github.com/projectcalico/cni-plugin/releases/download/v3.8.2/calico-amd64',
+    );
   });
 
   it('prints the site settings that point another build at the mirror', () => {
     const s = serveSettings(plan, '127.0.0.1:5000', '127.0.0.1:8080');
-    expect(s.REGISTRY_MIRRORS).toBe('k8s.gcr.io=127.0.0.1:5000/k8s.gcr.io,quay.io=127.0.0.1:5000/quay.io');
+    expect(s.REGISTRY_MIRRORS).toBe(
+      'k8s.gcr.io=127.0.0.1:5000/k8s.gcr.io,quay.io=127.0.0.1:5000/quay.io',
+    );
     expect(s.INSECURE_REGISTRIES).toBe('127.0.0.1:5000');
     expect(s.PACKAGE_MIRRORS.split(',')).toEqual([
       'http://mirror.centos.org/centos/7/os/x86_64=http://127.0.0.1:8080/base',
@@ -70,15 +109,19 @@ describe('planMirror', () => {
       'http://mirror.centos.org=http://127.0.0.1:8080/_files/mirror.centos.org',
       'https://github.com=http://127.0.0.1:8080/_files/github.com',
     ]);
-    expect(serveBanner(plan, '127.0.0.1:5000', '127.0.0.1:8080').join('\n')).toContain('SOURCES=site');
+    expect(serveBanner(plan, '127.0.0.1:5000', '127.0.0.1:8080').join('\n')).toContain(
+      'SOURCES=site',
+    );
   });
 });
 
 describe('sourceUrlsOf', () => {
   it('collects url fields at any depth, ignoring non-URLs', () => {
-    expect(sourceUrlsOf({ files: [{ name: 'a', url: 'https://x/a', sha256: 'f' }, { url: 'LICENSE' }], more: { url: 'http://y/b' } })).toEqual([
-      'https://x/a',
-      'http://y/b',
-    ]);
+    expect(
+      sourceUrlsOf({
+        files: [{ name: 'a', url: 'https://x/a', sha256: 'f' }, { url: 'LICENSE' }],
+        more: { url: 'http://y/b' },
+      }),
+    ).toEqual(['https://x/a', 'http://y/b']);
   });
 });

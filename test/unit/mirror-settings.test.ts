@@ -11,7 +11,9 @@ import { isNoProxy, proxyFor, targetOf } from '../../buildchain/sources/reachabl
 
 describe('REGISTRY_MIRRORS', () => {
   it('parses upstream=host[:port][/prefix] pairs', () => {
-    expect(parseRegistryMirrors(' docker.io=harbor.example.com/dockerhub , quay.io=127.0.0.1:5000/')).toEqual([
+    expect(
+      parseRegistryMirrors(' docker.io=harbor.example.com/dockerhub , quay.io=127.0.0.1:5000/'),
+    ).toEqual([
       { upstream: 'docker.io', host: 'harbor.example.com', pathPrefix: 'dockerhub' },
       { upstream: 'quay.io', host: '127.0.0.1:5000', pathPrefix: '' },
     ]);
@@ -35,31 +37,53 @@ describe('REGISTRY_MIRRORS', () => {
 
 describe('INSECURE_REGISTRIES and PACKAGE_MIRRORS', () => {
   it('parses insecure hosts and rejects URLs', () => {
-    expect(parseInsecureRegistries('127.0.0.1:5000, harbor.local')).toEqual(['127.0.0.1:5000', 'harbor.local']);
+    expect(parseInsecureRegistries('127.0.0.1:5000, harbor.local')).toEqual([
+      '127.0.0.1:5000',
+      'harbor.local',
+    ]);
     expect(() => parseInsecureRegistries('http://harbor.local')).toThrow(/^INSECURE_REGISTRIES: /);
   });
 
   it('parses package mirrors and rejects non-URLs', () => {
-    expect(parsePackageMirrors('http://mirror.centos.org/centos=https://nexus.example.com/repository/centos')).toEqual([
-      { upstreamPrefix: 'http://mirror.centos.org/centos', mirrorPrefix: 'https://nexus.example.com/repository/centos' },
+    expect(
+      parsePackageMirrors(
+        'http://mirror.centos.org/centos=https://nexus.example.com/repository/centos',
+      ),
+    ).toEqual([
+      {
+        upstreamPrefix: 'http://mirror.centos.org/centos',
+        mirrorPrefix: 'https://nexus.example.com/repository/centos',
+      },
     ]);
     expect(() => parsePackageMirrors('mirror.centos.org=https://x')).toThrow(/^PACKAGE_MIRRORS: /);
     expect(() => parsePackageMirrors('http://a')).toThrow(/^PACKAGE_MIRRORS: /);
   });
 
   it('maps URLs by the longest prefix on a path boundary', () => {
-    const mirrors = parsePackageMirrors('http://a.org/centos=http://m/c,http://a.org/centos/7/extras=http://m/extras');
+    const mirrors = parsePackageMirrors(
+      'http://a.org/centos=http://m/c,http://a.org/centos/7/extras=http://m/extras',
+    );
     expect(mapUrlByPrefix('http://a.org/centos/7/os/x86_64/repodata/repomd.xml', mirrors)).toBe(
       'http://m/c/7/os/x86_64/repodata/repomd.xml',
     );
-    expect(mapUrlByPrefix('http://a.org/centos/7/extras/x86_64/', mirrors)).toBe('http://m/extras/x86_64/');
+    expect(mapUrlByPrefix('http://a.org/centos/7/extras/x86_64/', mirrors)).toBe(
+      'http://m/extras/x86_64/',
+    );
     expect(mapUrlByPrefix('http://a.org/centos-other/x', mirrors)).toBeUndefined();
     expect(mapUrlByPrefix('http://a.org/centos', mirrors)).toBe('http://m/c');
   });
 
   it('reads every key from the env, with empty defaults', () => {
-    const s = parseMirrorSettings({ REGISTRY_AUTH_FILE: ' /x/auth.json ', INSECURE_REGISTRIES: 'h:1' });
-    expect(s).toEqual({ registryMirrors: [], insecureRegistries: ['h:1'], authFile: '/x/auth.json', packageMirrors: [] });
+    const s = parseMirrorSettings({
+      REGISTRY_AUTH_FILE: ' /x/auth.json ',
+      INSECURE_REGISTRIES: 'h:1',
+    });
+    expect(s).toEqual({
+      registryMirrors: [],
+      insecureRegistries: ['h:1'],
+      authFile: '/x/auth.json',
+      packageMirrors: [],
+    });
     expect(() => parseMirrorSettings({ PACKAGE_MIRRORS: 'x=y' })).toThrow(/PACKAGE_MIRRORS/);
   });
 });
@@ -68,7 +92,11 @@ describe('reachability targets', () => {
   it('derives host and port from URLs and registry hosts', () => {
     expect(targetOf('quay.io')).toEqual({ host: 'quay.io', port: 443, https: true });
     expect(targetOf('127.0.0.1:5000')).toEqual({ host: '127.0.0.1', port: 5000, https: true });
-    expect(targetOf('http://mirror.centos.org/centos/7/')).toEqual({ host: 'mirror.centos.org', port: 80, https: false });
+    expect(targetOf('http://mirror.centos.org/centos/7/')).toEqual({
+      host: 'mirror.centos.org',
+      port: 80,
+      https: false,
+    });
   });
 
   it('follows the proxy variables and NO_PROXY', () => {

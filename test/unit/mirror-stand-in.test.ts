@@ -9,17 +9,31 @@ import {
   type StandInImageRef,
 } from '../../buildchain/sources/embedded/stand-in-image.ts';
 import { sha256Digest } from '../../buildchain/lib/fs/hash.ts';
-import { rpmbuildArgs, rpmFileName, standInSpec } from '../../buildchain/sources/embedded/stand-in-rpm.ts';
-import { standInFileContent, standInFileSha256 } from '../../buildchain/sources/embedded/web-paths.ts';
+import {
+  rpmbuildArgs,
+  rpmFileName,
+  standInSpec,
+} from '../../buildchain/sources/embedded/stand-in-rpm.ts';
+import {
+  standInFileContent,
+  standInFileSha256,
+} from '../../buildchain/sources/embedded/web-paths.ts';
 
-const calico: StandInImageRef = { registry: 'quay.io', repository: 'calico/node', tag: 'v3.8.2', platforms: 'linux/amd64' };
+const calico: StandInImageRef = {
+  registry: 'quay.io',
+  repository: 'calico/node',
+  tag: 'v3.8.2',
+  platforms: 'linux/amd64',
+};
 
 describe('stand-in images', () => {
   it('gives the same bytes and digest every time', () => {
     const a = buildStandInImage(calico);
     const b = buildStandInImage({ ...calico });
     expect(a.top.digest).toBe(b.top.digest);
-    expect(a.blobs.map((x) => x.data.toString('hex'))).toEqual(b.blobs.map((x) => x.data.toString('hex')));
+    expect(a.blobs.map((x) => x.data.toString('hex'))).toEqual(
+      b.blobs.map((x) => x.data.toString('hex')),
+    );
   });
 
   it('has a digest stable across machines and versions (pinned value)', () => {
@@ -52,12 +66,17 @@ describe('stand-in images', () => {
 
   it('layer is a valid gzip of a ustar archive naming the image, and config diff_id matches', () => {
     const img = buildStandInImage(calico);
-    const manifest = JSON.parse(img.top.data.toString()) as { config: { digest: string }; layers: { digest: string }[] };
+    const manifest = JSON.parse(img.top.data.toString()) as {
+      config: { digest: string };
+      layers: { digest: string }[];
+    };
     const layer = img.blobs.find((b) => b.digest === manifest.layers[0]?.digest);
     const tar = gunzipSync(layer?.data ?? Buffer.alloc(0));
     expect(tar.subarray(257, 262).toString()).toBe('ustar');
     expect(tar.toString('latin1')).toContain('stand-in for quay.io/calico/node:v3.8.2');
-    const config = JSON.parse(img.blobs.find((b) => b.digest === manifest.config.digest)?.data.toString() ?? '{}') as {
+    const config = JSON.parse(
+      img.blobs.find((b) => b.digest === manifest.config.digest)?.data.toString() ?? '{}',
+    ) as {
       rootfs: { diff_ids: string[] };
     };
     expect(config.rootfs.diff_ids).toEqual([sha256Digest(tar)]);
@@ -96,7 +115,9 @@ describe('stand-in files and RPM specs', () => {
   it('gives archives for tarball URLs and text otherwise, with stable sha256', () => {
     const tgz = standInFileContent('https://example.com/x/calico-v3.8.2.tar.gz');
     expect(gunzipSync(tgz).toString('latin1')).toContain('calico-v3.8.2/STAND-IN.txt');
-    const bin = standInFileContent('https://github.com/projectcalico/cni-plugin/releases/download/v3.8.2/calico-amd64');
+    const bin = standInFileContent(
+      'https://github.com/projectcalico/cni-plugin/releases/download/v3.8.2/calico-amd64',
+    );
     expect(bin.toString()).toContain('stand-in for https://github.com/projectcalico');
     expect(standInFileSha256('https://a/b')).toBe(standInFileSha256('https://a/b'));
     expect(standInFileSha256('https://a/b')).not.toBe(standInFileSha256('https://a/c'));

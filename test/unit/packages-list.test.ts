@@ -19,7 +19,12 @@ packages:
 `;
 
 function load(doc: string, project?: string) {
-  return parsePackageList('packages-specs/redhat-7.yaml', parse(doc), 'redhat-7', project === undefined ? {} : { projectName: project });
+  return parsePackageList(
+    'packages-specs/redhat-7.yaml',
+    parse(doc),
+    'redhat-7',
+    project === undefined ? {} : { projectName: project },
+  );
 }
 
 function errorOf(f: () => unknown): { message: string; reason: string; hint?: string } {
@@ -42,19 +47,45 @@ describe('parsePackageList', () => {
     });
     expect(list.repos[1]?.gpgKeys).toEqual([]);
     expect(list.packages).toEqual([
-      { name: 'calico-cni-plugin', version: '3.8.2', release: '1.el7', repo: 'scality', built: true },
+      {
+        name: 'calico-cni-plugin',
+        version: '3.8.2',
+        release: '1.el7',
+        repo: 'scality',
+        built: true,
+      },
       { name: 'kubelet', version: '1.15.3', repo: 'base', built: false },
       { name: 'socat', repo: '', built: false },
     ]);
   });
 
   it.each([
-    ['an unknown repo', DOC.replace('repo: base', 'repo: nope'), "package 'kubelet': unknown repo 'nope'"],
+    [
+      'an unknown repo',
+      DOC.replace('repo: base', 'repo: nope'),
+      "package 'kubelet': unknown repo 'nope'",
+    ],
     ['a duplicate package', `${DOC}  - { name: socat }\n`, "package 'socat' is listed twice"],
-    ['a release without version', DOC.replace('{ name: socat }', '{ name: socat, release: "2" }'), "package 'socat': release without version"],
-    ['a non-URL base', DOC.replace('https://epel.example/', 'epel.example/'), "repo 'epel': baseUrl 'epel.example/7/x86_64/' is not a URL"],
-    ['the reserved local repo name', DOC.replace('name: epel', 'name: scality'), "repos[1]: invalid repo name 'scality'"],
-    ['another OS family', DOC.replace('osFamily: redhat-7', 'osFamily: redhat-8'), "osFamily is 'redhat-8', expected 'redhat-7'"],
+    [
+      'a release without version',
+      DOC.replace('{ name: socat }', '{ name: socat, release: "2" }'),
+      "package 'socat': release without version",
+    ],
+    [
+      'a non-URL base',
+      DOC.replace('https://epel.example/', 'epel.example/'),
+      "repo 'epel': baseUrl 'epel.example/7/x86_64/' is not a URL",
+    ],
+    [
+      'the reserved local repo name',
+      DOC.replace('name: epel', 'name: scality'),
+      "repos[1]: invalid repo name 'scality'",
+    ],
+    [
+      'another OS family',
+      DOC.replace('osFamily: redhat-7', 'osFamily: redhat-8'),
+      "osFamily is 'redhat-8', expected 'redhat-7'",
+    ],
   ])('rejects %s naming the file and the entry', (_what, doc, message) => {
     const e = errorOf(() => load(doc));
     expect(e.reason).toBe('invalid-input');
@@ -70,25 +101,42 @@ describe('parsePackageList', () => {
 describe('requestDigest', () => {
   it('changes with a pin or a repo URL, not with built packages or order', () => {
     const a = load(DOC);
-    const same = load(DOC.replace('  - { name: kubelet, version: 1.15.3, repo: base }\n  - { name: socat }', '  - { name: socat }\n  - { name: kubelet, version: 1.15.3, repo: base }'));
+    const same = load(
+      DOC.replace(
+        '  - { name: kubelet, version: 1.15.3, repo: base }\n  - { name: socat }',
+        '  - { name: socat }\n  - { name: kubelet, version: 1.15.3, repo: base }',
+      ),
+    );
     expect(requestDigest(same)).toBe(requestDigest(a));
-    expect(requestDigest(load(DOC.replace('release: 1.el7', 'release: 2.el7')))).toBe(requestDigest(a));
+    expect(requestDigest(load(DOC.replace('release: 1.el7', 'release: 2.el7')))).toBe(
+      requestDigest(a),
+    );
     expect(requestDigest(load(DOC.replace('1.15.3', '1.15.4')))).not.toBe(requestDigest(a));
-    expect(requestDigest(load(DOC.replace('epel.example', 'epel2.example')))).not.toBe(requestDigest(a));
+    expect(requestDigest(load(DOC.replace('epel.example', 'epel2.example')))).not.toBe(
+      requestDigest(a),
+    );
   });
 });
 
 describe('parseSpecSources', () => {
   const sha = 'a'.repeat(64);
   it('reads name, url and sha256', () => {
-    expect(parseSpecSources('s.yaml', { files: [{ name: 'calico-amd64', url: 'https://x/calico-amd64', sha256: sha }] })).toEqual([
-      { name: 'calico-amd64', url: 'https://x/calico-amd64', sha256: sha },
-    ]);
+    expect(
+      parseSpecSources('s.yaml', {
+        files: [{ name: 'calico-amd64', url: 'https://x/calico-amd64', sha256: sha }],
+      }),
+    ).toEqual([{ name: 'calico-amd64', url: 'https://x/calico-amd64', sha256: sha }]);
     expect(parseSpecSources('s.yaml', null)).toEqual([]);
   });
   it('rejects a bad checksum and a duplicate name', () => {
-    expect(errorOf(() => parseSpecSources('s.yaml', { files: [{ name: 'a', url: 'https://x/a', sha256: 'abc' }] })).message).toContain('sha256 must be 64');
+    expect(
+      errorOf(() =>
+        parseSpecSources('s.yaml', { files: [{ name: 'a', url: 'https://x/a', sha256: 'abc' }] }),
+      ).message,
+    ).toContain('sha256 must be 64');
     const dup = { name: 'a', url: 'https://x/a', sha256: sha };
-    expect(errorOf(() => parseSpecSources('s.yaml', { files: [dup, dup] })).message).toContain('listed twice');
+    expect(errorOf(() => parseSpecSources('s.yaml', { files: [dup, dup] })).message).toContain(
+      'listed twice',
+    );
   });
 });

@@ -41,15 +41,45 @@ const PRIMARY = `<?xml version="1.0" encoding="UTF-8"?>
 describe('repodata', () => {
   it('finds the data files of repomd.xml', () => {
     expect(parseRepomd(REPOMD)).toEqual([
-      { type: 'primary', href: 'repodata/aaa-primary.xml.gz', checksumType: 'sha256', checksum: 'aaa' },
-      { type: 'filelists', href: 'repodata/ccc-filelists.xml.gz', checksumType: 'sha256', checksum: 'ccc' },
+      {
+        type: 'primary',
+        href: 'repodata/aaa-primary.xml.gz',
+        checksumType: 'sha256',
+        checksum: 'aaa',
+      },
+      {
+        type: 'filelists',
+        href: 'repodata/ccc-filelists.xml.gz',
+        checksumType: 'sha256',
+        checksum: 'ccc',
+      },
     ]);
   });
 
   it('reads NEVRA, checksum, size and location of each package', () => {
     expect(parsePrimary(PRIMARY)).toEqual([
-      { name: 'kubelet', arch: 'x86_64', epoch: '0', version: '1.15.3', release: '0', checksumType: 'sha256', checksum: 'abcdef', size: 21043382, href: 'Packages/kubelet-1.15.3-0.x86_64.rpm' },
-      { name: 'a&b', arch: 'noarch', epoch: '2', version: '1.0', release: '1.el7', checksumType: 'sha', checksum: '0123', size: 10, href: 'x/a&b-1.0-1.el7.noarch.rpm' },
+      {
+        name: 'kubelet',
+        arch: 'x86_64',
+        epoch: '0',
+        version: '1.15.3',
+        release: '0',
+        checksumType: 'sha256',
+        checksum: 'abcdef',
+        size: 21043382,
+        href: 'Packages/kubelet-1.15.3-0.x86_64.rpm',
+      },
+      {
+        name: 'a&b',
+        arch: 'noarch',
+        epoch: '2',
+        version: '1.0',
+        release: '1.el7',
+        checksumType: 'sha',
+        checksum: '0123',
+        size: 10,
+        href: 'x/a&b-1.0-1.el7.noarch.rpm',
+      },
     ]);
   });
 
@@ -61,10 +91,29 @@ describe('repodata', () => {
 
 describe('lock serialization', () => {
   it('is stable whatever the order of the packages', () => {
-    const p = (name: string, repo: string) => ({ name, epoch: '0', version: '1', release: '1', arch: 'noarch', repo, href: `${name}.rpm`, checksumType: 'sha256', checksum: 'x', size: 1 });
-    const lock: PackageLock = { lockVersion: 1, osFamily: 'redhat-7', request: 'r', keys: [], packages: [p('b', 'base'), p('a', 'epel'), p('a', 'base')] };
+    const p = (name: string, repo: string) => ({
+      name,
+      epoch: '0',
+      version: '1',
+      release: '1',
+      arch: 'noarch',
+      repo,
+      href: `${name}.rpm`,
+      checksumType: 'sha256',
+      checksum: 'x',
+      size: 1,
+    });
+    const lock: PackageLock = {
+      lockVersion: 1,
+      osFamily: 'redhat-7',
+      request: 'r',
+      keys: [],
+      packages: [p('b', 'base'), p('a', 'epel'), p('a', 'base')],
+    };
     const again = { ...lock, packages: [...lock.packages].reverse() };
     expect(serializeLock(again)).toBe(serializeLock(lock));
-    expect((JSON.parse(serializeLock(lock)) as PackageLock).packages.map((x) => `${x.repo}/${x.name}`)).toEqual(['base/a', 'base/b', 'epel/a']);
+    expect(
+      (JSON.parse(serializeLock(lock)) as PackageLock).packages.map((x) => `${x.repo}/${x.name}`),
+    ).toEqual(['base/a', 'base/b', 'epel/a']);
   });
 });

@@ -43,22 +43,27 @@ describe('wildcards: an out-of-order range is a usage error naming the pattern',
 });
 
 describe('SOURCE_DATE_EPOCH: whole seconds from 0 to 2^32 - 1', () => {
-  it.each(['1e20', '-5', '1.5', '99999999999999999999', String(MAX_SOURCE_DATE_EPOCH + 1), '0x10', 'yesterday'])(
-    '%s is refused, naming the value and the range',
-    (value) => {
-      const err = thrown(() => parseSourceDateEpoch(value));
-      expect(err).toBeInstanceOf(TaskError);
-      expect((err as TaskError).reason).toBe('invalid-input');
-      expect((err as TaskError).message).toBe(
-        `SOURCE_DATE_EPOCH='${value}' is not a whole number of seconds from 0 to 4294967295 (1970-01-01 to 2106-02-07 UTC)`,
-      );
-      const usage = thrown(() => {
-        checkSourceDateEpoch({ SOURCE_DATE_EPOCH: value });
-      });
-      expect(usage).toBeInstanceOf(UsageError);
-      expect((usage as UsageError).reason).toBe('invalid-env');
-    },
-  );
+  it.each([
+    '1e20',
+    '-5',
+    '1.5',
+    '99999999999999999999',
+    String(MAX_SOURCE_DATE_EPOCH + 1),
+    '0x10',
+    'yesterday',
+  ])('%s is refused, naming the value and the range', (value) => {
+    const err = thrown(() => parseSourceDateEpoch(value));
+    expect(err).toBeInstanceOf(TaskError);
+    expect((err as TaskError).reason).toBe('invalid-input');
+    expect((err as TaskError).message).toBe(
+      `SOURCE_DATE_EPOCH='${value}' is not a whole number of seconds from 0 to 4294967295 (1970-01-01 to 2106-02-07 UTC)`,
+    );
+    const usage = thrown(() => {
+      checkSourceDateEpoch({ SOURCE_DATE_EPOCH: value });
+    });
+    expect(usage).toBeInstanceOf(UsageError);
+    expect((usage as UsageError).reason).toBe('invalid-env');
+  });
 
   it('accepts the ends of the range and treats empty as unset', () => {
     expect(parseSourceDateEpoch('0')).toBe(0);
@@ -82,6 +87,8 @@ describe('COMMAND_TIMEOUT', () => {
     const err = thrown(() => commandTimeoutMs({ COMMAND_TIMEOUT: value }));
     expect(err).toBeInstanceOf(UsageError);
     expect((err as UsageError).reason).toBe('invalid-env');
-    expect((err as UsageError).message).toContain(`COMMAND_TIMEOUT=${value} is not a whole number of seconds`);
+    expect((err as UsageError).message).toContain(
+      `COMMAND_TIMEOUT=${value} is not a whole number of seconds`,
+    );
   });
 });

@@ -38,7 +38,8 @@ beforeEach(async () => {
   tmp = await makeTempDir('mk8s-build-root-');
   repo = path.join(tmp.path, 'repo');
   home = path.join(tmp.path, 'home');
-  for (const d of ['salt/metalk8s', 'images', 'buildchain']) mkdirSync(path.join(repo, d), { recursive: true });
+  for (const d of ['salt/metalk8s', 'images', 'buildchain'])
+    mkdirSync(path.join(repo, d), { recursive: true });
   mkdirSync(home);
   writeFileSync(path.join(repo, '.env.example'), 'BUILD_ROOT=_build\n');
   writeFileSync(path.join(repo, 'VERSION'), 'x');
@@ -50,10 +51,24 @@ afterEach(async () => {
 describe('BUILD_ROOT is refused unless it is a dedicated directory', () => {
   it('refuses / and system directories', () => {
     expectRefused('/', '/', /filesystem root/);
-    for (const d of ['/etc', '/usr', '/var', '/tmp', '/var/tmp', '/root', '/home', '/opt', '/boot']) {
+    for (const d of [
+      '/etc',
+      '/usr',
+      '/var',
+      '/tmp',
+      '/var/tmp',
+      '/root',
+      '/home',
+      '/opt',
+      '/boot',
+    ]) {
       expectRefused(d, d, /system directory/);
     }
-    expectRefused('/usr/share/buildchain', '/usr/share/buildchain', /inside the system directory \/usr/);
+    expectRefused(
+      '/usr/share/buildchain',
+      '/usr/share/buildchain',
+      /inside the system directory \/usr/,
+    );
     expectRefused('/etc/x/y', '/etc/x/y', /inside the system directory \/etc/);
   });
 
@@ -74,20 +89,34 @@ describe('BUILD_ROOT is refused unless it is a dedicated directory', () => {
     symlinkSync('/', path.join(repo, '_build'));
     const err = refusal({});
     expect(err.reason).toBe('invalid-env');
-    expect(err.message).toContain(`BUILD_ROOT=_build: ${path.join(repo, '_build')}, resolved to /,`);
+    expect(err.message).toContain(
+      `BUILD_ROOT=_build: ${path.join(repo, '_build')}, resolved to /,`,
+    );
     expect(err.message).toContain('filesystem root');
     const link = path.join(tmp.path, 'to-repo');
     symlinkSync(repo, link);
     expectRefused(link, `resolved to ${repo}`, /the repository itself/);
     symlinkSync(path.join(repo, 'salt'), path.join(tmp.path, 'to-salt'));
-    expectRefused(path.join(tmp.path, 'to-salt', 'out'), `resolved to ${path.join(repo, 'salt/out')}`, /salt\//);
+    expectRefused(
+      path.join(tmp.path, 'to-salt', 'out'),
+      `resolved to ${path.join(repo, 'salt/out')}`,
+      /salt\//,
+    );
     // Nothing was created by the refusals.
-    expect(readdirSync(repo).sort()).toEqual(['.env.example', 'VERSION', '_build', 'buildchain', 'images', 'salt']);
+    expect(readdirSync(repo).sort()).toEqual([
+      '.env.example',
+      'VERSION',
+      '_build',
+      'buildchain',
+      'images',
+      'salt',
+    ]);
     expect(readdirSync(home)).toEqual([]);
   });
 
   it('accepts the default _build, a directory inside it and a dedicated directory elsewhere', () => {
-    const cfg = (v?: string): string => loadConfig(repo, { HOME: home, ...(v === undefined ? {} : { BUILD_ROOT: v }) }).buildRoot;
+    const cfg = (v?: string): string =>
+      loadConfig(repo, { HOME: home, ...(v === undefined ? {} : { BUILD_ROOT: v }) }).buildRoot;
     expect(cfg()).toBe(path.join(repo, '_build'));
     expect(cfg('_build/sub')).toBe(path.join(repo, '_build/sub'));
     expect(cfg(path.join(tmp.path, 'out'))).toBe(path.join(tmp.path, 'out'));
@@ -124,7 +153,9 @@ describe('settings files that are not regular files', () => {
     }
     expect(err).toBeInstanceOf(UsageError);
     expect((err as UsageError).reason).toBe('invalid-env');
-    expect((err as UsageError).message).toBe(`${path.join(other, '.env.example')} is a directory, not a regular file`);
+    expect((err as UsageError).message).toBe(
+      `${path.join(other, '.env.example')} is a directory, not a regular file`,
+    );
     expect((err as UsageError).hint).toContain('restore .env.example');
   });
 });

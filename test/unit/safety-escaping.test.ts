@@ -7,18 +7,39 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TaskError } from '../../buildchain/engine/task.ts';
-import { nginxString, regexEscape, rpmMacroEscape, requireRpmPath, shellQuote } from '../../buildchain/lib/text/quote.ts';
+import {
+  nginxString,
+  regexEscape,
+  rpmMacroEscape,
+  requireRpmPath,
+  shellQuote,
+} from '../../buildchain/lib/text/quote.ts';
 import { standInContext } from '../../buildchain/tasks/images/builder-args.ts';
 import { generateRegistryConfig } from '../../buildchain/tasks/images/nginx-registry-config.ts';
 import { registryNaming } from '../../buildchain/tasks/images/write-registry-config.ts';
 import { renderTemplate } from '../../buildchain/lib/text/at-template.ts';
 import { renderProductTxt as renderIsoProduct } from '../../buildchain/media/product-txt.ts';
 import { parseVersion } from '../../buildchain/config/version.ts';
-import { rpmbuildArgs as standInArgs, standInSpec } from '../../buildchain/sources/embedded/stand-in-rpm.ts';
+import {
+  rpmbuildArgs as standInArgs,
+  standInSpec,
+} from '../../buildchain/sources/embedded/stand-in-rpm.ts';
 import { rpmbuildArgs } from '../../buildchain/tasks/packages/rpmbuild-args.ts';
-import { isValidSemverRange, renderProductTxt } from '../../buildchain/tasks/solution/build/product.ts';
+import {
+  isValidSemverRange,
+  renderProductTxt,
+} from '../../buildchain/tasks/solution/build/product.ts';
 import { renderRegistryConfig } from '../../buildchain/tasks/solution/build/registry-config.ts';
-import { expectedLocationCount, isClearRefusal, messy, nameLike, prefixLike, reposArb, rootLike, tagLike } from '../helpers/hostile-values.ts';
+import {
+  expectedLocationCount,
+  isClearRefusal,
+  messy,
+  nameLike,
+  prefixLike,
+  reposArb,
+  rootLike,
+  tagLike,
+} from '../helpers/hostile-values.ts';
 import { nginxDirectives, nginxLocations } from '../helpers/nginx-tokens.ts';
 
 const RUNS = 300;
@@ -27,7 +48,7 @@ const ISSUE_PATH = '/tmp/x/{{";} location ~ ^/injected { return 200 "injected"; 
 /** Decodes one POSIX shell word made of bare characters and '...' (what shellQuote writes). */
 function shellWord(word: string): string {
   let out = '';
-  for (let i = 0; i < word.length; ) {
+  for (let i = 0; i < word.length;) {
     if (word.charAt(i) === "'") {
       const end = word.indexOf("'", i + 1);
       out += word.slice(i + 1, end);
@@ -36,7 +57,8 @@ function shellWord(word: string): string {
       out += word.charAt(i + 1);
       i += 2;
     } else {
-      if (!/[A-Za-z0-9._,:+@%/=-]/.test(word.charAt(i))) throw new Error(`unquoted ${word.charAt(i)}`);
+      if (!/[A-Za-z0-9._,:+@%/=-]/.test(word.charAt(i)))
+        throw new Error(`unquoted ${word.charAt(i)}`);
       out += word.charAt(i);
       i += 1;
     }
@@ -66,7 +88,9 @@ describe('quoting primitives (properties)', () => {
           expect(/[$\p{Cc}\u2028\u2029\ud800-\udfff]/u.test(value)).toBe(true);
           return;
         }
-        expect(nginxDirectives(`x ${quoted};`)).toEqual([{ words: ['x', value], end: ';', depth: 0 }]);
+        expect(nginxDirectives(`x ${quoted};`)).toEqual([
+          { words: ['x', value], end: ';', depth: 0 },
+        ]);
       }),
       { numRuns: RUNS },
     );
@@ -74,9 +98,12 @@ describe('quoting primitives (properties)', () => {
 
   it('shellQuote: sh reads one word back, equal to the value', () => {
     fc.assert(
-      fc.property(fc.string({ unit: 'binary', maxLength: 12 }).filter((s) => !s.includes('\0')), (value) => {
-        expect(shellWord(shellQuote(value))).toBe(value);
-      }),
+      fc.property(
+        fc.string({ unit: 'binary', maxLength: 12 }).filter((s) => !s.includes('\0')),
+        (value) => {
+          expect(shellWord(shellQuote(value))).toBe(value);
+        },
+      ),
       { numRuns: RUNS },
     );
   });
@@ -116,20 +143,44 @@ describe('quoting primitives (properties)', () => {
 describe('nginx registry configs (properties)', () => {
   it('images generator: refused by name, or exactly the expected locations and aliases', () => {
     fc.assert(
-      fc.property(reposArb, prefixLike, rootLike, fc.constantFrom('include' as const, 'omit' as const), (repos, prefix, root, mode) => {
-        let conf: string;
-        try {
-          conf = generateRegistryConfig({ repos, namePrefix: prefix, serverRoot: root, constants: mode });
-        } catch (err) {
-          expect(isClearRefusal(err, ['image name', 'tag of', 'name prefix', 'server root', 'repository'])).toBe(true);
-          return;
-        }
-        expect(nginxLocations(conf)).toHaveLength(expectedLocationCount(repos, mode));
-        const base = `${root.replace(/\/+$/, '')}/`;
-        const aliases = nginxDirectives(conf).filter((d) => d.words[0] === 'alias').map((d) => d.words[1]);
-        const expected = repos.flatMap((r) => [...new Set(r.tags.map((t) => `${base}${r.name}/${t.tag}/`)), `${base}${r.name}/`]);
-        expect(new Set(aliases)).toEqual(new Set(expected));
-      }),
+      fc.property(
+        reposArb,
+        prefixLike,
+        rootLike,
+        fc.constantFrom('include' as const, 'omit' as const),
+        (repos, prefix, root, mode) => {
+          let conf: string;
+          try {
+            conf = generateRegistryConfig({
+              repos,
+              namePrefix: prefix,
+              serverRoot: root,
+              constants: mode,
+            });
+          } catch (err) {
+            expect(
+              isClearRefusal(err, [
+                'image name',
+                'tag of',
+                'name prefix',
+                'server root',
+                'repository',
+              ]),
+            ).toBe(true);
+            return;
+          }
+          expect(nginxLocations(conf)).toHaveLength(expectedLocationCount(repos, mode));
+          const base = `${root.replace(/\/+$/, '')}/`;
+          const aliases = nginxDirectives(conf)
+            .filter((d) => d.words[0] === 'alias')
+            .map((d) => d.words[1]);
+          const expected = repos.flatMap((r) => [
+            ...new Set(r.tags.map((t) => `${base}${r.name}/${t.tag}/`)),
+            `${base}${r.name}/`,
+          ]);
+          expect(new Set(aliases)).toEqual(new Set(expected));
+        },
+      ),
       { numRuns: RUNS },
     );
   });
@@ -138,19 +189,30 @@ describe('nginx registry configs (properties)', () => {
     const hex = 'a'.repeat(64);
     fc.assert(
       fc.property(
-        fc.uniqueArray(fc.record({ name: nameLike, tag: tagLike }), { selector: (i) => `${i.name}:${i.tag}`, maxLength: 4 }),
+        fc.uniqueArray(fc.record({ name: nameLike, tag: tagLike }), {
+          selector: (i) => `${i.name}:${i.tag}`,
+          maxLength: 4,
+        }),
         fc.oneof(fc.constant('{{ repository }}'), prefixLike),
         fc.oneof(fc.constant('{{ registry_root }}'), rootLike),
         (images, prefix, root) => {
           let conf: string;
           try {
-            conf = renderRegistryConfig(images.map((i) => ({ ...i, manifestHex: hex })), { namePrefix: prefix, serverRoot: root });
+            conf = renderRegistryConfig(
+              images.map((i) => ({ ...i, manifestHex: hex })),
+              { namePrefix: prefix, serverRoot: root },
+            );
           } catch (err) {
-            expect(isClearRefusal(err, ['image name', 'tag of', 'name prefix', 'server root'])).toBe(true);
+            expect(
+              isClearRefusal(err, ['image name', 'tag of', 'name prefix', 'server root']),
+            ).toBe(true);
             return;
           }
           // MetalK8s renders the Jinja pieces first (repository, registry_root) with plain values.
-          const jinja = (t: string): string => t.replace(/\{\{ *([\w.]+) *\}\}/g, (_m, n: string) => (n === 'repository' ? 'sol-1.0.0' : '/srv/root'));
+          const jinja = (t: string): string =>
+            t.replace(/\{\{ *([\w.]+) *\}\}/g, (_m, n: string) =>
+              n === 'repository' ? 'sol-1.0.0' : '/srv/root',
+            );
           const rendered = jinja(conf);
           const names = new Set(images.map((i) => i.name));
           // Per name: tags/list, the blob pattern, one digest location; per tag one location.
@@ -195,7 +257,15 @@ describe('RPM specs and macros (properties)', () => {
           expect(isClearRefusal(err, ['rpmbuild topdir'])).toBe(true);
         }
         try {
-          const args = rpmbuildArgs({ bin: 'rpmbuild', topdir: '/t', topdirInArgv: '/t', mode: 'srpm', input: 'SPECS/x.spec', defines: { dist }, nodeps: true });
+          const args = rpmbuildArgs({
+            bin: 'rpmbuild',
+            topdir: '/t',
+            topdirInArgv: '/t',
+            mode: 'srpm',
+            input: 'SPECS/x.spec',
+            defines: { dist },
+            nodeps: true,
+          });
           expect(args).toContain(`dist ${dist}`);
           expect(dist).not.toMatch(/[%\p{Cc}]/u);
         } catch (err) {
@@ -208,7 +278,22 @@ describe('RPM specs and macros (properties)', () => {
 });
 
 describe('reported cases', () => {
-  const repos = [{ name: 'app', tags: [{ tag: '1.0', manifest: { digest: `sha256:${'b'.repeat(64)}`, mediaType: 'application/vnd.docker.distribution.manifest.v2+json', file: 'manifest.json' }, instances: [] }] }];
+  const repos = [
+    {
+      name: 'app',
+      tags: [
+        {
+          tag: '1.0',
+          manifest: {
+            digest: `sha256:${'b'.repeat(64)}`,
+            mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+            file: 'manifest.json',
+          },
+          instances: [],
+        },
+      ],
+    },
+  ];
 
   it('a server root holding the injection of the issue is refused (it was served as a location)', () => {
     const err = refusal(() => generateRegistryConfig({ repos, serverRoot: ISSUE_PATH }));
@@ -220,36 +305,73 @@ describe('reported cases', () => {
     const err = refusal(() => standInArgs('/tmp/x;id>/tmp/PWNED;y/mirror/work/p-1-1', '/s.spec'));
     expect(err.message).toMatch(/^rpmbuild topdir ".*" holds ';'/);
     expect(err.hint).toContain('BUILD_ROOT');
-    expect(() => standInSpec({ name: "p'; touch x; '", version: '1', release: '1' })).toThrow('stand-in RPM name');
+    expect(() => standInSpec({ name: "p'; touch x; '", version: '1', release: '1' })).toThrow(
+      'stand-in RPM name',
+    );
   });
 
   it('a % in a macro value is refused (%(cmd) runs a command)', () => {
-    const args = { bin: 'rpmbuild', topdir: '/t', topdirInArgv: '/t', mode: 'srpm' as const, input: 'SPECS/x.spec', nodeps: true };
-    expect(() => rpmbuildArgs({ ...args, defines: { dist: '.el7%(touch /tmp/PWNED)' } })).toThrow("holds '%'");
+    const args = {
+      bin: 'rpmbuild',
+      topdir: '/t',
+      topdirInArgv: '/t',
+      mode: 'srpm' as const,
+      input: 'SPECS/x.spec',
+      nodeps: true,
+    };
+    expect(() => rpmbuildArgs({ ...args, defines: { dist: '.el7%(touch /tmp/PWNED)' } })).toThrow(
+      "holds '%'",
+    );
     expect(() => rpmbuildArgs({ ...args, topdirInArgv: '/a b/t' })).toThrow('rpmbuild topdir');
   });
 
   it('placeholders, product.txt and registry naming refuse what their language cannot carry', () => {
-    expect(() => renderTemplate('VERSION=@@VERSION', { VERSION: '1.0;rm -rf ~' }, 'x.sh.in')).toThrow('@@VERSION in x.sh.in');
-    expect(renderTemplate('VERSION=@@VERSION', { VERSION: '2.4.0-beta1' }, 'x.sh.in')).toBe('VERSION=2.4.0-beta1');
-    expect(() => registryNaming('Metal K8s', '2.4.0')).toThrow(/^PROJECT_NAME="Metal K8s" gives the registry name prefix/);
+    expect(() =>
+      renderTemplate('VERSION=@@VERSION', { VERSION: '1.0;rm -rf ~' }, 'x.sh.in'),
+    ).toThrow('@@VERSION in x.sh.in');
+    expect(renderTemplate('VERSION=@@VERSION', { VERSION: '2.4.0-beta1' }, 'x.sh.in')).toBe(
+      'VERSION=2.4.0-beta1',
+    );
+    expect(() => registryNaming('Metal K8s', '2.4.0')).toThrow(
+      /^PROJECT_NAME="Metal K8s" gives the registry name prefix/,
+    );
     expect(isValidSemverRange('>=2.4.0\n<3.0.0')).toBe(false);
     expect(isValidSemverRange('>=2.4.0 <3.0.0')).toBe(true);
-    const product = { name: 'App', version: '1.0.0', requireMetalK8s: '>=2.4.0"; touch x; "', archiveLayoutVersion: 1, git: '', buildTimestamp: '2023-11-14T22:13:20Z' };
+    const product = {
+      name: 'App',
+      version: '1.0.0',
+      requireMetalK8s: '>=2.4.0"; touch x; "',
+      archiveLayoutVersion: 1,
+      git: '',
+      buildTimestamp: '2023-11-14T22:13:20Z',
+    };
     expect(() => renderProductTxt(product)).toThrow('REQUIRE_METALK8S');
-    const version = { ...parseVersion('VERSION_MAJOR=1\nVERSION_MINOR=0\nVERSION_PATCH=0\nVERSION_SUFFIX=\n'), full: '1.0.0;id' };
-    expect(() => renderIsoProduct({ name: 'M', version, git: '', epoch: 0, buildHost: 'h', sources: 'site' })).toThrow('product.txt VERSION');
+    const version = {
+      ...parseVersion('VERSION_MAJOR=1\nVERSION_MINOR=0\nVERSION_PATCH=0\nVERSION_SUFFIX=\n'),
+      full: '1.0.0;id',
+    };
+    expect(() =>
+      renderIsoProduct({ name: 'M', version, git: '', epoch: 0, buildHost: 'h', sources: 'site' }),
+    ).toThrow('product.txt VERSION');
   });
 
   it('stand-in Containerfiles take only names and tags of the distribution grammar', () => {
-    expect(() => standInContext('app', '1.0"\nRUN touch /tmp/PWNED')).toThrow('version of image app');
+    expect(() => standInContext('app', '1.0"\nRUN touch /tmp/PWNED')).toThrow(
+      'version of image app',
+    );
     expect(() => standInContext('a$b', '1.0')).toThrow('image name');
-    expect(standInContext('app', '1.0').Containerfile).toContain('org.opencontainers.image.version="1.0"');
+    expect(standInContext('app', '1.0').Containerfile).toContain(
+      'org.opencontainers.image.version="1.0"',
+    );
   });
 
   it('Solution registry config: an unquoted root with a space or ; is refused', () => {
     const image = { name: 'app', tag: '1.0', manifestHex: 'c'.repeat(64) };
-    expect(() => renderRegistryConfig([image], { namePrefix: '', serverRoot: '/srv x;' })).toThrow('server root "/srv x;" holds a space');
-    expect(() => renderRegistryConfig([{ ...image, name: 'a;b' }], { namePrefix: '', serverRoot: '/srv' })).toThrow('image name');
+    expect(() => renderRegistryConfig([image], { namePrefix: '', serverRoot: '/srv x;' })).toThrow(
+      'server root "/srv x;" holds a space',
+    );
+    expect(() =>
+      renderRegistryConfig([{ ...image, name: 'a;b' }], { namePrefix: '', serverRoot: '/srv' }),
+    ).toThrow('image name');
   });
 });

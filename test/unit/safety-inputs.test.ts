@@ -12,10 +12,16 @@ import {
   pathComponentProblem,
   tagProblem,
 } from '../../buildchain/lib/text/distribution-names.ts';
-import { parseSolutionArgs, SolutionUsageError } from '../../buildchain/tasks/solution/config/cli-args.ts';
+import {
+  parseSolutionArgs,
+  SolutionUsageError,
+} from '../../buildchain/tasks/solution/config/cli-args.ts';
 import { hostFilesNotAllowed } from '../../buildchain/tasks/solution/config/host-files.ts';
 import { checkImages } from '../../buildchain/tasks/solution/lint/lint-config-rules.ts';
-import { parseSolutionConfig, type SolutionConfig } from '../../buildchain/tasks/solution/config/solution-config.ts';
+import {
+  parseSolutionConfig,
+  type SolutionConfig,
+} from '../../buildchain/tasks/solution/config/solution-config.ts';
 
 const D = `sha256:${'a'.repeat(64)}`;
 const LONG_NAME = 'a'.repeat(300);
@@ -26,7 +32,14 @@ function listProblems(images: unknown[]): string {
 
 describe('image name and tag limits (registry, ISO, NAME_MAX)', () => {
   it('a 300-character image name is refused naming the image and the limit', () => {
-    const text = listProblems([{ name: LONG_NAME, version: '1.0', source: { registry: 'quay.io', repository: 'a/b' }, digest: D }]);
+    const text = listProblems([
+      {
+        name: LONG_NAME,
+        version: '1.0',
+        source: { registry: 'quay.io', repository: 'a/b' },
+        digest: D,
+      },
+    ]);
     expect(text).toContain(`images/images.yaml: images[0] (${'a'.repeat(40)}… (300 characters))`);
     expect(text).toContain('is 300 bytes, more than the 255 a file name holds (NAME_MAX)');
     expect(text).toContain('shorten it to at most 103 characters');
@@ -34,12 +47,18 @@ describe('image name and tag limits (registry, ISO, NAME_MAX)', () => {
 
   it('a name or tag longer than a Joliet path component (103) is refused; 103 is fine', () => {
     expect(imageNameProblem('a'.repeat(MAX_ISO_COMPONENT_CHARS))).toBeUndefined();
-    expect(imageNameProblem('a'.repeat(104))?.message).toMatch(/is 104 characters, more than the 103 a path component of the ISO holds/);
+    expect(imageNameProblem('a'.repeat(104))?.message).toMatch(
+      /is 104 characters, more than the 103 a path component of the ISO holds/,
+    );
     expect(tagProblem('v'.repeat(103))).toBeUndefined();
     expect(tagProblem('v'.repeat(128))?.message).toMatch(/is 128 characters, more than the 103/);
-    expect(tagProblem('v'.repeat(129))?.message).toMatch(/is 129 characters, more than the 128 a registry tag holds/);
+    expect(tagProblem('v'.repeat(129))?.message).toMatch(
+      /is 129 characters, more than the 128 a registry tag holds/,
+    );
     expect(tagProblem('-bad')?.message).toBe('version "-bad" is not a valid tag');
-    expect(listProblems([{ name: 'x', version: 'v'.repeat(120), build: { context: 'images/x' } }])).toContain(
+    expect(
+      listProblems([{ name: 'x', version: 'v'.repeat(120), build: { context: 'images/x' } }]),
+    ).toContain(
       'images[0] (x): version "vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv… (120 characters)" is 120 characters, more than the 103',
     );
   });
@@ -47,9 +66,18 @@ describe('image name and tag limits (registry, ISO, NAME_MAX)', () => {
   it('repository names stay within 255 characters; each archivePath component within 103', () => {
     expect(isRepositoryName(`${'a'.repeat(127)}/${'b'.repeat(127)}`)).toBe(true);
     expect(isRepositoryName(`${'a'.repeat(128)}/${'b'.repeat(127)}`)).toBe(false);
-    expect(pathComponentProblem('é'.repeat(130), 'x')?.message).toMatch(/260 bytes, more than the 255/);
+    expect(pathComponentProblem('é'.repeat(130), 'x')?.message).toMatch(
+      /260 bytes, more than the 255/,
+    );
     const text = listProblems([
-      { name: 'pause', version: '3.1', source: { registry: 'k8s.gcr.io', repository: 'pause' }, digest: D, ship: 'archive', archivePath: `images/${'p'.repeat(110)}.tar` },
+      {
+        name: 'pause',
+        version: '3.1',
+        source: { registry: 'k8s.gcr.io', repository: 'pause' },
+        digest: D,
+        ship: 'archive',
+        archivePath: `images/${'p'.repeat(110)}.tar`,
+      },
     ]);
     expect(text).toContain('images[0] (pause): archivePath component');
     expect(text).toContain('is 114 characters, more than the 103');
@@ -62,7 +90,16 @@ describe('image name and tag limits (registry, ISO, NAME_MAX)', () => {
       requireMetalK8s: '>=2.4.0',
       archiveLayoutVersion: 1,
       manifestYaml: false,
-      images: [{ name: LONG_NAME, version: 'v'.repeat(110), ship: 'dir', platforms: 'linux/amd64', source: { registry: 'quay.io', repository: 'a/b' }, digest: D }],
+      images: [
+        {
+          name: LONG_NAME,
+          version: 'v'.repeat(110),
+          ship: 'dir',
+          platforms: 'linux/amd64',
+          source: { registry: 'quay.io', repository: 'a/b' },
+          digest: D,
+        },
+      ],
     };
     const problems = checkImages(config, []);
     expect(problems.map((p) => p.code)).toEqual(['image-name', 'image-tag']);
@@ -73,7 +110,11 @@ describe('image name and tag limits (registry, ISO, NAME_MAX)', () => {
 
 describe('images.yaml build.file', () => {
   it('is a path relative to the context: an absolute path is refused naming the key', () => {
-    expect(listProblems([{ name: 'x', version: '1', build: { context: 'images/x', file: '/etc/shadow' } }])).toContain(
+    expect(
+      listProblems([
+        { name: 'x', version: '1', build: { context: 'images/x', file: '/etc/shadow' } },
+      ]),
+    ).toContain(
       'images/images.yaml: images[0] (x): build.file "/etc/shadow" must be a path relative to build.context',
     );
   });
@@ -86,8 +127,13 @@ describe('Solution host files: an explicit opt-in', () => {
   it('hostFiles must be a mapping of strings (a list or a number is config-invalid, not a crash)', () => {
     for (const bad of ['[/etc/shadow]', '{a: 5}', '7']) {
       const r = parseSolutionConfig(yaml(bad));
-      expect(r.problems.map((p) => p.code), bad).toEqual(['config-invalid']);
-      expect(r.problems[0]?.message).toContain('image app: build.hostFiles must map a path in the build context to an absolute host path');
+      expect(
+        r.problems.map((p) => p.code),
+        bad,
+      ).toEqual(['config-invalid']);
+      expect(r.problems[0]?.message).toContain(
+        'image app: build.hostFiles must map a path in the build context to an absolute host path',
+      );
     }
   });
 
@@ -106,8 +152,12 @@ describe('Solution host files: an explicit opt-in', () => {
   });
 
   it('--allow-host-files is a build option only', () => {
-    expect(parseSolutionArgs(['build', 'd', '--allow-host-files'])).toMatchObject({ allowHostFiles: true });
+    expect(parseSolutionArgs(['build', 'd', '--allow-host-files'])).toMatchObject({
+      allowHostFiles: true,
+    });
     expect(parseSolutionArgs(['build', 'd'])).toMatchObject({ allowHostFiles: false });
-    expect(() => parseSolutionArgs(['lint', 'd', '--allow-host-files'])).toThrow(SolutionUsageError);
+    expect(() => parseSolutionArgs(['lint', 'd', '--allow-host-files'])).toThrow(
+      SolutionUsageError,
+    );
   });
 });

@@ -33,9 +33,22 @@ describe('parseSettings', () => {
       isoVerifyPath: undefined,
       artifactsEventLog: undefined,
       artifactsCompareTo: undefined,
-      vagrant: { provider: 'virtualbox', upArgs: '', box: 'centos/7', memoryMiB: 4096, cpus: 2, nodes: 9, sshKeygenBin: 'ssh-keygen' },
+      vagrant: {
+        provider: 'virtualbox',
+        upArgs: '',
+        box: 'centos/7',
+        memoryMiB: 4096,
+        cpus: 2,
+        nodes: 9,
+        sshKeygenBin: 'ssh-keygen',
+      },
     });
-    expect(s.mirrors).toEqual({ registryMirrors: [], insecureRegistries: [], authFile: '', packageMirrors: [] });
+    expect(s.mirrors).toEqual({
+      registryMirrors: [],
+      insecureRegistries: [],
+      authFile: '',
+      packageMirrors: [],
+    });
   });
 
   it('types every value that is set', () => {
@@ -78,27 +91,89 @@ describe('parseSettings', () => {
       isoVerifyPath: 'x.iso',
       vagrant: { memoryMiB: 2048, cpus: 4, nodes: 0 },
     });
-    expect(s.mirrors.registryMirrors).toEqual([{ upstream: 'docker.io', host: 'harbor.example.com', pathPrefix: 'dockerhub' }]);
+    expect(s.mirrors.registryMirrors).toEqual([
+      { upstream: 'docker.io', host: 'harbor.example.com', pathPrefix: 'dockerhub' },
+    ]);
     expect(s.mirrors.insecureRegistries).toEqual(['harbor.example.com']);
     expect(s.mirrors.packageMirrors).toHaveLength(1);
   });
 
   it.each([
-    [{ PROJECT_NAME: 'Metal K8s' }, "PROJECT_NAME 'Metal K8s' must match [A-Za-z0-9._-]+", /pick a plain name/],
-    [{ SOURCES: 'foo' }, 'SOURCES=foo is not one of embedded, upstream, site', /fix SOURCES in \.env/],
-    [{ SOURCE_DATE_EPOCH: 'yesterday' }, "SOURCE_DATE_EPOCH='yesterday' is not a whole number of seconds from 0 to 4294967295", /SOURCE_DATE_EPOCH to an integer/],
-    [{ SOURCE_DATE_EPOCH: '4294967296' }, "SOURCE_DATE_EPOCH='4294967296' is not a whole number of seconds", /leave it empty/],
-    [{ COMMAND_TIMEOUT: '1h' }, 'COMMAND_TIMEOUT=1h is not a whole number of seconds from 0 to 2147483', /0 = no limit/],
-    [{ REGISTRY_MIRRORS: 'garbage' }, "REGISTRY_MIRRORS: 'garbage' is not upstream=mirror", /Fix REGISTRY_MIRRORS in \.env/],
-    [{ INSECURE_REGISTRIES: 'http://x' }, "INSECURE_REGISTRIES: 'http://x' is not a host[:port]", /Fix INSECURE_REGISTRIES/],
-    [{ PACKAGE_MIRRORS: 'nope' }, "PACKAGE_MIRRORS: 'nope' is not upstream-URL-prefix=mirror-URL-prefix", /Fix PACKAGE_MIRRORS/],
-    [{ ALLOW_UNPINNED_IMAGES: 'yes' }, 'ALLOW_UNPINNED_IMAGES=yes is not true or false', /true or false/],
-    [{ IMAGE_BUILDER: 'foo' }, 'IMAGE_BUILDER=foo is not buildah, podman or docker', /buildah \(default\), podman or docker/],
-    [{ IMAGE_PULL_CONNECTIONS: 'many' }, 'IMAGE_PULL_CONNECTIONS=many is not a positive integer', /default 4/],
-    [{ IMAGE_PULL_CONNECTIONS: '0' }, 'IMAGE_PULL_CONNECTIONS=0 is not a positive integer', /default 4/],
-    [{ RPM_BUILDER: 'mock' }, "RPM_BUILDER='mock' is not one of local, docker, podman", /RPM_BUILDER=local/],
-    [{ ISO_ROOT_STRAYS: 'foo' }, 'ISO_ROOT_STRAYS=foo is not remove or fail', /remove \(default\) or fail/],
-    [{ VAGRANT_MEMORY: '4G' }, 'VAGRANT_MEMORY=4G is not a whole number', /VAGRANT_MEMORY to e\.g\. 4096/],
+    [
+      { PROJECT_NAME: 'Metal K8s' },
+      "PROJECT_NAME 'Metal K8s' must match [A-Za-z0-9._-]+",
+      /pick a plain name/,
+    ],
+    [
+      { SOURCES: 'foo' },
+      'SOURCES=foo is not one of embedded, upstream, site',
+      /fix SOURCES in \.env/,
+    ],
+    [
+      { SOURCE_DATE_EPOCH: 'yesterday' },
+      "SOURCE_DATE_EPOCH='yesterday' is not a whole number of seconds from 0 to 4294967295",
+      /SOURCE_DATE_EPOCH to an integer/,
+    ],
+    [
+      { SOURCE_DATE_EPOCH: '4294967296' },
+      "SOURCE_DATE_EPOCH='4294967296' is not a whole number of seconds",
+      /leave it empty/,
+    ],
+    [
+      { COMMAND_TIMEOUT: '1h' },
+      'COMMAND_TIMEOUT=1h is not a whole number of seconds from 0 to 2147483',
+      /0 = no limit/,
+    ],
+    [
+      { REGISTRY_MIRRORS: 'garbage' },
+      "REGISTRY_MIRRORS: 'garbage' is not upstream=mirror",
+      /Fix REGISTRY_MIRRORS in \.env/,
+    ],
+    [
+      { INSECURE_REGISTRIES: 'http://x' },
+      "INSECURE_REGISTRIES: 'http://x' is not a host[:port]",
+      /Fix INSECURE_REGISTRIES/,
+    ],
+    [
+      { PACKAGE_MIRRORS: 'nope' },
+      "PACKAGE_MIRRORS: 'nope' is not upstream-URL-prefix=mirror-URL-prefix",
+      /Fix PACKAGE_MIRRORS/,
+    ],
+    [
+      { ALLOW_UNPINNED_IMAGES: 'yes' },
+      'ALLOW_UNPINNED_IMAGES=yes is not true or false',
+      /true or false/,
+    ],
+    [
+      { IMAGE_BUILDER: 'foo' },
+      'IMAGE_BUILDER=foo is not buildah, podman or docker',
+      /buildah \(default\), podman or docker/,
+    ],
+    [
+      { IMAGE_PULL_CONNECTIONS: 'many' },
+      'IMAGE_PULL_CONNECTIONS=many is not a positive integer',
+      /default 4/,
+    ],
+    [
+      { IMAGE_PULL_CONNECTIONS: '0' },
+      'IMAGE_PULL_CONNECTIONS=0 is not a positive integer',
+      /default 4/,
+    ],
+    [
+      { RPM_BUILDER: 'mock' },
+      "RPM_BUILDER='mock' is not one of local, docker, podman",
+      /RPM_BUILDER=local/,
+    ],
+    [
+      { ISO_ROOT_STRAYS: 'foo' },
+      'ISO_ROOT_STRAYS=foo is not remove or fail',
+      /remove \(default\) or fail/,
+    ],
+    [
+      { VAGRANT_MEMORY: '4G' },
+      'VAGRANT_MEMORY=4G is not a whole number',
+      /VAGRANT_MEMORY to e\.g\. 4096/,
+    ],
     [{ VAGRANT_CPUS: '-1' }, 'VAGRANT_CPUS=-1 is not a whole number', /e\.g\. 2/],
     [{ VAGRANT_NODES: 'x' }, 'VAGRANT_NODES=x is not a whole number', /e\.g\. 9/],
   ])('%o: invalid-env with the message and a hint', (values, message, hint) => {

@@ -1,11 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { parseSolutionArgs, SolutionUsageError } from '../../buildchain/tasks/solution/config/cli-args.ts';
+import {
+  parseSolutionArgs,
+  SolutionUsageError,
+} from '../../buildchain/tasks/solution/config/cli-args.ts';
 import {
   isoSizes,
   parseIsoinfoD,
   parseIsoinfoListing,
 } from '../../buildchain/media/iso/isoinfo-listing.ts';
-import { checkImages, checkProduct } from '../../buildchain/tasks/solution/lint/lint-config-rules.ts';
+import {
+  checkImages,
+  checkProduct,
+} from '../../buildchain/tasks/solution/lint/lint-config-rules.ts';
 import { checkTree } from '../../buildchain/tasks/solution/lint/lint-tree-rules.ts';
 import { checkManifests } from '../../buildchain/tasks/solution/lint/lint-yaml-rules.ts';
 import { renderRegistryConfig } from '../../buildchain/tasks/solution/build/registry-config.ts';

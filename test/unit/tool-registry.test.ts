@@ -9,7 +9,16 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 const known = parseEnvExample(readFileSync(path.join(ROOT, '.env.example'), 'utf8'));
 
 /** `*_BIN` keys the MetalK8s 2.4 documentation names: accepted in .env even when unused. */
-const DOCUMENTED = ['DOCKER_BIN', 'GIT_BIN', 'GOFMT_BIN', 'HARDLINK_BIN', 'MKISOFS_BIN', 'OPERATOR_SDK_BIN', 'SKOPEO_BIN', 'VAGRANT_BIN'];
+const DOCUMENTED = [
+  'DOCKER_BIN',
+  'GIT_BIN',
+  'GOFMT_BIN',
+  'HARDLINK_BIN',
+  'MKISOFS_BIN',
+  'OPERATOR_SDK_BIN',
+  'SKOPEO_BIN',
+  'VAGRANT_BIN',
+];
 /** Documented keys no task uses. */
 const UNUSED = ['GOFMT_BIN', 'HARDLINK_BIN', 'OPERATOR_SDK_BIN'];
 
@@ -34,7 +43,8 @@ describe('tool registry', () => {
   });
 
   it('every tool key is in .env.example, and every *_BIN key there is a tool or documented', () => {
-    for (const entry of Object.values(TOOL_REGISTRY)) expect(known.has(entry.envKey), entry.envKey).toBe(true);
+    for (const entry of Object.values(TOOL_REGISTRY))
+      expect(known.has(entry.envKey), entry.envKey).toBe(true);
     const toolKeys = new Set(Object.values(TOOL_REGISTRY).map((e) => e.envKey));
     const bins = [...known.keys()].filter((k) => k.endsWith('_BIN') && k !== 'SSH_KEYGEN_BIN');
     expect(bins.filter((k) => !toolKeys.has(k)).sort()).toEqual(UNUSED);
@@ -46,7 +56,9 @@ describe('tool registry', () => {
       checkKnownKeys(parseEnvFile(env, '.env'), known, '.env');
     }).not.toThrow();
     const example = readFileSync(path.join(ROOT, '.env.example'), 'utf8');
-    expect(example).toMatch(/# Accepted for compatibility with the 2\.4 docs; unused[^\n]*\n#HARDLINK_BIN=hardlink\n#OPERATOR_SDK_BIN=operator-sdk\n#GOFMT_BIN=gofmt\n/);
+    expect(example).toMatch(
+      /# Accepted for compatibility with the 2\.4 docs; unused[^\n]*\n#HARDLINK_BIN=hardlink\n#OPERATOR_SDK_BIN=operator-sdk\n#GOFMT_BIN=gofmt\n/,
+    );
   });
 
   it('rejects the keys of removed tools (7-Zip, umoci, implantisomd5)', () => {

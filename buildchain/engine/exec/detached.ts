@@ -28,14 +28,25 @@ export interface DetachedProcess {
  * exits: a watchdog leader can read it), neither the child nor the pipe keeping this process
  * alive.
  */
-export function startDetached(argv: readonly string[], opts: StartDetachedOptions): DetachedProcess {
+export function startDetached(
+  argv: readonly string[],
+  opts: StartDetachedOptions,
+): DetachedProcess {
   const [bin, ...args] = argv;
   if (bin === undefined || bin === '') throw new Error('empty argv');
-  const child = spawn(bin, args, { detached: true, stdio: ['pipe', opts.outputFd, opts.outputFd], env: opts.env });
+  const child = spawn(bin, args, {
+    detached: true,
+    stdio: ['pipe', opts.outputFd, opts.outputFd],
+    env: opts.env,
+  });
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
   child.unref();
   // The pipe must not keep the event loop alive; it closes when this process exits.
   (child.stdin as (NodeJS.WritableStream & { unref?: () => void }) | null)?.unref?.();
-  const exited = new Promise<void>((resolve) => child.once('exit', () => { resolve(); }));
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      resolve();
+    }),
+  );
   return { pid: child.pid, spawnError, exited };
 }

@@ -76,7 +76,10 @@ function isAborted(signal: AbortSignal): boolean {
 }
 
 /** Runs `argv`; throws TaskError (`command-failed`, `tool-not-found`, `aborted`). */
-export async function runCommand(argv: readonly string[], opts: RunCommandOptions): Promise<ExecResult> {
+export async function runCommand(
+  argv: readonly string[],
+  opts: RunCommandOptions,
+): Promise<ExecResult> {
   const r = await runProcess(argv, opts, undefined);
   return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };
 }
@@ -85,7 +88,10 @@ export async function runCommand(argv: readonly string[], opts: RunCommandOption
  * {@link runCommand} keeping stdout as bytes (not split into lines, not decoded; `onLine` sees
  * stderr only). At most 1 GiB of stdout is kept: more fails with `command-failed`.
  */
-export async function runCommandBytes(argv: readonly string[], opts: RunCommandOptions): Promise<ExecBytesResult> {
+export async function runCommandBytes(
+  argv: readonly string[],
+  opts: RunCommandOptions,
+): Promise<ExecBytesResult> {
   const chunks: Uint8Array[] = [];
   const r = await runProcess(argv, { ...opts, buffer: true }, chunks);
   return { exitCode: r.exitCode, stdout: Buffer.concat(chunks), stderr: r.stderr };
@@ -158,9 +164,12 @@ async function runProcess(
   opts.signal.addEventListener('abort', stop, { once: true });
   try {
     const r = await sub;
-    if (isAborted(opts.signal)) throw new TaskError('aborted', 'interrupted', { argv, stderrTail: tail });
+    if (isAborted(opts.signal))
+      throw new TaskError('aborted', 'interrupted', { argv, stderrTail: tail });
     if (limit.expired) {
-      throw opts.onTimeout?.(limitMs) ?? timeoutError(argv, limitMs, opts.timeoutMs !== undefined, tail);
+      throw (
+        opts.onTimeout?.(limitMs) ?? timeoutError(argv, limitMs, opts.timeoutMs !== undefined, tail)
+      );
     }
     const code = (r as { code?: string }).code;
     if (code === 'ENOENT' || code === 'EACCES') {
@@ -193,7 +202,12 @@ async function runProcess(
   }
 }
 
-function timeoutError(argv: readonly string[], limitMs: number, ownLimit: boolean, tail: readonly string[]): TaskError {
+function timeoutError(
+  argv: readonly string[],
+  limitMs: number,
+  ownLimit: boolean,
+  tail: readonly string[],
+): TaskError {
   const seconds = Math.round(limitMs / 100) / 10;
   return new TaskError('command-failed', `${argv[0] ?? ''} timed out after ${seconds} s`, {
     argv,
@@ -213,15 +227,16 @@ export const execDirect: Exec = execDirectWith(new AbortController().signal);
 
 /** {@link execDirect} whose commands are killed (`aborted`) when `signal` aborts (if given). */
 export function execDirectWith(signal: AbortSignal = new AbortController().signal): Exec {
-  return (argv, options = {}) => runCommand(argv, {
-    cwd: options.cwd ?? process.cwd(),
-    signal,
-    buffer: true,
-    ...(options.env === undefined ? {} : { env: options.env }),
-    ...(options.input === undefined ? {} : { input: options.input }),
-    ...(options.reject === undefined ? {} : { reject: options.reject }),
-    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-  });
+  return (argv, options = {}) =>
+    runCommand(argv, {
+      cwd: options.cwd ?? process.cwd(),
+      signal,
+      buffer: true,
+      ...(options.env === undefined ? {} : { env: options.env }),
+      ...(options.input === undefined ? {} : { input: options.input }),
+      ...(options.reject === undefined ? {} : { reject: options.reject }),
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    });
 }
 
 /** The {@link Exec} of a function action: its context's `exec` (cwd, env, abort, output lines). */

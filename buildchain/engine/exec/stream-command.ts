@@ -42,7 +42,10 @@ export interface StreamingCommand {
 }
 
 /** Starts `argv` with stdin closed and stdout piped to the caller. */
-export function startStreamingCommand(argv: readonly string[], opts: StreamCommandOptions = {}): StreamingCommand {
+export function startStreamingCommand(
+  argv: readonly string[],
+  opts: StreamCommandOptions = {},
+): StreamingCommand {
   const [bin, ...args] = argv;
   if (bin === undefined || bin === '') throw new TaskError('internal-error', 'empty argv');
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });

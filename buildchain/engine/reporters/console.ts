@@ -4,7 +4,13 @@
  * dependency), a block per failure, and a summary line.
  */
 import { formatProblem } from '../../lib/problem.ts';
-import { errorProblem, type BuildEvent, type Reporter, type SummaryEvent, type TaskFailEvent } from '../events.ts';
+import {
+  errorProblem,
+  type BuildEvent,
+  type Reporter,
+  type SummaryEvent,
+  type TaskFailEvent,
+} from '../events.ts';
 import { unreachable } from '../failures.ts';
 
 export interface ConsoleReporterOptions {
@@ -20,7 +26,10 @@ export interface ConsoleReporterOptions {
 export function formatFailure(e: TaskFailEvent): string {
   const lines = [`FAILED ${e.task}: ${e.reason}`, `  ${e.message}`];
   if (e.hint !== undefined) lines.push(`  hint: ${e.hint}`);
-  if (e.argv !== undefined) lines.push(`  argv: ${e.argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' ')}`);
+  if (e.argv !== undefined)
+    lines.push(
+      `  argv: ${e.argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' ')}`,
+    );
   if (e.exitCode !== undefined) lines.push(`  exit code: ${e.exitCode}`);
   if (e.signal !== undefined) lines.push(`  signal: ${e.signal}`);
   if (e.stderrTail !== undefined && e.stderrTail.length > 0) {
@@ -52,19 +61,26 @@ export function formatEvent(event: BuildEvent, opts: ConsoleReporterOptions): st
     case 'build-start': {
       // The banner always names the sources: a stand-in build must never pass for a release.
       const sources = event.sources === undefined ? '' : `sources: ${event.sources}`;
-      if (opts.verbose === true) return `${event.command}: ${event.tasks} tasks, ${event.workers} worker(s)${sources === '' ? '' : `, ${sources}`}`;
+      if (opts.verbose === true)
+        return `${event.command}: ${event.tasks} tasks, ${event.workers} worker(s)${sources === '' ? '' : `, ${sources}`}`;
       return opts.quiet === true || sources === '' ? undefined : sources;
     }
     case 'start':
       if (opts.quiet === true) return undefined;
-      return opts.verbose === true ? `.. ${event.task} (${shortReasons(event.reasons)})` : `.. ${event.task}`;
+      return opts.verbose === true
+        ? `.. ${event.task} (${shortReasons(event.reasons)})`
+        : `.. ${event.task}`;
     case 'skip':
-      if (event.reason === 'up-to-date') return opts.quiet === true ? undefined : `-- ${event.task}`;
-      if (event.reason === 'dry-run') return `.. ${event.task} (would run: ${shortReasons(event.reasons)})`;
+      if (event.reason === 'up-to-date')
+        return opts.quiet === true ? undefined : `-- ${event.task}`;
+      if (event.reason === 'dry-run')
+        return `.. ${event.task} (would run: ${shortReasons(event.reasons)})`;
       if (event.reason === 'blocked') return `!! ${event.task} (${event.reasons.join('; ')})`;
       return undefined;
     case 'done':
-      return opts.verbose === true ? `   ${event.task} done in ${(event.durationMs / 1000).toFixed(1)}s` : undefined;
+      return opts.verbose === true
+        ? `   ${event.task} done in ${(event.durationMs / 1000).toFixed(1)}s`
+        : undefined;
     case 'fail':
       return formatFailure(event);
     case 'output':
@@ -75,10 +91,14 @@ export function formatEvent(event: BuildEvent, opts: ConsoleReporterOptions): st
       // The problem's `subject: message`, then its fix as the hint line.
       return `error: ${formatProblem(event.problem ?? errorProblem(event), { fixPrefix: '  hint: ' })}`;
     case 'clean':
-      return [
-        ...event.removed.map((p) => `${event.dryRun ? 'would remove' : 'removed'} ${p} (${event.task})`),
-        ...event.refused.map((p) => `!! not removing ${p} (${event.task}): outside BUILD_ROOT`),
-      ].join('\n') || undefined;
+      return (
+        [
+          ...event.removed.map(
+            (p) => `${event.dryRun ? 'would remove' : 'removed'} ${p} (${event.task})`,
+          ),
+          ...event.refused.map((p) => `!! not removing ${p} (${event.task}): outside BUILD_ROOT`),
+        ].join('\n') || undefined
+      );
     case 'forget':
       return `forgot ${event.tasks.length} task(s)`;
     case 'summary':

@@ -39,7 +39,10 @@ function logFileError(file: string, err: unknown): UsageError {
  * cannot be opened or written (missing directory, /dev/full, ...). A write failing later (a
  * disk filling up during the build) stops the log with one warning on stderr; the build goes on.
  */
-export function jsonFileReporter(file: string, warn: (line: string) => void = (l) => process.stderr.write(l)): Reporter {
+export function jsonFileReporter(
+  file: string,
+  warn: (line: string) => void = (l) => process.stderr.write(l),
+): Reporter {
   let fd: number;
   try {
     fd = openSync(file, 'w');

@@ -85,14 +85,17 @@ export class LiveModel {
         return undefined;
       case 'progress': {
         const t = this.running.get(event.task);
-        if (t !== undefined) t.progress = { done: event.done, total: event.total, message: event.message };
+        if (t !== undefined)
+          t.progress = { done: event.done, total: event.total, message: event.message };
         return undefined;
       }
       case 'output': {
         const t = this.running.get(event.task);
         if (t !== undefined) t.lastLine = event.line;
         // An action's warning stays in the scrollback; other lines only show in the task's row.
-        return event.stream === 'log' && event.line.startsWith('warning: ') ? formatEvent(event, {}) : undefined;
+        return event.stream === 'log' && event.line.startsWith('warning: ')
+          ? formatEvent(event, {})
+          : undefined;
       }
       case 'done':
         this.end(event.task);

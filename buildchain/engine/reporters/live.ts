@@ -128,7 +128,11 @@ export function liveReporter(opts: LiveReporterOptions = {}): Reporter {
       ],
       {
         renderer: LiveRenderer,
-        rendererOptions: { collapseSubtasks: false, formatOutput: 'truncate', collapseErrors: true },
+        rendererOptions: {
+          collapseSubtasks: false,
+          formatOutput: 'truncate',
+          collapseErrors: true,
+        },
         exitOnError: false,
         // The CLI owns SIGINT (abort, stop children, exit 130); listr2's handler would exit 127.
         registerSignalListeners: false,

@@ -65,7 +65,9 @@ export function requireInside(root: string, p: string, what: string, fix: string
   const realRoot = resolveReal(root);
   const real = resolveReal(p);
   if (!isAtOrInside(realRoot, real)) {
-    throw new TaskError('invalid-input', `${what} resolves to ${real}, outside ${realRoot}`, { hint: fix });
+    throw new TaskError('invalid-input', `${what} resolves to ${real}, outside ${realRoot}`, {
+      hint: fix,
+    });
   }
   return real;
 }

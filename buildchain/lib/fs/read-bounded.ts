@@ -17,7 +17,13 @@ export interface ReadBoundedOptions {
   readonly fix?: string;
 }
 
-function kindOf(st: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string {
+function kindOf(st: {
+  isDirectory(): boolean;
+  isFIFO(): boolean;
+  isSocket(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+}): string {
   if (st.isDirectory()) return 'a directory';
   if (st.isFIFO()) return 'a FIFO';
   if (st.isSocket()) return 'a socket';
@@ -38,9 +44,17 @@ export function checkRegularFile(file: string, opts: ReadBoundedOptions = {}): n
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new TaskError('missing-file-dep', `${what}: no such file`, opts.fix === undefined ? {} : { hint: opts.fix });
+      throw new TaskError(
+        'missing-file-dep',
+        `${what}: no such file`,
+        opts.fix === undefined ? {} : { hint: opts.fix },
+      );
     }
-    throw new TaskError('invalid-input', `${what}: cannot be read (${code})`, opts.fix === undefined ? {} : { hint: opts.fix });
+    throw new TaskError(
+      'invalid-input',
+      `${what}: cannot be read (${code})`,
+      opts.fix === undefined ? {} : { hint: opts.fix },
+    );
   }
   if (!st.isFile()) {
     throw new TaskError('invalid-input', `${what} is ${kindOf(st)}, not a regular file`, {
@@ -48,9 +62,15 @@ export function checkRegularFile(file: string, opts: ReadBoundedOptions = {}): n
     });
   }
   if (st.size > max) {
-    throw new TaskError('invalid-input', `${what} is ${st.size} bytes, more than the ${max} allowed`, {
-      hint: opts.fix ?? 'this file is far larger than such a file can be: check that it is the right one',
-    });
+    throw new TaskError(
+      'invalid-input',
+      `${what} is ${st.size} bytes, more than the ${max} allowed`,
+      {
+        hint:
+          opts.fix ??
+          'this file is far larger than such a file can be: check that it is the right one',
+      },
+    );
   }
   return st.size;
 }
@@ -75,7 +95,10 @@ export function readRegularFile(file: string, opts: ReadBoundedOptions = {}): Bu
       n += got;
     }
     if (n > max) {
-      throw new TaskError('invalid-input', `${opts.what ?? file} grew past the ${max} bytes allowed while being read`);
+      throw new TaskError(
+        'invalid-input',
+        `${opts.what ?? file} grew past the ${max} bytes allowed while being read`,
+      );
     }
     return buf.subarray(0, n);
   } finally {

@@ -12,9 +12,12 @@ export const MEDIA_OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
 /** Accept header for manifest requests (v2s2 first, as MetalK8s expects). */
-export const MANIFEST_ACCEPT = [MEDIA_DOCKER_MANIFEST, MEDIA_DOCKER_LIST, MEDIA_OCI_MANIFEST, MEDIA_OCI_INDEX].join(
-  ', ',
-);
+export const MANIFEST_ACCEPT = [
+  MEDIA_DOCKER_MANIFEST,
+  MEDIA_DOCKER_LIST,
+  MEDIA_OCI_MANIFEST,
+  MEDIA_OCI_INDEX,
+].join(', ');
 
 /** A content descriptor (config, layer or child manifest). */
 export interface Descriptor {
@@ -22,13 +25,21 @@ export interface Descriptor {
   readonly digest: string;
   /** Bytes. */
   readonly size: number;
-  readonly platform?: { readonly os?: string; readonly architecture?: string; readonly variant?: string };
+  readonly platform?: {
+    readonly os?: string;
+    readonly architecture?: string;
+    readonly variant?: string;
+  };
 }
 
 /** A parsed manifest: either an image (config + layers) or a list/index (children). */
 export type ParsedManifest =
   | { readonly kind: 'image'; readonly mediaType: string; readonly blobs: readonly Descriptor[] }
-  | { readonly kind: 'list'; readonly mediaType: string; readonly manifests: readonly Descriptor[] };
+  | {
+      readonly kind: 'list';
+      readonly mediaType: string;
+      readonly manifests: readonly Descriptor[];
+    };
 
 /** `sha256:<hex>` of bytes (the one sha256 lives in lib/fs/hash.ts). */
 export { sha256Digest } from '../fs/hash.ts';
@@ -45,7 +56,12 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
 function descriptor(v: unknown, what: string): Descriptor {
-  if (!isRecord(v) || typeof v.digest !== 'string' || !DIGEST.test(v.digest) || typeof v.size !== 'number') {
+  if (
+    !isRecord(v) ||
+    typeof v.digest !== 'string' ||
+    !DIGEST.test(v.digest) ||
+    typeof v.size !== 'number'
+  ) {
     throw new Error(`${what}: not a descriptor with a sha256 digest and a size`);
   }
   const platform = isRecord(v.platform) ? (v.platform as Descriptor['platform']) : undefined;
@@ -72,8 +88,11 @@ export function parseManifest(bytes: Uint8Array, contentType?: string): ParsedMa
   if (!isRecord(doc) || doc.schemaVersion !== 2) throw new Error('manifest is not schemaVersion 2');
   const declared = typeof doc.mediaType === 'string' ? doc.mediaType : undefined;
   const header = contentType?.split(';')[0]?.trim();
-  let mediaType = declared ?? (header !== undefined && header !== '' && header !== 'application/json' ? header : '');
-  if (mediaType === '') mediaType = Array.isArray(doc.manifests) ? MEDIA_OCI_INDEX : MEDIA_OCI_MANIFEST;
+  let mediaType =
+    declared ??
+    (header !== undefined && header !== '' && header !== 'application/json' ? header : '');
+  if (mediaType === '')
+    mediaType = Array.isArray(doc.manifests) ? MEDIA_OCI_INDEX : MEDIA_OCI_MANIFEST;
   if (mediaType === MEDIA_DOCKER_LIST || mediaType === MEDIA_OCI_INDEX) {
     if (!Array.isArray(doc.manifests)) throw new Error(`${mediaType} without a "manifests" list`);
     const manifests = doc.manifests.map((m: unknown, i) => descriptor(m, `manifests[${i}]`));
@@ -81,7 +100,10 @@ export function parseManifest(bytes: Uint8Array, contentType?: string): ParsedMa
   }
   if (mediaType === MEDIA_DOCKER_MANIFEST || mediaType === MEDIA_OCI_MANIFEST) {
     if (!Array.isArray(doc.layers)) throw new Error(`${mediaType} without a "layers" list`);
-    const blobs = [descriptor(doc.config, 'config'), ...doc.layers.map((l: unknown, i) => descriptor(l, `layers[${i}]`))];
+    const blobs = [
+      descriptor(doc.config, 'config'),
+      ...doc.layers.map((l: unknown, i) => descriptor(l, `layers[${i}]`)),
+    ];
     return { kind: 'image', mediaType, blobs };
   }
   throw new Error(`unsupported manifest media type ${mediaType}`);

@@ -36,7 +36,8 @@ export function isNameComponent(value: string): boolean {
 /** True for a repository path (`a/b-c/d`) valid in the distribution grammar, ≤ 255 characters. */
 export function isRepositoryName(value: string): boolean {
   return (
-    value.length <= MAX_REPOSITORY_NAME_CHARS && value.split('/').every((c) => NAME_COMPONENT.test(c))
+    value.length <= MAX_REPOSITORY_NAME_CHARS &&
+    value.split('/').every((c) => NAME_COMPONENT.test(c))
   );
 }
 
@@ -75,7 +76,10 @@ export function pathComponentProblem(component: string, what: string): NameProbl
   const bytes = Buffer.byteLength(component, 'utf8');
   const fix = `shorten it to at most ${MAX_ISO_COMPONENT_CHARS} characters`;
   if (bytes > MAX_FILE_NAME_BYTES) {
-    return { message: `${what} is ${bytes} bytes, more than the ${MAX_FILE_NAME_BYTES} a file name holds (NAME_MAX)`, fix };
+    return {
+      message: `${what} is ${bytes} bytes, more than the ${MAX_FILE_NAME_BYTES} a file name holds (NAME_MAX)`,
+      fix,
+    };
   }
   if (component.length > MAX_ISO_COMPONENT_CHARS) {
     return {

@@ -7,7 +7,12 @@
  * (`distribution-names.ts`) before they reach an nginx location or a registry path.
  */
 import { TaskError } from '../errors.ts';
-import { isDigest, isRepositoryName, isTag, MAX_REPOSITORY_NAME_CHARS } from './distribution-names.ts';
+import {
+  isDigest,
+  isRepositoryName,
+  isTag,
+  MAX_REPOSITORY_NAME_CHARS,
+} from './distribution-names.ts';
 
 /** C0 and C1 control characters, DEL, and the Unicode line/paragraph separators. */
 const CONTROL = /[\p{Cc}\u2028\u2029]/u;
@@ -57,7 +62,13 @@ function firstUnprintable(value: string): string | undefined {
 /** Rejects control characters, newlines and lone surrogates (no config language carries them). */
 export function requirePrintable(value: string, what: string, fix: string): string {
   const bad = firstUnprintable(value);
-  if (bad !== undefined) rejectValue(what, value, `holds ${describeChar(bad)}, which a generated config cannot carry`, fix);
+  if (bad !== undefined)
+    rejectValue(
+      what,
+      value,
+      `holds ${describeChar(bad)}, which a generated config cannot carry`,
+      fix,
+    );
   return value;
 }
 
@@ -79,7 +90,12 @@ function checkNginxLiteral(literal: string, whole: string, what: string, fix: st
  * `value` as one nginx quoted string (`"…"`, or `'…'`), `\` and the quote escaped. Rejects `$`
  * (nginx would expand `$host` from the request) and control characters.
  */
-export function nginxString(value: string, what: string, fix: string, quote: '"' | "'" = '"'): string {
+export function nginxString(
+  value: string,
+  what: string,
+  fix: string,
+  quote: '"' | "'" = '"',
+): string {
   checkNginxLiteral(value, value, what, fix);
   return `${quote}${nginxEscape(value, quote)}${quote}`;
 }
@@ -108,12 +124,20 @@ function matchAt(re: RegExp, value: string, at: number): string | undefined {
  * A `{`, `}` or `$` that is not part of an allowed piece is rejected: in a literal it would
  * be a Jinja delimiter or an nginx variable.
  */
-export function expressionPieces(value: string, what: string, fix: string, o: NginxExpressionOptions = {}): ExpressionPiece[] {
+export function expressionPieces(
+  value: string,
+  what: string,
+  fix: string,
+  o: NginxExpressionOptions = {},
+): ExpressionPiece[] {
   const pieces: ExpressionPiece[] = [];
   let literal = '';
-  for (let i = 0; i < value.length; ) {
+  for (let i = 0; i < value.length;) {
     const template = o.templates === true ? matchAt(TEMPLATE_PIECE, value, i) : undefined;
-    const variable = o.variables === true && template === undefined ? matchAt(NGINX_VARIABLE, value, i) : undefined;
+    const variable =
+      o.variables === true && template === undefined
+        ? matchAt(NGINX_VARIABLE, value, i)
+        : undefined;
     const piece = template ?? variable;
     if (piece !== undefined) {
       if (literal !== '') pieces.push({ kind: 'literal', text: literal });
@@ -124,12 +148,17 @@ export function expressionPieces(value: string, what: string, fix: string, o: Ng
     }
     const c = value.charAt(i);
     if (c === '{' || c === '}' || c === '$') {
-      const allowed = [o.variables === true ? '$name' : '', o.templates === true ? '{{ name }}' : ''].filter((s) => s !== '');
+      const allowed = [
+        o.variables === true ? '$name' : '',
+        o.templates === true ? '{{ name }}' : '',
+      ].filter((s) => s !== '');
       rejectValue(
         what,
         value,
         `holds ${describeChar(c)}${allowed.length > 0 ? ` outside ${allowed.join(' or ')}` : ''}: ` +
-          (c === '$' ? 'nginx would expand it as a variable' : 'a generated template would take it for a Jinja delimiter'),
+          (c === '$'
+            ? 'nginx would expand it as a variable'
+            : 'a generated template would take it for a Jinja delimiter'),
         fix,
       );
     }
@@ -145,7 +174,12 @@ export function expressionPieces(value: string, what: string, fix: string, o: Ng
  * `value` as one double-quoted nginx string where `$name` variables and `{{ name }}` Jinja
  * pieces (as allowed by `o`) are kept and every literal part is escaped.
  */
-export function nginxExpression(value: string, what: string, fix: string, o: NginxExpressionOptions = {}): string {
+export function nginxExpression(
+  value: string,
+  what: string,
+  fix: string,
+  o: NginxExpressionOptions = {},
+): string {
   const pieces = expressionPieces(value, what, fix, o);
   return `"${pieces.map((p) => (p.kind === 'literal' ? nginxEscape(p.text, '"') : p.text)).join('')}"`;
 }
@@ -153,7 +187,7 @@ export function nginxExpression(value: string, what: string, fix: string, o: Ngi
 /** Escapes a literal for an nginx (PCRE) regex location; `{{ name }}` Jinja pieces are kept. */
 export function regexEscape(value: string): string {
   const out: string[] = [];
-  for (let i = 0; i < value.length; ) {
+  for (let i = 0; i < value.length;) {
     const template = matchAt(TEMPLATE_PIECE, value, i);
     if (template !== undefined) {
       out.push(template);
@@ -188,14 +222,25 @@ export function requireRepositoryName(value: string, what: string, fix = NAME_FI
 /** Throws unless `value` is a tag (`[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`). */
 export function requireTag(value: string, what: string): string {
   if (!isTag(value)) {
-    rejectValue(what, value, 'is not a tag of the distribution grammar', 'tags match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}');
+    rejectValue(
+      what,
+      value,
+      'is not a tag of the distribution grammar',
+      'tags match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}',
+    );
   }
   return value;
 }
 
 /** Throws unless `value` is `sha256:` and 64 lowercase hex digits. */
 export function requireDigest(value: string, what: string): string {
-  if (!isDigest(value)) rejectValue(what, value, 'is not a sha256 digest', 'digests are sha256: and 64 lowercase hex digits');
+  if (!isDigest(value))
+    rejectValue(
+      what,
+      value,
+      'is not a sha256 digest',
+      'digests are sha256: and 64 lowercase hex digits',
+    );
   return value;
 }
 
@@ -203,7 +248,8 @@ export function requireDigest(value: string, what: string): string {
 
 /** One POSIX shell word: single-quoted (`'` written `'\''`) unless made of safe characters only. */
 export function shellQuote(value: string): string {
-  if (value.includes('\0')) throw new TaskError('internal-error', 'shellQuote: a NUL byte cannot be in a shell word');
+  if (value.includes('\0'))
+    throw new TaskError('internal-error', 'shellQuote: a NUL byte cannot be in a shell word');
   if (/^[A-Za-z0-9._,:+@%/=-]+$/.test(value)) return value;
   return `'${value.replace(/'/g, "'\\''")}'`;
 }
@@ -235,14 +281,20 @@ export function requireRpmPath(value: string, what: string, fix: string): string
 
 /** Throws unless `value` is an RPM name (`[A-Za-z0-9][A-Za-z0-9._+-]*`). */
 export function requireRpmName(value: string, what: string): string {
-  if (!RPM_NAME.test(value)) rejectValue(what, value, 'is not an RPM name', 'RPM names match [A-Za-z0-9][A-Za-z0-9._+-]*');
+  if (!RPM_NAME.test(value))
+    rejectValue(what, value, 'is not an RPM name', 'RPM names match [A-Za-z0-9][A-Za-z0-9._+-]*');
   return value;
 }
 
 /** Throws unless `value` is an RPM version or release (`[A-Za-z0-9._+~^]+`, no dash). */
 export function requireRpmVersion(value: string, what: string): string {
   if (!RPM_VERSION.test(value) || value.includes('..')) {
-    rejectValue(what, value, 'is not an RPM version or release', 'versions and releases match [A-Za-z0-9._+~^]+ (no dash, no space, no "..")');
+    rejectValue(
+      what,
+      value,
+      'is not an RPM version or release',
+      'versions and releases match [A-Za-z0-9._+~^]+ (no dash, no space, no "..")',
+    );
   }
   return value;
 }
@@ -251,8 +303,14 @@ export function requireRpmVersion(value: string, what: string): string {
  * Throws unless `value` can be the body of `rpm --define 'name value'`: one printable line
  * without `%` (it would expand as a macro, `%(cmd)` runs a shell command).
  */
-export function requireRpmMacroValue(name: string, value: string, what: string, fix: string): string {
+export function requireRpmMacroValue(
+  name: string,
+  value: string,
+  what: string,
+  fix: string,
+): string {
   requirePrintable(value, what, fix);
-  if (value.includes('%')) rejectValue(what, value, `holds '%', which rpm would expand in the macro ${name}`, fix);
+  if (value.includes('%'))
+    rejectValue(what, value, `holds '%', which rpm would expand in the macro ${name}`, fix);
   return value;
 }

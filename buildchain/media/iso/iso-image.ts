@@ -55,13 +55,18 @@ export function checkIsoImage(file: string, opts: CheckIsoImageOptions = {}): nu
     throw new TaskError('invalid-input', `${what} is not an ISO 9660 image: ${why}`, { hint });
   };
   if (size < ISO_MIN_BYTES) {
-    notIso(`${size} bytes, an image has at least ${ISO_MIN_BYTES} (${ISO_MIN_BYTES / ISO_SECTOR_SIZE} sectors)`);
+    notIso(
+      `${size} bytes, an image has at least ${ISO_MIN_BYTES} (${ISO_MIN_BYTES / ISO_SECTOR_SIZE} sectors)`,
+    );
   }
   if (size % ISO_SECTOR_SIZE !== 0) {
     notIso(`${size} bytes is not a whole number of ${ISO_SECTOR_SIZE}-byte sectors`);
   }
   const pvd = readAt(file, PVD_OFFSET, VOLUME_SIZE_OFFSET + 4);
-  if (pvd.length < VOLUME_SIZE_OFFSET + 4 || !pvd.subarray(0, PVD_SIGNATURE.length).equals(PVD_SIGNATURE)) {
+  if (
+    pvd.length < VOLUME_SIZE_OFFSET + 4 ||
+    !pvd.subarray(0, PVD_SIGNATURE.length).equals(PVD_SIGNATURE)
+  ) {
     notIso(`no primary volume descriptor (CD001) at sector 16 (byte ${PVD_OFFSET})`);
   }
   const recorded = pvd.readUInt32LE(VOLUME_SIZE_OFFSET) * ISO_SECTOR_SIZE;

@@ -38,13 +38,11 @@ async function* streamEntry(file: string, entry: IsoEntry): AsyncGenerator<Buffe
 }
 
 /** Opens `file` with isoinfo (ISOINFO_BIN). Throws TaskError `invalid-input` if it is no ISO. */
-export async function openIso(
-  file: string,
-  run: Exec,
-  isoinfo = 'isoinfo',
-): Promise<IsoReader> {
+export async function openIso(file: string, run: Exec, isoinfo = 'isoinfo'): Promise<IsoReader> {
   // A FIFO, a device or a non-ISO file fails here, before isoinfo could block or spin on it.
-  checkIsoImage(file, { fix: 'check the path: give a Solution ISO built by `metalk8s-solution build`' });
+  checkIsoImage(file, {
+    fix: 'check the path: give a Solution ISO built by `metalk8s-solution build`',
+  });
   let d: string;
   let l: string;
   try {

@@ -107,8 +107,28 @@ export function mkisofsArgs(opts: MkisofsArgsOptions): string[] {
  * tree already has, so the image is byte-identical to one written without them.
  */
 export const NORMALISE_MODES: readonly string[] = [
-  '-find', '/', '-type', 'd', '-exec', 'chmod', '0755', '--',
+  '-find',
+  '/',
+  '-type',
+  'd',
+  '-exec',
+  'chmod',
+  '0755',
+  '--',
   // mkisofs_r: r for all, w for none, x for all when any x; then the owner's w back.
-  '-find', '/', '-type', 'f', '-exec', 'mkisofs_r', '--',
-  '-find', '/', '-type', 'f', '-exec', 'chmod', 'u+w', '--',
+  '-find',
+  '/',
+  '-type',
+  'f',
+  '-exec',
+  'mkisofs_r',
+  '--',
+  '-find',
+  '/',
+  '-type',
+  'f',
+  '-exec',
+  'chmod',
+  'u+w',
+  '--',
 ];

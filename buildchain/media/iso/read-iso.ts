@@ -40,10 +40,14 @@ async function exec(
       reject: false,
       timeoutMs: timeout,
       onTimeout: () =>
-        new TaskError('command-failed', `${bin} timed out after ${Math.round(timeout / 1000)} s on ${iso}`, {
-          argv,
-          hint: 'a reader takes far less on a sound image: check the file (and the disk it is on)',
-        }),
+        new TaskError(
+          'command-failed',
+          `${bin} timed out after ${Math.round(timeout / 1000)} s on ${iso}`,
+          {
+            argv,
+            hint: 'a reader takes far less on a sound image: check the file (and the disk it is on)',
+          },
+        ),
     });
   } catch (err) {
     if (err instanceof TaskError && err.reason === 'tool-not-found') {
@@ -91,7 +95,12 @@ export async function readIsoFile(
   member: string,
   tools: IsoReaderTools = {},
 ): Promise<Buffer> {
-  const { stdout } = await exec(iso, [tools.bsdtar ?? 'bsdtar', '-xOf', iso, member.replace(/^\//, '')]);
+  const { stdout } = await exec(iso, [
+    tools.bsdtar ?? 'bsdtar',
+    '-xOf',
+    iso,
+    member.replace(/^\//, ''),
+  ]);
   return stdout;
 }
 

@@ -163,18 +163,26 @@ async function streamWriter(
     });
     await pipeline(child.stdout, tap, out);
     clearInterval(tick);
-    const { code, signal: sig, timedOut } = await child.exited.catch((err: unknown) => {
+    const {
+      code,
+      signal: sig,
+      timedOut,
+    } = await child.exited.catch((err: unknown) => {
       throw new TaskError('tool-not-found', `cannot run ${bin}: ${String(err)}`, {
         hint: 'Install xorriso (npm run setup) or set MKISOFS_BIN to a mkisofs-compatible writer.',
       });
     });
     if (opts.signal?.aborted === true) throw new TaskError('aborted', 'ISO writing interrupted');
     if (timedOut) {
-      throw new TaskError('command-failed', `${path.basename(bin)} timed out writing ${opts.output}`, {
-        argv,
-        stderrTail: child.stderrTail.slice(-20),
-        hint: 'raise COMMAND_TIMEOUT in .env (seconds; 0 = no limit) if the writer legitimately needs longer',
-      });
+      throw new TaskError(
+        'command-failed',
+        `${path.basename(bin)} timed out writing ${opts.output}`,
+        {
+          argv,
+          stderrTail: child.stderrTail.slice(-20),
+          hint: 'raise COMMAND_TIMEOUT in .env (seconds; 0 = no limit) if the writer legitimately needs longer',
+        },
+      );
     }
     if (code !== 0) {
       throw new TaskError('command-failed', `${path.basename(bin)} failed writing ${opts.output}`, {

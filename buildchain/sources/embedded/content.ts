@@ -72,11 +72,18 @@ export function planMirror(
     const basearch = list.basearch ?? 'x86_64';
     const dirOf = new Map<string, string>();
     for (const repo of list.repos) {
-      const urls = [trimSlash(repo.baseUrl), trimSlash(expandRepoVars(repo.baseUrl, list.releasever, basearch))];
+      const urls = [
+        trimSlash(repo.baseUrl),
+        trimSlash(expandRepoVars(repo.baseUrl, list.releasever, basearch)),
+      ];
       let dir = repo.name;
       const existing = repos.get(dir);
-      if (existing !== undefined && !urls.some((u) => existing.baseUrls.has(u))) dir = `${repo.name}-${list.osFamily}`;
-      const entry = repos.get(dir) ?? { baseUrls: new Set<string>(), rpms: new Map<string, StandInRpm>() };
+      if (existing !== undefined && !urls.some((u) => existing.baseUrls.has(u)))
+        dir = `${repo.name}-${list.osFamily}`;
+      const entry = repos.get(dir) ?? {
+        baseUrls: new Set<string>(),
+        rpms: new Map<string, StandInRpm>(),
+      };
       for (const u of urls) entry.baseUrls.add(u);
       repos.set(dir, entry);
       dirOf.set(repo.name, dir);
@@ -87,13 +94,19 @@ export function planMirror(
       if (p.built) continue;
       const dir = dirOf.get(p.repo !== '' ? p.repo : (fallback ?? '')) ?? dirOf.get(fallback ?? '');
       if (dir === undefined) continue;
-      const rpm = { name: p.name, version: p.version ?? DEFAULT_VERSION, release: p.release ?? DEFAULT_RELEASE };
+      const rpm = {
+        name: p.name,
+        version: p.version ?? DEFAULT_VERSION,
+        release: p.release ?? DEFAULT_RELEASE,
+      };
       repos.get(dir)?.rpms.set(p.name, rpm);
     }
   }
   return {
     images: [...refs.values()].sort((a, b) =>
-      `${a.registry}/${a.repository}:${a.tag}`.localeCompare(`${b.registry}/${b.repository}:${b.tag}`),
+      `${a.registry}/${a.repository}:${a.tag}`.localeCompare(
+        `${b.registry}/${b.repository}:${b.tag}`,
+      ),
     ),
     repos: [...repos.entries()]
       .map(([dir, r]) => ({

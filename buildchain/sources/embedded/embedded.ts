@@ -94,7 +94,9 @@ export function createEmbeddedMirror(opts: EmbeddedMirrorOptions): EmbeddedMirro
       mainExtra: isRoot ? 'user root;' : '',
     });
     servers.push(web);
-    opts.log?.(`embedded mirror: registry ${registry.address}, packages http://${web.address}/ (${result.summary})`);
+    opts.log?.(
+      `embedded mirror: registry ${registry.address}, packages http://${web.address}/ (${result.summary})`,
+    );
     return { registry, web, seed: result, plan: await plan() };
   };
 

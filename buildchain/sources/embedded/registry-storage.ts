@@ -54,14 +54,18 @@ export function mirrorRepositoryName(registry: string, repository: string): stri
 /** Stores one image (blobs, manifests, tag) under `root`. Idempotent. */
 export async function storeImage(root: string, image: StandInImage): Promise<void> {
   const repo = mirrorRepositoryName(image.ref.registry, image.ref.repository);
-  const repoDir = (...parts: string[]): string => v2(root, 'repositories', ...repo.split('/'), ...parts);
+  const repoDir = (...parts: string[]): string =>
+    v2(root, 'repositories', ...repo.split('/'), ...parts);
   for (const b of image.blobs) {
     await writeBlobData(root, b);
     await writeLink(repoDir('_layers', 'sha256', hexOf(b.digest), 'link'), b.digest);
   }
   for (const m of [...image.childManifests, image.top]) {
     await writeBlobData(root, m);
-    await writeLink(repoDir('_manifests', 'revisions', 'sha256', hexOf(m.digest), 'link'), m.digest);
+    await writeLink(
+      repoDir('_manifests', 'revisions', 'sha256', hexOf(m.digest), 'link'),
+      m.digest,
+    );
   }
   const topHex = hexOf(image.top.digest);
   const tagDir = repoDir('_manifests', 'tags', image.ref.tag);

@@ -13,7 +13,13 @@ import { planHash, type MirrorPlan } from './content.ts';
 import { clearStorage, storeImage } from './registry-storage.ts';
 import { ensureSigningKey, signRpms } from './signing.ts';
 import { buildStandInImage, STAND_IN_IMAGE_FORMAT } from './stand-in-image.ts';
-import { buildStandInRpm, rpmFileName, runLimited, STAND_IN_EPOCH, STAND_IN_RPM_FORMAT } from './stand-in-rpm.ts';
+import {
+  buildStandInRpm,
+  rpmFileName,
+  runLimited,
+  STAND_IN_EPOCH,
+  STAND_IN_RPM_FORMAT,
+} from './stand-in-rpm.ts';
 import { FILES_DIR, standInFileContent, webPathOf } from './web-paths.ts';
 
 /** Directories of an embedded mirror under `<BUILD_ROOT>/mirror`. */
@@ -75,7 +81,10 @@ export function imageKey(registry: string, repository: string, tag: string): str
 }
 
 /** The stamp when it matches `plan`, else undefined. */
-export async function readFreshStamp(dirs: MirrorDirs, plan: MirrorPlan): Promise<SeedResult | undefined> {
+export async function readFreshStamp(
+  dirs: MirrorDirs,
+  plan: MirrorPlan,
+): Promise<SeedResult | undefined> {
   try {
     const stamp = JSON.parse(await readFile(dirs.stamp, 'utf8')) as SeedResult;
     if (stamp.hash !== planHash(plan, SEED_FORMAT)) return undefined;
@@ -128,7 +137,8 @@ async function seedRepos(opts: SeedOptions, publicKey: string): Promise<number> 
         changed.add(repo.dir);
       }
     }
-    if (!(await exists(path.join(dirs.www, repo.dir, 'repodata', 'repomd.xml')))) changed.add(repo.dir);
+    if (!(await exists(path.join(dirs.www, repo.dir, 'repodata', 'repomd.xml'))))
+      changed.add(repo.dir);
   }
   const built: string[] = [];
   const staging = path.join(dirs.work, 'unsigned');
@@ -143,7 +153,12 @@ async function seedRepos(opts: SeedOptions, publicKey: string): Promise<number> 
   });
   if (built.length > 0) {
     opts.log?.(`signing ${built.length} stand-in RPMs`);
-    await signRpms(built, { gnupgHome: dirs.gnupg, gpgBin: opts.gpgBin, rpmsignBin: opts.rpmsignBin, signal: opts.signal });
+    await signRpms(built, {
+      gnupgHome: dirs.gnupg,
+      gpgBin: opts.gpgBin,
+      rpmsignBin: opts.rpmsignBin,
+      signal: opts.signal,
+    });
     for (const job of jobs) {
       const name = rpmFileName(job.rpm);
       const from = path.join(staging, name);
@@ -156,10 +171,18 @@ async function seedRepos(opts: SeedOptions, publicKey: string): Promise<number> 
     const repoDir = path.join(dirs.www, dir);
     await exec([
       opts.createrepoBin ?? 'createrepo_c',
-      ...['--quiet', '--no-database', '--revision', String(STAND_IN_EPOCH), '--set-timestamp-to-revision', repoDir],
+      ...[
+        '--quiet',
+        '--no-database',
+        '--revision',
+        String(STAND_IN_EPOCH),
+        '--set-timestamp-to-revision',
+        repoDir,
+      ],
     ]);
   }
-  for (const key of opts.plan.gpgKeys) await writeIfChanged(path.join(dirs.www, webPathOf(key, plan.repos)), publicKey);
+  for (const key of opts.plan.gpgKeys)
+    await writeIfChanged(path.join(dirs.www, webPathOf(key, plan.repos)), publicKey);
   return built.length;
 }
 
@@ -171,7 +194,10 @@ export async function seedMirror(opts: SeedOptions): Promise<SeedResult> {
   try {
     return await seedUnchecked(opts);
   } catch (err) {
-    if (err instanceof TaskError && (err.reason === 'command-failed' || err.reason === 'tool-not-found')) {
+    if (
+      err instanceof TaskError &&
+      (err.reason === 'command-failed' || err.reason === 'tool-not-found')
+    ) {
       throw new TaskError('command-failed', `embedded mirror: ${err.message}`, {
         hint: 'See docs/mirror.md (troubleshooting); `rm -rf <BUILD_ROOT>/mirror` starts the mirror over.',
         ...(err.argv === undefined ? {} : { argv: err.argv }),
@@ -188,7 +214,8 @@ async function seedUnchecked(opts: SeedOptions): Promise<SeedResult> {
   if (fresh !== undefined) return fresh;
   const { dirs, plan } = opts;
   await rm(dirs.stamp, { force: true });
-  for (const d of [dirs.www, dirs.work, dirs.locks, path.join(dirs.registry, 'data')]) await mkdir(d, { recursive: true });
+  for (const d of [dirs.www, dirs.work, dirs.locks, path.join(dirs.registry, 'data')])
+    await mkdir(d, { recursive: true });
   // Images are rebuilt in memory in milliseconds: rewrite the storage so no stale tag remains.
   const storage = path.join(dirs.registry, 'data');
   await clearStorage(storage);
@@ -198,7 +225,11 @@ async function seedUnchecked(opts: SeedOptions): Promise<SeedResult> {
     await storeImage(storage, image);
     imageDigests[imageKey(ref.registry, ref.repository, ref.tag)] = image.top.digest;
   }
-  const publicKey = await ensureSigningKey({ gnupgHome: dirs.gnupg, gpgBin: opts.gpgBin, signal: opts.signal });
+  const publicKey = await ensureSigningKey({
+    gnupgHome: dirs.gnupg,
+    gpgBin: opts.gpgBin,
+    signal: opts.signal,
+  });
   // RPMs signed with another key (the key was made again) would fail signature checks.
   const signedWith = path.join(dirs.root, 'signed-with.asc');
   const previousKey = await readFile(signedWith, 'utf8').catch(() => '');
@@ -208,7 +239,8 @@ async function seedUnchecked(opts: SeedOptions): Promise<SeedResult> {
     await writeFile(signedWith, publicKey);
   }
   const built = await seedRepos(opts, publicKey);
-  for (const url of plan.files) await writeIfChanged(path.join(dirs.www, webPathOf(url, plan.repos)), standInFileContent(url));
+  for (const url of plan.files)
+    await writeIfChanged(path.join(dirs.www, webPathOf(url, plan.repos)), standInFileContent(url));
   const rpmCount = plan.repos.reduce((n, r) => n + r.rpms.length, 0);
   const result: SeedResult = {
     hash: planHash(plan, SEED_FORMAT),

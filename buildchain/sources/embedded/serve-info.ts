@@ -13,7 +13,11 @@ export interface ServeSettings {
 }
 
 /** Settings for a mirror whose registry is `registryAddress` and nginx `webAddress`. */
-export function serveSettings(plan: MirrorPlan, registryAddress: string, webAddress: string): ServeSettings {
+export function serveSettings(
+  plan: MirrorPlan,
+  registryAddress: string,
+  webAddress: string,
+): ServeSettings {
   const registries = [...new Set(plan.images.map((i) => i.registry))].sort();
   const pairs: string[] = [];
   for (const repo of plan.repos) {
@@ -38,7 +42,11 @@ export function serveSettings(plan: MirrorPlan, registryAddress: string, webAddr
 }
 
 /** The lines `mirror:serve` prints. */
-export function serveBanner(plan: MirrorPlan, registryAddress: string, webAddress: string): string[] {
+export function serveBanner(
+  plan: MirrorPlan,
+  registryAddress: string,
+  webAddress: string,
+): string[] {
   const s = serveSettings(plan, registryAddress, webAddress);
   return [
     'embedded mirror (stand-in content, not a release) is serving:',

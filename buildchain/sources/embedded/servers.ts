@@ -169,7 +169,10 @@ async function startProcessServer(opts: ProcessServerOptions): Promise<LoopbackS
     // A watchdog shell leads the group: it reads its stdin (a pipe only this process holds)
     // and kills the server when that pipe closes, so the server dies with this process even on
     // SIGKILL, when no exit handler can run.
-    child = startDetached(['sh', '-c', WATCHDOG, 'watchdog', ...opts.argv], { outputFd: fd, env: serverEnv() });
+    child = startDetached(['sh', '-c', WATCHDOG, 'watchdog', ...opts.argv], {
+      outputFd: fd,
+      env: serverEnv(),
+    });
   } finally {
     closeSync(fd);
   }
@@ -229,7 +232,10 @@ export async function startRegistry(opts: RegistryOptions): Promise<LoopbackServ
   const config = {
     version: '0.1',
     log: { level: 'warn', accesslog: { disabled: true } },
-    storage: { filesystem: { rootdirectory: path.join(opts.dir, 'data') }, delete: { enabled: true } },
+    storage: {
+      filesystem: { rootdirectory: path.join(opts.dir, 'data') },
+      delete: { enabled: true },
+    },
     http: { addr: `127.0.0.1:${port}`, secret: 'metalk8s-buildchain-loopback' },
   };
   await writeFile(configPath, stringify(config));
@@ -266,7 +272,11 @@ export async function startNginx(opts: NginxOptions): Promise<LoopbackServer> {
   const conf = path.join(dir, 'nginx.conf');
   // The prefix (under BUILD_ROOT) is quoted with nginx escaping; a '$' in it is refused.
   const q = (file: string): string =>
-    nginxString(path.join(dir, file), 'nginx prefix directory', 'choose a BUILD_ROOT without "$" or control characters');
+    nginxString(
+      path.join(dir, file),
+      'nginx prefix directory',
+      'choose a BUILD_ROOT without "$" or control characters',
+    );
   await writeFile(
     conf,
     `daemon off;

@@ -53,7 +53,10 @@ export async function ensureSigningKey(opts: SigningOptions): Promise<string> {
   try {
     await writeFile(path.join(opts.gnupgHome, 'gpg.conf'), FROZEN_CLOCK_CONF);
     await exec([gpg, '--batch', '--import', STAND_IN_KEY_FILE], common);
-    const { stdout } = await exec([gpg, '--batch', '--armor', '--export', STAND_IN_KEY_UID], common);
+    const { stdout } = await exec(
+      [gpg, '--batch', '--armor', '--export', STAND_IN_KEY_UID],
+      common,
+    );
     await writeFileAtomic(pub, stdout + '\n');
     return stdout + '\n';
   } finally {
@@ -66,12 +69,27 @@ export async function signRpms(files: readonly string[], opts: SigningOptions): 
   if (files.length === 0) return;
   const gpg = opts.gpgBin ?? 'gpg';
   const exec = execDirectWith(opts.signal);
-  const gpgPath = gpg.includes('/') ? gpg : (await exec(['sh', '-c', 'command -v "$1"', 'sh', gpg])).stdout.trim();
+  const gpgPath = gpg.includes('/')
+    ? gpg
+    : (await exec(['sh', '-c', 'command -v "$1"', 'sh', gpg])).stdout.trim();
   // A macro body: rpm expands '%' in it (rpm shell-escapes the expanded path itself).
-  requireRpmMacroValue('__gpg', gpgPath, 'GPG_BIN', 'set GPG_BIN to a path without % or control characters');
+  requireRpmMacroValue(
+    '__gpg',
+    gpgPath,
+    'GPG_BIN',
+    'set GPG_BIN to a path without % or control characters',
+  );
   try {
     await exec(
-      [opts.rpmsignBin ?? 'rpmsign', '--define', `__gpg ${gpgPath}`, '--define', `_gpg_name ${STAND_IN_KEY_UID}`, '--addsign', ...files],
+      [
+        opts.rpmsignBin ?? 'rpmsign',
+        '--define',
+        `__gpg ${gpgPath}`,
+        '--define',
+        `_gpg_name ${STAND_IN_KEY_UID}`,
+        '--addsign',
+        ...files,
+      ],
       { env: gpgEnv(opts) },
     );
   } finally {
@@ -84,5 +102,7 @@ async function stopAgent(opts: SigningOptions): Promise<void> {
   const gpg = opts.gpgBin ?? 'gpg';
   const gpgconf = gpg.includes('/') ? path.join(path.dirname(gpg), 'gpgconf') : 'gpgconf';
   // Best effort, like the agent itself: a missing gpgconf or a failed kill is no error.
-  await execDirect([gpgconf, '--homedir', opts.gnupgHome, '--kill', 'gpg-agent'], { reject: false }).catch(() => undefined);
+  await execDirect([gpgconf, '--homedir', opts.gnupgHome, '--kill', 'gpg-agent'], {
+    reject: false,
+  }).catch(() => undefined);
 }

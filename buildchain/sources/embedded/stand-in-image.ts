@@ -100,7 +100,8 @@ function json(value: unknown): Buffer {
 }
 
 function platformImage(ref: StandInImageRef, arch: string): { manifest: Blob; blobs: Blob[] } {
-  const text = `stand-in for ${ref.registry}/${ref.repository}:${ref.tag} (${arch})\n` +
+  const text =
+    `stand-in for ${ref.registry}/${ref.repository}:${ref.tag} (${arch})\n` +
     'Built by the metalk8s-buildchain embedded mirror; not the real image.\n';
   const tar = tarOneFile('stand-in-image.txt', Buffer.from(text));
   const layer = blob(MEDIA_TYPE_LAYER, gzipStored(tar));

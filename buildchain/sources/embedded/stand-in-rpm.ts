@@ -5,7 +5,13 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execDirectWith } from '../../engine/exec/run-command.ts';
-import { requireRpmName, requireRpmPath, requireRpmVersion, rpmMacroEscape, shellQuote } from '../../lib/text/quote.ts';
+import {
+  requireRpmName,
+  requireRpmPath,
+  requireRpmVersion,
+  rpmMacroEscape,
+  shellQuote,
+} from '../../lib/text/quote.ts';
 import type { StandInRpm } from './content.ts';
 
 /** Fixed build time of stand-in RPMs (SOURCE_DATE_EPOCH), also their file mtime. */
@@ -33,7 +39,8 @@ export function standInSpec(rpm: StandInRpm): string {
   const release = requireRpmVersion(rpm.release, `release of stand-in RPM ${name}`);
   const dir = '/usr/share/metalk8s-stand-in';
   const file = `${dir}/${name}`;
-  const text = (value: string): string => rpmMacroEscape(value, 'stand-in RPM text', 'use an RPM name');
+  const text = (value: string): string =>
+    rpmMacroEscape(value, 'stand-in RPM text', 'use an RPM name');
   return [
     `Name:           ${name}`,
     `Version:        ${version}`,
@@ -43,7 +50,9 @@ export function standInSpec(rpm: StandInRpm): string {
     'BuildArch:      noarch',
     '',
     '%description',
-    text(`Stand-in package built by the metalk8s-buildchain embedded mirror; not the real ${name}.`),
+    text(
+      `Stand-in package built by the metalk8s-buildchain embedded mirror; not the real ${name}.`,
+    ),
     '',
     '%prep',
     '%build',
@@ -64,12 +73,19 @@ export function standInSpec(rpm: StandInRpm): string {
 export function rpmbuildArgs(topdir: string, spec: string): string[] {
   requireRpmPath(topdir, 'rpmbuild topdir', RPM_PATH_FIX);
   return [
-    '--define', `_topdir ${topdir}`,
-    '--define', `_tmppath ${path.join(topdir, 'tmp')}`,
-    '--define', 'use_source_date_epoch_as_buildtime 1',
-    '--define', 'clamp_mtime_to_source_date_epoch 1',
-    '--define', '_buildhost reproducible',
-    '--quiet', '-bb', spec,
+    '--define',
+    `_topdir ${topdir}`,
+    '--define',
+    `_tmppath ${path.join(topdir, 'tmp')}`,
+    '--define',
+    'use_source_date_epoch_as_buildtime 1',
+    '--define',
+    'clamp_mtime_to_source_date_epoch 1',
+    '--define',
+    '_buildhost reproducible',
+    '--quiet',
+    '-bb',
+    spec,
   ];
 }
 
@@ -95,9 +111,12 @@ export async function buildStandInRpm(rpm: StandInRpm, opts: BuildRpmOptions): P
   }
   const spec = path.join(topdir, 'SPECS', `${rpm.name}.spec`);
   await writeFile(spec, specText);
-  await execDirectWith(opts.signal)([opts.rpmbuildBin ?? 'rpmbuild', ...rpmbuildArgs(topdir, spec)], {
-    env: { SOURCE_DATE_EPOCH: String(STAND_IN_EPOCH) },
-  });
+  await execDirectWith(opts.signal)(
+    [opts.rpmbuildBin ?? 'rpmbuild', ...rpmbuildArgs(topdir, spec)],
+    {
+      env: { SOURCE_DATE_EPOCH: String(STAND_IN_EPOCH) },
+    },
+  );
   const built = path.join(topdir, 'RPMS', 'noarch', rpmFileName(rpm));
   const dest = path.join(opts.destDir, rpmFileName(rpm));
   await mkdir(opts.destDir, { recursive: true });
@@ -108,7 +127,11 @@ export async function buildStandInRpm(rpm: StandInRpm, opts: BuildRpmOptions): P
 }
 
 /** Runs `work` over `items`, `limit` at a time; the first failure rejects (others finish). */
-export async function runLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+export async function runLimited<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const errors: unknown[] = [];
   const worker = async (): Promise<void> => {
@@ -122,5 +145,6 @@ export async function runLimited<T>(items: readonly T[], limit: number, work: (i
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (errors.length > 0) throw errors[0] instanceof Error ? errors[0] : new Error(String(errors[0]));
+  if (errors.length > 0)
+    throw errors[0] instanceof Error ? errors[0] : new Error(String(errors[0]));
 }

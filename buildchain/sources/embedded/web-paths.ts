@@ -18,7 +18,8 @@ export function webPathOf(url: string, repos: readonly MirrorRepo[]): string {
   for (const repo of repos) {
     for (const base of repo.baseUrls) {
       const under = url === base || url.startsWith(`${base}/`);
-      if (under && (best === undefined || base.length > best.base.length)) best = { dir: repo.dir, base };
+      if (under && (best === undefined || base.length > best.base.length))
+        best = { dir: repo.dir, base };
     }
   }
   if (best !== undefined) {
@@ -40,7 +41,9 @@ export function webPathOf(url: string, repos: readonly MirrorRepo[]): string {
  */
 export function standInFileContent(url: string): Buffer {
   const base = url.split('/').pop() ?? 'file';
-  const text = Buffer.from(`stand-in for ${url}\nBuilt by the metalk8s-buildchain embedded mirror.\n`);
+  const text = Buffer.from(
+    `stand-in for ${url}\nBuilt by the metalk8s-buildchain embedded mirror.\n`,
+  );
   const stem = base.replace(/\.(tar\.gz|tgz|tar)$/, '');
   if (/\.(tar\.gz|tgz)$/.test(base)) return gzipStored(tarOneFile(`${stem}/STAND-IN.txt`, text));
   if (base.endsWith('.tar')) return tarOneFile(`${stem}/STAND-IN.txt`, text);

@@ -11,13 +11,7 @@ import { sha256File } from '../../lib/fs/hash.ts';
 import { summarizeEventLog } from './event-log.ts';
 import type { BuildReport, ReportImage } from './report-types.ts';
 import { scanArchives } from './scan-archives.ts';
-import {
-  countBytes,
-  filesUnder,
-  scanImageDirs,
-  scanRepositories,
-  walkTree,
-} from './scan-tree.ts';
+import { countBytes, filesUnder, scanImageDirs, scanRepositories, walkTree } from './scan-tree.ts';
 
 /** Inputs of {@link computeBuildReport}. */
 export interface BuildReportOptions {

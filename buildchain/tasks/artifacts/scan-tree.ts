@@ -51,7 +51,6 @@ export function filesUnder(files: readonly TreeFile[], prefix: string): TreeFile
   return files.filter((f) => f.rel.startsWith(p));
 }
 
-
 interface ManifestLike {
   readonly mediaType?: string;
   readonly config?: { readonly digest?: string };

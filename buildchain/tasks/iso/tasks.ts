@@ -30,8 +30,14 @@ export function isoPath(config: BuildConfig): string {
 export async function walkTree(dir: string): Promise<{ files: string[]; dirs: string[] }> {
   const entries = await walkEntries(dir, { missingOk: true });
   return {
-    files: entries.filter((e) => e.kind !== 'dir').map((e) => e.rel).sort(),
-    dirs: entries.filter((e) => e.kind === 'dir').map((e) => e.rel).sort(),
+    files: entries
+      .filter((e) => e.kind !== 'dir')
+      .map((e) => e.rel)
+      .sort(),
+    dirs: entries
+      .filter((e) => e.kind === 'dir')
+      .map((e) => e.rel)
+      .sort(),
   };
 }
 
@@ -74,9 +80,13 @@ function populateTask(
         }
         // Only inside the build directory: an ISO root that is (or holds) a symlink leading
         // out of it fails the task before anything is removed.
-        await removeAllInside(config.buildRoot, found.map((s) => path.join(config.isoRoot, s)));
+        await removeAllInside(
+          config.buildRoot,
+          found.map((s) => path.join(config.isoRoot, s)),
+        );
         // Always shown (console, live view and JSON reporter), as docs/iso.md promises.
-        for (const s of found) ctx.log(`warning: removing ${s} from the ISO root: no task produces it`);
+        for (const s of found)
+          ctx.log(`warning: removing ${s} from the ISO root: no task produces it`);
       }),
     ],
   };
@@ -183,7 +193,9 @@ async function exists(file: string): Promise<boolean> {
 
 function verifyTask(config: BuildConfig, iso: string): TaskDefinition {
   const target =
-    config.settings.isoVerifyPath === undefined ? iso : path.resolve(config.root, config.settings.isoVerifyPath);
+    config.settings.isoVerifyPath === undefined
+      ? iso
+      : path.resolve(config.root, config.settings.isoVerifyPath);
   const t = (n: string): string | undefined => config.tools[n]?.bin;
   return {
     name: 'verify',

@@ -22,7 +22,12 @@ export function newReport(): CheckReport {
 }
 
 /** Records a problem of the ISO: `subject: message` when rendered, always an error. */
-export function addProblem(report: CheckReport, kind: string, subject: string, message: string): void {
+export function addProblem(
+  report: CheckReport,
+  kind: string,
+  subject: string,
+  message: string,
+): void {
   report.problems.push(problem(kind, subject, message));
 }
 
@@ -75,7 +80,12 @@ async function checkImageDir(dir: string, label: string, report: CheckReport): P
   try {
     manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as typeof manifest;
   } catch (err) {
-    addProblem(report, 'manifest-invalid', `image ${label}`, `manifest.json unreadable: ${String(err)}`);
+    addProblem(
+      report,
+      'manifest-invalid',
+      `image ${label}`,
+      `manifest.json unreadable: ${String(err)}`,
+    );
     return;
   }
   const blobs = [manifest.config, ...(manifest.layers ?? []), ...(manifest.manifests ?? [])].filter(
@@ -84,7 +94,12 @@ async function checkImageDir(dir: string, label: string, report: CheckReport): P
   for (const d of blobs) {
     const m = /^sha256:([a-f0-9]{64})$/.exec(d.digest ?? '');
     if (m?.[1] === undefined) {
-      addProblem(report, 'manifest-invalid', `image ${label}`, `malformed digest '${d.digest ?? ''}'`);
+      addProblem(
+        report,
+        'manifest-invalid',
+        `image ${label}`,
+        `malformed digest '${d.digest ?? ''}'`,
+      );
       continue;
     }
     const blob = path.join(dir, m[1]);
@@ -93,7 +108,8 @@ async function checkImageDir(dir: string, label: string, report: CheckReport): P
       continue;
     }
     const actual = await digestOf(blob);
-    if (actual !== m[1]) addProblem(report, 'digest-mismatch', `image ${label}`, `blob ${m[1]} has sha256 ${actual}`);
+    if (actual !== m[1])
+      addProblem(report, 'digest-mismatch', `image ${label}`, `blob ${m[1]} has sha256 ${actual}`);
   }
 }
 
@@ -113,7 +129,12 @@ export async function checkImages(tree: string, report: CheckReport): Promise<st
     for (const m of text.matchAll(/([A-Za-z0-9._-]+)\/([A-Za-z0-9._-]+)\/manifest\.json/g)) {
       const [, name, tag] = m;
       if (name !== undefined && tag !== undefined && !found.includes(`${name}:${tag}`)) {
-        addProblem(report, 'image-missing', `registry config ${path.relative(tree, inc)}`, `image ${name}:${tag} is not on the ISO`);
+        addProblem(
+          report,
+          'image-missing',
+          `registry config ${path.relative(tree, inc)}`,
+          `image ${name}:${tag} is not on the ISO`,
+        );
       }
     }
   }
@@ -125,7 +146,11 @@ export async function checkImages(tree: string, report: CheckReport): Promise<st
 async function registryIncludes(tree: string): Promise<string[]> {
   const out: string[] = [];
   for (const e of await walkTree(path.join(tree, 'salt'), { missingOk: true })) {
-    if (e.kind !== 'dir' && /\.inc(\.j2)?$/.test(e.rel) && (await readFile(e.path, 'utf8')).includes('/v2/'))
+    if (
+      e.kind !== 'dir' &&
+      /\.inc(\.j2)?$/.test(e.rel) &&
+      (await readFile(e.path, 'utf8')).includes('/v2/')
+    )
       out.push(e.path);
   }
   return out.sort();
@@ -163,7 +188,8 @@ export function parsePrimary(xml: string): { href: string; checksum: string; alg
 
 /** RPM files under `dir` (relative), `repodata/` directories skipped. */
 async function rpmsUnder(dir: string): Promise<string[]> {
-  const notRepodata = (e: WalkEntry): boolean => !(e.kind === 'dir' && path.basename(e.rel) === 'repodata');
+  const notRepodata = (e: WalkEntry): boolean =>
+    !(e.kind === 'dir' && path.basename(e.rel) === 'repodata');
   return (await walkTree(dir, { filter: notRepodata }))
     .filter((e) => e.kind === 'file' && e.rel.endsWith('.rpm'))
     .map((e) => e.rel);
@@ -180,7 +206,8 @@ async function checkRepo(repo: string, label: string, report: CheckReport): Prom
       continue;
     }
     const actual = await digestOf(file, e.algo === 'sha' ? 'sha1' : e.algo);
-    if (actual !== e.checksum) addProblem(report, 'digest-mismatch', `repo ${label}`, `${e.href} checksum mismatch`);
+    if (actual !== e.checksum)
+      addProblem(report, 'digest-mismatch', `repo ${label}`, `${e.href} checksum mismatch`);
     else if (e.type === 'primary')
       primary = parsePrimary(gunzipSync(await readFile(file)).toString('utf8'));
   }
@@ -191,12 +218,14 @@ async function checkRepo(repo: string, label: string, report: CheckReport): Prom
   const listed = new Set(primary.map((p) => p.href));
   for (const p of primary) {
     const file = path.join(repo, p.href);
-    if (!(await isFile(file))) addProblem(report, 'missing-file', `repo ${label}`, `${p.href} listed but missing`);
+    if (!(await isFile(file)))
+      addProblem(report, 'missing-file', `repo ${label}`, `${p.href} listed but missing`);
     else if ((await digestOf(file, p.algo)) !== p.checksum)
       addProblem(report, 'digest-mismatch', `repo ${label}`, `${p.href} checksum mismatch`);
   }
   for (const rpm of await rpmsUnder(repo)) {
-    if (!listed.has(rpm)) addProblem(report, 'repodata-mismatch', `repo ${label}`, `${rpm} is not in the repodata`);
+    if (!listed.has(rpm))
+      addProblem(report, 'repodata-mismatch', `repo ${label}`, `${rpm} is not in the repodata`);
   }
   return primary.length;
 }

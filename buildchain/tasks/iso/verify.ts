@@ -77,7 +77,12 @@ async function checkSums(opts: VerifyIsoOptions, report: CheckReport): Promise<v
     text = readRegularText(sumFile, { maxBytes: MAX_SUM_FILE_BYTES });
   } catch (err) {
     const missing = !(err instanceof TaskError) || err.reason === 'missing-file-dep';
-    addProblem(report, missing ? 'sha256sum-missing' : 'sha256sum-invalid', 'SHA256SUM', missing ? `${sumFile} not found` : err.message);
+    addProblem(
+      report,
+      missing ? 'sha256sum-missing' : 'sha256sum-invalid',
+      'SHA256SUM',
+      missing ? `${sumFile} not found` : err.message,
+    );
     return;
   }
   const base = path.basename(opts.iso);
@@ -86,7 +91,12 @@ async function checkSums(opts: VerifyIsoOptions, report: CheckReport): Promise<v
   if (expected === undefined) {
     addProblem(report, 'sha256sum-missing', 'SHA256SUM', `no line for ${base}`);
   } else if ((await sha256File(opts.iso)) !== expected) {
-    addProblem(report, 'digest-mismatch', 'SHA256SUM', `${base} does not match (corrupted or rebuilt ISO)`);
+    addProblem(
+      report,
+      'digest-mismatch',
+      'SHA256SUM',
+      `${base} does not match (corrupted or rebuilt ISO)`,
+    );
   } else {
     report.checked.push('SHA256SUM matches');
   }
@@ -95,11 +105,20 @@ async function checkSums(opts: VerifyIsoOptions, report: CheckReport): Promise<v
     const r = await execDirect([opts.tools?.gpg ?? 'gpg', '--batch', '--verify', sig, sumFile], {
       reject: false,
       timeoutMs: GPG_VERIFY_TIMEOUT_MS,
-    }).catch((err: unknown) => ({ exitCode: -1, stdout: '', stderr: err instanceof Error ? err.message : String(err) }));
+    }).catch((err: unknown) => ({
+      exitCode: -1,
+      stdout: '',
+      stderr: err instanceof Error ? err.message : String(err),
+    }));
     if (r.exitCode === 0) {
       report.checked.push(`signature ${path.basename(sig)} is valid`);
     } else {
-      addProblem(report, 'signature-invalid', `signature ${path.basename(sig)}`, r.stderr.trim().split('\n').slice(-2).join(' '));
+      addProblem(
+        report,
+        'signature-invalid',
+        `signature ${path.basename(sig)}`,
+        r.stderr.trim().split('\n').slice(-2).join(' '),
+      );
     }
   }
 }
@@ -112,18 +131,34 @@ async function checkProduct(opts: VerifyIsoOptions, report: CheckReport): Promis
   const text = (await readIsoFilePrimary(opts.iso, '/PRODUCT.TXT;1', tools)).toString('utf8');
   const product = parseProductTxt(text);
   for (const key of PRODUCT_KEYS) {
-    if (!product.has(key)) addProblem(report, 'product-invalid', 'product.txt', `${key} is missing`);
+    if (!product.has(key))
+      addProblem(report, 'product-invalid', 'product.txt', `${key} is missing`);
   }
   if (/[^\n]*[`$"'\\;&|<>()]/.test(text.replace(/^[A-Z_]+=/gm, ''))) {
-    addProblem(report, 'product-invalid', 'product.txt', 'a value is not plain (not safely sourceable by sh)');
+    addProblem(
+      report,
+      'product-invalid',
+      'product.txt',
+      'a value is not plain (not safely sourceable by sh)',
+    );
   }
   const name = product.get('NAME') ?? '';
   const version = product.get('VERSION') ?? '';
   if (opts.expectName !== undefined && name !== opts.expectName) {
-    addProblem(report, 'product-invalid', 'product.txt', `NAME=${name}, expected ${opts.expectName}`);
+    addProblem(
+      report,
+      'product-invalid',
+      'product.txt',
+      `NAME=${name}, expected ${opts.expectName}`,
+    );
   }
   if (info.volumeId !== `${name} ${version}`) {
-    addProblem(report, 'volume-id-mismatch', '', `volume id '${info.volumeId}' is not '${name} ${version}'`);
+    addProblem(
+      report,
+      'volume-id-mismatch',
+      '',
+      `volume id '${info.volumeId}' is not '${name} ${version}'`,
+    );
   }
   report.checked.push(`product.txt: ${name} ${version}; volume id, Rock Ridge, Joliet`);
 }

@@ -3,7 +3,13 @@
  * A finding is the parsed record (kept as stored in the result files); it is reported as a
  * {@link Problem} (lib/problem.ts) through {@link findingProblem}. Pure: no disk, no processes.
  */
-import { formatProblemLine, hasErrorProblems, problem, type Problem, type ProblemSeverity } from '../../lib/problem.ts';
+import {
+  formatProblemLine,
+  hasErrorProblems,
+  problem,
+  type Problem,
+  type ProblemSeverity,
+} from '../../lib/problem.ts';
 
 /** How bad a finding is; `warning` never fails a subtask, `error` does. */
 export type LintSeverity = ProblemSeverity;
@@ -53,7 +59,9 @@ function findingSubject(f: LintFinding): string {
  * tool's rule id kept as `rule`.
  */
 export function findingProblem(f: LintFinding, subtask = ''): Problem {
-  const kind = KIND_OF_SUBTASK[subtask] ?? (subtask === '' ? 'lint' : `lint-${subtask.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`);
+  const kind =
+    KIND_OF_SUBTASK[subtask] ??
+    (subtask === '' ? 'lint' : `lint-${subtask.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`);
   return problem(kind, findingSubject(f), f.message, { severity: f.severity, rule: f.rule });
 }
 

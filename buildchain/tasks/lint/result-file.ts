@@ -3,7 +3,14 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TaskError } from '../../engine/task.ts';
 import { writeFileAtomic } from '../../lib/fs/atomic-write.ts';
-import { findingProblem, formatFinding, hasErrors, sortFindings, summarize, type LintResult } from './findings.ts';
+import {
+  findingProblem,
+  formatFinding,
+  hasErrors,
+  sortFindings,
+  summarize,
+  type LintResult,
+} from './findings.ts';
 
 /** `<buildRoot>/lint/<subtask>.json` */
 export function resultPath(buildRoot: string, subtask: string): string {

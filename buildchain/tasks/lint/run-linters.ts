@@ -12,7 +12,6 @@ import { parseShellcheckGcc, shellcheckArgs } from './shellcheck.ts';
 import { planYamlFile } from './yaml-files.ts';
 import { parseYamllintParsable, yamllintArgs } from './yamllint.ts';
 
-
 /** Options shared by the linters. */
 export interface LinterOptions {
   /** Absolute project root; `files` are relative to it. */

@@ -179,7 +179,11 @@ function checkSpecs(config: BuildConfig): CheckSpec[] {
     {
       sub: 'ts',
       doc: 'tsc --noEmit, eslint and the import rules (dependency-cruiser) on the TypeScript sources',
-      fileDeps: [...tsFiles, 'package-lock.json', ...(existsSync(path.join(root, DEPCRUISE_CONFIG)) ? [DEPCRUISE_CONFIG] : [])],
+      fileDeps: [
+        ...tsFiles,
+        'package-lock.json',
+        ...(existsSync(path.join(root, DEPCRUISE_CONFIG)) ? [DEPCRUISE_CONFIG] : []),
+      ],
       tools: [],
       params: { files: tsFiles.length },
       run: (ctx) => lintTypeScript({ root, exec: contextExec(ctx), checkedFiles: tsFiles.length }),

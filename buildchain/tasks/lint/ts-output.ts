@@ -75,11 +75,13 @@ interface DepcruiseViolation {
 export function parseDepcruiseJson(json: string): LintFinding[] {
   const parsed = JSON.parse(json) as { summary?: { violations?: unknown } };
   const violations = parsed.summary?.violations;
-  if (!Array.isArray(violations)) throw new Error('depcruise JSON output has no summary.violations');
+  if (!Array.isArray(violations))
+    throw new Error('depcruise JSON output has no summary.violations');
   return (violations as DepcruiseViolation[]).map((v) => {
     const from = v.from ?? '(unknown)';
     const cycle = (v.cycle ?? []).map((c) => (typeof c === 'string' ? c : (c.name ?? '')));
-    const path = cycle.length > 0 ? [from, ...cycle].join(' → ') : `${from} → ${v.to ?? '(unknown)'}`;
+    const path =
+      cycle.length > 0 ? [from, ...cycle].join(' → ') : `${from} → ${v.to ?? '(unknown)'}`;
     return {
       file: from,
       severity: v.rule?.severity === 'warn' || v.rule?.severity === 'info' ? 'warning' : 'error',

@@ -36,7 +36,15 @@ export function mirrorInputFilesSync(root: string): string[] {
 
 function waitForAbort(signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => { signal.addEventListener('abort', () => { resolve(); }, { once: true }); });
+  return new Promise((resolve) => {
+    signal.addEventListener(
+      'abort',
+      () => {
+        resolve();
+      },
+      { once: true },
+    );
+  });
 }
 
 export function createMirrorTasks(config: BuildConfig, sources: Sources): TaskDefinition[] {
@@ -61,7 +69,10 @@ export function createMirrorTasks(config: BuildConfig, sources: Sources): TaskDe
       uptodate: [
         async () => {
           const plan = await loadMirrorPlan(config.root, config.projectName);
-          return (await readFreshStamp(dirs, plan)) !== undefined || 'the content lists changed since the last seed';
+          return (
+            (await readFreshStamp(dirs, plan)) !== undefined ||
+            'the content lists changed since the last seed'
+          );
         },
       ],
       actions: [
@@ -84,7 +95,12 @@ export function createMirrorTasks(config: BuildConfig, sources: Sources): TaskDe
           const m = mirror();
           try {
             const endpoints = await m.ensure();
-            for (const line of serveBanner(endpoints.plan, endpoints.registry.address, endpoints.web.address)) ctx.log(line);
+            for (const line of serveBanner(
+              endpoints.plan,
+              endpoints.registry.address,
+              endpoints.web.address,
+            ))
+              ctx.log(line);
             await waitForAbort(ctx.signal);
           } finally {
             await m.stop();

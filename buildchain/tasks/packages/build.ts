@@ -80,20 +80,37 @@ export async function buildSrpm(o: BuildSrpmOptions): Promise<void> {
   }
   await utimes(path.join(topdir, spec), o.epoch, o.epoch);
   const bin = o.rpmspecBin ?? 'rpmspec';
-  const expanded = await run(o, topdir, (t) => rpmspecParseArgs({ bin, topdir, topdirInArgv: t, spec, defines: o.defines }));
+  const expanded = await run(o, topdir, (t) =>
+    rpmspecParseArgs({ bin, topdir, topdirInArgv: t, spec, defines: o.defines }),
+  );
   const missing = specSourceFiles(expanded.stdout).filter((s) => !provided.has(s));
   if (missing.length > 0) {
-    throw new TaskError('invalid-input', `spec of '${o.name}' needs sources that are not provided: ${missing.join(', ')}`, {
-      hint: `Add them to packages-specs/${o.name}/ (local files) or to packages-specs/${o.name}/sources.yaml (URL + sha256).`,
-    });
+    throw new TaskError(
+      'invalid-input',
+      `spec of '${o.name}' needs sources that are not provided: ${missing.join(', ')}`,
+      {
+        hint: `Add them to packages-specs/${o.name}/ (local files) or to packages-specs/${o.name}/sources.yaml (URL + sha256).`,
+      },
+    );
   }
   o.log?.(`rpmbuild -bs ${o.name}`);
   await run(o, topdir, (t) =>
-    rpmbuildArgs({ bin: o.rpmbuildBin ?? 'rpmbuild', topdir, topdirInArgv: t, mode: 'srpm', input: spec, defines: o.defines, nodeps: o.builder.builder === 'local' }),
+    rpmbuildArgs({
+      bin: o.rpmbuildBin ?? 'rpmbuild',
+      topdir,
+      topdirInArgv: t,
+      mode: 'srpm',
+      input: spec,
+      defines: o.defines,
+      nodeps: o.builder.builder === 'local',
+    }),
   );
   const srpms = await listFiles(path.join(topdir, 'SRPMS'), '.src.rpm');
   if (srpms.length !== 1 || srpms[0] === undefined) {
-    throw new TaskError('target-not-produced', `rpmbuild -bs ${o.name} produced ${srpms.length} SRPMs`);
+    throw new TaskError(
+      'target-not-produced',
+      `rpmbuild -bs ${o.name} produced ${srpms.length} SRPMs`,
+    );
   }
   await copyFileAtomic(srpms[0], o.out, { mkdir: true });
 }
@@ -135,19 +152,33 @@ export async function buildRpms(o: BuildRpmsOptions): Promise<BuiltRpm[]> {
   await copyFile(o.srpm, path.join(topdir, srpm));
   o.log?.(`rpmbuild --rebuild ${o.name}`);
   await run(o, topdir, (t) =>
-    rpmbuildArgs({ bin: o.rpmbuildBin ?? 'rpmbuild', topdir, topdirInArgv: t, mode: 'rpm', input: srpm, defines: o.defines, nodeps: o.builder.builder === 'local' }),
+    rpmbuildArgs({
+      bin: o.rpmbuildBin ?? 'rpmbuild',
+      topdir,
+      topdirInArgv: t,
+      mode: 'rpm',
+      input: srpm,
+      defines: o.defines,
+      nodeps: o.builder.builder === 'local',
+    }),
   );
   const rpmsDir = path.join(topdir, 'RPMS');
   const files = await listFiles(rpmsDir, '.rpm');
-  if (files.length === 0) throw new TaskError('target-not-produced', `rpmbuild --rebuild ${o.name} produced no RPM`);
+  if (files.length === 0)
+    throw new TaskError('target-not-produced', `rpmbuild --rebuild ${o.name} produced no RPM`);
   if (o.sign !== undefined) {
     const gpgPath = resolveOnPath(o.sign.gpgBin ?? 'gpg');
     const { sign } = o;
     // rpmsign runs gpg, which starts a gpg-agent: stop it afterwards.
-    await withGpgAgentCleanup(o.exec, sign, () => o.exec(rpmsignArgs({ bin: sign.rpmsignBin ?? 'rpmsign', gpgPath, keyName: sign.keyName, files }), {
-      env: sign.gnupgHome === undefined ? {} : { GNUPGHOME: sign.gnupgHome },
-      input: '',
-    }));
+    await withGpgAgentCleanup(o.exec, sign, () =>
+      o.exec(
+        rpmsignArgs({ bin: sign.rpmsignBin ?? 'rpmsign', gpgPath, keyName: sign.keyName, files }),
+        {
+          env: sign.gnupgHome === undefined ? {} : { GNUPGHOME: sign.gnupgHome },
+          input: '',
+        },
+      ),
+    );
   }
   const staging = `${o.outDir}.staging`;
   await rm(staging, { recursive: true, force: true });
@@ -160,6 +191,9 @@ export async function buildRpms(o: BuildRpmsOptions): Promise<BuiltRpm[]> {
     built.push({ path: rel, arch, sha256: await fileDigest(path.join(staging, rel)) });
   }
   await replaceDir(staging, o.outDir);
-  await writeIfChanged(o.manifest, `${JSON.stringify({ package: o.name, rpms: built }, null, 2)}\n`);
+  await writeIfChanged(
+    o.manifest,
+    `${JSON.stringify({ package: o.name, rpms: built }, null, 2)}\n`,
+  );
   return built;
 }

@@ -25,7 +25,8 @@ export function dnfConfigPath(workDir: string): string {
 }
 
 /** Content of the private dnf.conf: no host repos; an unavailable repo is an error. */
-export const DNF_CONFIG = '[main]\nreposdir=/dev/null\nskip_if_unavailable=False\ngpgcheck=0\nplugins=1\n';
+export const DNF_CONFIG =
+  '[main]\nreposdir=/dev/null\nskip_if_unavailable=False\ngpgcheck=0\nplugins=1\n';
 
 /** Global options making dnf ignore the host's configuration and state. */
 export function dnfHermeticArgs(o: Omit<DnfResolveOptions, 'specs'>): string[] {
@@ -78,13 +79,19 @@ export type DnfFailure =
   | { readonly kind: 'other'; readonly detail: string };
 
 export function classifyDnfFailure(stderr: string): DnfFailure {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
   const meta = /Failed to download metadata for repo '([^']+)'(.*)$/.exec(stderr);
   if (meta?.[1] !== undefined) {
-    const detail = lines.find((l) => /Curl error|Cannot download|Status code/.test(l)) ?? lines.at(-1) ?? '';
+    const detail =
+      lines.find((l) => /Curl error|Cannot download|Status code/.test(l)) ?? lines.at(-1) ?? '';
     return { kind: 'repo-unreachable', repo: meta[1], detail };
   }
-  const missing = [...stderr.matchAll(/No (?:package|match for argument:?) ([^\s]+?)(?: available)?\.?$/gm)]
+  const missing = [
+    ...stderr.matchAll(/No (?:package|match for argument:?) ([^\s]+?)(?: available)?\.?$/gm),
+  ]
     .map((m) => m[1] ?? '')
     .filter((n) => n !== '');
   if (missing.length > 0) return { kind: 'no-package', names: [...new Set(missing)] };

@@ -12,9 +12,31 @@ import type { PackageList, RepoSpec } from '../../config/content-types.ts';
 import { TaskError } from '../../engine/task.ts';
 import type { Exec } from '../../engine/exec/run-command.ts';
 import { tailLines, type Log } from './output.ts';
-import { classifyDnfFailure, DNF_CONFIG, dnfConfigPath, dnfResolveArgs, packageSpecString, parseDnfUrls } from './dnf-args.ts';
-import { fetchVerified, fileDigest, hasVerifiedFile, readUrl, digestOf, writeIfChanged } from './fetch.ts';
-import { readLock, requestDigest, rpmFileName, serializeLock, type LockedKey, type LockedPackage, type PackageLock } from './lock.ts';
+import {
+  classifyDnfFailure,
+  DNF_CONFIG,
+  dnfConfigPath,
+  dnfResolveArgs,
+  packageSpecString,
+  parseDnfUrls,
+} from './dnf-args.ts';
+import {
+  fetchVerified,
+  fileDigest,
+  hasVerifiedFile,
+  readUrl,
+  digestOf,
+  writeIfChanged,
+} from './fetch.ts';
+import {
+  readLock,
+  requestDigest,
+  rpmFileName,
+  serializeLock,
+  type LockedKey,
+  type LockedPackage,
+  type PackageLock,
+} from './lock.ts';
 import type { PackagingPaths } from './paths.ts';
 import { readPrimary, joinUrl, type PrimaryEntry } from './repodata.ts';
 import { parseChecksig } from './signing.ts';
@@ -73,12 +95,16 @@ function repoByName(list: PackageList, name: string): RepoSpec {
 
 async function mapUrls(o: DownloadOptions): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (const r of o.list.repos) out.set(r.name, `${(await o.resolveUrl(r.baseUrl)).replace(/\/+$/, '')}/`);
+  for (const r of o.list.repos)
+    out.set(r.name, `${(await o.resolveUrl(r.baseUrl)).replace(/\/+$/, '')}/`);
   return out;
 }
 
 async function runDnf(o: DownloadOptions, urls: Map<string, string>): Promise<string[]> {
-  const specs = o.list.packages.filter((p) => !p.built).map(packageSpecString).sort();
+  const specs = o.list.packages
+    .filter((p) => !p.built)
+    .map(packageSpecString)
+    .sort();
   if (specs.length === 0) return [];
   await rm(o.paths.dnf, { recursive: true, force: true });
   await mkdir(o.paths.dnf, { recursive: true });
@@ -98,19 +124,31 @@ async function runDnf(o: DownloadOptions, urls: Map<string, string>): Promise<st
   const details = { argv, exitCode: r.exitCode, stderrTail: tailLines(r.stderr) };
   switch (f.kind) {
     case 'repo-unreachable':
-      throw new TaskError('unreachable', `package repo '${f.repo}' is unreachable at ${urls.get(f.repo) ?? '?'}: ${f.detail}`, { ...details, hint: hint(o) });
+      throw new TaskError(
+        'unreachable',
+        `package repo '${f.repo}' is unreachable at ${urls.get(f.repo) ?? '?'}: ${f.detail}`,
+        { ...details, hint: hint(o) },
+      );
     case 'no-package':
-      throw new TaskError('invalid-input', `no package matches ${f.names.join(', ')} in the configured repos`, {
-        ...details,
-        hint: `Fix the name/version in packages-specs/${o.list.osFamily}.yaml or add the repo that has it.`,
-      });
+      throw new TaskError(
+        'invalid-input',
+        `no package matches ${f.names.join(', ')} in the configured repos`,
+        {
+          ...details,
+          hint: `Fix the name/version in packages-specs/${o.list.osFamily}.yaml or add the repo that has it.`,
+        },
+      );
     case 'unresolvable':
       throw new TaskError('invalid-input', `the package list cannot be resolved: ${f.detail}`, {
         ...details,
         hint: `Add the repo providing the missing dependency to packages-specs/${o.list.osFamily}.yaml.`,
       });
     case 'other':
-      throw new TaskError('command-failed', `dnf failed (exit ${r.exitCode}): ${f.detail}`, details);
+      throw new TaskError(
+        'command-failed',
+        `dnf failed (exit ${r.exitCode}): ${f.detail}`,
+        details,
+      );
   }
 }
 
@@ -120,18 +158,38 @@ async function resolveLock(o: DownloadOptions, request: string): Promise<Package
   const resolved = await runDnf(o, urls);
   const byRepo = new Map<string, string[]>();
   for (const u of resolved) {
-    const repo = [...urls.entries()].filter(([, base]) => u.startsWith(base)).sort((a, b) => b[1].length - a[1].length)[0];
-    if (repo === undefined) throw new TaskError('internal-error', `dnf returned ${u}, outside every configured repo`);
+    const repo = [...urls.entries()]
+      .filter(([, base]) => u.startsWith(base))
+      .sort((a, b) => b[1].length - a[1].length)[0];
+    if (repo === undefined)
+      throw new TaskError('internal-error', `dnf returned ${u}, outside every configured repo`);
     byRepo.set(repo[0], [...(byRepo.get(repo[0]) ?? []), u.slice(repo[1].length)]);
   }
   const packages: LockedPackage[] = [];
   for (const [repo, hrefs] of byRepo) {
     const primary = new Map<string, PrimaryEntry>();
-    for (const e of await readPrimary(urls.get(repo) ?? '', `package repo '${repo}'`)) primary.set(e.href, e);
+    for (const e of await readPrimary(urls.get(repo) ?? '', `package repo '${repo}'`))
+      primary.set(e.href, e);
     for (const href of hrefs) {
       const e = primary.get(decodeURI(href)) ?? primary.get(href);
-      if (e === undefined) throw new TaskError('invalid-input', `repo '${repo}': ${href} is not in its primary metadata`, { hint: hint(o) });
-      packages.push({ name: e.name, epoch: e.epoch, version: e.version, release: e.release, arch: e.arch, repo, href: e.href, checksumType: e.checksumType, checksum: e.checksum, size: e.size });
+      if (e === undefined)
+        throw new TaskError(
+          'invalid-input',
+          `repo '${repo}': ${href} is not in its primary metadata`,
+          { hint: hint(o) },
+        );
+      packages.push({
+        name: e.name,
+        epoch: e.epoch,
+        version: e.version,
+        release: e.release,
+        arch: e.arch,
+        repo,
+        href: e.href,
+        checksumType: e.checksumType,
+        checksum: e.checksum,
+        size: e.size,
+      });
     }
   }
   const keys: LockedKey[] = [];
@@ -172,8 +230,13 @@ async function fillCache(o: DownloadOptions, lock: PackageLock): Promise<number>
     repoKeys.set(k.repo, n);
     const dest = keyPath(o, k, n);
     if (await hasVerifiedFile(dest, { type: 'sha256', value: k.sha256 })) continue;
-    await fetchVerified(await o.resolveUrl(k.url), dest, { type: 'sha256', value: k.sha256 }, `GPG key ${k.url} of repo '${k.repo}'`,
-      `The key differs from the one in the lock ${o.lockFile}: if upstream rotated it on purpose, delete the lock to resolve again.`);
+    await fetchVerified(
+      await o.resolveUrl(k.url),
+      dest,
+      { type: 'sha256', value: k.sha256 },
+      `GPG key ${k.url} of repo '${k.repo}'`,
+      `The key differs from the one in the lock ${o.lockFile}: if upstream rotated it on purpose, delete the lock to resolve again.`,
+    );
     fetched++;
   }
   await pool(lock.packages, o.concurrency ?? 4, async (p) => {
@@ -182,8 +245,13 @@ async function fillCache(o: DownloadOptions, lock: PackageLock): Promise<number>
     if (await hasVerifiedFile(dest, expected)) return;
     const base = await o.resolveUrl(repoByName(o.list, p.repo).baseUrl);
     o.log?.(`downloading ${rpmFileName(p)} from repo '${p.repo}'`);
-    await fetchVerified(joinUrl(base, p.href), dest, expected, `RPM ${rpmFileName(p)} of repo '${p.repo}'`,
-      `The file served does not match the repodata checksum (tampered or corrupted mirror). Check the mirror; if the repo was legitimately rebuilt, delete ${o.lockFile} to resolve again.`);
+    await fetchVerified(
+      joinUrl(base, p.href),
+      dest,
+      expected,
+      `RPM ${rpmFileName(p)} of repo '${p.repo}'`,
+      `The file served does not match the repodata checksum (tampered or corrupted mirror). Check the mirror; if the repo was legitimately rebuilt, delete ${o.lockFile} to resolve again.`,
+    );
     fetched++;
   });
   return fetched;
@@ -200,7 +268,10 @@ async function checkSignatures(o: DownloadOptions, lock: PackageLock): Promise<v
     const rpm = o.rpmBin ?? 'rpm';
     const keys = lock.keys.filter((k) => k.repo === repo.name).map((k, i) => keyPath(o, k, i + 1));
     await o.exec([rpm, '--dbpath', db, '--import', ...keys]);
-    const r = await o.exec([rpm, '--dbpath', db, '-K', ...rpms], { reject: false, env: { LC_ALL: 'C' } });
+    const r = await o.exec([rpm, '--dbpath', db, '-K', ...rpms], {
+      reject: false,
+      env: { LC_ALL: 'C' },
+    });
     const status = parseChecksig(r.stdout);
     for (const file of rpms) {
       const s = status.get(file);
@@ -208,8 +279,13 @@ async function checkSignatures(o: DownloadOptions, lock: PackageLock): Promise<v
       const what = `RPM ${path.basename(file)} of repo '${repo.name}'`;
       throw new TaskError(
         s === 'bad-digest' ? 'digest-mismatch' : 'invalid-input',
-        s === 'unsigned' ? `${what} is not signed, but the repo declares GPG keys` : `${what} fails its signature check against the repo's keys (${s ?? 'no result'})`,
-        { hint: `Repo '${repo.name}' is signed with ${repo.gpgKeys.join(', ')}: the mirror serves a package not signed by these keys. Fix the mirror, or the repo's gpgKeys in packages-specs/${o.list.osFamily}.yaml.`, stderrTail: tailLines(r.stdout + r.stderr) },
+        s === 'unsigned'
+          ? `${what} is not signed, but the repo declares GPG keys`
+          : `${what} fails its signature check against the repo's keys (${s ?? 'no result'})`,
+        {
+          hint: `Repo '${repo.name}' is signed with ${repo.gpgKeys.join(', ')}: the mirror serves a package not signed by these keys. Fix the mirror, or the repo's gpgKeys in packages-specs/${o.list.osFamily}.yaml.`,
+          stderrTail: tailLines(r.stdout + r.stderr),
+        },
       );
     }
   }
@@ -225,13 +301,23 @@ async function writeManifests(o: DownloadOptions, lock: PackageLock): Promise<Re
       rpms.push({ file: path.relative(o.paths.root, file), name: rpmFileName(p), sha256 });
     }
     const stem = repo.isoName.replace(/-[^-]+$/, '');
-    const keys = lock.keys.filter((k) => k.repo === repo.name).map((k, i) => ({
-      file: path.relative(o.paths.root, keyPath(o, k, i + 1)),
-      name: `RPM-GPG-KEY-${stem}-${o.list.releasever}_${String(i + 1)}`,
-      sha256: k.sha256,
-    }));
-    const m: RepoManifest = { repo: repo.name, isoName: repo.isoName, rpms: rpms.sort((a, b) => a.name.localeCompare(b.name)), keys };
-    await writeIfChanged(path.join(o.paths.resolved, `${repo.isoName}.json`), `${JSON.stringify(m, null, 2)}\n`);
+    const keys = lock.keys
+      .filter((k) => k.repo === repo.name)
+      .map((k, i) => ({
+        file: path.relative(o.paths.root, keyPath(o, k, i + 1)),
+        name: `RPM-GPG-KEY-${stem}-${o.list.releasever}_${String(i + 1)}`,
+        sha256: k.sha256,
+      }));
+    const m: RepoManifest = {
+      repo: repo.name,
+      isoName: repo.isoName,
+      rpms: rpms.sort((a, b) => a.name.localeCompare(b.name)),
+      keys,
+    };
+    await writeIfChanged(
+      path.join(o.paths.resolved, `${repo.isoName}.json`),
+      `${JSON.stringify(m, null, 2)}\n`,
+    );
     out.push(m);
   }
   return out;
@@ -247,7 +333,9 @@ export async function downloadPackages(o: DownloadOptions): Promise<DownloadResu
   await checkSignatures(o, lock);
   await writeIfChanged(o.lockFile, serializeLock(lock));
   const manifests = await writeManifests(o, lock);
-  o.log?.(`${lock.packages.length} RPMs ready (${String(fetched)} fetched, ${reuse ? 'lock reused' : 'resolved'})`);
+  o.log?.(
+    `${lock.packages.length} RPMs ready (${String(fetched)} fetched, ${reuse ? 'lock reused' : 'resolved'})`,
+  );
   return { lock, resolved: !reuse, fetched, manifests };
 }
 
@@ -255,10 +343,13 @@ export async function downloadPackages(o: DownloadOptions): Promise<DownloadResu
  * Cheap up-to-date check for the download task: the lock matches the list and every locked RPM
  * and key is in the cache with its size. Returns true, or why the task must run.
  */
-export async function downloadIsFresh(o: Pick<DownloadOptions, 'list' | 'paths' | 'lockFile'>): Promise<true | string> {
+export async function downloadIsFresh(
+  o: Pick<DownloadOptions, 'list' | 'paths' | 'lockFile'>,
+): Promise<true | string> {
   const lock = await readLock(o.lockFile, o.list.osFamily);
   if (lock === undefined) return `no lock at ${o.lockFile}`;
-  if (lock.request !== requestDigest(o.list)) return 'the package list changed since the lock was written';
+  if (lock.request !== requestDigest(o.list))
+    return 'the package list changed since the lock was written';
   const { stat } = await import('node:fs/promises');
   for (const p of lock.packages) {
     const s = await stat(path.join(o.paths.cache, p.repo, rpmFileName(p))).catch(() => undefined);

@@ -53,7 +53,9 @@ export async function readUrl(url: string, what: string, signal?: AbortSignal): 
     throw new TaskError(
       'unreachable',
       `${what}: cannot reach ${url}: ${cause?.code ?? cause?.message ?? (e as Error).message}`,
-      { hint: 'Check the network, SOURCES and PACKAGE_MIRRORS in .env (a mirror maps upstream URLs).' },
+      {
+        hint: 'Check the network, SOURCES and PACKAGE_MIRRORS in .env (a mirror maps upstream URLs).',
+      },
     );
   }
   if (!res.ok) {

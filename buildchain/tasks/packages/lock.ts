@@ -65,7 +65,9 @@ export function lockPath(lockDir: string, osFamily: string): string {
 /** Stable text of a lock (sorted entries, 2-space JSON, final newline). */
 export function serializeLock(lock: PackageLock): string {
   const packages = [...lock.packages].sort((a, b) =>
-    `${a.repo}/${a.name}/${a.arch}/${a.href}`.localeCompare(`${b.repo}/${b.name}/${b.arch}/${b.href}`),
+    `${a.repo}/${a.name}/${a.arch}/${a.href}`.localeCompare(
+      `${b.repo}/${b.name}/${b.arch}/${b.href}`,
+    ),
   );
   return `${JSON.stringify({ ...lock, packages }, null, 2)}\n`;
 }
@@ -79,7 +81,12 @@ export async function readLock(file: string, osFamily: string): Promise<PackageL
     return undefined;
   }
   const l = doc as Partial<PackageLock>;
-  if (l.lockVersion !== 1 || l.osFamily !== osFamily || !Array.isArray(l.packages) || !Array.isArray(l.keys)) {
+  if (
+    l.lockVersion !== 1 ||
+    l.osFamily !== osFamily ||
+    !Array.isArray(l.packages) ||
+    !Array.isArray(l.keys)
+  ) {
     return undefined;
   }
   return l as PackageLock;

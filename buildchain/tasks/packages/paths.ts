@@ -31,7 +31,11 @@ export interface PackagingPaths {
   readonly isoRepos: string;
 }
 
-export function packagingPaths(buildRoot: string, isoRoot: string, osFamily: string): PackagingPaths {
+export function packagingPaths(
+  buildRoot: string,
+  isoRoot: string,
+  osFamily: string,
+): PackagingPaths {
   const root = path.join(buildRoot, 'packages', osFamily);
   const family = osFamily.split('-')[0] ?? osFamily;
   return {

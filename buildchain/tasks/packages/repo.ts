@@ -51,12 +51,19 @@ function gpgEnv(gnupgHome: string | undefined): Record<string, string> {
 }
 
 /** Writes `repodata/repomd.xml.asc`; stops the gpg-agent that signing started. */
-async function signRepomd(exec: Exec, repoDir: string, sign: NonNullable<AssembleRepoOptions['sign']>): Promise<void> {
+async function signRepomd(
+  exec: Exec,
+  repoDir: string,
+  sign: NonNullable<AssembleRepoOptions['sign']>,
+): Promise<void> {
   const repomd = path.join(repoDir, 'repodata', 'repomd.xml');
   const home = sign.gnupgHome === undefined ? {} : { gnupgHome: sign.gnupgHome };
   const gpgBin = sign.gpgBin ?? 'gpg';
   await withGpgAgentCleanup(exec, { gpgBin, ...home }, () =>
-    exec(gpgDetachSignArgs({ bin: gpgBin, keyName: sign.keyName, file: repomd }), { env: gpgEnv(sign.gnupgHome) }));
+    exec(gpgDetachSignArgs({ bin: gpgBin, keyName: sign.keyName, file: repomd }), {
+      env: gpgEnv(sign.gnupgHome),
+    }),
+  );
 }
 
 /** Builds the repo in `staging`, then replaces `dir` with it. */
@@ -73,10 +80,15 @@ export async function assembleRepo(o: AssembleRepoOptions): Promise<void> {
   for (const k of o.keys) await copyFile(k.src, path.join(o.staging, k.dest));
   if (o.sign?.exportKeyAs !== undefined) {
     const { keyName, gpgBin, gnupgHome, exportKeyAs } = o.sign;
-    await o.exec(gpgExportArgs({ bin: gpgBin ?? 'gpg', keyName, out: path.join(o.staging, exportKeyAs) }), { env: gpgEnv(gnupgHome) });
+    await o.exec(
+      gpgExportArgs({ bin: gpgBin ?? 'gpg', keyName, out: path.join(o.staging, exportKeyAs) }),
+      { env: gpgEnv(gnupgHome) },
+    );
   }
   o.log?.(`createrepo_c ${path.basename(o.dir)} (${o.rpms.length} RPMs)`);
-  await o.exec(createrepoArgs({ bin: o.createrepoBin ?? 'createrepo_c', dir: o.staging, epoch: o.epoch }));
+  await o.exec(
+    createrepoArgs({ bin: o.createrepoBin ?? 'createrepo_c', dir: o.staging, epoch: o.epoch }),
+  );
   if (o.sign !== undefined) await signRepomd(o.exec, o.staging, o.sign);
   await setTreeTimes(o.staging, o.epoch);
   await mkdir(path.dirname(o.dir), { recursive: true });
@@ -87,10 +99,21 @@ export async function assembleRepo(o: AssembleRepoOptions): Promise<void> {
  * Repo dirs under `isoRepos` named like ours (`<prefix>-*-<distTag>`) that are not in `keep`:
  * repos dropped from the package list (or renamed with PROJECT_NAME unchanged).
  */
-export async function staleRepoDirs(isoRepos: string, keep: readonly string[], prefix: string, distTag: string): Promise<string[]> {
+export async function staleRepoDirs(
+  isoRepos: string,
+  keep: readonly string[],
+  prefix: string,
+  distTag: string,
+): Promise<string[]> {
   const entries = await readdir(isoRepos, { withFileTypes: true }).catch(() => []);
   return entries
-    .filter((e) => e.isDirectory() && e.name.startsWith(`${prefix}-`) && e.name.endsWith(`-${distTag}`) && !keep.includes(e.name))
+    .filter(
+      (e) =>
+        e.isDirectory() &&
+        e.name.startsWith(`${prefix}-`) &&
+        e.name.endsWith(`-${distTag}`) &&
+        !keep.includes(e.name),
+    )
     .map((e) => path.join(isoRepos, e.name))
     .sort();
 }

@@ -54,7 +54,12 @@ export function parseRepomd(xml: string): RepomdData[] {
     const sum = /<checksum\s([^>]*)>([^<]*)<\/checksum>/.exec(body);
     const href = attr(loc, 'href');
     if (m[1] === undefined || href === undefined || sum === null) continue;
-    out.push({ type: m[1], href, checksumType: attr(`<x ${sum[1] ?? ''}>`, 'type') ?? 'sha256', checksum: (sum[2] ?? '').trim() });
+    out.push({
+      type: m[1],
+      href,
+      checksumType: attr(`<x ${sum[1] ?? ''}>`, 'type') ?? 'sha256',
+      checksum: (sum[2] ?? '').trim(),
+    });
   }
   return out;
 }
@@ -64,7 +69,8 @@ export function parsePrimary(xml: string): PrimaryEntry[] {
   const out: PrimaryEntry[] = [];
   for (const m of xml.matchAll(/<package\s+type="rpm"\s*>([\s\S]*?)<\/package>/g)) {
     const body = m[1] ?? '';
-    const text = (tag: string) => unescapeXml(new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(body)?.[1] ?? '');
+    const text = (tag: string) =>
+      unescapeXml(new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(body)?.[1] ?? '');
     const ver = /<version\s[^>]*\/>/.exec(body)?.[0] ?? '';
     const sum = /<checksum\s([^>]*)>([^<]*)<\/checksum>/.exec(body);
     const size = /<size\s[^>]*\/>/.exec(body)?.[0] ?? '';
@@ -110,9 +116,13 @@ export async function readPrimary(baseUrl: string, what: string): Promise<Primar
   }
   const data = await readUrl(joinUrl(baseUrl, primary.href), what);
   if (digestOf(data, primary.checksumType) !== primary.checksum.toLowerCase()) {
-    throw new TaskError('digest-mismatch', `${what}: ${primary.href} does not match repomd.xml's checksum`, {
-      hint: 'The mirror serves inconsistent repodata (a sync in progress?); retry or check the mirror.',
-    });
+    throw new TaskError(
+      'digest-mismatch',
+      `${what}: ${primary.href} does not match repomd.xml's checksum`,
+      {
+        hint: 'The mirror serves inconsistent repodata (a sync in progress?); retry or check the mirror.',
+      },
+    );
   }
   return parsePrimary(decompress(data, primary.href, what));
 }

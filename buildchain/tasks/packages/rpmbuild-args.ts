@@ -41,9 +41,18 @@ function defineArgs(defines: Readonly<Record<string, string>>): string[] {
     .flatMap((k) => {
       const value = defines[k] ?? '';
       if (k === '_topdir') {
-        requireRpmPath(value, 'rpmbuild topdir', 'choose a BUILD_ROOT whose path holds only letters, digits and ._+,:@=/- (no spaces, quotes, $, %)');
+        requireRpmPath(
+          value,
+          'rpmbuild topdir',
+          'choose a BUILD_ROOT whose path holds only letters, digits and ._+,:@=/- (no spaces, quotes, $, %)',
+        );
       } else {
-        requireRpmMacroValue(k, value, `rpm macro ${k}`, 'macro values come from packages-specs/<osFamily>.yaml (distTag) and VERSION: remove the % or the line break');
+        requireRpmMacroValue(
+          k,
+          value,
+          `rpm macro ${k}`,
+          'macro values come from packages-specs/<osFamily>.yaml (distTag) and VERSION: remove the % or the line break',
+        );
       }
       return ['--define', `${k} ${value}`];
     });
@@ -55,7 +64,12 @@ function defineArgs(defines: Readonly<Record<string, string>>): string[] {
  * `--nodeps`: the host's rpmdb (Debian's) knows none of the BuildRequires.
  */
 export function rpmbuildArgs(
-  o: RpmCommandOptions & { mode: 'srpm' | 'rpm'; input: string; topdirInArgv: string; nodeps: boolean },
+  o: RpmCommandOptions & {
+    mode: 'srpm' | 'rpm';
+    input: string;
+    topdirInArgv: string;
+    nodeps: boolean;
+  },
 ): string[] {
   const defines = { _topdir: o.topdirInArgv, ...REPRODUCIBLE_DEFINES, ...(o.defines ?? {}) };
   return [
@@ -70,7 +84,12 @@ export function rpmbuildArgs(
 
 /** `rpmspec -P` argv: the spec with its macros expanded (to read its Source lines). */
 export function rpmspecParseArgs(o: RpmCommandOptions & { spec: string; topdirInArgv: string }) {
-  return [o.bin, ...defineArgs({ _topdir: o.topdirInArgv, ...(o.defines ?? {}) }), '-P', `${o.topdirInArgv}/${o.spec}`];
+  return [
+    o.bin,
+    ...defineArgs({ _topdir: o.topdirInArgv, ...(o.defines ?? {}) }),
+    '-P',
+    `${o.topdirInArgv}/${o.spec}`,
+  ];
 }
 
 /** A command to run and its extra environment. */
@@ -96,7 +115,10 @@ export interface BuilderOptions {
  * argv with the topdir as the command will see it (the host path, or `/rpmbuild` in a container).
  * The container runs without network, as the host user's root, removing itself afterwards.
  */
-export function builderCommand(o: BuilderOptions, make: (topdirInArgv: string) => string[]): BuilderCommand {
+export function builderCommand(
+  o: BuilderOptions,
+  make: (topdirInArgv: string) => string[],
+): BuilderCommand {
   const epoch = String(o.epoch);
   if (o.builder === 'local') {
     return { argv: make(o.topdir), env: { SOURCE_DATE_EPOCH: epoch, LC_ALL: 'C', TZ: 'UTC' } };

@@ -38,7 +38,9 @@ export function shortVersion(root: string): string {
     if (major !== undefined && minor !== undefined) return `${major}.${minor}`;
   }
   try {
-    const v = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: string }).version ?? '';
+    const v =
+      (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: string })
+        .version ?? '';
     const m = /^(\d+)\.(\d+)/.exec(v);
     return m === null ? '0.0' : `${m[1] ?? '0'}.${m[2] ?? '0'}`;
   } catch {

@@ -28,7 +28,11 @@ export function resolveOnPath(bin: string, envPath = process.env.PATH ?? ''): st
  * A gpg companion tool (`gpgconf`, `gpg-connect-agent`) next to `gpgBin` when it is there (a
  * GPG_BIN override points to another GnuPG install), else `name` from PATH.
  */
-export function gpgSiblingTool(gpgBin: string, name: string, envPath = process.env.PATH ?? ''): string {
+export function gpgSiblingTool(
+  gpgBin: string,
+  name: string,
+  envPath = process.env.PATH ?? '',
+): string {
   const gpg = resolveOnPath(gpgBin, envPath);
   if (!gpg.includes('/')) return name;
   const candidate = path.join(path.dirname(gpg), name);
@@ -45,7 +49,13 @@ export function gpgSiblingTool(gpgBin: string, name: string, envPath = process.e
  * (`no gpg-agent running` goes to stderr): read the answer with {@link isGpgAgentRunning}.
  */
 export function gpgAgentPidArgs(o: { connectAgentBin: string; gnupgHome?: string }): string[] {
-  return [o.connectAgentBin, ...(o.gnupgHome === undefined ? [] : ['--homedir', o.gnupgHome]), '--no-autostart', 'GETINFO pid', '/bye'];
+  return [
+    o.connectAgentBin,
+    ...(o.gnupgHome === undefined ? [] : ['--homedir', o.gnupgHome]),
+    '--no-autostart',
+    'GETINFO pid',
+    '/bye',
+  ];
 }
 
 /** True when the stdout of {@link gpgAgentPidArgs} holds a pid (`D 1234`). */
@@ -55,7 +65,12 @@ export function isGpgAgentRunning(stdout: string): boolean {
 
 /** argv stopping the gpg-agent of the home. */
 export function gpgKillAgentArgs(o: { gpgconfBin: string; gnupgHome?: string }): string[] {
-  return [o.gpgconfBin, ...(o.gnupgHome === undefined ? [] : ['--homedir', o.gnupgHome]), '--kill', 'gpg-agent'];
+  return [
+    o.gpgconfBin,
+    ...(o.gnupgHome === undefined ? [] : ['--homedir', o.gnupgHome]),
+    '--kill',
+    'gpg-agent',
+  ];
 }
 
 /**
@@ -63,17 +78,26 @@ export function gpgKillAgentArgs(o: { gpgconfBin: string; gnupgHome?: string }):
  * also on failure: a build must not leave a daemon behind. An agent that was already running
  * (the user's, maybe holding a cached passphrase) is left alone.
  */
-export async function withGpgAgentCleanup<T>(exec: Exec, o: { gpgBin?: string; gnupgHome?: string }, work: () => Promise<T>): Promise<T> {
+export async function withGpgAgentCleanup<T>(
+  exec: Exec,
+  o: { gpgBin?: string; gnupgHome?: string },
+  work: () => Promise<T>,
+): Promise<T> {
   const gpgBin = o.gpgBin ?? 'gpg';
   const env: Record<string, string> = o.gnupgHome === undefined ? {} : { GNUPGHOME: o.gnupgHome };
   const home = o.gnupgHome === undefined ? {} : { gnupgHome: o.gnupgHome };
-  const before = await exec(gpgAgentPidArgs({ connectAgentBin: gpgSiblingTool(gpgBin, 'gpg-connect-agent'), ...home }), { env, reject: false })
-    .catch(() => ({ stdout: '' }));
+  const before = await exec(
+    gpgAgentPidArgs({ connectAgentBin: gpgSiblingTool(gpgBin, 'gpg-connect-agent'), ...home }),
+    { env, reject: false },
+  ).catch(() => ({ stdout: '' }));
   try {
     return await work();
   } finally {
     if (!isGpgAgentRunning(before.stdout)) {
-      await exec(gpgKillAgentArgs({ gpgconfBin: gpgSiblingTool(gpgBin, 'gpgconf'), ...home }), { env, reject: false }).catch(() => undefined);
+      await exec(gpgKillAgentArgs({ gpgconfBin: gpgSiblingTool(gpgBin, 'gpgconf'), ...home }), {
+        env,
+        reject: false,
+      }).catch(() => undefined);
     }
   }
 }
@@ -85,12 +109,33 @@ export function rpmsignArgs(o: {
   keyName: string;
   files: readonly string[];
 }): string[] {
-  return [o.bin, '--define', `__gpg ${o.gpgPath}`, '--define', `_gpg_name ${o.keyName}`, '--addsign', ...o.files];
+  return [
+    o.bin,
+    '--define',
+    `__gpg ${o.gpgPath}`,
+    '--define',
+    `_gpg_name ${o.keyName}`,
+    '--addsign',
+    ...o.files,
+  ];
 }
 
 /** gpg argv writing `<file>.asc`, an armored detached signature. */
 export function gpgDetachSignArgs(o: { bin: string; keyName: string; file: string }): string[] {
-  return [o.bin, '--batch', '--yes', '--pinentry-mode', 'loopback', '--local-user', o.keyName, '--armor', '--detach-sign', '--output', `${o.file}.asc`, o.file];
+  return [
+    o.bin,
+    '--batch',
+    '--yes',
+    '--pinentry-mode',
+    'loopback',
+    '--local-user',
+    o.keyName,
+    '--armor',
+    '--detach-sign',
+    '--output',
+    `${o.file}.asc`,
+    o.file,
+  ];
 }
 
 /** gpg argv exporting the public key of `keyName`, armored, to `out`. */

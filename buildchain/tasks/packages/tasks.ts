@@ -13,7 +13,12 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
 import type { PackageList } from '../../config/content-types.ts';
-import { LOCAL_REPO, loadPackageListSync, packageListPath, specPath } from '../../config/packages.ts';
+import {
+  LOCAL_REPO,
+  loadPackageListSync,
+  packageListPath,
+  specPath,
+} from '../../config/packages.ts';
 import { fn, type TaskDefinition } from '../../engine/task.ts';
 import { expectedSha256, type Sources } from '../../sources/sources.ts';
 import { assembleRepo, pruneRepoDirs, staleRepoDirs, type RepoFile } from './repo.ts';
@@ -60,10 +65,16 @@ function localRepoIsoName(config: BuildConfig, list: PackageList): string {
 export function packagingRepoDirs(config: BuildConfig, list: PackageList): PackagingRepoDir[] {
   const p = packagingPaths(config.buildRoot, config.isoRoot, list.osFamily);
   const names = [
-    ...(list.packages.some((x) => x.built) ? [{ repo: LOCAL_REPO, isoName: localRepoIsoName(config, list) }] : []),
+    ...(list.packages.some((x) => x.built)
+      ? [{ repo: LOCAL_REPO, isoName: localRepoIsoName(config, list) }]
+      : []),
     ...list.repos.map((r) => ({ repo: r.name, isoName: r.isoName })),
   ];
-  return names.map((n) => ({ ...n, dir: path.join(p.isoRepos, n.isoName), task: `packaging:repo:${n.isoName}` }));
+  return names.map((n) => ({
+    ...n,
+    dir: path.join(p.isoRepos, n.isoName),
+    task: `packaging:repo:${n.isoName}`,
+  }));
 }
 
 /**
@@ -94,7 +105,14 @@ function buildEnv(config: BuildConfig, s: PackagingSettings): Omit<RpmBuildEnv, 
 
 const BUILD_ENV_KEYS = ['RPM_BUILDER', 'RPM_BUILDER_IMAGE'];
 
-function specTasks(config: BuildConfig, sources: Sources, name: string, p: PackagingPaths, s: PackagingSettings, overrides: Readonly<Record<string, string>>): TaskDefinition[] {
+function specTasks(
+  config: BuildConfig,
+  sources: Sources,
+  name: string,
+  p: PackagingPaths,
+  s: PackagingSettings,
+  overrides: Readonly<Record<string, string>>,
+): TaskDefinition[] {
   const specDir = path.dirname(specPath(config.root, name));
   const remote = loadSpecSources(specDir);
   const fetched = remote.map((r) => path.join(p.sources, name, r.name));
@@ -112,19 +130,24 @@ function specTasks(config: BuildConfig, sources: Sources, name: string, p: Packa
       config: { kind: sources.kind },
       clean: true,
       actions: [
-        fn(`fetch-spec-sources ${JSON.stringify({ name, kind: sources.kind, pinned })}`, async (ctx) => {
-          await fetchSpecSources({
-            pkg: name,
-            sources: remote,
-            destDir: path.join(p.sources, name),
-            resolveUrl: (u) => sources.repoUrl(u),
-            checksumFor: (u, pinned) => {
-              const o = overrides[u];
-              return o === undefined ? expectedSha256(sources, u, pinned) : Promise.resolve(o);
-            },
-            log: (l) => { ctx.log(l); },
-          });
-        }),
+        fn(
+          `fetch-spec-sources ${JSON.stringify({ name, kind: sources.kind, pinned })}`,
+          async (ctx) => {
+            await fetchSpecSources({
+              pkg: name,
+              sources: remote,
+              destDir: path.join(p.sources, name),
+              resolveUrl: (u) => sources.repoUrl(u),
+              checksumFor: (u, pinned) => {
+                const o = overrides[u];
+                return o === undefined ? expectedSha256(sources, u, pinned) : Promise.resolve(o);
+              },
+              log: (l) => {
+                ctx.log(l);
+              },
+            });
+          },
+        ),
       ],
     });
   }
@@ -143,7 +166,9 @@ function specTasks(config: BuildConfig, sources: Sources, name: string, p: Packa
           ...env,
           epoch: await s.epoch(),
           exec: ctx.exec.bind(ctx),
-          log: (l) => { ctx.log(l); },
+          log: (l) => {
+            ctx.log(l);
+          },
           name,
           specFile: specPath(config.root, name),
           sourceFiles: [...localSourceFiles(specDir, name), ...fetched],
@@ -153,12 +178,15 @@ function specTasks(config: BuildConfig, sources: Sources, name: string, p: Packa
       }),
     ],
   });
-  const sign = s.signKey === undefined ? undefined : {
-    keyName: s.signKey,
-    rpmsignBin: config.tools.rpmsign?.bin ?? 'rpmsign',
-    gpgBin: config.tools.gpg?.bin ?? 'gpg',
-    ...(s.gnupgHome === undefined ? {} : { gnupgHome: s.gnupgHome }),
-  };
+  const sign =
+    s.signKey === undefined
+      ? undefined
+      : {
+          keyName: s.signKey,
+          rpmsignBin: config.tools.rpmsign?.bin ?? 'rpmsign',
+          gpgBin: config.tools.gpg?.bin ?? 'gpg',
+          ...(s.gnupgHome === undefined ? {} : { gnupgHome: s.gnupgHome }),
+        };
   const rpmParams = { ...params, sign: sign?.keyName };
   tasks.push({
     name: `${ns(p)}:rpm:${name}`,
@@ -175,7 +203,9 @@ function specTasks(config: BuildConfig, sources: Sources, name: string, p: Packa
           ...env,
           epoch: await s.epoch(),
           exec: ctx.exec.bind(ctx),
-          log: (l) => { ctx.log(l); },
+          log: (l) => {
+            ctx.log(l);
+          },
           name,
           srpm,
           topdir: path.join(p.build, name, 'rpm'),
@@ -189,9 +219,19 @@ function specTasks(config: BuildConfig, sources: Sources, name: string, p: Packa
   return tasks;
 }
 
-function downloadTask(config: BuildConfig, sources: Sources, list: PackageList, p: PackagingPaths): TaskDefinition {
+function downloadTask(
+  config: BuildConfig,
+  sources: Sources,
+  list: PackageList,
+  p: PackagingPaths,
+): TaskDefinition {
   const lockFile = lockPath(sources.lockDir, list.osFamily);
-  const params = { osFamily: list.osFamily, request: requestDigest(list), kind: sources.kind, lockFile };
+  const params = {
+    osFamily: list.osFamily,
+    request: requestDigest(list),
+    kind: sources.kind,
+    lockFile,
+  };
   const opts = { list, paths: p, lockFile };
   return {
     name: `${ns(p)}:download`,
@@ -208,7 +248,9 @@ function downloadTask(config: BuildConfig, sources: Sources, list: PackageList, 
           ...opts,
           resolveUrl: (u) => sources.repoUrl(u),
           exec: ctx.exec.bind(ctx),
-          log: (l) => { ctx.log(l); },
+          log: (l) => {
+            ctx.log(l);
+          },
           dnfBin: config.tools.dnf?.bin ?? 'dnf',
           rpmBin: config.tools.rpm?.bin ?? 'rpm',
           settingsHint: `SOURCES=${sources.kind}: ${sources.describe()}`,
@@ -222,13 +264,24 @@ async function readJson<T>(file: string): Promise<T> {
   return JSON.parse(await readFile(file, 'utf8')) as T;
 }
 
-function repoTask(config: BuildConfig, s: PackagingSettings, p: PackagingPaths, d: PackagingRepoDir, fileDeps: string[], files: () => Promise<{ rpms: RepoFile[]; keys: RepoFile[] }>, exportKeyAs?: string): TaskDefinition {
-  const sign = s.signKey === undefined ? undefined : {
-    keyName: s.signKey,
-    gpgBin: config.tools.gpg?.bin ?? 'gpg',
-    ...(s.gnupgHome === undefined ? {} : { gnupgHome: s.gnupgHome }),
-    ...(exportKeyAs === undefined ? {} : { exportKeyAs }),
-  };
+function repoTask(
+  config: BuildConfig,
+  s: PackagingSettings,
+  p: PackagingPaths,
+  d: PackagingRepoDir,
+  fileDeps: string[],
+  files: () => Promise<{ rpms: RepoFile[]; keys: RepoFile[] }>,
+  exportKeyAs?: string,
+): TaskDefinition {
+  const sign =
+    s.signKey === undefined
+      ? undefined
+      : {
+          keyName: s.signKey,
+          gpgBin: config.tools.gpg?.bin ?? 'gpg',
+          ...(s.gnupgHome === undefined ? {} : { gnupgHome: s.gnupgHome }),
+          ...(exportKeyAs === undefined ? {} : { exportKeyAs }),
+        };
   const params = { isoName: d.isoName, epoch: s.epochKey, sign: sign?.keyName };
   return {
     name: d.task,
@@ -249,7 +302,9 @@ function repoTask(config: BuildConfig, s: PackagingSettings, p: PackagingPaths, 
           keys,
           epoch: await s.epoch(),
           exec: ctx.exec.bind(ctx),
-          log: (l) => { ctx.log(l); },
+          log: (l) => {
+            ctx.log(l);
+          },
           createrepoBin: config.tools.createrepo?.bin ?? 'createrepo_c',
           ...(sign === undefined ? {} : { sign }),
         });
@@ -259,34 +314,56 @@ function repoTask(config: BuildConfig, s: PackagingSettings, p: PackagingPaths, 
 }
 
 /** All packaging tasks of one OS family. */
-export function createPackagingTasks(config: BuildConfig, sources: Sources, options: PackagingTasksOptions = {}): TaskDefinition[] {
-  const list = options.list ?? loadPackageListSync(config.root, options.osFamily ?? DEFAULT_OS_FAMILY, { projectName: config.projectName });
+export function createPackagingTasks(
+  config: BuildConfig,
+  sources: Sources,
+  options: PackagingTasksOptions = {},
+): TaskDefinition[] {
+  const list =
+    options.list ??
+    loadPackageListSync(config.root, options.osFamily ?? DEFAULT_OS_FAMILY, {
+      projectName: config.projectName,
+    });
   const p = packagingPaths(config.buildRoot, config.isoRoot, list.osFamily);
   const s = packagingSettings(config, list);
   const built = list.packages.filter((x) => x.built).map((x) => x.name);
-  const tasks: TaskDefinition[] = built.flatMap((n) => specTasks(config, sources, n, p, s, options.sourceChecksums ?? {}));
+  const tasks: TaskDefinition[] = built.flatMap((n) =>
+    specTasks(config, sources, n, p, s, options.sourceChecksums ?? {}),
+  );
   tasks.push(downloadTask(config, sources, list, p));
   const dirs = packagingRepoDirs(config, list);
   for (const d of dirs) {
     if (d.repo === LOCAL_REPO) {
       const manifests = built.map((n) => path.join(p.rpm, `${n}.json`));
-      tasks.push(repoTask(config, s, p, d, manifests, async () => {
-        const rpms: RepoFile[] = [];
-        for (const n of built) {
-          const m = await readJson<{ rpms: BuiltRpm[] }>(path.join(p.rpm, `${n}.json`));
-          for (const r of m.rpms) rpms.push({ src: path.join(p.rpm, n, r.path), dest: r.path });
-        }
-        return { rpms, keys: [] };
-      }, `RPM-GPG-KEY-${d.isoName.replace(/-[^-]+$/, '')}-${list.releasever}`));
+      tasks.push(
+        repoTask(
+          config,
+          s,
+          p,
+          d,
+          manifests,
+          async () => {
+            const rpms: RepoFile[] = [];
+            for (const n of built) {
+              const m = await readJson<{ rpms: BuiltRpm[] }>(path.join(p.rpm, `${n}.json`));
+              for (const r of m.rpms) rpms.push({ src: path.join(p.rpm, n, r.path), dest: r.path });
+            }
+            return { rpms, keys: [] };
+          },
+          `RPM-GPG-KEY-${d.isoName.replace(/-[^-]+$/, '')}-${list.releasever}`,
+        ),
+      );
     } else {
       const manifest = path.join(p.resolved, `${d.isoName}.json`);
-      tasks.push(repoTask(config, s, p, d, [manifest], async () => {
-        const m = await readJson<RepoManifest>(manifest);
-        return {
-          rpms: m.rpms.map((r) => ({ src: path.join(p.root, r.file), dest: r.name })),
-          keys: m.keys.map((k) => ({ src: path.join(p.root, k.file), dest: k.name })),
-        };
-      }));
+      tasks.push(
+        repoTask(config, s, p, d, [manifest], async () => {
+          const m = await readJson<RepoManifest>(manifest);
+          return {
+            rpms: m.rpms.map((r) => ({ src: path.join(p.root, r.file), dest: r.name })),
+            keys: m.keys.map((k) => ({ src: path.join(p.root, k.file), dest: k.name })),
+          };
+        }),
+      );
     }
   }
   const keep = dirs.map((d) => d.isoName);
@@ -296,13 +373,18 @@ export function createPackagingTasks(config: BuildConfig, sources: Sources, opti
     name: `${ns(p)}:prune`,
     doc: 'Remove repos of the ISO root that the package list no longer has',
     config: { keep, prefix, distTag },
-    uptodate: [async () => {
-      const stale = await staleRepoDirs(p.isoRepos, keep, prefix, distTag);
-      return stale.length === 0 || `stale repos: ${stale.map((d) => path.basename(d)).join(', ')}`;
-    }],
+    uptodate: [
+      async () => {
+        const stale = await staleRepoDirs(p.isoRepos, keep, prefix, distTag);
+        return (
+          stale.length === 0 || `stale repos: ${stale.map((d) => path.basename(d)).join(', ')}`
+        );
+      },
+    ],
     actions: [
       fn(`prune-repos ${JSON.stringify({ keep, prefix, distTag })}`, async (ctx) => {
-        for (const d of await pruneRepoDirs(config.buildRoot, p.isoRepos, keep, prefix, distTag)) ctx.log(`removed stale repo ${d}`);
+        for (const d of await pruneRepoDirs(config.buildRoot, p.isoRepos, keep, prefix, distTag))
+          ctx.log(`removed stale repo ${d}`);
       }),
     ],
   });

@@ -3,10 +3,21 @@
  * build (on the engine: stage tasks under the Solution's work directory), verify/inspect and
  * init. `tasks.ts` holds the engine tasks of the repository's own Solutions (tasks/index.ts).
  */
-export { parseSolutionArgs, SolutionUsageError, USAGE, type SolutionArgs } from './config/cli-args.ts';
+export {
+  parseSolutionArgs,
+  SolutionUsageError,
+  USAGE,
+  type SolutionArgs,
+} from './config/cli-args.ts';
 export { outputPathProblem, workDirProblem } from './config/output-paths.ts';
 export { lintSolution } from './lint/lint.ts';
-export { formatProblems, hasErrors, toSharedProblem, type Problem, type ProblemCode } from './lint/problems.ts';
+export {
+  formatProblems,
+  hasErrors,
+  toSharedProblem,
+  type Problem,
+  type ProblemCode,
+} from './lint/problems.ts';
 export {
   buildSolution,
   SolutionInvalidError,

@@ -61,7 +61,13 @@ function solutionTasks(config: BuildConfig, sources: Sources, s: SolutionTarget)
   };
   const epochSeconds = config.settings.sourceDateEpoch;
   const epoch = epochSeconds === undefined ? '' : String(epochSeconds);
-  const params = { dir: s.dir, iso: s.iso, tools, epoch, allowHostFiles: s.allowHostFiles === true };
+  const params = {
+    dir: s.dir,
+    iso: s.iso,
+    tools,
+    epoch,
+    allowHostFiles: s.allowHostFiles === true,
+  };
   const build: TaskDefinition = {
     name: `solution:build:${s.id}`,
     doc: `Build the Solution ISO of ${s.dir}`,

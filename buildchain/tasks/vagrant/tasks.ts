@@ -233,8 +233,14 @@ export function createVagrantTasks(config: BuildConfig, sources: Sources): TaskD
 /** Up-to-date check of vagrant_snapshot: true when `vagrant snapshot list` shows the snapshot. */
 function hasSnapshot(s: VagrantSettings): Promise<boolean | string> {
   if (!isOnPath(s.vagrantBin)) return Promise.resolve('vagrant not found');
-  return execDirect([s.vagrantBin, 'snapshot', 'list', BOOTSTRAP_VM], { env: { VAGRANT_CWD: s.dir }, reject: false }).then(
-    (r) => (r.exitCode === 0 && r.stdout.split('\n').some((l) => l.trim() === s.snapshotName) ? true : `no snapshot ${s.snapshotName}`),
+  return execDirect([s.vagrantBin, 'snapshot', 'list', BOOTSTRAP_VM], {
+    env: { VAGRANT_CWD: s.dir },
+    reject: false,
+  }).then(
+    (r) =>
+      r.exitCode === 0 && r.stdout.split('\n').some((l) => l.trim() === s.snapshotName)
+        ? true
+        : `no snapshot ${s.snapshotName}`,
     () => `no snapshot ${s.snapshotName}`,
   );
 }

@@ -63,4 +63,3 @@ export async function buildSolution(o: BuildSolutionOptions): Promise<BuildSolut
     warnings: p.warnings,
   };
 }
-

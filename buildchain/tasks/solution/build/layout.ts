@@ -61,10 +61,14 @@ export async function registryImagesFor(
 ): Promise<RegistryImage[]> {
   const byKey = new Map(images.map((i) => [`${i.name}\0${i.version}`, i]));
   const order = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-  const sorted = [...byKey.values()].sort((a, b) => order(a.name, b.name) || order(a.version, b.version));
+  const sorted = [...byKey.values()].sort(
+    (a, b) => order(a.name, b.name) || order(a.version, b.version),
+  );
   const out: RegistryImage[] = [];
   for (const img of sorted) {
-    const bytes = await readFile(path.join(imageLayoutDir(workDir, img), 'manifest.json')).catch(() => undefined);
+    const bytes = await readFile(path.join(imageLayoutDir(workDir, img), 'manifest.json')).catch(
+      () => undefined,
+    );
     if (bytes === undefined) continue;
     out.push({ name: img.name, tag: img.version, manifestHex: sha256Hex(bytes) });
   }
@@ -72,7 +76,10 @@ export async function registryImagesFor(
 }
 
 /** The registry config of a list of images whose layouts are under `workDir`. */
-export async function registryConfigFor(workDir: string, images: readonly ImageEntry[]): Promise<string> {
+export async function registryConfigFor(
+  workDir: string,
+  images: readonly ImageEntry[],
+): Promise<string> {
   return renderRegistryConfig(await registryImagesFor(workDir, images), {
     namePrefix: REPOSITORY_VAR,
     serverRoot: REGISTRY_ROOT_VAR,

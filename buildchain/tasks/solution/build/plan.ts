@@ -13,7 +13,13 @@ import { lintSolution } from '../lint/lint.ts';
 import { formatProblems, type Problem } from '../lint/problems.ts';
 import { execDirectWith, type Exec } from '../../../engine/exec/run-command.ts';
 import { commitTimeOrMtime } from '../../../config/build-info.ts';
-import { ARCHIVE_LAYOUT_VERSION, formatTimestamp, isoFileName, volumeId, type ProductInfo } from './product.ts';
+import {
+  ARCHIVE_LAYOUT_VERSION,
+  formatTimestamp,
+  isoFileName,
+  volumeId,
+  type ProductInfo,
+} from './product.ts';
 
 /** Binaries the build runs. */
 export interface SolutionTools {
@@ -104,14 +110,21 @@ export async function planBuild(o: BuildSolutionOptions): Promise<BuildPlan> {
   const lint = await lintSolution(dir, { allowUnpinned: o.allowUnpinned ?? false });
   const refused = [
     ...lint.problems.filter((p) => p.severity === 'error'),
-    ...(lint.config === undefined || o.allowHostFiles === true ? [] : hostFilesNotAllowed(lint.config)),
+    ...(lint.config === undefined || o.allowHostFiles === true
+      ? []
+      : hostFilesNotAllowed(lint.config)),
   ];
   if (refused.length > 0 || lint.config === undefined) throw new SolutionInvalidError(refused);
-  const config: SolutionConfig = { ...lint.config, manifestYaml: o.manifestYaml ?? lint.config.manifestYaml };
+  const config: SolutionConfig = {
+    ...lint.config,
+    manifestYaml: o.manifestYaml ?? lint.config.manifestYaml,
+  };
   const workDir = path.resolve(o.workDir ?? path.join(dir, '_build'));
   const run = o.run ?? execDirectWith(o.signal);
   // The build-timestamp rule of the platform (config/build-info.ts), on the Solution's directory.
-  const epoch = o.sourceDateEpoch ?? (await commitTimeOrMtime(run, tools.git, dir, path.join(dir, 'solution.yaml')));
+  const epoch =
+    o.sourceDateEpoch ??
+    (await commitTimeOrMtime(run, tools.git, dir, path.join(dir, 'solution.yaml')));
   const product: ProductInfo = {
     name: config.name,
     version: config.version,

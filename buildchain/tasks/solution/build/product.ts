@@ -83,13 +83,25 @@ export function isoFileName(name: string, version: string): string {
  */
 export function renderProductTxt(p: ProductInfo): string {
   const fix = 'fix solution.yaml (`metalk8s-solution lint` names the problem)';
-  if (!isValidProductName(p.name)) rejectValue('product.txt NAME', p.name, 'is not a valid product name', fix);
-  if (!isValidSemver(p.version)) rejectValue('product.txt VERSION', p.version, 'is not a semantic version', fix);
+  if (!isValidProductName(p.name))
+    rejectValue('product.txt NAME', p.name, 'is not a valid product name', fix);
+  if (!isValidSemver(p.version))
+    rejectValue('product.txt VERSION', p.version, 'is not a semantic version', fix);
   if (!isValidSemverRange(p.requireMetalK8s)) {
-    rejectValue('product.txt REQUIRE_METALK8S', p.requireMetalK8s, 'is not a version range sh can read in double quotes', fix);
+    rejectValue(
+      'product.txt REQUIRE_METALK8S',
+      p.requireMetalK8s,
+      'is not a version range sh can read in double quotes',
+      fix,
+    );
   }
   if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(p.buildTimestamp)) {
-    rejectValue('product.txt BUILD_TIMESTAMP', p.buildTimestamp, 'is not YYYY-MM-DDTHH:MM:SSZ', 'set SOURCE_DATE_EPOCH to seconds since 1970');
+    rejectValue(
+      'product.txt BUILD_TIMESTAMP',
+      p.buildTimestamp,
+      'is not YYYY-MM-DDTHH:MM:SSZ',
+      'set SOURCE_DATE_EPOCH to seconds since 1970',
+    );
   }
   return [
     `NAME=${p.name}`,

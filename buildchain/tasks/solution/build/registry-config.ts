@@ -37,7 +37,8 @@ export interface RegistryConfigOptions {
 
 export const MANIFEST_V2S2 = 'application/vnd.docker.distribution.manifest.v2+json';
 
-const PREFIX_FIX = 'use lowercase name components joined by "/", or a Jinja expression ({{ name }})';
+const PREFIX_FIX =
+  'use lowercase name components joined by "/", or a Jinja expression ({{ name }})';
 const ROOT_FIX =
   'use a path of letters, digits and ._+,:@=~/- (the reference format writes it unquoted), ' +
   'an nginx variable ($name) or a Jinja expression ({{ name }})';
@@ -56,20 +57,38 @@ function checkInputs(images: readonly RegistryImage[], prefix: string, root: str
   }
   for (const p of prefixPieces) {
     if (p.kind === 'literal' && !/^[a-z0-9._/-]+$/.test(p.text)) {
-      rejectValue('name prefix', prefix, 'mixes a Jinja expression with characters outside [a-z0-9._/-]', PREFIX_FIX);
+      rejectValue(
+        'name prefix',
+        prefix,
+        'mixes a Jinja expression with characters outside [a-z0-9._/-]',
+        PREFIX_FIX,
+      );
     }
   }
-  for (const p of expressionPieces(root, 'server root', ROOT_FIX, { templates: true, variables: true })) {
+  for (const p of expressionPieces(root, 'server root', ROOT_FIX, {
+    templates: true,
+    variables: true,
+  })) {
     const bad = p.kind === 'literal' ? NOT_UNQUOTED_SAFE.exec(p.text)?.[0] : undefined;
     if (bad !== undefined) {
-      rejectValue('server root', root, `holds ${describeChar(bad)}, which an unquoted nginx path cannot carry`, ROOT_FIX);
+      rejectValue(
+        'server root',
+        root,
+        `holds ${describeChar(bad)}, which an unquoted nginx path cannot carry`,
+        ROOT_FIX,
+      );
     }
   }
   for (const img of images) {
     requireRepositoryName(img.name, 'image name');
     requireTag(img.tag, `tag of image ${img.name}`);
     if (!/^[a-f0-9]{64}$/.test(img.manifestHex)) {
-      rejectValue(`manifest digest of ${img.name}:${img.tag}`, img.manifestHex, 'is not 64 lowercase hex digits', 'rebuild the images directory');
+      rejectValue(
+        `manifest digest of ${img.name}:${img.tag}`,
+        img.manifestHex,
+        'is not 64 lowercase hex digits',
+        'rebuild the images directory',
+      );
     }
   }
 }

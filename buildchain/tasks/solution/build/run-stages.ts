@@ -7,7 +7,13 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { TOOL_REGISTRY } from '../../../config/tools.ts';
-import type { BuildEvent, ErrorEvent, Reporter, SummaryCounts, TaskFailEvent } from '../../../engine/events.ts';
+import type {
+  BuildEvent,
+  ErrorEvent,
+  Reporter,
+  SummaryCounts,
+  TaskFailEvent,
+} from '../../../engine/events.ts';
 import { TaskGraph } from '../../../engine/graph.ts';
 import { EXIT_INTERRUPTED, EXIT_OK, runTasks } from '../../../engine/run-tasks.ts';
 import { TaskError, type TaskDefinition, type ToolSpec } from '../../../engine/task.ts';
@@ -67,7 +73,10 @@ function failureOf(e: TaskFailEvent): TaskError {
 }
 
 /** Runs `defs` up to {@link FINAL_STAGE} with the engine's runTasks; throws the first failure, or `aborted`. */
-export async function runStages(defs: readonly TaskDefinition[], o: RunStagesOptions): Promise<RunStagesResult> {
+export async function runStages(
+  defs: readonly TaskDefinition[],
+  o: RunStagesOptions,
+): Promise<RunStagesResult> {
   let failure: TaskFailEvent | undefined;
   let stateError: ErrorEvent | undefined;
   let counts: SummaryCounts | undefined;
@@ -101,8 +110,14 @@ export async function runStages(defs: readonly TaskDefinition[], o: RunStagesOpt
   });
   if (code === EXIT_INTERRUPTED) throw new TaskError('aborted', 'interrupted');
   if (failure !== undefined) throw failureOf(failure);
-  if (stateError !== undefined) throw new TaskError('invalid-input', stateError.message, { hint: stateError.hint });
-  if (code !== EXIT_OK) throw new TaskError('internal-error', `the Solution build ended with exit code ${String(code)}`);
-  for (const f of LEGACY_STAMPS) await rm(path.join(o.workDir, f), { recursive: true, force: true });
+  if (stateError !== undefined)
+    throw new TaskError('invalid-input', stateError.message, { hint: stateError.hint });
+  if (code !== EXIT_OK)
+    throw new TaskError(
+      'internal-error',
+      `the Solution build ended with exit code ${String(code)}`,
+    );
+  for (const f of LEGACY_STAMPS)
+    await rm(path.join(o.workDir, f), { recursive: true, force: true });
   return { upToDate: counts?.done === 0 };
 }

@@ -68,9 +68,13 @@ function imageTask(p: BuildPlan, env: StageEnv, img: SolutionImage): TaskDefinit
         await removePrevious(p.iso, imageLayoutDir(p.workDir, img));
         const sources = img.source === undefined ? undefined : env.sources();
         if (img.source !== undefined && sources === undefined) {
-          throw new TaskError('invalid-input', 'the image list has remote images but no image source is configured', {
-            hint: 'run through the CLI, which configures SOURCES',
-          });
+          throw new TaskError(
+            'invalid-input',
+            'the image list has remote images but no image source is configured',
+            {
+              hint: 'run through the CLI, which configures SOURCES',
+            },
+          );
         }
         await fetchSolutionImage(img, {
           solutionDir: p.dir,

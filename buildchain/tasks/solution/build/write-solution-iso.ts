@@ -27,7 +27,9 @@ export interface WriteSolutionIsoResult {
   readonly size: number;
 }
 
-export async function writeSolutionIso(o: WriteSolutionIsoOptions): Promise<WriteSolutionIsoResult> {
+export async function writeSolutionIso(
+  o: WriteSolutionIsoOptions,
+): Promise<WriteSolutionIsoResult> {
   await mkdir(path.dirname(o.output), { recursive: true });
   const r = await writeIso({
     root: o.root,

@@ -66,7 +66,16 @@ const BOOL_FLAGS: Readonly<Record<string, keyof SolutionArgs>> = {
 };
 const ALLOWED: Readonly<Record<SolutionCommand, readonly string[]>> = {
   init: ['--name', '--version', '--require-metalk8s'],
-  build: ['-o', '--output', '--work-dir', '--manifest-yaml', '--allow-unpinned', '--allow-host-files', '--json', '--json-log'],
+  build: [
+    '-o',
+    '--output',
+    '--work-dir',
+    '--manifest-yaml',
+    '--allow-unpinned',
+    '--allow-host-files',
+    '--json',
+    '--json-log',
+  ],
   lint: ['--json', '--allow-unpinned'],
   inspect: ['--json'],
   verify: ['--json', '--no-checksum'],
@@ -114,8 +123,7 @@ export function parseSolutionArgs(argv: readonly string[]): SolutionArgs {
       positional.push(a);
       continue;
     }
-    if (flag === '--help' || flag === '-h')
-      return HELP_ARGS;
+    if (flag === '--help' || flag === '-h') return HELP_ARGS;
     if (!ALLOWED[first].includes(flag))
       throw new SolutionUsageError(`${first}: unknown option ${flag}`);
     if (flag === '--no-checksum') out.checksum = false;

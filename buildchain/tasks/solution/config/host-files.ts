@@ -55,7 +55,9 @@ export async function hostFileProblem(src: string): Promise<string | undefined> 
     checkRegularFile(src, { what: src, maxBytes: MAX_HOST_FILE_BYTES });
   } catch (err) {
     if (err instanceof TaskError) {
-      const detail = err.message.startsWith(src) ? err.message.slice(src.length).replace(/^:?\s*/, '') : err.message;
+      const detail = err.message.startsWith(src)
+        ? err.message.slice(src.length).replace(/^:?\s*/, '')
+        : err.message;
       return `${src} is not a readable file of this host (${detail})`;
     }
     throw err;

@@ -27,7 +27,10 @@ function statOf(p: string): Stats | undefined {
 /** True when `p` (resolved) is in the Solution tree `dir` but not under its `_build/`. */
 function isInSolutionTree(dir: string, p: string): boolean {
   const real = resolveReal(p);
-  return isAtOrInside(resolveReal(dir), real) && !isAtOrInside(resolveReal(path.join(dir, '_build')), real);
+  return (
+    isAtOrInside(resolveReal(dir), real) &&
+    !isAtOrInside(resolveReal(path.join(dir, '_build')), real)
+  );
 }
 
 /** Why `-o output` cannot be the ISO of the Solution in `dir`, or undefined. */
@@ -41,19 +44,34 @@ export function outputPathProblem(dir: string, output: string): OutputPathProble
     };
   }
   if (st !== undefined && !st.isFile()) {
-    return { message: `-o ${output} exists and is not a regular file`, fix: 'give the path of a new ISO file' };
+    return {
+      message: `-o ${output} exists and is not a regular file`,
+      fix: 'give the path of a new ISO file',
+    };
   }
   if (path.basename(abs) === SHA256SUM_FILE) {
-    return { message: `-o ${output}: ${SHA256SUM_FILE} is the checksum file written beside the ISO`, fix: 'name the ISO file otherwise, e.g. my-solution.iso' };
+    return {
+      message: `-o ${output}: ${SHA256SUM_FILE} is the checksum file written beside the ISO`,
+      fix: 'name the ISO file otherwise, e.g. my-solution.iso',
+    };
   }
   const parent = path.dirname(abs);
   const parentStat = statOf(parent);
   // The Solution's own _build/ is created by the build, as for the default output.
-  if (parentStat === undefined && !isAtOrInside(resolveReal(path.join(dir, '_build')), resolveReal(parent))) {
-    return { message: `-o ${output}: the directory ${parent} does not exist`, fix: `create it first (mkdir -p ${parent}) or fix -o` };
+  if (
+    parentStat === undefined &&
+    !isAtOrInside(resolveReal(path.join(dir, '_build')), resolveReal(parent))
+  ) {
+    return {
+      message: `-o ${output}: the directory ${parent} does not exist`,
+      fix: `create it first (mkdir -p ${parent}) or fix -o`,
+    };
   }
   if (parentStat !== undefined && !parentStat.isDirectory()) {
-    return { message: `-o ${output}: ${parent} is not a directory`, fix: 'write the ISO into an existing directory' };
+    return {
+      message: `-o ${output}: ${parent} is not a directory`,
+      fix: 'write the ISO into an existing directory',
+    };
   }
   if (isInSolutionTree(dir, abs)) {
     return {
@@ -68,7 +86,10 @@ export function outputPathProblem(dir: string, output: string): OutputPathProble
 export function workDirProblem(dir: string, workDir: string): OutputPathProblem | undefined {
   const st = statOf(path.resolve(workDir));
   if (st !== undefined && !st.isDirectory()) {
-    return { message: `--work-dir ${workDir} exists and is not a directory`, fix: 'give a directory (it is created when missing)' };
+    return {
+      message: `--work-dir ${workDir} exists and is not a directory`,
+      fix: 'give a directory (it is created when missing)',
+    };
   }
   if (isInSolutionTree(dir, workDir)) {
     return {

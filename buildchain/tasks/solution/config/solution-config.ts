@@ -52,7 +52,11 @@ function parseSource(src: unknown): ImageEntry['source'] | 'invalid' {
 }
 
 /** `hostFiles` as a mapping of path in the context -> absolute host path (strings only). */
-function parseHostFiles(raw: unknown, label: string, problems: Problem[]): Record<string, string> | undefined {
+function parseHostFiles(
+  raw: unknown,
+  label: string,
+  problems: Problem[],
+): Record<string, string> | undefined {
   if (raw === undefined || raw === null) return undefined;
   const entries = typeof raw === 'object' && !Array.isArray(raw) ? Object.entries(raw) : undefined;
   if (entries === undefined || entries.some(([, v]) => typeof v !== 'string')) {

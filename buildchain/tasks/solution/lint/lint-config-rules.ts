@@ -1,6 +1,12 @@
 /** Lint rules on `solution.yaml`: product fields and the image list. Pure. */
 import path from 'node:path';
-import { abbreviate, imageNameProblem, isDigest, isRepositoryName, tagProblem } from '../../../lib/text/distribution-names.ts';
+import {
+  abbreviate,
+  imageNameProblem,
+  isDigest,
+  isRepositoryName,
+  tagProblem,
+} from '../../../lib/text/distribution-names.ts';
 import { error, warning, type Problem } from './problems.ts';
 import {
   ARCHIVE_LAYOUT_VERSION,
@@ -120,7 +126,8 @@ function checkImageContext(
     entries.some(
       (e) =>
         e.rel === path.posix.join(ctx, f) &&
-        (e.type === 'file' || (e.type === 'symlink' && e.targetType === 'file' && e.escapes !== true)),
+        (e.type === 'file' ||
+          (e.type === 'symlink' && e.targetType === 'file' && e.escapes !== true)),
     ),
   );
   if (!found) {

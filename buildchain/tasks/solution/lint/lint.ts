@@ -7,7 +7,11 @@ import { checkTree } from './lint-tree-rules.ts';
 import { checkManifests } from './lint-yaml-rules.ts';
 import { error, type Problem } from './problems.ts';
 import { shippedFiles } from './ship-rules.ts';
-import { CONFIG_FILE, parseSolutionConfig, type SolutionConfig } from '../config/solution-config.ts';
+import {
+  CONFIG_FILE,
+  parseSolutionConfig,
+  type SolutionConfig,
+} from '../config/solution-config.ts';
 import { scanTree, type TreeEntry } from '../config/tree-scan.ts';
 
 /** Options for {@link lintSolution}. */

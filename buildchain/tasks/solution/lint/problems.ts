@@ -83,5 +83,8 @@ export function hasErrors(problems: readonly Problem[]): boolean {
 
 /** Two lines per problem: `file: severity [code] message` then `  fix: ...` (`.` for no file). */
 export function formatProblems(problems: readonly Problem[]): string {
-  return formatSharedProblems(problems.map(toSharedProblem), { style: 'severity-kind', emptySubject: '.' });
+  return formatSharedProblems(problems.map(toSharedProblem), {
+    style: 'severity-kind',
+    emptySubject: '.',
+  });
 }

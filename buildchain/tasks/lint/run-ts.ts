@@ -1,6 +1,7 @@
 /**
- * lint:ts: `tsc --noEmit`, `eslint` and, where the project has .dependency-cruiser.cjs, the
- * import rules (`depcruise buildchain`) on the project, findings as `file:line:col`.
+ * lint:ts: `tsc --noEmit`, `eslint`, and, where the project has their configs, the import rules
+ * (`depcruise buildchain`, .dependency-cruiser.cjs) and the formatting (`prettier --check`,
+ * .prettierrc.json) on the project, findings as `file:line:col`.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -25,6 +26,40 @@ export interface TsLintOptions {
   readonly eslintBin?: string;
   /** Default: `<root>/node_modules/.bin/depcruise`. */
   readonly depcruiseBin?: string;
+  /** Default: `<root>/node_modules/.bin/prettier`. */
+  readonly prettierBin?: string;
+}
+
+/** The formatter's configuration, at the project root. */
+export const PRETTIER_CONFIG = '.prettierrc.json';
+
+/** `prettier --list-different .`: one finding per file not formatted (none without a config). */
+async function formatFindings(
+  opts: TsLintOptions,
+  bin: (name: string) => string,
+): Promise<LintFinding[]> {
+  if (!existsSync(path.join(opts.root, PRETTIER_CONFIG))) return [];
+  const argv = [opts.prettierBin ?? bin('prettier'), '--list-different', '.'];
+  const r: ExecResult = await opts.exec(argv, { cwd: opts.root, reject: false });
+  // prettier exits 1 when files differ, 2 when it could not run.
+  if (r.exitCode > 1) {
+    throw new TaskError('command-failed', `prettier could not run (exit ${r.exitCode})`, {
+      argv,
+      exitCode: r.exitCode,
+      stderrTail: r.stderr.trim().split('\n').slice(-10),
+      hint: `check ${PRETTIER_CONFIG} and .prettierignore; run \`npm ci\` if node_modules is missing`,
+    });
+  }
+  return r.stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '')
+    .map((file) => ({
+      file,
+      severity: 'error' as const,
+      rule: 'prettier',
+      message: 'not formatted as .prettierrc.json says (run `npm run format`)',
+    }));
 }
 
 /** The argv of the import-rules check (the same as `npm run lint`'s). */
@@ -33,7 +68,10 @@ export function depcruiseArgv(bin: string): string[] {
 }
 
 /** Runs the import rules when the project has them; no config: no findings. */
-async function importRuleFindings(opts: TsLintOptions, bin: (name: string) => string): Promise<LintFinding[]> {
+async function importRuleFindings(
+  opts: TsLintOptions,
+  bin: (name: string) => string,
+): Promise<LintFinding[]> {
   if (!existsSync(path.join(opts.root, DEPCRUISE_CONFIG))) return [];
   const argv = depcruiseArgv(opts.depcruiseBin ?? bin('depcruise'));
   const r: ExecResult = await opts.exec(argv, { cwd: opts.root, reject: false });
@@ -54,10 +92,11 @@ export async function lintTypeScript(opts: TsLintOptions): Promise<LintResult> {
   const bin = (name: string): string => path.join(opts.root, 'node_modules', '.bin', name);
   const tscArgv = [opts.tscBin ?? bin('tsc'), '--noEmit', '-p', '.', '--pretty', 'false'];
   const eslintArgv = [opts.eslintBin ?? bin('eslint'), '--format', 'json', '.'];
-  const [tsc, eslint, imports] = await Promise.all([
+  const [tsc, eslint, imports, format] = await Promise.all([
     opts.exec(tscArgv, { cwd: opts.root, reject: false }),
     opts.exec(eslintArgv, { cwd: opts.root, reject: false }),
     importRuleFindings(opts, bin),
+    formatFindings(opts, bin),
   ]);
   const tscFindings = parseTscOutput(tsc.stdout);
   if (tsc.exitCode !== 0 && tscFindings.length === 0) {
@@ -80,6 +119,6 @@ export async function lintTypeScript(opts: TsLintOptions): Promise<LintResult> {
   return {
     subtask: 'ts',
     checkedFiles: opts.checkedFiles,
-    findings: [...tscFindings, ...eslintFindings, ...imports],
+    findings: [...tscFindings, ...eslintFindings, ...imports, ...format],
   };
 }

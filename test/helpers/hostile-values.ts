@@ -4,9 +4,12 @@
  */
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
+import { expect } from 'vitest';
 import { TaskError } from '../../buildchain/engine/task.ts';
 import { MEDIA_DOCKER_MANIFEST } from '../../buildchain/lib/oci/manifest.ts';
+import { generateRegistryConfig } from '../../buildchain/tasks/images/nginx-registry-config.ts';
 import type { ScannedRepo } from '../../buildchain/tasks/images/registry-scan.ts';
+import { nginxLocations } from './nginx-tokens.ts';
 
 // Under CI the properties run with a fixed seed (a red CI must be reproducible, not a draw);
 // on a workstation every run draws new values, which is how new counterexamples are found.
@@ -144,6 +147,38 @@ export function expectedLocationCount(
 }
 
 /** True when `err` is the clear refusal the generators give: invalid-input, naming `value`. */
+/** An argument tuple of the registry-config properties: repos, name prefix, server root, mode. */
+export const registryConfigArgs = fc.tuple(
+  reposArb,
+  prefixLike,
+  rootLike,
+  fc.constantFrom('include' as const, 'omit' as const),
+);
+
+/**
+ * The images generator's config for one drawn tuple, or undefined when it refused the values
+ * (asserting the refusal is a clear one, naming what it refused); when it accepts them, the
+ * config holds exactly the expected locations.
+ */
+export function registryConfigOrRefusal([repos, prefix, root, mode]: [
+  ScannedRepo[],
+  string,
+  string,
+  'include' | 'omit',
+]): string | undefined {
+  let conf: string;
+  try {
+    conf = generateRegistryConfig({ repos, namePrefix: prefix, serverRoot: root, constants: mode });
+  } catch (err) {
+    expect(
+      isClearRefusal(err, ['image name', 'tag of', 'name prefix', 'server root', 'repository']),
+    ).toBe(true);
+    return undefined;
+  }
+  expect(nginxLocations(conf)).toHaveLength(expectedLocationCount(repos, mode));
+  return conf;
+}
+
 export function isClearRefusal(err: unknown, names: readonly string[]): boolean {
   return (
     err instanceof TaskError &&

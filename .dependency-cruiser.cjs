@@ -91,6 +91,17 @@ module.exports = {
         ],
       },
     },
+    {
+      name: 'http-only-in-lib-http',
+      severity: 'error',
+      comment:
+        'HTTP requests go through the one HTTP layer (lib/http/get.ts: keep-alive agents, ' +
+        'redirects, connect and idle timeouts, abort).',
+      from: { path: '^buildchain/', pathNot: '^buildchain/lib/http/' },
+      to: {
+        path: ['^(node:)?https?$', '^(node:)?http2$', '^undici(/|$)', '(^|/)node_modules/undici/'],
+      },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

@@ -17,6 +17,16 @@ export default tseslint.config(
       'no-restricted-exports': ['error', { restrictDefaultExports: { direct: true } }],
     },
   },
+  // One HTTP layer (lib/http/get.ts): no global fetch in the buildchain.
+  {
+    files: ['buildchain/**/*.ts'],
+    rules: {
+      'no-restricted-globals': [
+        'error',
+        { name: 'fetch', message: 'HTTP goes through httpGet (buildchain/lib/http/get.ts).' },
+      ],
+    },
+  },
   { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
   // The import rules (dependency-cruiser reads a CommonJS config): linted, not type-checked.
   {

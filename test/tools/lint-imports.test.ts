@@ -29,6 +29,8 @@ const ALLOWED: Record<string, string> = {
   'buildchain/engine/exec/run.ts':
     "import { spawn } from 'node:child_process';\nimport { execa } from 'execa';\nexport const run = [spawn, execa];\n",
   'buildchain/engine/exec/lazy-execa.ts': "export const load = () => import('execa');\n",
+  'buildchain/lib/http/get.ts':
+    "import http from 'node:http';\nimport https from 'node:https';\nexport const get = [http, https];\n",
   'buildchain/config/config.ts':
     "import { task } from '../engine/task.ts';\nimport { t } from '../lib/text.ts';\nexport const config = [task, t];\n",
   'buildchain/media/iso.ts':
@@ -125,6 +127,14 @@ const PLANTED: readonly {
         'buildchain/tasks/b/spawn.ts',
         'buildchain/engine/exec/lazy-execa.ts',
       ],
+    ],
+  },
+  {
+    file: 'buildchain/tasks/b/http.ts',
+    text: "import http from 'node:http';\nimport { request } from 'node:https';\nexport const h = [http, request];\n",
+    expect: [
+      ['http-only-in-lib-http', 'buildchain/tasks/b/http.ts', 'http'],
+      ['http-only-in-lib-http', 'buildchain/tasks/b/http.ts', 'https'],
     ],
   },
 ];

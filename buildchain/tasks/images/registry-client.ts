@@ -1,18 +1,15 @@
 /**
- * A small Docker Registry HTTP API v2 client (read-only) on node:http/https with keep-alive:
- * manifests by reference, blobs as streams, Bearer/Basic auth, redirects, retries with backoff
- * on transient errors, TLS verification unless the endpoint is insecure.
+ * A small Docker Registry HTTP API v2 client (read-only) on the HTTP layer (lib/http: keep-alive,
+ * redirects, timeouts): manifests by reference, blobs as streams, Bearer/Basic auth, retries
+ * with backoff on transient errors, TLS verification unless the endpoint is insecure.
  */
-import http, { type IncomingMessage } from 'node:http';
-import https from 'node:https';
+import type { Readable } from 'node:stream';
 import { TaskError } from '../../engine/task.ts';
 import type { RegistryEndpoint } from '../../sources/sources.ts';
 import { MANIFEST_ACCEPT } from '../../lib/oci/manifest.ts';
+import { readBody } from '../../lib/http/body.ts';
+import { HttpError, httpGet, type HttpResponse } from '../../lib/http/get.ts';
 import { findCredentials, parseChallenge } from './registry-auth.ts';
-
-const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 16 });
-const insecureHttpsAgent = new https.Agent({ keepAlive: true, maxSockets: 16, rejectUnauthorized: false });
 
 /** Scheme chosen per insecure host after the first probe (HTTPS without verification, or HTTP). */
 const schemeCache = new Map<string, 'https' | 'http'>();
@@ -27,7 +24,7 @@ export interface RegistryClientOptions {
   readonly attempts?: number;
   /** First backoff delay in ms (doubles each retry). Default 250. */
   readonly backoffMs?: number;
-  /** Per-request inactivity timeout in ms. Default 60 000. */
+  /** Per-request inactivity timeout in ms. Default: the HTTP layer's (20 000). */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
 }
@@ -41,28 +38,12 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Reads a whole response body (manifests, errors), capped at `limit` bytes. */
-export async function readBody(res: IncomingMessage, limit = 8 * 1024 * 1024): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const chunk of res) {
-    const b = chunk as Buffer;
-    n += b.length;
-    if (n > limit) {
-      res.destroy();
-      throw new Error(`response larger than ${limit} bytes`);
-    }
-    chunks.push(b);
-  }
-  return Buffer.concat(chunks);
-}
-
 /** Read-only client for one registry endpoint. */
 export class RegistryClient {
   private readonly endpoint: RegistryEndpoint;
   private readonly attempts: number;
   private readonly backoffMs: number;
-  private readonly timeoutMs: number;
+  private readonly timeoutMs: number | undefined;
   private readonly signal: AbortSignal | undefined;
   /** Authorization header value per scope, once obtained. */
   private readonly tokens = new Map<string, string>();
@@ -71,7 +52,7 @@ export class RegistryClient {
     this.endpoint = opts.endpoint;
     this.attempts = opts.attempts ?? 4;
     this.backoffMs = opts.backoffMs ?? 250;
-    this.timeoutMs = opts.timeoutMs ?? 60_000;
+    this.timeoutMs = opts.timeoutMs;
     this.signal = opts.signal;
   }
 
@@ -83,40 +64,40 @@ export class RegistryClient {
   /** GETs a manifest; resolves with its raw bytes and Content-Type. */
   async getManifest(repository: string, reference: string): Promise<{ bytes: Buffer; contentType: string }> {
     const res = await this.get(repository, `manifests/${reference}`, MANIFEST_ACCEPT);
-    const bytes = await readBody(res);
+    const bytes = await readBody(res.body);
     return { bytes, contentType: res.headers['content-type'] ?? '' };
   }
 
   /** GETs a blob; the caller consumes (and verifies) the stream. */
-  getBlob(repository: string, digest: string): Promise<IncomingMessage> {
-    return this.get(repository, `blobs/${digest}`, '*/*');
+  async getBlob(repository: string, digest: string): Promise<Readable> {
+    return (await this.get(repository, `blobs/${digest}`, '*/*')).body;
   }
 
   /** Tags of a repository (for locking unpinned images). */
   async listTags(repository: string): Promise<string[]> {
     const res = await this.get(repository, 'tags/list', 'application/json');
-    const doc = JSON.parse((await readBody(res)).toString('utf8')) as { tags?: string[] | null };
+    const doc = JSON.parse((await readBody(res.body)).toString('utf8')) as { tags?: string[] | null };
     return doc.tags ?? [];
   }
 
   /** GET `/v2/<repo>/<suffix>` with auth and retries; rejects on any non-2xx final status. */
-  private async get(repository: string, suffix: string, accept: string): Promise<IncomingMessage> {
+  private async get(repository: string, suffix: string, accept: string): Promise<HttpResponse> {
     const repo = this.repoPath(repository);
     const what = `${this.endpoint.host}/${repo} ${suffix}`;
     for (let attempt = 1; ; attempt++) {
-      let res: IncomingMessage;
+      let res: HttpResponse;
       try {
         res = await this.authorized(`/v2/${repo}/${suffix}`, accept, `repository:${repo}:pull`);
       } catch (err) {
-        if (err instanceof TaskError || attempt >= this.attempts || !TRANSIENT_CODES.has(errCode(err))) {
+        if (isOwnError(err) || attempt >= this.attempts || !TRANSIENT_CODES.has(errCode(err))) {
           throw this.wrap(err);
         }
         await sleep(this.backoffMs * 2 ** (attempt - 1));
         continue;
       }
-      const status = res.statusCode ?? 0;
+      const status = res.status;
       if (status >= 200 && status < 300) return res;
-      const body = (await readBody(res, 64 * 1024).catch(() => Buffer.alloc(0))).toString('utf8').slice(0, 300);
+      const body = (await readBody(res.body, 64 * 1024).catch(() => Buffer.alloc(0))).toString('utf8').slice(0, 300);
       if ((status >= 500 || status === 429) && attempt < this.attempts) {
         await sleep(this.backoffMs * 2 ** (attempt - 1));
         continue;
@@ -142,9 +123,9 @@ export class RegistryClient {
   }
 
   private wrap(err: unknown): TaskError {
-    if (err instanceof TaskError) return err;
+    if (isOwnError(err)) return err;
     const code = errCode(err);
-    const msg = err instanceof Error ? err.message : String(err);
+    const msg = err instanceof HttpError ? err.detail : err instanceof Error ? err.message : String(err);
     if (code === 'ABORT_ERR' || this.signal?.aborted === true) return new TaskError('aborted', 'pull aborted');
     const kind = UNREACHABLE_CODES.has(code) ? 'cannot reach' : 'connection to';
     return new TaskError('unreachable', `${kind} registry ${this.endpoint.host}: ${code === '' ? msg : `${code} ${msg}`}`, {
@@ -155,14 +136,14 @@ export class RegistryClient {
   }
 
   /** One request with the cached token; on 401 answers the challenge once and retries. */
-  private async authorized(pathname: string, accept: string, scope: string): Promise<IncomingMessage> {
+  private async authorized(pathname: string, accept: string, scope: string): Promise<HttpResponse> {
     const token = this.tokens.get(scope);
     const headers: Record<string, string> = { accept };
     if (token !== undefined) headers.authorization = token;
     const res = await this.request(pathname, headers);
-    if (res.statusCode !== 401) return res;
+    if (res.status !== 401) return res;
     const challenge = parseChallenge(res.headers['www-authenticate']);
-    res.resume();
+    res.body.resume();
     const auth = await this.answer(challenge, scope);
     if (auth === undefined) return this.request(pathname, headers);
     this.tokens.set(scope, auth);
@@ -182,9 +163,9 @@ export class RegistryClient {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (creds !== undefined) headers.authorization = `Basic ${Buffer.from(creds).toString('base64')}`;
     const res = await this.send(url, headers);
-    const body = await readBody(res, 1024 * 1024);
-    if (res.statusCode !== 200) {
-      throw new TaskError('invalid-input', `token request to ${url.host} failed: HTTP ${res.statusCode ?? 0}`, {
+    const body = await readBody(res.body, 1024 * 1024);
+    if (res.status !== 200) {
+      throw new TaskError('invalid-input', `token request to ${url.host} failed: HTTP ${res.status}`, {
         hint: 'check the credentials in the containers auth file (REGISTRY_AUTH_FILE)',
       });
     }
@@ -194,7 +175,7 @@ export class RegistryClient {
   }
 
   /** A request to this endpoint, choosing the scheme (probing once for insecure hosts). */
-  private async request(pathname: string, headers: Record<string, string>): Promise<IncomingMessage> {
+  private async request(pathname: string, headers: Record<string, string>): Promise<HttpResponse> {
     const host = this.endpoint.host;
     if (!this.endpoint.insecure) return this.send(new URL(`https://${host}${pathname}`), headers);
     const known = schemeCache.get(host);
@@ -210,30 +191,19 @@ export class RegistryClient {
     }
   }
 
-  /** One HTTP exchange, following up to 5 redirects (credentials dropped on another host). */
-  private send(url: URL, headers: Record<string, string>, redirects = 5): Promise<IncomingMessage> {
-    return new Promise((resolve, reject) => {
-      const isHttps = url.protocol === 'https:';
-      const agent = isHttps ? (this.endpoint.insecure ? insecureHttpsAgent : httpsAgent) : httpAgent;
-      const mod = isHttps ? https : http;
-      const req = mod.request(url, { method: 'GET', headers, agent, signal: this.signal }, (res) => {
-        const status = res.statusCode ?? 0;
-        const location = res.headers.location;
-        if (status >= 300 && status < 400 && location !== undefined && redirects > 0) {
-          res.resume();
-          const next = new URL(location, url);
-          const h = { ...headers };
-          if (next.host !== url.host) delete h.authorization;
-          this.send(next, h, redirects - 1).then(resolve, reject);
-          return;
-        }
-        resolve(res);
-      });
-      req.setTimeout(this.timeoutMs, () => {
-        req.destroy(Object.assign(new Error(`no response from ${url.host} in ${this.timeoutMs} ms`), { code: 'ETIMEDOUT' }));
-      });
-      req.on('error', reject);
-      req.end();
+  /** One GET through the HTTP layer, following up to 5 redirects (credentials dropped on another host). */
+  private send(url: URL, headers: Record<string, string>): Promise<HttpResponse> {
+    return httpGet(url, {
+      headers,
+      signal: this.signal,
+      idleTimeoutMs: this.timeoutMs,
+      insecure: this.endpoint.insecure,
+      maxRedirects: 5,
     });
   }
+}
+
+/** A TaskError of this client (not a transport failure of the HTTP layer, which may be retried). */
+function isOwnError(err: unknown): err is TaskError {
+  return err instanceof TaskError && !(err instanceof HttpError);
 }

@@ -9,6 +9,8 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { TaskError } from '../../engine/task.ts';
 import { writeFileAtomic } from '../../lib/fs/atomic-write.ts';
+import { readBody } from '../../lib/http/body.ts';
+import { HttpError, httpGet } from '../../lib/http/get.ts';
 
 /** Checksum types of repodata (`sha` is SHA-1). */
 export function nodeHashName(type: string): string {
@@ -45,25 +47,20 @@ export async function readUrl(url: string, what: string, signal?: AbortSignal): 
       });
     }
   }
-  let res: Response;
+  let res: Awaited<ReturnType<typeof httpGet>> | undefined;
   try {
-    res = await fetch(url, { signal: signal ?? AbortSignal.timeout(120_000) });
+    res = await httpGet(url, { signal });
+    if (res.status < 200 || res.status >= 300) res.body.resume();
+    else return await readBody(res.body, Number.MAX_SAFE_INTEGER);
   } catch (e) {
-    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    throw new TaskError(
-      'unreachable',
-      `${what}: cannot reach ${url}: ${cause?.code ?? cause?.message ?? (e as Error).message}`,
-      {
-        hint: 'Check the network, SOURCES and PACKAGE_MIRRORS in .env (a mirror maps upstream URLs).',
-      },
-    );
-  }
-  if (!res.ok) {
-    throw new TaskError('unreachable', `${what}: ${url} answered HTTP ${res.status}`, {
-      hint: 'Check SOURCES and PACKAGE_MIRRORS in .env, and that the mirror holds this file.',
+    if (!(e instanceof HttpError) || e.reason === 'aborted') throw e;
+    throw new TaskError('unreachable', `${what}: cannot reach ${url}: ${e.code || e.detail}`, {
+      hint: 'Check the network, SOURCES and PACKAGE_MIRRORS in .env (a mirror maps upstream URLs).',
     });
   }
-  return Buffer.from(await res.arrayBuffer());
+  throw new TaskError('unreachable', `${what}: ${url} answered HTTP ${res.status}`, {
+    hint: 'Check SOURCES and PACKAGE_MIRRORS in .env, and that the mirror holds this file.',
+  });
 }
 
 /** Expected content of a fetched file. */

@@ -1,0 +1,198 @@
+/**
+ * The HTTP layer (lib/http) against loopback servers started here: a server that accepts and
+ * never answers fails within the idle timeout naming the URL, a TLS handshake that never ends
+ * within the connect timeout; a redirect to another host (port) is followed without the
+ * Authorization header; abort stops a request; a body streams.
+ */
+import http, { type IncomingHttpHeaders } from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readBody } from '../../buildchain/lib/http/body.ts';
+import {
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  HttpError,
+  httpGet,
+} from '../../buildchain/lib/http/get.ts';
+
+type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+const closers: (() => Promise<void>)[] = [];
+
+async function listen(server: net.Server): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  closers.push(
+    () =>
+      new Promise<void>((resolve) => {
+        if (server instanceof http.Server) server.closeAllConnections();
+        server.close(() => {
+          resolve();
+        });
+      }),
+  );
+  return (server.address() as AddressInfo).port;
+}
+
+function httpServer(handler: Handler): Promise<number> {
+  return listen(http.createServer(handler));
+}
+
+describe('lib/http: httpGet', () => {
+  const sockets = new Set<net.Socket>();
+  let silent = 0;
+  let redirecting = 0;
+  let target = 0;
+  let streaming = 0;
+  let slowBody = 0;
+  const seen: IncomingHttpHeaders[] = [];
+
+  beforeAll(async () => {
+    const mute = net.createServer((s) => {
+      sockets.add(s); // accepts, reads, never answers
+    });
+    silent = await listen(mute);
+    closers.push(() => {
+      for (const s of sockets) s.destroy();
+      return Promise.resolve();
+    });
+    target = await httpServer((req, res) => {
+      seen.push(req.headers);
+      res.end('moved here');
+    });
+    redirecting = await httpServer((req, res) => {
+      seen.push(req.headers);
+      if (req.url === '/final') {
+        res.end('same host');
+        return;
+      }
+      const location = req.url === '/same' ? '/final' : `http://127.0.0.1:${target}/blob`;
+      res.writeHead(307, { location });
+      res.end();
+    });
+    streaming = await httpServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      for (let i = 0; i < 64; i++) res.write(Buffer.alloc(16 * 1024, i));
+      res.end();
+    });
+    slowBody = await httpServer((_req, res) => {
+      res.writeHead(200);
+      res.write('first bytes'); // then nothing: the body stalls
+    });
+  });
+
+  afterAll(async () => {
+    await Promise.all(closers.map((c) => c()));
+  });
+
+  it('a server that accepts and never answers fails within the idle timeout, naming the URL', async () => {
+    const url = `http://127.0.0.1:${silent}/v2/x/manifests/1`;
+    const started = Date.now();
+    const err = (await httpGet(url, { idleTimeoutMs: 1000 }).catch((e: unknown) => e)) as HttpError;
+    const took = Date.now() - started;
+    expect(err).toBeInstanceOf(HttpError);
+    expect(err.reason).toBe('unreachable');
+    expect(err.code).toBe('ETIMEDOUT');
+    expect(err.message).toContain(url);
+    expect(took).toBeGreaterThanOrEqual(900);
+    expect(took).toBeLessThan(5000);
+  });
+
+  it('a TLS handshake that never completes fails within the connect timeout', async () => {
+    const url = `https://127.0.0.1:${silent}/v2/`;
+    const started = Date.now();
+    const err = (await httpGet(url, { connectTimeoutMs: 500, idleTimeoutMs: 10_000 }).catch(
+      (e: unknown) => e,
+    )) as HttpError;
+    expect(err).toMatchObject({ reason: 'unreachable', code: 'ETIMEDOUT' });
+    expect(err.message).toContain(`${url}: ETIMEDOUT no connection within 500 ms`);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('by default a server that accepts and never answers fails in under 30 s', () => {
+    expect(DEFAULT_CONNECT_TIMEOUT_MS + DEFAULT_IDLE_TIMEOUT_MS).toBeLessThan(30_000);
+  });
+
+  it('a body that stalls fails within the idle timeout, naming the URL', async () => {
+    const url = `http://127.0.0.1:${slowBody}/big`;
+    const res = await httpGet(url, { idleTimeoutMs: 1000 });
+    expect(res.status).toBe(200);
+    const err = (await readBody(res.body).catch((e: unknown) => e)) as HttpError;
+    expect(err).toBeInstanceOf(HttpError);
+    expect(err.message).toContain(url);
+  });
+
+  it('a 307 to another port is followed and the Authorization header is dropped there', async () => {
+    seen.length = 0;
+    const res = await httpGet(`http://127.0.0.1:${redirecting}/blob`, {
+      headers: { authorization: 'Bearer secret', accept: '*/*' },
+    });
+    expect(res.status).toBe(200);
+    expect(res.url.port).toBe(String(target));
+    expect((await readBody(res.body)).toString()).toBe('moved here');
+    expect(seen.map((h) => h.authorization)).toEqual(['Bearer secret', undefined]);
+    expect(seen[1]?.accept).toBe('*/*');
+  });
+
+  it('a redirect on the same host keeps the Authorization header', async () => {
+    seen.length = 0;
+    const res = await httpGet(`http://127.0.0.1:${redirecting}/same`, {
+      headers: { authorization: 'Bearer secret' },
+    });
+    expect((await readBody(res.body)).toString()).toBe('same host');
+    expect(seen.map((h) => h.authorization)).toEqual(['Bearer secret', 'Bearer secret']);
+  });
+
+  it('past maxRedirects the 3xx response is returned', async () => {
+    const res = await httpGet(`http://127.0.0.1:${redirecting}/blob`, { maxRedirects: 0 });
+    res.body.resume();
+    expect(res.status).toBe(307);
+  });
+
+  it('abort stops a request waiting for an answer, and a body being read', async () => {
+    const ac = new AbortController();
+    const started = Date.now();
+    const pending = httpGet(`http://127.0.0.1:${silent}/x`, { signal: ac.signal });
+    setTimeout(() => {
+      ac.abort();
+    }, 200);
+    const err = (await pending.catch((e: unknown) => e)) as HttpError;
+    expect(err.reason).toBe('aborted');
+    expect(Date.now() - started).toBeLessThan(5000);
+
+    const ac2 = new AbortController();
+    const res = await httpGet(`http://127.0.0.1:${slowBody}/big`, { signal: ac2.signal });
+    const reading = readBody(res.body).catch((e: unknown) => e);
+    ac2.abort();
+    expect(await reading).toMatchObject({ reason: 'aborted' });
+
+    const ac3 = new AbortController();
+    ac3.abort();
+    await expect(
+      httpGet(`http://127.0.0.1:${target}/`, { signal: ac3.signal }),
+    ).rejects.toMatchObject({
+      reason: 'aborted',
+    });
+  });
+
+  it('a 200 streams its whole body; a refused connection names the URL and code', async () => {
+    const res = await httpGet(`http://127.0.0.1:${streaming}/blob`);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('application/octet-stream');
+    let chunks = 0;
+    let bytes = 0;
+    for await (const chunk of res.body) {
+      chunks++;
+      bytes += (chunk as Buffer).length;
+    }
+    expect(bytes).toBe(64 * 16 * 1024);
+    expect(chunks).toBeGreaterThan(1);
+
+    const closed = await listen(net.createServer());
+    await closers.pop()?.();
+    const url = `http://user:pw@127.0.0.1:${closed}/repodata/repomd.xml`;
+    const err = (await httpGet(url).catch((e: unknown) => e)) as HttpError;
+    expect(err).toMatchObject({ reason: 'unreachable', code: 'ECONNREFUSED' });
+    expect(err.message).toContain(`http://127.0.0.1:${closed}/repodata/repomd.xml`);
+    expect(err.message).not.toContain('pw');
+  });
+});

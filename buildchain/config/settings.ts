@@ -6,7 +6,7 @@
 import { UsageError } from '../engine/failures.ts';
 import { commandTimeoutMs } from './command-timeout.ts';
 import { MirrorSettingsError, parseMirrorSettings, type MirrorSettings } from './mirrors.ts';
-import { checkSourceDateEpoch, parseSourceDateEpoch } from './source-date-epoch.ts';
+import { checkSourceDateEpoch } from './source-date-epoch.ts';
 
 /** Where upstream images and packages come from; see `SOURCES` in .env.example. */
 export type SourcesKind = 'embedded' | 'upstream' | 'site';
@@ -195,11 +195,12 @@ function vagrant(values: Values): VagrantSettingsValues {
  * Throws UsageError `invalid-env` naming the first bad key, its value and how to fix it.
  */
 export function parseSettings(values: Values): Settings {
-  checkSourceDateEpoch(values);
+  // Checked first: its message is the one a bad timestamp gets, whatever else is wrong.
+  const sourceDateEpoch = checkSourceDateEpoch(values);
   return {
     projectName: projectName(values),
     sources: sources(values),
-    sourceDateEpoch: parseSourceDateEpoch(values.SOURCE_DATE_EPOCH),
+    sourceDateEpoch,
     commandTimeoutMs: commandTimeoutMs(values),
     mirrors: mirrors(values),
     allowUnpinnedImages: allowUnpinned(values),

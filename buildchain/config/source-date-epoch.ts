@@ -31,10 +31,15 @@ export function parseSourceDateEpoch(raw: string | undefined): number | undefine
   return Number(value);
 }
 
-/** Checks the setting when the configuration is loaded: a bad value is `invalid-env` (exit 2). */
-export function checkSourceDateEpoch(env: Readonly<Record<string, string | undefined>>): void {
+/**
+ * The setting as the configuration loads it: {@link parseSourceDateEpoch}'s value, a bad value
+ * being `invalid-env` (exit 2).
+ */
+export function checkSourceDateEpoch(
+  env: Readonly<Record<string, string | undefined>>,
+): number | undefined {
   try {
-    parseSourceDateEpoch(env.SOURCE_DATE_EPOCH);
+    return parseSourceDateEpoch(env.SOURCE_DATE_EPOCH);
   } catch (err) {
     if (err instanceof TaskError) throw new UsageError('invalid-env', err.message, err.hint);
     throw err;

@@ -51,11 +51,6 @@ export function resolveParentReal(p: string): string {
   return path.join(resolveReal(path.dirname(abs)), path.basename(abs));
 }
 
-/** True when `p`, resolved without following its last component, is strictly inside `fence` (resolved). */
-export function isReallyInside(fence: string, p: string): boolean {
-  return isInside(resolveReal(fence), resolveParentReal(p));
-}
-
 /**
  * Throws `invalid-input` unless `p` (symlinks followed, the last one too) is `root` or inside
  * it. `what` names the input in the message (`salt/MANIFEST entry 'x'`), `fix` says what to do.

@@ -22,10 +22,10 @@ export function parseIsoinfoD(text: string): IsoDescriptor {
   const blocks = Number(get('Volume size is') ?? 0);
   const blockSize = Number(get('Logical block size is') ?? SECTOR);
   return {
-    volumeId: (get('Volume id') ?? '').trimEnd(),
+    volumeId: (get('Volume id') ?? '').trim(),
     rockRidge: /Rock Ridge signatures/.test(text),
     joliet: /Joliet with UCS level/.test(text),
-    volumeBytes: blocks * blockSize,
+    volumeBytes: Number.isFinite(blocks * blockSize) ? blocks * blockSize : 0,
   };
 }
 

@@ -10,6 +10,7 @@ import { mkdir } from 'node:fs/promises';
 import { runCommandBytes, type ExecBytesResult } from '../../engine/exec/run-command.ts';
 import { TaskError } from '../../engine/task.ts';
 import { checkIsoImage } from './iso-image.ts';
+import { parseIsoinfoD as parseIsoDescriptor } from './isoinfo-listing.ts';
 
 /** Time limit of a reader on an image of `size` bytes (ms): 2 minutes plus 5 MiB/s. */
 export function readerTimeoutMs(size: number): number {
@@ -123,17 +124,14 @@ export interface IsoVolumeInfo {
   readonly volumeSize: number;
 }
 
-/** Parses `isoinfo -d` output. */
+/** Parses `isoinfo -d` output (the one parser: {@link parseIsoDescriptor}). */
 export function parseIsoinfoD(text: string): IsoVolumeInfo {
-  const field = (name: string): string =>
-    new RegExp(`^${name}:\\s?(.*)$`, 'm').exec(text)?.[1]?.trim() ?? '';
-  const blocks = Number(field('Volume size is'));
-  const blockSize = Number(field('Logical block size is') || '2048');
+  const d = parseIsoDescriptor(text);
   return {
-    volumeId: field('Volume id'),
-    rockRidge: /Rock Ridge signatures version \d+ found/.test(text),
-    joliet: /Joliet with UCS level \d found/.test(text),
-    volumeSize: Number.isFinite(blocks) ? blocks * blockSize : 0,
+    volumeId: d.volumeId,
+    rockRidge: d.rockRidge,
+    joliet: d.joliet,
+    volumeSize: d.volumeBytes,
   };
 }
 

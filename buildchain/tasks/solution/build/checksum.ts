@@ -1,7 +1,5 @@
-/** Streaming sha256 of files and the `SHA256SUM` file written beside an ISO. */
+/** The `SHA256SUM` file written beside an ISO (the sha256 itself: lib/fs/hash.ts). */
 import path from 'node:path';
-
-export { sha256File } from '../../../lib/fs/hash.ts';
 
 /** Parses `sha256sum` output: file name -> hex (a leading `*` binary marker is dropped). */
 export function parseSha256Sums(text: string): Map<string, string> {

@@ -5,7 +5,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseSha256Sums, sha256File, sha256SumPath } from '../build/checksum.ts';
+import { sha256File } from '../../../lib/fs/hash.ts';
+import { parseSha256Sums, sha256SumPath } from '../build/checksum.ts';
 import { checkIsoBlobs, readIsoImages } from '../build/iso-images.ts';
 import { openIso, type IsoReader } from '../../../media/iso/isoinfo-reader.ts';
 import { REGISTRY_CONFIG_FILE, REGISTRY_ROOT_VAR, REPOSITORY_VAR } from '../build/layout.ts';

@@ -17,6 +17,7 @@ import { listTasks, printList } from './list.ts';
 import { EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, runCommand } from './run.ts';
 import { openSources } from './sources.ts';
 import { toDefinitionError } from '../engine/definition-errors.ts';
+import { usageErrorText } from './settings.ts';
 
 async function dispatch(
   args: CliArgs,
@@ -91,8 +92,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       args = { ...args, tasks: verify.tasks };
     }
   } catch (err) {
-    const hint = err instanceof UsageError && err.hint !== undefined ? `\n  hint: ${err.hint}` : '';
-    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}${hint}\n`);
+    const hint = err instanceof UsageError ? err.hint : undefined;
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`${usageErrorText({ message, hint })}\n`);
     return EXIT_USAGE;
   }
   if (args.command === 'help') {
@@ -105,9 +107,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (err) {
     // A --json-log file that cannot be written: a usage error, reported like a bad option.
     if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(
-      `error: ${err.message}${err.hint === undefined ? '' : `\n  hint: ${err.hint}`}\n`,
-    );
+    process.stderr.write(`${usageErrorText(err)}\n`);
     return EXIT_USAGE;
   }
   const controller = new AbortController();

@@ -21,8 +21,14 @@ export function loadPackageConfig(
   return loadConfig(PACKAGE_ROOT, env);
 }
 
-/** `error: <message>` and, when there is one, `  hint: <hint>` on the next line (no newline at the end). */
-export function usageErrorText(err: UsageError): string {
+/**
+ * `error: <message>` and, when there is one, `  hint: <hint>` on the next line (no newline at
+ * the end): how every command line reports a mistake found before it ran anything.
+ */
+export function usageErrorText(err: {
+  readonly message: string;
+  readonly hint?: string | undefined;
+}): string {
   return `error: ${err.message}${err.hint === undefined ? '' : `\n  hint: ${err.hint}`}`;
 }
 

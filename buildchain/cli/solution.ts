@@ -30,7 +30,7 @@ import {
   type SolutionArgs,
 } from '../tasks/solution/index.ts';
 import { createSources, type Sources } from '../sources/sources.ts';
-import { loadPackageConfig } from './settings.ts';
+import { loadPackageConfig, usageErrorText } from './settings.ts';
 import { EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from './run.ts';
 
 /** Where the command writes (tests pass their own). */
@@ -132,7 +132,7 @@ async function runInit(a: SolutionArgs, io: SolutionIo): Promise<number> {
     return EXIT_OK;
   } catch (err) {
     if (!(err instanceof TaskError) || err.reason !== 'invalid-input') throw err;
-    io.err(`error: ${err.message}${err.hint !== undefined ? `\n  hint: ${err.hint}` : ''}`);
+    io.err(usageErrorText(err));
     return EXIT_USAGE;
   }
 }
@@ -223,9 +223,12 @@ export async function runSolutionCli(
       return EXIT_FAILED;
     }
     if (err instanceof UsageError || err instanceof SolutionUsageError) {
-      const hint =
-        err instanceof UsageError && err.hint !== undefined ? `\n  hint: ${err.hint}` : '';
-      io.err(`error: ${err.message}${hint}`);
+      io.err(
+        usageErrorText({
+          message: err.message,
+          hint: err instanceof UsageError ? err.hint : undefined,
+        }),
+      );
       return EXIT_USAGE;
     }
     if (err instanceof TaskError) {

@@ -5,10 +5,11 @@
  * closed: `dnf repoclosure` finds a provider for every requirement of every package. A failure
  * names each package and what it misses.
  */
-import { access, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Exec } from '../../engine/exec/run-command.ts';
 import { TaskError } from '../../engine/task.ts';
+import { sha256Hex } from '../../lib/fs/hash.ts';
 import { DNF_CONFIG, dnfConfigPath, dnfHermeticArgs } from './dnf-args.ts';
 import { tailLines, type Log } from './output.ts';
 
@@ -43,6 +44,16 @@ export async function nodeRepos(isoRepos: string): Promise<NodeRepo[]> {
     out.push({ name: e.name, dir, keys });
   }
   return out;
+}
+
+/** Digest of what a node enables: each repo's name, key file names and repomd.xml. */
+export async function repoSetDigest(isoRepos: string): Promise<string> {
+  const parts: string[] = [];
+  for (const r of await nodeRepos(isoRepos)) {
+    const repomd = await readFile(path.join(r.dir, 'repodata', 'repomd.xml')).catch(() => '');
+    parts.push(JSON.stringify([r.name, r.keys.map((k) => path.basename(k)), sha256Hex(repomd)]));
+  }
+  return sha256Hex(parts.join('\n'));
 }
 
 /** Options of {@link repoclosureArgs}. */
@@ -172,7 +183,7 @@ export async function checkRepoClosure(o: ClosureOptions): Promise<ClosureReport
       .join('; ');
     throw new TaskError(
       'invalid-input',
-      `the ISO's yum repos are not closed: nothing provides what ${text}`,
+      `the ISO's yum repos are not closed (no repo provides these requirements): ${text}`,
       {
         ...details,
         hint: `Add the package (or repo) providing it to ${o.listFile} so that the download fetches it, or fix the requirement.`,

@@ -30,7 +30,7 @@ import {
   type RepoManifest,
 } from './download.ts';
 import { lockPath, requestDigest } from './lock.ts';
-import { checkRepoClosure } from './closure.ts';
+import { checkRepoClosure, repoSetDigest } from './closure.ts';
 import { writeFileAtomic } from '../../lib/fs/atomic-write.ts';
 import { packagingPaths, type PackagingPaths } from './paths.ts';
 import { packagingSettings, type PackagingSettings } from './settings.ts';
@@ -363,6 +363,12 @@ function closureTask(
     // Runs again when a repo task's fingerprint changes (dependency changed) or its report is gone.
     uptodate: [true],
     targets: [report],
+    // What a node would enable: a repo added, removed or changed by hand is checked again.
+    targetCheck: {
+      observe: () => repoSetDigest(p.isoRepos),
+      changes: (recorded, now) =>
+        recorded === now ? [] : [`the repos under ${p.isoRepos} changed`],
+    },
     tools: ['dnf'],
     config: params,
     clean: true,

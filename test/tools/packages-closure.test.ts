@@ -23,7 +23,17 @@ import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { buildTestRpm, makeGpgKey, makeRepo, type TestKey } from './packages-fixtures.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
-const TOOLS = ['rpmbuild', 'rpmspec', 'rpm', 'createrepo_c', 'dnf', 'gpg', 'gpgconf', 'nginx'];
+const TOOLS = [
+  'rpmbuild',
+  'rpmspec',
+  'rpm',
+  'createrepo_c',
+  'dnf',
+  'gpg',
+  'gpgconf',
+  'nginx',
+  'pgrep',
+];
 
 async function failureOf(p: Promise<unknown>): Promise<Error & { reason?: string }> {
   try {
@@ -132,6 +142,11 @@ describe.skipIf(missingTools(...TOOLS).length > 0)('closure of the ISO repos', (
       const report = await check(root, true);
       expect(report.repoGpgcheck).toBe(true);
       expect(report.repos.every((r) => r.gpgcheck)).toBe(true);
+      // dnf started a gpg-agent per repo keyring for repo_gpgcheck: none is left running.
+      const agents = await execDirect(['pgrep', '-f', `gpg-agent --homedir ${root}-dnf`], {
+        reject: false,
+      });
+      expect(agents.stdout).toBe('');
     });
 
     it('refuses a repo without repomd.xml.asc, naming it', async () => {

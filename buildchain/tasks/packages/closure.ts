@@ -12,6 +12,7 @@ import { TaskError } from '../../engine/task.ts';
 import { sha256Hex } from '../../lib/fs/hash.ts';
 import { DNF_CONFIG, dnfConfigPath, dnfHermeticArgs } from './dnf-args.ts';
 import { tailLines, type Log } from './output.ts';
+import { gpgKillAgentArgs, gpgSiblingTool } from './signing.ts';
 
 /** One repo of the ISO as a node enables it. */
 export interface NodeRepo {
@@ -154,6 +155,23 @@ async function requireSignatures(repos: readonly NodeRepo[]): Promise<void> {
   }
 }
 
+/**
+ * Stops the gpg-agents dnf started for the repos' keyrings (`<cache>/<repo>-<hash>/pubring`,
+ * with repo_gpgcheck): a build leaves no daemon behind.
+ */
+async function stopKeyringAgents(exec: Exec, cache: string): Promise<void> {
+  for (const e of await readdir(cache, { withFileTypes: true }).catch(() => [])) {
+    const home = path.join(cache, e.name, 'pubring');
+    if (!e.isDirectory() || !(await exists(home))) continue;
+    await exec(
+      gpgKillAgentArgs({ gpgconfBin: gpgSiblingTool('gpg', 'gpgconf'), gnupgHome: home }),
+      {
+        reject: false,
+      },
+    ).catch(() => undefined);
+  }
+}
+
 /** Runs the check; throws a TaskError naming every package and missing requirement. */
 export async function checkRepoClosure(o: ClosureOptions): Promise<ClosureReport> {
   const repos = await nodeRepos(o.isoRepos);
@@ -174,7 +192,9 @@ export async function checkRepoClosure(o: ClosureOptions): Promise<ClosureReport
   o.log?.(
     `dnf repoclosure over ${String(repos.length)} repos${o.signed ? ' (repo_gpgcheck=1)' : ''}`,
   );
-  const r = await o.exec(argv, { reject: false, env: { LC_ALL: 'C' } });
+  const r = await o
+    .exec(argv, { reject: false, env: { LC_ALL: 'C' } })
+    .finally(() => stopKeyringAgents(o.exec, path.join(o.workDir, 'cache')));
   const details = { argv, exitCode: r.exitCode, stderrTail: tailLines(r.stderr) };
   const unresolved = parseRepoclosure(r.stdout);
   if (unresolved.length > 0) {

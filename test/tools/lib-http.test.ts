@@ -8,12 +8,7 @@ import http, { type IncomingHttpHeaders } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBody } from '../../buildchain/lib/http/body.ts';
-import {
-  DEFAULT_CONNECT_TIMEOUT_MS,
-  DEFAULT_IDLE_TIMEOUT_MS,
-  HttpError,
-  httpGet,
-} from '../../buildchain/lib/http/get.ts';
+import { DEFAULT_HTTP_TIMEOUT_MS, HttpError, httpGet } from '../../buildchain/lib/http/get.ts';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
@@ -104,12 +99,21 @@ describe('lib/http: httpGet', () => {
       (e: unknown) => e,
     )) as HttpError;
     expect(err).toMatchObject({ reason: 'unreachable', code: 'ETIMEDOUT' });
-    expect(err.message).toContain(`${url}: ETIMEDOUT no connection within 500 ms`);
+    expect(err.message).toContain(`${url}: ETIMEDOUT no connection within 500 ms (HTTP_TIMEOUT)`);
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
-  it('by default a server that accepts and never answers fails in under 30 s', () => {
-    expect(DEFAULT_CONNECT_TIMEOUT_MS + DEFAULT_IDLE_TIMEOUT_MS).toBeLessThan(30_000);
+  it('by default a server that accepts and never answers fails in under 30 s, not retried', async () => {
+    expect(DEFAULT_HTTP_TIMEOUT_MS).toBeLessThan(30_000);
+    const url = `http://127.0.0.1:${silent}/v2/`;
+    const started = Date.now();
+    const err = (await httpGet(url, { timeoutMs: 700, retry: { backoffMs: 1 } }).catch(
+      (e: unknown) => e,
+    )) as HttpError;
+    expect(err.message).toContain('no answer within 700 ms (HTTP_TIMEOUT)');
+    expect(err.hint).toContain('HTTP_TIMEOUT');
+    // One timeout, not one per attempt.
+    expect(Date.now() - started).toBeLessThan(1400);
   });
 
   it('a body that stalls fails within the idle timeout, naming the URL', async () => {

@@ -1,10 +1,12 @@
 /**
  * Registry credentials and auth challenges: the containers auth file (as written by
- * `skopeo login` / `podman login` / `docker login`) and `WWW-Authenticate` parsing.
+ * `skopeo login` / `podman login` / `docker login`), its credential helpers (`credHelpers`,
+ * `credsStore`), and `WWW-Authenticate` parsing.
  */
 import os from 'node:os';
 import path from 'node:path';
 import { readRegularText } from '../../lib/fs/read-bounded.ts';
+import { TaskError } from '../../engine/task.ts';
 
 /** A parsed `WWW-Authenticate` challenge. */
 export interface AuthChallenge {
@@ -47,23 +49,105 @@ function hostKeys(host: string): string[] {
   return keys;
 }
 
-/** `user:password` for a host from parsed auth-file JSON (pure), or undefined. */
-export function credentialsFromAuthJson(doc: unknown, host: string): string | undefined {
+/** Where an auth file says a host's credentials are. */
+export type AuthSource =
+  | { readonly kind: 'credentials'; readonly userPass: string }
+  | { readonly kind: 'helper'; readonly helper: string; readonly key: 'credHelpers' | 'credsStore' };
+
+interface AuthFileDoc {
+  readonly auths?: Record<string, { auth?: unknown } | undefined>;
+  readonly credHelpers?: Record<string, unknown>;
+  readonly credsStore?: unknown;
+}
+
+/**
+ * Where parsed auth-file JSON keeps `host`'s credentials (pure), as containers/image reads it:
+ * a `credHelpers` entry for the host first, then an `auths` entry with `auth`, then the
+ * `credsStore` helper (Docker's default store for every registry); undefined when none.
+ */
+export function authSourceFromJson(doc: unknown, host: string): AuthSource | undefined {
   if (typeof doc !== 'object' || doc === null) return undefined;
-  const auths = (doc as { auths?: Record<string, { auth?: unknown }> }).auths;
-  if (auths === undefined) return undefined;
+  const d = doc as AuthFileDoc;
   for (const key of hostKeys(host)) {
-    const auth = auths[key]?.auth;
-    if (typeof auth === 'string' && auth !== '') return Buffer.from(auth, 'base64').toString('utf8');
+    const helper = d.credHelpers?.[key];
+    if (typeof helper === 'string' && helper !== '') return { kind: 'helper', helper, key: 'credHelpers' };
+  }
+  for (const key of hostKeys(host)) {
+    const auth = d.auths?.[key]?.auth;
+    if (typeof auth === 'string' && auth !== '') {
+      return { kind: 'credentials', userPass: Buffer.from(auth, 'base64').toString('utf8') };
+    }
+  }
+  if (typeof d.credsStore === 'string' && d.credsStore !== '') {
+    return { kind: 'helper', helper: d.credsStore, key: 'credsStore' };
   }
   return undefined;
 }
 
+/** `user:password` for a host from parsed auth-file JSON (pure), or undefined. */
+export function credentialsFromAuthJson(doc: unknown, host: string): string | undefined {
+  const source = authSourceFromJson(doc, host);
+  return source?.kind === 'credentials' ? source.userPass : undefined;
+}
+
+/** Runs a credential helper; the registry client passes one that never logs its output. */
+export type HelperRunner = (argv: readonly string[], input: string) => Promise<{ exitCode: number; stdout: string; stderr: string }>;
+
+const HELPER_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/**
+ * `user:password` from `docker-credential-<helper> get` (the Docker credential-helper
+ * protocol: the server on stdin, `{"Username","Secret"}` on stdout); undefined when the helper
+ * has no credentials for it. Other failures are `invalid-input` naming the helper and file.
+ */
+export async function credentialsFromHelper(
+  helper: string,
+  key: string,
+  host: string,
+  file: string,
+  run: HelperRunner,
+): Promise<string | undefined> {
+  const where = `${key} "${helper}" of ${file}`;
+  const hint = `check ${file} (REGISTRY_AUTH_FILE) and that docker-credential-${helper} is installed on PATH and works: echo ${host} | docker-credential-${helper} get`;
+  if (!HELPER_NAME_RE.test(helper)) {
+    throw new TaskError('invalid-input', `${where}: '${helper}' is not a credential helper name`, { hint });
+  }
+  let r: { exitCode: number; stdout: string; stderr: string };
+  try {
+    r = await run([`docker-credential-${helper}`, 'get'], host);
+  } catch (err) {
+    if (err instanceof TaskError && err.reason === 'aborted') throw err;
+    const why = err instanceof TaskError && err.reason === 'tool-not-found' ? 'is not on PATH' : `cannot run: ${(err as Error).message}`;
+    throw new TaskError('invalid-input', `credential helper docker-credential-${helper} (${where}) ${why}`, { hint });
+  }
+  if (r.exitCode !== 0) {
+    if (/credentials not found/i.test(`${r.stdout}\n${r.stderr}`)) return undefined;
+    const said = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-1)[0] ?? '';
+    throw new TaskError('invalid-input', `credential helper docker-credential-${helper} (${where}) failed for ${host} (exit ${String(r.exitCode)}): ${said.slice(0, 200)}`, { hint });
+  }
+  let doc: { Username?: unknown; Secret?: unknown };
+  try {
+    doc = JSON.parse(r.stdout) as { Username?: unknown; Secret?: unknown };
+  } catch {
+    throw new TaskError('invalid-input', `credential helper docker-credential-${helper} (${where}) printed no JSON for ${host}`, { hint });
+  }
+  if (typeof doc.Username !== 'string' || typeof doc.Secret !== 'string') {
+    throw new TaskError('invalid-input', `credential helper docker-credential-${helper} (${where}) printed no Username/Secret for ${host}`, { hint });
+  }
+  if (doc.Username === '<token>') {
+    throw new TaskError('invalid-input', `credential helper docker-credential-${helper} (${where}) holds an identity token for ${host}, which this client does not support`, {
+      hint: `log in with a user name and password or access token (skopeo login ${host}), or map ${host} to a mirror in REGISTRY_MIRRORS`,
+    });
+  }
+  return `${doc.Username}:${doc.Secret}`;
+}
+
 /**
  * Credentials for `host`: from `authFile` when given, else the first default auth file holding
- * an entry for it. Missing or unreadable files are skipped (anonymous access).
+ * an entry for it (credential helpers run through `run`). Missing or unreadable files are
+ * skipped (anonymous access).
  */
-export async function findCredentials(host: string, authFile?: string): Promise<string | undefined> {
+export async function findCredentials(host: string, authFile: string | undefined, run?: HelperRunner): Promise<string | undefined> {
   const files = authFile !== undefined && authFile !== '' ? [authFile] : defaultAuthFiles();
   for (const file of files) {
     // Regular files only (a FIFO would block), of a sane size; anything else is skipped.
@@ -71,12 +155,18 @@ export async function findCredentials(host: string, authFile?: string): Promise<
       .then(() => readRegularText(file))
       .catch(() => undefined);
     if (text === undefined) continue;
+    let doc: unknown;
     try {
-      const creds = credentialsFromAuthJson(JSON.parse(text), host);
-      if (creds !== undefined) return creds;
+      doc = JSON.parse(text);
     } catch {
       // A malformed auth file is not ours to fix; fall through to anonymous access.
+      continue;
     }
+    const source = authSourceFromJson(doc, host);
+    if (source === undefined) continue;
+    if (source.kind === 'credentials') return source.userPass;
+    if (run === undefined) continue;
+    return credentialsFromHelper(source.helper, source.key, host, file, run);
   }
   return undefined;
 }

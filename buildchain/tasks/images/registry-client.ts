@@ -31,6 +31,8 @@ export interface RegistryClientOptions {
   readonly attempts?: number;
   /** First backoff delay in ms (doubles each retry). Default 250. */
   readonly backoffMs?: number;
+  /** Longest wait a `Retry-After` may impose, in ms. Default 30 000. */
+  readonly retryAfterCapMs?: number;
   /** Per-request timeout in ms. Default: HTTP_TIMEOUT. */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
@@ -47,6 +49,7 @@ export class RegistryClient {
   private readonly apiHost: string;
   private readonly attempts: number;
   private readonly backoffMs: number;
+  private readonly retryAfterCapMs: number | undefined;
   private readonly timeoutMs: number | undefined;
   private readonly signal: AbortSignal | undefined;
   private readonly runHelper: HelperRunner;
@@ -58,6 +61,7 @@ export class RegistryClient {
     this.apiHost = registryApiHost(opts.endpoint.host);
     this.attempts = opts.attempts ?? 4;
     this.backoffMs = opts.backoffMs ?? 250;
+    this.retryAfterCapMs = opts.retryAfterCapMs;
     this.timeoutMs = opts.timeoutMs;
     this.signal = opts.signal;
     // Credential helpers print secrets: run without logging their output anywhere.
@@ -213,7 +217,11 @@ export class RegistryClient {
       headers,
       insecure: this.endpoint.insecure,
       maxRedirects: 5,
-      retry: { attempts: this.attempts, backoffMs: this.backoffMs },
+      retry: {
+        attempts: this.attempts,
+        backoffMs: this.backoffMs,
+        ...(this.retryAfterCapMs === undefined ? {} : { retryAfterCapMs: this.retryAfterCapMs }),
+      },
       ...(this.signal === undefined ? {} : { signal: this.signal }),
       ...(this.timeoutMs === undefined ? {} : { timeoutMs: this.timeoutMs }),
     });

@@ -120,7 +120,11 @@ export async function startProxy(routes: Readonly<Record<string, number>>): Prom
   const log: ProxyLogEntry[] = [];
   const server = http.createServer((req, res) => {
     const target = req.url ?? '';
-    log.push({ method: req.method ?? '', target, proxyAuthorization: req.headers['proxy-authorization'] });
+    log.push({
+      method: req.method ?? '',
+      target,
+      proxyAuthorization: req.headers['proxy-authorization'],
+    });
     let url: URL;
     try {
       url = new URL(target);
@@ -136,7 +140,13 @@ export async function startProxy(routes: Readonly<Record<string, number>>): Prom
     const headers = { ...req.headers };
     delete headers['proxy-authorization'];
     const upstream = http.request(
-      { host: '127.0.0.1', port, path: `${url.pathname}${url.search}`, method: req.method, headers },
+      {
+        host: '127.0.0.1',
+        port,
+        path: `${url.pathname}${url.search}`,
+        method: req.method,
+        headers,
+      },
       (r) => {
         res.writeHead(r.statusCode ?? 502, r.headers);
         r.pipe(res);
@@ -234,7 +244,10 @@ export function makeMultiArch(
   digest: string;
   children: { amd64: StandInImage; arm64: StandInImage };
 } {
-  const children = { amd64: makeImage(name, 'amd64', format), arm64: makeImage(name, 'arm64', format) };
+  const children = {
+    amd64: makeImage(name, 'amd64', format),
+    arm64: makeImage(name, 'arm64', format),
+  };
   const mediaType = format === 'docker' ? MEDIA_DOCKER_LIST : MEDIA_OCI_INDEX;
   const bytes = Buffer.from(
     JSON.stringify({
@@ -249,7 +262,10 @@ export function makeMultiArch(
     }),
   );
   const digest = sha256Digest(bytes);
-  const repo: StandInRepo = { manifests: new Map([[digest, { bytes, mediaType }]]), blobs: new Map() };
+  const repo: StandInRepo = {
+    manifests: new Map([[digest, { bytes, mediaType }]]),
+    blobs: new Map(),
+  };
   for (const img of Object.values(children)) {
     repo.manifests.set(img.digest, img.manifest);
     for (const [d, b] of img.blobs) repo.blobs.set(d, b);
@@ -286,7 +302,10 @@ export interface RegistryLog {
 }
 
 /** The handler of a Docker Registry v2 stand-in (see {@link StandInRegistryOptions}). */
-export function registryHandler(opts: StandInRegistryOptions): { handler: Handler; log: RegistryLog } {
+export function registryHandler(opts: StandInRegistryOptions): {
+  handler: Handler;
+  log: RegistryLog;
+} {
   const log: RegistryLog = { requests: [] };
   const tokens = new Set<string>();
   let limited = 0;
@@ -298,7 +317,9 @@ export function registryHandler(opts: StandInRegistryOptions): { handler: Handle
     const auth = opts.auth;
     if (url.pathname === '/token' && auth?.kind === 'bearer') {
       if (req.headers.authorization !== basic(auth.user, auth.password)) {
-        res.writeHead(401, { 'content-type': 'application/json' }).end('{"details":"bad credentials"}');
+        res
+          .writeHead(401, { 'content-type': 'application/json' })
+          .end('{"details":"bad credentials"}');
         return;
       }
       const token = `tok-${String(tokens.size + 1)}`;
@@ -331,7 +352,9 @@ export function registryHandler(opts: StandInRegistryOptions): { handler: Handle
     const ref = m?.[3] ?? '';
     if (m?.[2] === 'manifests' && opts.tooMany !== undefined && limited < opts.tooMany.count) {
       limited++;
-      res.writeHead(429, { 'retry-after': opts.tooMany.retryAfter }).end('{"errors":[{"code":"TOOMANYREQUESTS"}]}');
+      res
+        .writeHead(429, { 'retry-after': opts.tooMany.retryAfter })
+        .end('{"errors":[{"code":"TOOMANYREQUESTS"}]}');
       return;
     }
     if (m?.[2] === 'manifests' && repo?.manifests.has(ref) === true) {
@@ -352,7 +375,9 @@ export function registryHandler(opts: StandInRegistryOptions): { handler: Handle
       res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(repo.blobs.get(ref));
       return;
     }
-    res.writeHead(404, { 'content-type': 'application/json' }).end('{"errors":[{"code":"MANIFEST_UNKNOWN"}]}');
+    res
+      .writeHead(404, { 'content-type': 'application/json' })
+      .end('{"errors":[{"code":"MANIFEST_UNKNOWN"}]}');
   };
   return { handler, log };
 }

@@ -93,7 +93,10 @@ describe('site mirror stand-in: registry auth, redirects, lists, rate limits', (
     const blobs = blobStoreHandler(repos);
     blobLog = blobs.log;
     blobPort = await serve(blobs.handler);
-    const basic = registryHandler({ repos, auth: { kind: 'basic', user: 'alice', password: 's3cret' } });
+    const basic = registryHandler({
+      repos,
+      auth: { kind: 'basic', user: 'alice', password: 's3cret' },
+    });
     basicHost = `127.0.0.1:${String(await serve(basic.handler))}`;
     const bearer = registryHandler({
       repos,
@@ -110,26 +113,32 @@ describe('site mirror stand-in: registry auth, redirects, lists, rate limits', (
   });
 
   it('basic auth: the auth file credentials are sent; without them, a 401 names the fix', async () => {
-    const file = await authFile('basic.json', { auths: { [basicHost]: { auth: b64('alice:s3cret') } } });
+    const file = await authFile('basic.json', {
+      auths: { [basicHost]: { auth: b64('alice:s3cret') } },
+    });
     const endpoint = { host: basicHost, pathPrefix: '', insecure: true, authFile: file };
     const { r, dest } = await pull(endpoint, 'team/app', app.digest);
     expect(r.digest).toBe(app.digest);
     expect(await readFile(path.join(dest, 'manifest.json'))).toEqual(app.manifest.bytes);
 
     const none = await authFile('none.json', { auths: {} });
-    const err = await rejection(
-      pull({ ...endpoint, authFile: none }, 'team/app', app.digest),
-    );
+    const err = await rejection(pull({ ...endpoint, authFile: none }, 'team/app', app.digest));
     expect(err.reason).toBe('invalid-input');
     expect(err.message).toContain(`registry denied access to ${basicHost}/team/app manifests/`);
     expect(err.hint).toMatch(/REGISTRY_AUTH_FILE/);
   });
 
   it('bearer auth: a token from the realm; blobs behind a 307 to another port get no credentials', async () => {
-    const file = await authFile('bearer.json', { auths: { [bearerHost]: { auth: b64('bob:hunter2') } } });
+    const file = await authFile('bearer.json', {
+      auths: { [bearerHost]: { auth: b64('bob:hunter2') } },
+    });
     blobLog.requests.length = 0;
     bearerLog.requests.length = 0;
-    const { r } = await pull({ host: bearerHost, pathPrefix: '', insecure: true, authFile: file }, 'team/app', app.digest);
+    const { r } = await pull(
+      { host: bearerHost, pathPrefix: '', insecure: true, authFile: file },
+      'team/app',
+      app.digest,
+    );
     expect(r.blobBytes).toBeGreaterThan(0);
     // The blob store rejects credentials with 403: the pull succeeded, so none were sent there.
     expect(blobLog.requests.length).toBe(2);
@@ -142,9 +151,15 @@ describe('site mirror stand-in: registry auth, redirects, lists, rate limits', (
   });
 
   it('bearer auth with wrong credentials: the token request failure names the registry and the auth file', async () => {
-    const file = await authFile('wrong.json', { auths: { [bearerHost]: { auth: b64('bob:nope') } } });
+    const file = await authFile('wrong.json', {
+      auths: { [bearerHost]: { auth: b64('bob:nope') } },
+    });
     const err = await rejection(
-      pull({ host: bearerHost, pathPrefix: '', insecure: true, authFile: file }, 'team/app', app.digest),
+      pull(
+        { host: bearerHost, pathPrefix: '', insecure: true, authFile: file },
+        'team/app',
+        app.digest,
+      ),
     );
     expect(err.reason).toBe('invalid-input');
     expect(err.message).toBe(`token request to ${bearerHost} for ${bearerHost} failed: HTTP 401`);
@@ -152,11 +167,18 @@ describe('site mirror stand-in: registry auth, redirects, lists, rate limits', (
   });
 
   it('a manifest list pinned by its digest: the amd64 image laid out, or the whole list with platforms: all', async () => {
-    const endpoint = { host: basicHost, pathPrefix: '', insecure: true, authFile: await authFile('l.json', { auths: { [basicHost]: { auth: b64('alice:s3cret') } } }) };
+    const endpoint = {
+      host: basicHost,
+      pathPrefix: '',
+      insecure: true,
+      authFile: await authFile('l.json', { auths: { [basicHost]: { auth: b64('alice:s3cret') } } }),
+    };
     const one = await pull(endpoint, 'multi/list', list.digest);
     expect(one.r.digest).toBe(list.digest);
     expect(one.r.layoutDigest).toBe(list.children.amd64.digest);
-    expect(await readFile(path.join(one.dest, 'manifest.json'))).toEqual(list.children.amd64.manifest.bytes);
+    expect(await readFile(path.join(one.dest, 'manifest.json'))).toEqual(
+      list.children.amd64.manifest.bytes,
+    );
     const all = await pull(endpoint, 'multi/list', list.digest, 'all');
     expect(all.r.digest).toBe(list.digest);
     const files = await readdir(all.dest);
@@ -164,7 +186,12 @@ describe('site mirror stand-in: registry auth, redirects, lists, rate limits', (
   });
 
   it('an OCI index pinned by its digest; a registry serving other bytes for the digest is refused', async () => {
-    const endpoint = { host: basicHost, pathPrefix: '', insecure: true, authFile: await authFile('i.json', { auths: { [basicHost]: { auth: b64('alice:s3cret') } } }) };
+    const endpoint = {
+      host: basicHost,
+      pathPrefix: '',
+      insecure: true,
+      authFile: await authFile('i.json', { auths: { [basicHost]: { auth: b64('alice:s3cret') } } }),
+    };
     const one = await pull(endpoint, 'multi/index', index.digest);
     expect(one.r.digest).toBe(index.digest);
     expect(one.r.layoutDigest).toBe(index.children.amd64.digest);
@@ -182,30 +209,49 @@ describe('site mirror stand-in: registry auth, redirects, lists, rate limits', (
     const bin = path.join(tmp.path, 'bin');
     await mkdir(bin, { recursive: true });
     const helper = (name: string, body: string): Promise<void> =>
-      writeFile(path.join(bin, `docker-credential-${name}`), `#!/bin/sh\nread server\n${body}\n`).then(() =>
-        chmod(path.join(bin, `docker-credential-${name}`), 0o755),
-      );
-    await helper('standin', `printf '{"ServerURL":"%s","Username":"bob","Secret":"hunter2"}' "$server"`);
+      writeFile(
+        path.join(bin, `docker-credential-${name}`),
+        `#!/bin/sh\nread server\n${body}\n`,
+      ).then(() => chmod(path.join(bin, `docker-credential-${name}`), 0o755));
+    await helper(
+      'standin',
+      `printf '{"ServerURL":"%s","Username":"bob","Secret":"hunter2"}' "$server"`,
+    );
     await helper('empty', 'echo "credentials not found in native keychain"; exit 1');
     await helper('broken', 'echo "cannot talk to the keyring" >&2; exit 3');
     await helper('idtoken', `printf '{"Username":"<token>","Secret":"refresh"}'`);
     const savedPath = process.env.PATH;
     process.env.PATH = `${bin}:${savedPath ?? ''}`;
     try {
-      const endpoint = (file: string): RegistryEndpoint => ({ host: bearerHost, pathPrefix: '', insecure: true, authFile: file });
-      const viaHelper = await authFile('h.json', { credHelpers: { [bearerHost]: 'standin' }, auths: {} });
+      const endpoint = (file: string): RegistryEndpoint => ({
+        host: bearerHost,
+        pathPrefix: '',
+        insecure: true,
+        authFile: file,
+      });
+      const viaHelper = await authFile('h.json', {
+        credHelpers: { [bearerHost]: 'standin' },
+        auths: {},
+      });
       expect((await pull(endpoint(viaHelper), 'team/app', app.digest)).r.digest).toBe(app.digest);
-      const viaStore = await authFile('s.json', { credsStore: 'standin', auths: { [bearerHost]: {} } });
+      const viaStore = await authFile('s.json', {
+        credsStore: 'standin',
+        auths: { [bearerHost]: {} },
+      });
       expect((await pull(endpoint(viaStore), 'team/app', app.digest)).r.digest).toBe(app.digest);
 
       // No credentials in the store: anonymous, so the registry's refusal is what the user sees.
       const empty = await authFile('e.json', { credsStore: 'empty' });
-      expect((await rejection(pull(endpoint(empty), 'team/app', app.digest))).message).toContain('(no credentials found)');
+      expect((await rejection(pull(endpoint(empty), 'team/app', app.digest))).message).toContain(
+        '(no credentials found)',
+      );
 
       const missing = await authFile('m.json', { credHelpers: { [bearerHost]: 'absent' } });
       const notFound = await rejection(pull(endpoint(missing), 'team/app', app.digest));
       expect(notFound.reason).toBe('invalid-input');
-      expect(notFound.message).toBe(`credential helper docker-credential-absent (credHelpers "absent" of ${missing}) is not on PATH`);
+      expect(notFound.message).toBe(
+        `credential helper docker-credential-absent (credHelpers "absent" of ${missing}) is not on PATH`,
+      );
       expect(notFound.hint).toContain(`echo ${bearerHost} | docker-credential-absent get`);
 
       const broken = await authFile('b.json', { credsStore: 'broken' });
@@ -213,9 +259,13 @@ describe('site mirror stand-in: registry auth, redirects, lists, rate limits', (
         `credential helper docker-credential-broken (credsStore "broken" of ${broken}) failed for ${bearerHost} (exit 3): cannot talk to the keyring`,
       );
       const idToken = await authFile('t.json', { credsStore: 'idtoken' });
-      expect((await rejection(pull(endpoint(idToken), 'team/app', app.digest))).message).toContain('holds an identity token');
+      expect((await rejection(pull(endpoint(idToken), 'team/app', app.digest))).message).toContain(
+        'holds an identity token',
+      );
       const bad = await authFile('x.json', { credsStore: '../evil' });
-      expect((await rejection(pull(endpoint(bad), 'team/app', app.digest))).message).toContain("'../evil' is not a credential helper name");
+      expect((await rejection(pull(endpoint(bad), 'team/app', app.digest))).message).toContain(
+        "'../evil' is not a credential helper name",
+      );
     } finally {
       process.env.PATH = savedPath;
     }
@@ -225,14 +275,23 @@ describe('site mirror stand-in: registry auth, redirects, lists, rate limits', (
     const seconds = registryHandler({ repos, tooMany: { count: 1, retryAfter: '1' } });
     const host1 = `127.0.0.1:${String(await serve(seconds.handler))}`;
     let started = Date.now();
-    expect((await pull({ host: host1, pathPrefix: '', insecure: true }, 'team/app', app.digest)).r.digest).toBe(app.digest);
+    expect(
+      (await pull({ host: host1, pathPrefix: '', insecure: true }, 'team/app', app.digest)).r
+        .digest,
+    ).toBe(app.digest);
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
     expect(seconds.log.requests.filter((q) => q.path.includes('/manifests/')).length).toBe(2);
 
-    const date = registryHandler({ repos, tooMany: { count: 1, retryAfter: new Date(Date.now() + 2000).toUTCString() } });
+    const date = registryHandler({
+      repos,
+      tooMany: { count: 1, retryAfter: new Date(Date.now() + 2000).toUTCString() },
+    });
     const host2 = `127.0.0.1:${String(await serve(date.handler))}`;
     started = Date.now();
-    expect((await pull({ host: host2, pathPrefix: '', insecure: true }, 'team/app', app.digest)).r.digest).toBe(app.digest);
+    expect(
+      (await pull({ host: host2, pathPrefix: '', insecure: true }, 'team/app', app.digest)).r
+        .digest,
+    ).toBe(app.digest);
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
   });
 
@@ -241,12 +300,17 @@ describe('site mirror stand-in: registry auth, redirects, lists, rate limits', (
     const host = `127.0.0.1:${String(await serve(always.handler))}`;
     const started = Date.now();
     const err = await rejection(
-      pull({ host, pathPrefix: '', insecure: true }, 'team/app', app.digest, 'linux/amd64', { attempts: 3, retryAfterCapMs: 300 }),
+      pull({ host, pathPrefix: '', insecure: true }, 'team/app', app.digest, 'linux/amd64', {
+        attempts: 3,
+        retryAfterCapMs: 300,
+      }),
     );
     expect(Date.now() - started).toBeGreaterThanOrEqual(550);
     expect(Date.now() - started).toBeLessThan(5000);
     expect(err.reason).toBe('unreachable');
-    expect(err.message).toContain(`registry error for ${host}/team/app manifests/${app.digest}: HTTP 429 after 3 attempts (asked to retry after 3600 s)`);
+    expect(err.message).toContain(
+      `registry error for ${host}/team/app manifests/${app.digest}: HTTP 429 after 3 attempts (asked to retry after 3600 s)`,
+    );
     expect(err.hint).toMatch(/limits requests/);
   });
 });

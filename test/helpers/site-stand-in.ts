@@ -7,12 +7,13 @@
  * closed by `closeAll()` (call it in afterAll).
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { TLSSocket } from 'node:tls';
+import { gzipSync } from 'node:zlib';
 import {
   MEDIA_DOCKER_LIST,
   MEDIA_DOCKER_MANIFEST,
@@ -227,6 +228,61 @@ export function makeImage(name: string, arch: string, format: 'docker' | 'oci'):
   );
   return {
     manifest: { bytes, mediaType: docker ? MEDIA_DOCKER_MANIFEST : MEDIA_OCI_MANIFEST },
+    digest: sha256Digest(bytes),
+    blobs: new Map([
+      [sha256Digest(config), config],
+      [sha256Digest(layer), layer],
+    ]),
+  };
+}
+
+/**
+ * A real single-layer linux/amd64 image (a gzipped tar holding `hello.txt`, with its diff_id in
+ * the config) that builders can use as a base image.
+ */
+export function makeBaseImage(dir: string): StandInImage {
+  mkdirSync(path.join(dir, 'rootfs'), { recursive: true });
+  writeFileSync(path.join(dir, 'rootfs', 'hello.txt'), 'hello from the base image\n');
+  const tarPath = path.join(dir, 'layer.tar');
+  execFileSync('tar', [
+    '--owner=0',
+    '--group=0',
+    '-cf',
+    tarPath,
+    '-C',
+    path.join(dir, 'rootfs'),
+    'hello.txt',
+  ]);
+  const tar = readFileSync(tarPath);
+  const layer = gzipSync(tar);
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      config: { Env: ['PATH=/usr/bin:/bin'] },
+      rootfs: { type: 'layers', diff_ids: [sha256Digest(tar)] },
+    }),
+  );
+  const bytes = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MEDIA_DOCKER_MANIFEST,
+      config: {
+        mediaType: 'application/vnd.docker.container.image.v1+json',
+        digest: sha256Digest(config),
+        size: config.length,
+      },
+      layers: [
+        {
+          mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+          digest: sha256Digest(layer),
+          size: layer.length,
+        },
+      ],
+    }),
+  );
+  return {
+    manifest: { bytes, mediaType: MEDIA_DOCKER_MANIFEST },
     digest: sha256Digest(bytes),
     blobs: new Map([
       [sha256Digest(config), config],

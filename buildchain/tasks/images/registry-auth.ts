@@ -142,26 +142,50 @@ export async function credentialsFromHelper(
   return `${doc.Username}:${doc.Secret}`;
 }
 
+const AUTH_FILE_HINT =
+  'write it with `skopeo login --authfile FILE HOST` (or podman/docker login), or fix or unset REGISTRY_AUTH_FILE in .env';
+
 /**
- * Credentials for `host`: from `authFile` when given, else the first default auth file holding
- * an entry for it (credential helpers run through `run`). Missing or unreadable files are
- * skipped (anonymous access).
+ * Reads and parses the auth file named by REGISTRY_AUTH_FILE; one that cannot be read or is
+ * not a JSON object fails (`invalid-input`) naming the setting and the file.
+ */
+export async function checkAuthFile(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await Promise.resolve().then(() => readRegularText(file));
+  } catch (err) {
+    const why = err instanceof TaskError ? err.message : ((err as NodeJS.ErrnoException).code ?? String(err));
+    throw new TaskError('invalid-input', `REGISTRY_AUTH_FILE=${file} cannot be read: ${why}`, { hint: AUTH_FILE_HINT });
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new TaskError('invalid-input', `REGISTRY_AUTH_FILE=${file} is not JSON: ${(err as Error).message}`, { hint: AUTH_FILE_HINT });
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw new TaskError('invalid-input', `REGISTRY_AUTH_FILE=${file} is not a JSON object ({"auths": {...}})`, { hint: AUTH_FILE_HINT });
+  }
+  return doc;
+}
+
+/**
+ * Credentials for `host`: from `authFile` (REGISTRY_AUTH_FILE: it must be readable JSON) when
+ * given, else the first default auth file holding an entry for it, where missing or malformed
+ * files are skipped (anonymous access). Credential helpers run through `run`.
  */
 export async function findCredentials(host: string, authFile: string | undefined, run?: HelperRunner): Promise<string | undefined> {
-  const files = authFile !== undefined && authFile !== '' ? [authFile] : defaultAuthFiles();
-  for (const file of files) {
-    // Regular files only (a FIFO would block), of a sane size; anything else is skipped.
-    const text = await Promise.resolve()
-      .then(() => readRegularText(file))
-      .catch(() => undefined);
-    if (text === undefined) continue;
-    let doc: unknown;
-    try {
-      doc = JSON.parse(text);
-    } catch {
-      // A malformed auth file is not ours to fix; fall through to anonymous access.
-      continue;
+  const docs: { file: string; doc: unknown }[] = [];
+  if (authFile !== undefined && authFile !== '') {
+    docs.push({ file: authFile, doc: await checkAuthFile(authFile) });
+  } else {
+    for (const file of defaultAuthFiles()) {
+      // Regular files only (a FIFO would block), of a sane size; anything else is skipped.
+      const doc = await checkAuthFile(file).catch(() => undefined);
+      if (doc !== undefined) docs.push({ file, doc });
     }
+  }
+  for (const { file, doc } of docs) {
     const source = authSourceFromJson(doc, host);
     if (source === undefined) continue;
     if (source.kind === 'credentials') return source.userPass;

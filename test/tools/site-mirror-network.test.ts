@@ -309,6 +309,27 @@ describe('a registry that accepts TCP and never answers', () => {
   });
 });
 
+describe('a package repository that accepts TCP and never answers', () => {
+  afterAll(async () => {
+    configureHttp({ timeoutMs: DEFAULT_HTTP_TIMEOUT_MS });
+    await closeAll();
+  });
+
+  it('an RPM fetch fails within HTTP_TIMEOUT, once, naming the URL and the setting', async () => {
+    const mute = await serveMute();
+    configureHttp({ timeoutMs: 700 });
+    const url = `http://127.0.0.1:${String(mute)}/base/repodata/repomd.xml`;
+    const started = Date.now();
+    const err = await rejection(readUrl(url, "repo 'base'"));
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(err.message).toBe(
+      `repo 'base': cannot reach ${url}: ETIMEDOUT no answer within 700 ms (HTTP_TIMEOUT)`,
+    );
+    expect(err.hint).toContain('raise HTTP_TIMEOUT');
+    expect(err.hint).toContain('PACKAGE_MIRRORS');
+  });
+});
+
 describe('bad HTTP settings', () => {
   it('HTTP_TIMEOUT and the proxies are checked at load: invalid-env naming the key', () => {
     const load = (env: Record<string, string>): unknown => {

@@ -97,3 +97,64 @@ export async function writeLayout(
   );
   await writeFile(path.join(isoRoot, 'filler.bin'), randomBytes(2_000_000));
 }
+
+/**
+ * `images/<name>/<tag>/` as a `platforms: all` image: manifest.json is a Docker manifest list,
+ * each platform's manifest is stored as `<hex>.manifest.json` next to the blobs. Returns the
+ * instance manifest files and one blob of each.
+ */
+export async function writeListLayout(
+  isoRoot: string,
+  name: string,
+  tag: string,
+): Promise<{ instances: string[]; blobs: string[] }> {
+  const dir = path.join(isoRoot, 'images', name, tag);
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, 'version'), 'Directory Transport Version: 1.1\n');
+  const entries = [];
+  const instances: string[] = [];
+  const blobs: string[] = [];
+  for (const architecture of ['amd64', 'arm64']) {
+    const config = Buffer.from(
+      JSON.stringify({ architecture, os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }),
+    );
+    const layer = randomBytes(2048);
+    await writeFile(path.join(dir, sha256(config)), config);
+    await writeFile(path.join(dir, sha256(layer)), layer);
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+        config: {
+          mediaType: 'application/vnd.docker.container.image.v1+json',
+          size: config.length,
+          digest: `sha256:${sha256(config)}`,
+        },
+        layers: [
+          {
+            mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+            size: layer.length,
+            digest: `sha256:${sha256(layer)}`,
+          },
+        ],
+      }),
+    );
+    const file = path.join(dir, `${sha256(manifest)}.manifest.json`);
+    await writeFile(file, manifest);
+    instances.push(file);
+    blobs.push(path.join(dir, sha256(layer)));
+    entries.push({
+      mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+      size: manifest.length,
+      digest: `sha256:${sha256(manifest)}`,
+      platform: { architecture, os: 'linux' },
+    });
+  }
+  const list = {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json',
+    manifests: entries,
+  };
+  await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(list));
+  return { instances, blobs };
+}

@@ -148,7 +148,7 @@ describe('nginx registry config', () => {
     for (const name of used) expect(defined).toContain(name);
     // Registry JSON, not nginx's HTML page or TAG_INVALID.
     expect(common).toMatch(
-      /location @404_tag \{[\s\S]*?default_type application\/json;\n    return 404 '\{"errors":\[\{"code":"MANIFEST_UNKNOWN"/,
+      /location @404_tag \{[\s\S]*?default_type application\/json;\n {4}return 404 '\{"errors":\[\{"code":"MANIFEST_UNKNOWN"/,
     );
   });
 

@@ -1,8 +1,10 @@
 /** Tiny ISO-root fixtures for the ISO tool tests: layout files, an image layout, a yum repo. */
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { REQUIRED_LAYOUT } from '../../buildchain/tasks/iso/verify.ts';
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -157,4 +159,74 @@ export async function writeListLayout(
   };
   await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(list));
   return { instances, blobs };
+}
+
+/**
+ * A docker-archive tar at `<isoRoot>/<rel>` (as `ship: archive` images are shipped), written by
+ * skopeo from a one-layer image whose layer holds `hello.txt` = `text`.
+ */
+export async function writeDockerArchive(
+  isoRoot: string,
+  rel: string,
+  text: string,
+): Promise<string> {
+  const work = await mkdtemp(path.join(os.tmpdir(), 'docker-archive-'));
+  try {
+    await writeFile(path.join(work, 'hello.txt'), text);
+    const tar = execFileSync('tar', [
+      '-C',
+      work,
+      '--mtime=@0',
+      '--owner=0',
+      '--group=0',
+      '--numeric-owner',
+      '-cf',
+      '-',
+      'hello.txt',
+    ]);
+    const layer = gzipSync(tar);
+    const config = Buffer.from(
+      JSON.stringify({
+        architecture: 'amd64',
+        os: 'linux',
+        config: {},
+        rootfs: { type: 'layers', diff_ids: [`sha256:${sha256(tar)}`] },
+      }),
+    );
+    const layout = path.join(work, 'layout');
+    await mkdir(layout);
+    await writeFile(path.join(layout, sha256(layer)), layer);
+    await writeFile(path.join(layout, sha256(config)), config);
+    await writeFile(path.join(layout, 'version'), 'Directory Transport Version: 1.1\n');
+    await writeFile(
+      path.join(layout, 'manifest.json'),
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+        config: {
+          mediaType: 'application/vnd.docker.container.image.v1+json',
+          size: config.length,
+          digest: `sha256:${sha256(config)}`,
+        },
+        layers: [
+          {
+            mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+            size: layer.length,
+            digest: `sha256:${sha256(layer)}`,
+          },
+        ],
+      }),
+    );
+    const dest = path.join(isoRoot, rel);
+    await mkdir(path.dirname(dest), { recursive: true });
+    execFileSync('skopeo', [
+      'copy',
+      '-q',
+      `dir:${layout}`,
+      `docker-archive:${dest}:k8s.gcr.io/pause:3.1`,
+    ]);
+    return dest;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
 }

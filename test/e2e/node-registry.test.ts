@@ -79,6 +79,10 @@ async function startContainerd(dir: string): Promise<{ socket: string; child: Ch
     stdio: ['ignore', log.fd, log.fd],
   });
   await log.close();
+  // Last resort if the run dies before afterAll: never leave a containerd behind.
+  process.once('exit', () => {
+    stopGroup(child);
+  });
   for (let i = 0; i < 100; i++) {
     try {
       execFileSync('ctr', ['--address', socket, 'version'], { stdio: 'ignore' });

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registryNaming } from '../../buildchain/tasks/images/write-registry-config.ts';
 import { isCI, missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 
@@ -68,6 +69,8 @@ describe.skipIf(!hasJinja)('Salt repository templates', () => {
         'set $metalk8s_2_3_0_images "/mnt/iso-2.3/images/";\n' +
         'set $metalk8s_2_4_0_beta1_images "/srv/scality/metalk8s-2.4.0-beta1/images/";',
     );
+    // The variable each version's metalk8s-registry.inc uses as its root (images:registry-config).
+    expect(r.out).toContain(`set ${registryNaming('MetalK8s', '2.4.0-beta1').serverRoot} "`);
     // An archive without path: mounted at /srv/scality/<env>.
     expect(render(TEMPLATE, { archives: { 'example-1.0.0': {} } }).out).toContain(
       'set $example_1_0_0_images "/srv/scality/example-1.0.0/images/";',

@@ -1,7 +1,11 @@
-/** `forget [TASK...]`: drops stored states so that the tasks run again (all when none given). */
+/**
+ * `forget [TASK...]`: drops stored states so that the tasks run again, and their `ignore`
+ * marks (all tasks when none given).
+ */
 import type { BuildConfig } from '../config/config.ts';
 import type { Reporter } from '../engine/events.ts';
 import type { TaskGraph } from '../engine/graph.ts';
+import { readIgnored, writeIgnored } from '../engine/ignored.ts';
 import { acquireLock } from '../engine/lock.ts';
 import { StateStore } from '../engine/state-store.ts';
 import type { CliArgs } from './args.ts';
@@ -17,15 +21,19 @@ export function forgetCommand(
   const lock = acquireLock(stateDir, 'build or forget');
   try {
     const state = StateStore.open(stateDir);
+    const ignored = readIgnored(stateDir);
     let names: string[];
     if (args.tasks.length === 0) {
-      names = [...state.tasks.keys()];
+      names = [...new Set([...state.tasks.keys(), ...ignored])];
       state.forget();
+      ignored.clear();
     } else {
       names = [...new Set(args.tasks.flatMap((t) => graph.resolve(t)))];
       state.forget(names);
+      for (const n of names) ignored.delete(n);
     }
     state.save();
+    writeIgnored(stateDir, ignored);
     reporter.emit({ event: 'forget', tasks: names });
     return 0;
   } finally {

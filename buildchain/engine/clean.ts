@@ -1,8 +1,11 @@
 /**
  * `clean`: removes the targets of tasks (only paths strictly under BUILD_ROOT once resolved,
  * never through a symlink leading out of it, never the engine's own state directory) or runs
- * their clean actions; dependents first.
+ * their clean actions; dependents first. A directory left empty by a removal goes too (up to
+ * BUILD_ROOT, never a directory another task declares as its target).
  */
+import { readdirSync, rmdirSync } from 'node:fs';
+import path from 'node:path';
 import {
   existsNoFollow,
   FenceError,
@@ -54,9 +57,51 @@ function removeTarget(t: string, buildRoot: string): boolean {
   }
 }
 
+/**
+ * The parent directories of `removed` that are then empty (with a dry run: would be, their
+ * entries all being in `gone`), deepest first; removed unless `opts.dryRun`. Stops at BUILD_ROOT,
+ * at the state directory and at a directory that a task outside `cleaning` declares as target.
+ */
+function pruneEmptyParents(
+  removed: readonly string[],
+  gone: Set<string>,
+  cleaning: ReadonlySet<string>,
+  opts: CleanOptions,
+): string[] {
+  const realRoot = resolveReal(opts.buildRoot);
+  const pruned: string[] = [];
+  for (const t of removed) {
+    for (let dir = path.dirname(t); ; dir = path.dirname(dir)) {
+      if (gone.has(dir) || !isInside(realRoot, resolveReal(dir))) break;
+      if (isAtOrInside(dir, opts.stateDir)) break;
+      const owner = opts.graph.targetOwner.get(dir);
+      if (owner !== undefined && !cleaning.has(owner)) break;
+      let entries: string[];
+      try {
+        entries = readdirSync(dir);
+      } catch {
+        break;
+      }
+      if (!entries.every((e) => gone.has(path.join(dir, e)))) break;
+      if (!opts.dryRun) {
+        try {
+          rmdirSync(dir);
+        } catch {
+          break; // something appeared meanwhile: keep it
+        }
+      }
+      gone.add(dir);
+      pruned.push(dir);
+    }
+  }
+  return pruned;
+}
+
 /** Cleans the tasks; returns the names whose targets were (or would be) removed. */
 export async function cleanTasks(opts: CleanOptions): Promise<string[]> {
   const cleaned: string[] = [];
+  const cleaning = new Set(opts.tasks);
+  const gone = new Set<string>();
   for (const name of [...opts.tasks].reverse()) {
     const node = opts.graph.get(name);
     const clean = node.def.clean;
@@ -93,7 +138,9 @@ export async function cleanTasks(opts: CleanOptions): Promise<string[]> {
         continue;
       }
       removed.push(t);
+      gone.add(t);
     }
+    removed.push(...pruneEmptyParents(removed, gone, cleaning, opts));
     opts.reporter.emit({ event: 'clean', task: name, removed, refused, dryRun: opts.dryRun });
     cleaned.push(name);
   }

@@ -7,7 +7,7 @@ import type { FailureReason } from './task.ts';
 import type { UsageReason } from './failures.ts';
 
 /** Why a task did not run its actions. */
-export type SkipReason = 'up-to-date' | 'dry-run' | 'blocked' | 'no-actions';
+export type SkipReason = 'up-to-date' | 'dry-run' | 'blocked' | 'no-actions' | 'ignored';
 
 export interface BuildStartEvent {
   readonly event: 'build-start';
@@ -91,6 +91,11 @@ export interface ForgetEvent {
   readonly event: 'forget';
   readonly tasks: readonly string[];
 }
+/** `ignore`: the tasks now ignored. */
+export interface IgnoreEvent {
+  readonly event: 'ignore';
+  readonly tasks: readonly string[];
+}
 export interface SummaryCounts {
   /** Tasks whose actions ran and succeeded. */
   done: number;
@@ -102,6 +107,8 @@ export interface SummaryCounts {
   wouldRun: number;
   /** Selected but never reached (stopped after a failure or an interrupt). */
   notRun: number;
+  /** Skipped by `ignore` (itself or a dependency); absent when none. */
+  ignored?: number;
 }
 export interface SummaryEvent {
   readonly event: 'summary';
@@ -123,6 +130,7 @@ export type BuildEvent =
   | ErrorEvent
   | CleanEvent
   | ForgetEvent
+  | IgnoreEvent
   | SummaryEvent;
 
 /** A task failure as a problem: kind = reason, subject = the task, fix = the hint. */

@@ -31,6 +31,27 @@ export interface GraphNode {
 
 const NAME_RE = /^[A-Za-z0-9_.@+-]+(:[A-Za-z0-9_.@+=,-]+)*$/;
 
+/**
+ * Another name for tasks (e.g. a task name of an older buildchain that users know): selecting
+ * it selects `targets` (names, wildcards or group prefixes). Wildcards and group prefixes match
+ * alias names too. A task of the same name wins over an alias.
+ */
+export interface TaskAlias {
+  readonly name: string;
+  readonly targets: readonly string[];
+  /** One line shown by `list --all` (default: `alias of <targets>`). */
+  readonly doc?: string;
+}
+
+/**
+ * A name (or fnmatch pattern of names) that no longer exists: selecting it exits 2 with
+ * `why` as the hint, instead of a list of unrelated close names.
+ */
+export interface RetiredName {
+  readonly pattern: string;
+  readonly why: string;
+}
+
 /** True for names whose first or last segment starts with `_`. */
 export function isPrivateName(name: string): boolean {
   const parts = name.split(':');
@@ -42,6 +63,9 @@ export class TaskGraph {
   readonly nodes = new Map<string, GraphNode>();
   /** Absolute target path → producing task. */
   readonly targetOwner = new Map<string, string>();
+  /** Alias name → alias (see {@link TaskAlias}). */
+  readonly aliases = new Map<string, TaskAlias>();
+  private readonly retired: { readonly re: RegExp; readonly why: string }[] = [];
   private readonly patternCache = new Map<string, string[]>();
   private hasOutsideTargets = false;
 
@@ -82,6 +106,26 @@ export class TaskGraph {
       isPrivate: isPrivateName(def.name),
       isGroup: (def.actions ?? []).length === 0,
     });
+  }
+
+  /**
+   * Adds aliases (a name already taken by a task or an earlier alias is skipped: the task
+   * wins). Throws `invalid-task` for a malformed alias name.
+   */
+  addAliases(aliases: readonly TaskAlias[]): void {
+    for (const a of aliases) {
+      if (!NAME_RE.test(a.name)) {
+        throw new UsageError('invalid-task', `invalid alias name ${JSON.stringify(a.name)}`);
+      }
+      if (this.nodes.has(a.name) || this.aliases.has(a.name)) continue;
+      this.aliases.set(a.name, a);
+    }
+    this.patternCache.clear();
+  }
+
+  /** Adds retired names (see {@link RetiredName}). */
+  addRetired(names: readonly RetiredName[]): void {
+    for (const r of names) this.retired.push({ re: wildcardToRegExp(r.pattern), why: r.why });
   }
 
   private linkNode(node: GraphNode): void {
@@ -151,34 +195,50 @@ export class TaskGraph {
   }
 
   /**
-   * Task names matching a command-line or taskDeps spelling: an exact name, a wildcard, or a
-   * group prefix (`images` selects `images:*` when no task is named `images`).
+   * Task names matching a command-line or taskDeps spelling: an exact name, an alias, a
+   * wildcard, or a group prefix (`images` selects `images:*` when no task is named `images`);
+   * wildcards and prefixes also match alias names (each standing for its targets).
    */
   resolve(spelling: string, context = 'task'): string[] {
     const name = normalizeTaskName(spelling);
     if (this.nodes.has(name)) return [name];
     const cached = this.patternCache.get(name);
     if (cached !== undefined) return cached;
-    let found: string[];
-    if (isWildcard(name)) {
-      const re = wildcardToRegExp(name);
-      found = [...this.nodes.keys()].filter((n) => re.test(n));
+    const found = new Set<string>();
+    const alias = this.aliases.get(name);
+    const matches: (n: string) => boolean = isWildcard(name)
+      ? (
+          (re) => (n: string) =>
+            re.test(n)
+        )(wildcardToRegExp(name))
+      : (n) => n.startsWith(`${name}:`);
+    if (alias !== undefined) {
+      for (const t of alias.targets) for (const d of this.resolve(t, context)) found.add(d);
     } else {
-      const prefix = `${name}:`;
-      found = [...this.nodes.keys()].filter((n) => n.startsWith(prefix));
+      for (const n of this.nodes.keys()) if (matches(n)) found.add(n);
+      for (const [n, a] of this.aliases) {
+        if (!matches(n)) continue;
+        for (const t of a.targets) for (const d of this.resolve(t, context)) found.add(d);
+      }
     }
-    if (found.length === 0) {
-      const close = closestNames(name, [...this.nodes.keys()]);
-      throw new UsageError(
-        'unknown-task',
-        `unknown ${context}: ${spelling}`,
-        close.length > 0
-          ? `did you mean ${close.join(', ')}?`
-          : 'run `npm run build -- list --all --private` to see the tasks',
-      );
-    }
-    this.patternCache.set(name, found);
-    return found;
+    if (found.size === 0) throw this.unknown(name, spelling, context);
+    const list = [...found];
+    this.patternCache.set(name, list);
+    return list;
+  }
+
+  private unknown(name: string, spelling: string, context: string): UsageError {
+    const retired = this.retired.find((r) => r.re.test(name));
+    if (retired !== undefined)
+      return new UsageError('unknown-task', `unknown ${context}: ${spelling}`, retired.why);
+    const close = closestNames(name, [...this.nodes.keys(), ...this.aliases.keys()]);
+    return new UsageError(
+      'unknown-task',
+      `unknown ${context}: ${spelling}`,
+      close.length > 0
+        ? `did you mean ${close.join(', ')}?`
+        : 'run `./doit.sh list --all --private` to see the tasks',
+    );
   }
 
   /** The selected tasks and all their dependencies, dependencies first. */

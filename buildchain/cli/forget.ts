@@ -21,15 +21,17 @@ export function forgetCommand(
   const lock = acquireLock(stateDir, 'build or forget');
   try {
     const state = StateStore.open(stateDir);
-    const ignored = readIgnored(stateDir);
     let names: string[];
+    let ignored: Set<string>;
     if (args.tasks.length === 0) {
-      names = [...new Set([...state.tasks.keys(), ...ignored])];
+      // Everything: a damaged ignored.json goes without being read.
+      names = [...state.tasks.keys()];
       state.forget();
-      ignored.clear();
+      ignored = new Set();
     } else {
       names = [...new Set(args.tasks.flatMap((t) => graph.resolve(t)))];
       state.forget(names);
+      ignored = readIgnored(stateDir);
       for (const n of names) ignored.delete(n);
     }
     state.save();

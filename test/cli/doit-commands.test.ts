@@ -4,7 +4,7 @@
  * leaves empty; `ignore` with doit's `!!`, undone by `forget`.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventOf, parseNdjson, tasksWith } from '../helpers/ndjson.ts';
 import { runCli } from '../helpers/run-cli.ts';
 import { createWorkspace, type Workspace } from '../helpers/workspace.ts';
@@ -23,11 +23,10 @@ const TASKS = `
 describe('doit commands', () => {
   let ws: Workspace;
   beforeEach(async () => {
-    await ws?.cleanup();
     ws = await createWorkspace(TASKS);
     ws.write('src.txt', 'source\n');
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await ws.cleanup();
   });
 

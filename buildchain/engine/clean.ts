@@ -57,10 +57,23 @@ function removeTarget(t: string, buildRoot: string): boolean {
   }
 }
 
+const fileDepSets = new WeakMap<TaskGraph, Set<string>>();
+
+/** Every file dep of the graph (a directory among them is never pruned). */
+function fileDepsOf(graph: TaskGraph): Set<string> {
+  let set = fileDepSets.get(graph);
+  if (set === undefined) {
+    set = new Set([...graph.nodes.values()].flatMap((n) => n.fileDeps));
+    fileDepSets.set(graph, set);
+  }
+  return set;
+}
+
 /**
  * The parent directories of `removed` that are then empty (with a dry run: would be, their
  * entries all being in `gone`), deepest first; removed unless `opts.dryRun`. Stops at BUILD_ROOT,
- * at the state directory and at a directory that a task outside `cleaning` declares as target.
+ * at the state directory, at a directory that a task outside `cleaning` declares as target,
+ * and at a file dep of any task.
  */
 function pruneEmptyParents(
   removed: readonly string[],
@@ -76,10 +89,13 @@ function pruneEmptyParents(
       if (isAtOrInside(dir, opts.stateDir)) break;
       const owner = opts.graph.targetOwner.get(dir);
       if (owner !== undefined && !cleaning.has(owner)) break;
+      if (fileDepsOf(opts.graph).has(dir)) break;
       let entries: string[];
       try {
         entries = readdirSync(dir);
-      } catch {
+      } catch (err) {
+        // Gone already (a clean action removed it): look at its parent.
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
         break;
       }
       if (!entries.every((e) => gone.has(path.join(dir, e)))) break;
@@ -116,13 +132,16 @@ export async function cleanTasks(opts: CleanOptions): Promise<string[]> {
           verbose: false,
         });
       }
-      opts.reporter.emit({
-        event: 'clean',
-        task: name,
-        removed: [],
-        refused: [],
-        dryRun: opts.dryRun,
-      });
+      // The directories the actions left empty around the targets they removed go too.
+      const removed = opts.dryRun
+        ? []
+        : pruneEmptyParents(
+            node.targets.filter((t) => !existsNoFollow(t)),
+            gone,
+            cleaning,
+            opts,
+          );
+      opts.reporter.emit({ event: 'clean', task: name, removed, refused: [], dryRun: opts.dryRun });
       cleaned.push(name);
       continue;
     }

@@ -109,6 +109,24 @@ describe('doit commands', () => {
     expect(ws.exists('_build/.buildchain')).toBe(true);
   });
 
+  it('clean actions: the directories they leave empty around the targets go too', async () => {
+    ws.setTasks(`return [
+      { name: 'images:pull:a', targets: ['_build/root/images/a/v1/manifest.json'], fileDeps: ['src.txt'],
+        actions: [sh('mkdir -p _build/root/images/a/v1 && echo m > _build/root/images/a/v1/manifest.json && echo b > _build/root/images/a/v1/blob')],
+        clean: [sh('rm -rf _build/root/images/a/v1')] },
+      { name: 'keep', targets: ['_build/root/keep'], fileDeps: ['src.txt'],
+        actions: [sh('mkdir -p _build/root && echo k > _build/root/keep')] },
+    ];`);
+    expect((await runCli(ws, ['images:pull:a', 'keep'])).code).toBe(0);
+    const r = await runCli(ws, ['clean', 'images:pull:a']);
+    expect(eventOf(r.events, 'clean', 'images:pull:a').removed).toEqual([
+      ws.path('_build/root/images/a'),
+      ws.path('_build/root/images'),
+    ]);
+    expect(ws.exists('_build/root/images')).toBe(false);
+    expect(ws.exists('_build/root/keep')).toBe(true);
+  });
+
   it('clean never removes a directory another task declares as its target', async () => {
     ws.setTasks(`return [
       { name: 'dir', targets: ['_build/shared'], actions: [sh('mkdir -p _build/shared')], uptodate: [true] },

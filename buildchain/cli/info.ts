@@ -3,6 +3,8 @@ import path from 'node:path';
 import type { BuildConfig } from '../config/config.ts';
 import type { TaskGraph } from '../engine/graph.ts';
 import type { CliArgs } from './args.ts';
+import { readIgnored } from '../engine/ignored.ts';
+import { stateDirOf } from './context.ts';
 import { taskStatuses } from './status.ts';
 
 export interface TaskInfo {
@@ -15,7 +17,7 @@ export interface TaskInfo {
   readonly targets: readonly string[];
   readonly tools: readonly string[];
   readonly envKeys: readonly string[];
-  /** 'up-to-date', 'would-run', 'group' or 'error' (see `reasons`). */
+  /** 'up-to-date', 'would-run', 'group', 'ignored' or 'error' (see `reasons`). */
   readonly status: string;
   readonly reasons: readonly string[];
 }
@@ -31,8 +33,11 @@ export async function infoCommand(
   const s = (
     await taskStatuses(graph, [node.name], config, { alwaysMake: args.alwaysMake, signal })
   ).get(node.name);
-  const status = s?.status ?? 'unknown';
-  const reasons = s?.reasons ?? [];
+  const ignored = readIgnored(stateDirOf(config)).has(node.name);
+  const status = ignored ? 'ignored' : (s?.status ?? 'unknown');
+  const reasons = ignored
+    ? ['set aside by `ignore`: `forget` it to build it again']
+    : (s?.reasons ?? []);
   const rel = (p: string): string => path.relative(config.root, p) || '.';
   const info: TaskInfo = {
     event: 'info',

@@ -154,6 +154,8 @@ describe('doit commands', () => {
     expect(text.stdout).toContain('!! iso (dependency ignored: images)');
     const status = await runCli(ws, ['list', '--status', '--all'], { console: true });
     expect(status.stdout).toMatch(/^I images:pull:a /m);
+    const info = parseNdjson((await runCli(ws, ['info', 'images:pull:a'])).stdout)[0];
+    expect(info).toMatchObject({ status: 'ignored' });
     await runCli(ws, ['forget', 'images:pull:a']);
     const again = await runCli(ws, ['iso']);
     expect(tasksWith(again.events, 'start')).toEqual(['images:pull:a', 'iso']);

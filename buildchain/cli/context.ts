@@ -78,7 +78,7 @@ export async function loadTasks(
 /** The task graph, with MetalK8s 2.4's task names as aliases (cli/legacy-names.ts). */
 export function buildGraph(config: BuildConfig, defs: readonly TaskDefinition[]): TaskGraph {
   const graph = new TaskGraph(config.root, defs);
-  graph.addAliases(legacyAliases([...graph.nodes.keys()]));
+  graph.addAliases(() => legacyAliases([...graph.nodes.keys()]));
   graph.addRetired(RETIRED_NAMES);
   return graph;
 }

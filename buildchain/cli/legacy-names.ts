@@ -14,8 +14,16 @@ type Add = (name: string, target: string) => void;
 
 /** The aliases whose targets exist among `names` (the graph's task names). */
 export function legacyAliases(names: readonly string[]): TaskAlias[] {
-  const all = new Set(names);
-  const exists = (n: string): boolean => all.has(n) || names.some((m) => m.startsWith(`${n}:`));
+  // Every name and group prefix (`images`, `images:pull` of `images:pull:x`): one lookup each.
+  const all = new Set<string>();
+  for (const n of names) {
+    let cut = n.length;
+    while (cut > 0) {
+      all.add(n.slice(0, cut));
+      cut = n.lastIndexOf(':', cut - 1);
+    }
+  }
+  const exists = (n: string): boolean => all.has(n);
   const out: TaskAlias[] = [];
   const add: Add = (name, target) => {
     if (exists(target)) out.push({ name, targets: [target], doc: `= ${target} ${NOTE}` });

@@ -113,6 +113,11 @@ function pruneEmptyParents(
   return pruned;
 }
 
+/** An action as `clean` prints it: the argv, or the function's label. */
+function describeAction(a: Action): string {
+  return a.kind === 'command' ? a.argv.join(' ') : a.label;
+}
+
 /** Cleans the tasks; returns the names whose targets were (or would be) removed. */
 export async function cleanTasks(opts: CleanOptions): Promise<string[]> {
   const cleaned: string[] = [];
@@ -123,8 +128,11 @@ export async function cleanTasks(opts: CleanOptions): Promise<string[]> {
     const clean = node.def.clean;
     if (clean === undefined || clean === false) continue;
     if (Array.isArray(clean)) {
+      const actions = clean as readonly Action[];
+      // Nothing to say for a task whose targets are all absent (never built, cleaned already).
+      const built = node.targets.length === 0 || node.targets.some((t) => existsNoFollow(t));
       if (!opts.dryRun) {
-        await runActions(clean as readonly Action[], {
+        await runActions(actions, {
           task: name,
           root: opts.graph.root,
           signal: opts.signal,
@@ -141,7 +149,14 @@ export async function cleanTasks(opts: CleanOptions): Promise<string[]> {
             cleaning,
             opts,
           );
-      opts.reporter.emit({ event: 'clean', task: name, removed, refused: [], dryRun: opts.dryRun });
+      opts.reporter.emit({
+        event: 'clean',
+        task: name,
+        removed,
+        refused: [],
+        dryRun: opts.dryRun,
+        ...(built ? { actions: actions.map(describeAction) } : {}),
+      });
       cleaned.push(name);
       continue;
     }

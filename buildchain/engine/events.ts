@@ -86,6 +86,8 @@ export interface CleanEvent {
   /** Targets left alone because they are outside BUILD_ROOT. */
   readonly refused: readonly string[];
   readonly dryRun: boolean;
+  /** The task's clean actions that ran (or would run), as argv or label; absent when none. */
+  readonly actions?: readonly string[];
 }
 export interface ForgetEvent {
   readonly event: 'forget';

@@ -118,6 +118,10 @@ describe('doit commands', () => {
         actions: [sh('mkdir -p _build/root && echo k > _build/root/keep')] },
     ];`);
     expect((await runCli(ws, ['images:pull:a', 'keep'])).code).toBe(0);
+    // A dry run names the clean actions it would run (it cannot know what they remove).
+    const dry = await runCli(ws, ['clean', '-n', 'images:pull:a'], { console: true });
+    expect(dry.stdout).toBe('would run sh -c rm -rf _build/root/images/a/v1 (images:pull:a)\n');
+    expect(ws.exists('_build/root/images/a/v1/blob')).toBe(true);
     const r = await runCli(ws, ['clean', 'images:pull:a']);
     expect(eventOf(r.events, 'clean', 'images:pull:a').removed).toEqual([
       ws.path('_build/root/images/a'),
@@ -125,6 +129,9 @@ describe('doit commands', () => {
     ]);
     expect(ws.exists('_build/root/images')).toBe(false);
     expect(ws.exists('_build/root/keep')).toBe(true);
+    // Nothing left: a dry run has nothing to say.
+    const none = await runCli(ws, ['clean', '-n', 'images:pull:a'], { console: true });
+    expect(none.stdout).toBe('');
   });
 
   it('clean never removes a directory another task declares as its target', async () => {

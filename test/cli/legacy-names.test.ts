@@ -97,7 +97,7 @@ describe('legacyAliases', () => {
     const graph = new TaskGraph('/r', defs);
     const aliases = legacyAliases([...graph.nodes.keys()]);
     expect(aliases.map((a) => a.name)).not.toContain('_image_build');
-    graph.addAliases(aliases);
+    graph.addAliases(() => aliases);
     expect(graph.resolve('_image_pull:x')).toEqual(['_image_pull:x']);
     expect(graph.resolve('_iso_render_bootstrap')).toEqual(['iso-root:scripts']);
     expect(graph.resolve('_image_pull')).toEqual(['images:pull:x']);

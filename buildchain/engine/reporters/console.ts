@@ -95,6 +95,9 @@ export function formatEvent(event: BuildEvent, opts: ConsoleReporterOptions): st
     case 'clean':
       return (
         [
+          ...(event.actions ?? []).map(
+            (a) => `${event.dryRun ? 'would run' : 'ran'} ${a} (${event.task})`,
+          ),
           ...event.removed.map(
             (p) => `${event.dryRun ? 'would remove' : 'removed'} ${p} (${event.task})`,
           ),

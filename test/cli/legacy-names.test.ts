@@ -102,4 +102,21 @@ describe('legacyAliases', () => {
     expect(graph.resolve('_iso_render_bootstrap')).toEqual(['iso-root:scripts']);
     expect(graph.resolve('_image_pull')).toEqual(['images:pull:x']);
   });
+
+  it('are computed only when a name is not a task (a no-op build of iso pays nothing)', () => {
+    const graph = new TaskGraph('/r', [
+      { name: 'iso', actions: [{ kind: 'command', argv: ['true'] }] },
+      { name: 'images:pull:x', actions: [{ kind: 'command', argv: ['true'] }] },
+    ]);
+    let calls = 0;
+    graph.addAliases(() => {
+      calls++;
+      return legacyAliases([...graph.nodes.keys()]);
+    });
+    expect(graph.select(['iso'])).toEqual(['iso']);
+    expect(calls).toBe(0);
+    expect(graph.select(['_image_pull:*'])).toEqual(['images:pull:x']);
+    expect(graph.select(['_image_pull'])).toEqual(['images:pull:x']);
+    expect(calls).toBe(1);
+  });
 });

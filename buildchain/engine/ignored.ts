@@ -29,7 +29,8 @@ export function readIgnored(stateDir: string): Set<string> {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return new Set();
+    // Absent (or BUILD_ROOT not a directory: taking the lock then says so): none ignored.
+    if (code === 'ENOENT' || code === 'ENOTDIR') return new Set();
     throw unreadable(file, describeErrno(code, err));
   }
   let parsed: unknown;

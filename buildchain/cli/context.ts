@@ -13,6 +13,7 @@ import { TaskGraph } from '../engine/graph.ts';
 import { consoleReporter } from '../engine/reporters/console.ts';
 import { jsonFileReporter, jsonStreamReporter } from '../engine/reporters/json.ts';
 import type { TaskDefinition } from '../engine/task.ts';
+import { PACKAGE_ROOT } from '../lib/package-root.ts';
 import { createAllTasks } from '../tasks/index.ts';
 import type { Sources } from '../sources/sources.ts';
 import type { CliArgs } from './args.ts';
@@ -30,7 +31,7 @@ export function findRoot(start = process.cwd()): string {
     if (parent === dir) break;
     dir = parent;
   }
-  return path.resolve(import.meta.dirname, '../..');
+  return PACKAGE_ROOT;
 }
 
 /** Engine state (fingerprints, lock) under BUILD_ROOT. */

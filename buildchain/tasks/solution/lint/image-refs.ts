@@ -150,6 +150,25 @@ function objectLabel(o: Record<string, unknown>): string {
   return `${kind}/${name}`;
 }
 
+/**
+ * `env` entries named `RELATED_IMAGE_*` (the Operator Framework's convention for the images an
+ * operator deploys) are references too.
+ */
+function relatedImages(
+  container: Record<string, unknown>,
+  file: string,
+  where: string,
+): ImageRef[] {
+  if (!Array.isArray(container.env)) return [];
+  const out: ImageRef[] = [];
+  for (const e of container.env) {
+    if (!isRecord(e) || typeof e.name !== 'string' || typeof e.value !== 'string') continue;
+    if (e.name.startsWith('RELATED_IMAGE_'))
+      out.push(parseImageRef(e.value, { file, where: `${where} env ${e.name}` }));
+  }
+  return out;
+}
+
 /** Collects the references of one parsed document. Pure. */
 export function imageRefsOfObject(doc: unknown, file: string): ImageRef[] {
   if (!isRecord(doc) || doc.kind === 'CustomResourceDefinition') return [];
@@ -178,6 +197,7 @@ export function imageRefsOfObject(doc: unknown, file: string): ImageRef[] {
           if (typeof c.image === 'string') {
             out.push(parseImageRef(c.image, { file, where: `${here} ${list} ${cname}` }));
           }
+          out.push(...relatedImages(c, file, `${here} ${list} ${cname}`));
           for (const [k, v] of Object.entries(c)) {
             if (k !== 'image') walk(v, `${childAt}[${String(i)}].${k}`, here);
           }
@@ -220,6 +240,22 @@ async function configVersion(root: string): Promise<string | undefined> {
 }
 
 /**
+ * The references of the shipped manifests (rel path -> text as in the Solution), read as the
+ * cluster sees them: `ui/` files with the build's `@VERSION@`/`@REPOSITORY@` substitution.
+ */
+export function imageRefsOfTexts(
+  texts: ReadonlyMap<string, string>,
+  version: string | undefined,
+): ImageRef[] {
+  const out: ImageRef[] = [];
+  for (const [rel, raw] of [...texts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const text = rel.startsWith('ui/') && version !== undefined ? substituteUi(raw, version) : raw;
+    out.push(...imageRefsOfText(text, rel));
+  }
+  return out;
+}
+
+/**
  * Every image reference of the Solution at `solutionRoot`, in file order (files sorted by
  * path). Unreadable files are skipped (lint reports them).
  */
@@ -229,12 +265,10 @@ export async function discoverImageRefs(
 ): Promise<ImageRef[]> {
   const root = path.resolve(solutionRoot);
   const version = opts.version ?? (await configVersion(root));
-  const out: ImageRef[] = [];
+  const texts = new Map<string, string>();
   for (const rel of shippedFiles(await scanTree(root))) {
-    let text = await readFile(path.join(root, rel), 'utf8').catch(() => undefined);
-    if (text === undefined) continue;
-    if (rel.startsWith('ui/') && version !== undefined) text = substituteUi(text, version);
-    out.push(...imageRefsOfText(text, rel));
+    const text = await readFile(path.join(root, rel), 'utf8').catch(() => undefined);
+    if (text !== undefined) texts.set(rel, text);
   }
-  return out;
+  return imageRefsOfTexts(texts, version);
 }

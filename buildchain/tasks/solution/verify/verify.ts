@@ -156,7 +156,7 @@ async function checkOperator(iso: IsoReader, problems: Problem[]): Promise<void>
     if (e.type === 'file' && /^(operator\/deploy|ui)\/.*\.yaml$/.test(e.path))
       texts.set(e.path, (await iso.read(e)).toString('utf8'));
   }
-  problems.push(...checkManifests(texts, iso.entries.has('ui')));
+  problems.push(...checkManifests(texts));
 }
 
 async function checkSha256Sum(file: string, problems: Problem[]): Promise<void> {

@@ -14,7 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { chmod, cp, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +22,8 @@ import YAML from 'yaml';
 import { buildSolution } from '../../buildchain/tasks/solution/build/build.ts';
 import { generateRegistryConfig } from '../../buildchain/tasks/images/nginx-registry-config.ts';
 import { discoverImageRefs } from '../../buildchain/tasks/solution/lint/image-refs.ts';
+import { verifySolutionIso } from '../../buildchain/tasks/solution/verify/verify.ts';
+import { writeSolutionIso } from '../../buildchain/tasks/solution/build/write-solution-iso.ts';
 import { startTestContainerd, type TestContainerd } from '../helpers/containerd.ts';
 import { isCI, missingTools } from '../helpers/require-tool.ts';
 import { startTestNginx, stopAll } from '../helpers/servers.ts';
@@ -286,5 +288,34 @@ describe.skipIf(missing.length > 0)('Solutions as MetalK8s 2.4 imports them', ()
     const res = await fetch(`http://${registry}/v2/${spaced.env}/example-app/manifests/9.9.9`);
     expect(res.status).toBe(404);
     expect(await res.text()).toMatch(/^\{"errors": ?\[\{"code": ?"[A-Z_]+"/);
+  });
+
+  it('verify checks the same contract on an ISO: misnamed CRD, missing UI Service, unpackaged image', async () => {
+    for (const a of archives) expect((await verifySolutionIso(a.iso)).problems).toEqual([]);
+    const plain = archives[0];
+    if (plain === undefined) throw new Error('no archive');
+    const root = path.join(tmp.path, 'tampered');
+    await cp(plain.mount, root, { recursive: true });
+    await rename(
+      path.join(root, 'operator/deploy/crds/instance_crd.yaml'),
+      path.join(root, 'operator/deploy/crds/instance.yaml'),
+    );
+    await rm(path.join(root, 'ui/service.yaml'));
+    const op = path.join(root, 'operator/deploy/operator.yaml');
+    await writeFile(op, (await readFile(op, 'utf8')).replace('example-app:', 'example-ap:'));
+    const iso = path.join(tmp.path, 'tampered-iso', 'example.iso');
+    await writeSolutionIso({
+      root,
+      output: iso,
+      volumeId: 'Example 1.0.0-dev',
+      epoch: EPOCH,
+      xorriso: 'xorriso',
+    });
+    const r = await verifySolutionIso(iso, { checksum: false });
+    expect(r.problems.filter((p) => p.severity === 'error').map((p) => [p.code, p.file])).toEqual([
+      ['ui-file-missing', 'ui/service.yaml'],
+      ['crd-misnamed', 'operator/deploy/crds/instance.yaml'],
+      ['image-not-packaged', 'operator/deploy/operator.yaml'],
+    ]);
   });
 });

@@ -54,10 +54,17 @@ function checkRef(ref: ImageRef, images: readonly PackagedImage[]): Problem | un
   );
 }
 
+/** Options for {@link checkImageRefs}. */
+export interface CheckImageRefsOptions {
+  /** The file an unreferenced image is reported on (default `solution.yaml`; verify: its dir). */
+  readonly imageFile?: (image: PackagedImage) => string;
+}
+
 /** Every reference must name a packaged image; every packaged image should be referenced. */
 export function checkImageRefs(
   refs: readonly ImageRef[],
   images: readonly PackagedImage[],
+  opts: CheckImageRefsOptions = {},
 ): Problem[] {
   const out: Problem[] = [];
   for (const ref of refs) {
@@ -73,7 +80,7 @@ export function checkImageRefs(
       out.push(
         warning(
           'image-unreferenced',
-          'solution.yaml',
+          opts.imageFile?.(img) ?? 'solution.yaml',
           `image ${img.name}:${img.version} is packaged but no operator, UI or CR manifest references it`,
           `reference it as {{ repository }}/${img.name}:${img.version} where it is deployed, or remove it from images`,
         ),

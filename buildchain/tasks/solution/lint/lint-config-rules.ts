@@ -31,7 +31,7 @@ export function checkProduct(c: SolutionConfig): Problem[] {
         'name-format',
         F,
         `name ${JSON.stringify(c.name)} is not a valid product name`,
-        'use letters, digits and single dashes, starting with a letter (e.g. Example-Solution), at most 64 characters',
+        'use letters and digits with single dashes or single spaces between words, starting with a letter (e.g. Example Solution), at most 64 characters',
       ),
     );
   }

@@ -20,7 +20,9 @@ import {
   buildSolution,
   SolutionInvalidError,
 } from '../../buildchain/tasks/solution/build/build.ts';
+import { runSolutionCli } from '../../buildchain/cli/solution.ts';
 import { initSolution } from '../../buildchain/tasks/solution/init/init.ts';
+import { skeletonFiles } from '../../buildchain/tasks/solution/init/init-templates.ts';
 import { lintSolution } from '../../buildchain/tasks/solution/lint/lint.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 
@@ -195,7 +197,36 @@ describe('lint and build on a corpus of bad Solutions', () => {
     );
   });
 
-  it('warns about a packaged image no manifest references, and still builds', async () => {
+  it('the repository example is exactly the skeleton init writes', async () => {
+    const example = path.resolve(import.meta.dirname, '..', '..', 'examples', 'solution-example');
+    const files = skeletonFiles({ name: 'Example', version: '1.0.0-dev' });
+    for (const [rel, text] of Object.entries(files))
+      expect(await readFile(path.join(example, rel), 'utf8'), rel).toBe(text);
+    const listed = (await readdir(example, { recursive: true, withFileTypes: true }))
+      .filter((e) => e.isFile())
+      .map((e) => path.relative(example, path.join(e.parentPath, e.name)))
+      .filter((rel) => !rel.startsWith('_build'));
+    expect(listed.sort()).toEqual(Object.keys(files).sort());
+  });
+
+  it('init takes a display name with spaces; names inside use the env name form', async () => {
+    const dir = path.join(tmp.path, 'spaces');
+    const io = { out: () => undefined, err: () => undefined };
+    expect(
+      await runSolutionCli(['init', dir, '--name', 'My Solution', '--version', '1.0.0'], io),
+    ).toBe(0);
+    const r = await lintSolution(dir);
+    expect(r.problems.map((p) => p.code)).toEqual(['host-file']);
+    expect(r.config?.name).toBe('My Solution');
+    expect(await readFile(path.join(dir, 'operator/deploy/operator.yaml'), 'utf8')).toContain(
+      'name: my-solution-operator',
+    );
+    expect(await readFile(path.join(dir, 'README.md'), 'utf8')).toContain(
+      '_build/my-solution-1.0.0.iso',
+    );
+  });
+
+  it('warns about a packaged image no manifest references (a warning, not an error)', async () => {
     const dir = path.join(tmp.path, 'unreferenced');
     await initSolution(dir, { name: 'Example', version: '1.0.0' });
     await editConfig(dir, (c) =>

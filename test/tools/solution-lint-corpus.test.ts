@@ -64,6 +64,7 @@ const corpus: [code: string, mutate: Mutation][] = [
   ['name-format', (d) => editConfig(d, (c) => (c.name = 'My_Solution'))],
   ['name-format', (d) => editConfig(d, (c) => (c.name = 'My  Solution'))],
   ['version-semver', (d) => editConfig(d, (c) => (c.version = '1.0'))],
+  ['env-name', (d) => editConfig(d, (c) => (c.version = '1.0.0-RC1'))],
   ['require-metalk8s-range', (d) => editConfig(d, (c) => (c.requireMetalK8s = 'recent'))],
   ['layout-version', (d) => editConfig(d, (c) => (c.archiveLayoutVersion = 2))],
   ['volume-id-too-long', (d) => editConfig(d, (c) => (c.name = 'Extraordinarily-Long-Solution'))],

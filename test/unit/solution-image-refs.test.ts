@@ -3,6 +3,7 @@ import {
   imageRefsOfText,
   imageRefsOfTexts,
   parseImageRef,
+  referencedImages,
 } from '../../buildchain/tasks/solution/lint/image-refs.ts';
 import { checkImageRefs } from '../../buildchain/tasks/solution/lint/lint-image-rules.ts';
 
@@ -149,6 +150,38 @@ spec: {image: "should-not-count:1"}
       ['Instance/demo spec.server.image', 'server:1'],
       ['Deployment/op container op', 'op:1'],
       ['Deployment/op container op env RELATED_IMAGE_WORKER', 'worker:1'],
+    ]);
+  });
+
+  it('reads Helm-style image objects of custom resources', () => {
+    const text = `apiVersion: x/v1
+kind: Instance
+metadata: {name: demo}
+spec:
+  app: {image: {repository: "{{ repository }}/app", tag: "1.0"}}
+  db: {image: {name: db, digest: "${digest}"}}
+  other: {image: {pullPolicy: Always}}
+`;
+    expect(imageRefsOfText(text, 'f').map((r) => [r.where, r.kind, r.image, r.tag])).toEqual([
+      ['Instance/demo spec.app.image', 'archive', 'app', '1.0'],
+      ['Instance/demo spec.db.image', 'bare', 'db', ''],
+    ]);
+  });
+
+  it('lists the distinct archive images referenced, for an image list derived from manifests', () => {
+    const refs = [
+      '{{ repository }}/b:1',
+      'b:1',
+      'a:2',
+      'a:10',
+      'quay.io/x/c:1',
+      'REPLACE',
+      `d@${digest}`,
+    ].map((raw) => parseImageRef(raw, loc));
+    expect(referencedImages(refs)).toEqual([
+      { name: 'a', tag: '10' },
+      { name: 'a', tag: '2' },
+      { name: 'b', tag: '1' },
     ]);
   });
 

@@ -2,9 +2,10 @@
  * Image discovery: every image a Solution's Kubernetes manifests reference. Reads the files the
  * build ships (`operator/deploy/**.yaml`, CRs included, and `ui/**.yaml`), every document of
  * each, and collects the `image` of every container, init container and ephemeral container of
- * any workload (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, Pod, lists, ...)
- * plus any other string-valued `image:` key (custom resources). CRDs are skipped: their
- * schemas describe fields, they reference nothing.
+ * any workload (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, Pod, lists, ...),
+ * `RELATED_IMAGE_*` env vars of those containers, and any other `image:` key of custom
+ * resources (a string, or `{repository|name, tag, digest}`). CRDs are skipped: their schemas
+ * describe fields, they reference nothing.
  *
  * A reference is read the way the cluster will see it once MetalK8s renders the archive:
  * `ui/` files get `@VERSION@` and `@REPOSITORY@` replaced as the build does, and the archive
@@ -13,131 +14,19 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import YAML from 'yaml';
-import {
-  isDigest,
-  isRegistryHost,
-  isRepositoryName,
-  isTag,
-} from '../../../lib/text/distribution-names.ts';
 import { substituteUi } from '../build/layout.ts';
 import { CONFIG_FILE, parseSolutionConfig } from '../config/solution-config.ts';
 import { scanTree } from '../config/tree-scan.ts';
+import { parseImageRef, type ImageRef } from './image-ref.ts';
 import { shippedFiles } from './ship-rules.ts';
 
-/**
- * How a reference names its registry:
- * - `archive`: after the archive prefix (`{{ repository }}/` or `@REPOSITORY@/`): served by
- *   the Solution's own registry include;
- * - `bare`: no registry at all (`my-operator:1.0.0`): matched against the archive's images by
- *   name and tag;
- * - `external`: an explicit registry host (`quay.io/x/y:1`), not served by the archive;
- * - `invalid`: not an image reference once rendered (a placeholder such as `REPLACE_IMAGE`,
- *   a leftover template expression, uppercase letters).
- */
-export type ImageRefKind = 'archive' | 'bare' | 'external' | 'invalid';
+export { parseImageRef, type ImageRef, type ImageRefKind } from './image-ref.ts';
 
-/** One image reference found in a manifest. */
-export interface ImageRef {
-  /** Name after the archive prefix (or after the registry host), e.g. `my-operator`. */
-  readonly image: string;
-  /** Tag; `latest` when the reference has neither tag nor digest, '' for a digest only. */
-  readonly tag: string;
-  /** Manifest file, relative to the Solution root (= its path on the ISO). */
-  readonly file: string;
-  /** Where in the file, e.g. `Deployment/foo container bar` or `Instance/x spec.image`. */
-  readonly where: string;
-  /** The reference as written (after the build's `ui/` substitutions). */
-  readonly raw: string;
-  readonly kind: ImageRefKind;
-  /** `sha256:...` when the reference pins a digest. */
-  readonly digest?: string;
-  /** The registry host of an `external` reference. */
-  readonly registry?: string;
-}
-
-/** The archive prefix MetalK8s renders (Jinja, any spacing). */
-const ARCHIVE_PREFIX = /^\{\{-?\s*repository\s*-?\}\}\//;
 const CONTAINER_LISTS: Readonly<Record<string, string>> = {
   containers: 'container',
   initContainers: 'init container',
   ephemeralContainers: 'ephemeral container',
 };
-
-interface Location {
-  readonly file: string;
-  readonly where: string;
-}
-
-/** Splits `name[:tag][@digest]` (no registry) into its parts; undefined when malformed. */
-function splitNameTag(rest: string): { name: string; tag: string; digest?: string } | undefined {
-  let s = rest;
-  let digest: string | undefined;
-  const at = s.indexOf('@');
-  if (at >= 0) {
-    digest = s.slice(at + 1);
-    s = s.slice(0, at);
-    if (!isDigest(digest)) return undefined;
-  }
-  const slash = s.lastIndexOf('/');
-  const colon = s.lastIndexOf(':');
-  let name = s;
-  let tag = digest === undefined ? 'latest' : '';
-  if (colon > slash) {
-    name = s.slice(0, colon);
-    tag = s.slice(colon + 1);
-    if (!isTag(tag)) return undefined;
-  }
-  if (!isRepositoryName(name)) return undefined;
-  return digest === undefined ? { name, tag } : { name, tag, digest };
-}
-
-/** Reads one reference string. Pure. */
-export function parseImageRef(raw: string, loc: Location): ImageRef {
-  const invalid: ImageRef = {
-    image: raw,
-    tag: '',
-    file: loc.file,
-    where: loc.where,
-    raw,
-    kind: 'invalid',
-  };
-  const trimmed = raw.trim();
-  let kind: ImageRefKind;
-  let rest: string;
-  let registry: string | undefined;
-  const prefix = ARCHIVE_PREFIX.exec(trimmed);
-  if (prefix !== null) {
-    kind = 'archive';
-    rest = trimmed.slice(prefix[0].length);
-  } else {
-    const first = trimmed.split('/')[0] ?? '';
-    // The distribution rule: a first component with a dot, a port or `localhost` is a host.
-    const isHost =
-      trimmed.includes('/') &&
-      (first.includes('.') || first.includes(':') || first === 'localhost');
-    if (isHost) {
-      if (!isRegistryHost(first)) return invalid;
-      kind = 'external';
-      registry = first;
-      rest = trimmed.slice(first.length + 1);
-    } else {
-      kind = 'bare';
-      rest = trimmed;
-    }
-  }
-  const parts = splitNameTag(rest);
-  if (parts === undefined) return invalid;
-  return {
-    image: parts.name,
-    tag: parts.tag,
-    file: loc.file,
-    where: loc.where,
-    raw,
-    kind,
-    ...(parts.digest !== undefined ? { digest: parts.digest } : {}),
-    ...(registry !== undefined ? { registry } : {}),
-  };
-}
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -167,6 +56,20 @@ function relatedImages(
       out.push(parseImageRef(e.value, { file, where: `${where} env ${e.name}` }));
   }
   return out;
+}
+
+/**
+ * `image: {repository: x, tag: y}` (or `name:`, optional `digest:`), the Helm-style image
+ * fields of custom resources, as one reference string; undefined for other values.
+ */
+function imageObjectRef(value: unknown): string | undefined {
+  if (!isRecord(value)) return undefined;
+  const repo = typeof value.repository === 'string' ? value.repository : value.name;
+  if (typeof repo !== 'string') return undefined;
+  const tag =
+    typeof value.tag === 'string' || typeof value.tag === 'number' ? `:${String(value.tag)}` : '';
+  const digest = typeof value.digest === 'string' ? `@${value.digest}` : '';
+  return `${repo}${tag}${digest}`;
 }
 
 /** Collects the references of one parsed document. Pure. */
@@ -204,6 +107,8 @@ export function imageRefsOfObject(doc: unknown, file: string): ImageRef[] {
         });
       } else if (key === 'image' && typeof value === 'string') {
         out.push(parseImageRef(value, { file, where: `${here} ${childAt}` }));
+      } else if (key === 'image' && imageObjectRef(value) !== undefined) {
+        out.push(parseImageRef(imageObjectRef(value) ?? '', { file, where: `${here} ${childAt}` }));
       } else {
         walk(value, childAt, here);
       }
@@ -224,6 +129,26 @@ export function imageRefsOfText(text: string, file: string): ImageRef[] {
     out.push(...imageRefsOfObject(d.toJS(), file));
   }
   return out;
+}
+
+/** A referenced image of the archive (`images/<name>/<tag>/`). */
+export interface ReferencedImage {
+  readonly name: string;
+  readonly tag: string;
+}
+
+/**
+ * The distinct archive images the references name (archive and bare references with a tag),
+ * sorted by name then tag: what an image list derived from the manifests must hold.
+ */
+export function referencedImages(refs: readonly ImageRef[]): ReferencedImage[] {
+  const seen = new Map<string, ReferencedImage>();
+  for (const r of refs) {
+    if ((r.kind !== 'archive' && r.kind !== 'bare') || r.tag === '') continue;
+    seen.set(`${r.image}\0${r.tag}`, { name: r.image, tag: r.tag });
+  }
+  const order = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+  return [...seen.values()].sort((a, b) => order(a.name, b.name) || order(a.tag, b.tag));
 }
 
 /** Options for {@link discoverImageRefs}. */

@@ -16,6 +16,7 @@ export type ProblemCode =
   | 'config-invalid'
   | 'name-format'
   | 'version-semver'
+  | 'env-name'
   | 'require-metalk8s-range'
   | 'layout-version'
   | 'volume-id-too-long'

@@ -13,7 +13,6 @@
  *   containerd's `ctr`, and is the image the archive holds.
  */
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import { chmod, cp, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -25,26 +24,14 @@ import { discoverImageRefs } from '../../buildchain/tasks/solution/lint/image-re
 import { verifySolutionIso } from '../../buildchain/tasks/solution/verify/verify.ts';
 import { writeSolutionIso } from '../../buildchain/tasks/solution/build/write-solution-iso.ts';
 import { startTestContainerd, type TestContainerd } from '../helpers/containerd.ts';
-import { isCI, missingTools } from '../helpers/require-tool.ts';
+import { missingJinja, renderJinjaFile } from '../helpers/jinja.ts';
+import { missingTools } from '../helpers/require-tool.ts';
 import { startTestNginx, stopAll } from '../helpers/servers.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const EXAMPLE = path.join(ROOT, 'examples', 'solution-example');
 const EPOCH = 1700000000;
-
-/** python3 with Jinja2 (python3-jinja2): the renderer Salt uses for these templates. */
-function missingJinja(): string[] {
-  try {
-    execFileSync('python3', ['-c', 'import jinja2'], { stdio: 'ignore' });
-    return [];
-  } catch {
-    const msg = 'python3 with jinja2 (apt-get install python3-jinja2)';
-    if (isCI) throw new Error(`CI=true and missing: ${msg}`);
-    console.warn(`skipping: missing ${msg}`);
-    return ['python3-jinja2'];
-  }
-}
 
 const missing = [
   ...missingTools(
@@ -60,22 +47,6 @@ const missing = [
   ),
   ...missingJinja(),
 ];
-
-const RENDER = [
-  'import json, sys, jinja2',
-  'env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)',
-  'src = open(sys.argv[1], encoding="utf-8").read()',
-  'sys.stdout.write(env.from_string(src).render(**json.loads(sys.argv[2])))',
-].join('\n');
-
-/** Renders a Jinja template file as Salt's `template: jinja` does, with `context`. */
-async function jinja(file: string, context: Record<string, string>): Promise<string> {
-  return (
-    await execa('python3', ['-c', RENDER, file, JSON.stringify(context)], {
-      stripFinalNewline: false,
-    })
-  ).stdout;
-}
 
 function sha256(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -201,7 +172,7 @@ describe.skipIf(missing.length > 0)('Solutions as MetalK8s 2.4 imports them', ()
       const objects: Record<string, Record<string, unknown>> = {};
       for (const [rel, kind] of Object.entries(kinds)) {
         // Rendered as the import renders them (Jinja, then the Kubernetes object).
-        const text = await jinja(path.join(a.mount, rel), {
+        const text = await renderJinjaFile(path.join(a.mount, rel), {
           repository: `registry.invalid/${a.env}`,
         });
         const obj = YAML.parse(text) as Record<string, unknown>;
@@ -227,7 +198,7 @@ describe.skipIf(missing.length > 0)('Solutions as MetalK8s 2.4 imports them', ()
       }),
     );
     for (const a of archives) {
-      const rendered = await jinja(path.join(a.mount, 'registry-config.inc.j2'), {
+      const rendered = await renderJinjaFile(path.join(a.mount, 'registry-config.inc.j2'), {
         repository: a.env,
         registry_root: path.join(a.mount, 'images'),
       });
@@ -243,7 +214,7 @@ describe.skipIf(missing.length > 0)('Solutions as MetalK8s 2.4 imports them', ()
     for (const a of archives) {
       // The UI as the cluster sees it: the archive prefix is the registry endpoint + env name.
       const ui = YAML.parse(
-        await jinja(path.join(a.mount, 'ui/deployment.yaml'), {
+        await renderJinjaFile(path.join(a.mount, 'ui/deployment.yaml'), {
           repository: `${ngx.address}/${a.env}`,
         }),
       ) as { spec: { template: { spec: { containers: { image: string }[] } } } };

@@ -23,6 +23,8 @@ export interface InspectImage {
   /** Bytes of config + layers, as the manifest says. */
   readonly size: number;
   readonly layers: number;
+  /** `os/arch[/variant]` of each instance of a multi-arch image (empty: a single image). */
+  readonly platforms: readonly string[];
 }
 
 /** The report of {@link inspectSolutionIso} (also the `--json` output). */
@@ -74,7 +76,8 @@ export async function inspectSolutionIso(
     tag: i.tag,
     digest: `sha256:${i.manifestHex}`,
     size: i.blobs.reduce((n, b) => n + b.size, 0),
-    layers: i.blobs.length - 1,
+    layers: i.blobs.length - (i.platforms.length === 0 ? 1 : i.platforms.length),
+    platforms: i.platforms,
   }));
   const files = [...iso.entries.values()].filter((e) => e.type === 'file');
   const sizes = isoSizes(files);
@@ -149,7 +152,9 @@ export function formatInspectReport(r: InspectReport): string {
     ),
     `Images (${r.images.length}):`,
     ...r.images.map(
-      (i) => `  ${i.name}:${i.tag}  ${i.digest}  ${human(i.size)}  ${i.layers} layer(s)`,
+      (i) =>
+        `  ${i.name}:${i.tag}  ${i.digest}  ${human(i.size)}  ${i.layers} layer(s)` +
+        (i.platforms.length === 0 ? '' : `  [${i.platforms.join(', ')}]`),
     ),
     `Operator files (${r.operatorFiles.length}):`,
     ...r.operatorFiles.map((f) => `  ${f}`),

@@ -314,7 +314,13 @@ export async function verifySolutionIso(
   }
   const images = await readIsoImages(iso, problems);
   await checkIsoBlobs(iso, images, problems);
-  await checkRegistryConfig(iso, images, problems);
+  // Single images as the reference generator serves them; lists with their instances.
+  const served = images.map((i) =>
+    i.instances.length === 0
+      ? { name: i.name, tag: i.tag, manifestHex: i.manifestHex }
+      : { ...i, mediaType: i.mediaType, instances: i.instances },
+  );
+  await checkRegistryConfig(iso, served, problems);
   await checkOperator(iso, problems);
   await checksum;
   problems.push(...sumProblems);

@@ -5,7 +5,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { sha256File } from '../../../lib/fs/hash.ts';
+import { sha256FileOnWorker } from '../../../lib/fs/hash.ts';
 import { parseSha256Sums, sha256SumPath } from '../build/checksum.ts';
 import { checkIsoBlobs, readIsoImages } from '../build/iso-images.ts';
 import {
@@ -189,7 +189,7 @@ async function checkSha256Sum(file: string, problems: Problem[]): Promise<void> 
     );
     return;
   }
-  const actual = await sha256File(file).catch(() => 'unreadable');
+  const actual = await sha256FileOnWorker(file).catch(() => 'unreadable');
   if (actual !== expected) {
     problems.push(
       error(

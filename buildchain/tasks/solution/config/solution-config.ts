@@ -70,6 +70,11 @@ export interface SolutionConfig {
   readonly operatorImage?: string;
   readonly uiImage?: string;
   readonly images: readonly SolutionImage[];
+  /**
+   * `images: auto` (or `build --images-auto`): the images the manifests reference and the list
+   * lacks are added, built from `images/<name>/` (auto-images.ts).
+   */
+  readonly imagesAuto?: boolean;
 }
 
 /** Result of {@link parseSolutionConfig}; `config` is undefined when unusable. */
@@ -245,10 +250,16 @@ export function parseSolutionConfig(text: string): ParseConfigResult {
         ),
       );
   }
-  const imagesRaw = d.images ?? [];
+  const imagesAuto = d.images === 'auto';
+  const imagesRaw = imagesAuto ? [] : (d.images ?? []);
   if (!Array.isArray(imagesRaw)) {
     problems.push(
-      error('config-invalid', CONFIG_FILE, 'images is not a list', 'write images as a YAML list'),
+      error(
+        'config-invalid',
+        CONFIG_FILE,
+        'images is neither a list nor `auto`',
+        'write images as a YAML list, or `images: auto` to take them from the manifests',
+      ),
     );
   }
   const images = (Array.isArray(imagesRaw) ? imagesRaw : [])
@@ -266,6 +277,7 @@ export function parseSolutionConfig(text: string): ParseConfigResult {
     ...(operatorImage !== undefined ? { operatorImage } : {}),
     ...(uiImage !== undefined ? { uiImage } : {}),
     images,
+    ...(imagesAuto ? { imagesAuto } : {}),
   };
   return { config, problems };
 }

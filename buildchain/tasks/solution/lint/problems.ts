@@ -55,6 +55,7 @@ export type ProblemCode =
   | 'sha256sum-mismatch'
   // platforms and signatures (build, verify)
   | 'image-platforms'
+  | 'image-auto'
   | 'platform-missing'
   | 'signature-missing'
   | 'signature-invalid'

@@ -105,6 +105,7 @@ describe.skipIf(missing.length > 0)('Solution with multi-arch images (platforms)
   let tmp: TempDir;
   let dir: string;
   let index: string;
+  let single: string;
   let sources: Sources;
   let iso: string;
   const work = (): string => path.join(tmp.path, 'work');
@@ -130,6 +131,7 @@ describe.skipIf(missing.length > 0)('Solution with multi-arch images (platforms)
     ]);
     const reg = await startTestRegistry({ dir: path.join(tmp.path, 'registry') });
     index = pushImage(layout, 'multi', `${reg.address}/mirror/acme/multi:1.0`, { all: true });
+    single = pushImage(layout, 'single', `${reg.address}/mirror/acme/single:1.0`);
     sources = loopbackSources(reg.address);
     dir = path.join(tmp.path, 'sol');
     await initSolution(dir, { name: 'Multi', version: '1.0.0' });
@@ -329,6 +331,38 @@ describe.skipIf(missing.length > 0)('Solution with multi-arch images (platforms)
     );
     expect((err as TaskError).hint).toContain('remove it from platforms');
     expect(await readdir(path.dirname(out))).toEqual([]);
+  });
+
+  it('platforms of a single-platform source: its own is accepted, another is an error', async () => {
+    const entry = (platforms: string[]): Record<string, unknown> => ({
+      name: 'single',
+      version: '1.0',
+      source: 'quay.io/acme/single',
+      digest: single,
+      platforms,
+    });
+    const opts = (out: string) => ({
+      dir,
+      output: out,
+      workDir: path.join(tmp.path, 'work-single'),
+      sourceDateEpoch: EPOCH,
+      allowHostFiles: true,
+      sources,
+    });
+    await setImages([entry(['linux/arm64'])]);
+    await mkdir(path.join(tmp.path, 'single'));
+    const err = await buildSolution(opts(path.join(tmp.path, 'single', 's.iso'))).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(TaskError);
+    expect((err as TaskError).message).toBe(
+      'image single:1.0: the source is a single linux/amd64 image, not an index: platforms linux/arm64 cannot be kept',
+    );
+    await setImages([entry(['linux/amd64'])]);
+    const ok = await buildSolution(opts(path.join(tmp.path, 'single', 's.iso')));
+    const r = await inspectSolutionIso(ok.iso);
+    expect(r.images.find((i) => i.name === 'single')?.platforms).toEqual([]);
+    expect((await verifySolutionIso(ok.iso)).problems).toEqual([]);
   });
 
   it('lint refuses platforms on a local image and malformed platforms', async () => {

@@ -278,6 +278,31 @@ describe.skipIf(missing.length > 0)('signed Solution ISO', () => {
     expect(await readdir(tmp.path)).not.toContain('never-work');
   });
 
+  it('a --sign-key matching several secret keys is a usage error naming them', async () => {
+    gpg(
+      home,
+      '--passphrase',
+      '',
+      '--quick-gen-key',
+      'Second <second@example.invalid>',
+      'ed25519',
+      'sign',
+      'never',
+    );
+    const out = path.join(tmp.path, 'ambiguous', 'x.iso');
+    await mkdir(path.dirname(out));
+    const r = await cli(
+      ['build', EXAMPLE, '--allow-host-files', '-o', out, '--sign-key', 'example.invalid'],
+      { GNUPGHOME: home, SOURCE_DATE_EPOCH: '1700000000' },
+    );
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(
+      /error: --sign-key example\.invalid matches 2 secret keys in .*gnupg \([A-F0-9]{40}, [A-F0-9]{40}\)/,
+    );
+    expect(r.err).toContain('hint: pass the full fingerprint of the key to sign with');
+    expect(await readdir(path.dirname(out))).toEqual([]);
+  });
+
   it('an unsigned rebuild leaves no stale signature beside the ISO', async () => {
     const out = path.join(tmp.path, 'rebuild', 'ex.iso');
     await mkdir(path.dirname(out));

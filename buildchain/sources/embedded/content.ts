@@ -5,7 +5,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parse } from 'yaml';
+import { parseYaml as parse } from '../../lib/text/parse-yaml.ts';
 import type { ImageEntry, PackageList } from '../../config/content-types.ts';
 import { loadImageList } from '../../config/images.ts';
 import { sha256Hex } from '../../lib/fs/hash.ts';

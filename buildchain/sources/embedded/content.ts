@@ -14,19 +14,8 @@ import type { StandInImageRef } from './stand-in-image.ts';
 import { UPSTREAM_CATALOG, type CatalogRpm } from './upstream-catalog.ts';
 import { RELEASE_SCALE, type ScaleTable } from '../../config/stand-in-scale.ts';
 import { scaleRepos } from './scale-plan.ts';
+import type { StandInRpm } from './stand-in-types.ts';
 
-/** A stand-in RPM to build (always noarch). */
-export interface StandInRpm {
-  readonly name: string;
-  readonly version: string;
-  readonly release: string;
-  /** Extra `Provides:` (from the {@link UPSTREAM_CATALOG}). */
-  readonly provides?: readonly string[];
-  /** `Requires:` (from the {@link UPSTREAM_CATALOG}, and fillers at release scale). */
-  readonly requires?: readonly string[];
-  /** Release scale: bytes of seeded random payload (incompressible) the RPM carries. */
-  readonly payloadBytes?: number;
-}
 
 /** One upstream yum repository served by the mirror under `/<dir>/`. */
 export interface MirrorRepo {

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ScaleTable } from '../../config/stand-in-scale.ts';
-import type { StandInRpm } from './content.ts';
+import type { StandInRpm } from './stand-in-types.ts';
 
 /** Bytes of an RPM that are not its payload (header, signature, file list), roughly. */
 export const RPM_OVERHEAD_BYTES = 4096;

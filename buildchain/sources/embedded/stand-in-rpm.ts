@@ -13,7 +13,7 @@ import {
   shellQuote,
 } from '../../lib/text/quote.ts';
 import { TaskError } from '../../engine/task.ts';
-import type { StandInRpm } from './content.ts';
+import type { StandInRpm } from './stand-in-types.ts';
 import { writeSeededFile } from './scale-content.ts';
 
 /** Fixed build time of stand-in RPMs (SOURCE_DATE_EPOCH), also their file mtime. */

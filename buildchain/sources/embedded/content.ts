@@ -16,7 +16,6 @@ import { RELEASE_SCALE, type ScaleTable } from '../../config/stand-in-scale.ts';
 import { scaleRepos } from './scale-plan.ts';
 import type { StandInRpm } from './stand-in-types.ts';
 
-
 /** One upstream yum repository served by the mirror under `/<dir>/`. */
 export interface MirrorRepo {
   /** Directory under the web root, usually the repo name (`base`, `epel`...). */

@@ -28,14 +28,17 @@ const execp = promisify(execFile);
 interface BuildRun {
   readonly seconds: number;
   readonly peakRssMb: number;
+  /** The biggest processes at the peak (`name:MB`). */
+  readonly peakTop: string;
   /** durationMs of each task that ran, from the JSON events. */
   readonly durations: ReadonlyMap<string, number>;
 }
 
-/** RSS (kB) of `pid` and all its descendants, from /proc. */
-async function treeRssKb(root: number): Promise<number> {
+/** RSS (kB) of `pid` and all its descendants, from /proc, with the biggest of them. */
+async function treeRssKb(root: number): Promise<{ kb: number; top: string }> {
   const children = new Map<number, number[]>();
   const rss = new Map<number, number>();
+  const names = new Map<number, string>();
   for (const entry of await readdir('/proc').catch(() => [])) {
     if (!/^\d+$/.test(entry)) continue;
     try {
@@ -44,19 +47,27 @@ async function treeRssKb(root: number): Promise<number> {
       const kb = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
       const pid = Number(entry);
       rss.set(pid, kb);
+      names.set(pid, /^Name:\s+(\S+)/m.exec(status)?.[1] ?? '?');
       children.set(ppid, [...(children.get(ppid) ?? []), pid]);
     } catch {
       // the process ended meanwhile
     }
   }
   let total = 0;
+  const members: [string, number][] = [];
   const stack = [root];
   while (stack.length > 0) {
     const pid = stack.pop() ?? 0;
     total += rss.get(pid) ?? 0;
+    members.push([names.get(pid) ?? '?', rss.get(pid) ?? 0]);
     stack.push(...(children.get(pid) ?? []));
   }
-  return total;
+  const top = members
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 5)
+    .map(([n, kb]) => `${n}:${(kb / 1024).toFixed(0)}`)
+    .join(' ');
+  return { kb: total, top };
 }
 
 /** One build in `repo` (its own CLI, JSON events), timed, with the tree's peak RSS. */
@@ -83,10 +94,14 @@ async function build(repo: string, env: NodeJS.ProcessEnv, args: string[]): Prom
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   let peak = 0;
+  let peakTop = '';
   const state = { sampling: true };
   const sampler = (async () => {
     while (state.sampling) {
-      if (child.pid !== undefined) peak = Math.max(peak, await treeRssKb(child.pid));
+      if (child.pid !== undefined) {
+        const now = await treeRssKb(child.pid);
+        if (now.kb > peak) [peak, peakTop] = [now.kb, now.top];
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
   })();
@@ -107,7 +122,7 @@ async function build(repo: string, env: NodeJS.ProcessEnv, args: string[]): Prom
       // not an event
     }
   }
-  return { seconds, peakRssMb: peak / 1024, durations };
+  return { seconds, peakRssMb: peak / 1024, peakTop, durations };
 }
 
 /** `du -sb` of `_build` without the ISO file and the embedded mirror (hard links once). */

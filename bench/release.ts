@@ -166,7 +166,7 @@ export async function run(args: string[]): Promise<void> {
     };
     const cold = await build(repo, env, ['-n', '2', 'iso']);
     process.stdout.write(
-      `# cold: ${cold.seconds.toFixed(1)} s, peak RSS ${cold.peakRssMb.toFixed(0)} MB\n`,
+      `# cold: ${cold.seconds.toFixed(1)} s, peak RSS ${cold.peakRssMb.toFixed(0)} MB (${cold.peakTop})\n`,
     );
     const noop = await build(repo, env, ['-n', '2', 'iso']);
     await appendFile(path.join(repo, 'salt/metalk8s/repo/init.sls'), '# bench: changed\n');
@@ -185,7 +185,7 @@ export async function run(args: string[]): Promise<void> {
     const all = Number((await execp('du', ['-sb', '.'], { cwd: buildRoot })).stdout.split('\t')[0]);
     const peak = Math.max(cold.peakRssMb, noop.peakRssMb, salt.peakRssMb, image.peakRssMb);
     process.stdout.write(
-      `# peak RSS (MB): cold ${cold.peakRssMb.toFixed(0)}, no-op ${noop.peakRssMb.toFixed(0)}, salt ${salt.peakRssMb.toFixed(0)}, image ${image.peakRssMb.toFixed(0)}\n` +
+      `# peak RSS (MB): cold ${cold.peakRssMb.toFixed(0)}, no-op ${noop.peakRssMb.toFixed(0)}, salt ${salt.peakRssMb.toFixed(0)} (${salt.peakTop}), image ${image.peakRssMb.toFixed(0)}\n` +
         `# _build: ${String(dirBytes)} bytes without the ISO and the mirror = ${(dirBytes / isoBytes).toFixed(2)}x the ISO; ${String(all)} bytes in all\n` +
         `# targets: peak_rss_mb < 300, build_dir_bytes <= 1.3 x iso_bytes, salt_change_s <= iso_step_s + 1\n`,
     );

@@ -239,10 +239,39 @@ describe.skipIf(missing.length > 0 || !hasJinja)(
           },
         );
       }
+      // As a 2.4 node names them: metalk8s-registry-from-config.invalid/<env>/<name>:<tag>, the
+      // host mirrored to the repositories server (containerd then adds ?ns=<host> to each URL).
+      const hosts = path.join(
+        tmp.path,
+        'containerd',
+        'hosts',
+        'metalk8s-registry-from-config.invalid',
+      );
+      await mkdir(hosts, { recursive: true });
+      await writeFile(
+        path.join(hosts, 'hosts.toml'),
+        `server = "http://${pod}"\n\n[host."http://${pod}"]\n  capabilities = ["pull", "resolve"]\n`,
+      );
+      const mirrored = `metalk8s-registry-from-config.invalid/metalk8s-${V2}/etcd:3.3.15`;
+      execFileSync(
+        'ctr',
+        [
+          '--address',
+          containerd.socket,
+          'images',
+          'pull',
+          '--hosts-dir',
+          path.dirname(hosts),
+          mirrored,
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
       const listed = execFileSync('ctr', ['--address', containerd.socket, 'images', 'ls', '-q'], {
         encoding: 'utf8',
       });
-      expect(listed.trim().split('\n').sort()).toEqual(refs.map((r) => `${pod}/${r}`).sort());
+      expect(listed.trim().split('\n').sort()).toEqual(
+        [...refs.map((r) => `${pod}/${r}`), mirrored].sort(),
+      );
     });
 
     it('answers a missing manifest file with a 404 registry JSON error, not a 500', async () => {

@@ -58,6 +58,16 @@ export function isPrivateName(name: string): boolean {
   return (parts[0] ?? '').startsWith('_') || (parts[parts.length - 1] ?? '').startsWith('_');
 }
 
+/** A wildcard's test, or a group prefix's (`images` matches `images:*`). */
+function nameMatcher(pattern: string): (name: string) => boolean {
+  if (isWildcard(pattern)) {
+    const re = wildcardToRegExp(pattern);
+    return (n) => re.test(n);
+  }
+  const prefix = `${pattern}:`;
+  return (n) => n.startsWith(prefix);
+}
+
 export class TaskGraph {
   readonly root: string;
   readonly nodes = new Map<string, GraphNode>();
@@ -232,12 +242,7 @@ export class TaskGraph {
     const found = new Set<string>();
     const aliases: ReadonlyMap<string, TaskAlias> = withAliases ? this.aliases : new Map();
     const alias = aliases.get(name);
-    const matches: (n: string) => boolean = isWildcard(name)
-      ? (
-          (re) => (n: string) =>
-            re.test(n)
-        )(wildcardToRegExp(name))
-      : (n) => n.startsWith(`${name}:`);
+    const matches = nameMatcher(name);
     if (alias !== undefined) {
       for (const t of alias.targets) for (const d of this.resolveDep(t, context)) found.add(d);
     } else {

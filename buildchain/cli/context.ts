@@ -17,6 +17,7 @@ import { PACKAGE_ROOT } from '../lib/package-root.ts';
 import { createAllTasks } from '../tasks/index.ts';
 import type { Sources } from '../sources/sources.ts';
 import type { CliArgs } from './args.ts';
+import { legacyAliases, RETIRED_NAMES } from './legacy-names.ts';
 
 /** The default task of `run` and `clean`. */
 export const DEFAULT_TASK = 'iso';
@@ -75,8 +76,12 @@ export async function loadTasks(
   return (create as CreateTasks)(config, sources);
 }
 
+/** The task graph, with MetalK8s 2.4's task names as aliases (cli/legacy-names.ts). */
 export function buildGraph(config: BuildConfig, defs: readonly TaskDefinition[]): TaskGraph {
-  return new TaskGraph(config.root, defs);
+  const graph = new TaskGraph(config.root, defs);
+  graph.addAliases(() => legacyAliases([...graph.nodes.keys()]));
+  graph.addRetired(RETIRED_NAMES);
+  return graph;
 }
 
 export { loadConfig };

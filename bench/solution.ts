@@ -11,6 +11,7 @@ import { buildSolution } from '../buildchain/tasks/solution/build/build.ts';
 import { skeletonFiles } from '../buildchain/tasks/solution/init/init-templates.ts';
 import {
   REGISTRY_CONFIG_FILE,
+  substituteUi,
   solutionRegistryConfig,
 } from '../buildchain/tasks/solution/build/layout.ts';
 import { renderProductTxt } from '../buildchain/tasks/solution/build/product.ts';
@@ -37,7 +38,8 @@ async function writeBlob(dir: string, data: Buffer): Promise<{ digest: string; s
 async function generateRoot(root: string, sizeMb: number): Promise<void> {
   const layers = Math.max(1, Math.round(sizeMb / LAYER_MB));
   for (let img = 0; img < 4; img++) {
-    const dir = path.join(root, 'images', `bench-${img}`, '1.0.0');
+    // bench-app is the image the skeleton's manifests deploy (verify checks the references).
+    const dir = path.join(root, 'images', img === 0 ? 'bench-app' : `bench-${img}`, '1.0.0');
     await mkdir(dir, { recursive: true });
     const config = await writeBlob(
       dir,
@@ -76,7 +78,11 @@ async function generateRoot(root: string, sizeMb: number): Promise<void> {
   for (const [rel, text] of Object.entries(skeletonFiles({ name: 'Bench', version: '1.0.0' }))) {
     if (!rel.startsWith('operator/deploy/') && !rel.startsWith('ui/')) continue;
     await mkdir(path.dirname(path.join(root, rel)), { recursive: true });
-    await writeFile(path.join(root, rel), text);
+    // As the build stages them: ui/ files with @VERSION@ and @REPOSITORY@ replaced.
+    await writeFile(
+      path.join(root, rel),
+      rel.startsWith('ui/') ? substituteUi(text, '1.0.0') : text,
+    );
   }
 }
 
@@ -91,6 +97,7 @@ export async function run(args: string[]): Promise<void> {
       output: out,
       workDir: path.join(work, 'example', 'work'),
       sourceDateEpoch: 1700000000,
+      allowHostFiles: true,
     };
     const [cold, coldS] = await timed(() => buildSolution(opts));
     const [noop, noopS] = await timed(() => buildSolution(opts));

@@ -61,7 +61,14 @@ export type ProblemCode =
   | 'registry-config-mismatch'
   | 'layout-unexpected'
   | 'sha256sum-missing'
-  | 'sha256sum-mismatch';
+  | 'sha256sum-mismatch'
+  // platforms and signatures (build, verify)
+  | 'image-platforms'
+  | 'image-auto'
+  | 'platform-missing'
+  | 'signature-missing'
+  | 'signature-invalid'
+  | 'signature-unchecked';
 
 /** One problem: where, what, and how to fix it. */
 export interface Problem {

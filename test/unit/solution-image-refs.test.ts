@@ -244,13 +244,30 @@ describe('checkImageRefs', () => {
     ]);
   });
 
+  it('warns when a ui/ file names a packaged image without the archive prefix', () => {
+    const ps = checkImageRefs([ref('app:1.0.0'), ref('{{ repository }}/spare:1.0.0')], images);
+    expect(ps.map((p) => [p.severity, p.code, p.file, p.fix])).toEqual([
+      [
+        'warning',
+        'image-prefix-missing',
+        'ui/deployment.yaml',
+        'write @REPOSITORY@/app:1.0.0 (the build writes {{ repository }}, which MetalK8s renders)',
+      ],
+    ]);
+    const op = parseImageRef('app:1.0.0', { file: 'operator/deploy/operator.yaml', where: 'w' });
+    // Outside ui/ a bare name is accepted (the operator is deployed by the user); in ui/ it warns.
+    expect(checkImageRefs([op, ref('spare:1.0.0')], images).map((p) => p.code)).toEqual([
+      'image-prefix-missing',
+    ]);
+  });
+
   it('errs on invalid references, warns on external ones, accepts a packaged name by digest', () => {
     const ps = checkImageRefs(
       [
         ref('REPLACE_IMAGE'),
         ref('docker.io/library/nginx:1.25'),
         ref(`{{ repository }}/app@${digest}`),
-        ref('spare:1.0.0'),
+        ref('{{ repository }}/spare:1.0.0'),
       ],
       images,
     );

@@ -255,7 +255,7 @@ describe('checkImageRefs', () => {
       ],
     ]);
     const op = parseImageRef('app:1.0.0', { file: 'operator/deploy/operator.yaml', where: 'w' });
-    // Outside ui/ a bare name is accepted (the operator is deployed by the user); in ui/ it warns.
+    // Outside ui/ a bare name is accepted (only ui/ files get the prefix at build); in ui/ it warns.
     expect(checkImageRefs([op, ref('spare:1.0.0')], images).map((p) => p.code)).toEqual([
       'image-prefix-missing',
     ]);

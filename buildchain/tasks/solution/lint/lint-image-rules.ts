@@ -92,7 +92,7 @@ export function checkImageRefs(
           'image-unreferenced',
           opts.imageFile?.(img) ?? 'solution.yaml',
           `image ${img.name}:${img.version} is packaged but no operator, UI or CR manifest references it`,
-          `reference it as {{ repository }}/${img.name}:${img.version} where it is deployed, or remove it from images`,
+          `reference it as {{ repository }}/${img.name}:${img.version} where it is deployed (an operator may name it in a RELATED_IMAGE_* env var), or remove it from images`,
         ),
       );
     }

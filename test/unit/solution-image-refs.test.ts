@@ -185,6 +185,22 @@ spec:
     ]);
   });
 
+  it('reads ui/ files as 2.4 does: Jinja first, so the prefix may stand unquoted', () => {
+    const pod = (image: string) =>
+      `kind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - name: c\n      image: ${image}\n`;
+    const refs = imageRefsOfTexts(
+      new Map([
+        ['ui/a.yaml', pod('{{ repository }}/ui:1.0.0')],
+        ['ui/b.yaml', pod('@REPOSITORY@/ui:@VERSION@')],
+      ]),
+      '1.0.0',
+    );
+    expect(refs.map((r) => [r.kind, r.image, r.tag, r.raw])).toEqual([
+      ['archive', 'ui', '1.0.0', '{{ repository }}/ui:1.0.0'],
+      ['archive', 'ui', '1.0.0', '{{ repository }}/ui:1.0.0'],
+    ]);
+  });
+
   it('skips documents that do not parse (lint reports them as yaml-invalid)', () => {
     expect(imageRefsOfText('kind: [\n', 'f')).toEqual([]);
   });

@@ -162,6 +162,14 @@ describe.skipIf(missing.length > 0)('signed Solution ISO', () => {
     expect(codes(r.problems)).toEqual(['warning:signature-unchecked']);
   });
 
+  it('without --key, a gpg that cannot run only makes the signature unchecked', async () => {
+    const r = await verifySolutionIso(iso, { gpg: path.join(tmp.path, 'no-gpg') });
+    expect(codes(r.problems)).toEqual(['warning:signature-unchecked']);
+    expect(r.problems[0]?.message).toMatch(/^not checked: gpg could not read it: /);
+    const i = await inspectSolutionIso(iso, { gpg: path.join(tmp.path, 'no-gpg') });
+    expect(describeSignature(i.signature)).toMatch(/^unreadable SHA256SUM.asc \(gpg could not/);
+  });
+
   it('a signature by another key is refused (exit 1)', async () => {
     const other = await copySet('other-key');
     const sum = path.join(path.dirname(other), 'SHA256SUM');

@@ -3,6 +3,7 @@ import type { Reporter } from '../engine/events.ts';
 import type { TaskGraph } from '../engine/graph.ts';
 import { runTasks } from '../engine/run-tasks.ts';
 import type { BuildConfig } from '../config/config.ts';
+import { readIgnored } from '../engine/ignored.ts';
 import type { CliArgs } from './args.ts';
 import { DEFAULT_TASK, stateDirOf } from './context.ts';
 
@@ -14,6 +15,7 @@ export {
   EXIT_USAGE,
 } from '../engine/run-tasks.ts';
 
+/** Builds the tasks (see {@link runTasks}); ignored tasks (`ignore`) are skipped with `!!`. */
 export function runCommand(
   args: CliArgs,
   config: BuildConfig,
@@ -22,10 +24,11 @@ export function runCommand(
   signal: AbortSignal,
   sourcesBanner?: string,
 ): Promise<number> {
+  const stateDir = stateDirOf(config);
   return runTasks({
     graph,
     tasks: args.tasks.length > 0 ? args.tasks : [DEFAULT_TASK],
-    stateDir: stateDirOf(config),
+    stateDir,
     buildRoot: config.buildRoot,
     tools: config.tools,
     envValues: { ...process.env, ...config.env },
@@ -37,5 +40,6 @@ export function runCommand(
     alwaysMake: args.alwaysMake,
     verbose: args.verbose,
     ...(sourcesBanner === undefined ? {} : { sourcesBanner }),
+    ignored: readIgnored(stateDir),
   });
 }

@@ -7,7 +7,7 @@ import type { FailureReason } from './task.ts';
 import type { UsageReason } from './failures.ts';
 
 /** Why a task did not run its actions. */
-export type SkipReason = 'up-to-date' | 'dry-run' | 'blocked' | 'no-actions';
+export type SkipReason = 'up-to-date' | 'dry-run' | 'blocked' | 'no-actions' | 'ignored';
 
 export interface BuildStartEvent {
   readonly event: 'build-start';
@@ -86,9 +86,16 @@ export interface CleanEvent {
   /** Targets left alone because they are outside BUILD_ROOT. */
   readonly refused: readonly string[];
   readonly dryRun: boolean;
+  /** The task's clean actions that ran (or would run), as argv or label; absent when none. */
+  readonly actions?: readonly string[];
 }
 export interface ForgetEvent {
   readonly event: 'forget';
+  readonly tasks: readonly string[];
+}
+/** `ignore`: the tasks now ignored. */
+export interface IgnoreEvent {
+  readonly event: 'ignore';
   readonly tasks: readonly string[];
 }
 export interface SummaryCounts {
@@ -102,6 +109,8 @@ export interface SummaryCounts {
   wouldRun: number;
   /** Selected but never reached (stopped after a failure or an interrupt). */
   notRun: number;
+  /** Skipped by `ignore` (itself or a dependency); absent when none. */
+  ignored?: number;
 }
 export interface SummaryEvent {
   readonly event: 'summary';
@@ -123,6 +132,7 @@ export type BuildEvent =
   | ErrorEvent
   | CleanEvent
   | ForgetEvent
+  | IgnoreEvent
   | SummaryEvent;
 
 /** A task failure as a problem: kind = reason, subject = the task, fix = the hint. */

@@ -43,6 +43,8 @@ export interface RunTasksOptions {
   readonly verbose: boolean;
   /** Which sources the build uses, for the build-start event. */
   readonly sourcesBanner?: string;
+  /** Tasks set aside by `ignore` (engine/ignored.ts): skipped with their dependents. */
+  readonly ignored?: ReadonlySet<string>;
 }
 
 /**
@@ -80,6 +82,7 @@ export async function runTasks(o: RunTasksOptions): Promise<number> {
       envValues: o.envValues,
       reporter: o.reporter,
       signal: o.signal,
+      ...(o.ignored === undefined ? {} : { ignored: o.ignored }),
     });
     const saved = o.dryRun || (await saveState(session, o.reporter));
     session.state.close();

@@ -7,7 +7,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { sha256FileOnWorker } from '../../../lib/fs/hash.ts';
 import { parseSha256Sums, sha256SumPath } from '../build/checksum.ts';
-import { checkIsoBlobs, readIsoImages } from '../build/iso-images.ts';
+import { checkIsoBlobs, imageDirs, readIsoImages } from '../build/iso-images.ts';
 import {
   checkKeyFile,
   checkSignature,
@@ -18,6 +18,8 @@ import {
 import { openIso, type IsoReader } from '../../../media/iso/isoinfo-reader.ts';
 import { REGISTRY_CONFIG_FILE, REGISTRY_ROOT_VAR, REPOSITORY_VAR } from '../build/layout.ts';
 import { checkManifests } from '../lint/lint-yaml-rules.ts';
+import { imageRefsOfTexts } from '../lint/image-refs.ts';
+import { checkImageRefs } from '../lint/lint-image-rules.ts';
 import { error, warning, type Problem } from '../lint/problems.ts';
 import {
   ARCHIVE_LAYOUT_VERSION,
@@ -172,7 +174,14 @@ async function checkOperator(iso: IsoReader, problems: Problem[]): Promise<void>
     if (e.type === 'file' && /^(operator\/deploy|ui)\/.*\.yaml$/.test(e.path))
       texts.set(e.path, (await iso.read(e)).toString('utf8'));
   }
-  problems.push(...checkManifests(texts, iso.entries.has('ui')));
+  problems.push(...checkManifests(texts));
+  // Every image the manifests reference is on the ISO (ui/ files are rendered already).
+  const packaged = imageDirs(iso).map((d) => ({ name: d.name, version: d.tag }));
+  problems.push(
+    ...checkImageRefs(imageRefsOfTexts(texts, undefined), packaged, {
+      imageFile: (i) => `images/${i.name}/${i.version}`,
+    }),
+  );
 }
 
 async function checkSha256Sum(file: string, problems: Problem[]): Promise<void> {

@@ -91,6 +91,7 @@ async function runBuild(
       sourcesFactory: () => (sources ??= createSources(config)),
       allowUnpinned: a.allowUnpinned || config.settings.allowUnpinnedImages,
       allowHostFiles: a.allowHostFiles,
+      ...(a.imagesAuto ? { imagesAuto: true } : {}),
       ...(a.manifestYaml ? { manifestYaml: true } : {}),
       log: (line) => {
         io.err(line);
@@ -175,6 +176,7 @@ async function dispatch(a: SolutionArgs, io: SolutionIo, signal: AbortSignal): P
       const config = loadPackageConfig();
       const r = await lintSolution(a.target, {
         allowUnpinned: a.allowUnpinned || config.settings.allowUnpinnedImages,
+        ...(a.imagesAuto ? { imagesAuto: true } : {}),
       });
       return reportProblems(r.problems, a.json, io, 'no problems found');
     }

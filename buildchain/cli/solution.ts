@@ -49,8 +49,9 @@ function reportProblems(
   json: boolean,
   io: SolutionIo,
   okText: string,
+  extra: Readonly<Record<string, unknown>> = {},
 ): number {
-  if (json) io.out(JSON.stringify({ ok: !hasErrors(problems), problems }, null, 2));
+  if (json) io.out(JSON.stringify({ ok: !hasErrors(problems), problems, ...extra }, null, 2));
   else if (problems.length > 0) io.err(formatProblems(problems));
   const errors = problems.filter((p) => p.severity === 'error').length;
   // Warnings are counted too: "no problems found" only when there is none at all.
@@ -204,7 +205,13 @@ async function dispatch(a: SolutionArgs, io: SolutionIo, signal: AbortSignal): P
         r.signature?.status === 'good'
           ? ` (SHA256SUM signed by ${r.signature.signer ?? '?'}, key ${r.signature.key ?? '?'})`
           : '';
-      return reportProblems(r.problems, a.json, io, `${a.target}: OK${signed}`);
+      return reportProblems(
+        r.problems,
+        a.json,
+        io,
+        `${a.target}: OK${signed}`,
+        r.signature === undefined ? {} : { signature: r.signature },
+      );
     }
   }
 }

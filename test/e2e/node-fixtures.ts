@@ -217,19 +217,6 @@ async function mkdirp(dir: string): Promise<string> {
   return dir;
 }
 
-/** Renders a Jinja template file with python3-jinja2 (plain Jinja, no Salt), or throws its error. */
-export function renderJinja(template: string, context: Record<string, unknown>): string {
-  const script =
-    'import json, sys, jinja2\n' +
-    'ctx = json.load(sys.stdin)\n' +
-    'sys.stdout.write(jinja2.Environment().from_string(open(sys.argv[1]).read()).render(**ctx))\n';
-  return execFileSync('python3', ['-c', script, template], {
-    input: JSON.stringify(context),
-    encoding: 'utf8',
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-}
-
 /** The bytes of `images/<name>/<tag>/manifest.json` of an archive. */
 export function manifestOf(archive: string, image: FixtureImage): Promise<Buffer> {
   return readFile(path.join(archive, 'images', image.name, image.tag, 'manifest.json'));

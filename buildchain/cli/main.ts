@@ -8,6 +8,7 @@ import type { Reporter } from '../engine/events.ts';
 import { UsageError } from '../engine/failures.ts';
 import type { Sources } from '../sources/sources.ts';
 import { extractVerifyPath, parseArgs, type CliArgs } from './args.ts';
+import { cacheCommand, cacheCommandArgs } from './cache.ts';
 import { cleanCommand } from './clean.ts';
 import { buildGraph, findRoot, loadConfig, loadTasks, makeReporter } from './context.ts';
 import { forgetCommand } from './forget.ts';
@@ -82,6 +83,9 @@ function reportError(reporter: Reporter, thrown: unknown, command: string): numb
  * while it runs (the listeners are removed before it returns).
  */
 export async function main(argv: readonly string[]): Promise<number> {
+  // `cache status|prune ...`: the build cache's maintenance commands (cli/cache.ts).
+  const cacheArgv = cacheCommandArgs(argv);
+  if (cacheArgv !== undefined) return cacheCommand(cacheArgv);
   let args: CliArgs;
   try {
     args = parseArgs(argv);

@@ -33,6 +33,16 @@ export interface TaskSkipEvent {
   /** dry-run: why it would run; blocked: the failed dependency. */
   readonly reasons: readonly string[];
 }
+/** A task's outputs restored from the build cache instead of running its actions. */
+export interface TaskCachedEvent {
+  readonly event: 'cached';
+  readonly task: string;
+  /** The cache key (hex sha256 of the portable fingerprint). */
+  readonly key: string;
+  /** Bytes downloaded. */
+  readonly bytes: number;
+  readonly durationMs: number;
+}
 export interface TaskDoneEvent {
   readonly event: 'done';
   readonly task: string;
@@ -102,6 +112,8 @@ export interface SummaryCounts {
   wouldRun: number;
   /** Selected but never reached (stopped after a failure or an interrupt). */
   notRun: number;
+  /** Outputs restored from the build cache (present when there were some). */
+  cached?: number;
 }
 export interface SummaryEvent {
   readonly event: 'summary';
@@ -117,6 +129,7 @@ export type BuildEvent =
   | TaskStartEvent
   | TaskSkipEvent
   | TaskDoneEvent
+  | TaskCachedEvent
   | TaskFailEvent
   | TaskOutputEvent
   | TaskProgressEvent

@@ -41,6 +41,7 @@ export function formatFailure(e: TaskFailEvent): string {
 export function formatSummary(e: SummaryEvent): string {
   const c = e.counts;
   const parts = [`${c.done} run`, `${c.upToDate} up to date`];
+  if ((c.cached ?? 0) > 0) parts.push(`${c.cached ?? 0} restored from cache`);
   if (c.wouldRun > 0) parts.push(`${c.wouldRun} would run`);
   if (c.failed > 0) parts.push(`${c.failed} failed`);
   if (c.blocked > 0) parts.push(`${c.blocked} blocked`);
@@ -81,6 +82,8 @@ export function formatEvent(event: BuildEvent, opts: ConsoleReporterOptions): st
       return opts.verbose === true
         ? `   ${event.task} done in ${(event.durationMs / 1000).toFixed(1)}s`
         : undefined;
+    case 'cached':
+      return opts.quiet === true ? undefined : `<< ${event.task} (restored from cache)`;
     case 'fail':
       return formatFailure(event);
     case 'output':

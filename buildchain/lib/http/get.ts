@@ -111,11 +111,33 @@ export async function httpGet(url: string | URL, opts: HttpGetOptions = {}): Pro
   }
 }
 
+/** Options of {@link httpRequest}: those of {@link httpGet} plus a request body. */
+export interface HttpRequestOptions extends HttpGetOptions {
+  /** The request body: bytes, or a stream opened for this request (piped as it is read). */
+  readonly body?: Buffer | (() => Readable);
+}
+
+/**
+ * One request with any method (HEAD, PUT, POST, PATCH, DELETE: registry uploads), on the same
+ * agents, timeouts and signal as {@link httpGet}. Redirects are not followed (a body cannot be
+ * sent twice): the 3xx response is returned. Rejects with an {@link HttpError} when no
+ * response comes.
+ */
+export function httpRequest(
+  method: string,
+  url: string | URL,
+  opts: HttpRequestOptions = {},
+): Promise<HttpResponse> {
+  return exchange(new URL(url), { ...opts.headers }, opts, method, opts.body);
+}
+
 /** One request/response on the shared agents, with both timeouts and the signal. */
 function exchange(
   url: URL,
   headers: Record<string, string>,
   opts: HttpGetOptions,
+  method = 'GET',
+  body?: Buffer | (() => Readable),
 ): Promise<HttpResponse> {
   const connectMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const idleMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
@@ -141,7 +163,7 @@ function exchange(
     const onAbort = (): void => {
       fail(new HttpError(url, 'ABORT_ERR', 'aborted'));
     };
-    const req = (isHttps ? https : http).request(url, { method: 'GET', headers, agent });
+    const req = (isHttps ? https : http).request(url, { method, headers, agent });
     const connectTimer = setTimeout(() => {
       fail(new HttpError(url, 'ETIMEDOUT', `no connection within ${connectMs} ms`));
     }, connectMs);
@@ -169,6 +191,12 @@ function exchange(
       });
       resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res, url });
     });
-    req.end();
+    if (typeof body === 'function') {
+      const src = body();
+      src.once('error', (err) => {
+        fail(toHttpError(err, url, signal));
+      });
+      src.pipe(req);
+    } else req.end(body);
   });
 }

@@ -107,7 +107,9 @@ describe.skipIf(missing.length > 0)('build cache on a registry with basic auth',
     expect(kinds(rb.events, 'gen')).toEqual(['cached']);
     expect(runs(b)).toBe(0);
     expectOutputs(b, 'alpha\n');
-    const summary = rb.events.find((e) => e.event === 'summary') as { counts: { cached?: number } };
+    const summary = rb.events.find((e) => e.event === 'summary') as unknown as {
+      counts: { cached?: number };
+    };
     expect(summary.counts.cached).toBe(1);
 
     // Recorded like a run: the next build has nothing to do.

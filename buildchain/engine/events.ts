@@ -43,6 +43,26 @@ export interface TaskCachedEvent {
   readonly bytes: number;
   readonly durationMs: number;
 }
+/** What the build cache did during a build (before the summary, when BUILD_CACHE is set). */
+export interface CacheStatsEvent {
+  readonly event: 'cache-stats';
+  /** `oci://host/repo`. */
+  readonly url: string;
+  readonly mode: 'read' | 'readwrite';
+  readonly tasksRestored: number;
+  readonly tasksSaved: number;
+  readonly tasksMissed: number;
+  readonly taskBytesDown: number;
+  readonly taskBytesUp: number;
+  readonly blobsFromCache: number;
+  readonly blobBytesFromCache: number;
+  readonly blobsFromUpstream: number;
+  readonly blobBytesFromUpstream: number;
+  readonly blobsUploaded: number;
+  readonly blobsMounted: number;
+  readonly blobBytesUp: number;
+  readonly warnings: number;
+}
 export interface TaskDoneEvent {
   readonly event: 'done';
   readonly task: string;
@@ -130,6 +150,7 @@ export type BuildEvent =
   | TaskSkipEvent
   | TaskDoneEvent
   | TaskCachedEvent
+  | CacheStatsEvent
   | TaskFailEvent
   | TaskOutputEvent
   | TaskProgressEvent

@@ -89,7 +89,15 @@ export async function runTasks(o: RunTasksOptions): Promise<number> {
         ? {}
         : { cache: taskCache(o, o.cache, session.hasher, session.tools) }),
     });
-    await o.cache?.drain();
+    if (o.cache !== undefined && !o.dryRun) {
+      await o.cache.drain();
+      o.reporter.emit({
+        event: 'cache-stats',
+        url: o.cache.url,
+        mode: o.cache.mode,
+        ...o.cache.stats,
+      });
+    }
     const saved = o.dryRun || (await saveState(session, o.reporter));
     session.state.close();
     const exitCode = result.interrupted

@@ -68,7 +68,7 @@ function warnings(events: readonly JsonEvent[]): string[] {
 function kinds(events: readonly JsonEvent[], task: string): string[] {
   return events
     .filter((e) => e.task === task)
-    .map((e) => `${e.event}${e.reason === undefined ? '' : `:${String(e.reason)}`}`);
+    .map((e) => `${e.event}${e.reason === undefined ? '' : `:${e.reason}`}`);
 }
 
 function expectOutputs(ws: Workspace, input: string): void {

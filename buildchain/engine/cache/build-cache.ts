@@ -70,6 +70,9 @@ export interface CacheStats {
   taskBytesUp: number;
   blobsFromCache: number;
   blobBytesFromCache: number;
+  /** Blobs (and bytes) the blob store had to fetch from the upstream. */
+  blobsFromUpstream: number;
+  blobBytesFromUpstream: number;
   blobsUploaded: number;
   blobsMounted: number;
   blobBytesUp: number;
@@ -136,6 +139,8 @@ export class BuildCache {
     taskBytesUp: 0,
     blobsFromCache: 0,
     blobBytesFromCache: 0,
+    blobsFromUpstream: 0,
+    blobBytesFromUpstream: 0,
     blobsUploaded: 0,
     blobsMounted: 0,
     blobBytesUp: 0,
@@ -329,6 +334,12 @@ export class BuildCache {
   blobServed(bytes: number): void {
     this.stats.blobsFromCache++;
     this.stats.blobBytesFromCache += bytes;
+  }
+
+  /** Counts a blob the blob store fetched from the upstream. */
+  blobFromUpstream(bytes: number): void {
+    this.stats.blobsFromUpstream++;
+    this.stats.blobBytesFromUpstream += bytes;
   }
 
   /** A blob from the cache did not match its digest: warned; the caller fetches it upstream. */

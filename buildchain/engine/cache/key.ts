@@ -15,6 +15,7 @@ import { codeFingerprintsFor } from '../code-fingerprint.ts';
 import { definitionJson, fileHashes } from '../evaluate.ts';
 import type { FileHasher } from '../fingerprint.ts';
 import type { GraphNode, TaskGraph } from '../graph.ts';
+import type { Action } from '../task.ts';
 
 /** Bumped when the key material or the artifact format changes (old entries then miss). */
 export const CACHE_FORMAT = 1;
@@ -47,7 +48,9 @@ export function portableText(text: string, root: string, buildRoot: string): str
 /** What still names this machine in portable key material, or undefined. Pure but for `os`. */
 export function machineSpecific(material: string): string | undefined {
   const home = os.homedir();
-  if (home.length > 1 && material.includes(home)) return `the home directory ${home}`;
+  // A whole path only: `$BUILD_ROOT/root/...` does not name the home directory /root.
+  const homeRe = new RegExp(`(?:^|[^A-Za-z0-9_.$/-])${escapeRe(home)}(?=$|[/"'\\s:,;])`);
+  if (home.length > 1 && homeRe.test(material)) return `the home directory ${home}`;
   const host = os.hostname();
   if (
     host.length >= 6 &&
@@ -61,6 +64,14 @@ export function machineSpecific(material: string): string | undefined {
 function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+const PART_NAMES: Readonly<Record<string, string>> = {
+  def: 'actions (or targets)',
+  config: 'config value',
+  env: 'declared env values',
+  tools: 'tool versions',
+  files: 'file deps',
+};
 
 /** Computes (and memoizes, per schedule) the portable keys of tasks. */
 export class CacheKeys {
@@ -106,8 +117,11 @@ export class CacheKeys {
     const root = graph.root;
     const codes = new Map<string, string>();
     const def = node.def;
-    for (const a of [...(def.actions ?? []), ...(Array.isArray(def.clean) ? def.clean : [])]) {
-      const m = (a as { module?: string }).module;
+    const clean: readonly Action[] = Array.isArray(def.clean)
+      ? (def.clean as readonly Action[])
+      : [];
+    for (const a of [...(def.actions ?? []), ...clean]) {
+      const m = a.kind === 'function' ? a.module : undefined;
       if (m !== undefined && !codes.has(m)) codes.set(m, await this.codeHash(m));
     }
     const files: Record<string, string> = {};
@@ -121,22 +135,24 @@ export class CacheKeys {
       if ('refused' in k) return { refused: `its dependency ${d}: ${k.refused}` };
       deps[d] = k.key;
     }
-    const material = portableText(
-      JSON.stringify({
-        format: CACHE_FORMAT,
-        task: name,
-        def: definitionJson(node, (m) => codes.get(m)),
-        config: def.config ?? null,
-        env,
-        tools: await this.ctx.toolVersions(node),
-        files,
-        deps,
-      }),
-      root,
-      buildRoot,
-    );
-    const specific = machineSpecific(material);
-    if (specific !== undefined) return { refused: `its inputs name ${specific}` };
-    return { key: createHash('sha256').update(material).digest('hex') };
+    const parts: Record<string, unknown> = {
+      format: CACHE_FORMAT,
+      task: name,
+      def: definitionJson(node, (m) => codes.get(m)),
+      config: def.config ?? null,
+      env,
+      tools: await this.ctx.toolVersions(node),
+      files,
+      deps,
+    };
+    const portable: string[] = [];
+    for (const [part, value] of Object.entries(parts)) {
+      const text = portableText(JSON.stringify(value), root, buildRoot);
+      const specific = machineSpecific(text);
+      if (specific !== undefined)
+        return { refused: `its ${PART_NAMES[part] ?? part} name ${specific}` };
+      portable.push(`${part}=${text}`);
+    }
+    return { key: createHash('sha256').update(portable.join('\n')).digest('hex') };
   }
 }

@@ -35,6 +35,8 @@ export class TaskCache {
   private readonly o: TaskCacheOptions;
   /** Keys computed before a run, reused to save after it. */
   private readonly keyByTask = new Map<string, string>();
+  /** Tasks whose key was refused (warned once). */
+  private readonly refused = new Set<string>();
 
   constructor(o: TaskCacheOptions) {
     this.o = o;
@@ -61,6 +63,8 @@ export class TaskCache {
   private async keyOf(node: GraphNode): Promise<string | undefined> {
     const k = await this.o.keys.keyOf(node.name);
     if ('refused' in k) {
+      if (this.refused.has(node.name)) return undefined;
+      this.refused.add(node.name);
       this.o.reporter.emit({
         event: 'output',
         task: node.name,

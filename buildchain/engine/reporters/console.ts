@@ -50,6 +50,10 @@ export function formatSummary(e: SummaryEvent): string {
   return `${head}: ${parts.join(', ')} in ${(e.durationMs / 1000).toFixed(1)}s`;
 }
 
+function mbText(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
 /** At most `max` reasons on one console line (the JSON events keep them all). */
 function shortReasons(reasons: readonly string[], max = 3): string {
   const shown = reasons.slice(0, max).join('; ');
@@ -84,6 +88,10 @@ export function formatEvent(event: BuildEvent, opts: ConsoleReporterOptions): st
         : undefined;
     case 'cached':
       return opts.quiet === true ? undefined : `<< ${event.task} (restored from cache)`;
+    case 'cache-stats':
+      return opts.quiet === true
+        ? undefined
+        : `cache ${event.url} (${event.mode}): ${event.tasksRestored} restored, ${event.tasksSaved} saved, ${event.tasksMissed} missed; blobs ${event.blobsFromCache} from cache (${mbText(event.blobBytesFromCache)}), ${event.blobsFromUpstream} from upstream (${mbText(event.blobBytesFromUpstream)}), ${event.blobsUploaded + event.blobsMounted} uploaded`;
     case 'fail':
       return formatFailure(event);
     case 'output':

@@ -115,8 +115,11 @@ export class BlobStore {
       for (let attempt = 1; ; attempt++) {
         try {
           await this.download(digest, size, open, what, final);
-          if (cache?.writable === true)
-            cache.queueBlobUpload(digest, size ?? (await stat(final)).size, final, from);
+          if (cache !== undefined) {
+            const bytes = size ?? (await stat(final)).size;
+            cache.blobFromUpstream(bytes);
+            if (cache.writable) cache.queueBlobUpload(digest, bytes, final, from);
+          }
           return final;
         } catch (err) {
           const code = (err as { code?: unknown }).code;

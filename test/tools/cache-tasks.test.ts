@@ -7,7 +7,7 @@
 import { readFileSync, statSync, writeFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MEDIA_OCI_MANIFEST } from '../../buildchain/lib/oci/manifest.ts';
+import { MEDIA_OCI_MANIFEST, sha256Digest } from '../../buildchain/lib/oci/manifest.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { runCli, runCliHere, shellEnv } from '../helpers/run-cli.ts';
 import { stopAll } from '../helpers/servers.ts';
@@ -177,6 +177,48 @@ describe.skipIf(missing.length > 0)('build cache on a registry with basic auth',
     expect(runs(b)).toBe(1);
     expectOutputs(b, 'corrupt me\n');
     expect(b.read('_build/out/gen.txt')).not.toContain('CORRUPTED');
+  });
+
+  it('an entry whose files do not match its record is not used, and a readwrite runner replaces it', async () => {
+    const a = await clone('lying\n');
+    expect((await runCli(a, ['use'], { env: reg.env('ci/lying', 'readwrite') })).code).toBe(0);
+    const client = reg.client('ci/lying');
+    const [tag] = await client.listTags();
+    const m = await client.getManifest(tag ?? '', MEDIA_OCI_MANIFEST);
+    const doc = JSON.parse(m?.bytes.toString() ?? '{}') as {
+      config: { digest: string; size: number };
+    };
+    const body = await client.getBlob(doc.config.digest);
+    if (body === undefined) throw new Error('config blob missing');
+    const { readBody } = await import('../../buildchain/lib/http/body.ts');
+    const config = JSON.parse((await readBody(body)).toString()) as {
+      entries: { path: string; sha256?: string }[];
+    };
+    for (const e of config.entries) if (e.path === 'B/out/gen.txt') e.sha256 = '0'.repeat(64);
+    const bytes = Buffer.from(JSON.stringify(config));
+    const digest = sha256Digest(bytes);
+    await client.putBlob(digest, bytes.length, () => bytes);
+    doc.config = { ...doc.config, digest, size: bytes.length };
+    await client.putManifest(tag ?? '', Buffer.from(JSON.stringify(doc)), MEDIA_OCI_MANIFEST);
+
+    const b = await clone('lying\n');
+    const rb = await runCli(b, ['use'], { env: reg.env('ci/lying', 'read') });
+    expect(rb.code, rb.stderr).toBe(0);
+    expect(kinds(rb.events, 'gen')).toContain('start');
+    expect(warnings(rb.events).join('\n')).toMatch(
+      /corrupt entry for gen, not used: B\/out\/gen\.txt does not match its recorded sha256/,
+    );
+    expectOutputs(b, 'lying\n');
+
+    // A readwrite runner meeting it uploads a good one; the next runner restores it.
+    const c = await clone('lying\n');
+    const rc = await runCli(c, ['use'], { env: reg.env('ci/lying', 'readwrite') });
+    expect(kinds(rc.events, 'gen')).toContain('start');
+    const d = await clone('lying\n');
+    const rd = await runCli(d, ['use'], { env: reg.env('ci/lying', 'read') });
+    expect(kinds(rd.events, 'gen')).toEqual(['cached']);
+    expect(warnings(rd.events)).toEqual([]);
+    expectOutputs(d, 'lying\n');
   });
 
   it('a missing layer falls back to running the task', async () => {

@@ -44,9 +44,12 @@ export interface ArtifactConfig {
 
 /** The cache entry's content does not match what it records (or what was asked). */
 export class CorruptEntryError extends Error {
-  constructor(message: string) {
+  /** The blob that failed its digest check, when that is the problem. */
+  readonly blob: string | undefined;
+  constructor(message: string, blob?: string) {
     super(message);
     this.name = 'CorruptEntryError';
+    this.blob = blob;
   }
 }
 

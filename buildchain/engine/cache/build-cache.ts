@@ -17,6 +17,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { Semaphore } from '../../lib/async/semaphore.ts';
 import { TaskError } from '../../lib/errors.ts';
 import { readBody } from '../../lib/http/body.ts';
 import { MEDIA_OCI_MANIFEST, sha256Digest } from '../../lib/oci/manifest.ts';
@@ -154,6 +155,10 @@ export class BuildCache {
   private offline: string | undefined;
   private readonly pending = new Set<Promise<void>>();
   private readonly uploadingBlobs = new Set<string>();
+  /** Background uploads at a time (each holds a file open). */
+  private readonly uploads = new Semaphore(4);
+  /** Keys whose entry proved corrupt: readwrite mode replaces it after the run. */
+  private readonly corruptKeys = new Set<string>();
 
   constructor(o: BuildCacheOptions, signal?: AbortSignal) {
     this.host = o.host;
@@ -245,6 +250,7 @@ export class BuildCache {
       };
     } catch (err) {
       if (err instanceof NotCacheableError) return undefined;
+      if (err instanceof CorruptEntryError) await this.forgetCorrupt(io.key, err);
       const what =
         err instanceof CorruptEntryError
           ? `corrupt entry for ${io.task}, not used`
@@ -257,6 +263,16 @@ export class BuildCache {
   }
 
   /**
+   * Readwrite mode: a corrupt entry is replaced after the task ran (its bad layer deleted
+   * first when the registry allows it, or the upload would find it "present").
+   */
+  private async forgetCorrupt(key: string, err: CorruptEntryError): Promise<void> {
+    this.corruptKeys.add(key);
+    if (!this.writable || err.blob === undefined) return;
+    await this.client.deleteBlob(err.blob).catch(() => undefined);
+  }
+
+  /**
    * Packs a task's outputs now (before later tasks touch them) and uploads them in the
    * background ({@link drain} waits). Read mode, an existing entry or an output the cache
    * cannot carry: nothing is uploaded.
@@ -264,10 +280,22 @@ export class BuildCache {
   async saveTask(io: TaskIo): Promise<void> {
     if (!this.writable || this.offline !== undefined) return;
     try {
-      if (await this.client.hasManifest(taskTag(io.key), MEDIA_OCI_MANIFEST)) return;
+      if (
+        !this.corruptKeys.has(io.key) &&
+        (await this.client.hasManifest(taskTag(io.key), MEDIA_OCI_MANIFEST))
+      )
+        return;
       const packed = await packArtifact({ ...io, format: CACHE_FORMAT });
       this.track(
-        this.uploadArtifact(packed.config, packed.layerFile, packed.layerDigest, packed.layerSize)
+        this.uploads
+          .run(() =>
+            this.uploadArtifact(
+              packed.config,
+              packed.layerFile,
+              packed.layerDigest,
+              packed.layerSize,
+            ),
+          )
           .catch((err: unknown) => {
             this.problem(err, `uploading ${io.task}`, io.warn);
           })
@@ -363,29 +391,35 @@ export class BuildCache {
     const from =
       mountFrom !== undefined && mountFrom.host === this.host ? mountFrom.repository : undefined;
     this.track(
-      (async () => {
-        const how = await this.client.putBlob(digest, size, () => createReadStream(file), from);
-        await this.client.putBlob(sha256Digest(EMPTY), EMPTY.length, () => EMPTY);
-        const manifest = {
-          schemaVersion: 2,
-          mediaType: MEDIA_OCI_MANIFEST,
-          artifactType: BLOB_ARTIFACT_TYPE,
-          config: { mediaType: EMPTY_CONFIG_TYPE, digest: sha256Digest(EMPTY), size: EMPTY.length },
-          layers: [{ mediaType: 'application/octet-stream', digest, size }],
-          annotations: { [CREATED]: new Date().toISOString() },
-        };
-        await this.client.putManifest(
-          blobTag(digest),
-          Buffer.from(JSON.stringify(manifest)),
-          MEDIA_OCI_MANIFEST,
-        );
-        if (how === 'uploaded') {
-          this.stats.blobsUploaded++;
-          this.stats.blobBytesUp += size;
-        } else if (how === 'mounted') this.stats.blobsMounted++;
-      })().catch((err: unknown) => {
-        this.problem(err, `uploading blob ${digest}`, this.warnSink);
-      }),
+      this.uploads
+        .run(async () => {
+          const how = await this.client.putBlob(digest, size, () => createReadStream(file), from);
+          await this.client.putBlob(sha256Digest(EMPTY), EMPTY.length, () => EMPTY);
+          const manifest = {
+            schemaVersion: 2,
+            mediaType: MEDIA_OCI_MANIFEST,
+            artifactType: BLOB_ARTIFACT_TYPE,
+            config: {
+              mediaType: EMPTY_CONFIG_TYPE,
+              digest: sha256Digest(EMPTY),
+              size: EMPTY.length,
+            },
+            layers: [{ mediaType: 'application/octet-stream', digest, size }],
+            annotations: { [CREATED]: new Date().toISOString() },
+          };
+          await this.client.putManifest(
+            blobTag(digest),
+            Buffer.from(JSON.stringify(manifest)),
+            MEDIA_OCI_MANIFEST,
+          );
+          if (how === 'uploaded') {
+            this.stats.blobsUploaded++;
+            this.stats.blobBytesUp += size;
+          } else if (how === 'mounted') this.stats.blobsMounted++;
+        })
+        .catch((err: unknown) => {
+          this.problem(err, `uploading blob ${digest}`, this.warnSink);
+        }),
     );
   }
 
@@ -406,7 +440,7 @@ export class BuildCache {
     if (body === undefined) throw new CorruptEntryError(`config blob ${digest} is missing`);
     const bytes = await readBody(body, MAX_CONFIG_BYTES);
     if (sha256Digest(bytes) !== digest)
-      throw new CorruptEntryError(`config blob ${digest} does not match its digest`);
+      throw new CorruptEntryError(`config blob ${digest} does not match its digest`, digest);
     return bytes;
   }
 
@@ -424,7 +458,8 @@ export class BuildCache {
         async function* (chunks: AsyncIterable<Buffer>) {
           for await (const c of chunks) {
             n += c.length;
-            if (n > size) throw new CorruptEntryError(`layer ${digest} is larger than recorded`);
+            if (n > size)
+              throw new CorruptEntryError(`layer ${digest} is larger than recorded`, digest);
             hash.update(c);
             yield c;
           }
@@ -432,7 +467,7 @@ export class BuildCache {
         createWriteStream(file),
       );
       if (n !== size || `sha256:${hash.digest('hex')}` !== digest)
-        throw new CorruptEntryError(`layer ${digest} does not match its digest`);
+        throw new CorruptEntryError(`layer ${digest} does not match its digest`, digest);
       return file;
     } catch (err) {
       await rm(file, { force: true });

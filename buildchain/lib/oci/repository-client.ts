@@ -187,6 +187,16 @@ export class OciRepositoryClient {
     res.body.resume();
   }
 
+  /** Deletes a blob from the repository (registries may refuse: an error then). */
+  async deleteBlob(digest: string): Promise<void> {
+    const res = await this.call('DELETE', `blobs/${digest}`, {
+      what: `deletion of blob ${digest}`,
+    });
+    if (res.status !== 202 && res.status !== 200 && res.status !== 404)
+      throw await this.failed(res, `deletion of blob ${digest}`);
+    res.body.resume();
+  }
+
   /** Every tag of the repository (an absent repository has none), following pagination. */
   async listTags(): Promise<string[]> {
     const tags: string[] = [];

@@ -15,6 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import { activeBuildCache, type BuildCache } from '../../engine/cache/build-cache.ts';
 import { TaskError } from '../../engine/task.ts';
 import { produceFileAtomic } from '../../lib/fs/atomic-write.ts';
+import { Semaphore } from '../../lib/async/semaphore.ts';
 import { sha256File } from '../../lib/fs/hash.ts';
 
 /** Counters for benchmarks and logs. */
@@ -29,23 +30,7 @@ export interface BlobStoreStats {
   blobsReused: number;
 }
 
-/** Bounds how many async jobs run at once. */
-export class Semaphore {
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
-  constructor(private readonly limit: number) {}
-
-  async run<T>(job: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((r) => this.waiting.push(r));
-    this.active++;
-    try {
-      return await job();
-    } finally {
-      this.active--;
-      this.waiting.shift()?.();
-    }
-  }
-}
+export { Semaphore };
 
 const TRANSIENT = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ERR_STREAM_PREMATURE_CLOSE']);
 

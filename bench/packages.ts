@@ -59,7 +59,7 @@ function spec(name: string): string {
   ].join('\n');
 }
 
-async function writeWorkspace(dir: string, count: number): Promise<void> {
+export async function writeWorkspace(dir: string, count: number): Promise<void> {
   await copyFile(path.join(REPO, '.env.example'), path.join(dir, '.env.example'));
   await writeFile(path.join(dir, 'VERSION'), 'VERSION_MAJOR=2\nVERSION_MINOR=4\n');
   const names = Array.from({ length: count }, (_, i) => `bench-pkg-${String(i).padStart(4, '0')}`);

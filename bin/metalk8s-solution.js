@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Shim for `npx metalk8s-solution`: runs the TypeScript CLI through tsx (no build step).
-import { tsImport } from 'tsx/esm/api';
+// `npx metalk8s-solution` and `npm run solution`: the Solution CLI, compiled (see bin/launch.js).
+import { load } from './launch.js';
 
-const cli = await tsImport('../buildchain/cli/solution.ts', import.meta.url);
-await cli.main(process.argv.slice(2));
+const cli = await load('buildchain/cli/solution.ts');
+await /** @type {(argv: string[]) => Promise<void>} */ (cli.main)(process.argv.slice(2));

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// Runs buildchain/cli/static-registry.ts through tsx (so `npx static-container-registry` works
-// without a compile step).
-import { register } from 'tsx/esm/api';
+// `npx static-container-registry` and `npm run static-registry`: the nginx registry include
+// generator, compiled (see bin/launch.js).
+import { load } from './launch.js';
 
-register();
-const { main } = await import('../buildchain/cli/static-registry.ts');
-process.exitCode = await main(process.argv.slice(2));
+const cli = await load('buildchain/cli/static-registry.ts');
+process.exitCode = await /** @type {(argv: string[]) => Promise<number>} */ (cli.main)(
+  process.argv.slice(2),
+);

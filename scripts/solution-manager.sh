@@ -1,6 +1,8 @@
 #!/bin/bash
 # Adds or removes Solution ISOs in /etc/metalk8s/solutions.yaml (SolutionsConfiguration),
 # then applies the "import solutions" Salt orchestration. Run as root on the bootstrap node.
+# The archives are listed under `archives:`, the key MetalK8s 2.4's Salt reads (its docs show
+# `solutions:`, which 2.4 ignores); a file written with `solutions:` is rewritten with `archives:`.
 set -euo pipefail
 
 SOLUTIONS_CONFIG=${SOLUTIONS_CONFIG:-/etc/metalk8s/solutions.yaml}
@@ -36,11 +38,13 @@ done
 
 current=()
 if [ -f "$SOLUTIONS_CONFIG" ]; then
-    mapfile -t current < <(sed -n '/^solutions:/,/^[^ -]/s/^ *- *//p' "$SOLUTIONS_CONFIG")
+    mapfile -t current < <(sed -n '/^\(archives\|solutions\):/,/^[^ -]/s/^ *- *//p' "$SOLUTIONS_CONFIG")
 fi
 
 for iso in "${ADD[@]}"; do
     case "$iso" in /*) ;; *) die "$iso: give an absolute path" ;; esac
+    # Listed as a plain YAML scalar: nothing YAML or a line break would read differently.
+    case "$iso" in *[!A-Za-z0-9._+,@=~/-]*) die "$iso: the path holds characters other than letters, digits and ._+,@=~/- (the SolutionsConfiguration lists it as it is): rename or move the ISO" ;; esac
     [ -f "$iso" ] || die "Solution ISO $iso not found"
     if command -v isoinfo > /dev/null; then
         isoinfo -d -i "$iso" > /dev/null 2>&1 || die "$iso is not an ISO 9660 image"
@@ -57,8 +61,8 @@ done
 new_config() {
     echo "apiVersion: metalk8s.scality.com/v1alpha1"
     echo "kind: SolutionsConfiguration"
-    if [ "${#current[@]}" -eq 0 ]; then echo "solutions: []"; return; fi
-    echo "solutions:"
+    if [ "${#current[@]}" -eq 0 ]; then echo "archives: []"; return; fi
+    echo "archives:"
     for c in "${current[@]}"; do echo "  - $c"; done
 }
 

@@ -1,7 +1,8 @@
 /** Command-line parsing (pure): `[command] [options] [tasks...]`, options anywhere. */
 import { UsageError } from '../engine/failures.ts';
 
-export type CommandName = 'run' | 'list' | 'info' | 'clean' | 'forget' | 'help';
+export type CommandName =
+  'run' | 'list' | 'info' | 'clean' | 'forget' | 'ignore' | 'tabcompletion' | 'help';
 
 export interface CliArgs {
   readonly command: CommandName;
@@ -15,15 +16,33 @@ export interface CliArgs {
   readonly verbose: boolean;
   readonly quiet: boolean;
   readonly alwaysMake: boolean;
-  /** list: show subtasks too. */
+  /** list: show subtasks (and aliases) too; clean: clean every task (doit's `--clean-all`). */
   readonly all: boolean;
   /** list: show private tasks too. */
   readonly private: boolean;
+  /** list: show each task's status (R run, U up to date, I ignored, E error). */
+  readonly status: boolean;
+  /** list: show each task's file deps. */
+  readonly deps: boolean;
+  /** clean: clean the tasks' dependencies too (doit's `--clean-dep`). */
+  readonly cleanDep: boolean;
+  /** tabcompletion: `bash` or `zsh`. */
+  readonly shell: 'bash' | 'zsh';
   /** Testing hook: a module exporting `createTasks(config, sources)`. */
   readonly tasksModule: string | undefined;
 }
 
-const COMMANDS: readonly CommandName[] = ['run', 'list', 'info', 'clean', 'forget', 'help'];
+/** The commands (the first word when it is one of these). */
+export const COMMANDS: readonly CommandName[] = [
+  'run',
+  'list',
+  'info',
+  'clean',
+  'forget',
+  'ignore',
+  'tabcompletion',
+  'help',
+];
 
 function parseWorkers(value: string | undefined): number {
   const n = Number(value);
@@ -51,6 +70,10 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     alwaysMake: false,
     all: false,
     private: false,
+    status: false,
+    deps: false,
+    cleanDep: false,
+    shell: 'bash' as 'bash' | 'zsh',
     tasksModule: undefined as string | undefined,
   };
   let commandSeen = false;
@@ -113,15 +136,38 @@ export function parseArgs(argv: readonly string[]): CliArgs {
         a.quiet = true;
         break;
       case '-a':
+        // doit's spelling: `clean -a` is --clean-all; elsewhere --always-make.
+        if (a.command === 'clean') a.all = true;
+        else a.alwaysMake = true;
+        break;
       case '--always-make':
         a.alwaysMake = true;
         break;
       case '--all':
+      case '--clean-all':
         a.all = true;
         break;
+      case '-p':
       case '--private':
         a.private = true;
         break;
+      case '--status':
+        a.status = true;
+        break;
+      case '--deps':
+        a.deps = true;
+        break;
+      case '-c':
+      case '--clean-dep':
+        a.cleanDep = true;
+        break;
+      case '--shell': {
+        const sh = value();
+        if (sh !== 'bash' && sh !== 'zsh')
+          throw new UsageError('usage', `--shell must be bash or zsh, got ${sh}`);
+        a.shell = sh;
+        break;
+      }
       case '--tasks-module':
         a.tasksModule = value();
         break;
@@ -131,15 +177,17 @@ export function parseArgs(argv: readonly string[]): CliArgs {
         break;
       default:
         if (/^-n\d+$/.test(raw)) a.workers = parseWorkers(raw.slice(2));
-        else
-          throw new UsageError('usage', `unknown option ${raw}`, 'see `npm run build -- --help`');
+        else throw new UsageError('usage', `unknown option ${raw}`, 'see `./doit.sh --help`');
     }
   }
   if (a.command === 'info' && a.tasks.length !== 1) {
+    throw new UsageError('usage', 'info needs exactly one task name', 'e.g. ./doit.sh info iso');
+  }
+  if (a.command === 'ignore' && a.tasks.length === 0) {
     throw new UsageError(
       'usage',
-      'info needs exactly one task name',
-      'e.g. npm run build -- info iso',
+      'ignore needs at least one task name',
+      'e.g. ./doit.sh ignore images:pull:grafana (./doit.sh forget images:pull:grafana undoes it)',
     );
   }
   return a;

@@ -13,9 +13,11 @@ import { TaskGraph } from '../engine/graph.ts';
 import { consoleReporter } from '../engine/reporters/console.ts';
 import { jsonFileReporter, jsonStreamReporter } from '../engine/reporters/json.ts';
 import type { TaskDefinition } from '../engine/task.ts';
+import { PACKAGE_ROOT } from '../lib/package-root.ts';
 import { createAllTasks } from '../tasks/index.ts';
 import type { Sources } from '../sources/sources.ts';
 import type { CliArgs } from './args.ts';
+import { legacyAliases, RETIRED_NAMES } from './legacy-names.ts';
 
 /** The default task of `run` and `clean`. */
 export const DEFAULT_TASK = 'iso';
@@ -29,7 +31,7 @@ export function findRoot(start = process.cwd()): string {
     if (parent === dir) break;
     dir = parent;
   }
-  return path.resolve(import.meta.dirname, '../..');
+  return PACKAGE_ROOT;
 }
 
 /** Engine state (fingerprints, lock) under BUILD_ROOT. */
@@ -74,8 +76,12 @@ export async function loadTasks(
   return (create as CreateTasks)(config, sources);
 }
 
+/** The task graph, with MetalK8s 2.4's task names as aliases (cli/legacy-names.ts). */
 export function buildGraph(config: BuildConfig, defs: readonly TaskDefinition[]): TaskGraph {
-  return new TaskGraph(config.root, defs);
+  const graph = new TaskGraph(config.root, defs);
+  graph.addAliases(() => legacyAliases([...graph.nodes.keys()]));
+  graph.addRetired(RETIRED_NAMES);
+  return graph;
 }
 
 export { loadConfig };

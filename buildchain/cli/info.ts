@@ -1,12 +1,11 @@
 /** `info TASK`: the task's definition and why it would run (a dry run of its dependencies). */
 import path from 'node:path';
 import type { BuildConfig } from '../config/config.ts';
-import type { BuildEvent } from '../engine/events.ts';
 import type { TaskGraph } from '../engine/graph.ts';
-import { runSchedule } from '../engine/scheduler.ts';
-import { openSession } from '../engine/session.ts';
 import type { CliArgs } from './args.ts';
+import { readIgnored } from '../engine/ignored.ts';
 import { stateDirOf } from './context.ts';
+import { taskStatuses } from './status.ts';
 
 export interface TaskInfo {
   readonly event: 'info';
@@ -18,7 +17,7 @@ export interface TaskInfo {
   readonly targets: readonly string[];
   readonly tools: readonly string[];
   readonly envKeys: readonly string[];
-  /** 'up-to-date', 'would-run', 'group' or 'error' (see `reasons`). */
+  /** 'up-to-date', 'would-run', 'group', 'ignored' or 'error' (see `reasons`). */
   readonly status: string;
   readonly reasons: readonly string[];
 }
@@ -31,36 +30,14 @@ export async function infoCommand(
 ): Promise<number> {
   const [name] = graph.resolve(args.tasks[0] ?? '');
   const node = graph.get(name ?? '');
-  const session = openSession(stateDirOf(config), config.root, config.tools);
-  const events: BuildEvent[] = [];
-  await runSchedule({
-    graph,
-    selected: graph.closure([node.name]),
-    workers: 1,
-    keepGoing: true,
-    dryRun: true,
-    alwaysMake: args.alwaysMake,
-    verbose: false,
-    state: session.state,
-    hasher: session.hasher,
-    tools: session.tools,
-    envValues: { ...process.env, ...config.env },
-    reporter: { emit: (e) => events.push(e), close: () => Promise.resolve() },
-    signal,
-  });
-  session.state.close();
-  let status = 'unknown';
-  let reasons: readonly string[] = [];
-  for (const e of events) {
-    if (e.event === 'skip' && e.task === node.name) {
-      status =
-        e.reason === 'dry-run' ? 'would-run' : e.reason === 'no-actions' ? 'group' : e.reason;
-      reasons = e.reasons;
-    } else if (e.event === 'fail' && e.task === node.name) {
-      status = 'error';
-      reasons = [e.message];
-    }
-  }
+  const s = (
+    await taskStatuses(graph, [node.name], config, { alwaysMake: args.alwaysMake, signal })
+  ).get(node.name);
+  const ignored = readIgnored(stateDirOf(config)).has(node.name);
+  const status = ignored ? 'ignored' : (s?.status ?? 'unknown');
+  const reasons = ignored
+    ? ['set aside by `ignore`: `forget` it to build it again']
+    : (s?.reasons ?? []);
   const rel = (p: string): string => path.relative(config.root, p) || '.';
   const info: TaskInfo = {
     event: 'info',

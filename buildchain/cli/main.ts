@@ -14,7 +14,9 @@ import { buildGraph, findRoot, loadConfig, loadTasks, makeReporter } from './con
 import { forgetCommand } from './forget.ts';
 import { HELP } from './help.ts';
 import { infoCommand } from './info.ts';
-import { listTasks, printList } from './list.ts';
+import { ignoreCommand } from './ignore.ts';
+import { listTasks, printList, withStatusAndDeps } from './list.ts';
+import { completionScript } from './tabcompletion.ts';
 import { EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, runCommand } from './run.ts';
 import { openSources } from './sources.ts';
 import { toDefinitionError } from '../engine/definition-errors.ts';
@@ -34,7 +36,11 @@ async function dispatch(
     case 'run':
       return runCommand(args, config, graph, reporter, signal, sources.describe());
     case 'list':
-      printList(listTasks(graph, args), args.reporter === 'json');
+      printList(
+        await withStatusAndDeps(listTasks(graph, args), graph, config, args, signal),
+        args.reporter === 'json',
+        args.quiet,
+      );
       return 0;
     case 'info':
       return infoCommand(args, config, graph, signal);
@@ -42,6 +48,11 @@ async function dispatch(
       return cleanCommand(args, config, graph, reporter, signal);
     case 'forget':
       return forgetCommand(args, config, graph, reporter);
+    case 'ignore':
+      return ignoreCommand(args, config, graph, reporter);
+    case 'tabcompletion':
+      process.stdout.write(completionScript(args.shell, graph));
+      return 0;
     case 'help':
       process.stdout.write(HELP);
       return 0;
@@ -76,6 +87,27 @@ function reportError(reporter: Reporter, thrown: unknown, command: string): numb
   return code;
 }
 
+/** Called when stdout or stderr turns out to be a closed pipe (set while a command runs). */
+let onPipeClosed: (() => void) | undefined;
+let pipeGuarded = false;
+
+/**
+ * A write to a closed pipe (`./doit.sh list | head`) ends the command quietly: no EPIPE stack
+ * trace; the running command stops as on Ctrl-C and exits 0. Installed once per process and
+ * kept (an EPIPE may surface after `main` returned: the exit code is then 0 too).
+ */
+function guardPipes(): void {
+  if (pipeGuarded) return;
+  pipeGuarded = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+      if (onPipeClosed !== undefined) onPipeClosed();
+      else process.exitCode = 0;
+    });
+  }
+}
+
 /**
  * Runs one command of the build CLI and returns its exit code (0 ok, 1 task failed, 2 usage,
  * config or graph error, 3 internal error, 130 interrupted). Reads `process.env` and
@@ -83,6 +115,7 @@ function reportError(reporter: Reporter, thrown: unknown, command: string): numb
  * while it runs (the listeners are removed before it returns).
  */
 export async function main(argv: readonly string[]): Promise<number> {
+  guardPipes();
   // `cache status|prune ...`: the build cache's maintenance commands (cli/cache.ts).
   const cacheArgv = cacheCommandArgs(argv);
   if (cacheArgv !== undefined) return cacheCommand(cacheArgv);
@@ -115,6 +148,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     return EXIT_USAGE;
   }
   const controller = new AbortController();
+  const pipe = { closed: false };
+  onPipeClosed = () => {
+    pipe.closed = true;
+    controller.abort();
+  };
   let sources: Sources | undefined;
   let signals = 0;
   const onSignal = (): void => {
@@ -145,6 +183,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     await reporter.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    onPipeClosed = undefined;
   }
+  if (pipe.closed) return 0;
   return controller.signal.aborted ? EXIT_INTERRUPTED : code;
 }

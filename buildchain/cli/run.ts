@@ -4,6 +4,7 @@ import type { TaskGraph } from '../engine/graph.ts';
 import { setActiveBuildCache } from '../engine/cache/build-cache.ts';
 import { runTasks } from '../engine/run-tasks.ts';
 import type { BuildConfig } from '../config/config.ts';
+import { readIgnored } from '../engine/ignored.ts';
 import type { CliArgs } from './args.ts';
 import { buildCacheOf } from './cache.ts';
 import { DEFAULT_TASK, stateDirOf } from './context.ts';
@@ -16,6 +17,7 @@ export {
   EXIT_USAGE,
 } from '../engine/run-tasks.ts';
 
+/** Builds the tasks (see {@link runTasks}); ignored tasks (`ignore`) are skipped with `!!`. */
 export async function runCommand(
   args: CliArgs,
   config: BuildConfig,
@@ -24,6 +26,7 @@ export async function runCommand(
   signal: AbortSignal,
   sourcesBanner?: string,
 ): Promise<number> {
+  const stateDir = stateDirOf(config);
   // The build cache (BUILD_CACHE): cacheable tasks, and the blob store through the active cache.
   const cache = args.dryRun ? undefined : buildCacheOf(config, signal);
   setActiveBuildCache(cache);
@@ -31,7 +34,7 @@ export async function runCommand(
     return await runTasks({
       graph,
       tasks: args.tasks.length > 0 ? args.tasks : [DEFAULT_TASK],
-      stateDir: stateDirOf(config),
+      stateDir,
       buildRoot: config.buildRoot,
       tools: config.tools,
       envValues: { ...process.env, ...config.env },
@@ -43,6 +46,7 @@ export async function runCommand(
       alwaysMake: args.alwaysMake,
       verbose: args.verbose,
       ...(sourcesBanner === undefined ? {} : { sourcesBanner }),
+      ignored: readIgnored(stateDir),
       ...(cache === undefined ? {} : { cache }),
     });
   } finally {

@@ -3,13 +3,13 @@
  * the same `loadConfig` (.env.example < .env < environment, every key validated once) on the
  * buildchain package root, and the same `error: ... / hint: ...` text for a bad setting (exit 2).
  */
-import path from 'node:path';
 import type { BuildConfig } from '../config/config.ts';
 import { loadConfig } from '../config/load.ts';
 import { UsageError } from '../engine/failures.ts';
+import { PACKAGE_ROOT } from '../lib/package-root.ts';
 
-/** The buildchain package root (holds .env.example and .env). */
-export const PACKAGE_ROOT = path.resolve(import.meta.dirname, '..', '..');
+/** The buildchain package root (holds .env.example and .env), also when running compiled. */
+export { PACKAGE_ROOT } from '../lib/package-root.ts';
 
 /**
  * The validated configuration of the package root. Throws UsageError (`invalid-env`: a bad

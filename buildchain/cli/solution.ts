@@ -84,7 +84,10 @@ async function runBuild(
         buildah: config.tools.buildah?.bin ?? 'buildah',
         xorriso: config.tools.xorriso?.bin ?? 'xorriso',
         git: config.tools.git?.bin ?? 'git',
+        gpg: config.tools.gpg?.bin ?? 'gpg',
       },
+      ...(a.signKey !== undefined ? { signKey: a.signKey } : {}),
+      ...(config.settings.gnupgHome !== undefined ? { gnupgHome: config.settings.gnupgHome } : {}),
       sourcesFactory: () => (sources ??= createSources(config)),
       allowUnpinned: a.allowUnpinned || config.settings.allowUnpinnedImages,
       allowHostFiles: a.allowHostFiles,
@@ -99,7 +102,10 @@ async function runBuild(
     if (a.json) io.out(JSON.stringify(result, null, 2));
     else
       io.out(
-        `${result.iso}\n${result.sha256}  ${path.basename(result.iso)}${result.upToDate ? '  (up to date)' : ''}`,
+        `${result.iso}\n${result.sha256}  ${path.basename(result.iso)}${result.upToDate ? '  (up to date)' : ''}` +
+          (result.signature === undefined
+            ? ''
+            : `\n${result.signature}: signed by key ${result.signedBy ?? '?'}`),
       );
     return EXIT_OK;
   } finally {
@@ -178,6 +184,8 @@ async function dispatch(a: SolutionArgs, io: SolutionIo, signal: AbortSignal): P
       const config = loadPackageConfig();
       const r = await inspectSolutionIso(a.target, {
         isoinfo: config.tools.isoinfo?.bin ?? 'isoinfo',
+        gpg: config.tools.gpg?.bin ?? 'gpg',
+        ...(a.key !== undefined ? { key: a.key } : {}),
       });
       io.out(a.json ? JSON.stringify(r, null, 2) : formatInspectReport(r));
       return EXIT_OK;
@@ -187,8 +195,14 @@ async function dispatch(a: SolutionArgs, io: SolutionIo, signal: AbortSignal): P
       const r = await verifySolutionIso(a.target, {
         isoinfo: config.tools.isoinfo?.bin ?? 'isoinfo',
         checksum: a.checksum,
+        gpg: config.tools.gpg?.bin ?? 'gpg',
+        ...(a.key !== undefined ? { key: a.key } : {}),
       });
-      return reportProblems(r.problems, a.json, io, `${a.target}: OK`);
+      const signed =
+        r.signature?.status === 'good'
+          ? ` (SHA256SUM signed by ${r.signature.signer ?? '?'}, key ${r.signature.key ?? '?'})`
+          : '';
+      return reportProblems(r.problems, a.json, io, `${a.target}: OK${signed}`);
     }
   }
 }

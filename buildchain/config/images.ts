@@ -3,7 +3,7 @@
  * reported at once, each naming the file, the entry and the fix.
  */
 import path from 'node:path';
-import YAML from 'yaml';
+import { parseYaml } from '../lib/text/parse-yaml.ts';
 import { TaskError } from '../engine/task.ts';
 import { readRegularText } from '../lib/fs/read-bounded.ts';
 import {
@@ -291,7 +291,7 @@ export function loadImageListSync(root: string, file: string = IMAGE_LIST_FILE):
   }
   let data: unknown;
   try {
-    data = YAML.parse(text);
+    data = parseYaml(text);
   } catch (err) {
     throw new TaskError('invalid-input', `${file} is not valid YAML: ${String(err)}`, {
       hint: 'fix the YAML syntax at the position given',

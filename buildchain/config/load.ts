@@ -9,6 +9,7 @@ import { TaskError } from '../engine/task.ts';
 import { readRegularText } from '../lib/fs/read-bounded.ts';
 import { checkedBuildRoot } from './build-root.ts';
 import { setDefaultCommandTimeout } from '../engine/exec/run-command.ts';
+import { configureHttp } from '../lib/http/get.ts';
 import { parseSettings } from './settings.ts';
 import type { BuildConfig } from './config.ts';
 import { checkKnownKeys, parseEnvExample, parseEnvFile } from './env.ts';
@@ -68,8 +69,9 @@ export function loadConfig(
 ): BuildConfig {
   const absRoot = path.resolve(root);
   const values = loadEnv(absRoot, env);
-  const settings = parseSettings(values);
+  const settings = parseSettings(values, env);
   setDefaultCommandTimeout(settings.commandTimeoutMs);
+  configureHttp({ timeoutMs: settings.httpTimeoutMs, proxies: settings.proxies });
   // Refused before anything is written: everything under it may be removed.
   const buildRoot = checkedBuildRoot(absRoot, values.BUILD_ROOT ?? '', env);
   return {

@@ -161,3 +161,95 @@ export function mapUrlByPrefix(url: string, mirrors: readonly PackageMirror[]): 
   if (best === undefined) return undefined;
   return norm(best.mirrorPrefix) + url.slice(norm(best.upstreamPrefix).length);
 }
+
+/**
+ * Registries named in the image lists that no longer serve 2.4's images under that name, and
+ * the host that does (used by SOURCES=upstream, and by SOURCES=site for registries without a
+ * REGISTRY_MIRRORS entry).
+ */
+export const UPSTREAM_REGISTRY_HOSTS: Readonly<Record<string, string>> = {
+  // Frozen since April 2023; registry.k8s.io serves every image k8s.gcr.io held.
+  'k8s.gcr.io': 'registry.k8s.io',
+};
+
+/** The registry host to use for a registry named in the image lists (see above). Pure. */
+export function upstreamRegistryHost(named: string): string {
+  return UPSTREAM_REGISTRY_HOSTS[named] ?? named;
+}
+
+const DOCKER_HUB_NAMES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
+
+/** True for Docker Hub's names (`docker.io`, `index.docker.io`, `registry-1.docker.io`). */
+export function isDockerHub(host: string): boolean {
+  return DOCKER_HUB_NAMES.has(host);
+}
+
+/**
+ * The host serving the registry API for a registry name, as containers/image maps it: Docker
+ * Hub's `docker.io` (and `index.docker.io`) is `registry-1.docker.io`. Pure.
+ */
+export function registryApiHost(host: string): string {
+  return isDockerHub(host) ? 'registry-1.docker.io' : host;
+}
+
+/**
+ * A repository as the registry knows it: on Docker Hub a single-name repository is an
+ * official image under `library/` (`nginx` → `library/nginx`), as containers/image normalises
+ * it. Pure.
+ */
+export function registryRepository(registry: string, repository: string): string {
+  return isDockerHub(registry) && !repository.includes('/') ? `library/${repository}` : repository;
+}
+
+/**
+ * Package URLs of the lists whose host no longer serves them, and where the same content is
+ * archived (used by SOURCES=upstream, and by SOURCES=site for URLs without a PACKAGE_MIRRORS
+ * prefix). Longest matching prefix wins, as for PACKAGE_MIRRORS.
+ */
+export const UPSTREAM_URL_PREFIXES: readonly PackageMirror[] = [
+  // CentOS 7 reached its end of life on 2024-06-30: mirror.centos.org is gone, vault.centos.org
+  // keeps every point release (7.9.2009 is what centos/7 pointed at last).
+  {
+    upstreamPrefix: 'http://mirror.centos.org/centos/7',
+    mirrorPrefix: 'https://vault.centos.org/7.9.2009',
+  },
+  {
+    upstreamPrefix: 'http://mirror.centos.org/centos/RPM-GPG-KEY-CentOS-7',
+    mirrorPrefix: 'https://vault.centos.org/RPM-GPG-KEY-CentOS-7',
+  },
+  // EPEL 7 moved to the Fedora archive in 2024.
+  {
+    upstreamPrefix: 'https://dl.fedoraproject.org/pub/epel/7',
+    mirrorPrefix: 'https://dl.fedoraproject.org/pub/archive/epel/7',
+  },
+  {
+    upstreamPrefix: 'https://dl.fedoraproject.org/pub/epel/RPM-GPG-KEY-EPEL-7',
+    mirrorPrefix: 'https://dl.fedoraproject.org/pub/archive/epel/RPM-GPG-KEY-EPEL-7',
+  },
+];
+
+/** Package URL prefixes that no public host serves any more, with why. */
+export const GONE_URL_PREFIXES: readonly { readonly prefix: string; readonly why: string }[] = [
+  {
+    prefix: 'https://packages.cloud.google.com/yum',
+    why:
+      'the legacy Kubernetes package repositories were removed on 2024-03-04, and pkgs.k8s.io ' +
+      'starts at Kubernetes 1.24 (2.4 ships 1.15)',
+  },
+  {
+    prefix: 'https://repo.saltstack.com',
+    why:
+      'repo.saltstack.com and its successors (repo.saltproject.io, archive.repo.saltproject.io) ' +
+      'were shut down in November 2024, and packages.broadcom.com holds Salt 3006 and later only',
+  },
+];
+
+/** Why no public host serves `url` any more, or undefined. Pure. */
+export function goneReason(url: string): string | undefined {
+  return GONE_URL_PREFIXES.find((g) => url === g.prefix || url.startsWith(`${g.prefix}/`))?.why;
+}
+
+/** The URL to fetch for a package URL of the lists when no site mirror maps it. Pure. */
+export function upstreamUrl(url: string): string {
+  return mapUrlByPrefix(url, UPSTREAM_URL_PREFIXES) ?? url;
+}

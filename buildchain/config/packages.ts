@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parse } from 'yaml';
+import { parseYaml as parse } from '../lib/text/parse-yaml.ts';
 import { TaskError } from '../engine/task.ts';
 import type { PackageList, PackageSpec, RepoSpec } from './content-types.ts';
 

@@ -8,6 +8,8 @@ import { BuildCacheSettingError, parseBuildCache, type BuildCacheSettings } from
 import { commandTimeoutMs } from './command-timeout.ts';
 import { MirrorSettingsError, parseMirrorSettings, type MirrorSettings } from './mirrors.ts';
 import { checkSourceDateEpoch } from './source-date-epoch.ts';
+import { httpTimeoutMs, proxySettings } from './http-settings.ts';
+import type { ProxySettings } from '../lib/http/proxy.ts';
 
 /** Where upstream images and packages come from; see `SOURCES` in .env.example. */
 export type SourcesKind = 'embedded' | 'upstream' | 'site';
@@ -45,6 +47,10 @@ export interface Settings {
   readonly commandTimeoutMs: number;
   /** REGISTRY_MIRRORS, INSECURE_REGISTRIES, REGISTRY_AUTH_FILE, PACKAGE_MIRRORS. */
   readonly mirrors: MirrorSettings;
+  /** HTTP_TIMEOUT in ms: the longest wait for a connection or for the next byte of an answer. */
+  readonly httpTimeoutMs: number;
+  /** HTTPS_PROXY, HTTP_PROXY, NO_PROXY (and their lower-case spellings in the environment). */
+  readonly proxies: ProxySettings;
   /** ALLOW_UNPINNED_IMAGES=true. */
   readonly allowUnpinnedImages: boolean;
   readonly imageBuilder: ImageBuilder;
@@ -208,9 +214,10 @@ function vagrant(values: Values): VagrantSettingsValues {
 
 /**
  * Parses and validates the effective values of every key (missing keys count as empty).
+ * `environment` supplies what only the environment may set (lower-case proxy variables).
  * Throws UsageError `invalid-env` naming the first bad key, its value and how to fix it.
  */
-export function parseSettings(values: Values): Settings {
+export function parseSettings(values: Values, environment: Values = {}): Settings {
   // Checked first: its message is the one a bad timestamp gets, whatever else is wrong.
   const sourceDateEpoch = checkSourceDateEpoch(values);
   const mirrorSettings = mirrors(values);
@@ -220,6 +227,8 @@ export function parseSettings(values: Values): Settings {
     sourceDateEpoch,
     commandTimeoutMs: commandTimeoutMs(values),
     mirrors: mirrorSettings,
+    httpTimeoutMs: httpTimeoutMs(values),
+    proxies: proxySettings(values, environment),
     allowUnpinnedImages: allowUnpinned(values),
     imageBuilder: imageBuilder(values),
     imagePullConnections: imagePullConnections(values),

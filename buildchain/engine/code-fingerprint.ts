@@ -2,16 +2,21 @@
  * Code-aware fingerprints of function actions: a function action's identity includes a hash of
  * the module that defined it and of every project module it imports (transitively, relative
  * imports only), so editing the code of an action re-runs exactly the tasks whose code changed.
- * Module contents are hashed through the {@link FileHasher}'s stat cache (a no-op run reads no
- * file whose stat is unchanged); import lists are parsed once per module and run.
+ * Module contents are hashed through the {@link FileHasher}'s stat cache, and their import
+ * lists are kept in the state next to their content hash: a no-op run reads no module whose
+ * stat is unchanged. Compiled modules (dist/, see bin/launch.js) count as their TypeScript
+ * sources, so the compiled and the tsx-run buildchain share their fingerprints.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { hashString, NEEDS_HASHING, type FileHasher } from './fingerprint.ts';
+import { sourceOfModule } from '../lib/package-root.ts';
+import { hashBytes, hashString, NEEDS_HASHING, type FileHasher } from './fingerprint.ts';
 
-/** Directories whose modules are not action code: the engine itself (and dependencies). */
+/** The directory of the running engine modules (compiled or not): not action code. */
 const ENGINE_DIR = path.dirname(fileURLToPath(import.meta.url));
+/** The engine's source directory (the same as ENGINE_DIR when running the sources). */
+const ENGINE_SOURCE_DIR = path.dirname(sourceOfModule(fileURLToPath(import.meta.url)));
 
 // `import … from './x.ts'`, `export … from './x.ts'`, `import('./x.ts')`, `import './x.ts'`.
 const IMPORT_RE = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])(\.{1,2}\/[^'"]+)\1/g;
@@ -29,7 +34,7 @@ export function callerModule(): string | undefined {
       if (name === null || name.startsWith('node:')) continue;
       const file = name.startsWith('file:') ? fileURLToPath(name) : name;
       if (!path.isAbsolute(file) || path.dirname(file) === ENGINE_DIR) continue;
-      return file;
+      return sourceOfModule(file);
     }
     return undefined;
   } finally {
@@ -40,8 +45,22 @@ export function callerModule(): string | undefined {
 
 function isActionCode(file: string): boolean {
   return (
-    !file.startsWith(ENGINE_DIR + path.sep) && !file.includes(`${path.sep}node_modules${path.sep}`)
+    !file.startsWith(ENGINE_SOURCE_DIR + path.sep) &&
+    !file.startsWith(ENGINE_DIR + path.sep) &&
+    !file.includes(`${path.sep}node_modules${path.sep}`)
   );
+}
+
+/** Project modules a module's text imports (relative specifiers, resolved). */
+function parseImports(file: string, text: string): string[] {
+  const found = new Set<string>();
+  for (const m of text.matchAll(IMPORT_RE)) {
+    const spec = m[2];
+    if (spec === undefined) continue;
+    const target = path.resolve(path.dirname(file), spec);
+    if (isActionCode(target)) found.add(target);
+  }
+  return [...found];
 }
 
 /** Per-run memo of module closures and their hashes, over one {@link FileHasher}. */
@@ -55,24 +74,26 @@ export class CodeFingerprints {
     this.hasher = hasher;
   }
 
-  /** Project modules `file` imports directly (relative specifiers that exist). */
+  /**
+   * Project modules `file` imports directly: from the state when the file's stat (hence its
+   * content hash) is unchanged, else parsed from its text (and remembered with its hash).
+   */
   private importsOf(file: string): readonly string[] {
     let out = this.imports.get(file);
     if (out !== undefined) return out;
-    let text = '';
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      // A module that vanished since it was loaded: its hash ('' in the closure) says so.
+    const known = this.hasher.peek(file);
+    const rec = this.hasher.modules.get(file);
+    if (typeof known === 'string' && rec?.[0] === known) out = rec[1];
+    else {
+      let bytes: Buffer | undefined;
+      try {
+        bytes = readFileSync(file);
+      } catch {
+        // A module that vanished since it was loaded: its hash ('' in the closure) says so.
+      }
+      out = bytes === undefined ? [] : parseImports(file, bytes.toString('utf8'));
+      if (bytes !== undefined) this.hasher.rememberModule(file, [hashBytes(bytes), [...out]]);
     }
-    const found = new Set<string>();
-    for (const m of text.matchAll(IMPORT_RE)) {
-      const spec = m[2];
-      if (spec === undefined) continue;
-      const target = path.resolve(path.dirname(file), spec);
-      if (isActionCode(target)) found.add(target);
-    }
-    out = [...found];
     this.imports.set(file, out);
     return out;
   }

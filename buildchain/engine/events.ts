@@ -7,7 +7,7 @@ import type { FailureReason } from './task.ts';
 import type { UsageReason } from './failures.ts';
 
 /** Why a task did not run its actions. */
-export type SkipReason = 'up-to-date' | 'dry-run' | 'blocked' | 'no-actions';
+export type SkipReason = 'up-to-date' | 'dry-run' | 'blocked' | 'no-actions' | 'ignored';
 
 export interface BuildStartEvent {
   readonly event: 'build-start';
@@ -116,9 +116,16 @@ export interface CleanEvent {
   /** Targets left alone because they are outside BUILD_ROOT. */
   readonly refused: readonly string[];
   readonly dryRun: boolean;
+  /** The task's clean actions that ran (or would run), as argv or label; absent when none. */
+  readonly actions?: readonly string[];
 }
 export interface ForgetEvent {
   readonly event: 'forget';
+  readonly tasks: readonly string[];
+}
+/** `ignore`: the tasks now ignored. */
+export interface IgnoreEvent {
+  readonly event: 'ignore';
   readonly tasks: readonly string[];
 }
 export interface SummaryCounts {
@@ -134,6 +141,8 @@ export interface SummaryCounts {
   notRun: number;
   /** Outputs restored from the build cache (present when there were some). */
   cached?: number;
+  /** Skipped by `ignore` (itself or a dependency); absent when none. */
+  ignored?: number;
 }
 export interface SummaryEvent {
   readonly event: 'summary';
@@ -157,6 +166,7 @@ export type BuildEvent =
   | ErrorEvent
   | CleanEvent
   | ForgetEvent
+  | IgnoreEvent
   | SummaryEvent;
 
 /** A task failure as a problem: kind = reason, subject = the task, fix = the hint. */

@@ -1,8 +1,10 @@
 /**
- * Content hashes of files and directory trees, with a stat shortcut: a file whose mtime, size
- * and inode match the cached record reuses its hash. A record taken less than
- * {@link RACY_MS} after the file's mtime is "racy" (a same-size rewrite in the same clock
- * tick would keep the mtime), so it is not trusted until re-hashed later (as git does).
+ * Content hashes of files and directory trees, with a stat shortcut: a file whose mtime, ctime,
+ * size and inode match the cached record reuses its hash (no read). ctime cannot be set by
+ * hand, so an edit that keeps the size and restores the mtime is still seen. A record taken
+ * less than {@link RACY_MS} after the file's last change is "racy" (a same-size rewrite in the
+ * same clock tick would keep both times), so it is not trusted until re-hashed later (as git
+ * does).
  */
 import { createHash, hash as oneShotHash } from 'node:crypto';
 import {
@@ -17,8 +19,18 @@ import type { Stats } from 'node:fs';
 import path from 'node:path';
 import type { MapLike } from './record-map.ts';
 
-/** `[mtimeMs, size, ino, hash, trusted (1) or racy (0)]`. */
-export type FileRecord = [number, number, number, string, 0 | 1];
+/**
+ * `[mtimeMs, size, ino, hash, trusted (1) or racy (0), ctimeMs]`. The times are stat's
+ * millisecond values with their fraction (sub-microsecond on Linux). A record of an older
+ * state without ctime never matches: the file is hashed once more, its tasks stay up to date.
+ */
+export type FileRecord = [number, number, number, string, 0 | 1, number?];
+
+/**
+ * Import lists of code modules (see code-fingerprint.ts), keyed by module file:
+ * `[content hash, imported project modules]`, valid while the content hash is.
+ */
+export type ModuleRecord = [string, string[]];
 
 /** Files younger than this (ms) when hashed are re-hashed on next use. */
 export const RACY_MS = 30;
@@ -32,13 +44,27 @@ export function hashString(s: string): string {
   return oneShotHash('sha256', s, 'base64url').slice(0, HASH_CHARS);
 }
 
+function isUnchanged(a: Stats, b: Stats): boolean {
+  return a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.size === b.size && a.ino === b.ino;
+}
+
 function isSameStat(rec: FileRecord | undefined, st: Stats): rec is FileRecord {
-  return rec !== undefined && rec[0] === st.mtimeMs && rec[1] === st.size && rec[2] === st.ino;
+  return (
+    rec !== undefined &&
+    rec[0] === st.mtimeMs &&
+    rec[1] === st.size &&
+    rec[2] === st.ino &&
+    rec[5] === st.ctimeMs
+  );
+}
+
+/** The content hash of bytes: what {@link FileHasher.hash} gives for a file holding them. */
+export function hashBytes(data: Buffer): string {
+  return oneShotHash('sha256', data, 'base64url').slice(0, HASH_CHARS);
 }
 
 async function hashContent(file: string, size: number): Promise<string> {
-  if (size <= SMALL_FILE)
-    return oneShotHash('sha256', readFileSync(file), 'base64url').slice(0, HASH_CHARS);
+  if (size <= SMALL_FILE) return hashBytes(readFileSync(file));
   const h = createHash('sha256');
   for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
   return h.digest('base64url').slice(0, HASH_CHARS);
@@ -51,7 +77,12 @@ export const NEEDS_HASHING = Symbol('needs-hashing');
 export class FileHasher {
   /** Absolute path → record; persisted by the state store. */
   readonly cache: MapLike<FileRecord>;
-  /** Number of files hashed (cache misses) since creation: the cache needs saving when > 0. */
+  /** Module file → its import list; persisted by the state store (code-fingerprint.ts). */
+  readonly modules: MapLike<ModuleRecord>;
+  /**
+   * Changes to the persisted caches since creation (files hashed, module import lists parsed):
+   * the state needs saving when > 0.
+   */
   misses = 0;
   /**
    * Hashes already looked up in this run (a file read by many tasks is stat'ed once). Entries
@@ -59,15 +90,11 @@ export class FileHasher {
    */
   private readonly memo = new Map<string, string | undefined>();
 
-  constructor(cache: MapLike<FileRecord>) {
+  constructor(cache: MapLike<FileRecord>, modules: MapLike<ModuleRecord> = new Map()) {
     this.cache = cache;
+    this.modules = modules;
   }
 
-  /**
-   * Hash of a file's content, or of a directory tree (`d:` prefix), or undefined when the path
-   * does not exist. Symlinks are followed for files; inside trees they hash as their target text.
-   * (See {@link FileHasher.hash}.)
-   */
   /**
    * The hash when it is known without reading the file (this run's lookups, or the stat
    * cache), `undefined` for a missing path, or {@link NEEDS_HASHING}. Synchronous: the no-op
@@ -93,6 +120,10 @@ export class FileHasher {
   /** The stat taken by the last {@link peek} that returned NEEDS_HASHING (saves a syscall). */
   private peeked: { file: string; st: Stats } | undefined;
 
+  /**
+   * Hash of a file's content, or of a directory tree (`d:` prefix), or undefined when the path
+   * does not exist. Symlinks are followed for files; inside trees they hash as their target text.
+   */
   async hash(file: string): Promise<string | undefined> {
     if (this.memo.has(file)) return this.memo.get(file);
     const peeked = this.peeked;
@@ -123,8 +154,14 @@ export class FileHasher {
    */
   private remember(file: string, hash: string, before: Stats): void {
     this.misses++;
-    const trusted = before.mtimeMs < Date.now() - RACY_MS ? 1 : 0;
-    this.cache.set(file, [before.mtimeMs, before.size, before.ino, hash, trusted]);
+    const trusted = Math.max(before.mtimeMs, before.ctimeMs) < Date.now() - RACY_MS ? 1 : 0;
+    this.cache.set(file, [before.mtimeMs, before.size, before.ino, hash, trusted, before.ctimeMs]);
+  }
+
+  /** Records the import list of a module just parsed (see code-fingerprint.ts). */
+  rememberModule(file: string, record: ModuleRecord): void {
+    this.misses++;
+    this.modules.set(file, record);
   }
 
   /** Forgets what is known of a path (before a task rewrites it). */
@@ -165,19 +202,30 @@ export class FileHasher {
   }
 
   /**
-   * Re-hashes racy records whose files are now old enough to be trusted (called before the
-   * cache is saved, so that the next no-op run can trust them).
+   * Re-hashes racy records (called before the cache is saved), so that the next no-op run
+   * trusts every record and reads no file: files changed less than {@link RACY_MS} ago are
+   * waited for (at most that long) rather than left racy.
    */
   async settle(): Promise<void> {
-    const limit = Date.now() - RACY_MS;
+    const racy: [string, Stats][] = [];
+    let youngest = 0;
     for (const [file, rec] of this.cache) {
       if (rec[4] === 1) continue;
       const st = statSync(file, { throwIfNoEntry: false });
       if (st === undefined || !st.isFile()) {
         this.cache.delete(file);
-      } else if (st.mtimeMs < limit) {
-        this.remember(file, await hashContent(file, st.size), st);
+        continue;
       }
+      racy.push([file, st]);
+      youngest = Math.max(youngest, st.mtimeMs, st.ctimeMs);
+    }
+    const wait = youngest + RACY_MS + 1 - Date.now();
+    if (wait > 0 && wait <= RACY_MS + 1) await new Promise((r) => setTimeout(r, wait));
+    for (const [file, before] of racy) {
+      const st = statSync(file, { throwIfNoEntry: false });
+      // Changed again meanwhile (or gone): leave it to the next run.
+      if (st === undefined || !isUnchanged(before, st)) continue;
+      this.remember(file, await hashContent(file, st.size), st);
     }
   }
 }

@@ -31,6 +31,27 @@ export interface GraphNode {
 
 const NAME_RE = /^[A-Za-z0-9_.@+-]+(:[A-Za-z0-9_.@+=,-]+)*$/;
 
+/**
+ * Another name for tasks (e.g. a task name of an older buildchain that users know): selecting
+ * it selects `targets` (names, wildcards or group prefixes). Wildcards and group prefixes match
+ * alias names too. A task of the same name wins over an alias.
+ */
+export interface TaskAlias {
+  readonly name: string;
+  readonly targets: readonly string[];
+  /** One line shown by `list --all` (default: `alias of <targets>`). */
+  readonly doc?: string;
+}
+
+/**
+ * A name (or fnmatch pattern of names) that no longer exists: selecting it exits 2 with
+ * `why` as the hint, instead of a list of unrelated close names.
+ */
+export interface RetiredName {
+  readonly pattern: string;
+  readonly why: string;
+}
+
 /** True for names whose first or last segment starts with `_`. */
 export function isPrivateName(name: string): boolean {
   const parts = name.split(':');
@@ -42,7 +63,12 @@ export class TaskGraph {
   readonly nodes = new Map<string, GraphNode>();
   /** Absolute target path → producing task. */
   readonly targetOwner = new Map<string, string>();
+  private aliasSources: (() => readonly TaskAlias[])[] = [];
+  private aliasMap: Map<string, TaskAlias> | undefined;
+  private readonly retired: { readonly re: RegExp; readonly why: string }[] = [];
+  /** Resolved spellings: without aliases (task definitions), with them (the command line). */
   private readonly patternCache = new Map<string, string[]>();
+  private readonly aliasPatternCache = new Map<string, string[]>();
   private hasOutsideTargets = false;
 
   constructor(root: string, definitions: readonly TaskDefinition[]) {
@@ -84,6 +110,39 @@ export class TaskGraph {
     });
   }
 
+  /**
+   * Adds aliases, computed by `provide` when first needed (a command-line name that is not a
+   * task, `list --all`): resolving an exact task name never computes them. A name already taken
+   * by a task or an earlier alias is skipped (the task wins); a malformed one throws
+   * `invalid-task` when computed.
+   */
+  addAliases(provide: () => readonly TaskAlias[]): void {
+    this.aliasSources.push(provide);
+    this.aliasMap = undefined;
+    this.aliasPatternCache.clear();
+  }
+
+  /** Alias name → alias (see {@link TaskAlias}). */
+  get aliases(): ReadonlyMap<string, TaskAlias> {
+    if (this.aliasMap !== undefined) return this.aliasMap;
+    const map = new Map<string, TaskAlias>();
+    for (const provide of this.aliasSources) {
+      for (const a of provide()) {
+        if (!NAME_RE.test(a.name)) {
+          throw new UsageError('invalid-task', `invalid alias name ${JSON.stringify(a.name)}`);
+        }
+        if (!this.nodes.has(a.name) && !map.has(a.name)) map.set(a.name, a);
+      }
+    }
+    this.aliasMap = map;
+    return map;
+  }
+
+  /** Adds retired names (see {@link RetiredName}). */
+  addRetired(names: readonly RetiredName[]): void {
+    for (const r of names) this.retired.push({ re: wildcardToRegExp(r.pattern), why: r.why });
+  }
+
   private linkNode(node: GraphNode): void {
     const def = node.def;
     if (def.taskDeps === undefined && def.dynamicDeps === undefined && node.fileDeps.length <= 1) {
@@ -95,13 +154,13 @@ export class TaskGraph {
     }
     const deps = new Set<string>();
     for (const p of node.def.taskDeps ?? []) {
-      for (const d of this.resolve(p, `task dependency of ${node.name}`)) deps.add(d);
+      for (const d of this.resolveDep(p, `task dependency of ${node.name}`)) deps.add(d);
     }
     deps.delete(node.name);
     node.fingerprintDeps = [...deps].filter((d) => this.isFingerprintDep(d));
     // `after` only orders: the file deps computed afterwards cover what those tasks produced.
     for (const p of node.def.dynamicDeps?.after ?? []) {
-      for (const d of this.resolve(p, `dynamicDeps.after of ${node.name}`))
+      for (const d of this.resolveDep(p, `dynamicDeps.after of ${node.name}`))
         if (d !== node.name) deps.add(d);
     }
     for (const d of this.producersOf(node.fileDeps, node.name)) deps.add(d);
@@ -151,34 +210,66 @@ export class TaskGraph {
   }
 
   /**
-   * Task names matching a command-line or taskDeps spelling: an exact name, a wildcard, or a
-   * group prefix (`images` selects `images:*` when no task is named `images`).
+   * Task names matching a command-line spelling: an exact name, an alias, a wildcard, or a
+   * group prefix (`images` selects `images:*` when no task is named `images`); wildcards and
+   * prefixes also match alias names (each standing for its targets).
    */
   resolve(spelling: string, context = 'task'): string[] {
+    return this.resolveWith(spelling, context, true);
+  }
+
+  /** {@link resolve} for task definitions (taskDeps, dynamic deps): task names only, no alias. */
+  private resolveDep(spelling: string, context: string): string[] {
+    return this.resolveWith(spelling, context, false);
+  }
+
+  private resolveWith(spelling: string, context: string, withAliases: boolean): string[] {
     const name = normalizeTaskName(spelling);
     if (this.nodes.has(name)) return [name];
-    const cached = this.patternCache.get(name);
+    const cache = withAliases ? this.aliasPatternCache : this.patternCache;
+    const cached = cache.get(name);
     if (cached !== undefined) return cached;
-    let found: string[];
-    if (isWildcard(name)) {
-      const re = wildcardToRegExp(name);
-      found = [...this.nodes.keys()].filter((n) => re.test(n));
+    const found = new Set<string>();
+    const aliases: ReadonlyMap<string, TaskAlias> = withAliases ? this.aliases : new Map();
+    const alias = aliases.get(name);
+    const matches: (n: string) => boolean = isWildcard(name)
+      ? (
+          (re) => (n: string) =>
+            re.test(n)
+        )(wildcardToRegExp(name))
+      : (n) => n.startsWith(`${name}:`);
+    if (alias !== undefined) {
+      for (const t of alias.targets) for (const d of this.resolveDep(t, context)) found.add(d);
     } else {
-      const prefix = `${name}:`;
-      found = [...this.nodes.keys()].filter((n) => n.startsWith(prefix));
+      for (const n of this.nodes.keys()) if (matches(n)) found.add(n);
+      for (const [n, a] of aliases) {
+        if (!matches(n)) continue;
+        for (const t of a.targets) for (const d of this.resolveDep(t, context)) found.add(d);
+      }
     }
-    if (found.length === 0) {
-      const close = closestNames(name, [...this.nodes.keys()]);
-      throw new UsageError(
-        'unknown-task',
-        `unknown ${context}: ${spelling}`,
-        close.length > 0
-          ? `did you mean ${close.join(', ')}?`
-          : 'run `npm run build -- list --all --private` to see the tasks',
-      );
-    }
-    this.patternCache.set(name, found);
-    return found;
+    if (found.size === 0) throw this.unknown(name, spelling, context, aliases);
+    const list = [...found];
+    cache.set(name, list);
+    return list;
+  }
+
+  private unknown(
+    name: string,
+    spelling: string,
+    context: string,
+    aliases: ReadonlyMap<string, TaskAlias>,
+  ): UsageError {
+    const retired = this.retired.find((r) => r.re.test(name));
+    if (retired !== undefined)
+      return new UsageError('unknown-task', `unknown ${context}: ${spelling}`, retired.why);
+    const close = closestNames(name, [...this.nodes.keys(), ...aliases.keys()]);
+    return new UsageError(
+      'unknown-task',
+      `unknown ${context}: ${spelling}`,
+      close.length > 0
+        ? `did you mean ${close.join(', ')}?`
+        : 'run `./doit.sh list --all --private` to see the tasks',
+    );
   }
 
   /** The selected tasks and all their dependencies, dependencies first. */
@@ -253,7 +344,7 @@ export class TaskGraph {
     const added: string[] = [];
     const deps = new Set(node.deps);
     for (const p of taskDeps) {
-      for (const d of this.resolve(p)) {
+      for (const d of this.resolveDep(p, `dynamic task dependency of ${name}`)) {
         if (d === name) continue;
         if (!deps.has(d) && !added.includes(d)) added.push(d);
         if (this.isFingerprintDep(d) && !node.fingerprintDeps.includes(d))

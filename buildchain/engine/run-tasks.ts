@@ -48,6 +48,8 @@ export interface RunTasksOptions {
   readonly sourcesBanner?: string;
   /** The build cache (BUILD_CACHE); its uploads are waited for before the summary. */
   readonly cache?: BuildCache;
+  /** Tasks set aside by `ignore` (engine/ignored.ts): skipped with their dependents. */
+  readonly ignored?: ReadonlySet<string>;
 }
 
 /**
@@ -88,6 +90,7 @@ export async function runTasks(o: RunTasksOptions): Promise<number> {
       ...(o.cache === undefined || o.dryRun
         ? {}
         : { cache: taskCache(o, o.cache, session.hasher, session.tools) }),
+      ...(o.ignored === undefined ? {} : { ignored: o.ignored }),
     });
     if (o.cache !== undefined && !o.dryRun) {
       await o.cache.drain();

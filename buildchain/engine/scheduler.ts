@@ -38,6 +38,8 @@ export interface SchedulerOptions {
   readonly signal: AbortSignal;
   /** The build cache (BUILD_CACHE): cacheable tasks restore from it, and save to it. */
   readonly cache?: TaskCache;
+  /** Tasks set aside by `ignore`: skipped, with every task depending on them (doit's `!!`). */
+  readonly ignored?: ReadonlySet<string>;
 }
 
 export type { TaskOutcome } from './outcomes.ts';
@@ -154,7 +156,7 @@ class Schedule {
     while (!this.stopping && this.running < this.o.workers && this.readyIdx < this.ready.length) {
       const name = this.ready[this.readyIdx++];
       if (name === undefined || this.outcomes.has(name)) continue;
-      if (this.trySkipSync(name)) continue;
+      if (this.skipIgnored(name) || this.trySkipSync(name)) continue;
       this.running++;
       void this.process(name).finally(() => {
         this.running--;
@@ -213,6 +215,26 @@ class Schedule {
       this.finish(name, e.reason === 'aborted' ? 'aborted' : 'failed');
       if (!this.o.keepGoing || e.reason === 'aborted') this.stopping = true;
     }
+  }
+
+  /** Skips a task that is ignored or depends on an ignored one (as doit does). */
+  private skipIgnored(name: string): boolean {
+    const ignored = this.o.ignored;
+    if (ignored === undefined || ignored.size === 0) return false;
+    const by = ignored.has(name)
+      ? undefined
+      : this.o.graph.get(name).deps.find((d) => this.outcomes.get(d) === 'ignored');
+    if (by === undefined && !ignored.has(name)) return false;
+    this.o.reporter.emit({
+      event: 'skip',
+      task: name,
+      reason: 'ignored',
+      reasons: [
+        by === undefined ? 'ignored (forget it to build it again)' : `dependency ignored: ${by}`,
+      ],
+    });
+    this.finish(name, 'ignored');
+    return true;
   }
 
   /**

@@ -20,7 +20,7 @@ export function openSession(
   return {
     stateDir,
     state,
-    hasher: new FileHasher(state.files),
+    hasher: new FileHasher(state.files, state.modules),
     tools: new ToolChecker(tools, root, state.tools),
   };
 }

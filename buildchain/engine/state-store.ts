@@ -15,7 +15,7 @@ import {
   isNoRoomCode,
   writeFileAtomicSync,
 } from '../lib/fs/atomic-write.ts';
-import type { FileRecord } from './fingerprint.ts';
+import type { FileRecord, ModuleRecord } from './fingerprint.ts';
 import { RecordMap } from './record-map.ts';
 import { TaskError } from './task.ts';
 
@@ -78,6 +78,8 @@ interface Snapshot {
   tasks: Record<string, TaskState>;
   files: Record<string, FileRecord>;
   tools: Record<string, ToolRecord>;
+  /** Import lists of code modules (absent in states written before they were cached). */
+  modules?: Record<string, ModuleRecord>;
 }
 
 type LogLine = { del: string } | { set: string; state: TaskState };
@@ -91,6 +93,7 @@ export class StateStore {
   readonly tasks: RecordMap<TaskState>;
   readonly files: RecordMap<FileRecord>;
   readonly tools: RecordMap<ToolRecord>;
+  readonly modules: RecordMap<ModuleRecord>;
   private logFd: number | undefined;
   private pending: string[] = [];
   private dirty = false;
@@ -102,6 +105,7 @@ export class StateStore {
     this.tasks = new RecordMap(snap.tasks);
     this.files = new RecordMap(snap.files);
     this.tools = new RecordMap(snap.tools);
+    this.modules = new RecordMap(snap.modules ?? {});
   }
 
   /** Loads the snapshot and replays the log. A missing or unreadable snapshot means "empty". */
@@ -231,6 +235,7 @@ export class StateStore {
       tasks: this.tasks.toJSON(),
       files: this.files.toJSON(),
       tools: this.tools.toJSON(),
+      modules: this.modules.toJSON(),
     };
     const file = path.join(this.dir, 'state.json');
     try {

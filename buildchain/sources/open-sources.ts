@@ -6,7 +6,14 @@
 import path from 'node:path';
 import type { BuildConfig } from '../config/config.ts';
 import type { ImageEntry } from '../config/content-types.ts';
-import { mapUrlByPrefix, type MirrorSettings } from '../config/mirrors.ts';
+import {
+  goneReason,
+  mapUrlByPrefix,
+  registryApiHost,
+  upstreamRegistryHost,
+  upstreamUrl,
+  type MirrorSettings,
+} from '../config/mirrors.ts';
 import { TaskError } from '../engine/task.ts';
 import type { RegistryEndpoint, Sources } from './types.ts';
 import { loadMirrorPlan } from './embedded/content.ts';
@@ -14,9 +21,6 @@ import { createEmbeddedMirror, type EmbeddedMirror } from './embedded/embedded.t
 import { checkReachable } from './reachable.ts';
 import { imageKey } from './embedded/seed.ts';
 import { standInFileSha256, webPathOf } from './embedded/web-paths.ts';
-
-/** How long a host may take to accept a connection before the build fails (ms). */
-export const REACH_TIMEOUT_MS = 3000;
 
 function bin(config: BuildConfig, tool: string, fallback: string): string {
   return config.tools[tool]?.bin ?? fallback;
@@ -78,13 +82,19 @@ export function createEmbeddedSources(config: BuildConfig): Sources {
   };
 }
 
-/** Checks each host once per build; rejects with `unreachable` naming it and the fix. */
-function reachabilityGate(): (target: string, what: string, hint: string) => Promise<void> {
+/**
+ * Checks each host once per build (an HTTP answer within HTTP_TIMEOUT); rejects with
+ * `unreachable` naming it and the fix. Every later image or file of a failed host fails at once.
+ */
+function reachabilityGate(
+  config: BuildConfig,
+): (target: string, what: string, hint: string, insecure?: boolean) => Promise<void> {
   const checked = new Map<string, Promise<void>>();
-  return (target, what, hint) => {
+  const timeoutMs = config.settings.httpTimeoutMs;
+  return (target, what, hint, insecure = false) => {
     let p = checked.get(target);
     if (p === undefined) {
-      p = checkReachable(target, REACH_TIMEOUT_MS).then((r) => {
+      p = checkReachable(target, timeoutMs, { insecure }).then((r) => {
         if (!r.ok)
           throw new TaskError('unreachable', `cannot reach ${what}: ${r.reason}`, { hint });
       });
@@ -92,6 +102,20 @@ function reachabilityGate(): (target: string, what: string, hint: string) => Pro
     }
     return p;
   };
+}
+
+/** The gate's target for a registry: its API root, on the API host (docker.io: registry-1). */
+function registryProbe(host: string): string {
+  return registryApiHost(host);
+}
+
+/** A package URL no public host serves any more: fails naming the fix. */
+function goneError(url: string, why: string, site: boolean): TaskError {
+  return new TaskError('unreachable', `no public host serves ${url} any more: ${why}`, {
+    hint: site
+      ? `Add a PACKAGE_MIRRORS pair mapping it to your mirror of that repository (${url.replace(/\/+$/, '')}=<your mirror URL>), see docs/mirror.md.`
+      : `Set SOURCES=site and PACKAGE_MIRRORS=${url.replace(/\/+$/, '')}=<your mirror of it> in .env (docs/mirror.md lists every upstream), or SOURCES=embedded.`,
+  });
 }
 
 function upstreamLockDir(config: BuildConfig): string {
@@ -115,7 +139,7 @@ function hostOfUrl(url: string): string {
 
 export function createUpstreamSources(config: BuildConfig): Sources {
   const settings = config.settings.mirrors;
-  const gate = reachabilityGate();
+  const gate = reachabilityGate(config);
   const insecure = new Set(settings.insecureRegistries);
   const authFile = settings.authFile !== '' ? settings.authFile : undefined;
   return {
@@ -123,27 +147,35 @@ export function createUpstreamSources(config: BuildConfig): Sources {
     lockDir: upstreamLockDir(config),
     describe: () => 'upstream',
     async registry(upstreamHost) {
-      const isInsecure = insecure.has(upstreamHost);
+      const host = upstreamRegistryHost(upstreamHost);
+      const isInsecure = insecure.has(host);
+      const moved = host === upstreamHost ? '' : ` (serving ${upstreamHost}'s images)`;
       await gate(
-        isInsecure ? `http://${upstreamHost}` : upstreamHost,
-        `registry ${upstreamHost}`,
+        registryProbe(host),
+        `registry ${host}${moved}`,
         UPSTREAM_REGISTRY_HINT,
+        isInsecure,
       );
       return {
-        host: upstreamHost,
+        host,
+        upstream: upstreamHost,
         pathPrefix: '',
         insecure: isInsecure,
         ...(authFile ? { authFile } : {}),
       };
     },
     imageDigest: (image: ImageEntry) => Promise.resolve(image.digest),
-    async repoUrl(upstreamUrl) {
+    async repoUrl(listed) {
+      const why = goneReason(listed);
+      if (why !== undefined) throw goneError(listed, why, false);
+      const url = upstreamUrl(listed);
+      const moved = url === listed ? '' : `, archive of ${listed}`;
       await gate(
-        new URL(upstreamUrl).origin,
-        `package repository ${hostOfUrl(upstreamUrl)} (${upstreamUrl})`,
+        new URL(url).origin + '/',
+        `package repository ${hostOfUrl(url)} (${url}${moved})`,
         UPSTREAM_REPO_HINT,
       );
-      return upstreamUrl;
+      return url;
     },
     expectedSha256: (_url, pinned) => Promise.resolve(pinned),
     stop: () => Promise.resolve(),
@@ -162,7 +194,7 @@ export function describeSite(settings: MirrorSettings): string {
 
 export function createSiteSources(config: BuildConfig): Sources {
   const settings = config.settings.mirrors;
-  const gate = reachabilityGate();
+  const gate = reachabilityGate(config);
   const insecure = new Set(settings.insecureRegistries);
   const authFile = settings.authFile !== '' ? settings.authFile : undefined;
   return {
@@ -171,31 +203,37 @@ export function createSiteSources(config: BuildConfig): Sources {
     describe: () => describeSite(settings),
     async registry(upstreamHost): Promise<RegistryEndpoint> {
       const mirror = settings.registryMirrors.find((m) => m.upstream === upstreamHost);
-      const host = mirror?.host ?? upstreamHost;
+      const host = mirror?.host ?? upstreamRegistryHost(upstreamHost);
       const isInsecure = insecure.has(host);
       const hint = mirror
         ? `Check REGISTRY_MIRRORS (${upstreamHost}=${host}${mirror.pathPrefix ? '/' + mirror.pathPrefix : ''}) and INSECURE_REGISTRIES (plain HTTP mirrors), or set SOURCES=embedded.`
         : `No mirror for ${upstreamHost} in REGISTRY_MIRRORS, so the upstream host is used: add ${upstreamHost}=<your mirror> to REGISTRY_MIRRORS, or set SOURCES=embedded.`;
       await gate(
-        isInsecure ? `http://${host}` : host,
+        registryProbe(host),
         `registry ${host}${mirror ? ` (mirror of ${upstreamHost})` : ''}`,
         hint,
+        isInsecure,
       );
       return {
         host,
+        upstream: upstreamHost,
         pathPrefix: mirror?.pathPrefix ?? '',
         insecure: isInsecure,
         ...(authFile ? { authFile } : {}),
       };
     },
     imageDigest: (image: ImageEntry) => Promise.resolve(image.digest),
-    async repoUrl(upstreamUrl) {
-      const mapped = mapUrlByPrefix(upstreamUrl, settings.packageMirrors);
-      const url = mapped ?? upstreamUrl;
+    async repoUrl(listed) {
+      const mapped = mapUrlByPrefix(listed, settings.packageMirrors);
+      if (mapped === undefined) {
+        const why = goneReason(listed);
+        if (why !== undefined) throw goneError(listed, why, true);
+      }
+      const url = mapped ?? upstreamUrl(listed);
       const hint = mapped
         ? 'Check PACKAGE_MIRRORS (upstream-URL-prefix=mirror-URL-prefix), or set SOURCES=embedded.'
-        : `No PACKAGE_MIRRORS prefix matches ${upstreamUrl}, so the upstream URL is used: add a pair for it, or set SOURCES=embedded.`;
-      await gate(new URL(url).origin, `package repository ${hostOfUrl(url)} (${url})`, hint);
+        : `No PACKAGE_MIRRORS prefix matches ${listed}, so the upstream host is used (${url}): add a pair for it, or set SOURCES=embedded.`;
+      await gate(new URL(url).origin + '/', `package repository ${hostOfUrl(url)} (${url})`, hint);
       return url;
     },
     expectedSha256: (_url, pinned) => Promise.resolve(pinned),

@@ -1,101 +1,84 @@
 /**
- * Fast reachability check of a registry or repository host: DNS resolution plus a TCP connect,
- * bounded by a timeout, so that a build without network fails in seconds instead of hanging in
- * a tool's retries. Honours HTTPS_PROXY/HTTP_PROXY/NO_PROXY (then checks the proxy).
+ * Fast reachability check of a registry or repository host before the first pull or download
+ * from it: one GET through the HTTP layer (its proxies, its HTTP_TIMEOUT), no retry, any HTTP
+ * answer counts. A host that does not resolve, refuses, or accepts and never answers fails once
+ * per build, within HTTP_TIMEOUT, instead of once per image after retries.
  */
-import { lookup } from 'node:dns/promises';
-import { connect } from 'node:net';
+import { HttpError, httpDefaults, httpGet } from '../lib/http/get.ts';
+import { proxyFor } from '../lib/http/proxy.ts';
 
 /** Result of {@link checkReachable}. */
 export type ReachableResult =
-  | { readonly ok: true; readonly host: string; readonly port: number }
-  | { readonly ok: false; readonly host: string; readonly port: number; readonly reason: string };
+  | { readonly ok: true; readonly url: string }
+  | { readonly ok: false; readonly url: string; readonly reason: string };
 
-/** `host`, `port` and scheme of a URL or of `host[:port]` (https assumed). Pure. */
-export function targetOf(target: string): { host: string; port: number; https: boolean } {
-  const url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(target) ? target : `https://${target}`);
-  const https = url.protocol !== 'http:';
-  const port = url.port !== '' ? Number(url.port) : https ? 443 : 80;
-  return { host: url.hostname.replace(/^\[|\]$/g, ''), port, https };
+/** The URL probed for a URL, or for a registry `host[:port]` (https, `/v2/`). Pure. */
+export function probeUrl(target: string): URL {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(target)
+    ? new URL(target)
+    : new URL(`https://${target}/v2/`);
 }
 
-/** True when `host` matches a NO_PROXY list (`*`, exact, or domain suffix). Pure. */
-export function isNoProxy(host: string, noProxy: string): boolean {
-  return noProxy
-    .split(',')
-    .map((s) => s.trim().toLowerCase())
-    .filter((s) => s !== '')
-    .some(
-      (p) =>
-        p === '*' ||
-        host === p.replace(/^\./, '') ||
-        host.endsWith(p.startsWith('.') ? p : `.${p}`),
-    );
-}
+/** Codes after which another scheme cannot help (the host itself is not there or hangs). */
+const FINAL_CODES = new Set([
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPROXY',
+  'ABORT_ERR',
+]);
 
-/** The proxy a tool would use for `target`, from the environment, if any. */
-export function proxyFor(target: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const { host, https } = targetOf(target);
-  const proxy = https ? (env.HTTPS_PROXY ?? env.https_proxy) : (env.HTTP_PROXY ?? env.http_proxy);
-  if (proxy === undefined || proxy === '') return undefined;
-  if (isNoProxy(host.toLowerCase(), env.NO_PROXY ?? env.no_proxy ?? '')) return undefined;
-  return proxy;
-}
-
-function tcpConnect(host: string, port: number, timeoutMs: number): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const sock = connect({ host, port });
-    const timer = setTimeout(() => {
-      sock.destroy();
-      resolve(`no answer from ${host}:${port} within ${timeoutMs} ms`);
-    }, timeoutMs);
-    sock.once('connect', () => {
-      clearTimeout(timer);
-      sock.destroy();
-      resolve(undefined);
+async function probe(
+  url: URL,
+  timeoutMs: number | undefined,
+  insecure: boolean,
+  signal?: AbortSignal,
+): Promise<HttpError | undefined> {
+  try {
+    const res = await httpGet(url, {
+      retry: false,
+      maxRedirects: 0,
+      insecure,
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      ...(signal === undefined ? {} : { signal }),
     });
-    sock.once('error', (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      resolve(`cannot connect to ${host}:${port}: ${err.code ?? err.message}`);
-    });
-  });
+    res.body.resume();
+    return undefined;
+  } catch (err) {
+    if (err instanceof HttpError) return err;
+    throw err;
+  }
+}
+
+function reasonOf(err: HttpError): string {
+  const proxy = proxyFor(new URL(err.url), httpDefaults().proxies);
+  const what = err.code === '' ? err.detail : `${err.code} ${err.detail}`;
+  return `${what} (${err.url}${proxy === undefined ? '' : ` through proxy ${proxy.host}`})`;
 }
 
 /**
- * Checks that `target` (a URL, or a registry `host[:port]`, https assumed) accepts TCP
- * connections within `timeoutMs` (default 3000). Never throws.
+ * Checks that `target` (a URL, or a registry `host[:port]`) answers HTTP within `timeoutMs`
+ * (default HTTP_TIMEOUT). With `insecure`, https is tried without verification, then plain
+ * http when TLS itself failed. Never throws (except on abort).
  */
-export async function checkReachable(target: string, timeoutMs = 3000): Promise<ReachableResult> {
-  const proxy = proxyFor(target);
-  const { host, port } = targetOf(proxy ?? target);
-  const deadline = Date.now() + timeoutMs;
-  let address: string;
-  try {
-    const resolved = await Promise.race([
-      lookup(host),
-      new Promise<never>((_, reject) =>
-        setTimeout(() => {
-          reject(new Error(`DNS lookup timed out after ${timeoutMs} ms`));
-        }, timeoutMs).unref(),
-      ),
-    ]);
-    address = resolved.address;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return {
-      ok: false,
-      host,
-      port,
-      reason: `cannot resolve ${host}${code === undefined ? `: ${(err as Error).message}` : ` (${code})`}`,
-    };
+export async function checkReachable(
+  target: string,
+  timeoutMs?: number,
+  opts: { readonly insecure?: boolean; readonly signal?: AbortSignal } = {},
+): Promise<ReachableResult> {
+  const url = probeUrl(target);
+  const insecure = opts.insecure === true;
+  const err = await probe(url, timeoutMs, insecure, opts.signal);
+  if (err === undefined) return { ok: true, url: url.href };
+  if (insecure && url.protocol === 'https:' && !FINAL_CODES.has(err.code)) {
+    const plain = new URL(url.href);
+    plain.protocol = 'http:';
+    const second = await probe(plain, timeoutMs, insecure, opts.signal);
+    if (second === undefined) return { ok: true, url: plain.href };
+    return { ok: false, url: plain.href, reason: reasonOf(second) };
   }
-  const reason = await tcpConnect(address, port, Math.max(1, deadline - Date.now()));
-  if (reason !== undefined)
-    return {
-      ok: false,
-      host,
-      port,
-      reason: proxy === undefined ? reason : `proxy ${proxy}: ${reason}`,
-    };
-  return { ok: true, host, port };
+  return { ok: false, url: url.href, reason: reasonOf(err) };
 }

@@ -10,6 +10,12 @@ import type { EmbeddedMirror } from './embedded/embedded.ts';
 export interface RegistryEndpoint {
   /** `host[:port]`, e.g. `127.0.0.1:40123` or `harbor.example.com`. */
   readonly host: string;
+  /**
+   * The registry named in the image list (`docker.io`, `k8s.gcr.io`, ...) when the endpoint
+   * serves it under its real repository names (upstream and site; not the embedded mirror,
+   * which seeds the names as listed): Docker Hub's single names get `library/`.
+   */
+  readonly upstream?: string;
   /** Repository path prefix on that host ('' or e.g. `dockerhub`, no slashes at the ends). */
   readonly pathPrefix: string;
   /** Plain HTTP / no TLS verification. */

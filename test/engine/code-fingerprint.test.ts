@@ -3,6 +3,7 @@
  * module or a project module it imports) re-runs exactly the tasks whose code changed, with no
  * hand-kept version label.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tasksWith } from '../helpers/ndjson.ts';
@@ -41,7 +42,6 @@ describe('code-aware fingerprints', () => {
     ws.write('a-lib.mjs', "export function greeting() { return 'hello'; }\n");
     ws.write('unrelated.mjs', 'export const x = 1;\n');
     // The tasks module only gathers the tasks: its own code defines no action.
-    const { writeFileSync } = await import('node:fs');
     writeFileSync(
       ws.tasksModule,
       `import { aTask } from './a-task.mjs';\nimport { bTask } from './b-task.mjs';\n` +
@@ -68,5 +68,27 @@ describe('code-aware fingerprints', () => {
     expect(await run()).toEqual(['b']);
     ws.write('unrelated.mjs', 'export const x = 2;\n');
     expect(await run()).toEqual([]);
+  });
+
+  it('a module whose stat is unchanged is not read again: its import list comes from the state', async () => {
+    expect(await run()).toEqual([]);
+    const stateFile = ws.path('_build/.buildchain/state.json');
+    const state = JSON.parse(readFileSync(stateFile, 'utf8')) as {
+      modules: Record<string, [string, string[]]>;
+    };
+    const aTask = ws.path('a-task.mjs');
+    expect(state.modules[aTask]?.[1]).toContain(ws.path('a-lib.mjs'));
+    // Forge the recorded import list of a-task.mjs (unrelated.mjs instead of a-lib.mjs): task
+    // a's code closure changes only if the list is believed, i.e. a-task.mjs was not parsed
+    // again (the same shortcut as the file stat cache).
+    state.modules[aTask] = [state.modules[aTask]?.[0] ?? '', [ws.path('unrelated.mjs')]];
+    writeFileSync(stateFile, JSON.stringify(state));
+    expect(await run()).toEqual(['a']);
+    // a-task.mjs edited: parsed again, its real imports are back.
+    ws.write('a-task.mjs', `${A_TASK}// edited\n`);
+    expect(await run()).toEqual(['a']);
+    expect(await run()).toEqual([]);
+    const again = JSON.parse(readFileSync(stateFile, 'utf8')) as typeof state;
+    expect(again.modules[aTask]?.[1]).toContain(ws.path('a-lib.mjs'));
   });
 });

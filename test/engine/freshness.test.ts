@@ -1,7 +1,10 @@
 /** Up-to-date checks through the real CLI: what makes a task run again, and what does not. */
+import { execFileSync } from 'node:child_process';
+import { statSync, utimesSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RACY_MS } from '../../buildchain/engine/fingerprint.ts';
 import { fakeTool } from '../helpers/fake-tool.ts';
-import { eventOf, tasksWith } from '../helpers/ndjson.ts';
+import { eventOf, tasksWith, type JsonEvent } from '../helpers/ndjson.ts';
 import { runCli } from '../helpers/run-cli.ts';
 import { createWorkspace, type Workspace } from '../helpers/workspace.ts';
 
@@ -78,6 +81,46 @@ describe('freshness', () => {
     ws.write('in.txt', 'world\n');
     const again = await run();
     expect(tasksWith(again, 'skip', 'up-to-date')).toContain('upper');
+  });
+
+  it('a same-size edit with its mtime put back reruns; a touched identical file does not', async () => {
+    const file = ws.path('in.txt');
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(file, old, old);
+    await new Promise((r) => setTimeout(r, RACY_MS + 15)); // the ctime too is past the racy margin
+    await run(['copy']); // records in.txt's stat as trusted
+    execFileSync('cp', ['-p', file, ws.path('in.ref')]);
+    ws.write('in.txt', 'WORLD\n'); // same size
+    execFileSync('touch', ['-r', ws.path('in.ref'), file]);
+    const edited = await run(['copy']);
+    expect(eventOf(edited, 'start', 'copy').reasons).toEqual(['file changed: in.txt']);
+    expect(ws.read('_build/a.txt')).toBe('WORLD\n');
+    ws.write('in.txt', 'world\n');
+    await run(['copy']);
+    // Touched, content unchanged: hashed again (its stat changed), nothing runs.
+    utimesSync(file, new Date(), new Date());
+    expect(tasksWith(await run(['copy']), 'skip', 'up-to-date')).toEqual(['copy']);
+    ws.remove('in.ref');
+  });
+
+  it('a no-op reads no file and rewrites no state', async () => {
+    // A subprocess: the real CLI on the workspace's own tasks module (in process, the test
+    // helper writes a fresh copy of it on every run).
+    const sub = async (): Promise<JsonEvent[]> => {
+      const r = await runCli(ws, ['upper'], { subprocess: true });
+      expect(r.code, r.stderr).toBe(0);
+      return r.events;
+    };
+    await sub();
+    await new Promise((r) => setTimeout(r, RACY_MS + 15));
+    await sub();
+    const state = ws.path('_build/.buildchain/state.json');
+    const before = statSync(state);
+    const ev = await sub();
+    expect(tasksWith(ev, 'skip', 'up-to-date').sort()).toEqual(['copy', 'upper']);
+    const after = statSync(state);
+    // Nothing hashed or parsed: the state (and its stat cache) was not saved again.
+    expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
   });
 
   it('reruns a task whose action changed', async () => {

@@ -2,22 +2,32 @@
  * The state store (snapshot + append log, crash-safe) and the file hasher (stat shortcut,
  * racy records, directory trees), on a real temp directory; no process is started.
  */
+import { execFileSync } from 'node:child_process';
 import {
   appendFileSync,
   mkdirSync,
   readFileSync,
   rmSync,
+  statSync,
   symlinkSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FileHasher, type FileRecord } from '../../buildchain/engine/fingerprint.ts';
+import {
+  FileHasher,
+  NEEDS_HASHING,
+  RACY_MS,
+  type FileRecord,
+} from '../../buildchain/engine/fingerprint.ts';
 import { StateStore, type TaskState } from '../../buildchain/engine/state-store.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 
 const entry = (fp: string): TaskState => ({ fp, parts: '{}', targets: {} });
+
+/** Past the racy margin of the last change (utimes sets the ctime to now). */
+const pastRacyMargin = (): Promise<void> => new Promise((r) => setTimeout(r, RACY_MS + 15));
 
 describe('StateStore', () => {
   let tmp: TempDir;
@@ -103,14 +113,78 @@ describe('FileHasher', () => {
     writeFileSync(f, 'aaaa');
     const old = new Date(Date.now() - 60_000);
     utimesSync(f, old, old);
+    await pastRacyMargin();
     const cache = new Map<string, FileRecord>();
     const h = await new FileHasher(cache).hash(f);
     expect(cache.get(f)?.[4]).toBe(1);
     // A forged record with the same stat is believed: that is the shortcut.
-    cache.set(f, [...(cache.get(f) as FileRecord).slice(0, 3), 'forged', 1] as FileRecord);
+    const [mtime, size, ino, , , ctime] = cache.get(f) as FileRecord;
+    cache.set(f, [mtime, size, ino, 'forged', 1, ctime]);
     expect(await new FileHasher(cache).hash(f)).toBe('forged');
     writeFileSync(f, 'aaaa');
     expect(await new FileHasher(cache).hash(f)).toBe(h);
+  });
+
+  it('sees a same-size edit whose mtime was put back (its ctime changed)', async () => {
+    const f = path.join(tmp.path, 'f');
+    const ref = path.join(tmp.path, 'f.ref');
+    writeFileSync(f, 'aaaa');
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(f, old, old);
+    // `cp -p` keeps the times to the nanosecond; `touch -r` puts them back after the edit.
+    execFileSync('cp', ['-p', f, ref]);
+    await pastRacyMargin();
+    const cache = new Map<string, FileRecord>();
+    const first = await new FileHasher(cache).hash(f);
+    expect(cache.get(f)?.[4]).toBe(1);
+    const before = statSync(f);
+    writeFileSync(f, 'bbbb');
+    execFileSync('touch', ['-r', ref, f]);
+    const after = statSync(f);
+    expect([after.size, after.mtimeMs, after.ino]).toEqual([
+      before.size,
+      before.mtimeMs,
+      before.ino,
+    ]);
+    const hasher = new FileHasher(cache);
+    expect(hasher.peek(f)).toBe(NEEDS_HASHING);
+    const second = await hasher.hash(f);
+    expect(second).not.toBe(first);
+    expect(second).toBe(await new FileHasher(new Map()).hash(f));
+  });
+
+  it('a touched file with the same content keeps its hash; an unchanged stat reads nothing', async () => {
+    const f = path.join(tmp.path, 'f');
+    writeFileSync(f, 'same');
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(f, old, old);
+    await pastRacyMargin();
+    const cache = new Map<string, FileRecord>();
+    const h = await new FileHasher(cache).hash(f);
+    const touched = new Date(Date.now() - 30_000);
+    utimesSync(f, touched, touched);
+    await pastRacyMargin();
+    const again = new FileHasher(cache);
+    expect(await again.hash(f)).toBe(h);
+    expect(again.misses).toBe(1);
+    // The next run knows the file from its stat alone: no read, nothing to save.
+    const noop = new FileHasher(cache);
+    expect(noop.peek(f)).toBe(h);
+    expect(await noop.hash(f)).toBe(h);
+    expect(noop.misses).toBe(0);
+  });
+
+  it('settle waits out the racy margin of files just written, so the next run trusts them', async () => {
+    const f = path.join(tmp.path, 'fresh');
+    writeFileSync(f, 'just written');
+    const cache = new Map<string, FileRecord>();
+    const hasher = new FileHasher(cache);
+    const h = await hasher.hash(f);
+    expect(cache.get(f)?.[4]).toBe(0);
+    await hasher.settle();
+    expect(cache.get(f)?.[4]).toBe(1);
+    expect(cache.get(f)?.[3]).toBe(h);
+    expect(new FileHasher(cache).peek(f)).toBe(h);
   });
 
   it('hashes directory trees by names, types, exec bits, links and contents', async () => {

@@ -140,7 +140,9 @@ export function expectedLocationCount(
   repos: readonly ScannedRepo[],
   mode: 'include' | 'omit',
 ): number {
-  let n = mode === 'include' ? 6 : 0;
+  // Constants: /v2, = /v2/, /v2/, _catalog and the named @registry_manifest_unknown,
+  // @registry_blob_unknown and @404_tag (COMMON_NAMED_LOCATIONS).
+  let n = mode === 'include' ? 7 : 0;
   for (const r of repos)
     n += 1 + r.tags.length + new Set(r.tags.map((t) => t.manifest.digest)).size + 2;
   return n;

@@ -102,10 +102,19 @@ describe('registry client: retries, errors, auth', () => {
     );
     const r = await client(authFile).getManifest('private/x', digest);
     expect(r.bytes.equals(manifest)).toBe(true);
-    const denied = (await client(path.join(tmp.path, 'none.json'))
+    const empty = path.join(tmp.path, 'empty.json');
+    await writeFile(empty, '{"auths":{}}');
+    const denied = (await client(empty)
       .getManifest('private/x', digest)
       .catch((e: unknown) => e)) as { message: string };
     expect(denied.message).toContain('token request');
+    // REGISTRY_AUTH_FILE set but missing: named, not silently anonymous.
+    const missing = (await client(path.join(tmp.path, 'none.json'))
+      .getManifest('private/x', digest)
+      .catch((e: unknown) => e)) as { message: string };
+    expect(missing.message).toContain(
+      `REGISTRY_AUTH_FILE=${path.join(tmp.path, 'none.json')} cannot be read`,
+    );
   });
 
   it('the store rejects a blob whose bytes do not match, keeping nothing', async () => {

@@ -1,8 +1,10 @@
 /** Tiny ISO-root fixtures for the ISO tool tests: layout files, an image layout, a yum repo. */
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { REQUIRED_LAYOUT } from '../../buildchain/tasks/iso/verify.ts';
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -96,4 +98,135 @@ export async function writeLayout(
     `NAME=${name}\nVERSION=${version}\nSHORT_VERSION=2.4\nGIT=\nDEVELOPMENT_RELEASE=0\nBUILD_TIMESTAMP=2023-11-14T22:13:20Z\nBUILD_HOST=h\nSOURCES=embedded\n`,
   );
   await writeFile(path.join(isoRoot, 'filler.bin'), randomBytes(2_000_000));
+}
+
+/**
+ * `images/<name>/<tag>/` as a `platforms: all` image: manifest.json is a Docker manifest list,
+ * each platform's manifest is stored as `<hex>.manifest.json` next to the blobs. Returns the
+ * instance manifest files and one blob of each.
+ */
+export async function writeListLayout(
+  isoRoot: string,
+  name: string,
+  tag: string,
+): Promise<{ instances: string[]; blobs: string[] }> {
+  const dir = path.join(isoRoot, 'images', name, tag);
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, 'version'), 'Directory Transport Version: 1.1\n');
+  const entries = [];
+  const instances: string[] = [];
+  const blobs: string[] = [];
+  for (const architecture of ['amd64', 'arm64']) {
+    const config = Buffer.from(
+      JSON.stringify({ architecture, os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }),
+    );
+    const layer = randomBytes(2048);
+    await writeFile(path.join(dir, sha256(config)), config);
+    await writeFile(path.join(dir, sha256(layer)), layer);
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+        config: {
+          mediaType: 'application/vnd.docker.container.image.v1+json',
+          size: config.length,
+          digest: `sha256:${sha256(config)}`,
+        },
+        layers: [
+          {
+            mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+            size: layer.length,
+            digest: `sha256:${sha256(layer)}`,
+          },
+        ],
+      }),
+    );
+    const file = path.join(dir, `${sha256(manifest)}.manifest.json`);
+    await writeFile(file, manifest);
+    instances.push(file);
+    blobs.push(path.join(dir, sha256(layer)));
+    entries.push({
+      mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+      size: manifest.length,
+      digest: `sha256:${sha256(manifest)}`,
+      platform: { architecture, os: 'linux' },
+    });
+  }
+  const list = {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json',
+    manifests: entries,
+  };
+  await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(list));
+  return { instances, blobs };
+}
+
+/**
+ * A docker-archive tar at `<isoRoot>/<rel>` (as `ship: archive` images are shipped), written by
+ * skopeo from a one-layer image whose layer holds `hello.txt` = `text`.
+ */
+export async function writeDockerArchive(
+  isoRoot: string,
+  rel: string,
+  text: string,
+): Promise<string> {
+  const work = await mkdtemp(path.join(os.tmpdir(), 'docker-archive-'));
+  try {
+    await writeFile(path.join(work, 'hello.txt'), text);
+    const tar = execFileSync('tar', [
+      '-C',
+      work,
+      '--mtime=@0',
+      '--owner=0',
+      '--group=0',
+      '--numeric-owner',
+      '-cf',
+      '-',
+      'hello.txt',
+    ]);
+    const layer = gzipSync(tar);
+    const config = Buffer.from(
+      JSON.stringify({
+        architecture: 'amd64',
+        os: 'linux',
+        config: {},
+        rootfs: { type: 'layers', diff_ids: [`sha256:${sha256(tar)}`] },
+      }),
+    );
+    const layout = path.join(work, 'layout');
+    await mkdir(layout);
+    await writeFile(path.join(layout, sha256(layer)), layer);
+    await writeFile(path.join(layout, sha256(config)), config);
+    await writeFile(path.join(layout, 'version'), 'Directory Transport Version: 1.1\n');
+    await writeFile(
+      path.join(layout, 'manifest.json'),
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+        config: {
+          mediaType: 'application/vnd.docker.container.image.v1+json',
+          size: config.length,
+          digest: `sha256:${sha256(config)}`,
+        },
+        layers: [
+          {
+            mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+            size: layer.length,
+            digest: `sha256:${sha256(layer)}`,
+          },
+        ],
+      }),
+    );
+    const dest = path.join(isoRoot, rel);
+    await mkdir(path.dirname(dest), { recursive: true });
+    execFileSync('skopeo', [
+      'copy',
+      '-q',
+      `dir:${layout}`,
+      `docker-archive:${dest}:k8s.gcr.io/pause:3.1`,
+    ]);
+    return dest;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
 }

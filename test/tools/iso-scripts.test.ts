@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 
-const missing = missingTools('shellcheck', 'bash');
+const missing = missingTools('shellcheck', 'bash', 'xorriso', 'isoinfo');
 const scripts = path.resolve(import.meta.dirname, '../../scripts');
 /** The ISO's scripts (scripts/setup.sh is the machine setup, not shipped). */
 const ISO_SCRIPTS = [
@@ -70,11 +70,26 @@ describe.skipIf(missing.length > 0)('ISO scripts', () => {
     );
     const del = run(sm, ['--dry-run', '--del', '/old.iso'], { SOLUTIONS_CONFIG: cfg });
     expect(del.code).toBe(0);
-    expect(del.out).toContain('solutions: []');
+    // MetalK8s 2.4 reads `archives:`: a file written with `solutions:` is rewritten.
+    expect(del.out).toContain('archives: []');
+    expect(del.out).not.toContain('solutions:');
     expect(del.out).toContain(
       '+ salt-run --retcode-passthrough state.orchestrate metalk8s.orchestrate.solutions saltenv=metalk8s-2.4.0',
     );
     expect(await readFile(cfg, 'utf8')).toContain('/old.iso');
+    // An ISO added to a file in 2.4's format: listed under archives:, next to those kept.
+    await writeFile(
+      cfg,
+      `apiVersion: metalk8s.scality.com/v1alpha1\nkind: SolutionsConfiguration\narchives:\n  - /old.iso\n`,
+    );
+    const realIso = path.join(tmp.path, 'real.iso');
+    spawnSync('xorriso', ['-as', 'mkisofs', '-quiet', '-o', realIso, '-V', 'S', scripts]);
+    const add = run(sm, ['--dry-run', '-a', realIso], { SOLUTIONS_CONFIG: cfg });
+    expect(add.code).toBe(0);
+    expect(add.out).toContain(`    archives:\n      - /old.iso\n      - ${realIso}\n`);
+    const odd = run(sm, ['--dry-run', '-a', '/srv/my solution #1.iso'], { SOLUTIONS_CONFIG: cfg });
+    expect(odd.code).not.toBe(0);
+    expect(odd.out).toContain('the path holds characters other than');
     expect(run(sm, ['--dry-run', '-d', '/unknown.iso'], { SOLUTIONS_CONFIG: cfg }).out).toContain(
       'is not declared',
     );

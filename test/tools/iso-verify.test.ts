@@ -1,4 +1,4 @@
-import { open, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyIso } from '../../buildchain/tasks/iso/verify.ts';
@@ -10,7 +10,16 @@ const texts = (report: CheckReport): string[] => report.problems.map((p) => form
 import { writeIso } from '../../buildchain/media/iso/write-iso.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
-import { writeImageLayout, writeLayout, writeRepo } from './iso-fixtures.ts';
+import {
+  writeDockerArchive,
+  writeImageLayout,
+  writeLayout,
+  writeListLayout,
+  writeRepo,
+} from './iso-fixtures.ts';
+import { generateRegistryConfig } from '../../buildchain/tasks/images/nginx-registry-config.ts';
+import { scanImagesDir } from '../../buildchain/tasks/images/registry-scan.ts';
+import { registryNaming } from '../../buildchain/tasks/images/write-registry-config.ts';
 
 const missing = missingTools(
   'xorriso',
@@ -121,3 +130,120 @@ describe.skipIf(missing.length > 0)('verifyIso', () => {
     );
   });
 });
+
+describe.skipIf(missing.length > 0 || missingTools('skopeo').length > 0)(
+  'verifyIso on every image layout: single, platforms: all, archive',
+  () => {
+    let tmp: TempDir;
+    let root: string;
+    let list: { instances: string[]; blobs: string[] };
+    let archive: string;
+    let n = 0;
+    const include = (): string => path.join(root, 'salt/metalk8s/repo/files/metalk8s-registry.inc');
+    /** Builds an ISO of the current root and returns the problems verify finds. */
+    const verifyRoot = async (): Promise<string[]> => {
+      const iso = path.join(tmp.path, `iso-${String(n++)}`, 'metalk8s.iso');
+      await mkdir(path.dirname(iso), { recursive: true });
+      await writeIso({ root, output: iso, volumeId: 'MetalK8s 2.4.0-beta1', epoch: 1700000000 });
+      return texts(await verifyIso({ iso }));
+    };
+    /** Runs `change`, verifies, then puts the files back as they were. */
+    const tampered = async (files: string[], change: () => Promise<void>): Promise<string[]> => {
+      const saved = await Promise.all(files.map((f) => readFile(f)));
+      try {
+        await change();
+        return await verifyRoot();
+      } finally {
+        await Promise.all(files.map((f, i) => writeFile(f, saved[i] ?? '')));
+      }
+    };
+
+    beforeAll(async () => {
+      tmp = await makeTempDir('iso-verify-list-');
+      root = path.join(tmp.path, 'root');
+      await writeLayout(root);
+      await writeImageLayout(root, 'tiny', '1.0');
+      list = await writeListLayout(root, 'multi', '1.0');
+      archive = await writeDockerArchive(
+        root,
+        'salt/metalk8s/container-engine/containerd/files/pause-3.1.tar',
+        'archived layer\n',
+      );
+      // The includes as images:registry-config writes them (same generator, same naming).
+      const naming = registryNaming('MetalK8s', '2.4.0-beta1');
+      const scan = await scanImagesDir(path.join(root, 'images'));
+      expect(scan.warnings).toEqual([]);
+      await mkdir(path.dirname(include()), { recursive: true });
+      await writeFile(
+        include(),
+        generateRegistryConfig({ repos: scan.repos, ...naming, constants: 'omit' }),
+      );
+    });
+    afterAll(async () => {
+      await tmp.cleanup();
+    });
+
+    it('accepts them: list, <hex>.manifest.json per platform, their blobs; a docker-archive', async () => {
+      const iso = path.join(tmp.path, 'sound', 'metalk8s.iso');
+      await mkdir(path.dirname(iso), { recursive: true });
+      await writeIso({ root, output: iso, volumeId: 'MetalK8s 2.4.0-beta1', epoch: 1700000000 });
+      const report = await verifyIso({ iso });
+      expect(texts(report)).toEqual([]);
+      expect(report.checked.join('\n')).toContain('images: 2 layouts');
+      expect(report.checked.join('\n')).toContain('image archives: 1 docker-archive tars');
+    });
+
+    it('rejects an altered layer of a docker-archive', async () => {
+      const problems = await tampered([archive], async () => {
+        const bytes = await readFile(archive);
+        const at = bytes.indexOf('archived layer');
+        expect(at).toBeGreaterThan(0);
+        bytes[at] = 'A'.charCodeAt(0);
+        await writeFile(archive, bytes);
+      });
+      expect(
+        problems.some((p) =>
+          /^archive salt\/metalk8s\/container-engine\/containerd\/files\/pause-3\.1\.tar: [a-f0-9]{64}\.tar has sha256 [a-f0-9]{64}$/.test(
+            p,
+          ),
+        ),
+      ).toBe(true);
+    });
+
+    it('rejects a missing or altered platform manifest and a corrupted platform blob', async () => {
+      const [inst, other] = list.instances;
+      const [blob] = list.blobs;
+      if (inst === undefined || other === undefined || blob === undefined)
+        throw new Error('fixture');
+      const hex = path.basename(inst).slice(0, 64);
+      expect(await tampered([inst], () => rm(inst))).toContain(
+        `image multi:1.0: platform manifest ${hex}.manifest.json is missing`,
+      );
+      const altered = await tampered([other], () => appendFile(other, ' '));
+      expect(
+        altered.some((p) =>
+          p.startsWith(`image multi:1.0: platform manifest ${path.basename(other)} has sha256`),
+        ),
+      ).toBe(true);
+      const corrupt = await tampered([blob], () => appendFile(blob, 'x'));
+      expect(corrupt.some((p) => /^image multi:1\.0: blob [a-f0-9]{64} has sha256/.test(p))).toBe(
+        true,
+      );
+    });
+
+    it('rejects a list manifest.json that is not what the registry include announces', async () => {
+      const file = path.join(root, 'images/multi/1.0/manifest.json');
+      const problems = await tampered([file], async () => {
+        const json = JSON.parse(await readFile(file, 'utf8')) as unknown;
+        await writeFile(file, JSON.stringify(json, null, 2));
+      });
+      expect(
+        problems.some((p) =>
+          /^registry config salt\/metalk8s\/repo\/files\/metalk8s-registry\.inc: serves multi\/1\.0\/manifest\.json as sha256:[a-f0-9]{64}, but its sha256 is [a-f0-9]{64}$/.test(
+            p,
+          ),
+        ),
+      ).toBe(true);
+    });
+  },
+);

@@ -1,19 +1,18 @@
 /**
  * The HTTP layer (lib/http) against loopback servers started here: a server that accepts and
- * never answers fails within the idle timeout naming the URL, a TLS handshake that never ends
- * within the connect timeout; a redirect to another host (port) is followed without the
- * Authorization header; abort stops a request; a body streams.
+ * never answers fails within the idle timeout naming the URL (once, not per retry), a TLS
+ * handshake that never ends within the connect timeout; a redirect to another host (port) is
+ * followed without the Authorization header; abort stops a request; a body streams. Retries
+ * (Retry-After, backoff, what is final), NO_PROXY matching, a proxy refusing or hanging.
  */
 import http, { type IncomingHttpHeaders } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBody } from '../../buildchain/lib/http/body.ts';
-import {
-  DEFAULT_CONNECT_TIMEOUT_MS,
-  DEFAULT_IDLE_TIMEOUT_MS,
-  HttpError,
-  httpGet,
-} from '../../buildchain/lib/http/get.ts';
+import { DEFAULT_HTTP_TIMEOUT_MS, HttpError, httpGet } from '../../buildchain/lib/http/get.ts';
+import { parseProxyUrl, proxyFor, proxySettingsFromEnv } from '../../buildchain/lib/http/proxy.ts';
+import { parseRetryAfter, retryDelayMs } from '../../buildchain/lib/http/retry.ts';
+import { closeAll, serve, serveMute, startProxy } from '../helpers/site-stand-in.ts';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
@@ -104,12 +103,21 @@ describe('lib/http: httpGet', () => {
       (e: unknown) => e,
     )) as HttpError;
     expect(err).toMatchObject({ reason: 'unreachable', code: 'ETIMEDOUT' });
-    expect(err.message).toContain(`${url}: ETIMEDOUT no connection within 500 ms`);
+    expect(err.message).toContain(`${url}: ETIMEDOUT no connection within 500 ms (HTTP_TIMEOUT)`);
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
-  it('by default a server that accepts and never answers fails in under 30 s', () => {
-    expect(DEFAULT_CONNECT_TIMEOUT_MS + DEFAULT_IDLE_TIMEOUT_MS).toBeLessThan(30_000);
+  it('by default a server that accepts and never answers fails in under 30 s, not retried', async () => {
+    expect(DEFAULT_HTTP_TIMEOUT_MS).toBeLessThan(30_000);
+    const url = `http://127.0.0.1:${silent}/v2/`;
+    const started = Date.now();
+    const err = (await httpGet(url, { timeoutMs: 700, retry: { backoffMs: 1 } }).catch(
+      (e: unknown) => e,
+    )) as HttpError;
+    expect(err.message).toContain('no answer within 700 ms (HTTP_TIMEOUT)');
+    expect(err.hint).toContain('HTTP_TIMEOUT');
+    // One timeout, not one per attempt.
+    expect(Date.now() - started).toBeLessThan(1400);
   });
 
   it('a body that stalls fails within the idle timeout, naming the URL', async () => {
@@ -194,5 +202,104 @@ describe('lib/http: httpGet', () => {
     expect(err).toMatchObject({ reason: 'unreachable', code: 'ECONNREFUSED' });
     expect(err.message).toContain(`http://127.0.0.1:${closed}/repodata/repomd.xml`);
     expect(err.message).not.toContain('pw');
+  });
+});
+
+describe('lib/http: retries and proxies', () => {
+  afterAll(closeAll);
+
+  it('Retry-After: seconds, HTTP-date, past dates, garbage; the delay is capped', () => {
+    const now = Date.parse('2026-11-30T08:00:00Z');
+    expect(parseRetryAfter('3', now)).toBe(3000);
+    expect(parseRetryAfter('Mon, 30 Nov 2026 08:00:05 GMT', now)).toBe(5000);
+    expect(parseRetryAfter('Mon, 30 Nov 2026 07:00:00 GMT', now)).toBe(0);
+    expect(parseRetryAfter('soon', now)).toBeUndefined();
+    expect(parseRetryAfter('-1', now)).toBeUndefined();
+    const res = (
+      status: number,
+      retryAfter?: string,
+    ): { status: number; headers: IncomingHttpHeaders } => ({
+      status,
+      headers: retryAfter === undefined ? {} : { 'retry-after': retryAfter },
+    });
+    expect(retryDelayMs(res(503), 1, { backoffMs: 100 })).toBe(100);
+    expect(retryDelayMs(res(503), 3, { backoffMs: 100 })).toBe(400);
+    expect(retryDelayMs(res(429, '7'), 1, {})).toBe(7000);
+    expect(retryDelayMs(res(429, '3600'), 1, {})).toBe(30_000);
+    expect(retryDelayMs(res(429, '3600'), 1, { retryAfterCapMs: 500 })).toBe(500);
+    expect(retryDelayMs(res(429), 4, {})).toBeUndefined();
+    expect(retryDelayMs(res(404), 1, {})).toBeUndefined();
+    expect(retryDelayMs(res(501), 1, {})).toBeUndefined();
+    expect(retryDelayMs({ code: 'ECONNRESET' }, 1, {})).toBe(250);
+    expect(retryDelayMs({ code: 'ETIMEDOUT' }, 1, {})).toBeUndefined();
+    expect(retryDelayMs({ code: 'ECONNREFUSED' }, 1, {})).toBeUndefined();
+  });
+
+  it('NO_PROXY: hosts, domains, CIDRs, ports, *; loopback is never proxied', () => {
+    const p = {
+      httpsProxy: 'proxy:3128',
+      httpProxy: '',
+      noProxy: 'example.com, .corp 10.0.0.0/8,h:8443',
+    };
+    expect(proxyFor(new URL('https://quay.io/'), p)?.href).toBe('http://proxy:3128/');
+    expect(proxyFor(new URL('https://a.example.com/'), p)).toBeUndefined();
+    expect(proxyFor(new URL('https://x.corp/'), p)).toBeUndefined();
+    expect(proxyFor(new URL('https://10.2.3.4/'), p)).toBeUndefined();
+    expect(proxyFor(new URL('https://11.2.3.4/'), p)).toBeDefined();
+    expect(proxyFor(new URL('https://h:8443/'), p)).toBeUndefined();
+    expect(proxyFor(new URL('https://h/'), p)).toBeDefined();
+    expect(proxyFor(new URL('https://127.0.0.1:5000/'), p)).toBeUndefined();
+    expect(proxyFor(new URL('https://localhost/'), p)).toBeUndefined();
+    expect(proxyFor(new URL('https://[::1]/'), p)).toBeUndefined();
+    expect(proxyFor(new URL('http://quay.io/'), p)).toBeUndefined();
+    expect(proxySettingsFromEnv({ https_proxy: 'a', HTTPS_PROXY: 'b', no_proxy: 'c' })).toEqual({
+      httpsProxy: 'b',
+      httpProxy: '',
+      noProxy: 'c',
+    });
+    expect(() => parseProxyUrl('socks5://x:1')).toThrow('only http:// proxies are supported');
+  });
+
+  it('a proxy refusing the tunnel, or not answering, fails naming the proxy and the target', async () => {
+    const proxy = await startProxy({});
+    const proxies = { httpsProxy: proxy.url, httpProxy: '', noProxy: '' };
+    const err = (await httpGet('https://registry.stand-in.test/v2/', { proxies }).catch(
+      (e: unknown) => e,
+    )) as HttpError;
+    expect(err).toMatchObject({ reason: 'unreachable', code: 'EPROXY' });
+    expect(err.message).toBe(
+      `cannot reach https://registry.stand-in.test/v2/: EPROXY proxy 127.0.0.1:${String(proxy.port)} refused CONNECT registry.stand-in.test:443: HTTP 502`,
+    );
+    expect(proxy.log).toEqual([
+      { method: 'CONNECT', target: 'registry.stand-in.test:443', proxyAuthorization: undefined },
+    ]);
+    const mute = await serveMute();
+    const started = Date.now();
+    const hung = (await httpGet('https://registry.stand-in.test/v2/', {
+      proxies: { ...proxies, httpsProxy: `http://127.0.0.1:${String(mute)}` },
+      timeoutMs: 700,
+    }).catch((e: unknown) => e)) as HttpError;
+    expect(hung.code).toBe('ETIMEDOUT');
+    expect(hung.message).toContain('registry.stand-in.test');
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('503 twice then 200: retried with backoff; 503 for ever: the last response after the attempts', async () => {
+    let hits = 0;
+    const port = await serve((_req, res) => {
+      hits++;
+      if (hits <= 2) res.writeHead(503).end('busy');
+      else res.end('fine');
+    });
+    const res = await httpGet(`http://127.0.0.1:${String(port)}/`, { retry: { backoffMs: 5 } });
+    expect((await readBody(res.body)).toString()).toBe('fine');
+    expect(hits).toBe(3);
+    hits = -100;
+    const last = await httpGet(`http://127.0.0.1:${String(port)}/`, {
+      retry: { attempts: 2, backoffMs: 5 },
+    });
+    last.body.resume();
+    expect(last.status).toBe(503);
+    expect(hits).toBe(-98);
   });
 });

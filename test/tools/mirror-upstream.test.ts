@@ -125,6 +125,7 @@ describe.skipIf(missingTools('nginx').length > 0)('site mirror that answers', ()
       );
       expect(await sources.registry('docker.io')).toEqual({
         host: ngx.address,
+        upstream: 'docker.io',
         pathPrefix: 'dockerhub',
         insecure: true,
         authFile: '/etc/auth.json',

@@ -59,6 +59,7 @@ describe.skipIf(missingTools('rpmbuild', 'rpmspec', 'rpm', 'rpmsign', 'gpg').len
           topdir: path.join(out, 'top-rpm'),
           outDir: path.join(out, 'rpm'),
           manifest: path.join(out, 'rpm.json'),
+          depsFile: path.join(out, 'rpm.deps.json'),
         });
         results.push([
           await readFile(srpm),
@@ -107,8 +108,15 @@ describe.skipIf(missingTools('rpmbuild', 'rpmspec', 'rpm', 'rpmsign', 'gpg').len
         topdir: path.join(out, 'top-rpm'),
         outDir: path.join(out, 'rpm'),
         manifest: path.join(out, 'rpm.json'),
+        depsFile: path.join(out, 'rpm.deps.json'),
       });
       expect(built.map((b) => b.path)).toEqual(['noarch/metalk8s-sosreport-2.4-1.el7.noarch.rpm']);
+      // What the download must resolve from the repos (rpmbuild's Python generator adds the abi).
+      expect(JSON.parse(await readFile(path.join(out, 'rpm.deps.json'), 'utf8'))).toEqual({
+        package: 'metalk8s-sosreport',
+        requires: ['python(abi) = 2.7', 'sos >= 3.5'],
+        provides: ['metalk8s-sosreport'],
+      });
       const files = await execDirect(['rpm', '-qlp', path.join(out, 'rpm', built[0]?.path ?? '')]);
       expect(files.stdout.split('\n')).toContain(
         '/usr/lib/python2.7/site-packages/sos/plugins/metalk8s.py',
@@ -150,6 +158,7 @@ describe.skipIf(missingTools('rpmbuild', 'rpmspec', 'rpm', 'rpmsign', 'gpg').len
           srpm,
           topdir: path.join(out, 't2'),
           outDir: path.join(out, 'rpm'),
+          depsFile: path.join(out, 'rpm.deps.json'),
           manifest: path.join(out, 'rpm.json'),
           sign: { keyName: key.keyName, gnupgHome: key.home },
         });

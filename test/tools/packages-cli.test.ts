@@ -131,6 +131,7 @@ describe.skipIf(
     const first = await build('packaging');
     expect(first.code, first.stderr).toBe(0);
     expect(ran(first.events)).toEqual([
+      'packaging:closure',
       'packaging:download',
       'packaging:repo:metalk8s-main-el7',
       'packaging:repo:metalk8s-scality-el7',
@@ -158,7 +159,9 @@ describe.skipIf(
     await writeFile(path.join(ws, 'packages-specs', 'hello-built', 'hello-built.spec'), SPEC('2'));
     const r = await build('packaging');
     expect(r.code, r.stderr).toBe(0);
+    // The download does not run again: the new release requires nothing new.
     expect(ran(r.events)).toEqual([
+      'packaging:closure',
       'packaging:repo:metalk8s-scality-el7',
       'packaging:rpm:hello-built',
       'packaging:srpm:hello-built',

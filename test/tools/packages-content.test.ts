@@ -75,6 +75,7 @@ describe('packages-specs content', () => {
     const tasks = byName(createPackagingTasks(config, sources));
     expect([...tasks.keys()].sort()).toEqual([
       'packaging',
+      'packaging:closure',
       'packaging:download',
       'packaging:prune',
       ...['base', 'epel', 'extras', 'kubernetes', 'saltstack', 'scality', 'updates'].map(
@@ -142,6 +143,7 @@ describe('packages-specs content', () => {
     const tasks = createPackagingTasks(config, sources, { list: el8 });
     expect(tasks.map((t) => t.name).sort()).toEqual([
       'packaging:redhat-8',
+      'packaging:redhat-8:closure',
       'packaging:redhat-8:download',
       'packaging:redhat-8:prune',
       'packaging:repo:metalk8s-appstream-el8',

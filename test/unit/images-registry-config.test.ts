@@ -5,9 +5,11 @@ import {
   MEDIA_OCI_MANIFEST,
 } from '../../buildchain/lib/oci/manifest.ts';
 import {
+  COMMON_NAMED_LOCATIONS,
   generateRegistryConfig,
   regexEscape,
 } from '../../buildchain/tasks/images/nginx-registry-config.ts';
+import { renderRegistryConfig } from '../../buildchain/tasks/solution/build/registry-config.ts';
 import type { ScannedRepo } from '../../buildchain/tasks/images/registry-scan.ts';
 import { registryNaming } from '../../buildchain/tasks/images/write-registry-config.ts';
 
@@ -124,6 +126,29 @@ describe('nginx registry config', () => {
     );
     expect(() => generateRegistryConfig({ repos, serverRoot: '{{ x | y }}' })).toThrow(
       'server root',
+    );
+  });
+
+  it('common include defines every named location our and the reference includes use', () => {
+    const common = generateRegistryConfig({ repos: [], serverRoot: '/srv', constants: 'only' });
+    const defined = [...common.matchAll(/^location (@\w+) \{/gm)].map((m) => m[1]);
+    expect(defined.sort()).toEqual([...COMMON_NAMED_LOCATIONS].sort());
+    // A Solution include in the reference format (static-container-registry.py) uses @404_tag.
+    const reference = renderRegistryConfig(
+      [{ name: 'app', tag: '1.0', manifestHex: 'a'.repeat(64) }],
+      {
+        namePrefix: '{{ repository }}',
+        serverRoot: '{{ registry_root }}',
+      },
+    );
+    const used = [conf, reference].flatMap((text) =>
+      [...text.matchAll(/error_page 404 =? ?(@\w+);/g)].map((m) => m[1]),
+    );
+    expect(used).toContain('@404_tag');
+    for (const name of used) expect(defined).toContain(name);
+    // Registry JSON, not nginx's HTML page or TAG_INVALID.
+    expect(common).toMatch(
+      /location @404_tag \{[\s\S]*?default_type application\/json;\n {4}return 404 '\{"errors":\[\{"code":"MANIFEST_UNKNOWN"/,
     );
   });
 

@@ -56,7 +56,7 @@ const list: PackageList = {
 const files = ['https://github.com/projectcalico/cni-plugin/releases/download/v3.8.2/calico-amd64'];
 
 describe('planMirror', () => {
-  const plan = planMirror(images, [list], files);
+  const plan = planMirror(images, [list], files, { catalog: {} });
 
   it('plans one stand-in per remote image, sorted, keeping platforms', () => {
     expect(plan.images).toEqual([
@@ -74,8 +74,43 @@ describe('planMirror', () => {
     expect(plan.gpgKeys).toEqual(['http://mirror.centos.org/centos/RPM-GPG-KEY-CentOS-7']);
   });
 
+  it('imitates upstream from the catalogue: versions and deps of listed packages, extra packages', () => {
+    const withSos: PackageList = {
+      ...list,
+      packages: [
+        ...list.packages,
+        { name: 'sos', repo: '', built: false },
+        { name: 'python', version: '2.7.9', repo: 'base', built: false },
+      ],
+    };
+    const catalog = {
+      base: [
+        { name: 'sos', version: '3.7', release: '10.el7.centos', requires: ['python(abi) = 2.7'] },
+        { name: 'python', version: '2.7.5', release: '86.el7', provides: ['python(abi) = 2.7'] },
+        { name: 'libxml2', version: '2.9.1', release: '6.el7' },
+      ],
+      epel: [{ name: 'absent', version: '1', release: '1' }],
+    };
+    const base = planMirror(images, [withSos], files, { catalog }).repos.find(
+      (r) => r.dir === 'base',
+    );
+    expect(base?.rpms).toEqual([
+      { name: 'libxml2', version: '2.9.1', release: '6.el7' },
+      // A pin wins over the catalogue's version; its dependencies stay.
+      { name: 'python', version: '2.7.9', release: '1', provides: ['python(abi) = 2.7'] },
+      { name: 'socat', version: '1.0.0', release: '1' },
+      { name: 'sos', version: '3.7', release: '10.el7.centos', requires: ['python(abi) = 2.7'] },
+    ]);
+    // The default catalogue gives the CentOS 7 base what metalk8s-sosreport requires.
+    const real = planMirror(images, [withSos], files).repos.find((r) => r.dir === 'base');
+    expect(real?.rpms.find((r) => r.name === 'sos')?.version).toBe('3.7');
+    expect(real?.rpms.some((r) => r.provides?.includes('python(abi) = 2.7'))).toBe(true);
+  });
+
   it('hashes the same plan to the same stamp, and a changed list to another', () => {
-    expect(planHash(planMirror(images, [list], files), 'f')).toBe(planHash(plan, 'f'));
+    expect(planHash(planMirror(images, [list], files, { catalog: {} }), 'f')).toBe(
+      planHash(plan, 'f'),
+    );
     const bumped: PackageList = {
       ...list,
       packages: [{ name: 'kubelet', version: '1.15.4', repo: 'kubernetes', built: false }],

@@ -7,7 +7,8 @@ import {
   parsePackageMirrors,
   parseRegistryMirrors,
 } from '../../buildchain/config/mirrors.ts';
-import { isNoProxy, proxyFor, targetOf } from '../../buildchain/sources/reachable.ts';
+import { isNoProxy, proxyFor } from '../../buildchain/lib/http/proxy.ts';
+import { probeUrl } from '../../buildchain/sources/reachable.ts';
 
 describe('REGISTRY_MIRRORS', () => {
   it('parses upstream=host[:port][/prefix] pairs', () => {
@@ -89,23 +90,25 @@ describe('INSECURE_REGISTRIES and PACKAGE_MIRRORS', () => {
 });
 
 describe('reachability targets', () => {
-  it('derives host and port from URLs and registry hosts', () => {
-    expect(targetOf('quay.io')).toEqual({ host: 'quay.io', port: 443, https: true });
-    expect(targetOf('127.0.0.1:5000')).toEqual({ host: '127.0.0.1', port: 5000, https: true });
-    expect(targetOf('http://mirror.centos.org/centos/7/')).toEqual({
-      host: 'mirror.centos.org',
-      port: 80,
-      https: false,
-    });
+  it('probes URLs as given and registry hosts at https://host/v2/', () => {
+    expect(probeUrl('quay.io').href).toBe('https://quay.io/v2/');
+    expect(probeUrl('127.0.0.1:5000').href).toBe('https://127.0.0.1:5000/v2/');
+    expect(probeUrl('http://mirror.centos.org/centos/7/').href).toBe(
+      'http://mirror.centos.org/centos/7/',
+    );
   });
 
   it('follows the proxy variables and NO_PROXY', () => {
-    const env = { HTTPS_PROXY: 'http://proxy:3128', NO_PROXY: 'localhost,.internal' };
-    expect(proxyFor('quay.io', env)).toBe('http://proxy:3128');
-    expect(proxyFor('harbor.internal', env)).toBeUndefined();
-    expect(proxyFor('http://mirror.centos.org/', env)).toBeUndefined();
-    expect(isNoProxy('a.b.internal', '.internal')).toBe(true);
-    expect(isNoProxy('x.org', '*')).toBe(true);
-    expect(isNoProxy('notinternal', 'internal')).toBe(false);
+    const env = {
+      httpsProxy: 'http://proxy:3128',
+      httpProxy: '',
+      noProxy: 'localhost,.internal',
+    };
+    expect(proxyFor(new URL('https://quay.io/v2/'), env)?.href).toBe('http://proxy:3128/');
+    expect(proxyFor(new URL('https://harbor.internal/v2/'), env)).toBeUndefined();
+    expect(proxyFor(new URL('http://mirror.centos.org/'), env)).toBeUndefined();
+    expect(isNoProxy('a.b.internal', '443', '.internal')).toBe(true);
+    expect(isNoProxy('x.org', '443', '*')).toBe(true);
+    expect(isNoProxy('notinternal', '443', 'internal')).toBe(false);
   });
 });

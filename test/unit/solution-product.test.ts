@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import {
+  archiveId,
+  isoFileName,
   isValidProductName,
   isValidSemver,
   isValidSemverRange,
@@ -21,11 +23,31 @@ const product: ProductInfo = {
 };
 
 describe('product fields', () => {
-  it('accepts names usable in sh and repository names, rejects the others', () => {
+  it('accepts display names as 2.4 does (single spaces included), rejects the others', () => {
     expect(isValidProductName('Example-Solution')).toBe(true);
     expect(isValidProductName('Zenko2')).toBe(true);
-    for (const bad of ['', 'Example Solution', '1abc', 'a--b', 'a-', 'naïve', 'a;b'])
+    expect(isValidProductName('Example Solution')).toBe(true);
+    expect(isValidProductName('My Big-Solution 2')).toBe(true);
+    for (const bad of [
+      '',
+      '1abc',
+      'a--b',
+      'a-',
+      'naïve',
+      'a;b',
+      'a  b',
+      'a ',
+      ' a',
+      'a\tb',
+      'a -b',
+    ])
       expect(isValidProductName(bad)).toBe(false);
+  });
+
+  it('derives the env name as 2.4 does: lowercase, spaces to dashes, then the version', () => {
+    expect(archiveId('Example Solution', '1.0.0-dev')).toBe('example-solution-1.0.0-dev');
+    expect(archiveId('My Big-Solution 2', '0.1.0')).toBe('my-big-solution-2-0.1.0');
+    expect(isoFileName('Example Solution', '1.0.0')).toBe('example-solution-1.0.0.iso');
   });
 
   it('accepts semantic versions without build metadata', () => {
@@ -76,6 +98,12 @@ describe('product.txt', () => {
     });
   });
 
+  it('writes a display name with spaces as 2.4 reads it (^NAME=(.+)$, no quotes)', () => {
+    const text = renderProductTxt({ ...product, name: 'Example Solution' });
+    expect(text).toContain('\nVERSION=1.0.0-dev\n');
+    expect(/^NAME=(.+)$/m.exec(text)?.[1]).toBe('Example Solution');
+  });
+
   it('keeps GIT sh-safe', () => {
     expect(renderProductTxt({ ...product, git: 'a b;c' })).toContain('GIT=a_b_c\n');
   });
@@ -101,5 +129,12 @@ describe('manifest.yaml', () => {
       ui: { image: { name: 'example-ui', tag: '1.0.0' } },
       images: ['app:1.0.0'],
     });
+  });
+
+  it('names the object after the env name form of a display name with spaces', () => {
+    const doc = YAML.parse(
+      renderManifestYaml({ product: { ...product, name: 'Example Solution' }, images: [] }),
+    ) as { metadata: { name: string } };
+    expect(doc.metadata.name).toBe('example-solution');
   });
 });

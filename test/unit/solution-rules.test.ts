@@ -64,7 +64,7 @@ describe('solution.yaml parsing', () => {
 describe('product and image rules', () => {
   it('flags each bad product field with its own code', () => {
     expect(codes(checkProduct(base))).toEqual([]);
-    expect(codes(checkProduct({ ...base, name: 'bad name' }))).toEqual(['name-format']);
+    expect(codes(checkProduct({ ...base, name: 'bad_name' }))).toEqual(['name-format']);
     expect(codes(checkProduct({ ...base, version: '1.0' }))).toEqual(['version-semver']);
     expect(codes(checkProduct({ ...base, requireMetalK8s: 'soon' }))).toEqual([
       'require-metalk8s-range',
@@ -192,10 +192,15 @@ describe('operator manifests', () => {
       'operator/deploy/crds/a_crd.yaml',
       'apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n',
     ],
+    [
+      'ui/deployment.yaml',
+      'apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    metadata:\n      labels: {app: ui}\n',
+    ],
+    ['ui/service.yaml', 'apiVersion: v1\nkind: Service\nspec:\n  selector: {app: ui}\n'],
   ]);
 
   it('accepts the expected kinds', () => {
-    expect(checkManifests(good, false)).toEqual([]);
+    expect(checkManifests(good)).toEqual([]);
   });
 
   it('reports invalid YAML, wrong kinds, several CRDs per file and missing files', () => {
@@ -207,8 +212,7 @@ describe('operator manifests', () => {
       'apiVersion: x/v1\nkind: CustomResourceDefinition\n---\napiVersion: x/v1\nkind: CustomResourceDefinition\n',
     );
     bad.delete('operator/deploy/service_account.yaml');
-    expect(codes(checkManifests(bad, true)).sort()).toEqual([
-      'operator-file-missing',
+    expect(codes(checkManifests(bad)).sort()).toEqual([
       'operator-file-missing',
       'operator-kind',
       'operator-kind',

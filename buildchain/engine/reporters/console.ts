@@ -46,6 +46,7 @@ export function formatSummary(e: SummaryEvent): string {
   if (c.failed > 0) parts.push(`${c.failed} failed`);
   if (c.blocked > 0) parts.push(`${c.blocked} blocked`);
   if (c.notRun > 0) parts.push(`${c.notRun} not run`);
+  if ((c.ignored ?? 0) > 0) parts.push(`${c.ignored ?? 0} ignored`);
   const head = e.interrupted ? 'build interrupted' : e.exitCode === 0 ? 'build ok' : 'build failed';
   return `${head}: ${parts.join(', ')} in ${(e.durationMs / 1000).toFixed(1)}s`;
 }
@@ -80,7 +81,8 @@ export function formatEvent(event: BuildEvent, opts: ConsoleReporterOptions): st
         return opts.quiet === true ? undefined : `-- ${event.task}`;
       if (event.reason === 'dry-run')
         return `.. ${event.task} (would run: ${shortReasons(event.reasons)})`;
-      if (event.reason === 'blocked') return `!! ${event.task} (${event.reasons.join('; ')})`;
+      if (event.reason === 'blocked' || event.reason === 'ignored')
+        return `!! ${event.task} (${event.reasons.join('; ')})`;
       return undefined;
     case 'done':
       return opts.verbose === true
@@ -104,6 +106,9 @@ export function formatEvent(event: BuildEvent, opts: ConsoleReporterOptions): st
     case 'clean':
       return (
         [
+          ...(event.actions ?? []).map(
+            (a) => `${event.dryRun ? 'would run' : 'ran'} ${a} (${event.task})`,
+          ),
           ...event.removed.map(
             (p) => `${event.dryRun ? 'would remove' : 'removed'} ${p} (${event.task})`,
           ),
@@ -112,6 +117,8 @@ export function formatEvent(event: BuildEvent, opts: ConsoleReporterOptions): st
       );
     case 'forget':
       return `forgot ${event.tasks.length} task(s)`;
+    case 'ignore':
+      return event.tasks.map((t) => `ignoring ${t}`).join('\n') || undefined;
     case 'summary':
       // A refused command (exit 2) already printed its error.
       if (event.exitCode === 2 || (opts.quiet === true && event.exitCode === 0)) return undefined;

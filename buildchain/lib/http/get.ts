@@ -1,36 +1,78 @@
 /**
  * The one HTTP layer of the buildchain (registries, RPM repositories): GET on node:http/https
- * with shared keep-alive agents, redirects (credentials dropped on another host), a connect
- * timeout and an idle (no bytes) timeout, the abort signal honoured. Failures are
- * {@link HttpError}s naming the URL; callers add their own context.
+ * with shared keep-alive agents, redirects (credentials dropped on another host), proxies from
+ * the environment (lib/http/proxy.ts), a connect timeout and an idle (no bytes) timeout, retries
+ * with backoff for 429, 5xx and dropped connections honouring `Retry-After`, the abort signal
+ * honoured. Failures are {@link HttpError}s naming the URL; callers add their own context.
  */
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
+import { TLSSocket } from 'node:tls';
 import { TaskError } from '../errors.ts';
+import {
+  NO_PROXIES,
+  proxyAuthorization,
+  proxyFor,
+  TunnelAgent,
+  type ProxySettings,
+} from './proxy.ts';
+import { retryDelayMs, sleepUnlessAborted, type RetryOptions } from './retry.ts';
+
+export type { RetryOptions } from './retry.ts';
 
 const AGENT_OPTIONS = { keepAlive: true, maxSockets: 16 };
 const httpAgent = new http.Agent(AGENT_OPTIONS);
 const httpsAgent = new https.Agent(AGENT_OPTIONS);
 const insecureHttpsAgent = new https.Agent({ ...AGENT_OPTIONS, rejectUnauthorized: false });
+const tunnelAgents = new Map<string, TunnelAgent>();
 
-/** Default time to establish a connection (TCP and TLS), in ms. */
-export const DEFAULT_CONNECT_TIMEOUT_MS = 8_000;
-/** Default time without a byte from the server (before and during the body), in ms. */
-export const DEFAULT_IDLE_TIMEOUT_MS = 20_000;
+/**
+ * Default time (ms) a request may wait for a connection, and then for each byte of the answer:
+ * a server that accepts and never answers fails within it. HTTP_TIMEOUT's default.
+ */
+export const DEFAULT_HTTP_TIMEOUT_MS = 20_000;
+
+/** Process-wide defaults, set once from the settings (see {@link configureHttp}). */
+interface HttpDefaults {
+  timeoutMs: number;
+  proxies: ProxySettings;
+}
+
+const defaults: HttpDefaults = { timeoutMs: DEFAULT_HTTP_TIMEOUT_MS, proxies: NO_PROXIES };
+
+/**
+ * Sets the defaults of every later request: `timeoutMs` (HTTP_TIMEOUT) and the proxies
+ * (HTTPS_PROXY, HTTP_PROXY, NO_PROXY). The configuration loader calls it once.
+ */
+export function configureHttp(values: Partial<HttpDefaults>): void {
+  if (values.timeoutMs !== undefined) defaults.timeoutMs = values.timeoutMs;
+  if (values.proxies !== undefined) defaults.proxies = values.proxies;
+}
+
+/** The current defaults (timeout in ms, proxies). */
+export function httpDefaults(): Readonly<HttpDefaults> {
+  return { ...defaults };
+}
 
 /** Options of {@link httpGet}. */
 export interface HttpGetOptions {
   readonly headers?: Readonly<Record<string, string>>;
   readonly signal?: AbortSignal;
-  /** Default {@link DEFAULT_CONNECT_TIMEOUT_MS}. */
+  /** Both timeouts below at once (ms). Default: HTTP_TIMEOUT ({@link configureHttp}). */
+  readonly timeoutMs?: number;
+  /** Time to establish a connection (TCP, proxy tunnel and TLS), in ms. */
   readonly connectTimeoutMs?: number;
-  /** Default {@link DEFAULT_IDLE_TIMEOUT_MS}. */
+  /** Time without a byte from the server (before and during the body), in ms. */
   readonly idleTimeoutMs?: number;
   /** HTTPS without certificate verification. */
   readonly insecure?: boolean;
   /** Redirects followed (default 5); past that, the 3xx response is returned. */
   readonly maxRedirects?: number;
+  /** Retries of 429, 5xx and dropped connections (default 4 attempts); `false`: one attempt. */
+  readonly retry?: RetryOptions | false;
+  /** Proxies (default: the configured ones, from the environment). */
+  readonly proxies?: ProxySettings;
 }
 
 /** A response: the body must be consumed (or `resume()`d) to free the connection. */
@@ -42,6 +84,10 @@ export interface HttpResponse {
   /** The URL that answered (after redirects). */
   readonly url: URL;
 }
+
+const TIMEOUT_HINT =
+  'the server accepted the connection but did not answer in time: check it (or the proxy), ' +
+  'or raise HTTP_TIMEOUT in .env if it is only slow';
 
 /** A failed exchange: `unreachable` (or `aborted`), naming the URL; `code` as Node reports it. */
 export class HttpError extends TaskError {
@@ -60,7 +106,14 @@ export class HttpError extends TaskError {
       aborted
         ? `request to ${shown} aborted`
         : `cannot reach ${shown}: ${code === '' ? detail : `${code} ${detail}`}`,
-      aborted ? {} : { hint: 'check the network and the URL (mirror settings in .env)' },
+      aborted
+        ? {}
+        : {
+            hint:
+              code === 'ETIMEDOUT'
+                ? TIMEOUT_HINT
+                : 'check the network and the URL (mirror and proxy settings in .env)',
+          },
     );
     this.name = 'HttpError';
     this.url = shown;
@@ -78,6 +131,11 @@ export function displayUrl(url: URL): string {
   return copy.href;
 }
 
+/** `20 s`, `500 ms`. */
+export function formatDuration(ms: number): string {
+  return ms % 1000 === 0 ? `${String(ms / 1000)} s` : `${String(ms)} ms`;
+}
+
 function toHttpError(err: unknown, url: URL, signal: AbortSignal | undefined): HttpError {
   if (err instanceof HttpError) return err;
   const code = (err as { code?: unknown }).code;
@@ -90,14 +148,15 @@ function toHttpError(err: unknown, url: URL, signal: AbortSignal | undefined): H
 }
 
 /**
- * GETs `url`, following redirects. Resolves with the first non-redirect response (any status);
- * rejects with an {@link HttpError} when no response comes.
+ * GETs `url`, following redirects and retrying transient failures. Resolves with the first
+ * non-redirect response (any status: a 429 or 5xx once the retries are spent); rejects with an
+ * {@link HttpError} when no response comes.
  */
 export async function httpGet(url: string | URL, opts: HttpGetOptions = {}): Promise<HttpResponse> {
   let current = new URL(url);
   let headers: Record<string, string> = { ...opts.headers };
   for (let left = opts.maxRedirects ?? 5; ; left--) {
-    const res = await exchange(current, headers, opts);
+    const res = await exchangeWithRetries(current, headers, opts);
     const location = res.headers.location;
     if (res.status < 300 || res.status >= 400 || location === undefined || left <= 0) return res;
     res.body.resume();
@@ -109,6 +168,89 @@ export async function httpGet(url: string | URL, opts: HttpGetOptions = {}): Pro
     }
     current = next;
   }
+}
+
+async function exchangeWithRetries(
+  url: URL,
+  headers: Record<string, string>,
+  opts: HttpGetOptions,
+): Promise<HttpResponse> {
+  const retry = opts.retry === false ? { attempts: 1 } : (opts.retry ?? {});
+  for (let attempt = 1; ; attempt++) {
+    let outcome: HttpResponse | HttpError;
+    try {
+      outcome = await exchange(url, headers, opts);
+    } catch (err) {
+      outcome = toHttpError(err, url, opts.signal);
+    }
+    const delay = retryDelayMs(outcome, attempt, retry);
+    if (delay === undefined) {
+      if (outcome instanceof HttpError) throw outcome;
+      return outcome;
+    }
+    if (!(outcome instanceof HttpError)) outcome.body.resume();
+    await sleepUnlessAborted(delay, opts.signal);
+    if (opts.signal?.aborted === true) throw new HttpError(url, 'ABORT_ERR', 'aborted');
+  }
+}
+
+/** The agent and request target for `url` (direct, or through the proxy). */
+function route(
+  url: URL,
+  headers: Record<string, string>,
+  opts: HttpGetOptions,
+  connectMs: number,
+): http.RequestOptions {
+  const isHttps = url.protocol === 'https:';
+  const proxy = proxyFor(url, opts.proxies ?? defaults.proxies);
+  const auth: Record<string, string> = {};
+  if (url.username !== '' || url.password !== '') {
+    const creds = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+    auth.authorization = `Basic ${Buffer.from(creds).toString('base64')}`;
+  }
+  const all = { ...auth, ...headers };
+  const direct = {
+    protocol: url.protocol,
+    hostname: url.hostname.replace(/^\[|\]$/g, ''),
+    port: url.port,
+    path: `${url.pathname}${url.search}`,
+    method: 'GET',
+    headers: all,
+  };
+  if (proxy === undefined) {
+    const agent = isHttps ? (opts.insecure === true ? insecureHttpsAgent : httpsAgent) : httpAgent;
+    return { ...direct, agent };
+  }
+  if (isHttps) {
+    const key = `${proxy.href}|${String(opts.insecure === true)}|${String(connectMs)}`;
+    let agent = tunnelAgents.get(key);
+    if (agent === undefined) {
+      agent = new TunnelAgent(proxy, connectMs, {
+        ...AGENT_OPTIONS,
+        rejectUnauthorized: opts.insecure !== true,
+      });
+      tunnelAgents.set(key, agent);
+    }
+    return { ...direct, agent };
+  }
+  // Plain http through the proxy: the request line carries the absolute URL.
+  const proxyAuth = proxyAuthorization(proxy);
+  const target = new URL(url.href);
+  target.username = '';
+  target.password = '';
+  return {
+    protocol: 'http:',
+    hostname: proxy.hostname.replace(/^\[|\]$/g, ''),
+    port: proxy.port === '' ? 80 : proxy.port,
+    path: target.href,
+    method: 'GET',
+    headers: {
+      ...all,
+      host: url.host,
+      ...(proxyAuth === undefined ? {} : { 'proxy-authorization': proxyAuth }),
+    },
+    agent: httpAgent,
+  };
 }
 
 /** Options of {@link httpRequest}: those of {@link httpGet} plus a request body. */
@@ -139,8 +281,8 @@ function exchange(
   method = 'GET',
   body?: Buffer | (() => Readable),
 ): Promise<HttpResponse> {
-  const connectMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-  const idleMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  const connectMs = opts.connectTimeoutMs ?? opts.timeoutMs ?? defaults.timeoutMs;
+  const idleMs = opts.idleTimeoutMs ?? opts.timeoutMs ?? defaults.timeoutMs;
   const signal = opts.signal;
   return new Promise((resolve, reject) => {
     if (signal?.aborted === true) {
@@ -152,7 +294,13 @@ function exchange(
       reject(new HttpError(url, 'ERR_INVALID_PROTOCOL', `unsupported protocol ${url.protocol}`));
       return;
     }
-    const agent = isHttps ? (opts.insecure === true ? insecureHttpsAgent : httpsAgent) : httpAgent;
+    let options: http.RequestOptions;
+    try {
+      options = route(url, headers, opts, connectMs);
+    } catch (err) {
+      reject(new HttpError(url, 'EPROXY', (err as Error).message));
+      return;
+    }
     let response: IncomingMessage | undefined;
     const fail = (err: HttpError): void => {
       clearTimeout(connectTimer);
@@ -163,19 +311,35 @@ function exchange(
     const onAbort = (): void => {
       fail(new HttpError(url, 'ABORT_ERR', 'aborted'));
     };
-    const req = (isHttps ? https : http).request(url, { method, headers, agent });
+    const req = (options.protocol === 'https:' ? https : http).request({ ...options, method });
     const connectTimer = setTimeout(() => {
-      fail(new HttpError(url, 'ETIMEDOUT', `no connection within ${connectMs} ms`));
+      fail(
+        new HttpError(
+          url,
+          'ETIMEDOUT',
+          `no connection within ${formatDuration(connectMs)} (HTTP_TIMEOUT)`,
+        ),
+      );
     }, connectMs);
     req.on('socket', (socket) => {
-      if (!socket.connecting) clearTimeout(connectTimer);
+      // A TLS socket is ready once its handshake is done ('unknown' while it runs; a tunnelled
+      // socket is already connected to the proxy by then).
+      const protocol = socket instanceof TLSSocket ? socket.getProtocol() : 'plain';
+      const pending = socket.connecting || protocol === null || protocol === 'unknown';
+      if (!pending) clearTimeout(connectTimer);
       else
         socket.once(isHttps ? 'secureConnect' : 'connect', () => {
           clearTimeout(connectTimer);
         });
     });
     req.setTimeout(idleMs, () => {
-      fail(new HttpError(url, 'ETIMEDOUT', `no data for ${idleMs} ms`));
+      fail(
+        new HttpError(
+          url,
+          'ETIMEDOUT',
+          `no answer within ${formatDuration(idleMs)} (HTTP_TIMEOUT)`,
+        ),
+      );
     });
     signal?.addEventListener('abort', onAbort, { once: true });
     req.on('error', (err) => {

@@ -5,18 +5,23 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parse } from 'yaml';
+import { parseYaml as parse } from '../../lib/text/parse-yaml.ts';
 import type { ImageEntry, PackageList } from '../../config/content-types.ts';
 import { loadImageList } from '../../config/images.ts';
 import { sha256Hex } from '../../lib/fs/hash.ts';
 import { expandRepoVars, loadPackageList } from '../../config/packages.ts';
 import type { StandInImageRef } from './stand-in-image.ts';
+import { UPSTREAM_CATALOG, type CatalogRpm } from './upstream-catalog.ts';
 
 /** A stand-in RPM to build (always noarch). */
 export interface StandInRpm {
   readonly name: string;
   readonly version: string;
   readonly release: string;
+  /** Extra `Provides:` (from the {@link UPSTREAM_CATALOG}). */
+  readonly provides?: readonly string[];
+  /** `Requires:` (from the {@link UPSTREAM_CATALOG}). */
+  readonly requires?: readonly string[];
 }
 
 /** One upstream yum repository served by the mirror under `/<dir>/`. */
@@ -42,6 +47,21 @@ export interface MirrorPlan {
 export const DEFAULT_VERSION = '1.0.0';
 export const DEFAULT_RELEASE = '1';
 
+/** The stand-in of a listed package: its pin, else the catalogue's version, else the default. */
+function listedRpm(
+  p: { name: string; version?: string; release?: string },
+  known: CatalogRpm | undefined,
+): StandInRpm {
+  const pinned = p.version !== undefined;
+  return {
+    name: p.name,
+    version: p.version ?? known?.version ?? DEFAULT_VERSION,
+    release: p.release ?? (pinned ? DEFAULT_RELEASE : (known?.release ?? DEFAULT_RELEASE)),
+    ...(known?.provides === undefined ? {} : { provides: known.provides }),
+    ...(known?.requires === undefined ? {} : { requires: known.requires }),
+  };
+}
+
 function trimSlash(url: string): string {
   return url.replace(/\/+$/, '');
 }
@@ -51,6 +71,7 @@ export function planMirror(
   images: readonly ImageEntry[],
   packageLists: readonly PackageList[],
   sourceFileUrls: readonly string[],
+  options: { readonly catalog?: Readonly<Record<string, readonly CatalogRpm[]>> } = {},
 ): MirrorPlan {
   const refs = new Map<string, StandInImageRef>();
   for (const image of images) {
@@ -68,6 +89,7 @@ export function planMirror(
   }
   const repos = new Map<string, { baseUrls: Set<string>; rpms: Map<string, StandInRpm> }>();
   const gpgKeys = new Set<string>();
+  const catalog = options.catalog ?? UPSTREAM_CATALOG;
   for (const list of packageLists) {
     const basearch = list.basearch ?? 'x86_64';
     const dirOf = new Map<string, string>();
@@ -88,18 +110,19 @@ export function planMirror(
       repos.set(dir, entry);
       dirOf.set(repo.name, dir);
       for (const key of repo.gpgKeys) gpgKeys.add(expandRepoVars(key, list.releasever, basearch));
+      // What upstream has beyond the list; listed packages below replace these entries.
+      for (const extra of catalog[repo.name] ?? []) {
+        if (!entry.rpms.has(extra.name)) entry.rpms.set(extra.name, listedRpm(extra, extra));
+      }
     }
     const fallback = list.repos[0]?.name;
     for (const p of list.packages) {
       if (p.built) continue;
-      const dir = dirOf.get(p.repo !== '' ? p.repo : (fallback ?? '')) ?? dirOf.get(fallback ?? '');
+      const repoName = p.repo !== '' && dirOf.has(p.repo) ? p.repo : (fallback ?? '');
+      const dir = dirOf.get(repoName);
       if (dir === undefined) continue;
-      const rpm = {
-        name: p.name,
-        version: p.version ?? DEFAULT_VERSION,
-        release: p.release ?? DEFAULT_RELEASE,
-      };
-      repos.get(dir)?.rpms.set(p.name, rpm);
+      const known = catalog[repoName]?.find((c) => c.name === p.name);
+      repos.get(dir)?.rpms.set(p.name, listedRpm(p, known));
     }
   }
   return {

@@ -54,6 +54,8 @@ export function mirrorDirs(buildRoot: string): MirrorDirs {
 export interface SeedResult {
   /** Hash of the plan and stand-in formats. */
   readonly hash: string;
+  /** {@link SEED_FORMAT} of the seed (RPMs of another format are built again). */
+  readonly format?: string;
   /** `registry/repository:tag` → digest of the stand-in (manifest or manifest list). */
   readonly imageDigests: Readonly<Record<string, string>>;
   /** What was done: `up-to-date`, or counts of the work. */
@@ -213,7 +215,14 @@ async function seedUnchecked(opts: SeedOptions): Promise<SeedResult> {
   const fresh = await readFreshStamp(opts.dirs, opts.plan);
   if (fresh !== undefined) return fresh;
   const { dirs, plan } = opts;
+  const previous = (await readFile(dirs.stamp, 'utf8')
+    .then((t) => JSON.parse(t) as SeedResult)
+    .catch(() => undefined)) ?? { format: undefined };
   await rm(dirs.stamp, { force: true });
+  // A lock describes the mirror's previous content: resolve again against the new one.
+  await rm(dirs.locks, { recursive: true, force: true });
+  // RPMs are kept by file name: those of another format (spec template) are built again.
+  if (previous.format !== SEED_FORMAT) await rm(dirs.www, { recursive: true, force: true });
   for (const d of [dirs.www, dirs.work, dirs.locks, path.join(dirs.registry, 'data')])
     await mkdir(d, { recursive: true });
   // Images are rebuilt in memory in milliseconds: rewrite the storage so no stale tag remains.
@@ -244,6 +253,7 @@ async function seedUnchecked(opts: SeedOptions): Promise<SeedResult> {
   const rpmCount = plan.repos.reduce((n, r) => n + r.rpms.length, 0);
   const result: SeedResult = {
     hash: planHash(plan, SEED_FORMAT),
+    format: SEED_FORMAT,
     imageDigests,
     summary: `${plan.images.length} images, ${rpmCount} RPMs (${built} built) in ${plan.repos.length} repos, ${plan.files.length} files`,
   };

@@ -7,7 +7,6 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile, readFile } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import path from 'node:path';
-import { stringify } from 'yaml';
 import { startDetached, type DetachedProcess } from '../../engine/exec/detached.ts';
 import { killGroup } from '../../engine/exec/process-group.ts';
 import { nginxString } from '../../lib/text/quote.ts';
@@ -243,6 +242,8 @@ export async function startRegistry(opts: RegistryOptions): Promise<LoopbackServ
       ? {}
       : { auth: { htpasswd: { realm: 'buildchain', path: opts.htpasswd } } }),
   };
+  // yaml loads when a registry starts (not on every command's start-up).
+  const { stringify } = await import('yaml');
   await writeFile(configPath, stringify(config));
   return startProcessServer({
     argv: [opts.bin ?? 'docker-registry', 'serve', configPath],

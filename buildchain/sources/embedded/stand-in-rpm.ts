@@ -12,12 +12,25 @@ import {
   rpmMacroEscape,
   shellQuote,
 } from '../../lib/text/quote.ts';
+import { TaskError } from '../../engine/task.ts';
 import type { StandInRpm } from './content.ts';
 
 /** Fixed build time of stand-in RPMs (SOURCE_DATE_EPOCH), also their file mtime. */
 export const STAND_IN_EPOCH = 1_600_000_000;
-/** Bump when the spec template changes (part of the seed stamp). */
-export const STAND_IN_RPM_FORMAT = 1;
+/** Bump when the spec template changes (part of the seed stamp; a new format rebuilds them all). */
+export const STAND_IN_RPM_FORMAT = 2;
+
+/** `name` or `name OP version` (`python(abi) = 2.7`, `sos >= 3.5`). */
+const RPM_DEPENDENCY = /^[A-Za-z0-9_][A-Za-z0-9_.+()/:-]*(?: (?:<|<=|=|>=|>) [A-Za-z0-9_.+~:-]+)?$/;
+
+/** Throws unless `value` is a plain RPM dependency (no macro, no rich dependency). */
+export function requireRpmDependency(value: string, what: string): string {
+  if (!RPM_DEPENDENCY.test(value))
+    throw new TaskError('invalid-input', `${what} '${value}' is not an RPM dependency`, {
+      hint: 'write NAME or NAME OP VERSION (OP one of < <= = >= >), e.g. python(abi) = 2.7',
+    });
+  return value;
+}
 
 /** `<name>-<version>-<release>.noarch.rpm` */
 export function rpmFileName(rpm: StandInRpm): string {
@@ -41,10 +54,19 @@ export function standInSpec(rpm: StandInRpm): string {
   const file = `${dir}/${name}`;
   const text = (value: string): string =>
     rpmMacroEscape(value, 'stand-in RPM text', 'use an RPM name');
+  const deps = [
+    ...(rpm.provides ?? []).map(
+      (d) => `Provides:       ${requireRpmDependency(d, `provide of stand-in RPM ${name}`)}`,
+    ),
+    ...(rpm.requires ?? []).map(
+      (d) => `Requires:       ${requireRpmDependency(d, `requirement of stand-in RPM ${name}`)}`,
+    ),
+  ];
   return [
     `Name:           ${name}`,
     `Version:        ${version}`,
     `Release:        ${release}`,
+    ...deps,
     `Summary:        ${text(`Stand-in for ${name} (metalk8s-buildchain embedded mirror)`)}`,
     'License:        Apache-2.0',
     'BuildArch:      noarch',

@@ -10,7 +10,6 @@ import { parseProductTxt } from '../../media/product-txt.ts';
 import { sha256File } from '../../lib/fs/hash.ts';
 import { summarizeEventLog } from './event-log.ts';
 import type { BuildReport, ReportImage } from './report-types.ts';
-import { scanArchives } from './scan-archives.ts';
 import { countBytes, filesUnder, scanImageDirs, scanRepositories, walkTree } from './scan-tree.ts';
 
 /** Inputs of {@link computeBuildReport}. */
@@ -79,6 +78,8 @@ export async function computeBuildReport(opts: BuildReportOptions): Promise<Buil
   const product = Object.fromEntries(parseProductTxt(productText));
   const files = await walkTree(opts.isoRoot);
   const dirImages = await scanImageDirs(opts.isoRoot, files);
+  // tar is loaded only when a report is computed (it costs every command's start-up time).
+  const { scanArchives } = await import('./scan-archives.ts');
   const archives = await scanArchives(opts.isoRoot, files);
   const images: ReportImage[] = [...dirImages, ...archives].sort((a, b) =>
     `${a.name}:${a.version}`.localeCompare(`${b.name}:${b.version}`),

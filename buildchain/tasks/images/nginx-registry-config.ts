@@ -19,6 +19,14 @@ import type { ScannedRepo, ServedManifest } from './registry-scan.ts';
 
 export { regexEscape };
 
+/**
+ * Named locations the constants define. The first two are used by this generator's includes;
+ * `@404_tag` by those of the reference static-container-registry (Solutions built with it, and
+ * MetalK8s's own older includes): in a server holding several includes, one common file must
+ * define every named location any of them refers to, or nginx answers 500 where a 404 is due.
+ */
+export const COMMON_NAMED_LOCATIONS = ['@registry_manifest_unknown', '@registry_blob_unknown', '@404_tag'] as const;
+
 /** Options for {@link generateRegistryConfig}. */
 export interface RegistryConfigOptions {
   readonly repos: readonly ScannedRepo[];
@@ -116,6 +124,11 @@ location @registry_blob_unknown {
     add_header Docker-Distribution-Api-Version registry/2.0 always;
     types { } default_type application/json;
     return 404 '{{{blobUnknown}}}';
+}
+location @404_tag {
+    add_header Docker-Distribution-Api-Version registry/2.0 always;
+    types { } default_type application/json;
+    return 404 '{{{manifestUnknown}}}';
 }
 {{/if}}
 {{#if catalog}}

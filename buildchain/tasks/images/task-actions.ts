@@ -1,5 +1,4 @@
 /** The actions of `images:pull:*` and `images:build:*` (engine glue around pull/build). */
-import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
 import type { ImageEntry } from '../../config/content-types.ts';
@@ -11,7 +10,8 @@ import { exportArchive } from './archive.ts';
 import type { BlobStore } from '../../media/images/blob-store.ts';
 import { contextExec } from '../../engine/exec/run-command.ts';
 import { buildLocalImage, writeStandInContext } from './build.ts';
-import { registriesConf, type ImageBuilder } from './builder-args.ts';
+import type { ImageBuilder } from './builder-args.ts';
+import { builderEnv } from './builder-env.ts';
 import { pullImage } from './pull.ts';
 import { RegistryClient } from './registry-client.ts';
 import type { ImagesPaths } from './paths.ts';
@@ -106,7 +106,9 @@ export async function buildImageAction(ctx: ActionContext, o: BuildActionOptions
   }
   if (file === undefined) throw new TaskError('missing-file-dep', `${build.context} has no Containerfile or Dockerfile`);
   const dest = layoutDir(config, o.paths, entry);
-  const env = o.standIn ? undefined : await builderEnv(config, o.paths);
+  const env = o.standIn ? undefined : await builderEnv(config, o.builder, o.paths.containers, (line) => {
+    ctx.log(line);
+  });
   await buildLocalImage({
     name: entry.name,
     version: entry.version,
@@ -123,22 +125,4 @@ export async function buildImageAction(ctx: ActionContext, o: BuildActionOptions
     ...(env !== undefined ? { env } : {}),
   });
   await maybeArchive(ctx, config, entry, dest);
-}
-
-/** CONTAINERS_REGISTRIES_CONF for real builds when REGISTRY_MIRRORS maps base-image registries. */
-async function builderEnv(config: BuildConfig, paths: ImagesPaths): Promise<Record<string, string> | undefined> {
-  const settings = config.settings.mirrors;
-  const insecure = new Set(settings.insecureRegistries);
-  const conf = registriesConf(
-    settings.registryMirrors.map((m) => ({
-      upstream: m.upstream,
-      location: m.pathPrefix === '' ? m.host : `${m.host}/${m.pathPrefix}`,
-      insecure: insecure.has(m.host),
-    })),
-  );
-  if (conf === '') return undefined;
-  const file = path.join(paths.containers, 'registries.conf');
-  await mkdir(paths.containers, { recursive: true });
-  await writeFile(file, conf);
-  return { CONTAINERS_REGISTRIES_CONF: file };
 }

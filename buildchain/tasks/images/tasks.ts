@@ -15,10 +15,6 @@ import type { Sources } from '../../sources/sources.ts';
 import { openBlobStore } from '../../media/images/blob-store.ts';
 import { dedupTree, inodeSnapshot, snapshotChanges } from './dedup.ts';
 import { layoutProblem } from './layout-check.ts';
-import { lockImages } from './lock.ts';
-import { pruneImages } from './prune.ts';
-import { buildImageAction, pullImageAction } from './task-actions.ts';
-import { writeRegistryConfig } from './write-registry-config.ts';
 import { imagesPaths } from './paths.ts';
 
 /** Options for {@link createImagesTasks}. */
@@ -122,7 +118,9 @@ export function createImagesTasks(config: BuildConfig, sources: Sources, options
         actions: [
           fn(
             `images-build ${JSON.stringify({ entry, builder, standIn: embedded })}`,
-            (ctx) => buildImageAction(ctx, { config, entry, builder, standIn: embedded, paths, store: store() }),
+            // Action modules load when an image task runs (the registry client and nginx
+            // templates cost start-up time otherwise).
+            async (ctx) => (await import('./task-actions.ts')).buildImageAction(ctx, { config, entry, builder, standIn: embedded, paths, store: store() }),
           ),
         ],
       };
@@ -138,7 +136,7 @@ export function createImagesTasks(config: BuildConfig, sources: Sources, options
       actions: [
         fn(
           `images-pull ${JSON.stringify(entry)}`,
-          (ctx) => pullImageAction(ctx, { config, entry, sources, paths, store: store() }),
+          async (ctx) => (await import('./task-actions.ts')).pullImageAction(ctx, { config, entry, sources, paths, store: store() }),
         ),
       ],
     };
@@ -160,6 +158,7 @@ export function createImagesTasks(config: BuildConfig, sources: Sources, options
       targetCheck: { observe: () => Promise.resolve({ keepArchives } satisfies PruneRecord) },
       actions: [
         fn(`images-prune ${JSON.stringify({ keep, keepArchives })}`, async (ctx: ActionContext) => {
+          const { pruneImages } = await import('./prune.ts');
           const removed = await pruneImages({ imagesDir: paths.imagesDir, keep: new Set(keep), keepArchives: new Set(keepArchives), fence: config.buildRoot });
           // Archives elsewhere in the ISO tree (e.g. pause in the Salt tree): those the last run
           // kept and this one does not.
@@ -195,7 +194,7 @@ export function createImagesTasks(config: BuildConfig, sources: Sources, options
       targets: [paths.registryInclude, paths.registryCommonInclude],
       config: { keep, projectName: config.projectName },
       actions: [
-        fn(`images-registry-config ${JSON.stringify(keep)}`, (ctx) => writeRegistryConfig(ctx, config, paths)),
+        fn(`images-registry-config ${JSON.stringify(keep)}`, async (ctx) => (await import('./write-registry-config.ts')).writeRegistryConfig(ctx, config, paths)),
       ],
     },
     {
@@ -208,7 +207,7 @@ export function createImagesTasks(config: BuildConfig, sources: Sources, options
       name: 'images:lock',
       doc: `Record the digests of unpinned remote images into ${listFile} (SOURCES=upstream/site)`,
       uptodate: [false],
-      actions: [fn('images-lock', (ctx) => lockImages(ctx, { config, sources, listFile, entries }))],
+      actions: [fn('images-lock', async (ctx) => (await import('./lock.ts')).lockImages(ctx, { config, sources, listFile, entries }))],
     },
   ];
 }

@@ -16,10 +16,8 @@ import { expectedTree, findStrays } from '../iso-root/index.ts';
 import type { Sources } from '../../sources/sources.ts';
 import { buildEpoch } from '../../config/build-info.ts';
 import { parseProductTxt } from '../../media/product-txt.ts';
-import { verifyIso } from './verify.ts';
 import { hasVersionFile, readVersionFile, VERSION_FILE } from '../../config/version.ts';
 import { checkVolumeId } from '../../media/iso/mkisofs-args.ts';
-import { writeIso } from '../../media/iso/write-iso.ts';
 
 /** `<BUILD_ROOT>/<project lower>.iso` */
 export function isoPath(config: BuildConfig): string {
@@ -130,6 +128,8 @@ function buildTask(config: BuildConfig, iso: string, sumFile: string): TaskDefin
     clean: true,
     actions: [
       fn(`write-iso ${JSON.stringify(params)}`, async (ctx) => {
+        // The ISO writer and the verifier load when they run (start-up time of every command).
+        const { writeIso } = await import('../../media/iso/write-iso.ts');
         await writeIso({
           root: config.isoRoot,
           output: iso,
@@ -210,6 +210,7 @@ function verifyTask(config: BuildConfig, iso: string): TaskDefinition {
             hint: 'Build it first (npm run build iso), or set ISO_VERIFY_PATH to the ISO file to check.',
           });
         }
+        const { verifyIso } = await import('./verify.ts');
         const report = await verifyIso({
           iso: target,
           expectName: config.projectName,

@@ -1,6 +1,6 @@
 /**
- * Checks of an extracted ISO tree (pure file reads, no tools): layout, container images
- * (manifest and blob digests, registry includes), yum repositories (repodata vs RPMs).
+ * Checks of an extracted ISO tree (pure file reads, no tools): the report, layout, yum
+ * repositories (repodata vs RPMs). Images: verify-images.ts; image archives: verify-archives.ts.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -31,20 +31,20 @@ export function addProblem(
   report.problems.push(problem(kind, subject, message));
 }
 
-async function digestOf(file: string, algo = 'sha256'): Promise<string> {
+export async function digestOf(file: string, algo = 'sha256'): Promise<string> {
   const h = createHash(algo);
   for await (const c of createReadStream(file, { highWaterMark: 4 << 20 })) h.update(c as Buffer);
   return h.digest('hex');
 }
 
-async function isFile(p: string): Promise<boolean> {
+export async function isFile(p: string): Promise<boolean> {
   return stat(p).then(
     (s) => s.isFile(),
     () => false,
   );
 }
 
-async function subdirs(dir: string): Promise<string[]> {
+export async function subdirs(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
   return entries
     .filter((e) => e.isDirectory())
@@ -66,94 +66,6 @@ export async function checkLayout(
     if (!ok) addProblem(report, 'missing-file', 'layout', `${rel} is missing`);
   }
   report.checked.push(`layout: ${required.length} required entries`);
-}
-
-interface Descriptor {
-  readonly digest?: string;
-  readonly mediaType?: string;
-}
-
-/** Checks one `images/<name>/<tag>/` layout: manifest parses, each blob's sha256 matches. */
-async function checkImageDir(dir: string, label: string, report: CheckReport): Promise<void> {
-  const manifestFile = path.join(dir, 'manifest.json');
-  let manifest: { config?: Descriptor; layers?: Descriptor[]; manifests?: Descriptor[] };
-  try {
-    manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as typeof manifest;
-  } catch (err) {
-    addProblem(
-      report,
-      'manifest-invalid',
-      `image ${label}`,
-      `manifest.json unreadable: ${String(err)}`,
-    );
-    return;
-  }
-  const blobs = [manifest.config, ...(manifest.layers ?? []), ...(manifest.manifests ?? [])].filter(
-    (d): d is Descriptor => d !== undefined,
-  );
-  for (const d of blobs) {
-    const m = /^sha256:([a-f0-9]{64})$/.exec(d.digest ?? '');
-    if (m?.[1] === undefined) {
-      addProblem(
-        report,
-        'manifest-invalid',
-        `image ${label}`,
-        `malformed digest '${d.digest ?? ''}'`,
-      );
-      continue;
-    }
-    const blob = path.join(dir, m[1]);
-    if (!(await isFile(blob))) {
-      addProblem(report, 'blob-missing', `image ${label}`, `blob ${m[1]} is missing`);
-      continue;
-    }
-    const actual = await digestOf(blob);
-    if (actual !== m[1])
-      addProblem(report, 'digest-mismatch', `image ${label}`, `blob ${m[1]} has sha256 ${actual}`);
-  }
-}
-
-/** All image layouts under `images/`, plus every `<name>/<tag>/manifest.json` named by a registry include. */
-export async function checkImages(tree: string, report: CheckReport): Promise<string[]> {
-  const root = path.join(tree, 'images');
-  const found: string[] = [];
-  for (const name of await subdirs(root)) {
-    for (const tag of await subdirs(path.join(root, name))) {
-      if (!(await isFile(path.join(root, name, tag, 'manifest.json')))) continue;
-      found.push(`${name}:${tag}`);
-      await checkImageDir(path.join(root, name, tag), `${name}:${tag}`, report);
-    }
-  }
-  for (const inc of await registryIncludes(tree)) {
-    const text = await readFile(inc, 'utf8');
-    for (const m of text.matchAll(/([A-Za-z0-9._-]+)\/([A-Za-z0-9._-]+)\/manifest\.json/g)) {
-      const [, name, tag] = m;
-      if (name !== undefined && tag !== undefined && !found.includes(`${name}:${tag}`)) {
-        addProblem(
-          report,
-          'image-missing',
-          `registry config ${path.relative(tree, inc)}`,
-          `image ${name}:${tag} is not on the ISO`,
-        );
-      }
-    }
-  }
-  report.checked.push(`images: ${found.length} layouts (manifests and blob digests)`);
-  return found;
-}
-
-/** nginx registry includes shipped in the tree (`*.inc`, `*.inc.j2` mentioning `/v2/`). */
-async function registryIncludes(tree: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await walkTree(path.join(tree, 'salt'), { missingOk: true })) {
-    if (
-      e.kind !== 'dir' &&
-      /\.inc(\.j2)?$/.test(e.rel) &&
-      (await readFile(e.path, 'utf8')).includes('/v2/')
-    )
-      out.push(e.path);
-  }
-  return out.sort();
 }
 
 /** `{ href, checksum, type }` of each `<data>` entry of repomd.xml. */

@@ -19,13 +19,14 @@ import {
   type IsoReaderTools,
 } from '../../media/iso/read-iso.ts';
 import {
-  checkImages,
   checkLayout,
   checkRepositories,
   addProblem,
   newReport,
   type CheckReport,
 } from './verify-tree.ts';
+import { checkImages } from './verify-images.ts';
+import { checkArchives } from './verify-archives.ts';
 import { sha256File } from '../../lib/fs/hash.ts';
 
 /** Paths every MetalK8s ISO has. */
@@ -185,6 +186,7 @@ export async function verifyIso(opts: VerifyIsoOptions): Promise<CheckReport> {
     await extractIso(opts.iso, tree, tools);
     await checkLayout(tree, opts.layout ?? REQUIRED_LAYOUT, report);
     await checkImages(tree, report);
+    await checkArchives(tree, report);
     await checkRepositories(tree, report);
   } finally {
     if (opts.workDir === undefined) await rm(work, { recursive: true, force: true });

@@ -6,7 +6,14 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import fg from 'fast-glob';
 
-const IGNORE = ['**/node_modules/**', '_build/**', '.git/**', '.vagrant/**', 'coverage/**'];
+const IGNORE = [
+  '**/node_modules/**',
+  '_build/**',
+  'dist/**',
+  '.git/**',
+  '.vagrant/**',
+  'coverage/**',
+];
 
 /** Test inputs that are broken on purpose (fixtures, lint corpora) are not linted. */
 const DELIBERATE = ['**/fixtures/**', '**/corpus/**'];

@@ -26,8 +26,6 @@ import {
 } from './collect.ts';
 import type { LintResult } from './findings.ts';
 import { readResult, reportResults, resultPath, writeResult } from './result-file.ts';
-import { lintContent } from './run-content.ts';
-import { lintShellFiles, lintYamlFiles } from './run-linters.ts';
 import { DEPCRUISE_CONFIG, lintTypeScript } from './run-ts.ts';
 import { YAMLLINT_CONFIG_FILE } from './yaml-files.ts';
 
@@ -120,8 +118,9 @@ function checkSpecs(config: BuildConfig): CheckSpec[] {
       fileDeps: [...shellFiles, versionDep],
       tools: ['shellcheck'],
       params: { files: shellFiles, values },
-      run: (ctx) =>
-        lintShellFiles({
+      // The linters' modules load when a check runs (yaml and parsers cost start-up time).
+      run: async (ctx) =>
+        (await import('./run-linters.ts')).lintShellFiles({
           root,
           workDir,
           files: shellFiles,
@@ -136,8 +135,8 @@ function checkSpecs(config: BuildConfig): CheckSpec[] {
       fileDeps: [...new Set([...yamlFiles, YAMLLINT_CONFIG_FILE, versionDep])],
       tools: ['yamllint'],
       params: { files: yamlFiles, values },
-      run: (ctx) =>
-        lintYamlFiles({
+      run: async (ctx) =>
+        (await import('./run-linters.ts')).lintYamlFiles({
           root,
           workDir,
           files: yamlFiles,
@@ -164,8 +163,8 @@ function checkSpecs(config: BuildConfig): CheckSpec[] {
       tools: specs.length > 0 ? ['rpmspec'] : [],
       envKeys: ['ALLOW_UNPINNED_IMAGES'],
       params: { specs, packageLists, allowUnpinned },
-      run: (ctx) =>
-        lintContent({
+      run: async (ctx) =>
+        (await import('./run-content.ts')).lintContent({
           root,
           workDir,
           exec: contextExec(ctx),

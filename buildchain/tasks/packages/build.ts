@@ -18,6 +18,7 @@ import {
   specSourceFiles,
   type BuilderOptions,
 } from './rpmbuild-args.ts';
+import { readRpmDeps, serializePackageDeps, type RpmDeps } from './rpm-deps.ts';
 import { resolveOnPath, rpmsignArgs, withGpgAgentCleanup } from './signing.ts';
 
 /** How to run rpmbuild (shared by the SRPM and RPM steps). */
@@ -142,6 +143,13 @@ export interface BuildRpmsOptions extends RpmBuildEnv {
   /** Manifest (JSON list of {@link BuiltRpm}) written last, only when its content changes. */
   readonly manifest: string;
   readonly sign?: SignOptions;
+  /** rpm, to read each RPM's dependencies (default `rpm`). */
+  readonly rpmBin?: string;
+  /**
+   * What the package's RPMs require and provide (names only), written only when it changes: the
+   * download depends on it, not on the RPMs (a new release alone does not resolve again).
+   */
+  readonly depsFile: string;
 }
 
 /** `rpmbuild --rebuild` of the SRPM, optional rpmsign, then the output dir and its manifest. */
@@ -183,14 +191,18 @@ export async function buildRpms(o: BuildRpmsOptions): Promise<BuiltRpm[]> {
   const staging = `${o.outDir}.staging`;
   await rm(staging, { recursive: true, force: true });
   const built: BuiltRpm[] = [];
+  const deps: RpmDeps[] = [];
   for (const f of files) {
     const rel = path.relative(rpmsDir, f);
     const arch = path.dirname(rel);
     await mkdir(path.join(staging, arch), { recursive: true });
     await rename(f, path.join(staging, rel));
-    built.push({ path: rel, arch, sha256: await fileDigest(path.join(staging, rel)) });
+    const file = path.join(staging, rel);
+    deps.push(await readRpmDeps(o.exec, o.rpmBin ?? 'rpm', file));
+    built.push({ path: rel, arch, sha256: await fileDigest(file) });
   }
   await replaceDir(staging, o.outDir);
+  await writeIfChanged(o.depsFile, serializePackageDeps(o.name, deps));
   await writeIfChanged(
     o.manifest,
     `${JSON.stringify({ package: o.name, rpms: built }, null, 2)}\n`,

@@ -90,7 +90,7 @@ export function classifyDnfFailure(stderr: string): DnfFailure {
     return { kind: 'repo-unreachable', repo: meta[1], detail };
   }
   const missing = [
-    ...stderr.matchAll(/No (?:package|match for argument:?) ([^\s]+?)(?: available)?\.?$/gm),
+    ...stderr.matchAll(/No (?:package|match for argument:?) (.+?)(?: available)?\.?$/gm),
   ]
     .map((m) => m[1] ?? '')
     .filter((n) => n !== '');

@@ -6,7 +6,7 @@
  *
  * With a lock matching the list and everything in the cache, nothing touches the network.
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { PackageList, RepoSpec } from '../../config/content-types.ts';
 import { TaskError } from '../../engine/task.ts';
@@ -40,6 +40,27 @@ import {
 import type { PackagingPaths } from './paths.ts';
 import { readPrimary, joinUrl, type PrimaryEntry } from './repodata.ts';
 import { parseChecksig } from './signing.ts';
+import { externalRequirements, type LocalRequirement, type PackageDeps } from './rpm-deps.ts';
+
+/**
+ * What the built packages `names` require from the repos, from their deps files
+ * (`<rpmDir>/<name>.deps.json`, written by the RPM tasks).
+ */
+export async function readLocalRequirements(
+  rpmDir: string,
+  names: readonly string[],
+): Promise<LocalRequirement[]> {
+  const built: PackageDeps[] = [];
+  for (const pkg of names) {
+    const file = path.join(rpmDir, `${pkg}.deps.json`);
+    built.push(JSON.parse(await readFile(file, 'utf8')) as PackageDeps);
+  }
+  return externalRequirements(built);
+}
+
+function localRequireStrings(o: Pick<DownloadOptions, 'localRequirements'>): string[] {
+  return [...new Set((o.localRequirements ?? []).map((r) => r.requires))].sort();
+}
 
 /** Options for {@link downloadPackages}. */
 export interface DownloadOptions {
@@ -56,6 +77,8 @@ export interface DownloadOptions {
   readonly concurrency?: number;
   /** Appended to unreachable-repo hints, e.g. "SOURCES=upstream". */
   readonly settingsHint?: string;
+  /** What the locally built RPMs require from the repos (resolved with the list). */
+  readonly localRequirements?: readonly LocalRequirement[];
 }
 
 /** One file of a repo manifest; `file` is relative to the packaging root. */
@@ -101,10 +124,16 @@ async function mapUrls(o: DownloadOptions): Promise<Map<string, string>> {
 }
 
 async function runDnf(o: DownloadOptions, urls: Map<string, string>): Promise<string[]> {
-  const specs = o.list.packages
-    .filter((p) => !p.built)
-    .map(packageSpecString)
-    .sort();
+  const local = localRequireStrings(o);
+  const specs = [
+    ...new Set([
+      ...o.list.packages
+        .filter((p) => !p.built)
+        .map(packageSpecString)
+        .sort(),
+      ...local,
+    ]),
+  ];
   if (specs.length === 0) return [];
   await rm(o.paths.dnf, { recursive: true, force: true });
   await mkdir(o.paths.dnf, { recursive: true });
@@ -117,7 +146,9 @@ async function runDnf(o: DownloadOptions, urls: Map<string, string>): Promise<st
     repos: o.list.repos.map((r) => ({ name: r.name, url: urls.get(r.name) ?? r.baseUrl })),
     specs,
   });
-  o.log?.(`resolving ${specs.length} packages with dnf`);
+  o.log?.(
+    `resolving ${String(specs.length - local.length)} packages and ${String(local.length)} requirements of local RPMs with dnf`,
+  );
   const r = await o.exec(argv, { reject: false });
   if (r.exitCode === 0) return parseDnfUrls(r.stdout);
   const f = classifyDnfFailure(r.stderr);
@@ -129,7 +160,17 @@ async function runDnf(o: DownloadOptions, urls: Map<string, string>): Promise<st
         `package repo '${f.repo}' is unreachable at ${urls.get(f.repo) ?? '?'}: ${f.detail}`,
         { ...details, hint: hint(o) },
       );
-    case 'no-package':
+    case 'no-package': {
+      const needed = (o.localRequirements ?? []).filter((l) => f.names.includes(l.requires));
+      if (needed.length > 0)
+        throw new TaskError(
+          'invalid-input',
+          `no package of the configured repos provides what local RPMs require: ${needed.map((l) => `${l.pkg} requires ${l.requires}`).join(', ')}`,
+          {
+            ...details,
+            hint: `Add the repo (or package) providing it to packages-specs/${o.list.osFamily}.yaml, or fix the Requires: of packages-specs/${needed[0]?.pkg ?? '<pkg>'}/${needed[0]?.pkg ?? '<pkg>'}.spec.`,
+          },
+        );
       throw new TaskError(
         'invalid-input',
         `no package matches ${f.names.join(', ')} in the configured repos`,
@@ -138,6 +179,7 @@ async function runDnf(o: DownloadOptions, urls: Map<string, string>): Promise<st
           hint: `Fix the name/version in packages-specs/${o.list.osFamily}.yaml or add the repo that has it.`,
         },
       );
+    }
     case 'unresolvable':
       throw new TaskError('invalid-input', `the package list cannot be resolved: ${f.detail}`, {
         ...details,
@@ -325,7 +367,7 @@ async function writeManifests(o: DownloadOptions, lock: PackageLock): Promise<Re
 
 /** Resolves (when needed), downloads, verifies; writes the lock and the repo manifests. */
 export async function downloadPackages(o: DownloadOptions): Promise<DownloadResult> {
-  const request = requestDigest(o.list);
+  const request = requestDigest(o.list, localRequireStrings(o));
   const existing = await readLock(o.lockFile, o.list.osFamily);
   const reuse = existing?.request === request;
   const lock = reuse ? existing : await resolveLock(o, request);
@@ -344,12 +386,12 @@ export async function downloadPackages(o: DownloadOptions): Promise<DownloadResu
  * and key is in the cache with its size. Returns true, or why the task must run.
  */
 export async function downloadIsFresh(
-  o: Pick<DownloadOptions, 'list' | 'paths' | 'lockFile'>,
+  o: Pick<DownloadOptions, 'list' | 'paths' | 'lockFile' | 'localRequirements'>,
 ): Promise<true | string> {
   const lock = await readLock(o.lockFile, o.list.osFamily);
   if (lock === undefined) return `no lock at ${o.lockFile}`;
-  if (lock.request !== requestDigest(o.list))
-    return 'the package list changed since the lock was written';
+  if (lock.request !== requestDigest(o.list, localRequireStrings(o)))
+    return 'the package list (or what local RPMs require) changed since the lock was written';
   const { stat } = await import('node:fs/promises');
   for (const p of lock.packages) {
     const s = await stat(path.join(o.paths.cache, p.repo, rpmFileName(p))).catch(() => undefined);

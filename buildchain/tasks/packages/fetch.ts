@@ -54,9 +54,16 @@ export async function readUrl(url: string, what: string, signal?: AbortSignal): 
     else return await readBody(res.body, Number.MAX_SAFE_INTEGER);
   } catch (e) {
     if (!(e instanceof HttpError) || e.reason === 'aborted') throw e;
-    throw new TaskError('unreachable', `${what}: cannot reach ${url}: ${e.code || e.detail}`, {
-      hint: 'Check the network, SOURCES and PACKAGE_MIRRORS in .env (a mirror maps upstream URLs).',
-    });
+    throw new TaskError(
+      'unreachable',
+      `${what}: cannot reach ${e.url}: ${e.code === '' ? e.detail : `${e.code} ${e.detail}`}`,
+      {
+        hint:
+          e.code === 'ETIMEDOUT'
+            ? `${e.hint ?? ''}; or use another mirror (PACKAGE_MIRRORS)`
+            : 'Check the network, the proxy (HTTP_PROXY, HTTPS_PROXY, NO_PROXY), SOURCES and PACKAGE_MIRRORS in .env (a mirror maps upstream URLs).',
+      },
+    );
   }
   throw new TaskError('unreachable', `${what}: ${url} answered HTTP ${res.status}`, {
     hint: 'Check SOURCES and PACKAGE_MIRRORS in .env, and that the mirror holds this file.',

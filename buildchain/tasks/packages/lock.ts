@@ -42,10 +42,11 @@ export interface PackageLock {
 }
 
 /**
- * Digest of the resolution request: releasever, basearch, repos (upstream URLs and keys) and the
- * downloaded package specs. Mirrors do not enter it: switching mirrors keeps the lock.
+ * Digest of the resolution request: releasever, basearch, repos (upstream URLs and keys), the
+ * downloaded package specs and what the locally built RPMs require from the repos. Mirrors do
+ * not enter it: switching mirrors keeps the lock.
  */
-export function requestDigest(list: PackageList): string {
+export function requestDigest(list: PackageList, localRequires: readonly string[] = []): string {
   const req = {
     releasever: list.releasever,
     basearch: list.basearch ?? 'x86_64',
@@ -54,6 +55,7 @@ export function requestDigest(list: PackageList): string {
       .filter((p) => !p.built)
       .map((p) => [p.name, p.version ?? '', p.release ?? ''])
       .sort(),
+    ...(localRequires.length === 0 ? {} : { localRequires: [...new Set(localRequires)].sort() }),
   };
   return digestOf(Buffer.from(JSON.stringify(req)));
 }

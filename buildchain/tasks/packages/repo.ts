@@ -4,12 +4,13 @@
  * is built in a staging dir and renamed over the old one: stale RPMs from an older version never
  * stay, and a failure never leaves a half-built repo looking valid.
  */
-import { copyFile, mkdir, readdir, rm, utimes } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { removeAllInside } from '../../lib/fs/fence.ts';
 import { linkOrCopy, replaceDir } from '../../lib/fs/staging.ts';
 import { walkTree } from '../../lib/fs/walk.ts';
 import type { Exec } from '../../engine/exec/run-command.ts';
+import { TaskError } from '../../engine/task.ts';
 import type { Log } from './output.ts';
 import { gpgDetachSignArgs, gpgExportArgs, withGpgAgentCleanup } from './signing.ts';
 import { createrepoArgs } from './createrepo-args.ts';
@@ -64,6 +65,15 @@ async function signRepomd(
       env: gpgEnv(sign.gnupgHome),
     }),
   );
+  // A signed build never ships a repo without its signature (a gpg that exits 0 and writes
+  // nothing, e.g. a wrong GPG_BIN, must not pass).
+  const asc = await stat(`${repomd}.asc`).catch(() => undefined);
+  if (asc === undefined || asc.size === 0)
+    throw new TaskError(
+      'target-not-produced',
+      `${sign.gpgBin ?? 'gpg'} did not write ${path.basename(repoDir)}/repodata/repomd.xml.asc`,
+      { hint: 'Check GPG_BIN, RPM_SIGN_KEY and GNUPGHOME: gpg must sign with that key.' },
+    );
 }
 
 /** Builds the repo in `staging`, then replaces `dir` with it. */

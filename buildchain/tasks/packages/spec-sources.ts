@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parse } from 'yaml';
+import { parseYaml as parse } from '../../lib/text/parse-yaml.ts';
 import { TaskError } from '../../engine/task.ts';
 import { fetchVerified, hasVerifiedFile } from './fetch.ts';
 import type { Log } from './output.ts';

@@ -23,8 +23,15 @@ import { fn, type TaskDefinition } from '../../engine/task.ts';
 import { expectedSha256, type Sources } from '../../sources/sources.ts';
 import { assembleRepo, pruneRepoDirs, staleRepoDirs, type RepoFile } from './repo.ts';
 import { buildRpms, buildSrpm, type BuiltRpm, type RpmBuildEnv } from './build.ts';
-import { downloadIsFresh, downloadPackages, type RepoManifest } from './download.ts';
+import {
+  downloadIsFresh,
+  downloadPackages,
+  readLocalRequirements,
+  type RepoManifest,
+} from './download.ts';
 import { lockPath, requestDigest } from './lock.ts';
+import { checkRepoClosure, repoSetDigest } from './closure.ts';
+import { writeFileAtomic } from '../../lib/fs/atomic-write.ts';
 import { packagingPaths, type PackagingPaths } from './paths.ts';
 import { packagingSettings, type PackagingSettings } from './settings.ts';
 import { fetchSpecSources, loadSpecSources, localSourceFiles } from './spec-sources.ts';
@@ -193,9 +200,13 @@ function specTasks(
     name: `${ns(p)}:rpm:${name}`,
     doc: `Build the RPMs of ${name}`,
     fileDeps: [srpm],
-    targets: [path.join(p.rpm, `${name}.json`), path.join(p.rpm, name)],
+    targets: [
+      path.join(p.rpm, `${name}.json`),
+      path.join(p.rpm, `${name}.deps.json`),
+      path.join(p.rpm, name),
+    ],
     cacheable: true,
-    tools: [...builderTools(s), ...(sign === undefined ? [] : ['rpmsign', 'gpg'])],
+    tools: [...builderTools(s), 'rpm', ...(sign === undefined ? [] : ['rpmsign', 'gpg'])],
     envKeys: [...BUILD_ENV_KEYS, 'RPM_SIGN_KEY', 'GNUPGHOME'],
     config: rpmParams,
     clean: true,
@@ -213,6 +224,8 @@ function specTasks(
           topdir: path.join(p.build, name, 'rpm'),
           outDir: path.join(p.rpm, name),
           manifest: path.join(p.rpm, `${name}.json`),
+          depsFile: path.join(p.rpm, `${name}.deps.json`),
+          rpmBin: config.tools.rpm?.bin ?? 'rpm',
           ...(sign === undefined ? {} : { sign }),
         });
       }),
@@ -235,12 +248,24 @@ function downloadTask(
     lockFile,
   };
   const opts = { list, paths: p, lockFile };
+  // What the built RPMs require is resolved with the list (their deps files are file deps).
+  const built = list.packages.filter((x) => x.built).map((x) => x.name);
+  const local = () => readLocalRequirements(p.rpm, built);
   return {
     name: `${ns(p)}:download`,
     doc: `Resolve, lock, download and verify the ${list.osFamily} RPMs`,
-    fileDeps: [packageListPath(config.root, list.osFamily)],
+    fileDeps: [
+      packageListPath(config.root, list.osFamily),
+      ...built.map((n) => path.join(p.rpm, `${n}.deps.json`)),
+    ],
     targets: list.repos.map((r) => path.join(p.resolved, `${r.isoName}.json`)),
-    uptodate: [() => downloadIsFresh(opts)],
+    uptodate: [
+      async () => {
+        const localRequirements = await local().catch(() => undefined);
+        if (localRequirements === undefined) return 'the local RPMs are not built yet';
+        return downloadIsFresh({ ...opts, localRequirements });
+      },
+    ],
     tools: ['dnf', 'rpm'],
     config: params,
     clean: true,
@@ -248,6 +273,7 @@ function downloadTask(
       fn(`download-rpms ${JSON.stringify(params)}`, async (ctx) => {
         await downloadPackages({
           ...opts,
+          localRequirements: await local(),
           resolveUrl: (u) => sources.repoUrl(u),
           exec: ctx.exec.bind(ctx),
           log: (l) => {
@@ -273,8 +299,11 @@ function repoTask(
   d: PackagingRepoDir,
   fileDeps: string[],
   files: () => Promise<{ rpms: RepoFile[]; keys: RepoFile[] }>,
-  exportKeyAs?: string,
+  releasever: string,
 ): TaskDefinition {
+  // With a signing key, every repo ships its public key (repo_gpgcheck=1 on a node checks
+  // repomd.xml.asc with the repo's RPM-GPG-KEY-* files): RPM-GPG-KEY-<project>-<repo>-<releasever>.
+  const exportKeyAs = `RPM-GPG-KEY-${d.isoName.replace(/-[^-]+$/, '')}-${releasever}`;
   const sign =
     s.signKey === undefined
       ? undefined
@@ -282,7 +311,7 @@ function repoTask(
           keyName: s.signKey,
           gpgBin: config.tools.gpg?.bin ?? 'gpg',
           ...(s.gnupgHome === undefined ? {} : { gnupgHome: s.gnupgHome }),
-          ...(exportKeyAs === undefined ? {} : { exportKeyAs }),
+          exportKeyAs,
         };
   const params = { isoName: d.isoName, epoch: s.epochKey, sign: sign?.keyName };
   return {
@@ -311,6 +340,57 @@ function repoTask(
           createrepoBin: config.tools.createrepo?.bin ?? 'createrepo_c',
           ...(sign === undefined ? {} : { sign }),
         });
+      }),
+    ],
+  };
+}
+
+/** `packaging:closure`: the ISO's repos, as a node enables them, are closed (dnf repoclosure). */
+function closureTask(
+  config: BuildConfig,
+  s: PackagingSettings,
+  list: PackageList,
+  p: PackagingPaths,
+  dirs: readonly PackagingRepoDir[],
+): TaskDefinition {
+  const params = {
+    releasever: list.releasever,
+    basearch: list.basearch ?? 'x86_64',
+    signed: s.signKey !== undefined,
+  };
+  const report = path.join(p.root, 'closure.json');
+  return {
+    name: `${ns(p)}:closure`,
+    doc: "Check that the ISO's yum repos are closed (dnf repoclosure, as a node enables them)",
+    taskDeps: [...dirs.map((d) => d.task), `${ns(p)}:prune`],
+    // Runs again when a repo task's fingerprint changes (dependency changed) or its report is gone.
+    uptodate: [true],
+    targets: [report],
+    // What a node would enable: a repo added, removed or changed by hand is checked again.
+    targetCheck: {
+      observe: () => repoSetDigest(p.isoRepos),
+      changes: (recorded, now) =>
+        recorded === now ? [] : [`the repos under ${p.isoRepos} changed`],
+    },
+    tools: ['dnf'],
+    config: params,
+    clean: true,
+    actions: [
+      fn(`repo-closure ${JSON.stringify(params)}`, async (ctx) => {
+        const result = await checkRepoClosure({
+          isoRepos: p.isoRepos,
+          workDir: path.join(p.root, 'closure'),
+          releasever: params.releasever,
+          basearch: params.basearch,
+          signed: params.signed,
+          exec: ctx.exec.bind(ctx),
+          dnfBin: config.tools.dnf?.bin ?? 'dnf',
+          listFile: path.relative(config.root, packageListPath(config.root, list.osFamily)),
+          log: (l) => {
+            ctx.log(l);
+          },
+        });
+        await writeFileAtomic(report, `${JSON.stringify(result, null, 2)}\n`, { mkdir: true });
       }),
     ],
   };
@@ -353,19 +433,27 @@ export function createPackagingTasks(
             }
             return { rpms, keys: [] };
           },
-          `RPM-GPG-KEY-${d.isoName.replace(/-[^-]+$/, '')}-${list.releasever}`,
+          list.releasever,
         ),
       );
     } else {
       const manifest = path.join(p.resolved, `${d.isoName}.json`);
       tasks.push(
-        repoTask(config, s, p, d, [manifest], async () => {
-          const m = await readJson<RepoManifest>(manifest);
-          return {
-            rpms: m.rpms.map((r) => ({ src: path.join(p.root, r.file), dest: r.name })),
-            keys: m.keys.map((k) => ({ src: path.join(p.root, k.file), dest: k.name })),
-          };
-        }),
+        repoTask(
+          config,
+          s,
+          p,
+          d,
+          [manifest],
+          async () => {
+            const m = await readJson<RepoManifest>(manifest);
+            return {
+              rpms: m.rpms.map((r) => ({ src: path.join(p.root, r.file), dest: r.name })),
+              keys: m.keys.map((k) => ({ src: path.join(p.root, k.file), dest: k.name })),
+            };
+          },
+          list.releasever,
+        ),
       );
     }
   }
@@ -391,10 +479,11 @@ export function createPackagingTasks(
       }),
     ],
   });
+  tasks.push(closureTask(config, s, list, p, dirs));
   tasks.push({
     name: ns(p),
     doc: 'Build and download every RPM and assemble the yum repositories on the ISO root',
-    taskDeps: [...dirs.map((d) => d.task), `${ns(p)}:prune`],
+    taskDeps: [...dirs.map((d) => d.task), `${ns(p)}:prune`, `${ns(p)}:closure`],
   });
   return tasks;
 }

@@ -7,7 +7,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
 import { IMAGE_LIST_FILE, loadImageList } from '../../config/images.ts';
-import { loadPackageList, packageListPath } from '../../config/packages.ts';
+import { loadPackageList, loadPackageListSync, packageListPath } from '../../config/packages.ts';
+import { builtPackageVersions, unpinnedSpecFiles } from '../packages/index.ts';
 import { fn, TaskError, type TaskDefinition } from '../../engine/task.ts';
 import { readRegularText } from '../../lib/fs/read-bounded.ts';
 import { copyFileAtomic, modeOf, writeFileAtomic } from '../../lib/fs/atomic-write.ts';
@@ -65,6 +66,16 @@ function checkedSource(root: string, f: SaltFile): string {
     });
   }
   return real;
+}
+
+/** Specs giving versions.json the versions of unpinned built packages (none if the list is bad). */
+function builtSpecFiles(root: string): string[] {
+  try {
+    return unpinnedSpecFiles(root, loadPackageListSync(root, VERSIONS_OS_FAMILY));
+  } catch {
+    // The action reads the list again and reports what is wrong with it.
+    return [];
+  }
 }
 
 /** Salt tree tasks; `sources` is unused (the tree carries no upstream content). */
@@ -129,6 +140,7 @@ export function createSaltTasks(config: BuildConfig, _sources: Sources): TaskDef
       path.join(config.root, VERSION_FILE),
       path.join(config.root, IMAGE_LIST_FILE),
       packageListPath(config.root, VERSIONS_OS_FAMILY),
+      ...builtSpecFiles(config.root),
     ],
     targets: [versionsJson],
     clean: true,
@@ -139,9 +151,10 @@ export function createSaltTasks(config: BuildConfig, _sources: Sources): TaskDef
           loadImageList(config.root),
           loadPackageList(config.root, VERSIONS_OS_FAMILY),
         ]);
+        const builtVersions = await builtPackageVersions(config, packages);
         await writeFileAtomic(
           versionsJson,
-          renderVersionsJson({ version: version.full, images, packages }),
+          renderVersionsJson({ version: version.full, images, packages, builtVersions }),
           { mkdir: true },
         );
       }),

@@ -7,6 +7,8 @@ export interface VersionsInput {
   readonly version: string;
   readonly images: readonly ImageEntry[];
   readonly packages: PackageList;
+  /** `<version>-<release>` of locally built packages the list does not pin, by name. */
+  readonly builtVersions?: Readonly<Record<string, string>>;
 }
 
 /** Kubernetes version: the pinned kubelet package, else the kube-apiserver image tag. */
@@ -41,7 +43,7 @@ export function renderVersionsJson(input: VersionsInput): string {
   for (const p of input.packages.packages) {
     const full =
       p.version === undefined
-        ? null
+        ? (input.builtVersions?.[p.name] ?? null)
         : p.release === undefined
           ? p.version
           : `${p.version}-${p.release}`;

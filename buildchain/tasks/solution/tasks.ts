@@ -8,11 +8,8 @@ import type { BuildConfig } from '../../config/config.ts';
 import { fn, type TaskDefinition } from '../../engine/task.ts';
 import { walkTreeSync } from '../../lib/fs/walk.ts';
 import type { Sources } from '../../sources/sources.ts';
-import { buildSolution } from './build/build.ts';
-import { formatProblems, hasErrors } from './lint/problems.ts';
 import { contextExec } from '../../engine/exec/run-command.ts';
 import { SKIPPED_DIRS } from './config/tree-scan.ts';
-import { verifySolutionIso } from './verify/verify.ts';
 import { TaskError } from '../../engine/task.ts';
 
 /** A Solution of the repository the engine builds. */
@@ -79,6 +76,8 @@ function solutionTasks(config: BuildConfig, sources: Sources, s: SolutionTarget)
     clean: true,
     actions: [
       fn(`solution-build ${JSON.stringify(params)}`, async (ctx) => {
+        // Loaded when a Solution is built (the ISO writer and image code cost start-up time).
+        const { buildSolution } = await import('./build/build.ts');
         await buildSolution({
           dir,
           output: iso,
@@ -106,6 +105,8 @@ function solutionTasks(config: BuildConfig, sources: Sources, s: SolutionTarget)
     tools: ['isoinfo'],
     actions: [
       fn(`solution-verify ${s.iso}`, async (ctx) => {
+        const { verifySolutionIso } = await import('./verify/verify.ts');
+        const { formatProblems, hasErrors } = await import('./lint/problems.ts');
         const r = await verifySolutionIso(iso, {
           isoinfo: config.tools.isoinfo?.bin ?? 'isoinfo',
           run: contextExec(ctx),

@@ -5,14 +5,15 @@
  * the edited file. A failed build leaves no ISO (any stage that runs removes the previous one;
  * the new one appears by rename).
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { TaskError } from '../../../engine/task.ts';
 import type { Problem } from '../lint/problems.ts';
 import { parseSha256Sums, sha256SumPath } from './checksum.ts';
 import { planBuild, type BuildSolutionOptions } from './plan.ts';
 import { runStages } from './run-stages.ts';
-import { removePrevious, solutionStageTasks } from './stage-tasks.ts';
+import { signaturePath } from './signature.ts';
+import { finalStage, removePrevious, solutionStageTasks } from './stage-tasks.ts';
 
 export {
   DEFAULT_TOOLS,
@@ -31,6 +32,10 @@ export interface BuildSolutionResult {
   readonly volumeId: string;
   /** Warnings of lint. */
   readonly warnings: readonly Problem[];
+  /** `SHA256SUM.asc` (signed builds only). */
+  readonly signature?: string;
+  /** Fingerprint of the signing key (signed builds only). */
+  readonly signedBy?: string;
 }
 
 /** Builds the Solution ISO. Throws SolutionInvalidError (lint errors) or TaskError. */
@@ -40,6 +45,7 @@ export async function buildSolution(o: BuildSolutionOptions): Promise<BuildSolut
   const defs = solutionStageTasks(p, { sources: () => (sources ??= o.sourcesFactory?.()) });
   const { upToDate } = await runStages(defs, {
     root: p.dir,
+    final: finalStage(p),
     workDir: p.workDir,
     tools: p.tools,
     ...(o.log !== undefined ? { log: o.log } : {}),
@@ -53,6 +59,9 @@ export async function buildSolution(o: BuildSolutionOptions): Promise<BuildSolut
     throw err;
   });
   if (upToDate) o.log?.(`${p.iso} is up to date`);
+  // Unsigned this time: a signature left by an earlier signed build is not this build's.
+  if (p.signFingerprint === undefined)
+    await rm(signaturePath(sha256SumPath(p.iso)), { force: true });
   const sums = parseSha256Sums(await readFile(sha256SumPath(p.iso), 'utf8'));
   return {
     iso: p.iso,
@@ -61,5 +70,8 @@ export async function buildSolution(o: BuildSolutionOptions): Promise<BuildSolut
     upToDate,
     volumeId: p.volumeId,
     warnings: p.warnings,
+    ...(p.signFingerprint === undefined
+      ? {}
+      : { signature: signaturePath(sha256SumPath(p.iso)), signedBy: p.signFingerprint }),
   };
 }

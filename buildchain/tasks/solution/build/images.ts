@@ -18,6 +18,7 @@ import { openBlobStore } from '../../../media/images/blob-store.ts';
 import { adoptDirLayout, buildLocalImage } from '../../images/index.ts';
 import type { Sources } from '../../../sources/sources.ts';
 import { MAX_HOST_FILE_BYTES } from '../config/host-files.ts';
+import { adoptIndexLayout } from './platforms.ts';
 import type { Exec } from '../../../engine/exec/run-command.ts';
 import type { SolutionImage } from '../config/solution-config.ts';
 
@@ -166,18 +167,13 @@ async function pullRemote(img: ImageEntry, dest: string, o: FetchImagesOptions):
     });
   }
   const repo = [endpoint.pathPrefix, src.repository].filter((s) => s !== '').join('/');
-  const argv = [
-    o.skopeo,
-    '--override-os',
-    'linux',
-    '--override-arch',
-    'amd64',
-    'copy',
-    '-q',
-    '--format',
-    'v2s2',
-    '--dest-compress',
-  ];
+  const keep = (img as SolutionImage).keepPlatforms;
+  // With platforms: the whole index (v2s2 instances), narrowed below; else linux/amd64 alone.
+  const argv =
+    keep === undefined
+      ? [o.skopeo, '--override-os', 'linux', '--override-arch', 'amd64', 'copy', '-q']
+      : [o.skopeo, 'copy', '-q', '--all'];
+  argv.push('--format', 'v2s2', '--dest-compress');
   if (endpoint.insecure) argv.push('--src-tls-verify=false');
   if (endpoint.authFile !== undefined) argv.push('--src-authfile', endpoint.authFile);
   const tmp = path.join(
@@ -189,7 +185,17 @@ async function pullRemote(img: ImageEntry, dest: string, o: FetchImagesOptions):
   try {
     argv.push(`docker://${endpoint.host}/${repo}@${digest}`, `dir:${tmp}`);
     await o.run(argv);
-    await adoptDirLayout(tmp, openBlobStore(o.blobDir), dest);
+    if (keep === undefined) await adoptDirLayout(tmp, openBlobStore(o.blobDir), dest);
+    else {
+      const { platforms } = await adoptIndexLayout({
+        dir: tmp,
+        keep,
+        store: openBlobStore(o.blobDir),
+        dest,
+        what: `image ${img.name}:${img.version}`,
+      });
+      o.log?.(`image ${img.name}:${img.version}: kept ${platforms.join(', ')}`);
+    }
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

@@ -1,5 +1,7 @@
 /** The images of an opened Solution ISO: manifests and their blobs, checked or summarised. */
-import { MANIFEST_V2S2 } from './registry-config.ts';
+import { MANIFEST_LIST_V2, MANIFEST_V2S2, type RegistryInstance } from './registry-config.ts';
+import { digestHex, parseManifest, type ParsedManifest } from '../../../lib/oci/manifest.ts';
+import { platformOf } from './platforms.ts';
 import { sha256Hex } from '../../../lib/fs/hash.ts';
 import type { IsoReader } from '../../../media/iso/isoinfo-reader.ts';
 import { error, warning, type Problem } from '../lint/problems.ts';
@@ -18,8 +20,12 @@ export interface IsoImage {
   /** Hex sha256 of `manifest.json` (the digest registries serve). */
   readonly manifestHex: string;
   readonly mediaType: string;
-  /** Config first, then layers. */
+  /** Config first, then layers (of every instance of a list, each blob once). */
   readonly blobs: readonly BlobRef[];
+  /** `os/arch[/variant]` of each instance of a manifest list (empty for a single image). */
+  readonly platforms: readonly string[];
+  /** The instances of a manifest list, served by digest (empty for a single image). */
+  readonly instances: readonly RegistryInstance[];
 }
 
 /** `<name>/<tag>` directories found under `images/`. */
@@ -82,7 +88,13 @@ export async function readIsoImages(iso: IsoReader, problems: Problem[]): Promis
     } catch {
       parsed = undefined;
     }
+    const list = parsed === undefined ? await readIsoList(iso, dir, bytes, problems) : undefined;
+    if (list !== undefined) {
+      out.push({ name, tag, manifestHex: sha256Hex(bytes), ...list });
+      continue;
+    }
     if (parsed === undefined) {
+      if (isList(bytes)) continue; // reported by readIsoList
       problems.push(
         error(
           'manifest-invalid',
@@ -119,9 +131,106 @@ export async function readIsoImages(iso: IsoReader, problems: Problem[]): Promis
       manifestHex: sha256Hex(bytes),
       mediaType: parsed.mediaType,
       blobs: parsed.blobs,
+      platforms: [],
+      instances: [],
     });
   }
   return out;
+}
+
+function jsonOf(bytes: Buffer): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when the bytes are a manifest list / index (they have a `manifests` array). */
+function isList(bytes: Buffer): boolean {
+  const j = jsonOf(bytes) as { manifests?: unknown } | undefined;
+  return Array.isArray(j?.manifests);
+}
+
+/**
+ * A manifest list (a multi-arch image): every instance it names must be on the ISO beside it
+ * as `<hex>.manifest.json`, with that digest, as a v2s2 image manifest. Undefined (problems
+ * pushed, or not a list at all) when it cannot be served.
+ */
+async function readIsoList(
+  iso: IsoReader,
+  dir: string,
+  bytes: Buffer,
+  problems: Problem[],
+): Promise<Omit<IsoImage, 'name' | 'tag' | 'manifestHex'> | undefined> {
+  if (!isList(bytes)) return undefined;
+  const at = `${dir}/manifest.json`;
+  const what = `image ${dir.slice('images/'.length).replace('/', ':')}`;
+  let parsed: ParsedManifest;
+  try {
+    parsed = parseManifest(bytes);
+  } catch (err) {
+    problems.push(
+      error('manifest-invalid', at, `${what}: ${(err as Error).message}`, 'rebuild the ISO'),
+    );
+    return undefined;
+  }
+  if (
+    parsed.kind !== 'list' ||
+    parsed.mediaType !== MANIFEST_LIST_V2 ||
+    parsed.manifests.length === 0
+  ) {
+    problems.push(
+      error(
+        'manifest-invalid',
+        at,
+        `${what}: ${parsed.mediaType} ${parsed.kind === 'list' && parsed.manifests.length === 0 ? 'lists no image' : 'is not served by the MetalK8s registry'}`,
+        'copy the image with `skopeo copy --all --format v2s2` (metalk8s-solution build does)',
+      ),
+    );
+    return undefined;
+  }
+  const blobs = new Map<string, BlobRef>();
+  const platforms: string[] = [];
+  const instances: RegistryInstance[] = [];
+  let ok = true;
+  for (const d of parsed.manifests) {
+    const hex = digestHex(d.digest);
+    const platform = platformOf(d);
+    const e = iso.entries.get(`${dir}/${hex}.manifest.json`);
+    if (e === undefined) {
+      problems.push(
+        error(
+          'platform-missing',
+          `${dir}/${hex}.manifest.json`,
+          `${what}: the index lists ${platform} (${d.digest}) but its manifest is not on the ISO`,
+          'rebuild the ISO: every platform an index names must be shipped',
+        ),
+      );
+      ok = false;
+      continue;
+    }
+    const child = await iso.read(e);
+    const blobsOf = parseBlobs(jsonOf(child));
+    if (sha256Hex(child) !== hex || blobsOf?.mediaType !== MANIFEST_V2S2) {
+      problems.push(
+        error(
+          'manifest-invalid',
+          e.path,
+          `${what}: the ${platform} manifest ${sha256Hex(child) !== hex ? 'does not match its digest' : 'is not a v2s2 image manifest'}`,
+          'the ISO is corrupted or tampered with: rebuild it or download it again',
+        ),
+      );
+      ok = false;
+      continue;
+    }
+    for (const b of blobsOf.blobs) blobs.set(b.digest, b);
+    platforms.push(platform);
+    instances.push({ hex, mediaType: d.mediaType });
+  }
+  return ok
+    ? { mediaType: parsed.mediaType, blobs: [...blobs.values()], platforms, instances }
+    : undefined;
 }
 
 /** Checks that every blob is present with the right size and sha256 (shared contents hashed once). */

@@ -10,7 +10,12 @@ import { sha256Hex } from '../../../lib/fs/hash.ts';
 import { linkOrCopy, replaceDir, stagingPathFor } from '../../../lib/fs/staging.ts';
 import { imageLayoutDir } from './images.ts';
 import { renderManifestYaml, renderProductTxt, type ProductInfo } from './product.ts';
-import { renderRegistryConfig, type RegistryImage } from './registry-config.ts';
+import {
+  renderRegistryConfig,
+  type RegistryImage,
+  type RegistryInstance,
+} from './registry-config.ts';
+import { digestHex, parseManifest, type ParsedManifest } from '../../../lib/oci/manifest.ts';
 import type { SolutionConfig } from '../config/solution-config.ts';
 
 /** The Jinja variables MetalK8s renders `registry-config.inc.j2` with. */
@@ -35,17 +40,42 @@ export function substituteUi(text: string, version: string): string {
   return text.replaceAll('@VERSION@', version).replaceAll('@REPOSITORY@', REPOSITORY_VAR);
 }
 
+/**
+ * The registry entry of the layout `dir` (undefined without a manifest.json): a single image as
+ * the reference generator reads it, or a manifest list with the instances found beside it.
+ */
+export async function registryImageAt(
+  dir: string,
+  name: string,
+  tag: string,
+): Promise<RegistryImage | undefined> {
+  const bytes = await readFile(path.join(dir, 'manifest.json')).catch(() => undefined);
+  if (bytes === undefined) return undefined;
+  const image = { name, tag, manifestHex: sha256Hex(bytes) };
+  let parsed: ParsedManifest;
+  try {
+    parsed = parseManifest(bytes);
+  } catch {
+    return image;
+  }
+  if (parsed.kind !== 'list') return image;
+  const files = new Set(await readdir(dir));
+  const instances: RegistryInstance[] = [];
+  for (const d of parsed.manifests) {
+    const hex = digestHex(d.digest);
+    if (files.has(`${hex}.manifest.json`)) instances.push({ hex, mediaType: d.mediaType });
+  }
+  return { ...image, mediaType: parsed.mediaType, instances };
+}
+
 /** Reads the images of a staged `images/` directory for the registry config. */
 export async function registryImagesOf(imagesDir: string): Promise<RegistryImage[]> {
   const out: RegistryImage[] = [];
   const names = await readdir(imagesDir).catch(() => []);
   for (const name of names.sort()) {
     for (const tag of (await readdir(path.join(imagesDir, name)).catch(() => [])).sort()) {
-      const bytes = await readFile(path.join(imagesDir, name, tag, 'manifest.json')).catch(
-        () => undefined,
-      );
-      if (bytes === undefined) continue;
-      out.push({ name, tag, manifestHex: sha256Hex(bytes) });
+      const img = await registryImageAt(path.join(imagesDir, name, tag), name, tag);
+      if (img !== undefined) out.push(img);
     }
   }
   return out;
@@ -66,11 +96,8 @@ export async function registryImagesFor(
   );
   const out: RegistryImage[] = [];
   for (const img of sorted) {
-    const bytes = await readFile(path.join(imageLayoutDir(workDir, img), 'manifest.json')).catch(
-      () => undefined,
-    );
-    if (bytes === undefined) continue;
-    out.push({ name: img.name, tag: img.version, manifestHex: sha256Hex(bytes) });
+    const r = await registryImageAt(imageLayoutDir(workDir, img), img.name, img.version);
+    if (r !== undefined) out.push(r);
   }
   return out;
 }

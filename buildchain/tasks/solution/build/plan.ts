@@ -12,6 +12,7 @@ import type { SolutionConfig } from '../config/solution-config.ts';
 import { lintSolution } from '../lint/lint.ts';
 import { formatProblems, type Problem } from '../lint/problems.ts';
 import { execDirectWith, type Exec } from '../../../engine/exec/run-command.ts';
+import { secretKeyFingerprint } from './signature.ts';
 import { commitTimeOrMtime } from '../../../config/build-info.ts';
 import {
   ARCHIVE_LAYOUT_VERSION,
@@ -27,6 +28,8 @@ export interface SolutionTools {
   readonly buildah: string;
   readonly xorriso: string;
   readonly git: string;
+  /** Signs SHA256SUM (`signKey`). */
+  readonly gpg: string;
 }
 
 export const DEFAULT_TOOLS: SolutionTools = {
@@ -34,6 +37,7 @@ export const DEFAULT_TOOLS: SolutionTools = {
   buildah: 'buildah',
   xorriso: 'xorriso',
   git: 'git',
+  gpg: 'gpg',
 };
 
 /** Options for `buildSolution` (build.ts). */
@@ -58,6 +62,13 @@ export interface BuildSolutionOptions {
    * onto the ISO). Without it a Solution with host files is refused (`host-file-not-allowed`).
    */
   readonly allowHostFiles?: boolean;
+  /**
+   * Sign SHA256SUM with this gpg secret key (fingerprint, key id or user id): `SHA256SUM.asc`
+   * beside it. Without it, no signature is left beside the ISO.
+   */
+  readonly signKey?: string;
+  /** The keyring holding `signKey` (GNUPGHOME; default gpg's own, ~/.gnupg). */
+  readonly gnupgHome?: string;
   /** Force the manifest.yaml layout on (otherwise solution.yaml's `manifestYaml`). */
   readonly manifestYaml?: boolean;
   readonly run?: Exec;
@@ -94,6 +105,9 @@ export interface BuildPlan {
   readonly epoch: number;
   readonly product: ProductInfo;
   readonly volumeId: string;
+  /** Fingerprint of the key signing SHA256SUM (undefined: not signed). */
+  readonly signFingerprint: string | undefined;
+  readonly gnupgHome: string | undefined;
 }
 
 async function gitDescribe(run: Exec, git: string, dir: string): Promise<string> {
@@ -121,6 +135,15 @@ export async function planBuild(o: BuildSolutionOptions): Promise<BuildPlan> {
   };
   const workDir = path.resolve(o.workDir ?? path.join(dir, '_build'));
   const run = o.run ?? execDirectWith(o.signal);
+  // A key that cannot sign is a usage error (exit 2) before any stage runs.
+  const signFingerprint =
+    o.signKey === undefined
+      ? undefined
+      : await secretKeyFingerprint(o.signKey, {
+          gpg: tools.gpg,
+          run,
+          ...(o.gnupgHome !== undefined ? { gnupgHome: o.gnupgHome } : {}),
+        });
   // The build-timestamp rule of the platform (config/build-info.ts), on the Solution's directory.
   const epoch =
     o.sourceDateEpoch ??
@@ -146,5 +169,7 @@ export async function planBuild(o: BuildSolutionOptions): Promise<BuildPlan> {
     epoch,
     product,
     volumeId: volumeId(config.name, config.version),
+    signFingerprint,
+    gnupgHome: o.gnupgHome,
   };
 }

@@ -26,7 +26,9 @@ export interface ProductInfo {
   readonly buildTimestamp: string;
 }
 
-const NAME_RE = /^[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*$/;
+// Single dashes or single spaces between words: 2.4 accepts display names with spaces
+// (`NAME=Example Solution`) and derives the env name from them (see archiveId).
+const NAME_RE = /^[A-Za-z][A-Za-z0-9]*(?:[- ][A-Za-z0-9]+)*$/;
 const ID = '(?:0|[1-9]\\d*|\\d*[A-Za-z-][0-9A-Za-z-]*)';
 const SEMVER_RE = new RegExp(
   `^(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0|[1-9]\\d*)(?:-${ID}(?:\\.${ID})*)?$`,
@@ -39,7 +41,10 @@ const HYPHEN_RE = new RegExp(`^${PARTIAL} - ${PARTIAL}$`);
 /** Characters of a range, all literal inside sh double quotes (no `$`, backquote, `"`, `\`). */
 const RANGE_CHARS = /^[0-9A-Za-z.*<>=~^| -]+$/;
 
-/** Product names become part of repository names and must stay sh-sourceable. */
+/**
+ * Product names (display names) become, lowercased with spaces as dashes, part of repository
+ * names: letters, digits, single dashes or spaces between words.
+ */
 export function isValidProductName(name: string): boolean {
   return NAME_RE.test(name) && name.length <= 64;
 }
@@ -67,9 +72,12 @@ export function volumeId(name: string, version: string): string {
   return `${name} ${version}`;
 }
 
-/** `<lowercase name>-<version>`: the repository name and mount point MetalK8s uses. */
+/**
+ * The env name MetalK8s 2.4 derives (`name | replace(' ', '-') | lower ~ '-' ~ version`): the
+ * registry prefix, the mount point `/srv/scality/<env>` and the default ISO name.
+ */
 export function archiveId(name: string, version: string): string {
-  return `${name.toLowerCase()}-${version}`;
+  return `${name.replaceAll(' ', '-').toLowerCase()}-${version}`;
 }
 
 /** Default ISO file name. */
@@ -78,8 +86,9 @@ export function isoFileName(name: string, version: string): string {
 }
 
 /**
- * `product.txt`: KEY=VALUE lines, sourceable by sh (the range is quoted as in the docs). Lint
- * checks the fields first; a value sh would not read back as written is refused here too.
+ * `product.txt`: KEY=VALUE lines as 2.4 reads them (`^NAME=(.+)$`: the value as written, so a
+ * display name with spaces stays unquoted); the range is quoted as in the docs. Lint checks the
+ * fields first; a value outside the accepted grammar is refused here too.
  */
 export function renderProductTxt(p: ProductInfo): string {
   const fix = 'fix solution.yaml (`metalk8s-solution lint` names the problem)';
@@ -162,7 +171,7 @@ export function renderManifestYaml(opts: ManifestYamlOptions): string {
         'solutions.metalk8s.scality.com/build-timestamp': p.buildTimestamp,
         'solutions.metalk8s.scality.com/require-metalk8s': p.requireMetalK8s,
       },
-      name: p.name.toLowerCase(),
+      name: p.name.replaceAll(' ', '-').toLowerCase(),
     },
     spec,
   };

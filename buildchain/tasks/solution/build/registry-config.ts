@@ -25,6 +25,19 @@ export interface RegistryImage {
   readonly tag: string;
   /** Lowercase hex sha256 of the `manifest.json` bytes. */
   readonly manifestHex: string;
+  /**
+   * Media type of `manifest.json` (default Docker v2s2, the reference's only one). A Docker
+   * manifest list (a multi-arch image, `platforms:`) is served as the tag's manifest, and each
+   * of its instances by digest from `<hex>.manifest.json`.
+   */
+  readonly mediaType?: string;
+  readonly instances?: readonly RegistryInstance[];
+}
+
+/** One platform's manifest of a list, in `<hex>.manifest.json` beside the list. */
+export interface RegistryInstance {
+  readonly hex: string;
+  readonly mediaType: string;
 }
 
 /** Options for {@link renderRegistryConfig}. */
@@ -36,6 +49,9 @@ export interface RegistryConfigOptions {
 }
 
 export const MANIFEST_V2S2 = 'application/vnd.docker.distribution.manifest.v2+json';
+export const MANIFEST_LIST_V2 = 'application/vnd.docker.distribution.manifest.list.v2+json';
+/** What a Solution's registry serves: v2s2 images and lists of them (MetalK8s pulls v2s2). */
+const SERVED_TYPES = new Set([MANIFEST_V2S2, MANIFEST_LIST_V2]);
 
 const PREFIX_FIX =
   'use lowercase name components joined by "/", or a Jinja expression ({{ name }})';
@@ -82,13 +98,21 @@ function checkInputs(images: readonly RegistryImage[], prefix: string, root: str
   for (const img of images) {
     requireRepositoryName(img.name, 'image name');
     requireTag(img.tag, `tag of image ${img.name}`);
-    if (!/^[a-f0-9]{64}$/.test(img.manifestHex)) {
-      rejectValue(
-        `manifest digest of ${img.name}:${img.tag}`,
-        img.manifestHex,
-        'is not 64 lowercase hex digits',
-        'rebuild the images directory',
-      );
+    for (const [what, hex] of [
+      [`manifest digest of ${img.name}:${img.tag}`, img.manifestHex],
+      ...(img.instances ?? []).map((i) => [`instance digest of ${img.name}:${img.tag}`, i.hex]),
+    ] as const) {
+      if (!/^[a-f0-9]{64}$/.test(hex))
+        rejectValue(what, hex, 'is not 64 lowercase hex digits', 'rebuild the images directory');
+    }
+    for (const type of [img.mediaType, ...(img.instances ?? []).map((i) => i.mediaType)]) {
+      if (type !== undefined && !SERVED_TYPES.has(type))
+        rejectValue(
+          `media type of ${img.name}:${img.tag}`,
+          type,
+          'is not a Docker v2s2 manifest or manifest list',
+          'copy the image with `skopeo copy --format v2s2`',
+        );
     }
   }
 }
@@ -99,13 +123,15 @@ function manifestLocation(
   name: string,
   tag: string,
   hex: string,
+  mediaType = MANIFEST_V2S2,
+  file = 'manifest.json',
 ): string {
   return [
     `location = "${path}" {`,
     `    alias ${root}/${name}/${tag}/;`,
-    `    types { } default_type "${MANIFEST_V2S2}";`,
+    `    types { } default_type "${mediaType}";`,
     `    add_header 'Docker-Content-Digest' 'sha256:${hex}';`,
-    '    try_files manifest.json =404;',
+    `    try_files ${file} =404;`,
     '    error_page 404 @404_tag;',
     '}',
   ].join('\n');
@@ -149,7 +175,10 @@ export function renderRegistryConfig(
     );
     const seen = new Set<string>();
     for (const t of tags) {
-      blocks.push(manifestLocation(`${base}/manifests/${t.tag}`, root, name, t.tag, t.manifestHex));
+      const type = t.mediaType ?? MANIFEST_V2S2;
+      blocks.push(
+        manifestLocation(`${base}/manifests/${t.tag}`, root, name, t.tag, t.manifestHex, type),
+      );
       if (seen.has(t.manifestHex)) {
         blocks.push(`# Digest for "${name}:${t.tag}" already served`);
       } else {
@@ -160,10 +189,20 @@ export function renderRegistryConfig(
             name,
             t.tag,
             t.manifestHex,
+            type,
           ),
         );
       }
       seen.add(t.manifestHex);
+      // A list's instances, by digest only (what a puller asks for after reading the list).
+      for (const i of t.instances ?? []) {
+        if (seen.has(i.hex)) continue;
+        seen.add(i.hex);
+        const at = `${base}/manifests/sha256:${i.hex}`;
+        blocks.push(
+          manifestLocation(at, root, name, t.tag, i.hex, i.mediaType, `${i.hex}.manifest.json`),
+        );
+      }
     }
     blocks.push(
       [

@@ -27,6 +27,8 @@ export interface RunStagesOptions {
   /** Work directory: the state goes to `<workDir>/.buildchain`. */
   readonly workDir: string;
   readonly tools: SolutionTools;
+  /** The stage whose selection runs the build (default {@link FINAL_STAGE}). */
+  readonly final?: string;
   /** Receives the `log` lines of the actions (`image X: building`). */
   readonly log?: (line: string) => void;
   /** Receives every engine event too. */
@@ -50,7 +52,7 @@ const LEGACY_STAMPS = ['build-key.json', 'image-keys'];
 
 function toolSpecs(t: SolutionTools): Record<string, ToolSpec> {
   const specs: Record<string, ToolSpec> = {};
-  for (const name of ['skopeo', 'buildah', 'xorriso'] as const) {
+  for (const name of ['skopeo', 'buildah', 'xorriso', 'gpg'] as const) {
     const entry = TOOL_REGISTRY[name];
     specs[name] = {
       name,
@@ -92,7 +94,7 @@ export async function runStages(
   };
   const code = await runTasks({
     graph: new TaskGraph(o.root, defs),
-    tasks: [FINAL_STAGE],
+    tasks: [o.final ?? FINAL_STAGE],
     stateDir: solutionStateDir(o.workDir),
     // Temps of killed builds are swept inside the work directory only (never beside a -o ISO).
     buildRoot: o.workDir,

@@ -7,6 +7,7 @@
  *   solution:root                    shipped files, product fields -> root/ (the ISO tree)
  *   solution:iso                     root/ -> the ISO
  *   solution:checksum                the ISO -> SHA256SUM beside it
+ *   solution:sign                    SHA256SUM -> SHA256SUM.asc (only with a signing key)
  *
  * Any stage that runs first removes the previous ISO (and its SHA256SUM when it lists the ISO),
  * so that a failed rebuild leaves no stale ISO behind, and its own target, so that an
@@ -16,7 +17,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fn, TaskError, type ActionContext, type TaskDefinition } from '../../../engine/task.ts';
-import { writeFileAtomic } from '../../../lib/fs/atomic-write.ts';
+import { produceFileAtomic, writeFileAtomic } from '../../../lib/fs/atomic-write.ts';
 import type { Sources } from '../../../sources/sources.ts';
 import type { SolutionImage } from '../config/solution-config.ts';
 import { contextExec, type Exec } from '../../../engine/exec/run-command.ts';
@@ -25,10 +26,18 @@ import { parseSha256Sums, sha256SumPath } from './checksum.ts';
 import { fetchSolutionImage, imageInputs, imageLayoutDir } from './images.ts';
 import { registryConfigFor, REGISTRY_CONFIG_FILE, stageSolutionRoot } from './layout.ts';
 import type { BuildPlan } from './plan.ts';
+import { detachSignArgs, signaturePath } from './signature.ts';
 import { writeSolutionIso } from './write-solution-iso.ts';
 
-/** The task whose selection runs the whole build. */
+/** The task whose selection runs the whole build (unsigned). */
 export const FINAL_STAGE = 'solution:checksum';
+/** The last stage of a signed build. */
+export const SIGN_STAGE = 'solution:sign';
+
+/** The stage whose selection runs the whole build of `p`. */
+export function finalStage(p: BuildPlan): string {
+  return p.signFingerprint === undefined ? FINAL_STAGE : SIGN_STAGE;
+}
 
 /** What the stage actions need besides the plan. */
 export interface StageEnv {
@@ -42,7 +51,10 @@ export async function removePrevious(iso: string, target?: string): Promise<void
   await rm(iso, { force: true });
   const sumFile = sha256SumPath(iso);
   const sums = parseSha256Sums(await readFile(sumFile, 'utf8').catch(() => ''));
-  if (sums.has(path.basename(iso))) await rm(sumFile, { force: true });
+  if (sums.has(path.basename(iso))) {
+    await rm(sumFile, { force: true });
+    await rm(signaturePath(sumFile), { force: true });
+  }
 }
 
 function runnerOf(p: BuildPlan, ctx: ActionContext): Exec {
@@ -181,8 +193,38 @@ function checksumTask(p: BuildPlan): TaskDefinition {
     targets: [sumFile],
     actions: [
       fn('solution-checksum', async (ctx) => {
+        // A signature of the previous SHA256SUM would no longer match: it goes first.
+        await rm(signaturePath(sumFile), { force: true });
         const hex = await sha256File(p.iso, ctx.signal);
         await writeFileAtomic(sumFile, `${hex}  ${path.basename(p.iso)}\n`, { mode: 0o644 });
+      }),
+    ],
+  };
+}
+
+/** `SHA256SUM.asc`: the detached, armored signature of SHA256SUM by the plan's key. */
+function signTask(p: BuildPlan, fingerprint: string): TaskDefinition {
+  const sumFile = sha256SumPath(p.iso);
+  const sig = signaturePath(sumFile);
+  return {
+    name: SIGN_STAGE,
+    title: path.basename(sig),
+    taskDeps: [FINAL_STAGE],
+    fileDeps: [sumFile],
+    targets: [sig],
+    tools: ['gpg'],
+    config: { fingerprint },
+    actions: [
+      fn('solution-sign', async (ctx) => {
+        await produceFileAtomic(
+          sig,
+          async (tmp) => {
+            await runnerOf(p, ctx)(detachSignArgs(p.tools.gpg, fingerprint, sumFile, tmp), {
+              ...(p.gnupgHome === undefined ? {} : { env: { GNUPGHOME: p.gnupgHome } }),
+            });
+          },
+          { mode: 0o644 },
+        );
       }),
     ],
   };
@@ -200,5 +242,6 @@ export function solutionStageTasks(p: BuildPlan, env: StageEnv): TaskDefinition[
     rootTask(p, [...names, registry.name], registryFile),
     isoTask(p),
     checksumTask(p),
+    ...(p.signFingerprint === undefined ? [] : [signTask(p, p.signFingerprint)]),
   ];
 }

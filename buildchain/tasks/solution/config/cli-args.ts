@@ -20,6 +20,12 @@ export interface SolutionArgs {
   /** build: accept the Solution's hostFiles (files of this host copied into its images). */
   readonly allowHostFiles: boolean;
   readonly checksum: boolean;
+  /** build: the secret key (fingerprint, key id or user id) signing SHA256SUM. */
+  readonly signKey?: string;
+  /** verify, inspect: a file of public keys the SHA256SUM.asc signature is checked against. */
+  readonly key?: string;
+  /** build: derive the image list from the manifests (`images: auto` in solution.yaml). */
+  readonly imagesAuto: boolean;
 }
 
 /** Thrown on a usage mistake (exit code 2). */
@@ -35,17 +41,20 @@ export const USAGE = `Usage: metalk8s-solution <command> [options]
   init DIR --name NAME --version VERSION [--require-metalk8s RANGE]
       Create a working Solution skeleton in DIR (new or empty).
   build DIR [-o OUT.iso] [--work-dir DIR] [--manifest-yaml] [--allow-unpinned] [--allow-host-files]
-        [--json] [--json-log FILE]
+        [--json] [--json-log FILE] [--sign-key KEY] [--images-auto]
       Lint, fetch/build the images, and write the ISO (+ SHA256SUM beside it).
+      --sign-key KEY: sign SHA256SUM with this gpg secret key (SHA256SUM.asc beside it).
+      --images-auto: take the image list from the manifests (as \`images: auto\`).
       OUT.iso: in an existing directory, outside DIR (or under DIR/_build).
       --allow-host-files: copy the hostFiles of solution.yaml (files of this host) into the images.
       --json-log FILE: the build engine's events (one JSON object per line) to FILE.
   lint DIR [--json] [--allow-unpinned]
       Report everything build would reject (file, problem, fix).
-  inspect X.iso [--json]
-      Show product info, volume id, images, operator files and sizes.
-  verify X.iso [--json] [--no-checksum]
-      Check layout, manifests, blobs, registry config and SHA256SUM.
+  inspect X.iso [--json] [--key PUBKEY.asc]
+      Show product info, volume id, images, platforms, operator files, sizes and signer.
+  verify X.iso [--json] [--no-checksum] [--key PUBKEY.asc]
+      Check layout, manifests, blobs, registry config and SHA256SUM
+      (--key: and its signature SHA256SUM.asc, by one of the keys of that file).
 
 Exit codes: 0 ok, 1 problems found or build failed, 2 usage error.`;
 
@@ -57,12 +66,15 @@ const VALUE_FLAGS: Readonly<Record<string, keyof SolutionArgs>> = {
   '--output': 'output',
   '--work-dir': 'workDir',
   '--json-log': 'jsonLog',
+  '--sign-key': 'signKey',
+  '--key': 'key',
 };
 const BOOL_FLAGS: Readonly<Record<string, keyof SolutionArgs>> = {
   '--json': 'json',
   '--manifest-yaml': 'manifestYaml',
   '--allow-unpinned': 'allowUnpinned',
   '--allow-host-files': 'allowHostFiles',
+  '--images-auto': 'imagesAuto',
 };
 const ALLOWED: Readonly<Record<SolutionCommand, readonly string[]>> = {
   init: ['--name', '--version', '--require-metalk8s'],
@@ -75,10 +87,12 @@ const ALLOWED: Readonly<Record<SolutionCommand, readonly string[]>> = {
     '--allow-host-files',
     '--json',
     '--json-log',
+    '--sign-key',
+    '--images-auto',
   ],
   lint: ['--json', '--allow-unpinned'],
-  inspect: ['--json'],
-  verify: ['--json', '--no-checksum'],
+  inspect: ['--json', '--key'],
+  verify: ['--json', '--no-checksum', '--key'],
   help: [],
 };
 
@@ -91,6 +105,7 @@ const HELP_ARGS: SolutionArgs = {
   allowUnpinned: false,
   allowHostFiles: false,
   checksum: true,
+  imagesAuto: false,
 };
 
 function isCommand(s: string | undefined): s is SolutionCommand {
@@ -111,6 +126,7 @@ export function parseSolutionArgs(argv: readonly string[]): SolutionArgs {
     allowUnpinned: false,
     allowHostFiles: false,
     checksum: true,
+    imagesAuto: false,
   };
   const positional: string[] = [];
   for (let i = 0; i < rest.length; i++) {
@@ -143,6 +159,11 @@ export function parseSolutionArgs(argv: readonly string[]): SolutionArgs {
     );
   }
   out.target = positional[0];
+  if (first === 'verify' && out.key !== undefined && out.checksum === false) {
+    throw new SolutionUsageError(
+      'verify: --key checks the signature of SHA256SUM, which --no-checksum skips; drop one of them',
+    );
+  }
   if (first === 'init' && (out.name === undefined || out.version === undefined)) {
     throw new SolutionUsageError('init: --name and --version are required');
   }

@@ -15,6 +15,47 @@ export const CONFIG_FILE = 'solution.yaml';
  */
 export interface SolutionImage extends ImageEntry {
   readonly hostFiles?: Readonly<Record<string, string>>;
+  /**
+   * `platforms:` of a remote image whose source is an index (multi-arch): `all` keeps the whole
+   * index, a list (`linux/amd64`, `linux/arm64/v8`) exactly those instances; the index is then
+   * the tag's manifest. Absent: the linux/amd64 image alone, as a single manifest.
+   */
+  readonly keepPlatforms?: 'all' | readonly string[];
+}
+
+/** `os/architecture[/variant]`, as OCI indexes write platforms. */
+export const PLATFORM_PATTERN = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/;
+
+/** `platforms:` of an image: undefined (absent), the value, or 'invalid' (a problem pushed). */
+function parsePlatforms(
+  raw: unknown,
+  label: string,
+  local: boolean,
+  problems: Problem[],
+): 'all' | readonly string[] | undefined | 'invalid' {
+  if (raw === undefined || raw === null) return undefined;
+  const fix =
+    'write `platforms: all` or a list such as `platforms: [linux/amd64, linux/arm64]` (os/architecture[/variant])';
+  const bad = (what: string, f = fix): 'invalid' => {
+    problems.push(error('image-platforms', CONFIG_FILE, `${label}: platforms ${what}`, f));
+    return 'invalid';
+  };
+  if (local)
+    return bad(
+      'applies to remote images only: a local build makes one linux/amd64 image',
+      'remove platforms from this image, or ship a multi-arch image from a registry (source: and digest:)',
+    );
+  if (raw === 'all') return 'all';
+  if (!Array.isArray(raw) || raw.length === 0)
+    return bad(`${JSON.stringify(raw)} is neither "all" nor a non-empty list`);
+  const seen = new Set<string>();
+  for (const p of raw as unknown[]) {
+    if (typeof p !== 'string' || !PLATFORM_PATTERN.test(p))
+      return bad(`entry ${JSON.stringify(p)} is not os/architecture[/variant]`);
+    if (seen.has(p)) return bad(`lists ${p} twice`, 'list each platform once');
+    seen.add(p);
+  }
+  return [...seen];
 }
 
 /** The parsed Solution config. Fields are as written; `lint` validates them. */
@@ -29,6 +70,11 @@ export interface SolutionConfig {
   readonly operatorImage?: string;
   readonly uiImage?: string;
   readonly images: readonly SolutionImage[];
+  /**
+   * `images: auto` (or `build --images-auto`): the images the manifests reference and the list
+   * lacks are added, built from `images/<name>/` (auto-images.ts).
+   */
+  readonly imagesAuto?: boolean;
 }
 
 /** Result of {@link parseSolutionConfig}; `config` is undefined when unusable. */
@@ -132,6 +178,8 @@ function parseImage(raw: unknown, index: number, problems: Problem[]): SolutionI
     }
     source = s;
   }
+  const keepPlatforms = parsePlatforms(r.platforms, label, build !== undefined, problems);
+  if (keepPlatforms === 'invalid') return undefined;
   if ((build === undefined) === (source === undefined)) {
     problems.push(
       error(
@@ -147,7 +195,8 @@ function parseImage(raw: unknown, index: number, problems: Problem[]): SolutionI
     name,
     version,
     ship: 'dir',
-    platforms: 'linux/amd64',
+    platforms: keepPlatforms === undefined ? 'linux/amd64' : 'all',
+    ...(keepPlatforms !== undefined ? { keepPlatforms } : {}),
     ...(source !== undefined ? { source } : {}),
     ...(digest !== undefined ? { digest } : {}),
     ...(build !== undefined ? { build } : {}),
@@ -201,10 +250,16 @@ export function parseSolutionConfig(text: string): ParseConfigResult {
         ),
       );
   }
-  const imagesRaw = d.images ?? [];
+  const imagesAuto = d.images === 'auto';
+  const imagesRaw = imagesAuto ? [] : (d.images ?? []);
   if (!Array.isArray(imagesRaw)) {
     problems.push(
-      error('config-invalid', CONFIG_FILE, 'images is not a list', 'write images as a YAML list'),
+      error(
+        'config-invalid',
+        CONFIG_FILE,
+        'images is neither a list nor `auto`',
+        'write images as a YAML list, or `images: auto` to take them from the manifests',
+      ),
     );
   }
   const images = (Array.isArray(imagesRaw) ? imagesRaw : [])
@@ -222,6 +277,7 @@ export function parseSolutionConfig(text: string): ParseConfigResult {
     ...(operatorImage !== undefined ? { operatorImage } : {}),
     ...(uiImage !== undefined ? { uiImage } : {}),
     images,
+    ...(imagesAuto ? { imagesAuto } : {}),
   };
   return { config, problems };
 }

@@ -5,7 +5,7 @@
 
 /** Inputs of the skeleton. */
 export interface SkeletonOptions {
-  /** Product name (letters, digits, dashes). */
+  /** Product (display) name: letters, digits, single dashes or spaces between words. */
   readonly name: string;
   readonly version: string;
   /** Default `>=2.4.0`. */
@@ -99,6 +99,23 @@ metadata:
   };
 }
 
+function service(name: string): string {
+  return `apiVersion: v1
+kind: Service
+metadata:
+  name: ${name}
+  labels:
+    app.kubernetes.io/name: ${name}
+spec:
+  selector:
+    app.kubernetes.io/name: ${name}
+  ports:
+    - name: http
+      port: 80
+      targetPort: 8080
+`;
+}
+
 /** A YAML scalar: plain when it is a plain path or word, else double-quoted (JSON is YAML). */
 function yamlWord(value: string): string {
   return /^[A-Za-z0-9_/][A-Za-z0-9._/-]*$/.test(value) ? value : JSON.stringify(value);
@@ -106,16 +123,17 @@ function yamlWord(value: string): string {
 
 /**
  * Relative path -> content of every file of the skeleton. `name` and `version` must have passed
- * `checkProduct` (letters, digits, dashes; semver): they are written unquoted into YAML and HTML.
+ * `checkProduct` (letters, digits, single dashes or spaces; semver): they are written into YAML
+ * and HTML. Object names use the env name's form (lowercase, spaces as dashes).
  */
 export function skeletonFiles(o: SkeletonOptions): Record<string, string> {
-  const lower = o.name.toLowerCase();
+  const lower = o.name.replaceAll(' ', '-').toLowerCase();
   const app = `${lower}-app`;
   const op = `${lower}-operator`;
   const busybox = o.busybox ?? '/bin/busybox';
   return {
     'solution.yaml': `# MetalK8s Solution: see docs/solution.md (metalk8s-solution lint / build / inspect / verify).
-name: ${o.name}
+name: ${yamlWord(o.name)}
 version: ${o.version}
 # MetalK8s versions this Solution can be imported in (a semver range).
 requireMetalK8s: ${JSON.stringify(o.requireMetalK8s ?? '>=2.4.0')}
@@ -148,7 +166,8 @@ A MetalK8s Solution created by \`metalk8s-solution init\`.
 
 - \`images/${app}/\`: build context of the application image (FROM scratch + busybox).
 - \`operator/deploy/\`: the Operator manifests (CRDs in \`crds/\`, one per file).
-- \`ui/deployment.yaml\`: the UI Deployment (\`@VERSION@\` and \`@REPOSITORY@\` are replaced at build).
+- \`ui/deployment.yaml\`, \`ui/service.yaml\`: the UI Deployment and its Service, both applied by
+  MetalK8s 2.4 at import (\`@VERSION@\` and \`@REPOSITORY@\` are replaced at build).
 `,
     '.gitignore': '_build/\n',
     [`images/${app}/Containerfile`]: `FROM scratch
@@ -161,5 +180,6 @@ CMD ["/bin/busybox", "httpd", "-f", "-p", "8080", "-h", "/www"]
     'operator/deploy/operator.yaml': deployment(op, 'operator', `${app}:${o.version}`, true),
     ...rbac(lower),
     'ui/deployment.yaml': deployment(`${lower}-ui`, 'ui', `@REPOSITORY@/${app}:@VERSION@`, false),
+    'ui/service.yaml': service(`${lower}-ui`),
   };
 }

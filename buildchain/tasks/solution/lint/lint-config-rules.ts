@@ -9,6 +9,7 @@ import {
 } from '../../../lib/text/distribution-names.ts';
 import { error, warning, type Problem } from './problems.ts';
 import {
+  archiveId,
   ARCHIVE_LAYOUT_VERSION,
   MAX_VOLUME_ID_BYTES,
   isValidProductName,
@@ -31,7 +32,7 @@ export function checkProduct(c: SolutionConfig): Problem[] {
         'name-format',
         F,
         `name ${JSON.stringify(c.name)} is not a valid product name`,
-        'use letters, digits and single dashes, starting with a letter (e.g. Example-Solution), at most 64 characters',
+        'use letters and digits with single dashes or single spaces between words, starting with a letter (e.g. Example Solution), at most 64 characters',
       ),
     );
   }
@@ -62,6 +63,18 @@ export function checkProduct(c: SolutionConfig): Problem[] {
         F,
         `archiveLayoutVersion ${String(c.archiveLayoutVersion)} is not supported`,
         `remove the key or set it to ${ARCHIVE_LAYOUT_VERSION} (the only layout this tool and MetalK8s 2.4 know)`,
+      ),
+    );
+  }
+  // The env name is the registry prefix of every image: one repository path component.
+  const env = archiveId(c.name, c.version);
+  if (isValidProductName(c.name) && isValidSemver(c.version) && !isRepositoryName(env)) {
+    out.push(
+      error(
+        'env-name',
+        F,
+        `the env name ${JSON.stringify(env)} (registry prefix and mount path, which 2.4 derives as <name lowercased, spaces as dashes>-<version>) is not a registry repository name: 2.4 does not lowercase the version`,
+        'write the version in lowercase (e.g. 1.0.0-rc1)',
       ),
     );
   }

@@ -1,20 +1,15 @@
 /** Lint rules on the operator and UI manifests: YAML validity and expected kinds. Pure. */
 import YAML from 'yaml';
 import { error, warning, type Problem } from './problems.ts';
+import {
+  checkContract,
+  isAppliedCrdPath,
+  OPERATOR_FILES,
+  UI_FILES,
+  type Doc,
+} from './contract-rules.ts';
 
-/** The required operator files and the kinds each may hold. */
-export const OPERATOR_FILES: Readonly<Record<string, readonly string[]>> = {
-  'operator/deploy/operator.yaml': ['Deployment'],
-  'operator/deploy/role.yaml': ['Role', 'ClusterRole'],
-  'operator/deploy/role_binding.yaml': ['RoleBinding', 'ClusterRoleBinding'],
-  'operator/deploy/service_account.yaml': ['ServiceAccount'],
-};
-const CRD_DIR = 'operator/deploy/crds/';
-
-interface Doc {
-  readonly kind: string | undefined;
-  readonly apiVersion: string | undefined;
-}
+export { OPERATOR_FILES };
 
 /** Parses every document of a YAML stream; undefined + a problem when invalid. */
 function parseDocs(rel: string, text: string, out: Problem[]): Doc[] | undefined {
@@ -51,6 +46,7 @@ function parseDocs(rel: string, text: string, out: Problem[]): Doc[] | undefined
     result.push({
       kind: typeof o.kind === 'string' ? o.kind : undefined,
       apiVersion: typeof o.apiVersion === 'string' ? o.apiVersion : undefined,
+      object: o,
     });
   }
   return result;
@@ -93,8 +89,11 @@ function checkKinds(
   return out;
 }
 
-/** Checks the parsed YAML texts of the shipped operator/ and ui/ files (rel path -> text). */
-export function checkManifests(texts: ReadonlyMap<string, string>, hasUi: boolean): Problem[] {
+/**
+ * Checks the YAML texts of the shipped operator/ and ui/ files (rel path -> text): validity,
+ * the files and kinds 2.4's import applies (contract-rules.ts), one CRD per file.
+ */
+export function checkManifests(texts: ReadonlyMap<string, string>): Problem[] {
   const out: Problem[] = [];
   const parsed = new Map<string, Doc[]>();
   for (const [rel, text] of [...texts].sort(([a], [b]) => a.localeCompare(b))) {
@@ -116,20 +115,9 @@ export function checkManifests(texts: ReadonlyMap<string, string>, hasUi: boolea
       out.push(...checkKinds(rel, docs, kinds, 'operator-kind'));
     }
   }
-  const crds = [...texts.keys()].filter((r) => r.startsWith(CRD_DIR));
-  if (crds.length === 0) {
-    out.push(
-      error(
-        'operator-file-missing',
-        CRD_DIR,
-        'no CustomResourceDefinition file',
-        `add one ${CRD_DIR}<name>_crd.yaml per CRD`,
-      ),
-    );
-  }
-  for (const rel of crds) {
+  for (const rel of [...texts.keys()].filter(isAppliedCrdPath)) {
     const docs = parsed.get(rel);
-    if (docs === undefined || rel.endsWith('_cr.yaml')) continue;
+    if (docs === undefined) continue;
     out.push(...checkKinds(rel, docs, ['CustomResourceDefinition'], 'operator-kind'));
     if (docs.length > 1)
       out.push(
@@ -141,20 +129,21 @@ export function checkManifests(texts: ReadonlyMap<string, string>, hasUi: boolea
         ),
       );
   }
-  if (hasUi) {
-    const rel = 'ui/deployment.yaml';
+  for (const [rel, kinds] of Object.entries(UI_FILES)) {
     const docs = parsed.get(rel);
-    if (!texts.has(rel))
+    if (!texts.has(rel)) {
       out.push(
         error(
-          'operator-file-missing',
+          'ui-file-missing',
           rel,
-          'the UI has no deployment.yaml',
-          `create ${rel} with a Deployment, or remove ui/`,
+          `missing: 2.4's import applies ui/deployment.yaml and ui/service.yaml of every Solution`,
+          `create ${rel} with a ${kinds.join(' or ')} (see \`metalk8s-solution init\`)`,
         ),
       );
-    else if (docs !== undefined)
-      out.push(...checkKinds(rel, docs, ['Deployment', 'Service'], 'ui-kind'));
+    } else if (docs !== undefined) {
+      out.push(...checkKinds(rel, docs, kinds, 'ui-kind'));
+    }
   }
+  out.push(...checkContract(texts, parsed));
   return out;
 }

@@ -5,6 +5,8 @@ import { checkHostFiles } from '../config/host-files.ts';
 import { checkImages, checkProduct, isContainedPath } from './lint-config-rules.ts';
 import { checkTree } from './lint-tree-rules.ts';
 import { checkManifests } from './lint-yaml-rules.ts';
+import { imageRefsOfTexts, type ImageRef } from './image-refs.ts';
+import { checkImageRefs } from './lint-image-rules.ts';
 import { error, type Problem } from './problems.ts';
 import { shippedFiles } from './ship-rules.ts';
 import {
@@ -28,6 +30,8 @@ export interface LintResult {
   readonly entries: readonly TreeEntry[];
   /** Files `build` copies onto the ISO (relative paths). */
   readonly shipped: readonly string[];
+  /** The image references of the shipped manifests (see image-refs.ts). */
+  readonly imageRefs: readonly ImageRef[];
 }
 
 /** Normalised build contexts of the image list (only the contained ones). */
@@ -77,7 +81,8 @@ export async function lintSolution(dir: string, opts: LintOptions = {}): Promise
       // already reported by checkTree as unreadable
     }
   }
-  const hasUi = entries.some((e) => e.rel === 'ui' && e.type === 'dir');
-  problems.push(...checkManifests(texts, hasUi));
-  return { problems, config, entries, shipped };
+  problems.push(...checkManifests(texts));
+  const imageRefs = imageRefsOfTexts(texts, config?.version);
+  if (config !== undefined) problems.push(...checkImageRefs(imageRefs, config.images));
+  return { problems, config, entries, shipped, imageRefs };
 }

@@ -16,6 +16,7 @@ export type ProblemCode =
   | 'config-invalid'
   | 'name-format'
   | 'version-semver'
+  | 'env-name'
   | 'require-metalk8s-range'
   | 'layout-version'
   | 'volume-id-too-long'
@@ -24,6 +25,14 @@ export type ProblemCode =
   | 'operator-file-missing'
   | 'operator-kind'
   | 'ui-kind'
+  | 'ui-file-missing'
+  | 'ui-service-selector'
+  | 'crd-misnamed'
+  | 'not-applied'
+  | 'image-not-packaged'
+  | 'image-unreferenced'
+  | 'image-external'
+  | 'image-ref-invalid'
   | 'image-name'
   | 'image-tag'
   | 'image-digest'
@@ -52,7 +61,14 @@ export type ProblemCode =
   | 'registry-config-mismatch'
   | 'layout-unexpected'
   | 'sha256sum-missing'
-  | 'sha256sum-mismatch';
+  | 'sha256sum-mismatch'
+  // platforms and signatures (build, verify)
+  | 'image-platforms'
+  | 'image-auto'
+  | 'platform-missing'
+  | 'signature-missing'
+  | 'signature-invalid'
+  | 'signature-unchecked';
 
 /** One problem: where, what, and how to fix it. */
 export interface Problem {

@@ -4,6 +4,13 @@ import { readIsoImages } from '../build/iso-images.ts';
 import { isoSizes } from '../../../media/iso/isoinfo-listing.ts';
 import { openIso } from '../../../media/iso/isoinfo-reader.ts';
 import { parseProductTxt } from '../build/product.ts';
+import { sha256SumPath } from '../build/checksum.ts';
+import {
+  checkKeyFile,
+  checkSignature,
+  signaturePath,
+  type SignatureInfo,
+} from '../build/signature.ts';
 import type { Problem } from '../lint/problems.ts';
 import { execDirect, type Exec } from '../../../engine/exec/run-command.ts';
 
@@ -16,6 +23,8 @@ export interface InspectImage {
   /** Bytes of config + layers, as the manifest says. */
   readonly size: number;
   readonly layers: number;
+  /** `os/arch[/variant]` of each instance of a multi-arch image (empty: a single image). */
+  readonly platforms: readonly string[];
 }
 
 /** The report of {@link inspectSolutionIso} (also the `--json` output). */
@@ -35,11 +44,16 @@ export interface InspectReport {
   readonly sizes: { readonly iso: number; readonly files: number; readonly deduplicated: number };
   /** Problems met while reading (e.g. a missing manifest). */
   readonly problems: readonly Problem[];
+  /** Who signed `SHA256SUM` (its `SHA256SUM.asc` beside the ISO); absent when unsigned. */
+  readonly signature?: SignatureInfo;
 }
 
 /** Options for {@link inspectSolutionIso}. */
 export interface InspectOptions {
   readonly isoinfo?: string;
+  /** Public keys to check the signature with (the signer's name is known only then). */
+  readonly key?: string;
+  readonly gpg?: string;
   readonly run?: Exec;
 }
 
@@ -47,7 +61,10 @@ export async function inspectSolutionIso(
   file: string,
   o: InspectOptions = {},
 ): Promise<InspectReport> {
-  const iso = await openIso(file, o.run ?? execDirect, o.isoinfo);
+  const run = o.run ?? execDirect;
+  const gpg = { gpg: o.gpg ?? 'gpg', run };
+  if (o.key !== undefined) await checkKeyFile(o.key, '--key', gpg);
+  const iso = await openIso(file, run, o.isoinfo);
   const productEntry = iso.entries.get('product.txt');
   const product =
     productEntry === undefined
@@ -59,10 +76,17 @@ export async function inspectSolutionIso(
     tag: i.tag,
     digest: `sha256:${i.manifestHex}`,
     size: i.blobs.reduce((n, b) => n + b.size, 0),
-    layers: i.blobs.length - 1,
+    layers: i.blobs.length - (i.platforms.length === 0 ? 1 : i.platforms.length),
+    platforms: i.platforms,
   }));
   const files = [...iso.entries.values()].filter((e) => e.type === 'file');
   const sizes = isoSizes(files);
+  const sumFile = sha256SumPath(file);
+  const sig = signaturePath(sumFile);
+  const signature =
+    (await stat(sig).catch(() => undefined)) === undefined
+      ? undefined
+      : await checkSignature(sig, sumFile, o.key, gpg);
   return {
     file,
     volumeId: iso.descriptor.volumeId,
@@ -76,7 +100,29 @@ export async function inspectSolutionIso(
     uiFiles: files.filter((e) => e.path.startsWith('ui/')).map((e) => e.path),
     sizes: { iso: (await stat(file)).size, files: sizes.total, deduplicated: sizes.deduplicated },
     problems,
+    ...(signature !== undefined ? { signature } : {}),
   };
+}
+
+/** One line on the signer: who, which key, when, and whether the signature was checked. */
+export function describeSignature(s: SignatureInfo | undefined): string {
+  if (s === undefined) return 'none (no SHA256SUM.asc beside the ISO)';
+  const key = s.key === undefined ? '' : ` key ${s.key}`;
+  const when = s.created === undefined ? '' : `, ${s.created}`;
+  switch (s.status) {
+    case 'good':
+      return `${s.signer ?? '?'}${key}${when} (good signature)`;
+    case 'unknown-key':
+      return `${s.issuer ?? 'unknown signer'}${key}${when} (not checked: pass --key with the signer's public key)`;
+    case 'bad':
+      return `${s.signer ?? s.issuer ?? '?'}${key} (BAD signature: SHA256SUM changed after signing)`;
+    case 'expired-key':
+      return `${s.signer ?? '?'}${key}${when} (key expired)`;
+    case 'revoked-key':
+      return `${s.signer ?? '?'}${key}${when} (key revoked)`;
+    case 'unreadable':
+      return `unreadable SHA256SUM.asc (${s.detail})`;
+  }
 }
 
 function human(n: number): string {
@@ -106,13 +152,16 @@ export function formatInspectReport(r: InspectReport): string {
     ),
     `Images (${r.images.length}):`,
     ...r.images.map(
-      (i) => `  ${i.name}:${i.tag}  ${i.digest}  ${human(i.size)}  ${i.layers} layer(s)`,
+      (i) =>
+        `  ${i.name}:${i.tag}  ${i.digest}  ${human(i.size)}  ${i.layers} layer(s)` +
+        (i.platforms.length === 0 ? '' : `  [${i.platforms.join(', ')}]`),
     ),
     `Operator files (${r.operatorFiles.length}):`,
     ...r.operatorFiles.map((f) => `  ${f}`),
     ...(r.uiFiles.length > 0
       ? [`UI files (${r.uiFiles.length}):`, ...r.uiFiles.map((f) => `  ${f}`)]
       : []),
+    row('Signed by', describeSignature(r.signature)),
     row(
       'Sizes',
       `ISO ${human(r.sizes.iso)}, files ${human(r.sizes.files)}, deduplicated ${human(r.sizes.deduplicated)}`,

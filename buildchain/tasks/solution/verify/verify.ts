@@ -3,14 +3,22 @@
  * id, product.txt, every manifest and blob (sha256), the registry config against the images,
  * the operator manifests, and the SHA256SUM beside the ISO.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { sha256File } from '../../../lib/fs/hash.ts';
+import { sha256FileOnWorker } from '../../../lib/fs/hash.ts';
 import { parseSha256Sums, sha256SumPath } from '../build/checksum.ts';
-import { checkIsoBlobs, readIsoImages } from '../build/iso-images.ts';
+import { checkIsoBlobs, imageDirs, readIsoImages } from '../build/iso-images.ts';
+import {
+  checkKeyFile,
+  checkSignature,
+  signaturePath,
+  type SignatureInfo,
+} from '../build/signature.ts';
 import { openIso, type IsoReader } from '../../../media/iso/isoinfo-reader.ts';
 import { REGISTRY_CONFIG_FILE, REGISTRY_ROOT_VAR, REPOSITORY_VAR } from '../build/layout.ts';
 import { checkManifests } from '../lint/lint-yaml-rules.ts';
+import { imageRefsOfTexts } from '../lint/image-refs.ts';
+import { checkImageRefs } from '../lint/lint-image-rules.ts';
 import { error, warning, type Problem } from '../lint/problems.ts';
 import {
   ARCHIVE_LAYOUT_VERSION,
@@ -28,6 +36,13 @@ export interface VerifyOptions {
   readonly isoinfo?: string;
   /** Check the SHA256SUM beside the ISO (default true). */
   readonly checksum?: boolean;
+  /**
+   * A file of public keys: `SHA256SUM.asc` beside the ISO must be a good signature of SHA256SUM
+   * by one of them. Without it, a signature found there is reported as not checked (warning).
+   */
+  readonly key?: string;
+  /** gpg binary (GPG_BIN). */
+  readonly gpg?: string;
   readonly run?: Exec;
 }
 
@@ -35,6 +50,8 @@ export interface VerifyOptions {
 export interface VerifyResult {
   readonly problems: readonly Problem[];
   readonly product: Readonly<Record<string, string>> | undefined;
+  /** What gpg said about `SHA256SUM.asc` (absent: no signature beside the ISO). */
+  readonly signature?: SignatureInfo;
 }
 
 const TOP_LEVEL = new Set([
@@ -156,7 +173,14 @@ async function checkOperator(iso: IsoReader, problems: Problem[]): Promise<void>
     if (e.type === 'file' && /^(operator\/deploy|ui)\/.*\.yaml$/.test(e.path))
       texts.set(e.path, (await iso.read(e)).toString('utf8'));
   }
-  problems.push(...checkManifests(texts, iso.entries.has('ui')));
+  problems.push(...checkManifests(texts));
+  // Every image the manifests reference is on the ISO (ui/ files are rendered already).
+  const packaged = imageDirs(iso).map((d) => ({ name: d.name, version: d.tag }));
+  problems.push(
+    ...checkImageRefs(imageRefsOfTexts(texts, undefined), packaged, {
+      imageFile: (i) => `images/${i.name}/${i.version}`,
+    }),
+  );
 }
 
 async function checkSha256Sum(file: string, problems: Problem[]): Promise<void> {
@@ -174,7 +198,7 @@ async function checkSha256Sum(file: string, problems: Problem[]): Promise<void> 
     );
     return;
   }
-  const actual = await sha256File(file).catch(() => 'unreadable');
+  const actual = await sha256FileOnWorker(file).catch(() => 'unreadable');
   if (actual !== expected) {
     problems.push(
       error(
@@ -187,13 +211,76 @@ async function checkSha256Sum(file: string, problems: Problem[]): Promise<void> 
   }
 }
 
-/** Verifies `file`; never throws for problems of the ISO itself (only for missing tools). */
+const SIGNATURE_FIX =
+  'the ISO or SHA256SUM was changed after signing, or signed by another key: download all three again, or rebuild with --sign-key';
+
+/** Checks `SHA256SUM.asc` beside `file` (with `o.key`: required and good). */
+async function checkSumSignature(
+  file: string,
+  o: VerifyOptions,
+  run: Exec,
+  problems: Problem[],
+): Promise<SignatureInfo | undefined> {
+  const sumFile = sha256SumPath(file);
+  const sig = signaturePath(sumFile);
+  const name = path.basename(sig);
+  if ((await stat(sig).catch(() => undefined)) === undefined) {
+    if (o.key !== undefined)
+      problems.push(
+        error(
+          'signature-missing',
+          name,
+          `no signature ${sig} beside the ISO, and --key asks for one`,
+          'keep the SHA256SUM.asc written by `build --sign-key` beside the ISO and SHA256SUM',
+        ),
+      );
+    return undefined;
+  }
+  const info = await checkSignature(sig, sumFile, o.key, { gpg: o.gpg ?? 'gpg', run });
+  const who = `${info.signer ?? info.issuer ?? 'an unknown signer'} (key ${info.key ?? '?'})`;
+  if (o.key === undefined) {
+    problems.push(
+      warning(
+        'signature-unchecked',
+        name,
+        `signed by ${who}; not checked`,
+        "pass --key with the signer's public key to check it",
+      ),
+    );
+  } else if (info.status === 'unknown-key') {
+    problems.push(
+      error(
+        'signature-invalid',
+        name,
+        `signed by ${who}, which is not a key of ${o.key}`,
+        `check the key file, or ${SIGNATURE_FIX}`,
+      ),
+    );
+  } else if (info.status !== 'good') {
+    const what: Record<SignatureInfo['status'], string> = {
+      good: '',
+      bad: `is a BAD signature of SHA256SUM by ${who}`,
+      'unknown-key': '',
+      'expired-key': `was made by ${who}, whose key has expired`,
+      'revoked-key': `was made by ${who}, whose key was revoked`,
+      unreadable: `is not an OpenPGP signature (${info.detail || 'gpg read nothing'})`,
+    };
+    problems.push(error('signature-invalid', name, what[info.status], SIGNATURE_FIX));
+  }
+  return info;
+}
+
+/**
+ * Verifies `file`; never throws for problems of the ISO itself (only for missing tools, and a
+ * `key` file that holds no public key: UsageError).
+ */
 export async function verifySolutionIso(
   file: string,
   o: VerifyOptions = {},
 ): Promise<VerifyResult> {
   const problems: Problem[] = [];
   const run = o.run ?? execDirect;
+  if (o.key !== undefined) await checkKeyFile(o.key, '--key', { gpg: o.gpg ?? 'gpg', run });
   let iso: IsoReader;
   try {
     iso = await openIso(file, run, o.isoinfo);
@@ -236,9 +323,17 @@ export async function verifySolutionIso(
   }
   const images = await readIsoImages(iso, problems);
   await checkIsoBlobs(iso, images, problems);
-  await checkRegistryConfig(iso, images, problems);
+  // Single images as the reference generator serves them; lists with their instances.
+  const served = images.map((i) =>
+    i.instances.length === 0
+      ? { name: i.name, tag: i.tag, manifestHex: i.manifestHex }
+      : { ...i, mediaType: i.mediaType, instances: i.instances },
+  );
+  await checkRegistryConfig(iso, served, problems);
   await checkOperator(iso, problems);
   await checksum;
   problems.push(...sumProblems);
-  return { problems, product };
+  const signature =
+    o.checksum === false ? undefined : await checkSumSignature(file, o, run, problems);
+  return { problems, product, ...(signature !== undefined ? { signature } : {}) };
 }

@@ -1,0 +1,203 @@
+/**
+ * A node's `/srv/scality/<env>` archives for the node tests, under a temp dir: platform
+ * versions (product.txt, the Salt tree's repo files and registry includes as the build writes
+ * them, images) and Solutions (product.txt, registry-config.inc.j2 in the reference format,
+ * images). Images are real: gzip tar layers with their diff_ids, so containerd can unpack them.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { MEDIA_DOCKER_LIST, MEDIA_DOCKER_MANIFEST } from '../../buildchain/lib/oci/manifest.ts';
+import { generateRegistryConfig } from '../../buildchain/tasks/images/nginx-registry-config.ts';
+import { scanImagesDir } from '../../buildchain/tasks/images/registry-scan.ts';
+import { registryNaming } from '../../buildchain/tasks/images/write-registry-config.ts';
+import { renderRegistryConfig } from '../../buildchain/tasks/solution/build/registry-config.ts';
+
+const REPO = path.resolve(import.meta.dirname, '../..');
+const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+/** An image to lay out: `platforms` > 1 makes a Docker manifest list (`platforms: all`). */
+export interface FixtureImage {
+  readonly name: string;
+  readonly tag: string;
+  readonly platforms?: readonly string[];
+}
+
+/** One platform's manifest bytes, its blobs written into `dir`. */
+async function writePlatform(dir: string, label: string, architecture: string): Promise<Buffer> {
+  const src = await mkdtemp(path.join(os.tmpdir(), 'node-layer-'));
+  let tar: Buffer;
+  try {
+    await writeFile(path.join(src, 'hello.txt'), `${label} ${architecture}\n`);
+    tar = execFileSync('tar', [
+      '-C',
+      src,
+      '--mtime=@0',
+      '--owner=0',
+      '--group=0',
+      '--numeric-owner',
+      '-cf',
+      '-',
+      'hello.txt',
+    ]);
+  } finally {
+    await rm(src, { recursive: true, force: true });
+  }
+  const layer = gzipSync(tar);
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture,
+      os: 'linux',
+      config: {},
+      rootfs: { type: 'layers', diff_ids: [`sha256:${sha256(tar)}`] },
+    }),
+  );
+  await writeFile(path.join(dir, sha256(layer)), layer);
+  await writeFile(path.join(dir, sha256(config)), config);
+  return Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MEDIA_DOCKER_MANIFEST,
+      config: {
+        mediaType: 'application/vnd.docker.container.image.v1+json',
+        size: config.length,
+        digest: `sha256:${sha256(config)}`,
+      },
+      layers: [
+        {
+          mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+          size: layer.length,
+          digest: `sha256:${sha256(layer)}`,
+        },
+      ],
+    }),
+  );
+}
+
+/** `images/<name>/<tag>/` in skopeo's `dir:` layout; returns the manifest.json bytes. */
+export async function writeImage(
+  archive: string,
+  label: string,
+  image: FixtureImage,
+): Promise<Buffer> {
+  const dir = path.join(archive, 'images', image.name, image.tag);
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, 'version'), 'Directory Transport Version: 1.1\n');
+  const platforms = image.platforms ?? ['amd64'];
+  let manifest: Buffer;
+  if (platforms.length === 1) {
+    manifest = await writePlatform(dir, label, platforms[0] ?? 'amd64');
+  } else {
+    const manifests = [];
+    for (const architecture of platforms) {
+      const m = await writePlatform(dir, label, architecture);
+      await writeFile(path.join(dir, `${sha256(m)}.manifest.json`), m);
+      manifests.push({
+        mediaType: MEDIA_DOCKER_MANIFEST,
+        size: m.length,
+        digest: `sha256:${sha256(m)}`,
+        platform: { architecture, os: 'linux' },
+      });
+    }
+    manifest = Buffer.from(
+      JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_DOCKER_LIST, manifests }),
+    );
+  }
+  await writeFile(path.join(dir, 'manifest.json'), manifest);
+  return manifest;
+}
+
+/**
+ * A platform archive at `<srv>/metalk8s-<version>`: product.txt, the repository's Salt tree
+ * (salt/metalk8s as shipped, with a versions.json), the registry includes written as
+ * images:registry-config writes them, and the images. Returns the archive path.
+ */
+export async function writePlatformArchive(
+  srv: string,
+  version: string,
+  images: readonly FixtureImage[],
+): Promise<string> {
+  const archive = path.join(srv, `metalk8s-${version}`);
+  await writeFile(
+    path.join(await mkdirp(archive), 'product.txt'),
+    `NAME=MetalK8s\nVERSION=${version}\n`,
+  );
+  for (const image of images) await writeImage(archive, `metalk8s-${version}`, image);
+  await cp(path.join(REPO, 'salt', 'metalk8s'), path.join(archive, 'salt', 'metalk8s'), {
+    recursive: true,
+  });
+  await writeFile(
+    path.join(archive, 'salt/metalk8s/versions.json'),
+    JSON.stringify({ version, images: { nginx: { version: '1.15.8' } } }),
+  );
+  const files = path.join(archive, 'salt/metalk8s/repo/files');
+  const naming = registryNaming('MetalK8s', version);
+  const scan = await scanImagesDir(path.join(archive, 'images'));
+  if (scan.warnings.length > 0) throw new Error(scan.warnings.join('\n'));
+  await writeFile(
+    path.join(files, 'metalk8s-registry-common.inc'),
+    generateRegistryConfig({ repos: [], serverRoot: naming.serverRoot, constants: 'only' }),
+  );
+  await writeFile(
+    path.join(files, 'metalk8s-registry.inc'),
+    generateRegistryConfig({ repos: scan.repos, ...naming, constants: 'omit' }),
+  );
+  return archive;
+}
+
+/**
+ * A Solution at `<srv>/<env>` (env = `<name lowercased>-<version>`): product.txt, the images
+ * and `registry-config.inc.j2` in the reference format, as Solution builds write it.
+ */
+export async function writeSolutionArchive(
+  srv: string,
+  name: string,
+  version: string,
+  images: readonly FixtureImage[],
+): Promise<{ env: string; archive: string }> {
+  const env = `${name.toLowerCase().replaceAll(' ', '-')}-${version}`;
+  const archive = await mkdirp(path.join(srv, env));
+  await writeFile(
+    path.join(archive, 'product.txt'),
+    `NAME=${name}\nVERSION=${version}\nREQUIRE_METALK8S=">=2.4.0"\nARCHIVE_LAYOUT_VERSION=1\n`,
+  );
+  const served = [];
+  for (const image of images) {
+    const manifest = await writeImage(archive, env, image);
+    served.push({ name: image.name, tag: image.tag, manifestHex: sha256(manifest) });
+  }
+  await writeFile(
+    path.join(archive, 'registry-config.inc.j2'),
+    renderRegistryConfig(served, {
+      namePrefix: '{{ repository }}',
+      serverRoot: '{{ registry_root }}',
+    }),
+  );
+  return { env, archive };
+}
+
+async function mkdirp(dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
+
+/** Renders a Jinja template file with python3-jinja2 (plain Jinja, no Salt), or throws its error. */
+export function renderJinja(template: string, context: Record<string, unknown>): string {
+  const script =
+    'import json, sys, jinja2\n' +
+    'ctx = json.load(sys.stdin)\n' +
+    'sys.stdout.write(jinja2.Environment().from_string(open(sys.argv[1]).read()).render(**ctx))\n';
+  return execFileSync('python3', ['-c', script, template], {
+    input: JSON.stringify(context),
+    encoding: 'utf8',
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+}
+
+/** The bytes of `images/<name>/<tag>/manifest.json` of an archive. */
+export function manifestOf(archive: string, image: FixtureImage): Promise<Buffer> {
+  return readFile(path.join(archive, 'images', image.name, image.tag, 'manifest.json'));
+}

@@ -1,0 +1,360 @@
+/**
+ * A MetalK8s 2.4 node, on loopback: two platform versions and one Solution laid out as the
+ * node's /srv/scality/<env> (under a temp dir), ONE nginx configured as 2.4's repositories pod
+ * (a server with `include conf.d/*.inc`, conf.d files placed as 2.4's states place them, the
+ * ISO's templates rendered with python3-jinja2 and 2.4's context), every image copied back with
+ * skopeo, one image per archive pulled with containerd's ctr, and the 404s a puller sees. Then
+ * the same archives through our Salt stand-in's states (salt-apply.py): one server, every
+ * version and the Solution declared under `archives:`.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmod, copyFile, mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isCI, missingTools } from '../helpers/require-tool.ts';
+import { freePort, startTestNginx, stopAll } from '../helpers/servers.ts';
+import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
+import {
+  manifestOf,
+  renderJinja,
+  writePlatformArchive,
+  writeSolutionArchive,
+  type FixtureImage,
+} from './node-fixtures.ts';
+
+const SALT_APPLY = path.resolve(import.meta.dirname, '../helpers/salt-apply.py');
+const missing = missingTools('nginx', 'skopeo', 'containerd', 'ctr', 'python3', 'tar');
+const hasJinja = ((): boolean => {
+  try {
+    execFileSync('python3', ['-c', 'import jinja2, yaml'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    if (isCI)
+      throw new Error('CI=true and python3-jinja2 / python3-yaml missing (run: npm run setup)');
+    console.warn('skipping: python3-jinja2 / python3-yaml missing (run: npm run setup)');
+    return false;
+  }
+})();
+
+const V1 = '2.3.0';
+const V2 = '2.4.0-beta1';
+const PLATFORM_IMAGES: Record<string, FixtureImage[]> = {
+  [V1]: [
+    { name: 'pause', tag: '3.1' },
+    { name: 'nginx', tag: '1.15.8' },
+  ],
+  [V2]: [
+    { name: 'pause', tag: '3.1' },
+    { name: 'coredns', tag: '1.6.2', platforms: ['amd64', 'arm64'] },
+    { name: 'etcd', tag: '3.3.15' },
+  ],
+};
+const SOLUTION_IMAGES: FixtureImage[] = [{ name: 'example-app', tag: '1.0.0' }];
+
+/** containerd with a private root, state and sockets in `dir`, the CRI plugin disabled. */
+async function startContainerd(dir: string): Promise<{ socket: string; child: ChildProcess }> {
+  await mkdir(dir, { recursive: true });
+  const socket = path.join(dir, 'c.sock');
+  const config = path.join(dir, 'config.toml');
+  const q = (p: string): string => JSON.stringify(p);
+  await writeFile(
+    config,
+    [
+      'version = 2',
+      `root = ${q(path.join(dir, 'root'))}`,
+      `state = ${q(path.join(dir, 'state'))}`,
+      'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+      '[grpc]',
+      `  address = ${q(socket)}`,
+      '[ttrpc]',
+      `  address = ${q(path.join(dir, 't.sock'))}`,
+      '[plugins."io.containerd.internal.v1.opt"]',
+      `  path = ${q(path.join(dir, 'opt'))}`,
+      '',
+    ].join('\n'),
+  );
+  const log = await open(path.join(dir, 'containerd.log'), 'a');
+  const child = spawn('containerd', ['--config', config], {
+    detached: true,
+    stdio: ['ignore', log.fd, log.fd],
+  });
+  await log.close();
+  // Last resort if the run dies before afterAll: never leave a containerd behind.
+  process.once('exit', () => {
+    stopGroup(child);
+  });
+  for (let i = 0; i < 100; i++) {
+    try {
+      execFileSync('ctr', ['--address', socket, 'version'], { stdio: 'ignore' });
+      return { socket, child };
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  stopGroup(child);
+  throw new Error(
+    `containerd did not start: ${await readFile(path.join(dir, 'containerd.log'), 'utf8')}`,
+  );
+}
+
+function stopGroup(child: ChildProcess | undefined): void {
+  if (child?.pid === undefined || child.exitCode !== null) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+function skopeoCopy(from: string, to: string): void {
+  execFileSync(
+    'skopeo',
+    ['copy', '-q', '--all', '--src-tls-verify=false', `docker://${from}`, `dir:${to}`],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+}
+
+describe.skipIf(missing.length > 0 || !hasJinja)(
+  'a MetalK8s 2.4 node serving two versions and a Solution',
+  () => {
+    let tmp: TempDir;
+    let srv: string;
+    const platform: Record<string, string> = {};
+    let solution: { env: string; archive: string };
+    let containerd: { socket: string; child: ChildProcess } | undefined;
+    let pod: string;
+    /** 2.4's `archives` context: env -> {name, version, path, iso}. */
+    let archives: Record<
+      string,
+      { name: string; version: string; path: string; iso: string | null }
+    >;
+
+    beforeAll(async () => {
+      tmp = await makeTempDir('node-registry-');
+      // nginx workers run as nobody: they must traverse the temp dir.
+      await chmod(tmp.path, 0o755);
+      srv = path.join(tmp.path, 'srv', 'scality');
+      archives = {};
+      for (const v of [V1, V2]) {
+        platform[v] = await writePlatformArchive(srv, v, PLATFORM_IMAGES[v] ?? []);
+        archives[`metalk8s-${v}`] = {
+          name: 'MetalK8s',
+          version: v,
+          path: platform[v],
+          iso: path.join(tmp.path, 'isos', `metalk8s-${v}.iso`),
+        };
+      }
+      solution = await writeSolutionArchive(srv, 'Example', '1.0.0', SOLUTION_IMAGES);
+    }, 60_000);
+
+    afterAll(async () => {
+      stopGroup(containerd?.child);
+      await stopAll();
+      await tmp.cleanup();
+    });
+
+    /** conf.d as 2.4's repo states fill it, the templates rendered with plain Jinja. */
+    async function podConfD(dir: string): Promise<void> {
+      await mkdir(dir, { recursive: true });
+      const newest = platform[V2] ?? '';
+      const files = (archive: string): string => path.join(archive, 'salt/metalk8s/repo/files');
+      await writeFile(
+        path.join(dir, '90-registry-config.inc'),
+        renderJinja(path.join(files(newest), 'metalk8s-registry-config.inc.j2'), { archives }),
+      );
+      for (const v of [V1, V2]) {
+        await copyFile(
+          path.join(files(platform[v] ?? ''), 'metalk8s-registry.inc'),
+          path.join(dir, `99-metalk8s-${v}-registry.inc`),
+        );
+      }
+      await copyFile(
+        path.join(files(newest), 'metalk8s-registry-common.inc'),
+        path.join(dir, '99-registry-common.inc'),
+      );
+      await writeFile(
+        path.join(dir, `${solution.env}-registry-config.inc`),
+        renderJinja(path.join(solution.archive, 'registry-config.inc.j2'), {
+          repository: solution.env,
+          registry_root: path.join(solution.archive, 'images'),
+        }),
+      );
+    }
+
+    it('renders 90-registry-config.inc from 2.4 context: one root variable per archive', async () => {
+      const dir = path.join(tmp.path, 'pod-nginx');
+      await podConfD(path.join(dir, 'conf.d'));
+      const text = await readFile(path.join(dir, 'conf.d', '90-registry-config.inc'), 'utf8');
+      expect(text.split('\n').filter((l) => l.startsWith('set '))).toEqual([
+        `set $metalk8s_2_3_0_images "${srv}/metalk8s-2.3.0/images/";`,
+        `set $metalk8s_2_4_0_beta1_images "${srv}/metalk8s-2.4.0-beta1/images/";`,
+      ]);
+      const ngx = await startTestNginx({ dir, serverBody: 'include conf.d/*.inc;' });
+      pod = ngx.address;
+    });
+
+    it('serves every image of both versions and of the Solution (skopeo, bytes compared)', async () => {
+      const all: [string, string, FixtureImage][] = [
+        ...[V1, V2].flatMap((v) =>
+          (PLATFORM_IMAGES[v] ?? []).map((i): [string, string, FixtureImage] => [
+            `metalk8s-${v}`,
+            platform[v] ?? '',
+            i,
+          ]),
+        ),
+        ...SOLUTION_IMAGES.map((i): [string, string, FixtureImage] => [
+          solution.env,
+          solution.archive,
+          i,
+        ]),
+      ];
+      expect(all).toHaveLength(6);
+      for (const [env, archive, image] of all) {
+        const out = path.join(tmp.path, 'copies', env, image.name);
+        await mkdir(path.dirname(out), { recursive: true });
+        skopeoCopy(`${pod}/${env}/${image.name}:${image.tag}`, out);
+        expect(
+          (await readFile(path.join(out, 'manifest.json'))).equals(
+            await manifestOf(archive, image),
+          ),
+        ).toBe(true);
+      }
+    });
+
+    it('lets containerd pull one image per archive (ctr, plain HTTP)', async () => {
+      containerd = await startContainerd(path.join(tmp.path, 'containerd'));
+      const refs = [
+        `metalk8s-${V1}/nginx:1.15.8`,
+        `metalk8s-${V2}/coredns:1.6.2`,
+        `${solution.env}/example-app:1.0.0`,
+      ];
+      for (const ref of refs) {
+        execFileSync(
+          'ctr',
+          ['--address', containerd.socket, 'images', 'pull', '--plain-http', `${pod}/${ref}`],
+          {
+            stdio: ['ignore', 'ignore', 'pipe'],
+          },
+        );
+      }
+      const listed = execFileSync('ctr', ['--address', containerd.socket, 'images', 'ls', '-q'], {
+        encoding: 'utf8',
+      });
+      expect(listed.trim().split('\n').sort()).toEqual(refs.map((r) => `${pod}/${r}`).sort());
+    });
+
+    it('answers a missing manifest file with a 404 registry JSON error, not a 500', async () => {
+      const cases = [
+        [platform[V2] ?? '', `metalk8s-${V2}`, 'pause', '3.1'],
+        [solution.archive, solution.env, 'example-app', '1.0.0'],
+      ] as const;
+      for (const [archive, env, name, tag] of cases) {
+        const file = path.join(archive, 'images', name, tag, 'manifest.json');
+        await rename(file, `${file}.away`);
+        try {
+          for (const method of ['GET', 'HEAD']) {
+            const res = await fetch(`http://${pod}/v2/${env}/${name}/manifests/${tag}`, { method });
+            expect(res.status, `${method} ${env}/${name}:${tag}`).toBe(404);
+            expect(res.headers.get('content-type')).toBe('application/json');
+            if (method === 'GET') {
+              const body = (await res.json()) as { errors: { code: string }[] };
+              expect(body.errors[0]?.code).toBe('MANIFEST_UNKNOWN');
+            }
+          }
+        } finally {
+          await rename(`${file}.away`, file);
+        }
+      }
+      const unknown = await fetch(`http://${pod}/v2/${solution.env}/nope/manifests/1.0`);
+      expect(unknown.status).toBe(404);
+      expect(((await unknown.json()) as { errors: { code: string }[] }).errors[0]?.code).toBe(
+        'NAME_UNKNOWN',
+      );
+    });
+
+    it('our Salt stand-in configures one server for every version and the Solution under archives:', async () => {
+      const host = path.join(tmp.path, 'host');
+      const solutionsYaml = path.join(tmp.path, 'etc', 'solutions.yaml');
+      await mkdir(path.dirname(solutionsYaml), { recursive: true });
+      await writeFile(
+        solutionsYaml,
+        `apiVersion: metalk8s.scality.com/v1alpha1\nkind: SolutionsConfiguration\narchives:\n  - ${solution.archive}\n`,
+      );
+      await mkdir(path.join(platform[V1] ?? '', 'packages/redhat/metalk8s-scality-el7/repodata'), {
+        recursive: true,
+      });
+      await writeFile(
+        path.join(platform[V1] ?? '', 'packages/redhat/metalk8s-scality-el7/repodata/repomd.xml'),
+        '<repomd/>\n',
+      );
+      const port = await freePort();
+      const pillar = {
+        repo: { host: '127.0.0.1', port },
+        metalk8s: { archives, solutions: { config: solutionsYaml } },
+      };
+      const summary = JSON.parse(
+        execFileSync(
+          'python3',
+          [
+            SALT_APPLY,
+            path.join(platform[V2] ?? '', 'salt'),
+            'metalk8s/repo/deployed.sls',
+            `metalk8s-${V2}`,
+            JSON.stringify(pillar),
+            host,
+          ],
+          { encoding: 'utf8' },
+        ),
+      ) as { applied: string[] };
+      const confDir = '/var/lib/metalk8s/repositories/conf.d';
+      expect(summary.applied.sort()).toEqual(
+        [
+          `${confDir}/repositories.conf`,
+          `${confDir}/90-registry-config.inc`,
+          `${confDir}/99-metalk8s-${V1}-registry.inc`,
+          `${confDir}/99-metalk8s-${V2}-registry.inc`,
+          `${confDir}/99-registry-common.inc`,
+          `${confDir}/${solution.env}-registry-config.inc`,
+          '/etc/kubernetes/manifests/repositories.yaml',
+        ].sort(),
+      );
+      const server = await readFile(path.join(host, confDir, 'repositories.conf'), 'utf8');
+      expect(server.match(/^server \{/gm)).toHaveLength(1);
+      expect(server).toContain('include conf.d/*.inc;');
+      const manifest = await readFile(
+        path.join(host, 'etc/kubernetes/manifests/repositories.yaml'),
+        'utf8',
+      );
+      expect(manifest).toMatch(/mountPath: \/etc\/nginx\/conf\.d\n/);
+      expect(manifest).toMatch(/mountPath: \/srv\/scality\n/);
+      // The pod: nginx's own conf includes conf.d/*.conf (the image's nginx.conf does the same).
+      const dir = path.join(tmp.path, 'standin-nginx');
+      await mkdir(dir, { recursive: true });
+      execFileSync('cp', ['-r', path.join(host, confDir), path.join(dir, 'conf.d')]);
+      await startTestNginx({ dir, serverBody: 'return 404;', httpExtra: 'include conf.d/*.conf;' });
+      const at = `127.0.0.1:${String(port)}`;
+      for (const [env, archive, image] of [
+        [`metalk8s-${V1}`, platform[V1] ?? '', PLATFORM_IMAGES[V1]?.[1]],
+        [`metalk8s-${V2}`, platform[V2] ?? '', PLATFORM_IMAGES[V2]?.[1]],
+        [solution.env, solution.archive, SOLUTION_IMAGES[0]],
+      ] as const) {
+        if (image === undefined) throw new Error('fixture');
+        const out = path.join(tmp.path, 'standin-copies', env);
+        await mkdir(path.dirname(out), { recursive: true });
+        skopeoCopy(`${at}/${env}/${image.name}:${image.tag}`, out);
+        expect(
+          (await readFile(path.join(out, 'manifest.json'))).equals(
+            await manifestOf(archive, image),
+          ),
+        ).toBe(true);
+      }
+      const repomd = await fetch(
+        `http://${at}/metalk8s-${V1}/redhat/metalk8s-scality-el7/repodata/repomd.xml`,
+      );
+      expect(repomd.status).toBe(200);
+      expect(await repomd.text()).toBe('<repomd/>\n');
+    });
+  },
+);

@@ -221,6 +221,31 @@ describe.skipIf(missing.length > 0)('build cache on a registry with basic auth',
     expectOutputs(d, 'lying\n');
   });
 
+  it('an entry lacking a target (outputs declared wrong) is not used: the task runs, the build passes', async () => {
+    const body = `
+      const b = config.buildRoot;
+      return [{
+        name: 'gen',
+        fileDeps: ['input.txt'],
+        targets: [b + '/out/gen.txt'],
+        cacheable: { outputs: [b + '/out/side.txt'] },
+        actions: [sh('echo run >> runs.txt && mkdir -p _build/out && cp input.txt _build/out/gen.txt && cp input.txt _build/out/side.txt')],
+      }];`;
+    const a = await createWorkspace(body);
+    const b = await createWorkspace(body);
+    workspaces.push(a, b);
+    a.write('input.txt', 'outputs\n');
+    b.write('input.txt', 'outputs\n');
+    expect((await runCli(a, ['gen'], { env: reg.env('ci/outputs', 'readwrite') })).code).toBe(0);
+    const r = await runCli(b, ['gen'], { env: reg.env('ci/outputs', 'read') });
+    expect(r.code, r.stderr).toBe(0);
+    expect(kinds(r.events, 'gen')).toContain('start');
+    expect(warnings(r.events).join('\n')).toMatch(
+      /gen: the entry lacks _build\/out\/gen\.txt; running the task/,
+    );
+    expect(b.read('_build/out/gen.txt')).toBe('outputs\n');
+  });
+
   it('a missing layer falls back to running the task', async () => {
     const a = await clone('missing layer\n');
     expect((await runCli(a, ['use'], { env: reg.env('ci/missing', 'readwrite') })).code).toBe(0);

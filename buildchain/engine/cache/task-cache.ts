@@ -6,6 +6,7 @@
  * just runs.
  */
 import path from 'node:path';
+import { existsNoFollow } from '../../lib/fs/fence.ts';
 import type { Reporter } from '../events.ts';
 import type { GraphNode } from '../graph.ts';
 import type { BuildCache, Restored, TaskIo } from './build-cache.ts';
@@ -85,17 +86,31 @@ export class TaskCache {
       const key = await this.keyOf(node);
       if (key === undefined) return undefined;
       const r = await this.cache.restoreTask(this.io(node, key, outputs));
-      return r === undefined ? undefined : { ...r, key };
+      if (r === undefined) return undefined;
+      // The outputs must hold every target (`cacheable.outputs` naming the wrong paths).
+      const lacking = node.targets.filter((t) => !existsNoFollow(t));
+      if (lacking.length > 0) {
+        this.warn(
+          node,
+          `the entry lacks ${lacking.map((t) => path.relative(this.o.root, t)).join(', ')}; running the task`,
+        );
+        return undefined;
+      }
+      return { ...r, key };
     } catch (err) {
       // A key that cannot be computed (a file vanished): not cached, never a failure.
-      this.o.reporter.emit({
-        event: 'output',
-        task: node.name,
-        stream: 'log',
-        line: `warning: build cache: ${node.name}: ${err instanceof Error ? err.message : String(err)}`,
-      });
+      this.warn(node, err instanceof Error ? err.message : String(err));
       return undefined;
     }
+  }
+
+  private warn(node: GraphNode, text: string): void {
+    this.o.reporter.emit({
+      event: 'output',
+      task: node.name,
+      stream: 'log',
+      line: `warning: build cache: ${node.name}: ${text}`,
+    });
   }
 
   /** After a successful run: packs the outputs for upload (readwrite mode only). */

@@ -285,6 +285,21 @@ describe.skipIf(missing.length > 0)('build cache on a registry with basic auth',
     expectOutputs(c, 'offline\n');
   });
 
+  it('TLS is on unless the host is listed insecure: a plain-HTTP cache then warns how to fix it', async () => {
+    const c = await clone('tls\n');
+    const r = await runCli(c, ['use'], {
+      env: { ...reg.env('ci/tls', 'readwrite'), INSECURE_REGISTRIES: '' },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(kinds(r.events, 'gen')).toContain('start');
+    const w = warnings(r.events);
+    expect(w).toHaveLength(1);
+    expect(w[0]).toMatch(
+      /cannot reach the registry 127\.0\.0\.1:\d+: .*\(a registry without TLS must be listed in INSECURE_REGISTRIES\)/,
+    );
+    expectOutputs(c, 'tls\n');
+  });
+
   it('refused credentials: a warning naming the fix, the task runs', async () => {
     const c = await clone('bad password\n');
     const r = await runCli(c, ['use'], { env: reg.env('ci/auth', 'readwrite', reg.badAuthFile) });

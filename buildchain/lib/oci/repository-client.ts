@@ -356,7 +356,12 @@ export class OciRepositoryClient {
     if (err instanceof TaskError && !(err instanceof HttpError)) return err;
     if (err instanceof HttpError && err.reason === 'aborted') return err;
     const detail = err instanceof HttpError ? `${err.code} ${err.detail}`.trim() : String(err);
-    return new TaskError('unreachable', `cannot reach the registry ${this.host}: ${detail}`, {
+    // A TLS handshake answered in plain HTTP: the usual cause is a registry without TLS.
+    const tls =
+      this.o.insecure !== true && /EPROTO|SSL|wrong version number|ECONNRESET/i.test(detail)
+        ? ' (a registry without TLS must be listed in INSECURE_REGISTRIES)'
+        : '';
+    return new TaskError('unreachable', `cannot reach the registry ${this.host}: ${detail}${tls}`, {
       hint: 'check the network and the registry address',
     });
   }

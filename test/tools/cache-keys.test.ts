@@ -278,3 +278,64 @@ describe('settings and the cache command line', () => {
     expect(cacheCommandArgs(['iso', 'cache'])).toBeUndefined();
   });
 });
+
+describe('reporting restored tasks', () => {
+  it('console and live view mark a restored task; the summary and cache line count it', async () => {
+    const { formatEvent, formatSummary } =
+      await import('../../buildchain/engine/reporters/console.ts');
+    const { LiveModel } = await import('../../buildchain/engine/reporters/live-rows.ts');
+    const cached = {
+      event: 'cached',
+      task: 'packaging:rpm:x',
+      key: 'k',
+      bytes: 10,
+      durationMs: 5,
+    } as const;
+    expect(formatEvent(cached, {})).toBe('<< packaging:rpm:x (restored from cache)');
+    expect(formatEvent(cached, { quiet: true })).toBeUndefined();
+    const counts = {
+      done: 1,
+      upToDate: 2,
+      failed: 0,
+      blocked: 0,
+      wouldRun: 0,
+      notRun: 0,
+      cached: 3,
+    };
+    expect(
+      formatSummary({
+        event: 'summary',
+        exitCode: 0,
+        counts,
+        failures: [],
+        interrupted: false,
+        durationMs: 1000,
+      }),
+    ).toBe('build ok: 1 run, 2 up to date, 3 restored from cache in 1.0s');
+    const model = new LiveModel();
+    model.apply({ event: 'build-start', command: 'run', tasks: 1, workers: 1, dryRun: false });
+    expect(model.apply(cached)).toBe('<< packaging:rpm:x (restored from cache)');
+    expect(model.finished).toBe(1);
+    const stats = {
+      event: 'cache-stats',
+      url: 'oci://h/r',
+      mode: 'read',
+      tasksRestored: 3,
+      tasksSaved: 0,
+      tasksMissed: 1,
+      taskBytesDown: 0,
+      taskBytesUp: 0,
+      blobsFromCache: 2,
+      blobBytesFromCache: 2_000_000,
+      blobsFromUpstream: 0,
+      blobBytesFromUpstream: 0,
+      blobsUploaded: 0,
+      blobsMounted: 0,
+      blobBytesUp: 0,
+      warnings: 0,
+    } as const;
+    expect(model.apply(stats)).toBe(
+      'cache oci://h/r (read): 3 restored, 0 saved, 1 missed; blobs 2 from cache (2.0 MB), 0 from upstream (0.0 MB), 0 uploaded',
+    );
+  });
+});

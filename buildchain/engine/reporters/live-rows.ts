@@ -103,6 +103,8 @@ export class LiveModel {
       case 'cached':
         this.end(event.task);
         return formatEvent(event, { quiet: this.quiet });
+      case 'cache-stats':
+        return formatEvent(event, { quiet: this.quiet });
       case 'fail':
         this.end(event.task);
         this.failed++;

@@ -479,31 +479,36 @@ export class BuildCache {
 
   /** Every entry of the repository (task outputs and blobs), with sizes and ages. */
   async entries(): Promise<CacheEntryInfo[]> {
-    const out: CacheEntryInfo[] = [];
-    for (const tag of (await this.client.listTags()).sort()) {
-      const kind = tag.startsWith('task-') ? 'task' : tag.startsWith('blob-') ? 'blob' : undefined;
-      if (kind === undefined) continue;
-      const m = await this.client.getManifest(tag, MEDIA_OCI_MANIFEST);
-      if (m === undefined) continue;
-      let doc: ParsedArtifactManifest;
-      try {
-        doc = parseManifest(m.bytes);
-      } catch {
-        continue;
-      }
-      const created = doc.annotations[CREATED];
-      const date = created === undefined ? undefined : new Date(created);
-      const task = doc.annotations[TASK_ANNOTATION];
-      out.push({
-        tag,
-        kind,
-        digest: m.digest ?? sha256Digest(m.bytes),
-        bytes: doc.config.size + doc.layers.reduce((s, l) => s + l.size, 0),
-        created: date !== undefined && !Number.isNaN(date.getTime()) ? date : undefined,
-        ...(task === undefined ? {} : { task }),
-      });
+    const lookups = new Semaphore(8);
+    const found = await Promise.all(
+      (await this.client.listTags()).sort().map((tag) => lookups.run(() => this.entryOf(tag))),
+    );
+    return found.filter((e): e is CacheEntryInfo => e !== undefined);
+  }
+
+  /** One entry by its tag; undefined for a tag that is not the cache's, or unreadable. */
+  private async entryOf(tag: string): Promise<CacheEntryInfo | undefined> {
+    const kind = tag.startsWith('task-') ? 'task' : tag.startsWith('blob-') ? 'blob' : undefined;
+    if (kind === undefined) return undefined;
+    const m = await this.client.getManifest(tag, MEDIA_OCI_MANIFEST);
+    if (m === undefined) return undefined;
+    let doc: ParsedArtifactManifest;
+    try {
+      doc = parseManifest(m.bytes);
+    } catch {
+      return undefined;
     }
-    return out;
+    const created = doc.annotations[CREATED];
+    const date = created === undefined ? undefined : new Date(created);
+    const task = doc.annotations[TASK_ANNOTATION];
+    return {
+      tag,
+      kind,
+      digest: m.digest ?? sha256Digest(m.bytes),
+      bytes: doc.config.size + doc.layers.reduce((s, l) => s + l.size, 0),
+      created: date !== undefined && !Number.isNaN(date.getTime()) ? date : undefined,
+      ...(task === undefined ? {} : { task }),
+    };
   }
 
   /** Deletes the entries created before `before` (and those without a date). */

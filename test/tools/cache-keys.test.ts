@@ -26,7 +26,12 @@ import {
   unpackArtifact,
   type PackedArtifact,
 } from '../../buildchain/engine/cache/artifact.ts';
-import { CacheKeys, machineSpecific, portableText } from '../../buildchain/engine/cache/key.ts';
+import {
+  CacheKeys,
+  machineSpecific,
+  portableText,
+  versionLines,
+} from '../../buildchain/engine/cache/key.ts';
 import { FileHasher } from '../../buildchain/engine/fingerprint.ts';
 import { TaskGraph } from '../../buildchain/engine/graph.ts';
 import { cmd, type TaskDefinition } from '../../buildchain/engine/task.ts';
@@ -96,6 +101,15 @@ describe('portable cache keys', () => {
     expect(await keyOf(keys(three), 'gen')).not.toBe(await keyOf(keys(one), 'gen'));
     // A dependency's key is part of its dependents' keys.
     expect(await keyOf(keys(three), 'use')).not.toBe(await keyOf(keys(one), 'use'));
+  });
+
+  it('tool versions count by their first line (gpg prints its home directory after it)', () => {
+    expect(
+      versionLines({
+        gpg: 'gpg (GnuPG) 2.2.40\nlibgcrypt 1.10.1\nHome: /root/.gnupg\n',
+        rpm: '\nRPM version 4.18.0\n',
+      }),
+    ).toEqual({ gpg: 'gpg (GnuPG) 2.2.40', rpm: 'RPM version 4.18.0' });
   });
 
   it('paths become $ROOT/$BUILD_ROOT (the longer first); the home directory or host name refuses a key', async () => {

@@ -73,6 +73,22 @@ const PART_NAMES: Readonly<Record<string, string>> = {
   files: 'file deps',
 };
 
+/**
+ * The first non-empty line of each tool's version output: the version itself. The rest may
+ * name the machine (`gpg --version` prints its home directory) or its state (`dnf --version`
+ * prints install dates), which would keep runners from sharing entries.
+ */
+export function versionLines(versions: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [tool, text] of Object.entries(versions))
+    out[tool] =
+      text
+        .split('\n')
+        .find((l) => l.trim() !== '')
+        ?.trim() ?? '';
+  return out;
+}
+
 /** Computes (and memoizes, per schedule) the portable keys of tasks. */
 export class CacheKeys {
   private readonly ctx: KeyContext;
@@ -141,7 +157,7 @@ export class CacheKeys {
       def: definitionJson(node, (m) => codes.get(m)),
       config: def.config ?? null,
       env,
-      tools: await this.ctx.toolVersions(node),
+      tools: versionLines(await this.ctx.toolVersions(node)),
       files,
       deps,
     };

@@ -11,6 +11,7 @@
  * no-op engine time ≤ 0.1 s.
  */
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -53,11 +54,23 @@ interface Summary {
   readonly durationMs: number;
 }
 
-/** Runs a command; returns its wall seconds and stdout. */
+/**
+ * CPU seconds (user + system) of this process's waited-for children so far, from
+ * /proc/self/stat (clock ticks of 10 ms): tells a loaded machine's wall times from real cost.
+ */
+function childrenCpuS(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // After "pid (comm) ": state is field 3, cutime field 16, cstime field 17 (1-based).
+  return (Number(fields[13]) + Number(fields[14])) / 100;
+}
+
+/** Runs a command; returns its wall seconds, CPU seconds and stdout. */
 async function timed(
   argv: readonly string[],
   opts: { cwd: string; env?: NodeJS.ProcessEnv },
-): Promise<{ s: number; stdout: string }> {
+): Promise<{ s: number; cpuS: number; stdout: string }> {
+  const cpu0 = childrenCpuS();
   const start = process.hrtime.bigint();
   const [file = '', ...rest] = argv;
   const { stdout } = await exec(file, rest, {
@@ -65,7 +78,11 @@ async function timed(
     env: opts.env ?? process.env,
     maxBuffer: 256 * 1024 * 1024,
   });
-  return { s: Number(process.hrtime.bigint() - start) / 1e9, stdout };
+  return {
+    s: Number(process.hrtime.bigint() - start) / 1e9,
+    cpuS: childrenCpuS() - cpu0,
+    stdout,
+  };
 }
 
 function summaryOf(stdout: string): Summary {
@@ -82,14 +99,14 @@ async function doit(
   cwd: string,
   env: NodeJS.ProcessEnv,
   expectNoop: boolean,
-): Promise<{ s: number; engineS: number; tasks: number }> {
+): Promise<{ s: number; cpuS: number; engineS: number; tasks: number }> {
   const r = await timed([DOIT, '--reporter', 'json', ...args], { cwd, env });
   const sum = summaryOf(r.stdout);
   if (sum.exitCode !== 0 || (expectNoop && sum.counts.done !== 0))
     throw new Error(
       `bench noop: ./doit.sh ${args.join(' ')} was not a no-op: ${JSON.stringify(sum)}`,
     );
-  return { s: r.s, engineS: sum.durationMs / 1000, tasks: sum.counts.upToDate };
+  return { s: r.s, cpuS: r.cpuS, engineS: sum.durationMs / 1000, tasks: sum.counts.upToDate };
 }
 
 function median(xs: readonly number[]): number {
@@ -128,16 +145,25 @@ export async function run(args: string[]): Promise<void> {
     const iso: number[] = [];
     const pkg: number[] = [];
     const pkgEngine: number[] = [];
+    const cpu = { node: [] as number[], iso: [] as number[], pkg: [] as number[] };
     for (let i = 0; i < o.runs; i++) {
-      node.push((await timed([process.execPath, '-e', '0'], { cwd: REPO })).s);
-      iso.push((await doit(['iso'], REPO, isoEnv, true)).s);
+      const n = await timed([process.execPath, '-e', '0'], { cwd: REPO });
+      node.push(n.s);
+      cpu.node.push(n.cpuS);
+      const s = await doit(['iso'], REPO, isoEnv, true);
+      iso.push(s.s);
+      cpu.iso.push(s.cpuS);
       const p = await doit(pkgArgs, pkgDir, pkgEnv, true);
       pkg.push(p.s);
+      cpu.pkg.push(p.cpuS);
       pkgEngine.push(p.engineS);
     }
     const f = (x: number): string => x.toFixed(3);
     process.stdout.write(
       `noop_iso_s=${f(median(iso))} node_s=${f(median(node))} packaging_noop_s=${f(median(pkg))} packaging_noop_engine_s=${f(median(pkgEngine))}\n`,
+    );
+    process.stdout.write(
+      `# CPU (user+sys, medians): noop_iso_cpu_s=${f(median(cpu.iso))} node_cpu_s=${f(median(cpu.node))} packaging_noop_cpu_s=${f(median(cpu.pkg))}\n`,
     );
     process.stdout.write(
       `# medians of ${o.runs} rounds; ${o.count} specs (${pkgTasks} packaging tasks up to date); targets: noop_iso_s ≤ 0.35 and ≤ ${f(2 * median(node) + 0.05)} (2 × node_s + 0.05), packaging_noop_engine_s ≤ 0.1; load average ${os.loadavg()[0]?.toFixed(1) ?? '?'}\n`,

@@ -15,6 +15,7 @@ import { buildSolution } from '../buildchain/tasks/solution/build/build.ts';
 import { skeletonFiles } from '../buildchain/tasks/solution/init/init-templates.ts';
 import {
   REGISTRY_CONFIG_FILE,
+  substituteUi,
   solutionRegistryConfig,
 } from '../buildchain/tasks/solution/build/layout.ts';
 import { renderProductTxt } from '../buildchain/tasks/solution/build/product.ts';
@@ -41,7 +42,8 @@ async function writeBlob(dir: string, data: Buffer): Promise<{ digest: string; s
 async function generateRoot(root: string, sizeMb: number): Promise<void> {
   const layers = Math.max(1, Math.round(sizeMb / LAYER_MB));
   for (let img = 0; img < 4; img++) {
-    const dir = path.join(root, 'images', `bench-${img}`, '1.0.0');
+    // bench-app is the image the skeleton's manifests deploy (verify checks the references).
+    const dir = path.join(root, 'images', img === 0 ? 'bench-app' : `bench-${img}`, '1.0.0');
     await mkdir(dir, { recursive: true });
     const config = await writeBlob(
       dir,
@@ -80,7 +82,11 @@ async function generateRoot(root: string, sizeMb: number): Promise<void> {
   for (const [rel, text] of Object.entries(skeletonFiles({ name: 'Bench', version: '1.0.0' }))) {
     if (!rel.startsWith('operator/deploy/') && !rel.startsWith('ui/')) continue;
     await mkdir(path.dirname(path.join(root, rel)), { recursive: true });
-    await writeFile(path.join(root, rel), text);
+    // As the build stages them: ui/ files with @VERSION@ and @REPOSITORY@ replaced.
+    await writeFile(
+      path.join(root, rel),
+      rel.startsWith('ui/') ? substituteUi(text, '1.0.0') : text,
+    );
   }
 }
 

@@ -6,8 +6,8 @@
 // `.js`. Only the files whose stat changed since the manifest are compiled again.
 //
 // Run by `npm ci` (the `prepare` script) and by bin/launch.js when sources changed. As a
-// command: `node bin/compile-dist.js [--force]` prints what it did; exit 0 ok, 3 when a source
-// does not compile (its message names the file and line).
+// command: `node bin/compile-dist.js [--force]` prints what it did and empties dist/.cache;
+// exit 0 ok, 3 when a source does not compile (its message names the file and line).
 import {
   copyFileSync,
   mkdirSync,
@@ -20,6 +20,7 @@ import {
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
+  compilerSignature,
   DIST,
   distFileOf,
   FORMAT,
@@ -131,13 +132,18 @@ export async function compileDist(options = {}) {
     rmSync(distFileOf(rel), { force: true });
     delete files[rel];
   }
-  writeAtomic(MANIFEST, `${JSON.stringify({ format: FORMAT, files })}\n`);
+  writeAtomic(
+    MANIFEST,
+    `${JSON.stringify({ format: FORMAT, compiler: compilerSignature(), files })}\n`,
+  );
   if (errors.length > 0) throw new CompileError(errors.map((e) => e.message).join('\n'));
   return { compiled: changed.length, removed: removed.length };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const t0 = performance.now();
+  // Caches derived from the sources' data (lib/text/parse-yaml.ts) start afresh with npm ci.
+  rmSync(path.join(DIST, '.cache'), { recursive: true, force: true });
   try {
     const r = await compileDist({ force: process.argv.includes('--force') });
     process.stdout.write(

@@ -10,7 +10,10 @@ export const ROOT = path.resolve(import.meta.dirname, '..');
 export const SOURCE_DIR = 'buildchain';
 /** The compiled tree (git-ignored): `dist/buildchain/**` mirrors `buildchain/**`. */
 export const DIST = path.join(ROOT, 'dist');
-/** Written last by a compile: `{ format, files: { "buildchain/x.ts": "<stat signature>" } }`. */
+/**
+ * Written last by a compile: `{ format, compiler, files: { "buildchain/x.ts": "<stat signature>" } }`
+ * (`compiler`: the signature of bin/compile-dist.js, whose edit recompiles everything).
+ */
 export const MANIFEST = path.join(DIST, '.manifest.json');
 /** Bumped when the compiler's output changes for the same sources: everything recompiles. */
 export const FORMAT = 1;
@@ -46,15 +49,24 @@ export function scanSources() {
   return out;
 }
 
+/** The stat signature of the compiler (bin/compile-dist.js). */
+export function compilerSignature() {
+  return statSignature(statSync(path.join(ROOT, 'bin', 'compile-dist.js')));
+}
+
 /**
- * The manifest of the last compile, or undefined when there is none (or an unreadable one,
- * or one of another format): then everything compiles.
+ * The manifest of the last compile, or undefined when there is none (or an unreadable one, one
+ * of another format or written by another version of the compiler): then everything compiles.
  * @returns {Record<string, string> | undefined}
  */
 export function readManifest() {
   try {
     const parsed = JSON.parse(readFileSync(MANIFEST, 'utf8'));
-    return parsed?.format === FORMAT && typeof parsed.files === 'object' ? parsed.files : undefined;
+    return parsed?.format === FORMAT &&
+      parsed.compiler === compilerSignature() &&
+      typeof parsed.files === 'object'
+      ? parsed.files
+      : undefined;
   } catch {
     return undefined;
   }

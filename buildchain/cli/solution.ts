@@ -49,8 +49,9 @@ function reportProblems(
   json: boolean,
   io: SolutionIo,
   okText: string,
+  extra: Readonly<Record<string, unknown>> = {},
 ): number {
-  if (json) io.out(JSON.stringify({ ok: !hasErrors(problems), problems }, null, 2));
+  if (json) io.out(JSON.stringify({ ok: !hasErrors(problems), problems, ...extra }, null, 2));
   else if (problems.length > 0) io.err(formatProblems(problems));
   const errors = problems.filter((p) => p.severity === 'error').length;
   // Warnings are counted too: "no problems found" only when there is none at all.
@@ -91,6 +92,7 @@ async function runBuild(
       sourcesFactory: () => (sources ??= createSources(config)),
       allowUnpinned: a.allowUnpinned || config.settings.allowUnpinnedImages,
       allowHostFiles: a.allowHostFiles,
+      ...(a.imagesAuto ? { imagesAuto: true } : {}),
       ...(a.manifestYaml ? { manifestYaml: true } : {}),
       log: (line) => {
         io.err(line);
@@ -175,6 +177,7 @@ async function dispatch(a: SolutionArgs, io: SolutionIo, signal: AbortSignal): P
       const config = loadPackageConfig();
       const r = await lintSolution(a.target, {
         allowUnpinned: a.allowUnpinned || config.settings.allowUnpinnedImages,
+        ...(a.imagesAuto ? { imagesAuto: true } : {}),
       });
       return reportProblems(r.problems, a.json, io, 'no problems found');
     }
@@ -202,7 +205,13 @@ async function dispatch(a: SolutionArgs, io: SolutionIo, signal: AbortSignal): P
         r.signature?.status === 'good'
           ? ` (SHA256SUM signed by ${r.signature.signer ?? '?'}, key ${r.signature.key ?? '?'})`
           : '';
-      return reportProblems(r.problems, a.json, io, `${a.target}: OK${signed}`);
+      return reportProblems(
+        r.problems,
+        a.json,
+        io,
+        `${a.target}: OK${signed}`,
+        r.signature === undefined ? {} : { signature: r.signature },
+      );
     }
   }
 }

@@ -63,6 +63,8 @@ export interface Settings {
   readonly isoSignKey: string | undefined;
   /** ISO_ROOT_STRAYS: what to do with files under the ISO root that no task produced. */
   readonly isoRootStrays: 'remove' | 'fail';
+  /** STAND_IN_SCALE: size of the embedded mirror's stand-ins (`release`: 2.4's real sizes). */
+  readonly standInScale: 'small' | 'release';
   /** ISO_VERIFY_PATH as written (relative to the repository), undefined for the built ISO. */
   readonly isoVerifyPath: string | undefined;
   readonly artifactsEventLog: string | undefined;
@@ -147,6 +149,16 @@ function isoRootStrays(values: Values): 'remove' | 'fail' {
   return invalid(
     `ISO_ROOT_STRAYS=${raw} is not remove or fail`,
     'set ISO_ROOT_STRAYS to remove (default) or fail in .env',
+  );
+}
+
+function standInScale(values: Values): 'small' | 'release' {
+  const raw = text(values, 'STAND_IN_SCALE');
+  if (raw === '' || raw === 'small') return 'small';
+  if (raw === 'release') return 'release';
+  return invalid(
+    `STAND_IN_SCALE=${raw} is not small or release`,
+    'set STAND_IN_SCALE to small (default: tiny stand-ins) or release (the sizes of a MetalK8s 2.4 release) in .env',
   );
 }
 
@@ -238,6 +250,7 @@ export function parseSettings(values: Values, environment: Values = {}): Setting
     gnupgHome: optional(values, 'GNUPGHOME'),
     isoSignKey: optional(values, 'ISO_SIGN_KEY'),
     isoRootStrays: isoRootStrays(values),
+    standInScale: standInScale(values),
     isoVerifyPath: optional(values, 'ISO_VERIFY_PATH'),
     artifactsEventLog: optional(values, 'ARTIFACTS_EVENT_LOG'),
     artifactsCompareTo: optional(values, 'ARTIFACTS_COMPARE_TO'),

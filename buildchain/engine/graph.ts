@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import { UsageError } from './failures.ts';
+import { AliasTable, type RetiredName, type TaskAlias } from './aliases.ts';
 import { closestNames } from './suggest.ts';
 import type { TaskDefinition } from './task.ts';
 import { isWildcard, normalizeTaskName, wildcardToRegExp } from './wildcard.ts';
@@ -29,28 +30,9 @@ export interface GraphNode {
   readonly isGroup: boolean;
 }
 
+export type { RetiredName, TaskAlias } from './aliases.ts';
+
 const NAME_RE = /^[A-Za-z0-9_.@+-]+(:[A-Za-z0-9_.@+=,-]+)*$/;
-
-/**
- * Another name for tasks (e.g. a task name of an older buildchain that users know): selecting
- * it selects `targets` (names, wildcards or group prefixes). Wildcards and group prefixes match
- * alias names too. A task of the same name wins over an alias.
- */
-export interface TaskAlias {
-  readonly name: string;
-  readonly targets: readonly string[];
-  /** One line shown by `list --all` (default: `alias of <targets>`). */
-  readonly doc?: string;
-}
-
-/**
- * A name (or fnmatch pattern of names) that no longer exists: selecting it exits 2 with
- * `why` as the hint, instead of a list of unrelated close names.
- */
-export interface RetiredName {
-  readonly pattern: string;
-  readonly why: string;
-}
 
 /** True for names whose first or last segment starts with `_`. */
 export function isPrivateName(name: string): boolean {
@@ -58,14 +40,22 @@ export function isPrivateName(name: string): boolean {
   return (parts[0] ?? '').startsWith('_') || (parts[parts.length - 1] ?? '').startsWith('_');
 }
 
+/** A wildcard's test, or a group prefix's (`images` matches `images:*`). */
+function nameMatcher(pattern: string): (name: string) => boolean {
+  if (isWildcard(pattern)) {
+    const re = wildcardToRegExp(pattern);
+    return (n) => re.test(n);
+  }
+  const prefix = `${pattern}:`;
+  return (n) => n.startsWith(prefix);
+}
+
 export class TaskGraph {
   readonly root: string;
   readonly nodes = new Map<string, GraphNode>();
   /** Absolute target path → producing task. */
   readonly targetOwner = new Map<string, string>();
-  private aliasSources: (() => readonly TaskAlias[])[] = [];
-  private aliasMap: Map<string, TaskAlias> | undefined;
-  private readonly retired: { readonly re: RegExp; readonly why: string }[] = [];
+  private readonly aliasTable = new AliasTable((n) => NAME_RE.test(n));
   /** Resolved spellings: without aliases (task definitions), with them (the command line). */
   private readonly patternCache = new Map<string, string[]>();
   private readonly aliasPatternCache = new Map<string, string[]>();
@@ -110,37 +100,20 @@ export class TaskGraph {
     });
   }
 
-  /**
-   * Adds aliases, computed by `provide` when first needed (a command-line name that is not a
-   * task, `list --all`): resolving an exact task name never computes them. A name already taken
-   * by a task or an earlier alias is skipped (the task wins); a malformed one throws
-   * `invalid-task` when computed.
-   */
+  /** Adds aliases (see {@link AliasTable.add}): computed only when first needed. */
   addAliases(provide: () => readonly TaskAlias[]): void {
-    this.aliasSources.push(provide);
-    this.aliasMap = undefined;
+    this.aliasTable.add(provide);
     this.aliasPatternCache.clear();
   }
 
-  /** Alias name → alias (see {@link TaskAlias}). */
+  /** Alias name → alias (computed on first use). */
   get aliases(): ReadonlyMap<string, TaskAlias> {
-    if (this.aliasMap !== undefined) return this.aliasMap;
-    const map = new Map<string, TaskAlias>();
-    for (const provide of this.aliasSources) {
-      for (const a of provide()) {
-        if (!NAME_RE.test(a.name)) {
-          throw new UsageError('invalid-task', `invalid alias name ${JSON.stringify(a.name)}`);
-        }
-        if (!this.nodes.has(a.name) && !map.has(a.name)) map.set(a.name, a);
-      }
-    }
-    this.aliasMap = map;
-    return map;
+    return this.aliasTable.all((n) => this.nodes.has(n));
   }
 
   /** Adds retired names (see {@link RetiredName}). */
   addRetired(names: readonly RetiredName[]): void {
-    for (const r of names) this.retired.push({ re: wildcardToRegExp(r.pattern), why: r.why });
+    this.aliasTable.addRetired(names);
   }
 
   private linkNode(node: GraphNode): void {
@@ -232,12 +205,7 @@ export class TaskGraph {
     const found = new Set<string>();
     const aliases: ReadonlyMap<string, TaskAlias> = withAliases ? this.aliases : new Map();
     const alias = aliases.get(name);
-    const matches: (n: string) => boolean = isWildcard(name)
-      ? (
-          (re) => (n: string) =>
-            re.test(n)
-        )(wildcardToRegExp(name))
-      : (n) => n.startsWith(`${name}:`);
+    const matches = nameMatcher(name);
     if (alias !== undefined) {
       for (const t of alias.targets) for (const d of this.resolveDep(t, context)) found.add(d);
     } else {
@@ -259,9 +227,9 @@ export class TaskGraph {
     context: string,
     aliases: ReadonlyMap<string, TaskAlias>,
   ): UsageError {
-    const retired = this.retired.find((r) => r.re.test(name));
+    const retired = this.aliasTable.retiredWhy(name);
     if (retired !== undefined)
-      return new UsageError('unknown-task', `unknown ${context}: ${spelling}`, retired.why);
+      return new UsageError('unknown-task', `unknown ${context}: ${spelling}`, retired);
     const close = closestNames(name, [...this.nodes.keys(), ...aliases.keys()]);
     return new UsageError(
       'unknown-task',

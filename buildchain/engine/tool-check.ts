@@ -58,7 +58,12 @@ export class ToolChecker {
     for (const n of names) this.resolve(n);
   }
 
+  /** Tools already found in this run (every task naming a tool would search PATH again). */
+  private readonly found = new Map<string, { spec: ToolSpec; file: string }>();
+
   private resolve(name: string): { spec: ToolSpec; file: string } {
+    const known = this.found.get(name);
+    if (known !== undefined) return known;
     const spec = this.specs[name];
     if (spec === undefined) {
       throw new TaskError('tool-not-found', `tool-not-found: ${name} (not in the tool registry)`, {
@@ -78,7 +83,9 @@ export class ToolChecker {
         },
       );
     }
-    return { spec, file };
+    const out = { spec, file };
+    this.found.set(name, out);
+    return out;
   }
 
   /** Tool name → version string, for the fingerprint. */

@@ -33,7 +33,7 @@ export function embeddedMirrorFor(
 ): EmbeddedMirror {
   return createEmbeddedMirror({
     buildRoot: config.buildRoot,
-    loadPlan: () => loadMirrorPlan(config.root, config.projectName),
+    loadPlan: () => loadMirrorPlan(config.root, config.projectName, config.settings.standInScale),
     bins: {
       registry: bin(config, 'registry', 'docker-registry'),
       nginx: bin(config, 'nginx', 'nginx'),

@@ -5,12 +5,15 @@
  * images). Images are real: gzip tar layers with their diff_ids, so containerd can unpack them.
  */
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { MEDIA_DOCKER_LIST, MEDIA_DOCKER_MANIFEST } from '../../buildchain/lib/oci/manifest.ts';
+import { writeIso } from '../../buildchain/media/iso/write-iso.ts';
+import { REQUIRED_LAYOUT } from '../../buildchain/tasks/iso/verify.ts';
 import { generateRegistryConfig } from '../../buildchain/tasks/images/nginx-registry-config.ts';
 import { scanImagesDir } from '../../buildchain/tasks/images/registry-scan.ts';
 import { registryNaming } from '../../buildchain/tasks/images/write-registry-config.ts';
@@ -146,6 +149,36 @@ export async function writePlatformArchive(
     generateRegistryConfig({ repos: scan.repos, ...naming, constants: 'omit' }),
   );
   return archive;
+}
+
+/**
+ * A platform ISO of `version` (the cheap way: the tree of {@link writePlatformArchive} plus the
+ * rest of the required layout and 2 MB of filler for the implanted md5, written by writeIso),
+ * with SHA256SUM beside it. Returns the ISO path.
+ */
+export async function writePlatformIso(
+  work: string,
+  version: string,
+  images: readonly FixtureImage[],
+): Promise<string> {
+  const tree = await writePlatformArchive(path.join(work, 'trees'), version, images);
+  const short = version.split('.').slice(0, 2).join('.');
+  await writeFile(
+    path.join(tree, 'product.txt'),
+    `NAME=MetalK8s\nVERSION=${version}\nSHORT_VERSION=${short}\nGIT=\nDEVELOPMENT_RELEASE=0\n` +
+      'BUILD_TIMESTAMP=2023-11-14T22:13:20Z\nBUILD_HOST=h\nSOURCES=embedded\n',
+  );
+  for (const rel of REQUIRED_LAYOUT) {
+    const file = path.join(tree, rel);
+    if (existsSync(file)) continue;
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, `# ${rel}\n`);
+  }
+  await writeFile(path.join(tree, 'filler.bin'), randomBytes(2_000_000));
+  const iso = path.join(work, 'isos', `metalk8s-${version}`, 'metalk8s.iso');
+  await mkdir(path.dirname(iso), { recursive: true });
+  await writeIso({ root: tree, output: iso, volumeId: `MetalK8s ${version}`, epoch: 1700000000 });
+  return iso;
 }
 
 /**

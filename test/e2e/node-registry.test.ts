@@ -1,6 +1,7 @@
 /**
- * A MetalK8s 2.4 node, on loopback: two platform versions and one Solution laid out as the
- * node's /srv/scality/<env> (under a temp dir), ONE nginx configured as 2.4's repositories pod
+ * A MetalK8s 2.4 node, on loopback: two platform ISOs of different versions (checked by
+ * verify, then extracted as the node mounts them) and one Solution, laid out as the node's
+ * /srv/scality/<env> (under a temp dir), ONE nginx configured as 2.4's repositories pod
  * (a server with `include conf.d/*.inc`, conf.d files placed as 2.4's states place them, the
  * ISO's templates rendered with python3-jinja2 and 2.4's context), every image copied back with
  * skopeo, one image per archive pulled with containerd's ctr, and the 404s a puller sees. Then
@@ -11,19 +12,31 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmod, copyFile, mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyIso } from '../../buildchain/tasks/iso/verify.ts';
 import { isCI, missingTools } from '../helpers/require-tool.ts';
 import { freePort, startTestNginx, stopAll } from '../helpers/servers.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import {
   manifestOf,
   renderJinja,
-  writePlatformArchive,
+  writePlatformIso,
   writeSolutionArchive,
   type FixtureImage,
 } from './node-fixtures.ts';
 
 const SALT_APPLY = path.resolve(import.meta.dirname, '../helpers/salt-apply.py');
-const missing = missingTools('nginx', 'skopeo', 'containerd', 'ctr', 'python3', 'tar');
+const missing = missingTools(
+  'nginx',
+  'skopeo',
+  'containerd',
+  'ctr',
+  'python3',
+  'tar',
+  'xorriso',
+  'isoinfo',
+  'bsdtar',
+  'checkisomd5',
+);
 const hasJinja = ((): boolean => {
   try {
     execFileSync('python3', ['-c', 'import jinja2, yaml'], { stdio: 'ignore' });
@@ -138,16 +151,19 @@ describe.skipIf(missing.length > 0 || !hasJinja)(
       srv = path.join(tmp.path, 'srv', 'scality');
       archives = {};
       for (const v of [V1, V2]) {
-        platform[v] = await writePlatformArchive(srv, v, PLATFORM_IMAGES[v] ?? []);
-        archives[`metalk8s-${v}`] = {
-          name: 'MetalK8s',
-          version: v,
-          path: platform[v],
-          iso: path.join(tmp.path, 'isos', `metalk8s-${v}.iso`),
-        };
+        // Each platform version as an ISO that verify accepts, then as a node mounts it.
+        const iso = await writePlatformIso(tmp.path, v, PLATFORM_IMAGES[v] ?? []);
+        const report = await verifyIso({ iso, expectName: 'MetalK8s' });
+        expect(report.problems, `verify ${iso}`).toEqual([]);
+        const mount = path.join(srv, `metalk8s-${v}`);
+        await mkdir(mount, { recursive: true });
+        execFileSync('bsdtar', ['-xf', iso, '-C', mount]);
+        await chmod(mount, 0o755);
+        platform[v] = mount;
+        archives[`metalk8s-${v}`] = { name: 'MetalK8s', version: v, path: mount, iso };
       }
       solution = await writeSolutionArchive(srv, 'Example', '1.0.0', SOLUTION_IMAGES);
-    }, 60_000);
+    }, 180_000);
 
     afterAll(async () => {
       stopGroup(containerd?.child);
@@ -239,10 +255,39 @@ describe.skipIf(missing.length > 0 || !hasJinja)(
           },
         );
       }
+      // As a 2.4 node names them: metalk8s-registry-from-config.invalid/<env>/<name>:<tag>, the
+      // host mirrored to the repositories server (containerd then adds ?ns=<host> to each URL).
+      const hosts = path.join(
+        tmp.path,
+        'containerd',
+        'hosts',
+        'metalk8s-registry-from-config.invalid',
+      );
+      await mkdir(hosts, { recursive: true });
+      await writeFile(
+        path.join(hosts, 'hosts.toml'),
+        `server = "http://${pod}"\n\n[host."http://${pod}"]\n  capabilities = ["pull", "resolve"]\n`,
+      );
+      const mirrored = `metalk8s-registry-from-config.invalid/metalk8s-${V2}/etcd:3.3.15`;
+      execFileSync(
+        'ctr',
+        [
+          '--address',
+          containerd.socket,
+          'images',
+          'pull',
+          '--hosts-dir',
+          path.dirname(hosts),
+          mirrored,
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
       const listed = execFileSync('ctr', ['--address', containerd.socket, 'images', 'ls', '-q'], {
         encoding: 'utf8',
       });
-      expect(listed.trim().split('\n').sort()).toEqual(refs.map((r) => `${pod}/${r}`).sort());
+      expect(listed.trim().split('\n').sort()).toEqual(
+        [...refs.map((r) => `${pod}/${r}`), mirrored].sort(),
+      );
     });
 
     it('answers a missing manifest file with a 404 registry JSON error, not a 500', async () => {

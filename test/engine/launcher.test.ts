@@ -204,4 +204,24 @@ describe('./doit.sh in this repository', () => {
     expect(compiled.code, compiled.stderr).toBe(0);
     expect(summary(compiled)?.counts).toMatchObject({ done: 0, failed: 0 });
   });
+
+  it('a TypeScript --tasks-module (a testing hook) runs with the sources', async () => {
+    const mod = path.join(tmp.path, 'tasks.mts'); // ESM outside a "type": "module" package
+    const task = JSON.stringify(path.join(REPO_ROOT, 'buildchain/engine/task.ts'));
+    writeFileSync(
+      mod,
+      `import { fn, type TaskDefinition } from ${task};\n` +
+        `const marker: string = 'ran';\n` +
+        `export function createTasks(): TaskDefinition[] {\n` +
+        `  return [{ name: 'iso', actions: [fn('say', (ctx) => { ctx.log(marker); })] }];\n}\n`,
+    );
+    const r = await run(
+      path.join(REPO_ROOT, 'doit.sh'),
+      ['--tasks-module', mod, '--reporter', 'json', 'iso'],
+      tmp.path,
+      env,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(summary(r)?.counts).toMatchObject({ done: 1, failed: 0 });
+  });
 });

@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { REQUIRED_LAYOUT } from '../../buildchain/tasks/iso/verify.ts';
+import { REQUIRED_LAYOUT, registryLayout } from '../../buildchain/tasks/iso/verify.ts';
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
@@ -83,13 +83,16 @@ export async function writeRepo(work: string, repoDir: string): Promise<string> 
   return rpm;
 }
 
-/** Every required layout file, product.txt included, plus 2 MB of data (isomd5sum needs > ~1 MB). */
+/**
+ * Every required layout file (registry files of `name` included, as placeholders), product.txt,
+ * plus 2 MB of data (isomd5sum needs > ~1 MB).
+ */
 export async function writeLayout(
   isoRoot: string,
   name = 'MetalK8s',
   version = '2.4.0-beta1',
 ): Promise<void> {
-  for (const rel of REQUIRED_LAYOUT) {
+  for (const rel of [...REQUIRED_LAYOUT, ...registryLayout(name)]) {
     await mkdir(path.dirname(path.join(isoRoot, rel)), { recursive: true });
     await writeFile(path.join(isoRoot, rel), `# ${rel}\n`);
   }

@@ -11,7 +11,7 @@ import type { BuildConfig } from '../../buildchain/config/config.ts';
 import type { TaskDefinition } from '../../buildchain/engine/task.ts';
 import { createIsoRootTasks } from '../../buildchain/tasks/iso-root/tasks.ts';
 import { createIsoTasks } from '../../buildchain/tasks/iso/tasks.ts';
-import { verifyIso } from '../../buildchain/tasks/iso/verify.ts';
+import { REQUIRED_LAYOUT, verifyIso } from '../../buildchain/tasks/iso/verify.ts';
 import { createSaltTasks } from '../../buildchain/tasks/salt/tasks.ts';
 import type { Sources } from '../../buildchain/sources/sources.ts';
 import { testConfig } from '../helpers/config.ts';
@@ -187,9 +187,11 @@ describe.skipIf(missing.length > 0)('salt, iso-root and iso tasks', () => {
     expect(deps?.fileDeps).toContain(path.join(config.isoRoot, 'salt/metalk8s/versions.json'));
     expect(deps?.fileDeps).toContain(path.join(config.isoRoot, 'product.txt'));
     await runTasks(config, tasks, ['_iso_build', '_iso_digest'], logs);
+    // No images tasks here, hence no registry includes: the base layout only.
     const report = await verifyIso({
       iso: path.join(root, '_build/metalk8s.iso'),
       expectName: 'MetalK8s',
+      layout: REQUIRED_LAYOUT,
     });
     expect(report.problems).toEqual([]);
     expect(report.checked).toContain('signature SHA256SUM.asc is valid');

@@ -140,6 +140,8 @@ describe.skipIf(missing.length > 0 || missingTools('skopeo').length > 0)(
     let archive: string;
     let n = 0;
     const include = (): string => path.join(root, 'salt/metalk8s/repo/files/metalk8s-registry.inc');
+    const common = (): string =>
+      path.join(root, 'salt/metalk8s/repo/files/metalk8s-registry-common.inc');
     /** Builds an ISO of the current root and returns the problems verify finds. */
     const verifyRoot = async (): Promise<string[]> => {
       const iso = path.join(tmp.path, `iso-${String(n++)}`, 'metalk8s.iso');
@@ -177,6 +179,10 @@ describe.skipIf(missing.length > 0 || missingTools('skopeo').length > 0)(
       await writeFile(
         include(),
         generateRegistryConfig({ repos: scan.repos, ...naming, constants: 'omit' }),
+      );
+      await writeFile(
+        common(),
+        generateRegistryConfig({ repos: [], serverRoot: naming.serverRoot, constants: 'only' }),
       );
     });
     afterAll(async () => {
@@ -228,6 +234,17 @@ describe.skipIf(missing.length > 0 || missingTools('skopeo').length > 0)(
       const corrupt = await tampered([blob], () => appendFile(blob, 'x'));
       expect(corrupt.some((p) => /^image multi:1\.0: blob [a-f0-9]{64} has sha256/.test(p))).toBe(
         true,
+      );
+    });
+
+    it('rejects registry files a 2.4 node needs when missing, or a common include lacking a named location', async () => {
+      const template = path.join(root, 'salt/metalk8s/repo/files/metalk8s-registry-config.inc.j2');
+      expect(await tampered([template], () => rm(template))).toContain(
+        'layout: salt/metalk8s/repo/files/metalk8s-registry-config.inc.j2 is missing',
+      );
+      const noCommon = await tampered([common()], () => writeFile(common(), '# no locations\n'));
+      expect(noCommon).toContain(
+        'registry config salt/metalk8s/repo/files/metalk8s-registry.inc: uses the named location @registry_blob_unknown, which no shipped include defines (nginx would answer 500 instead of 404)',
       );
     });
 

@@ -10,7 +10,12 @@ import net, { type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBody } from '../../buildchain/lib/http/body.ts';
 import { DEFAULT_HTTP_TIMEOUT_MS, HttpError, httpGet } from '../../buildchain/lib/http/get.ts';
-import { parseProxyUrl, proxyFor, proxySettingsFromEnv } from '../../buildchain/lib/http/proxy.ts';
+import {
+  parseProxyUrl,
+  proxyEnvironment,
+  proxyFor,
+  proxySettingsFromEnv,
+} from '../../buildchain/lib/http/proxy.ts';
 import { parseRetryAfter, retryDelayMs } from '../../buildchain/lib/http/retry.ts';
 import { closeAll, serve, serveMute, startProxy } from '../helpers/site-stand-in.ts';
 
@@ -258,6 +263,18 @@ describe('lib/http: retries and proxies', () => {
       noProxy: 'c',
     });
     expect(() => parseProxyUrl('socks5://x:1')).toThrow('only http:// proxies are supported');
+  });
+
+  it('the proxies handed to dnf and the builders: both spellings, loopback added to NO_PROXY', () => {
+    expect(proxyEnvironment({ httpsProxy: '', httpProxy: '', noProxy: '.corp' })).toEqual({});
+    expect(
+      proxyEnvironment({ httpsProxy: 'http://p:3128', httpProxy: '', noProxy: '.corp' }),
+    ).toEqual({
+      HTTPS_PROXY: 'http://p:3128',
+      https_proxy: 'http://p:3128',
+      NO_PROXY: '.corp,localhost,127.0.0.1,::1',
+      no_proxy: '.corp,localhost,127.0.0.1,::1',
+    });
   });
 
   it('a proxy refusing the tunnel, or not answering, fails naming the proxy and the target', async () => {

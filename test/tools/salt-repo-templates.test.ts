@@ -145,6 +145,18 @@ describe.skipIf(!hasJinja)('Salt repository templates', () => {
     });
     expect(addr.code).toBe(1);
     expect(addr.err).toContain('listening address "0.0.0.0; include /etc/*" holds ";"');
+    // A Solution's NAME comes from its (third-party) archive: it never reaches a file name.
+    const hostile = path.join(tmp.path, 'hostile-solution');
+    await mkdir(hostile, { recursive: true });
+    await writeFile(path.join(hostile, 'product.txt'), 'NAME=../../etc/cron.d/x\nVERSION=1.0\n');
+    const declared = path.join(tmp.path, 'declared.yaml');
+    await writeFile(declared, `archives:\n  - ${hostile}\n`);
+    const traversal = applyDeployed('bad-solution-name', {
+      metalk8s: { archives: base, solutions: { config: declared } },
+    });
+    expect(traversal.code).toBe(1);
+    expect(traversal.err).toContain('error: Solution env name "../../etc/cron.d/x-1.0" holds "/"');
+    expect(existsSync(traversal.host)).toBe(false);
     const config = path.join(tmp.path, 'solutions.yaml');
     await writeFile(config, `archives:\n  - ${path.join(tmp.path, 'gone')}\n`);
     const gone = applyDeployed('bad-solution', {

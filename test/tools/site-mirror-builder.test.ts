@@ -49,6 +49,7 @@ describe('builder environment: mirrors and credentials', () => {
       REGISTRY_MIRRORS: 'docker.io=harbor.example.com/hub',
       INSECURE_REGISTRIES: 'harbor.example.com',
       REGISTRY_AUTH_FILE: 'auth.json',
+      HTTPS_PROXY: 'http://proxy.example.com:3128',
     });
     expect(builderMirrors(c)).toEqual([
       { upstream: 'docker.io', location: 'harbor.example.com/hub', insecure: true },
@@ -56,6 +57,10 @@ describe('builder environment: mirrors and credentials', () => {
     ]);
     const env = await builderEnv(c, 'podman', path.join(tmp.path, 'containers'));
     expect(env).toEqual({
+      HTTPS_PROXY: 'http://proxy.example.com:3128',
+      https_proxy: 'http://proxy.example.com:3128',
+      NO_PROXY: 'localhost,127.0.0.1,::1',
+      no_proxy: 'localhost,127.0.0.1,::1',
       CONTAINERS_REGISTRIES_CONF: path.join(tmp.path, 'containers', 'registries.conf'),
       REGISTRY_AUTH_FILE: path.join(tmp.path, 'auth.json'),
     });

@@ -141,6 +141,14 @@ describe.skipIf(missingTools('openssl').length > 0)(
       expect(hubLog.requests.map((q) => q.path)).toContain(
         `/v2/library/nginx/manifests/${nginx.digest}`,
       );
+      // NO_PROXY names the host: reached directly, where the name does not resolve.
+      configureHttp({ proxies: { httpsProxy: proxy.url, httpProxy: '', noProxy: 'docker.io' } });
+      proxy.log.length = 0;
+      const direct = await rejection(client.getManifest('nginx', nginx.digest));
+      expect(direct.message).toMatch(
+        /^cannot reach registry docker\.io \(registry-1\.docker\.io\): (ENOTFOUND|EAI_AGAIN)/,
+      );
+      expect(proxy.log).toEqual([]);
     });
 
     it('HTTP_PROXY: RPM fetches use the absolute-URI form; NO_PROXY hosts are reached directly', async () => {

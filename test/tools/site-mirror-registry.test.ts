@@ -266,6 +266,23 @@ describe('site mirror stand-in: registry auth, redirects, lists, rate limits', (
       expect((await rejection(pull(endpoint(bad), 'team/app', app.digest))).message).toContain(
         "'../evil' is not a credential helper name",
       );
+
+      // The same missing helper in a default file (~/.docker/config.json): anonymous access.
+      const home = path.join(tmp.path, 'home');
+      await mkdir(path.join(home, '.docker'), { recursive: true });
+      await writeFile(path.join(home, '.docker', 'config.json'), '{"credsStore":"absent"}');
+      const saved = { HOME: process.env.HOME, XDG: process.env.XDG_RUNTIME_DIR };
+      process.env.HOME = home;
+      delete process.env.XDG_RUNTIME_DIR;
+      try {
+        const anonymous = await rejection(
+          pull({ host: bearerHost, pathPrefix: '', insecure: true }, 'team/app', app.digest),
+        );
+        expect(anonymous.message).toContain('(no credentials found)');
+      } finally {
+        process.env.HOME = saved.HOME;
+        if (saved.XDG !== undefined) process.env.XDG_RUNTIME_DIR = saved.XDG;
+      }
     } finally {
       process.env.PATH = savedPath;
     }

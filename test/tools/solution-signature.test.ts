@@ -142,6 +142,12 @@ describe.skipIf(missing.length > 0)('signed Solution ISO', () => {
     const r = await verifySolutionIso(iso, { key: pub });
     expect(r.problems).toEqual([]);
     expect(r.signature).toMatchObject({ status: 'good', signer: SIGNER, key: fingerprint });
+    const j = await cli(['verify', iso, '--key', pub, '--json']);
+    expect(JSON.parse(j.out)).toMatchObject({
+      ok: true,
+      problems: [],
+      signature: { status: 'good', signer: SIGNER, key: fingerprint },
+    });
     const c = await cli(['verify', iso, '--key', pub]);
     expect(c.code).toBe(0);
     expect(c.err).toContain(`OK (SHA256SUM signed by ${SIGNER}, key ${fingerprint})`);
@@ -160,6 +166,14 @@ describe.skipIf(missing.length > 0)('signed Solution ISO', () => {
   it('verify without --key warns that the signature was not checked', async () => {
     const r = await verifySolutionIso(iso);
     expect(codes(r.problems)).toEqual(['warning:signature-unchecked']);
+  });
+
+  it('without --key, a gpg that cannot run only makes the signature unchecked', async () => {
+    const r = await verifySolutionIso(iso, { gpg: path.join(tmp.path, 'no-gpg') });
+    expect(codes(r.problems)).toEqual(['warning:signature-unchecked']);
+    expect(r.problems[0]?.message).toMatch(/^not checked: gpg could not read it: /);
+    const i = await inspectSolutionIso(iso, { gpg: path.join(tmp.path, 'no-gpg') });
+    expect(describeSignature(i.signature)).toMatch(/^unreadable SHA256SUM.asc \(gpg could not/);
   });
 
   it('a signature by another key is refused (exit 1)', async () => {
@@ -301,6 +315,52 @@ describe.skipIf(missing.length > 0)('signed Solution ISO', () => {
     );
     expect(r.err).toContain('hint: pass the full fingerprint of the key to sign with');
     expect(await readdir(path.dirname(out))).toEqual([]);
+  });
+
+  it('a key whose passphrase gpg cannot ask for: exit 1 with the hint, no ISO left', async () => {
+    const locked = path.join(tmp.path, 'gnupg-locked');
+    await mkdir(locked, { mode: 0o700 });
+    gpg(
+      locked,
+      '--pinentry-mode',
+      'loopback',
+      '--passphrase',
+      'secret',
+      '--quick-gen-key',
+      'Locked <locked@example.invalid>',
+      'ed25519',
+      'sign',
+      'never',
+    );
+    const out = path.join(tmp.path, 'locked-out', 'x.iso');
+    await mkdir(path.dirname(out));
+    try {
+      const r = await cli(
+        [
+          'build',
+          EXAMPLE,
+          '--allow-host-files',
+          '-o',
+          out,
+          '--work-dir',
+          path.join(tmp.path, 'work'),
+          '--sign-key',
+          'locked@example.invalid',
+        ],
+        { GNUPGHOME: locked, SOURCE_DATE_EPOCH: '1700000000' },
+      );
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(
+        /error \[command-failed\]: gpg could not sign SHA256SUM with key [A-F0-9]{40}/,
+      );
+      expect(r.err).toContain(
+        'hint: a key protected by a passphrase needs it cached in gpg-agent first',
+      );
+      expect(r.err).not.toMatch(/\n\s+at /);
+      expect(await readdir(path.dirname(out))).toEqual([]);
+    } finally {
+      execFileSync('gpgconf', ['--homedir', locked, '--kill', 'all'], { stdio: 'ignore' });
+    }
   });
 
   it('an unsigned rebuild leaves no stale signature beside the ISO', async () => {

@@ -105,6 +105,22 @@ describe('UI files (2.4 applies ui/deployment.yaml and ui/service.yaml)', () => 
     ).toEqual(['ui-kind']);
   });
 
+  it('parses ui/ files as rendered: unquoted @REPOSITORY@, @VERSION@ and {{ repository }} are valid', () => {
+    const ui = (image: string) =>
+      `apiVersion: apps/v1\nkind: Deployment\nmetadata: {labels: {v: @VERSION@}}\nspec:\n  template:\n    metadata:\n      labels: {app: ui, tier: web}\n    spec:\n      containers:\n        - image: ${image}\n`;
+    expect(lint((m) => m.set('ui/deployment.yaml', ui('@REPOSITORY@/app:@VERSION@')))).toEqual([]);
+    expect(lint((m) => m.set('ui/deployment.yaml', ui('{{ repository }}/app:1.0.0')))).toEqual([]);
+    // Outside ui/ nothing renders them: the YAML is invalid as written.
+    expect(
+      lint((m) =>
+        m.set(
+          'operator/deploy/operator.yaml',
+          'apiVersion: apps/v1\nkind: Deployment\nimage: @X@\n',
+        ),
+      ).map((p) => p.c),
+    ).toEqual(['yaml-invalid']);
+  });
+
   it('warns when the Service selects no pod of the Deployment', () => {
     const ps = lint((m) =>
       m.set('ui/service.yaml', 'apiVersion: v1\nkind: Service\nspec:\n  selector: {app: other}\n'),

@@ -185,6 +185,22 @@ spec:
     ]);
   });
 
+  it('reads ui/ files as 2.4 does: Jinja first, so the prefix may stand unquoted', () => {
+    const pod = (image: string) =>
+      `kind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - name: c\n      image: ${image}\n`;
+    const refs = imageRefsOfTexts(
+      new Map([
+        ['ui/a.yaml', pod('{{ repository }}/ui:1.0.0')],
+        ['ui/b.yaml', pod('@REPOSITORY@/ui:@VERSION@')],
+      ]),
+      '1.0.0',
+    );
+    expect(refs.map((r) => [r.kind, r.image, r.tag, r.raw])).toEqual([
+      ['archive', 'ui', '1.0.0', '{{ repository }}/ui:1.0.0'],
+      ['archive', 'ui', '1.0.0', '{{ repository }}/ui:1.0.0'],
+    ]);
+  });
+
   it('skips documents that do not parse (lint reports them as yaml-invalid)', () => {
     expect(imageRefsOfText('kind: [\n', 'f')).toEqual([]);
   });
@@ -244,13 +260,30 @@ describe('checkImageRefs', () => {
     ]);
   });
 
+  it('warns when a ui/ file names a packaged image without the archive prefix', () => {
+    const ps = checkImageRefs([ref('app:1.0.0'), ref('{{ repository }}/spare:1.0.0')], images);
+    expect(ps.map((p) => [p.severity, p.code, p.file, p.fix])).toEqual([
+      [
+        'warning',
+        'image-prefix-missing',
+        'ui/deployment.yaml',
+        'write @REPOSITORY@/app:1.0.0 (the build writes {{ repository }}, which MetalK8s renders)',
+      ],
+    ]);
+    const op = parseImageRef('app:1.0.0', { file: 'operator/deploy/operator.yaml', where: 'w' });
+    // Outside ui/ a bare name is accepted (only ui/ files get the prefix at build); in ui/ it warns.
+    expect(checkImageRefs([op, ref('spare:1.0.0')], images).map((p) => p.code)).toEqual([
+      'image-prefix-missing',
+    ]);
+  });
+
   it('errs on invalid references, warns on external ones, accepts a packaged name by digest', () => {
     const ps = checkImageRefs(
       [
         ref('REPLACE_IMAGE'),
         ref('docker.io/library/nginx:1.25'),
         ref(`{{ repository }}/app@${digest}`),
-        ref('spare:1.0.0'),
+        ref('{{ repository }}/spare:1.0.0'),
       ],
       images,
     );

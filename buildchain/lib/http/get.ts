@@ -10,22 +10,11 @@ import https from 'node:https';
 import type { Readable } from 'node:stream';
 import { TLSSocket } from 'node:tls';
 import { TaskError } from '../errors.ts';
-import {
-  NO_PROXIES,
-  proxyAuthorization,
-  proxyFor,
-  TunnelAgent,
-  type ProxySettings,
-} from './proxy.ts';
+import { requestOptions } from './agents.ts';
+import { NO_PROXIES, type ProxySettings } from './proxy.ts';
 import { retryDelayMs, sleepUnlessAborted, type RetryOptions } from './retry.ts';
 
 export type { RetryOptions } from './retry.ts';
-
-const AGENT_OPTIONS = { keepAlive: true, maxSockets: 16 };
-const httpAgent = new http.Agent(AGENT_OPTIONS);
-const httpsAgent = new https.Agent(AGENT_OPTIONS);
-const insecureHttpsAgent = new https.Agent({ ...AGENT_OPTIONS, rejectUnauthorized: false });
-const tunnelAgents = new Map<string, TunnelAgent>();
 
 /**
  * Default time (ms) a request may wait for a connection, and then for each byte of the answer:
@@ -194,65 +183,6 @@ async function exchangeWithRetries(
   }
 }
 
-/** The agent and request target for `url` (direct, or through the proxy). */
-function route(
-  url: URL,
-  headers: Record<string, string>,
-  opts: HttpGetOptions,
-  connectMs: number,
-): http.RequestOptions {
-  const isHttps = url.protocol === 'https:';
-  const proxy = proxyFor(url, opts.proxies ?? defaults.proxies);
-  const auth: Record<string, string> = {};
-  if (url.username !== '' || url.password !== '') {
-    const creds = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
-    auth.authorization = `Basic ${Buffer.from(creds).toString('base64')}`;
-  }
-  const all = { ...auth, ...headers };
-  const direct = {
-    protocol: url.protocol,
-    hostname: url.hostname.replace(/^\[|\]$/g, ''),
-    port: url.port,
-    path: `${url.pathname}${url.search}`,
-    method: 'GET',
-    headers: all,
-  };
-  if (proxy === undefined) {
-    const agent = isHttps ? (opts.insecure === true ? insecureHttpsAgent : httpsAgent) : httpAgent;
-    return { ...direct, agent };
-  }
-  if (isHttps) {
-    const key = `${proxy.href}|${String(opts.insecure === true)}|${String(connectMs)}`;
-    let agent = tunnelAgents.get(key);
-    if (agent === undefined) {
-      agent = new TunnelAgent(proxy, connectMs, {
-        ...AGENT_OPTIONS,
-        rejectUnauthorized: opts.insecure !== true,
-      });
-      tunnelAgents.set(key, agent);
-    }
-    return { ...direct, agent };
-  }
-  // Plain http through the proxy: the request line carries the absolute URL.
-  const proxyAuth = proxyAuthorization(proxy);
-  const target = new URL(url.href);
-  target.username = '';
-  target.password = '';
-  return {
-    protocol: 'http:',
-    hostname: proxy.hostname.replace(/^\[|\]$/g, ''),
-    port: proxy.port === '' ? 80 : proxy.port,
-    path: target.href,
-    method: 'GET',
-    headers: {
-      ...all,
-      host: url.host,
-      ...(proxyAuth === undefined ? {} : { 'proxy-authorization': proxyAuth }),
-    },
-    agent: httpAgent,
-  };
-}
-
 /** Options of {@link httpRequest}: those of {@link httpGet} plus a request body. */
 export interface HttpRequestOptions extends HttpGetOptions {
   /** The request body: bytes, or a stream opened for this request (piped as it is read). */
@@ -296,7 +226,11 @@ function exchange(
     }
     let options: http.RequestOptions;
     try {
-      options = route(url, headers, opts, connectMs);
+      options = requestOptions(url, headers, {
+        insecure: opts.insecure === true,
+        proxies: opts.proxies ?? defaults.proxies,
+        connectMs,
+      });
     } catch (err) {
       reject(new HttpError(url, 'EPROXY', (err as Error).message));
       return;

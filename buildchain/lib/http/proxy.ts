@@ -214,3 +214,27 @@ export class TunnelAgent extends https.Agent {
     return undefined;
   }
 }
+
+/**
+ * The environment handing these proxies to another program that fetches (dnf/libcurl, buildah,
+ * skopeo): both spellings of each variable (libcurl reads `http_proxy` in lower case only),
+ * and loopback added to NO_PROXY, which libcurl does not bypass by itself. Empty without
+ * proxies. Pure.
+ */
+export function proxyEnvironment(settings: ProxySettings): Record<string, string> {
+  if (settings.httpsProxy === '' && settings.httpProxy === '') return {};
+  const env: Record<string, string> = {};
+  const set = (name: string, value: string): void => {
+    if (value === '') return;
+    env[name.toUpperCase()] = value;
+    env[name] = value;
+  };
+  set('https_proxy', settings.httpsProxy);
+  set('http_proxy', settings.httpProxy);
+  const noProxy = settings.noProxy
+    .split(/[\s,]+/)
+    .filter((s) => s !== '')
+    .concat(['localhost', '127.0.0.1', '::1']);
+  set('no_proxy', [...new Set(noProxy)].join(','));
+  return env;
+}

@@ -12,17 +12,9 @@ import { sha256Hex } from '../../lib/fs/hash.ts';
 import { expandRepoVars, loadPackageList } from '../../config/packages.ts';
 import type { StandInImageRef } from './stand-in-image.ts';
 import { UPSTREAM_CATALOG, type CatalogRpm } from './upstream-catalog.ts';
-
-/** A stand-in RPM to build (always noarch). */
-export interface StandInRpm {
-  readonly name: string;
-  readonly version: string;
-  readonly release: string;
-  /** Extra `Provides:` (from the {@link UPSTREAM_CATALOG}). */
-  readonly provides?: readonly string[];
-  /** `Requires:` (from the {@link UPSTREAM_CATALOG}). */
-  readonly requires?: readonly string[];
-}
+import { RELEASE_SCALE, type ScaleTable } from '../../config/stand-in-scale.ts';
+import { scaleRepos } from './scale-plan.ts';
+import type { StandInRpm } from './stand-in-types.ts';
 
 /** One upstream yum repository served by the mirror under `/<dir>/`. */
 export interface MirrorRepo {
@@ -35,6 +27,10 @@ export interface MirrorRepo {
 
 /** Everything the mirror serves, with no ports: stable input of the seed stamp. */
 export interface MirrorPlan {
+  /** STAND_IN_SCALE=release gives images their layer lists and RPMs their payloads. */
+  readonly scale?: 'release';
+  /** Seed of the generated content (release scale). */
+  readonly seed?: string;
   readonly images: readonly StandInImageRef[];
   readonly repos: readonly MirrorRepo[];
   /** Upstream URLs of source files (served under `/_files/<host>/<path>`). */
@@ -71,8 +67,13 @@ export function planMirror(
   images: readonly ImageEntry[],
   packageLists: readonly PackageList[],
   sourceFileUrls: readonly string[],
-  options: { readonly catalog?: Readonly<Record<string, readonly CatalogRpm[]>> } = {},
+  options: {
+    readonly catalog?: Readonly<Record<string, readonly CatalogRpm[]>>;
+    /** The release-scale table (STAND_IN_SCALE=release); absent: small stand-ins. */
+    readonly scale?: ScaleTable;
+  } = {},
 ): MirrorPlan {
+  const scale = options.scale;
   const refs = new Map<string, StandInImageRef>();
   for (const image of images) {
     if (image.source === undefined) continue;
@@ -81,6 +82,7 @@ export function planMirror(
       repository: image.source.repository,
       tag: image.version,
       platforms: image.platforms,
+      ...(scale?.images[image.name] === undefined ? {} : { layers: scale.images[image.name] }),
     };
     const key = `${ref.registry}/${ref.repository}:${ref.tag}`;
     const seen = refs.get(key);
@@ -125,7 +127,18 @@ export function planMirror(
       repos.get(dir)?.rpms.set(p.name, listedRpm(p, known));
     }
   }
+  if (scale !== undefined) {
+    const listed = packageLists.flatMap((l) =>
+      l.packages.filter((p) => !p.built).map((p) => p.name),
+    );
+    scaleRepos(
+      [...repos.entries()].map(([name, r]) => ({ name, rpms: r.rpms })),
+      scale,
+      [...new Set(listed)].sort(),
+    );
+  }
   return {
+    ...(scale === undefined ? {} : { scale: 'release' as const, seed: scale.seed }),
     images: [...refs.values()].sort((a, b) =>
       `${a.registry}/${a.repository}:${a.tag}`.localeCompare(
         `${b.registry}/${b.repository}:${b.tag}`,
@@ -165,7 +178,11 @@ export function sourceUrlsOf(doc: unknown): string[] {
 }
 
 /** Reads the content lists under `root` and plans the mirror. */
-export async function loadMirrorPlan(root: string, projectName?: string): Promise<MirrorPlan> {
+export async function loadMirrorPlan(
+  root: string,
+  projectName?: string,
+  scale: 'small' | 'release' = 'small',
+): Promise<MirrorPlan> {
   const images = await loadImageList(root);
   const specs = path.join(root, 'packages-specs');
   const entries = await readdir(specs, { withFileTypes: true }).catch(() => []);
@@ -180,5 +197,5 @@ export async function loadMirrorPlan(root: string, projectName?: string): Promis
       if (text !== '') urls.push(...sourceUrlsOf(parse(text)));
     }
   }
-  return planMirror(images, lists, urls);
+  return planMirror(images, lists, urls, scale === 'release' ? { scale: RELEASE_SCALE } : {});
 }

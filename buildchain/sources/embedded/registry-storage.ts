@@ -4,10 +4,11 @@
  * server and no push round-trips. Every file is written to a temp name then renamed; the tag
  * link is written last, so an interrupted write never leaves a tag pointing at missing blobs.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../../lib/fs/atomic-write.ts';
-import type { Blob, StandInImage } from './stand-in-image.ts';
+import { linkOrCopy } from '../../lib/fs/staging.ts';
+import type { Blob, FileBlob, StandInImage } from './stand-in-image.ts';
 
 /** Paths inside a registry storage root (`rootdirectory`). */
 function v2(root: string, ...parts: string[]): string {
@@ -28,9 +29,17 @@ async function hasContent(file: string, expected: string): Promise<boolean> {
   }
 }
 
-async function writeBlobData(root: string, b: Blob): Promise<void> {
+async function writeBlobData(root: string, b: Blob | FileBlob): Promise<void> {
   const hex = hexOf(b.digest);
   const file = v2(root, 'blobs', 'sha256', hex.slice(0, 2), hex, 'data');
+  if ('file' in b) {
+    // Generated on disk (release scale): hard-linked, never copied.
+    const existing = await stat(file).catch(() => undefined);
+    if (existing?.size === b.size) return;
+    await mkdir(path.dirname(file), { recursive: true });
+    await linkOrCopy(b.file, file);
+    return;
+  }
   // Content-addressed: an existing file of the right size is the same blob.
   try {
     const existing = await readFile(file);
@@ -56,7 +65,7 @@ export async function storeImage(root: string, image: StandInImage): Promise<voi
   const repo = mirrorRepositoryName(image.ref.registry, image.ref.repository);
   const repoDir = (...parts: string[]): string =>
     v2(root, 'repositories', ...repo.split('/'), ...parts);
-  for (const b of image.blobs) {
+  for (const b of [...image.blobs, ...(image.fileBlobs ?? [])]) {
     await writeBlobData(root, b);
     await writeLink(repoDir('_layers', 'sha256', hexOf(b.digest), 'link'), b.digest);
   }

@@ -11,6 +11,8 @@ import { TaskError } from '../../engine/task.ts';
 import { writeFileAtomic } from '../../lib/fs/atomic-write.ts';
 import { planHash, type MirrorPlan } from './content.ts';
 import { clearStorage, storeImage } from './registry-storage.ts';
+import type { ScaleLayer } from '../../config/stand-in-scale.ts';
+import { generateLayer, layerKey, pruneLayerCache, SCALE_CONTENT_FORMAT } from './scale-content.ts';
 import { ensureSigningKey, signRpms } from './signing.ts';
 import { buildStandInImage, STAND_IN_IMAGE_FORMAT } from './stand-in-image.ts';
 import {
@@ -76,7 +78,12 @@ export interface SeedOptions {
   readonly log?: (line: string) => void;
 }
 
-export const SEED_FORMAT = `image${STAND_IN_IMAGE_FORMAT}-rpm${STAND_IN_RPM_FORMAT}-seed1`;
+export const SEED_FORMAT = `image${STAND_IN_IMAGE_FORMAT}-rpm${STAND_IN_RPM_FORMAT}-scale${SCALE_CONTENT_FORMAT}-seed1`;
+
+/** The format of a plan's seed: the stand-in formats and the scale (RPMs differ by scale). */
+function seedFormatOf(plan: MirrorPlan): string {
+  return `${SEED_FORMAT}-${plan.scale ?? 'small'}`;
+}
 
 export function imageKey(registry: string, repository: string, tag: string): string {
   return `${registry}/${repository}:${tag}`;
@@ -147,6 +154,7 @@ async function seedRepos(opts: SeedOptions, publicKey: string): Promise<number> 
   await runLimited(jobs, opts.jobs ?? 2, async (job) => {
     const file = await buildStandInRpm(job.rpm, {
       workDir: dirs.work,
+      seed: plan.seed ?? '',
       destDir: staging,
       rpmbuildBin: opts.rpmbuildBin,
       signal: opts.signal,
@@ -222,18 +230,40 @@ async function seedUnchecked(opts: SeedOptions): Promise<SeedResult> {
   // A lock describes the mirror's previous content: resolve again against the new one.
   await rm(dirs.locks, { recursive: true, force: true });
   // RPMs are kept by file name: those of another format (spec template) are built again.
-  if (previous.format !== SEED_FORMAT) await rm(dirs.www, { recursive: true, force: true });
+  if (previous.format !== seedFormatOf(plan)) await rm(dirs.www, { recursive: true, force: true });
   for (const d of [dirs.www, dirs.work, dirs.locks, path.join(dirs.registry, 'data')])
     await mkdir(d, { recursive: true });
   // Images are rebuilt in memory in milliseconds: rewrite the storage so no stale tag remains.
   const storage = path.join(dirs.registry, 'data');
   await clearStorage(storage);
   const imageDigests: Record<string, string> = {};
+  const scaleCache = path.join(dirs.root, 'scale-cache');
+  const usedLayers = new Set<string>();
+  const generate = async (layers: readonly ScaleLayer[], suffix: string) => {
+    await mkdir(scaleCache, { recursive: true });
+    const out = [];
+    for (const l of layers) {
+      const layer = { id: `${l.id}${suffix}`, bytes: l.bytes };
+      usedLayers.add(layerKey(plan.seed ?? '', layer));
+      out.push(await generateLayer(scaleCache, plan.seed ?? '', layer));
+    }
+    return out;
+  };
   for (const ref of plan.images) {
-    const image = buildStandInImage(ref);
+    const scaled =
+      ref.layers === undefined
+        ? undefined
+        : {
+            amd64: await generate(ref.layers, ''),
+            ...(ref.platforms === 'all' ? { arm64: await generate(ref.layers, '@arm64') } : {}),
+          };
+    const image = buildStandInImage(ref, scaled);
     await storeImage(storage, image);
     imageDigests[imageKey(ref.registry, ref.repository, ref.tag)] = image.top.digest;
   }
+  // Layers of another table (or scale) are not kept: the cache holds what the plan uses.
+  if (plan.scale === 'release') await pruneLayerCache(scaleCache, usedLayers);
+  if (usedLayers.size > 0) opts.log?.(`${String(usedLayers.size)} release-scale layers ready`);
   const publicKey = await ensureSigningKey({
     gnupgHome: dirs.gnupg,
     gpgBin: opts.gpgBin,
@@ -253,7 +283,7 @@ async function seedUnchecked(opts: SeedOptions): Promise<SeedResult> {
   const rpmCount = plan.repos.reduce((n, r) => n + r.rpms.length, 0);
   const result: SeedResult = {
     hash: planHash(plan, SEED_FORMAT),
-    format: SEED_FORMAT,
+    format: seedFormatOf(plan),
     imageDigests,
     summary: `${plan.images.length} images, ${rpmCount} RPMs (${built} built) in ${plan.repos.length} repos, ${plan.files.length} files`,
   };

@@ -6,6 +6,8 @@
  */
 import { crc32 } from 'node:zlib';
 import { sha256Digest } from '../../lib/fs/hash.ts';
+import type { ScaleLayer } from '../../config/stand-in-scale.ts';
+import type { GeneratedLayer } from './scale-content.ts';
 
 export const MEDIA_TYPE_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
 export const MEDIA_TYPE_MANIFEST_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
@@ -24,6 +26,8 @@ export interface StandInImageRef {
   readonly tag: string;
   /** `all`: a manifest list with linux/amd64 and linux/arm64 images. */
   readonly platforms: 'linux/amd64' | 'all';
+  /** Release scale: the layers after the stand-in's own (see config/stand-in-scale.ts). */
+  readonly layers?: readonly ScaleLayer[];
 }
 
 /** A content-addressed blob. */
@@ -32,6 +36,20 @@ export interface Blob {
   readonly digest: string;
   readonly mediaType: string;
   readonly data: Buffer;
+}
+
+/** A blob whose bytes are in a file (release-scale layers, generated on disk). */
+export interface FileBlob {
+  readonly digest: string;
+  readonly mediaType: string;
+  readonly size: number;
+  readonly file: string;
+}
+
+/** Extra layers of a release-scale stand-in, per architecture. */
+export interface ScaledLayers {
+  readonly amd64: readonly GeneratedLayer[];
+  readonly arm64?: readonly GeneratedLayer[];
 }
 
 /** A stand-in image: every blob to store and the top-level manifest to tag. */
@@ -43,6 +61,8 @@ export interface StandInImage {
   readonly childManifests: readonly Blob[];
   /** Configs and layers. */
   readonly blobs: readonly Blob[];
+  /** Release-scale layers, on disk. */
+  readonly fileBlobs?: readonly FileBlob[];
 }
 
 function blob(mediaType: string, data: Buffer): Blob {
@@ -99,7 +119,11 @@ function json(value: unknown): Buffer {
   return Buffer.from(JSON.stringify(value, null, 2));
 }
 
-function platformImage(ref: StandInImageRef, arch: string): { manifest: Blob; blobs: Blob[] } {
+function platformImage(
+  ref: StandInImageRef,
+  arch: string,
+  extra: readonly GeneratedLayer[] = [],
+): { manifest: Blob; blobs: Blob[]; files: FileBlob[] } {
   const text =
     `stand-in for ${ref.registry}/${ref.repository}:${ref.tag} (${arch})\n` +
     'Built by the metalk8s-buildchain embedded mirror; not the real image.\n';
@@ -115,7 +139,7 @@ function platformImage(ref: StandInImageRef, arch: string): { manifest: Blob; bl
         Cmd: ['/stand-in-image.txt'],
         Labels: { 'org.metalk8s.stand-in': `${ref.registry}/${ref.repository}:${ref.tag}` },
       },
-      rootfs: { type: 'layers', diff_ids: [sha256Digest(tar)] },
+      rootfs: { type: 'layers', diff_ids: [sha256Digest(tar), ...extra.map((l) => l.diffId)] },
       history: [{ created: '1970-01-01T00:00:00Z', created_by: 'metalk8s-buildchain stand-in' }],
     }),
   );
@@ -125,20 +149,32 @@ function platformImage(ref: StandInImageRef, arch: string): { manifest: Blob; bl
       schemaVersion: 2,
       mediaType: MEDIA_TYPE_MANIFEST,
       config: { mediaType: config.mediaType, size: config.data.length, digest: config.digest },
-      layers: [{ mediaType: layer.mediaType, size: layer.data.length, digest: layer.digest }],
+      layers: [
+        { mediaType: layer.mediaType, size: layer.data.length, digest: layer.digest },
+        ...extra.map((l) => ({ mediaType: MEDIA_TYPE_LAYER, size: l.size, digest: l.digest })),
+      ],
     }),
   );
-  return { manifest, blobs: [config, layer] };
+  const files = extra.map((l) => ({
+    digest: l.digest,
+    mediaType: MEDIA_TYPE_LAYER,
+    size: l.size,
+    file: l.file,
+  }));
+  return { manifest, blobs: [config, layer], files };
 }
 
 /** Builds the stand-in for one upstream image reference. Pure and deterministic. */
-export function buildStandInImage(ref: StandInImageRef): StandInImage {
+export function buildStandInImage(ref: StandInImageRef, scaled?: ScaledLayers): StandInImage {
   if (ref.platforms === 'linux/amd64') {
-    const { manifest, blobs } = platformImage(ref, 'amd64');
-    return { ref, top: manifest, childManifests: [], blobs };
+    const { manifest, blobs, files } = platformImage(ref, 'amd64', scaled?.amd64);
+    return { ref, top: manifest, childManifests: [], blobs, fileBlobs: files };
   }
   const archs = ['amd64', 'arm64'];
-  const images = archs.map((arch) => ({ arch, ...platformImage(ref, arch) }));
+  const images = archs.map((arch) => ({
+    arch,
+    ...platformImage(ref, arch, arch === 'amd64' ? scaled?.amd64 : scaled?.arm64),
+  }));
   const list = blob(
     MEDIA_TYPE_MANIFEST_LIST,
     json({
@@ -157,5 +193,6 @@ export function buildStandInImage(ref: StandInImageRef): StandInImage {
     top: list,
     childManifests: images.map((i) => i.manifest),
     blobs: images.flatMap((i) => i.blobs),
+    fileBlobs: images.flatMap((i) => i.files),
   };
 }

@@ -13,7 +13,8 @@ import {
   shellQuote,
 } from '../../lib/text/quote.ts';
 import { TaskError } from '../../engine/task.ts';
-import type { StandInRpm } from './content.ts';
+import type { StandInRpm } from './stand-in-types.ts';
+import { writeSeededFile } from './scale-content.ts';
 
 /** Fixed build time of stand-in RPMs (SOURCE_DATE_EPOCH), also their file mtime. */
 export const STAND_IN_EPOCH = 1_600_000_000;
@@ -54,6 +55,7 @@ export function standInSpec(rpm: StandInRpm): string {
   const file = `${dir}/${name}`;
   const text = (value: string): string =>
     rpmMacroEscape(value, 'stand-in RPM text', 'use an RPM name');
+  const payload = (rpm.payloadBytes ?? 0) > 0;
   const deps = [
     ...(rpm.provides ?? []).map(
       (d) => `Provides:       ${requireRpmDependency(d, `provide of stand-in RPM ${name}`)}`,
@@ -71,6 +73,15 @@ export function standInSpec(rpm: StandInRpm): string {
     'License:        Apache-2.0',
     'BuildArch:      noarch',
     '',
+    // Release scale: a payload of seeded bytes (incompressible: gzip level 1 is enough).
+    ...(payload
+      ? [
+          'Source0:        payload.bin',
+          '%global _binary_payload w1.gzdio',
+          '%global __os_install_post %{nil}',
+        ]
+      : []),
+    '',
     '%description',
     text(
       `Stand-in package built by the metalk8s-buildchain embedded mirror; not the real ${name}.`,
@@ -81,9 +92,13 @@ export function standInSpec(rpm: StandInRpm): string {
     '%install',
     `mkdir -p "$RPM_BUILD_ROOT"${text(shellQuote(dir))}`,
     `echo ${text(shellQuote(`stand-in for ${name}-${version}-${release}`))} > "$RPM_BUILD_ROOT"${text(shellQuote(file))}`,
+    ...(payload
+      ? [`install -m 644 %{SOURCE0} "$RPM_BUILD_ROOT"${text(shellQuote(`${file}.bin`))}`]
+      : []),
     '',
     '%files',
     file,
+    ...(payload ? [`${file}.bin`] : []),
     '',
   ].join('\n');
 }
@@ -119,6 +134,8 @@ export interface BuildRpmOptions {
   readonly destDir: string;
   readonly rpmbuildBin?: string;
   readonly signal?: AbortSignal;
+  /** Seed of release-scale payloads (see scale-content.ts). */
+  readonly seed?: string;
 }
 
 /** Builds one stand-in RPM into `destDir`; returns its path. */
@@ -133,6 +150,16 @@ export async function buildStandInRpm(rpm: StandInRpm, opts: BuildRpmOptions): P
   }
   const spec = path.join(topdir, 'SPECS', `${rpm.name}.spec`);
   await writeFile(spec, specText);
+  if ((rpm.payloadBytes ?? 0) > 0) {
+    await mkdir(path.join(topdir, 'SOURCES'), { recursive: true });
+    const label = `rpm/${rpm.name}-${rpm.version}-${rpm.release}`;
+    await writeSeededFile(
+      path.join(topdir, 'SOURCES', 'payload.bin'),
+      opts.seed ?? '',
+      label,
+      rpm.payloadBytes ?? 0,
+    );
+  }
   await execDirectWith(opts.signal)(
     [opts.rpmbuildBin ?? 'rpmbuild', ...rpmbuildArgs(topdir, spec)],
     {

@@ -2,13 +2,14 @@
  * What a local image build (buildah, podman or docker) gets to pull its base images the way the
  * registry client pulls: the registry mirrors (REGISTRY_MIRRORS, plus the hosts SOURCES=upstream
  * uses for moved registries such as k8s.gcr.io) as a registries.conf, and the credentials
- * (REGISTRY_AUTH_FILE) as the builder reads them.
+ * (REGISTRY_AUTH_FILE) as the builder reads them, and the proxies (HTTPS_PROXY, ...).
  */
 import { mkdir, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
 import { UPSTREAM_REGISTRY_HOSTS } from '../../config/mirrors.ts';
 import { writeFileAtomic } from '../../lib/fs/atomic-write.ts';
+import { proxyEnvironment } from '../../lib/http/proxy.ts';
 import { registriesConf, type BuilderMirror, type ImageBuilder } from './builder-args.ts';
 import { checkAuthFile } from './registry-auth.ts';
 
@@ -43,7 +44,8 @@ export async function builderEnv(
   containersDir: string,
   log?: (line: string) => void,
 ): Promise<Record<string, string> | undefined> {
-  const env: Record<string, string> = {};
+  // The proxies of .env too (the environment's reach the builder anyway).
+  const env: Record<string, string> = proxyEnvironment(config.settings.proxies);
   const authSetting = config.settings.mirrors.authFile;
   const authFile = authSetting === '' ? undefined : path.resolve(config.root, authSetting);
   if (authFile !== undefined) await checkAuthFile(authFile);

@@ -4,3 +4,4 @@
  * only through this file (.dependency-cruiser.cjs).
  */
 export { adoptDirLayout, buildLocalImage, type BuildLocalImageOptions } from './build.ts';
+export { registryIncludeFiles } from './paths.ts';

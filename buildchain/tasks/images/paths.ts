@@ -18,16 +18,26 @@ export interface ImagesPaths {
   readonly registryCommonInclude: string;
 }
 
+/**
+ * The registry includes of a product, relative to the ISO root: `<name>-registry.inc` (the
+ * images, per version) and `<name>-registry-common.inc` (constants), name = PROJECT_NAME in
+ * lower case. MetalK8s 2.4 places them in its repositories server's conf.d.
+ */
+export function registryIncludeFiles(projectName: string): { readonly include: string; readonly common: string } {
+  const files = path.join('salt', 'metalk8s', 'repo', 'files');
+  const lower = projectName.toLowerCase();
+  return { include: path.join(files, `${lower}-registry.inc`), common: path.join(files, `${lower}-registry-common.inc`) };
+}
+
 /** The {@link ImagesPaths} of a build. */
 export function imagesPaths(config: BuildConfig): ImagesPaths {
-  const files = path.join(config.isoRoot, 'salt', 'metalk8s', 'repo', 'files');
-  const lower = config.projectName.toLowerCase();
+  const includes = registryIncludeFiles(config.projectName);
   return {
     imagesDir: path.join(config.isoRoot, 'images'),
     blobs: path.join(config.buildRoot, 'blobs'),
     archiveLayouts: path.join(config.buildRoot, 'images-archives'),
     containers: path.join(config.buildRoot, 'containers'),
-    registryInclude: path.join(files, `${lower}-registry.inc`),
-    registryCommonInclude: path.join(files, `${lower}-registry-common.inc`),
+    registryInclude: path.join(config.isoRoot, includes.include),
+    registryCommonInclude: path.join(config.isoRoot, includes.common),
   };
 }

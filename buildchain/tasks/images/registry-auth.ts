@@ -93,6 +93,13 @@ export function credentialsFromAuthJson(doc: unknown, host: string): string | un
 /** Runs a credential helper; the registry client passes one that never logs its output. */
 export type HelperRunner = (argv: readonly string[], input: string) => Promise<{ exitCode: number; stdout: string; stderr: string }>;
 
+/** A credential helper that is not installed. */
+class HelperMissingError extends TaskError {
+  constructor(message: string, hint: string) {
+    super('invalid-input', message, { hint });
+  }
+}
+
 const HELPER_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /**
@@ -117,8 +124,11 @@ export async function credentialsFromHelper(
     r = await run([`docker-credential-${helper}`, 'get'], host);
   } catch (err) {
     if (err instanceof TaskError && err.reason === 'aborted') throw err;
-    const why = err instanceof TaskError && err.reason === 'tool-not-found' ? 'is not on PATH' : `cannot run: ${(err as Error).message}`;
-    throw new TaskError('invalid-input', `credential helper docker-credential-${helper} (${where}) ${why}`, { hint });
+    const message = `credential helper docker-credential-${helper} (${where})`;
+    if (err instanceof TaskError && err.reason === 'tool-not-found') {
+      throw new HelperMissingError(`${message} is not on PATH`, hint);
+    }
+    throw new TaskError('invalid-input', `${message} cannot run: ${(err as Error).message}`, { hint });
   }
   if (r.exitCode !== 0) {
     if (/credentials not found/i.test(`${r.stdout}\n${r.stderr}`)) return undefined;
@@ -176,7 +186,8 @@ export async function checkAuthFile(file: string): Promise<unknown> {
  */
 export async function findCredentials(host: string, authFile: string | undefined, run?: HelperRunner): Promise<string | undefined> {
   const docs: { file: string; doc: unknown }[] = [];
-  if (authFile !== undefined && authFile !== '') {
+  const explicit = authFile !== undefined && authFile !== '';
+  if (explicit) {
     docs.push({ file: authFile, doc: await checkAuthFile(authFile) });
   } else {
     for (const file of defaultAuthFiles()) {
@@ -190,7 +201,13 @@ export async function findCredentials(host: string, authFile: string | undefined
     if (source === undefined) continue;
     if (source.kind === 'credentials') return source.userPass;
     if (run === undefined) continue;
-    return credentialsFromHelper(source.helper, source.key, host, file, run);
+    try {
+      return await credentialsFromHelper(source.helper, source.key, host, file, run);
+    } catch (err) {
+      // A default file naming a helper this machine lacks (a `credsStore` left by Docker
+      // Desktop, say) means anonymous access; in REGISTRY_AUTH_FILE it is a mistake to report.
+      if (explicit || !(err instanceof HelperMissingError)) throw err;
+    }
   }
   return undefined;
 }

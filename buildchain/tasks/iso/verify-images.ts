@@ -142,6 +142,7 @@ export async function checkImages(tree: string, report: CheckReport): Promise<st
     }
   }
   await checkServedDigests(tree, report);
+  await checkNamedLocations(tree, report);
   report.checked.push(`images: ${found.length} layouts (manifests and blob digests)`);
   return found;
 }
@@ -209,6 +210,34 @@ async function checkServedDigests(tree: string, report: CheckReport): Promise<vo
           `serves ${s.name}/${s.tag}/${s.file} as ${s.digest}, but its sha256 is ${actual.slice(7)}`,
         );
       }
+    }
+  }
+}
+
+/**
+ * The includes of one server: every named location an include sends errors to
+ * (`error_page 404 [=] @name`) is defined by one of them (the common include), else nginx
+ * answers 500 where a puller expects a 404.
+ */
+async function checkNamedLocations(tree: string, report: CheckReport): Promise<void> {
+  const defined = new Set<string>();
+  const used = new Map<string, string>();
+  for (const inc of await registryIncludes(tree)) {
+    const text = await readFile(inc, 'utf8');
+    for (const m of text.matchAll(/^\s*location (@[\w-]+) \{/gm)) defined.add(m[1] ?? '');
+    for (const m of text.matchAll(/error_page [0-9 ]+=?\s*(@[\w-]+);/g)) {
+      const name = m[1] ?? '';
+      if (!used.has(name)) used.set(name, path.relative(tree, inc));
+    }
+  }
+  for (const [name, where] of [...used].sort()) {
+    if (!defined.has(name)) {
+      addProblem(
+        report,
+        'registry-config-invalid',
+        `registry config ${where}`,
+        `uses the named location ${name}, which no shipped include defines (nginx would answer 500 instead of 404)`,
+      );
     }
   }
 }

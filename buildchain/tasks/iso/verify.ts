@@ -28,6 +28,7 @@ import {
 import { checkImages } from './verify-images.ts';
 import { checkArchives } from './verify-archives.ts';
 import { sha256File } from '../../lib/fs/hash.ts';
+import { registryIncludeFiles } from '../images/index.ts';
 
 /** Paths every MetalK8s ISO has. */
 export const REQUIRED_LAYOUT = [
@@ -45,6 +46,19 @@ export const REQUIRED_LAYOUT = [
   'pillar/top.sls',
 ] as const;
 
+/**
+ * What MetalK8s 2.4's repo states take from the ISO for the repositories server, beyond
+ * {@link REQUIRED_LAYOUT}: the image-roots template and the registry includes of `name`.
+ */
+export function registryLayout(name: string): string[] {
+  const includes = registryIncludeFiles(name);
+  return [
+    'salt/metalk8s/repo/files/metalk8s-registry-config.inc.j2',
+    includes.include,
+    includes.common,
+  ];
+}
+
 /** Largest SHA256SUM read (bytes): one line per file beside the ISO. */
 const MAX_SUM_FILE_BYTES = 1024 * 1024;
 /** Time limit of `gpg --verify` on SHA256SUM (ms). */
@@ -55,7 +69,7 @@ export interface VerifyIsoOptions {
   readonly iso: string;
   /** Default `<dir>/SHA256SUM`; a missing default file is a problem. */
   readonly checksumFile?: string;
-  /** Paths that must exist (default {@link REQUIRED_LAYOUT}). */
+  /** Paths that must exist (default {@link REQUIRED_LAYOUT} and {@link registryLayout} of NAME). */
   readonly layout?: readonly string[];
   /** Product name expected in product.txt NAME= (default: not checked). */
   readonly expectName?: string;
@@ -124,7 +138,8 @@ async function checkSums(opts: VerifyIsoOptions, report: CheckReport): Promise<v
   }
 }
 
-async function checkProduct(opts: VerifyIsoOptions, report: CheckReport): Promise<void> {
+/** Checks product.txt and the volume; returns NAME (may be ''). */
+async function checkProduct(opts: VerifyIsoOptions, report: CheckReport): Promise<string> {
   const tools = opts.tools ?? {};
   const info = await isoVolumeInfo(opts.iso, tools);
   if (!info.rockRidge) addProblem(report, 'iso-format', 'volume', 'no Rock Ridge extensions');
@@ -162,6 +177,7 @@ async function checkProduct(opts: VerifyIsoOptions, report: CheckReport): Promis
     );
   }
   report.checked.push(`product.txt: ${name} ${version}; volume id, Rock Ridge, Joliet`);
+  return name;
 }
 
 /**
@@ -179,12 +195,16 @@ export async function verifyIso(opts: VerifyIsoOptions): Promise<CheckReport> {
   if (md5 === 'PASS') report.checked.push('implanted md5 (checkisomd5) PASS');
   else addProblem(report, 'digest-mismatch', 'implanted md5', `checkisomd5 says ${md5}`);
   await checkSums(opts, report);
-  await checkProduct(opts, report);
+  const name = await checkProduct(opts, report);
   const work = opts.workDir ?? (await mkdtemp(path.join(os.tmpdir(), 'iso-verify-')));
   try {
     const tree = path.join(work, 'tree');
     await extractIso(opts.iso, tree, tools);
-    await checkLayout(tree, opts.layout ?? REQUIRED_LAYOUT, report);
+    await checkLayout(
+      tree,
+      opts.layout ?? [...REQUIRED_LAYOUT, ...registryLayout(name || 'MetalK8s')],
+      report,
+    );
     await checkImages(tree, report);
     await checkArchives(tree, report);
     await checkRepositories(tree, report);

@@ -1,27 +1,50 @@
 /**
  * Finds the files each lint subtask checks (relative to the project root, sorted). Reads the
- * disk (globs, first lines); called when tasks are created, so it must stay cheap.
+ * disk (one walk, first lines of scripts); called when tasks are created, so it must stay cheap.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
-import fg from 'fast-glob';
+import { walkTreeSync } from '../../lib/fs/walk.ts';
 
-const IGNORE = [
-  '**/node_modules/**',
-  '_build/**',
-  'dist/**',
-  '.git/**',
-  '.vagrant/**',
-  'coverage/**',
-];
+/** Never linted: dependencies (at any depth) and build, VCS, VM and coverage directories. */
+const SKIPPED_TOP = new Set(['_build', 'dist', '.git', '.vagrant', 'coverage']);
 
 /** Test inputs that are broken on purpose (fixtures, lint corpora) are not linted. */
-const DELIBERATE = ['**/fixtures/**', '**/corpus/**'];
+const DELIBERATE = new Set(['fixtures', 'corpus']);
 
 /** Directories whose extensionless files are checked for a shell shebang. */
 const SHEBANG_DIRS = ['scripts', 'iso-root', '.ci', 'bin'];
 
 const SHELL_SHEBANG = /^#!\s*(?:\/usr)?\/bin\/(?:env\s+)?(?:ba|da|k)?sh\b/;
+
+/** The project's files (relative, `/`-separated): one walk, shared by the collectors below. */
+export type ProjectFiles = readonly string[];
+
+/**
+ * Every file under `root` (a symlink to a file counts; symlinked directories are not entered),
+ * except under node_modules and the skipped top-level directories; sorted. One walk of the
+ * tree, where one glob per collector walked it several times on every command.
+ */
+export function listProjectFiles(root: string): ProjectFiles {
+  const entries = walkTreeSync(root, {
+    missingOk: true,
+    filter: (e) =>
+      e.kind !== 'dir' || (baseName(e.rel) !== 'node_modules' && !SKIPPED_TOP.has(e.rel)),
+  });
+  const files: string[] = [];
+  for (const e of entries) {
+    if (e.kind === 'file') files.push(e.rel);
+    else if (e.kind === 'symlink' && statSync(e.path, { throwIfNoEntry: false })?.isFile() === true)
+      files.push(e.rel);
+  }
+  return files.sort();
+}
+
+const segments = (rel: string): string[] => rel.split('/');
+const isDeliberate = (rel: string): boolean => segments(rel).some((s) => DELIBERATE.has(s));
+/** No segment starts with a dot (globs without `dot: true`). */
+const isUndotted = (rel: string): boolean => segments(rel).every((s) => !s.startsWith('.'));
+const baseName = (rel: string): string => rel.slice(rel.lastIndexOf('/') + 1);
 
 function firstLine(file: string): string {
   let fd: number | undefined;
@@ -38,52 +61,53 @@ function firstLine(file: string): string {
 }
 
 /** Shell scripts shipped or used: `*.sh`, `*.sh.in`, and shebang scripts in script dirs. */
-export function collectShellFiles(root: string): string[] {
-  const named = fg.sync(['**/*.sh', '**/*.sh.in'], {
-    cwd: root,
-    dot: true,
-    ignore: [...IGNORE, ...DELIBERATE],
+export function collectShellFiles(root: string, files = listProjectFiles(root)): string[] {
+  const out = files.filter((f) => {
+    if (isDeliberate(f)) return false;
+    const name = baseName(f);
+    if (name.endsWith('.sh') || name.endsWith('.sh.in')) return true;
+    return (
+      SHEBANG_DIRS.some((d) => f.startsWith(`${d}/`)) &&
+      !name.includes('.') &&
+      SHELL_SHEBANG.test(firstLine(path.join(root, f)))
+    );
   });
-  const candidates = fg.sync(
-    SHEBANG_DIRS.map((d) => `${d}/**/*`),
-    { cwd: root, dot: true, ignore: [...IGNORE, ...DELIBERATE, '**/*.*'] },
-  );
-  const shebang = candidates.filter((f) => SHELL_SHEBANG.test(firstLine(path.join(root, f))));
-  return [...new Set([...named, ...shebang])].sort();
+  return out.sort();
 }
 
+const YAML_SUFFIXES = ['.yaml', '.yml', '.yaml.in', '.sls', '.sls.in'];
+
 /** YAML files (`*.yaml`, `*.yml`, `.yamllint`, Salt `*.sls`, `@@` templates of those). */
-export function collectYamlFiles(root: string): string[] {
-  return fg
-    .sync(['**/*.yaml', '**/*.yml', '**/*.yaml.in', '**/*.sls', '**/*.sls.in', '.yamllint'], {
-      cwd: root,
-      dot: true,
-      ignore: [...IGNORE, ...DELIBERATE],
-    })
+export function collectYamlFiles(root: string, files = listProjectFiles(root)): string[] {
+  return files
+    .filter(
+      (f) =>
+        !isDeliberate(f) &&
+        (f === '.yamllint' || YAML_SUFFIXES.some((x) => baseName(f).endsWith(x))),
+    )
     .sort();
 }
 
 /** RPM spec files: `packages-specs/<name>/**\/*.spec`. */
-export function collectSpecFiles(root: string): { name: string; path: string }[] {
-  return fg
-    .sync(['packages-specs/**/*.spec'], { cwd: root, ignore: IGNORE })
+export function collectSpecFiles(
+  root: string,
+  files = listProjectFiles(root),
+): { name: string; path: string }[] {
+  return files
+    .filter((p) => p.startsWith('packages-specs/') && p.endsWith('.spec') && isUndotted(p))
     .sort()
     .map((p) => ({ name: p.split('/')[1] ?? '', path: p }))
     .map((s) => (s.name.endsWith('.spec') ? { name: s.name.slice(0, -5), path: s.path } : s));
 }
 
 /** Every file under `dir` (relative to root), e.g. the Salt tree. */
-export function collectTree(root: string, dir: string): string[] {
-  return fg.sync([`${dir}/**/*`], { cwd: root, dot: true, ignore: IGNORE }).sort();
+export function collectTree(root: string, dir: string, files = listProjectFiles(root)): string[] {
+  return files.filter((f) => f.startsWith(`${dir}/`)).sort();
 }
 
+const TS_CONFIGS = new Set(['tsconfig.json', 'eslint.config.js', 'package.json']);
+
 /** TypeScript sources and configs that lint:ts depends on. */
-export function collectTsFiles(root: string): string[] {
-  return fg
-    .sync(['**/*.ts', 'tsconfig.json', 'eslint.config.js', 'package.json'], {
-      cwd: root,
-      dot: false,
-      ignore: IGNORE,
-    })
-    .sort();
+export function collectTsFiles(root: string, files = listProjectFiles(root)): string[] {
+  return files.filter((f) => (f.endsWith('.ts') && isUndotted(f)) || TS_CONFIGS.has(f)).sort();
 }

@@ -23,6 +23,7 @@ import {
   collectTree,
   collectTsFiles,
   collectYamlFiles,
+  listProjectFiles,
 } from './collect.ts';
 import type { LintResult } from './findings.ts';
 import { readResult, reportResults, resultPath, writeResult } from './result-file.ts';
@@ -101,13 +102,14 @@ function checkSpecs(config: BuildConfig): CheckSpec[] {
   const workDir = path.join(config.buildRoot, 'lint', 'work');
   const values = templateValues(readProjectVersion(root));
   const tool = (name: string): string => config.tools[name]?.bin ?? name;
-  const shellFiles = collectShellFiles(root);
-  const yamlFiles = collectYamlFiles(root);
-  const specs = collectSpecFiles(root);
-  const packageLists = collectTree(root, 'packages-specs').filter((f) =>
+  const all = listProjectFiles(root);
+  const shellFiles = collectShellFiles(root, all);
+  const yamlFiles = collectYamlFiles(root, all);
+  const specs = collectSpecFiles(root, all);
+  const packageLists = collectTree(root, 'packages-specs', all).filter((f) =>
     /^packages-specs\/[^/]+\.yaml$/.test(f),
   );
-  const tsFiles = collectTsFiles(root);
+  const tsFiles = collectTsFiles(root, all);
   const allowUnpinned = config.settings.allowUnpinnedImages;
   // templates (*.in) are rendered with the version: its file is an input
   const versionDep = existsSync(path.join(root, 'VERSION')) ? 'VERSION' : 'package.json';
@@ -155,9 +157,9 @@ function checkSpecs(config: BuildConfig): CheckSpec[] {
       fileDeps: [
         ...new Set([
           IMAGE_LIST_FILE,
-          ...collectTree(root, 'images'),
-          ...collectTree(root, 'packages-specs'),
-          ...collectTree(root, 'salt'),
+          ...collectTree(root, 'images', all),
+          ...collectTree(root, 'packages-specs', all),
+          ...collectTree(root, 'salt', all),
         ]),
       ],
       tools: specs.length > 0 ? ['rpmspec'] : [],

@@ -68,7 +68,11 @@ export function createMirrorTasks(config: BuildConfig, sources: Sources): TaskDe
       tools: ['rpmbuild', 'createrepo', 'gpg', 'rpmsign'],
       uptodate: [
         async () => {
-          const plan = await loadMirrorPlan(config.root, config.projectName);
+          const plan = await loadMirrorPlan(
+            config.root,
+            config.projectName,
+            config.settings.standInScale,
+          );
           return (
             (await readFreshStamp(dirs, plan)) !== undefined ||
             'the content lists changed since the last seed'

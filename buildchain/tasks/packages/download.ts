@@ -11,6 +11,8 @@ import path from 'node:path';
 import type { PackageList, RepoSpec } from '../../config/content-types.ts';
 import { TaskError } from '../../engine/task.ts';
 import type { Exec } from '../../engine/exec/run-command.ts';
+import { httpDefaults } from '../../lib/http/get.ts';
+import { proxyEnvironment } from '../../lib/http/proxy.ts';
 import { tailLines, type Log } from './output.ts';
 import {
   classifyDnfFailure,
@@ -149,7 +151,8 @@ async function runDnf(o: DownloadOptions, urls: Map<string, string>): Promise<st
   o.log?.(
     `resolving ${String(specs.length - local.length)} packages and ${String(local.length)} requirements of local RPMs with dnf`,
   );
-  const r = await o.exec(argv, { reject: false });
+  // dnf fetches the repodata itself: the proxies of .env too (HTTPS_PROXY, ...).
+  const r = await o.exec(argv, { reject: false, env: proxyEnvironment(httpDefaults().proxies) });
   if (r.exitCode === 0) return parseDnfUrls(r.stdout);
   const f = classifyDnfFailure(r.stderr);
   const details = { argv, exitCode: r.exitCode, stderrTail: tailLines(r.stderr) };

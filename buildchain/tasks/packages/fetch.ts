@@ -4,11 +4,13 @@
  * file behind.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { access, readFile } from 'node:fs/promises';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { TaskError } from '../../engine/task.ts';
-import { writeFileAtomic } from '../../lib/fs/atomic-write.ts';
+import { produceFileAtomic, writeFileAtomic } from '../../lib/fs/atomic-write.ts';
 import { readBody } from '../../lib/http/body.ts';
 import { HttpError, httpGet } from '../../lib/http/get.ts';
 
@@ -33,41 +35,58 @@ export async function fileDigest(file: string, type = 'sha256'): Promise<string>
   return h.digest('hex');
 }
 
+function unreachableError(e: HttpError, what: string): TaskError {
+  return new TaskError(
+    'unreachable',
+    `${what}: cannot reach ${e.url}: ${e.code === '' ? e.detail : `${e.code} ${e.detail}`}`,
+    {
+      hint:
+        e.code === 'ETIMEDOUT'
+          ? `${e.hint ?? ''}; or use another mirror (PACKAGE_MIRRORS)`
+          : 'Check the network, the proxy (HTTP_PROXY, HTTPS_PROXY, NO_PROXY), SOURCES and PACKAGE_MIRRORS in .env (a mirror maps upstream URLs).',
+    },
+  );
+}
+
 /**
- * Reads a URL. Network errors become `unreachable` naming `what` (e.g. "repo 'epel'") and the
- * settings that choose the URL.
+ * Opens a URL (http, https, file) as a stream of its body. Network errors become `unreachable`
+ * naming `what` (e.g. "repo 'epel'") and the settings that choose the URL.
  */
-export async function readUrl(url: string, what: string, signal?: AbortSignal): Promise<Buffer> {
+async function openUrl(url: string, what: string, signal?: AbortSignal): Promise<Readable> {
   if (url.startsWith('file://')) {
+    const file = fileURLToPath(url);
     try {
-      return await readFile(fileURLToPath(url));
+      await access(file);
     } catch (e) {
       throw new TaskError('unreachable', `${what}: cannot read ${url}: ${(e as Error).message}`, {
         hint: 'Check the path, SOURCES and PACKAGE_MIRRORS in .env.',
       });
     }
+    return createReadStream(file);
   }
   let res: Awaited<ReturnType<typeof httpGet>> | undefined;
   try {
     res = await httpGet(url, { signal });
-    if (res.status < 200 || res.status >= 300) res.body.resume();
-    else return await readBody(res.body, Number.MAX_SAFE_INTEGER);
   } catch (e) {
     if (!(e instanceof HttpError) || e.reason === 'aborted') throw e;
-    throw new TaskError(
-      'unreachable',
-      `${what}: cannot reach ${e.url}: ${e.code === '' ? e.detail : `${e.code} ${e.detail}`}`,
-      {
-        hint:
-          e.code === 'ETIMEDOUT'
-            ? `${e.hint ?? ''}; or use another mirror (PACKAGE_MIRRORS)`
-            : 'Check the network, the proxy (HTTP_PROXY, HTTPS_PROXY, NO_PROXY), SOURCES and PACKAGE_MIRRORS in .env (a mirror maps upstream URLs).',
-      },
-    );
+    throw unreachableError(e, what);
   }
-  throw new TaskError('unreachable', `${what}: ${url} answered HTTP ${res.status}`, {
+  if (res.status >= 200 && res.status < 300) return res.body;
+  res.body.resume();
+  throw new TaskError('unreachable', `${what}: ${url} answered HTTP ${String(res.status)}`, {
     hint: 'Check SOURCES and PACKAGE_MIRRORS in .env, and that the mirror holds this file.',
   });
+}
+
+/** Reads a whole URL (repodata, keys); errors as {@link openUrl}. */
+export async function readUrl(url: string, what: string, signal?: AbortSignal): Promise<Buffer> {
+  const body = await openUrl(url, what, signal);
+  try {
+    return await readBody(body, Number.MAX_SAFE_INTEGER);
+  } catch (e) {
+    if (e instanceof HttpError && e.reason !== 'aborted') throw unreachableError(e, what);
+    throw e;
+  }
 }
 
 /** Expected content of a fetched file. */
@@ -78,8 +97,9 @@ export interface Expected {
 }
 
 /**
- * Downloads `url` to `dest` (temp name, then rename) after checking its checksum. Throws
- * `digest-mismatch` naming `what`, the URL and both checksums.
+ * Downloads `url` to `dest` (temp name, then rename) after checking its checksum, streamed:
+ * memory stays flat whatever the size (release-scale RPMs are megabytes, 4 at a time). Throws
+ * `digest-mismatch` naming `what`, the URL and both checksums; nothing is left at `dest` then.
  */
 export async function fetchVerified(
   url: string,
@@ -88,16 +108,34 @@ export async function fetchVerified(
   what: string,
   hint: string,
 ): Promise<void> {
-  const data = await readUrl(url, what);
-  const actual = digestOf(data, expected.type);
-  if (actual !== expected.value.toLowerCase()) {
-    throw new TaskError(
-      'digest-mismatch',
-      `${what}: ${url} has ${expected.type} ${actual}, expected ${expected.value}`,
-      { hint },
-    );
-  }
-  await writeFileAtomic(dest, data, { mkdir: true });
+  await produceFileAtomic(
+    dest,
+    async (tmp) => {
+      const h = createHash(nodeHashName(expected.type));
+      const body = await openUrl(url, what);
+      const hashing = new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          h.update(chunk);
+          done(null, chunk);
+        },
+      });
+      try {
+        await pipeline(body, hashing, createWriteStream(tmp));
+      } catch (e) {
+        if (e instanceof HttpError && e.reason !== 'aborted') throw unreachableError(e, what);
+        throw e;
+      }
+      const actual = h.digest('hex');
+      if (actual !== expected.value.toLowerCase()) {
+        throw new TaskError(
+          'digest-mismatch',
+          `${what}: ${url} has ${expected.type} ${actual}, expected ${expected.value}`,
+          { hint },
+        );
+      }
+    },
+    { mkdir: true },
+  );
 }
 
 /** True when `file` exists with the expected checksum. */

@@ -7,20 +7,21 @@
 #   99-<env>-registry.inc            the registry of each platform version (from its archive)
 #   99-registry-common.inc           constants and named locations shared by all of them
 #   <solution env>-registry-config.inc  each Solution's registry, rendered from its archive
+# Values are written as JSON strings (valid YAML), after map.jinja checked them.
 Install repositories server:
   file.managed:
-    - name: {{ repo.conf_dir }}/repositories.conf
+    - name: {{ (repo.conf_dir ~ '/repositories.conf') | tojson }}
     - source: salt://metalk8s/repo/files/repositories.conf.j2
     - template: jinja
     - makedirs: true
     - context:
-        address: {{ repo.host }}
-        port: {{ repo.port }}
+        address: {{ repo.host | string | tojson }}
+        port: {{ repo.port | int }}
         archives: {{ archives | tojson }}
 
 Install registry image roots:
   file.managed:
-    - name: {{ repo.conf_dir }}/90-registry-config.inc
+    - name: {{ (repo.conf_dir ~ '/90-registry-config.inc') | tojson }}
     - source: salt://metalk8s/repo/files/metalk8s-registry-config.inc.j2
     - template: jinja
     - makedirs: true
@@ -28,29 +29,29 @@ Install registry image roots:
         archives: {{ archives | tojson }}
 {%- for env, archive in archives | dictsort %}
 
-Install registry of {{ env }}:
+{{ ('Install registry of ' ~ env) | tojson }}:
   file.managed:
-    - name: {{ repo.conf_dir }}/99-{{ env }}-registry.inc
-    - source: {{ archive.path }}/salt/metalk8s/repo/files/metalk8s-registry.inc
+    - name: {{ (repo.conf_dir ~ '/99-' ~ env ~ '-registry.inc') | tojson }}
+    - source: {{ (archive.path ~ '/salt/metalk8s/repo/files/metalk8s-registry.inc') | tojson }}
     - makedirs: true
 {%- endfor %}
 
 Install registry constants:
   file.managed:
-    - name: {{ repo.conf_dir }}/99-registry-common.inc
+    - name: {{ (repo.conf_dir ~ '/99-registry-common.inc') | tojson }}
     - source: salt://metalk8s/repo/files/metalk8s-registry-common.inc
     - makedirs: true
 {%- for env, solution in solutions | dictsort %}
 
-Install registry of Solution {{ env }}:
+{{ ('Install registry of Solution ' ~ env) | tojson }}:
   file.managed:
-    - name: {{ repo.conf_dir }}/{{ env }}-registry-config.inc
-    - source: {{ solution.path }}/registry-config.inc.j2
+    - name: {{ (repo.conf_dir ~ '/' ~ env ~ '-registry-config.inc') | tojson }}
+    - source: {{ (solution.path ~ '/registry-config.inc.j2') | tojson }}
     - template: jinja
     - makedirs: true
     - context:
-        repository: {{ env }}
-        registry_root: {{ solution.path }}/images
+        repository: {{ env | tojson }}
+        registry_root: {{ (solution.path ~ '/images') | tojson }}
 {%- endfor %}
 
 Install repositories static pod:
@@ -60,8 +61,8 @@ Install repositories static pod:
     - template: jinja
     - makedirs: true
     - context:
-        conf_dir: {{ repo.conf_dir }}
-        nginx_version: {{ versions.images.get('nginx', {}).get('version', 'latest') }}
+        conf_dir: {{ repo.conf_dir | tojson }}
+        nginx_version: {{ versions.images.get('nginx', {}).get('version', 'latest') | string | tojson }}
     - require:
       - file: Install repositories server
       - file: Install registry image roots

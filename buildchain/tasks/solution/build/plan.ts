@@ -57,6 +57,8 @@ export interface BuildSolutionOptions {
   /** Creates the Sources only when needed (a remote image task runs). */
   readonly sourcesFactory?: () => Sources;
   readonly allowUnpinned?: boolean;
+  /** Complete the image list from the manifests (as `images: auto` in solution.yaml). */
+  readonly imagesAuto?: boolean;
   /**
    * Accept the `hostFiles` of the Solution (files of this host copied into images, and so
    * onto the ISO). Without it a Solution with host files is refused (`host-file-not-allowed`).
@@ -121,7 +123,10 @@ async function gitDescribe(run: Exec, git: string, dir: string): Promise<string>
 export async function planBuild(o: BuildSolutionOptions): Promise<BuildPlan> {
   const dir = path.resolve(o.dir);
   const tools = { ...DEFAULT_TOOLS, ...o.tools };
-  const lint = await lintSolution(dir, { allowUnpinned: o.allowUnpinned ?? false });
+  const lint = await lintSolution(dir, {
+    allowUnpinned: o.allowUnpinned ?? false,
+    ...(o.imagesAuto === true ? { imagesAuto: true } : {}),
+  });
   const refused = [
     ...lint.problems.filter((p) => p.severity === 'error'),
     ...(lint.config === undefined || o.allowHostFiles === true

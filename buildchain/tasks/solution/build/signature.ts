@@ -196,6 +196,26 @@ export async function checkSignature(
   });
 }
 
+/**
+ * {@link checkSignature} for a report that does not depend on it (no key given): a gpg that
+ * cannot run is described instead of failing the whole command.
+ */
+export async function describeSignatureOf(
+  sigFile: string,
+  dataFile: string,
+  o: GpgOptions,
+): Promise<SignatureInfo> {
+  try {
+    return await checkSignature(sigFile, dataFile, undefined, o);
+  } catch (err) {
+    return {
+      file: sigFile,
+      status: 'unreadable',
+      detail: `gpg could not read it: ${err instanceof Error ? err.message : String(err)}`,
+    };
+  }
+}
+
 /** The argv signing `file` into `output` (armored, detached) with the secret key `key`. */
 export function detachSignArgs(gpg: string, key: string, file: string, output: string): string[] {
   return [

@@ -221,6 +221,18 @@ function signTask(p: BuildPlan, fingerprint: string): TaskDefinition {
           async (tmp) => {
             await runnerOf(p, ctx)(detachSignArgs(p.tools.gpg, fingerprint, sumFile, tmp), {
               ...(p.gnupgHome === undefined ? {} : { env: { GNUPGHOME: p.gnupgHome } }),
+            }).catch((err: unknown) => {
+              if (!(err instanceof TaskError) || err.reason !== 'command-failed') throw err;
+              throw new TaskError(
+                'command-failed',
+                `gpg could not sign ${path.basename(sumFile)} with key ${fingerprint}`,
+                {
+                  hint: 'a key protected by a passphrase needs it cached in gpg-agent first (gpg-preset-passphrase, or sign something once interactively); CI needs a key without passphrase',
+                  ...(err.argv !== undefined ? { argv: err.argv } : {}),
+                  ...(err.exitCode !== undefined ? { exitCode: err.exitCode } : {}),
+                  ...(err.stderrTail !== undefined ? { stderrTail: err.stderrTail } : {}),
+                },
+              );
             });
           },
           { mode: 0o644 },

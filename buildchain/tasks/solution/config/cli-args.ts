@@ -48,7 +48,7 @@ export const USAGE = `Usage: metalk8s-solution <command> [options]
       OUT.iso: in an existing directory, outside DIR (or under DIR/_build).
       --allow-host-files: copy the hostFiles of solution.yaml (files of this host) into the images.
       --json-log FILE: the build engine's events (one JSON object per line) to FILE.
-  lint DIR [--json] [--allow-unpinned]
+  lint DIR [--json] [--allow-unpinned] [--images-auto]
       Report everything build would reject (file, problem, fix).
   inspect X.iso [--json] [--key PUBKEY.asc]
       Show product info, volume id, images, platforms, operator files, sizes and signer.
@@ -90,7 +90,7 @@ const ALLOWED: Readonly<Record<SolutionCommand, readonly string[]>> = {
     '--sign-key',
     '--images-auto',
   ],
-  lint: ['--json', '--allow-unpinned'],
+  lint: ['--json', '--allow-unpinned', '--images-auto'],
   inspect: ['--json', '--key'],
   verify: ['--json', '--no-checksum', '--key'],
   help: [],

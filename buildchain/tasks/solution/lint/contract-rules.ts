@@ -91,7 +91,8 @@ function crdNaming(rel: string, docs: readonly Doc[] | undefined): Problem | und
   return undefined;
 }
 
-function labelsOf(o: Readonly<Record<string, unknown>>, ...keys: string[]): unknown {
+/** The value at a key path of an object, undefined when a step is not a mapping. */
+function valueAt(o: Readonly<Record<string, unknown>>, ...keys: string[]): unknown {
   let node: unknown = o;
   for (const k of keys) {
     if (typeof node !== 'object' || node === null || Array.isArray(node)) return undefined;
@@ -116,11 +117,11 @@ function checkUiService(parsed: ReadonlyMap<string, readonly Doc[]>): Problem[] 
   const services = (parsed.get('ui/service.yaml') ?? []).filter((d) => d.kind === 'Service');
   const pods = (parsed.get('ui/deployment.yaml') ?? [])
     .filter((d) => d.kind === 'Deployment')
-    .map((d) => labelsOf(d.object, 'spec', 'template', 'metadata', 'labels'));
+    .map((d) => valueAt(d.object, 'spec', 'template', 'metadata', 'labels'));
   if (pods.length === 0) return [];
   const out: Problem[] = [];
   for (const s of services) {
-    const selector = labelsOf(s.object, 'spec', 'selector');
+    const selector = valueAt(s.object, 'spec', 'selector');
     if (!pods.some((labels) => selects(selector, labels))) {
       out.push(
         warning(

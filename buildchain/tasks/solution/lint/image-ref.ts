@@ -43,6 +43,19 @@ export interface ImageRef {
 
 /** The archive prefix MetalK8s renders (Jinja, any spacing). */
 const ARCHIVE_PREFIX = /^\{\{-?\s*repository\s*-?\}\}\//;
+const REPOSITORY_EXPR = /\{\{-?\s*repository\s*-?\}\}/g;
+
+/**
+ * A plain YAML scalar standing for `{{ repository }}`. 2.4 renders ui/ files with Jinja before
+ * reading them as YAML, so `image: {{ repository }}/app:1` is valid there even unquoted; lint
+ * parses them with this stand-in instead (it maps back to the archive prefix below).
+ */
+export const REPOSITORY_STAND_IN = 'repository.metalk8s-archive.invalid';
+
+/** `text` with every `{{ repository }}` replaced by {@link REPOSITORY_STAND_IN}. */
+export function withRepositoryStandIn(text: string): string {
+  return text.replace(REPOSITORY_EXPR, REPOSITORY_STAND_IN);
+}
 
 /** Where a reference was found. */
 export interface Location {
@@ -75,15 +88,16 @@ function splitNameTag(rest: string): { name: string; tag: string; digest?: strin
 
 /** Reads one reference string. Pure. */
 export function parseImageRef(raw: string, loc: Location): ImageRef {
+  const written = raw.replaceAll(REPOSITORY_STAND_IN, '{{ repository }}');
   const invalid: ImageRef = {
-    image: raw,
+    image: written,
     tag: '',
     file: loc.file,
     where: loc.where,
-    raw,
+    raw: written,
     kind: 'invalid',
   };
-  const trimmed = raw.trim();
+  const trimmed = raw.trim().replaceAll(REPOSITORY_STAND_IN, '{{ repository }}');
   let kind: ImageRefKind;
   let rest: string;
   let registry: string | undefined;
@@ -114,7 +128,7 @@ export function parseImageRef(raw: string, loc: Location): ImageRef {
     tag: parts.tag,
     file: loc.file,
     where: loc.where,
-    raw,
+    raw: written,
     kind,
     ...(parts.digest !== undefined ? { digest: parts.digest } : {}),
     ...(registry !== undefined ? { registry } : {}),

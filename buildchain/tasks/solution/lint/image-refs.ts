@@ -17,7 +17,7 @@ import YAML from 'yaml';
 import { substituteUi } from '../build/layout.ts';
 import { CONFIG_FILE, parseSolutionConfig } from '../config/solution-config.ts';
 import { scanTree } from '../config/tree-scan.ts';
-import { parseImageRef, type ImageRef } from './image-ref.ts';
+import { parseImageRef, withRepositoryStandIn, type ImageRef } from './image-ref.ts';
 import { shippedFiles } from './ship-rules.ts';
 
 export { parseImageRef, type ImageRef, type ImageRefKind } from './image-ref.ts';
@@ -174,7 +174,9 @@ export function imageRefsOfTexts(
 ): ImageRef[] {
   const out: ImageRef[] = [];
   for (const [rel, raw] of [...texts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    const text = rel.startsWith('ui/') && version !== undefined ? substituteUi(raw, version) : raw;
+    // ui/ files as 2.4 reads them: built (@-placeholders), then Jinja-rendered (stand-in).
+    const built = rel.startsWith('ui/') && version !== undefined ? substituteUi(raw, version) : raw;
+    const text = rel.startsWith('ui/') ? withRepositoryStandIn(built) : built;
     out.push(...imageRefsOfText(text, rel));
   }
   return out;

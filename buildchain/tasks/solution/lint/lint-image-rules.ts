@@ -42,7 +42,17 @@ function checkRef(ref: ImageRef, images: readonly PackagedImage[]): Problem | un
   }
   const sameName = images.filter((i) => i.name === ref.image);
   const found = ref.tag === '' ? sameName.length > 0 : sameName.some((i) => i.version === ref.tag);
-  if (found) return undefined;
+  if (found) {
+    // 2.4 renders ui/ files with the archive's prefix: without it the cluster looks for the
+    // image on docker.io, which an offline cluster cannot reach.
+    if (ref.kind !== 'bare' || !ref.file.startsWith('ui/')) return undefined;
+    return warning(
+      'image-prefix-missing',
+      ref.file,
+      `${at}: ${ref.raw} has no registry: the cluster pulls it from docker.io, not from the archive`,
+      `write @REPOSITORY@/${ref.image}${ref.tag === '' ? `@${ref.digest ?? ''}` : `:${ref.tag}`} (the build writes {{ repository }}, which MetalK8s renders)`,
+    );
+  }
   const shown = ref.tag === '' ? `${ref.image}@${ref.digest ?? ''}` : `${ref.image}:${ref.tag}`;
   return error(
     'image-not-packaged',
@@ -82,7 +92,7 @@ export function checkImageRefs(
           'image-unreferenced',
           opts.imageFile?.(img) ?? 'solution.yaml',
           `image ${img.name}:${img.version} is packaged but no operator, UI or CR manifest references it`,
-          `reference it as {{ repository }}/${img.name}:${img.version} where it is deployed, or remove it from images`,
+          `reference it as {{ repository }}/${img.name}:${img.version} where it is deployed (an operator may name it in a RELATED_IMAGE_* env var), or remove it from images`,
         ),
       );
     }

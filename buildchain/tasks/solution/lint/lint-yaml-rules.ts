@@ -1,6 +1,7 @@
 /** Lint rules on the operator and UI manifests: YAML validity and expected kinds. Pure. */
 import YAML from 'yaml';
 import { error, warning, type Problem } from './problems.ts';
+import { withRepositoryStandIn } from './image-ref.ts';
 import {
   checkContract,
   isAppliedCrdPath,
@@ -90,6 +91,17 @@ function checkKinds(
 }
 
 /**
+ * A ui/ file as 2.4 reads it, for YAML parsing: the build replaces `@VERSION@` and
+ * `@REPOSITORY@`, then 2.4 renders `{{ repository }}` with Jinja, so both may stand unquoted
+ * where YAML would refuse them (a plain scalar cannot start with `@` or `{`).
+ */
+function asRenderedUi(text: string): string {
+  return withRepositoryStandIn(
+    text.replaceAll('@REPOSITORY@', '{{ repository }}').replaceAll('@VERSION@', 'version'),
+  );
+}
+
+/**
  * Checks the YAML texts of the shipped operator/ and ui/ files (rel path -> text): validity,
  * the files and kinds 2.4's import applies (contract-rules.ts), one CRD per file.
  */
@@ -97,7 +109,7 @@ export function checkManifests(texts: ReadonlyMap<string, string>): Problem[] {
   const out: Problem[] = [];
   const parsed = new Map<string, Doc[]>();
   for (const [rel, text] of [...texts].sort(([a], [b]) => a.localeCompare(b))) {
-    const docs = parseDocs(rel, text, out);
+    const docs = parseDocs(rel, rel.startsWith('ui/') ? asRenderedUi(text) : text, out);
     if (docs !== undefined) parsed.set(rel, docs);
   }
   for (const [rel, kinds] of Object.entries(OPERATOR_FILES)) {

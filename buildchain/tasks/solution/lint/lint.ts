@@ -1,6 +1,7 @@
 /** `lint`: everything `build` would reject, found before any pull or build. */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { withAutoImages } from '../config/auto-images.ts';
 import { checkHostFiles } from '../config/host-files.ts';
 import { checkImages, checkProduct, isContainedPath } from './lint-config-rules.ts';
 import { checkTree } from './lint-tree-rules.ts';
@@ -20,6 +21,8 @@ import { scanTree, type TreeEntry } from '../config/tree-scan.ts';
 export interface LintOptions {
   /** Accept remote images without a pinned digest. */
   readonly allowUnpinned?: boolean;
+  /** Complete the image list from the manifests, as `images: auto` does (auto-images.ts). */
+  readonly imagesAuto?: boolean;
 }
 
 /** What lint found, plus what it read (reused by `build`). */
@@ -66,12 +69,6 @@ export async function lintSolution(dir: string, opts: LintOptions = {}): Promise
     config = parsed.config;
   }
   const entries = await scanTree(root);
-  if (config !== undefined) {
-    problems.push(...checkProduct(config));
-    problems.push(...checkImages(config, entries, opts));
-    problems.push(...(await checkHostFiles(config)));
-  }
-  problems.push(...checkTree(entries, buildContexts(config)));
   const shipped = shippedFiles(entries);
   const texts = new Map<string, string>();
   for (const rel of shipped) {
@@ -81,8 +78,22 @@ export async function lintSolution(dir: string, opts: LintOptions = {}): Promise
       // already reported by checkTree as unreadable
     }
   }
-  problems.push(...checkManifests(texts));
   const imageRefs = imageRefsOfTexts(texts, config?.version);
+  if (config !== undefined && (config.imagesAuto === true || opts.imagesAuto === true)) {
+    const files = entries.filter(
+      (e) => e.type === 'file' || (e.type === 'symlink' && e.targetType === 'file'),
+    );
+    const auto = withAutoImages(config, imageRefs, new Set(files.map((e) => e.rel)));
+    problems.push(...auto.problems);
+    config = auto.config;
+  }
+  if (config !== undefined) {
+    problems.push(...checkProduct(config));
+    problems.push(...checkImages(config, entries, opts));
+    problems.push(...(await checkHostFiles(config)));
+  }
+  problems.push(...checkTree(entries, buildContexts(config)));
+  problems.push(...checkManifests(texts));
   if (config !== undefined) problems.push(...checkImageRefs(imageRefs, config.images));
   return { problems, config, entries, shipped, imageRefs };
 }

@@ -32,6 +32,7 @@ export type ProblemCode =
   | 'image-not-packaged'
   | 'image-unreferenced'
   | 'image-external'
+  | 'image-prefix-missing'
   | 'image-ref-invalid'
   | 'image-name'
   | 'image-tag'

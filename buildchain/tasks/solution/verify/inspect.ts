@@ -8,6 +8,7 @@ import { sha256SumPath } from '../build/checksum.ts';
 import {
   checkKeyFile,
   checkSignature,
+  describeSignatureOf,
   signaturePath,
   type SignatureInfo,
 } from '../build/signature.ts';
@@ -86,7 +87,9 @@ export async function inspectSolutionIso(
   const signature =
     (await stat(sig).catch(() => undefined)) === undefined
       ? undefined
-      : await checkSignature(sig, sumFile, o.key, gpg);
+      : o.key === undefined
+        ? await describeSignatureOf(sig, sumFile, gpg)
+        : await checkSignature(sig, sumFile, o.key, gpg);
   return {
     file,
     volumeId: iso.descriptor.volumeId,

@@ -11,6 +11,7 @@ import { checkIsoBlobs, imageDirs, readIsoImages } from '../build/iso-images.ts'
 import {
   checkKeyFile,
   checkSignature,
+  describeSignatureOf,
   signaturePath,
   type SignatureInfo,
 } from '../build/signature.ts';
@@ -236,14 +237,20 @@ async function checkSumSignature(
       );
     return undefined;
   }
-  const info = await checkSignature(sig, sumFile, o.key, { gpg: o.gpg ?? 'gpg', run });
+  const gpg = { gpg: o.gpg ?? 'gpg', run };
+  const info =
+    o.key === undefined
+      ? await describeSignatureOf(sig, sumFile, gpg)
+      : await checkSignature(sig, sumFile, o.key, gpg);
   const who = `${info.signer ?? info.issuer ?? 'an unknown signer'} (key ${info.key ?? '?'})`;
   if (o.key === undefined) {
     problems.push(
       warning(
         'signature-unchecked',
         name,
-        `signed by ${who}; not checked`,
+        info.status === 'unreadable'
+          ? `not checked: ${info.detail}`
+          : `signed by ${who}; not checked`,
         "pass --key with the signer's public key to check it",
       ),
     );

@@ -28,14 +28,17 @@ const execp = promisify(execFile);
 interface BuildRun {
   readonly seconds: number;
   readonly peakRssMb: number;
+  /** The biggest processes at the peak (`name:MB`). */
+  readonly peakTop: string;
   /** durationMs of each task that ran, from the JSON events. */
   readonly durations: ReadonlyMap<string, number>;
 }
 
-/** RSS (kB) of `pid` and all its descendants, from /proc. */
-async function treeRssKb(root: number): Promise<number> {
+/** RSS (kB) of `pid` and all its descendants, from /proc, with the biggest of them. */
+async function treeRssKb(root: number): Promise<{ kb: number; top: string }> {
   const children = new Map<number, number[]>();
   const rss = new Map<number, number>();
+  const names = new Map<number, string>();
   for (const entry of await readdir('/proc').catch(() => [])) {
     if (!/^\d+$/.test(entry)) continue;
     try {
@@ -44,19 +47,27 @@ async function treeRssKb(root: number): Promise<number> {
       const kb = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
       const pid = Number(entry);
       rss.set(pid, kb);
+      names.set(pid, /^Name:\s+(\S+)/m.exec(status)?.[1] ?? '?');
       children.set(ppid, [...(children.get(ppid) ?? []), pid]);
     } catch {
       // the process ended meanwhile
     }
   }
   let total = 0;
+  const members: [string, number][] = [];
   const stack = [root];
   while (stack.length > 0) {
     const pid = stack.pop() ?? 0;
     total += rss.get(pid) ?? 0;
+    members.push([names.get(pid) ?? '?', rss.get(pid) ?? 0]);
     stack.push(...(children.get(pid) ?? []));
   }
-  return total;
+  const top = members
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 5)
+    .map(([n, kb]) => `${n}:${(kb / 1024).toFixed(0)}`)
+    .join(' ');
+  return { kb: total, top };
 }
 
 /** One build in `repo` (its own CLI, JSON events), timed, with the tree's peak RSS. */
@@ -83,10 +94,14 @@ async function build(repo: string, env: NodeJS.ProcessEnv, args: string[]): Prom
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   let peak = 0;
+  let peakTop = '';
   const state = { sampling: true };
   const sampler = (async () => {
     while (state.sampling) {
-      if (child.pid !== undefined) peak = Math.max(peak, await treeRssKb(child.pid));
+      if (child.pid !== undefined) {
+        const now = await treeRssKb(child.pid);
+        if (now.kb > peak) [peak, peakTop] = [now.kb, now.top];
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
   })();
@@ -107,7 +122,7 @@ async function build(repo: string, env: NodeJS.ProcessEnv, args: string[]): Prom
       // not an event
     }
   }
-  return { seconds, peakRssMb: peak / 1024, durations };
+  return { seconds, peakRssMb: peak / 1024, peakTop, durations };
 }
 
 /** `du -sb` of `_build` without the ISO file and the embedded mirror (hard links once). */
@@ -151,7 +166,7 @@ export async function run(args: string[]): Promise<void> {
     };
     const cold = await build(repo, env, ['-n', '2', 'iso']);
     process.stdout.write(
-      `# cold: ${cold.seconds.toFixed(1)} s, peak RSS ${cold.peakRssMb.toFixed(0)} MB\n`,
+      `# cold: ${cold.seconds.toFixed(1)} s, peak RSS ${cold.peakRssMb.toFixed(0)} MB (${cold.peakTop})\n`,
     );
     const noop = await build(repo, env, ['-n', '2', 'iso']);
     await appendFile(path.join(repo, 'salt/metalk8s/repo/init.sls'), '# bench: changed\n');
@@ -170,7 +185,7 @@ export async function run(args: string[]): Promise<void> {
     const all = Number((await execp('du', ['-sb', '.'], { cwd: buildRoot })).stdout.split('\t')[0]);
     const peak = Math.max(cold.peakRssMb, noop.peakRssMb, salt.peakRssMb, image.peakRssMb);
     process.stdout.write(
-      `# peak RSS (MB): cold ${cold.peakRssMb.toFixed(0)}, no-op ${noop.peakRssMb.toFixed(0)}, salt ${salt.peakRssMb.toFixed(0)}, image ${image.peakRssMb.toFixed(0)}\n` +
+      `# peak RSS (MB): cold ${cold.peakRssMb.toFixed(0)}, no-op ${noop.peakRssMb.toFixed(0)}, salt ${salt.peakRssMb.toFixed(0)} (${salt.peakTop}), image ${image.peakRssMb.toFixed(0)}\n` +
         `# _build: ${String(dirBytes)} bytes without the ISO and the mirror = ${(dirBytes / isoBytes).toFixed(2)}x the ISO; ${String(all)} bytes in all\n` +
         `# targets: peak_rss_mb < 300, build_dir_bytes <= 1.3 x iso_bytes, salt_change_s <= iso_step_s + 1\n`,
     );

@@ -95,8 +95,11 @@ function reachabilityGate(
     let p = checked.get(target);
     if (p === undefined) {
       p = checkReachable(target, timeoutMs, { insecure }).then((r) => {
-        if (!r.ok)
-          throw new TaskError('unreachable', `cannot reach ${what}: ${r.reason}`, { hint });
+        if (!r.ok) {
+          throw new TaskError('unreachable', `cannot reach ${what}: ${r.reason}`, {
+            hint: r.advice === undefined ? hint : `${r.advice}. ${hint}`,
+          });
+        }
       });
       checked.set(target, p);
     }

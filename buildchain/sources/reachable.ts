@@ -10,7 +10,13 @@ import { proxyFor } from '../lib/http/proxy.ts';
 /** Result of {@link checkReachable}. */
 export type ReachableResult =
   | { readonly ok: true; readonly url: string }
-  | { readonly ok: false; readonly url: string; readonly reason: string };
+  | {
+      readonly ok: false;
+      readonly url: string;
+      readonly reason: string;
+      /** The HTTP layer's advice for a timeout or an untrusted certificate, if that was it. */
+      readonly advice?: string;
+    };
 
 /** The URL probed for a URL, or for a registry `host[:port]` (https, `/v2/`). Pure. */
 export function probeUrl(target: string): URL {
@@ -53,6 +59,12 @@ async function probe(
   }
 }
 
+/** What the HTTP layer advises beyond "check the network": timeouts, certificates. */
+function adviceOf(err: HttpError): { advice?: string } {
+  const generic = err.hint === undefined || err.hint.startsWith('check the network');
+  return generic ? {} : { advice: err.hint };
+}
+
 function reasonOf(err: HttpError): string {
   const proxy = proxyFor(new URL(err.url), httpDefaults().proxies);
   const what = err.code === '' ? err.detail : `${err.code} ${err.detail}`;
@@ -78,7 +90,7 @@ export async function checkReachable(
     plain.protocol = 'http:';
     const second = await probe(plain, timeoutMs, insecure, opts.signal);
     if (second === undefined) return { ok: true, url: plain.href };
-    return { ok: false, url: plain.href, reason: reasonOf(second) };
+    return { ok: false, url: plain.href, reason: reasonOf(second), ...adviceOf(second) };
   }
-  return { ok: false, url: url.href, reason: reasonOf(err) };
+  return { ok: false, url: url.href, reason: reasonOf(err), ...adviceOf(err) };
 }

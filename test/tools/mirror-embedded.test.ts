@@ -114,9 +114,12 @@ describe.skipIf(missing.length > 0)('embedded mirror', () => {
       '--qf',
       '%{name}-%{version}-%{release}.%{arch}',
     ]);
+    // The listed packages, and what the real CentOS 7 base also has (the upstream catalogue).
     expect(stdout.trim().split('\n').sort()).toEqual([
       'kubelet-1.15.3-0.noarch',
+      'python-2.7.5-86.el7.noarch',
       'socat-1.0.0-1.noarch',
+      'sos-3.7-10.el7.centos.noarch',
     ]);
     await run('dnf', [
       '-q',

@@ -136,7 +136,7 @@ describe.skipIf(missing.length > 0)('embedded mirror under interruption', () => 
         sources.registry('quay.io'),
         mirror?.seed(),
       ]);
-      expect(seeded?.summary).toMatch(/\(2 built\)/);
+      expect(seeded?.summary).toMatch(/\(4 built\)/);
       expect(again).toBe(seeded);
       expect(endpoint.pathPrefix).toBe('quay.io');
       await sources.stop();

@@ -214,6 +214,7 @@ describe.skipIf(missingTools('openssl').length > 0)(
         'package repository vault.centos.org (https://vault.centos.org/7.9.2009/os/x86_64/, archive of http://mirror.centos.org/centos/7/os/x86_64/)',
       );
       expect(centos.message).toContain('through proxy 127.0.0.1');
+      expect(centos.hint).toContain('NODE_EXTRA_CA_CERTS');
       expect(proxy.log.map((e) => e.target)).toContain('vault.centos.org:443');
 
       const k8s = await rejection(

@@ -363,6 +363,21 @@ describe.skipIf(missing.length > 0)('signed Solution ISO', () => {
     }
   });
 
+  it('--sign-key without gpg (GPG_BIN wrong): tool-not-found, exit 1, nothing written', async () => {
+    const out = path.join(tmp.path, 'no-gpg-out', 'x.iso');
+    await mkdir(path.dirname(out));
+    const r = await cli(['build', EXAMPLE, '--allow-host-files', '-o', out, '--sign-key', 'k'], {
+      GPG_BIN: path.join(tmp.path, 'no-such-gpg'),
+      SOURCE_DATE_EPOCH: '1700000000',
+    });
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('error [tool-not-found]');
+    expect(r.err).toContain(
+      'hint: install it (run the setup command) or set its *_BIN key in .env',
+    );
+    expect(await readdir(path.dirname(out))).toEqual([]);
+  });
+
   it('an unsigned rebuild leaves no stale signature beside the ISO', async () => {
     const out = path.join(tmp.path, 'rebuild', 'ex.iso');
     await mkdir(path.dirname(out));

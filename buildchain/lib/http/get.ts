@@ -78,6 +78,15 @@ const TIMEOUT_HINT =
   'the server accepted the connection but did not answer in time: check it (or the proxy), ' +
   'or raise HTTP_TIMEOUT in .env if it is only slow';
 
+const CERTIFICATE_HINT =
+  'the server certificate is not trusted here: if a proxy or mirror uses a private CA, give ' +
+  'its PEM file in NODE_EXTRA_CA_CERTS; a registry may also be listed in INSECURE_REGISTRIES';
+
+/** True for Node's TLS certificate verification codes. */
+function isCertificateCode(code: string): boolean {
+  return /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code);
+}
+
 /** A failed exchange: `unreachable` (or `aborted`), naming the URL; `code` as Node reports it. */
 export class HttpError extends TaskError {
   /** The URL requested, without credentials. */
@@ -101,7 +110,9 @@ export class HttpError extends TaskError {
             hint:
               code === 'ETIMEDOUT'
                 ? TIMEOUT_HINT
-                : 'check the network and the URL (mirror and proxy settings in .env)',
+                : isCertificateCode(code)
+                  ? CERTIFICATE_HINT
+                  : 'check the network and the URL (mirror and proxy settings in .env)',
           },
     );
     this.name = 'HttpError';

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
-import { chmod, cp, mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ImageEntry } from '../../../config/content-types.ts';
 import { TaskError } from '../../../engine/task.ts';
@@ -168,28 +168,63 @@ async function pullRemote(img: ImageEntry, dest: string, o: FetchImagesOptions):
   }
   const repo = [endpoint.pathPrefix, src.repository].filter((s) => s !== '').join('/');
   const keep = (img as SolutionImage).keepPlatforms;
-  // With platforms: the whole index (v2s2 instances), narrowed below; else linux/amd64 alone.
-  const argv =
-    keep === undefined
-      ? [o.skopeo, '--override-os', 'linux', '--override-arch', 'amd64', 'copy', '-q']
-      : [o.skopeo, 'copy', '-q', '--all'];
-  argv.push('--format', 'v2s2', '--dest-compress');
-  if (endpoint.insecure) argv.push('--src-tls-verify=false');
-  if (endpoint.authFile !== undefined) argv.push('--src-authfile', endpoint.authFile);
+  const srcFlags = [
+    ...(endpoint.insecure ? ['--src-tls-verify=false'] : []),
+    ...(endpoint.authFile !== undefined ? ['--src-authfile', endpoint.authFile] : []),
+  ];
+  const argv = [
+    o.skopeo,
+    '--override-os',
+    'linux',
+    '--override-arch',
+    'amd64',
+    'copy',
+    '-q',
+    '--format',
+    'v2s2',
+    '--dest-compress',
+    ...srcFlags,
+  ];
   const tmp = path.join(
     o.workDir,
     'tmp',
     `${img.name}-${img.version}-${randomBytes(4).toString('hex')}`,
   );
   await mkdir(path.dirname(tmp), { recursive: true });
+  const source = `docker://${endpoint.host}/${repo}`;
   try {
-    argv.push(`docker://${endpoint.host}/${repo}@${digest}`, `dir:${tmp}`);
-    await o.run(argv);
-    if (keep === undefined) await adoptDirLayout(tmp, openBlobStore(o.blobDir), dest);
-    else {
+    if (keep === undefined) {
+      // linux/amd64 alone, as one v2s2 image.
+      argv.push(`${source}@${digest}`, `dir:${tmp}`);
+      await o.run(argv);
+      await adoptDirLayout(tmp, openBlobStore(o.blobDir), dest);
+    } else {
+      // The pinned index alone (skopeo checks its digest), then each kept instance.
+      await mkdir(tmp, { recursive: true });
+      const indexDir = path.join(tmp, 'index');
+      const copy = [o.skopeo, 'copy', '-q', ...srcFlags];
+      await o.run([
+        ...copy,
+        '--multi-arch',
+        'index-only',
+        `${source}@${digest}`,
+        `dir:${indexDir}`,
+      ]);
       const { platforms } = await adoptIndexLayout({
-        dir: tmp,
+        index: await readFile(path.join(indexDir, 'manifest.json')),
+        digest,
         keep,
+        copyInstance: async (child, dir) => {
+          await o.run([
+            ...copy,
+            '--format',
+            'v2s2',
+            '--dest-compress',
+            `${source}@${child}`,
+            `dir:${dir}`,
+          ]);
+        },
+        scratch: tmp,
         store: openBlobStore(o.blobDir),
         dest,
         what: `image ${img.name}:${img.version}`,

@@ -1,9 +1,10 @@
 /**
- * Multi-arch images of a Solution (`platforms:` of a remote image): skopeo copies the whole
- * index (`--all --format v2s2`: a Docker manifest list of v2s2 instances, `<hex>.manifest.json`
- * each), then exactly the chosen instances are kept: the list is narrowed to them (its bytes are
- * kept as they are when every instance is), and only their blobs go to the blob store and the
- * layout. The list is the tag's manifest (registry-config.ts serves it and its instances).
+ * Multi-arch images of a Solution (`platforms:` of a remote image): skopeo copies the pinned
+ * index alone (`--multi-arch index-only`), then each chosen instance by digest as a v2s2 image
+ * (only those platforms' blobs are fetched; build attestations are never copied). The layout
+ * holds a Docker manifest list of exactly those instances (the source bytes when nothing
+ * changed), each as `<hex>.manifest.json`, and their blobs; registry-config.ts serves the list
+ * as the tag's manifest and every instance by digest.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -12,6 +13,8 @@ import type { BlobStore } from '../../../media/images/blob-store.ts';
 import { materialiseLayout } from '../../../media/images/layout.ts';
 import {
   digestHex,
+  MEDIA_DOCKER_LIST,
+  MEDIA_DOCKER_MANIFEST,
   parseManifest,
   sha256Digest,
   type Descriptor,
@@ -55,23 +58,58 @@ export function selectInstances(
   return manifests.filter((m) => keep.some((want) => matchesPlatform(m, want)));
 }
 
+/** A platform instance as copied: the source descriptor and its v2s2 manifest's. */
+export interface CopiedInstance {
+  readonly source: Descriptor;
+  readonly copied: Descriptor;
+}
+
 /**
- * The list's bytes with only `kept` (in the source order): the source bytes when nothing was
- * dropped, so that `all` serves the pinned index digest unchanged.
+ * The manifest list served for the kept instances: the source bytes when nothing changed (all
+ * instances kept, none converted, already a Docker list: `all` then serves the pinned digest),
+ * else a Docker manifest list of the copied v2s2 instances, in the source order.
  */
-export function narrowList(bytes: Buffer, kept: readonly Descriptor[], total: number): Buffer {
-  if (kept.length === total) return bytes;
-  const doc = JSON.parse(bytes.toString('utf8')) as { manifests: { digest: string }[] };
-  const keep = new Set(kept.map((k) => k.digest));
-  doc.manifests = doc.manifests.filter((m) => keep.has(m.digest));
-  return Buffer.from(JSON.stringify(doc));
+export function listFor(
+  source: Buffer,
+  sourceType: string,
+  instances: readonly CopiedInstance[],
+  total: number,
+): Buffer {
+  const unchanged =
+    sourceType === MEDIA_DOCKER_LIST &&
+    instances.length === total &&
+    instances.every((i) => i.copied.digest === i.source.digest);
+  if (unchanged) return source;
+  return Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MEDIA_DOCKER_LIST,
+      manifests: instances.map((i) => ({
+        mediaType: i.copied.mediaType,
+        size: i.copied.size,
+        digest: i.copied.digest,
+        ...(i.source.platform !== undefined ? { platform: i.source.platform } : {}),
+      })),
+    }),
+  );
+}
+
+/** Entries of an index that are not images to run (buildkit attestations: `unknown/unknown`). */
+function isAttestation(d: Descriptor): boolean {
+  return d.platform?.os === 'unknown' || d.platform?.architecture === 'unknown';
 }
 
 /** Options for {@link adoptIndexLayout}. */
 export interface AdoptIndexOptions {
-  /** A skopeo `dir:` copied with `--all`. */
-  readonly dir: string;
+  /** The bytes of the pinned manifest (an index, or a single image's manifest). */
+  readonly index: Buffer;
+  /** The pinned digest. */
+  readonly digest: string;
   readonly keep: 'all' | readonly string[];
+  /** Copies the manifest `digest` of the source as a v2s2 image into the new directory `dir`. */
+  readonly copyInstance: (digest: string, dir: string) => Promise<void>;
+  /** A directory for the copies (the caller removes it). */
+  readonly scratch: string;
   readonly store: BlobStore;
   readonly dest: string;
   /** `image NAME:VERSION`, for messages. */
@@ -99,26 +137,44 @@ async function singlePlatform(dir: string, config: Descriptor): Promise<Descript
   };
 }
 
+/** Copies one manifest and reads it back: its bytes, parsed blobs and the blob files. */
+async function copyOne(
+  o: AdoptIndexOptions,
+  digest: string,
+  dir: string,
+): Promise<{ bytes: Buffer; blobs: readonly Descriptor[]; mediaType: string }> {
+  await o.copyInstance(digest, dir);
+  const bytes = await readFile(path.join(dir, 'manifest.json'));
+  const parsed = parseManifest(bytes);
+  if (parsed.kind !== 'image')
+    throw new TaskError('invalid-input', `${o.what}: ${digest} is a nested index`, {
+      hint: 'pin an index whose entries are images',
+    });
+  const files = new Set(await readdir(dir));
+  for (const d of parsed.blobs) {
+    if (!files.has(digestHex(d.digest)))
+      throw new TaskError('target-not-produced', `${o.what}: blob ${d.digest} was not copied`);
+  }
+  return { bytes, blobs: parsed.blobs, mediaType: parsed.mediaType };
+}
+
 /**
- * Moves the kept instances of the index copied in `dir` into the store and materialises the
- * layout at `dest`. A single image (not an index) is accepted when `keep` is `all` or names its
- * own platform.
+ * Copies the kept instances of the pinned index (only those: no other platform's blob is
+ * fetched), moves their blobs into the store and materialises the layout at `dest` with the
+ * list as `manifest.json`. A single image (not an index) is accepted when `keep` is `all` or
+ * names its own platform. `all` keeps every instance but build attestations.
  */
 export async function adoptIndexLayout(o: AdoptIndexOptions): Promise<{ platforms: string[] }> {
-  const top = await readFile(path.join(o.dir, 'manifest.json'));
-  const parsed = parseManifest(top);
-  const files = new Set(await readdir(o.dir));
-  const blobs = new Map<string, string>();
-  const addBlobs = (list: readonly Descriptor[]): void => {
-    for (const d of list) {
-      const hex = digestHex(d.digest);
-      if (!files.has(hex))
-        throw new TaskError('target-not-produced', `${o.what}: blob ${d.digest} was not copied`);
-      blobs.set(d.digest, path.join(o.dir, hex));
-    }
+  const parsed = parseManifest(o.index);
+  const blobFiles = new Map<string, string>();
+  const collect = (dir: string, blobs: readonly Descriptor[]): void => {
+    for (const d of blobs)
+      if (!blobFiles.has(d.digest)) blobFiles.set(d.digest, path.join(dir, digestHex(d.digest)));
   };
   if (parsed.kind === 'image') {
-    const own = await singlePlatform(o.dir, parsed.blobs[0] as Descriptor);
+    const dir = path.join(o.scratch, 'image');
+    const one = await copyOne(o, o.digest, dir);
+    const own = await singlePlatform(dir, one.blobs[0] as Descriptor);
     if (o.keep !== 'all' && (o.keep.length !== 1 || !matchesPlatform(own, o.keep[0] ?? ''))) {
       throw new TaskError(
         'invalid-input',
@@ -126,30 +182,33 @@ export async function adoptIndexLayout(o: AdoptIndexOptions): Promise<{ platform
         { hint: `remove platforms from this image, or pin the digest of a multi-arch index` },
       );
     }
-    addBlobs(parsed.blobs);
-    await adopt(o, top, [], blobs);
+    collect(dir, one.blobs);
+    await adopt(o, one.bytes, [], blobFiles);
     return { platforms: [platformOf(own)] };
   }
-  const kept = selectInstances(parsed.manifests, o.keep, o.what);
+  const runnable = parsed.manifests.filter((m) => !isAttestation(m));
+  const kept = selectInstances(runnable, o.keep, o.what);
+  const copied: CopiedInstance[] = [];
   const instances: { digest: string; bytes: Buffer }[] = [];
-  for (const d of kept) {
-    const file = `${digestHex(d.digest)}.manifest.json`;
-    const bytes = await readFile(path.join(o.dir, file)).catch(() => undefined);
-    if (bytes === undefined || sha256Digest(bytes) !== d.digest)
+  for (const [i, d] of kept.entries()) {
+    const dir = path.join(o.scratch, String(i));
+    const one = await copyOne(o, d.digest, dir);
+    if (one.mediaType !== MEDIA_DOCKER_MANIFEST)
       throw new TaskError(
-        'target-not-produced',
-        `${o.what}: the ${platformOf(d)} manifest ${d.digest} was not copied intact`,
-        { hint: 'run the build again; check the registry or mirror serving this image' },
+        'invalid-input',
+        `${o.what}: the ${platformOf(d)} image could not be converted to a v2s2 manifest (${one.mediaType})`,
+        { hint: 'MetalK8s serves Docker v2s2 images only; pick an image whose layers convert' },
       );
-    const child = parseManifest(bytes, d.mediaType);
-    if (child.kind !== 'image')
-      throw new TaskError('invalid-input', `${o.what}: ${d.digest} is a nested index`, {
-        hint: 'pin an index whose entries are images',
-      });
-    addBlobs(child.blobs);
-    instances.push({ digest: d.digest, bytes });
+    const digest = sha256Digest(one.bytes);
+    collect(dir, one.blobs);
+    copied.push({
+      source: d,
+      copied: { mediaType: one.mediaType, digest, size: one.bytes.length },
+    });
+    instances.push({ digest, bytes: one.bytes });
   }
-  await adopt(o, narrowList(top, kept, parsed.manifests.length), instances, blobs);
+  const list = listFor(o.index, parsed.mediaType, copied, parsed.manifests.length);
+  await adopt(o, list, instances, blobFiles);
   return { platforms: kept.map(platformOf) };
 }
 

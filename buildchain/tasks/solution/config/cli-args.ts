@@ -44,7 +44,7 @@ export const USAGE = `Usage: metalk8s-solution <command> [options]
         [--json] [--json-log FILE] [--sign-key KEY] [--images-auto]
       Lint, fetch/build the images, and write the ISO (+ SHA256SUM beside it).
       --sign-key KEY: sign SHA256SUM with this gpg secret key (SHA256SUM.asc beside it).
-      --images-auto: take the image list from the manifests (as \`images: auto\`).
+      --images-auto: add the images the manifests reference, built from images/<name>/ (as \`images: auto\`).
       OUT.iso: in an existing directory, outside DIR (or under DIR/_build).
       --allow-host-files: copy the hostFiles of solution.yaml (files of this host) into the images.
       --json-log FILE: the build engine's events (one JSON object per line) to FILE.

@@ -12,6 +12,7 @@ import {
   type TaskFailEvent,
 } from '../events.ts';
 import { unreachable } from '../failures.ts';
+import { isBulkEvent, LineBatch } from './line-batch.ts';
 
 export interface ConsoleReporterOptions {
   readonly out?: NodeJS.WritableStream;
@@ -131,13 +132,17 @@ export function formatEvent(event: BuildEvent, opts: ConsoleReporterOptions): st
 export function consoleReporter(opts: ConsoleReporterOptions = {}): Reporter {
   const out = opts.out ?? process.stdout;
   const err = opts.err ?? process.stderr;
+  const lines = new LineBatch(out);
   return {
     emit(event) {
       const text = formatEvent(event, opts);
       if (text === undefined) return;
-      const toErr = event.event === 'fail' || event.event === 'error';
-      (toErr ? err : out).write(`${text}\n`);
+      if (isBulkEvent(event)) lines.later(`${text}\n`);
+      else lines.now(`${text}\n`, event.event === 'fail' || event.event === 'error' ? err : out);
     },
-    close: () => Promise.resolve(),
+    close: () => {
+      lines.flush();
+      return Promise.resolve();
+    },
   };
 }

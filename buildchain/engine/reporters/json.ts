@@ -7,14 +7,21 @@ import path from 'node:path';
 import { describeErrno } from '../../lib/fs/atomic-write.ts';
 import { withProblem, type BuildEvent, type Reporter } from '../events.ts';
 import { UsageError } from '../failures.ts';
+import { isBulkEvent, LineBatch } from './line-batch.ts';
 
 /** Writes events to a stream (stdout) as JSON lines. */
 export function jsonStreamReporter(out: NodeJS.WritableStream = process.stdout): Reporter {
+  const lines = new LineBatch(out);
   return {
     emit(event: BuildEvent) {
-      out.write(`${JSON.stringify({ ...withProblem(event), ts: Date.now() })}\n`);
+      const line = `${JSON.stringify({ ...withProblem(event), ts: Date.now() })}\n`;
+      if (isBulkEvent(event)) lines.later(line);
+      else lines.now(line);
     },
-    close: () => Promise.resolve(),
+    close: () => {
+      lines.flush();
+      return Promise.resolve();
+    },
   };
 }
 

@@ -32,6 +32,7 @@ import {
   type StandInRepo,
 } from '../helpers/site-stand-in.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
+import { runSolutionInProcess } from '../helpers/cli-in-process.ts';
 import { REPO_ROOT } from '../helpers/workspace.ts';
 
 const missing = missingTools('skopeo', 'xorriso', 'isoinfo', 'openssl', 'tar');
@@ -180,5 +181,33 @@ describe.skipIf(missing.length > 0)('Solution remote images through a site mirro
       hint: expect.stringContaining('skopeo login --authfile') as string,
     });
     expect(await readdir(path.join(tmp.path, `out${String(runs)}`)).catch(() => [])).toEqual([]);
+  });
+
+  it('through the CLI: exit 1, the message and its hint, no stack trace, no ISO', async () => {
+    const bad = path.join(tmp.path, 'bad-auth.json');
+    await writeFile(bad, '[]');
+    const dir = path.join(tmp.path, 'cli-sol');
+    await initSolution(dir, { name: 'Site', version: '1.0.0' });
+    const file = path.join(dir, 'solution.yaml');
+    const doc = YAML.parse(await readFile(file, 'utf8')) as { images: Record<string, unknown>[] };
+    doc.images = [{ name: 'site-app', version: '1.0.0', source: 'docker.io/app', digest }];
+    await writeFile(file, YAML.stringify(doc));
+    const out = path.join(tmp.path, 'cli-out');
+    await mkdir(out);
+    const r = await runSolutionInProcess(
+      ['build', dir, '-o', path.join(out, 's.iso'), '--work-dir', path.join(tmp.path, 'cli-work')],
+      {
+        SOURCES: 'site',
+        REGISTRY_MIRRORS: `docker.io=${localHost}/hub`,
+        INSECURE_REGISTRIES: localHost,
+        REGISTRY_AUTH_FILE: bad,
+        SOURCE_DATE_EPOCH: '1700000000',
+      },
+    );
+    expect(r.code, r.err).toBe(1);
+    expect(r.err).toContain(`REGISTRY_AUTH_FILE=${bad} is not a JSON object`);
+    expect(r.err).toContain('skopeo login --authfile');
+    expect(r.err).not.toMatch(/\n\s+at /);
+    expect(await readdir(out)).toEqual([]);
   });
 });

@@ -6,7 +6,8 @@
  *
  * With a lock matching the list and everything in the cache, nothing touches the network.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { PackageList, RepoSpec } from '../../config/content-types.ts';
 import { TaskError } from '../../engine/task.ts';
@@ -46,18 +47,24 @@ import { externalRequirements, type LocalRequirement, type PackageDeps } from '.
 
 /**
  * What the built packages `names` require from the repos, from their deps files
- * (`<rpmDir>/<name>.deps.json`, written by the RPM tasks).
+ * (`<rpmDir>/<name>.deps.json`, written by the RPM tasks). Read synchronously: the download's
+ * up-to-date check reads them on every no-op (hundreds of small files; a promise and four
+ * thread-pool round trips each cost more than the read).
  */
-export async function readLocalRequirements(
+export function readLocalRequirements(
   rpmDir: string,
   names: readonly string[],
 ): Promise<LocalRequirement[]> {
-  const built: PackageDeps[] = [];
-  for (const pkg of names) {
-    const file = path.join(rpmDir, `${pkg}.deps.json`);
-    built.push(JSON.parse(await readFile(file, 'utf8')) as PackageDeps);
+  try {
+    const built: PackageDeps[] = [];
+    for (const pkg of names) {
+      const file = path.join(rpmDir, `${pkg}.deps.json`);
+      built.push(JSON.parse(readFileSync(file, 'utf8')) as PackageDeps);
+    }
+    return Promise.resolve(externalRequirements(built));
+  } catch (err) {
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
   }
-  return externalRequirements(built);
 }
 
 function localRequireStrings(o: Pick<DownloadOptions, 'localRequirements'>): string[] {
@@ -384,6 +391,15 @@ export async function downloadPackages(o: DownloadOptions): Promise<DownloadResu
   return { lock, resolved: !reuse, fetched, manifests };
 }
 
+/** Size of a cached file; undefined when it cannot be stat'ed (missing, unreadable). */
+function cachedSize(file: string): number | undefined {
+  try {
+    return statSync(file, { throwIfNoEntry: false })?.size;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Cheap up-to-date check for the download task: the lock matches the list and every locked RPM
  * and key is in the cache with its size. Returns true, or why the task must run.
@@ -395,10 +411,10 @@ export async function downloadIsFresh(
   if (lock === undefined) return `no lock at ${o.lockFile}`;
   if (lock.request !== requestDigest(o.list, localRequireStrings(o)))
     return 'the package list (or what local RPMs require) changed since the lock was written';
-  const { stat } = await import('node:fs/promises');
   for (const p of lock.packages) {
-    const s = await stat(path.join(o.paths.cache, p.repo, rpmFileName(p))).catch(() => undefined);
-    if (s?.size !== p.size) return `${rpmFileName(p)} is missing from the cache`;
+    // One stat per locked RPM on every no-op: synchronous (no promise each).
+    if (cachedSize(path.join(o.paths.cache, p.repo, rpmFileName(p))) !== p.size)
+      return `${rpmFileName(p)} is missing from the cache`;
   }
   return true;
 }

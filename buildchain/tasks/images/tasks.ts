@@ -106,12 +106,15 @@ export function createImagesTasks(config: BuildConfig, sources: Sources, options
     };
     if (entry.build !== undefined) {
       const ctxDir = path.join(config.root, entry.build.context);
+      // A Containerfile outside the context (build.file: ../x/Dockerfile) is an input too.
+      const buildFile = entry.build.file === undefined ? undefined : path.resolve(ctxDir, entry.build.file);
+      const outsideFile = buildFile === undefined || isInside(ctxDir, buildFile) ? [] : [buildFile];
       return {
         name: `images:build:${item}`,
         doc: `Build ${entry.name}:${entry.version} from ${entry.build.context}${embedded ? ' (stand-in)' : ''}`,
         title: `IMG BUILD ${entry.name}:${entry.version}`,
         ...common,
-        fileDeps: [path.join(config.root, listFile), ...contextFiles(ctxDir)],
+        fileDeps: [path.join(config.root, listFile), ...contextFiles(ctxDir), ...outsideFile],
         tools: [builder, 'skopeo'],
         envKeys: ['IMAGE_BUILDER', 'SOURCES'],
         actions: [

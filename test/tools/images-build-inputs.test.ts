@@ -1,13 +1,23 @@
 /**
  * A change to a local image's inputs reaches the ISO (SOURCES=embedded, real buildah and
  * skopeo, the real images task factory on the engine): an edited build-context file, a build
- * arg, or a Containerfile outside the context rebuilds the stand-in into *another* image (its
- * label records the digest of the real inputs), so a task depending on the layout (as the ISO
- * does) runs again; an unchanged tree stays a no-op. Before the fix the stand-in ignored the
- * real context: the rebuilt image was byte-identical and the ISO kept the old one.
+ * arg, a retargeted symlink or a Containerfile outside the context rebuilds the stand-in into
+ * *another* image (its label records the digest of the real inputs), so a task depending on
+ * the layout (as the ISO does) runs again; an unchanged tree stays a no-op. Before the fix the
+ * stand-in ignored the real context: the rebuilt image was byte-identical and the ISO kept the
+ * old one.
  */
 import { execFile } from 'node:child_process';
-import { appendFile, chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import {
+  appendFile,
+  chmod,
+  copyFile,
+  mkdir,
+  readFile,
+  rm,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -68,6 +78,11 @@ describe('buildInputsDigest', () => {
     expectNew(await digest());
     await appendFile(file, 'COPY . /\n');
     expectNew(await digest());
+    await symlink('new.txt', path.join(ctx, 'link'));
+    expectNew(await digest());
+    await rm(path.join(ctx, 'link'));
+    await symlink('sub/entrypoint.sh', path.join(ctx, 'link'));
+    expectNew(await digest());
   });
 });
 
@@ -113,6 +128,9 @@ describe.skipIf(missingTools('buildah', 'skopeo').length > 0)(
         path.join(root, 'images', 'shared', 'Containerfile'),
         'FROM quay.io/nowhere/base:1\nCOPY entrypoint.sh /\n',
       );
+      await writeFile(path.join(root, 'images', 'hello', 'a.conf'), 'a\n');
+      await writeFile(path.join(root, 'images', 'hello', 'b.conf'), 'b\n');
+      await symlink('a.conf', path.join(root, 'images', 'hello', 'current.conf'));
       await writeFile(
         path.join(root, 'images', 'hello', 'entrypoint.sh'),
         '#!/bin/sh\nexec "$@"\n',
@@ -154,6 +172,10 @@ describe.skipIf(missingTools('buildah', 'skopeo').length > 0)(
       await expectRebuilt('Containerfile outside the context edited');
       await writeFile(path.join(tmp.path, 'images', 'images.yaml'), list('hello'));
       await expectRebuilt('build arg changed');
+      const current = path.join(tmp.path, 'images', 'hello', 'current.conf');
+      await rm(current);
+      await symlink('b.conf', current);
+      await expectRebuilt('symlink in the context retargeted');
       // The stand-in says which real inputs it stands for.
       const { stdout } = await run('skopeo', ['inspect', '--config', `dir:${layout}`]);
       expect(stdout).toMatch(/"com\.scality\.metalk8s\.stand-in\.inputs": "sha256:[0-9a-f]{64}"/);

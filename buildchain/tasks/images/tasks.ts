@@ -30,10 +30,13 @@ function itemNames(entries: readonly ImageEntry[]): Map<ImageEntry, string> {
   return new Map(entries.map((e) => [e, (count.get(e.name) ?? 0) > 1 ? `${e.name}-${e.version}` : e.name]));
 }
 
-/** Every file of a build context (sorted), for fileDeps. */
+/**
+ * Every file of a build context (sorted), for fileDeps; symlinks too (the engine hashes what
+ * they lead to; a dangling one would be a missing file dep, and is left to the builder).
+ */
 function contextFiles(dir: string): string[] {
   return walkTreeSync(dir)
-    .filter((e) => e.kind === 'file')
+    .filter((e) => e.kind === 'file' || (e.kind === 'symlink' && existsSync(e.path)))
     .map((e) => e.path)
     .sort();
 }

@@ -8,6 +8,7 @@ import type { Reporter } from '../engine/events.ts';
 import { UsageError } from '../engine/failures.ts';
 import type { Sources } from '../sources/sources.ts';
 import { extractVerifyPath, parseArgs, type CliArgs } from './args.ts';
+import { cacheCommand, cacheCommandArgs } from './cache.ts';
 import { cleanCommand } from './clean.ts';
 import { buildGraph, findRoot, loadConfig, loadTasks, makeReporter } from './context.ts';
 import { forgetCommand } from './forget.ts';
@@ -115,6 +116,9 @@ function guardPipes(): void {
  */
 export async function main(argv: readonly string[]): Promise<number> {
   guardPipes();
+  // `cache status|prune ...`: the build cache's maintenance commands (cli/cache.ts).
+  const cacheArgv = cacheCommandArgs(argv);
+  if (cacheArgv !== undefined) return cacheCommand(cacheArgv);
   let args: CliArgs;
   try {
     args = parseArgs(argv);

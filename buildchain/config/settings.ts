@@ -4,6 +4,7 @@
  * ran) whose message starts with the key; task factories read the typed fields only.
  */
 import { UsageError } from '../engine/failures.ts';
+import { BuildCacheSettingError, parseBuildCache, type BuildCacheSettings } from './build-cache.ts';
 import { commandTimeoutMs } from './command-timeout.ts';
 import { MirrorSettingsError, parseMirrorSettings, type MirrorSettings } from './mirrors.ts';
 import { checkSourceDateEpoch } from './source-date-epoch.ts';
@@ -69,6 +70,8 @@ export interface Settings {
   readonly artifactsEventLog: string | undefined;
   readonly artifactsCompareTo: string | undefined;
   readonly vagrant: VagrantSettingsValues;
+  /** BUILD_CACHE, BUILD_CACHE_MODE: undefined without a cache (docs/cache.md). */
+  readonly buildCache: BuildCacheSettings | undefined;
 }
 
 type Values = Readonly<Record<string, string | undefined>>;
@@ -187,6 +190,19 @@ function mirrors(values: Values): MirrorSettings {
   }
 }
 
+function buildCache(values: Values, m: MirrorSettings): BuildCacheSettings | undefined {
+  try {
+    return parseBuildCache(
+      values.BUILD_CACHE ?? '',
+      values.BUILD_CACHE_MODE ?? '',
+      m.insecureRegistries,
+    );
+  } catch (err) {
+    if (!(err instanceof BuildCacheSettingError)) throw err;
+    return invalid(err.message, err.hint);
+  }
+}
+
 function wholeNumber(values: Values, key: string, fallback: number): number {
   const raw = values[key] ?? '';
   if (raw === '') return fallback;
@@ -216,12 +232,13 @@ function vagrant(values: Values): VagrantSettingsValues {
 export function parseSettings(values: Values, environment: Values = {}): Settings {
   // Checked first: its message is the one a bad timestamp gets, whatever else is wrong.
   const sourceDateEpoch = checkSourceDateEpoch(values);
+  const mirrorSettings = mirrors(values);
   return {
     projectName: projectName(values),
     sources: sources(values),
     sourceDateEpoch,
     commandTimeoutMs: commandTimeoutMs(values),
-    mirrors: mirrors(values),
+    mirrors: mirrorSettings,
     httpTimeoutMs: httpTimeoutMs(values),
     proxies: proxySettings(values, environment),
     allowUnpinnedImages: allowUnpinned(values),
@@ -238,5 +255,6 @@ export function parseSettings(values: Values, environment: Values = {}): Setting
     artifactsEventLog: optional(values, 'ARTIFACTS_EVENT_LOG'),
     artifactsCompareTo: optional(values, 'ARTIFACTS_COMPARE_TO'),
     vagrant: vagrant(values),
+    buildCache: buildCache(values, mirrorSettings),
   };
 }

@@ -33,6 +33,36 @@ export interface TaskSkipEvent {
   /** dry-run: why it would run; blocked: the failed dependency. */
   readonly reasons: readonly string[];
 }
+/** A task's outputs restored from the build cache instead of running its actions. */
+export interface TaskCachedEvent {
+  readonly event: 'cached';
+  readonly task: string;
+  /** The cache key (hex sha256 of the portable fingerprint). */
+  readonly key: string;
+  /** Bytes downloaded. */
+  readonly bytes: number;
+  readonly durationMs: number;
+}
+/** What the build cache did during a build (before the summary, when BUILD_CACHE is set). */
+export interface CacheStatsEvent {
+  readonly event: 'cache-stats';
+  /** `oci://host/repo`. */
+  readonly url: string;
+  readonly mode: 'read' | 'readwrite';
+  readonly tasksRestored: number;
+  readonly tasksSaved: number;
+  readonly tasksMissed: number;
+  readonly taskBytesDown: number;
+  readonly taskBytesUp: number;
+  readonly blobsFromCache: number;
+  readonly blobBytesFromCache: number;
+  readonly blobsFromUpstream: number;
+  readonly blobBytesFromUpstream: number;
+  readonly blobsUploaded: number;
+  readonly blobsMounted: number;
+  readonly blobBytesUp: number;
+  readonly warnings: number;
+}
 export interface TaskDoneEvent {
   readonly event: 'done';
   readonly task: string;
@@ -109,6 +139,8 @@ export interface SummaryCounts {
   wouldRun: number;
   /** Selected but never reached (stopped after a failure or an interrupt). */
   notRun: number;
+  /** Outputs restored from the build cache (present when there were some). */
+  cached?: number;
   /** Skipped by `ignore` (itself or a dependency); absent when none. */
   ignored?: number;
 }
@@ -126,6 +158,8 @@ export type BuildEvent =
   | TaskStartEvent
   | TaskSkipEvent
   | TaskDoneEvent
+  | TaskCachedEvent
+  | CacheStatsEvent
   | TaskFailEvent
   | TaskOutputEvent
   | TaskProgressEvent

@@ -70,6 +70,14 @@ async function hashContent(file: string, size: number): Promise<string> {
   return h.digest('base64url').slice(0, HASH_CHARS);
 }
 
+/** A file of a tree whose content must be read (see FileHasher.scanTree). */
+interface PendingFile {
+  readonly index: number;
+  readonly abs: string;
+  readonly st: Stats;
+  readonly prefix: string;
+}
+
 /** Returned by {@link FileHasher.peek} when the content must be read. */
 export const NEEDS_HASHING = Symbol('needs-hashing');
 
@@ -97,8 +105,9 @@ export class FileHasher {
 
   /**
    * The hash when it is known without reading the file (this run's lookups, or the stat
-   * cache), `undefined` for a missing path, or {@link NEEDS_HASHING}. Synchronous: the no-op
-   * path of a large build avoids a promise per file.
+   * cache; for a directory, a walk whose every file is known so), `undefined` for a missing
+   * path, or {@link NEEDS_HASHING}. Synchronous: the no-op path of a large build (directory
+   * targets included) avoids a promise per file.
    */
   peek(file: string): string | undefined | typeof NEEDS_HASHING {
     this.peeked = undefined;
@@ -109,9 +118,14 @@ export class FileHasher {
       return undefined;
     }
     const rec = this.cache.get(file);
-    if (st.isFile() && isSameStat(rec, st) && rec[4] === 1) {
-      this.memo.set(file, rec[3]);
-      return rec[3];
+    const known = st.isDirectory()
+      ? this.peekTree(file)
+      : st.isFile() && isSameStat(rec, st) && rec[4] === 1
+        ? rec[3]
+        : undefined;
+    if (known !== undefined) {
+      this.memo.set(file, known);
+      return known;
     }
     this.peeked = { file, st };
     return NEEDS_HASHING;
@@ -177,10 +191,14 @@ export class FileHasher {
     for (const k of this.memo.keys()) if (k.startsWith(prefix)) this.memo.delete(k);
   }
 
-  /** Hash of a directory tree: sorted relative paths, types, exec bits and content hashes. */
-  async hashTree(dir: string): Promise<string> {
+  /**
+   * The lines of a directory tree's hash (sorted relative paths, types, exec bits and content
+   * hashes), one walk; files whose hash is not known from the stat cache are left `pending`.
+   */
+  private scanTree(dir: string): { lines: string[]; pending: PendingFile[] } {
     const lines: string[] = [];
-    const walk = async (rel: string): Promise<void> => {
+    const pending: PendingFile[] = [];
+    const walk = (rel: string): void => {
       const entries = readdirSync(path.join(dir, rel), { withFileTypes: true });
       entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       for (const e of entries) {
@@ -189,16 +207,34 @@ export class FileHasher {
         if (e.isSymbolicLink()) lines.push(`l ${relPath} ${readlinkSync(abs)}`);
         else if (e.isDirectory()) {
           lines.push(`d ${relPath}`);
-          await walk(relPath);
+          walk(relPath);
         } else if (e.isFile()) {
           const st = lstatSync(abs);
-          const x = (st.mode & 0o111) !== 0 ? 'x' : '-';
-          lines.push(`f${x} ${relPath} ${await this.hashStat(abs, st)}`);
+          const prefix = `f${(st.mode & 0o111) !== 0 ? 'x' : '-'} ${relPath} `;
+          const rec = this.cache.get(abs);
+          if (isSameStat(rec, st) && rec[4] === 1) lines.push(prefix + rec[3]);
+          else {
+            pending.push({ index: lines.length, abs, st, prefix });
+            lines.push('');
+          }
         } else lines.push(`o ${relPath}`);
       }
     };
-    await walk('');
+    walk('');
+    return { lines, pending };
+  }
+
+  /** Hash of a directory tree: sorted relative paths, types, exec bits and content hashes. */
+  async hashTree(dir: string): Promise<string> {
+    const { lines, pending } = this.scanTree(dir);
+    for (const p of pending) lines[p.index] = p.prefix + (await this.hashStat(p.abs, p.st));
     return `d:${hashString(lines.join('\n'))}`;
+  }
+
+  /** {@link hashTree} when every file of the tree is known from the stat cache, else undefined. */
+  private peekTree(dir: string): string | undefined {
+    const { lines, pending } = this.scanTree(dir);
+    return pending.length === 0 ? `d:${hashString(lines.join('\n'))}` : undefined;
   }
 
   /**

@@ -4,7 +4,15 @@ import type { TaskError } from './task.ts';
 
 /** What happened to a selected task. */
 export type TaskOutcome =
-  'done' | 'up-to-date' | 'would-run' | 'group' | 'failed' | 'blocked' | 'aborted' | 'ignored';
+  | 'done'
+  | 'up-to-date'
+  | 'would-run'
+  | 'group'
+  | 'failed'
+  | 'blocked'
+  | 'aborted'
+  | 'cached'
+  | 'ignored';
 
 /** The `fail` event for a task error (optional fields only when known). */
 export function failEvent(task: string, e: TaskError, durationMs: number): TaskFailEvent {
@@ -43,6 +51,7 @@ export function countOutcomes(
     else if (o === 'failed' || o === 'aborted') counts.failed++;
     else if (o === 'blocked') counts.blocked++;
     else if (o === 'would-run') counts.wouldRun++;
+    else if (o === 'cached') counts.cached = (counts.cached ?? 0) + 1;
     else if (o === 'ignored') counts.ignored = (counts.ignored ?? 0) + 1;
   }
   for (const n of selected) if (!outcomes.has(n)) counts.notRun++;

@@ -5,7 +5,10 @@
  */
 import path from 'node:path';
 import { sweepDeadTemps } from '../lib/fs/atomic-write.ts';
-import { isAtOrInside, resolveReal } from '../lib/fs/fence.ts';
+import { isAtOrInside, removeInsideSync, resolveReal } from '../lib/fs/fence.ts';
+import type { BuildCache } from './cache/build-cache.ts';
+import { CacheKeys } from './cache/key.ts';
+import { TaskCache } from './cache/task-cache.ts';
 import type { Reporter } from './events.ts';
 import type { TaskGraph } from './graph.ts';
 import { acquireLock } from './lock.ts';
@@ -43,6 +46,8 @@ export interface RunTasksOptions {
   readonly verbose: boolean;
   /** Which sources the build uses, for the build-start event. */
   readonly sourcesBanner?: string;
+  /** The build cache (BUILD_CACHE); its uploads are waited for before the summary. */
+  readonly cache?: BuildCache;
   /** Tasks set aside by `ignore` (engine/ignored.ts): skipped with their dependents. */
   readonly ignored?: ReadonlySet<string>;
 }
@@ -82,8 +87,20 @@ export async function runTasks(o: RunTasksOptions): Promise<number> {
       envValues: o.envValues,
       reporter: o.reporter,
       signal: o.signal,
+      ...(o.cache === undefined || o.dryRun
+        ? {}
+        : { cache: taskCache(o, o.cache, session.hasher, session.tools) }),
       ...(o.ignored === undefined ? {} : { ignored: o.ignored }),
     });
+    if (o.cache !== undefined && !o.dryRun) {
+      await o.cache.drain();
+      o.reporter.emit({
+        event: 'cache-stats',
+        url: o.cache.url,
+        mode: o.cache.mode,
+        ...o.cache.stats,
+      });
+    }
     const saved = o.dryRun || (await saveState(session, o.reporter));
     session.state.close();
     const exitCode = result.interrupted
@@ -103,6 +120,33 @@ export async function runTasks(o: RunTasksOptions): Promise<number> {
   } finally {
     lock?.release();
   }
+}
+
+/** The scheduler's hook into the build cache for this run (keys over this run's hasher). */
+function taskCache(
+  o: RunTasksOptions,
+  cache: BuildCache,
+  hasher: EngineSession['hasher'],
+  tools: EngineSession['tools'],
+): TaskCache {
+  const keys = new CacheKeys({
+    graph: o.graph,
+    buildRoot: o.buildRoot,
+    hasher,
+    envValues: o.envValues,
+    toolVersions: (node) => tools.versionsOf(node.def.tools ?? []),
+  });
+  // With the lock held, what a killed build left there is nobody's.
+  const workDir = path.join(o.stateDir, 'cache-tmp');
+  removeInsideSync(o.buildRoot, workDir);
+  return new TaskCache({
+    cache,
+    keys,
+    root: o.graph.root,
+    buildRoot: o.buildRoot,
+    workDir,
+    reporter: o.reporter,
+  });
 }
 
 /** Saves the state; on a disk full (or read-only) reports it (exit 1 follows) instead of crashing. */

@@ -13,6 +13,7 @@ import type { FileHasher } from './fingerprint.ts';
 import type { TaskGraph } from './graph.ts';
 import { runActions } from './run-actions.ts';
 import type { StateStore } from './state-store.ts';
+import type { TaskCache } from './cache/task-cache.ts';
 import { TaskError } from './task.ts';
 import type { ToolChecker } from './tool-check.ts';
 
@@ -35,6 +36,8 @@ export interface SchedulerOptions {
   readonly envValues: Readonly<Record<string, string | undefined>>;
   readonly reporter: Reporter;
   readonly signal: AbortSignal;
+  /** The build cache (BUILD_CACHE): cacheable tasks restore from it, and save to it. */
+  readonly cache?: TaskCache;
   /** Tasks set aside by `ignore`: skipped, with every task depending on them (doit's `!!`). */
   readonly ignored?: ReadonlySet<string>;
 }
@@ -310,6 +313,20 @@ class Schedule {
       o.hasher.invalidate(t);
       if (h?.startsWith('d:') === true) o.hasher.forgetUnder(t);
     }
+    const cached = o.alwaysMake ? undefined : await o.cache?.restore(node);
+    if (cached !== undefined) {
+      await this.record(name, ev);
+      const { key, bytes } = cached;
+      o.reporter.emit({
+        event: 'cached',
+        task: name,
+        key,
+        bytes,
+        durationMs: Date.now() - started,
+      });
+      this.finish(name, 'cached');
+      return;
+    }
     o.reporter.emit({
       event: 'start',
       task: name,
@@ -326,6 +343,16 @@ class Schedule {
       lastObserved,
     });
     if (o.signal.aborted) throw new TaskError('aborted', 'interrupted');
+    await this.record(name, ev);
+    await o.cache?.save(node);
+    o.reporter.emit({ event: 'done', task: name, durationMs: Date.now() - started });
+    this.finish(name, 'done');
+  }
+
+  /** Hashes the targets the task left and records its state (after a run or a restore). */
+  private async record(name: string, ev: Evaluation): Promise<void> {
+    const o = this.o;
+    const node = o.graph.get(name);
     const targets: Record<string, string> = {};
     const missing: string[] = [];
     for (const t of node.targets) {
@@ -348,8 +375,6 @@ class Schedule {
       targets,
       ...(observed === undefined ? {} : { observed }),
     });
-    o.reporter.emit({ event: 'done', task: name, durationMs: Date.now() - started });
-    this.finish(name, 'done');
   }
 
   /** Throws `missing-file-dep` for a file dep that does not exist and that no task produces. */

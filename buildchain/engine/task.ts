@@ -156,6 +156,14 @@ export interface TaskDefinition {
   readonly dynamicDeps?: DynamicDeps;
   /** Stream action output to the console even without -v (e.g. vagrant up). */
   readonly verbose?: boolean;
+  /**
+   * The outputs may come from the build cache (BUILD_CACHE, docs/cache.md): when the task must
+   * run, its entry (keyed by a machine-independent fingerprint) is restored instead, checked;
+   * after a run, readwrite mode uploads them. `true`: the targets; `{ outputs }`: these paths
+   * (e.g. the directory of which the target is only the manifest). Only for tasks whose
+   * outputs depend on nothing but their declared inputs.
+   */
+  readonly cacheable?: boolean | { readonly outputs: readonly string[] };
 }
 
 /** A tool the buildchain can call, overridable by an env key (e.g. SKOPEO_BIN). */

@@ -4,13 +4,10 @@
  * them, images) and Solutions (product.txt, registry-config.inc.j2 in the reference format,
  * images). Images are real: gzip tar layers with their diff_ids, so containerd can unpack them.
  */
-import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { MEDIA_DOCKER_LIST, MEDIA_DOCKER_MANIFEST } from '../../buildchain/lib/oci/manifest.ts';
 import { writeIso } from '../../buildchain/media/iso/write-iso.ts';
 import { REQUIRED_LAYOUT } from '../../buildchain/tasks/iso/verify.ts';
@@ -18,6 +15,7 @@ import { generateRegistryConfig } from '../../buildchain/tasks/images/nginx-regi
 import { scanImagesDir } from '../../buildchain/tasks/images/registry-scan.ts';
 import { registryNaming } from '../../buildchain/tasks/images/write-registry-config.ts';
 import { renderRegistryConfig } from '../../buildchain/tasks/solution/build/registry-config.ts';
+import { helloImage } from '../helpers/docker-image.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -31,53 +29,10 @@ export interface FixtureImage {
 
 /** One platform's manifest bytes, its blobs written into `dir`. */
 async function writePlatform(dir: string, label: string, architecture: string): Promise<Buffer> {
-  const src = await mkdtemp(path.join(os.tmpdir(), 'node-layer-'));
-  let tar: Buffer;
-  try {
-    await writeFile(path.join(src, 'hello.txt'), `${label} ${architecture}\n`);
-    tar = execFileSync('tar', [
-      '-C',
-      src,
-      '--mtime=@0',
-      '--owner=0',
-      '--group=0',
-      '--numeric-owner',
-      '-cf',
-      '-',
-      'hello.txt',
-    ]);
-  } finally {
-    await rm(src, { recursive: true, force: true });
-  }
-  const layer = gzipSync(tar);
-  const config = Buffer.from(
-    JSON.stringify({
-      architecture,
-      os: 'linux',
-      config: {},
-      rootfs: { type: 'layers', diff_ids: [`sha256:${sha256(tar)}`] },
-    }),
-  );
+  const { config, layer, manifest } = await helloImage(`${label} ${architecture}\n`, architecture);
   await writeFile(path.join(dir, sha256(layer)), layer);
   await writeFile(path.join(dir, sha256(config)), config);
-  return Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: MEDIA_DOCKER_MANIFEST,
-      config: {
-        mediaType: 'application/vnd.docker.container.image.v1+json',
-        size: config.length,
-        digest: `sha256:${sha256(config)}`,
-      },
-      layers: [
-        {
-          mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
-          size: layer.length,
-          digest: `sha256:${sha256(layer)}`,
-        },
-      ],
-    }),
-  );
+  return manifest;
 }
 
 /** `images/<name>/<tag>/` in skopeo's `dir:` layout; returns the manifest.json bytes. */
@@ -215,19 +170,6 @@ export async function writeSolutionArchive(
 async function mkdirp(dir: string): Promise<string> {
   await mkdir(dir, { recursive: true });
   return dir;
-}
-
-/** Renders a Jinja template file with python3-jinja2 (plain Jinja, no Salt), or throws its error. */
-export function renderJinja(template: string, context: Record<string, unknown>): string {
-  const script =
-    'import json, sys, jinja2\n' +
-    'ctx = json.load(sys.stdin)\n' +
-    'sys.stdout.write(jinja2.Environment().from_string(open(sys.argv[1]).read()).render(**ctx))\n';
-  return execFileSync('python3', ['-c', script, template], {
-    input: JSON.stringify(context),
-    encoding: 'utf8',
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
 }
 
 /** The bytes of `images/<name>/<tag>/manifest.json` of an archive. */

@@ -8,17 +8,18 @@
  * the same archives through our Salt stand-in's states (salt-apply.py): one server, every
  * version and the Solution declared under `archives:`.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmod, copyFile, mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { chmod, copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyIso } from '../../buildchain/tasks/iso/verify.ts';
-import { isCI, missingTools } from '../helpers/require-tool.ts';
+import { startTestContainerd, type TestContainerd } from '../helpers/containerd.ts';
+import { missingJinja, renderJinjaFile } from '../helpers/jinja.ts';
+import { missingTools } from '../helpers/require-tool.ts';
 import { freePort, startTestNginx, stopAll } from '../helpers/servers.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import {
   manifestOf,
-  renderJinja,
   writePlatformIso,
   writeSolutionArchive,
   type FixtureImage,
@@ -36,19 +37,9 @@ const missing = missingTools(
   'isoinfo',
   'bsdtar',
   'checkisomd5',
+  // salt-apply.py reads the pillar with yaml.
+  ...missingJinja(['yaml']),
 );
-const hasJinja = ((): boolean => {
-  try {
-    execFileSync('python3', ['-c', 'import jinja2, yaml'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    if (isCI)
-      throw new Error('CI=true and python3-jinja2 / python3-yaml missing (run: npm run setup)');
-    console.warn('skipping: python3-jinja2 / python3-yaml missing (run: npm run setup)');
-    return false;
-  }
-})();
-
 const V1 = '2.3.0';
 const V2 = '2.4.0-beta1';
 const PLATFORM_IMAGES: Record<string, FixtureImage[]> = {
@@ -64,61 +55,6 @@ const PLATFORM_IMAGES: Record<string, FixtureImage[]> = {
 };
 const SOLUTION_IMAGES: FixtureImage[] = [{ name: 'example-app', tag: '1.0.0' }];
 
-/** containerd with a private root, state and sockets in `dir`, the CRI plugin disabled. */
-async function startContainerd(dir: string): Promise<{ socket: string; child: ChildProcess }> {
-  await mkdir(dir, { recursive: true });
-  const socket = path.join(dir, 'c.sock');
-  const config = path.join(dir, 'config.toml');
-  const q = (p: string): string => JSON.stringify(p);
-  await writeFile(
-    config,
-    [
-      'version = 2',
-      `root = ${q(path.join(dir, 'root'))}`,
-      `state = ${q(path.join(dir, 'state'))}`,
-      'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
-      '[grpc]',
-      `  address = ${q(socket)}`,
-      '[ttrpc]',
-      `  address = ${q(path.join(dir, 't.sock'))}`,
-      '[plugins."io.containerd.internal.v1.opt"]',
-      `  path = ${q(path.join(dir, 'opt'))}`,
-      '',
-    ].join('\n'),
-  );
-  const log = await open(path.join(dir, 'containerd.log'), 'a');
-  const child = spawn('containerd', ['--config', config], {
-    detached: true,
-    stdio: ['ignore', log.fd, log.fd],
-  });
-  await log.close();
-  // Last resort if the run dies before afterAll: never leave a containerd behind.
-  process.once('exit', () => {
-    stopGroup(child);
-  });
-  for (let i = 0; i < 100; i++) {
-    try {
-      execFileSync('ctr', ['--address', socket, 'version'], { stdio: 'ignore' });
-      return { socket, child };
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  stopGroup(child);
-  throw new Error(
-    `containerd did not start: ${await readFile(path.join(dir, 'containerd.log'), 'utf8')}`,
-  );
-}
-
-function stopGroup(child: ChildProcess | undefined): void {
-  if (child?.pid === undefined || child.exitCode !== null) return;
-  try {
-    process.kill(-child.pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
-}
-
 function skopeoCopy(from: string, to: string): void {
   execFileSync(
     'skopeo',
@@ -129,14 +65,14 @@ function skopeoCopy(from: string, to: string): void {
   );
 }
 
-describe.skipIf(missing.length > 0 || !hasJinja)(
+describe.skipIf(missing.length > 0)(
   'a MetalK8s 2.4 node serving two versions and a Solution',
   () => {
     let tmp: TempDir;
     let srv: string;
     const platform: Record<string, string> = {};
     let solution: { env: string; archive: string };
-    let containerd: { socket: string; child: ChildProcess } | undefined;
+    let containerd: TestContainerd | undefined;
     let pod: string;
     /** 2.4's `archives` context: env -> {name, version, path, iso}. */
     let archives: Record<
@@ -166,7 +102,7 @@ describe.skipIf(missing.length > 0 || !hasJinja)(
     }, 180_000);
 
     afterAll(async () => {
-      stopGroup(containerd?.child);
+      await containerd?.stop();
       await stopAll();
       await tmp.cleanup();
     });
@@ -178,7 +114,9 @@ describe.skipIf(missing.length > 0 || !hasJinja)(
       const files = (archive: string): string => path.join(archive, 'salt/metalk8s/repo/files');
       await writeFile(
         path.join(dir, '90-registry-config.inc'),
-        renderJinja(path.join(files(newest), 'metalk8s-registry-config.inc.j2'), { archives }),
+        await renderJinjaFile(path.join(files(newest), 'metalk8s-registry-config.inc.j2'), {
+          archives,
+        }),
       );
       for (const v of [V1, V2]) {
         await copyFile(
@@ -192,7 +130,7 @@ describe.skipIf(missing.length > 0 || !hasJinja)(
       );
       await writeFile(
         path.join(dir, `${solution.env}-registry-config.inc`),
-        renderJinja(path.join(solution.archive, 'registry-config.inc.j2'), {
+        await renderJinjaFile(path.join(solution.archive, 'registry-config.inc.j2'), {
           repository: solution.env,
           registry_root: path.join(solution.archive, 'images'),
         }),
@@ -240,20 +178,14 @@ describe.skipIf(missing.length > 0 || !hasJinja)(
     });
 
     it('lets containerd pull one image per archive (ctr, plain HTTP)', async () => {
-      containerd = await startContainerd(path.join(tmp.path, 'containerd'));
+      containerd = await startTestContainerd(path.join(tmp.path, 'containerd'));
       const refs = [
         `metalk8s-${V1}/nginx:1.15.8`,
         `metalk8s-${V2}/coredns:1.6.2`,
         `${solution.env}/example-app:1.0.0`,
       ];
       for (const ref of refs) {
-        execFileSync(
-          'ctr',
-          ['--address', containerd.socket, 'images', 'pull', '--plain-http', `${pod}/${ref}`],
-          {
-            stdio: ['ignore', 'ignore', 'pipe'],
-          },
-        );
+        await containerd.ctr(['images', 'pull', '--plain-http', `${pod}/${ref}`]);
       }
       // As a 2.4 node names them: metalk8s-registry-from-config.invalid/<env>/<name>:<tag>, the
       // host mirrored to the repositories server (containerd then adds ?ns=<host> to each URL).
@@ -269,22 +201,8 @@ describe.skipIf(missing.length > 0 || !hasJinja)(
         `server = "http://${pod}"\n\n[host."http://${pod}"]\n  capabilities = ["pull", "resolve"]\n`,
       );
       const mirrored = `metalk8s-registry-from-config.invalid/metalk8s-${V2}/etcd:3.3.15`;
-      execFileSync(
-        'ctr',
-        [
-          '--address',
-          containerd.socket,
-          'images',
-          'pull',
-          '--hosts-dir',
-          path.dirname(hosts),
-          mirrored,
-        ],
-        { stdio: ['ignore', 'ignore', 'pipe'] },
-      );
-      const listed = execFileSync('ctr', ['--address', containerd.socket, 'images', 'ls', '-q'], {
-        encoding: 'utf8',
-      });
+      await containerd.ctr(['images', 'pull', '--hosts-dir', path.dirname(hosts), mirrored]);
+      const listed = await containerd.ctr(['images', 'ls', '-q']);
       expect(listed.trim().split('\n').sort()).toEqual(
         [...refs.map((r) => `${pod}/${r}`), mirrored].sort(),
       );

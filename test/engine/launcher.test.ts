@@ -120,6 +120,15 @@ describe('launcher: compiled code, never stale', () => {
     expect(fixed.stdout).toContain('EDITED-2');
   });
 
+  it('an edit of the compiler recompiles everything', async () => {
+    const compiled = path.join(copy, 'dist/buildchain/engine/task.js');
+    const before = statSync(compiled);
+    const compiler = path.join(copy, 'bin/compile-dist.js');
+    writeFileSync(compiler, `${readFileSync(compiler, 'utf8')}// edited\n`);
+    expect((await doit('help')).code).toBe(0);
+    expect(statSync(compiled).ino).not.toBe(before.ino); // written again (temp file + rename)
+  });
+
   it('runs the sources through tsx when dist/ cannot be written, and says so', async () => {
     writeFileSync(
       help(),

@@ -20,7 +20,7 @@ import { loadConfig } from '../../buildchain/config/load.ts';
 import type { BuildEvent, Reporter } from '../../buildchain/engine/events.ts';
 import { UsageError } from '../../buildchain/engine/failures.ts';
 import { runActions } from '../../buildchain/engine/run-actions.ts';
-import { TaskError, type TaskDefinition } from '../../buildchain/engine/task.ts';
+import type { TaskDefinition } from '../../buildchain/engine/task.ts';
 import { pruneImages } from '../../buildchain/tasks/images/prune.ts';
 import { createImagesTasks } from '../../buildchain/tasks/images/tasks.ts';
 import { createIsoTasks } from '../../buildchain/tasks/iso/tasks.ts';
@@ -31,6 +31,7 @@ import { eventOf } from '../helpers/ndjson.ts';
 import { runCli, type CliResult } from '../helpers/run-cli.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { createWorkspace, type Workspace } from '../helpers/workspace.ts';
+import { taskRejection } from '../helpers/rejection.ts';
 
 const sources: Sources = {
   kind: 'embedded',
@@ -216,16 +217,6 @@ async function runTaskActions(
   });
 }
 
-async function rejection(p: Promise<unknown>): Promise<TaskError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof TaskError) return err;
-    throw err;
-  }
-  throw new Error('resolved');
-}
-
 describe('ISO root strays', () => {
   function populate(env: Record<string, string> = {}): {
     config: BuildConfig;
@@ -257,7 +248,7 @@ describe('ISO root strays', () => {
     const { config, task } = populate({ ISO_ROOT_STRAYS: 'fail' });
     mkdirSync(config.isoRoot, { recursive: true });
     writeFileSync(path.join(config.isoRoot, 'by-hand.txt'), 'x');
-    const err = await rejection(runTaskActions(task, config, collector().reporter));
+    const err = await taskRejection(runTaskActions(task, config, collector().reporter));
     expect(err.reason).toBe('invalid-input');
     expect(err.message).toContain('by-hand.txt');
     expect(existsSync(path.join(config.isoRoot, 'by-hand.txt'))).toBe(true);
@@ -268,7 +259,7 @@ describe('ISO root strays', () => {
     mkdirSync(config.buildRoot, { recursive: true });
     symlinkSync(canary.path, config.isoRoot);
     const before = listing(canary.path);
-    const err = await rejection(runTaskActions(task, config, collector().reporter));
+    const err = await taskRejection(runTaskActions(task, config, collector().reporter));
     expect(err.reason).toBe('invalid-input');
     expect(err.message).toMatch(/^refusing to remove .*: it is not inside /);
     expect(listing(canary.path)).toEqual(before);
@@ -281,7 +272,7 @@ describe('images and repositories removals stay inside BUILD_ROOT', () => {
     mkdirSync(config.isoRoot, { recursive: true });
     symlinkSync(canary.path, path.join(config.isoRoot, 'images'));
     const before = listing(canary.path);
-    const err = await rejection(
+    const err = await taskRejection(
       pruneImages({
         imagesDir: path.join(config.isoRoot, 'images'),
         keep: new Set(),
@@ -299,7 +290,7 @@ describe('images and repositories removals stay inside BUILD_ROOT', () => {
     mkdirSync(path.join(config.isoRoot, 'packages'), { recursive: true });
     symlinkSync(canary.path, path.join(config.isoRoot, 'packages/redhat'));
     const before = listing(canary.path);
-    const err = await rejection(
+    const err = await taskRejection(
       pruneRepoDirs(
         config.buildRoot,
         path.join(config.isoRoot, 'packages/redhat'),
@@ -329,7 +320,7 @@ describe('images and repositories removals stay inside BUILD_ROOT', () => {
     mkdirSync(config.isoRoot, { recursive: true });
     symlinkSync(canary.path, path.join(config.isoRoot, 'images'));
     const before = listing(canary.path);
-    const err = await rejection(runTaskActions(task, config, collector().reporter, true));
+    const err = await taskRejection(runTaskActions(task, config, collector().reporter, true));
     expect(err.message).toContain(
       `refusing to remove ${path.join(config.isoRoot, 'images/x/deep')}`,
     );

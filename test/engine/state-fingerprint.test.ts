@@ -187,6 +187,25 @@ describe('FileHasher', () => {
     expect(new FileHasher(cache).peek(f)).toBe(h);
   });
 
+  it('a directory whose files are known from their stat is hashed without a read', async () => {
+    const d = path.join(tmp.path, 'tree');
+    mkdirSync(path.join(d, 'sub'), { recursive: true });
+    writeFileSync(path.join(d, 'sub/a'), 'a');
+    writeFileSync(path.join(d, 'b'), 'b');
+    const cache = new Map<string, FileRecord>();
+    const first = new FileHasher(cache);
+    expect(first.peek(d)).toBe(NEEDS_HASHING);
+    const h = await first.hash(d);
+    await first.settle();
+    const noop = new FileHasher(cache);
+    expect(noop.peek(d)).toBe(h);
+    expect(noop.misses).toBe(0);
+    writeFileSync(path.join(d, 'sub/a'), 'A');
+    const changed = new FileHasher(cache);
+    expect(changed.peek(d)).toBe(NEEDS_HASHING);
+    expect(await changed.hash(d)).not.toBe(h);
+  });
+
   it('hashes directory trees by names, types, exec bits, links and contents', async () => {
     const d = path.join(tmp.path, 'd');
     mkdirSync(path.join(d, 'sub'), { recursive: true });

@@ -111,3 +111,32 @@ export function tasksModuleCopy(file: string, dir: string): string {
   writeFileSync(copy, text);
   return copy;
 }
+
+/**
+ * Runs `metalk8s-solution argv` in this process with `env` set over the process's environment
+ * (as `.env` or the shell would set it; restored afterwards). Returns the exit code and the
+ * lines written to stdout and stderr, each joined with newlines.
+ */
+export async function runSolutionInProcess(
+  argv: readonly string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string; err: string }> {
+  // Loaded on first use, as `main` is: the build CLI's users do not pay for it.
+  const { runSolutionCli } = await import('../../buildchain/cli/solution.ts');
+  const out: string[] = [];
+  const err: string[] = [];
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  try {
+    const code = await runSolutionCli(argv, {
+      out: (t) => out.push(t),
+      err: (t) => err.push(t),
+    });
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    for (const k of Object.keys(env)) {
+      if (saved[k] === undefined) Reflect.deleteProperty(process.env, k);
+      else process.env[k] = saved[k];
+    }
+  }
+}

@@ -14,23 +14,28 @@ const RENDER = [
   'sys.stdout.write(env.from_string(src).render(**json.loads(sys.argv[2])))',
 ].join('\n');
 
-/** `['python3-jinja2']` when python3 cannot import jinja2 (a failure under CI=true), else []. */
-export function missingJinja(): string[] {
+/**
+ * `['python3-jinja2']` (and `python3-<m>` for each of `alsoModules`, e.g. `yaml` for
+ * salt-apply.py) when python3 cannot import them all (a failure under CI=true), else [].
+ */
+export function missingJinja(alsoModules: readonly string[] = []): string[] {
+  const modules = ['jinja2', ...alsoModules];
+  const packages = modules.map((m) => `python3-${m}`);
   try {
-    execFileSync('python3', ['-c', 'import jinja2'], { stdio: 'ignore' });
+    execFileSync('python3', ['-c', `import ${modules.join(', ')}`], { stdio: 'ignore' });
     return [];
   } catch {
-    const msg = 'python3 with jinja2 (apt-get install python3-jinja2, or npm run setup)';
+    const msg = `python3 with ${modules.join(', ')} (apt-get install ${packages.join(' ')}, or npm run setup)`;
     if (isCI) throw new Error(`CI=true and missing: ${msg}`);
     console.warn(`skipping: missing ${msg}`);
-    return ['python3-jinja2'];
+    return packages;
   }
 }
 
-/** The rendered text of the template `file` with `context`. */
+/** The rendered text of the template `file` with `context` (any JSON values, e.g. 2.4's `archives`). */
 export async function renderJinjaFile(
   file: string,
-  context: Record<string, string>,
+  context: Record<string, unknown>,
 ): Promise<string> {
   const r = await execa('python3', ['-c', RENDER, file, JSON.stringify(context)], {
     stripFinalNewline: false,

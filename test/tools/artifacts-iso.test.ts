@@ -17,6 +17,7 @@ import type { BuildReport } from '../../buildchain/tasks/artifacts/report-types.
 import { createArtifactsTasks } from '../../buildchain/tasks/artifacts/tasks.ts';
 import type { Sources } from '../../buildchain/sources/sources.ts';
 import { missingTools } from '../helpers/require-tool.ts';
+import { dockerManifest } from '../helpers/docker-image.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { runOnEngine, type EngineRun } from '../helpers/engine-run.ts';
 import { localExec } from './lint-helpers.ts';
@@ -43,24 +44,8 @@ async function imageDir(
     await mkdir(dir, { recursive: true });
     await link(path.join(linkLayerFrom, layerHex), path.join(dir, layerHex));
   }
-  const configHex = await put(path.join(dir, sha256(configText)), configText);
-  const manifest = {
-    schemaVersion: 2,
-    mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
-    config: {
-      mediaType: 'application/vnd.docker.container.image.v1+json',
-      size: configText.length,
-      digest: `sha256:${configHex}`,
-    },
-    layers: [
-      {
-        mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
-        size: layer.length,
-        digest: `sha256:${layerHex}`,
-      },
-    ],
-  };
-  await put(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
+  await put(path.join(dir, sha256(configText)), configText);
+  await put(path.join(dir, 'manifest.json'), dockerManifest(Buffer.from(configText), layer));
   await put(path.join(dir, 'version'), 'Directory Transport Version: 1.1\n');
 }
 

@@ -13,6 +13,7 @@ import {
   MEDIA_DOCKER_MANIFEST,
   sha256Digest,
 } from '../../buildchain/lib/oci/manifest.ts';
+import { dockerManifest } from '../helpers/docker-image.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 
 const hex = (digest: string): string => digest.slice('sha256:'.length);
@@ -28,24 +29,7 @@ async function writeImage(
   const blobs = [sha256Digest(config), sha256Digest(layer)];
   await writeFile(path.join(dir, hex(blobs[0] ?? '')), config);
   await writeFile(path.join(dir, hex(blobs[1] ?? '')), layer);
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: MEDIA_DOCKER_MANIFEST,
-      config: {
-        mediaType: 'application/vnd.docker.container.image.v1+json',
-        digest: blobs[0],
-        size: config.length,
-      },
-      layers: [
-        {
-          mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
-          digest: blobs[1],
-          size: layer.length,
-        },
-      ],
-    }),
-  );
+  const manifest = dockerManifest(config, layer);
   await writeFile(path.join(dir, 'manifest.json'), manifest);
   await writeFile(path.join(dir, 'version'), DIR_TRANSPORT_VERSION);
   return { manifest, blobs };

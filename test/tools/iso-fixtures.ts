@@ -4,8 +4,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { REQUIRED_LAYOUT, registryLayout } from '../../buildchain/tasks/iso/verify.ts';
+import { dockerManifest, helloImage } from '../helpers/docker-image.ts';
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
@@ -29,23 +29,7 @@ export async function writeImageLayout(
   await writeFile(path.join(dir, sha256(config)), config);
   await writeFile(path.join(dir, sha256(layer)), layer);
   await writeFile(path.join(dir, 'version'), 'Directory Transport Version: 1.1\n');
-  const manifest = {
-    schemaVersion: 2,
-    mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
-    config: {
-      mediaType: 'application/vnd.docker.container.image.v1+json',
-      size: config.length,
-      digest: `sha256:${sha256(config)}`,
-    },
-    layers: [
-      {
-        mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
-        size: layer.length,
-        digest: `sha256:${sha256(layer)}`,
-      },
-    ],
-  };
-  await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
+  await writeFile(path.join(dir, 'manifest.json'), dockerManifest(config, layer));
   return path.join(dir, sha256(layer));
 }
 
@@ -126,24 +110,7 @@ export async function writeListLayout(
     const layer = randomBytes(2048);
     await writeFile(path.join(dir, sha256(config)), config);
     await writeFile(path.join(dir, sha256(layer)), layer);
-    const manifest = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
-        config: {
-          mediaType: 'application/vnd.docker.container.image.v1+json',
-          size: config.length,
-          digest: `sha256:${sha256(config)}`,
-        },
-        layers: [
-          {
-            mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
-            size: layer.length,
-            digest: `sha256:${sha256(layer)}`,
-          },
-        ],
-      }),
-    );
+    const manifest = dockerManifest(config, layer);
     const file = path.join(dir, `${sha256(manifest)}.manifest.json`);
     await writeFile(file, manifest);
     instances.push(file);
@@ -175,51 +142,13 @@ export async function writeDockerArchive(
 ): Promise<string> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'docker-archive-'));
   try {
-    await writeFile(path.join(work, 'hello.txt'), text);
-    const tar = execFileSync('tar', [
-      '-C',
-      work,
-      '--mtime=@0',
-      '--owner=0',
-      '--group=0',
-      '--numeric-owner',
-      '-cf',
-      '-',
-      'hello.txt',
-    ]);
-    const layer = gzipSync(tar);
-    const config = Buffer.from(
-      JSON.stringify({
-        architecture: 'amd64',
-        os: 'linux',
-        config: {},
-        rootfs: { type: 'layers', diff_ids: [`sha256:${sha256(tar)}`] },
-      }),
-    );
+    const { config, layer, manifest } = await helloImage(text);
     const layout = path.join(work, 'layout');
     await mkdir(layout);
     await writeFile(path.join(layout, sha256(layer)), layer);
     await writeFile(path.join(layout, sha256(config)), config);
     await writeFile(path.join(layout, 'version'), 'Directory Transport Version: 1.1\n');
-    await writeFile(
-      path.join(layout, 'manifest.json'),
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
-        config: {
-          mediaType: 'application/vnd.docker.container.image.v1+json',
-          size: config.length,
-          digest: `sha256:${sha256(config)}`,
-        },
-        layers: [
-          {
-            mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
-            size: layer.length,
-            digest: `sha256:${sha256(layer)}`,
-          },
-        ],
-      }),
-    );
+    await writeFile(path.join(layout, 'manifest.json'), manifest);
     const dest = path.join(isoRoot, rel);
     await mkdir(path.dirname(dest), { recursive: true });
     execFileSync('skopeo', [

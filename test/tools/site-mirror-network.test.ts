@@ -10,7 +10,6 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../buildchain/config/load.ts';
-import type { TaskError } from '../../buildchain/lib/errors.ts';
 import {
   configureHttp,
   DEFAULT_HTTP_TIMEOUT_MS,
@@ -39,16 +38,8 @@ import {
 } from '../helpers/site-stand-in.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { REPO_ROOT } from '../helpers/workspace.ts';
+import { taskRejection } from '../helpers/rejection.ts';
 import { fixtureConfig } from './mirror-fixture.ts';
-
-async function rejection(p: Promise<unknown>): Promise<TaskError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as TaskError;
-  }
-  throw new Error('expected a rejection');
-}
 
 const nginx = makeImage('nginx', 'amd64', 'docker');
 const repos = new Map<string, StandInRepo>([
@@ -144,7 +135,7 @@ describe.skipIf(missingTools('openssl').length > 0)(
       // NO_PROXY names the host: reached directly, where the name does not resolve.
       configureHttp({ proxies: { httpsProxy: proxy.url, httpProxy: '', noProxy: 'docker.io' } });
       proxy.log.length = 0;
-      const direct = await rejection(client.getManifest('nginx', nginx.digest));
+      const direct = await taskRejection(client.getManifest('nginx', nginx.digest));
       expect(direct.message).toMatch(
         /^cannot reach registry docker\.io \(registry-1\.docker\.io\): (ENOTFOUND|EAI_AGAIN)/,
       );
@@ -178,7 +169,7 @@ describe.skipIf(missingTools('openssl').length > 0)(
         proxies: { httpsProxy: '', httpProxy: proxy.url, noProxy: '.stand-in.test' },
       });
       proxy.log.length = 0;
-      const err = await rejection(readUrl(url, "repo 'base'"));
+      const err = await taskRejection(readUrl(url, "repo 'base'"));
       expect(err.reason).toBe('unreachable');
       expect(err.message).toMatch(
         /repo 'base': cannot reach http:\/\/mirror\.stand-in\.test\/.*: (ENOTFOUND|EAI_AGAIN)/,
@@ -207,7 +198,7 @@ describe.skipIf(missingTools('openssl').length > 0)(
       expect((await client.getManifest('pause', '3.1')).contentType).toContain('manifest.v2+json');
 
       // The stand-in's certificate is self-signed: the probe fails on it, which shows where it went.
-      const centos = await rejection(
+      const centos = await taskRejection(
         sources.repoUrl('http://mirror.centos.org/centos/7/os/x86_64/'),
       );
       expect(centos.message).toContain(
@@ -217,7 +208,7 @@ describe.skipIf(missingTools('openssl').length > 0)(
       expect(centos.hint).toContain('NODE_EXTRA_CA_CERTS');
       expect(proxy.log.map((e) => e.target)).toContain('vault.centos.org:443');
 
-      const k8s = await rejection(
+      const k8s = await taskRejection(
         sources.repoUrl('https://packages.cloud.google.com/yum/repos/kubernetes-el7-x86_64'),
       );
       expect(k8s.reason).toBe('unreachable');
@@ -227,7 +218,7 @@ describe.skipIf(missingTools('openssl').length > 0)(
       expect(k8s.hint).toContain(
         'PACKAGE_MIRRORS=https://packages.cloud.google.com/yum/repos/kubernetes-el7-x86_64=',
       );
-      const salt = await rejection(
+      const salt = await taskRejection(
         sources.repoUrl('https://repo.saltstack.com/yum/redhat/7/x86_64/archive/2018.3.4'),
       );
       expect(salt.message).toContain('shut down in November 2024');
@@ -241,7 +232,7 @@ describe.skipIf(missingTools('openssl').length > 0)(
       expect(
         await site.repoUrl('https://packages.cloud.google.com/yum/repos/kubernetes-el7-x86_64'),
       ).toBe(`http://127.0.0.1:${String(yumPort)}/k8s/repos/kubernetes-el7-x86_64`);
-      const siteSalt = await rejection(
+      const siteSalt = await taskRejection(
         site.repoUrl('https://repo.saltstack.com/yum/redhat/7/x86_64/archive/2018.3.4'),
       );
       expect(siteSalt.hint).toContain('Add a PACKAGE_MIRRORS pair');
@@ -275,7 +266,7 @@ describe('a registry that accepts TCP and never answers', () => {
         }),
       );
       let started = Date.now();
-      const err = await rejection(sources.registry('quay.io'));
+      const err = await taskRejection(sources.registry('quay.io'));
       const took = Date.now() - started;
       expect(took).toBeLessThan(30_000);
       expect(took).toBeGreaterThanOrEqual(DEFAULT_HTTP_TIMEOUT_MS - 500);
@@ -284,7 +275,7 @@ describe('a registry that accepts TCP and never answers', () => {
       expect(err.message).toContain('within 20 s (HTTP_TIMEOUT)');
       expect(err.hint).toMatch(/REGISTRY_MIRRORS/);
       started = Date.now();
-      expect((await rejection(sources.registry('quay.io'))).message).toBe(err.message);
+      expect((await taskRejection(sources.registry('quay.io'))).message).toBe(err.message);
       expect(Date.now() - started).toBeLessThan(100);
     },
   );
@@ -299,7 +290,7 @@ describe('a registry that accepts TCP and never answers', () => {
       }),
     );
     let started = Date.now();
-    expect((await rejection(sources.registry('quay.io'))).message).toContain(
+    expect((await taskRejection(sources.registry('quay.io'))).message).toContain(
       'within 1 s (HTTP_TIMEOUT)',
     );
     expect(Date.now() - started).toBeLessThan(3000);
@@ -309,7 +300,7 @@ describe('a registry that accepts TCP and never answers', () => {
       timeoutMs: 800,
     });
     started = Date.now();
-    const err = await rejection(client.getManifest('x/y', 'latest'));
+    const err = await taskRejection(client.getManifest('x/y', 'latest'));
     expect(Date.now() - started).toBeLessThan(2000);
     expect(err.message).toBe(
       `cannot reach registry ${host}: ETIMEDOUT no connection within 800 ms (HTTP_TIMEOUT)`,
@@ -329,7 +320,7 @@ describe('a package repository that accepts TCP and never answers', () => {
     configureHttp({ timeoutMs: 700 });
     const url = `http://127.0.0.1:${String(mute)}/base/repodata/repomd.xml`;
     const started = Date.now();
-    const err = await rejection(readUrl(url, "repo 'base'"));
+    const err = await taskRejection(readUrl(url, "repo 'base'"));
     expect(Date.now() - started).toBeLessThan(2000);
     expect(err.message).toBe(
       `repo 'base': cannot reach ${url}: ETIMEDOUT no answer within 700 ms (HTTP_TIMEOUT)`,

@@ -9,7 +9,6 @@ import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BlobStore } from '../../buildchain/media/images/blob-store.ts';
-import type { TaskError } from '../../buildchain/lib/errors.ts';
 import type { RegistryEndpoint } from '../../buildchain/sources/sources.ts';
 import { pullImage, type PullImageResult } from '../../buildchain/tasks/images/pull.ts';
 import {
@@ -28,6 +27,7 @@ import {
   type StandInRepo,
 } from '../helpers/site-stand-in.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
+import { taskRejection } from '../helpers/rejection.ts';
 
 const app = makeImage('app', 'amd64', 'docker');
 const list = makeMultiArch('multi-list', 'docker');
@@ -40,15 +40,6 @@ const repos = new Map<string, StandInRepo>([
 
 let tmp: TempDir;
 let n = 0;
-
-async function rejection(p: Promise<unknown>): Promise<TaskError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as TaskError;
-  }
-  throw new Error('expected a rejection');
-}
 
 async function pull(
   endpoint: RegistryEndpoint,
@@ -122,7 +113,7 @@ describe('site mirror stand-in: registry auth, redirects, lists, rate limits', (
     expect(await readFile(path.join(dest, 'manifest.json'))).toEqual(app.manifest.bytes);
 
     const none = await authFile('none.json', { auths: {} });
-    const err = await rejection(pull({ ...endpoint, authFile: none }, 'team/app', app.digest));
+    const err = await taskRejection(pull({ ...endpoint, authFile: none }, 'team/app', app.digest));
     expect(err.reason).toBe('invalid-input');
     expect(err.message).toContain(`registry denied access to ${basicHost}/team/app manifests/`);
     expect(err.hint).toMatch(/REGISTRY_AUTH_FILE/);
@@ -154,7 +145,7 @@ describe('site mirror stand-in: registry auth, redirects, lists, rate limits', (
     const file = await authFile('wrong.json', {
       auths: { [bearerHost]: { auth: b64('bob:nope') } },
     });
-    const err = await rejection(
+    const err = await taskRejection(
       pull(
         { host: bearerHost, pathPrefix: '', insecure: true, authFile: file },
         'team/app',
@@ -200,7 +191,7 @@ describe('site mirror stand-in: registry auth, redirects, lists, rate limits', (
     // The list's bytes served under the index's pinned digest: tampering, refused.
     const tampered = `sha256:${'0'.repeat(64)}`;
     index.repo.manifests.set(tampered, list.repo.manifests.get(list.digest) as never);
-    const err = await rejection(pull(endpoint, 'multi/index', tampered));
+    const err = await taskRejection(pull(endpoint, 'multi/index', tampered));
     expect(err.reason).toBe('digest-mismatch');
     expect(err.message).toContain(`expected ${tampered}, registry served ${list.digest}`);
   });
@@ -242,12 +233,12 @@ describe('site mirror stand-in: registry auth, redirects, lists, rate limits', (
 
       // No credentials in the store: anonymous, so the registry's refusal is what the user sees.
       const empty = await authFile('e.json', { credsStore: 'empty' });
-      expect((await rejection(pull(endpoint(empty), 'team/app', app.digest))).message).toContain(
-        '(no credentials found)',
-      );
+      expect(
+        (await taskRejection(pull(endpoint(empty), 'team/app', app.digest))).message,
+      ).toContain('(no credentials found)');
 
       const missing = await authFile('m.json', { credHelpers: { [bearerHost]: 'absent' } });
-      const notFound = await rejection(pull(endpoint(missing), 'team/app', app.digest));
+      const notFound = await taskRejection(pull(endpoint(missing), 'team/app', app.digest));
       expect(notFound.reason).toBe('invalid-input');
       expect(notFound.message).toBe(
         `credential helper docker-credential-absent (credHelpers "absent" of ${missing}) is not on PATH`,
@@ -255,15 +246,15 @@ describe('site mirror stand-in: registry auth, redirects, lists, rate limits', (
       expect(notFound.hint).toContain(`echo ${bearerHost} | docker-credential-absent get`);
 
       const broken = await authFile('b.json', { credsStore: 'broken' });
-      expect((await rejection(pull(endpoint(broken), 'team/app', app.digest))).message).toBe(
+      expect((await taskRejection(pull(endpoint(broken), 'team/app', app.digest))).message).toBe(
         `credential helper docker-credential-broken (credsStore "broken" of ${broken}) failed for ${bearerHost} (exit 3): cannot talk to the keyring`,
       );
       const idToken = await authFile('t.json', { credsStore: 'idtoken' });
-      expect((await rejection(pull(endpoint(idToken), 'team/app', app.digest))).message).toContain(
-        'holds an identity token',
-      );
+      expect(
+        (await taskRejection(pull(endpoint(idToken), 'team/app', app.digest))).message,
+      ).toContain('holds an identity token');
       const bad = await authFile('x.json', { credsStore: '../evil' });
-      expect((await rejection(pull(endpoint(bad), 'team/app', app.digest))).message).toContain(
+      expect((await taskRejection(pull(endpoint(bad), 'team/app', app.digest))).message).toContain(
         "'../evil' is not a credential helper name",
       );
 
@@ -275,7 +266,7 @@ describe('site mirror stand-in: registry auth, redirects, lists, rate limits', (
       process.env.HOME = home;
       delete process.env.XDG_RUNTIME_DIR;
       try {
-        const anonymous = await rejection(
+        const anonymous = await taskRejection(
           pull({ host: bearerHost, pathPrefix: '', insecure: true }, 'team/app', app.digest),
         );
         expect(anonymous.message).toContain('(no credentials found)');
@@ -316,7 +307,7 @@ describe('site mirror stand-in: registry auth, redirects, lists, rate limits', (
     const always = registryHandler({ repos, tooMany: { count: 1000, retryAfter: '3600' } });
     const host = `127.0.0.1:${String(await serve(always.handler))}`;
     const started = Date.now();
-    const err = await rejection(
+    const err = await taskRejection(
       pull({ host, pathPrefix: '', insecure: true }, 'team/app', app.digest, 'linux/amd64', {
         attempts: 3,
         retryAfterCapMs: 300,

@@ -6,23 +6,16 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { runSolutionCli } from '../../buildchain/cli/solution.ts';
 import { buildSolution } from '../../buildchain/tasks/solution/build/build.ts';
 import { initSolution } from '../../buildchain/tasks/solution/init/init.ts';
 import { lintSolution } from '../../buildchain/tasks/solution/lint/lint.ts';
 import { inspectSolutionIso } from '../../buildchain/tasks/solution/verify/inspect.ts';
 import { verifySolutionIso } from '../../buildchain/tasks/solution/verify/verify.ts';
 import { missingTools } from '../helpers/require-tool.ts';
+import { runSolutionInProcess } from '../helpers/cli-in-process.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 
 const missing = missingTools('buildah', 'skopeo', 'xorriso', 'isoinfo');
-
-async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runSolutionCli(argv, { out: (t) => out.push(t), err: (t) => err.push(t) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 describe.skipIf(missing.length > 0)('images: auto', () => {
   let tmp: TempDir;
@@ -73,7 +66,7 @@ describe.skipIf(missing.length > 0)('images: auto', () => {
     const text = await readFile(op, 'utf8');
     await writeFile(op, text.replace(/auto-app:1\.0\.0/, 'auto-operator:1.0.0'));
     try {
-      const r = await cli(['lint', dir]);
+      const r = await runSolutionInProcess(['lint', dir]);
       expect(r.code).toBe(1);
       expect(r.err).toMatch(
         /operator\/deploy\/operator\.yaml: error \[image-auto\] .*image auto-operator:1\.0\.0 is referenced, but images\/auto-operator\/ has no Containerfile to build it from/,
@@ -83,7 +76,7 @@ describe.skipIf(missing.length > 0)('images: auto', () => {
       );
       const out = path.join(tmp.path, 'never');
       await mkdir(out);
-      const b = await cli(['build', dir, '-o', path.join(out, 'x.iso')]);
+      const b = await runSolutionInProcess(['build', dir, '-o', path.join(out, 'x.iso')]);
       expect(b.code).toBe(1);
       expect(b.err).toContain('no ISO was written');
     } finally {
@@ -95,13 +88,13 @@ describe.skipIf(missing.length > 0)('images: auto', () => {
     const doc = YAML.parse(await readFile(config(), 'utf8')) as Record<string, unknown>;
     doc.images = [];
     await writeFile(config(), YAML.stringify(doc));
-    const without = await cli(['lint', dir]);
+    const without = await runSolutionInProcess(['lint', dir]);
     expect(without.code).toBe(1);
     expect(without.err).toContain('image-not-packaged');
-    const withFlag = await cli(['lint', dir, '--images-auto']);
+    const withFlag = await runSolutionInProcess(['lint', dir, '--images-auto']);
     expect(withFlag.code, withFlag.err).toBe(0);
     await rm(path.join(dir, 'images', 'auto-app', 'Containerfile'));
-    const noContext = await cli(['lint', dir, '--images-auto']);
+    const noContext = await runSolutionInProcess(['lint', dir, '--images-auto']);
     expect(noContext.code).toBe(1);
     expect(noContext.err).toContain('[image-auto]');
   });

@@ -6,34 +6,12 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runSolutionCli } from '../../buildchain/cli/solution.ts';
 import { initSolution } from '../../buildchain/tasks/solution/init/init.ts';
+import { runSolutionInProcess } from '../helpers/cli-in-process.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 
 const BAD_EPOCH =
   "error: SOURCE_DATE_EPOCH='yesterday' is not a whole number of seconds from 0 to 4294967295 (1970-01-01 to 2106-02-07 UTC)\n  hint: set SOURCE_DATE_EPOCH to an integer in that range";
-
-async function cli(
-  argv: string[],
-  env: Record<string, string>,
-): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  try {
-    const code = await runSolutionCli(argv, {
-      out: (t) => out.push(t),
-      err: (t) => err.push(t),
-    });
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    for (const k of Object.keys(env)) {
-      if (saved[k] === undefined) Reflect.deleteProperty(process.env, k);
-      else process.env[k] = saved[k];
-    }
-  }
-}
 
 describe('solution commands: a bad setting is exit 2 naming it', () => {
   let tmp: TempDir;
@@ -67,7 +45,7 @@ describe('solution commands: a bad setting is exit 2 naming it', () => {
 
   it.each([0, 1, 2, 3, 4])('SOURCE_DATE_EPOCH=yesterday: command #%i', async (i) => {
     const [name, argv] = commands()[i] ?? ['', []];
-    const r = await cli(argv, { SOURCE_DATE_EPOCH: 'yesterday' });
+    const r = await runSolutionInProcess(argv, { SOURCE_DATE_EPOCH: 'yesterday' });
     expect(r.code, `${name}: ${r.err}`).toBe(2);
     expect(r.err).toContain(BAD_EPOCH);
     expect(r.err).not.toMatch(/\n\s+at /);
@@ -77,10 +55,12 @@ describe('solution commands: a bad setting is exit 2 naming it', () => {
   });
 
   it('another bad setting (IMAGE_PULL_CONNECTIONS=abc) and a bad tool path setting', async () => {
-    const r = await cli(commands()[0]?.[1] ?? [], { IMAGE_PULL_CONNECTIONS: 'abc' });
+    const r = await runSolutionInProcess(commands()[0]?.[1] ?? [], {
+      IMAGE_PULL_CONNECTIONS: 'abc',
+    });
     expect(r.code).toBe(2);
     expect(r.err).toContain('error: IMAGE_PULL_CONNECTIONS=abc is not a positive integer');
-    const v = await cli(['verify', iso()], { IMAGE_BUILDER: 'kaniko' });
+    const v = await runSolutionInProcess(['verify', iso()], { IMAGE_BUILDER: 'kaniko' });
     expect(v.code).toBe(2);
     expect(v.err).toContain('IMAGE_BUILDER=kaniko');
   });

@@ -7,7 +7,6 @@ import { execFileSync } from 'node:child_process';
 import { copyFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runSolutionCli } from '../../buildchain/cli/solution.ts';
 import { UsageError } from '../../buildchain/engine/failures.ts';
 import { buildSolution } from '../../buildchain/tasks/solution/build/build.ts';
 import { parseVerifyStatus } from '../../buildchain/tasks/solution/build/signature.ts';
@@ -17,6 +16,7 @@ import {
 } from '../../buildchain/tasks/solution/verify/inspect.ts';
 import { verifySolutionIso } from '../../buildchain/tasks/solution/verify/verify.ts';
 import { missingTools } from '../helpers/require-tool.ts';
+import { runSolutionInProcess } from '../helpers/cli-in-process.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 
 const EXAMPLE = path.resolve(import.meta.dirname, '..', '..', 'examples', 'solution-example');
@@ -33,29 +33,6 @@ function gpg(home: string, ...args: string[]): string {
 
 function codes(problems: readonly { code: string; severity: string }[]): string[] {
   return problems.map((p) => `${p.severity}:${p.code}`);
-}
-
-/** Runs the command line in this process with GNUPGHOME set as `.env` would set it. */
-async function cli(
-  argv: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  try {
-    const code = await runSolutionCli(argv, {
-      out: (t) => out.push(t),
-      err: (t) => err.push(t),
-    });
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    for (const k of Object.keys(env)) {
-      if (saved[k] === undefined) Reflect.deleteProperty(process.env, k);
-      else process.env[k] = saved[k];
-    }
-  }
 }
 
 describe.skipIf(missing.length > 0)('signed Solution ISO', () => {
@@ -142,13 +119,13 @@ describe.skipIf(missing.length > 0)('signed Solution ISO', () => {
     const r = await verifySolutionIso(iso, { key: pub });
     expect(r.problems).toEqual([]);
     expect(r.signature).toMatchObject({ status: 'good', signer: SIGNER, key: fingerprint });
-    const j = await cli(['verify', iso, '--key', pub, '--json']);
+    const j = await runSolutionInProcess(['verify', iso, '--key', pub, '--json']);
     expect(JSON.parse(j.out)).toMatchObject({
       ok: true,
       problems: [],
       signature: { status: 'good', signer: SIGNER, key: fingerprint },
     });
-    const c = await cli(['verify', iso, '--key', pub]);
+    const c = await runSolutionInProcess(['verify', iso, '--key', pub]);
     expect(c.code).toBe(0);
     expect(c.err).toContain(`OK (SHA256SUM signed by ${SIGNER}, key ${fingerprint})`);
     const withKey = await inspectSolutionIso(iso, { key: pub });
@@ -156,7 +133,7 @@ describe.skipIf(missing.length > 0)('signed Solution ISO', () => {
       new RegExp(`^${SIGNER} key ${fingerprint}, \\d{4}-.*Z \\(good signature\\)$`),
     );
     // Without the key: the signer's key is still named, marked as not checked.
-    const c2 = await cli(['inspect', iso]);
+    const c2 = await runSolutionInProcess(['inspect', iso]);
     expect(c2.code).toBe(0);
     expect(c2.out).toMatch(
       new RegExp(`Signed by: +unknown signer key ${fingerprint}.*not checked: pass --key`),
@@ -195,7 +172,7 @@ describe.skipIf(missing.length > 0)('signed Solution ISO', () => {
     expect(r.problems[0]?.message).toContain(`which is not a key of ${pub}`);
     // The right key for that signature passes.
     expect((await verifySolutionIso(other, { key: otherPub })).problems).toEqual([]);
-    expect((await cli(['verify', other, '--key', pub])).code).toBe(1);
+    expect((await runSolutionInProcess(['verify', other, '--key', pub])).code).toBe(1);
   });
 
   it('a damaged signature is refused', async () => {
@@ -234,7 +211,7 @@ describe.skipIf(missing.length > 0)('signed Solution ISO', () => {
     const t = await verifySolutionIso(isoSet, { key: pub });
     expect(codes(t.problems)).toContain('error:sha256sum-mismatch');
     expect(t.signature?.status).toBe('good');
-    expect((await cli(['verify', isoSet, '--key', pub])).code).toBe(1);
+    expect((await runSolutionInProcess(['verify', isoSet, '--key', pub])).code).toBe(1);
   });
 
   it('--key without SHA256SUM.asc is an error (signature-missing)', async () => {
@@ -250,18 +227,23 @@ describe.skipIf(missing.length > 0)('signed Solution ISO', () => {
     const notAKey = path.join(tmp.path, 'not-a-key.asc');
     await writeFile(notAKey, 'hello\n');
     await expect(verifySolutionIso(iso, { key: notAKey })).rejects.toBeInstanceOf(UsageError);
-    const r1 = await cli(['verify', iso, '--key', notAKey]);
+    const r1 = await runSolutionInProcess(['verify', iso, '--key', notAKey]);
     expect(r1.code).toBe(2);
     expect(r1.err).toContain(`error: --key ${notAKey} holds no OpenPGP public key`);
     expect(r1.err).toContain('hint: export the signer');
     expect(r1.err).not.toMatch(/\n\s+at /);
-    const r2 = await cli(['verify', iso, '--key', path.join(tmp.path, 'nope.asc')]);
+    const r2 = await runSolutionInProcess([
+      'verify',
+      iso,
+      '--key',
+      path.join(tmp.path, 'nope.asc'),
+    ]);
     expect(r2.code).toBe(2);
     expect(r2.err).toContain('nope.asc: no such file');
-    const r3 = await cli(['inspect', iso, '--key', tmp.path]);
+    const r3 = await runSolutionInProcess(['inspect', iso, '--key', tmp.path]);
     expect(r3.code).toBe(2);
     expect(r3.err).toContain('is a directory, not a regular file');
-    const r4 = await cli(['verify', iso, '--key', pub, '--no-checksum']);
+    const r4 = await runSolutionInProcess(['verify', iso, '--key', pub, '--no-checksum']);
     expect(r4.code).toBe(2);
     expect(r4.err).toContain('--key checks the signature of SHA256SUM, which --no-checksum skips');
 
@@ -269,7 +251,7 @@ describe.skipIf(missing.length > 0)('signed Solution ISO', () => {
     const out = path.join(tmp.path, 'never', 'x.iso');
     await mkdir(path.dirname(out));
     const work = path.join(tmp.path, 'never-work');
-    const r5 = await cli(
+    const r5 = await runSolutionInProcess(
       [
         'build',
         EXAMPLE,
@@ -305,7 +287,7 @@ describe.skipIf(missing.length > 0)('signed Solution ISO', () => {
     );
     const out = path.join(tmp.path, 'ambiguous', 'x.iso');
     await mkdir(path.dirname(out));
-    const r = await cli(
+    const r = await runSolutionInProcess(
       ['build', EXAMPLE, '--allow-host-files', '-o', out, '--sign-key', 'example.invalid'],
       { GNUPGHOME: home, SOURCE_DATE_EPOCH: '1700000000' },
     );
@@ -335,7 +317,7 @@ describe.skipIf(missing.length > 0)('signed Solution ISO', () => {
     const out = path.join(tmp.path, 'locked-out', 'x.iso');
     await mkdir(path.dirname(out));
     try {
-      const r = await cli(
+      const r = await runSolutionInProcess(
         [
           'build',
           EXAMPLE,
@@ -366,10 +348,13 @@ describe.skipIf(missing.length > 0)('signed Solution ISO', () => {
   it('--sign-key without gpg (GPG_BIN wrong): tool-not-found, exit 1, nothing written', async () => {
     const out = path.join(tmp.path, 'no-gpg-out', 'x.iso');
     await mkdir(path.dirname(out));
-    const r = await cli(['build', EXAMPLE, '--allow-host-files', '-o', out, '--sign-key', 'k'], {
-      GPG_BIN: path.join(tmp.path, 'no-such-gpg'),
-      SOURCE_DATE_EPOCH: '1700000000',
-    });
+    const r = await runSolutionInProcess(
+      ['build', EXAMPLE, '--allow-host-files', '-o', out, '--sign-key', 'k'],
+      {
+        GPG_BIN: path.join(tmp.path, 'no-such-gpg'),
+        SOURCE_DATE_EPOCH: '1700000000',
+      },
+    );
     expect(r.code).toBe(1);
     expect(r.err).toContain('error [tool-not-found]');
     expect(r.err).toContain(

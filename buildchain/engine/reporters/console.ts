@@ -41,6 +41,7 @@ export function formatFailure(e: TaskFailEvent): string {
 export function formatSummary(e: SummaryEvent): string {
   const c = e.counts;
   const parts = [`${c.done} run`, `${c.upToDate} up to date`];
+  if ((c.cached ?? 0) > 0) parts.push(`${c.cached ?? 0} restored from cache`);
   if (c.wouldRun > 0) parts.push(`${c.wouldRun} would run`);
   if (c.failed > 0) parts.push(`${c.failed} failed`);
   if (c.blocked > 0) parts.push(`${c.blocked} blocked`);
@@ -48,6 +49,10 @@ export function formatSummary(e: SummaryEvent): string {
   if ((c.ignored ?? 0) > 0) parts.push(`${c.ignored ?? 0} ignored`);
   const head = e.interrupted ? 'build interrupted' : e.exitCode === 0 ? 'build ok' : 'build failed';
   return `${head}: ${parts.join(', ')} in ${(e.durationMs / 1000).toFixed(1)}s`;
+}
+
+function mbText(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
 }
 
 /** At most `max` reasons on one console line (the JSON events keep them all). */
@@ -83,6 +88,12 @@ export function formatEvent(event: BuildEvent, opts: ConsoleReporterOptions): st
       return opts.verbose === true
         ? `   ${event.task} done in ${(event.durationMs / 1000).toFixed(1)}s`
         : undefined;
+    case 'cached':
+      return opts.quiet === true ? undefined : `<< ${event.task} (restored from cache)`;
+    case 'cache-stats':
+      return opts.quiet === true
+        ? undefined
+        : `cache ${event.url} (${event.mode}): ${event.tasksRestored} restored, ${event.tasksSaved} saved, ${event.tasksMissed} missed; blobs ${event.blobsFromCache} from cache (${mbText(event.blobBytesFromCache)}), ${event.blobsFromUpstream} from upstream (${mbText(event.blobBytesFromUpstream)}), ${event.blobsUploaded + event.blobsMounted} uploaded`;
     case 'fail':
       return formatFailure(event);
     case 'output':

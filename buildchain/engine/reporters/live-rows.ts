@@ -100,6 +100,11 @@ export class LiveModel {
       case 'done':
         this.end(event.task);
         return this.quiet ? undefined : `.. ${event.task}`;
+      case 'cached':
+        this.end(event.task);
+        return formatEvent(event, { quiet: this.quiet });
+      case 'cache-stats':
+        return formatEvent(event, { quiet: this.quiet });
       case 'fail':
         this.end(event.task);
         this.failed++;

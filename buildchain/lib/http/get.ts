@@ -194,11 +194,33 @@ async function exchangeWithRetries(
   }
 }
 
+/** Options of {@link httpRequest}: those of {@link httpGet} plus a request body. */
+export interface HttpRequestOptions extends HttpGetOptions {
+  /** The request body: bytes, or a stream opened for this request (piped as it is read). */
+  readonly body?: Buffer | (() => Readable);
+}
+
+/**
+ * One request with any method (HEAD, PUT, POST, PATCH, DELETE: registry uploads), on the same
+ * agents, timeouts and signal as {@link httpGet}. Redirects are not followed (a body cannot be
+ * sent twice): the 3xx response is returned. Rejects with an {@link HttpError} when no
+ * response comes.
+ */
+export function httpRequest(
+  method: string,
+  url: string | URL,
+  opts: HttpRequestOptions = {},
+): Promise<HttpResponse> {
+  return exchange(new URL(url), { ...opts.headers }, opts, method, opts.body);
+}
+
 /** One request/response on the shared agents, with both timeouts and the signal. */
 function exchange(
   url: URL,
   headers: Record<string, string>,
   opts: HttpGetOptions,
+  method = 'GET',
+  body?: Buffer | (() => Readable),
 ): Promise<HttpResponse> {
   const connectMs = opts.connectTimeoutMs ?? opts.timeoutMs ?? defaults.timeoutMs;
   const idleMs = opts.idleTimeoutMs ?? opts.timeoutMs ?? defaults.timeoutMs;
@@ -234,7 +256,7 @@ function exchange(
     const onAbort = (): void => {
       fail(new HttpError(url, 'ABORT_ERR', 'aborted'));
     };
-    const req = (options.protocol === 'https:' ? https : http).request(options);
+    const req = (options.protocol === 'https:' ? https : http).request({ ...options, method });
     const connectTimer = setTimeout(() => {
       fail(
         new HttpError(
@@ -278,6 +300,12 @@ function exchange(
       });
       resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res, url });
     });
-    req.end();
+    if (typeof body === 'function') {
+      const src = body();
+      src.once('error', (err) => {
+        fail(toHttpError(err, url, signal));
+      });
+      src.pipe(req);
+    } else req.end(body);
   });
 }

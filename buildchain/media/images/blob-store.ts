@@ -2,7 +2,9 @@
  * A shared content-addressed blob store (`<dir>/sha256/<hex>`): each blob is fetched once,
  * its sha256 checked while streaming into a temp file that is renamed into place only when it
  * matches. Fetches are single-flight per blob across every pull running in this process, and
- * bounded in number.
+ * bounded in number. With a build cache (BUILD_CACHE, engine/cache/) a missing blob is looked
+ * up there before the upstream (a blob failing its digest is discarded, then fetched upstream),
+ * and in readwrite mode what came from the upstream is uploaded to it (in the background).
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -10,43 +12,38 @@ import { copyFile, link, mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { activeBuildCache, type BuildCache } from '../../engine/cache/build-cache.ts';
 import { TaskError } from '../../engine/task.ts';
 import { produceFileAtomic } from '../../lib/fs/atomic-write.ts';
+import { Semaphore } from '../../lib/async/semaphore.ts';
 import { sha256File } from '../../lib/fs/hash.ts';
 
 /** Counters for benchmarks and logs. */
 export interface BlobStoreStats {
-  /** Bytes received over the network into the store. */
+  /** Bytes received from the upstream into the store. */
   bytesFetched: number;
   blobsFetched: number;
+  /** Bytes and blobs received from the build cache instead of the upstream. */
+  bytesFromCache: number;
+  blobsFromCache: number;
   /** Blobs already present when asked for. */
   blobsReused: number;
 }
 
-/** Bounds how many async jobs run at once. */
-export class Semaphore {
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
-  constructor(private readonly limit: number) {}
-
-  async run<T>(job: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((r) => this.waiting.push(r));
-    this.active++;
-    try {
-      return await job();
-    } finally {
-      this.active--;
-      this.waiting.shift()?.();
-    }
-  }
-}
+export { Semaphore };
 
 const TRANSIENT = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ERR_STREAM_PREMATURE_CLOSE']);
 
 /** Where blobs live, shared by every image pull and build. */
 export class BlobStore {
   readonly dir: string;
-  readonly stats: BlobStoreStats = { bytesFetched: 0, blobsFetched: 0, blobsReused: 0 };
+  readonly stats: BlobStoreStats = {
+    bytesFetched: 0,
+    blobsFetched: 0,
+    bytesFromCache: 0,
+    blobsFromCache: 0,
+    blobsReused: 0,
+  };
   private readonly inflight = new Map<string, Promise<string>>();
   private readonly limiter: Semaphore;
 
@@ -70,10 +67,16 @@ export class BlobStore {
    * Makes sure the blob is in the store, fetching it with `open` at most once across
    * concurrent callers. `what` names the image for error messages. Resolves with the path.
    */
-  ensure(digest: string, size: number | undefined, open: () => Promise<Readable>, what: string): Promise<string> {
+  ensure(
+    digest: string,
+    size: number | undefined,
+    open: () => Promise<Readable>,
+    what: string,
+    from?: { host: string; repository: string },
+  ): Promise<string> {
     const running = this.inflight.get(digest);
     if (running !== undefined) return running;
-    const job = this.fetchOnce(digest, size, open, what).finally(() => this.inflight.delete(digest));
+    const job = this.fetchOnce(digest, size, open, what, from).finally(() => this.inflight.delete(digest));
     this.inflight.set(digest, job);
     return job;
   }
@@ -83,6 +86,7 @@ export class BlobStore {
     size: number | undefined,
     open: () => Promise<Readable>,
     what: string,
+    from?: { host: string; repository: string },
   ): Promise<string> {
     const final = this.pathOf(digest);
     if (await this.has(digest, size)) {
@@ -90,10 +94,17 @@ export class BlobStore {
       return final;
     }
     await mkdir(path.dirname(final), { recursive: true });
+    const cache = activeBuildCache();
     return this.limiter.run(async () => {
+      if (cache !== undefined && (await this.fromCache(cache, digest, size, what, final))) return final;
       for (let attempt = 1; ; attempt++) {
         try {
           await this.download(digest, size, open, what, final);
+          if (cache !== undefined) {
+            const bytes = size ?? (await stat(final)).size;
+            cache.blobFromUpstream(bytes);
+            if (cache.writable) cache.queueBlobUpload(digest, bytes, final, from);
+          }
           return final;
         } catch (err) {
           const code = (err as { code?: unknown }).code;
@@ -104,12 +115,34 @@ export class BlobStore {
     });
   }
 
+  /** Takes the blob from the build cache; false when absent or unusable (then: upstream). */
+  private async fromCache(
+    cache: BuildCache,
+    digest: string,
+    size: number | undefined,
+    what: string,
+    final: string,
+  ): Promise<boolean> {
+    const src = await cache.openBlob(digest);
+    if (src === undefined) return false;
+    try {
+      await this.download(digest, size, () => Promise.resolve(src), what, final, true);
+    } catch (err) {
+      src.destroy();
+      cache.blobFailed(digest, err);
+      return false;
+    }
+    cache.blobServed(size ?? 0);
+    return true;
+  }
+
   private async download(
     digest: string,
     size: number | undefined,
     open: () => Promise<Readable>,
     what: string,
     final: string,
+    fromCache = false,
   ): Promise<void> {
     const hash = createHash('sha256');
     let n = 0;
@@ -122,7 +155,8 @@ export class BlobStore {
           for await (const chunk of chunks) {
             hash.update(chunk);
             n += chunk.length;
-            stats.bytesFetched += chunk.length;
+            if (fromCache) stats.bytesFromCache += chunk.length;
+            else stats.bytesFetched += chunk.length;
             yield chunk;
           }
         },
@@ -137,7 +171,8 @@ export class BlobStore {
         );
       }
     }, { mode: 0o644 });
-    stats.blobsFetched++;
+    if (fromCache) stats.blobsFromCache++;
+    else stats.blobsFetched++;
   }
 
   /**

@@ -77,21 +77,28 @@ interface Md5Hasher {
 }
 
 /**
- * Runs the hash in a worker thread (tsx loader passed on), so that it overlaps the writer;
- * falls back to hashing in this thread when workers cannot load TypeScript.
+ * Runs the hash in a worker thread (compiled, or with the tsx loader passed on), so that it
+ * overlaps the writer; falls back to hashing in this thread when the worker cannot start.
  */
 function startMd5Hasher(file: string): Md5Hasher {
   let worker: Worker;
   try {
-    // Node 20 cannot load .ts in a worker by itself: register tsx's loader there first.
-    const tsxApi = pathToFileURL(
-      createRequire(import.meta.url)
-        .resolve('tsx/esm/api')
-        .replace(/\.cjs$/, '.mjs'),
-    ).href;
-    const script = new URL('./iso-md5-worker.ts', import.meta.url).href;
-    const code = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(script)}); })`;
-    worker = new Worker(code, { eval: true, workerData: { file } });
+    if (import.meta.url.endsWith('.js')) {
+      // Compiled (dist/, see bin/launch.js): the worker is JavaScript too.
+      worker = new Worker(new URL('./iso-md5-worker.js', import.meta.url), {
+        workerData: { file },
+      });
+    } else {
+      // Node 20 cannot load .ts in a worker by itself: register tsx's loader there first.
+      const tsxApi = pathToFileURL(
+        createRequire(import.meta.url)
+          .resolve('tsx/esm/api')
+          .replace(/\.cjs$/, '.mjs'),
+      ).href;
+      const script = new URL('./iso-md5-worker.ts', import.meta.url).href;
+      const code = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(script)}); })`;
+      worker = new Worker(code, { eval: true, workerData: { file } });
+    }
   } catch {
     return inlineMd5Hasher(file);
   }

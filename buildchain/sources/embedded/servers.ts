@@ -220,6 +220,8 @@ export interface RegistryOptions {
   /** docker-registry binary (REGISTRY_BIN). */
   readonly bin?: string;
   readonly port?: number;
+  /** An htpasswd file (bcrypt): basic auth required for every request. */
+  readonly htpasswd?: string;
 }
 
 /** Starts a distribution registry (plain HTTP) on 127.0.0.1. */
@@ -236,6 +238,9 @@ export async function startRegistry(opts: RegistryOptions): Promise<LoopbackServ
       delete: { enabled: true },
     },
     http: { addr: `127.0.0.1:${port}`, secret: 'metalk8s-buildchain-loopback' },
+    ...(opts.htpasswd === undefined
+      ? {}
+      : { auth: { htpasswd: { realm: 'buildchain', path: opts.htpasswd } } }),
   };
   // yaml loads when a registry starts (not on every command's start-up).
   const { stringify } = await import('yaml');

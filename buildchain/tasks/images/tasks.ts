@@ -117,6 +117,7 @@ export function createImagesTasks(config: BuildConfig, sources: Sources, options
         doc: `Build ${entry.name}:${entry.version} from ${entry.build.context}${embedded ? ' (stand-in)' : ''}`,
         title: `IMG BUILD ${entry.name}:${entry.version}`,
         ...common,
+        cacheable: { outputs: [removable] },
         fileDeps: [path.join(config.root, listFile), ...contextFiles(ctxDir), ...outsideFile],
         tools: [builder, 'skopeo'],
         envKeys: ['IMAGE_BUILDER', 'SOURCES'],

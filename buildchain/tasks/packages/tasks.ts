@@ -163,6 +163,7 @@ function specTasks(
     doc: `Build the SRPM of ${name}`,
     fileDeps: [specPath(config.root, name), ...localSourceFiles(specDir, name), ...fetched],
     targets: [srpm],
+    cacheable: true,
     tools: builderTools(s),
     envKeys: BUILD_ENV_KEYS,
     config: params,
@@ -204,6 +205,7 @@ function specTasks(
       path.join(p.rpm, `${name}.deps.json`),
       path.join(p.rpm, name),
     ],
+    cacheable: true,
     tools: [...builderTools(s), 'rpm', ...(sign === undefined ? [] : ['rpmsign', 'gpg'])],
     envKeys: [...BUILD_ENV_KEYS, 'RPM_SIGN_KEY', 'GNUPGHOME'],
     config: rpmParams,
@@ -317,6 +319,7 @@ function repoTask(
     doc: `Assemble the ${d.repo} yum repository on the ISO root`,
     fileDeps,
     targets: [d.dir],
+    cacheable: d.repo === LOCAL_REPO, // downloaded repos: the RPMs come from the download anyway
     tools: ['createrepo', ...(sign === undefined ? [] : ['gpg'])],
     envKeys: ['RPM_SIGN_KEY', 'GNUPGHOME'],
     config: params,

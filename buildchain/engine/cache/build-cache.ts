@@ -1,0 +1,575 @@
+/**
+ * The build cache on an OCI registry (`BUILD_CACHE=oci://HOST[:PORT]/REPO`): one repository
+ * holding
+ * - task outputs: an OCI image manifest tagged `task-<key>` with artifactType
+ *   {@link TASK_ARTIFACT_TYPE}, a JSON config ({@link ArtifactConfig}) and one deterministic tar
+ *   layer;
+ * - blobs the shared blob store fetched from an upstream registry, each kept alive by a small
+ *   manifest tagged `blob-<hex>` (a registry's garbage collection removes untagged blobs).
+ *
+ * Cache problems never fail a build: every method here reports a problem through `warn` and
+ * answers "not cached". After the registry proved unreachable once, the cache is off for the
+ * rest of the build (one warning, no time lost per task).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Semaphore } from '../../lib/async/semaphore.ts';
+import { TaskError } from '../../lib/errors.ts';
+import { readBody } from '../../lib/http/body.ts';
+import { MEDIA_OCI_MANIFEST, sha256Digest } from '../../lib/oci/manifest.ts';
+import { OciRepositoryClient } from '../../lib/oci/repository-client.ts';
+import {
+  checkConfig,
+  CorruptEntryError,
+  NotCacheableError,
+  packArtifact,
+  portablePath,
+  unpackArtifact,
+  type ArtifactConfig,
+} from './artifact.ts';
+import { CACHE_FORMAT } from './key.ts';
+
+export const TASK_ARTIFACT_TYPE = 'application/vnd.metalk8s.buildchain.task.v1';
+export const TASK_CONFIG_TYPE = 'application/vnd.metalk8s.buildchain.task.config.v1+json';
+export const BLOB_ARTIFACT_TYPE = 'application/vnd.metalk8s.buildchain.blob.v1';
+export const EMPTY_CONFIG_TYPE = 'application/vnd.oci.empty.v1+json';
+const LAYER_TAR = 'application/vnd.oci.image.layer.v1.tar';
+const CREATED = 'org.opencontainers.image.created';
+const TASK_ANNOTATION = 'io.metalk8s.buildchain.task';
+const EMPTY = Buffer.from('{}');
+/** Largest artifact config accepted (the list of entries). */
+const MAX_CONFIG_BYTES = 32 * 1024 * 1024;
+
+/** `read`: look up only (pull requests); `readwrite`: also upload (CI on main). */
+export type CacheMode = 'read' | 'readwrite';
+
+/** Options of {@link BuildCache}. */
+export interface BuildCacheOptions {
+  /** `host[:port]`. */
+  readonly host: string;
+  readonly repository: string;
+  readonly mode: CacheMode;
+  readonly insecure?: boolean;
+  /** `user:password` for the host (REGISTRY_AUTH_FILE), looked up on the first challenge. */
+  readonly credentials?: () => Promise<string | undefined>;
+  /** Connect timeout (ms) of each request; default the HTTP layer's. */
+  readonly connectTimeoutMs?: number;
+  readonly idleTimeoutMs?: number;
+}
+
+/** Counters of one build (benchmarks, the summary of `-v`). */
+export interface CacheStats {
+  tasksRestored: number;
+  tasksSaved: number;
+  tasksMissed: number;
+  /** Bytes of task layers downloaded. */
+  taskBytesDown: number;
+  taskBytesUp: number;
+  blobsFromCache: number;
+  blobBytesFromCache: number;
+  /** Blobs (and bytes) the blob store had to fetch from the upstream. */
+  blobsFromUpstream: number;
+  blobBytesFromUpstream: number;
+  blobsUploaded: number;
+  blobsMounted: number;
+  blobBytesUp: number;
+  warnings: number;
+}
+
+/** What a restore brought back. */
+export interface Restored {
+  readonly bytes: number;
+  readonly files: number;
+}
+
+/** Where to unpack and pack (under BUILD_ROOT), and how to name outputs. */
+export interface TaskIo {
+  readonly task: string;
+  readonly key: string;
+  /** Absolute output paths (targets, or the task's `cacheable.outputs`). */
+  readonly outputs: readonly string[];
+  readonly root: string;
+  readonly buildRoot: string;
+  /** A directory under BUILD_ROOT for temp files (same file system as the outputs). */
+  readonly workDir: string;
+  readonly warn: (line: string) => void;
+}
+
+/** One entry as `cache status` sees it. */
+export interface CacheEntryInfo {
+  readonly tag: string;
+  readonly kind: 'task' | 'blob';
+  readonly digest: string;
+  /** Bytes of the blobs the manifest references. */
+  readonly bytes: number;
+  readonly created: Date | undefined;
+  readonly task?: string;
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function isUnreachable(err: unknown): boolean {
+  return err instanceof TaskError && err.reason === 'unreachable';
+}
+
+/** The tag of a task entry. */
+export function taskTag(key: string): string {
+  return `task-${key}`;
+}
+
+/** The tag keeping a blob alive. */
+export function blobTag(digest: string): string {
+  return `blob-${digest.slice('sha256:'.length)}`;
+}
+
+export class BuildCache {
+  readonly host: string;
+  readonly repository: string;
+  readonly mode: CacheMode;
+  readonly stats: CacheStats = {
+    tasksRestored: 0,
+    tasksSaved: 0,
+    tasksMissed: 0,
+    taskBytesDown: 0,
+    taskBytesUp: 0,
+    blobsFromCache: 0,
+    blobBytesFromCache: 0,
+    blobsFromUpstream: 0,
+    blobBytesFromUpstream: 0,
+    blobsUploaded: 0,
+    blobsMounted: 0,
+    blobBytesUp: 0,
+    warnings: 0,
+  };
+  /** Where build-level warnings go (set by the engine run; stderr by default). */
+  warnSink: (line: string) => void = (line) => {
+    process.stderr.write(`${line}\n`);
+  };
+  private readonly client: OciRepositoryClient;
+  private offline: string | undefined;
+  private readonly pending = new Set<Promise<void>>();
+  private readonly uploadingBlobs = new Set<string>();
+  /** Background uploads at a time (each holds a file open). */
+  private readonly uploads = new Semaphore(4);
+  /** Keys whose entry proved corrupt: readwrite mode replaces it after the run. */
+  private readonly corruptKeys = new Set<string>();
+
+  constructor(o: BuildCacheOptions, signal?: AbortSignal) {
+    this.host = o.host;
+    this.repository = o.repository;
+    this.mode = o.mode;
+    this.client = new OciRepositoryClient({
+      host: o.host,
+      repository: o.repository,
+      insecure: o.insecure === true,
+      ...(o.credentials === undefined ? {} : { credentials: o.credentials }),
+      ...(signal === undefined ? {} : { signal }),
+      connectTimeoutMs: o.connectTimeoutMs ?? 5_000,
+      ...(o.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: o.idleTimeoutMs }),
+    });
+  }
+
+  /** `oci://host/repo`. */
+  get url(): string {
+    return `oci://${this.host}/${this.repository}`;
+  }
+
+  get writable(): boolean {
+    return this.mode === 'readwrite';
+  }
+
+  /** Reports a problem; an unreachable registry turns the cache off for this build. */
+  private problem(err: unknown, what: string, warn: (line: string) => void): void {
+    if (isUnreachable(err)) {
+      if (this.offline !== undefined) return;
+      this.offline = message(err);
+    }
+    this.stats.warnings++;
+    const tail = isUnreachable(err) ? ' (the cache is off for the rest of this build)' : '';
+    warn(`warning: build cache ${this.url}: ${what}: ${message(err)}${tail}`);
+  }
+
+  // ---------------------------------------------------------------- task outputs
+
+  /**
+   * Brings back a task's outputs from its entry, checked (see artifact.ts). Undefined on a
+   * miss or any problem (warned): the task then runs.
+   */
+  async restoreTask(io: TaskIo): Promise<Restored | undefined> {
+    if (this.offline !== undefined) return undefined;
+    let layer: string | undefined;
+    try {
+      const outputs = io.outputs.map((o) => portablePath(o, io.root, io.buildRoot));
+      const m = await this.client.getManifest(taskTag(io.key), MEDIA_OCI_MANIFEST);
+      if (m === undefined) {
+        this.stats.tasksMissed++;
+        return undefined;
+      }
+      const doc = parseManifest(m.bytes);
+      const cfgDesc = doc.config;
+      const layerDesc = doc.layers[0];
+      if (
+        cfgDesc.mediaType !== TASK_CONFIG_TYPE ||
+        doc.layers.length !== 1 ||
+        layerDesc === undefined
+      )
+        throw new CorruptEntryError('the manifest is not a task artifact');
+      const cfgBytes = await this.readSmallBlob(cfgDesc.digest, cfgDesc.size);
+      let cfgDoc: unknown;
+      try {
+        cfgDoc = JSON.parse(cfgBytes.toString('utf8'));
+      } catch {
+        throw new CorruptEntryError('the entry config is not JSON');
+      }
+      const config = checkConfig(cfgDoc, {
+        task: io.task,
+        key: io.key,
+        format: CACHE_FORMAT,
+        outputs,
+      });
+      layer = await this.downloadTo(layerDesc.digest, layerDesc.size, io.workDir);
+      if (layer === undefined) throw new CorruptEntryError(`layer ${layerDesc.digest} is missing`);
+      await unpackArtifact({
+        layerFile: layer,
+        config,
+        root: io.root,
+        buildRoot: io.buildRoot,
+        workDir: io.workDir,
+      });
+      this.stats.tasksRestored++;
+      this.stats.taskBytesDown += layerDesc.size;
+      return {
+        bytes: layerDesc.size,
+        files: config.entries.filter((e) => e.type === 'file').length,
+      };
+    } catch (err) {
+      if (err instanceof NotCacheableError) return undefined;
+      if (err instanceof CorruptEntryError) await this.forgetCorrupt(io.key, err);
+      const what =
+        err instanceof CorruptEntryError
+          ? `corrupt entry for ${io.task}, not used`
+          : `restoring ${io.task}`;
+      this.problem(err, what, io.warn);
+      return undefined;
+    } finally {
+      if (layer !== undefined) await rm(layer, { force: true });
+    }
+  }
+
+  /**
+   * Readwrite mode: a corrupt entry is replaced after the task ran (its bad layer deleted
+   * first when the registry allows it, or the upload would find it "present").
+   */
+  private async forgetCorrupt(key: string, err: CorruptEntryError): Promise<void> {
+    this.corruptKeys.add(key);
+    if (!this.writable || err.blob === undefined) return;
+    await this.client.deleteBlob(err.blob).catch(() => undefined);
+  }
+
+  /**
+   * Packs a task's outputs now (before later tasks touch them) and uploads them in the
+   * background ({@link drain} waits). Read mode, an existing entry or an output the cache
+   * cannot carry: nothing is uploaded.
+   */
+  async saveTask(io: TaskIo): Promise<void> {
+    if (!this.writable || this.offline !== undefined) return;
+    try {
+      if (
+        !this.corruptKeys.has(io.key) &&
+        (await this.client.hasManifest(taskTag(io.key), MEDIA_OCI_MANIFEST))
+      )
+        return;
+      const packed = await packArtifact({ ...io, format: CACHE_FORMAT });
+      this.track(
+        this.uploads
+          .run(() =>
+            this.uploadArtifact(
+              packed.config,
+              packed.layerFile,
+              packed.layerDigest,
+              packed.layerSize,
+            ),
+          )
+          .catch((err: unknown) => {
+            this.problem(err, `uploading ${io.task}`, io.warn);
+          })
+          .finally(() => rm(packed.layerFile, { force: true })),
+      );
+    } catch (err) {
+      if (err instanceof NotCacheableError) {
+        io.warn(`warning: build cache: ${io.task} not cached: ${err.message}`);
+        return;
+      }
+      this.problem(err, `saving ${io.task}`, io.warn);
+    }
+  }
+
+  private async uploadArtifact(
+    config: ArtifactConfig,
+    layerFile: string,
+    layerDigest: string,
+    layerSize: number,
+  ): Promise<void> {
+    const cfg = Buffer.from(JSON.stringify(config));
+    const cfgDigest = sha256Digest(cfg);
+    await this.client.putBlob(cfgDigest, cfg.length, () => cfg);
+    const how = await this.client.putBlob(layerDigest, layerSize, () =>
+      createReadStream(layerFile),
+    );
+    const manifest = {
+      schemaVersion: 2,
+      mediaType: MEDIA_OCI_MANIFEST,
+      artifactType: TASK_ARTIFACT_TYPE,
+      config: { mediaType: TASK_CONFIG_TYPE, digest: cfgDigest, size: cfg.length },
+      layers: [{ mediaType: LAYER_TAR, digest: layerDigest, size: layerSize }],
+      annotations: { [CREATED]: new Date().toISOString(), [TASK_ANNOTATION]: config.task },
+    };
+    await this.client.putManifest(
+      taskTag(config.key),
+      Buffer.from(JSON.stringify(manifest)),
+      MEDIA_OCI_MANIFEST,
+    );
+    this.stats.tasksSaved++;
+    if (how === 'uploaded') this.stats.taskBytesUp += layerSize;
+  }
+
+  // ---------------------------------------------------------------- blobs
+
+  /**
+   * The blob from the cache, or undefined (absent, or a problem: warned). The caller checks
+   * the digest as it reads and falls back to the upstream on a mismatch ({@link blobFailed}).
+   */
+  async openBlob(
+    digest: string,
+    warn: (line: string) => void = this.warnSink,
+  ): Promise<Readable | undefined> {
+    if (this.offline !== undefined) return undefined;
+    try {
+      return await this.client.getBlob(digest);
+    } catch (err) {
+      this.problem(err, `fetching blob ${digest}`, warn);
+      return undefined;
+    }
+  }
+
+  /** Counts a blob served by the cache. */
+  blobServed(bytes: number): void {
+    this.stats.blobsFromCache++;
+    this.stats.blobBytesFromCache += bytes;
+  }
+
+  /** Counts a blob the blob store fetched from the upstream. */
+  blobFromUpstream(bytes: number): void {
+    this.stats.blobsFromUpstream++;
+    this.stats.blobBytesFromUpstream += bytes;
+  }
+
+  /** A blob from the cache did not match its digest: warned; the caller fetches it upstream. */
+  blobFailed(digest: string, err: unknown, warn: (line: string) => void = this.warnSink): void {
+    this.problem(err, `blob ${digest} unusable, fetched from the upstream instead`, warn);
+  }
+
+  /**
+   * Uploads a blob the blob store fetched from the upstream (readwrite mode), in the
+   * background: a cross-repository mount from `mountFrom` when the upstream is this very
+   * registry, else a monolithic upload; then a `blob-<hex>` manifest keeps it alive.
+   */
+  queueBlobUpload(
+    digest: string,
+    size: number,
+    file: string,
+    mountFrom?: { host: string; repository: string },
+  ): void {
+    if (!this.writable || this.offline !== undefined || this.uploadingBlobs.has(digest)) return;
+    this.uploadingBlobs.add(digest);
+    const from =
+      mountFrom !== undefined && mountFrom.host === this.host ? mountFrom.repository : undefined;
+    this.track(
+      this.uploads
+        .run(async () => {
+          const how = await this.client.putBlob(digest, size, () => createReadStream(file), from);
+          await this.client.putBlob(sha256Digest(EMPTY), EMPTY.length, () => EMPTY);
+          const manifest = {
+            schemaVersion: 2,
+            mediaType: MEDIA_OCI_MANIFEST,
+            artifactType: BLOB_ARTIFACT_TYPE,
+            config: {
+              mediaType: EMPTY_CONFIG_TYPE,
+              digest: sha256Digest(EMPTY),
+              size: EMPTY.length,
+            },
+            layers: [{ mediaType: 'application/octet-stream', digest, size }],
+            annotations: { [CREATED]: new Date().toISOString() },
+          };
+          await this.client.putManifest(
+            blobTag(digest),
+            Buffer.from(JSON.stringify(manifest)),
+            MEDIA_OCI_MANIFEST,
+          );
+          if (how === 'uploaded') {
+            this.stats.blobsUploaded++;
+            this.stats.blobBytesUp += size;
+          } else if (how === 'mounted') this.stats.blobsMounted++;
+        })
+        .catch((err: unknown) => {
+          this.problem(err, `uploading blob ${digest}`, this.warnSink);
+        }),
+    );
+  }
+
+  private track(p: Promise<void>): void {
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  /** Waits for every background upload (called at the end of a build). */
+  async drain(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  }
+
+  /** A config blob (small), its digest checked. */
+  private async readSmallBlob(digest: string, size: number): Promise<Buffer> {
+    if (size > MAX_CONFIG_BYTES) throw new CorruptEntryError(`config blob of ${size} bytes`);
+    const body = await this.client.getBlob(digest);
+    if (body === undefined) throw new CorruptEntryError(`config blob ${digest} is missing`);
+    const bytes = await readBody(body, MAX_CONFIG_BYTES);
+    if (sha256Digest(bytes) !== digest)
+      throw new CorruptEntryError(`config blob ${digest} does not match its digest`, digest);
+    return bytes;
+  }
+
+  /** Streams a blob into a temp file in `dir`, checking digest and size; undefined when absent. */
+  private async downloadTo(digest: string, size: number, dir: string): Promise<string | undefined> {
+    const body = await this.client.getBlob(digest);
+    if (body === undefined) return undefined;
+    await mkdir(dir, { recursive: true });
+    const file = path.join(dir, `layer-${process.pid}-${randomBytes(6).toString('hex')}.tar`);
+    const hash = createHash('sha256');
+    let n = 0;
+    try {
+      await pipeline(
+        body,
+        async function* (chunks: AsyncIterable<Buffer>) {
+          for await (const c of chunks) {
+            n += c.length;
+            if (n > size)
+              throw new CorruptEntryError(`layer ${digest} is larger than recorded`, digest);
+            hash.update(c);
+            yield c;
+          }
+        },
+        createWriteStream(file),
+      );
+      if (n !== size || `sha256:${hash.digest('hex')}` !== digest)
+        throw new CorruptEntryError(`layer ${digest} does not match its digest`, digest);
+      return file;
+    } catch (err) {
+      await rm(file, { force: true });
+      throw err;
+    }
+  }
+
+  // ---------------------------------------------------------------- maintenance
+
+  /** Every entry of the repository (task outputs and blobs), with sizes and ages. */
+  async entries(): Promise<CacheEntryInfo[]> {
+    const lookups = new Semaphore(8);
+    const found = await Promise.all(
+      (await this.client.listTags()).sort().map((tag) => lookups.run(() => this.entryOf(tag))),
+    );
+    return found.filter((e): e is CacheEntryInfo => e !== undefined);
+  }
+
+  /** One entry by its tag; undefined for a tag that is not the cache's, or unreadable. */
+  private async entryOf(tag: string): Promise<CacheEntryInfo | undefined> {
+    const kind = tag.startsWith('task-') ? 'task' : tag.startsWith('blob-') ? 'blob' : undefined;
+    if (kind === undefined) return undefined;
+    const m = await this.client.getManifest(tag, MEDIA_OCI_MANIFEST);
+    if (m === undefined) return undefined;
+    let doc: ParsedArtifactManifest;
+    try {
+      doc = parseManifest(m.bytes);
+    } catch {
+      return undefined;
+    }
+    const created = doc.annotations[CREATED];
+    const date = created === undefined ? undefined : new Date(created);
+    const task = doc.annotations[TASK_ANNOTATION];
+    return {
+      tag,
+      kind,
+      digest: m.digest ?? sha256Digest(m.bytes),
+      bytes: doc.config.size + doc.layers.reduce((s, l) => s + l.size, 0),
+      created: date !== undefined && !Number.isNaN(date.getTime()) ? date : undefined,
+      ...(task === undefined ? {} : { task }),
+    };
+  }
+
+  /** Deletes the entries created before `before` (and those without a date). */
+  async prune(before: Date, dryRun = false): Promise<CacheEntryInfo[]> {
+    const old = (await this.entries()).filter((e) => e.created === undefined || e.created < before);
+    if (!dryRun) for (const e of old) await this.client.deleteManifest(e.digest);
+    return old;
+  }
+}
+
+interface ParsedArtifactManifest {
+  readonly config: { mediaType: string; digest: string; size: number };
+  readonly layers: readonly { mediaType: string; digest: string; size: number }[];
+  readonly annotations: Readonly<Record<string, string>>;
+}
+
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+function descriptorOf(v: unknown): { mediaType: string; digest: string; size: number } {
+  const d = v as { mediaType?: unknown; digest?: unknown; size?: unknown } | null;
+  if (
+    d === null ||
+    typeof d !== 'object' ||
+    typeof d.mediaType !== 'string' ||
+    typeof d.digest !== 'string' ||
+    !DIGEST.test(d.digest) ||
+    typeof d.size !== 'number' ||
+    !Number.isSafeInteger(d.size) ||
+    d.size < 0
+  )
+    throw new CorruptEntryError('the manifest has a malformed descriptor');
+  return { mediaType: d.mediaType, digest: d.digest, size: d.size };
+}
+
+/** Parses a cache manifest (pure); throws CorruptEntryError. */
+function parseManifest(bytes: Buffer): ParsedArtifactManifest {
+  let doc: { config?: unknown; layers?: unknown; annotations?: unknown };
+  try {
+    doc = JSON.parse(bytes.toString('utf8')) as typeof doc;
+  } catch {
+    throw new CorruptEntryError('the manifest is not JSON');
+  }
+  if (!Array.isArray(doc.layers)) throw new CorruptEntryError('the manifest has no layers');
+  const annotations: Record<string, string> = {};
+  if (typeof doc.annotations === 'object' && doc.annotations !== null)
+    for (const [k, v] of Object.entries(doc.annotations))
+      if (typeof v === 'string') annotations[k] = v;
+  return { config: descriptorOf(doc.config), layers: doc.layers.map(descriptorOf), annotations };
+}
+
+let active: BuildCache | undefined;
+
+/**
+ * The cache of the running build, for the shared blob store (set by the CLI around a build;
+ * undefined without BUILD_CACHE).
+ */
+export function activeBuildCache(): BuildCache | undefined {
+  return active;
+}
+
+/** Sets (or clears) the cache of the running build. */
+export function setActiveBuildCache(cache: BuildCache | undefined): void {
+  active = cache;
+}

@@ -1,0 +1,355 @@
+/**
+ * The build cache's pure parts and its files: portable keys (same key for two clones in
+ * different directories, refused when the inputs name the machine), deterministic tar layers
+ * (same bytes whatever the mtimes, inodes and hard links), a packed artifact restored and
+ * checked, the settings and the `cache` command line.
+ */
+import { execFileSync } from 'node:child_process';
+import {
+  chmodSync,
+  linkSync,
+  mkdirSync,
+  readFileSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseBuildCache } from '../../buildchain/config/build-cache.ts';
+import { parseSettings } from '../../buildchain/config/settings.ts';
+import { cacheCommandArgs, parseAge, parseCacheArgs } from '../../buildchain/cli/cache.ts';
+import {
+  CorruptEntryError,
+  packArtifact,
+  unpackArtifact,
+  type PackedArtifact,
+} from '../../buildchain/engine/cache/artifact.ts';
+import {
+  CacheKeys,
+  machineSpecific,
+  portableText,
+  versionLines,
+} from '../../buildchain/engine/cache/key.ts';
+import { FileHasher } from '../../buildchain/engine/fingerprint.ts';
+import { TaskGraph } from '../../buildchain/engine/graph.ts';
+import { cmd, type TaskDefinition } from '../../buildchain/engine/task.ts';
+import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
+
+let tmp: TempDir;
+beforeAll(async () => {
+  tmp = await makeTempDir('mk8s-cache-keys-');
+});
+afterAll(async () => {
+  await tmp.cleanup();
+});
+
+/** A clone at `dir`: an input file and two tasks whose definitions name their paths. */
+function cloneAt(dir: string, input: string): TaskGraph {
+  mkdirSync(path.join(dir, '_build'), { recursive: true });
+  writeFileSync(path.join(dir, 'input.txt'), input);
+  const b = path.join(dir, '_build');
+  const defs: TaskDefinition[] = [
+    {
+      name: 'gen',
+      fileDeps: [path.join(dir, 'input.txt')],
+      targets: [path.join(b, 'gen.txt')],
+      config: { out: path.join(b, 'gen.txt') },
+      actions: [cmd(['cp', path.join(dir, 'input.txt'), path.join(b, 'gen.txt')])],
+      cacheable: true,
+    },
+    {
+      name: 'use',
+      taskDeps: ['gen'],
+      fileDeps: [path.join(b, 'gen.txt')],
+      targets: [path.join(b, 'use.txt')],
+      actions: [cmd(['cp', path.join(b, 'gen.txt'), path.join(b, 'use.txt')])],
+      cacheable: true,
+    },
+  ];
+  return new TaskGraph(dir, defs);
+}
+
+function keys(graph: TaskGraph, env: Record<string, string> = {}): CacheKeys {
+  return new CacheKeys({
+    graph,
+    buildRoot: path.join(graph.root, '_build'),
+    hasher: new FileHasher(new Map()),
+    envValues: env,
+    toolVersions: () => Promise.resolve({}),
+  });
+}
+
+async function keyOf(k: CacheKeys, name: string): Promise<string> {
+  const r = await k.keyOf(name);
+  if ('refused' in r) throw new Error(r.refused);
+  return r.key;
+}
+
+describe('portable cache keys', () => {
+  it('two clones in different directories compute the same keys; content changes them', async () => {
+    const one = cloneAt(path.join(tmp.path, 'one', 'metalk8s'), 'same\n');
+    const two = cloneAt(path.join(tmp.path, 'elsewhere', 'two'), 'same\n');
+    writeFileSync(path.join(one.root, '_build', 'gen.txt'), 'same\n');
+    writeFileSync(path.join(two.root, '_build', 'gen.txt'), 'same\n');
+    expect(await keyOf(keys(one), 'gen')).toBe(await keyOf(keys(two), 'gen'));
+    expect(await keyOf(keys(one), 'use')).toBe(await keyOf(keys(two), 'use'));
+    expect(await keyOf(keys(one), 'gen')).toMatch(/^[a-f0-9]{64}$/);
+    const three = cloneAt(path.join(tmp.path, 'three'), 'other\n');
+    writeFileSync(path.join(three.root, '_build', 'gen.txt'), 'other\n');
+    expect(await keyOf(keys(three), 'gen')).not.toBe(await keyOf(keys(one), 'gen'));
+    // A dependency's key is part of its dependents' keys.
+    expect(await keyOf(keys(three), 'use')).not.toBe(await keyOf(keys(one), 'use'));
+  });
+
+  it('tool versions count by their first line (gpg prints its home directory after it)', () => {
+    expect(
+      versionLines({
+        gpg: 'gpg (GnuPG) 2.2.40\nlibgcrypt 1.10.1\nHome: /root/.gnupg\n',
+        rpm: '\nRPM version 4.18.0\n',
+      }),
+    ).toEqual({ gpg: 'gpg (GnuPG) 2.2.40', rpm: 'RPM version 4.18.0' });
+  });
+
+  it('paths become $ROOT/$BUILD_ROOT (the longer first); the home directory or host name refuses a key', async () => {
+    expect(portableText('"/r/x/_build/a" "/r/x/b"', '/r/x', '/r/x/_build')).toBe(
+      '"$BUILD_ROOT/a" "$ROOT/b"',
+    );
+    expect(portableText('/elsewhere/b', '/r/x', '/elsewhere')).toBe('$BUILD_ROOT/b');
+    const home = os.homedir();
+    expect(machineSpecific(JSON.stringify({ GNUPGHOME: `${home}/.gnupg` }))).toBe(
+      `the home directory ${home}`,
+    );
+    // `$BUILD_ROOT/root/...` (the ISO root) is not /root.
+    expect(machineSpecific('"$BUILD_ROOT/root/images" "$ROOT/root"')).toBeUndefined();
+    const host = os.hostname();
+    if (host.length >= 6 && host !== 'localhost')
+      expect(machineSpecific(`"built on ${host}"`)).toBe(`the host name ${host}`);
+    const g = cloneAt(path.join(tmp.path, 'envy'), 'x\n');
+    const def = g.get('gen').def as { envKeys?: string[] };
+    Object.assign(def, { envKeys: ['GNUPGHOME'] });
+    const refused = await new CacheKeys({
+      graph: g,
+      buildRoot: path.join(g.root, '_build'),
+      hasher: new FileHasher(new Map()),
+      envValues: { GNUPGHOME: path.join(home, '.gnupg') },
+      toolVersions: () => Promise.resolve({}),
+    }).keyOf('gen');
+    expect(refused).toEqual({
+      refused: `its declared env values name the home directory ${home}`,
+    });
+  });
+});
+
+/** A tree with a file, an executable, a symlink, a subdirectory and a hard link. */
+function makeTree(dir: string, mtime: number): void {
+  mkdirSync(path.join(dir, 'out', 'tree', 'sub'), { recursive: true });
+  writeFileSync(path.join(dir, 'out', 'gen.txt'), 'generated\n');
+  writeFileSync(path.join(dir, 'out', 'tree', 'sub', 'a'), 'a'.repeat(700));
+  writeFileSync(path.join(dir, 'out', 'tree', 'run.sh'), '#!/bin/sh\n');
+  chmodSync(path.join(dir, 'out', 'tree', 'run.sh'), 0o755);
+  symlinkSync('a', path.join(dir, 'out', 'tree', 'sub', 'link'));
+  const long = `${'d'.repeat(60)}/${'e'.repeat(70)}`;
+  mkdirSync(path.join(dir, 'out', 'tree', path.dirname(long)), { recursive: true });
+  writeFileSync(path.join(dir, 'out', 'tree', long), 'long name\n');
+  for (const f of ['out/gen.txt', 'out/tree/sub/a', 'out/tree/run.sh'])
+    utimesSync(path.join(dir, f), mtime, mtime);
+}
+
+async function pack(dir: string): Promise<PackedArtifact> {
+  return packArtifact({
+    task: 'gen',
+    key: 'k'.repeat(64),
+    format: 1,
+    outputs: [path.join(dir, '_build', 'out', 'gen.txt'), path.join(dir, '_build', 'out', 'tree')],
+    root: dir,
+    buildRoot: path.join(dir, '_build'),
+    workDir: path.join(dir, '_build', '.buildchain', 'cache-tmp'),
+  });
+}
+
+describe('deterministic layers, checked restores', () => {
+  it('the same tree gives the same layer bytes whatever the mtimes and hard links', async () => {
+    const a = path.join(tmp.path, 'tar-a');
+    const b = path.join(tmp.path, 'tar-b', 'deeper');
+    makeTree(path.join(a, '_build'), 1_000_000);
+    makeTree(path.join(b, '_build'), 2_000_000);
+    // In b, one file is a hard link of a file outside the outputs (the blob store's way).
+    const outside = path.join(b, '_build', 'blob');
+    writeFileSync(outside, 'generated\n');
+    const gen = path.join(b, '_build', 'out', 'gen.txt');
+    execFileSync('rm', [gen]);
+    linkSync(outside, gen);
+    const pa = await pack(a);
+    const pb = await pack(b);
+    expect(pa.layerDigest).toBe(pb.layerDigest);
+    expect(readFileSync(pa.layerFile).equals(readFileSync(pb.layerFile))).toBe(true);
+    expect(pa.config).toEqual(pb.config);
+    expect(pa.config.outputs).toEqual(['B/out/gen.txt', 'B/out/tree']);
+    // GNU tar reads it: entries, the symlink, the long name.
+    const listing = execFileSync('tar', ['-tvf', pa.layerFile]).toString();
+    expect(listing).toMatch(/lrwxrwxrwx .* B\/out\/tree\/sub\/link -> a/);
+    expect(listing).toContain(`B/out/tree/${'d'.repeat(60)}/${'e'.repeat(70)}`);
+    expect(listing).toMatch(/-rwxr-xr-x .* B\/out\/tree\/run\.sh/);
+  });
+
+  it('restores into place after checking; a tampered layer or config is refused and nothing moves', async () => {
+    const a = path.join(tmp.path, 'restore-src');
+    makeTree(path.join(a, '_build'), 1_000_000);
+    const packed = await pack(a);
+    const dest = path.join(tmp.path, 'restore-dest');
+    mkdirSync(path.join(dest, '_build', 'out', 'tree'), { recursive: true });
+    writeFileSync(path.join(dest, '_build', 'out', 'tree', 'stale'), 'old');
+    const io = {
+      layerFile: packed.layerFile,
+      root: dest,
+      buildRoot: path.join(dest, '_build'),
+      workDir: path.join(dest, '_build', '.buildchain', 'cache-tmp'),
+    };
+    // A config recording another content for one file: refused, nothing moved.
+    const lying = {
+      ...packed.config,
+      entries: packed.config.entries.map((e) =>
+        e.path === 'B/out/gen.txt' ? { ...e, sha256: '0'.repeat(64) } : e,
+      ),
+    };
+    await expect(unpackArtifact({ ...io, config: lying })).rejects.toThrow(CorruptEntryError);
+    expect(readFileSync(path.join(dest, '_build', 'out', 'tree', 'stale'), 'utf8')).toBe('old');
+    // An entry the config does not list: refused.
+    const short = {
+      ...packed.config,
+      entries: packed.config.entries.filter((e) => !e.path.endsWith('/link')),
+    };
+    await expect(unpackArtifact({ ...io, config: short })).rejects.toThrow(
+      /unexpected B\/out\/tree\/sub\/link/,
+    );
+    // The real config: the outputs replace what was there (the stale file is gone).
+    await unpackArtifact({ ...io, config: packed.config });
+    expect(readFileSync(path.join(dest, '_build', 'out', 'gen.txt'), 'utf8')).toBe('generated\n');
+    expect(() => readFileSync(path.join(dest, '_build', 'out', 'tree', 'stale'))).toThrow();
+    expect(
+      execFileSync('ls', [path.join(dest, '_build', '.buildchain', 'cache-tmp')]).toString(),
+    ).not.toMatch(/restore-/);
+  });
+});
+
+describe('settings and the cache command line', () => {
+  it('BUILD_CACHE and BUILD_CACHE_MODE', () => {
+    expect(parseBuildCache('', '', [])).toBeUndefined();
+    expect(parseBuildCache('oci://harbor.example.com:8443/metalk8s/build-cache', '', [])).toEqual({
+      host: 'harbor.example.com:8443',
+      repository: 'metalk8s/build-cache',
+      mode: 'read',
+      insecure: false,
+    });
+    expect(
+      parseBuildCache('oci://127.0.0.1:5000/ci', 'readwrite', ['127.0.0.1:5000']),
+    ).toMatchObject({
+      mode: 'readwrite',
+      insecure: true,
+    });
+    const bad = (cache: string, mode = ''): string => {
+      try {
+        parseSettings({ BUILD_CACHE: cache, BUILD_CACHE_MODE: mode });
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return 'accepted';
+    };
+    expect(bad('harbor.example.com/x')).toMatch(
+      /^BUILD_CACHE=harbor\.example\.com\/x is not oci:\/\/HOST\[:PORT\]\/REPO: it must start with oci:\/\//,
+    );
+    expect(bad('oci://harbor.example.com')).toMatch(/a repository path is needed after the host/);
+    expect(bad('oci://harbor.example.com/Upper')).toMatch(/'Upper' is not a repository path/);
+    expect(bad('oci://bad_host/x')).toMatch(/'bad_host' is not a registry host/);
+    expect(bad('', 'rw')).toMatch(/^BUILD_CACHE_MODE=rw is not read or readwrite/);
+  });
+
+  it('cache status|prune arguments', () => {
+    expect(parseAge('30m')).toBe(1_800_000);
+    expect(parseAge('7d')).toBe(604_800_000);
+    expect(parseAge('2w')).toBe(1_209_600_000);
+    expect(parseAge('0d')).toBeUndefined();
+    expect(parseAge('7 days')).toBeUndefined();
+    expect(parseCacheArgs(['prune', '--older-than=12h', '--dry-run'])).toEqual({
+      sub: 'prune',
+      olderThanMs: 43_200_000,
+      dryRun: true,
+    });
+    expect(() => parseCacheArgs([])).toThrow(/cache needs a subcommand/);
+    expect(() => parseCacheArgs(['purge'])).toThrow(/unknown cache subcommand purge/);
+    expect(() => parseCacheArgs(['status', '--older-than', '1d'])).toThrow(
+      /unknown argument for cache status/,
+    );
+    expect(cacheCommandArgs(['--reporter', 'json', 'cache', 'status'])).toEqual(['status']);
+    expect(cacheCommandArgs(['cache', 'prune', '--older-than', '1d'])).toEqual([
+      'prune',
+      '--older-than',
+      '1d',
+    ]);
+    expect(cacheCommandArgs(['-n', '2', 'iso'])).toBeUndefined();
+    expect(cacheCommandArgs(['iso', 'cache'])).toBeUndefined();
+  });
+});
+
+describe('reporting restored tasks', () => {
+  it('console and live view mark a restored task; the summary and cache line count it', async () => {
+    const { formatEvent, formatSummary } =
+      await import('../../buildchain/engine/reporters/console.ts');
+    const { LiveModel } = await import('../../buildchain/engine/reporters/live-rows.ts');
+    const cached = {
+      event: 'cached',
+      task: 'packaging:rpm:x',
+      key: 'k',
+      bytes: 10,
+      durationMs: 5,
+    } as const;
+    expect(formatEvent(cached, {})).toBe('<< packaging:rpm:x (restored from cache)');
+    expect(formatEvent(cached, { quiet: true })).toBeUndefined();
+    const counts = {
+      done: 1,
+      upToDate: 2,
+      failed: 0,
+      blocked: 0,
+      wouldRun: 0,
+      notRun: 0,
+      cached: 3,
+    };
+    expect(
+      formatSummary({
+        event: 'summary',
+        exitCode: 0,
+        counts,
+        failures: [],
+        interrupted: false,
+        durationMs: 1000,
+      }),
+    ).toBe('build ok: 1 run, 2 up to date, 3 restored from cache in 1.0s');
+    const model = new LiveModel();
+    model.apply({ event: 'build-start', command: 'run', tasks: 1, workers: 1, dryRun: false });
+    expect(model.apply(cached)).toBe('<< packaging:rpm:x (restored from cache)');
+    expect(model.finished).toBe(1);
+    const stats = {
+      event: 'cache-stats',
+      url: 'oci://h/r',
+      mode: 'read',
+      tasksRestored: 3,
+      tasksSaved: 0,
+      tasksMissed: 1,
+      taskBytesDown: 0,
+      taskBytesUp: 0,
+      blobsFromCache: 2,
+      blobBytesFromCache: 2_000_000,
+      blobsFromUpstream: 0,
+      blobBytesFromUpstream: 0,
+      blobsUploaded: 0,
+      blobsMounted: 0,
+      blobBytesUp: 0,
+      warnings: 0,
+    } as const;
+    expect(model.apply(stats)).toBe(
+      'cache oci://h/r (read): 3 restored, 0 saved, 1 missed; blobs 2 from cache (2.0 MB), 0 from upstream (0.0 MB), 0 uploaded',
+    );
+  });
+});

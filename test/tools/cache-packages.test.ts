@@ -1,0 +1,139 @@
+/**
+ * The build cache with the real packaging tasks (rpmbuild, createrepo_c): a runner builds the
+ * SRPM, the RPM and the local repository and uploads them; another workspace at another path
+ * restores all three from the cache (read mode) and gets the same bytes, without running
+ * rpmbuild or createrepo.
+ */
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { walkTree } from '../../buildchain/lib/fs/walk.ts';
+import { missingTools } from '../helpers/require-tool.ts';
+import { runCliHere, shellEnv } from '../helpers/run-cli.ts';
+import { stopAll } from '../helpers/servers.ts';
+import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
+import type { JsonEvent } from '../helpers/ndjson.ts';
+import { startCacheRegistry, type CacheRegistry } from './cache-fixture.ts';
+
+const REPO = path.resolve(import.meta.dirname, '../..');
+const MODULE = path.join(import.meta.dirname, 'packages-tasks-module.ts');
+
+const SPEC = `Name: hello-cached
+Version: 1.0
+Release: 1%{?dist}
+Summary: built once, restored elsewhere
+License: MIT
+BuildArch: noarch
+Source0: hello.txt
+
+%description
+Test.
+
+%install
+mkdir -p %{buildroot}/usr/share/hello-cached
+install -m 644 %{SOURCE0} %{buildroot}/usr/share/hello-cached/
+
+%files
+/usr/share/hello-cached/hello.txt
+`;
+
+const missing = missingTools(
+  'docker-registry',
+  'htpasswd',
+  'rpmbuild',
+  'rpmspec',
+  'rpm',
+  'createrepo_c',
+);
+
+let tmp: TempDir;
+let reg: CacheRegistry;
+
+/** A workspace with one built package and no upstream repository. */
+async function workspace(dir: string): Promise<string> {
+  const spec = path.join(dir, 'packages-specs', 'hello-cached');
+  await mkdir(spec, { recursive: true });
+  await copyFile(path.join(REPO, '.env.example'), path.join(dir, '.env.example'));
+  await writeFile(path.join(dir, 'VERSION'), 'VERSION_MAJOR=2\nVERSION_MINOR=4\n');
+  await writeFile(
+    path.join(dir, 'packages-specs', 'redhat-7.yaml'),
+    'osFamily: redhat-7\nreleasever: "7"\ndistTag: el7\nrepos: []\npackages:\n  - { name: hello-cached, built: true }\n',
+  );
+  await writeFile(path.join(spec, 'hello-cached.spec'), SPEC);
+  await writeFile(path.join(spec, 'hello.txt'), 'cached source\n');
+  return dir;
+}
+
+async function build(ws: string, mode: 'read' | 'readwrite'): Promise<JsonEvent[]> {
+  const r = await runCliHere(
+    ws,
+    ['--tasks-module', MODULE, 'packaging:repo:metalk8s-scality-el7'],
+    {
+      env: shellEnv({
+        ...reg.env('ci/packages', mode),
+        SOURCES: 'upstream',
+        SOURCE_DATE_EPOCH: '1700000000',
+      }),
+    },
+  );
+  expect(r.code, r.stderr + r.stdout).toBe(0);
+  return r.events;
+}
+
+/** Every file under the build's RPM and repo outputs, with its bytes. */
+async function outputs(ws: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const dir of ['_build/packaging/redhat-7/rpm', '_build/root/packages/redhat']) {
+    for (const e of await walkTree(path.join(ws, dir), { missingOk: true }))
+      if (e.kind === 'file')
+        out.set(`${dir}/${e.rel}`, (await readFile(e.path)).toString('base64'));
+  }
+  return out;
+}
+
+describe.skipIf(missing.length > 0)('build cache: real RPM builds and repo metadata', () => {
+  beforeAll(async () => {
+    tmp = await makeTempDir('mk8s-cache-pkg-');
+    reg = await startCacheRegistry(tmp.path);
+  }, 30_000);
+  afterAll(async () => {
+    await stopAll();
+    await tmp.cleanup();
+  });
+
+  it('a second workspace restores the SRPM, RPM and local repo: same bytes, no rpmbuild run', async () => {
+    const a = await workspace(path.join(tmp.path, 'runner-a', 'metalk8s'));
+    const first = await build(a, 'readwrite');
+    const started = first.filter((e) => e.event === 'start').map((e) => e.task);
+    expect(started).toEqual(
+      expect.arrayContaining([
+        'packaging:srpm:hello-cached',
+        'packaging:rpm:hello-cached',
+        'packaging:repo:metalk8s-scality-el7',
+      ]),
+    );
+    const stats = first.find((e) => e.event === 'cache-stats');
+    expect(stats).toMatchObject({ tasksSaved: 3, warnings: 0 });
+
+    const b = await workspace(path.join(tmp.path, 'elsewhere', 'runner-b'));
+    const second = await build(b, 'read');
+    expect(
+      second
+        .filter((e) => e.event === 'cached')
+        .map((e) => e.task)
+        .sort(),
+    ).toEqual([
+      'packaging:repo:metalk8s-scality-el7',
+      'packaging:rpm:hello-cached',
+      'packaging:srpm:hello-cached',
+    ]);
+    expect(second.filter((e) => e.event === 'start').map((e) => e.task)).not.toContain(
+      'packaging:rpm:hello-cached',
+    );
+    const mine = await outputs(a);
+    const theirs = await outputs(b);
+    expect([...mine.keys()].some((k) => k.endsWith('.noarch.rpm'))).toBe(true);
+    expect([...mine.keys()].some((k) => k.endsWith('repomd.xml'))).toBe(true);
+    expect(theirs).toEqual(mine);
+  });
+});

@@ -14,7 +14,8 @@ import { MANIFEST_ACCEPT } from '../../lib/oci/manifest.ts';
 import { readBody } from '../../lib/http/body.ts';
 import { formatDuration, HttpError, httpGet, type HttpResponse } from '../../lib/http/get.ts';
 import { parseRetryAfter } from '../../lib/http/retry.ts';
-import { findCredentials, parseChallenge, type HelperRunner } from './registry-auth.ts';
+import { parseChallenge } from '../../lib/oci/auth-challenge.ts';
+import { findCredentials, type HelperRunner } from './registry-auth.ts';
 
 /** Scheme chosen per insecure host after the first probe (HTTPS without verification, or HTTP). */
 const schemeCache = new Map<string, 'https' | 'http'>();

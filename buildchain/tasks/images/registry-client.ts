@@ -76,6 +76,15 @@ export class RegistryClient {
     return this.endpoint.pathPrefix === '' ? repo : `${this.endpoint.pathPrefix}/${repo}`;
   }
 
+  /**
+   * Where this endpoint serves `repository`'s blobs: the host it contacts and the repository
+   * path there. The blob store hands it to the build cache, which mounts a blob from it
+   * instead of uploading it when the cache lives on the same registry.
+   */
+  blobSource(repository: string): { host: string; repository: string } {
+    return { host: this.apiHost, repository: this.repoPath(repository) };
+  }
+
   /** GETs a manifest; resolves with its raw bytes and Content-Type. */
   async getManifest(repository: string, reference: string): Promise<{ bytes: Buffer; contentType: string }> {
     const res = await this.get(repository, `manifests/${reference}`, MANIFEST_ACCEPT);

@@ -2,10 +2,10 @@
  * Image pulls name their source repository to the blob store, so that a build cache on the
  * same registry (a real loopback distribution registry with basic auth) gets each blob by a
  * cross-repository mount: no blob bytes are uploaded, yet the cache repository holds every
- * blob with its keep-alive tag.
+ * blob with its keep-alive tag. A mount the registry cannot do falls back to an upload.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -132,5 +132,34 @@ describe.skipIf(missing.length > 0)('image pull with a build cache on the same r
     const digests = [config, ...layers].map((b) => sha256Digest(b));
     for (const d of digests) expect(await target.hasBlob(d)).toBe(true);
     expect((await target.listTags()).sort()).toEqual(digests.map((d) => blobTag(d)).sort());
+  });
+
+  it('a mount the registry cannot do (the source lacks the blob) falls back to an upload', async () => {
+    const bytes = randomBytes(30_000);
+    const digest = sha256Digest(bytes);
+    const file = path.join(tmp.path, 'unmountable');
+    writeFileSync(file, bytes);
+    const warnings: string[] = [];
+    const cache = new BuildCache({
+      host: reg.host,
+      repository: 'ci/fallback',
+      mode: 'readwrite',
+      insecure: true,
+      credentials: () => Promise.resolve(`${CACHE_USER}:${CACHE_PASSWORD}`),
+    });
+    cache.warnSink = (l) => warnings.push(l);
+    cache.queueBlobUpload(digest, bytes.length, file, {
+      host: reg.host,
+      repository: 'upstream/empty',
+    });
+    await cache.drain();
+    expect(warnings).toEqual([]);
+    expect(cache.stats).toMatchObject({
+      blobsMounted: 0,
+      blobsUploaded: 1,
+      blobBytesUp: bytes.length,
+    });
+    expect(await reg.client('ci/fallback').hasBlob(digest)).toBe(true);
+    expect(await reg.client('ci/fallback').listTags()).toEqual([blobTag(digest)]);
   });
 });

@@ -14,7 +14,7 @@ import { MANIFEST_ACCEPT } from '../../lib/oci/manifest.ts';
 import { readBody } from '../../lib/http/body.ts';
 import { formatDuration, HttpError, httpGet, type HttpResponse } from '../../lib/http/get.ts';
 import { parseRetryAfter } from '../../lib/http/retry.ts';
-import { parseChallenge } from '../../lib/oci/auth-challenge.ts';
+import { parseChallenge, type AuthChallenge } from '../../lib/oci/auth-challenge.ts';
 import { findCredentials, type HelperRunner } from './registry-auth.ts';
 
 /** Scheme chosen per insecure host after the first probe (HTTPS without verification, or HTTP). */
@@ -171,7 +171,7 @@ export class RegistryClient {
   }
 
   /** Authorization header value for a challenge, or undefined when it cannot be answered. */
-  private async answer(challenge: ReturnType<typeof parseChallenge>, scope: string): Promise<string | undefined> {
+  private async answer(challenge: AuthChallenge | undefined, scope: string): Promise<string | undefined> {
     const creds = await findCredentials(this.endpoint.host, this.endpoint.authFile, this.runHelper);
     if (challenge?.scheme === 'basic') {
       return creds === undefined ? undefined : `Basic ${Buffer.from(creds).toString('base64')}`;

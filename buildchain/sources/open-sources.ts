@@ -144,7 +144,9 @@ export function createUpstreamSources(config: BuildConfig): Sources {
   const settings = config.settings.mirrors;
   const gate = reachabilityGate(config);
   const insecure = new Set(settings.insecureRegistries);
-  const authFile = settings.authFile !== '' ? settings.authFile : undefined;
+  // Relative to the repository, as for the builders (tasks/images/builder-env.ts).
+  const authFile =
+    settings.authFile !== '' ? path.resolve(config.root, settings.authFile) : undefined;
   return {
     kind: 'upstream',
     lockDir: upstreamLockDir(config),
@@ -199,7 +201,9 @@ export function createSiteSources(config: BuildConfig): Sources {
   const settings = config.settings.mirrors;
   const gate = reachabilityGate(config);
   const insecure = new Set(settings.insecureRegistries);
-  const authFile = settings.authFile !== '' ? settings.authFile : undefined;
+  // Relative to the repository, as for the builders (tasks/images/builder-env.ts).
+  const authFile =
+    settings.authFile !== '' ? path.resolve(config.root, settings.authFile) : undefined;
   return {
     kind: 'site',
     lockDir: upstreamLockDir(config),

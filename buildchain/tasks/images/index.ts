@@ -5,3 +5,4 @@
  */
 export { adoptDirLayout, buildLocalImage, type BuildLocalImageOptions } from './build.ts';
 export { registryIncludeFiles } from './paths.ts';
+export { checkAuthFile } from './registry-auth.ts';

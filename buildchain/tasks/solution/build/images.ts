@@ -12,10 +12,13 @@ import type { ImageEntry } from '../../../config/content-types.ts';
 import { TaskError } from '../../../engine/task.ts';
 import { buildFileOf } from '../../../config/images.ts';
 import { requireInside } from '../../../lib/fs/fence.ts';
+import { httpDefaults } from '../../../lib/http/get.ts';
+import { proxyEnvironment } from '../../../lib/http/proxy.ts';
+import { registryRepository } from '../../../config/mirrors.ts';
 import { sha256Hex } from '../../../lib/fs/hash.ts';
 import { readRegularFile } from '../../../lib/fs/read-bounded.ts';
 import { openBlobStore } from '../../../media/images/blob-store.ts';
-import { adoptDirLayout, buildLocalImage } from '../../images/index.ts';
+import { adoptDirLayout, buildLocalImage, checkAuthFile } from '../../images/index.ts';
 import type { Sources } from '../../../sources/sources.ts';
 import { MAX_HOST_FILE_BYTES } from '../config/host-files.ts';
 import { adoptIndexLayout } from './platforms.ts';
@@ -166,7 +169,20 @@ async function pullRemote(img: ImageEntry, dest: string, o: FetchImagesOptions):
       hint: 'add digest: sha256:... to solution.yaml',
     });
   }
-  const repo = [endpoint.pathPrefix, src.repository].filter((s) => s !== '').join('/');
+  // As containers/image maps a reference onto a mirror (and as the platform's registry client
+  // does): the mirror serves Docker Hub's single names under `library/`. The embedded mirror
+  // (no `upstream`) seeds the names as listed.
+  const named =
+    endpoint.upstream === undefined
+      ? src.repository
+      : registryRepository(endpoint.upstream, src.repository);
+  const repo = [endpoint.pathPrefix, named].filter((s) => s !== '').join('/');
+  // skopeo sees only its environment: the proxies of .env too (as dnf and the builders get them).
+  const proxyEnv = proxyEnvironment(httpDefaults().proxies);
+  const run = (argv: readonly string[]): Promise<unknown> =>
+    Object.keys(proxyEnv).length === 0 ? o.run(argv) : o.run(argv, { env: proxyEnv });
+  // An unreadable REGISTRY_AUTH_FILE fails naming it, as for the platform's pulls.
+  if (endpoint.authFile !== undefined) await checkAuthFile(endpoint.authFile);
   const keep = (img as SolutionImage).keepPlatforms;
   const srcFlags = [
     ...(endpoint.insecure ? ['--src-tls-verify=false'] : []),
@@ -196,26 +212,20 @@ async function pullRemote(img: ImageEntry, dest: string, o: FetchImagesOptions):
     if (keep === undefined) {
       // linux/amd64 alone, as one v2s2 image.
       argv.push(`${source}@${digest}`, `dir:${tmp}`);
-      await o.run(argv);
+      await run(argv);
       await adoptDirLayout(tmp, openBlobStore(o.blobDir), dest);
     } else {
       // The pinned index alone (skopeo checks its digest), then each kept instance.
       await mkdir(tmp, { recursive: true });
       const indexDir = path.join(tmp, 'index');
       const copy = [o.skopeo, 'copy', '-q', ...srcFlags];
-      await o.run([
-        ...copy,
-        '--multi-arch',
-        'index-only',
-        `${source}@${digest}`,
-        `dir:${indexDir}`,
-      ]);
+      await run([...copy, '--multi-arch', 'index-only', `${source}@${digest}`, `dir:${indexDir}`]);
       const { platforms } = await adoptIndexLayout({
         index: await readFile(path.join(indexDir, 'manifest.json')),
         digest,
         keep,
         copyInstance: async (child, dir) => {
-          await o.run([
+          await run([
             ...copy,
             '--format',
             'v2s2',

@@ -1,0 +1,213 @@
+/**
+ * A Solution's remote images follow the registry rules of the platform's pulls (SOURCES=site):
+ * the proxy set in `.env` only (not in the process environment) carries skopeo's requests; a
+ * Docker Hub single name (`docker.io/app`) is looked up on the mirror under `library/app` (as
+ * containers/image maps it); REGISTRY_AUTH_FILE (relative to the repository) gives skopeo the
+ * mirror's credentials, and one that cannot be read fails naming it. Real skopeo against
+ * stand-in mirrors on loopback (one reachable only through the stand-in CONNECT proxy: its
+ * host name resolves nowhere); settings loaded as the Solution CLI loads them (loadConfig of a
+ * root holding `.env.example` and `.env`, the CLI's being the repository).
+ */
+import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import { loadConfig } from '../../buildchain/config/load.ts';
+import { configureHttp, DEFAULT_HTTP_TIMEOUT_MS } from '../../buildchain/lib/http/get.ts';
+import { NO_PROXIES } from '../../buildchain/lib/http/proxy.ts';
+import { TaskError } from '../../buildchain/engine/task.ts';
+import { createSources, type Sources } from '../../buildchain/sources/sources.ts';
+import { buildSolution } from '../../buildchain/tasks/solution/build/build.ts';
+import { initSolution } from '../../buildchain/tasks/solution/init/init.ts';
+import { inspectSolutionIso } from '../../buildchain/tasks/solution/verify/inspect.ts';
+import { missingTools } from '../helpers/require-tool.ts';
+import {
+  closeAll,
+  makeBaseImage,
+  makeCertificate,
+  registryHandler,
+  repoOf,
+  serve,
+  startProxy,
+  type StandInRepo,
+} from '../helpers/site-stand-in.ts';
+import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
+import { runSolutionInProcess } from '../helpers/cli-in-process.ts';
+import { REPO_ROOT } from '../helpers/workspace.ts';
+
+const missing = missingTools('skopeo', 'xorriso', 'isoinfo', 'openssl', 'tar');
+/** A name no resolver knows: only the proxy reaches it. */
+const MIRROR = 'mirror.stand-in.test:5443';
+
+const b64 = (s: string): string => Buffer.from(s).toString('base64');
+
+describe.skipIf(missing.length > 0)('Solution remote images through a site mirror', () => {
+  let tmp: TempDir;
+  let digest: string;
+  let proxied: ReturnType<typeof registryHandler>;
+  let local: ReturnType<typeof registryHandler>;
+  let localHost: string;
+  let proxyUrl: string;
+  let proxyLog: { method: string; target: string }[];
+  let runs = 0;
+
+  beforeAll(async () => {
+    tmp = await makeTempDir('mk8s-solution-site-');
+    const base = makeBaseImage(path.join(tmp.path, 'base'));
+    digest = base.digest;
+    const repos = new Map<string, StandInRepo>([
+      ['hub/library/app', repoOf(base, '1.0')],
+      ['hub/acme/app', repoOf(base, '1.0')],
+    ]);
+    proxied = registryHandler({ repos });
+    const port = await serve(proxied.handler, makeCertificate(tmp.path));
+    const proxy = await startProxy({ [MIRROR]: port });
+    proxyUrl = proxy.url;
+    proxyLog = proxy.log;
+    local = registryHandler({ repos, auth: { kind: 'basic', user: 'dave', password: 's3cret' } });
+    localHost = `127.0.0.1:${String(await serve(local.handler))}`;
+  });
+
+  afterAll(async () => {
+    configureHttp({ timeoutMs: DEFAULT_HTTP_TIMEOUT_MS, proxies: NO_PROXIES });
+    await closeAll();
+    await tmp.cleanup();
+  });
+
+  /**
+   * Builds a Solution whose one image is `source` (pinned) with `.env` holding `dotenv`, no
+   * proxy in the environment; returns the ISO path.
+   */
+  async function build(source: string, dotenv: string[], files: Record<string, string> = {}) {
+    const n = String(++runs);
+    const root = path.join(tmp.path, `pkg${n}`);
+    await mkdir(root);
+    await copyFile(path.join(REPO_ROOT, '.env.example'), path.join(root, '.env.example'));
+    await writeFile(path.join(root, '.env'), [...dotenv, ''].join('\n'));
+    for (const [name, text] of Object.entries(files)) await writeFile(path.join(root, name), text);
+    const dir = path.join(tmp.path, `sol${n}`);
+    await initSolution(dir, { name: 'Site', version: '1.0.0' });
+    const file = path.join(dir, 'solution.yaml');
+    const doc = YAML.parse(await readFile(file, 'utf8')) as { images: Record<string, unknown>[] };
+    doc.images = [{ name: 'site-app', version: '1.0.0', source, digest }];
+    await writeFile(file, YAML.stringify(doc));
+    const env = { ...process.env };
+    for (const k of ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy']) {
+      Reflect.deleteProperty(env, k);
+    }
+    const config = loadConfig(root, env);
+    let sources: Sources | undefined;
+    const iso = path.join(tmp.path, `out${n}`, 'site.iso');
+    try {
+      await buildSolution({
+        dir,
+        output: iso,
+        workDir: path.join(tmp.path, `work${n}`),
+        sourceDateEpoch: 1700000000,
+        sourcesFactory: () => (sources ??= createSources(config)),
+      });
+    } finally {
+      await sources?.stop();
+    }
+    return iso;
+  }
+
+  async function imagesOf(iso: string): Promise<string[]> {
+    return (await inspectSolutionIso(iso)).images.map((i) => `${i.name}:${i.tag} ${i.digest}`);
+  }
+
+  it(
+    'skopeo goes through the HTTPS_PROXY of .env (a mirror only the proxy reaches)',
+    { timeout: 120_000 },
+    async () => {
+      expect(process.env.HTTPS_PROXY ?? process.env.https_proxy).toBeUndefined();
+      const before = proxyLog.length;
+      const iso = await build('docker.io/acme/app', [
+        'SOURCES=site',
+        `REGISTRY_MIRRORS=docker.io=${MIRROR}/hub`,
+        `INSECURE_REGISTRIES=${MIRROR}`,
+        `HTTPS_PROXY=${proxyUrl}`,
+      ]);
+      expect(await imagesOf(iso)).toEqual([`site-app:1.0.0 ${digest}`]);
+      expect(proxied.log.requests.map((q) => q.path)).toContain(
+        `/v2/hub/acme/app/manifests/${digest}`,
+      );
+      // The reachability probe tunnels once; skopeo's connections are the others.
+      const tunnels = proxyLog
+        .slice(before)
+        .filter((e) => e.method === 'CONNECT' && e.target === MIRROR);
+      expect(tunnels.length).toBeGreaterThan(1);
+    },
+  );
+
+  it(
+    'a Docker Hub single name is library/<name> on the mirror, with the credentials of a relative REGISTRY_AUTH_FILE',
+    { timeout: 120_000 },
+    async () => {
+      const auth = JSON.stringify({ auths: { [localHost]: { auth: b64('dave:s3cret') } } });
+      const iso = await build(
+        'docker.io/app',
+        [
+          'SOURCES=site',
+          `REGISTRY_MIRRORS=docker.io=${localHost}/hub`,
+          `INSECURE_REGISTRIES=${localHost}`,
+          'REGISTRY_AUTH_FILE=auth.json',
+        ],
+        { 'auth.json': auth },
+      );
+      expect(await imagesOf(iso)).toEqual([`site-app:1.0.0 ${digest}`]);
+      const pulls = local.log.requests.filter((q) => q.path.startsWith('/v2/hub/'));
+      expect(pulls.map((q) => q.path)).toContain(`/v2/hub/library/app/manifests/${digest}`);
+      expect(pulls.filter((q) => q.path.startsWith('/v2/hub/app/'))).toEqual([]);
+      expect(pulls.some((q) => q.authorization === `Basic ${b64('dave:s3cret')}`)).toBe(true);
+    },
+  );
+
+  it('a REGISTRY_AUTH_FILE that is not JSON fails naming it, and no ISO is left', async () => {
+    const err = await build(
+      'docker.io/app',
+      [
+        'SOURCES=site',
+        `REGISTRY_MIRRORS=docker.io=${localHost}/hub`,
+        `INSECURE_REGISTRIES=${localHost}`,
+        'REGISTRY_AUTH_FILE=auth.json',
+      ],
+      { 'auth.json': '{"auths":' },
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TaskError);
+    expect(err).toMatchObject({
+      reason: 'invalid-input',
+      message: expect.stringMatching(/REGISTRY_AUTH_FILE=\/.*\/auth\.json is not JSON/) as string,
+      hint: expect.stringContaining('skopeo login --authfile') as string,
+    });
+    expect(await readdir(path.join(tmp.path, `out${String(runs)}`)).catch(() => [])).toEqual([]);
+  });
+
+  it('through the CLI: exit 1, the message and its hint, no stack trace, no ISO', async () => {
+    const bad = path.join(tmp.path, 'bad-auth.json');
+    await writeFile(bad, '[]');
+    const dir = path.join(tmp.path, 'cli-sol');
+    await initSolution(dir, { name: 'Site', version: '1.0.0' });
+    const file = path.join(dir, 'solution.yaml');
+    const doc = YAML.parse(await readFile(file, 'utf8')) as { images: Record<string, unknown>[] };
+    doc.images = [{ name: 'site-app', version: '1.0.0', source: 'docker.io/app', digest }];
+    await writeFile(file, YAML.stringify(doc));
+    const out = path.join(tmp.path, 'cli-out');
+    await mkdir(out);
+    const r = await runSolutionInProcess(
+      ['build', dir, '-o', path.join(out, 's.iso'), '--work-dir', path.join(tmp.path, 'cli-work')],
+      {
+        SOURCES: 'site',
+        REGISTRY_MIRRORS: `docker.io=${localHost}/hub`,
+        INSECURE_REGISTRIES: localHost,
+        REGISTRY_AUTH_FILE: bad,
+        SOURCE_DATE_EPOCH: '1700000000',
+      },
+    );
+    expect(r.code, r.err).toBe(1);
+    expect(r.err).toContain(`REGISTRY_AUTH_FILE=${bad} is not a JSON object`);
+    expect(r.err).toContain('skopeo login --authfile');
+    expect(r.err).not.toMatch(/\n\s+at /);
+    expect(await readdir(out)).toEqual([]);
+  });
+});

@@ -2,7 +2,8 @@
  * `npm run build iso` end to end, in a copy of the repository (node_modules symlinked) with the
  * default embedded sources, checked with independent readers: isoinfo, bsdtar, nginx + skopeo
  * on the extracted images, dnf repoquery on the extracted repositories; then a no-op rerun, a
- * one-Salt-file incremental rebuild (JSON reporter events) and reproducibility: a rebuild from
+ * one-Salt-file incremental rebuild (JSON reporter events), a local image change carried into
+ * the ISO with nothing else rebuilt, and reproducibility: a rebuild from
  * an empty build directory gives the same ISO bytes.
  */
 import { execFile, execFileSync } from 'node:child_process';
@@ -224,6 +225,33 @@ describe.skipIf(missing.length > 0)('npm run build iso (end to end)', () => {
       'salt:copy',
     ]);
   });
+
+  it('carries a changed local image into the ISO, reruns nothing else, then is a no-op', async () => {
+    // Regression: the SOURCES=embedded stand-in ignored its real context, so an edited context
+    // rebuilt the same image and the ISO kept the old one; repos must not be reassembled.
+    const layout = path.join(repo, '_build/root/images/keepalived/1.3.5-16.el7-1');
+    const oldManifest = await readFile(path.join(layout, 'manifest.json'), 'utf8');
+    await appendFile(path.join(repo, 'images/keepalived/entrypoint.sh'), '# changed\n');
+    const r = await build(repo, 'iso');
+    expect(r.code, `${r.stderr}\n${JSON.stringify(r.events.slice(-4))}`).toBe(0);
+    expect(started(r.events).filter((t) => t !== 'populate_iso')).toEqual([
+      '_iso_build',
+      '_iso_digest',
+      'images:build:keepalived',
+      'images:dedup',
+      'images:prune',
+      'images:registry-config',
+    ]);
+    const manifest = await readFile(path.join(layout, 'manifest.json'), 'utf8');
+    expect(manifest).not.toBe(oldManifest);
+    const list = await listIso(iso);
+    const blobs = [...manifest.matchAll(/"sha256:([0-9a-f]{64})"/g)].map((m) => m[1] ?? '');
+    expect(blobs.length).toBeGreaterThan(1);
+    for (const hex of blobs) expect(list).toContain(`images/keepalived/1.3.5-16.el7-1/${hex}`);
+    const again = await build(repo, 'iso');
+    expect(again.code, again.stderr).toBe(0);
+    expect(started(again.events)).toEqual([]);
+  }, 600_000);
 
   it('is byte-identical when built again from an empty build directory', async () => {
     const before = path.join(tmp.path, 'before.iso');

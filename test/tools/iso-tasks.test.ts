@@ -4,7 +4,7 @@
  * its tasks, whose dependencies run first or are up to date from the step before.
  */
 import { execFileSync } from 'node:child_process';
-import { cp, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { cp, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildConfig } from '../../buildchain/config/config.ts';
@@ -15,6 +15,7 @@ import { REQUIRED_LAYOUT, verifyIso } from '../../buildchain/tasks/iso/verify.ts
 import { createSaltTasks } from '../../buildchain/tasks/salt/tasks.ts';
 import type { Sources } from '../../buildchain/sources/sources.ts';
 import { testConfig } from '../helpers/config.ts';
+import { makeGpgKey, type TestKey } from '../helpers/gpg.ts';
 import { runOnEngine } from '../helpers/engine-run.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
@@ -50,6 +51,7 @@ describe.skipIf(missing.length > 0)('salt, iso-root and iso tasks', () => {
   let root: string;
   const logs: string[] = [];
   let config: BuildConfig;
+  let key: TestKey | undefined;
   let tasks: TaskDefinition[];
   const byName = (n: string): TaskDefinition | undefined => tasks.find((t) => t.name === n);
 
@@ -60,27 +62,11 @@ describe.skipIf(missing.length > 0)('salt, iso-root and iso tasks', () => {
       await cp(path.join(repoRoot, d), path.join(root, d), { recursive: true });
     }
     await writeFile(path.join(root, 'salt/metalk8s/forgotten.sls'), 'x: 1\n');
-    const gnupg = path.join(tmp.path, 'gnupg');
-    await mkdir(gnupg, { mode: 0o700 });
-    execFileSync(
-      'gpg',
-      [
-        '--homedir',
-        gnupg,
-        '--batch',
-        '--pinentry-mode',
-        'loopback',
-        '--passphrase',
-        '',
-        '--quick-gen-key',
-        'ISO Signer <iso@example.invalid>',
-        'rsa2048',
-        'sign',
-        'never',
-      ],
-      { stdio: 'ignore' },
-    );
-    process.env.GNUPGHOME = gnupg;
+    key = await makeGpgKey(tmp.path, {
+      uid: 'ISO Signer <iso@example.invalid>',
+      publicKeyName: 'iso-signer.asc',
+    });
+    process.env.GNUPGHOME = key.home;
     config = testConfig(root, {
       SOURCE_DATE_EPOCH: '1700000000',
       ISO_SIGN_KEY: 'iso@example.invalid',
@@ -89,9 +75,7 @@ describe.skipIf(missing.length > 0)('salt, iso-root and iso tasks', () => {
     tasks = [...others, ...createIsoTasks(config, sources, others)];
   });
   afterAll(async () => {
-    execFileSync('gpgconf', ['--homedir', process.env.GNUPGHOME ?? '', '--kill', 'gpg-agent'], {
-      stdio: 'ignore',
-    });
+    await key?.stop();
     delete process.env.GNUPGHOME;
     await tmp.cleanup();
   });

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TaskError } from '../../buildchain/engine/task.ts';
 import { checkReachable } from '../../buildchain/sources/reachable.ts';
 import { createSources } from '../../buildchain/sources/sources.ts';
 import { freePort, startTestNginx, stopAll } from '../helpers/servers.ts';
+import { taskRejection } from '../helpers/rejection.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { fixtureConfig } from './mirror-fixture.ts';
@@ -10,16 +10,6 @@ import { fixtureConfig } from './mirror-fixture.ts';
 // No network here except 127.0.0.1: upstream hosts do not resolve, and a closed loopback port
 // stands for a site mirror that is down. Each test runs under vitest's timeout, which bounds
 // "fast"; the assertions are on the error, not on time.
-
-async function rejection(p: Promise<unknown>): Promise<TaskError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof TaskError) return err;
-    throw err;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('upstream and site sources when the host does not answer', () => {
   let tmp: TempDir;
@@ -40,7 +30,7 @@ describe('upstream and site sources when the host does not answer', () => {
         fixtureConfig(tmp.path, 'upstream', { REGISTRY_MIRRORS: '', PACKAGE_MIRRORS: '' }),
       );
       expect(sources.describe()).toBe('upstream');
-      const err = await rejection(sources.registry('quay.invalid'));
+      const err = await taskRejection(sources.registry('quay.invalid'));
       expect(err.reason).toBe('unreachable');
       expect(err.message).toContain('registry quay.invalid');
       expect(err.hint).toMatch(/SOURCES=embedded/);
@@ -53,7 +43,7 @@ describe('upstream and site sources when the host does not answer', () => {
     { timeout: 20_000 },
     async () => {
       const sources = createSources(fixtureConfig(tmp.path, 'upstream'));
-      const err = await rejection(
+      const err = await taskRejection(
         sources.repoUrl('http://mirror.centos.invalid/centos/7/os/x86_64/'),
       );
       expect(err.reason).toBe('unreachable');
@@ -74,7 +64,7 @@ describe('upstream and site sources when the host does not answer', () => {
         }),
       );
       expect(sources.describe()).toBe(`site (127.0.0.1:${port})`);
-      const err = await rejection(sources.registry('quay.io'));
+      const err = await taskRejection(sources.registry('quay.io'));
       expect(err.reason).toBe('unreachable');
       expect(err.message).toContain(`127.0.0.1:${port}`);
       expect(err.message).toContain('mirror of quay.io');

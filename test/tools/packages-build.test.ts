@@ -7,7 +7,8 @@ import { execDirect } from '../../buildchain/engine/exec/run-command.ts';
 import { localSourceFiles } from '../../buildchain/tasks/packages/spec-sources.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
-import { makeGpgKey, noarchSpec } from './packages-fixtures.ts';
+import { makeGpgKey } from '../helpers/gpg.ts';
+import { noarchSpec } from './packages-fixtures.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 

@@ -20,7 +20,8 @@ import { missingTools } from '../helpers/require-tool.ts';
 import { runCliHere } from '../helpers/run-cli.ts';
 import { startTestNginx, stopAll } from '../helpers/servers.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
-import { buildTestRpm, makeGpgKey, makeRepo, type TestKey } from './packages-fixtures.ts';
+import { makeGpgKey, type TestKey } from '../helpers/gpg.ts';
+import { buildTestRpm, makeRepo } from './packages-fixtures.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const TOOLS = [

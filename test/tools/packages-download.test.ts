@@ -19,7 +19,8 @@ import { assembleRepo } from '../../buildchain/tasks/packages/repo.ts';
 import { freePort, startTestNginx, stopAll } from '../helpers/servers.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
-import { buildTestRpm, makeGpgKey, makeRepo, signRpms, type TestKey } from './packages-fixtures.ts';
+import { makeGpgKey, type TestKey } from '../helpers/gpg.ts';
+import { buildTestRpm, makeRepo, signRpms } from './packages-fixtures.ts';
 
 const tools = ['rpmbuild', 'rpm', 'rpmsign', 'gpg', 'gpgconf', 'createrepo_c', 'dnf', 'nginx'];
 

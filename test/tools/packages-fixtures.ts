@@ -1,8 +1,9 @@
-/** Small RPM fixtures for the packaging suites: noarch specs, rpmbuild, a throwaway gpg key. */
+/** Small RPM fixtures for the packaging suites: noarch specs, rpmbuild, RPMs signed with a test key. */
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execDirect } from '../../buildchain/engine/exec/run-command.ts';
 import { resolveOnPath, rpmsignArgs } from '../../buildchain/tasks/packages/signing.ts';
+import type { TestKey } from '../helpers/gpg.ts';
 
 /** A tiny noarch package. */
 export interface TestPackage {
@@ -60,52 +61,7 @@ export async function makeRepo(dir: string, rpms: readonly string[]): Promise<vo
   await execDirect(['createrepo_c', '--quiet', dir]);
 }
 
-/** A throwaway signing key in its own GNUPGHOME. */
-export interface TestKey {
-  readonly home: string;
-  readonly keyName: string;
-  /** Armored public key file. */
-  readonly publicKey: string;
-  /** Stops the gpg-agent started for this home. */
-  stop(): Promise<void>;
-}
-
-export async function makeGpgKey(dir: string): Promise<TestKey> {
-  const home = path.join(dir, 'gnupg');
-  await mkdir(home, { recursive: true, mode: 0o700 });
-  const keyName = 'Packaging Test <packaging-test@example.invalid>';
-  const env = { GNUPGHOME: home };
-  await execDirect(
-    [
-      'gpg',
-      '--batch',
-      '--pinentry-mode',
-      'loopback',
-      '--passphrase',
-      '',
-      '--quick-gen-key',
-      keyName,
-      'rsa2048',
-      'sign',
-      'never',
-    ],
-    { env },
-  );
-  const publicKey = path.join(dir, 'RPM-GPG-KEY-test');
-  await execDirect(
-    ['gpg', '--batch', '--yes', '--armor', '--output', publicKey, '--export', keyName],
-    { env },
-  );
-  return {
-    home,
-    keyName,
-    publicKey,
-    stop: async () => {
-      await execDirect(['gpgconf', '--homedir', home, '--kill', 'gpg-agent'], { reject: false });
-    },
-  };
-}
-
+/** Signs `files` in place with rpmsign and `key`. */
 export async function signRpms(key: TestKey, files: readonly string[]): Promise<void> {
   await execDirect(
     rpmsignArgs({ bin: 'rpmsign', gpgPath: resolveOnPath('gpg'), keyName: key.keyName, files }),

@@ -13,7 +13,8 @@ import { assembleRepo } from '../../buildchain/tasks/packages/repo.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { runCliHere } from '../helpers/run-cli.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
-import { buildTestRpm, makeGpgKey, signRpms, type TestKey } from './packages-fixtures.ts';
+import { makeGpgKey, type TestKey } from '../helpers/gpg.ts';
+import { buildTestRpm, signRpms } from './packages-fixtures.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const EPOCH = 1700000000;

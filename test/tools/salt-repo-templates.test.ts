@@ -9,36 +9,18 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registryNaming } from '../../buildchain/tasks/images/write-registry-config.ts';
-import { isCI, missingTools } from '../helpers/require-tool.ts';
+import { type JinjaRenderResult, missingJinja, tryRenderJinjaFile } from '../helpers/jinja.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const SALT = path.join(REPO, 'salt');
 const TEMPLATE = path.join(SALT, 'metalk8s/repo/files/metalk8s-registry-config.inc.j2');
 const SALT_APPLY = path.join(REPO, 'test/helpers/salt-apply.py');
-const missing = missingTools('python3');
-const hasJinja =
-  missing.length === 0 && spawnSync('python3', ['-c', 'import jinja2, yaml']).status === 0;
-if (!hasJinja && isCI)
-  throw new Error('CI=true and python3-jinja2 / python3-yaml missing (run: npm run setup)');
+const hasJinja = missingJinja(['yaml']).length === 0;
 
-/** Renders with plain Jinja (no Salt): stdout, or the error's message. */
-function render(
-  template: string,
-  context: Record<string, unknown>,
-): { code: number; out: string; err: string } {
-  const script =
-    'import json, sys, jinja2\n' +
-    'env = jinja2.Environment(loader=jinja2.FileSystemLoader(sys.argv[2]))\n' +
-    'try:\n' +
-    '    sys.stdout.write(env.get_template(sys.argv[1]).render(**json.load(sys.stdin)))\n' +
-    'except jinja2.TemplateError as e:\n' +
-    '    sys.exit(str(e))\n';
-  const r = spawnSync('python3', ['-c', script, path.relative(SALT, template), SALT], {
-    input: JSON.stringify(context),
-    encoding: 'utf8',
-  });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+/** Renders with plain Jinja (no Salt), from the Salt tree, lenient as 2.4's own rendering. */
+function render(template: string, context: Record<string, unknown>): Promise<JinjaRenderResult> {
+  return tryRenderJinjaFile(template, context, { root: SALT, strict: false });
 }
 
 const archive = (env: string, p = `/srv/scality/${env}`): Record<string, unknown> => ({
@@ -54,8 +36,15 @@ describe.skipIf(!hasJinja)('Salt repository templates', () => {
     await tmp.cleanup();
   });
 
-  it("renders 2.4's context (archives: env -> {name, version, path, iso}) as one root per archive", () => {
-    const r = render(TEMPLATE, {
+  /** The text of a rendering expected to succeed. */
+  async function rendered(context: Record<string, unknown>): Promise<string> {
+    const r = await render(TEMPLATE, context);
+    if (!r.ok) throw new Error(`rendering failed: ${r.error}`);
+    return r.text;
+  }
+
+  it("renders 2.4's context (archives: env -> {name, version, path, iso}) as one root per archive", async () => {
+    const text = await rendered({
       archives: {
         ...archive('metalk8s-2.4.0-beta1'),
         ...archive('metalk8s-2.3.0', '/mnt/iso-2.3/'),
@@ -63,26 +52,25 @@ describe.skipIf(!hasJinja)('Salt repository templates', () => {
       // Salt always passes saltenv too: archives wins.
       saltenv: 'metalk8s-2.4.0-beta1',
     });
-    expect(r.err).toBe('');
-    expect(r.out).toBe(
+    expect(text).toBe(
       "# Managed by Salt (metalk8s.repo): where the registry includes find each archive's images.\n" +
         'set $metalk8s_2_3_0_images "/mnt/iso-2.3/images/";\n' +
-        'set $metalk8s_2_4_0_beta1_images "/srv/scality/metalk8s-2.4.0-beta1/images/";',
+        'set $metalk8s_2_4_0_beta1_images "/srv/scality/metalk8s-2.4.0-beta1/images/";\n',
     );
     // The variable each version's metalk8s-registry.inc uses as its root (images:registry-config).
-    expect(r.out).toContain(`set ${registryNaming('MetalK8s', '2.4.0-beta1').serverRoot} "`);
+    expect(text).toContain(`set ${registryNaming('MetalK8s', '2.4.0-beta1').serverRoot} "`);
     // An archive without path: mounted at /srv/scality/<env>.
-    expect(render(TEMPLATE, { archives: { 'example-1.0.0': {} } }).out).toContain(
+    expect(await rendered({ archives: { 'example-1.0.0': {} } })).toContain(
       'set $example_1_0_0_images "/srv/scality/example-1.0.0/images/";',
     );
   });
 
-  it('still accepts the older context of our states (saltenv, images_root)', () => {
-    const r = render(TEMPLATE, {
+  it('still accepts the older context of our states (saltenv, images_root)', async () => {
+    const text = await rendered({
       saltenv: 'metalk8s-2.4.0',
       images_root: '/srv/scality/metalk8s-2.4.0/images',
     });
-    expect(r.out).toContain('set $metalk8s_2_4_0_images "/srv/scality/metalk8s-2.4.0/images/";');
+    expect(text).toContain('set $metalk8s_2_4_0_images "/srv/scality/metalk8s-2.4.0/images/";');
   });
 
   it.each([
@@ -100,11 +88,9 @@ describe.skipIf(!hasJinja)('Salt repository templates', () => {
       archive('metalk8s-2.4.0', 'srv/x'),
       '"srv/x/images" is not an absolute path',
     ],
-  ])('refuses %s, naming it (plain Jinja)', (_what, archives, message) => {
-    const r = render(TEMPLATE, { archives });
-    expect(r.code).not.toBe(0);
-    expect(r.out).toBe('');
-    expect(r.err).toContain(message);
+  ])('refuses %s, naming it (plain Jinja)', async (_what, archives, message) => {
+    const r = await render(TEMPLATE, { archives });
+    expect(r).toEqual({ ok: false, error: expect.stringContaining(message) as string });
   });
 
   /** Applies deployed.sls of this repository's Salt tree with `pillar`; host root in tmp. */

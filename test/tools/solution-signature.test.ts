@@ -15,6 +15,7 @@ import {
   inspectSolutionIso,
 } from '../../buildchain/tasks/solution/verify/inspect.ts';
 import { verifySolutionIso } from '../../buildchain/tasks/solution/verify/verify.ts';
+import { makeGpgKey, type TestKey } from '../helpers/gpg.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { runSolutionInProcess } from '../helpers/cli-in-process.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
@@ -23,13 +24,6 @@ const EXAMPLE = path.resolve(import.meta.dirname, '..', '..', 'examples', 'solut
 const missing = missingTools('buildah', 'skopeo', 'xorriso', 'isoinfo', 'gpg', 'busybox');
 const SIGNER = 'Solution Signer <signer@example.invalid>';
 const OTHER = 'Someone Else <other@example.invalid>';
-
-function gpg(home: string, ...args: string[]): string {
-  return execFileSync('gpg', ['--homedir', home, '--batch', ...args], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
 
 function codes(problems: readonly { code: string; severity: string }[]): string[] {
   return problems.map((p) => `${p.severity}:${p.code}`);
@@ -43,6 +37,20 @@ describe.skipIf(missing.length > 0)('signed Solution ISO', () => {
   let otherPub: string;
   let fingerprint: string;
   let iso: string;
+  /** Every key made, stopped in afterAll. */
+  const keys: TestKey[] = [];
+
+  /** A passphrase-less ed25519 key `uid`, in `home` if given (else its own under `name`). */
+  async function key(name: string, uid: string, more: { home?: string; passphrase?: string } = {}) {
+    const k = await makeGpgKey(path.join(tmp.path, name), {
+      uid,
+      algo: 'ed25519',
+      publicKeyName: `${name}.asc`,
+      ...more,
+    });
+    keys.push(k);
+    return k;
+  }
 
   /** A copy of the signed ISO, SHA256SUM and SHA256SUM.asc in a directory of its own. */
   async function copySet(name: string): Promise<string> {
@@ -55,21 +63,10 @@ describe.skipIf(missing.length > 0)('signed Solution ISO', () => {
 
   beforeAll(async () => {
     tmp = await makeTempDir('mk8s-solution-sign-');
-    home = path.join(tmp.path, 'gnupg');
-    otherHome = path.join(tmp.path, 'gnupg-other');
-    for (const [h, uid] of [
-      [home, SIGNER],
-      [otherHome, OTHER],
-    ] as const) {
-      await mkdir(h, { mode: 0o700 });
-      gpg(h, '--passphrase', '', '--quick-gen-key', uid, 'ed25519', 'sign', 'never');
-    }
-    fingerprint =
-      /^fpr:+([A-F0-9]{40}):/m.exec(gpg(home, '--with-colons', '--list-secret-keys'))?.[1] ?? '';
-    pub = path.join(tmp.path, 'signer.asc');
-    await writeFile(pub, gpg(home, '--armor', '--export', fingerprint));
-    otherPub = path.join(tmp.path, 'other.asc');
-    await writeFile(otherPub, gpg(otherHome, '--armor', '--export', 'other@example.invalid'));
+    const signer = await key('signer', SIGNER);
+    const other = await key('other', OTHER);
+    ({ home, fingerprint, publicKey: pub } = signer);
+    ({ home: otherHome, publicKey: otherPub } = other);
     iso = path.join(tmp.path, 'out', 'ex.iso');
     await mkdir(path.dirname(iso));
     await buildSolution({
@@ -84,8 +81,7 @@ describe.skipIf(missing.length > 0)('signed Solution ISO', () => {
   });
 
   afterAll(async () => {
-    for (const h of [home, otherHome])
-      execFileSync('gpgconf', ['--homedir', h, '--kill', 'all'], { stdio: 'ignore' });
+    for (const k of keys) await k.stop();
     await tmp.cleanup();
   });
 
@@ -275,16 +271,7 @@ describe.skipIf(missing.length > 0)('signed Solution ISO', () => {
   });
 
   it('a --sign-key matching several secret keys is a usage error naming them', async () => {
-    gpg(
-      home,
-      '--passphrase',
-      '',
-      '--quick-gen-key',
-      'Second <second@example.invalid>',
-      'ed25519',
-      'sign',
-      'never',
-    );
+    await key('second', 'Second <second@example.invalid>', { home });
     const out = path.join(tmp.path, 'ambiguous', 'x.iso');
     await mkdir(path.dirname(out));
     const r = await runSolutionInProcess(
@@ -300,20 +287,9 @@ describe.skipIf(missing.length > 0)('signed Solution ISO', () => {
   });
 
   it('a key whose passphrase gpg cannot ask for: exit 1 with the hint, no ISO left', async () => {
-    const locked = path.join(tmp.path, 'gnupg-locked');
-    await mkdir(locked, { mode: 0o700 });
-    gpg(
-      locked,
-      '--pinentry-mode',
-      'loopback',
-      '--passphrase',
-      'secret',
-      '--quick-gen-key',
-      'Locked <locked@example.invalid>',
-      'ed25519',
-      'sign',
-      'never',
-    );
+    const locked = await key('locked', 'Locked <locked@example.invalid>', {
+      passphrase: 'secret',
+    });
     const out = path.join(tmp.path, 'locked-out', 'x.iso');
     await mkdir(path.dirname(out));
     try {
@@ -329,7 +305,7 @@ describe.skipIf(missing.length > 0)('signed Solution ISO', () => {
           '--sign-key',
           'locked@example.invalid',
         ],
-        { GNUPGHOME: locked, SOURCE_DATE_EPOCH: '1700000000' },
+        { GNUPGHOME: locked.home, SOURCE_DATE_EPOCH: '1700000000' },
       );
       expect(r.code).toBe(1);
       expect(r.err).toMatch(
@@ -341,7 +317,7 @@ describe.skipIf(missing.length > 0)('signed Solution ISO', () => {
       expect(r.err).not.toMatch(/\n\s+at /);
       expect(await readdir(path.dirname(out))).toEqual([]);
     } finally {
-      execFileSync('gpgconf', ['--homedir', locked, '--kill', 'all'], { stdio: 'ignore' });
+      await locked.stop();
     }
   });
 

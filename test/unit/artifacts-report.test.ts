@@ -6,6 +6,7 @@ import {
   formatChanges,
 } from '../../buildchain/tasks/artifacts/compare.ts';
 import { isCurrentLog, summarizeEventLog } from '../../buildchain/tasks/artifacts/event-log.ts';
+import type { TaskCachedEvent } from '../../buildchain/engine/events.ts';
 import type { BuildReport } from '../../buildchain/tasks/artifacts/report-types.ts';
 import { formatNevra } from '../../buildchain/tasks/artifacts/rpm-header.ts';
 import { splitRepoTag } from '../../buildchain/tasks/artifacts/scan-archives.ts';
@@ -79,23 +80,32 @@ describe('event log', () => {
       { event: 'build-start', command: 'run', tasks: 3, workers: 2, dryRun: false },
       { event: 'skip', task: 'images', reason: 'up-to-date', reasons: [] },
       { event: 'start', task: 'iso', title: 'iso', reasons: ['x'] },
+      {
+        event: 'cached',
+        task: 'packaging:rpm:calico',
+        key: 'ab'.repeat(32),
+        bytes: 5000,
+        durationMs: 300,
+      } satisfies TaskCachedEvent,
       { event: 'done', task: 'iso', durationMs: 1200 },
       { event: 'start', task: 'ci_artifacts', title: 'a', reasons: [] },
     ]
       .map((e) => JSON.stringify(e))
       .join('\n') + '\n{"event":"cut';
 
-  it('keeps the last build only, with durations and cache hits, ignoring a cut line', () => {
+  it('keeps the last build only, with durations, up-to-date tasks and tasks restored from the build cache, ignoring a cut line', () => {
     expect(summarizeEventLog(log)).toEqual({
       tasks: [
         { task: 'images', status: 'up-to-date', durationMs: 0 },
         { task: 'iso', status: 'done', durationMs: 1200 },
+        { task: 'packaging:rpm:calico', status: 'restored', durationMs: 300, cacheBytes: 5000 },
         { task: 'ci_artifacts', status: 'running', durationMs: 0 },
       ],
       ran: 1,
       upToDate: 1,
+      restored: 1,
       failed: 0,
-      totalMs: 1200,
+      totalMs: 1500,
     });
   });
   it('recognises the log of the running build only', () => {

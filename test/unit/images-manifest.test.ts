@@ -8,10 +8,8 @@ import {
   selectPlatform,
   sha256Digest,
 } from '../../buildchain/lib/oci/manifest.ts';
-import {
-  credentialsFromAuthJson,
-  parseChallenge,
-} from '../../buildchain/tasks/images/registry-auth.ts';
+import { parseChallenge } from '../../buildchain/lib/oci/auth-challenge.ts';
+import { credentialsFromAuthJson } from '../../buildchain/tasks/images/registry-auth.ts';
 
 const d = (c: string): string => `sha256:${c.repeat(64)}`;
 const bytes = (o: unknown): Buffer => Buffer.from(JSON.stringify(o));
@@ -90,6 +88,11 @@ describe('registry auth', () => {
     });
     expect(parseChallenge('Basic realm=x')?.params.realm).toBe('x');
     expect(parseChallenge('')).toBeUndefined();
+    expect(parseChallenge('   ')).toBeUndefined();
+    expect(parseChallenge('BASIC Realm="a \\"b\\" c", charset=UTF-8')).toEqual({
+      scheme: 'basic',
+      params: { realm: 'a "b" c', charset: 'UTF-8' },
+    });
   });
 
   it('finds credentials under the host, URL or Docker Hub keys', () => {

@@ -11,6 +11,7 @@ import type { Readable } from 'node:stream';
 import { TaskError } from '../errors.ts';
 import { readBody } from '../http/body.ts';
 import { HttpError, httpRequest, type HttpResponse } from '../http/get.ts';
+import { parseChallenge, type AuthChallenge } from './auth-challenge.ts';
 import { MAX_MANIFEST_BYTES } from './manifest.ts';
 
 /** Options of {@link OciRepositoryClient}. */
@@ -39,20 +40,6 @@ export interface FetchedManifest {
 }
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
-
-/** Parses `Bearer realm="...",service="..."` (pure); undefined when empty. */
-function parseChallenge(
-  header: string | undefined,
-): { scheme: string; params: Record<string, string> } | undefined {
-  const m = /^\s*(\S+)\s*(.*)$/.exec(header ?? '');
-  if (m === null) return undefined;
-  const params: Record<string, string> = {};
-  for (const p of (m[2] ?? '').matchAll(/([A-Za-z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g)) {
-    if (p[1] !== undefined)
-      params[p[1].toLowerCase()] = (p[2] ?? p[3] ?? '').replace(/\\(.)/g, '$1');
-  }
-  return { scheme: (m[1] ?? '').toLowerCase(), params };
-}
 
 /** One repository of one registry; keeps its auth header and scheme between calls. */
 export class OciRepositoryClient {
@@ -256,7 +243,7 @@ export class OciRepositoryClient {
   }
 
   /** Authorization header value answering a challenge (Basic, or a Bearer token). */
-  private async answer(challenge: ReturnType<typeof parseChallenge>): Promise<string | undefined> {
+  private async answer(challenge: AuthChallenge | undefined): Promise<string | undefined> {
     const creds = await this.credentials();
     const basic =
       creds === undefined ? undefined : `Basic ${Buffer.from(creds).toString('base64')}`;

@@ -59,7 +59,8 @@ function octal(value: number, width: number): string {
   return value.toString(8).padStart(width - 1, '0') + '\0';
 }
 
-function tarHeader(name: string, size: number): Buffer {
+/** The ustar header of a regular file: owner 0:0, mode 0644, mtime 0 (identical bytes everywhere). */
+export function tarHeader(name: string, size: number): Buffer {
   const header = Buffer.alloc(512, 0);
   header.write(name, 0, 'utf8');
   header.write(octal(0o644, 8), 100, 'ascii');

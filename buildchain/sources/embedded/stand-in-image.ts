@@ -7,7 +7,7 @@
 import { crc32 } from 'node:zlib';
 import { sha256Digest } from '../../lib/fs/hash.ts';
 import type { ScaleLayer } from '../../config/stand-in-scale.ts';
-import type { GeneratedLayer } from './scale-content.ts';
+import { tarHeader, type GeneratedLayer } from './scale-content.ts';
 
 export const MEDIA_TYPE_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
 export const MEDIA_TYPE_MANIFEST_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
@@ -69,27 +69,10 @@ function blob(mediaType: string, data: Buffer): Blob {
   return { digest: sha256Digest(data), mediaType, data };
 }
 
-function octal(value: number, width: number): string {
-  return value.toString(8).padStart(width - 1, '0') + '\0';
-}
-
 /** A one-file ustar archive with owner 0:0, mode 0644 and mtime 0. */
 export function tarOneFile(name: string, content: Buffer): Buffer {
   if (Buffer.byteLength(name) > 100) throw new Error(`tar member name too long: ${name}`);
-  const header = Buffer.alloc(512, 0);
-  header.write(name, 0, 'utf8');
-  header.write(octal(0o644, 8), 100, 'ascii');
-  header.write(octal(0, 8), 108, 'ascii');
-  header.write(octal(0, 8), 116, 'ascii');
-  header.write(octal(content.length, 12), 124, 'ascii');
-  header.write(octal(0, 12), 136, 'ascii');
-  header.write('        ', 148, 'ascii');
-  header.write('0', 156, 'ascii');
-  header.write('ustar\0', 257, 'ascii');
-  header.write('00', 263, 'ascii');
-  let sum = 0;
-  for (const byte of header) sum += byte;
-  header.write(octal(sum, 7) + ' ', 148, 'ascii');
+  const header = tarHeader(name, content.length);
   const padding = Buffer.alloc((512 - (content.length % 512)) % 512, 0);
   return Buffer.concat([header, content, padding, Buffer.alloc(1024, 0)]);
 }

@@ -1,6 +1,7 @@
 /**
  * Reads the engine's JSON event log (`npm run build -- --json-log FILE ...`, one event per
- * line, see buildchain/engine/events.ts) into per-task durations and cache hits. Pure.
+ * line, see buildchain/engine/events.ts) into per-task durations, local hits (up to date) and
+ * tasks restored from the build cache (`cached` events). Pure.
  */
 import type { BuildReport, ReportTask } from './report-types.ts';
 
@@ -9,6 +10,7 @@ interface LogEvent {
   readonly task?: string;
   readonly reason?: string;
   readonly durationMs?: number;
+  readonly bytes?: number;
 }
 
 function parseLines(text: string): LogEvent[] {
@@ -48,7 +50,10 @@ export function summarizeEventLog(text: string): NonNullable<BuildReport['build'
     if (e.event === 'start') tasks.set(e.task, { task: e.task, status: 'running', durationMs: 0 });
     else if (e.event === 'done') tasks.set(e.task, { task: e.task, status: 'done', durationMs });
     else if (e.event === 'fail') tasks.set(e.task, { task: e.task, status: 'failed', durationMs });
-    else if (e.event === 'skip') {
+    else if (e.event === 'cached') {
+      const bytes = typeof e.bytes === 'number' ? e.bytes : 0;
+      tasks.set(e.task, { task: e.task, status: 'restored', durationMs, cacheBytes: bytes });
+    } else if (e.event === 'skip') {
       tasks.set(e.task, {
         task: e.task,
         status: e.reason === 'up-to-date' ? 'up-to-date' : 'skipped',
@@ -62,6 +67,7 @@ export function summarizeEventLog(text: string): NonNullable<BuildReport['build'
     tasks: list,
     ran: count('done'),
     upToDate: count('up-to-date'),
+    restored: count('restored'),
     failed: count('failed'),
     totalMs: list.reduce((sum, t) => sum + t.durationMs, 0),
   };

@@ -64,9 +64,12 @@ export interface ReportRepo {
 /** Per-task outcome read from the engine's JSON event log. */
 export interface ReportTask {
   readonly task: string;
-  readonly status: 'done' | 'up-to-date' | 'failed' | 'skipped' | 'running';
-  /** Action wall-clock time in ms (0 when up to date). */
+  /** `restored`: its outputs came from the build cache (BUILD_CACHE) instead of running. */
+  readonly status: 'done' | 'up-to-date' | 'restored' | 'failed' | 'skipped' | 'running';
+  /** Action wall-clock time in ms (0 when up to date; the restore time when restored). */
   readonly durationMs: number;
+  /** `restored` only: bytes downloaded from the build cache. */
+  readonly cacheBytes?: number;
 }
 
 /** Root of build-report.json. */
@@ -102,6 +105,8 @@ export interface BuildReport {
         readonly tasks: readonly ReportTask[];
         readonly ran: number;
         readonly upToDate: number;
+        /** Tasks restored from the build cache. */
+        readonly restored: number;
         readonly failed: number;
         readonly totalMs: number;
       }

@@ -4,7 +4,7 @@
  * layout from it with hard links (so locally built layers dedup with pulled ones).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execDirect, type Exec } from '../../engine/exec/run-command.ts';
 import { TaskError } from '../../engine/task.ts';
@@ -12,6 +12,8 @@ import type { BlobStore } from '../../media/images/blob-store.ts';
 import { buildArgv, exportArgv, standInContext, toDirArgv, type ImageBuilder } from './builder-args.ts';
 import { materialiseLayout } from '../../media/images/layout.ts';
 import { parseManifest } from '../../lib/oci/manifest.ts';
+import { sha256File, sha256Hex } from '../../lib/fs/hash.ts';
+import { walkTree } from '../../lib/fs/walk.ts';
 
 /** Options for {@link buildLocalImage}. */
 export interface BuildLocalImageOptions {
@@ -81,10 +83,33 @@ export async function adoptDirLayout(dir: string, store: BlobStore, dest: string
   await materialiseLayout({ dest, manifest, blobs });
 }
 
-/** Writes the stand-in context for `name:version` into `dir` (replacing it); returns its Containerfile. */
-export async function writeStandInContext(dir: string, name: string, version: string): Promise<string> {
+/**
+ * Writes the stand-in context for `name:version` into `dir` (replacing it); returns its
+ * Containerfile. `inputs`: the real build's {@link buildInputsDigest}, recorded in the image.
+ */
+export async function writeStandInContext(dir: string, name: string, version: string, inputs?: string): Promise<string> {
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
-  for (const [file, text] of Object.entries(standInContext(name, version))) await writeFile(path.join(dir, file), text);
+  for (const [file, text] of Object.entries(standInContext(name, version, inputs))) await writeFile(path.join(dir, file), text);
   return path.join(dir, 'Containerfile');
+}
+
+/**
+ * Hex sha256 of what a local image is built from: every entry of the context (relative path,
+ * kind, exec bit and content; a symlink as its target text), the Containerfile (its content and
+ * its path relative to the context: it may live outside) and the build args. A stand-in build
+ * records it, so that any change to the real inputs changes the stand-in image.
+ */
+export async function buildInputsDigest(context: string, file: string | undefined, args: Readonly<Record<string, string>>): Promise<string> {
+  const lines: string[] = [];
+  for (const e of await walkTree(context, { missingOk: true })) {
+    if (e.kind === 'file') {
+      const x = ((await stat(e.path)).mode & 0o111) !== 0 ? 'x' : '-';
+      lines.push(`f${x} ${JSON.stringify(e.rel)} ${await sha256File(e.path)}`);
+    } else if (e.kind === 'symlink') lines.push(`l ${JSON.stringify(e.rel)} ${JSON.stringify(await readlink(e.path))}`);
+    else lines.push(`${e.kind === 'dir' ? 'd' : 'o'} ${JSON.stringify(e.rel)}`);
+  }
+  lines.push(file === undefined ? 'file -' : `file ${JSON.stringify(path.relative(context, file))} ${await sha256File(file)}`);
+  for (const k of Object.keys(args).sort()) lines.push(`arg ${JSON.stringify(k)}=${JSON.stringify(args[k] ?? '')}`);
+  return sha256Hex(lines.join('\n'));
 }

@@ -75,21 +75,30 @@ export function toDirArgv(skopeoBin: string, ociDir: string, dirOut: string): st
 /**
  * Files of a stand-in build context (FROM scratch) used when the real base images cannot be
  * reached (SOURCES=embedded): the image keeps its name and tag, and says what it stands for.
+ * `inputs` (hex sha256 of the real context, Containerfile and build args, see
+ * `buildInputsDigest`) goes into the image, so that any change to the real inputs changes the
+ * stand-in too and reaches the ISO (without it, an edited context rebuilt the same image).
  */
-export function standInContext(name: string, version: string): Record<string, string> {
+export function standInContext(name: string, version: string, inputs?: string): Record<string, string> {
   // Written into a Containerfile (a comment and a double-quoted LABEL, where '$' expands): only
   // names and tags of the distribution grammar, which need no quoting there.
   requireRepositoryName(name, 'image name');
   requireTag(version, `version of image ${name}`);
+  if (inputs !== undefined && !/^[0-9a-f]{64}$/.test(inputs)) {
+    throw new Error(`stand-in inputs digest of image ${name}: expected 64 hex digits, got ${JSON.stringify(inputs)}`);
+  }
+  const inputsLabel = inputs === undefined ? '' : ` com.scality.metalk8s.stand-in.inputs="sha256:${inputs}"`;
   return {
     Containerfile: [
       `# Stand-in for ${name}:${version} (SOURCES=embedded): its upstream bases are not reachable offline.`,
       'FROM scratch',
       'COPY stand-in.txt /stand-in.txt',
-      `LABEL org.opencontainers.image.title="${name}" org.opencontainers.image.version="${version}" com.scality.metalk8s.stand-in="true"`,
+      `LABEL org.opencontainers.image.title="${name}" org.opencontainers.image.version="${version}" com.scality.metalk8s.stand-in="true"${inputsLabel}`,
       '',
     ].join('\n'),
-    'stand-in.txt': `stand-in image for ${name}:${version}; build with SOURCES=upstream or site for the real one\n`,
+    'stand-in.txt':
+      `stand-in image for ${name}:${version}; build with SOURCES=upstream or site for the real one\n` +
+      (inputs === undefined ? '' : `real build inputs (context files, Containerfile, build args): sha256:${inputs}\n`),
   };
 }
 

@@ -95,11 +95,19 @@ export async function pullImage(opts: PullImageOptions): Promise<PullImageResult
     for (const d of imageBlobs(m, opts.what)) descriptors.set(d.digest, d);
   }
   let ready = 0;
+  // Named so that a build cache on the same registry mounts these blobs instead of uploading.
+  const source = opts.client.blobSource(opts.repository);
   // Every download settles before a failure is reported: none is left writing a temp file
   // behind a failed task.
   const settled = await Promise.allSettled(
     [...descriptors.values()].map(async (d) => {
-      const blob = await opts.store.ensure(d.digest, d.size, () => opts.client.getBlob(opts.repository, d.digest), opts.what);
+      const blob = await opts.store.ensure(
+        d.digest,
+        d.size,
+        () => opts.client.getBlob(opts.repository, d.digest),
+        opts.what,
+        source,
+      );
       opts.onProgress?.(++ready, descriptors.size, `blob ${d.digest.slice(7, 19)}`);
       return blob;
     }),

@@ -1,33 +1,12 @@
 /**
  * Registry credentials and auth challenges: the containers auth file (as written by
  * `skopeo login` / `podman login` / `docker login`), its credential helpers (`credHelpers`,
- * `credsStore`), and `WWW-Authenticate` parsing.
+ * `credsStore`). `WWW-Authenticate` parsing lives in lib/oci/auth-challenge.ts.
  */
 import os from 'node:os';
 import path from 'node:path';
 import { readRegularText } from '../../lib/fs/read-bounded.ts';
 import { TaskError } from '../../engine/task.ts';
-
-/** A parsed `WWW-Authenticate` challenge. */
-export interface AuthChallenge {
-  /** Lowercase scheme: `bearer` or `basic`. */
-  readonly scheme: string;
-  readonly params: Readonly<Record<string, string>>;
-}
-
-/** Parses `Bearer realm="...",service="...",scope="..."` (pure). Undefined when empty. */
-export function parseChallenge(header: string | undefined): AuthChallenge | undefined {
-  if (header === undefined || header.trim() === '') return undefined;
-  const m = /^\s*(\S+)\s*(.*)$/.exec(header);
-  if (m === null) return undefined;
-  const params: Record<string, string> = {};
-  const re = /([A-Za-z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g;
-  for (const p of (m[2] ?? '').matchAll(re)) {
-    const key = p[1];
-    if (key !== undefined) params[key.toLowerCase()] = (p[2] ?? p[3] ?? '').replace(/\\(.)/g, '$1');
-  }
-  return { scheme: (m[1] ?? '').toLowerCase(), params };
-}
 
 /** Candidate auth files, in the order containers tools read them. */
 export function defaultAuthFiles(env: NodeJS.ProcessEnv = process.env): string[] {

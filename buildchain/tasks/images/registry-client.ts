@@ -14,7 +14,8 @@ import { MANIFEST_ACCEPT } from '../../lib/oci/manifest.ts';
 import { readBody } from '../../lib/http/body.ts';
 import { formatDuration, HttpError, httpGet, type HttpResponse } from '../../lib/http/get.ts';
 import { parseRetryAfter } from '../../lib/http/retry.ts';
-import { findCredentials, parseChallenge, type HelperRunner } from './registry-auth.ts';
+import { parseChallenge, type AuthChallenge } from '../../lib/oci/auth-challenge.ts';
+import { findCredentials, type HelperRunner } from './registry-auth.ts';
 
 /** Scheme chosen per insecure host after the first probe (HTTPS without verification, or HTTP). */
 const schemeCache = new Map<string, 'https' | 'http'>();
@@ -73,6 +74,15 @@ export class RegistryClient {
   repoPath(repository: string): string {
     const repo = this.endpoint.upstream === undefined ? repository : registryRepository(this.endpoint.upstream, repository);
     return this.endpoint.pathPrefix === '' ? repo : `${this.endpoint.pathPrefix}/${repo}`;
+  }
+
+  /**
+   * Where this endpoint serves `repository`'s blobs: the host it contacts and the repository
+   * path there. The blob store hands it to the build cache, which mounts a blob from it
+   * instead of uploading it when the cache lives on the same registry.
+   */
+  blobSource(repository: string): { host: string; repository: string } {
+    return { host: this.apiHost, repository: this.repoPath(repository) };
   }
 
   /** GETs a manifest; resolves with its raw bytes and Content-Type. */
@@ -161,7 +171,7 @@ export class RegistryClient {
   }
 
   /** Authorization header value for a challenge, or undefined when it cannot be answered. */
-  private async answer(challenge: ReturnType<typeof parseChallenge>, scope: string): Promise<string | undefined> {
+  private async answer(challenge: AuthChallenge | undefined, scope: string): Promise<string | undefined> {
     const creds = await findCredentials(this.endpoint.host, this.endpoint.authFile, this.runHelper);
     if (challenge?.scheme === 'basic') {
       return creds === undefined ? undefined : `Basic ${Buffer.from(creds).toString('base64')}`;

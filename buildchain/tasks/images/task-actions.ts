@@ -9,7 +9,7 @@ import type { Sources } from '../../sources/sources.ts';
 import { exportArchive } from './archive.ts';
 import type { BlobStore } from '../../media/images/blob-store.ts';
 import { contextExec } from '../../engine/exec/run-command.ts';
-import { buildLocalImage, writeStandInContext } from './build.ts';
+import { buildInputsDigest, buildLocalImage, writeStandInContext } from './build.ts';
 import type { ImageBuilder } from './builder-args.ts';
 import { builderEnv } from './builder-env.ts';
 import { pullImage } from './pull.ts';
@@ -100,9 +100,11 @@ export async function buildImageAction(ctx: ActionContext, o: BuildActionOptions
   requireInside(config.root, context, `images.yaml: image ${entry.name}:${entry.version}: build.context`, 'keep the build context inside the repository');
   let file = await buildFileOf(context, build.file, config.root);
   if (o.standIn) {
+    // The stand-in records the digest of the real inputs: an edited context changes the image.
+    const inputs = await buildInputsDigest(context, file, build.args ?? {});
     context = path.join(o.paths.containers, 'stand-in', entry.name);
-    file = await writeStandInContext(context, entry.name, entry.version);
-    ctx.log(`${entry.name}: SOURCES=embedded, building the FROM scratch stand-in`);
+    file = await writeStandInContext(context, entry.name, entry.version, inputs);
+    ctx.log(`${entry.name}: SOURCES=embedded, building the FROM scratch stand-in (inputs sha256:${inputs})`);
   }
   if (file === undefined) throw new TaskError('missing-file-dep', `${build.context} has no Containerfile or Dockerfile`);
   const dest = layoutDir(config, o.paths, entry);

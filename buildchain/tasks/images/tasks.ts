@@ -30,10 +30,13 @@ function itemNames(entries: readonly ImageEntry[]): Map<ImageEntry, string> {
   return new Map(entries.map((e) => [e, (count.get(e.name) ?? 0) > 1 ? `${e.name}-${e.version}` : e.name]));
 }
 
-/** Every file of a build context (sorted), for fileDeps. */
+/**
+ * Every file of a build context (sorted), for fileDeps; symlinks too (the engine hashes what
+ * they lead to; a dangling one would be a missing file dep, and is left to the builder).
+ */
 function contextFiles(dir: string): string[] {
   return walkTreeSync(dir)
-    .filter((e) => e.kind === 'file')
+    .filter((e) => e.kind === 'file' || (e.kind === 'symlink' && existsSync(e.path)))
     .map((e) => e.path)
     .sort();
 }
@@ -106,13 +109,16 @@ export function createImagesTasks(config: BuildConfig, sources: Sources, options
     };
     if (entry.build !== undefined) {
       const ctxDir = path.join(config.root, entry.build.context);
+      // A Containerfile outside the context (build.file: ../x/Dockerfile) is an input too.
+      const buildFile = entry.build.file === undefined ? undefined : path.resolve(ctxDir, entry.build.file);
+      const outsideFile = buildFile === undefined || isInside(ctxDir, buildFile) ? [] : [buildFile];
       return {
         name: `images:build:${item}`,
         doc: `Build ${entry.name}:${entry.version} from ${entry.build.context}${embedded ? ' (stand-in)' : ''}`,
         title: `IMG BUILD ${entry.name}:${entry.version}`,
         ...common,
         cacheable: { outputs: [removable] },
-        fileDeps: [path.join(config.root, listFile), ...contextFiles(ctxDir)],
+        fileDeps: [path.join(config.root, listFile), ...contextFiles(ctxDir), ...outsideFile],
         tools: [builder, 'skopeo'],
         envKeys: ['IMAGE_BUILDER', 'SOURCES'],
         actions: [

@@ -18,6 +18,7 @@ import { buildEpoch } from '../../config/build-info.ts';
 import { parseProductTxt } from '../../media/product-txt.ts';
 import { hasVersionFile, readVersionFile, VERSION_FILE } from '../../config/version.ts';
 import { checkVolumeId } from '../../media/iso/mkisofs-args.ts';
+import { gpgDetachSignArgs } from '../../lib/gpg-args.ts';
 
 /** `<BUILD_ROOT>/<project lower>.iso` */
 export function isoPath(config: BuildConfig): string {
@@ -168,18 +169,7 @@ function digestTask(config: BuildConfig, sumFile: string): TaskDefinition {
           return;
         }
         await produceFileAtomic(sig, async (tmp) => {
-          await ctx.exec([
-            gpg,
-            '--batch',
-            '--yes',
-            '--local-user',
-            key,
-            '--armor',
-            '--detach-sign',
-            '--output',
-            tmp,
-            sumFile,
-          ]);
+          await ctx.exec(gpgDetachSignArgs({ bin: gpg, keyName: key, file: sumFile, output: tmp }));
         });
       }),
     ],

@@ -23,7 +23,9 @@ export type ProjectFiles = readonly string[];
 /**
  * Every file under `root` (a symlink to a file counts; symlinked directories are not entered),
  * except under node_modules and the skipped top-level directories; sorted. One walk of the
- * tree, where one glob per collector walked it several times on every command.
+ * tree, where one glob per collector walked it several times on every command. fast-glob is
+ * not used: one `fg.sync('**')` giving the same list took 3.9-7.5 ms against this walk's
+ * 2.1-2.3 ms (about 505 files), and importing it alone costs 130-240 ms per command.
  */
 export function listProjectFiles(root: string): ProjectFiles {
   const entries = walkTreeSync(root, {

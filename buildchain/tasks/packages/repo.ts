@@ -12,7 +12,8 @@ import { walkTree } from '../../lib/fs/walk.ts';
 import type { Exec } from '../../engine/exec/run-command.ts';
 import { TaskError } from '../../engine/task.ts';
 import type { Log } from './output.ts';
-import { gpgDetachSignArgs, gpgExportArgs, withGpgAgentCleanup } from './signing.ts';
+import { gpgDetachSignArgs } from '../../lib/gpg-args.ts';
+import { gpgExportArgs, withGpgAgentCleanup } from './signing.ts';
 import { createrepoArgs } from './createrepo-args.ts';
 
 /** A file to place in the repo. */

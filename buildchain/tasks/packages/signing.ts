@@ -120,24 +120,6 @@ export function rpmsignArgs(o: {
   ];
 }
 
-/** gpg argv writing `<file>.asc`, an armored detached signature. */
-export function gpgDetachSignArgs(o: { bin: string; keyName: string; file: string }): string[] {
-  return [
-    o.bin,
-    '--batch',
-    '--yes',
-    '--pinentry-mode',
-    'loopback',
-    '--local-user',
-    o.keyName,
-    '--armor',
-    '--detach-sign',
-    '--output',
-    `${o.file}.asc`,
-    o.file,
-  ];
-}
-
 /** gpg argv exporting the public key of `keyName`, armored, to `out`. */
 export function gpgExportArgs(o: { bin: string; keyName: string; out: string }): string[] {
   return [o.bin, '--batch', '--yes', '--armor', '--output', o.out, '--export', o.keyName];

@@ -216,23 +216,6 @@ export async function describeSignatureOf(
   }
 }
 
-/** The argv signing `file` into `output` (armored, detached) with the secret key `key`. */
-export function detachSignArgs(gpg: string, key: string, file: string, output: string): string[] {
-  return [
-    gpg,
-    '--batch',
-    '--yes',
-    '--local-user',
-    key,
-    '--armor',
-    '--detach-sign',
-    '--output',
-    output,
-    '--',
-    file,
-  ];
-}
-
 /**
  * The fingerprint of the secret key `key` (a user id, key id or fingerprint) in the keyring of
  * `env.GNUPGHOME` (default ~/.gnupg). Throws UsageError (exit 2) when there is none, or more

@@ -26,7 +26,8 @@ import { parseSha256Sums, sha256SumPath } from './checksum.ts';
 import { fetchSolutionImage, imageInputs, imageLayoutDir } from './images.ts';
 import { registryConfigFor, REGISTRY_CONFIG_FILE, stageSolutionRoot } from './layout.ts';
 import type { BuildPlan } from './plan.ts';
-import { detachSignArgs, signaturePath } from './signature.ts';
+import { gpgDetachSignArgs } from '../../../lib/gpg-args.ts';
+import { signaturePath } from './signature.ts';
 import { writeSolutionIso } from './write-solution-iso.ts';
 
 /** The task whose selection runs the whole build (unsigned). */
@@ -219,9 +220,17 @@ function signTask(p: BuildPlan, fingerprint: string): TaskDefinition {
         await produceFileAtomic(
           sig,
           async (tmp) => {
-            await runnerOf(p, ctx)(detachSignArgs(p.tools.gpg, fingerprint, sumFile, tmp), {
-              ...(p.gnupgHome === undefined ? {} : { env: { GNUPGHOME: p.gnupgHome } }),
-            }).catch((err: unknown) => {
+            await runnerOf(p, ctx)(
+              gpgDetachSignArgs({
+                bin: p.tools.gpg,
+                keyName: fingerprint,
+                file: sumFile,
+                output: tmp,
+              }),
+              {
+                ...(p.gnupgHome === undefined ? {} : { env: { GNUPGHOME: p.gnupgHome } }),
+              },
+            ).catch((err: unknown) => {
               if (!(err instanceof TaskError) || err.reason !== 'command-failed') throw err;
               throw new TaskError(
                 'command-failed',

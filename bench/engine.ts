@@ -5,8 +5,14 @@
  * this process (tsx/node startup excluded, reported separately as `startup_s`): each run
  * includes building the graph, loading and saving the state and taking the lock, as a CLI run
  * does. Also runs N/2 to show how the no-op time grows.
+ *
+ * Baseline in the same run: pydoit (Debian's python3-doit, `/usr/bin/doit`) on the same graph —
+ * a generated dodo.py with the same N copy tasks (file_dep/targets, a Python action) and the
+ * concat task — cold, then no-op, timed as whole processes (doit has no in-process measure).
+ * Issue 14's targets: our engine's no-op ≤ 0.05× pydoit's, cold ≤ 0.4×.
  */
-import { statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -123,6 +129,62 @@ async function measure(n: number, workers: number): Promise<string> {
   }
 }
 
+const PYDOIT = '/usr/bin/doit';
+
+/** The bench graph as a dodo.py: the same copies and the same concat. */
+function dodoPy(n: number): string {
+  return `import shutil
+N = ${n}
+OUTS = ['out/%d.txt' % i for i in range(N)]
+
+def _copy(src, out):
+    shutil.copyfile(src, out)
+
+def _concat():
+    with open('all.txt', 'wb') as w:
+        for o in OUTS:
+            with open(o, 'rb') as r:
+                w.write(r.read())
+
+def task_copy():
+    for i in range(N):
+        yield {'name': str(i), 'file_dep': ['src/%d.txt' % i], 'targets': [OUTS[i]],
+               'actions': [(_copy, ['src/%d.txt' % i, OUTS[i]])]}
+
+def task_concat():
+    return {'file_dep': OUTS, 'targets': ['all.txt'], 'actions': [_concat]}
+`;
+}
+
+/** pydoit on the same graph in a fresh temp dir: cold and no-op seconds, whole process. */
+async function measurePydoit(n: number): Promise<{ coldS: number; noopS: number }> {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'mk8s-bench-pydoit-'));
+  try {
+    await mkdir(path.join(root, 'src'));
+    await mkdir(path.join(root, 'out'));
+    const kib = Buffer.alloc(1024, 'x');
+    for (let i = 0; i < n; i++)
+      await writeFile(
+        path.join(root, `src/${i}.txt`),
+        Buffer.concat([Buffer.from(`${i}\n`), kib]).subarray(0, 1024),
+      );
+    await writeFile(path.join(root, 'dodo.py'), dodoPy(n));
+    const once = (): number => {
+      const t0 = performance.now();
+      execFileSync(PYDOIT, ['-f', 'dodo.py', '--backend', 'json', 'concat'], {
+        cwd: root,
+        stdio: 'ignore',
+      });
+      return (performance.now() - t0) / 1000;
+    };
+    const coldS = once();
+    const noopS = once();
+    return { coldS, noopS };
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
 /** CPU milliseconds of 20 000 stat calls: tells a loaded or slow machine from a slow engine. */
 async function calibrate(): Promise<number> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mk8s-bench-cal-'));
@@ -152,7 +214,22 @@ export async function run(args: string[]): Promise<void> {
   );
   // The half-size run first: peak RSS then reflects the larger run.
   process.stdout.write(`${await measure(Math.max(1, Math.floor(n / 2)), workers)}\n`);
-  process.stdout.write(`${await measure(n, workers)}\n`);
+  const ours = await measure(n, workers);
+  process.stdout.write(`${ours}\n`);
+  if (existsSync(PYDOIT)) {
+    const py = await measurePydoit(n);
+    const cold = Number(/cold_s=([\d.]+)/.exec(ours)?.[1]);
+    const noop = Number(/noop_s=([\d.]+)/.exec(ours)?.[1]);
+    process.stdout.write(
+      `pydoit_tasks=${n} pydoit_cold_s=${py.coldS.toFixed(3)} pydoit_noop_s=${py.noopS.toFixed(3)} ` +
+        `cold_vs_pydoit=${(cold / py.coldS).toFixed(3)} noop_vs_pydoit=${(noop / py.noopS).toFixed(3)} ` +
+        `met=${cold / py.coldS <= 0.4 && noop / py.noopS <= 0.05 ? 'yes' : 'no'} (targets: cold ≤ 0.4, no-op ≤ 0.05)\n`,
+    );
+  } else {
+    process.stdout.write(
+      `# pydoit: ${PYDOIT} is missing (npm run setup installs python3-doit); no baseline\n`,
+    );
+  }
   process.stdout.write(
     `# calibration: 20000 stat calls took ${(await calibrate()).toFixed(0)} ms of CPU (compare runs and machines with it); load average ${os.loadavg()[0]?.toFixed(1) ?? '?'}\n`,
   );

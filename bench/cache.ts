@@ -23,13 +23,11 @@ import { execFile, execFileSync } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { startRegistry } from '../buildchain/sources/embedded/servers.ts';
 
 const REPO = path.resolve(import.meta.dirname, '..');
 const execp = promisify(execFile);
-const TSX = pathToFileURL(path.join(REPO, 'node_modules/tsx/dist/loader.mjs')).href;
 
 function option(args: readonly string[], name: string, fallback: string): string {
   const i = args.indexOf(name);
@@ -50,6 +48,8 @@ async function freshCopy(dir: string): Promise<void> {
     { cwd: REPO },
   );
   await symlink(path.join(REPO, 'node_modules'), path.join(dir, 'node_modules'));
+  // dist/ compiled before the clock, as `npm ci` (prepare) does on a fresh clone.
+  await execp(process.execPath, ['bin/compile-dist.js'], { cwd: dir });
 }
 
 interface RunResult {
@@ -66,11 +66,11 @@ async function build(
 ): Promise<RunResult> {
   const t = process.hrtime.bigint();
   try {
-    await execp(
-      process.execPath,
-      ['--import', TSX, 'buildchain/cli/bin.ts', '--quiet', '--json-log', log, ...args],
-      { cwd: dir, env, maxBuffer: 64 << 20 },
-    );
+    await execp(process.execPath, ['bin/buildchain.js', '--quiet', '--json-log', log, ...args], {
+      cwd: dir,
+      env,
+      maxBuffer: 64 << 20,
+    });
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string };
     throw new Error(`build in ${dir} failed:\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);

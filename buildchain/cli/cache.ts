@@ -5,6 +5,7 @@
  */
 import type { BuildConfig } from '../config/config.ts';
 import type { BuildCacheSettings } from '../config/build-cache.ts';
+import { registryAuthFile } from '../config/mirrors.ts';
 import { BuildCache, type CacheEntryInfo } from '../engine/cache/build-cache.ts';
 import { UsageError } from '../engine/failures.ts';
 import { TaskError } from '../engine/task.ts';
@@ -15,7 +16,7 @@ import { usageErrorText } from './settings.ts';
 /** The cache of BUILD_CACHE (credentials looked up in REGISTRY_AUTH_FILE when asked). */
 export function openBuildCache(
   s: BuildCacheSettings,
-  authFile: string,
+  authFile: string | undefined,
   signal?: AbortSignal,
 ): BuildCache {
   return new BuildCache(
@@ -24,7 +25,7 @@ export function openBuildCache(
       repository: s.repository,
       mode: s.mode,
       insecure: s.insecure,
-      credentials: () => findCredentials(s.host, authFile === '' ? undefined : authFile),
+      credentials: () => findCredentials(s.host, authFile),
     },
     signal,
   );
@@ -33,7 +34,9 @@ export function openBuildCache(
 /** The cache of a configuration, or undefined without BUILD_CACHE. */
 export function buildCacheOf(config: BuildConfig, signal?: AbortSignal): BuildCache | undefined {
   const s = config.settings.buildCache;
-  return s === undefined ? undefined : openBuildCache(s, config.settings.mirrors.authFile, signal);
+  return s === undefined
+    ? undefined
+    : openBuildCache(s, registryAuthFile(config.root, config.settings.mirrors), signal);
 }
 
 /** Options of the build command line taking a value (skipped when looking for `cache`). */

@@ -3,6 +3,7 @@
  * REGISTRY_AUTH_FILE and PACKAGE_MIRRORS, parsed and validated with errors naming the key.
  * Pure: no disk, no network.
  */
+import path from 'node:path';
 
 /** One registry mirror: an upstream registry host served by `host/pathPrefix`. */
 export interface RegistryMirror {
@@ -28,6 +29,15 @@ export interface MirrorSettings {
   /** containers auth.json path ('' = none). */
   readonly authFile: string;
   readonly packageMirrors: readonly PackageMirror[];
+}
+
+/**
+ * REGISTRY_AUTH_FILE as an absolute path (undefined when unset): a relative path is relative to
+ * the repository, whatever the working directory (registry pulls, builders, the build cache,
+ * Solution image copies all read the same file).
+ */
+export function registryAuthFile(root: string, mirrors: MirrorSettings): string | undefined {
+  return mirrors.authFile === '' ? undefined : path.resolve(root, mirrors.authFile);
 }
 
 /** A malformed setting; `key` names the .env key to fix. */

@@ -10,6 +10,7 @@ import {
   goneReason,
   mapUrlByPrefix,
   registryApiHost,
+  registryAuthFile,
   upstreamRegistryHost,
   upstreamUrl,
   type MirrorSettings,
@@ -144,9 +145,7 @@ export function createUpstreamSources(config: BuildConfig): Sources {
   const settings = config.settings.mirrors;
   const gate = reachabilityGate(config);
   const insecure = new Set(settings.insecureRegistries);
-  // Relative to the repository, as for the builders (tasks/images/builder-env.ts).
-  const authFile =
-    settings.authFile !== '' ? path.resolve(config.root, settings.authFile) : undefined;
+  const authFile = registryAuthFile(config.root, settings);
   return {
     kind: 'upstream',
     lockDir: upstreamLockDir(config),
@@ -201,9 +200,7 @@ export function createSiteSources(config: BuildConfig): Sources {
   const settings = config.settings.mirrors;
   const gate = reachabilityGate(config);
   const insecure = new Set(settings.insecureRegistries);
-  // Relative to the repository, as for the builders (tasks/images/builder-env.ts).
-  const authFile =
-    settings.authFile !== '' ? path.resolve(config.root, settings.authFile) : undefined;
+  const authFile = registryAuthFile(config.root, settings);
   return {
     kind: 'site',
     lockDir: upstreamLockDir(config),

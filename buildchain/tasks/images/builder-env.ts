@@ -7,7 +7,7 @@
 import { mkdir, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
-import { UPSTREAM_REGISTRY_HOSTS } from '../../config/mirrors.ts';
+import { registryAuthFile, UPSTREAM_REGISTRY_HOSTS } from '../../config/mirrors.ts';
 import { writeFileAtomic } from '../../lib/fs/atomic-write.ts';
 import { proxyEnvironment } from '../../lib/http/proxy.ts';
 import { registriesConf, type BuilderMirror, type ImageBuilder } from './builder-args.ts';
@@ -46,8 +46,7 @@ export async function builderEnv(
 ): Promise<Record<string, string> | undefined> {
   // The proxies of .env too (the environment's reach the builder anyway).
   const env: Record<string, string> = proxyEnvironment(config.settings.proxies);
-  const authSetting = config.settings.mirrors.authFile;
-  const authFile = authSetting === '' ? undefined : path.resolve(config.root, authSetting);
+  const authFile = registryAuthFile(config.root, config.settings.mirrors);
   if (authFile !== undefined) await checkAuthFile(authFile);
   await mkdir(containersDir, { recursive: true });
   if (builder === 'docker') {

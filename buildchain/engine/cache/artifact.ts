@@ -10,14 +10,14 @@
  * nothing of it ever reaches the build.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, type Stats } from 'node:fs';
 import { lstat, mkdir, readlink, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import * as tar from 'tar';
 import { sha256File } from '../../lib/fs/hash.ts';
-import { replaceDir } from '../../lib/fs/staging.ts';
+import { linkOrCopy, replaceDir } from '../../lib/fs/staging.ts';
 import { walkTree } from '../../lib/fs/walk.ts';
 import { tarStream, type TarEntry } from './tar.ts';
 
@@ -30,6 +30,11 @@ export interface ArtifactEntry {
   /** Hex sha256 (files). */
   readonly sha256?: string;
   readonly target?: string;
+  /**
+   * Files only: not in the layer, a hard link of this portable path (a dependency's output
+   * under the task's `cacheable.linkFrom`), linked back on restore once it matches `sha256`.
+   */
+  readonly link?: string;
 }
 
 /** The artifact config (its blob is the manifest's config). */
@@ -50,6 +55,17 @@ export class CorruptEntryError extends Error {
     super(message);
     this.name = 'CorruptEntryError';
     this.blob = blob;
+  }
+}
+
+/**
+ * The entry is sound but cannot be used here: a file it links to (a dependency's output) is
+ * missing or differs from what the entry recorded. Nothing was moved; the task runs.
+ */
+export class EntryNotUsableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EntryNotUsableError';
   }
 }
 
@@ -85,15 +101,62 @@ export function localPath(portable: string, root: string, buildRoot: string): st
   return path.join(m[1] === 'B' ? buildRoot : root, ...m[2].split('/'));
 }
 
+/**
+ * sha256 of files this process hashed or checked (packing, restoring), by inode, valid while
+ * the stat matches: a restore that links a dependency's output restored a moment before does
+ * not read it again.
+ */
+const knownHashes = new Map<string, { stat: string; sha256: string }>();
+
+function statKey(st: Stats): [string, string] {
+  return [`${st.dev}:${st.ino}`, `${st.size}:${st.mtimeMs}:${st.ctimeMs}`];
+}
+
+/** Remembers a file's sha256 for its current stat. */
+function remember(st: Stats, sha256: string): void {
+  const [id, stat] = statKey(st);
+  knownHashes.set(id, { stat, sha256 });
+}
+
+/** The file's sha256 (from {@link knownHashes} when its stat is unchanged). */
+async function sha256Of(abs: string, st: Stats): Promise<string> {
+  const [id, stat] = statKey(st);
+  const known = knownHashes.get(id);
+  if (known?.stat === stat) return known.sha256;
+  const sha256 = await sha256File(abs);
+  remember(st, sha256);
+  return sha256;
+}
+
+/** `dev:ino` → path of every file under `dirs` outside `outputs` (sources of link entries). */
+async function linkableFiles(
+  dirs: readonly string[],
+  outputs: readonly string[],
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const isOutput = (p: string) => outputs.some((o) => p === o || p.startsWith(o + path.sep));
+  for (const dir of dirs) {
+    if (isOutput(dir)) continue;
+    for (const e of await walkTree(dir, { missingOk: true })) {
+      if (e.kind !== 'file' || isOutput(e.path)) continue;
+      const st = await lstat(e.path);
+      out.set(`${st.dev}:${st.ino}`, e.path);
+    }
+  }
+  return out;
+}
+
 /** The entries of the outputs (walked, sorted), with content hashes. */
 async function collect(
   outputs: readonly string[],
   root: string,
   buildRoot: string,
+  linkFrom: readonly string[],
 ): Promise<{ entries: ArtifactEntry[]; tarEntries: TarEntry[]; portable: string[] }> {
   const entries: ArtifactEntry[] = [];
   const tarEntries: TarEntry[] = [];
   const portable: string[] = [];
+  const linkable = await linkableFiles(linkFrom, outputs);
   const add = async (abs: string, p: string): Promise<void> => {
     const st = await lstat(abs);
     if (st.isSymbolicLink()) {
@@ -105,7 +168,14 @@ async function collect(
       tarEntries.push({ path: p, type: 'dir' });
     } else if (st.isFile()) {
       const exec = (st.mode & 0o100) !== 0;
-      entries.push({ path: p, type: 'file', exec, size: st.size, sha256: await sha256File(abs) });
+      const sha256 = await sha256Of(abs, st);
+      const source = linkable.get(`${st.dev}:${st.ino}`);
+      if (source !== undefined) {
+        const link = portablePath(source, root, buildRoot);
+        entries.push({ path: p, type: 'file', exec, size: st.size, sha256, link });
+        return;
+      }
+      entries.push({ path: p, type: 'file', exec, size: st.size, sha256 });
       tarEntries.push({ path: p, type: 'file', exec, size: st.size, source: abs });
     } else throw new NotCacheableError(`${abs} is not a file, directory or symlink`);
   };
@@ -134,11 +204,18 @@ export async function packArtifact(o: {
   key: string;
   format: number;
   outputs: readonly string[];
+  /** Directories whose files are recorded as links (`cacheable.linkFrom`). */
+  linkFrom?: readonly string[];
   root: string;
   buildRoot: string;
   workDir: string;
 }): Promise<PackedArtifact> {
-  const { entries, tarEntries, portable } = await collect(o.outputs, o.root, o.buildRoot);
+  const { entries, tarEntries, portable } = await collect(
+    o.outputs,
+    o.root,
+    o.buildRoot,
+    o.linkFrom ?? [],
+  );
   await mkdir(o.workDir, { recursive: true });
   const layerFile = path.join(
     o.workDir,
@@ -202,7 +279,8 @@ async function verifyStaging(staging: string, config: ArtifactConfig): Promise<v
   for (const e of await walkTree(staging)) {
     const rec = want.get(e.rel);
     if (rec === undefined && e.kind === 'dir' && ancestors.has(e.rel)) continue;
-    if (rec === undefined) throw new CorruptEntryError(`unexpected ${e.rel} in the entry`);
+    if (rec === undefined || rec.link !== undefined)
+      throw new CorruptEntryError(`unexpected ${e.rel} in the entry`);
     seen.add(e.rel);
     if (e.kind !== rec.type)
       throw new CorruptEntryError(`${e.rel} is a ${e.kind}, recorded as a ${rec.type}`);
@@ -211,19 +289,60 @@ async function verifyStaging(staging: string, config: ArtifactConfig): Promise<v
         throw new CorruptEntryError(`${e.rel} points elsewhere than recorded`);
     } else if (rec.type === 'file') {
       const st = await lstat(e.path);
-      if (st.size !== rec.size || (await sha256File(e.path)) !== rec.sha256)
+      if (st.size !== rec.size || (await sha256Of(e.path, st)) !== rec.sha256)
         throw new CorruptEntryError(`${e.rel} does not match its recorded sha256`);
       if (((st.mode & 0o100) !== 0) !== (rec.exec === true))
         throw new CorruptEntryError(`${e.rel} has another mode than recorded`);
     }
   }
-  for (const p of want.keys())
-    if (!seen.has(p)) throw new CorruptEntryError(`${p} is missing from the entry`);
+  for (const [p, rec] of want)
+    if (!seen.has(p) && rec.link === undefined)
+      throw new CorruptEntryError(`${p} is missing from the entry`);
+}
+
+/**
+ * Puts the entry's link entries into the (verified) staging tree: each a hard link of its
+ * source, which must be a regular file with the recorded size, exec bit and sha256.
+ */
+async function linkStaging(
+  staging: string,
+  config: ArtifactConfig,
+  root: string,
+  buildRoot: string,
+): Promise<void> {
+  for (const e of config.entries) {
+    if (e.link === undefined) continue;
+    if (e.type !== 'file') throw new CorruptEntryError(`${e.path}: only files can be links`);
+    const src = localPath(e.link, root, buildRoot);
+    if (src === undefined) throw new CorruptEntryError(`${e.path}: malformed link ${e.link}`);
+    const st = await lstat(src).catch(() => undefined);
+    const differs =
+      st === undefined || !st.isFile()
+        ? 'is missing'
+        : st.size !== e.size ||
+            ((st.mode & 0o100) !== 0) !== (e.exec === true) ||
+            (await sha256Of(src, st)) !== e.sha256
+          ? 'differs from what the entry recorded'
+          : undefined;
+    if (differs !== undefined)
+      throw new EntryNotUsableError(`${e.path} links to ${e.link}, which ${differs} here`);
+    const dest = path.join(staging, ...e.path.split('/'));
+    await mkdir(path.dirname(dest), { recursive: true });
+    await linkOrCopy(src, dest);
+  }
+}
+
+/** A file the restore put into place, with its checked sha256 (hex). */
+export interface RestoredFile {
+  readonly path: string;
+  readonly sha256: string;
 }
 
 /**
  * Unpacks a layer file (its digest already checked) into a staging directory in `workDir`,
- * verifies it, then moves each output into place. Throws CorruptEntryError (nothing moved).
+ * verifies it, links its link entries from their (checked) sources, then moves each output
+ * into place; resolves with the files placed. Throws CorruptEntryError or
+ * EntryNotUsableError (nothing moved).
  */
 export async function unpackArtifact(o: {
   layerFile: string;
@@ -231,7 +350,7 @@ export async function unpackArtifact(o: {
   root: string;
   buildRoot: string;
   workDir: string;
-}): Promise<void> {
+}): Promise<RestoredFile[]> {
   const staging = path.join(o.workDir, `restore-${process.pid}-${randomBytes(6).toString('hex')}`);
   await mkdir(staging, { recursive: true });
   try {
@@ -260,6 +379,7 @@ export async function unpackArtifact(o: {
       });
     if (bad !== undefined) throw new CorruptEntryError(bad);
     await verifyStaging(staging, o.config);
+    await linkStaging(staging, o.config, o.root, o.buildRoot);
     for (const p of o.config.outputs) {
       const dest = localPath(p, o.root, o.buildRoot);
       if (dest === undefined) throw new CorruptEntryError(`malformed output path ${p}`);
@@ -271,6 +391,13 @@ export async function unpackArtifact(o: {
         await rename(src, dest);
       }
     }
+    const placed: RestoredFile[] = [];
+    for (const e of o.config.entries) {
+      const dest = localPath(e.path, o.root, o.buildRoot);
+      if (e.type === 'file' && e.sha256 !== undefined && dest !== undefined)
+        placed.push({ path: dest, sha256: e.sha256 });
+    }
+    return placed;
   } finally {
     await rm(staging, { recursive: true, force: true });
   }

@@ -25,11 +25,13 @@ import { OciRepositoryClient } from '../../lib/oci/repository-client.ts';
 import {
   checkConfig,
   CorruptEntryError,
+  EntryNotUsableError,
   NotCacheableError,
   packArtifact,
   portablePath,
   unpackArtifact,
   type ArtifactConfig,
+  type RestoredFile,
 } from './artifact.ts';
 import { CACHE_FORMAT } from './key.ts';
 
@@ -84,6 +86,8 @@ export interface CacheStats {
 export interface Restored {
   readonly bytes: number;
   readonly files: number;
+  /** The files put into place, with their checked sha256. */
+  readonly placed: readonly RestoredFile[];
 }
 
 /** Where to unpack and pack (under BUILD_ROOT), and how to name outputs. */
@@ -92,6 +96,8 @@ export interface TaskIo {
   readonly key: string;
   /** Absolute output paths (targets, or the task's `cacheable.outputs`). */
   readonly outputs: readonly string[];
+  /** Directories whose files outputs may hard-link (recorded as links, see artifact.ts). */
+  readonly linkFrom?: readonly string[];
   readonly root: string;
   readonly buildRoot: string;
   /** A directory under BUILD_ROOT for temp files (same file system as the outputs). */
@@ -235,7 +241,7 @@ export class BuildCache {
       });
       layer = await this.downloadTo(layerDesc.digest, layerDesc.size, io.workDir);
       if (layer === undefined) throw new CorruptEntryError(`layer ${layerDesc.digest} is missing`);
-      await unpackArtifact({
+      const placed = await unpackArtifact({
         layerFile: layer,
         config,
         root: io.root,
@@ -247,6 +253,7 @@ export class BuildCache {
       return {
         bytes: layerDesc.size,
         files: config.entries.filter((e) => e.type === 'file').length,
+        placed,
       };
     } catch (err) {
       if (err instanceof NotCacheableError) return undefined;
@@ -254,7 +261,9 @@ export class BuildCache {
       const what =
         err instanceof CorruptEntryError
           ? `corrupt entry for ${io.task}, not used`
-          : `restoring ${io.task}`;
+          : err instanceof EntryNotUsableError
+            ? `entry for ${io.task} not usable here, the task runs`
+            : `restoring ${io.task}`;
       this.problem(err, what, io.warn);
       return undefined;
     } finally {

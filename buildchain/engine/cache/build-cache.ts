@@ -163,6 +163,8 @@ export class BuildCache {
   private readonly uploadingBlobs = new Set<string>();
   /** Background uploads at a time (each holds a file open). */
   private readonly uploads = new Semaphore(4);
+  /** The upload of the empty config blob, shared by every blob entry (see putEmptyConfig). */
+  private emptyConfig: Promise<void> | undefined;
   /** Keys whose entry proved corrupt: readwrite mode replaces it after the run. */
   private readonly corruptKeys = new Set<string>();
 
@@ -403,7 +405,7 @@ export class BuildCache {
       this.uploads
         .run(async () => {
           const how = await this.client.putBlob(digest, size, () => createReadStream(file), from);
-          await this.client.putBlob(sha256Digest(EMPTY), EMPTY.length, () => EMPTY);
+          await this.putEmptyConfig();
           const manifest = {
             schemaVersion: 2,
             mediaType: MEDIA_OCI_MANIFEST,
@@ -430,6 +432,23 @@ export class BuildCache {
           this.problem(err, `uploading blob ${digest}`, this.warnSink);
         }),
     );
+  }
+
+  /**
+   * Uploads the empty config of blob entries once per build: concurrent uploads of one digest
+   * make distribution answer DIGEST_INVALID / HTTP 500 now and then (seen under load).
+   */
+  private putEmptyConfig(): Promise<void> {
+    this.emptyConfig ??= this.client
+      .putBlob(sha256Digest(EMPTY), EMPTY.length, () => EMPTY)
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          this.emptyConfig = undefined;
+          throw err;
+        },
+      );
+    return this.emptyConfig;
   }
 
   private track(p: Promise<void>): void {

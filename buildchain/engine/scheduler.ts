@@ -79,6 +79,13 @@ class Schedule {
   private readonly dependents = new Map<string, string[]>();
   private readonly ready: string[] = [];
   private readyIdx = 0;
+  /**
+   * Tasks made ready by a task that finished, taken before `ready` (last first): a chain of
+   * dependent tasks goes on while a crowd of independent ones started earlier waits (a
+   * download restored from the cache overlaps the image pulls instead of queueing after all
+   * of them).
+   */
+  private readonly next: string[] = [];
   private running = 0;
   private stopping = false;
   private readonly outcomes = new Map<string, TaskOutcome>();
@@ -153,8 +160,12 @@ class Schedule {
   }
 
   private pump(): void {
-    while (!this.stopping && this.running < this.o.workers && this.readyIdx < this.ready.length) {
-      const name = this.ready[this.readyIdx++];
+    while (
+      !this.stopping &&
+      this.running < this.o.workers &&
+      (this.next.length > 0 || this.readyIdx < this.ready.length)
+    ) {
+      const name = this.next.pop() ?? this.ready[this.readyIdx++];
       if (name === undefined || this.outcomes.has(name)) continue;
       if (this.skipIgnored(name) || this.trySkipSync(name)) continue;
       this.running++;
@@ -163,7 +174,10 @@ class Schedule {
         this.pump();
       });
     }
-    if (this.running === 0 && (this.stopping || this.readyIdx >= this.ready.length))
+    if (
+      this.running === 0 &&
+      (this.stopping || (this.next.length === 0 && this.readyIdx >= this.ready.length))
+    )
       this.finished?.();
   }
 
@@ -172,7 +186,7 @@ class Schedule {
     for (const d of this.dependents.get(name) ?? []) {
       const left = (this.remaining.get(d) ?? 1) - 1;
       this.remaining.set(d, left);
-      if (left === 0 && !this.outcomes.has(d)) this.ready.push(d);
+      if (left === 0 && !this.outcomes.has(d)) this.next.push(d);
     }
   }
 

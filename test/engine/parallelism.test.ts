@@ -49,3 +49,28 @@ describe('parallelism', () => {
     expect(ws.read('p2.saw')).toBe('yes\n');
   });
 });
+
+describe('order of ready tasks', () => {
+  let ws: Workspace;
+  beforeAll(async () => {
+    // `chain1` → `chain2` → `chain3`, and a crowd of independent tasks listed after chain1.
+    ws = await createWorkspace(`
+      const t = (name, deps) => ({ name, taskDeps: deps, actions: [cmd(['true'])] });
+      return [
+        t('chain1', []),
+        t('crowd1', []), t('crowd2', []), t('crowd3', []), t('crowd4', []),
+        t('chain2', ['chain1']),
+        t('chain3', ['chain2']),
+        { name: 'all', taskDeps: ['chain3', 'crowd1', 'crowd2', 'crowd3', 'crowd4'] },
+      ];`);
+  });
+  afterAll(() => ws.cleanup());
+
+  it('a task made ready by one that finished goes before the crowd started earlier', async () => {
+    const r = await runCli(ws, ['all']);
+    expect(r.code, r.stderr).toBe(0);
+    const started = r.events.filter((e) => e.event === 'start').map((e) => e.task);
+    expect(started.slice(0, 3)).toEqual(['chain1', 'chain2', 'chain3']);
+    expect(started.slice(3).sort()).toEqual(['crowd1', 'crowd2', 'crowd3', 'crowd4']);
+  });
+});

@@ -3,6 +3,7 @@
  * (each waits for the other to have started), never in timing thresholds.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chainRanks, ReadyQueue } from '../../buildchain/engine/ready-queue.ts';
 import { eventOf } from '../helpers/ndjson.ts';
 import { runCli } from '../helpers/run-cli.ts';
 import { createWorkspace, type Workspace } from '../helpers/workspace.ts';
@@ -53,12 +54,12 @@ describe('parallelism', () => {
 describe('order of ready tasks', () => {
   let ws: Workspace;
   beforeAll(async () => {
-    // `chain1` → `chain2` → `chain3`, and a crowd of independent tasks listed after chain1.
+    // A crowd of independent tasks listed first, then a chain `chain1` → `chain2` → `chain3`.
     ws = await createWorkspace(`
       const t = (name, deps) => ({ name, taskDeps: deps, actions: [cmd(['true'])] });
       return [
-        t('chain1', []),
         t('crowd1', []), t('crowd2', []), t('crowd3', []), t('crowd4', []),
+        t('chain1', []),
         t('chain2', ['chain1']),
         t('chain3', ['chain2']),
         { name: 'all', taskDeps: ['chain3', 'crowd1', 'crowd2', 'crowd3', 'crowd4'] },
@@ -66,11 +67,40 @@ describe('order of ready tasks', () => {
   });
   afterAll(() => ws.cleanup());
 
-  it('a task made ready by one that finished goes before the crowd started earlier', async () => {
+  it('the ready task with the longest chain waiting on it goes first; equals in the order they became ready', async () => {
     const r = await runCli(ws, ['all']);
     expect(r.code, r.stderr).toBe(0);
     const started = r.events.filter((e) => e.event === 'start').map((e) => e.task);
-    expect(started.slice(0, 3)).toEqual(['chain1', 'chain2', 'chain3']);
-    expect(started.slice(3).sort()).toEqual(['crowd1', 'crowd2', 'crowd3', 'crowd4']);
+    expect(started).toEqual(['chain1', 'chain2', 'crowd1', 'crowd2', 'crowd3', 'crowd4', 'chain3']);
+  });
+});
+
+describe('ready queue', () => {
+  it('ranks a task by the longest chain of tasks depending on it (a 10 000-task chain too)', () => {
+    const deps: Record<string, string[]> = { a: [], b: ['a'], c: ['b'], x: ['a'], top: ['c', 'x'] };
+    const ranks = chainRanks(Object.keys(deps), (n) => deps[n] ?? []);
+    expect(Object.fromEntries(ranks)).toEqual({ top: 0, c: 1, x: 1, b: 2, a: 3 });
+    const n = 10_000;
+    const long = chainRanks(
+      Array.from({ length: n }, (_, i) => `t${i}`),
+      (name) => {
+        const i = Number(name.slice(1));
+        return i === 0 ? [] : [`t${i - 1}`];
+      },
+    );
+    expect(long.get('t0')).toBe(n - 1);
+  });
+
+  it('pops the highest rank first, then first in', () => {
+    const rank: Record<string, number> = { low1: 0, high: 5, low2: 0, mid: 2 };
+    const q = new ReadyQueue((n) => rank[n] ?? 0);
+    for (const n of ['low1', 'high', 'low2', 'mid']) q.push(n);
+    expect([q.pop(), q.pop(), q.pop(), q.pop(), q.pop()]).toEqual([
+      'high',
+      'mid',
+      'low1',
+      'low2',
+      undefined,
+    ]);
   });
 });

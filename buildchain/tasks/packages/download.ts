@@ -409,13 +409,27 @@ export async function downloadPins(
     return { lock: digestOf(Buffer.from(serializeLock(lock))) };
   const repomd: Record<string, string> = {};
   const keys: Record<string, string> = {};
-  for (const r of o.list.repos) {
-    const base = await o.resolveUrl(r.baseUrl);
-    repomd[r.name] = digestOf(
-      await readUrl(joinUrl(base, 'repodata/repomd.xml'), `package repo '${r.name}'`),
-    );
-    for (const url of r.gpgKeys)
-      keys[url] = digestOf(await readUrl(await o.resolveUrl(url), `GPG key of repo '${r.name}'`));
+  // Small files: fetched all at once; the records are filled in the list's order.
+  const fetched = await Promise.all(
+    o.list.repos.map(async (r) => ({
+      name: r.name,
+      repomd: digestOf(
+        await readUrl(
+          joinUrl(await o.resolveUrl(r.baseUrl), 'repodata/repomd.xml'),
+          `package repo '${r.name}'`,
+        ),
+      ),
+      keys: await Promise.all(
+        r.gpgKeys.map(async (url) => ({
+          url,
+          sha256: digestOf(await readUrl(await o.resolveUrl(url), `GPG key of repo '${r.name}'`)),
+        })),
+      ),
+    })),
+  );
+  for (const r of fetched) {
+    repomd[r.name] = r.repomd;
+    for (const k of r.keys) keys[k.url] = k.sha256;
   }
   return { repomd, keys };
 }

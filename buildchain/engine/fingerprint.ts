@@ -44,10 +44,6 @@ export function hashString(s: string): string {
   return oneShotHash('sha256', s, 'base64url').slice(0, HASH_CHARS);
 }
 
-function isUnchanged(a: Stats, b: Stats): boolean {
-  return a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.size === b.size && a.ino === b.ino;
-}
-
 function isSameStat(rec: FileRecord | undefined, st: Stats): rec is FileRecord {
   return (
     rec !== undefined &&
@@ -110,8 +106,8 @@ export class FileHasher {
    * targets included) avoids a promise per file.
    */
   peek(file: string): string | undefined | typeof NEEDS_HASHING {
-    this.peeked = undefined;
     if (this.memo.has(file)) return this.memo.get(file);
+    if (this.unread.has(file)) return NEEDS_HASHING;
     const st = statSync(file, { throwIfNoEntry: false });
     if (st === undefined) {
       this.memo.set(file, undefined);
@@ -127,12 +123,16 @@ export class FileHasher {
       this.memo.set(file, known);
       return known;
     }
-    this.peeked = { file, st };
+    this.unread.set(file, st);
     return NEEDS_HASHING;
   }
 
-  /** The stat taken by the last {@link peek} that returned NEEDS_HASHING (saves a syscall). */
-  private peeked: { file: string; st: Stats } | undefined;
+  /**
+   * The stats taken by {@link peek} calls that returned NEEDS_HASHING, until {@link hash} reads
+   * the file (a task evaluated twice, first on the synchronous path, stats its files once).
+   * A stat older than the read only makes the record conservative (see {@link remember}).
+   */
+  private readonly unread = new Map<string, Stats>();
 
   /**
    * Hash of a file's content, or of a directory tree (`d:` prefix), or undefined when the path
@@ -140,9 +140,8 @@ export class FileHasher {
    */
   async hash(file: string): Promise<string | undefined> {
     if (this.memo.has(file)) return this.memo.get(file);
-    const peeked = this.peeked;
-    this.peeked = undefined;
-    const st = peeked?.file === file ? peeked.st : statSync(file, { throwIfNoEntry: false });
+    const st = this.unread.get(file) ?? statSync(file, { throwIfNoEntry: false });
+    this.unread.delete(file);
     const h =
       st === undefined
         ? undefined
@@ -180,7 +179,7 @@ export class FileHasher {
 
   /** Forgets what is known of a path (before a task rewrites it). */
   invalidate(file: string): void {
-    this.peeked = undefined;
+    this.unread.delete(file);
     this.cache.delete(file);
     this.memo.delete(file);
   }
@@ -189,6 +188,7 @@ export class FileHasher {
   forgetUnder(dir: string): void {
     const prefix = dir.endsWith(path.sep) ? dir : dir + path.sep;
     for (const k of this.memo.keys()) if (k.startsWith(prefix)) this.memo.delete(k);
+    for (const k of this.unread.keys()) if (k.startsWith(prefix)) this.unread.delete(k);
   }
 
   /**
@@ -243,24 +243,24 @@ export class FileHasher {
    * waited for (at most that long) rather than left racy.
    */
   async settle(): Promise<void> {
-    const racy: [string, Stats][] = [];
+    // The stat each racy record was taken with is the "before" (one stat per file, after the wait).
+    const racy: [string, FileRecord][] = [];
     let youngest = 0;
     for (const [file, rec] of this.cache) {
       if (rec[4] === 1) continue;
+      racy.push([file, rec]);
+      youngest = Math.max(youngest, rec[0], rec[5] ?? 0);
+    }
+    const wait = youngest + RACY_MS + 1 - Date.now();
+    if (wait > 0 && wait <= RACY_MS + 1) await new Promise((r) => setTimeout(r, wait));
+    for (const [file, rec] of racy) {
       const st = statSync(file, { throwIfNoEntry: false });
       if (st === undefined || !st.isFile()) {
         this.cache.delete(file);
         continue;
       }
-      racy.push([file, st]);
-      youngest = Math.max(youngest, st.mtimeMs, st.ctimeMs);
-    }
-    const wait = youngest + RACY_MS + 1 - Date.now();
-    if (wait > 0 && wait <= RACY_MS + 1) await new Promise((r) => setTimeout(r, wait));
-    for (const [file, before] of racy) {
-      const st = statSync(file, { throwIfNoEntry: false });
-      // Changed again meanwhile (or gone): leave it to the next run.
-      if (st === undefined || !isUnchanged(before, st)) continue;
+      // Changed since it was hashed: leave it racy, the next run hashes it again.
+      if (!isSameStat(rec, st)) continue;
       this.remember(file, await hashContent(file, st.size), st);
     }
   }

@@ -8,8 +8,11 @@
  */
 import { createHash, hash as oneShotHash } from 'node:crypto';
 import {
+  closeSync,
   createReadStream,
   lstatSync,
+  openSync,
+  readSync,
   readdirSync,
   readFileSync,
   readlinkSync,
@@ -59,8 +62,32 @@ export function hashBytes(data: Buffer): string {
   return oneShotHash('sha256', data, 'base64url').slice(0, HASH_CHARS);
 }
 
+/** Reused by {@link hashSmallSync}: hashing 10 000 small files allocates no buffer per file. */
+let scratch = Buffer.allocUnsafe(64 * 1024);
+
+/**
+ * The content hash of a file of at most {@link SMALL_FILE} bytes (by its stat), read
+ * synchronously into a reused buffer (open, read, close: no fstat, no allocation).
+ */
+function hashSmallSync(file: string, size: number): string {
+  if (scratch.length <= size) scratch = Buffer.allocUnsafe(Math.min(SMALL_FILE + 1, size * 2 + 1));
+  const fd = openSync(file, 'r');
+  try {
+    let n = 0;
+    while (n < scratch.length) {
+      const got = readSync(fd, scratch, n, scratch.length - n, null);
+      if (got === 0) return hashBytes(scratch.subarray(0, n));
+      n += got;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  // The file grew since its stat: hash what it holds now.
+  return hashBytes(readFileSync(file));
+}
+
 async function hashContent(file: string, size: number): Promise<string> {
-  if (size <= SMALL_FILE) return hashBytes(readFileSync(file));
+  if (size <= SMALL_FILE) return hashSmallSync(file, size);
   const h = createHash('sha256');
   for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
   return h.digest('base64url').slice(0, HASH_CHARS);
@@ -139,7 +166,8 @@ export class FileHasher {
    * does not exist. Symlinks are followed for files; inside trees they hash as their target text.
    */
   async hash(file: string): Promise<string | undefined> {
-    if (this.memo.has(file)) return this.memo.get(file);
+    const now = this.hashSync(file);
+    if (now !== NEEDS_HASHING) return now;
     const st = this.unread.get(file) ?? statSync(file, { throwIfNoEntry: false });
     this.unread.delete(file);
     const h =
@@ -150,6 +178,37 @@ export class FileHasher {
           : await this.hashStat(file, st);
     this.memo.set(file, h);
     return h;
+  }
+
+  /**
+   * {@link hash} without a promise when no file to read is larger than {@link SMALL_FILE}
+   * (read synchronously: a few microseconds each); NEEDS_HASHING when one is (then call
+   * {@link hash}, which streams it).
+   */
+  hashSync(file: string): string | undefined | typeof NEEDS_HASHING {
+    const known = this.peek(file);
+    if (known !== NEEDS_HASHING) return known;
+    const st = this.unread.get(file);
+    if (st === undefined || st.size > SMALL_FILE) return NEEDS_HASHING;
+    let h: string;
+    if (st.isDirectory()) {
+      const { lines, pending } = this.scanTree(file);
+      if (pending.some((p) => p.st.size > SMALL_FILE)) return NEEDS_HASHING;
+      for (const p of pending) lines[p.index] = p.prefix + this.hashSmallStat(p.abs, p.st);
+      h = `d:${hashString(lines.join('\n'))}`;
+    } else h = this.hashSmallStat(file, st);
+    this.unread.delete(file);
+    this.memo.set(file, h);
+    return h;
+  }
+
+  /** {@link hashStat} for a file of at most {@link SMALL_FILE} bytes. */
+  private hashSmallStat(file: string, st: Stats): string {
+    const rec = this.cache.get(file);
+    if (isSameStat(rec, st) && rec[4] === 1) return rec[3];
+    const hash = hashSmallSync(file, st.size);
+    this.remember(file, hash, st);
+    return hash;
   }
 
   private async hashStat(file: string, st: Stats): Promise<string> {

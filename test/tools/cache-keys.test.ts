@@ -36,6 +36,7 @@ import {
 } from '../../buildchain/engine/cache/key.ts';
 import { FileHasher } from '../../buildchain/engine/fingerprint.ts';
 import { primeHasher } from '../../buildchain/engine/cache/task-cache.ts';
+import { tarStream, type TarEntry } from '../../buildchain/engine/cache/tar.ts';
 import { TaskGraph } from '../../buildchain/engine/graph.ts';
 import { cmd, type TaskDefinition } from '../../buildchain/engine/task.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
@@ -344,6 +345,86 @@ describe('key inputs and linked files', () => {
       ),
     };
     await expect(unpackArtifact({ ...io, config: fake })).rejects.toThrow(CorruptEntryError);
+  });
+
+  it('a layer writing through a symlink, a hard link entry or a truncated layer is refused; nothing escapes', async () => {
+    const dest = path.join(tmp.path, 'evil-dest');
+    const db = path.join(dest, '_build');
+    const outside = path.join(tmp.path, 'evil-outside');
+    mkdirSync(outside, { recursive: true });
+    mkdirSync(db, { recursive: true });
+    const io = { root: dest, buildRoot: db, workDir: path.join(db, '.cache-tmp') };
+    const layerOf = async (entries: TarEntry[], name: string): Promise<string> => {
+      const file = path.join(tmp.path, name);
+      const chunks: Buffer[] = [];
+      for await (const c of tarStream(entries)) chunks.push(c);
+      writeFileSync(file, Buffer.concat(chunks));
+      return file;
+    };
+    const src = path.join(tmp.path, 'evil-src');
+    writeFileSync(src, 'pwned');
+    const sha = execFileSync('sha256sum', [src]).toString().split(' ')[0] ?? '';
+    // A symlink to a directory outside, then a file "under" it: both in the (lying) config.
+    const config = {
+      format: 2,
+      task: 'gen',
+      key: 'k'.repeat(64),
+      outputs: ['B/out'],
+      entries: [
+        { path: 'B/out', type: 'dir' as const },
+        { path: 'B/out/esc', type: 'symlink' as const, target: outside },
+        { path: 'B/out/esc/pwned', type: 'file' as const, exec: false, size: 5, sha256: sha },
+      ],
+    };
+    const layerFile = await layerOf(
+      [
+        { path: 'B/out', type: 'dir' },
+        { path: 'B/out/esc', type: 'symlink', target: outside },
+        { path: 'B/out/esc/pwned', type: 'file', size: 5, source: src },
+      ],
+      'evil-symlink.tar',
+    );
+    await expect(unpackArtifact({ ...io, layerFile, config })).rejects.toThrow(
+      /B\/out\/esc\/pwned is not under a directory of the entry/,
+    );
+    expect(() => readFileSync(path.join(outside, 'pwned'))).toThrow();
+    // A hard link entry (GNU tar writes the second name of a file so).
+    const g = path.join(tmp.path, 'evil-gnu');
+    mkdirSync(path.join(g, 'B', 'out'), { recursive: true });
+    writeFileSync(path.join(g, 'B', 'out', 'a'), 'pwned');
+    linkSync(path.join(g, 'B', 'out', 'a'), path.join(g, 'B', 'out', 'b'));
+    const gnu = path.join(tmp.path, 'evil-hardlink.tar');
+    execFileSync('tar', [
+      '--format=ustar',
+      '--no-recursion',
+      '-cf',
+      gnu,
+      '-C',
+      g,
+      'B/out',
+      'B/out/a',
+      'B/out/b',
+    ]);
+    const linkConfig = {
+      ...config,
+      entries: [
+        { path: 'B/out', type: 'dir' as const },
+        { path: 'B/out/a', type: 'file' as const, exec: false, size: 5, sha256: sha },
+        { path: 'B/out/b', type: 'file' as const, exec: false, size: 5, sha256: sha },
+      ],
+    };
+    await expect(unpackArtifact({ ...io, layerFile: gnu, config: linkConfig })).rejects.toThrow(
+      /B\/out\/b: tar entries of type "1" are not allowed/,
+    );
+    // A truncated layer.
+    const bytes = readFileSync(layerFile);
+    const cut = path.join(tmp.path, 'evil-cut.tar');
+    writeFileSync(cut, bytes.subarray(0, 1024 + 100));
+    await expect(unpackArtifact({ ...io, layerFile: cut, config })).rejects.toThrow(
+      /the layer is not a valid tar: the layer is truncated/,
+    );
+    expect(execFileSync('ls', ['-A', io.workDir]).toString()).toBe('');
+    expect(() => statSync(path.join(db, 'out'))).toThrow();
   });
 
   it("a restored file's checked sha256 gives the hasher the hash it would compute", async () => {

@@ -10,16 +10,15 @@
  * nothing of it ever reaches the build.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, type Stats } from 'node:fs';
-import { lstat, mkdir, readlink, rename, rm } from 'node:fs/promises';
+import { createReadStream, createWriteStream, type Stats } from 'node:fs';
+import { chmod, lstat, mkdir, open, readlink, rename, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import * as tar from 'tar';
 import { sha256File } from '../../lib/fs/hash.ts';
 import { linkOrCopy, replaceDir } from '../../lib/fs/staging.ts';
 import { walkTree } from '../../lib/fs/walk.ts';
-import { tarStream, type TarEntry } from './tar.ts';
+import { readTar, tarStream, TarFormatError, type TarEntry } from './tar.ts';
 
 /** One entry recorded in the artifact config. */
 export interface ArtifactEntry {
@@ -266,8 +265,26 @@ export function checkConfig(
   return c as ArtifactConfig;
 }
 
-/** Verifies the unpacked staging tree against the config; throws CorruptEntryError. */
-async function verifyStaging(staging: string, config: ArtifactConfig): Promise<void> {
+/** A path of the layer: `/`-separated, relative, no empty, `.` or `..` segment. */
+function cleanPath(p: string): string | undefined {
+  const rel = p.endsWith('/') ? p.slice(0, -1) : p;
+  return rel !== '' && rel.split('/').every((x) => x !== '' && x !== '.' && x !== '..')
+    ? rel
+    : undefined;
+}
+
+/**
+ * Streams a layer into `staging`, checking each entry against the config as it comes: only
+ * recorded paths (and the directories leading to the outputs), of the recorded type, under
+ * directories this extraction made (never through a symlink), each file hashed as it is
+ * written and compared with its recorded size, exec bit and sha256; then every recorded
+ * entry must have come. Throws CorruptEntryError (the caller removes `staging`).
+ */
+async function extractLayer(
+  source: AsyncIterable<Buffer>,
+  staging: string,
+  config: ArtifactConfig,
+): Promise<void> {
   const want = new Map(config.entries.map((e) => [e.path, e]));
   // The directories leading to the outputs (`B`, `B/rpm`, ...) are not entries.
   const ancestors = new Set<string>();
@@ -275,25 +292,76 @@ async function verifyStaging(staging: string, config: ArtifactConfig): Promise<v
     const parts = o.split('/');
     for (let i = 1; i < parts.length; i++) ancestors.add(parts.slice(0, i).join('/'));
   }
+  const dirs = new Set<string>();
   const seen = new Set<string>();
-  for (const e of await walkTree(staging)) {
-    const rec = want.get(e.rel);
-    if (rec === undefined && e.kind === 'dir' && ancestors.has(e.rel)) continue;
-    if (rec === undefined || rec.link !== undefined)
-      throw new CorruptEntryError(`unexpected ${e.rel} in the entry`);
-    seen.add(e.rel);
-    if (e.kind !== rec.type)
-      throw new CorruptEntryError(`${e.rel} is a ${e.kind}, recorded as a ${rec.type}`);
-    if (rec.type === 'symlink') {
-      if ((await readlink(e.path)) !== rec.target)
-        throw new CorruptEntryError(`${e.rel} points elsewhere than recorded`);
-    } else if (rec.type === 'file') {
-      const st = await lstat(e.path);
-      if (st.size !== rec.size || (await sha256Of(e.path, st)) !== rec.sha256)
-        throw new CorruptEntryError(`${e.rel} does not match its recorded sha256`);
-      if (((st.mode & 0o100) !== 0) !== (rec.exec === true))
-        throw new CorruptEntryError(`${e.rel} has another mode than recorded`);
+  const ensureParents = async (rel: string): Promise<void> => {
+    const parts = rel.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const q = parts.slice(0, i).join('/');
+      if (dirs.has(q)) continue;
+      if (!ancestors.has(q))
+        throw new CorruptEntryError(`${rel} is not under a directory of the entry`);
+      await mkdir(path.join(staging, ...q.split('/')));
+      dirs.add(q);
     }
+  };
+  try {
+    for await (const { header, body } of readTar(source)) {
+      const rel = cleanPath(header.path);
+      if (rel === undefined)
+        throw new CorruptEntryError(`malformed path ${header.path} in the entry`);
+      if (header.type === 'other')
+        throw new CorruptEntryError(
+          `${rel}: tar entries of type ${JSON.stringify(header.flag)} are not allowed`,
+        );
+      const rec = want.get(rel);
+      if (rec === undefined && header.type === 'dir' && ancestors.has(rel)) {
+        if (!dirs.has(rel)) {
+          await ensureParents(rel);
+          await mkdir(path.join(staging, ...rel.split('/')));
+          dirs.add(rel);
+        }
+        continue;
+      }
+      if (rec === undefined || rec.link !== undefined || seen.has(rel))
+        throw new CorruptEntryError(`unexpected ${rel} in the entry`);
+      seen.add(rel);
+      if (header.type !== rec.type)
+        throw new CorruptEntryError(`${rel} is a ${header.type}, recorded as a ${rec.type}`);
+      await ensureParents(rel);
+      const abs = path.join(staging, ...rel.split('/'));
+      if (rec.type === 'dir') {
+        await mkdir(abs);
+        dirs.add(rel);
+      } else if (rec.type === 'symlink') {
+        if (header.target !== rec.target)
+          throw new CorruptEntryError(`${rel} points elsewhere than recorded`);
+        await symlink(header.target, abs);
+      } else {
+        const exec = (header.mode & 0o100) !== 0;
+        if (header.size !== rec.size || exec !== (rec.exec === true))
+          throw new CorruptEntryError(`${rel} does not match its recorded size and mode`);
+        const hash = createHash('sha256');
+        const fh = await open(abs, 'wx', exec ? 0o755 : 0o644);
+        try {
+          for await (const chunk of body) {
+            hash.update(chunk);
+            await fh.write(chunk);
+          }
+        } finally {
+          await fh.close();
+        }
+        const sha256 = hash.digest('hex');
+        if (sha256 !== rec.sha256)
+          throw new CorruptEntryError(`${rel} does not match its recorded sha256`);
+        await chmod(abs, exec ? 0o755 : 0o644);
+        remember(await lstat(abs), sha256);
+      }
+    }
+  } catch (err) {
+    if (err instanceof TarFormatError)
+      throw new CorruptEntryError(`the layer is not a valid tar: ${err.message}`);
+    throw err;
   }
   for (const [p, rec] of want)
     if (!seen.has(p) && rec.link === undefined)
@@ -339,13 +407,54 @@ export interface RestoredFile {
 }
 
 /**
- * Unpacks a layer file (its digest already checked) into a staging directory in `workDir`,
- * verifies it, links its link entries from their (checked) sources, then moves each output
+ * {@link extractLayer} of a layer as it streams, its sha256 and size checked on the way: a
+ * layer that does not match its digest is reported as such (even when its content failed a
+ * check first), with the blob named so that a readwrite build can replace it.
+ */
+async function extractChecked(
+  layer: { body: AsyncIterable<Buffer>; digest: string; size: number },
+  staging: string,
+  config: ArtifactConfig,
+): Promise<void> {
+  const hash = createHash('sha256');
+  let n = 0;
+  const mismatch = () =>
+    new CorruptEntryError(`layer ${layer.digest} does not match its digest`, layer.digest);
+  const hashed = (async function* () {
+    for await (const c of layer.body) {
+      n += c.length;
+      if (n > layer.size)
+        throw new CorruptEntryError(`layer ${layer.digest} is larger than recorded`, layer.digest);
+      hash.update(c);
+      yield c;
+    }
+  })();
+  try {
+    await extractLayer(hashed, staging, config);
+  } catch (err) {
+    // Read the rest: a layer whose bytes are not the recorded ones is the real problem.
+    try {
+      while (!(await hashed.next()).done);
+    } catch {
+      throw err;
+    }
+    if (n !== layer.size || `sha256:${hash.digest('hex')}` !== layer.digest) throw mismatch();
+    throw err;
+  }
+  if (n !== layer.size || `sha256:${hash.digest('hex')}` !== layer.digest) throw mismatch();
+}
+
+/**
+ * Streams a layer (a file, or the registry's response) into a staging directory in `workDir`,
+ * checking every entry as it comes, links its link entries from their (checked) sources, then moves each output
  * into place; resolves with the files placed. Throws CorruptEntryError or
  * EntryNotUsableError (nothing moved).
  */
 export async function unpackArtifact(o: {
-  layerFile: string;
+  /** The layer, as a file (its digest already checked) ... */
+  layerFile?: string;
+  /** ... or as it streams from the registry: its digest and size are checked here. */
+  layer?: { body: AsyncIterable<Buffer>; digest: string; size: number };
   config: ArtifactConfig;
   root: string;
   buildRoot: string;
@@ -354,31 +463,10 @@ export async function unpackArtifact(o: {
   const staging = path.join(o.workDir, `restore-${process.pid}-${randomBytes(6).toString('hex')}`);
   await mkdir(staging, { recursive: true });
   try {
-    let bad: string | undefined;
-    await tar
-      .x({
-        file: o.layerFile,
-        cwd: staging,
-        strict: true,
-        noMtime: true,
-        preserveOwner: false,
-        filter: (p, entry) => {
-          const type = (entry as { type?: string }).type;
-          if (
-            type !== undefined &&
-            !['File', 'OldFile', 'Directory', 'SymbolicLink'].includes(type)
-          )
-            bad ??= `${p}: ${type} entries are not allowed`;
-          return bad === undefined;
-        },
-      })
-      .catch((err: unknown) => {
-        throw new CorruptEntryError(
-          `the layer is not a valid tar: ${err instanceof Error ? err.message : String(err)}`,
-        );
-      });
-    if (bad !== undefined) throw new CorruptEntryError(bad);
-    await verifyStaging(staging, o.config);
+    if (o.layer !== undefined) await extractChecked(o.layer, staging, o.config);
+    else if (o.layerFile !== undefined)
+      await extractLayer(createReadStream(o.layerFile) as AsyncIterable<Buffer>, staging, o.config);
+    else throw new Error('unpackArtifact: no layer');
     await linkStaging(staging, o.config, o.root, o.buildRoot);
     for (const p of o.config.outputs) {
       const dest = localPath(p, o.root, o.buildRoot);

@@ -11,12 +11,9 @@
  * answers "not cached". After the registry proved unreachable once, the cache is off for the
  * rest of the build (one warning, no time lost per task).
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
-import path from 'node:path';
+import { createReadStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { Semaphore } from '../../lib/async/semaphore.ts';
 import { TaskError } from '../../lib/errors.ts';
 import { readBody } from '../../lib/http/body.ts';
@@ -211,7 +208,7 @@ export class BuildCache {
    */
   async restoreTask(io: TaskIo): Promise<Restored | undefined> {
     if (this.offline !== undefined) return undefined;
-    let layer: string | undefined;
+    let body: Readable | undefined;
     try {
       const outputs = io.outputs.map((o) => portablePath(o, io.root, io.buildRoot));
       const m = await this.client.getManifest(taskTag(io.key), MEDIA_OCI_MANIFEST);
@@ -241,10 +238,11 @@ export class BuildCache {
         format: CACHE_FORMAT,
         outputs,
       });
-      layer = await this.downloadTo(layerDesc.digest, layerDesc.size, io.workDir);
-      if (layer === undefined) throw new CorruptEntryError(`layer ${layerDesc.digest} is missing`);
+      body = await this.client.getBlob(layerDesc.digest);
+      if (body === undefined) throw new CorruptEntryError(`layer ${layerDesc.digest} is missing`);
+      // Streamed into the staging directory, digest checked on the way (no temp copy).
       const placed = await unpackArtifact({
-        layerFile: layer,
+        layer: { body, digest: layerDesc.digest, size: layerDesc.size },
         config,
         root: io.root,
         buildRoot: io.buildRoot,
@@ -269,7 +267,7 @@ export class BuildCache {
       this.problem(err, what, io.warn);
       return undefined;
     } finally {
-      if (layer !== undefined) await rm(layer, { force: true });
+      body?.destroy();
     }
   }
 
@@ -470,37 +468,6 @@ export class BuildCache {
     if (sha256Digest(bytes) !== digest)
       throw new CorruptEntryError(`config blob ${digest} does not match its digest`, digest);
     return bytes;
-  }
-
-  /** Streams a blob into a temp file in `dir`, checking digest and size; undefined when absent. */
-  private async downloadTo(digest: string, size: number, dir: string): Promise<string | undefined> {
-    const body = await this.client.getBlob(digest);
-    if (body === undefined) return undefined;
-    await mkdir(dir, { recursive: true });
-    const file = path.join(dir, `layer-${process.pid}-${randomBytes(6).toString('hex')}.tar`);
-    const hash = createHash('sha256');
-    let n = 0;
-    try {
-      await pipeline(
-        body,
-        async function* (chunks: AsyncIterable<Buffer>) {
-          for await (const c of chunks) {
-            n += c.length;
-            if (n > size)
-              throw new CorruptEntryError(`layer ${digest} is larger than recorded`, digest);
-            hash.update(c);
-            yield c;
-          }
-        },
-        createWriteStream(file),
-      );
-      if (n !== size || `sha256:${hash.digest('hex')}` !== digest)
-        throw new CorruptEntryError(`layer ${digest} does not match its digest`, digest);
-      return file;
-    } catch (err) {
-      await rm(file, { force: true });
-      throw err;
-    }
   }
 
   // ---------------------------------------------------------------- maintenance

@@ -1,17 +1,20 @@
 /**
- * The scheduler's queue of ready tasks: the task with the longest chain of tasks waiting on it
- * first (its rank: critical-path scheduling), in the order they became ready among equals. A
- * long chain (the RPM restores, then the download, then the repos) then starts as soon as it
- * can and overlaps a crowd of short independent tasks (the image pulls) instead of queueing
- * behind all of them.
+ * The scheduler's queue of ready tasks: the task that unblocks the most work first (its
+ * weight, below), in the order they became ready among equals. The RPM restores and the
+ * download (on which every repository, the closure check and the ISO wait) then start as
+ * soon as they can and overlap a crowd of image pulls instead of queueing behind all of them.
  */
 
+/** Weights stop growing here (a lattice of diamonds doubles them at each level). */
+const MAX_WEIGHT = 2 ** 40;
+
 /**
- * The rank of each of `names`: 0 when no other of them depends on it, else 1 + the highest
- * rank of those that do. `deps` gives a task's dependencies (those outside `names` are
- * ignored). Iterative: a chain of 10 000 tasks needs no deep stack.
+ * The weight of each of `names`: 1 + the weights of the tasks among them that depend on it
+ * (so a task many others wait on, directly or not, weighs more; a path through a diamond
+ * counts twice, which only favours fan-in further). `deps` gives a task's dependencies
+ * (those outside `names` are ignored). Iterative: a chain of 10 000 tasks needs no deep stack.
  */
-export function chainRanks(
+export function chainWeights(
   names: Iterable<string>,
   deps: (name: string) => readonly string[],
 ): Map<string, number> {
@@ -43,17 +46,17 @@ export function chainRanks(
       }
     }
   }
-  // Dependents before their dependencies: each passes its rank + 1 down.
+  // Dependents before their dependencies: each adds its weight to theirs.
   for (let i = order.length - 1; i >= 0; i--) {
     const n = order[i] as string;
-    const r = rank.get(n) ?? 0;
-    rank.set(n, r);
-    for (const d of deps(n)) if (inSet.has(d) && (rank.get(d) ?? 0) < r + 1) rank.set(d, r + 1);
+    const w = Math.min(MAX_WEIGHT, 1 + (rank.get(n) ?? 0));
+    rank.set(n, w);
+    for (const d of new Set(deps(n))) if (inSet.has(d)) rank.set(d, (rank.get(d) ?? 0) + w);
   }
   return rank;
 }
 
-/** A binary heap of task names: highest rank first, then first in. */
+/** A binary heap of task names: highest weight first, then first in. */
 export class ReadyQueue {
   private readonly heap: { name: string; rank: number; seq: number }[] = [];
   private seq = 0;

@@ -14,7 +14,7 @@ import type { TaskGraph } from './graph.ts';
 import { runActions } from './run-actions.ts';
 import type { StateStore } from './state-store.ts';
 import type { TaskCache } from './cache/task-cache.ts';
-import { chainRanks, ReadyQueue } from './ready-queue.ts';
+import { chainWeights, ReadyQueue } from './ready-queue.ts';
 import { TaskError } from './task.ts';
 import type { ToolChecker } from './tool-check.ts';
 
@@ -78,7 +78,7 @@ class Schedule {
   private readonly inRun = new Set<string>();
   private readonly remaining = new Map<string, number>();
   private readonly dependents = new Map<string, string[]>();
-  /** Ready tasks, the longest chain of waiting tasks first (see ready-queue.ts). */
+  /** Ready tasks, the one unblocking the most work first (see ready-queue.ts). */
   private readonly ready: ReadyQueue;
   /** Tasks being processed (a dynamic-deps task may be queued again meanwhile). */
   private readonly active = new Set<string>();
@@ -94,7 +94,7 @@ class Schedule {
 
   constructor(opts: SchedulerOptions) {
     this.o = opts;
-    const ranks = chainRanks(opts.selected, (n) => opts.graph.get(n).deps);
+    const ranks = chainWeights(opts.selected, (n) => opts.graph.get(n).deps);
     this.ready = new ReadyQueue((n) => ranks.get(n) ?? 0);
   }
 

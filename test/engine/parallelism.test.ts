@@ -3,7 +3,7 @@
  * (each waits for the other to have started), never in timing thresholds.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chainRanks, ReadyQueue } from '../../buildchain/engine/ready-queue.ts';
+import { chainWeights, ReadyQueue } from '../../buildchain/engine/ready-queue.ts';
 import { eventOf } from '../helpers/ndjson.ts';
 import { runCli } from '../helpers/run-cli.ts';
 import { createWorkspace, type Workspace } from '../helpers/workspace.ts';
@@ -67,7 +67,7 @@ describe('order of ready tasks', () => {
   });
   afterAll(() => ws.cleanup());
 
-  it('the ready task with the longest chain waiting on it goes first; equals in the order they became ready', async () => {
+  it('the ready task the most tasks wait on goes first; equals in the order they became ready', async () => {
     const r = await runCli(ws, ['all']);
     expect(r.code, r.stderr).toBe(0);
     const started = r.events.filter((e) => e.event === 'start').map((e) => e.task);
@@ -76,19 +76,28 @@ describe('order of ready tasks', () => {
 });
 
 describe('ready queue', () => {
-  it('ranks a task by the longest chain of tasks depending on it (a 10 000-task chain too)', () => {
+  it('weighs a task by the tasks waiting on it, directly or not (a 10 000-task chain too)', () => {
     const deps: Record<string, string[]> = { a: [], b: ['a'], c: ['b'], x: ['a'], top: ['c', 'x'] };
-    const ranks = chainRanks(Object.keys(deps), (n) => deps[n] ?? []);
-    expect(Object.fromEntries(ranks)).toEqual({ top: 0, c: 1, x: 1, b: 2, a: 3 });
+    const ranks = chainWeights(Object.keys(deps), (n) => deps[n] ?? []);
+    expect(Object.fromEntries(ranks)).toEqual({ top: 1, c: 2, x: 2, b: 3, a: 6 });
     const n = 10_000;
-    const long = chainRanks(
+    const long = chainWeights(
       Array.from({ length: n }, (_, i) => `t${i}`),
       (name) => {
         const i = Number(name.slice(1));
         return i === 0 ? [] : [`t${i - 1}`];
       },
     );
-    expect(long.get('t0')).toBe(n - 1);
+    expect(long.get('t0')).toBe(n);
+    // 60 levels of diamonds double the weight at each level: capped, still ordered.
+    const lattice: Record<string, string[]> = { a0: [], b0: [] };
+    for (let i = 1; i <= 60; i++) {
+      lattice[`a${i}`] = [`a${i - 1}`, `b${i - 1}`];
+      lattice[`b${i}`] = [`a${i - 1}`, `b${i - 1}`];
+    }
+    const capped = chainWeights(Object.keys(lattice), (name) => lattice[name] ?? []);
+    expect(capped.get('a0')).toBe(2 ** 40);
+    expect(capped.get('a60')).toBe(1);
   });
 
   it('pops the highest rank first, then first in', () => {

@@ -3,11 +3,16 @@
  * a JSON config listing every entry with its sha256, size and type. Paths are portable:
  * `B/<path under BUILD_ROOT>` or `R/<path under the repository>`.
  *
- * Restoring never trusts the layer: it is unpacked into a private staging directory under
- * BUILD_ROOT, every entry is checked against the config (same set of paths, types, exec bits,
- * sizes and sha256), and only then are the outputs moved into place (a directory swapped in
- * whole). A mismatch removes the staging directory and throws {@link CorruptEntryError}:
- * nothing of it ever reaches the build.
+ * Files that are hard links of a dependency's outputs (`cacheable.linkFrom`: a repo's RPMs,
+ * links of the download's) are recorded as links, not stored: a restore links them back from
+ * there once they match (size, exec bit, sha256), else throws {@link EntryNotUsableError}.
+ *
+ * Restoring never trusts the layer: it streams into a private staging directory under
+ * BUILD_ROOT, every entry checked against the config as it comes (recorded paths and types
+ * only, never through a symlink, each file hashed as written), the layer's digest computed on
+ * the way; only then are the outputs moved into place (a directory swapped in whole). A
+ * mismatch removes the staging directory and throws {@link CorruptEntryError}: nothing of it
+ * ever reaches the build.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, type Stats } from 'node:fs';

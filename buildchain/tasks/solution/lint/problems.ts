@@ -60,6 +60,7 @@ export type ProblemCode =
   | 'blob-size-mismatch'
   | 'registry-config-missing'
   | 'registry-config-mismatch'
+  | 'registry-config-legacy'
   | 'layout-unexpected'
   | 'sha256sum-missing'
   | 'sha256sum-mismatch'

@@ -27,6 +27,7 @@ export type ProblemCode =
   | 'ui-kind'
   | 'ui-file-missing'
   | 'ui-service-selector'
+  | 'ui-jinja'
   | 'crd-misnamed'
   | 'not-applied'
   | 'image-not-packaged'

@@ -7,7 +7,7 @@
  * repositories pod, the templates rendered with python3-jinja2, and skopeo pulling an image
  * whose name holds a dot through each of them.
  */
-import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execDirect } from '../../buildchain/engine/exec/run-command.ts';
@@ -18,7 +18,7 @@ import { missingJinja, renderJinjaFile } from '../helpers/jinja.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { startTestNginx, stopAll } from '../helpers/servers.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
-import { writePlatformArchive, writeSolutionArchive } from '../e2e/node-fixtures.ts';
+import { writePlatformArchive, writePodConfD, writeSolutionArchive } from '../e2e/node-fixtures.ts';
 
 const missing = [...missingTools('nginx', 'skopeo', 'python3'), ...missingJinja()];
 const VERSION = '2.4.0';
@@ -54,31 +54,15 @@ describe.skipIf(missing.length > 0)('registry: dots in regex locations are liter
     const platform = await writePlatformArchive(srv, VERSION, [IMAGE]);
     const solution = await writeSolutionArchive(srv, 'Example', '1.0.0', [IMAGE]);
     const confD = path.join(tmp.path, 'pod', 'conf.d');
-    await mkdir(confD, { recursive: true });
-    const files = path.join(platform, 'salt/metalk8s/repo/files');
-    const archives = {
-      [PLATFORM_ENV]: { name: 'MetalK8s', version: VERSION, path: platform, iso: null },
-    };
-    await writeFile(
-      path.join(confD, '90-registry-config.inc'),
-      await renderJinjaFile(path.join(files, 'metalk8s-registry-config.inc.j2'), { archives }),
-    );
-    await copyFile(
-      path.join(files, 'metalk8s-registry.inc'),
-      path.join(confD, `99-${PLATFORM_ENV}-registry.inc`),
-    );
-    await copyFile(
-      path.join(files, 'metalk8s-registry-common.inc'),
-      path.join(confD, '99-registry-common.inc'),
-    );
+    // conf.d as 2.4's repo states fill it; the Solution rendered with repository=a.b.
+    await writePodConfD(confD, {
+      archives: {
+        [PLATFORM_ENV]: { name: 'MetalK8s', version: VERSION, path: platform, iso: null },
+      },
+      newest: PLATFORM_ENV,
+      solutions: [{ archive: solution.archive, repository: 'a.b' }],
+    });
     const solutionImages = path.join(solution.archive, 'images');
-    await writeFile(
-      path.join(confD, 'a.b-registry-config.inc'),
-      await renderJinjaFile(path.join(solution.archive, 'registry-config.inc.j2'), {
-        repository: 'a.b',
-        registry_root: solutionImages,
-      }),
-    );
     const template = path.join(tmp.path, 'static-registry.inc.j2');
     await writeFile(
       template,

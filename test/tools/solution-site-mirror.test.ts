@@ -139,6 +139,21 @@ describe.skipIf(missing.length > 0)('Solution remote images through a site mirro
     return (await buildWith(source, dotenv, files)).iso;
   }
 
+  /** `.env` lines: SOURCES=site, docker.io on the local mirror under `prefix`, auth.json. */
+  function localMirror(prefix: string): string[] {
+    return [
+      'SOURCES=site',
+      `REGISTRY_MIRRORS=docker.io=${localHost}/${prefix}`,
+      `INSECURE_REGISTRIES=${localHost}`,
+      'REGISTRY_AUTH_FILE=auth.json',
+    ];
+  }
+
+  /** An auth.json with the local mirror's credentials. */
+  function daveAuth(): string {
+    return JSON.stringify({ auths: { [localHost]: { auth: b64('dave:s3cret') } } });
+  }
+
   async function imagesOf(iso: string): Promise<string[]> {
     return (await inspectSolutionIso(iso)).images.map((i) => `${i.name}:${i.tag} ${i.digest}`);
   }
@@ -171,17 +186,7 @@ describe.skipIf(missing.length > 0)('Solution remote images through a site mirro
     'a Docker Hub single name is library/<name> on the mirror, with the credentials of a relative REGISTRY_AUTH_FILE',
     { timeout: 120_000 },
     async () => {
-      const auth = JSON.stringify({ auths: { [localHost]: { auth: b64('dave:s3cret') } } });
-      const iso = await build(
-        'docker.io/app',
-        [
-          'SOURCES=site',
-          `REGISTRY_MIRRORS=docker.io=${localHost}/hub`,
-          `INSECURE_REGISTRIES=${localHost}`,
-          'REGISTRY_AUTH_FILE=auth.json',
-        ],
-        { 'auth.json': auth },
-      );
+      const iso = await build('docker.io/app', localMirror('hub'), { 'auth.json': daveAuth() });
       expect(await imagesOf(iso)).toEqual([`site-app:1.0.0 ${digest}`]);
       const pulls = local.log.requests.filter((q) => q.path.startsWith('/v2/hub/'));
       expect(pulls.map((q) => q.path)).toContain(`/v2/hub/library/app/manifests/${digest}`);
@@ -195,17 +200,7 @@ describe.skipIf(missing.length > 0)('Solution remote images through a site mirro
     { timeout: 180_000 },
     async () => {
       const before = local.log.requests.length;
-      const auth = JSON.stringify({ auths: { [localHost]: { auth: b64('dave:s3cret') } } });
-      const iso = await build(
-        'local',
-        [
-          'SOURCES=site',
-          `REGISTRY_MIRRORS=docker.io=${localHost}/hub`,
-          `INSECURE_REGISTRIES=${localHost}`,
-          'REGISTRY_AUTH_FILE=auth.json',
-        ],
-        { 'auth.json': auth },
-      );
+      const iso = await build('local', localMirror('hub'), { 'auth.json': daveAuth() });
       // docker.io is not reachable here: the base came from the mirror, with the credentials.
       expect((await imagesOf(iso)).map((i) => i.split(' ')[0])).toEqual(['site-app:1.0.0']);
       const pulls = local.log.requests
@@ -220,29 +215,22 @@ describe.skipIf(missing.length > 0)('Solution remote images through a site mirro
     "a local image is built again when the mirror changes (the builder's settings are in its fingerprint), not when nothing did",
     { timeout: 300_000 },
     async () => {
-      const auth = JSON.stringify({ auths: { [localHost]: { auth: b64('dave:s3cret') } } });
-      const settings = (prefix: string): string[] => [
-        'SOURCES=site',
-        `REGISTRY_MIRRORS=docker.io=${localHost}/${prefix}`,
-        `INSECURE_REGISTRIES=${localHost}`,
-        'REGISTRY_AUTH_FILE=auth.json',
-      ];
       const basePulls = (prefix: string, from: number): number =>
         local.log.requests
           .slice(from)
           .filter((q) => q.path.startsWith(`/v2/${prefix}/library/base/`)).length;
-      const files = { 'auth.json': auth };
-      const first = await buildWith('local', settings('hub'), files);
+      const files = { 'auth.json': daveAuth() };
+      const first = await buildWith('local', localMirror('hub'), files);
       expect(first.result.upToDate).toBe(false);
       const n = String(runs);
       // The same settings: nothing runs.
       let before = local.log.requests.length;
-      const same = await buildWith('local', settings('hub'), files, n);
+      const same = await buildWith('local', localMirror('hub'), files, n);
       expect(same.result.upToDate).toBe(true);
       expect(basePulls('hub', before)).toBe(0);
       // Another mirror: the image is built again, its base pulled from that mirror.
       before = local.log.requests.length;
-      const moved = await buildWith('local', settings('hub2'), files, n);
+      const moved = await buildWith('local', localMirror('hub2'), files, n);
       expect(moved.result.upToDate).toBe(false);
       expect(basePulls('hub2', before)).toBeGreaterThan(0);
       expect(basePulls('hub', before)).toBe(0);
@@ -250,16 +238,9 @@ describe.skipIf(missing.length > 0)('Solution remote images through a site mirro
   );
 
   it('a REGISTRY_AUTH_FILE that is not JSON fails naming it, and no ISO is left', async () => {
-    const err = await build(
-      'docker.io/app',
-      [
-        'SOURCES=site',
-        `REGISTRY_MIRRORS=docker.io=${localHost}/hub`,
-        `INSECURE_REGISTRIES=${localHost}`,
-        'REGISTRY_AUTH_FILE=auth.json',
-      ],
-      { 'auth.json': '{"auths":' },
-    ).catch((e: unknown) => e);
+    const err = await build('docker.io/app', localMirror('hub'), {
+      'auth.json': '{"auths":',
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TaskError);
     expect(err).toMatchObject({
       reason: 'invalid-input',

@@ -9,11 +9,13 @@
  */
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execDirect } from '../../buildchain/engine/exec/run-command.ts';
 import type { LoopbackServer } from '../../buildchain/sources/embedded/servers.ts';
 import { generateRegistryConfig } from '../../buildchain/tasks/images/nginx-registry-config.ts';
 import { scanImagesDir } from '../../buildchain/tasks/images/registry-scan.ts';
+import { regexEscape } from '../../buildchain/lib/text/quote.ts';
 import { missingJinja, renderJinjaFile } from '../helpers/jinja.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { startTestNginx, stopAll } from '../helpers/servers.ts';
@@ -149,6 +151,46 @@ describe.skipIf(missing.length > 0)('registry: dots in regex locations are liter
       await expect(
         readFile(path.join(dest, s.layer.slice('sha256:'.length))),
       ).resolves.toBeDefined();
+    }
+  });
+});
+
+/** What nginx reads from the inside of a double-quoted token: `\"`, `\'` and `\\` unescaped. */
+function nginxUnquote(inner: string): string {
+  return inner.replace(/\\(["'\\])/g, '$1');
+}
+
+describe.skipIf(missingJinja().length > 0)('regexEscape of a Jinja value (python3-jinja2)', () => {
+  it('renders any value, metacharacters, quotes and backslashes included, as a pattern matching it alone', async () => {
+    const tmp = await makeTempDir('mk8s-regex-jinja-');
+    try {
+      const chars = 'ab.^$|?*+()[]{}\\"\'/-_ 1'.split('');
+      const values = fc.sample(
+        fc.array(fc.constantFrom(...chars), { minLength: 1, maxLength: 10 }).map((a) => a.join('')),
+        { numRuns: 300, seed: 42 },
+      );
+      values.push('a.b', 'example-1.0.0', '\\"', '"\\', '$host');
+      const template = path.join(tmp.path, 'patterns.j2');
+      // One line per value, as a regex location holds it: ^/v2/<value>/x$ inside "...".
+      await writeFile(
+        template,
+        `{% for repository in values %}${regexEscape('/v2/{{ repository }}/x')}\n{% endfor %}`,
+      );
+      const lines = (await renderJinjaFile(template, { values })).split('\n').slice(0, -1);
+      expect(lines).toHaveLength(values.length);
+      values.forEach((value, i) => {
+        const inner = lines[i] ?? '';
+        // It stays one nginx quoted string: no unescaped '"' ends it early.
+        expect(inner.replace(/\\./g, '')).not.toContain('"');
+        const re = new RegExp(`^${nginxUnquote(inner)}$`);
+        expect(re.test(`/v2/${value}/x`), JSON.stringify(value)).toBe(true);
+        for (let at = 0; at < value.length; at++) {
+          const other = `${value.slice(0, at)}Z${value.slice(at + 1)}`;
+          expect(re.test(`/v2/${other}/x`), `${JSON.stringify(value)} vs ${other}`).toBe(false);
+        }
+      });
+    } finally {
+      await tmp.cleanup();
     }
   });
 });

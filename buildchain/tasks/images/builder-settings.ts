@@ -37,13 +37,18 @@ export interface BuilderSettingsKey {
  * The settings that can change what a local build pulls (its FROM images), for the task's
  * fingerprint (pure): the mirrors exactly as builderEnv (builder-env.ts) hands them to the
  * builder (REGISTRY_MIRRORS, INSECURE_REGISTRIES, the moved upstream hosts), and whether it
- * pulls with REGISTRY_AUTH_FILE's credentials. Not the file's content (no secret is
+ * pulls with REGISTRY_AUTH_FILE's credentials. Undefined when none of these is set: the rest
+ * is constant (the moved hosts are code, which the fingerprint holds already), so a build
+ * given no settings (`buildSolution` without `builderConfig`) and one given the defaults (the
+ * command line) are the same build. Not the file's content (no secret is
  * fingerprinted; a new token for the same account pulls the same images), nor its path: the
  * build cache refuses a key naming the home directory (`~/.docker/config.json`), and another
  * file of credentials for the same mirrors pulls the same images. The proxies are left out:
  * they change how, not what, and their URLs may hold credentials.
  */
-export function builderSettingsKey(config: Pick<BuildConfig, 'settings' | 'root'>): BuilderSettingsKey {
+export function builderSettingsKey(config: Pick<BuildConfig, 'settings' | 'root'>): BuilderSettingsKey | undefined {
+  const m = config.settings.mirrors;
+  if (m.registryMirrors.length === 0 && m.insecureRegistries.length === 0 && m.authFile === '') return undefined;
   return {
     mirrors: builderMirrors(config),
     withAuthFile: registryAuthFile(config.root, config.settings.mirrors) !== undefined,

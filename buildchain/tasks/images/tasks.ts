@@ -111,7 +111,8 @@ export function createImagesTasks(config: BuildConfig, sources: Sources, options
     if (entry.build !== undefined) {
       // A real build pulls its FROM images through the mirrors and credentials of builderEnv:
       // they are in the fingerprint (stand-in builds pull nothing).
-      const buildConfig = embedded ? common.config : { ...common.config, builder: builderSettingsKey(config) };
+      const settingsKey = embedded ? undefined : builderSettingsKey(config);
+      const buildConfig = settingsKey === undefined ? common.config : { ...common.config, builder: settingsKey };
       const ctxDir = path.join(config.root, entry.build.context);
       // A Containerfile outside the context (build.file: ../x/Dockerfile) is an input too.
       const buildFile = entry.build.file === undefined ? undefined : path.resolve(ctxDir, entry.build.file);

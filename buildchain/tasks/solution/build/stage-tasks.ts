@@ -78,6 +78,10 @@ export function imageTaskName(img: SolutionImage): string {
 
 function imageTask(p: BuildPlan, env: StageEnv, img: SolutionImage): TaskDefinition {
   const inputs = imageInputs(img, p.dir);
+  const settings =
+    img.build === undefined || env.builderConfig === undefined
+      ? undefined
+      : builderSettingsKey(env.builderConfig);
   return {
     name: imageTaskName(img),
     title: `image ${img.name}:${img.version}`,
@@ -92,9 +96,7 @@ function imageTask(p: BuildPlan, env: StageEnv, img: SolutionImage): TaskDefinit
       blobDir: p.blobDir,
       // A local build pulls its FROM images with these settings (builderEnv): in the
       // fingerprint, as the platform's image builds have them.
-      ...(img.build !== undefined && env.builderConfig !== undefined
-        ? { builder: builderSettingsKey(env.builderConfig) }
-        : {}),
+      ...(settings === undefined ? {} : { builder: settings }),
     },
     actions: [
       fn('solution-image', async (ctx) => {

@@ -94,8 +94,11 @@ class Schedule {
 
   constructor(opts: SchedulerOptions) {
     this.o = opts;
-    const ranks = chainWeights(opts.selected, (n) => opts.graph.get(n).deps);
-    this.ready = new ReadyQueue((n) => ranks.get(n) ?? 0);
+    // One worker runs one task at a time whatever the order: ready order (definition order)
+    // kept, and no weighing pass over a large graph.
+    const ranks =
+      opts.workers > 1 ? chainWeights(opts.selected, (n) => opts.graph.get(n).deps) : undefined;
+    this.ready = new ReadyQueue(ranks === undefined ? () => 0 : (n) => ranks.get(n) ?? 0);
   }
 
   async run(): Promise<ScheduleResult> {

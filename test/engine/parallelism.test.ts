@@ -54,11 +54,12 @@ describe('parallelism', () => {
 describe('order of ready tasks', () => {
   let ws: Workspace;
   beforeAll(async () => {
-    // A crowd of independent tasks listed first, then a chain `chain1` → `chain2` → `chain3`.
+    // A crowd of independent slow tasks, then a chain of quick ones `chain1` → `chain2` → `chain3`.
     ws = await createWorkspace(`
       const t = (name, deps) => ({ name, taskDeps: deps, actions: [cmd(['true'])] });
+      const slow = (name) => ({ name, actions: [cmd(['sleep', '1'])] });
       return [
-        t('crowd1', []), t('crowd2', []), t('crowd3', []), t('crowd4', []),
+        slow('crowd1'), slow('crowd2'), slow('crowd3'), slow('crowd4'),
         t('chain1', []),
         t('chain2', ['chain1']),
         t('chain3', ['chain2']),
@@ -67,11 +68,22 @@ describe('order of ready tasks', () => {
   });
   afterAll(() => ws.cleanup());
 
-  it('the ready task the most tasks wait on goes first; equals in the order they became ready', async () => {
-    const r = await runCli(ws, ['all']);
+  it('one worker runs ready tasks in the order they became ready (definition order)', async () => {
+    const r = await runCli(ws, ['-a', 'all']);
     expect(r.code, r.stderr).toBe(0);
     const started = r.events.filter((e) => e.event === 'start').map((e) => e.task);
-    expect(started).toEqual(['chain1', 'chain2', 'crowd1', 'crowd2', 'crowd3', 'crowd4', 'chain3']);
+    // Dependencies first, depth first: chain1 is the first task `all` reaches.
+    expect(started).toEqual(['chain1', 'crowd1', 'crowd2', 'crowd3', 'crowd4', 'chain2', 'chain3']);
+  });
+
+  it('with workers, the ready task the most tasks wait on goes first; equals in the order they became ready', async () => {
+    const r = await runCli(ws, ['-a', '-n', '2', 'all']);
+    expect(r.code, r.stderr).toBe(0);
+    const started = r.events.filter((e) => e.event === 'start').map((e) => e.task);
+    // chain1 and crowd1 first; chain1 is done at once and chain2 (two tasks wait on it) goes
+    // before crowd2, which became ready earlier: in ready order it would start third.
+    expect(started.slice(0, 3)).toEqual(['chain1', 'crowd1', 'chain2']);
+    expect(started).toHaveLength(7);
   });
 });
 

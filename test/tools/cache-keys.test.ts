@@ -5,6 +5,7 @@
  * checked, the settings and the `cache` command line.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   chmodSync,
   linkSync,
@@ -16,6 +17,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import os from 'node:os';
+import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseBuildCache } from '../../buildchain/config/build-cache.ts';
@@ -425,6 +427,109 @@ describe('key inputs and linked files', () => {
     );
     expect(execFileSync('ls', ['-A', io.workDir]).toString()).toBe('');
     expect(() => statSync(path.join(db, 'out'))).toThrow();
+  });
+
+  it('a layer the strict tar parser refuses (checksum, compressed, cut, unknown or global headers) is never unpacked', async () => {
+    const dest = path.join(tmp.path, 'strict-dest');
+    const db = path.join(dest, '_build');
+    mkdirSync(db, { recursive: true });
+    const io = { root: dest, buildRoot: db, workDir: path.join(db, '.cache-tmp') };
+    const src = path.join(tmp.path, 'strict-src');
+    writeFileSync(src, 'x'.repeat(1000));
+    const sha = execFileSync('sha256sum', [src]).toString().split(' ')[0] ?? '';
+    const config = {
+      format: 2,
+      task: 'gen',
+      key: 'k'.repeat(64),
+      outputs: ['B/out'],
+      entries: [
+        { path: 'B/out', type: 'dir' as const },
+        { path: 'B/out/f', type: 'file' as const, exec: false, size: 1000, sha256: sha },
+      ],
+    };
+    const chunks: Buffer[] = [];
+    for await (const c of tarStream([
+      { path: 'B/out', type: 'dir' },
+      { path: 'B/out/f', type: 'file', size: 1000, source: src },
+    ]))
+      chunks.push(c);
+    const good = Buffer.concat(chunks);
+    /** A header block with a right checksum. */
+    const withSum = (block: Buffer): Buffer => {
+      const b = Buffer.from(block);
+      b.fill(0x20, 148, 156);
+      let sum = 0;
+      for (const x of b) sum += x;
+      b.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'ascii');
+      return b;
+    };
+    const refused = async (bytes: Buffer, name: string, message: RegExp): Promise<void> => {
+      const layerFile = path.join(tmp.path, name);
+      writeFileSync(layerFile, bytes);
+      await expect(unpackArtifact({ ...io, layerFile, config })).rejects.toThrow(message);
+      expect(execFileSync('ls', ['-A', io.workDir]).toString()).toBe('');
+      expect(() => statSync(path.join(db, 'out'))).toThrow();
+    };
+    // The good layer restores (the checks below are about the damage, not the layer).
+    writeFileSync(path.join(tmp.path, 'strict-good.tar'), good);
+    await unpackArtifact({ ...io, layerFile: path.join(tmp.path, 'strict-good.tar'), config });
+    expect(readFileSync(path.join(db, 'out', 'f'), 'utf8')).toBe('x'.repeat(1000));
+    execFileSync('rm', ['-r', path.join(db, 'out')]);
+    // And as it streams, in chunks splitting headers and contents anywhere.
+    const pieces = async function* (): AsyncGenerator<Buffer> {
+      for (let i = 0; i < good.length; i += 77) {
+        await new Promise((r) => setImmediate(r));
+        yield good.subarray(i, i + 77);
+      }
+    };
+    const digest = `sha256:${createHash('sha256').update(good).digest('hex')}`;
+    await unpackArtifact({ ...io, layer: { body: pieces(), digest, size: good.length }, config });
+    expect(readFileSync(path.join(db, 'out', 'f'), 'utf8')).toBe('x'.repeat(1000));
+    execFileSync('rm', ['-r', path.join(db, 'out')]);
+
+    const badSum = Buffer.from(good);
+    badSum[512 + 90] = 0x41; // in the file's name field, checksum left as is
+    await refused(badSum, 'strict-sum.tar', /the layer is not a valid tar: .*checksum/);
+    await refused(
+      gzipSync(good),
+      'strict-gz.tar',
+      /the layer is not a valid tar: the layer is compressed/,
+    );
+    await refused(
+      good.subarray(0, good.length - 1024),
+      'strict-noend.tar',
+      /the layer is not a valid tar: the layer ends without its end blocks/,
+    );
+    // Cut after the first block of the file's content: a whole number of blocks.
+    await refused(
+      good.subarray(0, 1536),
+      'strict-cut.tar',
+      /the layer is not a valid tar: the layer is truncated/,
+    );
+    // The file's type flag made unknown ('Z'): node-tar would skip the entry.
+    const unknown = Buffer.from(good);
+    unknown[512 + 156] = 0x5a;
+    withSum(unknown.subarray(512, 1024)).copy(unknown, 512);
+    await refused(
+      unknown,
+      'strict-type.tar',
+      /B\/out\/f: tar entries of an unknown type are not allowed/,
+    );
+    // A global PAX header first (it would apply to every entry after it).
+    const record = '16 comment=abcd\n';
+    const g = Buffer.alloc(512);
+    g.write('GlobalHead', 0, 'ascii');
+    g.write('0000644\0', 100, 'ascii');
+    g.write(record.length.toString(8).padStart(11, '0') + '\0', 124, 'ascii');
+    g.write('g', 156, 'ascii');
+    g.write('ustar\0' + '00', 257, 'ascii');
+    const data = Buffer.alloc(512);
+    data.write(record, 'utf8');
+    await refused(
+      Buffer.concat([withSum(g), data, good]),
+      'strict-global.tar',
+      /the layer is not a valid tar: global PAX headers are not allowed/,
+    );
   });
 
   it("a restored file's checked sha256 gives the hasher the hash it would compute", async () => {

@@ -311,7 +311,7 @@ async function extractLayer(
     }
   };
   try {
-    for await (const { header, body } of readTar(source)) {
+    await readTar(source, async (header, body) => {
       const rel = cleanPath(header.path);
       if (rel === undefined)
         throw new CorruptEntryError(`malformed path ${header.path} in the entry`);
@@ -326,7 +326,7 @@ async function extractLayer(
           await mkdir(path.join(staging, ...rel.split('/')));
           dirs.add(rel);
         }
-        continue;
+        return;
       }
       if (rec === undefined || rec.link !== undefined || seen.has(rel))
         throw new CorruptEntryError(`unexpected ${rel} in the entry`);
@@ -362,7 +362,7 @@ async function extractLayer(
         await chmod(abs, exec ? 0o755 : 0o644);
         remember(await lstat(abs), sha256);
       }
-    }
+    });
   } catch (err) {
     if (err instanceof TarFormatError)
       throw new CorruptEntryError(`the layer is not a valid tar: ${err.message}`);

@@ -6,6 +6,7 @@
  */
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
+import { Parser, type ReadEntry } from 'tar';
 
 /** One entry of a layer. */
 export interface TarEntry {
@@ -128,144 +129,132 @@ export interface TarHeader {
   readonly target: string;
 }
 
-/** Exact reads and bounded streams over an async source of chunks. */
-class ByteReader {
-  private buf: Buffer = Buffer.alloc(0);
-  private readonly it: AsyncIterator<Buffer>;
-
-  constructor(source: AsyncIterable<Buffer>) {
-    this.it = source[Symbol.asyncIterator]();
-  }
-
-  private async fill(): Promise<boolean> {
-    const r = await this.it.next();
-    if (r.done === true) return false;
-    this.buf = this.buf.length === 0 ? r.value : Buffer.concat([this.buf, r.value]);
-    return true;
-  }
-
-  /** Exactly `n` bytes; undefined at the very end of the source (nothing left). */
-  async exactly(n: number): Promise<Buffer | undefined> {
-    while (this.buf.length < n)
-      if (!(await this.fill())) {
-        if (this.buf.length === 0) return undefined;
-        throw new TarFormatError('the layer is truncated');
-      }
-    const out = this.buf.subarray(0, n);
-    this.buf = this.buf.subarray(n);
-    return out;
-  }
-
-  /** The next `n` bytes as chunks (views of the source's). */
-  async *chunks(n: number): AsyncGenerator<Buffer> {
-    let left = n;
-    while (left > 0) {
-      if (this.buf.length === 0 && !(await this.fill()))
-        throw new TarFormatError('the layer is truncated');
-      const take = Math.min(left, this.buf.length);
-      const out = this.buf.subarray(0, take);
-      this.buf = this.buf.subarray(take);
-      left -= take;
-      yield out;
-    }
-  }
-
-  /** Reads and drops whatever is left. */
-  async drain(): Promise<void> {
-    this.buf = Buffer.alloc(0);
-    while (await this.fill()) this.buf = Buffer.alloc(0);
-  }
+function headerOf(e: ReadEntry): TarHeader {
+  const type =
+    e.type === 'File' || e.type === 'OldFile'
+      ? 'file'
+      : e.type === 'Directory'
+        ? 'dir'
+        : e.type === 'SymbolicLink'
+          ? 'symlink'
+          : 'other';
+  return {
+    path: e.path,
+    type,
+    flag: e.header.typeKey,
+    mode: e.mode ?? 0,
+    size: e.size,
+    target: e.linkpath ?? '',
+  };
 }
 
-function field(b: Buffer, start: number, len: number): string {
-  const raw = b.subarray(start, start + len);
-  const end = raw.indexOf(0);
-  return raw.subarray(0, end < 0 ? len : end).toString('utf8');
-}
-
-function octalField(b: Buffer, start: number, len: number, what: string): number {
-  const text = field(b, start, len).trim();
-  if (!/^[0-7]*$/.test(text)) throw new TarFormatError(`bad ${what} field in a tar header`);
-  return text === '' ? 0 : parseInt(text, 8);
-}
-
-/** PAX records (`"<len> key=value\n"`...) of an extended header. */
-function paxRecords(data: Buffer): Map<string, string> {
-  const out = new Map<string, string>();
-  let i = 0;
-  while (i < data.length) {
-    const sp = data.indexOf(0x20, i);
-    const len = sp < 0 ? NaN : Number(data.subarray(i, sp).toString('ascii'));
-    if (!Number.isSafeInteger(len) || len <= 0 || i + len > data.length)
-      throw new TarFormatError('bad PAX record');
-    const rec = data.subarray(sp + 1, i + len - 1).toString('utf8');
-    const eq = rec.indexOf('=');
-    if (eq < 0) throw new TarFormatError('bad PAX record');
-    out.set(rec.slice(0, eq), rec.slice(eq + 1));
-    i += len;
-  }
-  return out;
-}
+/** The first bytes of a gzip or zstd stream (node-tar's Parser would inflate them). */
+const COMPRESSED = [Buffer.from([0x1f, 0x8b]), Buffer.from([0x28, 0xb5, 0x2f, 0xfd])];
 
 /**
- * Reads a ustar stream (with PAX `x` headers, as {@link tarStream} writes them): yields each
- * entry's header and its content as chunks, which the caller consumes before asking for the
- * next entry (a content left unread is skipped). Checks header checksums; throws
- * TarFormatError for anything else than this writer's format.
+ * Reads a tar stream with node-tar's Parser in strict mode (checksums, truncation, bad
+ * fields: errors, not warnings), as {@link tarStream} writes them (ustar with PAX `x`
+ * headers; compressed streams, global headers and unknown entry types are refused): calls
+ * `onEntry` with each entry's header and its content, one entry at a time, in order (a
+ * content left unread is skipped). Reads the source to its end unless something failed (then
+ * leaves the rest unread, the source not closed). Throws TarFormatError for
+ * anything that is not a whole tar, or the first error of `onEntry` (nothing more is given
+ * to it after that).
  */
-export async function* readTar(
+export async function readTar(
   source: AsyncIterable<Buffer>,
-): AsyncGenerator<{ header: TarHeader; body: AsyncGenerator<Buffer> }> {
-  const r = new ByteReader(source);
-  let pax: Map<string, string> | undefined;
-  for (;;) {
-    const b = await r.exactly(BLOCK);
-    if (b === undefined) throw new TarFormatError('the layer ends without its end blocks');
-    if (b.every((x) => x === 0)) {
-      await r.drain();
-      return;
-    }
-    let sum = 0;
-    for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : (b[i] ?? 0);
-    if (octalField(b, 148, 8, 'checksum') !== sum || field(b, 257, 6) !== 'ustar')
-      throw new TarFormatError('bad tar header (checksum or magic)');
-    const flag = String.fromCharCode(b[156] ?? 0);
-    const size = octalField(b, 124, 12, 'size');
-    const padded = size + (size % BLOCK === 0 ? 0 : BLOCK - (size % BLOCK));
-    if (flag === 'x') {
-      const data = await r.exactly(padded);
-      if (data === undefined) throw new TarFormatError('the layer is truncated');
-      pax = paxRecords(data.subarray(0, size));
-      continue;
-    }
-    const prefix = field(b, 345, 155);
-    const name = field(b, 0, 100);
-    const header: TarHeader = {
-      path: pax?.get('path') ?? (prefix === '' ? name : `${prefix}/${name}`),
-      type:
-        flag === '0' || flag === '\0'
-          ? 'file'
-          : flag === '5'
-            ? 'dir'
-            : flag === '2'
-              ? 'symlink'
-              : 'other',
-      flag,
-      mode: octalField(b, 100, 8, 'mode'),
-      size,
-      target: pax?.get('linkpath') ?? field(b, 157, 100),
-    };
-    pax = undefined;
-    const left = { n: size };
-    const body = (async function* () {
-      for await (const c of r.chunks(size)) {
-        left.n -= c.length;
-        yield c;
+  onEntry: (header: TarHeader, body: AsyncIterable<Buffer>) => Promise<void>,
+): Promise<void> {
+  const parser = new Parser({ strict: true, brotli: false, zstd: false });
+  let failure: { err: unknown } | undefined;
+  let wake: () => void = () => undefined;
+  const fail = (err: unknown): void => {
+    failure ??= { err };
+    wake();
+  };
+  // Set by the event handlers: read through a call (no narrowing across awaits).
+  const failed = (): { err: unknown } | undefined => failure;
+  const seen = { end: false };
+  let truncated = false;
+  let entries = Promise.resolve();
+  parser.on('entry', (e: ReadEntry) => {
+    entries = entries.then(async () => {
+      try {
+        if (failure !== undefined) return;
+        if (e.globalExtended !== undefined)
+          throw new TarFormatError('global PAX headers are not allowed');
+        await onEntry(headerOf(e), e);
+      } catch (err) {
+        fail(err);
+      } finally {
+        // Whatever was left unread (even after a failure): the parser then goes on.
+        e.resume();
       }
-    })();
-    yield { header, body };
-    // Whatever the caller left unread (even when it stopped early), then the padding.
-    for await (const c of r.chunks(left.n)) left.n -= c.length;
-    if (padded > size) await r.exactly(padded - size);
+    });
+  });
+  // node-tar skips entries of an unknown type and oversized metadata: refused here.
+  parser.on('ignoredEntry', (e: ReadEntry) => {
+    fail(
+      new TarFormatError(
+        e.meta
+          ? `${e.path}: a ${e.size}-byte extended header is too large`
+          : e.header.typeKey === 'Unsupported'
+            ? `${e.path}: tar entries of an unknown type are not allowed`
+            : `${e.path}: tar entries of type ${JSON.stringify(e.header.typeKey)} are not allowed`,
+      ),
+    );
+  });
+  parser.on('eof', () => {
+    seen.end = true;
+  });
+  parser.on('error', (err: Error & { tarCode?: string }) => {
+    if (/truncated/i.test(err.message)) truncated = true;
+    fail(
+      new TarFormatError(
+        truncated ? 'the layer is truncated' : err.message.replace(/^TAR_[A-Z_]+: /, ''),
+      ),
+    );
+  });
+  const ended = new Promise<void>((resolve) =>
+    parser.once('end', () => {
+      resolve();
+    }),
+  );
+  const it = source[Symbol.asyncIterator]();
+  let total = 0;
+  try {
+    // Not `for await`: leaving it early would close the source, which the caller may still
+    // read to its end (extractChecked, to check the digest).
+    while (failed() === undefined) {
+      const r = await it.next();
+      if (r.done === true) break;
+      const chunk = r.value;
+      if (total === 0 && COMPRESSED.some((m) => chunk.subarray(0, m.length).equals(m))) {
+        fail(new TarFormatError('the layer is compressed'));
+        break;
+      }
+      total += chunk.length;
+      if (!parser.write(chunk)) {
+        let onDrain: () => void = () => undefined;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          onDrain = resolve;
+          parser.once('drain', onDrain);
+        });
+        parser.off('drain', onDrain);
+      }
+    }
+  } catch (err) {
+    fail(err);
   }
+  // Ends the entry being read, if any (as truncated after a failure), then the parser.
+  parser.end();
+  await ended;
+  await entries;
+  const f = failed();
+  if (f !== undefined) throw f.err;
+  if (!seen.end)
+    throw new TarFormatError(
+      total % BLOCK !== 0 ? 'the layer is truncated' : 'the layer ends without its end blocks',
+    );
 }

@@ -321,7 +321,9 @@ describe('key inputs and linked files', () => {
       statSync(path.join(db, 'dl', 'big.rpm')).ino,
     );
     expect(readFileSync(path.join(db, 'repo', 'repomd.xml'), 'utf8')).toBe('<repomd/>');
+    // The link's source too: its ctime changed (the hasher is told its post-link stat).
     expect(placed.map((f) => path.relative(db, f.path)).sort()).toEqual([
+      'dl/big.rpm',
       'repo/big.rpm',
       'repo/repomd.xml',
     ]);
@@ -347,6 +349,83 @@ describe('key inputs and linked files', () => {
       ),
     };
     await expect(unpackArtifact({ ...io, config: fake })).rejects.toThrow(CorruptEntryError);
+  });
+
+  it('files restored as links (both names) are recorded with their post-link stat: the next evaluation reads neither', async () => {
+    const src = path.join(tmp.path, 'relink-src');
+    const b = path.join(src, '_build');
+    mkdirSync(path.join(b, 'dl'), { recursive: true });
+    mkdirSync(path.join(b, 'repo'), { recursive: true });
+    for (const n of ['a', 'b', 'c']) {
+      writeFileSync(path.join(b, 'dl', `${n}.rpm`), n.repeat(50_000));
+      linkSync(path.join(b, 'dl', `${n}.rpm`), path.join(b, 'repo', `${n}.rpm`));
+    }
+    writeFileSync(path.join(b, 'repo', 'repomd.xml'), '<repomd/>');
+    const packed = await packArtifact({
+      task: 'repo',
+      key: 'k'.repeat(64),
+      format: 2,
+      outputs: [path.join(b, 'repo')],
+      linkFrom: [path.join(b, 'dl')],
+      root: src,
+      buildRoot: b,
+      workDir: path.join(b, '.buildchain', 'cache-tmp'),
+    });
+    // Elsewhere: the download in place, hashed by an earlier evaluation (trusted records).
+    const dest = path.join(tmp.path, 'relink-dest');
+    const db = path.join(dest, '_build');
+    mkdirSync(path.join(db, 'dl'), { recursive: true });
+    const dl = ['a', 'b', 'c'].map((n) => path.join(db, 'dl', `${n}.rpm`));
+    for (const f of dl) writeFileSync(f, path.basename(f, '.rpm').repeat(50_000));
+    const past = new Date(Date.now() - 60_000);
+    for (const f of dl) utimesSync(f, past, past);
+    await new Promise((r) => setTimeout(r, 40));
+    const hasher = new FileHasher(new Map());
+    const hashes = new Map<string, string | undefined>();
+    for (const f of dl) hashes.set(path.basename(f), await hasher.hash(f));
+    for (const f of dl) expect(hasher.cache.get(f)?.[4]).toBe(1);
+
+    const placed = await unpackArtifact({
+      layerFile: packed.layerFile,
+      config: packed.config,
+      root: dest,
+      buildRoot: db,
+      workDir: path.join(db, '.buildchain', 'cache-tmp'),
+    });
+    // As TaskCache.restore does.
+    for (const f of placed) primeHasher(hasher, f.path, f.sha256, f.stat);
+    const linked = ['a', 'b', 'c'].flatMap((n) => [
+      path.join(db, 'dl', `${n}.rpm`),
+      path.join(db, 'repo', `${n}.rpm`),
+    ]);
+    for (const f of linked) {
+      const st = statSync(f);
+      expect(st.nlink).toBe(2);
+      // The record is of the stat after linking, trusted: no read on the next lookup.
+      expect(hasher.cache.get(f)).toEqual([
+        st.mtimeMs,
+        st.size,
+        st.ino,
+        hashes.get(path.basename(f)),
+        1,
+        st.ctimeMs,
+      ]);
+    }
+    const next = new FileHasher(hasher.cache);
+    for (const f of linked) expect(next.peek(f)).toBe(hashes.get(path.basename(f)));
+    // Nothing racy left for the end of the build to read again.
+    expect([...hasher.cache].filter(([, r]) => r[4] !== 1)).toEqual([]);
+
+    // A linked file changed after the restore checked it is not primed: it is read again.
+    const changed = path.join(db, 'repo', 'a.rpm');
+    const st = statSync(changed);
+    writeFileSync(changed, 'z'.repeat(50_000));
+    primeHasher(next, changed, '0'.repeat(64), {
+      ino: st.ino,
+      size: st.size,
+      mtimeMs: st.mtimeMs,
+    });
+    expect(next.cache.get(changed)).toBeUndefined();
   });
 
   it('a layer writing through a symlink, a hard link entry or a truncated layer is refused; nothing escapes', async () => {

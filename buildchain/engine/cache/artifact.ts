@@ -19,10 +19,12 @@ import { createReadStream, createWriteStream, type Stats } from 'node:fs';
 import { chmod, lstat, mkdir, open, readlink, rename, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Readable } from 'node:stream';
 import { sha256File } from '../../lib/fs/hash.ts';
 import { linkOrCopy, replaceDir } from '../../lib/fs/staging.ts';
 import { walkTree } from '../../lib/fs/walk.ts';
+import { RACY_MS } from '../fingerprint.ts';
 import { readTar, tarStream, TarFormatError, type TarEntry } from './tar.ts';
 
 /** One entry recorded in the artifact config. */
@@ -375,14 +377,17 @@ async function extractLayer(
 
 /**
  * Puts the entry's link entries into the (verified) staging tree: each a hard link of its
- * source, which must be a regular file with the recorded size, exec bit and sha256.
+ * source, which must be a regular file with the recorded size, exec bit and sha256. Resolves
+ * with the sources linked: linking changed their ctime (the inode's link count), so the
+ * hasher's records of them, and of the links, need the post-link stat.
  */
 async function linkStaging(
   staging: string,
   config: ArtifactConfig,
   root: string,
   buildRoot: string,
-): Promise<void> {
+): Promise<(RestoredFile & { stat: ContentStat; ctimeMs: number })[]> {
+  const linked: (RestoredFile & { stat: ContentStat; ctimeMs: number })[] = [];
   for (const e of config.entries) {
     if (e.link === undefined) continue;
     if (e.type !== 'file') throw new CorruptEntryError(`${e.path}: only files can be links`);
@@ -397,18 +402,46 @@ async function linkStaging(
             (await sha256Of(src, st)) !== e.sha256
           ? 'differs from what the entry recorded'
           : undefined;
-    if (differs !== undefined)
+    if (differs !== undefined || st === undefined || e.sha256 === undefined)
       throw new EntryNotUsableError(`${e.path} links to ${e.link}, which ${differs} here`);
     const dest = path.join(staging, ...e.path.split('/'));
     await mkdir(path.dirname(dest), { recursive: true });
-    await linkOrCopy(src, dest);
+    // Unchanged while it was checked (else what is linked is not what was checked).
+    if (statKey(await lstat(src)).join() !== statKey(st).join())
+      throw new EntryNotUsableError(
+        `${e.path} links to ${e.link}, which changed while it was checked`,
+      );
+    if (!(await linkOrCopy(src, dest))) continue;
+    // Only the ctime changed (the link count): the checked sha256 still holds.
+    const after = await lstat(src);
+    if (!sameContentStat(after, st)) continue;
+    remember(after, e.sha256);
+    linked.push({ path: src, sha256: e.sha256, stat: contentStat(after), ctimeMs: after.ctimeMs });
   }
+  return linked;
 }
 
-/** A file the restore put into place, with its checked sha256 (hex). */
+/** What a change of content changes (ctime aside): inode, size, mtime. */
+export interface ContentStat {
+  readonly ino: number;
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
+function contentStat(st: Stats): ContentStat {
+  return { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
+}
+
+function sameContentStat(st: Stats, c: ContentStat): boolean {
+  return st.ino === c.ino && st.size === c.size && st.mtimeMs === c.mtimeMs;
+}
+
+/** A file the restore put into place (or linked from), with its checked sha256 (hex). */
 export interface RestoredFile {
   readonly path: string;
   readonly sha256: string;
+  /** When known: the stat the sha256 is valid for (a file whose stat differs is not primed). */
+  readonly stat?: ContentStat;
 }
 
 /**
@@ -451,9 +484,10 @@ async function extractChecked(
 
 /**
  * Streams a layer (a file, or the registry's response) into a staging directory in `workDir`,
- * checking every entry as it comes, links its link entries from their (checked) sources, then moves each output
- * into place; resolves with the files placed. Throws CorruptEntryError or
- * EntryNotUsableError (nothing moved).
+ * checking every entry as it comes, links its link entries from their (checked) sources, then
+ * moves each output into place; resolves with the files placed and the sources linked (each
+ * with the stat its sha256 holds for, once that stat is no longer racy: see RACY_MS). Throws
+ * CorruptEntryError or EntryNotUsableError (nothing moved).
  */
 export async function unpackArtifact(o: {
   /** The layer, as a file (its digest already checked) ... */
@@ -472,7 +506,7 @@ export async function unpackArtifact(o: {
     else if (o.layerFile !== undefined)
       await extractLayer(createReadStream(o.layerFile) as AsyncIterable<Buffer>, staging, o.config);
     else throw new Error('unpackArtifact: no layer');
-    await linkStaging(staging, o.config, o.root, o.buildRoot);
+    const linked = await linkStaging(staging, o.config, o.root, o.buildRoot);
     for (const p of o.config.outputs) {
       const dest = localPath(p, o.root, o.buildRoot);
       if (dest === undefined) throw new CorruptEntryError(`malformed output path ${p}`);
@@ -484,12 +518,25 @@ export async function unpackArtifact(o: {
         await rename(src, dest);
       }
     }
+    const linkStat = new Map(linked.map((l) => [l.path, l.stat]));
     const placed: RestoredFile[] = [];
     for (const e of o.config.entries) {
       const dest = localPath(e.path, o.root, o.buildRoot);
-      if (e.type === 'file' && e.sha256 !== undefined && dest !== undefined)
-        placed.push({ path: dest, sha256: e.sha256 });
+      if (e.type !== 'file' || e.sha256 === undefined || dest === undefined) continue;
+      const from = e.link === undefined ? undefined : localPath(e.link, o.root, o.buildRoot);
+      const stat = from === undefined ? undefined : linkStat.get(from);
+      placed.push(
+        stat === undefined
+          ? { path: dest, sha256: e.sha256 }
+          : { path: dest, sha256: e.sha256, stat },
+      );
     }
+    // The linked files (both names) changed a moment ago: a record taken now would be racy
+    // (fingerprint.ts RACY_MS), and read again. Past that margin, one unchanged since is not.
+    const newest = Math.max(0, ...linked.map((l) => l.ctimeMs));
+    const wait = newest + RACY_MS + 1 - Date.now();
+    if (linked.length > 0 && wait > 0) await sleep(Math.min(wait, RACY_MS + 1));
+    for (const l of linked) placed.push({ path: l.path, sha256: l.sha256, stat: l.stat });
     return placed;
   } finally {
     await rm(staging, { recursive: true, force: true });

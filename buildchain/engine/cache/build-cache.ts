@@ -85,7 +85,10 @@ export interface CacheStats {
 export interface Restored {
   readonly bytes: number;
   readonly files: number;
-  /** The files put into place, with their checked sha256. */
+  /**
+   * The files put into place, and the sources of those linked (their ctime changed), with
+   * their checked sha256: what the hasher is told.
+   */
   readonly placed: readonly RestoredFile[];
 }
 

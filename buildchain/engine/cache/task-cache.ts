@@ -11,6 +11,7 @@ import { existsNoFollow } from '../../lib/fs/fence.ts';
 import type { Reporter } from '../events.ts';
 import { RACY_MS, type FileHasher } from '../fingerprint.ts';
 import type { GraphNode } from '../graph.ts';
+import type { ContentStat } from './artifact.ts';
 import type { BuildCache, Restored, TaskIo } from './build-cache.ts';
 import type { CacheKeys } from './key.ts';
 
@@ -35,9 +36,22 @@ export interface TaskCacheOptions {
  * fingerprint.ts {@link FileRecord}), racy when the file changed within {@link RACY_MS} (then
  * re-hashed before the state is saved, as any fresh record).
  */
-export function primeHasher(hasher: FileHasher, file: string, sha256Hex: string): void {
+export function primeHasher(
+  hasher: FileHasher,
+  file: string,
+  sha256Hex: string,
+  expect?: ContentStat,
+): void {
   const st = statSync(file, { throwIfNoEntry: false });
   if (st === undefined || !st.isFile()) return;
+  // Changed since the restore checked it: left to the hasher (read when next needed).
+  if (
+    expect !== undefined &&
+    (st.ino !== expect.ino || st.size !== expect.size || st.mtimeMs !== expect.mtimeMs)
+  ) {
+    hasher.invalidate(file);
+    return;
+  }
   const hash = Buffer.from(sha256Hex, 'hex').toString('base64url').slice(0, 22);
   const trusted = Math.max(st.mtimeMs, st.ctimeMs) < Date.now() - RACY_MS ? 1 : 0;
   hasher.invalidate(file);
@@ -118,7 +132,8 @@ export class TaskCache {
       const r = await this.cache.restoreTask(this.io(node, key, outputs));
       if (r === undefined) return undefined;
       const hasher = this.o.hasher;
-      if (hasher !== undefined) for (const f of r.placed) primeHasher(hasher, f.path, f.sha256);
+      if (hasher !== undefined)
+        for (const f of r.placed) primeHasher(hasher, f.path, f.sha256, f.stat);
       // The outputs must hold every target (`cacheable.outputs` naming the wrong paths).
       const lacking = node.targets.filter((t) => !existsNoFollow(t));
       if (lacking.length > 0) {

@@ -200,6 +200,34 @@ describe('deterministic layers, checked restores', () => {
     expect(listing).toMatch(/-rwxr-xr-x .* B\/out\/tree\/run\.sh/);
   });
 
+  it('packing reads each file of the layer once (hashed as it is archived)', async () => {
+    const a = path.join(tmp.path, 'pack-once');
+    const b = path.join(a, '_build');
+    mkdirSync(path.join(b, 'dl'), { recursive: true });
+    const big = Buffer.alloc(16 * 1024 * 1024, 7);
+    writeFileSync(path.join(b, 'dl', 'big.rpm'), big);
+    const rchar = (): number =>
+      Number(/rchar: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))?.[1] ?? NaN);
+    const before = rchar();
+    const packed = await packArtifact({
+      task: 'dl',
+      key: 'k'.repeat(64),
+      format: 2,
+      outputs: [path.join(b, 'dl')],
+      root: a,
+      buildRoot: b,
+      workDir: path.join(b, '.buildchain', 'cache-tmp'),
+    });
+    const read = rchar() - before;
+    // Once: 16 MiB and a little (directories, /proc); twice would be 32 MiB.
+    expect(read).toBeGreaterThanOrEqual(big.length);
+    expect(read).toBeLessThan(big.length * 1.25);
+    const sha = execFileSync('sha256sum', [path.join(b, 'dl', 'big.rpm')])
+      .toString()
+      .split(' ')[0];
+    expect(packed.config.entries.find((e) => e.path === 'B/dl/big.rpm')?.sha256).toBe(sha);
+  });
+
   it('restores into place after checking; a tampered layer or config is refused and nothing moves', async () => {
     const a = path.join(tmp.path, 'restore-src');
     makeTree(path.join(a, '_build'), 1_000_000);

@@ -152,16 +152,25 @@ async function linkableFiles(
   return out;
 }
 
-/** The entries of the outputs (walked, sorted), with content hashes. */
+/**
+ * The entries of the outputs (walked, sorted), with content hashes, except those of files in
+ * the layer: `stats` holds their stat, and their sha256 is taken as they are archived.
+ */
 async function collect(
   outputs: readonly string[],
   root: string,
   buildRoot: string,
   linkFrom: readonly string[],
-): Promise<{ entries: ArtifactEntry[]; tarEntries: TarEntry[]; portable: string[] }> {
+): Promise<{
+  entries: ArtifactEntry[];
+  tarEntries: TarEntry[];
+  portable: string[];
+  stats: Map<string, Stats>;
+}> {
   const entries: ArtifactEntry[] = [];
   const tarEntries: TarEntry[] = [];
   const portable: string[] = [];
+  const stats = new Map<string, Stats>();
   const linkable = await linkableFiles(linkFrom, outputs);
   const add = async (abs: string, p: string): Promise<void> => {
     const st = await lstat(abs);
@@ -174,15 +183,16 @@ async function collect(
       tarEntries.push({ path: p, type: 'dir' });
     } else if (st.isFile()) {
       const exec = (st.mode & 0o100) !== 0;
-      const sha256 = await sha256Of(abs, st);
       const source = linkable.get(`${st.dev}:${st.ino}`);
       if (source !== undefined) {
         const link = portablePath(source, root, buildRoot);
+        const sha256 = await sha256Of(abs, st);
         entries.push({ path: p, type: 'file', exec, size: st.size, sha256, link });
         return;
       }
-      entries.push({ path: p, type: 'file', exec, size: st.size, sha256 });
+      entries.push({ path: p, type: 'file', exec, size: st.size });
       tarEntries.push({ path: p, type: 'file', exec, size: st.size, source: abs });
+      stats.set(p, st);
     } else throw new NotCacheableError(`${abs} is not a file, directory or symlink`);
   };
   const sorted = outputs.map((o) => ({ abs: o, p: portablePath(o, root, buildRoot) }));
@@ -193,7 +203,7 @@ async function collect(
     if ((await lstat(o.abs)).isDirectory())
       for (const e of await walkTree(o.abs)) await add(e.path, `${o.p}/${e.rel}`);
   }
-  return { entries, tarEntries, portable };
+  return { entries, tarEntries, portable, stats };
 }
 
 /** A packed artifact: the layer file (to upload, then remove) and the config. */
@@ -216,7 +226,7 @@ export async function packArtifact(o: {
   buildRoot: string;
   workDir: string;
 }): Promise<PackedArtifact> {
-  const { entries, tarEntries, portable } = await collect(
+  const { entries, tarEntries, portable, stats } = await collect(
     o.outputs,
     o.root,
     o.buildRoot,
@@ -228,10 +238,22 @@ export async function packArtifact(o: {
     `pack-${process.pid}-${randomBytes(6).toString('hex')}.tar`,
   );
   const hash = createHash('sha256');
+  const sums = new Map<string, string>();
+  let withSums: ArtifactEntry[] = [];
   let size = 0;
   try {
     await pipeline(
-      Readable.from(tarStream(tarEntries)),
+      Readable.from(
+        tarStream(tarEntries, async (e, sha256) => {
+          // Hashed as archived (one read): valid for the stat taken before, if still the same.
+          const before = stats.get(e.path);
+          if (before === undefined || e.source === undefined) return;
+          if (statKey(await lstat(e.source)).join() !== statKey(before).join())
+            throw new Error(`${e.source} changed while it was archived`);
+          remember(before, sha256);
+          sums.set(e.path, sha256);
+        }),
+      ),
       async function* (chunks: AsyncIterable<Buffer>) {
         for await (const c of chunks) {
           hash.update(c);
@@ -241,6 +263,12 @@ export async function packArtifact(o: {
       },
       createWriteStream(layerFile),
     );
+    withSums = entries.map((e) => {
+      if (e.type !== 'file' || e.sha256 !== undefined) return e;
+      const sha256 = sums.get(e.path);
+      if (sha256 === undefined) throw new Error(`${e.path} was not archived`);
+      return { ...e, sha256 };
+    });
   } catch (err) {
     await rm(layerFile, { force: true });
     throw err;
@@ -249,7 +277,13 @@ export async function packArtifact(o: {
     layerFile,
     layerDigest: `sha256:${hash.digest('hex')}`,
     layerSize: size,
-    config: { format: o.format, task: o.task, key: o.key, outputs: portable, entries },
+    config: {
+      format: o.format,
+      task: o.task,
+      key: o.key,
+      outputs: portable,
+      entries: withSums,
+    },
   };
 }
 

@@ -4,6 +4,7 @@
  * 0755/0644 (directories 0755), hard links stored as plain files, long names through a PAX
  * `path` record. The same tree therefore gives the same bytes on every machine.
  */
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { Parser, type ReadEntry } from 'tar';
@@ -85,17 +86,23 @@ export function entryHeader(e: TarEntry): Buffer {
 
 /**
  * Streams the layer: each entry's header, its content (read from `source`, checked to have
- * `size` bytes), padding, and the two zero blocks at the end.
+ * `size` bytes), padding, and the two zero blocks at the end. `onFile` is given each file's
+ * sha256 (hex) of the bytes streamed, once they all were (the content is read once).
  */
-export async function* tarStream(entries: readonly TarEntry[]): AsyncGenerator<Buffer> {
+export async function* tarStream(
+  entries: readonly TarEntry[],
+  onFile?: (entry: TarEntry, sha256: string) => Promise<void> | void,
+): AsyncGenerator<Buffer> {
   for (const e of entries) {
     yield entryHeader(e);
     if (e.type !== 'file') continue;
     let n = 0;
+    const hash = onFile === undefined ? undefined : createHash('sha256');
     if ((e.size ?? 0) > 0 && e.source !== undefined) {
       for await (const chunk of createReadStream(e.source) as Readable) {
         const b = chunk as Buffer;
         n += b.length;
+        hash?.update(b);
         yield b;
       }
     }
@@ -103,6 +110,7 @@ export async function* tarStream(entries: readonly TarEntry[]): AsyncGenerator<B
       throw new Error(
         `${e.path} changed while it was archived (${n} bytes, expected ${e.size ?? 0})`,
       );
+    if (hash !== undefined && onFile !== undefined) await onFile(e, hash.digest('hex'));
     yield pad(n);
   }
   yield Buffer.alloc(BLOCK * 2);

@@ -37,7 +37,7 @@ import {
   versionLines,
 } from '../../buildchain/engine/cache/key.ts';
 import { FileHasher } from '../../buildchain/engine/fingerprint.ts';
-import { primeHasher } from '../../buildchain/engine/cache/task-cache.ts';
+import { hasherVouches, primeHasher } from '../../buildchain/engine/cache/task-cache.ts';
 import { tarStream, type TarEntry } from '../../buildchain/engine/cache/tar.ts';
 import { TaskGraph } from '../../buildchain/engine/graph.ts';
 import { cmd, type TaskDefinition } from '../../buildchain/engine/task.ts';
@@ -226,6 +226,57 @@ describe('deterministic layers, checked restores', () => {
       .toString()
       .split(' ')[0];
     expect(packed.config.entries.find((e) => e.path === 'B/dl/big.rpm')?.sha256).toBe(sha);
+  });
+
+  it("packing a repo reuses its linked files' sha256 from the download's packing when the hasher vouches for them", async () => {
+    const a = path.join(tmp.path, 'pack-vouch');
+    const b = path.join(a, '_build');
+    mkdirSync(path.join(b, 'dl'), { recursive: true });
+    const big = Buffer.alloc(8 * 1024 * 1024, 9);
+    const dlFile = path.join(b, 'dl', 'big.rpm');
+    writeFileSync(dlFile, big);
+    const io = {
+      key: 'k'.repeat(64),
+      format: 2,
+      root: a,
+      buildRoot: b,
+      workDir: path.join(b, '.buildchain', 'cache-tmp'),
+    };
+    const rchar = (): number =>
+      Number(/rchar: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))?.[1] ?? NaN);
+    // The download is packed (its sha256 known), then the repo links its RPM: new ctime.
+    await packArtifact({ ...io, task: 'dl', outputs: [path.join(b, 'dl')] });
+    mkdirSync(path.join(b, 'repo'));
+    const repoFile = path.join(b, 'repo', 'big.rpm');
+    linkSync(dlFile, repoFile);
+    const packRepo = async (hasher: FileHasher): Promise<number> => {
+      const before = rchar();
+      const packed = await packArtifact({
+        ...io,
+        task: 'repo',
+        outputs: [path.join(b, 'repo')],
+        linkFrom: [path.join(b, 'dl')],
+        trustedHash: (f, st, sha) => hasherVouches(hasher, f, st, sha),
+      });
+      const read = rchar() - before;
+      // (sha256sum's reads count into this process's once it is reaped: after the measure.)
+      const sha = execFileSync('sha256sum', [dlFile]).toString().split(' ')[0];
+      expect(packed.config.entries.find((e) => e.path === 'B/repo/big.rpm')?.sha256).toBe(sha);
+      return read;
+    };
+    // The hasher's record taken right after the link is racy: not trusted, the file is read.
+    const racy = new FileHasher(new Map());
+    await racy.hash(repoFile);
+    expect(racy.cache.get(repoFile)?.[4]).toBe(0);
+    expect(await packRepo(racy)).toBeGreaterThanOrEqual(big.length);
+    // Linked again (a new ctime), recorded past the racy margin: vouched for, not read.
+    execFileSync('rm', [repoFile]);
+    linkSync(dlFile, repoFile);
+    await new Promise((r) => setTimeout(r, 40));
+    const hasher = new FileHasher(new Map());
+    await hasher.hash(repoFile);
+    expect(hasher.cache.get(repoFile)?.[4]).toBe(1);
+    expect(await packRepo(hasher)).toBeLessThan(big.length / 4);
   });
 
   it('restores into place after checking; a tampered layer or config is refused and nothing moves', async () => {

@@ -124,11 +124,25 @@ function remember(st: Stats, sha256: string): void {
   knownHashes.set(id, { stat, sha256 });
 }
 
-/** The file's sha256 (from {@link knownHashes} when its stat is unchanged). */
-async function sha256Of(abs: string, st: Stats): Promise<string> {
+/**
+ * Whether the build's file hasher holds a trusted record of `file` at exactly the stat `st`
+ * whose hash is that of `sha256Hex` (the hasher's rule, fingerprint.ts: not racy).
+ */
+export type TrustedHash = (file: string, st: Stats, sha256Hex: string) => boolean;
+
+/**
+ * The file's sha256: from {@link knownHashes} when its stat is unchanged, or when only the
+ * stat changed (a hard link made since changes the ctime) and the hasher vouches that the
+ * content is still the one hashed; else read.
+ */
+async function sha256Of(abs: string, st: Stats, trusted?: TrustedHash): Promise<string> {
   const [id, stat] = statKey(st);
   const known = knownHashes.get(id);
   if (known?.stat === stat) return known.sha256;
+  if (known !== undefined && trusted?.(abs, st, known.sha256) === true) {
+    remember(st, known.sha256);
+    return known.sha256;
+  }
   const sha256 = await sha256File(abs);
   remember(st, sha256);
   return sha256;
@@ -161,6 +175,7 @@ async function collect(
   root: string,
   buildRoot: string,
   linkFrom: readonly string[],
+  trusted: TrustedHash | undefined,
 ): Promise<{
   entries: ArtifactEntry[];
   tarEntries: TarEntry[];
@@ -186,7 +201,7 @@ async function collect(
       const source = linkable.get(`${st.dev}:${st.ino}`);
       if (source !== undefined) {
         const link = portablePath(source, root, buildRoot);
-        const sha256 = await sha256Of(abs, st);
+        const sha256 = await sha256Of(abs, st, trusted);
         entries.push({ path: p, type: 'file', exec, size: st.size, sha256, link });
         return;
       }
@@ -222,6 +237,8 @@ export async function packArtifact(o: {
   outputs: readonly string[];
   /** Directories whose files are recorded as links (`cacheable.linkFrom`). */
   linkFrom?: readonly string[];
+  /** The build's hasher, to reuse a sha256 known from before a link changed the ctime. */
+  trustedHash?: TrustedHash;
   root: string;
   buildRoot: string;
   workDir: string;
@@ -231,6 +248,7 @@ export async function packArtifact(o: {
     o.root,
     o.buildRoot,
     o.linkFrom ?? [],
+    o.trustedHash,
   );
   await mkdir(o.workDir, { recursive: true });
   const layerFile = path.join(

@@ -29,6 +29,7 @@ import {
   unpackArtifact,
   type ArtifactConfig,
   type RestoredFile,
+  type TrustedHash,
 } from './artifact.ts';
 import { CACHE_FORMAT } from './key.ts';
 
@@ -105,6 +106,8 @@ export interface TaskIo {
   /** A directory under BUILD_ROOT for temp files (same file system as the outputs). */
   readonly workDir: string;
   readonly warn: (line: string) => void;
+  /** The build's hasher vouches for a file's content (see artifact.ts {@link TrustedHash}). */
+  readonly trustedHash?: TrustedHash;
 }
 
 /** One entry as `cache status` sees it. */

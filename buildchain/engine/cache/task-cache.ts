@@ -5,7 +5,7 @@
  * upload (readwrite mode). Problems are warnings (`output` events of the task): the task then
  * just runs.
  */
-import { statSync } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { existsNoFollow } from '../../lib/fs/fence.ts';
 import type { Reporter } from '../events.ts';
@@ -31,6 +31,33 @@ export interface TaskCacheOptions {
   readonly hasher?: FileHasher;
 }
 
+/** The hasher's hash (fingerprint.ts: base64url, 22 characters) of a hex sha256. */
+function recordHash(sha256Hex: string): string {
+  return Buffer.from(sha256Hex, 'hex').toString('base64url').slice(0, 22);
+}
+
+/**
+ * Whether the hasher holds a trusted (not racy) record of `file` at exactly the stat `st`,
+ * of the content whose sha256 is `sha256Hex`: packing then needs not read it (artifact.ts).
+ */
+export function hasherVouches(
+  hasher: FileHasher,
+  file: string,
+  st: Stats,
+  sha256Hex: string,
+): boolean {
+  const rec = hasher.cache.get(file);
+  return (
+    rec !== undefined &&
+    rec[4] === 1 &&
+    rec[0] === st.mtimeMs &&
+    rec[1] === st.size &&
+    rec[2] === st.ino &&
+    rec[5] === st.ctimeMs &&
+    rec[3] === recordHash(sha256Hex)
+  );
+}
+
 /**
  * Records a restored file's checked sha256 in the hasher's stat cache (its record format:
  * fingerprint.ts {@link FileRecord}), racy when the file changed within {@link RACY_MS} (then
@@ -52,7 +79,7 @@ export function primeHasher(
     hasher.invalidate(file);
     return;
   }
-  const hash = Buffer.from(sha256Hex, 'hex').toString('base64url').slice(0, 22);
+  const hash = recordHash(sha256Hex);
   const trusted = Math.max(st.mtimeMs, st.ctimeMs) < Date.now() - RACY_MS ? 1 : 0;
   hasher.invalidate(file);
   hasher.cache.set(file, [st.mtimeMs, st.size, st.ino, hash, trusted, st.ctimeMs]);
@@ -91,6 +118,7 @@ export class TaskCache {
   }
 
   private io(node: GraphNode, key: string, outputs: readonly string[]): TaskIo {
+    const hasher = this.o.hasher;
     return {
       task: node.name,
       key,
@@ -99,6 +127,11 @@ export class TaskCache {
       root: this.o.root,
       buildRoot: this.o.buildRoot,
       workDir: this.o.workDir,
+      ...(hasher === undefined
+        ? {}
+        : {
+            trustedHash: (f: string, st: Stats, sha: string) => hasherVouches(hasher, f, st, sha),
+          }),
       warn: (line) => {
         this.o.reporter.emit({ event: 'output', task: node.name, stream: 'log', line });
       },

@@ -1,12 +1,16 @@
 /**
  * Where the running buildchain lives. Its sources run from `<root>/buildchain/` (tsx, tests);
- * the launcher runs the same modules compiled under `<root>/dist/buildchain/`
- * (bin/compile-dist.js, which writes `dist/.manifest.json`). Both give the same root.
+ * the launcher runs the same modules bundled into `<root>/dist/bundle/` (entry files and shared
+ * chunks, flat) or compiled one by one under `<root>/dist/buildchain/` (bin/compile-dist.js,
+ * which writes `dist/.manifest.json`). All three give the same root.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
-const above = path.resolve(import.meta.dirname, '..', '..');
+const here = import.meta.dirname;
+/** `<root>/dist` from the bundle (`dist/bundle`), else two levels up (`buildchain/lib`). */
+const above =
+  path.basename(here) === 'bundle' ? path.dirname(here) : path.resolve(here, '..', '..');
 
 /** The compiled tree (`<root>/dist`) when this code runs from it; undefined from the sources. */
 export const DIST_ROOT: string | undefined =
@@ -17,12 +21,78 @@ export const DIST_ROOT: string | undefined =
 /** The repository (npm package) root: holds package.json, buildchain/, bin/. */
 export const PACKAGE_ROOT: string = DIST_ROOT === undefined ? above : path.dirname(DIST_ROOT);
 
+/** The bundle's directory (`<root>/dist/bundle`) when this code runs from it. */
+export const BUNDLE_DIR: string | undefined =
+  DIST_ROOT !== undefined && here === path.join(DIST_ROOT, 'bundle') ? here : undefined;
+
+/**
+ * A file of the buildchain's tree that is not code (e.g. `sources/embedded/key.asc`, relative
+ * to `buildchain/`): its copy under `dist/buildchain/` when running compiled (bundled or not),
+ * else the source tree's.
+ */
+export function buildchainAsset(rel: string): string {
+  return path.join(DIST_ROOT ?? PACKAGE_ROOT, 'buildchain', rel);
+}
+
 /**
  * The source of a module file: `<root>/dist/buildchain/x.js` → `<root>/buildchain/x.ts` when
- * running compiled; any other file as is.
+ * running compiled; any other file as is (a bundle file: see {@link sourceOfFrame}).
  */
 export function sourceOfModule(file: string): string {
   if (DIST_ROOT === undefined || !file.startsWith(DIST_ROOT + path.sep) || !file.endsWith('.js'))
     return file;
   return path.join(PACKAGE_ROOT, `${file.slice(DIST_ROOT.length + 1, -3)}.ts`);
+}
+
+/** Per bundle file: first lines (ascending) and the source each starts. */
+interface LineTable {
+  readonly lines: readonly number[];
+  readonly sources: readonly string[];
+}
+
+let bundleTables: Map<string, LineTable> | undefined;
+
+/**
+ * The line → source tables of the bundle (`dist/bundle/sources.json`, written with it by
+ * bin/compile-dist.js from esbuild's source maps), loaded once. Empty when unreadable: frames
+ * then count as their bundle file.
+ */
+function tables(bundle: string): Map<string, LineTable> {
+  if (bundleTables !== undefined) return bundleTables;
+  bundleTables = new Map();
+  let parsed: Record<string, [number, string][]> = {};
+  try {
+    parsed = JSON.parse(readFileSync(path.join(bundle, 'sources.json'), 'utf8')) as typeof parsed;
+  } catch {
+    // no table: a bundle built by hand
+  }
+  for (const [name, rows] of Object.entries(parsed)) {
+    bundleTables.set(path.join(bundle, name), {
+      lines: rows.map((r) => r[0]),
+      sources: rows.map((r) => path.join(PACKAGE_ROOT, r[1])),
+    });
+  }
+  return bundleTables;
+}
+
+/**
+ * The source module of the code at `line` (1-based) of the running `file` (a stack frame):
+ * for a bundle file, the TypeScript module esbuild put there (binary search in its table);
+ * otherwise {@link sourceOfModule}.
+ */
+export function sourceOfFrame(file: string, line: number): string {
+  if (BUNDLE_DIR === undefined || path.dirname(file) !== BUNDLE_DIR) return sourceOfModule(file);
+  const t = tables(BUNDLE_DIR).get(file);
+  if (t === undefined) return file;
+  let lo = 0;
+  let hi = t.lines.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((t.lines[mid] ?? 0) <= line) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return t.sources[found] ?? file;
 }

@@ -273,6 +273,31 @@ describe('./doit.sh in this repository: the bundle and the sources share their f
     expect(summary(again)?.counts).toMatchObject({ done: 0, failed: 0 });
   });
 
+  it("a no-op never loads ICU's collation (localeCompare: ~10 ms at its first call)", async () => {
+    const preload = path.join(tmp.path, 'no-collation.mjs');
+    writeFileSync(
+      preload,
+      "String.prototype.localeCompare = () => { throw new Error('localeCompare on a no-op'); };\n" +
+        "Intl.Collator = function () { throw new Error('Intl.Collator on a no-op'); };\n",
+    );
+    const r = await run(
+      process.execPath,
+      [
+        '--import',
+        preload,
+        path.join(REPO_ROOT, 'bin/buildchain.js'),
+        '--reporter',
+        'json',
+        'salt_tree',
+        'packaging',
+      ],
+      tmp.path,
+      env,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(summary(r)?.counts).toMatchObject({ done: 0, failed: 0 });
+  });
+
   it('a JavaScript --tasks-module importing the per-module tree runs with that tree', async () => {
     const mod = path.join(tmp.path, 'tasks.mjs');
     const task = JSON.stringify(path.join(REPO_ROOT, 'dist/buildchain/engine/task.js'));

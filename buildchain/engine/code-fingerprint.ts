@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PACKAGE_ROOT, sourceOfFrame } from '../lib/package-root.ts';
+import { isBundleFile, PACKAGE_ROOT, sourceOfFrame } from '../lib/package-root.ts';
 import { hashBytes, hashString, NEEDS_HASHING, type FileHasher } from './fingerprint.ts';
 
 /**
@@ -24,22 +24,40 @@ const ENGINE_SOURCE_DIR = path.join(PACKAGE_ROOT, 'buildchain', 'engine');
 // `import … from './x.ts'`, `export … from './x.ts'`, `import('./x.ts')`, `import './x.ts'`.
 const IMPORT_RE = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])(\.{1,2}\/[^'"]+)\1/g;
 
-/** A stack frame's file name → its absolute file, or null when it is not a file (node:…). */
-const frameFiles = new Map<string, string | null>();
+/** A stack frame's file: its path, and its source module unless it is a bundle file. */
+interface FrameFile {
+  readonly file: string;
+  /** Undefined for a bundle file: the module depends on the line. */
+  readonly source: string | undefined;
+}
 
-function frameFile(name: string): string | null {
-  let file = frameFiles.get(name);
-  if (file === undefined) {
-    file = name.startsWith('node:')
-      ? null
-      : name.startsWith('file:')
-        ? fileURLToPath(name)
-        : path.isAbsolute(name)
-          ? name
-          : null;
-    frameFiles.set(name, file);
+/** Per stack frame file name: its file, or null when it is not a file (node:…). */
+const frameFiles = new Map<string, FrameFile | null>();
+/** Whether a source module is the engine's. */
+const engineSources = new Map<string, boolean>();
+
+/** The source module of a stack frame, or null for a frame that is not in a file. */
+function frameSource(name: string, line: number): string | null {
+  let f = frameFiles.get(name);
+  if (f === undefined) {
+    const file = name.startsWith('file:') ? fileURLToPath(name) : name;
+    f =
+      name.startsWith('node:') || !path.isAbsolute(file)
+        ? null
+        : { file, source: isBundleFile(file) ? undefined : sourceOfFrame(file, 0) };
+    frameFiles.set(name, f);
   }
-  return file;
+  if (f === null) return null;
+  return f.source ?? sourceOfFrame(f.file, line);
+}
+
+function isEngineSource(source: string): boolean {
+  let engine = engineSources.get(source);
+  if (engine === undefined) {
+    engine = path.dirname(source) === ENGINE_SOURCE_DIR;
+    engineSources.set(source, engine);
+  }
+  return engine;
 }
 
 /** Receives the call sites of {@link captureSites} (an object, as captureStackTrace wants). */
@@ -66,7 +84,7 @@ function captureSites(limit: number): NodeJS.CallSite[] {
  * Frames captured first: `fn` (engine) and its caller. A deeper engine helper calling `fn` makes
  * the search capture the whole stack again.
  */
-const FIRST_LIMIT = 4;
+const FIRST_LIMIT = 2;
 
 /**
  * The TypeScript module of the first stack frame outside the engine (the module calling `fn`):
@@ -79,10 +97,8 @@ export function callerModule(): string | undefined {
     for (const site of sites) {
       const name = site.getFileName();
       if (name === null) continue;
-      const file = frameFile(name);
-      if (file === null) continue;
-      const source = sourceOfFrame(file, site.getLineNumber() ?? 0);
-      if (path.dirname(source) !== ENGINE_SOURCE_DIR) return source;
+      const source = frameSource(name, site.getLineNumber() ?? 0);
+      if (source !== null && !isEngineSource(source)) return source;
     }
     if (sites.length < limit) break;
   }

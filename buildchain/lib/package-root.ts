@@ -75,15 +75,19 @@ function tables(bundle: string): Map<string, LineTable> {
   return bundleTables;
 }
 
+/** True when `file` is a file of the running bundle (one with a line table). */
+export function isBundleFile(file: string): boolean {
+  return BUNDLE_DIR !== undefined && tables(BUNDLE_DIR).has(file);
+}
+
 /**
  * The source module of the code at `line` (1-based) of the running `file` (a stack frame):
  * for a bundle file, the TypeScript module esbuild put there (binary search in its table);
  * otherwise {@link sourceOfModule}.
  */
 export function sourceOfFrame(file: string, line: number): string {
-  if (BUNDLE_DIR === undefined || path.dirname(file) !== BUNDLE_DIR) return sourceOfModule(file);
-  const t = tables(BUNDLE_DIR).get(file);
-  if (t === undefined) return file;
+  const t = BUNDLE_DIR === undefined ? undefined : tables(BUNDLE_DIR).get(file);
+  if (t === undefined) return sourceOfModule(file);
   let lo = 0;
   let hi = t.lines.length - 1;
   let found = -1;

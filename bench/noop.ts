@@ -11,12 +11,12 @@
  * no-op engine time ≤ 0.1 s.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { childrenCpuS } from './lib/cpu.ts';
 import { writeWorkspace } from './packages.ts';
 
 const exec = promisify(execFile);
@@ -52,17 +52,6 @@ interface Summary {
   readonly exitCode: number;
   readonly counts: { readonly done: number; readonly upToDate: number };
   readonly durationMs: number;
-}
-
-/**
- * CPU seconds (user + system) of this process's waited-for children so far, from
- * /proc/self/stat (clock ticks of 10 ms): tells a loaded machine's wall times from real cost.
- */
-function childrenCpuS(): number {
-  const stat = readFileSync('/proc/self/stat', 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // After "pid (comm) ": state is field 3, cutime field 16, cstime field 17 (1-based).
-  return (Number(fields[13]) + Number(fields[14])) / 100;
 }
 
 /** Runs a command; returns its wall seconds, CPU seconds and stdout. */

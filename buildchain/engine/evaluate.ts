@@ -77,8 +77,8 @@ export async function fileHashes(
 ): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const f of files) {
-    const known = hasher.peek(f);
-    out[f] = (known === NEEDS_HASHING ? await hasher.hash(f) : known) ?? '';
+    const now = hasher.hashSync(f);
+    out[f] = (now === NEEDS_HASHING ? await hasher.hash(f) : now) ?? '';
   }
   return out;
 }
@@ -166,8 +166,8 @@ export async function evaluateTask(
   const files = await fileHashes(ctx.hasher, node.fileDeps);
   const targets: (readonly [string, string | undefined])[] = [];
   for (const t of node.targets) {
-    const known = ctx.hasher.peek(t);
-    targets.push([t, known === NEEDS_HASHING ? await ctx.hasher.hash(t) : known]);
+    const now = ctx.hasher.hashSync(t);
+    targets.push([t, now === NEEDS_HASHING ? await ctx.hasher.hash(t) : now]);
   }
   const checks: (boolean | string)[] = [];
   for (const c of node.def.uptodate ?? []) checks.push(typeof c === 'function' ? await c() : c);

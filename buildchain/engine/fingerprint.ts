@@ -8,8 +8,11 @@
  */
 import { createHash, hash as oneShotHash } from 'node:crypto';
 import {
+  closeSync,
   createReadStream,
   lstatSync,
+  openSync,
+  readSync,
   readdirSync,
   readFileSync,
   readlinkSync,
@@ -44,10 +47,6 @@ export function hashString(s: string): string {
   return oneShotHash('sha256', s, 'base64url').slice(0, HASH_CHARS);
 }
 
-function isUnchanged(a: Stats, b: Stats): boolean {
-  return a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.size === b.size && a.ino === b.ino;
-}
-
 function isSameStat(rec: FileRecord | undefined, st: Stats): rec is FileRecord {
   return (
     rec !== undefined &&
@@ -63,8 +62,32 @@ export function hashBytes(data: Buffer): string {
   return oneShotHash('sha256', data, 'base64url').slice(0, HASH_CHARS);
 }
 
+/** Reused by {@link hashSmallSync}: hashing 10 000 small files allocates no buffer per file. */
+let scratch = Buffer.allocUnsafe(64 * 1024);
+
+/**
+ * The content hash of a file of at most {@link SMALL_FILE} bytes (by its stat), read
+ * synchronously into a reused buffer (open, read, close: no fstat, no allocation).
+ */
+function hashSmallSync(file: string, size: number): string {
+  if (scratch.length <= size) scratch = Buffer.allocUnsafe(Math.min(SMALL_FILE + 1, size * 2 + 1));
+  const fd = openSync(file, 'r');
+  try {
+    let n = 0;
+    while (n < scratch.length) {
+      const got = readSync(fd, scratch, n, scratch.length - n, null);
+      if (got === 0) return hashBytes(scratch.subarray(0, n));
+      n += got;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  // The file grew since its stat: hash what it holds now.
+  return hashBytes(readFileSync(file));
+}
+
 async function hashContent(file: string, size: number): Promise<string> {
-  if (size <= SMALL_FILE) return hashBytes(readFileSync(file));
+  if (size <= SMALL_FILE) return hashSmallSync(file, size);
   const h = createHash('sha256');
   for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
   return h.digest('base64url').slice(0, HASH_CHARS);
@@ -110,8 +133,8 @@ export class FileHasher {
    * targets included) avoids a promise per file.
    */
   peek(file: string): string | undefined | typeof NEEDS_HASHING {
-    this.peeked = undefined;
     if (this.memo.has(file)) return this.memo.get(file);
+    if (this.unread.has(file)) return NEEDS_HASHING;
     const st = statSync(file, { throwIfNoEntry: false });
     if (st === undefined) {
       this.memo.set(file, undefined);
@@ -127,22 +150,26 @@ export class FileHasher {
       this.memo.set(file, known);
       return known;
     }
-    this.peeked = { file, st };
+    this.unread.set(file, st);
     return NEEDS_HASHING;
   }
 
-  /** The stat taken by the last {@link peek} that returned NEEDS_HASHING (saves a syscall). */
-  private peeked: { file: string; st: Stats } | undefined;
+  /**
+   * The stats taken by {@link peek} calls that returned NEEDS_HASHING, until {@link hash} reads
+   * the file (a task evaluated twice, first on the synchronous path, stats its files once).
+   * A stat older than the read only makes the record conservative (see {@link remember}).
+   */
+  private readonly unread = new Map<string, Stats>();
 
   /**
    * Hash of a file's content, or of a directory tree (`d:` prefix), or undefined when the path
    * does not exist. Symlinks are followed for files; inside trees they hash as their target text.
    */
   async hash(file: string): Promise<string | undefined> {
-    if (this.memo.has(file)) return this.memo.get(file);
-    const peeked = this.peeked;
-    this.peeked = undefined;
-    const st = peeked?.file === file ? peeked.st : statSync(file, { throwIfNoEntry: false });
+    const now = this.hashSync(file);
+    if (now !== NEEDS_HASHING) return now;
+    const st = this.unread.get(file) ?? statSync(file, { throwIfNoEntry: false });
+    this.unread.delete(file);
     const h =
       st === undefined
         ? undefined
@@ -151,6 +178,37 @@ export class FileHasher {
           : await this.hashStat(file, st);
     this.memo.set(file, h);
     return h;
+  }
+
+  /**
+   * {@link hash} without a promise when no file to read is larger than {@link SMALL_FILE}
+   * (read synchronously: a few microseconds each); NEEDS_HASHING when one is (then call
+   * {@link hash}, which streams it).
+   */
+  hashSync(file: string): string | undefined | typeof NEEDS_HASHING {
+    const known = this.peek(file);
+    if (known !== NEEDS_HASHING) return known;
+    const st = this.unread.get(file);
+    if (st === undefined || st.size > SMALL_FILE) return NEEDS_HASHING;
+    let h: string;
+    if (st.isDirectory()) {
+      const { lines, pending } = this.scanTree(file);
+      if (pending.some((p) => p.st.size > SMALL_FILE)) return NEEDS_HASHING;
+      for (const p of pending) lines[p.index] = p.prefix + this.hashSmallStat(p.abs, p.st);
+      h = `d:${hashString(lines.join('\n'))}`;
+    } else h = this.hashSmallStat(file, st);
+    this.unread.delete(file);
+    this.memo.set(file, h);
+    return h;
+  }
+
+  /** {@link hashStat} for a file of at most {@link SMALL_FILE} bytes. */
+  private hashSmallStat(file: string, st: Stats): string {
+    const rec = this.cache.get(file);
+    if (isSameStat(rec, st) && rec[4] === 1) return rec[3];
+    const hash = hashSmallSync(file, st.size);
+    this.remember(file, hash, st);
+    return hash;
   }
 
   private async hashStat(file: string, st: Stats): Promise<string> {
@@ -180,7 +238,7 @@ export class FileHasher {
 
   /** Forgets what is known of a path (before a task rewrites it). */
   invalidate(file: string): void {
-    this.peeked = undefined;
+    this.unread.delete(file);
     this.cache.delete(file);
     this.memo.delete(file);
   }
@@ -189,6 +247,7 @@ export class FileHasher {
   forgetUnder(dir: string): void {
     const prefix = dir.endsWith(path.sep) ? dir : dir + path.sep;
     for (const k of this.memo.keys()) if (k.startsWith(prefix)) this.memo.delete(k);
+    for (const k of this.unread.keys()) if (k.startsWith(prefix)) this.unread.delete(k);
   }
 
   /**
@@ -243,24 +302,24 @@ export class FileHasher {
    * waited for (at most that long) rather than left racy.
    */
   async settle(): Promise<void> {
-    const racy: [string, Stats][] = [];
+    // The stat each racy record was taken with is the "before" (one stat per file, after the wait).
+    const racy: [string, FileRecord][] = [];
     let youngest = 0;
     for (const [file, rec] of this.cache) {
       if (rec[4] === 1) continue;
+      racy.push([file, rec]);
+      youngest = Math.max(youngest, rec[0], rec[5] ?? 0);
+    }
+    const wait = youngest + RACY_MS + 1 - Date.now();
+    if (wait > 0 && wait <= RACY_MS + 1) await new Promise((r) => setTimeout(r, wait));
+    for (const [file, rec] of racy) {
       const st = statSync(file, { throwIfNoEntry: false });
       if (st === undefined || !st.isFile()) {
         this.cache.delete(file);
         continue;
       }
-      racy.push([file, st]);
-      youngest = Math.max(youngest, st.mtimeMs, st.ctimeMs);
-    }
-    const wait = youngest + RACY_MS + 1 - Date.now();
-    if (wait > 0 && wait <= RACY_MS + 1) await new Promise((r) => setTimeout(r, wait));
-    for (const [file, before] of racy) {
-      const st = statSync(file, { throwIfNoEntry: false });
-      // Changed again meanwhile (or gone): leave it to the next run.
-      if (st === undefined || !isUnchanged(before, st)) continue;
+      // Changed since it was hashed: leave it racy, the next run hashes it again.
+      if (!isSameStat(rec, st)) continue;
       this.remember(file, await hashContent(file, st.size), st);
     }
   }

@@ -9,7 +9,7 @@ import type { Reporter, SummaryCounts } from './events.ts';
 import { countOutcomes, failEvent, type TaskOutcome } from './outcomes.ts';
 import { evaluateTask, evaluateTaskSync, type Evaluation } from './evaluate.ts';
 import { toTaskError } from './failures.ts';
-import type { FileHasher } from './fingerprint.ts';
+import { NEEDS_HASHING, type FileHasher } from './fingerprint.ts';
 import type { TaskGraph } from './graph.ts';
 import { runActions } from './run-actions.ts';
 import type { StateStore } from './state-store.ts';
@@ -357,7 +357,8 @@ class Schedule {
     const missing: string[] = [];
     for (const t of node.targets) {
       o.hasher.invalidate(t);
-      const h = await o.hasher.hash(t);
+      const now = o.hasher.hashSync(t);
+      const h = now === NEEDS_HASHING ? await o.hasher.hash(t) : now;
       // A directory target may not have existed before the run.
       if (h?.startsWith('d:') === true) o.hasher.forgetUnder(t);
       if (h === undefined) missing.push(path.relative(o.graph.root, t));

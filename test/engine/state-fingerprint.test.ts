@@ -3,6 +3,7 @@
  * racy records, directory trees), on a real temp directory; no process is started.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   appendFileSync,
   mkdirSync,
@@ -172,6 +173,33 @@ describe('FileHasher', () => {
     expect(noop.peek(f)).toBe(h);
     expect(await noop.hash(f)).toBe(h);
     expect(noop.misses).toBe(0);
+  });
+
+  it('hashSync reads small files and trees at once; a file above 8 MiB is left to hash()', async () => {
+    const sha = (b: Buffer): string =>
+      createHash('sha256').update(b).digest('base64url').slice(0, 22);
+    // Decreasing sizes through one reused read buffer: no byte of a larger file leaks into
+    // the hash of a smaller one.
+    const sizes = [300_000, 70_000, 1024, 3, 0];
+    const files = sizes.map((n, i) => {
+      const f = path.join(tmp.path, `f${i}`);
+      writeFileSync(f, Buffer.alloc(n, 97 + i));
+      return f;
+    });
+    const hasher = new FileHasher(new Map());
+    for (const f of files) expect(hasher.hashSync(f)).toBe(sha(readFileSync(f)));
+    expect(hasher.hashSync(path.join(tmp.path, 'missing'))).toBeUndefined();
+    const d = path.join(tmp.path, 'tree');
+    mkdirSync(path.join(d, 'sub'), { recursive: true });
+    writeFileSync(path.join(d, 'sub/a'), 'a');
+    expect(hasher.hashSync(d)).toBe(await new FileHasher(new Map()).hash(d));
+    const big = path.join(tmp.path, 'big');
+    writeFileSync(big, Buffer.alloc(8 * 1024 * 1024 + 1, 120));
+    const fresh = new FileHasher(new Map());
+    expect(fresh.hashSync(big)).toBe(NEEDS_HASHING);
+    expect(await fresh.hash(big)).toBe(sha(readFileSync(big)));
+    writeFileSync(path.join(d, 'big'), Buffer.alloc(8 * 1024 * 1024 + 1, 120));
+    expect(new FileHasher(new Map()).hashSync(d)).toBe(NEEDS_HASHING);
   });
 
   it('settle waits out the racy margin of files just written, so the next run trusts them', async () => {

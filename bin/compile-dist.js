@@ -200,8 +200,10 @@ async function buildBundle() {
   writeAtomic(BUNDLE_SOURCES, `${JSON.stringify(table)}\n`);
   for (const f of result.outputFiles) if (entries.has(f.path)) writeAtomic(f.path, f.contents);
   written.add(BUNDLE_SOURCES);
+  // Another start bundling at the same time may be writing its temporary files: left alone.
   for (const name of readdirSync(BUNDLE))
-    if (!written.has(path.join(BUNDLE, name))) rmSync(path.join(BUNDLE, name), { force: true });
+    if (!written.has(path.join(BUNDLE, name)) && !name.includes('.tmp-'))
+      rmSync(path.join(BUNDLE, name), { force: true });
 }
 
 /**

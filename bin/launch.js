@@ -10,6 +10,7 @@
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 import {
+  BUNDLE_ENTRIES,
   bundleFileOf,
   bundleFresh,
   distFileOf,
@@ -64,8 +65,9 @@ async function ensureDist() {
 }
 
 /**
- * Loads a buildchain CLI module (`buildchain/cli/x.ts`, relative to the repository root, one of
- * BUNDLE_ENTRIES): its bundle file when dist/ is (made) fresh, else the source through tsx.
+ * Loads a buildchain module (`buildchain/cli/x.ts`, relative to the repository root): for an
+ * entry point of the bundle (BUNDLE_ENTRIES), its bundle file when dist/ is (made) fresh; for
+ * another module, its file in the per-module compiled tree; else the source through tsx.
  * `tree` asks for another form: 'tsx' the sources (a TypeScript `--tasks-module` must share
  * their module instances), 'modules' the per-module compiled tree (a JavaScript one imports
  * those).
@@ -76,7 +78,7 @@ async function ensureDist() {
 export async function load(source, options = {}) {
   const wanted = options.tree ?? 'bundle';
   const ready = wanted === 'tsx' ? 'tsx' : await ensureDist();
-  if (ready === 'bundle' && wanted === 'bundle')
+  if (ready === 'bundle' && wanted === 'bundle' && BUNDLE_ENTRIES.includes(source))
     return import(pathToFileURL(bundleFileOf(source)).href);
   if (ready !== 'tsx') return import(pathToFileURL(distFileOf(source)).href);
   const { register } = await import('tsx/esm/api');

@@ -18,6 +18,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IsoMd5Accumulator } from '../../buildchain/media/iso/iso-md5.ts';
@@ -119,6 +120,26 @@ describe('the bundle: what the launcher runs', () => {
     } finally {
       writeFileSync(perModule, saved);
     }
+  });
+
+  it("load() of a module that is not an entry point gives the per-module tree's (bench engine)", async () => {
+    const launch = JSON.stringify(pathToFileURL(path.join(copy, 'bin/launch.js')).href);
+    const compiled = JSON.stringify(
+      pathToFileURL(path.join(copy, 'dist/buildchain/engine/task.js')).href,
+    );
+    const r = await run(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const { load } = await import(${launch});\n` +
+          `const m = await load('buildchain/engine/task.ts');\n` +
+          `console.log(m === (await import(${compiled})), typeof m.fn);`,
+      ],
+      copy,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('true function');
   });
 
   it('an edited source is bundled again before it runs; a deleted module leaves no chunk', async () => {

@@ -122,6 +122,14 @@ describe('the bundle: what the launcher runs', () => {
     }
   });
 
+  it('an entry file deleted by hand is bundled again on the next start', async () => {
+    rmSync(path.join(copy, 'dist/bundle/main.js'));
+    const r = await doit('help');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('usage:');
+    expect(existsSync(path.join(copy, 'dist/bundle/main.js'))).toBe(true);
+  });
+
   it("load() of a module that is not an entry point gives the per-module tree's (bench engine)", async () => {
     const launch = JSON.stringify(pathToFileURL(path.join(copy, 'bin/launch.js')).href);
     const compiled = JSON.stringify(

@@ -44,35 +44,50 @@ export function sourceOfModule(file: string): string {
   return path.join(PACKAGE_ROOT, `${file.slice(DIST_ROOT.length + 1, -3)}.ts`);
 }
 
-/** Per bundle file: first lines (ascending) and the source each starts. */
+/** Per bundle file: first lines (ascending) and the source each starts (absolute paths). */
 interface LineTable {
   readonly lines: readonly number[];
   readonly sources: readonly string[];
 }
 
-let bundleTables: Map<string, LineTable> | undefined;
+/** Rows as written (`[firstLine, "buildchain/x.ts"]`), made into a {@link LineTable} on first use. */
+let bundleTables: Map<string, LineTable | readonly [number, string][]> | undefined;
 
 /**
  * The line → source tables of the bundle (`dist/bundle/sources.json`, written with it by
- * bin/compile-dist.js from esbuild's source maps), loaded once. Empty when unreadable: frames
+ * bin/compile-dist.js from esbuild's source maps), read once. Empty when unreadable: frames
  * then count as their bundle file.
  */
-function tables(bundle: string): Map<string, LineTable> {
+function tables(bundle: string): Map<string, LineTable | readonly [number, string][]> {
   if (bundleTables !== undefined) return bundleTables;
   bundleTables = new Map();
-  let parsed: Record<string, [number, string][]> = {};
   try {
-    parsed = JSON.parse(readFileSync(path.join(bundle, 'sources.json'), 'utf8')) as typeof parsed;
+    const parsed = JSON.parse(readFileSync(path.join(bundle, 'sources.json'), 'utf8')) as Record<
+      string,
+      [number, string][]
+    >;
+    // Keys by concatenation: no path.join per file (this runs at start-up).
+    for (const [name, rows] of Object.entries(parsed))
+      bundleTables.set(bundle + path.sep + name, rows);
   } catch {
     // no table: a bundle built by hand
   }
-  for (const [name, rows] of Object.entries(parsed)) {
-    bundleTables.set(path.join(bundle, name), {
-      lines: rows.map((r) => r[0]),
-      sources: rows.map((r) => path.join(PACKAGE_ROOT, r[1])),
-    });
-  }
   return bundleTables;
+}
+
+/** The table of a bundle file, its sources made absolute on first use. */
+function tableOf(file: string): LineTable | undefined {
+  if (BUNDLE_DIR === undefined) return undefined;
+  const all = tables(BUNDLE_DIR);
+  const t = all.get(file);
+  if (t === undefined || !Array.isArray(t)) return t as LineTable | undefined;
+  const rows = t as readonly [number, string][];
+  const made: LineTable = {
+    lines: rows.map((r) => r[0]),
+    sources: rows.map((r) => PACKAGE_ROOT + path.sep + r[1].split('/').join(path.sep)),
+  };
+  all.set(file, made);
+  return made;
 }
 
 /** True when `file` is a file of the running bundle (one with a line table). */
@@ -86,7 +101,7 @@ export function isBundleFile(file: string): boolean {
  * otherwise {@link sourceOfModule}.
  */
 export function sourceOfFrame(file: string, line: number): string {
-  const t = BUNDLE_DIR === undefined ? undefined : tables(BUNDLE_DIR).get(file);
+  const t = tableOf(file);
   if (t === undefined) return sourceOfModule(file);
   let lo = 0;
   let hi = t.lines.length - 1;

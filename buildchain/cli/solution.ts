@@ -90,6 +90,7 @@ async function runBuild(
       ...(a.signKey !== undefined ? { signKey: a.signKey } : {}),
       ...(config.settings.gnupgHome !== undefined ? { gnupgHome: config.settings.gnupgHome } : {}),
       sourcesFactory: () => (sources ??= createSources(config)),
+      builderConfig: config,
       allowUnpinned: a.allowUnpinned || config.settings.allowUnpinnedImages,
       allowHostFiles: a.allowHostFiles,
       ...(a.imagesAuto ? { imagesAuto: true } : {}),

@@ -59,7 +59,9 @@ export interface CacheStatsEvent {
   readonly blobsFromUpstream: number;
   readonly blobBytesFromUpstream: number;
   readonly blobsUploaded: number;
+  /** Blobs (and bytes) put into the cache by a cross-repository mount (nothing sent). */
   readonly blobsMounted: number;
+  readonly blobBytesMounted: number;
   readonly blobBytesUp: number;
   readonly warnings: number;
 }

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execDirect } from '../../buildchain/engine/exec/run-command.ts';
 import { extractIso } from '../../buildchain/media/iso/read-iso.ts';
+import { dnfArgs, dnfInstall, type DnfRepo } from '../helpers/dnf.ts';
 import { shellEnv, spawnCliIn } from '../helpers/run-cli.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
@@ -53,12 +54,8 @@ async function cloneRepo(dest: string): Promise<void> {
   await symlink(path.join(REPO, 'node_modules'), path.join(dest, 'node_modules'));
 }
 
-/** A repo as the node enables it. */
-interface NodeRepo {
-  readonly name: string;
-  readonly dir: string;
-  readonly keys: string[];
-}
+/** A repo as the node enables it (gpgcheck with its keys when it has some). */
+type NodeRepo = DnfRepo & { readonly keys: readonly string[] };
 
 async function nodeView(packagesRedhat: string): Promise<NodeRepo[]> {
   const out: NodeRepo[] = [];
@@ -73,33 +70,6 @@ async function nodeView(packagesRedhat: string): Promise<NodeRepo[]> {
   return out;
 }
 
-/** dnf with no host config or state, every repo of `repos` enabled as on a node. */
-function dnfArgs(work: string, repos: readonly NodeRepo[], repoGpgcheck: boolean): string[] {
-  return [
-    'dnf',
-    '-y',
-    '-q',
-    '--refresh',
-    '--releasever=7',
-    '--forcearch=x86_64',
-    '--setopt=reposdir=/dev/null',
-    '--setopt=skip_if_unavailable=False',
-    `--setopt=cachedir=${path.join(work, 'cache')}`,
-    `--setopt=system_cachedir=${path.join(work, 'cache')}`,
-    `--setopt=logdir=${path.join(work, 'log')}`,
-    `--setopt=persistdir=${path.join(work, 'lib')}`,
-    ...repos.flatMap((r) => [
-      `--repofrompath=${r.name},file://${r.dir}`,
-      `--repo=${r.name}`,
-      `--setopt=${r.name}.gpgcheck=${r.keys.length > 0 ? '1' : '0'}`,
-      ...(r.keys.length > 0
-        ? [`--setopt=${r.name}.gpgkey=${r.keys.map((k) => `file://${k}`).join(',')}`]
-        : []),
-      `--setopt=${r.name}.repo_gpgcheck=${repoGpgcheck ? '1' : '0'}`,
-    ]),
-  ];
-}
-
 /** repoclosure, then an install of every package of every repo into a fresh installroot. */
 async function checkAsNode(
   work: string,
@@ -107,17 +77,15 @@ async function checkAsNode(
   repoGpgcheck: boolean,
 ): Promise<{ closure: string; installed: string[]; keys: number; names: string[] }> {
   await mkdir(path.join(work, 'log'), { recursive: true });
-  const base = dnfArgs(work, repos, repoGpgcheck);
+  const dnf = { repos, repoGpgcheck, stateDir: work };
+  const base = dnfArgs(dnf);
   const closure = await execDirect([...base, 'repoclosure'], { reject: false });
   expect(closure.exitCode, closure.stdout + closure.stderr).toBe(0);
   const q = await execDirect([...base, 'repoquery', '--qf', '%{name}']);
   const names = [...new Set(q.stdout.split('\n').filter((l) => l !== ''))].sort();
   const root = path.join(work, 'root');
   await mkdir(path.join(root, 'var/log'), { recursive: true });
-  const install = await execDirect(
-    [...base, `--installroot=${root}`, '--setopt=install_weak_deps=False', 'install', ...names],
-    { reject: false },
-  );
+  const install = await dnfInstall(root, names, dnf);
   expect(install.exitCode, install.stdout + install.stderr).toBe(0);
   // dnf started a gpg-agent per repo keyring (repo_gpgcheck): stop them.
   const cache = path.join(work, 'cache');

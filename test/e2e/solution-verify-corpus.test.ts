@@ -122,4 +122,32 @@ describe.skipIf(missing.length > 0)('verify on damaged Solution ISOs', () => {
     await rm(caseRoot, { recursive: true, force: true });
     expect(await readdir(path.dirname(iso))).toContain('example.iso');
   });
+
+  it("accepts the reference generator's registry config with a warning (registry-config-legacy)", async () => {
+    const caseRoot = path.join(tmp.path, 'root-legacy');
+    await cp(root, caseRoot, { recursive: true });
+    const file = path.join(caseRoot, 'registry-config.inc.j2');
+    const text = await readFile(file, 'utf8');
+    // The reference output: the same blocks without the unknown-manifest regex locations.
+    const legacy = text.replace(
+      /\nlocation ~ "\^[^\n]*\/manifests\/\[\^\/\]\+\$" \{\n[\s\S]*?\n\}\n/g,
+      '',
+    );
+    expect(legacy).not.toBe(text);
+    await writeFile(file, legacy);
+    const iso = path.join(tmp.path, 'iso-legacy', 'example.iso');
+    await writeSolutionIso({
+      root: caseRoot,
+      output: iso,
+      volumeId: 'Example 1.0.0-dev',
+      epoch: 1700000000,
+      xorriso: 'xorriso',
+    });
+    const r = await verifySolutionIso(iso);
+    expect(r.problems.map((p) => `${p.severity} ${p.code}`)).toEqual([
+      'warning registry-config-legacy',
+    ]);
+    const io = { out: () => undefined, err: () => undefined };
+    expect(await runSolutionCli(['verify', iso], io)).toBe(0);
+  });
 });

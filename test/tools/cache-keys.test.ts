@@ -345,11 +345,12 @@ describe('reporting restored tasks', () => {
       blobBytesFromUpstream: 0,
       blobsUploaded: 0,
       blobsMounted: 0,
+      blobBytesMounted: 0,
       blobBytesUp: 0,
       warnings: 0,
     } as const;
     expect(model.apply(stats)).toBe(
-      'cache oci://h/r (read): 3 restored, 0 saved, 1 missed; blobs 2 from cache (2.0 MB), 0 from upstream (0.0 MB), 0 uploaded',
+      'cache oci://h/r (read): 3 restored, 0 saved, 1 missed; blobs 2 from cache (2.0 MB), 0 from upstream (0.0 MB), 0 uploaded (0.0 MB), 0 mounted (0.0 MB)',
     );
   });
 });

@@ -13,6 +13,7 @@ import {
   blobTag,
   setActiveBuildCache,
 } from '../../buildchain/engine/cache/build-cache.ts';
+import { formatEvent } from '../../buildchain/engine/reporters/console.ts';
 import { MEDIA_OCI_MANIFEST, sha256Digest } from '../../buildchain/lib/oci/manifest.ts';
 import { BlobStore } from '../../buildchain/media/images/blob-store.ts';
 import { pullImage } from '../../buildchain/tasks/images/pull.ts';
@@ -31,6 +32,14 @@ const missing = missingTools('docker-registry', 'htpasswd');
 
 let tmp: TempDir;
 let reg: CacheRegistry;
+
+/** The console line of the `cache-stats` event the engine emits for `cache` at the end. */
+function statsLine(cache: BuildCache): string | undefined {
+  return formatEvent(
+    { event: 'cache-stats', url: cache.url, mode: cache.mode, ...cache.stats },
+    {},
+  );
+}
 
 describe('RegistryClient.blobSource', () => {
   it('names the host contacted and the repository path there', () => {
@@ -122,12 +131,18 @@ describe.skipIf(missing.length > 0)('image pull with a build cache on the same r
     );
     expect(store.stats).toMatchObject({ blobsFetched: 3, blobsFromCache: 0 });
     // Every blob came from the upstream and went to the cache by mount, none by upload.
+    const bytes = config.length + layers.reduce((n, l) => n + l.length, 0);
     expect(cache.stats).toMatchObject({
       blobsFromUpstream: 3,
       blobsMounted: 3,
+      blobBytesMounted: bytes,
       blobsUploaded: 0,
       blobBytesUp: 0,
     });
+    // The end-of-build line tells mounts from uploads.
+    expect(statsLine(cache)).toContain(
+      `0 uploaded (0.0 MB), 3 mounted (${(bytes / 1e6).toFixed(1)} MB)`,
+    );
     const target = reg.client('ci/build-cache');
     const digests = [config, ...layers].map((b) => sha256Digest(b));
     for (const d of digests) expect(await target.hasBlob(d)).toBe(true);
@@ -156,9 +171,11 @@ describe.skipIf(missing.length > 0)('image pull with a build cache on the same r
     expect(warnings).toEqual([]);
     expect(cache.stats).toMatchObject({
       blobsMounted: 0,
+      blobBytesMounted: 0,
       blobsUploaded: 1,
       blobBytesUp: bytes.length,
     });
+    expect(statsLine(cache)).toContain('1 uploaded (0.0 MB), 0 mounted (0.0 MB)');
     expect(await reg.client('ci/fallback').hasBlob(digest)).toBe(true);
     expect(await reg.client('ci/fallback').listTags()).toEqual([blobTag(digest)]);
   });

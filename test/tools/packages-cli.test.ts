@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execDirect } from '../../buildchain/engine/exec/run-command.ts';
+import { dnfInstall } from '../helpers/dnf.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { runCliHere } from '../helpers/run-cli.ts';
 import { startTestNginx, stopAll } from '../helpers/servers.ts';
@@ -261,27 +262,16 @@ describe.skipIf(
     ]);
     const k8s = path.join(repos, 'metalk8s-kubernetes-el7');
     const root = path.join(tmp.path, 'installroot');
-    const install = await execDirect(
-      [
-        'dnf',
-        '-y',
-        '-q',
-        `--installroot=${root}`,
-        '--releasever=7',
-        '--setopt=reposdir=/dev/null',
-        `--repofrompath=scality,file://${path.join(repos, 'metalk8s-scality-el7')}`,
-        `--repofrompath=kubernetes,file://${k8s}`,
-        '--repo=scality',
-        '--repo=kubernetes',
-        '--setopt=scality.gpgcheck=0',
-        '--setopt=kubernetes.gpgcheck=1',
-        `--setopt=kubernetes.gpgkey=file://${k8s}/RPM-GPG-KEY-metalk8s-kubernetes-7_1,file://${k8s}/RPM-GPG-KEY-metalk8s-kubernetes-7_2`,
-        'install',
-        'calico-cni-plugin',
-        'kubelet-1.15.3',
+    const install = await dnfInstall(root, ['calico-cni-plugin', 'kubelet-1.15.3'], {
+      repos: [
+        { name: 'scality', dir: path.join(repos, 'metalk8s-scality-el7') },
+        {
+          name: 'kubernetes',
+          dir: k8s,
+          keys: ['7_1', '7_2'].map((n) => `${k8s}/RPM-GPG-KEY-metalk8s-kubernetes-${n}`),
+        },
       ],
-      { reject: false },
-    );
+    });
     expect(install.exitCode, install.stderr).toBe(0);
     const q = await execDirect(['rpm', '--root', root, '-qa', '--qf', '%{NAME}-%{VERSION}\n']);
     expect(q.stdout).toContain('calico-cni-plugin-3.8.2');

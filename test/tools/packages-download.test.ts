@@ -16,6 +16,7 @@ import {
 import { execDirect } from '../../buildchain/engine/exec/run-command.ts';
 import { packagingPaths } from '../../buildchain/tasks/packages/paths.ts';
 import { assembleRepo } from '../../buildchain/tasks/packages/repo.ts';
+import { dnfInstall } from '../helpers/dnf.ts';
 import { freePort, startTestNginx, stopAll } from '../helpers/servers.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
@@ -219,28 +220,13 @@ describe.skipIf(missingTools(...tools).length > 0)('packages: download and repos
     expect(await repomd(again)).toBe(await repomd(path.join(isoRepos, 'metalk8s-main-el7')));
 
     const root = path.join(tmp.path, 'installroot');
-    const r = await execDirect(
-      [
-        'dnf',
-        '-y',
-        '-q',
-        `--installroot=${root}`,
-        '--releasever=7',
-        '--setopt=reposdir=/dev/null',
-        // With --installroot, dnf keeps its cache, logs and state inside the root.
-        `--repofrompath=main,file://${path.join(isoRepos, 'metalk8s-main-el7')}`,
-        `--repofrompath=signed,file://${signedDir}`,
-        '--repo=main',
-        '--repo=signed',
-        '--setopt=main.gpgcheck=0',
-        '--setopt=signed.gpgcheck=1',
-        `--setopt=signed.gpgkey=file://${signedDir}/RPM-GPG-KEY-metalk8s-signed-7_1`,
-        'install',
-        'hello-data',
-        'hello-signed',
+    // With --installroot, dnf keeps its cache, logs and state inside the root.
+    const r = await dnfInstall(root, ['hello-data', 'hello-signed'], {
+      repos: [
+        { name: 'main', dir: path.join(isoRepos, 'metalk8s-main-el7') },
+        { name: 'signed', dir: signedDir, keys: [`${signedDir}/RPM-GPG-KEY-metalk8s-signed-7_1`] },
       ],
-      { reject: false },
-    );
+    });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toContain('Importing GPG key'); // gpgcheck was on for the signed repo
     const q = await execDirect(['rpm', '--root', root, '-qa', '--qf', '%{NAME}-%{VERSION}\n']);

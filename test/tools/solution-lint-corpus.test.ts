@@ -138,6 +138,15 @@ const corpus: [code: string, mutate: Mutation][] = [
       ),
   ],
   ['ui-file-missing', (d) => unlink(path.join(d, 'ui/service.yaml'))],
+  // Jinja the import would render with values lint does not know (was: yaml-invalid).
+  [
+    'ui-jinja',
+    async (d) => {
+      const file = path.join(d, 'ui/deployment.yaml');
+      const text = await readFile(file, 'utf8');
+      await writeFile(file, text.replace('spec:\n', 'spec:\n  replicas: {{ replicas }}\n'));
+    },
+  ],
   // An image referenced but not packaged: a typo in a Deployment, a CronJob, an init container.
   [
     'image-not-packaged',

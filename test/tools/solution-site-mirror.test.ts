@@ -58,6 +58,7 @@ describe.skipIf(missing.length > 0)('Solution remote images through a site mirro
     const repos = new Map<string, StandInRepo>([
       ['hub/library/app', repoOf(base, '1.0')],
       ['hub/acme/app', repoOf(base, '1.0')],
+      ['hub/library/base', repoOf(base, '1.0')],
     ]);
     proxied = registryHandler({ repos });
     const port = await serve(proxied.handler, makeCertificate(tmp.path));
@@ -75,8 +76,9 @@ describe.skipIf(missing.length > 0)('Solution remote images through a site mirro
   });
 
   /**
-   * Builds a Solution whose one image is `source` (pinned) with `.env` holding `dotenv`, no
-   * proxy in the environment; returns the ISO path.
+   * Builds a Solution whose one image is `source` (pinned; or `local`: built from a
+   * Containerfile FROM docker.io/library/base:1.0) with `.env` holding `dotenv`, no proxy in
+   * the environment; returns the ISO path.
    */
   async function build(source: string, dotenv: string[], files: Record<string, string> = {}) {
     const n = String(++runs);
@@ -89,7 +91,15 @@ describe.skipIf(missing.length > 0)('Solution remote images through a site mirro
     await initSolution(dir, { name: 'Site', version: '1.0.0' });
     const file = path.join(dir, 'solution.yaml');
     const doc = YAML.parse(await readFile(file, 'utf8')) as { images: Record<string, unknown>[] };
-    doc.images = [{ name: 'site-app', version: '1.0.0', source, digest }];
+    if (source === 'local') {
+      doc.images = [{ name: 'site-app', version: '1.0.0', build: { context: 'images/site-app' } }];
+      await writeFile(
+        path.join(dir, 'images', 'site-app', 'Containerfile'),
+        'FROM docker.io/library/base:1.0\nCOPY Containerfile /built-from\n',
+      );
+    } else {
+      doc.images = [{ name: 'site-app', version: '1.0.0', source, digest }];
+    }
     await writeFile(file, YAML.stringify(doc));
     const env = { ...process.env };
     for (const k of ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy']) {
@@ -105,6 +115,7 @@ describe.skipIf(missing.length > 0)('Solution remote images through a site mirro
         workDir: path.join(tmp.path, `work${n}`),
         sourceDateEpoch: 1700000000,
         sourcesFactory: () => (sources ??= createSources(config)),
+        builderConfig: config,
       });
     } finally {
       await sources?.stop();
@@ -159,6 +170,32 @@ describe.skipIf(missing.length > 0)('Solution remote images through a site mirro
       const pulls = local.log.requests.filter((q) => q.path.startsWith('/v2/hub/'));
       expect(pulls.map((q) => q.path)).toContain(`/v2/hub/library/app/manifests/${digest}`);
       expect(pulls.filter((q) => q.path.startsWith('/v2/hub/app/'))).toEqual([]);
+      expect(pulls.some((q) => q.authorization === `Basic ${b64('dave:s3cret')}`)).toBe(true);
+    },
+  );
+
+  it.skipIf(missingTools('buildah').length > 0)(
+    'a local image is built FROM its base through the mirror, with the credentials of REGISTRY_AUTH_FILE (as the platform builds)',
+    { timeout: 180_000 },
+    async () => {
+      const before = local.log.requests.length;
+      const auth = JSON.stringify({ auths: { [localHost]: { auth: b64('dave:s3cret') } } });
+      const iso = await build(
+        'local',
+        [
+          'SOURCES=site',
+          `REGISTRY_MIRRORS=docker.io=${localHost}/hub`,
+          `INSECURE_REGISTRIES=${localHost}`,
+          'REGISTRY_AUTH_FILE=auth.json',
+        ],
+        { 'auth.json': auth },
+      );
+      // docker.io is not reachable here: the base came from the mirror, with the credentials.
+      expect((await imagesOf(iso)).map((i) => i.split(' ')[0])).toEqual(['site-app:1.0.0']);
+      const pulls = local.log.requests
+        .slice(before)
+        .filter((q) => q.path.startsWith('/v2/hub/library/base/'));
+      expect(pulls.length).toBeGreaterThan(0);
       expect(pulls.some((q) => q.authorization === `Basic ${b64('dave:s3cret')}`)).toBe(true);
     },
   );

@@ -191,8 +191,9 @@ describe('nginx registry configs (properties)', () => {
             );
           const rendered = jinja(conf);
           const names = new Set(images.map((i) => i.name));
-          // Per name: tags/list, the blob pattern, one digest location; per tag one location.
-          expect(nginxLocations(rendered)).toHaveLength(names.size * 3 + images.length);
+          // Per name: tags/list, the blob pattern, the unknown-manifest pattern, one digest
+          // location; per tag one location.
+          expect(nginxLocations(rendered)).toHaveLength(names.size * 4 + images.length);
           for (const d of nginxDirectives(rendered).filter((x) => x.words[0] === 'alias')) {
             expect(d.words).toHaveLength(2);
             expect(d.words[1]?.startsWith(`${jinja(root)}/`)).toBe(true);

@@ -121,6 +121,43 @@ describe('UI files (2.4 applies ui/deployment.yaml and ui/service.yaml)', () => 
     ).toEqual(['yaml-invalid']);
   });
 
+  it('renders Jinja comments and raw blocks; names any other Jinja with its line', () => {
+    const head = 'apiVersion: apps/v1\nkind: Deployment\n';
+    const pod = 'spec:\n  template:\n    metadata:\n      labels: {app: ui, tier: web}\n';
+    // A comment (even over two lines) goes; a raw block is kept as text; both are valid.
+    const rendered = `{# the UI,\n   served by nginx #}\n${head}metadata:\n  annotations:\n    fmt: "{% raw %}{{ .Name }}{% endraw %}"\n${pod}`;
+    expect(lint((m) => m.set('ui/deployment.yaml', rendered))).toEqual([]);
+    // Each other construct: an error naming the file, its line and the construct; no yaml-invalid.
+    const jinja = `${head}metadata:\n  name: ui\n{% if debug %}\n  labels: {debug: "1"}\n{% endif %}\n${pod}  replicas: {{ replicas }}\n`;
+    const ps = checkManifests(new Map([...base, ['ui/deployment.yaml', jinja]]));
+    expect(ps.map((p) => [p.severity, p.code, p.file])).toEqual([
+      ['error', 'ui-jinja', 'ui/deployment.yaml'],
+      ['error', 'ui-jinja', 'ui/deployment.yaml'],
+      ['error', 'ui-jinja', 'ui/deployment.yaml'],
+    ]);
+    expect(ps.map((p) => p.message.slice(0, p.message.indexOf(': MetalK8s')))).toEqual([
+      'line 5: Jinja statement {% if debug %}',
+      'line 7: Jinja statement {% endif %}',
+      'line 12: Jinja expression {{ replicas }}',
+    ]);
+    expect(ps[0]?.fix).toContain('{% raw %}');
+    // An unclosed delimiter, or a raw block never ended.
+    for (const [text, line, what] of [
+      [`${head}metadata: {name: "{{ repository"}\n`, 3, '{{'],
+      [`${head}{% raw %}\nx: 1\n`, 3, '{% raw %}'],
+    ] as const) {
+      const [p] = checkManifests(new Map([...base, ['ui/deployment.yaml', text]]));
+      expect(p?.code).toBe('ui-jinja');
+      expect(p?.message).toMatch(new RegExp(`^line ${String(line)}: .* is never closed`));
+      expect(p?.message).toContain(what);
+    }
+    // A ui/ file 2.4 does not apply is not rendered by it: no ui-jinja (only not-applied).
+    const extra = lint((m) =>
+      m.set('ui/extra.yaml', 'apiVersion: v1\nkind: ConfigMap\nx: "{{ y }}"\n'),
+    );
+    expect(extra.map((p) => p.c)).toEqual(['not-applied']);
+  });
+
   it('warns when the Service selects no pod of the Deployment', () => {
     const ps = lint((m) =>
       m.set('ui/service.yaml', 'apiVersion: v1\nkind: Service\nspec:\n  selector: {app: other}\n'),

@@ -241,11 +241,12 @@ describe('registry config', () => {
     expect(text).not.toContain('location = /v2/ {');
   });
 
-  it('writes the blocks byte for byte as static-container-registry.py does', () => {
+  it('writes the blocks byte for byte as static-container-registry.py does (without the fallback)', () => {
     const hex = 'c'.repeat(64);
+    const opts = { namePrefix: '', serverRoot: '/srv' };
     const text = renderRegistryConfig([{ name: 'x', tag: '1', manifestHex: hex }], {
-      namePrefix: '',
-      serverRoot: '/srv',
+      ...opts,
+      manifestFallback: false,
     });
     const manifest = (ref: string): string =>
       `\nlocation = "/v2/x/manifests/${ref}" {\n    alias /srv/x/1/;\n    types { } default_type "application/vnd.docker.distribution.manifest.v2+json";\n` +
@@ -256,6 +257,24 @@ describe('registry config', () => {
         manifest(`sha256:${hex}`) +
         `\nlocation ~ "/v2/x/blobs/sha256:([a-f0-9]{64})" {\n    alias /srv/x/;\n    try_files 1/$1 =404;\n}\n`,
     );
+    // By default one more block per image: any other reference answers MANIFEST_UNKNOWN.
+    expect(renderRegistryConfig([{ name: 'x', tag: '1', manifestHex: hex }], opts)).toBe(
+      `${text}\nlocation ~ "^/v2/x/manifests/[^/]+$" {\n` +
+        '    add_header Docker-Distribution-Api-Version registry/2.0 always;\n' +
+        '    types { } default_type "application/json";\n' +
+        `    return 404 '{"errors": [{"code": "MANIFEST_UNKNOWN", "message": "manifest unknown", "detail": {}}]}';\n}\n`,
+    );
+  });
+
+  it('escapes the dots of a literal prefix in the unknown-manifest pattern, keeps Jinja as is', () => {
+    const hex = 'd'.repeat(64);
+    const image = [{ name: 'my.app', tag: '1', manifestHex: hex }];
+    expect(renderRegistryConfig(image, { namePrefix: 'sol-1.0', serverRoot: '/srv' })).toContain(
+      'location ~ "^/v2/sol-1\\.0/my\\.app/manifests/[^/]+$" {',
+    );
+    expect(
+      renderRegistryConfig(image, { namePrefix: '{{ repository }}', serverRoot: '/srv' }),
+    ).toContain('location ~ "^/v2/{{ repository }}/my\\.app/manifests/[^/]+$" {');
   });
 });
 

@@ -75,7 +75,9 @@ export interface CacheStats {
   blobsFromUpstream: number;
   blobBytesFromUpstream: number;
   blobsUploaded: number;
+  /** Blobs (and bytes) the cache got by a cross-repository mount: no bytes sent. */
   blobsMounted: number;
+  blobBytesMounted: number;
   blobBytesUp: number;
   warnings: number;
 }
@@ -144,6 +146,7 @@ export class BuildCache {
     blobBytesFromUpstream: 0,
     blobsUploaded: 0,
     blobsMounted: 0,
+    blobBytesMounted: 0,
     blobBytesUp: 0,
     warnings: 0,
   };
@@ -415,7 +418,10 @@ export class BuildCache {
           if (how === 'uploaded') {
             this.stats.blobsUploaded++;
             this.stats.blobBytesUp += size;
-          } else if (how === 'mounted') this.stats.blobsMounted++;
+          } else if (how === 'mounted') {
+            this.stats.blobsMounted++;
+            this.stats.blobBytesMounted += size;
+          }
         })
         .catch((err: unknown) => {
           this.problem(err, `uploading blob ${digest}`, this.warnSink);

@@ -94,7 +94,7 @@ export function formatEvent(event: BuildEvent, opts: ConsoleReporterOptions): st
     case 'cache-stats':
       return opts.quiet === true
         ? undefined
-        : `cache ${event.url} (${event.mode}): ${event.tasksRestored} restored, ${event.tasksSaved} saved, ${event.tasksMissed} missed; blobs ${event.blobsFromCache} from cache (${mbText(event.blobBytesFromCache)}), ${event.blobsFromUpstream} from upstream (${mbText(event.blobBytesFromUpstream)}), ${event.blobsUploaded + event.blobsMounted} uploaded`;
+        : `cache ${event.url} (${event.mode}): ${event.tasksRestored} restored, ${event.tasksSaved} saved, ${event.tasksMissed} missed; blobs ${event.blobsFromCache} from cache (${mbText(event.blobBytesFromCache)}), ${event.blobsFromUpstream} from upstream (${mbText(event.blobBytesFromUpstream)}), ${event.blobsUploaded} uploaded (${mbText(event.blobBytesUp)}), ${event.blobsMounted} mounted (${mbText(event.blobBytesMounted)})`;
     case 'fail':
       return formatFailure(event);
     case 'output':

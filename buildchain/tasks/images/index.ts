@@ -5,4 +5,5 @@
  */
 export { adoptDirLayout, buildLocalImage, type BuildLocalImageOptions } from './build.ts';
 export { registryIncludeFiles } from './paths.ts';
+export { builderEnv } from './builder-env.ts';
 export { checkAuthFile } from './registry-auth.ts';

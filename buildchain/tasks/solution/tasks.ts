@@ -86,6 +86,7 @@ function solutionTasks(config: BuildConfig, sources: Sources, s: SolutionTarget)
           ...(epochSeconds !== undefined ? { sourceDateEpoch: epochSeconds } : {}),
           tools,
           sources,
+          builderConfig: config,
           allowUnpinned: config.settings.allowUnpinnedImages,
           allowHostFiles: s.allowHostFiles === true,
           run: contextExec(ctx),

@@ -42,7 +42,10 @@ export interface BuildSolutionResult {
 export async function buildSolution(o: BuildSolutionOptions): Promise<BuildSolutionResult> {
   const p = await planBuild(o);
   let sources = o.sources;
-  const defs = solutionStageTasks(p, { sources: () => (sources ??= o.sourcesFactory?.()) });
+  const defs = solutionStageTasks(p, {
+    sources: () => (sources ??= o.sourcesFactory?.()),
+    ...(o.builderConfig === undefined ? {} : { builderConfig: o.builderConfig }),
+  });
   const { upToDate } = await runStages(defs, {
     root: p.dir,
     final: finalStage(p),

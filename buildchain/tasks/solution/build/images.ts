@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { chmod, cp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { BuildConfig } from '../../../config/config.ts';
 import type { ImageEntry } from '../../../config/content-types.ts';
 import { TaskError } from '../../../engine/task.ts';
 import { buildFileOf } from '../../../config/images.ts';
@@ -18,7 +19,7 @@ import { registryRepository } from '../../../config/mirrors.ts';
 import { sha256Hex } from '../../../lib/fs/hash.ts';
 import { readRegularFile } from '../../../lib/fs/read-bounded.ts';
 import { openBlobStore } from '../../../media/images/blob-store.ts';
-import { adoptDirLayout, buildLocalImage, checkAuthFile } from '../../images/index.ts';
+import { adoptDirLayout, buildLocalImage, builderEnv, checkAuthFile } from '../../images/index.ts';
 import type { Sources } from '../../../sources/sources.ts';
 import { MAX_HOST_FILE_BYTES } from '../config/host-files.ts';
 import { adoptIndexLayout } from './platforms.ts';
@@ -36,6 +37,8 @@ export interface FetchImagesOptions {
   readonly buildah: string;
   /** Needed only when the list has remote images. */
   readonly sources?: Sources;
+  /** Mirrors, insecure registries, auth file and proxies for local builds (builderEnv). */
+  readonly builderConfig?: Pick<BuildConfig, 'settings' | 'root'>;
   readonly run: Exec;
   readonly log?: (line: string) => void;
 }
@@ -133,7 +136,13 @@ async function buildLocal(img: SolutionImage, dest: string, o: FetchImagesOption
   const build = img.build;
   if (build === undefined) throw new TaskError('internal-error', `${img.name} has no build`);
   const context = await stageContext(img, o);
+  const containersDir = path.join(o.workDir, 'containers');
   try {
+    // The platform's image builds get the same (one place: the images domain's builderEnv).
+    const env =
+      o.builderConfig === undefined
+        ? undefined
+        : await builderEnv(o.builderConfig, 'buildah', containersDir, (line) => o.log?.(line));
     const file = await buildFileOf(context, build.file, context);
     if (file === undefined)
       throw new TaskError('invalid-input', `no Containerfile in ${build.context}`, {
@@ -147,10 +156,11 @@ async function buildLocal(img: SolutionImage, dest: string, o: FetchImagesOption
       args: build.args ?? {},
       bin: o.buildah,
       skopeo: o.skopeo,
-      workDir: path.join(o.workDir, 'containers'),
+      workDir: containersDir,
       store: openBlobStore(o.blobDir),
       dest,
       run: o.run,
+      ...(env === undefined ? {} : { env }),
     });
   } finally {
     await rm(context, { recursive: true, force: true });

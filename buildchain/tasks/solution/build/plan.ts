@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { TaskError } from '../../../engine/task.ts';
 import type { Reporter } from '../../../engine/events.ts';
+import type { BuildConfig } from '../../../config/config.ts';
 import type { Sources } from '../../../sources/sources.ts';
 import { hostFilesNotAllowed } from '../config/host-files.ts';
 import type { SolutionConfig } from '../config/solution-config.ts';
@@ -56,6 +57,12 @@ export interface BuildSolutionOptions {
   readonly sources?: Sources;
   /** Creates the Sources only when needed (a remote image task runs). */
   readonly sourcesFactory?: () => Sources;
+  /**
+   * The settings local image builds get, as the platform's image builds get them (the proxies,
+   * REGISTRY_MIRRORS and INSECURE_REGISTRIES as a registries.conf, REGISTRY_AUTH_FILE: images
+   * domain's builderEnv). Without it, buildah sees only the process environment.
+   */
+  readonly builderConfig?: Pick<BuildConfig, 'settings' | 'root'>;
   readonly allowUnpinned?: boolean;
   /** Complete the image list from the manifests (as `images: auto` in solution.yaml). */
   readonly imagesAuto?: boolean;

@@ -7,13 +7,16 @@
  * Why not `images/nginx-registry-config.ts`: its locations refer to named locations
  * (`@registry_manifest_unknown`, ...) that the common config of a MetalK8s 2.4 cluster does not
  * define (it defines `@404_tag`), so nginx there would reject the include. Solutions target the
- * installed MetalK8s, hence this byte-compatible copy of the reference script's output
- * (NicolasT/static-container-registry, 2019-08-06). Because that format leaves names, tags and
- * the root unquoted, they are checked (distribution grammar, plain path) and refused otherwise.
+ * installed MetalK8s, hence this copy of the reference script's output (NicolasT/
+ * static-container-registry, 2019-08-06), byte for byte, plus one regex location per image
+ * that answers an unknown tag or digest with MANIFEST_UNKNOWN (the reference lets it fall to
+ * `/v2/`: NAME_UNKNOWN). Because that format leaves names, tags and the root unquoted, they
+ * are checked (distribution grammar, plain path) and refused otherwise.
  */
 import {
   describeChar,
   expressionPieces,
+  regexEscape,
   rejectValue,
   requireRepositoryName,
   requireTag,
@@ -46,6 +49,13 @@ export interface RegistryConfigOptions {
   readonly namePrefix: string;
   /** Path (or nginx variable / template) prepended to `<name>/<tag>/` in `alias`. */
   readonly serverRoot: string;
+  /**
+   * Add, per image, a regex location answering any other tag or digest of it with 404
+   * `MANIFEST_UNKNOWN` (default true). Without it (the reference script's output, byte for
+   * byte), such a request falls to the common `/v2/` location, which answers `NAME_UNKNOWN` as
+   * for an unknown repository. `verify` renders the legacy form to recognise older ISOs.
+   */
+  readonly manifestFallback?: boolean;
 }
 
 export const MANIFEST_V2S2 = 'application/vnd.docker.distribution.manifest.v2+json';
@@ -137,6 +147,25 @@ function manifestLocation(
   ].join('\n');
 }
 
+/** The distribution spec's error for a manifest (tag or digest) a known repository lacks. */
+const MANIFEST_UNKNOWN =
+  '{"errors": [{"code": "MANIFEST_UNKNOWN", "message": "manifest unknown", "detail": {}}]}';
+
+/**
+ * Any other reference of a served repository: 404 MANIFEST_UNKNOWN. Exact locations (the
+ * tags and digests served) win over regex ones, so only unknown references get here. The
+ * pattern is anchored; literal dots are escaped (a Jinja prefix is rendered as it is).
+ */
+function manifestFallbackLocation(base: string): string {
+  return [
+    `location ~ "^${regexEscape(base)}/manifests/[^/]+$" {`,
+    '    add_header Docker-Distribution-Api-Version registry/2.0 always;',
+    '    types { } default_type "application/json";',
+    `    return 404 '${MANIFEST_UNKNOWN}';`,
+    '}',
+  ].join('\n');
+}
+
 /** Python's default sort of str (code points). */
 function byCodePoint(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -212,6 +241,7 @@ export function renderRegistryConfig(
         '}',
       ].join('\n'),
     );
+    if (opts.manifestFallback !== false) blocks.push(manifestFallbackLocation(base));
   }
   return joinBlocks(blocks);
 }

@@ -23,7 +23,12 @@ import type { SolutionImage } from '../config/solution-config.ts';
 import { contextExec, type Exec } from '../../../engine/exec/run-command.ts';
 import { sha256File } from '../../../lib/fs/hash.ts';
 import { parseSha256Sums, sha256SumPath } from './checksum.ts';
-import { fetchSolutionImage, imageInputs, imageLayoutDir } from './images.ts';
+import {
+  fetchSolutionImage,
+  imageInputs,
+  imageLayoutDir,
+  type FetchImagesOptions,
+} from './images.ts';
 import { registryConfigFor, REGISTRY_CONFIG_FILE, stageSolutionRoot } from './layout.ts';
 import type { BuildPlan } from './plan.ts';
 import { gpgDetachSignArgs } from '../../../lib/gpg-args.ts';
@@ -44,6 +49,8 @@ export function finalStage(p: BuildPlan): string {
 export interface StageEnv {
   /** The image source (created on first use: only a remote image task asks for it). */
   readonly sources: () => Sources | undefined;
+  /** The settings handed to local image builds (BuildSolutionOptions.builderConfig). */
+  readonly builderConfig?: FetchImagesOptions['builderConfig'];
 }
 
 /** Removes `target`, then the previous ISO and its SHA256SUM (when it lists the ISO). */
@@ -97,6 +104,7 @@ function imageTask(p: BuildPlan, env: StageEnv, img: SolutionImage): TaskDefinit
           skopeo: p.tools.skopeo,
           buildah: p.tools.buildah,
           ...(sources !== undefined ? { sources } : {}),
+          ...(env.builderConfig === undefined ? {} : { builderConfig: env.builderConfig }),
           run: runnerOf(p, ctx),
           log: (l) => {
             ctx.log(l);

@@ -43,19 +43,14 @@ export interface ImageRef {
 
 /** The archive prefix MetalK8s renders (Jinja, any spacing). */
 const ARCHIVE_PREFIX = /^\{\{-?\s*repository\s*-?\}\}\//;
-const REPOSITORY_EXPR = /\{\{-?\s*repository\s*-?\}\}/g;
 
 /**
  * A plain YAML scalar standing for `{{ repository }}`. 2.4 renders ui/ files with Jinja before
  * reading them as YAML, so `image: {{ repository }}/app:1` is valid there even unquoted; lint
- * parses them with this stand-in instead (it maps back to the archive prefix below).
+ * parses them with this stand-in instead (ui-jinja.ts puts it in; it maps back to the archive
+ * prefix below).
  */
 export const REPOSITORY_STAND_IN = 'repository.metalk8s-archive.invalid';
-
-/** `text` with every `{{ repository }}` replaced by {@link REPOSITORY_STAND_IN}. */
-export function withRepositoryStandIn(text: string): string {
-  return text.replace(REPOSITORY_EXPR, REPOSITORY_STAND_IN);
-}
 
 /** Where a reference was found. */
 export interface Location {

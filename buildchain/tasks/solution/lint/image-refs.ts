@@ -17,7 +17,8 @@ import YAML from 'yaml';
 import { substituteUi } from '../build/layout.ts';
 import { CONFIG_FILE, parseSolutionConfig } from '../config/solution-config.ts';
 import { scanTree } from '../config/tree-scan.ts';
-import { parseImageRef, withRepositoryStandIn, type ImageRef } from './image-ref.ts';
+import { parseImageRef, type ImageRef } from './image-ref.ts';
+import { renderUiJinja } from './ui-jinja.ts';
 import { shippedFiles } from './ship-rules.ts';
 
 export { parseImageRef, type ImageRef, type ImageRefKind } from './image-ref.ts';
@@ -176,7 +177,7 @@ export function imageRefsOfTexts(
   for (const [rel, raw] of [...texts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     // ui/ files as 2.4 reads them: built (@-placeholders), then Jinja-rendered (stand-in).
     const built = rel.startsWith('ui/') && version !== undefined ? substituteUi(raw, version) : raw;
-    const text = rel.startsWith('ui/') ? withRepositoryStandIn(built) : built;
+    const text = rel.startsWith('ui/') ? renderUiJinja(built).text : built;
     out.push(...imageRefsOfText(text, rel));
   }
   return out;

@@ -1,7 +1,7 @@
 /** Lint rules on the operator and UI manifests: YAML validity and expected kinds. Pure. */
 import YAML from 'yaml';
 import { error, warning, type Problem } from './problems.ts';
-import { withRepositoryStandIn } from './image-ref.ts';
+import { renderUiJinja, type UiJinjaConstruct, type UiJinjaResult } from './ui-jinja.ts';
 import {
   checkContract,
   isAppliedCrdPath,
@@ -92,13 +92,40 @@ function checkKinds(
 
 /**
  * A ui/ file as 2.4 reads it, for YAML parsing: the build replaces `@VERSION@` and
- * `@REPOSITORY@`, then 2.4 renders `{{ repository }}` with Jinja, so both may stand unquoted
- * where YAML would refuse them (a plain scalar cannot start with `@` or `{`).
+ * `@REPOSITORY@`, then 2.4 renders the file with Jinja (`{{ repository }}`, comments, raw
+ * blocks: ui-jinja.ts), so both may stand unquoted where YAML would refuse them (a plain
+ * scalar cannot start with `@` or `{`). Other Jinja is returned as `unknown`.
  */
-function asRenderedUi(text: string): string {
-  return withRepositoryStandIn(
+function asRenderedUi(text: string): UiJinjaResult {
+  return renderUiJinja(
     text.replaceAll('@REPOSITORY@', '{{ repository }}').replaceAll('@VERSION@', 'version'),
   );
+}
+
+/** One error per Jinja construct of an applied ui/ file that lint cannot render. */
+function uiJinjaProblems(rel: string, unknown: readonly UiJinjaConstruct[]): Problem[] {
+  return unknown.map((c) =>
+    error(
+      'ui-jinja',
+      rel,
+      c.kind === 'unclosed'
+        ? `line ${String(c.line)}: ${c.text} is never closed: MetalK8s 2.4 renders this file with Jinja at import, which fails`
+        : `line ${String(c.line)}: Jinja ${c.kind} ${c.text}: MetalK8s 2.4 renders this file at import and this toolkit gives it only {{ repository }}, so the YAML it would apply cannot be known or checked`,
+      'use only {{ repository }} (or @REPOSITORY@, @VERSION@); put text that must stay as written inside {% raw %}…{% endraw %}',
+    ),
+  );
+}
+
+/** The text to parse as YAML (undefined: not parseable as 2.4 would see it), and problems. */
+function yamlTextOf(rel: string, text: string, out: Problem[]): string | undefined {
+  if (!rel.startsWith('ui/')) return text;
+  const rendered = asRenderedUi(text);
+  // Only the applied files are rendered by 2.4; the others are shipped as they are.
+  if (rendered.unknown.length > 0 && rel in UI_FILES) {
+    out.push(...uiJinjaProblems(rel, rendered.unknown));
+    return undefined;
+  }
+  return rendered.text;
 }
 
 /**
@@ -109,7 +136,8 @@ export function checkManifests(texts: ReadonlyMap<string, string>): Problem[] {
   const out: Problem[] = [];
   const parsed = new Map<string, Doc[]>();
   for (const [rel, text] of [...texts].sort(([a], [b]) => a.localeCompare(b))) {
-    const docs = parseDocs(rel, rel.startsWith('ui/') ? asRenderedUi(text) : text, out);
+    const yamlText = yamlTextOf(rel, text, out);
+    const docs = yamlText === undefined ? undefined : parseDocs(rel, yamlText, out);
     if (docs !== undefined) parsed.set(rel, docs);
   }
   for (const [rel, kinds] of Object.entries(OPERATOR_FILES)) {

@@ -66,7 +66,7 @@ describe('the bundle: what the launcher runs', () => {
   beforeAll(async () => {
     tmp = await makeTempDir('mk8s-bundle-');
     copy = path.join(tmp.path, 'repo');
-    for (const p of ['bin', 'buildchain', 'doit.sh', 'package.json'])
+    for (const p of ['bin', 'buildchain', 'doit.sh', 'package.json', '.env.example'])
       cpSync(path.join(REPO_ROOT, p), path.join(copy, p), { recursive: true });
     symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(copy, 'node_modules'));
     const first = await doit('help');
@@ -128,6 +128,34 @@ describe('the bundle: what the launcher runs', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('usage:');
     expect(existsSync(path.join(copy, 'dist/bundle/main.js'))).toBe(true);
+  });
+
+  it('fn() called through another engine function still finds the module outside the engine', async () => {
+    const wrapper = path.join(copy, 'buildchain/engine/zz-wrapper.ts');
+    writeFileSync(
+      wrapper,
+      "import { fn } from './task.ts';\n" +
+        'export function wrapped(label: string) {\n  return fn(label, () => Promise.resolve());\n}\n',
+    );
+    const mod = path.join(tmp.path, 'wrapped-tasks.mjs');
+    const compiled = JSON.stringify(path.join(copy, 'dist/buildchain/engine/zz-wrapper.js'));
+    writeFileSync(
+      mod,
+      `import { wrapped } from ${compiled};\n` +
+        "export function createTasks() { return [{ name: 'iso', actions: [wrapped('w')] }]; }\n",
+    );
+    try {
+      const r = await doit('--tasks-module', mod, '--reporter', 'json', 'iso');
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(summary(r)?.counts).toMatchObject({ done: 1, failed: 0 });
+      // Two engine frames (fn, wrapped) above the caller: the whole stack was searched.
+      const state = JSON.parse(
+        readFileSync(path.join(copy, '_build/.buildchain/state.json'), 'utf8'),
+      ) as { modules: Record<string, unknown> };
+      expect(Object.keys(state.modules)).toContain(mod);
+    } finally {
+      rmSync(wrapper);
+    }
   });
 
   it("load() of a module that is not an entry point gives the per-module tree's (bench engine)", async () => {

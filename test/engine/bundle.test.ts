@@ -330,12 +330,16 @@ describe('./doit.sh in this repository: the bundle and the sources share their f
     expect(summary(again)?.counts).toMatchObject({ done: 0, failed: 0 });
   });
 
-  it("a no-op never loads ICU's collation (localeCompare: ~10 ms at its first call)", async () => {
+  it("a no-op loads neither ICU's collation nor node:http/https/tls (~10 and ~5 ms)", async () => {
     const preload = path.join(tmp.path, 'no-collation.mjs');
     writeFileSync(
       preload,
       "String.prototype.localeCompare = () => { throw new Error('localeCompare on a no-op'); };\n" +
-        "Intl.Collator = function () { throw new Error('Intl.Collator on a no-op'); };\n",
+        "Intl.Collator = function () { throw new Error('Intl.Collator on a no-op'); };\n" +
+        "process.on('exit', () => {\n" +
+        '  const http = process.moduleLoadList.filter((m) => /^NativeModule (http|https|tls)$/.test(m));\n' +
+        "  if (http.length > 0) { process.stderr.write(`loaded ${http.join(', ')}\\n`); process.exitCode = 99; }\n" +
+        '});\n',
     );
     const r = await run(
       process.execPath,

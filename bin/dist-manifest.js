@@ -57,13 +57,15 @@ export function statSignature(st) {
 export function scanSources() {
   /** @type {Map<string, string>} */
   const out = new Map();
+  // Paths by concatenation: path.join per file was a third of this (cold) walk at start-up.
+  const root = ROOT + path.sep;
   /** @param {string} rel */
   const walk = (rel) => {
-    for (const e of readdirSync(path.join(ROOT, rel), { withFileTypes: true })) {
+    for (const e of readdirSync(root + rel, { withFileTypes: true })) {
       const child = `${rel}/${e.name}`;
       if (e.isDirectory()) walk(child);
       else if (e.isFile() || e.isSymbolicLink())
-        out.set(child, statSignature(statSync(path.join(ROOT, child))));
+        out.set(child, statSignature(statSync(root + child)));
     }
   };
   walk(SOURCE_DIR);

@@ -13,7 +13,8 @@
  * internet: not part of either runner's work; re-checking it costs each runner ~1 s).
  *
  * Prints each runner's time and the cache counters of its `cache-stats` event, whether both
- * ISOs are identical, and ends with one line
+ * ISOs are identical, each runner's CPU time (a `#` line: what a loaded machine stretches less),
+ * and ends with one line
  * `runner_a_s=… runner_b_s=… ratio=… upstream_bytes_a=… upstream_bytes_b=… cache_bytes_b=…`
  * (upstream bytes: image blobs the blob store fetched from the upstream; cache bytes: blobs
  * and task layers B downloaded from the cache). Target: ratio <= 0.3, upstream_bytes_b = 0.
@@ -25,6 +26,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startRegistry } from '../buildchain/sources/embedded/servers.ts';
+import { childrenCpuS } from './lib/cpu.ts';
 
 const REPO = path.resolve(import.meta.dirname, '..');
 const execp = promisify(execFile);
@@ -54,6 +56,8 @@ async function freshCopy(dir: string): Promise<void> {
 
 interface RunResult {
   readonly seconds: number;
+  /** CPU seconds of the build's process tree (user + system): what load does not stretch. */
+  readonly cpuS: number;
   readonly stats: Record<string, number | string>;
   readonly sha256: string;
 }
@@ -65,6 +69,7 @@ async function build(
   log: string,
 ): Promise<RunResult> {
   const t = process.hrtime.bigint();
+  const cpu0 = childrenCpuS();
   try {
     await execp(process.execPath, ['bin/buildchain.js', '--quiet', '--json-log', log, ...args], {
       cwd: dir,
@@ -76,13 +81,14 @@ async function build(
     throw new Error(`build in ${dir} failed:\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
   }
   const seconds = Number(process.hrtime.bigint() - t) / 1e9;
+  const cpuS = childrenCpuS() - cpu0;
   const events = (await readFile(log, 'utf8'))
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Record<string, number | string>);
   const stats = events.find((e) => e.event === 'cache-stats') ?? {};
   const sums = await readFile(path.join(dir, '_build', 'SHA256SUM'), 'utf8').catch(() => '');
-  return { seconds, stats, sha256: sums.split(/\s/)[0] ?? '' };
+  return { seconds, cpuS, stats, sha256: sums.split(/\s/)[0] ?? '' };
 }
 
 function num(stats: Record<string, number | string>, key: string): number {
@@ -156,6 +162,11 @@ export async function run(args: string[]): Promise<void> {
       );
     }
     process.stdout.write(`iso_identical=${String(a.sha256 !== '' && a.sha256 === b.sha256)}\n`);
+    // CPU time of each runner's build (not of the cache registry serving it): on a loaded
+    // machine the wall times stretch, these much less.
+    process.stdout.write(
+      `# load ${os.loadavg()[0]?.toFixed(1) ?? '?'}: cpu_a_s=${a.cpuS.toFixed(2)} cpu_b_s=${b.cpuS.toFixed(2)} cpu_ratio=${(b.cpuS / a.cpuS).toFixed(2)}\n`,
+    );
     const ratio = b.seconds / a.seconds;
     process.stdout.write(
       `runner_a_s=${a.seconds.toFixed(2)} runner_b_s=${b.seconds.toFixed(2)} ratio=${ratio.toFixed(2)} ` +

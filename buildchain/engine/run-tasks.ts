@@ -146,6 +146,7 @@ function taskCache(
     buildRoot: o.buildRoot,
     workDir,
     reporter: o.reporter,
+    hasher,
   });
 }
 

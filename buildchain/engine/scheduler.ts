@@ -14,6 +14,7 @@ import type { TaskGraph } from './graph.ts';
 import { runActions } from './run-actions.ts';
 import type { StateStore } from './state-store.ts';
 import type { TaskCache } from './cache/task-cache.ts';
+import { chainWeights, ReadyQueue } from './ready-queue.ts';
 import { TaskError } from './task.ts';
 import type { ToolChecker } from './tool-check.ts';
 
@@ -77,8 +78,10 @@ class Schedule {
   private readonly inRun = new Set<string>();
   private readonly remaining = new Map<string, number>();
   private readonly dependents = new Map<string, string[]>();
-  private readonly ready: string[] = [];
-  private readyIdx = 0;
+  /** Ready tasks, the one unblocking the most work first (see ready-queue.ts). */
+  private readonly ready: ReadyQueue;
+  /** Tasks being processed (a dynamic-deps task may be queued again meanwhile). */
+  private readonly active = new Set<string>();
   private running = 0;
   private stopping = false;
   private readonly outcomes = new Map<string, TaskOutcome>();
@@ -91,6 +94,8 @@ class Schedule {
 
   constructor(opts: SchedulerOptions) {
     this.o = opts;
+    const ranks = chainWeights(opts.selected, (n) => opts.graph.get(n).deps);
+    this.ready = new ReadyQueue((n) => ranks.get(n) ?? 0);
   }
 
   async run(): Promise<ScheduleResult> {
@@ -153,18 +158,19 @@ class Schedule {
   }
 
   private pump(): void {
-    while (!this.stopping && this.running < this.o.workers && this.readyIdx < this.ready.length) {
-      const name = this.ready[this.readyIdx++];
-      if (name === undefined || this.outcomes.has(name)) continue;
+    while (!this.stopping && this.running < this.o.workers && this.ready.size > 0) {
+      const name = this.ready.pop();
+      if (name === undefined || this.outcomes.has(name) || this.active.has(name)) continue;
       if (this.skipIgnored(name) || this.trySkipSync(name)) continue;
       this.running++;
+      this.active.add(name);
       void this.process(name).finally(() => {
         this.running--;
+        this.active.delete(name);
         this.pump();
       });
     }
-    if (this.running === 0 && (this.stopping || this.readyIdx >= this.ready.length))
-      this.finished?.();
+    if (this.running === 0 && (this.stopping || this.ready.size === 0)) this.finished?.();
   }
 
   private finish(name: string, outcome: TaskOutcome): void {
@@ -203,8 +209,8 @@ class Schedule {
         if (added.length > 0) {
           this.add(this.o.graph.closure(added));
           this.waitFor(name);
+          // Queued again by waitFor when nothing is left to wait for: run now (pump skips it).
           if (this.remaining.get(name) !== 0) return;
-          this.ready.pop(); // waitFor queued it; we run it now instead
         }
       }
       await this.evaluateAndRun(name, started);

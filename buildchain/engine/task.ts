@@ -161,9 +161,27 @@ export interface TaskDefinition {
    * run, its entry (keyed by a machine-independent fingerprint) is restored instead, checked;
    * after a run, readwrite mode uploads them. `true`: the targets; `{ outputs }`: these paths
    * (e.g. the directory of which the target is only the manifest). Only for tasks whose
-   * outputs depend on nothing but their declared inputs.
+   * outputs depend on nothing but their declared inputs. See {@link CacheableSpec}.
    */
-  readonly cacheable?: boolean | { readonly outputs: readonly string[] };
+  readonly cacheable?: boolean | CacheableSpec;
+}
+
+/** How a cacheable task is cached (docs/cache.md). */
+export interface CacheableSpec {
+  /** The paths the entry carries (default: the targets). */
+  readonly outputs?: readonly string[];
+  /**
+   * Inputs of the outputs that the fingerprint does not see (a lock's content, the checksums
+   * of the repositories a download resolves against, the content of the repos a check reads),
+   * computed when the cache key is: any JSON value, made portable like the rest of the key.
+   */
+  readonly keyInputs?: () => Promise<unknown>;
+  /**
+   * Directories holding the outputs of dependencies (e.g. the downloaded RPMs): an output file
+   * that is a hard link of a file there is recorded by reference, not stored again, and is
+   * linked back from there on restore (checked against its recorded sha256).
+   */
+  readonly linkFrom?: readonly string[];
 }
 
 /** A tool the buildchain can call, overridable by an env key (e.g. SKOPEO_BIN). */

@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { MEDIA_DOCKER_LIST, MEDIA_DOCKER_MANIFEST } from '../../buildchain/lib/oci/manifest.ts';
 import { writeIso } from '../../buildchain/media/iso/write-iso.ts';
@@ -16,6 +16,7 @@ import { scanImagesDir } from '../../buildchain/tasks/images/registry-scan.ts';
 import { registryNaming } from '../../buildchain/tasks/images/write-registry-config.ts';
 import { renderRegistryConfig } from '../../buildchain/tasks/solution/build/registry-config.ts';
 import { helloImage } from '../helpers/docker-image.ts';
+import { renderJinjaFile } from '../helpers/jinja.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -165,6 +166,59 @@ export async function writeSolutionArchive(
     }),
   );
   return { env, archive };
+}
+
+/** 2.4's `archives` context of the repo templates: env -> {name, version, path, iso}. */
+export type ArchivesContext = Record<
+  string,
+  { name: string; version: string; path: string; iso: string | null }
+>;
+
+/** What {@link writePodConfD} puts into conf.d. */
+export interface PodConfD {
+  /** The platform archives (`path`: where mounted or extracted), each with its include. */
+  readonly archives: ArchivesContext;
+  /** The env whose Salt tree renders the shared files (the newest version's). */
+  readonly newest: string;
+  /** Solutions: the archive, rendered with `repository` (its env, as 2.4 gives it). */
+  readonly solutions: readonly { readonly archive: string; readonly repository: string }[];
+}
+
+/**
+ * conf.d as 2.4's repo states fill it (see docs/iso.md), the templates rendered with
+ * python3-jinja2: `90-registry-config.inc` from the newest Salt tree with `archives`, each
+ * platform's `99-<env>-registry.inc`, the newest's `99-registry-common.inc`, and each
+ * Solution's `<repository>-registry-config.inc` with its images as `registry_root`.
+ */
+export async function writePodConfD(dir: string, o: PodConfD): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const files = (env: string): string =>
+    path.join(o.archives[env]?.path ?? '', 'salt/metalk8s/repo/files');
+  await writeFile(
+    path.join(dir, '90-registry-config.inc'),
+    await renderJinjaFile(path.join(files(o.newest), 'metalk8s-registry-config.inc.j2'), {
+      archives: o.archives,
+    }),
+  );
+  for (const env of Object.keys(o.archives)) {
+    await copyFile(
+      path.join(files(env), 'metalk8s-registry.inc'),
+      path.join(dir, `99-${env}-registry.inc`),
+    );
+  }
+  await copyFile(
+    path.join(files(o.newest), 'metalk8s-registry-common.inc'),
+    path.join(dir, '99-registry-common.inc'),
+  );
+  for (const s of o.solutions) {
+    await writeFile(
+      path.join(dir, `${s.repository}-registry-config.inc`),
+      await renderJinjaFile(path.join(s.archive, 'registry-config.inc.j2'), {
+        repository: s.repository,
+        registry_root: path.join(s.archive, 'images'),
+      }),
+    );
+  }
 }
 
 async function mkdirp(dir: string): Promise<string> {

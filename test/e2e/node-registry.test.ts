@@ -9,19 +9,21 @@
  * version and the Solution declared under `archives:`.
  */
 import { execFileSync } from 'node:child_process';
-import { chmod, copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyIso } from '../../buildchain/tasks/iso/verify.ts';
 import { startTestContainerd, type TestContainerd } from '../helpers/containerd.ts';
-import { missingJinja, renderJinjaFile } from '../helpers/jinja.ts';
+import { missingJinja } from '../helpers/jinja.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { freePort, startTestNginx, stopAll } from '../helpers/servers.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import {
   manifestOf,
   writePlatformIso,
+  writePodConfD,
   writeSolutionArchive,
+  type ArchivesContext,
   type FixtureImage,
 } from './node-fixtures.ts';
 
@@ -75,10 +77,7 @@ describe.skipIf(missing.length > 0)(
     let containerd: TestContainerd | undefined;
     let pod: string;
     /** 2.4's `archives` context: env -> {name, version, path, iso}. */
-    let archives: Record<
-      string,
-      { name: string; version: string; path: string; iso: string | null }
-    >;
+    let archives: ArchivesContext;
 
     beforeAll(async () => {
       tmp = await makeTempDir('node-registry-');
@@ -109,32 +108,11 @@ describe.skipIf(missing.length > 0)(
 
     /** conf.d as 2.4's repo states fill it, the templates rendered with plain Jinja. */
     async function podConfD(dir: string): Promise<void> {
-      await mkdir(dir, { recursive: true });
-      const newest = platform[V2] ?? '';
-      const files = (archive: string): string => path.join(archive, 'salt/metalk8s/repo/files');
-      await writeFile(
-        path.join(dir, '90-registry-config.inc'),
-        await renderJinjaFile(path.join(files(newest), 'metalk8s-registry-config.inc.j2'), {
-          archives,
-        }),
-      );
-      for (const v of [V1, V2]) {
-        await copyFile(
-          path.join(files(platform[v] ?? ''), 'metalk8s-registry.inc'),
-          path.join(dir, `99-metalk8s-${v}-registry.inc`),
-        );
-      }
-      await copyFile(
-        path.join(files(newest), 'metalk8s-registry-common.inc'),
-        path.join(dir, '99-registry-common.inc'),
-      );
-      await writeFile(
-        path.join(dir, `${solution.env}-registry-config.inc`),
-        await renderJinjaFile(path.join(solution.archive, 'registry-config.inc.j2'), {
-          repository: solution.env,
-          registry_root: path.join(solution.archive, 'images'),
-        }),
-      );
+      await writePodConfD(dir, {
+        archives,
+        newest: `metalk8s-${V2}`,
+        solutions: [{ archive: solution.archive, repository: solution.env }],
+      });
     }
 
     it('renders 90-registry-config.inc from 2.4 context: one root variable per archive', async () => {

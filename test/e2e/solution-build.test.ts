@@ -16,6 +16,7 @@ import {
 import { inspectSolutionIso } from '../../buildchain/tasks/solution/verify/inspect.ts';
 import { renderRegistryConstants } from '../../buildchain/tasks/solution/build/registry-config.ts';
 import { verifySolutionIso } from '../../buildchain/tasks/solution/verify/verify.ts';
+import { missingJinja, renderJinjaFile } from '../helpers/jinja.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { startTestNginx, stopAll } from '../helpers/servers.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
@@ -31,7 +32,7 @@ const missing = missingTools(
   'bsdtar',
   'nginx',
   'busybox',
-);
+).concat(missingJinja());
 
 function sha256(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -150,10 +151,11 @@ describe.skipIf(missing.length > 0)('example Solution ISO', () => {
     await mkdir(extract);
     await execa('bsdtar', ['-xf', iso, '-C', extract]);
     await chmod(extract, 0o755);
-    const template = await readFile(path.join(extract, 'registry-config.inc.j2'), 'utf8');
-    const rendered = template
-      .replaceAll('{{ repository }}', 'example-1.0.0-dev')
-      .replaceAll('{{ registry_root }}', path.join(extract, 'images'));
+    // Rendered as MetalK8s renders it at import (Jinja: its regex locations escape the value).
+    const rendered = await renderJinjaFile(path.join(extract, 'registry-config.inc.j2'), {
+      repository: 'example-1.0.0-dev',
+      registry_root: path.join(extract, 'images'),
+    });
     const conf = path.join(tmp.path, 'registry.inc');
     await writeFile(conf, `${renderRegistryConstants()}\n${rendered}`);
     const ngx = await startTestNginx({

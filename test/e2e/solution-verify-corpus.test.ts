@@ -128,11 +128,15 @@ describe.skipIf(missing.length > 0)('verify on damaged Solution ISOs', () => {
     await cp(root, caseRoot, { recursive: true });
     const file = path.join(caseRoot, 'registry-config.inc.j2');
     const text = await readFile(file, 'utf8');
-    // The reference output: the same blocks without the unknown-manifest regex locations.
-    const legacy = text.replace(
-      /\nlocation ~ "\^[^\n]*\/manifests\/\[\^\/\]\+\$" \{\n[\s\S]*?\n\}\n/g,
-      '',
-    );
+    // The reference output: the same blocks without the unknown-manifest regex locations, and
+    // blob patterns neither anchored nor escaped.
+    const legacy = text
+      .replace(/\nlocation ~ "\^[^\n]*\/manifests\/\[\^\/\]\+\$" \{\n[\s\S]*?\n\}\n/g, '')
+      .replace(
+        /\nlocation ~ "\^[^\n]*\/blobs\/sha256:\(\[a-f0-9\]\{64\}\)\$" \{\n {4}alias \{\{ registry_root \}\}\/([^\n]+)\/;/g,
+        '\nlocation ~ "/v2/{{ repository }}/$1/blobs/sha256:([a-f0-9]{64})" {\n    alias {{ registry_root }}/$1/;',
+      );
+    expect(legacy).not.toContain('location ~ "^');
     expect(legacy).not.toBe(text);
     await writeFile(file, legacy);
     const iso = path.join(tmp.path, 'iso-legacy', 'example.iso');

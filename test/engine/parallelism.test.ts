@@ -3,6 +3,7 @@
  * (each waits for the other to have started), never in timing thresholds.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chainWeights, ReadyQueue } from '../../buildchain/engine/ready-queue.ts';
 import { eventOf } from '../helpers/ndjson.ts';
 import { runCli } from '../helpers/run-cli.ts';
 import { createWorkspace, type Workspace } from '../helpers/workspace.ts';
@@ -47,5 +48,68 @@ describe('parallelism', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(ws.read('p1.saw')).toBe('no\n');
     expect(ws.read('p2.saw')).toBe('yes\n');
+  });
+});
+
+describe('order of ready tasks', () => {
+  let ws: Workspace;
+  beforeAll(async () => {
+    // A crowd of independent tasks listed first, then a chain `chain1` → `chain2` → `chain3`.
+    ws = await createWorkspace(`
+      const t = (name, deps) => ({ name, taskDeps: deps, actions: [cmd(['true'])] });
+      return [
+        t('crowd1', []), t('crowd2', []), t('crowd3', []), t('crowd4', []),
+        t('chain1', []),
+        t('chain2', ['chain1']),
+        t('chain3', ['chain2']),
+        { name: 'all', taskDeps: ['chain3', 'crowd1', 'crowd2', 'crowd3', 'crowd4'] },
+      ];`);
+  });
+  afterAll(() => ws.cleanup());
+
+  it('the ready task the most tasks wait on goes first; equals in the order they became ready', async () => {
+    const r = await runCli(ws, ['all']);
+    expect(r.code, r.stderr).toBe(0);
+    const started = r.events.filter((e) => e.event === 'start').map((e) => e.task);
+    expect(started).toEqual(['chain1', 'chain2', 'crowd1', 'crowd2', 'crowd3', 'crowd4', 'chain3']);
+  });
+});
+
+describe('ready queue', () => {
+  it('weighs a task by the tasks waiting on it, directly or not (a 10 000-task chain too)', () => {
+    const deps: Record<string, string[]> = { a: [], b: ['a'], c: ['b'], x: ['a'], top: ['c', 'x'] };
+    const ranks = chainWeights(Object.keys(deps), (n) => deps[n] ?? []);
+    expect(Object.fromEntries(ranks)).toEqual({ top: 1, c: 2, x: 2, b: 3, a: 6 });
+    const n = 10_000;
+    const long = chainWeights(
+      Array.from({ length: n }, (_, i) => `t${i}`),
+      (name) => {
+        const i = Number(name.slice(1));
+        return i === 0 ? [] : [`t${i - 1}`];
+      },
+    );
+    expect(long.get('t0')).toBe(n);
+    // 60 levels of diamonds double the weight at each level: capped, still ordered.
+    const lattice: Record<string, string[]> = { a0: [], b0: [] };
+    for (let i = 1; i <= 60; i++) {
+      lattice[`a${i}`] = [`a${i - 1}`, `b${i - 1}`];
+      lattice[`b${i}`] = [`a${i - 1}`, `b${i - 1}`];
+    }
+    const capped = chainWeights(Object.keys(lattice), (name) => lattice[name] ?? []);
+    expect(capped.get('a0')).toBe(2 ** 40);
+    expect(capped.get('a60')).toBe(1);
+  });
+
+  it('pops the highest rank first, then first in', () => {
+    const rank: Record<string, number> = { low1: 0, high: 5, low2: 0, mid: 2 };
+    const q = new ReadyQueue((n) => rank[n] ?? 0);
+    for (const n of ['low1', 'high', 'low2', 'mid']) q.push(n);
+    expect([q.pop(), q.pop(), q.pop(), q.pop(), q.pop()]).toEqual([
+      'high',
+      'mid',
+      'low1',
+      'low2',
+      undefined,
+    ]);
   });
 });

@@ -10,6 +10,7 @@ import {
   linkSync,
   mkdirSync,
   readFileSync,
+  statSync,
   symlinkSync,
   utimesSync,
   writeFileSync,
@@ -22,6 +23,7 @@ import { parseSettings } from '../../buildchain/config/settings.ts';
 import { cacheCommandArgs, parseAge, parseCacheArgs } from '../../buildchain/cli/cache.ts';
 import {
   CorruptEntryError,
+  EntryNotUsableError,
   packArtifact,
   unpackArtifact,
   type PackedArtifact,
@@ -33,6 +35,8 @@ import {
   versionLines,
 } from '../../buildchain/engine/cache/key.ts';
 import { FileHasher } from '../../buildchain/engine/fingerprint.ts';
+import { primeHasher } from '../../buildchain/engine/cache/task-cache.ts';
+import { tarStream, type TarEntry } from '../../buildchain/engine/cache/tar.ts';
 import { TaskGraph } from '../../buildchain/engine/graph.ts';
 import { cmd, type TaskDefinition } from '../../buildchain/engine/task.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
@@ -231,6 +235,205 @@ describe('deterministic layers, checked restores', () => {
     expect(
       execFileSync('ls', [path.join(dest, '_build', '.buildchain', 'cache-tmp')]).toString(),
     ).not.toMatch(/restore-/);
+  });
+});
+
+describe('key inputs and linked files', () => {
+  it("a task's keyInputs go into its key (and its task dependents'), made portable", async () => {
+    const dir = path.join(tmp.path, 'inputs');
+    const graphWith = (pin: string, dir = path.join(tmp.path, 'inputs')): TaskGraph =>
+      new TaskGraph(dir, [
+        {
+          name: 'dl',
+          targets: [path.join(dir, '_build', 'dl.txt')],
+          actions: [cmd(['true'])],
+          cacheable: { keyInputs: () => Promise.resolve({ pin, at: path.join(dir, 'x') }) },
+        },
+        {
+          name: 'repo',
+          taskDeps: ['dl'],
+          targets: [path.join(dir, '_build', 'repo')],
+          actions: [cmd(['true'])],
+          cacheable: true,
+        },
+      ]);
+    const one = keys(graphWith('1'));
+    const again = keys(graphWith('1', path.join(tmp.path, 'elsewhere', 'inputs')));
+    const two = keys(graphWith('2'));
+    expect(await keyOf(one, 'dl')).toBe(await keyOf(again, 'dl'));
+    expect(await keyOf(one, 'dl')).not.toBe(await keyOf(two, 'dl'));
+    expect(await keyOf(one, 'repo')).not.toBe(await keyOf(two, 'repo'));
+    // A key input naming the machine refuses the key, as any other part.
+    const home = new TaskGraph(dir, [
+      {
+        name: 'dl',
+        targets: [path.join(dir, '_build', 'dl.txt')],
+        actions: [cmd(['true'])],
+        cacheable: { keyInputs: () => Promise.resolve({ home: os.homedir() }) },
+      },
+    ]);
+    expect(await keys(home).keyOf('dl')).toEqual({
+      refused: `its key inputs name the home directory ${os.homedir()}`,
+    });
+  });
+
+  it('a hard link of a linkFrom file is recorded, not stored; restored as a link once it matches', async () => {
+    const src = path.join(tmp.path, 'link-src');
+    const b = path.join(src, '_build');
+    mkdirSync(path.join(b, 'dl'), { recursive: true });
+    mkdirSync(path.join(b, 'repo'), { recursive: true });
+    writeFileSync(path.join(b, 'dl', 'big.rpm'), 'R'.repeat(100_000));
+    linkSync(path.join(b, 'dl', 'big.rpm'), path.join(b, 'repo', 'big.rpm'));
+    writeFileSync(path.join(b, 'repo', 'repomd.xml'), '<repomd/>');
+    const packed = await packArtifact({
+      task: 'repo',
+      key: 'k'.repeat(64),
+      format: 2,
+      outputs: [path.join(b, 'repo')],
+      linkFrom: [path.join(b, 'dl')],
+      root: src,
+      buildRoot: b,
+      workDir: path.join(b, '.buildchain', 'cache-tmp'),
+    });
+    expect(packed.config.entries.find((e) => e.path === 'B/repo/big.rpm')).toMatchObject({
+      link: 'B/dl/big.rpm',
+      size: 100_000,
+    });
+    expect(packed.layerSize).toBeLessThan(10_000);
+    expect(execFileSync('tar', ['-tf', packed.layerFile]).toString()).not.toContain('big.rpm');
+
+    // Elsewhere, with the dependency's output in place: linked, not copied.
+    const dest = path.join(tmp.path, 'link-dest');
+    const db = path.join(dest, '_build');
+    mkdirSync(path.join(db, 'dl'), { recursive: true });
+    writeFileSync(path.join(db, 'dl', 'big.rpm'), 'R'.repeat(100_000));
+    const io = {
+      layerFile: packed.layerFile,
+      config: packed.config,
+      root: dest,
+      buildRoot: db,
+      workDir: path.join(db, '.buildchain', 'cache-tmp'),
+    };
+    const placed = await unpackArtifact(io);
+    expect(statSync(path.join(db, 'repo', 'big.rpm')).ino).toBe(
+      statSync(path.join(db, 'dl', 'big.rpm')).ino,
+    );
+    expect(readFileSync(path.join(db, 'repo', 'repomd.xml'), 'utf8')).toBe('<repomd/>');
+    expect(placed.map((f) => path.relative(db, f.path)).sort()).toEqual([
+      'repo/big.rpm',
+      'repo/repomd.xml',
+    ]);
+
+    // The dependency's output differs here (or is missing): not usable, nothing moves.
+    const other = path.join(tmp.path, 'link-other');
+    const ob = path.join(other, '_build');
+    mkdirSync(path.join(ob, 'dl'), { recursive: true });
+    mkdirSync(path.join(ob, 'repo'), { recursive: true });
+    writeFileSync(path.join(ob, 'repo', 'old'), 'old');
+    const oio = { ...io, root: other, buildRoot: ob, workDir: path.join(ob, '.cache-tmp') };
+    await expect(unpackArtifact(oio)).rejects.toThrow(
+      /big\.rpm links to B\/dl\/big\.rpm, which is missing here/,
+    );
+    writeFileSync(path.join(ob, 'dl', 'big.rpm'), 'X'.repeat(100_000));
+    await expect(unpackArtifact(oio)).rejects.toThrow(EntryNotUsableError);
+    expect(readFileSync(path.join(ob, 'repo', 'old'), 'utf8')).toBe('old');
+    // An entry claiming a link for a file the layer holds is corrupt.
+    const fake = {
+      ...packed.config,
+      entries: packed.config.entries.map((e) =>
+        e.path === 'B/repo/repomd.xml' ? { ...e, link: 'B/dl/big.rpm' } : e,
+      ),
+    };
+    await expect(unpackArtifact({ ...io, config: fake })).rejects.toThrow(CorruptEntryError);
+  });
+
+  it('a layer writing through a symlink, a hard link entry or a truncated layer is refused; nothing escapes', async () => {
+    const dest = path.join(tmp.path, 'evil-dest');
+    const db = path.join(dest, '_build');
+    const outside = path.join(tmp.path, 'evil-outside');
+    mkdirSync(outside, { recursive: true });
+    mkdirSync(db, { recursive: true });
+    const io = { root: dest, buildRoot: db, workDir: path.join(db, '.cache-tmp') };
+    const layerOf = async (entries: TarEntry[], name: string): Promise<string> => {
+      const file = path.join(tmp.path, name);
+      const chunks: Buffer[] = [];
+      for await (const c of tarStream(entries)) chunks.push(c);
+      writeFileSync(file, Buffer.concat(chunks));
+      return file;
+    };
+    const src = path.join(tmp.path, 'evil-src');
+    writeFileSync(src, 'pwned');
+    const sha = execFileSync('sha256sum', [src]).toString().split(' ')[0] ?? '';
+    // A symlink to a directory outside, then a file "under" it: both in the (lying) config.
+    const config = {
+      format: 2,
+      task: 'gen',
+      key: 'k'.repeat(64),
+      outputs: ['B/out'],
+      entries: [
+        { path: 'B/out', type: 'dir' as const },
+        { path: 'B/out/esc', type: 'symlink' as const, target: outside },
+        { path: 'B/out/esc/pwned', type: 'file' as const, exec: false, size: 5, sha256: sha },
+      ],
+    };
+    const layerFile = await layerOf(
+      [
+        { path: 'B/out', type: 'dir' },
+        { path: 'B/out/esc', type: 'symlink', target: outside },
+        { path: 'B/out/esc/pwned', type: 'file', size: 5, source: src },
+      ],
+      'evil-symlink.tar',
+    );
+    await expect(unpackArtifact({ ...io, layerFile, config })).rejects.toThrow(
+      /B\/out\/esc\/pwned is not under a directory of the entry/,
+    );
+    expect(() => readFileSync(path.join(outside, 'pwned'))).toThrow();
+    // A hard link entry (GNU tar writes the second name of a file so).
+    const g = path.join(tmp.path, 'evil-gnu');
+    mkdirSync(path.join(g, 'B', 'out'), { recursive: true });
+    writeFileSync(path.join(g, 'B', 'out', 'a'), 'pwned');
+    linkSync(path.join(g, 'B', 'out', 'a'), path.join(g, 'B', 'out', 'b'));
+    const gnu = path.join(tmp.path, 'evil-hardlink.tar');
+    execFileSync('tar', [
+      '--format=ustar',
+      '--no-recursion',
+      '-cf',
+      gnu,
+      '-C',
+      g,
+      'B/out',
+      'B/out/a',
+      'B/out/b',
+    ]);
+    const linkConfig = {
+      ...config,
+      entries: [
+        { path: 'B/out', type: 'dir' as const },
+        { path: 'B/out/a', type: 'file' as const, exec: false, size: 5, sha256: sha },
+        { path: 'B/out/b', type: 'file' as const, exec: false, size: 5, sha256: sha },
+      ],
+    };
+    await expect(unpackArtifact({ ...io, layerFile: gnu, config: linkConfig })).rejects.toThrow(
+      /B\/out\/b: tar entries of type "1" are not allowed/,
+    );
+    // A truncated layer.
+    const bytes = readFileSync(layerFile);
+    const cut = path.join(tmp.path, 'evil-cut.tar');
+    writeFileSync(cut, bytes.subarray(0, 1024 + 100));
+    await expect(unpackArtifact({ ...io, layerFile: cut, config })).rejects.toThrow(
+      /the layer is not a valid tar: the layer is truncated/,
+    );
+    expect(execFileSync('ls', ['-A', io.workDir]).toString()).toBe('');
+    expect(() => statSync(path.join(db, 'out'))).toThrow();
+  });
+
+  it("a restored file's checked sha256 gives the hasher the hash it would compute", async () => {
+    const f = path.join(tmp.path, 'primed.bin');
+    writeFileSync(f, 'some restored bytes\n'.repeat(1000));
+    const sha = execFileSync('sha256sum', [f]).toString().split(' ')[0] ?? '';
+    const primed = new FileHasher(new Map());
+    primeHasher(primed, f, sha);
+    expect(primed.cache.get(f)?.[3]).toBe(await new FileHasher(new Map()).hash(f));
   });
 });
 

@@ -1,19 +1,22 @@
 /**
- * The build cache with the real packaging tasks (rpmbuild, createrepo_c): a runner builds the
- * SRPM, the RPM and the local repository and uploads them; another workspace at another path
- * restores all three from the cache (read mode) and gets the same bytes, without running
- * rpmbuild or createrepo.
+ * The build cache with the real packaging tasks (rpmbuild, createrepo_c, dnf): a runner builds
+ * the SRPM, the RPM and the local repository and uploads them; another workspace at another
+ * path restores all three from the cache (read mode) and gets the same bytes, without running
+ * rpmbuild or createrepo. With an upstream repo (nginx on 127.0.0.1), the download, the
+ * downloaded repos' metadata and the closure check are restored too: the RPMs come from the
+ * cache once and are hard-linked into the repos, never fetched from the upstream again.
  */
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { walkTree } from '../../buildchain/lib/fs/walk.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { runCliHere, shellEnv } from '../helpers/run-cli.ts';
-import { stopAll } from '../helpers/servers.ts';
+import { startTestNginx, stopAll } from '../helpers/servers.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import type { JsonEvent } from '../helpers/ndjson.ts';
 import { startCacheRegistry, type CacheRegistry } from './cache-fixture.ts';
+import { buildTestRpm, makeRepo } from './packages-fixtures.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const MODULE = path.join(import.meta.dirname, 'packages-tasks-module.ts');
@@ -44,38 +47,52 @@ const missing = missingTools(
   'rpmspec',
   'rpm',
   'createrepo_c',
+  'dnf',
+  'nginx',
 );
 
 let tmp: TempDir;
 let reg: CacheRegistry;
 
-/** A workspace with one built package and no upstream repository. */
-async function workspace(dir: string): Promise<string> {
+/** A workspace with one built package and no upstream repository (or the one at `upstream`). */
+async function workspace(dir: string, upstream?: string): Promise<string> {
   const spec = path.join(dir, 'packages-specs', 'hello-cached');
   await mkdir(spec, { recursive: true });
   await copyFile(path.join(REPO, '.env.example'), path.join(dir, '.env.example'));
   await writeFile(path.join(dir, 'VERSION'), 'VERSION_MAJOR=2\nVERSION_MINOR=4\n');
   await writeFile(
     path.join(dir, 'packages-specs', 'redhat-7.yaml'),
-    'osFamily: redhat-7\nreleasever: "7"\ndistTag: el7\nrepos: []\npackages:\n  - { name: hello-cached, built: true }\n',
+    upstream === undefined
+      ? 'osFamily: redhat-7\nreleasever: "7"\ndistTag: el7\nrepos: []\npackages:\n  - { name: hello-cached, built: true }\n'
+      : [
+          'osFamily: redhat-7',
+          'releasever: "7"',
+          'distTag: el7',
+          'repos:',
+          `  - { name: main, baseUrl: "${upstream}/main/", gpgKeys: [] }`,
+          'packages:',
+          '  - { name: hello-cached, built: true }',
+          '  - { name: hello-app, repo: main }',
+          '',
+        ].join('\n'),
   );
   await writeFile(path.join(spec, 'hello-cached.spec'), SPEC);
   await writeFile(path.join(spec, 'hello.txt'), 'cached source\n');
   return dir;
 }
 
-async function build(ws: string, mode: 'read' | 'readwrite'): Promise<JsonEvent[]> {
-  const r = await runCliHere(
-    ws,
-    ['--tasks-module', MODULE, 'packaging:repo:metalk8s-scality-el7'],
-    {
-      env: shellEnv({
-        ...reg.env('ci/packages', mode),
-        SOURCES: 'upstream',
-        SOURCE_DATE_EPOCH: '1700000000',
-      }),
-    },
-  );
+async function build(
+  ws: string,
+  mode: 'read' | 'readwrite',
+  target = 'packaging:repo:metalk8s-scality-el7',
+): Promise<JsonEvent[]> {
+  const r = await runCliHere(ws, ['--tasks-module', MODULE, target], {
+    env: shellEnv({
+      ...reg.env('ci/packages', mode),
+      SOURCES: 'upstream',
+      SOURCE_DATE_EPOCH: '1700000000',
+    }),
+  });
   expect(r.code, r.stderr + r.stdout).toBe(0);
   return r.events;
 }
@@ -83,11 +100,19 @@ async function build(ws: string, mode: 'read' | 'readwrite'): Promise<JsonEvent[
 /** Every file under the build's RPM and repo outputs, with its bytes. */
 async function outputs(ws: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (const dir of ['_build/packaging/redhat-7/rpm', '_build/root/packages/redhat']) {
+  for (const dir of [
+    '_build/packages/redhat-7/rpm',
+    '_build/packages/redhat-7/cache',
+    '_build/root/packages/redhat',
+  ]) {
     for (const e of await walkTree(path.join(ws, dir), { missingOk: true }))
       if (e.kind === 'file')
         out.set(`${dir}/${e.rel}`, (await readFile(e.path)).toString('base64'));
   }
+  const closure = await readFile(path.join(ws, '_build/packages/redhat-7/closure.json'), 'utf8')
+    .then((t) => t)
+    .catch(() => undefined);
+  if (closure !== undefined) out.set('closure.json', closure);
   return out;
 }
 
@@ -136,4 +161,71 @@ describe.skipIf(missing.length > 0)('build cache: real RPM builds and repo metad
     expect([...mine.keys()].some((k) => k.endsWith('repomd.xml'))).toBe(true);
     expect(theirs).toEqual(mine);
   });
+
+  it('restores the download, every repo and the closure verdict: RPMs linked, none fetched upstream', async () => {
+    // The upstream: one repo with two RPMs, on nginx.
+    const srv = path.join(tmp.path, 'srv');
+    const rpms = [
+      await buildTestRpm(path.join(tmp.path, 'b'), {
+        name: 'hello-app',
+        version: '1.0',
+        requires: ['hello-lib'],
+      }),
+      await buildTestRpm(path.join(tmp.path, 'b'), { name: 'hello-lib', version: '3.1' }),
+    ];
+    await makeRepo(path.join(srv, 'main'), rpms);
+    await chmod(tmp.path, 0o755);
+    const nginx = await startTestNginx({
+      dir: path.join(tmp.path, 'nginx'),
+      serverBody: `root ${srv};`,
+    });
+    const upstream = `http://${nginx.address}`;
+
+    const a = await workspace(path.join(tmp.path, 'up-a', 'metalk8s'), upstream);
+    const first = await build(a, 'readwrite', 'packaging');
+    const ranA = first.filter((e) => e.event === 'start').map((e) => e.task);
+    expect(ranA).toEqual(
+      expect.arrayContaining([
+        'packaging:download',
+        'packaging:repo:metalk8s-main-el7',
+        'packaging:closure',
+      ]),
+    );
+    expect(first.find((e) => e.event === 'cache-stats')).toMatchObject({ warnings: 0 });
+
+    // The upstream keeps its metadata but loses its RPMs: B cannot fetch them from there.
+    for (const f of rpms) await rm(path.join(srv, 'main', path.basename(f)));
+
+    const b = await workspace(path.join(tmp.path, 'up-elsewhere', 'runner-b'), upstream);
+    const second = await build(b, 'read', 'packaging');
+    expect(second.filter((e) => e.event === 'start').map((e) => e.task)).toEqual([]);
+    expect(
+      second
+        .filter((e) => e.event === 'cached')
+        .map((e) => e.task)
+        .sort(),
+    ).toEqual([
+      'packaging:closure',
+      'packaging:download',
+      'packaging:repo:metalk8s-main-el7',
+      'packaging:repo:metalk8s-scality-el7',
+      'packaging:rpm:hello-cached',
+      'packaging:srpm:hello-cached',
+    ]);
+    expect(second.find((e) => e.event === 'cache-stats')).toMatchObject({ warnings: 0 });
+    expect(await outputs(b)).toEqual(await outputs(a));
+
+    // The repos' RPMs are hard links of the download's and the RPM build's outputs.
+    const repo = path.join(b, '_build/root/packages/redhat');
+    const cached = path.join(b, '_build/packages/redhat-7/cache/main');
+    for (const f of rpms) {
+      const name = path.basename(f);
+      expect((await stat(path.join(repo, 'metalk8s-main-el7', name))).ino).toBe(
+        (await stat(path.join(cached, name))).ino,
+      );
+    }
+    // Restored like a run: nothing to do next time.
+    const again = await build(b, 'read', 'packaging');
+    expect(again.filter((e) => e.event === 'start' || e.event === 'cached')).toEqual([]);
+  }, 120_000);
 });

@@ -138,6 +138,49 @@ describe.skipIf(missing.length > 0)('build cache on a registry with basic auth',
     expectOutputs(b, 'tamper\n');
   });
 
+  it('an entry linking to a dependency output that differs here is not used: warning, the task runs', async () => {
+    // `dl` is not reproducible (its output names the clone); `repo` hard-links it and records
+    // it as a link (linkFrom), so its entry holds only its own file.
+    const tasks = `
+      const b = config.buildRoot;
+      return [
+        {
+          name: 'dl',
+          targets: [b + '/dl/f.bin'],
+          actions: [sh('mkdir -p _build/dl && pwd > _build/dl/f.bin')],
+        },
+        {
+          name: 'repo',
+          taskDeps: ['dl'],
+          targets: [b + '/repo'],
+          cacheable: { linkFrom: [b + '/dl'] },
+          actions: [sh('echo run >> runs.txt && rm -rf _build/repo && mkdir -p _build/repo && ln _build/dl/f.bin _build/repo/f.bin && echo meta > _build/repo/meta')],
+        },
+      ];
+    `;
+    const a = await createWorkspace(tasks);
+    const b = await createWorkspace(tasks);
+    workspaces.push(a, b);
+    const ra = await runCli(a, ['repo'], { env: reg.env('ci/links', 'readwrite') });
+    expect(ra.code, ra.stderr).toBe(0);
+    expect(warnings(ra.events)).toEqual([]);
+    const rb = await runCli(b, ['repo'], { env: reg.env('ci/links', 'read') });
+    expect(rb.code, rb.stderr).toBe(0);
+    expect(kinds(rb.events, 'repo')).toContain('start');
+    expect(warnings(rb.events)).toEqual([
+      expect.stringMatching(
+        /^warning: build cache oci:\/\/.*: entry for repo not usable here, the task runs: B\/repo\/f\.bin links to B\/dl\/f\.bin, which differs from what the entry recorded here$/,
+      ),
+    ]);
+    expect(runs(b)).toBe(1);
+    expect(b.read('_build/repo/f.bin')).toBe(`${b.dir}\n`);
+    // Where the linked file matches (A itself, its repo removed): restored, as a hard link.
+    a.remove('_build/repo');
+    const again = await runCli(a, ['repo'], { env: reg.env('ci/links', 'read') });
+    expect(kinds(again.events, 'repo')).toEqual(['cached']);
+    expect(statSync(a.path('_build/repo/f.bin')).ino).toBe(statSync(a.path('_build/dl/f.bin')).ino);
+  });
+
   it('read mode never writes to the registry', async () => {
     const before = countFiles(reg.dataDir);
     const tagsBefore = await reg.client('ci/read-only').listTags();

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execDirect } from '../../buildchain/engine/exec/run-command.ts';
 import { assembleRepo } from '../../buildchain/tasks/packages/repo.ts';
+import { dnfInstall as dnfInstallInto } from '../helpers/dnf.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { runCliHere } from '../helpers/run-cli.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
@@ -72,33 +73,13 @@ async function dnfInstall(
   keyFile: string,
   pkgs: readonly string[],
 ): Promise<{ exitCode: number; stderr: string }> {
-  const d = (n: string) => path.join(work, n);
   // dnf does not create its log dir (it fails with `Failed to open log file`).
-  await mkdir(d('log'), { recursive: true });
-  return execDirect(
-    [
-      'dnf',
-      '-y',
-      '-q',
-      '--refresh',
-      `--installroot=${d('root')}`,
-      '--releasever=7',
-      '--setopt=reposdir=/dev/null',
-      '--setopt=skip_if_unavailable=False',
-      `--setopt=cachedir=${d('cache')}`,
-      `--setopt=system_cachedir=${d('cache')}`,
-      `--setopt=logdir=${d('log')}`,
-      `--setopt=persistdir=${d('lib')}`,
-      `--repofrompath=signed,file://${repoDir}`,
-      '--repo=signed',
-      '--setopt=signed.repo_gpgcheck=1',
-      '--setopt=signed.gpgcheck=1',
-      `--setopt=signed.gpgkey=file://${keyFile}`,
-      'install',
-      ...pkgs,
-    ],
-    { reject: false },
-  );
+  await mkdir(path.join(work, 'log'), { recursive: true });
+  return dnfInstallInto(path.join(work, 'root'), pkgs, {
+    repos: [{ name: 'signed', dir: repoDir, keys: [keyFile] }],
+    repoGpgcheck: true,
+    stateDir: work,
+  });
 }
 
 async function installed(work: string): Promise<string> {

@@ -6,17 +6,17 @@
  * templates rendered with python3-jinja2), and the errors real clients report: skopeo says
  * "manifest unknown", containerd's ctr "not found", both exiting non-zero.
  */
-import { chmod, copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { chmod } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execDirect } from '../../buildchain/engine/exec/run-command.ts';
 import type { LoopbackServer } from '../../buildchain/sources/embedded/servers.ts';
 import { startTestContainerd, type TestContainerd } from '../helpers/containerd.ts';
-import { missingJinja, renderJinjaFile } from '../helpers/jinja.ts';
+import { missingJinja } from '../helpers/jinja.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { startTestNginx, stopAll } from '../helpers/servers.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
-import { writePlatformArchive, writeSolutionArchive } from '../e2e/node-fixtures.ts';
+import { writePlatformArchive, writePodConfD, writeSolutionArchive } from '../e2e/node-fixtures.ts';
 
 const missing = [
   ...missingTools('nginx', 'skopeo', 'containerd', 'ctr', 'python3'),
@@ -49,31 +49,13 @@ describe.skipIf(missing.length > 0)('registry: unknown manifests of known reposi
     ]);
     served.push([PLATFORM_ENV, 'pause', '3.1'], [solution.env, 'example-app', '1.0.0']);
     // conf.d as 2.4's repo states fill it (see docs/iso.md and node-registry.test.ts).
-    const confD = path.join(tmp.path, 'pod', 'conf.d');
-    await mkdir(confD, { recursive: true });
-    const files = path.join(platform, 'salt/metalk8s/repo/files');
-    const archives = {
-      [PLATFORM_ENV]: { name: 'MetalK8s', version: VERSION, path: platform, iso: null },
-    };
-    await writeFile(
-      path.join(confD, '90-registry-config.inc'),
-      await renderJinjaFile(path.join(files, 'metalk8s-registry-config.inc.j2'), { archives }),
-    );
-    await copyFile(
-      path.join(files, 'metalk8s-registry.inc'),
-      path.join(confD, `99-${PLATFORM_ENV}-registry.inc`),
-    );
-    await copyFile(
-      path.join(files, 'metalk8s-registry-common.inc'),
-      path.join(confD, '99-registry-common.inc'),
-    );
-    await writeFile(
-      path.join(confD, `${solution.env}-registry-config.inc`),
-      await renderJinjaFile(path.join(solution.archive, 'registry-config.inc.j2'), {
-        repository: solution.env,
-        registry_root: path.join(solution.archive, 'images'),
-      }),
-    );
+    await writePodConfD(path.join(tmp.path, 'pod', 'conf.d'), {
+      archives: {
+        [PLATFORM_ENV]: { name: 'MetalK8s', version: VERSION, path: platform, iso: null },
+      },
+      newest: PLATFORM_ENV,
+      solutions: [{ archive: solution.archive, repository: solution.env }],
+    });
     nginx = await startTestNginx({
       dir: path.join(tmp.path, 'pod'),
       serverBody: 'include conf.d/*.inc;',

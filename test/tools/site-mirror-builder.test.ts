@@ -12,6 +12,10 @@ import { parseSettings } from '../../buildchain/config/settings.ts';
 import { BlobStore } from '../../buildchain/media/images/blob-store.ts';
 import { buildLocalImage } from '../../buildchain/tasks/images/build.ts';
 import { builderEnv, builderMirrors } from '../../buildchain/tasks/images/builder-env.ts';
+import { createImagesTasks } from '../../buildchain/tasks/images/tasks.ts';
+import type { Sources } from '../../buildchain/sources/sources.ts';
+import { testConfig } from '../helpers/config.ts';
+import { runOnEngine } from '../helpers/engine-run.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import {
   closeAll,
@@ -161,6 +165,61 @@ describe('builder environment: mirrors and credentials', () => {
         const pulls = reg.log.requests.filter((q) => q.path.startsWith('/v2/hub/library/base/'));
         expect(pulls.length).toBeGreaterThan(0);
         expect(pulls.some((q) => q.authorization === `Basic ${b64('carol:pa55')}`)).toBe(true);
+      },
+    );
+
+    it(
+      'images:build on the engine runs again when the mirror changes or credentials are added, not when they change',
+      { timeout: 300_000 },
+      async () => {
+        const base = makeBaseImage(path.join(tmp.path, 'base-engine'));
+        const repos = new Map<string, StandInRepo>([
+          ['hub/library/base', repoOf(base, '1.0')],
+          ['hub2/library/base', repoOf(base, '1.0')],
+        ]);
+        const reg = registryHandler({ repos });
+        const host = `127.0.0.1:${String(await serve(reg.handler))}`;
+        const root = path.join(tmp.path, 'engine-repo');
+        await mkdir(path.join(root, 'images', 'app'), { recursive: true });
+        await writeFile(
+          path.join(root, 'images', 'images.yaml'),
+          'images:\n  - name: app\n    version: "1.0"\n    build:\n      context: images/app\n',
+        );
+        await writeFile(
+          path.join(root, 'images', 'app', 'Containerfile'),
+          'FROM docker.io/library/base:1.0\nCOPY Containerfile /built-from\n',
+        );
+        await writeFile(path.join(root, 'auth.json'), '{"auths":{}}');
+        await writeFile(path.join(root, 'other-auth.json'), '{"auths":{}}');
+        const settings = (prefix: string, authFile = 'auth.json'): Record<string, string> => ({
+          SOURCES: 'site',
+          REGISTRY_MIRRORS: `docker.io=${host}/${prefix}`,
+          INSECURE_REGISTRIES: host,
+          REGISTRY_AUTH_FILE: authFile,
+        });
+        const site = { kind: 'site' } as Sources;
+        const build = async (env: Record<string, string>): Promise<readonly string[]> => {
+          const c = testConfig(root, env, 'site');
+          const r = await runOnEngine(c, createImagesTasks(c, site), ['images:build:app']);
+          expect(r.exitCode, r.failures.join('\n')).toBe(0);
+          return r.ran;
+        };
+        const pulls = (prefix: string): number =>
+          reg.log.requests.filter((q) => q.path.startsWith(`/v2/${prefix}/library/base/`)).length;
+        expect(await build(settings('hub'))).toEqual(['images:build:app']);
+        expect(pulls('hub')).toBeGreaterThan(0);
+        expect(await build(settings('hub'))).toEqual([]);
+        // New credentials in the same file: not in the fingerprint (no secret is).
+        await writeFile(path.join(root, 'auth.json'), '{"auths":{"x.example":{"auth":"eDp5"}}}');
+        expect(await build(settings('hub'))).toEqual([]);
+        expect(await build(settings('hub2'))).toEqual(['images:build:app']);
+        expect(pulls('hub2')).toBeGreaterThan(0);
+        // Another file of credentials: not either (a path in the home directory would make the
+        // key unfit for the build cache).
+        expect(await build(settings('hub2', 'other-auth.json'))).toEqual([]);
+        const anonymous = settings('hub2');
+        Reflect.deleteProperty(anonymous, 'REGISTRY_AUTH_FILE');
+        expect(await build(anonymous)).toEqual(['images:build:app']);
       },
     );
   });

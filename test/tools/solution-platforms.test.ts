@@ -29,6 +29,7 @@ import {
 } from '../../buildchain/tasks/solution/verify/inspect.ts';
 import { verifySolutionIso } from '../../buildchain/tasks/solution/verify/verify.ts';
 import { startTestContainerd } from '../helpers/containerd.ts';
+import { missingJinja, renderJinjaFile } from '../helpers/jinja.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { startTestNginx, startTestRegistry, stopAll } from '../helpers/servers.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
@@ -45,7 +46,7 @@ const missing = missingTools(
   'containerd',
   'ctr',
   'busybox',
-);
+).concat(missingJinja());
 const EPOCH = 1700000000;
 const PREFIX = 'multi-1.0.0';
 
@@ -179,14 +180,13 @@ describe.skipIf(missing.length > 0)('Solution with multi-arch images (platforms)
     await mkdir(extract);
     await execa('bsdtar', ['-xf', iso, '-C', extract]);
     await chmod(extract, 0o755);
-    const template = await readFile(path.join(extract, 'registry-config.inc.j2'), 'utf8');
+    // Rendered as MetalK8s renders it at import (Jinja: its regex locations escape the value).
+    const rendered = await renderJinjaFile(path.join(extract, 'registry-config.inc.j2'), {
+      repository: PREFIX,
+      registry_root: path.join(extract, 'images'),
+    });
     const conf = path.join(tmp.path, 'registry.inc');
-    await writeFile(
-      conf,
-      `${renderRegistryConstants()}\n${template
-        .replaceAll('{{ repository }}', PREFIX)
-        .replaceAll('{{ registry_root }}', path.join(extract, 'images'))}`,
-    );
+    await writeFile(conf, `${renderRegistryConstants()}\n${rendered}`);
     const ngx = await startTestNginx({
       dir: path.join(tmp.path, 'nginx'),
       serverBody: `include ${conf};`,

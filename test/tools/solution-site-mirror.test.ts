@@ -59,6 +59,7 @@ describe.skipIf(missing.length > 0)('Solution remote images through a site mirro
       ['hub/library/app', repoOf(base, '1.0')],
       ['hub/acme/app', repoOf(base, '1.0')],
       ['hub/library/base', repoOf(base, '1.0')],
+      ['hub2/library/base', repoOf(base, '1.0')],
     ]);
     proxied = registryHandler({ repos });
     const port = await serve(proxied.handler, makeCertificate(tmp.path));
@@ -75,19 +76,8 @@ describe.skipIf(missing.length > 0)('Solution remote images through a site mirro
     await tmp.cleanup();
   });
 
-  /**
-   * Builds a Solution whose one image is `source` (pinned; or `local`: built from a
-   * Containerfile FROM docker.io/library/base:1.0) with `.env` holding `dotenv`, no proxy in
-   * the environment; returns the ISO path.
-   */
-  async function build(source: string, dotenv: string[], files: Record<string, string> = {}) {
-    const n = String(++runs);
-    const root = path.join(tmp.path, `pkg${n}`);
-    await mkdir(root);
-    await copyFile(path.join(REPO_ROOT, '.env.example'), path.join(root, '.env.example'));
-    await writeFile(path.join(root, '.env'), [...dotenv, ''].join('\n'));
-    for (const [name, text] of Object.entries(files)) await writeFile(path.join(root, name), text);
-    const dir = path.join(tmp.path, `sol${n}`);
+  /** A Solution at `dir` whose one image is `source` (see {@link buildWith}). */
+  async function writeSolution(dir: string, source: string): Promise<void> {
     await initSolution(dir, { name: 'Site', version: '1.0.0' });
     const file = path.join(dir, 'solution.yaml');
     const doc = YAML.parse(await readFile(file, 'utf8')) as { images: Record<string, unknown>[] };
@@ -101,6 +91,28 @@ describe.skipIf(missing.length > 0)('Solution remote images through a site mirro
       doc.images = [{ name: 'site-app', version: '1.0.0', source, digest }];
     }
     await writeFile(file, YAML.stringify(doc));
+  }
+
+  /**
+   * Builds a Solution whose one image is `source` (pinned; or `local`: built from a
+   * Containerfile FROM docker.io/library/base:1.0) with `.env` holding `dotenv`, no proxy in
+   * the environment; returns the ISO path (and the result). Each call has its own Solution,
+   * work directory and ISO, unless `again` names those of an earlier call to build again.
+   */
+  async function buildWith(
+    source: string,
+    dotenv: string[],
+    files: Record<string, string> = {},
+    again?: string,
+  ) {
+    const n = again ?? String(++runs);
+    const root = path.join(tmp.path, `pkg${n}`);
+    await mkdir(root, { recursive: true });
+    await copyFile(path.join(REPO_ROOT, '.env.example'), path.join(root, '.env.example'));
+    await writeFile(path.join(root, '.env'), [...dotenv, ''].join('\n'));
+    for (const [name, text] of Object.entries(files)) await writeFile(path.join(root, name), text);
+    const dir = path.join(tmp.path, `sol${n}`);
+    if (again === undefined) await writeSolution(dir, source);
     const env = { ...process.env };
     for (const k of ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy']) {
       Reflect.deleteProperty(env, k);
@@ -109,7 +121,7 @@ describe.skipIf(missing.length > 0)('Solution remote images through a site mirro
     let sources: Sources | undefined;
     const iso = path.join(tmp.path, `out${n}`, 'site.iso');
     try {
-      await buildSolution({
+      const result = await buildSolution({
         dir,
         output: iso,
         workDir: path.join(tmp.path, `work${n}`),
@@ -117,10 +129,29 @@ describe.skipIf(missing.length > 0)('Solution remote images through a site mirro
         sourcesFactory: () => (sources ??= createSources(config)),
         builderConfig: config,
       });
+      return { iso, result };
     } finally {
       await sources?.stop();
     }
-    return iso;
+  }
+
+  async function build(source: string, dotenv: string[], files: Record<string, string> = {}) {
+    return (await buildWith(source, dotenv, files)).iso;
+  }
+
+  /** `.env` lines: SOURCES=site, docker.io on the local mirror under `prefix`, auth.json. */
+  function localMirror(prefix: string): string[] {
+    return [
+      'SOURCES=site',
+      `REGISTRY_MIRRORS=docker.io=${localHost}/${prefix}`,
+      `INSECURE_REGISTRIES=${localHost}`,
+      'REGISTRY_AUTH_FILE=auth.json',
+    ];
+  }
+
+  /** An auth.json with the local mirror's credentials. */
+  function daveAuth(): string {
+    return JSON.stringify({ auths: { [localHost]: { auth: b64('dave:s3cret') } } });
   }
 
   async function imagesOf(iso: string): Promise<string[]> {
@@ -155,17 +186,7 @@ describe.skipIf(missing.length > 0)('Solution remote images through a site mirro
     'a Docker Hub single name is library/<name> on the mirror, with the credentials of a relative REGISTRY_AUTH_FILE',
     { timeout: 120_000 },
     async () => {
-      const auth = JSON.stringify({ auths: { [localHost]: { auth: b64('dave:s3cret') } } });
-      const iso = await build(
-        'docker.io/app',
-        [
-          'SOURCES=site',
-          `REGISTRY_MIRRORS=docker.io=${localHost}/hub`,
-          `INSECURE_REGISTRIES=${localHost}`,
-          'REGISTRY_AUTH_FILE=auth.json',
-        ],
-        { 'auth.json': auth },
-      );
+      const iso = await build('docker.io/app', localMirror('hub'), { 'auth.json': daveAuth() });
       expect(await imagesOf(iso)).toEqual([`site-app:1.0.0 ${digest}`]);
       const pulls = local.log.requests.filter((q) => q.path.startsWith('/v2/hub/'));
       expect(pulls.map((q) => q.path)).toContain(`/v2/hub/library/app/manifests/${digest}`);
@@ -179,17 +200,7 @@ describe.skipIf(missing.length > 0)('Solution remote images through a site mirro
     { timeout: 180_000 },
     async () => {
       const before = local.log.requests.length;
-      const auth = JSON.stringify({ auths: { [localHost]: { auth: b64('dave:s3cret') } } });
-      const iso = await build(
-        'local',
-        [
-          'SOURCES=site',
-          `REGISTRY_MIRRORS=docker.io=${localHost}/hub`,
-          `INSECURE_REGISTRIES=${localHost}`,
-          'REGISTRY_AUTH_FILE=auth.json',
-        ],
-        { 'auth.json': auth },
-      );
+      const iso = await build('local', localMirror('hub'), { 'auth.json': daveAuth() });
       // docker.io is not reachable here: the base came from the mirror, with the credentials.
       expect((await imagesOf(iso)).map((i) => i.split(' ')[0])).toEqual(['site-app:1.0.0']);
       const pulls = local.log.requests
@@ -200,17 +211,36 @@ describe.skipIf(missing.length > 0)('Solution remote images through a site mirro
     },
   );
 
+  it.skipIf(missingTools('buildah').length > 0)(
+    "a local image is built again when the mirror changes (the builder's settings are in its fingerprint), not when nothing did",
+    { timeout: 300_000 },
+    async () => {
+      const basePulls = (prefix: string, from: number): number =>
+        local.log.requests
+          .slice(from)
+          .filter((q) => q.path.startsWith(`/v2/${prefix}/library/base/`)).length;
+      const files = { 'auth.json': daveAuth() };
+      const first = await buildWith('local', localMirror('hub'), files);
+      expect(first.result.upToDate).toBe(false);
+      const n = String(runs);
+      // The same settings: nothing runs.
+      let before = local.log.requests.length;
+      const same = await buildWith('local', localMirror('hub'), files, n);
+      expect(same.result.upToDate).toBe(true);
+      expect(basePulls('hub', before)).toBe(0);
+      // Another mirror: the image is built again, its base pulled from that mirror.
+      before = local.log.requests.length;
+      const moved = await buildWith('local', localMirror('hub2'), files, n);
+      expect(moved.result.upToDate).toBe(false);
+      expect(basePulls('hub2', before)).toBeGreaterThan(0);
+      expect(basePulls('hub', before)).toBe(0);
+    },
+  );
+
   it('a REGISTRY_AUTH_FILE that is not JSON fails naming it, and no ISO is left', async () => {
-    const err = await build(
-      'docker.io/app',
-      [
-        'SOURCES=site',
-        `REGISTRY_MIRRORS=docker.io=${localHost}/hub`,
-        `INSECURE_REGISTRIES=${localHost}`,
-        'REGISTRY_AUTH_FILE=auth.json',
-      ],
-      { 'auth.json': '{"auths":' },
-    ).catch((e: unknown) => e);
+    const err = await build('docker.io/app', localMirror('hub'), {
+      'auth.json': '{"auths":',
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TaskError);
     expect(err).toMatchObject({
       reason: 'invalid-input',

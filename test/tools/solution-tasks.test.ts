@@ -77,4 +77,23 @@ describe.skipIf(missing.length > 0)('solution engine tasks', () => {
       /^[a-f0-9]{64} {2}example-solution\.iso\n$/,
     );
   });
+
+  it('is up to date on a rerun, and runs again when a registry setting its images pull with changes', async () => {
+    const names = (c: BuildConfig): string[] =>
+      createSolutionTasks(c, noSources).map((t) => t.name);
+    const again = await runOnEngine(config, createSolutionTasks(config, noSources), names(config));
+    expect(again.ran).toEqual([]);
+    const env = { ...config.env, REGISTRY_MIRRORS: 'docker.io=mirror.example.com:5000/hub' };
+    const mirrored = { ...config, env, settings: parseSettings(env) };
+    const r = await runOnEngine(
+      mirrored,
+      createSolutionTasks(mirrored, noSources),
+      names(mirrored),
+    );
+    expect(r.exitCode, r.failures.join('\n')).toBe(0);
+    expect(r.ran).toContain('solution:build:example');
+    // Inside, the image stage ran again (its fingerprint holds the builder's mirrors), not
+    // only the outer task.
+    expect(r.logLines).toContain('image example-app:1.0.0-dev: building');
+  });
 });

@@ -82,7 +82,11 @@ describe('nginx registry config', () => {
       'location ~ "^/v2/metalk8s-2\\.4\\.0/tiny/blobs/sha256:([a-f0-9]{64})$" {',
     );
     expect(conf).toContain('try_files 1.0/$1 2.0/$1 latest/$1 =404;');
-    expect(regexEscape('a.b+c/{{ repository }}')).toBe('a\\.b\\+c/{{ repository }}');
+    // Literals escaped here; a Jinja piece gets filters escaping its rendered value.
+    const escaped = regexEscape('a.b+c/{{ repository }}');
+    expect(escaped).toMatch(/^a\\\.b\\\+c\/\{\{ repository \| string \| replace\(/);
+    expect(escaped).toContain("| replace('.', '\\\\.') |");
+    expect(escaped).toContain("| replace('+', '\\\\+') |");
   });
 
   it('answers errors as registry JSON', () => {

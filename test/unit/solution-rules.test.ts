@@ -241,12 +241,12 @@ describe('registry config', () => {
     expect(text).not.toContain('location = /v2/ {');
   });
 
-  it('writes the blocks byte for byte as static-container-registry.py does (without the fallback)', () => {
+  it('writes the blocks byte for byte as static-container-registry.py does (reference form)', () => {
     const hex = 'c'.repeat(64);
     const opts = { namePrefix: '', serverRoot: '/srv' };
     const text = renderRegistryConfig([{ name: 'x', tag: '1', manifestHex: hex }], {
       ...opts,
-      manifestFallback: false,
+      reference: true,
     });
     const manifest = (ref: string): string =>
       `\nlocation = "/v2/x/manifests/${ref}" {\n    alias /srv/x/1/;\n    types { } default_type "application/vnd.docker.distribution.manifest.v2+json";\n` +
@@ -257,24 +257,41 @@ describe('registry config', () => {
         manifest(`sha256:${hex}`) +
         `\nlocation ~ "/v2/x/blobs/sha256:([a-f0-9]{64})" {\n    alias /srv/x/;\n    try_files 1/$1 =404;\n}\n`,
     );
-    // By default one more block per image: any other reference answers MANIFEST_UNKNOWN.
+    // By default the blob pattern is anchored, and one more block per image: any other
+    // reference answers MANIFEST_UNKNOWN.
+    const blobs = '\nlocation ~ "/v2/x/blobs/sha256:([a-f0-9]{64})" {';
     expect(renderRegistryConfig([{ name: 'x', tag: '1', manifestHex: hex }], opts)).toBe(
-      `${text}\nlocation ~ "^/v2/x/manifests/[^/]+$" {\n` +
+      text.replace(blobs, '\nlocation ~ "^/v2/x/blobs/sha256:([a-f0-9]{64})$" {') +
+        '\nlocation ~ "^/v2/x/manifests/[^/]+$" {\n' +
         '    add_header Docker-Distribution-Api-Version registry/2.0 always;\n' +
         '    types { } default_type "application/json";\n' +
         `    return 404 '{"errors": [{"code": "MANIFEST_UNKNOWN", "message": "manifest unknown", "detail": {}}]}';\n}\n`,
     );
   });
 
-  it('escapes the dots of a literal prefix in the unknown-manifest pattern, keeps Jinja as is', () => {
+  it('escapes a literal prefix and a Jinja one (filters) in both regex patterns', () => {
     const hex = 'd'.repeat(64);
     const image = [{ name: 'my.app', tag: '1', manifestHex: hex }];
-    expect(renderRegistryConfig(image, { namePrefix: 'sol-1.0', serverRoot: '/srv' })).toContain(
-      'location ~ "^/v2/sol-1\\.0/my\\.app/manifests/[^/]+$" {',
+    const literal = renderRegistryConfig(image, { namePrefix: 'sol-1.0', serverRoot: '/srv' });
+    expect(literal).toContain('location ~ "^/v2/sol-1\\.0/my\\.app/manifests/[^/]+$" {');
+    expect(literal).toContain(
+      'location ~ "^/v2/sol-1\\.0/my\\.app/blobs/sha256:([a-f0-9]{64})$" {',
     );
-    expect(
-      renderRegistryConfig(image, { namePrefix: '{{ repository }}', serverRoot: '/srv' }),
-    ).toContain('location ~ "^/v2/{{ repository }}/my\\.app/manifests/[^/]+$" {');
+    const jinja = renderRegistryConfig(image, {
+      namePrefix: '{{ repository }}',
+      serverRoot: '/srv',
+    });
+    const escaped =
+      "{{ repository | string | replace('\\\\', '\\\\\\\\\\\\\\\\') | replace('\\x22', '\\\\\\x22') | replace('.', '\\\\.')";
+    for (const what of ['manifests/[^/]+$', 'blobs/sha256:([a-f0-9]{64})$']) {
+      const line = jinja.split('\n').find((l) => l.startsWith('location ~') && l.includes(what));
+      expect(line).toMatch(
+        /^location ~ "\^\/v2\/\{\{ repository \| string( \| replace\('[^']+', '[^']+'\))+ \}\}\/my\\\.app\//,
+      );
+      expect(line).toContain(escaped);
+    }
+    // The exact locations keep the name as it is (no regex there).
+    expect(jinja).toContain('location = "/v2/{{ repository }}/my.app/manifests/1" {');
   });
 });
 

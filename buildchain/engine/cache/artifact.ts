@@ -3,23 +3,27 @@
  * a JSON config listing every entry with its sha256, size and type. Paths are portable:
  * `B/<path under BUILD_ROOT>` or `R/<path under the repository>`.
  *
- * Restoring never trusts the layer: it is unpacked into a private staging directory under
- * BUILD_ROOT, every entry is checked against the config (same set of paths, types, exec bits,
- * sizes and sha256), and only then are the outputs moved into place (a directory swapped in
- * whole). A mismatch removes the staging directory and throws {@link CorruptEntryError}:
- * nothing of it ever reaches the build.
+ * Files that are hard links of a dependency's outputs (`cacheable.linkFrom`: a repo's RPMs,
+ * links of the download's) are recorded as links, not stored: a restore links them back from
+ * there once they match (size, exec bit, sha256), else throws {@link EntryNotUsableError}.
+ *
+ * Restoring never trusts the layer: it streams into a private staging directory under
+ * BUILD_ROOT, every entry checked against the config as it comes (recorded paths and types
+ * only, never through a symlink, each file hashed as written), the layer's digest computed on
+ * the way; only then are the outputs moved into place (a directory swapped in whole). A
+ * mismatch removes the staging directory and throws {@link CorruptEntryError}: nothing of it
+ * ever reaches the build.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { lstat, mkdir, readlink, rename, rm } from 'node:fs/promises';
+import { createReadStream, createWriteStream, type Stats } from 'node:fs';
+import { chmod, lstat, mkdir, open, readlink, rename, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import * as tar from 'tar';
 import { sha256File } from '../../lib/fs/hash.ts';
-import { replaceDir } from '../../lib/fs/staging.ts';
+import { linkOrCopy, replaceDir } from '../../lib/fs/staging.ts';
 import { walkTree } from '../../lib/fs/walk.ts';
-import { tarStream, type TarEntry } from './tar.ts';
+import { readTar, tarStream, TarFormatError, type TarEntry } from './tar.ts';
 
 /** One entry recorded in the artifact config. */
 export interface ArtifactEntry {
@@ -30,6 +34,11 @@ export interface ArtifactEntry {
   /** Hex sha256 (files). */
   readonly sha256?: string;
   readonly target?: string;
+  /**
+   * Files only: not in the layer, a hard link of this portable path (a dependency's output
+   * under the task's `cacheable.linkFrom`), linked back on restore once it matches `sha256`.
+   */
+  readonly link?: string;
 }
 
 /** The artifact config (its blob is the manifest's config). */
@@ -50,6 +59,17 @@ export class CorruptEntryError extends Error {
     super(message);
     this.name = 'CorruptEntryError';
     this.blob = blob;
+  }
+}
+
+/**
+ * The entry is sound but cannot be used here: a file it links to (a dependency's output) is
+ * missing or differs from what the entry recorded. Nothing was moved; the task runs.
+ */
+export class EntryNotUsableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EntryNotUsableError';
   }
 }
 
@@ -85,15 +105,62 @@ export function localPath(portable: string, root: string, buildRoot: string): st
   return path.join(m[1] === 'B' ? buildRoot : root, ...m[2].split('/'));
 }
 
+/**
+ * sha256 of files this process hashed or checked (packing, restoring), by inode, valid while
+ * the stat matches: a restore that links a dependency's output restored a moment before does
+ * not read it again.
+ */
+const knownHashes = new Map<string, { stat: string; sha256: string }>();
+
+function statKey(st: Stats): [string, string] {
+  return [`${st.dev}:${st.ino}`, `${st.size}:${st.mtimeMs}:${st.ctimeMs}`];
+}
+
+/** Remembers a file's sha256 for its current stat. */
+function remember(st: Stats, sha256: string): void {
+  const [id, stat] = statKey(st);
+  knownHashes.set(id, { stat, sha256 });
+}
+
+/** The file's sha256 (from {@link knownHashes} when its stat is unchanged). */
+async function sha256Of(abs: string, st: Stats): Promise<string> {
+  const [id, stat] = statKey(st);
+  const known = knownHashes.get(id);
+  if (known?.stat === stat) return known.sha256;
+  const sha256 = await sha256File(abs);
+  remember(st, sha256);
+  return sha256;
+}
+
+/** `dev:ino` → path of every file under `dirs` outside `outputs` (sources of link entries). */
+async function linkableFiles(
+  dirs: readonly string[],
+  outputs: readonly string[],
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const isOutput = (p: string) => outputs.some((o) => p === o || p.startsWith(o + path.sep));
+  for (const dir of dirs) {
+    if (isOutput(dir)) continue;
+    for (const e of await walkTree(dir, { missingOk: true })) {
+      if (e.kind !== 'file' || isOutput(e.path)) continue;
+      const st = await lstat(e.path);
+      out.set(`${st.dev}:${st.ino}`, e.path);
+    }
+  }
+  return out;
+}
+
 /** The entries of the outputs (walked, sorted), with content hashes. */
 async function collect(
   outputs: readonly string[],
   root: string,
   buildRoot: string,
+  linkFrom: readonly string[],
 ): Promise<{ entries: ArtifactEntry[]; tarEntries: TarEntry[]; portable: string[] }> {
   const entries: ArtifactEntry[] = [];
   const tarEntries: TarEntry[] = [];
   const portable: string[] = [];
+  const linkable = await linkableFiles(linkFrom, outputs);
   const add = async (abs: string, p: string): Promise<void> => {
     const st = await lstat(abs);
     if (st.isSymbolicLink()) {
@@ -105,7 +172,14 @@ async function collect(
       tarEntries.push({ path: p, type: 'dir' });
     } else if (st.isFile()) {
       const exec = (st.mode & 0o100) !== 0;
-      entries.push({ path: p, type: 'file', exec, size: st.size, sha256: await sha256File(abs) });
+      const sha256 = await sha256Of(abs, st);
+      const source = linkable.get(`${st.dev}:${st.ino}`);
+      if (source !== undefined) {
+        const link = portablePath(source, root, buildRoot);
+        entries.push({ path: p, type: 'file', exec, size: st.size, sha256, link });
+        return;
+      }
+      entries.push({ path: p, type: 'file', exec, size: st.size, sha256 });
       tarEntries.push({ path: p, type: 'file', exec, size: st.size, source: abs });
     } else throw new NotCacheableError(`${abs} is not a file, directory or symlink`);
   };
@@ -134,11 +208,18 @@ export async function packArtifact(o: {
   key: string;
   format: number;
   outputs: readonly string[];
+  /** Directories whose files are recorded as links (`cacheable.linkFrom`). */
+  linkFrom?: readonly string[];
   root: string;
   buildRoot: string;
   workDir: string;
 }): Promise<PackedArtifact> {
-  const { entries, tarEntries, portable } = await collect(o.outputs, o.root, o.buildRoot);
+  const { entries, tarEntries, portable } = await collect(
+    o.outputs,
+    o.root,
+    o.buildRoot,
+    o.linkFrom ?? [],
+  );
   await mkdir(o.workDir, { recursive: true });
   const layerFile = path.join(
     o.workDir,
@@ -189,8 +270,26 @@ export function checkConfig(
   return c as ArtifactConfig;
 }
 
-/** Verifies the unpacked staging tree against the config; throws CorruptEntryError. */
-async function verifyStaging(staging: string, config: ArtifactConfig): Promise<void> {
+/** A path of the layer: `/`-separated, relative, no empty, `.` or `..` segment. */
+function cleanPath(p: string): string | undefined {
+  const rel = p.endsWith('/') ? p.slice(0, -1) : p;
+  return rel !== '' && rel.split('/').every((x) => x !== '' && x !== '.' && x !== '..')
+    ? rel
+    : undefined;
+}
+
+/**
+ * Streams a layer into `staging`, checking each entry against the config as it comes: only
+ * recorded paths (and the directories leading to the outputs), of the recorded type, under
+ * directories this extraction made (never through a symlink), each file hashed as it is
+ * written and compared with its recorded size, exec bit and sha256; then every recorded
+ * entry must have come. Throws CorruptEntryError (the caller removes `staging`).
+ */
+async function extractLayer(
+  source: AsyncIterable<Buffer>,
+  staging: string,
+  config: ArtifactConfig,
+): Promise<void> {
   const want = new Map(config.entries.map((e) => [e.path, e]));
   // The directories leading to the outputs (`B`, `B/rpm`, ...) are not entries.
   const ancestors = new Set<string>();
@@ -198,68 +297,182 @@ async function verifyStaging(staging: string, config: ArtifactConfig): Promise<v
     const parts = o.split('/');
     for (let i = 1; i < parts.length; i++) ancestors.add(parts.slice(0, i).join('/'));
   }
+  const dirs = new Set<string>();
   const seen = new Set<string>();
-  for (const e of await walkTree(staging)) {
-    const rec = want.get(e.rel);
-    if (rec === undefined && e.kind === 'dir' && ancestors.has(e.rel)) continue;
-    if (rec === undefined) throw new CorruptEntryError(`unexpected ${e.rel} in the entry`);
-    seen.add(e.rel);
-    if (e.kind !== rec.type)
-      throw new CorruptEntryError(`${e.rel} is a ${e.kind}, recorded as a ${rec.type}`);
-    if (rec.type === 'symlink') {
-      if ((await readlink(e.path)) !== rec.target)
-        throw new CorruptEntryError(`${e.rel} points elsewhere than recorded`);
-    } else if (rec.type === 'file') {
-      const st = await lstat(e.path);
-      if (st.size !== rec.size || (await sha256File(e.path)) !== rec.sha256)
-        throw new CorruptEntryError(`${e.rel} does not match its recorded sha256`);
-      if (((st.mode & 0o100) !== 0) !== (rec.exec === true))
-        throw new CorruptEntryError(`${e.rel} has another mode than recorded`);
+  const ensureParents = async (rel: string): Promise<void> => {
+    const parts = rel.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const q = parts.slice(0, i).join('/');
+      if (dirs.has(q)) continue;
+      if (!ancestors.has(q))
+        throw new CorruptEntryError(`${rel} is not under a directory of the entry`);
+      await mkdir(path.join(staging, ...q.split('/')));
+      dirs.add(q);
     }
+  };
+  try {
+    for await (const { header, body } of readTar(source)) {
+      const rel = cleanPath(header.path);
+      if (rel === undefined)
+        throw new CorruptEntryError(`malformed path ${header.path} in the entry`);
+      if (header.type === 'other')
+        throw new CorruptEntryError(
+          `${rel}: tar entries of type ${JSON.stringify(header.flag)} are not allowed`,
+        );
+      const rec = want.get(rel);
+      if (rec === undefined && header.type === 'dir' && ancestors.has(rel)) {
+        if (!dirs.has(rel)) {
+          await ensureParents(rel);
+          await mkdir(path.join(staging, ...rel.split('/')));
+          dirs.add(rel);
+        }
+        continue;
+      }
+      if (rec === undefined || rec.link !== undefined || seen.has(rel))
+        throw new CorruptEntryError(`unexpected ${rel} in the entry`);
+      seen.add(rel);
+      if (header.type !== rec.type)
+        throw new CorruptEntryError(`${rel} is a ${header.type}, recorded as a ${rec.type}`);
+      await ensureParents(rel);
+      const abs = path.join(staging, ...rel.split('/'));
+      if (rec.type === 'dir') {
+        await mkdir(abs);
+        dirs.add(rel);
+      } else if (rec.type === 'symlink') {
+        if (header.target !== rec.target)
+          throw new CorruptEntryError(`${rel} points elsewhere than recorded`);
+        await symlink(header.target, abs);
+      } else {
+        const exec = (header.mode & 0o100) !== 0;
+        if (header.size !== rec.size || exec !== (rec.exec === true))
+          throw new CorruptEntryError(`${rel} does not match its recorded size and mode`);
+        const hash = createHash('sha256');
+        const fh = await open(abs, 'wx', exec ? 0o755 : 0o644);
+        try {
+          for await (const chunk of body) {
+            hash.update(chunk);
+            await fh.write(chunk);
+          }
+        } finally {
+          await fh.close();
+        }
+        const sha256 = hash.digest('hex');
+        if (sha256 !== rec.sha256)
+          throw new CorruptEntryError(`${rel} does not match its recorded sha256`);
+        await chmod(abs, exec ? 0o755 : 0o644);
+        remember(await lstat(abs), sha256);
+      }
+    }
+  } catch (err) {
+    if (err instanceof TarFormatError)
+      throw new CorruptEntryError(`the layer is not a valid tar: ${err.message}`);
+    throw err;
   }
-  for (const p of want.keys())
-    if (!seen.has(p)) throw new CorruptEntryError(`${p} is missing from the entry`);
+  for (const [p, rec] of want)
+    if (!seen.has(p) && rec.link === undefined)
+      throw new CorruptEntryError(`${p} is missing from the entry`);
 }
 
 /**
- * Unpacks a layer file (its digest already checked) into a staging directory in `workDir`,
- * verifies it, then moves each output into place. Throws CorruptEntryError (nothing moved).
+ * Puts the entry's link entries into the (verified) staging tree: each a hard link of its
+ * source, which must be a regular file with the recorded size, exec bit and sha256.
+ */
+async function linkStaging(
+  staging: string,
+  config: ArtifactConfig,
+  root: string,
+  buildRoot: string,
+): Promise<void> {
+  for (const e of config.entries) {
+    if (e.link === undefined) continue;
+    if (e.type !== 'file') throw new CorruptEntryError(`${e.path}: only files can be links`);
+    const src = localPath(e.link, root, buildRoot);
+    if (src === undefined) throw new CorruptEntryError(`${e.path}: malformed link ${e.link}`);
+    const st = await lstat(src).catch(() => undefined);
+    const differs =
+      st === undefined || !st.isFile()
+        ? 'is missing'
+        : st.size !== e.size ||
+            ((st.mode & 0o100) !== 0) !== (e.exec === true) ||
+            (await sha256Of(src, st)) !== e.sha256
+          ? 'differs from what the entry recorded'
+          : undefined;
+    if (differs !== undefined)
+      throw new EntryNotUsableError(`${e.path} links to ${e.link}, which ${differs} here`);
+    const dest = path.join(staging, ...e.path.split('/'));
+    await mkdir(path.dirname(dest), { recursive: true });
+    await linkOrCopy(src, dest);
+  }
+}
+
+/** A file the restore put into place, with its checked sha256 (hex). */
+export interface RestoredFile {
+  readonly path: string;
+  readonly sha256: string;
+}
+
+/**
+ * {@link extractLayer} of a layer as it streams, its sha256 and size checked on the way: a
+ * layer that does not match its digest is reported as such (even when its content failed a
+ * check first), with the blob named so that a readwrite build can replace it.
+ */
+async function extractChecked(
+  layer: { body: AsyncIterable<Buffer>; digest: string; size: number },
+  staging: string,
+  config: ArtifactConfig,
+): Promise<void> {
+  const hash = createHash('sha256');
+  let n = 0;
+  const mismatch = () =>
+    new CorruptEntryError(`layer ${layer.digest} does not match its digest`, layer.digest);
+  const hashed = (async function* () {
+    for await (const c of layer.body) {
+      n += c.length;
+      if (n > layer.size)
+        throw new CorruptEntryError(`layer ${layer.digest} is larger than recorded`, layer.digest);
+      hash.update(c);
+      yield c;
+    }
+  })();
+  try {
+    await extractLayer(hashed, staging, config);
+  } catch (err) {
+    // Read the rest: a layer whose bytes are not the recorded ones is the real problem.
+    try {
+      while (!(await hashed.next()).done);
+    } catch {
+      throw err;
+    }
+    if (n !== layer.size || `sha256:${hash.digest('hex')}` !== layer.digest) throw mismatch();
+    throw err;
+  }
+  if (n !== layer.size || `sha256:${hash.digest('hex')}` !== layer.digest) throw mismatch();
+}
+
+/**
+ * Streams a layer (a file, or the registry's response) into a staging directory in `workDir`,
+ * checking every entry as it comes, links its link entries from their (checked) sources, then moves each output
+ * into place; resolves with the files placed. Throws CorruptEntryError or
+ * EntryNotUsableError (nothing moved).
  */
 export async function unpackArtifact(o: {
-  layerFile: string;
+  /** The layer, as a file (its digest already checked) ... */
+  layerFile?: string;
+  /** ... or as it streams from the registry: its digest and size are checked here. */
+  layer?: { body: AsyncIterable<Buffer>; digest: string; size: number };
   config: ArtifactConfig;
   root: string;
   buildRoot: string;
   workDir: string;
-}): Promise<void> {
+}): Promise<RestoredFile[]> {
   const staging = path.join(o.workDir, `restore-${process.pid}-${randomBytes(6).toString('hex')}`);
   await mkdir(staging, { recursive: true });
   try {
-    let bad: string | undefined;
-    await tar
-      .x({
-        file: o.layerFile,
-        cwd: staging,
-        strict: true,
-        noMtime: true,
-        preserveOwner: false,
-        filter: (p, entry) => {
-          const type = (entry as { type?: string }).type;
-          if (
-            type !== undefined &&
-            !['File', 'OldFile', 'Directory', 'SymbolicLink'].includes(type)
-          )
-            bad ??= `${p}: ${type} entries are not allowed`;
-          return bad === undefined;
-        },
-      })
-      .catch((err: unknown) => {
-        throw new CorruptEntryError(
-          `the layer is not a valid tar: ${err instanceof Error ? err.message : String(err)}`,
-        );
-      });
-    if (bad !== undefined) throw new CorruptEntryError(bad);
-    await verifyStaging(staging, o.config);
+    if (o.layer !== undefined) await extractChecked(o.layer, staging, o.config);
+    else if (o.layerFile !== undefined)
+      await extractLayer(createReadStream(o.layerFile) as AsyncIterable<Buffer>, staging, o.config);
+    else throw new Error('unpackArtifact: no layer');
+    await linkStaging(staging, o.config, o.root, o.buildRoot);
     for (const p of o.config.outputs) {
       const dest = localPath(p, o.root, o.buildRoot);
       if (dest === undefined) throw new CorruptEntryError(`malformed output path ${p}`);
@@ -271,6 +484,13 @@ export async function unpackArtifact(o: {
         await rename(src, dest);
       }
     }
+    const placed: RestoredFile[] = [];
+    for (const e of o.config.entries) {
+      const dest = localPath(e.path, o.root, o.buildRoot);
+      if (e.type === 'file' && e.sha256 !== undefined && dest !== undefined)
+        placed.push({ path: dest, sha256: e.sha256 });
+    }
+    return placed;
   } finally {
     await rm(staging, { recursive: true, force: true });
   }

@@ -11,12 +11,9 @@
  * answers "not cached". After the registry proved unreachable once, the cache is off for the
  * rest of the build (one warning, no time lost per task).
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
-import path from 'node:path';
+import { createReadStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { Semaphore } from '../../lib/async/semaphore.ts';
 import { TaskError } from '../../lib/errors.ts';
 import { readBody } from '../../lib/http/body.ts';
@@ -25,11 +22,13 @@ import { OciRepositoryClient } from '../../lib/oci/repository-client.ts';
 import {
   checkConfig,
   CorruptEntryError,
+  EntryNotUsableError,
   NotCacheableError,
   packArtifact,
   portablePath,
   unpackArtifact,
   type ArtifactConfig,
+  type RestoredFile,
 } from './artifact.ts';
 import { CACHE_FORMAT } from './key.ts';
 
@@ -86,6 +85,8 @@ export interface CacheStats {
 export interface Restored {
   readonly bytes: number;
   readonly files: number;
+  /** The files put into place, with their checked sha256. */
+  readonly placed: readonly RestoredFile[];
 }
 
 /** Where to unpack and pack (under BUILD_ROOT), and how to name outputs. */
@@ -94,6 +95,8 @@ export interface TaskIo {
   readonly key: string;
   /** Absolute output paths (targets, or the task's `cacheable.outputs`). */
   readonly outputs: readonly string[];
+  /** Directories whose files outputs may hard-link (recorded as links, see artifact.ts). */
+  readonly linkFrom?: readonly string[];
   readonly root: string;
   readonly buildRoot: string;
   /** A directory under BUILD_ROOT for temp files (same file system as the outputs). */
@@ -160,6 +163,8 @@ export class BuildCache {
   private readonly uploadingBlobs = new Set<string>();
   /** Background uploads at a time (each holds a file open). */
   private readonly uploads = new Semaphore(4);
+  /** The upload of the empty config blob, shared by every blob entry (see putEmptyConfig). */
+  private emptyConfig: Promise<void> | undefined;
   /** Keys whose entry proved corrupt: readwrite mode replaces it after the run. */
   private readonly corruptKeys = new Set<string>();
 
@@ -206,7 +211,7 @@ export class BuildCache {
    */
   async restoreTask(io: TaskIo): Promise<Restored | undefined> {
     if (this.offline !== undefined) return undefined;
-    let layer: string | undefined;
+    let body: Readable | undefined;
     try {
       const outputs = io.outputs.map((o) => portablePath(o, io.root, io.buildRoot));
       const m = await this.client.getManifest(taskTag(io.key), MEDIA_OCI_MANIFEST);
@@ -236,10 +241,11 @@ export class BuildCache {
         format: CACHE_FORMAT,
         outputs,
       });
-      layer = await this.downloadTo(layerDesc.digest, layerDesc.size, io.workDir);
-      if (layer === undefined) throw new CorruptEntryError(`layer ${layerDesc.digest} is missing`);
-      await unpackArtifact({
-        layerFile: layer,
+      body = await this.client.getBlob(layerDesc.digest);
+      if (body === undefined) throw new CorruptEntryError(`layer ${layerDesc.digest} is missing`);
+      // Streamed into the staging directory, digest checked on the way (no temp copy).
+      const placed = await unpackArtifact({
+        layer: { body, digest: layerDesc.digest, size: layerDesc.size },
         config,
         root: io.root,
         buildRoot: io.buildRoot,
@@ -250,6 +256,7 @@ export class BuildCache {
       return {
         bytes: layerDesc.size,
         files: config.entries.filter((e) => e.type === 'file').length,
+        placed,
       };
     } catch (err) {
       if (err instanceof NotCacheableError) return undefined;
@@ -257,11 +264,13 @@ export class BuildCache {
       const what =
         err instanceof CorruptEntryError
           ? `corrupt entry for ${io.task}, not used`
-          : `restoring ${io.task}`;
+          : err instanceof EntryNotUsableError
+            ? `entry for ${io.task} not usable here, the task runs`
+            : `restoring ${io.task}`;
       this.problem(err, what, io.warn);
       return undefined;
     } finally {
-      if (layer !== undefined) await rm(layer, { force: true });
+      body?.destroy();
     }
   }
 
@@ -397,7 +406,7 @@ export class BuildCache {
       this.uploads
         .run(async () => {
           const how = await this.client.putBlob(digest, size, () => createReadStream(file), from);
-          await this.client.putBlob(sha256Digest(EMPTY), EMPTY.length, () => EMPTY);
+          await this.putEmptyConfig();
           const manifest = {
             schemaVersion: 2,
             mediaType: MEDIA_OCI_MANIFEST,
@@ -429,6 +438,23 @@ export class BuildCache {
     );
   }
 
+  /**
+   * Uploads the empty config of blob entries once per build: concurrent uploads of one digest
+   * make distribution answer DIGEST_INVALID / HTTP 500 now and then (seen under load).
+   */
+  private putEmptyConfig(): Promise<void> {
+    this.emptyConfig ??= this.client
+      .putBlob(sha256Digest(EMPTY), EMPTY.length, () => EMPTY)
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          this.emptyConfig = undefined;
+          throw err;
+        },
+      );
+    return this.emptyConfig;
+  }
+
   private track(p: Promise<void>): void {
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p));
@@ -448,37 +474,6 @@ export class BuildCache {
     if (sha256Digest(bytes) !== digest)
       throw new CorruptEntryError(`config blob ${digest} does not match its digest`, digest);
     return bytes;
-  }
-
-  /** Streams a blob into a temp file in `dir`, checking digest and size; undefined when absent. */
-  private async downloadTo(digest: string, size: number, dir: string): Promise<string | undefined> {
-    const body = await this.client.getBlob(digest);
-    if (body === undefined) return undefined;
-    await mkdir(dir, { recursive: true });
-    const file = path.join(dir, `layer-${process.pid}-${randomBytes(6).toString('hex')}.tar`);
-    const hash = createHash('sha256');
-    let n = 0;
-    try {
-      await pipeline(
-        body,
-        async function* (chunks: AsyncIterable<Buffer>) {
-          for await (const c of chunks) {
-            n += c.length;
-            if (n > size)
-              throw new CorruptEntryError(`layer ${digest} is larger than recorded`, digest);
-            hash.update(c);
-            yield c;
-          }
-        },
-        createWriteStream(file),
-      );
-      if (n !== size || `sha256:${hash.digest('hex')}` !== digest)
-        throw new CorruptEntryError(`layer ${digest} does not match its digest`, digest);
-      return file;
-    } catch (err) {
-      await rm(file, { force: true });
-      throw err;
-    }
   }
 
   // ---------------------------------------------------------------- maintenance

@@ -3,7 +3,8 @@
  * directories (or on different runners) compute the same key for the same inputs. The key
  * covers what the local fingerprint covers (engine/evaluate.ts): the action definitions and
  * the code of function actions, the targets, the `config` value, declared env values, tool
- * versions, file-dep contents and the keys of fingerprint dependencies; but every path is
+ * versions, file-dep contents, the keys of fingerprint dependencies and the task's own
+ * `cacheable.keyInputs` (what it reads beyond its declared inputs); but every path is
  * written relative to the repository (`$ROOT`) or to BUILD_ROOT (`$BUILD_ROOT`), and code is
  * hashed by relative module path. A key whose material still names this machine (the home
  * directory, the host name) is refused: such a task is not shared.
@@ -18,7 +19,7 @@ import type { GraphNode, TaskGraph } from '../graph.ts';
 import type { Action } from '../task.ts';
 
 /** Bumped when the key material or the artifact format changes (old entries then miss). */
-export const CACHE_FORMAT = 1;
+export const CACHE_FORMAT = 2;
 
 /** What computing keys needs from the schedule. */
 export interface KeyContext {
@@ -71,6 +72,7 @@ const PART_NAMES: Readonly<Record<string, string>> = {
   env: 'declared env values',
   tools: 'tool versions',
   files: 'file deps',
+  inputs: 'key inputs',
 };
 
 /**
@@ -151,6 +153,8 @@ export class CacheKeys {
       if ('refused' in k) return { refused: `its dependency ${d}: ${k.refused}` };
       deps[d] = k.key;
     }
+    const spec = typeof def.cacheable === 'object' ? def.cacheable : undefined;
+    const inputs = spec?.keyInputs === undefined ? null : await spec.keyInputs();
     const parts: Record<string, unknown> = {
       format: CACHE_FORMAT,
       task: name,
@@ -160,6 +164,7 @@ export class CacheKeys {
       tools: versionLines(await this.ctx.toolVersions(node)),
       files,
       deps,
+      inputs,
     };
     const portable: string[] = [];
     for (const [part, value] of Object.entries(parts)) {

@@ -106,3 +106,166 @@ export async function* tarStream(entries: readonly TarEntry[]): AsyncGenerator<B
   }
   yield Buffer.alloc(BLOCK * 2);
 }
+
+/** A layer that is not a tar this module could have written (truncated, bad header, ...). */
+export class TarFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TarFormatError';
+  }
+}
+
+/** One entry read by {@link readTar}. */
+export interface TarHeader {
+  /** The name as stored (a directory's ends with `/`), after a PAX `path` record. */
+  readonly path: string;
+  readonly type: 'file' | 'dir' | 'symlink' | 'other';
+  /** The raw type flag (for messages). */
+  readonly flag: string;
+  readonly mode: number;
+  readonly size: number;
+  /** Link text (symlinks), after a PAX `linkpath` record. */
+  readonly target: string;
+}
+
+/** Exact reads and bounded streams over an async source of chunks. */
+class ByteReader {
+  private buf: Buffer = Buffer.alloc(0);
+  private readonly it: AsyncIterator<Buffer>;
+
+  constructor(source: AsyncIterable<Buffer>) {
+    this.it = source[Symbol.asyncIterator]();
+  }
+
+  private async fill(): Promise<boolean> {
+    const r = await this.it.next();
+    if (r.done === true) return false;
+    this.buf = this.buf.length === 0 ? r.value : Buffer.concat([this.buf, r.value]);
+    return true;
+  }
+
+  /** Exactly `n` bytes; undefined at the very end of the source (nothing left). */
+  async exactly(n: number): Promise<Buffer | undefined> {
+    while (this.buf.length < n)
+      if (!(await this.fill())) {
+        if (this.buf.length === 0) return undefined;
+        throw new TarFormatError('the layer is truncated');
+      }
+    const out = this.buf.subarray(0, n);
+    this.buf = this.buf.subarray(n);
+    return out;
+  }
+
+  /** The next `n` bytes as chunks (views of the source's). */
+  async *chunks(n: number): AsyncGenerator<Buffer> {
+    let left = n;
+    while (left > 0) {
+      if (this.buf.length === 0 && !(await this.fill()))
+        throw new TarFormatError('the layer is truncated');
+      const take = Math.min(left, this.buf.length);
+      const out = this.buf.subarray(0, take);
+      this.buf = this.buf.subarray(take);
+      left -= take;
+      yield out;
+    }
+  }
+
+  /** Reads and drops whatever is left. */
+  async drain(): Promise<void> {
+    this.buf = Buffer.alloc(0);
+    while (await this.fill()) this.buf = Buffer.alloc(0);
+  }
+}
+
+function field(b: Buffer, start: number, len: number): string {
+  const raw = b.subarray(start, start + len);
+  const end = raw.indexOf(0);
+  return raw.subarray(0, end < 0 ? len : end).toString('utf8');
+}
+
+function octalField(b: Buffer, start: number, len: number, what: string): number {
+  const text = field(b, start, len).trim();
+  if (!/^[0-7]*$/.test(text)) throw new TarFormatError(`bad ${what} field in a tar header`);
+  return text === '' ? 0 : parseInt(text, 8);
+}
+
+/** PAX records (`"<len> key=value\n"`...) of an extended header. */
+function paxRecords(data: Buffer): Map<string, string> {
+  const out = new Map<string, string>();
+  let i = 0;
+  while (i < data.length) {
+    const sp = data.indexOf(0x20, i);
+    const len = sp < 0 ? NaN : Number(data.subarray(i, sp).toString('ascii'));
+    if (!Number.isSafeInteger(len) || len <= 0 || i + len > data.length)
+      throw new TarFormatError('bad PAX record');
+    const rec = data.subarray(sp + 1, i + len - 1).toString('utf8');
+    const eq = rec.indexOf('=');
+    if (eq < 0) throw new TarFormatError('bad PAX record');
+    out.set(rec.slice(0, eq), rec.slice(eq + 1));
+    i += len;
+  }
+  return out;
+}
+
+/**
+ * Reads a ustar stream (with PAX `x` headers, as {@link tarStream} writes them): yields each
+ * entry's header and its content as chunks, which the caller consumes before asking for the
+ * next entry (a content left unread is skipped). Checks header checksums; throws
+ * TarFormatError for anything else than this writer's format.
+ */
+export async function* readTar(
+  source: AsyncIterable<Buffer>,
+): AsyncGenerator<{ header: TarHeader; body: AsyncGenerator<Buffer> }> {
+  const r = new ByteReader(source);
+  let pax: Map<string, string> | undefined;
+  for (;;) {
+    const b = await r.exactly(BLOCK);
+    if (b === undefined) throw new TarFormatError('the layer ends without its end blocks');
+    if (b.every((x) => x === 0)) {
+      await r.drain();
+      return;
+    }
+    let sum = 0;
+    for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : (b[i] ?? 0);
+    if (octalField(b, 148, 8, 'checksum') !== sum || field(b, 257, 6) !== 'ustar')
+      throw new TarFormatError('bad tar header (checksum or magic)');
+    const flag = String.fromCharCode(b[156] ?? 0);
+    const size = octalField(b, 124, 12, 'size');
+    const padded = size + (size % BLOCK === 0 ? 0 : BLOCK - (size % BLOCK));
+    if (flag === 'x') {
+      const data = await r.exactly(padded);
+      if (data === undefined) throw new TarFormatError('the layer is truncated');
+      pax = paxRecords(data.subarray(0, size));
+      continue;
+    }
+    const prefix = field(b, 345, 155);
+    const name = field(b, 0, 100);
+    const header: TarHeader = {
+      path: pax?.get('path') ?? (prefix === '' ? name : `${prefix}/${name}`),
+      type:
+        flag === '0' || flag === '\0'
+          ? 'file'
+          : flag === '5'
+            ? 'dir'
+            : flag === '2'
+              ? 'symlink'
+              : 'other',
+      flag,
+      mode: octalField(b, 100, 8, 'mode'),
+      size,
+      target: pax?.get('linkpath') ?? field(b, 157, 100),
+    };
+    pax = undefined;
+    const left = { n: size };
+    const body = (async function* () {
+      for await (const c of r.chunks(size)) {
+        left.n -= c.length;
+        yield c;
+      }
+    })();
+    yield { header, body };
+    // Whatever the caller left unread (even when it stopped early), then the padding.
+    for await (const c of r.chunks(left.n)) left.n -= c.length;
+    if (padded > size) await r.exactly(padded - size);
+  }
+}

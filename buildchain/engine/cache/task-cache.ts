@@ -5,9 +5,11 @@
  * upload (readwrite mode). Problems are warnings (`output` events of the task): the task then
  * just runs.
  */
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { existsNoFollow } from '../../lib/fs/fence.ts';
 import type { Reporter } from '../events.ts';
+import { RACY_MS, type FileHasher } from '../fingerprint.ts';
 import type { GraphNode } from '../graph.ts';
 import type { BuildCache, Restored, TaskIo } from './build-cache.ts';
 import type { CacheKeys } from './key.ts';
@@ -21,14 +23,41 @@ export interface TaskCacheOptions {
   /** Temp files of packing and unpacking (under BUILD_ROOT: same file system as outputs). */
   readonly workDir: string;
   readonly reporter: Reporter;
+  /**
+   * The run's hasher: told the sha256 of each restored file (checked by the restore), so that
+   * recording the restored targets does not read them again.
+   */
+  readonly hasher?: FileHasher;
+}
+
+/**
+ * Records a restored file's checked sha256 in the hasher's stat cache (its record format:
+ * fingerprint.ts {@link FileRecord}), racy when the file changed within {@link RACY_MS} (then
+ * re-hashed before the state is saved, as any fresh record).
+ */
+export function primeHasher(hasher: FileHasher, file: string, sha256Hex: string): void {
+  const st = statSync(file, { throwIfNoEntry: false });
+  if (st === undefined || !st.isFile()) return;
+  const hash = Buffer.from(sha256Hex, 'hex').toString('base64url').slice(0, 22);
+  const trusted = Math.max(st.mtimeMs, st.ctimeMs) < Date.now() - RACY_MS ? 1 : 0;
+  hasher.invalidate(file);
+  hasher.cache.set(file, [st.mtimeMs, st.size, st.ino, hash, trusted, st.ctimeMs]);
+  hasher.misses++;
 }
 
 /** The outputs the cache carries for a node: `cacheable.outputs`, else its targets. */
 export function cacheOutputs(node: GraphNode, root: string): readonly string[] | undefined {
   const c = node.def.cacheable;
   if (c === undefined || c === false) return undefined;
-  if (c === true) return node.targets.length > 0 ? node.targets : undefined;
+  if (c === true || c.outputs === undefined)
+    return node.targets.length > 0 ? node.targets : undefined;
   return c.outputs.map((o) => path.resolve(root, o));
+}
+
+/** The directories whose files the node's outputs may hard-link (`cacheable.linkFrom`). */
+function linkSources(node: GraphNode, root: string): readonly string[] {
+  const c = node.def.cacheable;
+  return typeof c === 'object' ? (c.linkFrom ?? []).map((d) => path.resolve(root, d)) : [];
 }
 
 export class TaskCache {
@@ -52,6 +81,7 @@ export class TaskCache {
       task: node.name,
       key,
       outputs,
+      linkFrom: linkSources(node, this.o.root),
       root: this.o.root,
       buildRoot: this.o.buildRoot,
       workDir: this.o.workDir,
@@ -87,6 +117,8 @@ export class TaskCache {
       if (key === undefined) return undefined;
       const r = await this.cache.restoreTask(this.io(node, key, outputs));
       if (r === undefined) return undefined;
+      const hasher = this.o.hasher;
+      if (hasher !== undefined) for (const f of r.placed) primeHasher(hasher, f.path, f.sha256);
       // The outputs must hold every target (`cacheable.outputs` naming the wrong paths).
       const lacking = node.targets.filter((t) => !existsNoFollow(t));
       if (lacking.length > 0) {

@@ -184,18 +184,55 @@ export function nginxExpression(
   return `"${pieces.map((p) => (p.kind === 'literal' ? nginxEscape(p.text, '"') : p.text)).join('')}"`;
 }
 
-/** Escapes a literal for an nginx (PCRE) regex location; `{{ name }}` Jinja pieces are kept. */
+/** PCRE metacharacters (outside a character class). */
+const REGEX_META = ['.', '^', '$', '|', '?', '*', '+', '(', ')', '[', ']', '{', '}'];
+
+/**
+ * `c` as a PCRE pattern inside a double-quoted nginx string matches it: a backslash before a
+ * metacharacter; `\` as `\\\\` (nginx turns `\\` into `\` in a quoted string, PCRE `\\` into
+ * `\`); `"` as `\"` (nginx's escape; PCRE needs none).
+ */
+function regexChar(c: string): string {
+  if (c === '\\') return '\\\\\\\\';
+  if (c === '"') return '\\"';
+  return REGEX_META.includes(c) ? `\\${c}` : c;
+}
+
+/**
+ * A Jinja string literal, in single quotes, escaped as Jinja reads them (Python's rules): `\\`,
+ * `\'`, and `"` as `\x22` so that the template stays one nginx quoted string before rendering.
+ */
+function jinjaStringLiteral(value: string): string {
+  return `'${value.replace(/[\\'"]/g, (c) => (c === '"' ? '\\x22' : `\\${c}`))}'`;
+}
+
+/**
+ * Filters that make a Jinja expression's rendered value a literal of an nginx regex location:
+ * `| string | replace(c, <c escaped>)` for `\` first (the later replacements add backslashes
+ * that must stay single), then `"` and every PCRE metacharacter. Core Jinja only (no Salt
+ * `regex_escape`): MetalK8s 2.4's Salt and python3-jinja2 render it alike.
+ */
+const JINJA_REGEX_FILTERS = ['\\', '"', ...REGEX_META]
+  .map((c) => ` | replace(${jinjaStringLiteral(c)}, ${jinjaStringLiteral(regexChar(c))})`)
+  .join('');
+
+/**
+ * `value` as a PCRE pattern matching it literally, for the inside of a double-quoted nginx
+ * regex location (`location ~ "…"`). A `{{ name }}` Jinja piece is not known until MetalK8s
+ * renders the template: it gets {@link JINJA_REGEX_FILTERS}, so that a rendered `a.b` matches
+ * `a.b` only, not `aXb`.
+ */
 export function regexEscape(value: string): string {
   const out: string[] = [];
   for (let i = 0; i < value.length;) {
     const template = matchAt(TEMPLATE_PIECE, value, i);
     if (template !== undefined) {
-      out.push(template);
+      const expression = template.slice(2, -2).trim();
+      out.push(`{{ ${expression} | string${JINJA_REGEX_FILTERS} }}`);
       i += template.length;
       continue;
     }
-    const c = value.charAt(i);
-    out.push(/[.*+?^${}()|[\]\\]/.test(c) ? `\\${c}` : c);
+    out.push(regexChar(value.charAt(i)));
     i += 1;
   }
   return out.join('');

@@ -7,30 +7,14 @@
 import { mkdir, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildConfig } from '../../config/config.ts';
-import { registryAuthFile, UPSTREAM_REGISTRY_HOSTS } from '../../config/mirrors.ts';
+import { registryAuthFile } from '../../config/mirrors.ts';
 import { writeFileAtomic } from '../../lib/fs/atomic-write.ts';
 import { proxyEnvironment } from '../../lib/http/proxy.ts';
-import { registriesConf, type BuilderMirror, type ImageBuilder } from './builder-args.ts';
+import { registriesConf, type ImageBuilder } from './builder-args.ts';
+import { builderMirrors } from './builder-settings.ts';
 import { checkAuthFile } from './registry-auth.ts';
 
-/**
- * The mirrors the builder should use (pure): every REGISTRY_MIRRORS entry, then the moved
- * upstream registries (k8s.gcr.io → registry.k8s.io) that have no entry.
- */
-export function builderMirrors(config: Pick<BuildConfig, 'settings'>): BuilderMirror[] {
-  const settings = config.settings.mirrors;
-  const insecure = new Set(settings.insecureRegistries);
-  const mirrors: BuilderMirror[] = settings.registryMirrors.map((m) => ({
-    upstream: m.upstream,
-    location: m.pathPrefix === '' ? m.host : `${m.host}/${m.pathPrefix}`,
-    insecure: insecure.has(m.host),
-  }));
-  for (const [named, host] of Object.entries(UPSTREAM_REGISTRY_HOSTS)) {
-    if (mirrors.some((m) => m.upstream === named)) continue;
-    mirrors.push({ upstream: named, location: host, insecure: insecure.has(host) });
-  }
-  return mirrors;
-}
+export { builderMirrors } from './builder-settings.ts';
 
 /**
  * The builder's extra environment for a real (not stand-in) build: CONTAINERS_REGISTRIES_CONF

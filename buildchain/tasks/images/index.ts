@@ -6,4 +6,5 @@
 export { adoptDirLayout, buildLocalImage, type BuildLocalImageOptions } from './build.ts';
 export { registryIncludeFiles } from './paths.ts';
 export { builderEnv } from './builder-env.ts';
+export { builderSettingsKey, type BuilderSettingsKey } from './builder-settings.ts';
 export { checkAuthFile } from './registry-auth.ts';

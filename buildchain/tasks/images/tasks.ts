@@ -13,6 +13,7 @@ import { isInside, removeInside } from '../../lib/fs/fence.ts';
 import { walkTreeSync } from '../../lib/fs/walk.ts';
 import type { Sources } from '../../sources/sources.ts';
 import { openBlobStore } from '../../media/images/blob-store.ts';
+import { builderSettingsKey } from './builder-settings.ts';
 import { dedupTree, inodeSnapshot, snapshotChanges } from './dedup.ts';
 import { layoutProblem } from './layout-check.ts';
 import { imagesPaths } from './paths.ts';
@@ -108,6 +109,10 @@ export function createImagesTasks(config: BuildConfig, sources: Sources, options
       clean: [fn(`images-clean ${removable}`, () => removeInside(config.buildRoot, removable))],
     };
     if (entry.build !== undefined) {
+      // A real build pulls its FROM images through the mirrors and credentials of builderEnv:
+      // they are in the fingerprint (stand-in builds pull nothing).
+      const settingsKey = embedded ? undefined : builderSettingsKey(config);
+      const buildConfig = settingsKey === undefined ? common.config : { ...common.config, builder: settingsKey };
       const ctxDir = path.join(config.root, entry.build.context);
       // A Containerfile outside the context (build.file: ../x/Dockerfile) is an input too.
       const buildFile = entry.build.file === undefined ? undefined : path.resolve(ctxDir, entry.build.file);
@@ -117,6 +122,7 @@ export function createImagesTasks(config: BuildConfig, sources: Sources, options
         doc: `Build ${entry.name}:${entry.version} from ${entry.build.context}${embedded ? ' (stand-in)' : ''}`,
         title: `IMG BUILD ${entry.name}:${entry.version}`,
         ...common,
+        config: buildConfig,
         cacheable: { outputs: [removable] },
         fileDeps: [path.join(config.root, listFile), ...contextFiles(ctxDir), ...outsideFile],
         tools: [builder, 'skopeo'],

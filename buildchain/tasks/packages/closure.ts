@@ -57,6 +57,26 @@ export async function repoSetDigest(isoRepos: string): Promise<string> {
   return sha256Hex(parts.join('\n'));
 }
 
+/**
+ * The content the check reads, as the build cache's key material: per repo its name, the
+ * sha256 of `repomd.xml` (which pins the rest of the repodata by checksum) and of
+ * `repomd.xml.asc`, and of each key file.
+ */
+export async function repoSetContent(isoRepos: string): Promise<unknown> {
+  const out: Record<string, unknown> = {};
+  const digest = (f: string) => readFile(f).then(sha256Hex, () => null);
+  for (const r of await nodeRepos(isoRepos)) {
+    const keys: Record<string, string | null> = {};
+    for (const k of r.keys) keys[path.basename(k)] = await digest(k);
+    out[r.name] = {
+      repomd: await digest(path.join(r.dir, 'repodata', 'repomd.xml')),
+      asc: await digest(path.join(r.dir, 'repodata', 'repomd.xml.asc')),
+      keys,
+    };
+  }
+  return out;
+}
+
 /** Options of {@link repoclosureArgs}. */
 export interface RepoclosureOptions {
   readonly bin: string;

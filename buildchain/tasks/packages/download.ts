@@ -377,6 +377,9 @@ async function writeManifests(o: DownloadOptions, lock: PackageLock): Promise<Re
 
 /** Resolves (when needed), downloads, verifies; writes the lock and the repo manifests. */
 export async function downloadPackages(o: DownloadOptions): Promise<DownloadResult> {
+  // The build cache carries these directories whole (even when a repo has no RPM or key).
+  for (const d of [o.paths.cache, o.paths.keys, o.paths.resolved])
+    await mkdir(d, { recursive: true });
   const request = requestDigest(o.list, localRequireStrings(o));
   const existing = await readLock(o.lockFile, o.list.osFamily);
   const reuse = existing?.request === request;
@@ -389,6 +392,46 @@ export async function downloadPackages(o: DownloadOptions): Promise<DownloadResu
     `${lock.packages.length} RPMs ready (${String(fetched)} fetched, ${reuse ? 'lock reused' : 'resolved'})`,
   );
   return { lock, resolved: !reuse, fetched, manifests };
+}
+
+/**
+ * What the download's result depends on beyond its declared inputs (the build cache's key
+ * material, engine/cache/key.ts): with a lock matching the request, the lock itself (it pins
+ * every RPM and key by checksum); otherwise dnf resolves against what the repos serve now, so
+ * the sha256 of each repo's `repodata/repomd.xml` and of each GPG key as served. No URL goes
+ * in (mirrors differ between machines; the content is what counts).
+ */
+export async function downloadPins(
+  o: Pick<DownloadOptions, 'list' | 'lockFile' | 'localRequirements' | 'resolveUrl'>,
+): Promise<unknown> {
+  const lock = await readLock(o.lockFile, o.list.osFamily);
+  if (lock !== undefined && lock.request === requestDigest(o.list, localRequireStrings(o)))
+    return { lock: digestOf(Buffer.from(serializeLock(lock))) };
+  const repomd: Record<string, string> = {};
+  const keys: Record<string, string> = {};
+  // Small files: fetched all at once; the records are filled in the list's order.
+  const fetched = await Promise.all(
+    o.list.repos.map(async (r) => ({
+      name: r.name,
+      repomd: digestOf(
+        await readUrl(
+          joinUrl(await o.resolveUrl(r.baseUrl), 'repodata/repomd.xml'),
+          `package repo '${r.name}'`,
+        ),
+      ),
+      keys: await Promise.all(
+        r.gpgKeys.map(async (url) => ({
+          url,
+          sha256: digestOf(await readUrl(await o.resolveUrl(url), `GPG key of repo '${r.name}'`)),
+        })),
+      ),
+    })),
+  );
+  for (const r of fetched) {
+    repomd[r.name] = r.repomd;
+    for (const k of r.keys) keys[k.url] = k.sha256;
+  }
+  return { repomd, keys };
 }
 
 /** Size of a cached file; undefined when it cannot be stat'ed (missing, unreadable). */

@@ -26,11 +26,12 @@ import { buildRpms, buildSrpm, type BuiltRpm, type RpmBuildEnv } from './build.t
 import {
   downloadIsFresh,
   downloadPackages,
+  downloadPins,
   readLocalRequirements,
   type RepoManifest,
 } from './download.ts';
 import { lockPath, requestDigest } from './lock.ts';
-import { checkRepoClosure, repoSetDigest } from './closure.ts';
+import { checkRepoClosure, repoSetContent, repoSetDigest } from './closure.ts';
 import { writeFileAtomic } from '../../lib/fs/atomic-write.ts';
 import { packagingPaths, type PackagingPaths } from './paths.ts';
 import { packagingSettings, type PackagingSettings } from './settings.ts';
@@ -259,6 +260,16 @@ function downloadTask(
       ...built.map((n) => path.join(p.rpm, `${n}.deps.json`)),
     ],
     targets: list.repos.map((r) => path.join(p.resolved, `${r.isoName}.json`)),
+    // The downloaded RPMs and keys, the manifests and the lock; keyed by what pins them.
+    cacheable: {
+      outputs: [p.cache, p.keys, p.resolved, lockFile],
+      keyInputs: async () =>
+        downloadPins({
+          ...opts,
+          localRequirements: await local(),
+          resolveUrl: (u) => sources.repoUrl(u),
+        }),
+    },
     uptodate: [
       async () => {
         const localRequirements = await local().catch(() => undefined);
@@ -300,6 +311,7 @@ function repoTask(
   fileDeps: string[],
   files: () => Promise<{ rpms: RepoFile[]; keys: RepoFile[] }>,
   releasever: string,
+  rpmSources: string,
 ): TaskDefinition {
   // With a signing key, every repo ships its public key (repo_gpgcheck=1 on a node checks
   // repomd.xml.asc with the repo's RPM-GPG-KEY-* files): RPM-GPG-KEY-<project>-<repo>-<releasever>.
@@ -319,7 +331,9 @@ function repoTask(
     doc: `Assemble the ${d.repo} yum repository on the ISO root`,
     fileDeps,
     targets: [d.dir],
-    cacheable: d.repo === LOCAL_REPO, // downloaded repos: the RPMs come from the download anyway
+    // The RPMs are hard links of the download's (or the RPM builds') outputs: the entry holds
+    // the repodata and keys, and links the RPMs back from there.
+    cacheable: { linkFrom: [rpmSources] },
     tools: ['createrepo', ...(sign === undefined ? [] : ['gpg'])],
     envKeys: ['RPM_SIGN_KEY', 'GNUPGHOME'],
     config: params,
@@ -366,6 +380,8 @@ function closureTask(
     // Runs again when a repo task's fingerprint changes (dependency changed) or its report is gone.
     uptodate: [true],
     targets: [report],
+    // A verdict over the repos' content: cached, keyed by that content.
+    cacheable: { keyInputs: () => repoSetContent(p.isoRepos) },
     // What a node would enable: a repo added, removed or changed by hand is checked again.
     targetCheck: {
       observe: () => repoSetDigest(p.isoRepos),
@@ -434,6 +450,7 @@ export function createPackagingTasks(
             return { rpms, keys: [] };
           },
           list.releasever,
+          p.rpm,
         ),
       );
     } else {
@@ -453,6 +470,7 @@ export function createPackagingTasks(
             };
           },
           list.releasever,
+          p.cache,
         ),
       );
     }

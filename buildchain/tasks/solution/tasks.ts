@@ -71,7 +71,16 @@ function solutionTasks(config: BuildConfig, sources: Sources, s: SolutionTarget)
     fileDeps: listFiles(dir),
     targets: [iso],
     tools: ['skopeo', 'buildah', 'xorriso'],
-    envKeys: ['SOURCE_DATE_EPOCH', 'ALLOW_UNPINNED_IMAGES'],
+    // The registry settings as the platform's image pulls fingerprint them (images:pull): a
+    // change reruns the build, whose own stages then decide what to pull or build again.
+    envKeys: [
+      'SOURCE_DATE_EPOCH',
+      'ALLOW_UNPINNED_IMAGES',
+      'SOURCES',
+      'REGISTRY_MIRRORS',
+      'INSECURE_REGISTRIES',
+      'REGISTRY_AUTH_FILE',
+    ],
     config: params,
     clean: true,
     actions: [

@@ -8,10 +8,12 @@
  * (`@registry_manifest_unknown`, ...) that the common config of a MetalK8s 2.4 cluster does not
  * define (it defines `@404_tag`), so nginx there would reject the include. Solutions target the
  * installed MetalK8s, hence this copy of the reference script's output (NicolasT/
- * static-container-registry, 2019-08-06), byte for byte, plus one regex location per image
- * that answers an unknown tag or digest with MANIFEST_UNKNOWN (the reference lets it fall to
- * `/v2/`: NAME_UNKNOWN). Because that format leaves names, tags and the root unquoted, they
- * are checked (distribution grammar, plain path) and refused otherwise.
+ * static-container-registry, 2019-08-06), with two changes to its regex locations: one per
+ * image answers an unknown tag or digest with MANIFEST_UNKNOWN (the reference lets it fall to
+ * `/v2/`: NAME_UNKNOWN), and the blob pattern is anchored and escaped (the reference's is
+ * neither: the dots of `{{ repository }}` and of names match any character). Because that
+ * format leaves names, tags and the root unquoted, they are checked (distribution grammar,
+ * plain path) and refused otherwise.
  */
 import {
   describeChar,
@@ -50,12 +52,12 @@ export interface RegistryConfigOptions {
   /** Path (or nginx variable / template) prepended to `<name>/<tag>/` in `alias`. */
   readonly serverRoot: string;
   /**
-   * Add, per image, a regex location answering any other tag or digest of it with 404
-   * `MANIFEST_UNKNOWN` (default true). Without it (the reference script's output, byte for
-   * byte), such a request falls to the common `/v2/` location, which answers `NAME_UNKNOWN` as
-   * for an unknown repository. `verify` renders the legacy form to recognise older ISOs.
+   * true: the reference script's output, byte for byte (`verify` renders it to recognise
+   * older ISOs): no location answering an unknown tag or digest of an image with 404
+   * `MANIFEST_UNKNOWN` (it falls to the common `/v2/` location: `NAME_UNKNOWN`), and a blob
+   * pattern neither anchored nor escaped. Default false: both fixed.
    */
-  readonly manifestFallback?: boolean;
+  readonly reference?: boolean;
 }
 
 export const MANIFEST_V2S2 = 'application/vnd.docker.distribution.manifest.v2+json';
@@ -153,15 +155,38 @@ const MANIFEST_UNKNOWN =
 
 /**
  * Any other reference of a served repository: 404 MANIFEST_UNKNOWN. Exact locations (the
- * tags and digests served) win over regex ones, so only unknown references get here. The
- * pattern is anchored; literal dots are escaped (a Jinja prefix is rendered as it is).
+ * tags and digests served) win over regex ones, so only unknown references get here.
+ * `pattern` is the escaped base (see {@link blobLocation}).
  */
-function manifestFallbackLocation(base: string): string {
+function manifestFallbackLocation(pattern: string): string {
   return [
-    `location ~ "^${regexEscape(base)}/manifests/[^/]+$" {`,
+    `location ~ "^${pattern}/manifests/[^/]+$" {`,
     '    add_header Docker-Distribution-Api-Version registry/2.0 always;',
     '    types { } default_type "application/json";',
     `    return 404 '${MANIFEST_UNKNOWN}';`,
+    '}',
+  ].join('\n');
+}
+
+/**
+ * The blobs of an image, from any of its tags' directories. The reference's pattern is
+ * `base` as it is, unanchored; ours is anchored and escaped, Jinja included (`{{ repository |
+ * string | replace('.', '\\.') ...}}`), so that a rendered `a.b` does not serve `aXb`.
+ */
+function blobLocation(
+  base: string,
+  reference: boolean,
+  root: string,
+  name: string,
+  tags: readonly RegistryImage[],
+): string {
+  const pattern = reference
+    ? `${base}/blobs/sha256:([a-f0-9]{64})`
+    : `^${regexEscape(base)}/blobs/sha256:([a-f0-9]{64})$`;
+  return [
+    `location ~ "${pattern}" {`,
+    `    alias ${root}/${name}/;`,
+    `    try_files ${tags.map((t) => `${t.tag}/$1`).join(' ')} =404;`,
     '}',
   ].join('\n');
 }
@@ -176,7 +201,7 @@ function joinBlocks(blocks: readonly string[]): string {
   return blocks.map((b) => `\n${b}\n`).join('');
 }
 
-/** Location blocks for every image, byte for byte as the reference script writes them. */
+/** Location blocks for every image, as the reference script writes them (see {@link RegistryConfigOptions.reference}). */
 export function renderRegistryConfig(
   images: readonly RegistryImage[],
   opts: RegistryConfigOptions,
@@ -233,15 +258,9 @@ export function renderRegistryConfig(
         );
       }
     }
-    blocks.push(
-      [
-        `location ~ "${base}/blobs/sha256:([a-f0-9]{64})" {`,
-        `    alias ${root}/${name}/;`,
-        `    try_files ${tags.map((t) => `${t.tag}/$1`).join(' ')} =404;`,
-        '}',
-      ].join('\n'),
-    );
-    if (opts.manifestFallback !== false) blocks.push(manifestFallbackLocation(base));
+    const reference = opts.reference === true;
+    blocks.push(blobLocation(base, reference, root, name, tags));
+    if (!reference) blocks.push(manifestFallbackLocation(regexEscape(base)));
   }
   return joinBlocks(blocks);
 }

@@ -2,7 +2,8 @@
  * The stages of `solution build` as engine tasks, fingerprinted by the engine (inputs, config,
  * tools, code, dependencies' fingerprints, targets):
  *
- *   solution:image:<name>:<version>  build context files + host-file hashes -> images/<name>/<version>/
+ *   solution:image:<name>:<version>  build context files + host-file hashes (+ the builder's
+ *                                    mirrors, whether it has an auth file) -> images/<name>/<version>/
  *   solution:registry-config         the image layouts -> registry-config.inc.j2
  *   solution:root                    shipped files, product fields -> root/ (the ISO tree)
  *   solution:iso                     root/ -> the ISO
@@ -33,6 +34,7 @@ import { registryConfigFor, REGISTRY_CONFIG_FILE, stageSolutionRoot } from './la
 import type { BuildPlan } from './plan.ts';
 import { gpgDetachSignArgs } from '../../../lib/gpg-args.ts';
 import { signaturePath } from './signature.ts';
+import { builderSettingsKey } from '../../images/index.ts';
 import { writeSolutionIso } from './write-solution-iso.ts';
 
 /** The task whose selection runs the whole build (unsigned). */
@@ -76,6 +78,10 @@ export function imageTaskName(img: SolutionImage): string {
 
 function imageTask(p: BuildPlan, env: StageEnv, img: SolutionImage): TaskDefinition {
   const inputs = imageInputs(img, p.dir);
+  const settings =
+    img.build === undefined || env.builderConfig === undefined
+      ? undefined
+      : builderSettingsKey(env.builderConfig);
   return {
     name: imageTaskName(img),
     title: `image ${img.name}:${img.version}`,
@@ -83,7 +89,15 @@ function imageTask(p: BuildPlan, env: StageEnv, img: SolutionImage): TaskDefinit
     targets: [imageLayoutDir(p.workDir, img)],
     uptodate: [true],
     tools: img.build !== undefined ? ['buildah', 'skopeo'] : ['skopeo'],
-    config: { img, modes: inputs.modes, hostFiles: inputs.hostFiles, blobDir: p.blobDir },
+    config: {
+      img,
+      modes: inputs.modes,
+      hostFiles: inputs.hostFiles,
+      blobDir: p.blobDir,
+      // A local build pulls its FROM images with these settings (builderEnv): in the
+      // fingerprint, as the platform's image builds have them.
+      ...(settings === undefined ? {} : { builder: settings }),
+    },
     actions: [
       fn('solution-image', async (ctx) => {
         await removePrevious(p.iso, imageLayoutDir(p.workDir, img));

@@ -154,14 +154,15 @@ async function checkRegistryConfig(
   const actual = (await iso.read(e)).toString('utf8');
   const opts = { namePrefix: REPOSITORY_VAR, serverRoot: REGISTRY_ROOT_VAR };
   if (actual === renderRegistryConfig(images, opts)) return;
-  if (actual === renderRegistryConfig(images, { ...opts, manifestFallback: false })) {
+  if (actual === renderRegistryConfig(images, { ...opts, reference: true })) {
     // The reference script's output (or this tool's before the fallback locations): it serves
-    // every image; only an unknown tag answers NAME_UNKNOWN instead of MANIFEST_UNKNOWN.
+    // every image; an unknown tag answers NAME_UNKNOWN instead of MANIFEST_UNKNOWN, and its
+    // unescaped blob patterns also match paths where a dot of the names is another character.
     problems.push(
       warning(
         'registry-config-legacy',
         REGISTRY_CONFIG_FILE,
-        "the reference generator's format: an unknown tag of an image answers NAME_UNKNOWN, not MANIFEST_UNKNOWN",
+        "the reference generator's format: an unknown tag of an image answers NAME_UNKNOWN, not MANIFEST_UNKNOWN, and blob patterns leave dots unescaped",
         "rebuild the ISO with this tool to get the spec's MANIFEST_UNKNOWN answers",
       ),
     );

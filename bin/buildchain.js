@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `./doit.sh`, `npm run build` and the `buildchain` bin: the build CLI (buildchain/cli/bin.ts),
-// compiled (see bin/launch.js).
-import { hasTypeScriptTasksModule, load } from './launch.js';
+// compiled and bundled (see bin/launch.js).
+import { load, treeFor } from './launch.js';
 
 const argv = process.argv.slice(2);
-const cli = await load('buildchain/cli/main.ts', { withTsx: hasTypeScriptTasksModule(argv) });
+const cli = await load('buildchain/cli/main.ts', { tree: treeFor(argv) });
 process.exitCode = await /** @type {(argv: string[]) => Promise<number>} */ (cli.main)(argv);

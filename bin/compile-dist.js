@@ -3,7 +3,11 @@
 // the launcher starts plain JavaScript with no TypeScript loader. One file at a time with
 // TypeScript's transpileModule (no type check: `npm run lint` does that; `tsc --noEmit
 // --isolatedModules` passes, so a file compiles alone), relative `.ts` imports rewritten to
-// `.js`. Only the files whose stat changed since the manifest are compiled again.
+// `.js`. Only the files whose stat changed since the manifest are compiled again. Then the
+// bundle the launcher runs (dist/bundle/, esbuild with code splitting: a start reads a few files,
+// not ~160 modules) is built again from the sources, with its line → source table for the code
+// fingerprints. The per-module tree stays for what imports compiled modules one by one (a
+// JavaScript --tasks-module, the benchmarks).
 //
 // Run by `npm ci` (the `prepare` script) and by bin/launch.js when sources changed. As a
 // command: `node bin/compile-dist.js [--force]` prints what it did and empties dist/.cache;
@@ -11,6 +15,7 @@
 import {
   copyFileSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -20,6 +25,11 @@ import {
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
+  BUNDLE,
+  BUNDLE_ENTRIES,
+  BUNDLE_SOURCES,
+  bundleFileOf,
+  bundleFresh,
   compilerSignature,
   DIST,
   distFileOf,
@@ -84,20 +94,147 @@ function transpile(ts, rel) {
   return out.outputText;
 }
 
+const VLQ = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/**
+ * The source index of every segment of a source map's `mappings`, line by line: for each
+ * generated line (0-based) the source index of its first segment, -1 for a line without one.
+ * @param {string} mappings
+ * @returns {number[]}
+ */
+export function firstSourceOfLines(mappings) {
+  /** @type {number[]} */
+  const out = [];
+  let source = 0; // source indexes are relative to the previous segment's, across lines
+  for (const line of mappings.split(';')) {
+    let first = -1;
+    for (const segment of line === '' ? [] : line.split(',')) {
+      /** @type {number[]} */
+      const fields = [];
+      let value = 0;
+      let shift = 0;
+      for (const ch of segment) {
+        const digit = VLQ.indexOf(ch);
+        if (digit < 0) throw new Error(`bad source map segment ${segment}`);
+        value += (digit & 31) << shift;
+        if ((digit & 32) !== 0) shift += 5;
+        else {
+          fields.push(value & 1 ? -(value >>> 1) : value >>> 1);
+          value = 0;
+          shift = 0;
+        }
+      }
+      if (fields.length >= 4) {
+        source += fields[1] ?? 0;
+        if (first < 0) first = source;
+      }
+    }
+    out.push(first);
+  }
+  return out;
+}
+
+/**
+ * The line → source table of one bundle file from its source map: `[[firstLine, source]…]`
+ * (1-based lines; a line with no mapping belongs to the row before it).
+ * @param {string} mapText the `.map` file
+ * @returns {[number, string][]}
+ */
+export function lineTable(mapText) {
+  const map = JSON.parse(mapText);
+  const sources = /** @type {string[]} */ (map.sources).map((s) =>
+    path.relative(ROOT, path.resolve(BUNDLE, s)).split(path.sep).join('/'),
+  );
+  /** @type {[number, string][]} */
+  const rows = [];
+  firstSourceOfLines(map.mappings).forEach((index, line) => {
+    const source = sources[index];
+    if (index >= 0 && source !== undefined && rows.at(-1)?.[1] !== source)
+      rows.push([line + 1, source]);
+  });
+  return rows;
+}
+
+/**
+ * Builds the bundle (dist/bundle/) from the sources with esbuild: the entry points of
+ * BUNDLE_ENTRIES, each with the chunks it imports lazily, packages left to node_modules.
+ * Chunks are written first and the entry files last (each through a temporary file and a
+ * rename), then the chunks of the previous bundle are removed. Throws {@link CompileError} for
+ * what esbuild refuses (e.g. an import of a missing module), naming the file and line.
+ */
+async function buildBundle() {
+  const esbuild = await import('esbuild');
+  /** @type {import('esbuild').OutputFile[]} */
+  let outputFiles;
+  try {
+    // One build per entry point: the code an entry imports statically lands in its own file,
+    // only what it imports lazily in chunks. One build of all four split the shared code into
+    // many small chunks by which entries use it (more files for a start to resolve and read).
+    const results = await Promise.all(
+      BUNDLE_ENTRIES.map((entry) =>
+        esbuild.build({
+          absWorkingDir: ROOT,
+          entryPoints: [entry],
+          bundle: true,
+          splitting: true,
+          format: 'esm',
+          platform: 'node',
+          target: 'node20',
+          packages: 'external',
+          outdir: BUNDLE,
+          entryNames: '[name]',
+          chunkNames: 'chunk-[hash]',
+          sourcemap: 'linked',
+          sourcesContent: false,
+          write: false,
+          logLevel: 'silent',
+        }),
+      ),
+    );
+    // A chunk two builds share has the same name (a hash of its content): written once.
+    outputFiles = [
+      ...new Map(results.flatMap((r) => r.outputFiles).map((f) => [f.path, f])).values(),
+    ];
+  } catch (err) {
+    const first = /** @type {{ errors?: import('esbuild').Message[] }} */ (err).errors?.[0];
+    if (first === undefined) throw err;
+    const where = first.location === null ? '' : `${first.location.file}:${first.location.line}`;
+    throw new CompileError(`cannot compile ${where}: ${first.text}`);
+  }
+  /** @type {Record<string, [number, string][]>} */
+  const table = {};
+  for (const f of outputFiles)
+    if (f.path.endsWith('.js.map')) table[path.basename(f.path, '.map')] = lineTable(f.text);
+  const entries = new Set(BUNDLE_ENTRIES.map(bundleFileOf));
+  const written = new Set(outputFiles.map((f) => f.path));
+  for (const f of outputFiles) if (!entries.has(f.path)) writeAtomic(f.path, f.contents);
+  writeAtomic(BUNDLE_SOURCES, `${JSON.stringify(table)}\n`);
+  for (const f of outputFiles) if (entries.has(f.path)) writeAtomic(f.path, f.contents);
+  written.add(BUNDLE_SOURCES);
+  // Another start bundling at the same time may be writing its temporary files: left alone.
+  for (const name of readdirSync(BUNDLE))
+    if (!written.has(path.join(BUNDLE, name)) && !name.includes('.tmp-'))
+      rmSync(path.join(BUNDLE, name), { force: true });
+}
+
 /**
  * Brings `dist/` up to date with the sources: compiles the changed ones, removes the outputs
- * of deleted ones, then writes the manifest (last: an interrupted compile leaves the old
- * manifest, so the next start compiles again). Throws {@link CompileError} for a source that
- * does not compile (the others are still written), or the fs error when `dist/` cannot be
- * written, or ERR_MODULE_NOT_FOUND when typescript is not installed.
+ * of deleted ones, builds the bundle again, then writes the manifest (last: an interrupted
+ * compile leaves the old manifest, so the next start compiles again). Throws
+ * {@link CompileError} for a source that does not compile (the others are still written), or
+ * the fs error when `dist/` cannot be written, or ERR_MODULE_NOT_FOUND when typescript is not
+ * installed. When only the bundle cannot be built (esbuild not installed), the per-module tree
+ * is still brought up to date and `bundleError` says why.
  * @param {{ force?: boolean }} [options]
- * @returns {Promise<{ compiled: number, removed: number }>}
+ * @returns {Promise<{ compiled: number, removed: number, bundled: boolean, bundleError?: string }>}
  */
 export async function compileDist(options = {}) {
   const sources = scanSources();
-  const previous = options.force === true ? undefined : readManifest();
+  const manifest = options.force === true ? undefined : readManifest();
+  const previous = manifest?.files;
   const { changed, removed } = staleSources(sources, previous);
-  if (changed.length === 0 && removed.length === 0) return { compiled: 0, removed: 0 };
+  if (changed.length === 0 && removed.length === 0 && bundleFresh(manifest))
+    return { compiled: 0, removed: 0, bundled: false };
   const ts = changed.some((rel) => rel.endsWith('.ts'))
     ? (await import('typescript')).default
     : undefined;
@@ -132,12 +269,34 @@ export async function compileDist(options = {}) {
     rmSync(distFileOf(rel), { force: true });
     delete files[rel];
   }
-  writeAtomic(
-    MANIFEST,
-    `${JSON.stringify({ format: FORMAT, compiler: compilerSignature(), files })}\n`,
-  );
-  if (errors.length > 0) throw new CompileError(errors.map((e) => e.message).join('\n'));
-  return { compiled: changed.length, removed: removed.length };
+  /** @param {boolean} bundled */
+  const writeManifest = (bundled) =>
+    writeAtomic(
+      MANIFEST,
+      `${JSON.stringify({ format: FORMAT, compiler: compilerSignature(), files, bundled })}\n`,
+    );
+  if (errors.length > 0) {
+    writeManifest(false);
+    throw new CompileError(errors.map((e) => e.message).join('\n'));
+  }
+  // The bundle is built from the sources as they are now: stats taken above (before the reads)
+  // are conservative, an edit since then is seen by the next start.
+  try {
+    await buildBundle();
+  } catch (err) {
+    writeManifest(false);
+    if (err instanceof CompileError) throw err;
+    const code = /** @type {NodeJS.ErrnoException} */ (err)?.code;
+    if (code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    return {
+      compiled: changed.length,
+      removed: removed.length,
+      bundled: false,
+      bundleError: 'esbuild is not installed (npm ci)',
+    };
+  }
+  writeManifest(true);
+  return { compiled: changed.length, removed: removed.length, bundled: true };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
@@ -146,8 +305,13 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   rmSync(path.join(DIST, '.cache'), { recursive: true, force: true });
   try {
     const r = await compileDist({ force: process.argv.includes('--force') });
+    const bundle = r.bundled
+      ? `, bundle → ${path.relative(ROOT, BUNDLE)}/`
+      : r.bundleError === undefined
+        ? ''
+        : ` (no bundle: ${r.bundleError})`;
     process.stdout.write(
-      `compile-dist: ${r.compiled} compiled, ${r.removed} removed in ${((performance.now() - t0) / 1000).toFixed(2)} s → ${path.relative(ROOT, DIST)}/\n`,
+      `compile-dist: ${r.compiled} compiled, ${r.removed} removed${bundle} in ${((performance.now() - t0) / 1000).toFixed(2)} s → ${path.relative(ROOT, DIST)}/\n`,
     );
   } catch (err) {
     process.stderr.write(`compile-dist: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -1,7 +1,7 @@
 // The compiled tree's bookkeeping, shared by the launcher (bin/launch.js, on every start) and
 // the compiler (bin/compile-dist.js): which sources exist and the stat of each when it was
 // compiled. Plain JavaScript with no dependency: it runs before anything is compiled.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 /** The repository root (this file is `<root>/bin/dist-manifest.js`). */
@@ -11,12 +11,33 @@ export const SOURCE_DIR = 'buildchain';
 /** The compiled tree (git-ignored): `dist/buildchain/**` mirrors `buildchain/**`. */
 export const DIST = path.join(ROOT, 'dist');
 /**
- * Written last by a compile: `{ format, compiler, files: { "buildchain/x.ts": "<stat signature>" } }`
- * (`compiler`: the signature of bin/compile-dist.js, whose edit recompiles everything).
+ * Written last by a compile: `{ format, compiler, files: { "buildchain/x.ts": "<stat signature>" },
+ * bundled }` (`compiler`: the signature of bin/compile-dist.js, whose edit recompiles
+ * everything; `bundled`: true when {@link BUNDLE} was built from exactly these files).
  */
 export const MANIFEST = path.join(DIST, '.manifest.json');
 /** Bumped when the compiler's output changes for the same sources: everything recompiles. */
-export const FORMAT = 1;
+export const FORMAT = 2;
+/**
+ * The bundle the launcher runs (esbuild, code splitting): one file per entry point of
+ * {@link BUNDLE_ENTRIES} (`main.js`, …), the `chunk-<hash>.js` files they share or import
+ * lazily, and {@link BUNDLE_SOURCES}. Starting it reads a few files instead of ~160 modules.
+ */
+export const BUNDLE = path.join(DIST, 'bundle');
+/** The sources that are entry points of the bundle: the CLIs and the ISO writer's worker. */
+export const BUNDLE_ENTRIES = [
+  'buildchain/cli/main.ts',
+  'buildchain/cli/solution.ts',
+  'buildchain/cli/static-registry.ts',
+  'buildchain/media/iso/iso-md5-worker.ts',
+];
+/**
+ * The bundle's line → source table, made from esbuild's source maps:
+ * `{ "<chunk>.js": [[firstLine, "buildchain/x.ts"], …] }` (1-based lines, ascending; a line
+ * belongs to the last row at or before it). Code fingerprints map a stack frame in a chunk
+ * back to its TypeScript module with it (buildchain/lib/package-root.ts).
+ */
+export const BUNDLE_SOURCES = path.join(BUNDLE, 'sources.json');
 
 /**
  * What must change when a file's content changes: mtime and ctime (ms, with sub-ms digits),
@@ -36,13 +57,15 @@ export function statSignature(st) {
 export function scanSources() {
   /** @type {Map<string, string>} */
   const out = new Map();
+  // Paths by concatenation: path.join per file was a third of this (cold) walk at start-up.
+  const root = ROOT + path.sep;
   /** @param {string} rel */
   const walk = (rel) => {
-    for (const e of readdirSync(path.join(ROOT, rel), { withFileTypes: true })) {
+    for (const e of readdirSync(root + rel, { withFileTypes: true })) {
       const child = `${rel}/${e.name}`;
       if (e.isDirectory()) walk(child);
       else if (e.isFile() || e.isSymbolicLink())
-        out.set(child, statSignature(statSync(path.join(ROOT, child))));
+        out.set(child, statSignature(statSync(root + child)));
     }
   };
   walk(SOURCE_DIR);
@@ -57,15 +80,17 @@ export function compilerSignature() {
 /**
  * The manifest of the last compile, or undefined when there is none (or an unreadable one, one
  * of another format or written by another version of the compiler): then everything compiles.
- * @returns {Record<string, string> | undefined}
+ * `bundled` is false when the bundle was not built from `files` (a failed bundle step).
+ * @returns {{ files: Record<string, string>, bundled: boolean } | undefined}
  */
 export function readManifest() {
   try {
     const parsed = JSON.parse(readFileSync(MANIFEST, 'utf8'));
     return parsed?.format === FORMAT &&
       parsed.compiler === compilerSignature() &&
-      typeof parsed.files === 'object'
-      ? parsed.files
+      typeof parsed.files === 'object' &&
+      parsed.files !== null
+      ? { files: parsed.files, bundled: parsed.bundled === true }
       : undefined;
   } catch {
     return undefined;
@@ -89,6 +114,15 @@ export function staleSources(sources, compiled) {
 }
 
 /**
+ * The bundle file of an entry point of {@link BUNDLE_ENTRIES}: `buildchain/cli/main.ts` →
+ * `<root>/dist/bundle/main.js`.
+ * @param {string} rel
+ */
+export function bundleFileOf(rel) {
+  return path.join(BUNDLE, `${path.basename(rel, '.ts')}.js`);
+}
+
+/**
  * The compiled file of a source: `buildchain/a/b.ts` → `<root>/dist/buildchain/a/b.js` (other
  * files keep their name).
  * @param {string} rel
@@ -96,4 +130,13 @@ export function staleSources(sources, compiled) {
 export function distFileOf(rel) {
   const out = rel.endsWith('.ts') && !rel.endsWith('.d.ts') ? `${rel.slice(0, -3)}.js` : rel;
   return path.join(DIST, out);
+}
+
+/**
+ * True when the manifest says the bundle was built from the recorded sources and its entry
+ * files are there.
+ * @param {{ bundled: boolean } | undefined} manifest from {@link readManifest}
+ */
+export function bundleFresh(manifest) {
+  return manifest?.bundled === true && BUNDLE_ENTRIES.every((e) => existsSync(bundleFileOf(e)));
 }

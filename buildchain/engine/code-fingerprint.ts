@@ -5,48 +5,109 @@
  * Module contents are hashed through the {@link FileHasher}'s stat cache, and their import
  * lists are kept in the state next to their content hash: a no-op run reads no module whose
  * stat is unchanged. Compiled modules (dist/, see bin/launch.js) count as their TypeScript
- * sources, so the compiled and the tsx-run buildchain share their fingerprints.
+ * sources, bundle frames as the source esbuild put at their line (dist/bundle/sources.json), so
+ * the bundled, the compiled and the tsx-run buildchain share their fingerprints.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sourceOfModule } from '../lib/package-root.ts';
+import { isBundleFile, PACKAGE_ROOT, sourceOfFrame } from '../lib/package-root.ts';
 import { hashBytes, hashString, NEEDS_HASHING, type FileHasher } from './fingerprint.ts';
 
-/** The directory of the running engine modules (compiled or not): not action code. */
-const ENGINE_DIR = path.dirname(fileURLToPath(import.meta.url));
-/** The engine's source directory (the same as ENGINE_DIR when running the sources). */
-const ENGINE_SOURCE_DIR = path.dirname(sourceOfModule(fileURLToPath(import.meta.url)));
+/**
+ * The engine's source directory: frames of its modules are not action code, whether they run
+ * from the sources, from dist/buildchain/engine/ or from a bundle chunk (mapped to their source
+ * first).
+ */
+const ENGINE_SOURCE_DIR = path.join(PACKAGE_ROOT, 'buildchain', 'engine');
 
 // `import … from './x.ts'`, `export … from './x.ts'`, `import('./x.ts')`, `import './x.ts'`.
 const IMPORT_RE = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])(\.{1,2}\/[^'"]+)\1/g;
 
-/** The absolute file of the first stack frame outside the engine (the module calling `fn`). */
-export function callerModule(): string | undefined {
+/** A stack frame's file: its path, and its source module unless it is a bundle file. */
+interface FrameFile {
+  readonly file: string;
+  /** Undefined for a bundle file: the module depends on the line. */
+  readonly source: string | undefined;
+}
+
+/** Per stack frame file name: its file, or null when it is not a file (node:…). */
+const frameFiles = new Map<string, FrameFile | null>();
+/** Whether a source module is the engine's. */
+const engineSources = new Map<string, boolean>();
+
+/** The source module of a stack frame, or null for a frame that is not in a file. */
+function frameSource(name: string, line: number): string | null {
+  let f = frameFiles.get(name);
+  if (f === undefined) {
+    const file = name.startsWith('file:') ? fileURLToPath(name) : name;
+    f =
+      name.startsWith('node:') || !path.isAbsolute(file)
+        ? null
+        : { file, source: isBundleFile(file) ? undefined : sourceOfFrame(file, 0) };
+    frameFiles.set(name, f);
+  }
+  if (f === null) return null;
+  return f.source ?? sourceOfFrame(f.file, line);
+}
+
+function isEngineSource(source: string): boolean {
+  let engine = engineSources.get(source);
+  if (engine === undefined) {
+    engine = path.dirname(source) === ENGINE_SOURCE_DIR;
+    engineSources.set(source, engine);
+  }
+  return engine;
+}
+
+/** Receives the call sites of {@link captureSites} (an object, as captureStackTrace wants). */
+const holder: { stack?: unknown } = {};
+const asSites = (_e: Error, sites: NodeJS.CallSite[]): NodeJS.CallSite[] => sites;
+
+/** The call sites above `callerModule`'s caller, at most `limit` of them. */
+function captureSites(limit: number): NodeJS.CallSite[] {
   const saved = Error.prepareStackTrace; // eslint-disable-line @typescript-eslint/unbound-method -- restored as is
   const savedLimit = Error.stackTraceLimit;
   try {
-    Error.stackTraceLimit = 12;
-    Error.prepareStackTrace = (_e, sites) => sites;
-    const sites = new Error().stack as unknown as NodeJS.CallSite[];
-    for (const site of sites) {
-      const name = site.getFileName();
-      if (name === null || name.startsWith('node:')) continue;
-      const file = name.startsWith('file:') ? fileURLToPath(name) : name;
-      if (!path.isAbsolute(file) || path.dirname(file) === ENGINE_DIR) continue;
-      return sourceOfModule(file);
-    }
-    return undefined;
+    Error.stackTraceLimit = limit;
+    Error.prepareStackTrace = asSites;
+    Error.captureStackTrace(holder, callerModule);
+    return holder.stack as NodeJS.CallSite[];
   } finally {
+    holder.stack = undefined;
     Error.prepareStackTrace = saved;
     Error.stackTraceLimit = savedLimit;
   }
 }
 
+/**
+ * Frames captured first: `fn` (engine) and its caller. A deeper engine helper calling `fn` makes
+ * the search capture the whole stack again.
+ */
+const FIRST_LIMIT = 2;
+
+/**
+ * The TypeScript module of the first stack frame outside the engine (the module calling `fn`):
+ * a compiled module counts as its source, a bundle frame as the source esbuild put at its line.
+ * Runs once per `fn()` call, so frame files are memoised and the stack is captured shallow.
+ */
+export function callerModule(): string | undefined {
+  for (const limit of [FIRST_LIMIT, 64]) {
+    const sites = captureSites(limit);
+    for (const site of sites) {
+      const name = site.getFileName();
+      if (name === null) continue;
+      const source = frameSource(name, site.getLineNumber() ?? 0);
+      if (source !== null && !isEngineSource(source)) return source;
+    }
+    if (sites.length < limit) break;
+  }
+  return undefined;
+}
+
 function isActionCode(file: string): boolean {
   return (
     !file.startsWith(ENGINE_SOURCE_DIR + path.sep) &&
-    !file.startsWith(ENGINE_DIR + path.sep) &&
     !file.includes(`${path.sep}node_modules${path.sep}`)
   );
 }

@@ -4,7 +4,7 @@
  * the command-line and fingerprint checks run this repository's ./doit.sh on a temporary
  * BUILD_ROOT.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import {
   cpSync,
   existsSync,
@@ -17,26 +17,12 @@ import {
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseNdjson, type JsonEvent } from '../helpers/ndjson.ts';
-import { shellEnv } from '../helpers/run-cli.ts';
+import { hasStack, runFile, shellEnv, type FileRun } from '../helpers/run-cli.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { REPO_ROOT } from '../helpers/workspace.ts';
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function run(file: string, args: readonly string[], cwd: string, env = shellEnv()): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(file, args, { cwd, env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-const hasStack = (text: string): boolean => /\n\s+at .+:\d+:\d+\)?$/m.test(text);
+type Run = FileRun;
+const run = runFile;
 
 describe('launcher: compiled code, never stale', () => {
   let tmp: TempDir;

@@ -26,7 +26,7 @@ import {
   writeFileAtomicSync,
 } from '../../buildchain/lib/fs/atomic-write.ts';
 import { eventOf, tasksWith } from '../helpers/ndjson.ts';
-import { runCli } from '../helpers/run-cli.ts';
+import { hasStack, runCli } from '../helpers/run-cli.ts';
 import { isCI } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { createWorkspace, REPO_ROOT, type Workspace } from '../helpers/workspace.ts';
@@ -52,10 +52,6 @@ const LOCK_TS = path.join(REPO_ROOT, 'buildchain/engine/lock.ts');
 /** A pid that no process has any more. */
 function deadPid(): number {
   return spawnSync('true').pid;
-}
-
-function hasStack(text: string): boolean {
-  return /^\s+at /m.test(text);
 }
 
 /** Lists a directory (sorted), [] when missing. */

@@ -4,7 +4,7 @@
  * {@link spawnCli} and `subprocess: true` start `node --import tsx buildchain/cli/bin.ts` (one
  * process, so that signals and kill -9 reach the build itself).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isInProcessBusy, runMainInProcess, tasksModuleCopy } from './cli-in-process.ts';
@@ -159,3 +159,28 @@ export async function waitFor(check: () => boolean, ms = 30_000): Promise<void> 
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** A finished program run by {@link runFile}. */
+export interface FileRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs a program (e.g. ./doit.sh or node bin/x.js) to its end; never rejects. */
+export function runFile(
+  file: string,
+  args: readonly string[],
+  cwd: string,
+  env = shellEnv(),
+): Promise<FileRun> {
+  return new Promise((resolve) => {
+    execFile(file, args, { cwd, env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** True when the text holds a JavaScript stack trace (an error must never show one). */
+export const hasStack = (text: string): boolean => /\n\s+at .+:\d+:\d+\)?$/m.test(text);

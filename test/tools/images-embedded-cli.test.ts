@@ -170,7 +170,7 @@ describe.skipIf(
             : path.join(isoImages, name, entry.version);
         const manifest = await readFile(path.join(dir, 'manifest.json'));
         expect(`sha256:${createHash('sha256').update(manifest).digest('hex')}`).toBe(digest);
-        expect(await layoutProblem(dir)).toBeUndefined();
+        expect(layoutProblem(dir)).toBeUndefined();
         const parsed = parseManifest(manifest);
         if (parsed.kind !== 'image') throw new Error(`${name}: expected an image manifest`);
         blobSets.push(new Set(parsed.blobs.map((b) => b.digest)));
@@ -184,7 +184,7 @@ describe.skipIf(
       (await stat(path.join(ws, '_build', 'root', 'salt', 'files', 'pause-3.1.tar'))).size,
     ).toBeGreaterThan(0);
     const hello = path.join(isoImages, 'hello', '1.0');
-    expect(await layoutProblem(hello)).toBeUndefined();
+    expect(layoutProblem(hello)).toBeUndefined();
     expect(await readdir(path.join(isoImages))).toEqual(['alpha', 'beta', 'hello']);
     // The dedup pass linked the identical `version` files of the three layouts.
     const versions = await Promise.all(
@@ -223,7 +223,7 @@ describe.skipIf(
     expect(ran).toContain('images:dedup');
     expect(ran).not.toContain('images:pull:beta');
     expect(ran).not.toContain('images:build:hello');
-    expect(await layoutProblem(dir)).toBeUndefined();
+    expect(layoutProblem(dir)).toBeUndefined();
     expect(await processesMentioning(ws)).toEqual([]);
   });
 });

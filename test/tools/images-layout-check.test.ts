@@ -49,27 +49,27 @@ describe('layout and dedup checks on real files', () => {
   it('a complete layout has no problem; a deleted or truncated blob is named', async () => {
     const dir = path.join(tmp.path, 'single', 'img', '1.0');
     const { blobs } = await writeImage(dir, 'single');
-    expect(await layoutProblem(dir)).toBeUndefined();
+    expect(layoutProblem(dir)).toBeUndefined();
     const layer = hex(blobs[1] ?? '');
     await truncate(path.join(dir, layer), 3);
-    expect(await layoutProblem(dir)).toMatch(
+    expect(layoutProblem(dir)).toMatch(
       new RegExp(`^${layer} has 3 bytes, the manifest says \\d+$`),
     );
     await rm(path.join(dir, layer));
-    expect(await layoutProblem(dir)).toBe(`${layer} (${blobs[1] ?? ''}) is missing`);
+    expect(layoutProblem(dir)).toBe(`${layer} (${blobs[1] ?? ''}) is missing`);
   });
 
   it('a missing version file or manifest, or a malformed manifest, is named', async () => {
     const dir = path.join(tmp.path, 'meta', 'img', '1.0');
     await writeImage(dir, 'meta');
     await rm(path.join(dir, 'version'));
-    expect(await layoutProblem(dir)).toBe('version is missing');
+    expect(layoutProblem(dir)).toBe('version is missing');
     await writeFile(path.join(dir, 'manifest.json'), '{"schemaVersion": 1}');
-    expect(await layoutProblem(dir)).toMatch(
+    expect(layoutProblem(dir)).toMatch(
       /^manifest.json is unreadable \(manifest is not schemaVersion 2\)$/,
     );
     await rm(path.join(dir, 'manifest.json'));
-    expect(await layoutProblem(dir)).toBe('manifest.json is missing');
+    expect(layoutProblem(dir)).toBe('manifest.json is missing');
   });
 
   it('a kept manifest list needs each platform manifest and its blobs', async () => {
@@ -90,11 +90,11 @@ describe('layout and dedup checks on real files', () => {
       ],
     };
     await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(list));
-    expect(await layoutProblem(dir)).toBeUndefined();
+    expect(layoutProblem(dir)).toBeUndefined();
     await rm(path.join(dir, hex(child.blobs[0] ?? '')));
-    expect(await layoutProblem(dir)).toContain(`${hex(child.blobs[0] ?? '')} (`);
+    expect(layoutProblem(dir)).toContain(`${hex(child.blobs[0] ?? '')} (`);
     await rm(path.join(dir, `${hex(childDigest)}.manifest.json`));
-    expect(await layoutProblem(dir)).toBe(
+    expect(layoutProblem(dir)).toBe(
       `${hex(childDigest)}.manifest.json (${childDigest}) is missing`,
     );
   });

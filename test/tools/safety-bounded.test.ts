@@ -236,7 +236,7 @@ describe('static-registry on hostile manifest.json files', () => {
   it('the layout check says what a manifest.json that is a directory is', async () => {
     const dir = path.join(tmp.path, 'layout');
     await mkdir(path.join(dir, 'manifest.json'), { recursive: true });
-    expect(await layoutProblem(dir)).toBe('manifest.json is a directory, not a regular file');
+    expect(layoutProblem(dir)).toBe('manifest.json is a directory, not a regular file');
   });
 });
 

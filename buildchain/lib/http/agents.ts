@@ -2,15 +2,33 @@
  * The shared keep-alive agents of the HTTP layer and the route of one request: direct, through
  * a CONNECT tunnel (https via a proxy), or in absolute-URI form to the proxy (http via a proxy).
  */
-import http from 'node:http';
-import https from 'node:https';
-import { proxyAuthorization, proxyFor, TunnelAgent, type ProxySettings } from './proxy.ts';
+import type { Agent as HttpAgent, RequestOptions } from 'node:http';
+import type { Agent as HttpsAgent } from 'node:https';
+import { nodeHttp } from './node-http.ts';
+import { createTunnelAgent, proxyAuthorization, proxyFor, type ProxySettings } from './proxy.ts';
 
 const AGENT_OPTIONS = { keepAlive: true, maxSockets: 16 };
-const httpAgent = new http.Agent(AGENT_OPTIONS);
-const httpsAgent = new https.Agent(AGENT_OPTIONS);
-const insecureHttpsAgent = new https.Agent({ ...AGENT_OPTIONS, rejectUnauthorized: false });
-const tunnelAgents = new Map<string, TunnelAgent>();
+
+interface SharedAgents {
+  readonly http: HttpAgent;
+  readonly https: HttpsAgent;
+  readonly insecureHttps: HttpsAgent;
+}
+let shared: SharedAgents | undefined;
+
+/** The keep-alive agents, made on the first request (node:http loads then). */
+function sharedAgents(): SharedAgents {
+  if (shared === undefined) {
+    const { http, https } = nodeHttp();
+    shared = {
+      http: new http.Agent(AGENT_OPTIONS),
+      https: new https.Agent(AGENT_OPTIONS),
+      insecureHttps: new https.Agent({ ...AGENT_OPTIONS, rejectUnauthorized: false }),
+    };
+  }
+  return shared;
+}
+const tunnelAgents = new Map<string, HttpsAgent>();
 
 /** How {@link requestOptions} routes a request. */
 export interface RouteOptions {
@@ -26,7 +44,7 @@ export function requestOptions(
   url: URL,
   headers: Record<string, string>,
   opts: RouteOptions,
-): http.RequestOptions {
+): RequestOptions {
   const isHttps = url.protocol === 'https:';
   const proxy = proxyFor(url, opts.proxies);
   const auth: Record<string, string> = {};
@@ -44,14 +62,15 @@ export function requestOptions(
     headers: all,
   };
   if (proxy === undefined) {
-    const agent = isHttps ? (opts.insecure ? insecureHttpsAgent : httpsAgent) : httpAgent;
+    const agents = sharedAgents();
+    const agent = isHttps ? (opts.insecure ? agents.insecureHttps : agents.https) : agents.http;
     return { ...direct, agent };
   }
   if (isHttps) {
     const key = `${proxy.href}|${String(opts.insecure)}|${String(opts.connectMs)}`;
     let agent = tunnelAgents.get(key);
     if (agent === undefined) {
-      agent = new TunnelAgent(proxy, opts.connectMs, {
+      agent = createTunnelAgent(proxy, opts.connectMs, {
         ...AGENT_OPTIONS,
         rejectUnauthorized: !opts.insecure,
       });
@@ -75,6 +94,6 @@ export function requestOptions(
       host: url.host,
       ...(proxyAuth === undefined ? {} : { 'proxy-authorization': proxyAuth }),
     },
-    agent: httpAgent,
+    agent: sharedAgents().http,
   };
 }

@@ -5,12 +5,11 @@
  * with backoff for 429, 5xx and dropped connections honouring `Retry-After`, the abort signal
  * honoured. Failures are {@link HttpError}s naming the URL; callers add their own context.
  */
-import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
-import https from 'node:https';
+import type { IncomingHttpHeaders, IncomingMessage, RequestOptions } from 'node:http';
 import type { Readable } from 'node:stream';
-import { TLSSocket } from 'node:tls';
 import { TaskError } from '../errors.ts';
 import { requestOptions } from './agents.ts';
+import { nodeHttp } from './node-http.ts';
 import { NO_PROXIES, type ProxySettings } from './proxy.ts';
 import { retryDelayMs, sleepUnlessAborted, type RetryOptions } from './retry.ts';
 
@@ -235,7 +234,7 @@ function exchange(
       reject(new HttpError(url, 'ERR_INVALID_PROTOCOL', `unsupported protocol ${url.protocol}`));
       return;
     }
-    let options: http.RequestOptions;
+    let options: RequestOptions;
     try {
       options = requestOptions(url, headers, {
         insecure: opts.insecure === true,
@@ -256,6 +255,7 @@ function exchange(
     const onAbort = (): void => {
       fail(new HttpError(url, 'ABORT_ERR', 'aborted'));
     };
+    const { http, https } = nodeHttp();
     const req = (options.protocol === 'https:' ? https : http).request({ ...options, method });
     const connectTimer = setTimeout(() => {
       fail(
@@ -269,7 +269,7 @@ function exchange(
     req.on('socket', (socket) => {
       // A TLS socket is ready once its handshake is done ('unknown' while it runs; a tunnelled
       // socket is already connected to the proxy by then).
-      const protocol = socket instanceof TLSSocket ? socket.getProtocol() : 'plain';
+      const protocol = socket instanceof nodeHttp().tls.TLSSocket ? socket.getProtocol() : 'plain';
       const pending = socket.connecting || protocol === null || protocol === 'unknown';
       if (!pending) clearTimeout(connectTimer);
       else

@@ -4,11 +4,11 @@
  * absolute-URI form), `NO_PROXY` for the hosts reached directly; upper case first, then lower
  * case. Loopback hosts (`localhost`, 127.0.0.0/8, ::1) never go through a proxy, as in Go.
  */
-import http from 'node:http';
-import https from 'node:https';
+import type { Agent as HttpsAgent, AgentOptions, RequestOptions } from 'node:https';
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
-import tls from 'node:tls';
+import type { ConnectionOptions } from 'node:tls';
+import { nodeHttp } from './node-http.ts';
 
 /** The proxy settings of one build ('' = none). */
 export interface ProxySettings {
@@ -144,75 +144,95 @@ class ProxyConnectError extends Error {
 
 type ConnectCallback = (err: Error | null, stream: Duplex) => void;
 
+type TunnelAgentClass = new (
+  proxy: URL,
+  connectTimeoutMs: number,
+  options: AgentOptions,
+) => HttpsAgent;
+let tunnelAgentClass: TunnelAgentClass | undefined;
+
 /**
  * An https agent opening each connection as a CONNECT tunnel through an http proxy, then TLS
  * to the target (SNI and verification as without a proxy). Connections are kept alive and
- * pooled per target like any agent's.
+ * pooled per target like any agent's. (The class extends node:https's Agent, so it is made on
+ * the first call: see lib/http/node-http.ts.)
  */
-export class TunnelAgent extends https.Agent {
-  private readonly proxy: URL;
-  private readonly connectTimeoutMs: number;
+export function createTunnelAgent(
+  proxy: URL,
+  connectTimeoutMs: number,
+  options: AgentOptions,
+): HttpsAgent {
+  tunnelAgentClass ??= defineTunnelAgent();
+  return new tunnelAgentClass(proxy, connectTimeoutMs, options);
+}
 
-  constructor(proxy: URL, connectTimeoutMs: number, options: https.AgentOptions) {
-    super(options);
-    this.proxy = proxy;
-    this.connectTimeoutMs = connectTimeoutMs;
-  }
+function defineTunnelAgent(): TunnelAgentClass {
+  const { http, https, tls } = nodeHttp();
+  return class TunnelAgent extends https.Agent {
+    private readonly proxy: URL;
+    private readonly connectTimeoutMs: number;
 
-  // Node's agent accepts a connection handed to the callback (the asynchronous form).
-  override createConnection(options: https.RequestOptions, callback?: ConnectCallback): undefined {
-    if (callback === undefined) throw new Error('TunnelAgent needs the asynchronous form');
-    const host = options.hostname ?? options.host ?? 'localhost';
-    const port = options.port ?? 443;
-    const target = `${isIP(host) === 6 ? `[${host}]` : host}:${String(port)}`;
-    const headers: Record<string, string> = { host: target };
-    const auth = proxyAuthorization(this.proxy);
-    if (auth !== undefined) headers['proxy-authorization'] = auth;
-    const req = http.request({
-      host: this.proxy.hostname,
-      port: this.proxy.port === '' ? 80 : Number(this.proxy.port),
-      method: 'CONNECT',
-      path: target,
-      headers,
-      agent: false,
-    });
-    req.once('connect', (res, socket) => {
-      if (res.statusCode !== 200) {
-        socket.destroy();
-        fail(
+    constructor(proxy: URL, connectTimeoutMs: number, options: AgentOptions) {
+      super(options);
+      this.proxy = proxy;
+      this.connectTimeoutMs = connectTimeoutMs;
+    }
+
+    // Node's agent accepts a connection handed to the callback (the asynchronous form).
+    override createConnection(options: RequestOptions, callback?: ConnectCallback): undefined {
+      if (callback === undefined) throw new Error('TunnelAgent needs the asynchronous form');
+      const host = options.hostname ?? options.host ?? 'localhost';
+      const port = options.port ?? 443;
+      const target = `${isIP(host) === 6 ? `[${host}]` : host}:${String(port)}`;
+      const headers: Record<string, string> = { host: target };
+      const auth = proxyAuthorization(this.proxy);
+      if (auth !== undefined) headers['proxy-authorization'] = auth;
+      const req = http.request({
+        host: this.proxy.hostname,
+        port: this.proxy.port === '' ? 80 : Number(this.proxy.port),
+        method: 'CONNECT',
+        path: target,
+        headers,
+        agent: false,
+      });
+      req.once('connect', (res, socket) => {
+        if (res.statusCode !== 200) {
+          socket.destroy();
+          fail(
+            new ProxyConnectError(
+              'EPROXY',
+              `proxy ${this.proxy.host} refused CONNECT ${target}: HTTP ${String(res.statusCode)}`,
+            ),
+          );
+          return;
+        }
+        const secure = tls.connect({
+          ...(options as ConnectionOptions),
+          host,
+          socket,
+          servername: isIP(host) === 0 ? host : '',
+        });
+        callback(null, secure);
+      });
+      const fail = (err: Error): void => {
+        // Node's agent hands the error to the request waiting for this connection.
+        (callback as (e: Error) => void)(err);
+      };
+      req.setTimeout(this.connectTimeoutMs, () => {
+        req.destroy(
           new ProxyConnectError(
-            'EPROXY',
-            `proxy ${this.proxy.host} refused CONNECT ${target}: HTTP ${String(res.statusCode)}`,
+            'ETIMEDOUT',
+            `proxy ${this.proxy.host} did not open a tunnel to ${target} within ${String(this.connectTimeoutMs / 1000)} s (HTTP_TIMEOUT)`,
           ),
         );
-        return;
-      }
-      const secure = tls.connect({
-        ...(options as tls.ConnectionOptions),
-        host,
-        socket,
-        servername: isIP(host) === 0 ? host : '',
       });
-      callback(null, secure);
-    });
-    const fail = (err: Error): void => {
-      // Node's agent hands the error to the request waiting for this connection.
-      (callback as (e: Error) => void)(err);
-    };
-    req.setTimeout(this.connectTimeoutMs, () => {
-      req.destroy(
-        new ProxyConnectError(
-          'ETIMEDOUT',
-          `proxy ${this.proxy.host} did not open a tunnel to ${target} within ${String(this.connectTimeoutMs / 1000)} s (HTTP_TIMEOUT)`,
-        ),
-      );
-    });
-    req.once('error', (err) => {
-      fail(err);
-    });
-    req.end();
-    return undefined;
-  }
+      req.once('error', (err) => {
+        fail(err);
+      });
+      req.end();
+      return undefined;
+    }
+  };
 }
 
 /**

@@ -11,12 +11,16 @@ import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execDirect, execDirectWith } from '../../engine/exec/run-command.ts';
 import { writeFileAtomic } from '../../lib/fs/atomic-write.ts';
+import { buildchainAsset } from '../../lib/package-root.ts';
 import { requireRpmMacroValue } from '../../lib/text/quote.ts';
 
 export const STAND_IN_KEY_UID = 'MetalK8s buildchain stand-in <stand-in@metalk8s.invalid>';
 
-/** The committed throwaway secret key (no passphrase) that signs stand-in RPMs. */
-const STAND_IN_KEY_FILE = path.join(import.meta.dirname, 'stand-in-signing-key.asc');
+/**
+ * The committed throwaway secret key (no passphrase) that signs stand-in RPMs (its copy under
+ * dist/ when running compiled: a bundle chunk's own directory is not this one's).
+ */
+export const STAND_IN_KEY_FILE = buildchainAsset('sources/embedded/stand-in-signing-key.asc');
 
 /** gpg.conf of the private home: every signature is dated 2023-11-14T22:13:20Z. */
 const FROZEN_CLOCK_CONF = 'faked-system-time 20231114T221320!\n';

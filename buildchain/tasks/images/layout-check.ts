@@ -5,14 +5,20 @@
  * truncated by hand is noticed without hashing the layers on every no-op build (their content
  * is checked when pulled, and by `verify` on the ISO).
  */
-import { stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { TaskError } from '../../engine/task.ts';
 import { readRegularFile } from '../../lib/fs/read-bounded.ts';
 import { digestHex, MAX_MANIFEST_BYTES, parseManifest, type Descriptor } from '../../lib/oci/manifest.ts';
 
-async function sizeOf(file: string): Promise<number | undefined> {
-  const st = await stat(file).catch(() => undefined);
+/** A blob's size, undefined when it is not a regular file (a stat: synchronous, no promise per blob on a no-op). */
+function sizeOf(file: string): number | undefined {
+  let st;
+  try {
+    st = statSync(file, { throwIfNoEntry: false });
+  } catch {
+    return undefined; // unreadable path (EACCES, ENOTDIR...): reported as missing
+  }
   return st?.isFile() === true ? st.size : undefined;
 }
 
@@ -45,22 +51,21 @@ function checkSize(d: Descriptor, size: number | undefined, file: string): strin
  * are `<hex>.manifest.json`; children not kept in the layout (a single platform selected)
  * do not occur: the layout's manifest.json is then the platform's image manifest.
  */
-export async function layoutProblem(dir: string): Promise<string | undefined> {
+export function layoutProblem(dir: string): string | undefined {
   const top = readManifest(path.join(dir, 'manifest.json'), 'manifest.json');
   if (typeof top === 'string') return top;
-  if ((await sizeOf(path.join(dir, 'version'))) === undefined) return 'version is missing';
+  if (sizeOf(path.join(dir, 'version')) === undefined) return 'version is missing';
   const blobs = [...top.blobs];
   for (const child of top.children) {
     const name = `${digestHex(child.digest)}.manifest.json`;
-    const problem = checkSize(child, await sizeOf(path.join(dir, name)), name);
+    const problem = checkSize(child, sizeOf(path.join(dir, name)), name);
     if (problem !== undefined) return problem;
     const parsed = readManifest(path.join(dir, name), name);
     if (typeof parsed === 'string') return parsed;
     blobs.push(...parsed.blobs);
   }
-  const sizes = await Promise.all(blobs.map((b) => sizeOf(path.join(dir, digestHex(b.digest)))));
-  for (const [i, b] of blobs.entries()) {
-    const problem = checkSize(b, sizes[i], digestHex(b.digest));
+  for (const b of blobs) {
+    const problem = checkSize(b, sizeOf(path.join(dir, digestHex(b.digest))), digestHex(b.digest));
     if (problem !== undefined) return problem;
   }
   return undefined;

@@ -54,11 +54,11 @@ export function imageTarget(config: BuildConfig, entry: ImageEntry): string {
 }
 
 /** Uptodate check: every file the layout's manifest names is there with its size. */
-function layoutCheck(dir: string): () => Promise<true | string> {
-  return async () => {
+function layoutCheck(dir: string): () => true | string {
+  return () => {
     // A missing manifest.json is already reported as a missing target.
     if (!existsSync(path.join(dir, 'manifest.json'))) return true;
-    const problem = await layoutProblem(dir);
+    const problem = layoutProblem(dir);
     return problem === undefined || `layout ${path.basename(path.dirname(dir))}/${path.basename(dir)} incomplete: ${problem}`;
   };
 }

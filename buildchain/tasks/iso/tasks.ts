@@ -9,7 +9,7 @@ import type { BuildConfig } from '../../config/config.ts';
 import { mkisofsArgv } from '../../config/tools.ts';
 import { fn, TaskError, type ActionContext, type TaskDefinition } from '../../engine/task.ts';
 import { produceFileAtomic } from '../../lib/fs/atomic-write.ts';
-import { walkTree as walkEntries } from '../../lib/fs/walk.ts';
+import { walkTreeSync } from '../../lib/fs/walk.ts';
 import { removeAllInside } from '../../lib/fs/fence.ts';
 import { formatProblem } from '../../lib/problem.ts';
 import { expectedTree, findStrays } from '../iso-root/index.ts';
@@ -25,9 +25,12 @@ export function isoPath(config: BuildConfig): string {
   return path.join(config.buildRoot, `${config.projectName.toLowerCase()}.iso`);
 }
 
-/** Every entry under `dir` (relative, POSIX), directories included. */
-export async function walkTree(dir: string): Promise<{ files: string[]; dirs: string[] }> {
-  const entries = await walkEntries(dir, { missingOk: true });
+/**
+ * Every entry under `dir` (relative, POSIX), directories included. Synchronous: the ISO root is
+ * walked on every no-op (its strays check and the ISO's file deps), a few hundred entries.
+ */
+export function walkTree(dir: string): { files: string[]; dirs: string[] } {
+  const entries = walkTreeSync(dir, { missingOk: true });
   return {
     files: entries
       .filter((e) => e.kind !== 'dir')
@@ -52,8 +55,8 @@ function populateTask(
 ): TaskDefinition {
   const expected = expectedTree(allTasks, config.isoRoot, config.root);
   const policy = config.settings.isoRootStrays;
-  const strays = async (): Promise<string[]> => {
-    const { files, dirs } = await walkTree(config.isoRoot);
+  const strays = (): string[] => {
+    const { files, dirs } = walkTree(config.isoRoot);
     return findStrays([...files, ...dirs], expected);
   };
   return {
@@ -62,12 +65,11 @@ function populateTask(
     taskDeps: deps,
     envKeys: ['ISO_ROOT_STRAYS'],
     uptodate: [
-      async () =>
-        (await strays()).length === 0 ? true : 'files under the ISO root that no task produced',
+      () => (strays().length === 0 ? true : 'files under the ISO root that no task produced'),
     ],
     actions: [
       fn(`check-iso-root ${policy}`, async (ctx: ActionContext) => {
-        const found = await strays();
+        const found = strays();
         if (found.length > 0 && policy === 'fail') {
           throw new TaskError(
             'invalid-input',
@@ -118,9 +120,10 @@ function buildTask(config: BuildConfig, iso: string, sumFile: string): TaskDefin
     fileDeps: [path.join(config.root, VERSION_FILE)],
     dynamicDeps: {
       after: ['populate_iso'],
-      compute: async () => ({
-        fileDeps: (await walkTree(config.isoRoot)).files.map((f) => path.join(config.isoRoot, f)),
-      }),
+      compute: () =>
+        Promise.resolve({
+          fileDeps: walkTree(config.isoRoot).files.map((f) => path.join(config.isoRoot, f)),
+        }),
     },
     targets: [iso, sumFile],
     tools: ['mkisofs'],

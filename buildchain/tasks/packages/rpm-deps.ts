@@ -84,7 +84,10 @@ export function externalRequirements(built: readonly PackageDeps[]): LocalRequir
       out.set(`${r}\0${b.package}`, { pkg: b.package, requires: r });
     }
   }
+  // Code-unit order, not localeCompare: its first call loads ICU's collation (about 10 ms),
+  // and this runs in the downloads' up-to-date check on every no-op build.
+  const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
   return [...out.values()].sort((a, b) =>
-    a.requires === b.requires ? a.pkg.localeCompare(b.pkg) : a.requires.localeCompare(b.requires),
+    a.requires === b.requires ? byCodeUnit(a.pkg, b.pkg) : byCodeUnit(a.requires, b.requires),
   );
 }

@@ -586,8 +586,8 @@ export async function unpackArtifact(o: {
     // The linked files (both names) changed a moment ago: a record taken now would be racy
     // (fingerprint.ts RACY_MS), and read again. Past that margin, one unchanged since is not.
     const newest = Math.max(0, ...linked.map((l) => l.ctimeMs));
-    const wait = newest + RACY_MS + 1 - Date.now();
-    if (linked.length > 0 && wait > 0) await sleep(Math.min(wait, RACY_MS + 1));
+    const wait = newest + RACY_MS + 2 - Date.now();
+    if (linked.length > 0 && wait > 0) await sleep(Math.min(wait, RACY_MS + 2));
     for (const l of linked) placed.push({ path: l.path, sha256: l.sha256, stat: l.stat });
     return placed;
   } finally {

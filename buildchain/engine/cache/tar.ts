@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { Parser, type ReadEntry } from 'tar';
+import type { ReadEntry } from 'tar';
 
 /** One entry of a layer. */
 export interface TarEntry {
@@ -173,6 +173,8 @@ export async function readTar(
   source: AsyncIterable<Buffer>,
   onEntry: (header: TarHeader, body: AsyncIterable<Buffer>) => Promise<void>,
 ): Promise<void> {
+  // Loaded on the first restore: every command imports the build cache, few restore (10-15 ms).
+  const { Parser } = await import('tar');
   const parser = new Parser({ strict: true, brotli: false, zstd: false });
   let failure: { err: unknown } | undefined;
   let wake: () => void = () => undefined;

@@ -7,6 +7,7 @@
  * cache once and are hard-linked into the repos, never fetched from the upstream again.
  */
 import { chmod, copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { walkTree } from '../../buildchain/lib/fs/walk.ts';
@@ -21,14 +22,15 @@ import { buildTestRpm, makeRepo } from './packages-fixtures.ts';
 const REPO = path.resolve(import.meta.dirname, '../..');
 const MODULE = path.join(import.meta.dirname, 'packages-tasks-module.ts');
 
-const SPEC = `Name: hello-cached
+/** The spec; with `remote`, a second source fetched from that URL (pinned in sources.yaml). */
+const spec = (remote?: string): string => `Name: hello-cached
 Version: 1.0
 Release: 1%{?dist}
 Summary: built once, restored elsewhere
 License: MIT
 BuildArch: noarch
 Source0: hello.txt
-
+${remote === undefined ? '' : `Source1: ${remote}\n`}
 %description
 Test.
 
@@ -54,10 +56,16 @@ const missing = missingTools(
 let tmp: TempDir;
 let reg: CacheRegistry;
 
-/** A workspace with one built package and no upstream repository (or the one at `upstream`). */
-async function workspace(dir: string, upstream?: string): Promise<string> {
-  const spec = path.join(dir, 'packages-specs', 'hello-cached');
-  await mkdir(spec, { recursive: true });
+/**
+ * A workspace with one built package and no upstream repository; or the one at `upstream`,
+ * which also serves a remote source of the package (`files/extra.txt`, whose sha256 is given).
+ */
+async function workspace(
+  dir: string,
+  upstream?: { url: string; extraSha256: string },
+): Promise<string> {
+  const specDir = path.join(dir, 'packages-specs', 'hello-cached');
+  await mkdir(specDir, { recursive: true });
   await copyFile(path.join(REPO, '.env.example'), path.join(dir, '.env.example'));
   await writeFile(path.join(dir, 'VERSION'), 'VERSION_MAJOR=2\nVERSION_MINOR=4\n');
   await writeFile(
@@ -69,15 +77,21 @@ async function workspace(dir: string, upstream?: string): Promise<string> {
           'releasever: "7"',
           'distTag: el7',
           'repos:',
-          `  - { name: main, baseUrl: "${upstream}/main/", gpgKeys: [] }`,
+          `  - { name: main, baseUrl: "${upstream.url}/main/", gpgKeys: [] }`,
           'packages:',
           '  - { name: hello-cached, built: true }',
           '  - { name: hello-app, repo: main }',
           '',
         ].join('\n'),
   );
-  await writeFile(path.join(spec, 'hello-cached.spec'), SPEC);
-  await writeFile(path.join(spec, 'hello.txt'), 'cached source\n');
+  const remote = upstream === undefined ? undefined : `${upstream.url}/files/extra.txt`;
+  await writeFile(path.join(specDir, 'hello-cached.spec'), spec(remote));
+  await writeFile(path.join(specDir, 'hello.txt'), 'cached source\n');
+  if (upstream !== undefined && remote !== undefined)
+    await writeFile(
+      path.join(specDir, 'sources.yaml'),
+      `files:\n  - { name: extra.txt, url: "${remote}", sha256: ${upstream.extraSha256} }\n`,
+    );
   return dir;
 }
 
@@ -102,6 +116,7 @@ async function outputs(ws: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (const dir of [
     '_build/packages/redhat-7/rpm',
+    '_build/packages/redhat-7/sources',
     '_build/packages/redhat-7/cache',
     '_build/root/packages/redhat',
   ]) {
@@ -174,12 +189,17 @@ describe.skipIf(missing.length > 0)('build cache: real RPM builds and repo metad
       await buildTestRpm(path.join(tmp.path, 'b'), { name: 'hello-lib', version: '3.1' }),
     ];
     await makeRepo(path.join(srv, 'main'), rpms);
+    // A remote source of the built package, pinned by its sha256.
+    const extra = Buffer.from('a remote source\n');
+    await mkdir(path.join(srv, 'files'));
+    await writeFile(path.join(srv, 'files', 'extra.txt'), extra);
+    const extraSha256 = createHash('sha256').update(extra).digest('hex');
     await chmod(tmp.path, 0o755);
     const nginx = await startTestNginx({
       dir: path.join(tmp.path, 'nginx'),
       serverBody: `root ${srv};`,
     });
-    const upstream = `http://${nginx.address}`;
+    const upstream = { url: `http://${nginx.address}`, extraSha256 };
 
     const a = await workspace(path.join(tmp.path, 'up-a', 'metalk8s'), upstream);
     const first = await build(a, 'readwrite', 'packaging');
@@ -189,12 +209,15 @@ describe.skipIf(missing.length > 0)('build cache: real RPM builds and repo metad
         'packaging:download',
         'packaging:repo:metalk8s-main-el7',
         'packaging:closure',
+        'packaging:source:hello-cached',
       ]),
     );
     expect(first.find((e) => e.event === 'cache-stats')).toMatchObject({ warnings: 0 });
 
-    // The upstream keeps its metadata but loses its RPMs: B cannot fetch them from there.
+    // The upstream keeps its metadata but loses its RPMs and the remote source: B cannot
+    // fetch them from there.
     for (const f of rpms) await rm(path.join(srv, 'main', path.basename(f)));
+    await rm(path.join(srv, 'files', 'extra.txt'));
 
     const b = await workspace(path.join(tmp.path, 'up-elsewhere', 'runner-b'), upstream);
     const second = await build(b, 'read', 'packaging');
@@ -210,10 +233,14 @@ describe.skipIf(missing.length > 0)('build cache: real RPM builds and repo metad
       'packaging:repo:metalk8s-main-el7',
       'packaging:repo:metalk8s-scality-el7',
       'packaging:rpm:hello-cached',
+      'packaging:source:hello-cached',
       'packaging:srpm:hello-cached',
     ]);
     expect(second.find((e) => e.event === 'cache-stats')).toMatchObject({ warnings: 0 });
     expect(await outputs(b)).toEqual(await outputs(a));
+    expect(
+      await readFile(path.join(b, '_build/packages/redhat-7/sources/hello-cached/extra.txt')),
+    ).toEqual(extra);
 
     // The repos' RPMs are hard links of the download's and the RPM build's outputs.
     const repo = path.join(b, '_build/root/packages/redhat');

@@ -136,6 +136,8 @@ function specTasks(
       fileDeps: [path.join(specDir, 'sources.yaml')],
       targets: fetched,
       config: { kind: sources.kind },
+      // The files are checked against the sha256 the sources expect (the pins, in the label).
+      cacheable: true,
       clean: true,
       actions: [
         fn(

@@ -8,7 +8,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import {
-  cpSync,
   existsSync,
   mkdirSync,
   readdirSync,
@@ -26,7 +25,7 @@ import { parseNdjson, type JsonEvent } from '../helpers/ndjson.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { hasStack, runFile, shellEnv, type FileRun } from '../helpers/run-cli.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
-import { REPO_ROOT } from '../helpers/workspace.ts';
+import { copyBuildchain, REPO_ROOT } from '../helpers/workspace.ts';
 
 type Run = FileRun;
 const run = runFile;
@@ -52,9 +51,7 @@ describe('the bundle: what the launcher runs', () => {
   beforeAll(async () => {
     tmp = await makeTempDir('mk8s-bundle-');
     copy = path.join(tmp.path, 'repo');
-    for (const p of ['bin', 'buildchain', 'doit.sh', 'package.json', '.env.example'])
-      cpSync(path.join(REPO_ROOT, p), path.join(copy, p), { recursive: true });
-    symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(copy, 'node_modules'));
+    copyBuildchain(copy);
     const first = await doit('help');
     expect(first.code, first.stderr).toBe(0);
   });

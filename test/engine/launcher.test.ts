@@ -5,21 +5,13 @@
  * BUILD_ROOT.
  */
 import { execFileSync } from 'node:child_process';
-import {
-  cpSync,
-  existsSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseNdjson, type JsonEvent } from '../helpers/ndjson.ts';
 import { hasStack, runFile, shellEnv, type FileRun } from '../helpers/run-cli.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
-import { REPO_ROOT } from '../helpers/workspace.ts';
+import { copyBuildchain, REPO_ROOT } from '../helpers/workspace.ts';
 
 type Run = FileRun;
 const run = runFile;
@@ -34,9 +26,7 @@ describe('launcher: compiled code, never stale', () => {
   beforeAll(async () => {
     tmp = await makeTempDir('mk8s-launcher-');
     copy = path.join(tmp.path, 'repo');
-    for (const p of ['bin', 'buildchain', 'doit.sh', 'package.json', '.env.example'])
-      cpSync(path.join(REPO_ROOT, p), path.join(copy, p), { recursive: true });
-    symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(copy, 'node_modules'));
+    copyBuildchain(copy);
   });
   afterAll(() => tmp.cleanup());
 

@@ -3,11 +3,30 @@
  * module (loaded by the CLI through its `--tasks-module` testing hook), a `bin/` directory put
  * first on PATH for fake tools, and BUILD_ROOT `_build`.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { makeTempDir } from './tmp.ts';
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
+
+/**
+ * A copy of the buildchain at `dest` (bin, sources, doit.sh, package.json, .env.example; the
+ * repository's node_modules linked): edits there never touch the repository's dist/.
+ */
+export function copyBuildchain(dest: string): void {
+  for (const p of ['bin', 'buildchain', 'doit.sh', 'package.json', '.env.example'])
+    cpSync(path.join(REPO_ROOT, p), path.join(dest, p), { recursive: true });
+  symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(dest, 'node_modules'));
+}
 
 export interface Workspace {
   readonly dir: string;

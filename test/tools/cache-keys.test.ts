@@ -93,6 +93,34 @@ async function keyOf(k: CacheKeys, name: string): Promise<string> {
   return r.key;
 }
 
+/**
+ * A download directory `dl/` whose files (name → content) are hard-linked into `repo/` beside
+ * a repomd.xml, under `<src>/_build`, packed as the repo's entry with `dl/` as its link source.
+ */
+async function packLinkedRepo(
+  src: string,
+  files: Readonly<Record<string, string>>,
+): Promise<Awaited<ReturnType<typeof packArtifact>>> {
+  const b = path.join(src, '_build');
+  mkdirSync(path.join(b, 'dl'), { recursive: true });
+  mkdirSync(path.join(b, 'repo'), { recursive: true });
+  for (const [name, content] of Object.entries(files)) {
+    writeFileSync(path.join(b, 'dl', name), content);
+    linkSync(path.join(b, 'dl', name), path.join(b, 'repo', name));
+  }
+  writeFileSync(path.join(b, 'repo', 'repomd.xml'), '<repomd/>');
+  return packArtifact({
+    task: 'repo',
+    key: 'k'.repeat(64),
+    format: 2,
+    outputs: [path.join(b, 'repo')],
+    linkFrom: [path.join(b, 'dl')],
+    root: src,
+    buildRoot: b,
+    workDir: path.join(b, '.buildchain', 'cache-tmp'),
+  });
+}
+
 describe('portable cache keys', () => {
   it('two clones in different directories compute the same keys; content changes them', async () => {
     const one = cloneAt(path.join(tmp.path, 'one', 'metalk8s'), 'same\n');
@@ -360,22 +388,8 @@ describe('key inputs and linked files', () => {
   });
 
   it('a hard link of a linkFrom file is recorded, not stored; restored as a link once it matches', async () => {
-    const src = path.join(tmp.path, 'link-src');
-    const b = path.join(src, '_build');
-    mkdirSync(path.join(b, 'dl'), { recursive: true });
-    mkdirSync(path.join(b, 'repo'), { recursive: true });
-    writeFileSync(path.join(b, 'dl', 'big.rpm'), 'R'.repeat(100_000));
-    linkSync(path.join(b, 'dl', 'big.rpm'), path.join(b, 'repo', 'big.rpm'));
-    writeFileSync(path.join(b, 'repo', 'repomd.xml'), '<repomd/>');
-    const packed = await packArtifact({
-      task: 'repo',
-      key: 'k'.repeat(64),
-      format: 2,
-      outputs: [path.join(b, 'repo')],
-      linkFrom: [path.join(b, 'dl')],
-      root: src,
-      buildRoot: b,
-      workDir: path.join(b, '.buildchain', 'cache-tmp'),
+    const packed = await packLinkedRepo(path.join(tmp.path, 'link-src'), {
+      'big.rpm': 'R'.repeat(100_000),
     });
     expect(packed.config.entries.find((e) => e.path === 'B/repo/big.rpm')).toMatchObject({
       link: 'B/dl/big.rpm',
@@ -432,24 +446,10 @@ describe('key inputs and linked files', () => {
   });
 
   it('files restored as links (both names) are recorded with their post-link stat: the next evaluation reads neither', async () => {
-    const src = path.join(tmp.path, 'relink-src');
-    const b = path.join(src, '_build');
-    mkdirSync(path.join(b, 'dl'), { recursive: true });
-    mkdirSync(path.join(b, 'repo'), { recursive: true });
-    for (const n of ['a', 'b', 'c']) {
-      writeFileSync(path.join(b, 'dl', `${n}.rpm`), n.repeat(50_000));
-      linkSync(path.join(b, 'dl', `${n}.rpm`), path.join(b, 'repo', `${n}.rpm`));
-    }
-    writeFileSync(path.join(b, 'repo', 'repomd.xml'), '<repomd/>');
-    const packed = await packArtifact({
-      task: 'repo',
-      key: 'k'.repeat(64),
-      format: 2,
-      outputs: [path.join(b, 'repo')],
-      linkFrom: [path.join(b, 'dl')],
-      root: src,
-      buildRoot: b,
-      workDir: path.join(b, '.buildchain', 'cache-tmp'),
+    const packed = await packLinkedRepo(path.join(tmp.path, 'relink-src'), {
+      'a.rpm': 'a'.repeat(50_000),
+      'b.rpm': 'b'.repeat(50_000),
+      'c.rpm': 'c'.repeat(50_000),
     });
     // Elsewhere: the download in place, hashed by an earlier evaluation (trusted records).
     const dest = path.join(tmp.path, 'relink-dest');

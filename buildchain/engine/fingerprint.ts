@@ -101,6 +101,24 @@ interface PendingFile {
   readonly prefix: string;
 }
 
+/** A directory's walk: the lines of its hash, some waiting for their file's content hash. */
+interface TreeScan {
+  readonly lines: string[];
+  readonly pending: readonly PendingFile[];
+}
+
+/** What {@link FileHasher.peek} found of a path whose content must be read. */
+interface Unread {
+  readonly st: Stats;
+  /** For a directory: its walk. */
+  readonly scan?: TreeScan;
+}
+
+/** The hash of a directory tree from the lines of its walk (see FileHasher.scanTree). */
+function treeHash(lines: readonly string[]): string {
+  return `d:${hashString(lines.join('\n'))}`;
+}
+
 /** Returned by {@link FileHasher.peek} when the content must be read. */
 export const NEEDS_HASHING = Symbol('needs-hashing');
 
@@ -140,26 +158,27 @@ export class FileHasher {
       this.memo.set(file, undefined);
       return undefined;
     }
-    const rec = this.cache.get(file);
-    const known = st.isDirectory()
-      ? this.peekTree(file)
-      : st.isFile() && isSameStat(rec, st) && rec[4] === 1
-        ? rec[3]
-        : undefined;
+    let scan: TreeScan | undefined;
+    let known: string | undefined;
+    if (st.isDirectory()) {
+      scan = this.scanTree(file);
+      if (scan.pending.length === 0) known = treeHash(scan.lines);
+    } else if (st.isFile()) known = this.trustedHash(file, st);
     if (known !== undefined) {
       this.memo.set(file, known);
       return known;
     }
-    this.unread.set(file, st);
+    this.unread.set(file, scan === undefined ? { st } : { st, scan });
     return NEEDS_HASHING;
   }
 
   /**
-   * The stats taken by {@link peek} calls that returned NEEDS_HASHING, until {@link hash} reads
-   * the file (a task evaluated twice, first on the synchronous path, stats its files once).
-   * A stat older than the read only makes the record conservative (see {@link remember}).
+   * What {@link peek} calls that returned NEEDS_HASHING found (the stat, and a directory's walk),
+   * until the content is hashed: a task evaluated twice, first on the synchronous path, stats its
+   * files and walks its trees once. A stat older than the read only makes the record
+   * conservative (see {@link remember}).
    */
-  private readonly unread = new Map<string, Stats>();
+  private readonly unread = new Map<string, Unread>();
 
   /**
    * Hash of a file's content, or of a directory tree (`d:` prefix), or undefined when the path
@@ -168,16 +187,12 @@ export class FileHasher {
   async hash(file: string): Promise<string | undefined> {
     const now = this.hashSync(file);
     if (now !== NEEDS_HASHING) return now;
-    const st = this.unread.get(file) ?? statSync(file, { throwIfNoEntry: false });
-    this.unread.delete(file);
-    const h =
-      st === undefined
-        ? undefined
-        : st.isDirectory()
-          ? await this.hashTree(file)
-          : await this.hashStat(file, st);
-    this.memo.set(file, h);
-    return h;
+    const u = this.lookup(file);
+    if (typeof u !== 'object') return u;
+    if (u.scan === undefined) return this.found(file, await this.hashStat(file, u.st));
+    const { lines, pending } = u.scan;
+    for (const p of pending) lines[p.index] = p.prefix + (await this.hashStat(p.abs, p.st));
+    return this.found(file, treeHash(lines));
   }
 
   /**
@@ -186,37 +201,44 @@ export class FileHasher {
    * {@link hash}, which streams it).
    */
   hashSync(file: string): string | undefined | typeof NEEDS_HASHING {
-    const known = this.peek(file);
-    if (known !== NEEDS_HASHING) return known;
-    const st = this.unread.get(file);
-    if (st === undefined || st.size > SMALL_FILE) return NEEDS_HASHING;
-    let h: string;
-    if (st.isDirectory()) {
-      const { lines, pending } = this.scanTree(file);
-      if (pending.some((p) => p.st.size > SMALL_FILE)) return NEEDS_HASHING;
-      for (const p of pending) lines[p.index] = p.prefix + this.hashSmallStat(p.abs, p.st);
-      h = `d:${hashString(lines.join('\n'))}`;
-    } else h = this.hashSmallStat(file, st);
-    this.unread.delete(file);
-    this.memo.set(file, h);
-    return h;
+    const u = this.lookup(file);
+    if (typeof u !== 'object') return u;
+    if (u.scan === undefined)
+      return u.st.size > SMALL_FILE
+        ? NEEDS_HASHING
+        : this.found(file, this.hashSmallStat(file, u.st));
+    const { lines, pending } = u.scan;
+    if (pending.some((p) => p.st.size > SMALL_FILE)) return NEEDS_HASHING;
+    for (const p of pending) lines[p.index] = p.prefix + this.hashSmallStat(p.abs, p.st);
+    return this.found(file, treeHash(lines));
   }
 
-  /** {@link hashStat} for a file of at most {@link SMALL_FILE} bytes. */
-  private hashSmallStat(file: string, st: Stats): string {
-    const rec = this.cache.get(file);
-    if (isSameStat(rec, st) && rec[4] === 1) return rec[3];
-    const hash = hashSmallSync(file, st.size);
-    this.remember(file, hash, st);
+  /** {@link peek}, with what it found of a path whose content must be read. */
+  private lookup(file: string): string | undefined | Unread {
+    const known = this.peek(file);
+    return known === NEEDS_HASHING ? this.unread.get(file) : known;
+  }
+
+  /** Records the hash of a path whose content was just read (for this run). */
+  private found(file: string, hash: string): string {
+    this.unread.delete(file);
+    this.memo.set(file, hash);
     return hash;
+  }
+
+  /** The recorded hash of a file when its stat is unchanged and the record is trusted. */
+  private trustedHash(file: string, st: Stats): string | undefined {
+    const rec = this.cache.get(file);
+    return isSameStat(rec, st) && rec[4] === 1 ? rec[3] : undefined;
+  }
+
+  /** {@link hashStat} for a file of at most {@link SMALL_FILE} bytes, without a promise. */
+  private hashSmallStat(file: string, st: Stats): string {
+    return this.trustedHash(file, st) ?? this.remember(file, hashSmallSync(file, st.size), st);
   }
 
   private async hashStat(file: string, st: Stats): Promise<string> {
-    const rec = this.cache.get(file);
-    if (isSameStat(rec, st) && rec[4] === 1) return rec[3];
-    const hash = await hashContent(file, st.size);
-    this.remember(file, hash, st);
-    return hash;
+    return this.trustedHash(file, st) ?? this.remember(file, await hashContent(file, st.size), st);
   }
 
   /**
@@ -224,10 +246,11 @@ export class FileHasher {
    * the read gives a newer mtime (or size or inode), so the record can only be conservative.
    * It is trusted only when the mtime was already older than the clock granularity margin.
    */
-  private remember(file: string, hash: string, before: Stats): void {
+  private remember(file: string, hash: string, before: Stats): string {
     this.misses++;
     const trusted = Math.max(before.mtimeMs, before.ctimeMs) < Date.now() - RACY_MS ? 1 : 0;
     this.cache.set(file, [before.mtimeMs, before.size, before.ino, hash, trusted, before.ctimeMs]);
+    return hash;
   }
 
   /** Records the import list of a module just parsed (see code-fingerprint.ts). */
@@ -254,7 +277,7 @@ export class FileHasher {
    * The lines of a directory tree's hash (sorted relative paths, types, exec bits and content
    * hashes), one walk; files whose hash is not known from the stat cache are left `pending`.
    */
-  private scanTree(dir: string): { lines: string[]; pending: PendingFile[] } {
+  private scanTree(dir: string): TreeScan {
     const lines: string[] = [];
     const pending: PendingFile[] = [];
     const walk = (rel: string): void => {
@@ -270,8 +293,8 @@ export class FileHasher {
         } else if (e.isFile()) {
           const st = lstatSync(abs);
           const prefix = `f${(st.mode & 0o111) !== 0 ? 'x' : '-'} ${relPath} `;
-          const rec = this.cache.get(abs);
-          if (isSameStat(rec, st) && rec[4] === 1) lines.push(prefix + rec[3]);
+          const known = this.trustedHash(abs, st);
+          if (known !== undefined) lines.push(prefix + known);
           else {
             pending.push({ index: lines.length, abs, st, prefix });
             lines.push('');
@@ -281,19 +304,6 @@ export class FileHasher {
     };
     walk('');
     return { lines, pending };
-  }
-
-  /** Hash of a directory tree: sorted relative paths, types, exec bits and content hashes. */
-  async hashTree(dir: string): Promise<string> {
-    const { lines, pending } = this.scanTree(dir);
-    for (const p of pending) lines[p.index] = p.prefix + (await this.hashStat(p.abs, p.st));
-    return `d:${hashString(lines.join('\n'))}`;
-  }
-
-  /** {@link hashTree} when every file of the tree is known from the stat cache, else undefined. */
-  private peekTree(dir: string): string | undefined {
-    const { lines, pending } = this.scanTree(dir);
-    return pending.length === 0 ? `d:${hashString(lines.join('\n'))}` : undefined;
   }
 
   /**

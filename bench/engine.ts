@@ -131,18 +131,23 @@ async function build(
   }
 }
 
+/** The graph's inputs under `root`: `src/<i>.txt` of 1 KiB each, and an empty `out/`. */
+async function writeSources(root: string, n: number): Promise<void> {
+  await mkdir(path.join(root, 'src'));
+  await mkdir(path.join(root, 'out'));
+  const kib = Buffer.alloc(1024, 'x');
+  for (let i = 0; i < n; i++)
+    await writeFile(
+      path.join(root, `src/${i}.txt`),
+      Buffer.concat([Buffer.from(`${i}\n`), kib]).subarray(0, 1024),
+    );
+}
+
 async function measure(n: number, workers: number): Promise<string> {
   const root = await mkdtemp(path.join(scratchDir(), 'mk8s-bench-engine-'));
   const cwd = process.cwd();
   try {
-    await mkdir(path.join(root, 'src'));
-    await mkdir(path.join(root, 'out'));
-    const kib = Buffer.alloc(1024, 'x');
-    for (let i = 0; i < n; i++)
-      await writeFile(
-        path.join(root, `src/${i}.txt`),
-        Buffer.concat([Buffer.from(`${i}\n`), kib]).subarray(0, 1024),
-      );
+    await writeSources(root, n);
     // Function actions use relative paths, as task code run from the project root does.
     process.chdir(root);
     const cold = await build(root, n, workers);
@@ -205,14 +210,7 @@ async function measurePydoit(
 ): Promise<{ coldS: number; noopS: number; coldCpuS: number; noopCpuS: number }> {
   const root = await mkdtemp(path.join(scratchDir(), 'mk8s-bench-pydoit-'));
   try {
-    await mkdir(path.join(root, 'src'));
-    await mkdir(path.join(root, 'out'));
-    const kib = Buffer.alloc(1024, 'x');
-    for (let i = 0; i < n; i++)
-      await writeFile(
-        path.join(root, `src/${i}.txt`),
-        Buffer.concat([Buffer.from(`${i}\n`), kib]).subarray(0, 1024),
-      );
+    await writeSources(root, n);
     await writeFile(path.join(root, 'dodo.py'), dodoPy(n));
     const once = (): { s: number; cpuS: number } => {
       const t0 = performance.now();

@@ -10,40 +10,19 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  BuildCache,
-  blobTag,
-  setActiveBuildCache,
-} from '../../buildchain/engine/cache/build-cache.ts';
+import { blobTag, setActiveBuildCache } from '../../buildchain/engine/cache/build-cache.ts';
 import { sha256Digest } from '../../buildchain/lib/oci/manifest.ts';
 import { BlobStore } from '../../buildchain/media/images/blob-store.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { stopAll } from '../helpers/servers.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
-import {
-  CACHE_PASSWORD,
-  CACHE_USER,
-  startCacheRegistry,
-  type CacheRegistry,
-} from './cache-fixture.ts';
+import { startCacheRegistry, type CacheRegistry } from './cache-fixture.ts';
 
 const missing = missingTools('docker-registry', 'htpasswd');
 
 let tmp: TempDir;
 let reg: CacheRegistry;
 let stores = 0;
-
-function cacheFor(repo: string, mode: 'read' | 'readwrite', warnings: string[]): BuildCache {
-  const cache = new BuildCache({
-    host: reg.host,
-    repository: repo,
-    mode,
-    insecure: true,
-    credentials: () => Promise.resolve(`${CACHE_USER}:${CACHE_PASSWORD}`),
-  });
-  cache.warnSink = (l) => warnings.push(l);
-  return cache;
-}
 
 /** A fresh blob store (another runner's empty BUILD_ROOT). */
 function freshStore(): BlobStore {
@@ -79,7 +58,7 @@ describe.skipIf(missing.length > 0)('blob store through the build cache', () => 
     const bytes = randomBytes(300_000);
     const digest = sha256Digest(bytes);
     const warnings: string[] = [];
-    const writer = cacheFor('ci/blobs', 'readwrite', warnings);
+    const writer = reg.buildCache('ci/blobs', 'readwrite', warnings);
     setActiveBuildCache(writer);
     const up = upstream(bytes);
     const a = freshStore();
@@ -94,7 +73,7 @@ describe.skipIf(missing.length > 0)('blob store through the build cache', () => 
     });
     expect(await reg.client('ci/blobs').listTags()).toEqual([blobTag(digest)]);
 
-    const reader = cacheFor('ci/blobs', 'read', warnings);
+    const reader = reg.buildCache('ci/blobs', 'read', warnings);
     setActiveBuildCache(reader);
     const up2 = upstream(bytes);
     const b = freshStore();
@@ -114,13 +93,13 @@ describe.skipIf(missing.length > 0)('blob store through the build cache', () => 
     const bytes = randomBytes(50_000);
     const digest = sha256Digest(bytes);
     const warnings: string[] = [];
-    const writer = cacheFor('ci/corrupt-blobs', 'readwrite', warnings);
+    const writer = reg.buildCache('ci/corrupt-blobs', 'readwrite', warnings);
     setActiveBuildCache(writer);
     await freshStore().ensure(digest, bytes.length, upstream(bytes).open, 'img:2');
     await writer.drain();
     writeFileSync(reg.blobFile(digest), randomBytes(bytes.length));
 
-    setActiveBuildCache(cacheFor('ci/corrupt-blobs', 'read', warnings));
+    setActiveBuildCache(reg.buildCache('ci/corrupt-blobs', 'read', warnings));
     const up = upstream(bytes);
     const store = freshStore();
     const file = await store.ensure(digest, bytes.length, up.open, 'img:2');
@@ -136,7 +115,7 @@ describe.skipIf(missing.length > 0)('blob store through the build cache', () => 
   it('read mode uploads nothing', async () => {
     const bytes = randomBytes(10_000);
     const warnings: string[] = [];
-    const reader = cacheFor('ci/read-blobs', 'read', warnings);
+    const reader = reg.buildCache('ci/read-blobs', 'read', warnings);
     setActiveBuildCache(reader);
     const up = upstream(bytes);
     await freshStore().ensure(sha256Digest(bytes), bytes.length, up.open, 'img:3');
@@ -154,7 +133,7 @@ describe.skipIf(missing.length > 0)('blob store through the build cache', () => 
     const file = path.join(tmp.path, 'mount-src');
     writeFileSync(file, bytes);
     const warnings: string[] = [];
-    const writer = cacheFor('ci/mounted', 'readwrite', warnings);
+    const writer = reg.buildCache('ci/mounted', 'readwrite', warnings);
     writer.queueBlobUpload(digest, bytes.length, file, {
       host: reg.host,
       repository: 'upstream/image',

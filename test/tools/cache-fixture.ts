@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { BuildCache } from '../../buildchain/engine/cache/build-cache.ts';
 import { OciRepositoryClient } from '../../buildchain/lib/oci/repository-client.ts';
 import { startTestRegistry } from '../helpers/servers.ts';
 import type { LoopbackServer } from '../../buildchain/sources/embedded/servers.ts';
@@ -27,6 +28,8 @@ export interface CacheRegistry {
   env(repo: string, mode: 'read' | 'readwrite', authFile?: string): Record<string, string>;
   /** A client with the right credentials. */
   client(repo: string): OciRepositoryClient;
+  /** A build cache on repository `repo` with the right credentials; its warnings go to `warnings`. */
+  buildCache(repo: string, mode: 'read' | 'readwrite', warnings: string[]): BuildCache;
   /** Path of a blob's data file in the registry's storage. */
   blobFile(digest: string): string;
 }
@@ -68,6 +71,17 @@ export async function startCacheRegistry(dir: string): Promise<CacheRegistry> {
         insecure: true,
         credentials: `${CACHE_USER}:${CACHE_PASSWORD}`,
       }),
+    buildCache: (repo, mode, warnings) => {
+      const cache = new BuildCache({
+        host,
+        repository: repo,
+        mode,
+        insecure: true,
+        credentials: () => Promise.resolve(`${CACHE_USER}:${CACHE_PASSWORD}`),
+      });
+      cache.warnSink = (l) => warnings.push(l);
+      return cache;
+    },
     blobFile: (digest) => {
       const hex = digest.slice('sha256:'.length);
       return path.join(dataDir, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');

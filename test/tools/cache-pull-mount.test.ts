@@ -21,12 +21,7 @@ import { RegistryClient } from '../../buildchain/tasks/images/registry-client.ts
 import { missingTools } from '../helpers/require-tool.ts';
 import { stopAll } from '../helpers/servers.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
-import {
-  CACHE_PASSWORD,
-  CACHE_USER,
-  startCacheRegistry,
-  type CacheRegistry,
-} from './cache-fixture.ts';
+import { startCacheRegistry, type CacheRegistry } from './cache-fixture.ts';
 
 const missing = missingTools('docker-registry', 'htpasswd');
 
@@ -99,14 +94,7 @@ describe.skipIf(missing.length > 0)('image pull with a build cache on the same r
     await upstream.putManifest('v1', manifest, MEDIA_OCI_MANIFEST);
 
     const warnings: string[] = [];
-    const cache = new BuildCache({
-      host: reg.host,
-      repository: 'ci/build-cache',
-      mode: 'readwrite',
-      insecure: true,
-      credentials: () => Promise.resolve(`${CACHE_USER}:${CACHE_PASSWORD}`),
-    });
-    cache.warnSink = (l) => warnings.push(l);
+    const cache = reg.buildCache('ci/build-cache', 'readwrite', warnings);
     setActiveBuildCache(cache);
     const store = new BlobStore(path.join(tmp.path, 'blobs'));
     const client = new RegistryClient({
@@ -155,14 +143,7 @@ describe.skipIf(missing.length > 0)('image pull with a build cache on the same r
     const file = path.join(tmp.path, 'unmountable');
     writeFileSync(file, bytes);
     const warnings: string[] = [];
-    const cache = new BuildCache({
-      host: reg.host,
-      repository: 'ci/fallback',
-      mode: 'readwrite',
-      insecure: true,
-      credentials: () => Promise.resolve(`${CACHE_USER}:${CACHE_PASSWORD}`),
-    });
-    cache.warnSink = (l) => warnings.push(l);
+    const cache = reg.buildCache('ci/fallback', 'readwrite', warnings);
     cache.queueBlobUpload(digest, bytes.length, file, {
       host: reg.host,
       repository: 'upstream/empty',

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { ustarHeader } from '../../buildchain/lib/ustar.ts';
 
 /** One file inside a layer. */
 export interface FixtureFile {
@@ -29,28 +30,11 @@ export interface FixtureImage {
   readonly gzipLevel?: number;
 }
 
-function octal(n: number, width: number): string {
-  return n.toString(8).padStart(width - 1, '0') + '\0';
-}
-
 /** A minimal ustar archive of regular files (mtime 0, uid/gid 0). */
 export function ustar(files: readonly FixtureFile[]): Buffer {
   const parts: Buffer[] = [];
   for (const f of files) {
-    const h = Buffer.alloc(512);
-    h.write(f.name, 0, 100, 'utf8');
-    h.write(octal(f.mode ?? 0o644, 8), 100, 'ascii');
-    h.write(octal(0, 8), 108, 'ascii');
-    h.write(octal(0, 8), 116, 'ascii');
-    h.write(octal(f.data.length, 12), 124, 'ascii');
-    h.write(octal(0, 12), 136, 'ascii');
-    h.write('        ', 148, 'ascii');
-    h.write('0', 156, 'ascii');
-    h.write('ustar\0', 257, 'ascii');
-    h.write('00', 263, 'ascii');
-    let sum = 0;
-    for (const b of h) sum += b;
-    h.write(octal(sum, 7) + ' ', 148, 'ascii');
+    const h = ustarHeader(f.name, f.data.length, { mode: f.mode ?? 0o644 });
     parts.push(h, f.data, Buffer.alloc((512 - (f.data.length % 512)) % 512));
   }
   parts.push(Buffer.alloc(1024));

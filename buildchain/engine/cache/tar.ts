@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { ReadEntry } from 'tar';
+import { TAR_BLOCK, ustarHeader } from '../../lib/ustar.ts';
 
 /** One entry of a layer. */
 export interface TarEntry {
@@ -24,34 +25,9 @@ export interface TarEntry {
   readonly target?: string;
 }
 
-const BLOCK = 512;
-
-function octal(n: number, width: number): string {
-  return n.toString(8).padStart(width - 1, '0') + '\0';
-}
-
-function header(name: string, type: string, size: number, mode: number, link = ''): Buffer {
-  const b = Buffer.alloc(BLOCK);
-  b.write(name, 0, 100, 'utf8');
-  b.write(octal(mode, 8), 100, 'ascii');
-  b.write(octal(0, 8), 108, 'ascii');
-  b.write(octal(0, 8), 116, 'ascii');
-  b.write(octal(size, 12), 124, 'ascii');
-  b.write(octal(0, 12), 136, 'ascii');
-  b.write('        ', 148, 'ascii');
-  b.write(type, 156, 'ascii');
-  b.write(link, 157, 100, 'utf8');
-  b.write('ustar\0', 257, 'ascii');
-  b.write('00', 263, 'ascii');
-  let sum = 0;
-  for (const byte of b) sum += byte;
-  b.write(octal(sum, 7) + ' ', 148, 'ascii');
-  return b;
-}
-
 function pad(size: number): Buffer {
-  const rest = size % BLOCK;
-  return Buffer.alloc(rest === 0 ? 0 : BLOCK - rest);
+  const rest = size % TAR_BLOCK;
+  return Buffer.alloc(rest === 0 ? 0 : TAR_BLOCK - rest);
 }
 
 /** A PAX record `"<len> key=value\n"` (the length counts itself). */
@@ -78,10 +54,19 @@ export function entryHeader(e: TarEntry): Buffer {
   const mode =
     e.type === 'file' ? (e.exec === true ? 0o755 : 0o644) : e.type === 'dir' ? 0o755 : 0o777;
   const type = e.type === 'file' ? '0' : e.type === 'dir' ? '5' : '2';
-  const own = header(fits(name) ? name : 'PaxName', type, size, mode, fits(link) ? link : '');
+  const own = ustarHeader(fits(name) ? name : 'PaxName', size, {
+    type,
+    mode,
+    link: fits(link) ? link : '',
+  });
   if (pax.length === 0) return own;
   const data = Buffer.from(pax.join(''), 'utf8');
-  return Buffer.concat([header('PaxHeader', 'x', data.length, 0o644), data, pad(data.length), own]);
+  return Buffer.concat([
+    ustarHeader('PaxHeader', data.length, { type: 'x' }),
+    data,
+    pad(data.length),
+    own,
+  ]);
 }
 
 /**
@@ -113,7 +98,7 @@ export async function* tarStream(
     if (hash !== undefined && onFile !== undefined) await onFile(e, hash.digest('hex'));
     yield pad(n);
   }
-  yield Buffer.alloc(BLOCK * 2);
+  yield Buffer.alloc(TAR_BLOCK * 2);
 }
 
 /** A layer that is not a tar this module could have written (truncated, bad header, ...). */
@@ -265,6 +250,6 @@ export async function readTar(
   if (f !== undefined) throw f.err;
   if (!seen.end)
     throw new TarFormatError(
-      total % BLOCK !== 0 ? 'the layer is truncated' : 'the layer ends without its end blocks',
+      total % TAR_BLOCK !== 0 ? 'the layer is truncated' : 'the layer ends without its end blocks',
     );
 }

@@ -7,7 +7,8 @@
 import { crc32 } from 'node:zlib';
 import { sha256Digest } from '../../lib/fs/hash.ts';
 import type { ScaleLayer } from '../../config/stand-in-scale.ts';
-import { tarHeader, type GeneratedLayer } from './scale-content.ts';
+import { ustarHeader } from '../../lib/ustar.ts';
+import type { GeneratedLayer } from './scale-content.ts';
 
 export const MEDIA_TYPE_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
 export const MEDIA_TYPE_MANIFEST_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
@@ -72,7 +73,7 @@ function blob(mediaType: string, data: Buffer): Blob {
 /** A one-file ustar archive with owner 0:0, mode 0644 and mtime 0. */
 export function tarOneFile(name: string, content: Buffer): Buffer {
   if (Buffer.byteLength(name) > 100) throw new Error(`tar member name too long: ${name}`);
-  const header = tarHeader(name, content.length);
+  const header = ustarHeader(name, content.length);
   const padding = Buffer.alloc((512 - (content.length % 512)) % 512, 0);
   return Buffer.concat([header, content, padding, Buffer.alloc(1024, 0)]);
 }

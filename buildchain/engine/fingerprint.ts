@@ -35,6 +35,9 @@ export type FileRecord = [number, number, number, string, 0 | 1, number?];
  */
 export type ModuleRecord = [string, string[]];
 
+/** statSync's options: a missing file is `undefined`, not an exception. */
+const STAT_OPTIONS = { throwIfNoEntry: false } as const;
+
 /** Files younger than this (ms) when hashed are re-hashed on next use. */
 export const RACY_MS = 30;
 const SMALL_FILE = 8 * 1024 * 1024;
@@ -135,9 +138,9 @@ export class FileHasher {
   misses = 0;
   /**
    * Hashes already looked up in this run (a file read by many tasks is stat'ed once). Entries
-   * are dropped when a task producing them is about to run ({@link invalidate}).
+   * are dropped when a task producing them is about to run ({@link invalidate}); null: missing.
    */
-  private readonly memo = new Map<string, string | undefined>();
+  private readonly memo = new Map<string, string | null>();
 
   constructor(cache: MapLike<FileRecord>, modules: MapLike<ModuleRecord> = new Map()) {
     this.cache = cache;
@@ -151,11 +154,12 @@ export class FileHasher {
    * targets included) avoids a promise per file.
    */
   peek(file: string): string | undefined | typeof NEEDS_HASHING {
-    if (this.memo.has(file)) return this.memo.get(file);
-    if (this.unread.has(file)) return NEEDS_HASHING;
-    const st = statSync(file, { throwIfNoEntry: false });
+    const seen = this.memo.get(file);
+    if (seen !== undefined) return seen ?? undefined;
+    if (this.unread.size > 0 && this.unread.has(file)) return NEEDS_HASHING;
+    const st = statSync(file, STAT_OPTIONS);
     if (st === undefined) {
-      this.memo.set(file, undefined);
+      this.memo.set(file, null);
       return undefined;
     }
     let scan: TreeScan | undefined;
@@ -323,7 +327,7 @@ export class FileHasher {
     const wait = youngest + RACY_MS + 1 - Date.now();
     if (wait > 0 && wait <= RACY_MS + 1) await new Promise((r) => setTimeout(r, wait));
     for (const [file, rec] of racy) {
-      const st = statSync(file, { throwIfNoEntry: false });
+      const st = statSync(file, STAT_OPTIONS);
       if (st === undefined || !st.isFile()) {
         this.cache.delete(file);
         continue;

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import type { Reporter, SummaryCounts } from './events.ts';
 import { countOutcomes, failEvent, type TaskOutcome } from './outcomes.ts';
-import { evaluateTask, evaluateTaskSync, type Evaluation } from './evaluate.ts';
+import { evaluateTask, upToDateSync, type EvaluateContext, type Evaluation } from './evaluate.ts';
 import { toTaskError } from './failures.ts';
 import { NEEDS_HASHING, type FileHasher } from './fingerprint.ts';
 import type { TaskGraph } from './graph.ts';
@@ -54,6 +54,9 @@ export interface ScheduleResult {
 
 const FLUSH_INTERVAL_MS = 2000;
 
+/** The tool versions of a task naming no tool. */
+const NO_TOOLS: Readonly<Record<string, string>> = Object.freeze({});
+
 /** The declared env keys with their effective values (unset keys are left out). */
 function declaredEnv(
   keys: readonly string[],
@@ -91,9 +94,18 @@ class Schedule {
   private readonly alwaysOnly = new Set<string>();
   private readonly failures: string[] = [];
   private finished: (() => void) | undefined;
+  /** What evaluating a task reads (one object for the run). */
+  private readonly ctx: EvaluateContext;
 
   constructor(opts: SchedulerOptions) {
     this.o = opts;
+    this.ctx = {
+      root: opts.graph.root,
+      hasher: opts.hasher,
+      state: opts.state,
+      envValues: opts.envValues,
+      fingerprints: this.fingerprints,
+    };
     // One worker runs one task at a time whatever the order: ready order (definition order)
     // kept, and no weighing pass over a large graph.
     const ranks =
@@ -255,23 +267,16 @@ class Schedule {
     const o = this.o;
     const node = o.graph.get(name);
     if (node.def.dynamicDeps !== undefined || o.alwaysMake) return false;
-    if (node.deps.some((d) => this.isBad(d) || (o.dryRun && this.outcomes.get(d) === 'would-run')))
-      return false;
-    const toolVersions = o.tools.versionsSync(node.def.tools ?? []);
+    for (const d of node.deps) {
+      if (this.isBad(d) || (o.dryRun && this.outcomes.get(d) === 'would-run')) return false;
+    }
+    const tools = node.def.tools;
+    const toolVersions =
+      tools === undefined || tools.length === 0 ? NO_TOOLS : o.tools.versionsSync(tools);
     if (toolVersions === undefined) return false;
-    const ev = evaluateTaskSync(
-      node,
-      {
-        root: o.graph.root,
-        hasher: o.hasher,
-        state: o.state,
-        envValues: o.envValues,
-        fingerprints: this.fingerprints,
-      },
-      { toolVersions, alwaysMake: false },
-    );
-    if (ev === undefined || (ev.reasons.length > 0 && !node.isGroup)) return false;
-    this.fingerprints.set(name, ev.fp);
+    const fp = upToDateSync(node, this.ctx, toolVersions);
+    if (fp === undefined) return false;
+    this.fingerprints.set(name, fp);
     const reason = node.isGroup ? 'no-actions' : 'up-to-date';
     o.reporter.emit({ event: 'skip', task: name, reason, reasons: [] });
     this.finish(name, node.isGroup ? 'group' : 'up-to-date');
@@ -286,17 +291,11 @@ class Schedule {
     const depsWouldRun = o.dryRun
       ? node.deps.filter((d) => this.outcomes.get(d) === 'would-run' && !this.alwaysOnly.has(d))
       : [];
-    const ev = await evaluateTask(
-      node,
-      {
-        root: o.graph.root,
-        hasher: o.hasher,
-        state: o.state,
-        envValues: o.envValues,
-        fingerprints: this.fingerprints,
-      },
-      { toolVersions, alwaysMake: o.alwaysMake, depsWouldRun },
-    );
+    const ev = await evaluateTask(node, this.ctx, {
+      toolVersions,
+      alwaysMake: o.alwaysMake,
+      depsWouldRun,
+    });
     this.fingerprints.set(name, ev.fp);
     this.checkFileDeps(name, ev, depsWouldRun.length > 0);
     if (node.isGroup) {

@@ -324,8 +324,14 @@ export class FileHasher {
       racy.push([file, rec]);
       youngest = Math.max(youngest, rec[0], rec[5] ?? 0);
     }
-    const wait = youngest + RACY_MS + 1 - Date.now();
-    if (wait > 0 && wait <= RACY_MS + 1) await new Promise((r) => setTimeout(r, wait));
+    // A timer may fire early by the wall clock (it counts from the loop's cached time): wait again
+    // until the clock is past the margin, else the records would stay racy.
+    for (
+      let wait = youngest + RACY_MS + 1 - Date.now();
+      wait > 0 && wait <= RACY_MS + 1;
+      wait = youngest + RACY_MS + 1 - Date.now()
+    )
+      await new Promise((r) => setTimeout(r, wait));
     for (const [file, rec] of racy) {
       const st = statSync(file, STAT_OPTIONS);
       if (st === undefined || !st.isFile()) {

@@ -200,7 +200,8 @@ function conclude(
   // caller (peek then answers from the run's memo).
   const code = codeFingerprintsFor(ctx.hasher);
   const defJson = definitionJson(node, code.peekHash);
-  const fp = fingerprintOf(defJson, base, JSON.stringify(files));
+  const filesJson = JSON.stringify(files);
+  const fp = fingerprintOf(defJson, base, filesJson);
   let parts: FingerprintParts | undefined;
   const fullParts = (): FingerprintParts =>
     (parts ??= {
@@ -230,7 +231,11 @@ function conclude(
     alwaysMake: extra.alwaysMake,
     depsWouldRun: extra.depsWouldRun,
   });
-  return { fp, files, partsJson: () => JSON.stringify(fullParts()), targets, reasons };
+  // JSON.stringify(fullParts()), written out (the file record's JSON is the fingerprint's).
+  const partsJson = (): string =>
+    `{"actions":"${parts?.actions ?? hashString(defJson)}","config":${JSON.stringify(base.config)},` +
+    `"env":${recordJson(base.env)},"tools":${recordJson(base.tools)},"files":${filesJson},"deps":${recordJson(base.deps)}}`;
+  return { fp, files, partsJson, targets, reasons };
 }
 
 export async function evaluateTask(
@@ -238,27 +243,27 @@ export async function evaluateTask(
   ctx: EvaluateContext,
   extra: EvaluateExtra,
 ): Promise<Evaluation> {
+  // Awaits only what must be read asynchronously (a large file, a function check): a cold
+  // build of many small files makes no promise per file.
   const base = partsWithout(node, ctx, extra.toolVersions);
-  const files = await fileHashes(ctx.hasher, node.fileDeps);
+  const hasher = ctx.hasher;
+  const files: Record<string, string> = {};
+  for (const f of node.fileDeps) {
+    const now = hasher.hashSync(f);
+    files[f] = (now === NEEDS_HASHING ? await hasher.hash(f) : now) ?? '';
+  }
   const targets: (readonly [string, string | undefined])[] = [];
   for (const t of node.targets) {
-    const now = ctx.hasher.hashSync(t);
-    targets.push([t, now === NEEDS_HASHING ? await ctx.hasher.hash(t) : now]);
+    const now = hasher.hashSync(t);
+    targets.push([t, now === NEEDS_HASHING ? await hasher.hash(t) : now]);
   }
   const checks: (boolean | string)[] = [];
   for (const c of node.def.uptodate ?? []) checks.push(typeof c === 'function' ? await c() : c);
-  const code = codeFingerprintsFor(ctx.hasher);
-  for (const m of codeModules(node)) await code.hash(m);
-  return conclude(
-    node,
-    ctx,
-    extra,
-    base,
-    files,
-    targets,
-    checks,
-    await targetCheckChanges(node, ctx),
-  );
+  const code = codeFingerprintsFor(hasher);
+  for (const m of codeModules(node)) if (code.peek(m) === undefined) await code.hash(m);
+  const changes =
+    node.def.targetCheck === undefined ? undefined : await targetCheckChanges(node, ctx);
+  return conclude(node, ctx, extra, base, files, targets, checks, changes);
 }
 
 /**

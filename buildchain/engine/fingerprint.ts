@@ -340,7 +340,11 @@ export class FileHasher {
       }
       // Changed since it was hashed: leave it racy, the next run hashes it again.
       if (!isSameStat(rec, st)) continue;
-      this.remember(file, await hashContent(file, st.size), st);
+      this.remember(
+        file,
+        st.size > SMALL_FILE ? await hashContent(file, st.size) : hashSmallSync(file, st.size),
+        st,
+      );
     }
   }
 }

@@ -161,6 +161,18 @@ describe('upToDateSync', () => {
       // A group is never "up to date" by the rules (it has nothing to run): only its fingerprint counts.
       if (!node.isGroup) expect(full.reasons, name).toEqual([]);
       expect(sync, name).toBe(full.fp);
+      // The parts' JSON (written out by hand) is what JSON.stringify gives for them.
+      const partsText = full.partsJson();
+      expect(JSON.stringify(JSON.parse(partsText)), name).toBe(partsText);
+      expect(Object.keys(JSON.parse(partsText) as object)).toEqual([
+        'actions',
+        'config',
+        'env',
+        'tools',
+        'files',
+        'deps',
+      ]);
+      if (!node.isGroup) expect(partsText, name).toBe(session.state.get(name)?.parts);
       if (!node.isGroup) expect(sync, name).toBe(session.state.get(name)?.fp);
       fingerprints.set(name, full.fp);
     }

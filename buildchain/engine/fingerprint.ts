@@ -70,7 +70,8 @@ let scratch = Buffer.allocUnsafe(64 * 1024);
 
 /**
  * The content hash of a file of at most {@link SMALL_FILE} bytes (by its stat), read
- * synchronously into a reused buffer (open, read, close: no fstat, no allocation).
+ * synchronously into a reused buffer (open, read, close: no fstat, no allocation; one read
+ * when the file has the size its stat gave).
  */
 function hashSmallSync(file: string, size: number): string {
   if (scratch.length <= size) scratch = Buffer.allocUnsafe(Math.min(SMALL_FILE + 1, size * 2 + 1));
@@ -81,6 +82,9 @@ function hashSmallSync(file: string, size: number): string {
       const got = readSync(fd, scratch, n, scratch.length - n, null);
       if (got === 0) return hashBytes(scratch.subarray(0, n));
       n += got;
+      // The size of the stat, read without filling the buffer: the end of the file, no read to
+      // see it (a file written to after its stat has a newer stat: its record never matches).
+      if (n === size) return hashBytes(scratch.subarray(0, n));
     }
   } finally {
     closeSync(fd);

@@ -110,7 +110,7 @@ class Schedule {
     // kept, and no weighing pass over a large graph.
     const ranks =
       opts.workers > 1 ? chainWeights(opts.selected, (n) => opts.graph.get(n).deps) : undefined;
-    this.ready = new ReadyQueue(ranks === undefined ? () => 0 : (n) => ranks.get(n) ?? 0);
+    this.ready = new ReadyQueue(ranks === undefined ? undefined : (n) => ranks.get(n) ?? 0);
   }
 
   async run(): Promise<ScheduleResult> {
@@ -321,7 +321,7 @@ class Schedule {
       o.hasher.invalidate(t);
       if (h?.startsWith('d:') === true) o.hasher.forgetUnder(t);
     }
-    const cached = o.alwaysMake ? undefined : await o.cache?.restore(node);
+    const cached = o.alwaysMake || o.cache === undefined ? undefined : await o.cache.restore(node);
     if (cached !== undefined) {
       await this.record(name, ev);
       const { key, bytes } = cached;
@@ -352,7 +352,7 @@ class Schedule {
     });
     if (o.signal.aborted) throw new TaskError('aborted', 'interrupted');
     await this.record(name, ev);
-    await o.cache?.save(node);
+    if (o.cache !== undefined) await o.cache.save(node);
     o.reporter.emit({ event: 'done', task: name, durationMs: Date.now() - started });
     this.finish(name, 'done');
   }
@@ -377,7 +377,8 @@ class Schedule {
         hint: `the actions of ${name} succeeded but did not create its declared targets`,
       });
     }
-    const observed = await node.def.targetCheck?.observe();
+    const check = node.def.targetCheck;
+    const observed = check === undefined ? undefined : await check.observe();
     o.state.set(name, {
       fp: ev.fp,
       parts: ev.partsJson(),

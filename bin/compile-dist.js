@@ -4,8 +4,8 @@
 // TypeScript's transpileModule (no type check: `npm run lint` does that; `tsc --noEmit
 // --isolatedModules` passes, so a file compiles alone), relative `.ts` imports rewritten to
 // `.js`. Only the files whose stat changed since the manifest are compiled again. Then the
-// bundle the launcher runs (dist/bundle/, esbuild with code splitting: a start reads a few files,
-// not ~160 modules) is built again from the sources, with its line → source table for the code
+// bundle the launcher runs (dist/bundle/, esbuild: one CommonJS file per CLI, which the
+// launcher compiles with V8's code cache, instead of ~160 modules) is built again from the sources, with its line → source table for the code
 // fingerprints. The per-module tree stays for what imports compiled modules one by one (a
 // JavaScript --tasks-module, the benchmarks).
 //
@@ -156,34 +156,45 @@ export function lineTable(mapText) {
 }
 
 /**
- * Builds the bundle (dist/bundle/) from the sources with esbuild: the entry points of
- * BUNDLE_ENTRIES, each with the chunks it imports lazily, packages left to node_modules.
- * Chunks are written first and the entry files last (each through a temporary file and a
- * rename), then the chunks of the previous bundle are removed. Throws {@link CompileError} for
- * what esbuild refuses (e.g. an import of a missing module), naming the file and line.
+ * Builds the bundle (dist/bundle/) from the sources with esbuild: one CommonJS file per entry
+ * point of BUNDLE_ENTRIES holding every module it imports (lazily imported ones are evaluated
+ * on first import, as before), packages left to node_modules. CommonJS, not ESM: the launcher
+ * compiles it with V8's code cache (bin/launch.js), which Node 20 offers for scripts only; an
+ * ESM bundle was compiled from scratch on every start. `import.meta` becomes the bundle
+ * file's own (`__filename`, its URL), and the file runs in strict mode as modules do. Each file
+ * is written through a temporary file and a rename; the previous bundle's files (old entries,
+ * their code caches) are removed. Throws {@link CompileError} for what esbuild refuses (e.g. an
+ * import of a missing module, a top-level await), naming the file and line.
  */
 async function buildBundle() {
   const esbuild = await import('esbuild');
   /** @type {import('esbuild').OutputFile[]} */
   let outputFiles;
   try {
-    // One build per entry point: the code an entry imports statically lands in its own file,
-    // only what it imports lazily in chunks. One build of all four split the shared code into
-    // many small chunks by which entries use it (more files for a start to resolve and read).
     const results = await Promise.all(
       BUNDLE_ENTRIES.map((entry) =>
         esbuild.build({
           absWorkingDir: ROOT,
           entryPoints: [entry],
           bundle: true,
-          splitting: true,
-          format: 'esm',
+          format: 'cjs',
           platform: 'node',
           target: 'node20',
           packages: 'external',
           outdir: BUNDLE,
           entryNames: '[name]',
-          chunkNames: 'chunk-[hash]',
+          outExtension: { '.js': '.cjs' },
+          banner: {
+            js: '"use strict";\nvar __bundle_url = require("node:url").pathToFileURL(__filename).href;',
+          },
+          // import() of a package becomes require(): a script's own import() needs a callback
+          // that Node 20 gives only behind --experimental-vm-modules (require loads ES modules).
+          supported: { 'dynamic-import': false },
+          define: {
+            'import.meta.url': '__bundle_url',
+            'import.meta.dirname': '__dirname',
+            'import.meta.filename': '__filename',
+          },
           sourcemap: 'linked',
           sourcesContent: false,
           write: false,
@@ -191,10 +202,7 @@ async function buildBundle() {
         }),
       ),
     );
-    // A chunk two builds share has the same name (a hash of its content): written once.
-    outputFiles = [
-      ...new Map(results.flatMap((r) => r.outputFiles).map((f) => [f.path, f])).values(),
-    ];
+    outputFiles = results.flatMap((r) => r.outputFiles);
   } catch (err) {
     const first = /** @type {{ errors?: import('esbuild').Message[] }} */ (err).errors?.[0];
     if (first === undefined) throw err;
@@ -204,7 +212,7 @@ async function buildBundle() {
   /** @type {Record<string, [number, string][]>} */
   const table = {};
   for (const f of outputFiles)
-    if (f.path.endsWith('.js.map')) table[path.basename(f.path, '.map')] = lineTable(f.text);
+    if (f.path.endsWith('.map')) table[path.basename(f.path, '.map')] = lineTable(f.text);
   const entries = new Set(BUNDLE_ENTRIES.map(bundleFileOf));
   const written = new Set(outputFiles.map((f) => f.path));
   for (const f of outputFiles) if (!entries.has(f.path)) writeAtomic(f.path, f.contents);

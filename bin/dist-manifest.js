@@ -17,11 +17,12 @@ export const DIST = path.join(ROOT, 'dist');
  */
 export const MANIFEST = path.join(DIST, '.manifest.json');
 /** Bumped when the compiler's output changes for the same sources: everything recompiles. */
-export const FORMAT = 2;
+export const FORMAT = 3;
 /**
- * The bundle the launcher runs (esbuild, code splitting): one file per entry point of
- * {@link BUNDLE_ENTRIES} (`main.js`, …), the `chunk-<hash>.js` files they share or import
- * lazily, and {@link BUNDLE_SOURCES}. Starting it reads a few files instead of ~160 modules.
+ * The bundle the launcher runs (esbuild): one CommonJS file per entry point of
+ * {@link BUNDLE_ENTRIES} (`main.cjs`, …) holding all the code it may import, its V8 code cache
+ * (`main.cjs.v8cache`, made by the launcher: see bin/launch.js) and {@link BUNDLE_SOURCES}.
+ * Starting it reads two files instead of compiling ~160 modules.
  */
 export const BUNDLE = path.join(DIST, 'bundle');
 /** The sources that are entry points of the bundle: the CLIs and the ISO writer's worker. */
@@ -33,8 +34,8 @@ export const BUNDLE_ENTRIES = [
 ];
 /**
  * The bundle's line → source table, made from esbuild's source maps:
- * `{ "<chunk>.js": [[firstLine, "buildchain/x.ts"], …] }` (1-based lines, ascending; a line
- * belongs to the last row at or before it). Code fingerprints map a stack frame in a chunk
+ * `{ "main.cjs": [[firstLine, "buildchain/x.ts"], …] }` (1-based lines, ascending; a line
+ * belongs to the last row at or before it). Code fingerprints map a stack frame in a bundle file
  * back to its TypeScript module with it (buildchain/lib/package-root.ts).
  */
 export const BUNDLE_SOURCES = path.join(BUNDLE, 'sources.json');
@@ -115,11 +116,11 @@ export function staleSources(sources, compiled) {
 
 /**
  * The bundle file of an entry point of {@link BUNDLE_ENTRIES}: `buildchain/cli/main.ts` →
- * `<root>/dist/bundle/main.js`.
+ * `<root>/dist/bundle/main.cjs`.
  * @param {string} rel
  */
 export function bundleFileOf(rel) {
-  return path.join(BUNDLE, `${path.basename(rel, '.ts')}.js`);
+  return path.join(BUNDLE, `${path.basename(rel, '.ts')}.cjs`);
 }
 
 /**

@@ -1,19 +1,28 @@
 // The one launcher of the buildchain's commands (./doit.sh, `npm run build`, the bins): runs
 // the compiled JavaScript under dist/, never stale code. On every start it compares the stat of
 // each source with the manifest of the last compile (a few ms); when a source changed it
-// compiles the changed files and bundles again first (bin/compile-dist.js). It runs the bundle
+// compiles the changed files and bundles again first (bin/compile-dist.mjs). It runs the bundle
 // (dist/bundle/: one CommonJS file per CLI, compiled with V8's code cache, see runBundle,
 // instead of ~160 ES modules compiled from scratch); a JavaScript `--tasks-module` gets the
 // per-module tree (dist/buildchain/, which such a module imports), a TypeScript one the
 // sources through tsx. When dist/ cannot be written (a read-only checkout) or TypeScript is not
 // installed, it runs the sources through tsx instead, and says so once on stderr; when only
-// esbuild is missing, the per-module tree.
-import { closeSync, fstatSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import vm from 'node:vm';
-import {
+// esbuild is missing, the per-module tree. CommonJS (bin/package.json), as the commands' entry
+// files: an ES module entry costs every start ~10 ms more.
+'use strict';
+const {
+  closeSync,
+  fstatSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} = require('node:fs');
+const { createRequire } = require('node:module');
+const path = require('node:path');
+const { pathToFileURL } = require('node:url');
+const vm = require('node:vm');
+const {
   BUNDLE_ENTRIES,
   bundleFileOf,
   bundleFresh,
@@ -23,7 +32,7 @@ import {
   scanSources,
   staleSources,
   statSignature,
-} from './dist-manifest.js';
+} = require('./dist-manifest.js');
 
 /** Exit code of an internal error (a source that does not compile), as the CLI's. */
 const EXIT_INTERNAL = 3;
@@ -47,7 +56,7 @@ async function ensureDist() {
   const manifest = readManifest();
   const { changed, removed } = staleSources(scanSources(), manifest?.files);
   if (changed.length === 0 && removed.length === 0 && bundleFresh(manifest)) return 'bundle';
-  const { compileDist, CompileError } = await import('./compile-dist.js');
+  const { compileDist, CompileError } = await import('./compile-dist.mjs');
   try {
     const r = await compileDist();
     if (r.bundleError === undefined) return 'bundle';
@@ -80,7 +89,7 @@ async function ensureDist() {
  * @param {{ tree?: 'bundle' | 'modules' | 'tsx' }} [options]
  * @returns {Promise<Record<string, unknown>>}
  */
-export async function load(source, options = {}) {
+async function load(source, options = {}) {
   const wanted = options.tree ?? 'bundle';
   const ready = wanted === 'tsx' ? 'tsx' : await ensureDist();
   if (ready === 'bundle' && wanted === 'bundle' && BUNDLE_ENTRIES.includes(source))
@@ -92,7 +101,7 @@ export async function load(source, options = {}) {
 }
 
 /** The suffix of a bundle file's V8 code cache: `dist/bundle/main.cjs.v8cache`. */
-export const CODE_CACHE_SUFFIX = '.v8cache';
+const CODE_CACHE_SUFFIX = '.v8cache';
 /** The longest run (ms) whose code cache is written (see runBundle). */
 const CODE_CACHE_MAX_RUN_MS = 2000;
 
@@ -109,7 +118,7 @@ const CODE_CACHE_MAX_RUN_MS = 2000;
  * @param {string} file
  * @returns {{ exports: Record<string, unknown>, cache: 'used' | 'rejected' | 'none' }}
  */
-export function runBundle(file) {
+function runBundle(file) {
   // `node --enable-source-maps`: Node 20 maps the stack frames of required files only.
   if (process.sourceMapsEnabled) return { exports: createRequire(file)(file), cache: 'none' };
   const fd = openSync(file, 'r');
@@ -133,7 +142,7 @@ export function runBundle(file) {
   }
   // The CommonJS wrapper on the bundle's first line: line numbers (code fingerprints map
   // them to sources, lib/package-root.ts) stay the file's own.
-  // No import() callback: the bundle has none (bin/compile-dist.js makes them require()).
+  // No import() callback: the bundle has none (bin/compile-dist.mjs makes them require()).
   const script = new vm.Script(
     `(function (exports, require, module, __filename, __dirname) {${source}\n})`,
     { filename: file, cachedData },
@@ -174,7 +183,7 @@ export function runBundle(file) {
  * @param {readonly string[]} argv
  * @returns {'bundle' | 'modules' | 'tsx'}
  */
-export function treeFor(argv) {
+function treeFor(argv) {
   if (hasTypeScriptTasksModule(argv)) return 'tsx';
   return argv.some((a) => a === '--tasks-module' || a.startsWith('--tasks-module='))
     ? 'modules'
@@ -186,10 +195,18 @@ export function treeFor(argv) {
  * sources, so the sources must run too.
  * @param {readonly string[]} argv
  */
-export function hasTypeScriptTasksModule(argv) {
+function hasTypeScriptTasksModule(argv) {
   return argv.some(
     (a, i) =>
       (a === '--tasks-module' && /\.[cm]?ts$/.test(argv[i + 1] ?? '')) ||
       /^--tasks-module=.*\.[cm]?ts$/.test(a),
   );
 }
+
+module.exports = {
+  load,
+  CODE_CACHE_SUFFIX,
+  runBundle,
+  treeFor,
+  hasTypeScriptTasksModule,
+};

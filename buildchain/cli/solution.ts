@@ -288,5 +288,5 @@ function isMainModule(): boolean {
   }
 }
 
-// No top-level await: the bundle is CommonJS (bin/compile-dist.js).
+// No top-level await: the bundle is CommonJS (bin/compile-dist.mjs).
 if (isMainModule()) void main();

@@ -129,7 +129,7 @@ if (
   import.meta.url === `file://${process.argv[1] ?? ''}` ||
   process.argv[1]?.endsWith('static-registry.ts') === true
 ) {
-  // No top-level await: the bundle is CommonJS (bin/compile-dist.js).
+  // No top-level await: the bundle is CommonJS (bin/compile-dist.mjs).
   void main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

@@ -1,5 +1,5 @@
 /**
- * The bundle the launcher runs (dist/bundle/, bin/compile-dist.js with esbuild): fresh after
+ * The bundle the launcher runs (dist/bundle/, bin/compile-dist.mjs with esbuild): fresh after
  * every edit, its line table mapping code back to the TypeScript sources (code fingerprints),
  * its assets and its worker found, a JavaScript --tasks-module still served by the per-module
  * tree, a missing esbuild falling back to that tree. Edits happen in a copy of the buildchain

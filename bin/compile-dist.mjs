@@ -10,7 +10,7 @@
 // JavaScript --tasks-module, the benchmarks).
 //
 // Run by `npm ci` (the `prepare` script) and by bin/launch.js when sources changed. As a
-// command: `node bin/compile-dist.js [--force]` prints what it did and empties dist/.cache;
+// command: `node bin/compile-dist.mjs [--force]` prints what it did and empties dist/.cache;
 // exit 0 ok, 3 when a source does not compile (its message names the file and line).
 import {
   copyFileSync,

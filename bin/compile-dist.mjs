@@ -54,6 +54,19 @@ export class CompileError extends Error {
   }
 }
 
+/**
+ * True when process `pid` runs (on this machine: dist/ is not shared between machines).
+ * @param {number} pid
+ */
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return /** @type {NodeJS.ErrnoException} */ (err).code === 'EPERM';
+  }
+}
+
 /** @param {string} file @param {string | Buffer} data */
 function writeAtomic(file, data) {
   mkdirSync(path.dirname(file), { recursive: true });
@@ -219,10 +232,14 @@ async function buildBundle() {
   writeAtomic(BUNDLE_SOURCES, `${JSON.stringify(table)}\n`);
   for (const f of outputFiles) if (entries.has(f.path)) writeAtomic(f.path, f.contents);
   written.add(BUNDLE_SOURCES);
-  // Another start bundling at the same time may be writing its temporary files: left alone.
-  for (const name of readdirSync(BUNDLE))
-    if (!written.has(path.join(BUNDLE, name)) && !name.includes('.tmp-'))
-      rmSync(path.join(BUNDLE, name), { force: true });
+  // Another start bundling at the same time may be writing its temporary files: left alone
+  // while their process lives (those of a killed one go).
+  for (const name of readdirSync(BUNDLE)) {
+    const writer = /\.tmp-(\d+)$/.exec(name)?.[1];
+    if (written.has(path.join(BUNDLE, name)) || (writer !== undefined && alive(Number(writer))))
+      continue;
+    rmSync(path.join(BUNDLE, name), { force: true });
+  }
 }
 
 /**

@@ -258,6 +258,29 @@ describe('the bundle: what the launcher runs', () => {
     );
   });
 
+  it("a rebuild removes the temporary files of a killed compile, not a running one's", async () => {
+    const dir = path.join(copy, 'dist/bundle');
+    // A pid that ran and is gone, and one that runs (this test's).
+    const dead = (
+      await run(process.execPath, ['-e', 'console.log(process.pid)'], copy)
+    ).stdout.trim();
+    const deadTmp = path.join(dir, `main.cjs.tmp-${dead}`);
+    const liveTmp = path.join(dir, `main.cjs.tmp-${process.pid}`);
+    writeFileSync(deadTmp, 'half-written');
+    writeFileSync(liveTmp, 'being written');
+    const good = readFileSync(help(), 'utf8');
+    writeFileSync(help(), `${good}\n// rebuild ${Date.now()}\n`);
+    try {
+      const r = await doit('help');
+      expect(r.code, r.stderr).toBe(0);
+      expect(existsSync(deadTmp)).toBe(false);
+      expect(existsSync(liveTmp)).toBe(true);
+    } finally {
+      writeFileSync(help(), good);
+      rmSync(liveTmp, { force: true });
+    }
+  });
+
   it('an import esbuild cannot resolve: its file and line, exit 3, no stack; fixed, it runs', async () => {
     const good = readFileSync(help(), 'utf8');
     writeFileSync(help(), `import './no-such-module.ts';\n${good}`);

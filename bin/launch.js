@@ -16,6 +16,7 @@ const {
   openSync,
   readFileSync,
   renameSync,
+  rmSync,
   writeFileSync,
 } = require('node:fs');
 const { createRequire } = require('node:module');
@@ -113,8 +114,8 @@ const CODE_CACHE_MAX_RUN_MS = 2000;
  * source's length, and a bundle written again (a new inode) must never meet an old cache.
  * Without a usable cache the bundle compiles as usual and the cache is written when the
  * process exits, with every function the run compiled (atomically; a read-only dist/ goes
- * without): the functions a no-op build runs, after the first short run. `cache` says which happened: 'used', 'rejected' (V8 refused it: another Node.js,
- * other flags) or 'none'.
+ * without): the functions a no-op build runs, after the first short run. `cache` says which
+ * happened: 'used', 'rejected' (V8 refused it: another Node.js, other flags) or 'none'.
  * @param {string} file
  * @returns {{ exports: Record<string, unknown>, cache: 'used' | 'rejected' | 'none' }}
  */
@@ -164,12 +165,13 @@ function runBundle(file) {
       // while, so a long build's cache lacks the start-up code and slows later starts; then
       // the next short run (a no-op, `list`) makes it.
       if (performance.now() - started > CODE_CACHE_MAX_RUN_MS) return;
+      const tmp = `${cacheFile}.tmp-${process.pid}`;
       try {
-        const tmp = `${cacheFile}.tmp-${process.pid}`;
         writeFileSync(tmp, Buffer.concat([header, script.createCachedData()]));
         renameSync(tmp, cacheFile);
       } catch {
-        // a read-only dist/: every start compiles
+        // a read-only or full dist/: every start compiles
+        rmSync(tmp, { force: true });
       }
     });
   }

@@ -40,8 +40,10 @@ export function actionIdentity(a: Action, codeHash: CodeHashOf = () => undefined
   return a.module === undefined ? { fn: a.label } : { fn: a.label, code: codeHash(a.module) ?? '' };
 }
 
+const NO_ACTIONS: readonly Action[] = Object.freeze([]);
+
 function cleanActions(node: GraphNode): readonly Action[] {
-  return Array.isArray(node.def.clean) ? (node.def.clean as readonly Action[]) : [];
+  return Array.isArray(node.def.clean) ? (node.def.clean as readonly Action[]) : NO_ACTIONS;
 }
 
 /** JSON text of a string (labels repeat across tasks: memoised). */
@@ -82,7 +84,7 @@ export function definitionJson(node: GraphNode, codeHash: CodeHashOf = () => und
   const clean = Array.isArray(def.clean)
     ? actionsJson(cleanActions(node), codeHash)
     : JSON.stringify(def.clean ?? false);
-  return `{"a":${actionsJson(def.actions ?? [], codeHash)},"t":${JSON.stringify(node.targets)},"c":${clean}}`;
+  return `{"a":${actionsJson(def.actions ?? NO_ACTIONS, codeHash)},"t":${JSON.stringify(node.targets)},"c":${clean}}`;
 }
 
 /** Modules defining the node's function actions (run and clean). */
@@ -298,9 +300,12 @@ export function upToDateSync(
   const def = node.def;
   if (def.targetCheck !== undefined) return undefined;
   let checksPass = true;
-  for (const c of def.uptodate ?? []) {
-    if (typeof c === 'function') return undefined;
-    if (!c) checksPass = false;
+  const uptodate = def.uptodate;
+  if (uptodate !== undefined) {
+    for (const c of uptodate) {
+      if (typeof c === 'function') return undefined;
+      if (!c) checksPass = false;
+    }
   }
   const hasher = ctx.hasher;
   // The JSON of the file dep → hash record, as JSON.stringify writes it (the graph holds each

@@ -120,6 +120,15 @@ interface OtherParts {
 /** Shared by the parts of every task without env keys, tools or fingerprint deps (never written to). */
 const NONE: Readonly<Record<string, string>> = Object.freeze({});
 
+const NO_PARTS: FingerprintParts = Object.freeze({
+  actions: '',
+  config: '',
+  env: NONE,
+  tools: NONE,
+  files: NONE,
+  deps: NONE,
+});
+
 /** Hash of file deps; a missing file hashes as '' (the caller reports missing-file-dep). */
 export async function fileHashes(
   hasher: FileHasher,
@@ -347,9 +356,9 @@ export function upToDateSync(
   const reasons = staleReasons({
     root: ctx.root,
     previous,
-    parts: () => {
-      throw new Error('unreachable: the fingerprint is the stored one');
-    },
+    // Only read when the fingerprint differs, which returned above; were it read, its reasons
+    // would only send the task to the full evaluation.
+    parts: NO_PARTS,
     fp,
     targets,
     hasFileDeps: fileDeps.length > 0,

@@ -317,17 +317,25 @@ export class FileHasher {
   /**
    * Re-hashes racy records (called before the cache is saved), so that the next no-op run
    * trusts every record and reads no file: files changed less than {@link RACY_MS} ago are
-   * waited for (at most that long) rather than left racy.
+   * waited for (at most that long) rather than left racy. Those already past the margin are
+   * read first, while the youngest age (the wait mostly costs nothing).
    */
   async settle(): Promise<void> {
     // The stat each racy record was taken with is the "before" (one stat per file, after the wait).
-    const racy: [string, FileRecord][] = [];
+    const now = Date.now();
+    const old: [string, FileRecord][] = [];
+    const young: [string, FileRecord][] = [];
     let youngest = 0;
     for (const [file, rec] of this.cache) {
       if (rec[4] === 1) continue;
-      racy.push([file, rec]);
-      youngest = Math.max(youngest, rec[0], rec[5] ?? 0);
+      const changed = Math.max(rec[0], rec[5] ?? 0);
+      if (changed < now - RACY_MS) old.push([file, rec]);
+      else {
+        young.push([file, rec]);
+        youngest = Math.max(youngest, changed);
+      }
     }
+    await this.rehash(old);
     // A timer may fire early by the wall clock (it counts from the loop's cached time): wait again
     // until the clock is past the margin, else the records would stay racy.
     for (
@@ -336,6 +344,11 @@ export class FileHasher {
       wait = youngest + RACY_MS + 1 - Date.now()
     )
       await new Promise((r) => setTimeout(r, wait));
+    await this.rehash(young);
+  }
+
+  /** Hashes racy records again, each with a stat taken before the read. */
+  private async rehash(racy: readonly [string, FileRecord][]): Promise<void> {
     for (const [file, rec] of racy) {
       const st = statSync(file, STAT_OPTIONS);
       if (st === undefined || !st.isFile()) {

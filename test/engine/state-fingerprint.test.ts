@@ -307,6 +307,37 @@ describe('FileHasher', () => {
     expect(new FileHasher(cache).peek(f)).toBe(h);
   });
 
+  it('settle re-reads the older racy records first, then the young ones, trusting all', async () => {
+    const older = path.join(tmp.path, 'older');
+    const fresh = path.join(tmp.path, 'fresh2');
+    writeFileSync(older, 'old content');
+    const past = new Date(Date.now() - 60_000);
+    utimesSync(older, past, past);
+    const cache = new Map<string, FileRecord>();
+    const hasher = new FileHasher(cache);
+    const ho = await hasher.hash(older);
+    // Recorded racy (as when it was hashed right after its write), its stat since unchanged.
+    const rec = cache.get(older);
+    if (rec === undefined) throw new Error('no record');
+    cache.set(older, [rec[0], rec[1], rec[2], 'stale-hash', 0, rec[5]]);
+    writeFileSync(fresh, 'just written');
+    const hf = await hasher.hash(fresh);
+    expect(cache.get(fresh)?.[4]).toBe(0);
+    await hasher.settle();
+    // The content was read again: the racy record's hash is replaced by the real one.
+    expect(cache.get(older)?.slice(3, 5)).toEqual([ho, 1]);
+    expect(cache.get(fresh)?.slice(3, 5)).toEqual([hf, 1]);
+    // Changed after its racy record was taken: left racy for the next run to read.
+    writeFileSync(older, 'edited!!!!!');
+    const again = new FileHasher(cache);
+    await again.hash(older);
+    const edited = cache.get(older);
+    if (edited === undefined) throw new Error('no record');
+    cache.set(older, [edited[0] - 1, edited[1], edited[2], edited[3], 0, edited[5]]);
+    await again.settle();
+    expect(cache.get(older)?.[4]).toBe(0);
+  });
+
   it('a directory whose files are known from their stat is hashed without a read', async () => {
     const d = path.join(tmp.path, 'tree');
     mkdirSync(path.join(d, 'sub'), { recursive: true });

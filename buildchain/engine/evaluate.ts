@@ -129,12 +129,20 @@ const NO_PARTS: FingerprintParts = Object.freeze({
   deps: NONE,
 });
 
+/**
+ * An empty record keyed by paths: a dictionary from the start (an object literal given one new
+ * path key per task would grow V8's shape transitions by one per task).
+ */
+export function pathRecord(): Record<string, string> {
+  return Object.create(null) as Record<string, string>;
+}
+
 /** Hash of file deps; a missing file hashes as '' (the caller reports missing-file-dep). */
 export async function fileHashes(
   hasher: FileHasher,
   files: readonly string[],
 ): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
+  const out = pathRecord();
   for (const f of files) {
     const now = hasher.hashSync(f);
     out[f] = (now === NEEDS_HASHING ? await hasher.hash(f) : now) ?? '';
@@ -258,7 +266,7 @@ export async function evaluateTask(
   // build of many small files makes no promise per file.
   const base = partsWithout(node, ctx, extra.toolVersions);
   const hasher = ctx.hasher;
-  const files: Record<string, string> = {};
+  const files = pathRecord();
   for (const f of node.fileDeps) {
     const now = hasher.hashSync(f);
     files[f] = (now === NEEDS_HASHING ? await hasher.hash(f) : now) ?? '';

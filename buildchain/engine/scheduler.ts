@@ -7,7 +7,13 @@
 import path from 'node:path';
 import type { Reporter, SummaryCounts } from './events.ts';
 import { countOutcomes, failEvent, type TaskOutcome } from './outcomes.ts';
-import { evaluateTask, upToDateSync, type EvaluateContext, type Evaluation } from './evaluate.ts';
+import {
+  evaluateTask,
+  pathRecord,
+  upToDateSync,
+  type EvaluateContext,
+  type Evaluation,
+} from './evaluate.ts';
 import { toTaskError } from './failures.ts';
 import { NEEDS_HASHING, type FileHasher } from './fingerprint.ts';
 import type { TaskGraph } from './graph.ts';
@@ -361,7 +367,7 @@ class Schedule {
   private async record(name: string, ev: Evaluation): Promise<void> {
     const o = this.o;
     const node = o.graph.get(name);
-    const targets: Record<string, string> = {};
+    const targets = pathRecord();
     const missing: string[] = [];
     for (const t of node.targets) {
       o.hasher.invalidate(t);

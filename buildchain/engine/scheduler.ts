@@ -395,8 +395,9 @@ class Schedule {
 
   /** Throws `missing-file-dep` for a file dep that does not exist and that no task produces. */
   private checkFileDeps(name: string, ev: Evaluation, depWouldRun: boolean): void {
-    for (const [file, hash] of Object.entries(ev.files)) {
-      if (hash !== '') continue;
+    const files = ev.files;
+    for (const file in files) {
+      if (files[file] !== '') continue;
       const producers = [...this.o.graph.producersOf([file], name)];
       if (depWouldRun && producers.some((p) => this.outcomes.get(p) === 'would-run')) continue;
       const rel = path.relative(this.o.graph.root, file);

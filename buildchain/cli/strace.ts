@@ -23,6 +23,7 @@ import { runCommand } from '../engine/exec/run-command.ts';
 import { UsageError } from '../engine/failures.ts';
 import type { TaskGraph } from '../engine/graph.ts';
 import { findExecutable } from '../engine/tool-check.ts';
+import { isAtOrInside } from '../lib/fs/fence.ts';
 import type { CliArgs } from './args.ts';
 import { stateDirOf } from './context.ts';
 import { forgetCommand } from './forget.ts';
@@ -203,8 +204,7 @@ export function straceLines(
     readonly targets: readonly string[];
   },
 ): StraceLine[] {
-  const underTarget = (f: string): boolean =>
-    o.targets.some((t) => f === t || f.startsWith(t + path.sep));
+  const underTarget = (f: string): boolean => o.targets.some((t) => isAtOrInside(t, f));
   const inWindow = accesses
     .filter((a) => a.ts >= o.begin && a.ts <= o.end && o.keep(a.path))
     .sort((x, y) => x.ts - y.ts);
@@ -242,8 +242,8 @@ function keeper(config: BuildConfig, all: boolean, traceDir: string): (f: string
     '/dev',
   ];
   const inside = [config.root, config.buildRoot];
-  const under = (f: string, d: string): boolean => f === d || f.startsWith(d + path.sep);
-  return (f) => !own.some((d) => under(f, d)) && (all || inside.some((d) => under(f, d)));
+  return (f) =>
+    !own.some((d) => isAtOrInside(d, f)) && (all || inside.some((d) => isAtOrInside(d, f)));
 }
 
 export async function straceCommand(

@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 // eslint loads the default export of its config file; the one default export allowed.
 // eslint-disable-next-line no-restricted-exports
 export default tseslint.config(
-  { ignores: ['node_modules/', '_build/', 'dist/', '**/*.js', '!eslint.config.js'] },
+  { ignores: ['node_modules/', '_build/', 'dist/', '**/*.js', '**/*.mjs', '!eslint.config.js'] },
   eslint.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

@@ -105,6 +105,8 @@ interface PendingFile {
   readonly index: number;
   readonly abs: string;
   readonly st: Stats;
+  /** The clock read before `st` was taken (the walk's start): see FileHasher.remember. */
+  readonly clock: number;
   readonly prefix: string;
 }
 
@@ -117,6 +119,8 @@ interface TreeScan {
 /** What {@link FileHasher.peek} found of a path whose content must be read. */
 interface Unread {
   readonly st: Stats;
+  /** The clock read before `st` was taken: see FileHasher.remember. */
+  readonly clock: number;
   /** For a directory: its walk. */
   readonly scan?: TreeScan;
 }
@@ -161,6 +165,8 @@ export class FileHasher {
     const seen = this.memo.get(file);
     if (seen !== undefined) return seen ?? undefined;
     if (this.unread.size > 0 && this.unread.has(file)) return NEEDS_HASHING;
+    // Read before the stat: what a record's trust is decided with (see remember).
+    const clock = Date.now();
     const st = statSync(file, STAT_OPTIONS);
     if (st === undefined) {
       this.memo.set(file, null);
@@ -176,7 +182,7 @@ export class FileHasher {
       this.memo.set(file, known);
       return known;
     }
-    this.unread.set(file, scan === undefined ? { st } : { st, scan });
+    this.unread.set(file, scan === undefined ? { st, clock } : { st, clock, scan });
     return NEEDS_HASHING;
   }
 
@@ -197,9 +203,10 @@ export class FileHasher {
     if (now !== NEEDS_HASHING) return now;
     const u = this.lookup(file);
     if (typeof u !== 'object') return u;
-    if (u.scan === undefined) return this.found(file, await this.hashStat(file, u.st));
+    if (u.scan === undefined) return this.found(file, await this.hashStat(file, u.st, u.clock));
     const { lines, pending } = u.scan;
-    for (const p of pending) lines[p.index] = p.prefix + (await this.hashStat(p.abs, p.st));
+    for (const p of pending)
+      lines[p.index] = p.prefix + (await this.hashStat(p.abs, p.st, p.clock));
     return this.found(file, treeHash(lines));
   }
 
@@ -214,10 +221,10 @@ export class FileHasher {
     if (u.scan === undefined)
       return u.st.size > SMALL_FILE
         ? NEEDS_HASHING
-        : this.found(file, this.hashSmallStat(file, u.st));
+        : this.found(file, this.hashSmallStat(file, u.st, u.clock));
     const { lines, pending } = u.scan;
     if (pending.some((p) => p.st.size > SMALL_FILE)) return NEEDS_HASHING;
-    for (const p of pending) lines[p.index] = p.prefix + this.hashSmallStat(p.abs, p.st);
+    for (const p of pending) lines[p.index] = p.prefix + this.hashSmallStat(p.abs, p.st, p.clock);
     return this.found(file, treeHash(lines));
   }
 
@@ -241,22 +248,30 @@ export class FileHasher {
   }
 
   /** {@link hashStat} for a file of at most {@link SMALL_FILE} bytes, without a promise. */
-  private hashSmallStat(file: string, st: Stats): string {
-    return this.trustedHash(file, st) ?? this.remember(file, hashSmallSync(file, st.size), st);
+  private hashSmallStat(file: string, st: Stats, clock: number): string {
+    return (
+      this.trustedHash(file, st) ?? this.remember(file, hashSmallSync(file, st.size), st, clock)
+    );
   }
 
-  private async hashStat(file: string, st: Stats): Promise<string> {
-    return this.trustedHash(file, st) ?? this.remember(file, await hashContent(file, st.size), st);
+  private async hashStat(file: string, st: Stats, clock: number): Promise<string> {
+    return (
+      this.trustedHash(file, st) ?? this.remember(file, await hashContent(file, st.size), st, clock)
+    );
   }
 
   /**
    * Caches a hash just computed with the stat taken *before* reading: a change during or after
-   * the read gives a newer mtime (or size or inode), so the record can only be conservative.
-   * It is trusted only when the mtime was already older than the clock granularity margin.
+   * the read gives a newer mtime (or size or inode), unless it falls in the same timestamp tick
+   * as the stat's times. So the record is trusted only when those times were already older than
+   * the margin at a clock reading taken before the stat (`clock`): every change after the stat
+   * then gets newer times. A clock read after the read would not do: a file changed just before
+   * its stat and read for longer than the margin would be trusted, though an edit during the read,
+   * within the tick of its last change, leaves its stat as recorded.
    */
-  private remember(file: string, hash: string, before: Stats): string {
+  private remember(file: string, hash: string, before: Stats, clock: number): string {
     this.misses++;
-    const trusted = Math.max(before.mtimeMs, before.ctimeMs) < Date.now() - RACY_MS ? 1 : 0;
+    const trusted = Math.max(before.mtimeMs, before.ctimeMs) < clock - RACY_MS ? 1 : 0;
     this.cache.set(file, [before.mtimeMs, before.size, before.ino, hash, trusted, before.ctimeMs]);
     return hash;
   }
@@ -288,6 +303,8 @@ export class FileHasher {
   private scanTree(dir: string): TreeScan {
     const lines: string[] = [];
     const pending: PendingFile[] = [];
+    // Read before any stat of the walk: each pending file's record is judged with it (remember).
+    const clock = Date.now();
     const walk = (rel: string): void => {
       const entries = readdirSync(path.join(dir, rel), { withFileTypes: true });
       entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -304,7 +321,7 @@ export class FileHasher {
           const known = this.trustedHash(abs, st);
           if (known !== undefined) lines.push(prefix + known);
           else {
-            pending.push({ index: lines.length, abs, st, prefix });
+            pending.push({ index: lines.length, abs, st, clock, prefix });
             lines.push('');
           }
         } else lines.push(`o ${relPath}`);
@@ -347,9 +364,10 @@ export class FileHasher {
     await this.rehash(young);
   }
 
-  /** Hashes racy records again, each with a stat taken before the read. */
+  /** Hashes racy records again, each with a stat taken before the read (and a clock before it). */
   private async rehash(racy: readonly [string, FileRecord][]): Promise<void> {
     for (const [file, rec] of racy) {
+      const clock = Date.now();
       const st = statSync(file, STAT_OPTIONS);
       if (st === undefined || !st.isFile()) {
         this.cache.delete(file);
@@ -361,6 +379,7 @@ export class FileHasher {
         file,
         st.size > SMALL_FILE ? await hashContent(file, st.size) : hashSmallSync(file, st.size),
         st,
+        clock,
       );
     }
   }

@@ -13,13 +13,14 @@ import {
   lstatSync,
   openSync,
   readSync,
-  readdirSync,
   readFileSync,
   readlinkSync,
   statSync,
 } from 'node:fs';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
+import { RACY_MS } from '../lib/fs/racy.ts';
+import { listDirSync } from '../lib/fs/walk.ts';
 import type { MapLike } from './record-map.ts';
 
 /**
@@ -38,8 +39,8 @@ export type ModuleRecord = [string, string[]];
 /** statSync's options: a missing file is `undefined`, not an exception. */
 const STAT_OPTIONS = { throwIfNoEntry: false } as const;
 
-/** Files younger than this (ms) when hashed are re-hashed on next use. */
-export const RACY_MS = 30;
+/** Files younger than this (ms) when hashed are re-hashed on next use (lib/fs/racy.ts). */
+export { RACY_MS };
 const SMALL_FILE = 8 * 1024 * 1024;
 
 /** Characters kept of a base64url sha256 (22 = 132 bits: plenty to detect changes, and a smaller state). */
@@ -306,9 +307,8 @@ export class FileHasher {
     // Read before any stat of the walk: each pending file's record is judged with it (remember).
     const clock = Date.now();
     const walk = (rel: string): void => {
-      const entries = readdirSync(path.join(dir, rel), { withFileTypes: true });
-      entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      for (const e of entries) {
+      // Sorted by name; read once per run while the directory is unchanged (lib/fs/walk.ts).
+      for (const e of listDirSync(path.join(dir, rel))) {
         const relPath = rel === '' ? e.name : `${rel}/${e.name}`;
         const abs = path.join(dir, relPath);
         if (e.isSymbolicLink()) lines.push(`l ${relPath} ${readlinkSync(abs)}`);

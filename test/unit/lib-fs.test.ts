@@ -25,6 +25,7 @@ import {
 import { sha256Digest, sha256File, sha256Hex } from '../../buildchain/lib/fs/hash.ts';
 import { linkOrCopy, replaceDir, stagingPathFor } from '../../buildchain/lib/fs/staging.ts';
 import { ReusableWalk, walkTree, walkTreeSync } from '../../buildchain/lib/fs/walk.ts';
+import { RACY_MS } from '../../buildchain/lib/fs/racy.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 
 // Fault injection: with `fault.code` set, async writes and copies write a few bytes to the
@@ -248,7 +249,7 @@ describe('walk', () => {
 });
 
 describe('ReusableWalk', () => {
-  const RACY = 30;
+  const RACY = RACY_MS;
   const pastMargin = (): Promise<void> => new Promise((r) => setTimeout(r, RACY + 15));
   const rels = (entries: readonly { rel: string; kind: string }[]): string[] =>
     entries.map((e) => `${e.rel}:${e.kind}`);
@@ -269,7 +270,7 @@ describe('ReusableWalk', () => {
 
   it('gives the list of the last walk while no directory changed (a file edited in place too)', async () => {
     const root = tree();
-    const w = new ReusableWalk(root, { racyMs: RACY });
+    const w = new ReusableWalk(root);
     const kept = await settled(w);
     expect(rels(w.walk())).toEqual(rels(walkTreeSync(root)));
     // Same names and kinds: the list holds no content.
@@ -279,7 +280,7 @@ describe('ReusableWalk', () => {
 
   it('sees every change of names or kinds made since, however deep', async () => {
     const root = tree();
-    const w = new ReusableWalk(root, { racyMs: RACY });
+    const w = new ReusableWalk(root);
     const changes: [string, () => void][] = [
       [
         'a file added deep',
@@ -330,7 +331,7 @@ describe('ReusableWalk', () => {
 
   it('walks again a tree changed less than the margin before the walk', () => {
     const root = tree();
-    const w = new ReusableWalk(root, { racyMs: RACY });
+    const w = new ReusableWalk(root);
     const first = w.walk();
     const second = w.walk();
     expect(second).not.toBe(first);
@@ -339,16 +340,14 @@ describe('ReusableWalk', () => {
 
   it('a missing root (missingOk) is empty, and walked again: created later, its entries show', async () => {
     const root = path.join(tmp.path, 'later');
-    const w = new ReusableWalk(root, { racyMs: RACY, missingOk: true });
+    const w = new ReusableWalk(root, { missingOk: true });
     expect(w.walk()).toEqual([]);
     await pastMargin();
     expect(w.walk()).toEqual([]);
     mkdirSync(root);
     writeFileSync(path.join(root, 'f'), 'f');
     expect(rels(w.walk())).toEqual(['f:file']);
-    expect(() => new ReusableWalk(path.join(tmp.path, 'nope'), { racyMs: RACY }).walk()).toThrow(
-      /ENOENT/,
-    );
+    expect(() => new ReusableWalk(path.join(tmp.path, 'nope')).walk()).toThrow(/ENOENT/);
   });
 });
 

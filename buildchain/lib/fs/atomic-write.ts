@@ -15,14 +15,15 @@ import {
   lstatSync,
   mkdirSync,
   openSync,
-  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
   writeSync,
+  type Dirent,
 } from 'node:fs';
 import { chmod, copyFile, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { listDirSync } from './walk.ts';
 
 /** Options for {@link writeFileAtomic} and {@link writeFileAtomicSync}. */
 export interface AtomicWriteOptions {
@@ -240,13 +241,14 @@ export function isProcessAlive(pid: number): boolean {
 export function sweepDeadTemps(dirs: Iterable<string>): string[] {
   const removed: string[] = [];
   for (const dir of new Set(dirs)) {
-    let names: string[];
+    let entries: readonly Dirent[];
     try {
-      names = readdirSync(dir);
+      // The run's checks read these directories again: listed once while unchanged.
+      entries = listDirSync(dir);
     } catch {
       continue;
     }
-    for (const name of names) {
+    for (const { name } of entries) {
       const pid = tempWriterPid(name);
       if (pid === undefined || pid === process.pid || isProcessAlive(pid)) continue;
       const p = path.join(dir, name);

@@ -10,7 +10,6 @@ import { mkisofsArgv } from '../../config/tools.ts';
 import { fn, TaskError, type ActionContext, type TaskDefinition } from '../../engine/task.ts';
 import { produceFileAtomic } from '../../lib/fs/atomic-write.ts';
 import { ReusableWalk, type WalkEntry } from '../../lib/fs/walk.ts';
-import { RACY_MS } from '../../engine/fingerprint.ts';
 import { removeAllInside } from '../../lib/fs/fence.ts';
 import { formatProblem } from '../../lib/problem.ts';
 import { expectedTree, findStrays } from '../iso-root/index.ts';
@@ -38,7 +37,7 @@ interface IsoRootList {
  * changed it between the two (see {@link ReusableWalk}: a file added in between still counts).
  */
 function isoRootLister(isoRoot: string): () => IsoRootList {
-  const tree = new ReusableWalk(isoRoot, { racyMs: RACY_MS, missingOk: true });
+  const tree = new ReusableWalk(isoRoot, { missingOk: true });
   let walked: readonly WalkEntry[] | undefined;
   let list: IsoRootList = { files: [], dirs: [] };
   return () => {

@@ -3,9 +3,10 @@
  * `mirror:serve` keeps the mirror up until Ctrl-C, printing its endpoints and the settings to
  * point another build at it.
  */
-import { readdirSync } from 'node:fs';
+import type { Dirent } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
+import { listDirSync } from '../../lib/fs/walk.ts';
 import type { BuildConfig } from '../../config/config.ts';
 import { fn, type TaskDefinition } from '../../engine/task.ts';
 import type { Sources } from '../../sources/sources.ts';
@@ -19,15 +20,19 @@ import { embeddedMirrorFor } from '../../sources/open-sources.ts';
 export function mirrorInputFilesSync(root: string): string[] {
   const specs = path.join(root, 'packages-specs');
   const files = [path.join(root, 'images', 'images.yaml')];
-  let entries: import('node:fs').Dirent[] = [];
+  let entries: readonly Dirent[] = [];
   try {
-    entries = readdirSync(specs, { withFileTypes: true });
+    // Listed once per run while unchanged: the packaging tasks and the lints list it too.
+    entries = listDirSync(specs);
   } catch {
     // no packages-specs: images only
   }
   for (const e of entries) {
     if (e.isFile() && e.name.endsWith('.yaml')) files.push(path.join(specs, e.name));
-    if (e.isDirectory() && readdirSync(path.join(specs, e.name)).includes('sources.yaml')) {
+    if (
+      e.isDirectory() &&
+      listDirSync(path.join(specs, e.name)).some((f) => f.name === 'sources.yaml')
+    ) {
       files.push(path.join(specs, e.name, 'sources.yaml'));
     }
   }

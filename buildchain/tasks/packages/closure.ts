@@ -5,9 +5,10 @@
  * closed: `dnf repoclosure` finds a provider for every requirement of every package. A failure
  * names each package and what it misses.
  */
-import { existsSync, readdirSync, readFileSync, type Dirent } from 'node:fs';
+import { existsSync, readFileSync, type Dirent } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { listDirSync } from '../../lib/fs/walk.ts';
 import type { Exec } from '../../engine/exec/run-command.ts';
 import { TaskError } from '../../engine/task.ts';
 import { sha256Hex } from '../../lib/fs/hash.ts';
@@ -31,20 +32,19 @@ export interface NodeRepo {
  */
 export function nodeRepos(isoRepos: string): NodeRepo[] {
   const out: NodeRepo[] = [];
-  let entries: Dirent[] = [];
+  let entries: readonly Dirent[] = [];
   try {
-    entries = readdirSync(isoRepos, { withFileTypes: true });
+    // Sorted by name; the other checks of the run read these directories too (listDirSync).
+    entries = listDirSync(isoRepos);
   } catch {
     // no repos yet
   }
-  for (const e of entries
-    .filter((x) => x.isDirectory())
-    .sort((a, b) => (a.name < b.name ? -1 : 1))) {
+  for (const e of entries.filter((x) => x.isDirectory())) {
     const dir = path.join(isoRepos, e.name);
     if (!existsSync(path.join(dir, 'repodata', 'repomd.xml'))) continue;
-    const keys = readdirSync(dir)
+    const keys = listDirSync(dir)
+      .map((f) => f.name)
       .filter((f) => f.startsWith('RPM-GPG-KEY-'))
-      .sort()
       .map((f) => path.join(dir, f));
     out.push({ name: e.name, dir, keys });
   }

@@ -4,11 +4,12 @@
  * is built in a staging dir and renamed over the old one: stale RPMs from an older version never
  * stay, and a failure never leaves a half-built repo looking valid.
  */
-import { copyFile, mkdir, readdir, rm, stat, utimes } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { copyFile, mkdir, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { removeAllInside } from '../../lib/fs/fence.ts';
 import { linkOrCopy, replaceDir } from '../../lib/fs/staging.ts';
-import { walkTree } from '../../lib/fs/walk.ts';
+import { listDirSync, walkTree } from '../../lib/fs/walk.ts';
 import type { Exec } from '../../engine/exec/run-command.ts';
 import { TaskError } from '../../engine/task.ts';
 import type { Log } from './output.ts';
@@ -110,13 +111,19 @@ export async function assembleRepo(o: AssembleRepoOptions): Promise<void> {
  * Repo dirs under `isoRepos` named like ours (`<prefix>-*-<distTag>`) that are not in `keep`:
  * repos dropped from the package list (or renamed with PROJECT_NAME unchanged).
  */
-export async function staleRepoDirs(
+export function staleRepoDirs(
   isoRepos: string,
   keep: readonly string[],
   prefix: string,
   distTag: string,
-): Promise<string[]> {
-  const entries = await readdir(isoRepos, { withFileTypes: true }).catch(() => []);
+): string[] {
+  let entries: readonly Dirent[] = [];
+  try {
+    // The directory the closure check and the temp sweep list too: read once (listDirSync).
+    entries = listDirSync(isoRepos);
+  } catch {
+    // no repos yet
+  }
   return entries
     .filter(
       (e) =>
@@ -141,7 +148,7 @@ export async function pruneRepoDirs(
   prefix: string,
   distTag: string,
 ): Promise<string[]> {
-  const stale = await staleRepoDirs(isoRepos, keep, prefix, distTag);
+  const stale = staleRepoDirs(isoRepos, keep, prefix, distTag);
   await removeAllInside(fence, stale);
   return stale;
 }

@@ -3,8 +3,9 @@
  * spec and `sources.yaml` is a local source; `sources.yaml` lists remote files with their URL
  * and sha256, fetched (through the mirror setting) into BUILD_ROOT before rpmbuild runs.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { listDirSync } from '../../lib/fs/walk.ts';
 import { parseYaml as parse } from '../../lib/text/parse-yaml.ts';
 import { TaskError } from '../../engine/task.ts';
 import { fetchVerified, hasVerifiedFile } from './fetch.ts';
@@ -66,7 +67,7 @@ export function loadSpecSources(specDir: string): SpecSource[] {
 
 /** Local source files of a spec directory (absolute paths, sorted). */
 export function localSourceFiles(specDir: string, name: string): string[] {
-  return readdirSync(specDir, { withFileTypes: true })
+  return listDirSync(specDir)
     .filter((d) => d.isFile() && d.name !== `${name}.spec` && d.name !== SOURCES_FILE)
     .map((d) => path.join(specDir, d.name))
     .sort();

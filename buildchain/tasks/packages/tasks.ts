@@ -485,8 +485,8 @@ export function createPackagingTasks(
     doc: 'Remove repos of the ISO root that the package list no longer has',
     config: { keep, prefix, distTag },
     uptodate: [
-      async () => {
-        const stale = await staleRepoDirs(p.isoRepos, keep, prefix, distTag);
+      () => {
+        const stale = staleRepoDirs(p.isoRepos, keep, prefix, distTag);
         return (
           stale.length === 0 || `stale repos: ${stale.map((d) => path.basename(d)).join(', ')}`
         );

@@ -2,7 +2,9 @@
  * `tools: [...]` on a task: each tool must resolve to an executable (else `tool-not-found`)
  * and its version (output of its versionArgs, or the binary's identity when it has none)
  * joins the task's fingerprint. Versions are cached per run, and across runs by the binary's
- * path, mtime, size and inode (so a no-op build runs no version command).
+ * path, mtime, size and inode (so a no-op build runs no version command), once the binary is
+ * older than the racy margin (lib/fs/racy.ts) at a clock reading taken before its stat: one
+ * replaced within the same clock tick as its stat would keep that stat.
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
@@ -11,6 +13,7 @@ import { TaskError } from './task.ts';
 import type { ToolSpec } from './task.ts';
 import type { MapLike } from './record-map.ts';
 import type { ToolRecord } from './state-store.ts';
+import { RACY_MS } from '../lib/fs/racy.ts';
 
 /** Time limit of a tool's version query (ms). */
 const VERSION_TIMEOUT_MS = 15_000;
@@ -120,6 +123,7 @@ export class ToolChecker {
 
   private async readVersion(name: string): Promise<string> {
     const { spec, file } = this.resolve(name);
+    const clock = Date.now();
     const st = statSync(file);
     const identity = `${file} ${st.size} ${st.mtimeMs}`;
     if (spec.versionArgs.length === 0) return identity;
@@ -138,8 +142,11 @@ export class ToolChecker {
     }).catch(() => undefined);
     const text = lines.slice(0, 3).join('\n').trim();
     const version = text !== '' ? text : identity;
-    this.cache.set(key, [st.mtimeMs, st.size, st.ino, version]);
-    this.cacheChanged = true;
+    // A binary changed within the margin: its version is asked again next run.
+    if (Math.max(st.mtimeMs, st.ctimeMs) < clock - RACY_MS) {
+      this.cache.set(key, [st.mtimeMs, st.size, st.ino, version]);
+      this.cacheChanged = true;
+    }
     return version;
   }
 }

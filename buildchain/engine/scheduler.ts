@@ -10,7 +10,7 @@ import { countOutcomes, failEvent, type TaskOutcome } from './outcomes.ts';
 import { evaluateTask, evaluateTaskSync, type Evaluation } from './evaluate.ts';
 import { toTaskError } from './failures.ts';
 import { NEEDS_HASHING, type FileHasher } from './fingerprint.ts';
-import type { TaskGraph } from './graph.ts';
+import type { GraphNode, TaskGraph } from './graph.ts';
 import { runActions } from './run-actions.ts';
 import type { StateStore } from './state-store.ts';
 import type { TaskCache } from './cache/task-cache.ts';
@@ -91,6 +91,10 @@ class Schedule {
   private readonly alwaysOnly = new Set<string>();
   private readonly failures: string[] = [];
   private finished: (() => void) | undefined;
+  /** Tasks restoring from the cache without a worker (see restoreOffWorker). */
+  private readonly released = new Set<string>();
+  /** Tasks whose restore missed, waiting for a worker to run their actions. */
+  private readonly waiting: { name: string; resume: () => void }[] = [];
 
   constructor(opts: SchedulerOptions) {
     this.o = opts;
@@ -161,6 +165,13 @@ class Schedule {
   }
 
   private pump(): void {
+    while (this.running < this.o.workers && this.waiting.length > 0) {
+      const w = this.waiting.shift();
+      if (w === undefined) break;
+      this.released.delete(w.name);
+      this.running++;
+      w.resume();
+    }
     while (!this.stopping && this.running < this.o.workers && this.ready.size > 0) {
       const name = this.ready.pop();
       if (name === undefined || this.outcomes.has(name) || this.active.has(name)) continue;
@@ -168,12 +179,13 @@ class Schedule {
       this.running++;
       this.active.add(name);
       void this.process(name).finally(() => {
-        this.running--;
+        if (!this.released.delete(name)) this.running--;
         this.active.delete(name);
         this.pump();
       });
     }
-    if (this.running === 0 && (this.stopping || this.ready.size === 0)) this.finished?.();
+    if (this.running === 0 && this.released.size === 0 && (this.stopping || this.ready.size === 0))
+      this.finished?.();
   }
 
   private finish(name: string, outcome: TaskOutcome): void {
@@ -322,7 +334,7 @@ class Schedule {
       o.hasher.invalidate(t);
       if (h?.startsWith('d:') === true) o.hasher.forgetUnder(t);
     }
-    const cached = o.alwaysMake ? undefined : await o.cache?.restore(node);
+    const cached = o.alwaysMake ? undefined : await this.restoreOffWorker(name, node);
     if (cached !== undefined) {
       await this.record(name, ev);
       const { key, bytes } = cached;
@@ -356,6 +368,33 @@ class Schedule {
     await o.cache?.save(node);
     o.reporter.emit({ event: 'done', task: name, durationMs: Date.now() - started });
     this.finish(name, 'done');
+  }
+
+  /**
+   * A cacheable task's restore is I/O (registry, disk): it holds no worker meanwhile, so that
+   * other tasks start (the cache bounds the restores at a time); a miss waits for a worker
+   * again before its actions run.
+   */
+  private async restoreOffWorker(
+    name: string,
+    node: GraphNode,
+  ): Promise<Awaited<ReturnType<TaskCache['restore']>>> {
+    const cache = this.o.cache;
+    if (cache === undefined || !cache.covers(node)) return undefined;
+    this.running--;
+    this.released.add(name);
+    this.pump();
+    let restored: Awaited<ReturnType<TaskCache['restore']>> = undefined;
+    try {
+      restored = await cache.restore(node);
+    } finally {
+      if (restored === undefined)
+        await new Promise<void>((resume) => {
+          this.waiting.push({ name, resume });
+          this.pump();
+        });
+    }
+    return restored;
   }
 
   /** Hashes the targets the task left and records its state (after a run or a restore). */

@@ -92,11 +92,18 @@ export function isGroupAlive(pid: number): boolean {
   return false;
 }
 
+/**
+ * Polls `check` until true or `timeoutMs`: every 5 ms at first, backing off to 50 ms (a server
+ * is up, or gone, within a few tens of milliseconds: a fixed 50 ms made each start or stop
+ * wait for the next tick).
+ */
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
+  let pause = 5;
   while (Date.now() < deadline) {
     if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, pause));
+    pause = Math.min(50, pause * 2);
   }
   return false;
 }

@@ -1,13 +1,16 @@
 /**
- * Restores hold no worker (engine/scheduler.ts, engine/cache/task-cache.ts): with `-n 1`,
- * several cacheable tasks restore side by side, and a corrupt or missing entry among them
- * falls back to running that task only (waiting for the worker), the others being restored.
- * Against a real loopback distribution registry with basic auth.
+ * What makes restores cheap, against a real loopback distribution registry with basic auth:
+ * - they hold no worker (engine/scheduler.ts, engine/cache/task-cache.ts): with `-n 1`,
+ *   several cacheable tasks restore side by side, and a corrupt or missing entry among them
+ *   falls back to running that task only (waiting for the worker), the others restored;
+ * - the entry's config travels inline in its manifest (`data`): no request for it; an entry
+ *   of an older writer (config as a blob only) still restores; inline data not matching its
+ *   digest is a corrupt entry.
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MEDIA_OCI_MANIFEST } from '../../buildchain/lib/oci/manifest.ts';
+import { MEDIA_OCI_MANIFEST, sha256Digest } from '../../buildchain/lib/oci/manifest.ts';
 import { RESTORES_AT_ONCE } from '../../buildchain/engine/cache/task-cache.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { runCli } from '../helpers/run-cli.ts';
@@ -72,19 +75,37 @@ function maxOverlap(spans: readonly [number, number][]): number {
   return best;
 }
 
-/** The layer digest of the only entry of `task` in the repository. */
-async function layerOf(repo: string, task: string): Promise<{ tag: string; layer: string }> {
+interface EntryManifest {
+  config: { digest: string; size: number; data?: string };
+  layers: { digest: string }[];
+  annotations?: Record<string, string>;
+}
+
+/** The only entry of `task` in the repository: its tag, manifest and layer digest. */
+async function layerOf(
+  repo: string,
+  task: string,
+): Promise<{ tag: string; layer: string; doc: EntryManifest }> {
   const client = reg.client(repo);
   for (const tag of await client.listTags()) {
     const m = await client.getManifest(tag, MEDIA_OCI_MANIFEST);
-    const doc = JSON.parse(m?.bytes.toString() ?? '{}') as {
-      layers: { digest: string }[];
-      annotations?: Record<string, string>;
-    };
+    const doc = JSON.parse(m?.bytes.toString() ?? '{}') as EntryManifest;
     if (doc.annotations?.['io.metalk8s.buildchain.task'] === task)
-      return { tag, layer: doc.layers[0]?.digest ?? '' };
+      return { tag, layer: doc.layers[0]?.digest ?? '', doc };
   }
   throw new Error(`no entry for ${task}`);
+}
+
+function warningsOf(events: readonly JsonEvent[]): string[] {
+  return events
+    .filter((e) => e.event === 'output' && String(e.line).startsWith('warning: '))
+    .map((e) => String(e.line));
+}
+
+function outcome(events: readonly JsonEvent[], task: string): string[] {
+  return events
+    .filter((e) => e.task === task && (e.event === 'cached' || e.event === 'start'))
+    .map((e) => e.event);
 }
 
 describe.skipIf(missing.length > 0)('build cache: restores beside the workers', () => {
@@ -157,5 +178,54 @@ describe.skipIf(missing.length > 0)('build cache: restores beside the workers', 
     expect(warnings.join('\n')).toMatch(/restoring g5|entry for g5/);
     expect(b.read('_build/out/g2.txt')).toBe('2\nshared input\n');
     expect(b.read('_build/all.txt')).toBe(a.read('_build/all.txt'));
+  });
+
+  it('the config travels inline: the entry restores with its config blob gone from the registry', async () => {
+    const a = await clone();
+    expect((await runCli(a, ['g1'], { env: reg.env('ci/inline', 'readwrite') })).code).toBe(0);
+    const { doc } = await layerOf('ci/inline', 'g1');
+    expect(doc.config.data).toBeDefined();
+    expect(sha256Digest(Buffer.from(doc.config.data ?? '', 'base64'))).toBe(doc.config.digest);
+    rmSync(path.dirname(reg.blobFile(doc.config.digest)), { recursive: true });
+
+    const b = await clone();
+    const rb = await runCli(b, ['g1'], { env: reg.env('ci/inline', 'read') });
+    expect(rb.code, rb.stderr).toBe(0);
+    expect(outcome(rb.events, 'g1')).toEqual(['cached']);
+    expect(warningsOf(rb.events)).toEqual([]);
+    expect(runsOf(b, 'g1')).toBe(0);
+    expect(b.read('_build/out/g1.txt')).toBe('1\nshared input\n');
+  });
+
+  it("an older writer's entry (config as a blob only) restores; inline data not matching its digest is corrupt", async () => {
+    const a = await clone();
+    expect((await runCli(a, ['g1', 'g2'], { env: reg.env('ci/old', 'readwrite') })).code).toBe(0);
+    const client = reg.client('ci/old');
+    // g1: written as before inline configs (no `data`).
+    const g1 = await layerOf('ci/old', 'g1');
+    delete g1.doc.config.data;
+    await client.putManifest(g1.tag, Buffer.from(JSON.stringify(g1.doc)), MEDIA_OCI_MANIFEST);
+    // g2: inline data of another config (the blob and digest untouched).
+    const g2 = await layerOf('ci/old', 'g2');
+    g2.doc.config.data = Buffer.from(
+      Buffer.from(g2.doc.config.data ?? '', 'base64')
+        .toString()
+        .replace('"g2"', '"g9"'),
+    ).toString('base64');
+    await client.putManifest(g2.tag, Buffer.from(JSON.stringify(g2.doc)), MEDIA_OCI_MANIFEST);
+
+    const b = await clone();
+    const rb = await runCli(b, ['g1', 'g2'], { env: reg.env('ci/old', 'read') });
+    expect(rb.code, rb.stderr).toBe(0);
+    expect(outcome(rb.events, 'g1')).toEqual(['cached']);
+    expect(outcome(rb.events, 'g2')).toEqual(['start']);
+    expect(warningsOf(rb.events)).toEqual([
+      expect.stringMatching(
+        /corrupt entry for g2, not used: the inline config does not match its digest sha256:[a-f0-9]{64}$/,
+      ),
+    ]);
+    expect(runsOf(b, 'g2')).toBe(1);
+    expect(b.read('_build/out/g1.txt')).toBe('1\nshared input\n');
+    expect(b.read('_build/out/g2.txt')).toBe('2\nshared input\n');
   });
 });

@@ -93,6 +93,8 @@ class Schedule {
   private finished: (() => void) | undefined;
   /** Tasks restoring from the cache without a worker (see restoreOffWorker). */
   private readonly released = new Set<string>();
+  /** Ready cacheable tasks: started at once, without a worker (see queue). */
+  private readonly cacheLane: string[] = [];
   /** Tasks whose restore missed, waiting for a worker to run their actions. */
   private readonly waiting: { name: string; resume: () => void }[] = [];
 
@@ -161,7 +163,7 @@ class Schedule {
       else list.push(name);
     }
     this.remaining.set(name, count);
-    if (count === 0) this.ready.push(name);
+    if (count === 0) this.queue(name);
   }
 
   private pump(): void {
@@ -172,20 +174,41 @@ class Schedule {
       this.running++;
       w.resume();
     }
-    while (!this.stopping && this.running < this.o.workers && this.ready.size > 0) {
-      const name = this.ready.pop();
-      if (name === undefined || this.outcomes.has(name) || this.active.has(name)) continue;
-      if (this.skipIgnored(name) || this.trySkipSync(name)) continue;
-      this.running++;
-      this.active.add(name);
-      void this.process(name).finally(() => {
-        if (!this.released.delete(name)) this.running--;
-        this.active.delete(name);
-        this.pump();
-      });
-    }
-    if (this.running === 0 && this.released.size === 0 && (this.stopping || this.ready.size === 0))
+    while (!this.stopping && this.cacheLane.length > 0) this.start(this.cacheLane.shift(), false);
+    while (!this.stopping && this.running < this.o.workers && this.ready.size > 0)
+      this.start(this.ready.pop(), true);
+    if (
+      this.running === 0 &&
+      this.released.size === 0 &&
+      (this.stopping || (this.ready.size === 0 && this.cacheLane.length === 0))
+    )
       this.finished?.();
+  }
+
+  /** Processes a ready task, on a worker or (a cacheable task, see queue) without one. */
+  private start(name: string | undefined, onWorker: boolean): void {
+    if (name === undefined || this.outcomes.has(name) || this.active.has(name)) return;
+    if (this.skipIgnored(name) || this.trySkipSync(name)) return;
+    if (onWorker) this.running++;
+    else this.released.add(name);
+    this.active.add(name);
+    void this.process(name).finally(() => {
+      if (!this.released.delete(name)) this.running--;
+      this.active.delete(name);
+      this.pump();
+    });
+  }
+
+  /**
+   * Queues a ready task. A cacheable one (the build cache on) goes to the cache lane: it is
+   * evaluated and looked up at once, holding no worker whatever the workers run meanwhile (a
+   * restore is I/O; a miss waits for a worker, see restoreOffWorker).
+   */
+  private queue(name: string): void {
+    const cache = this.o.cache;
+    if (cache !== undefined && !this.o.alwaysMake && cache.covers(this.o.graph.get(name)))
+      this.cacheLane.push(name);
+    else this.ready.push(name);
   }
 
   private finish(name: string, outcome: TaskOutcome): void {
@@ -193,7 +216,7 @@ class Schedule {
     for (const d of this.dependents.get(name) ?? []) {
       const left = (this.remaining.get(d) ?? 1) - 1;
       this.remaining.set(d, left);
-      if (left === 0 && !this.outcomes.has(d)) this.ready.push(d);
+      if (left === 0 && !this.outcomes.has(d)) this.queue(d);
     }
   }
 
@@ -381,9 +404,11 @@ class Schedule {
   ): Promise<Awaited<ReturnType<TaskCache['restore']>>> {
     const cache = this.o.cache;
     if (cache === undefined || !cache.covers(node)) return undefined;
-    this.running--;
-    this.released.add(name);
-    this.pump();
+    if (!this.released.has(name)) {
+      this.running--;
+      this.released.add(name);
+      this.pump();
+    }
     let restored: Awaited<ReturnType<TaskCache['restore']>> = undefined;
     try {
       restored = await cache.restore(node);

@@ -228,4 +228,35 @@ describe.skipIf(missing.length > 0)('build cache: restores beside the workers', 
     expect(b.read('_build/out/g1.txt')).toBe('1\nshared input\n');
     expect(b.read('_build/out/g2.txt')).toBe('2\nshared input\n');
   });
+
+  it('a ready cacheable task is looked up at once, while the only worker runs a long task', async () => {
+    // `slow` unblocks more work than g1 (two tasks wait on it): the worker takes it first.
+    const tasks = TASKS.replace(
+      /return \[\n {4}\.\.\.gens,/,
+      `return [
+    ...gens,
+    { name: 'slow', actions: [sh('sleep 1.5')] },
+    { name: 'after1', taskDeps: ['slow'], actions: [sh('true')] },
+    { name: 'after2', taskDeps: ['slow'], actions: [sh('true')] },`,
+    );
+    expect(tasks).toContain("name: 'slow'");
+    const a = await createWorkspace(tasks);
+    const b = await createWorkspace(tasks);
+    workspaces.push(a, b);
+    a.write('input.txt', 'lane\n');
+    b.write('input.txt', 'lane\n');
+    expect(
+      (await runCli(a, ['-n', '1', 'g1'], { env: reg.env('ci/lane', 'readwrite') })).code,
+    ).toBe(0);
+    const rb = await runCli(b, ['-n', '1', 'after1', 'after2', 'g1'], {
+      env: reg.env('ci/lane', 'read'),
+    });
+    expect(rb.code, rb.stderr).toBe(0);
+    const at = (event: string, task: string): number =>
+      Number(rb.events.find((e) => e.event === event && e.task === task)?.ts);
+    expect(outcome(rb.events, 'g1')).toEqual(['cached']);
+    // Restored while `slow` ran (it started first and sleeps 1.5 s).
+    expect(at('start', 'slow')).toBeLessThan(at('cached', 'g1'));
+    expect(at('cached', 'g1')).toBeLessThan(at('done', 'slow'));
+  });
 });

@@ -24,7 +24,6 @@ import {
   lstatSync,
   mkdirSync,
   openSync,
-  rmSync,
   symlinkSync,
   writeSync,
   type Stats,
@@ -645,7 +644,7 @@ export async function unpackArtifact(o: {
     return placed;
   } finally {
     // What is left: the directories leading to the outputs (or, after a failure, the part
-    // extracted so far).
-    rmSync(staging, { recursive: true, force: true });
+    // extracted so far). Off the main thread: rmdir is slow on some file systems (overlayfs).
+    await rm(staging, { recursive: true, force: true });
   }
 }

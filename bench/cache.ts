@@ -53,7 +53,7 @@ async function freshCopy(dir: string): Promise<void> {
   );
   await symlink(path.join(REPO, 'node_modules'), path.join(dir, 'node_modules'));
   // dist/ compiled before the clock, as `npm ci` (prepare) does on a fresh clone.
-  await execp(process.execPath, ['bin/compile-dist.js'], { cwd: dir });
+  await execp(process.execPath, ['bin/compile-dist.mjs'], { cwd: dir });
 }
 
 interface RunResult {

@@ -109,7 +109,7 @@ export async function run(args: string[]): Promise<void> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'mk8s-bench-noop-'));
   try {
     // The compiled tree first (what ./doit.sh would do on its first start).
-    await timed([process.execPath, path.join(REPO, 'bin/compile-dist.js')], { cwd: REPO });
+    await timed([process.execPath, path.join(REPO, 'bin/compile-dist.mjs')], { cwd: REPO });
     const isoEnv = { ...process.env, BUILD_ROOT: path.join(work, 'build') };
     await doit(['iso'], REPO, isoEnv, false);
     await doit(['iso'], REPO, isoEnv, true);

@@ -148,7 +148,7 @@ export async function run(args: string[]): Promise<void> {
     );
     await symlink(path.join(REPO, 'node_modules'), path.join(repo, 'node_modules'));
     // dist/ compiled before the clock starts, as `npm ci` (prepare) does on a fresh clone.
-    await execp(process.execPath, ['bin/compile-dist.js'], { cwd: repo });
+    await execp(process.execPath, ['bin/compile-dist.mjs'], { cwd: repo });
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
       HOME: process.env.HOME,

@@ -1,31 +1,34 @@
 // The compiled tree's bookkeeping, shared by the launcher (bin/launch.js, on every start) and
-// the compiler (bin/compile-dist.js): which sources exist and the stat of each when it was
-// compiled. Plain JavaScript with no dependency: it runs before anything is compiled.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import path from 'node:path';
+// the compiler (bin/compile-dist.mjs): which sources exist and the stat of each when it was
+// compiled. Plain JavaScript with no dependency: it runs before anything is compiled. CommonJS
+// (bin/package.json), as the launcher: an ES module entry costs every start ~10 ms more.
+'use strict';
+const { existsSync, readdirSync, readFileSync, statSync } = require('node:fs');
+const path = require('node:path');
 
 /** The repository root (this file is `<root>/bin/dist-manifest.js`). */
-export const ROOT = path.resolve(import.meta.dirname, '..');
+const ROOT = path.resolve(__dirname, '..');
 /** The sources compiled, relative to {@link ROOT}. */
-export const SOURCE_DIR = 'buildchain';
+const SOURCE_DIR = 'buildchain';
 /** The compiled tree (git-ignored): `dist/buildchain/**` mirrors `buildchain/**`. */
-export const DIST = path.join(ROOT, 'dist');
+const DIST = path.join(ROOT, 'dist');
 /**
  * Written last by a compile: `{ format, compiler, files: { "buildchain/x.ts": "<stat signature>" },
- * bundled }` (`compiler`: the signature of bin/compile-dist.js, whose edit recompiles
+ * bundled }` (`compiler`: the signature of bin/compile-dist.mjs, whose edit recompiles
  * everything; `bundled`: true when {@link BUNDLE} was built from exactly these files).
  */
-export const MANIFEST = path.join(DIST, '.manifest.json');
+const MANIFEST = path.join(DIST, '.manifest.json');
 /** Bumped when the compiler's output changes for the same sources: everything recompiles. */
-export const FORMAT = 2;
+const FORMAT = 3;
 /**
- * The bundle the launcher runs (esbuild, code splitting): one file per entry point of
- * {@link BUNDLE_ENTRIES} (`main.js`, …), the `chunk-<hash>.js` files they share or import
- * lazily, and {@link BUNDLE_SOURCES}. Starting it reads a few files instead of ~160 modules.
+ * The bundle the launcher runs (esbuild): one CommonJS file per entry point of
+ * {@link BUNDLE_ENTRIES} (`main.cjs`, …) holding all the code it may import, its V8 code cache
+ * (`main.cjs.v8cache`, made by the launcher: see bin/launch.js) and {@link BUNDLE_SOURCES}.
+ * Starting it reads two files instead of compiling ~160 modules.
  */
-export const BUNDLE = path.join(DIST, 'bundle');
+const BUNDLE = path.join(DIST, 'bundle');
 /** The sources that are entry points of the bundle: the CLIs and the ISO writer's worker. */
-export const BUNDLE_ENTRIES = [
+const BUNDLE_ENTRIES = [
   'buildchain/cli/main.ts',
   'buildchain/cli/solution.ts',
   'buildchain/cli/static-registry.ts',
@@ -33,11 +36,11 @@ export const BUNDLE_ENTRIES = [
 ];
 /**
  * The bundle's line → source table, made from esbuild's source maps:
- * `{ "<chunk>.js": [[firstLine, "buildchain/x.ts"], …] }` (1-based lines, ascending; a line
- * belongs to the last row at or before it). Code fingerprints map a stack frame in a chunk
+ * `{ "main.cjs": [[firstLine, "buildchain/x.ts"], …] }` (1-based lines, ascending; a line
+ * belongs to the last row at or before it). Code fingerprints map a stack frame in a bundle file
  * back to its TypeScript module with it (buildchain/lib/package-root.ts).
  */
-export const BUNDLE_SOURCES = path.join(BUNDLE, 'sources.json');
+const BUNDLE_SOURCES = path.join(BUNDLE, 'sources.json');
 
 /**
  * What must change when a file's content changes: mtime and ctime (ms, with sub-ms digits),
@@ -45,7 +48,7 @@ export const BUNDLE_SOURCES = path.join(BUNDLE, 'sources.json');
  * (`touch -r`, `cp -p`) is still seen.
  * @param {import('node:fs').Stats} st
  */
-export function statSignature(st) {
+function statSignature(st) {
   return `${st.mtimeMs}/${st.ctimeMs}/${st.size}/${st.ino}`;
 }
 
@@ -54,7 +57,7 @@ export function statSignature(st) {
  * stat per file: about 1 ms for the buildchain's 250 files).
  * @returns {Map<string, string>} relative path (with `/`) → signature
  */
-export function scanSources() {
+function scanSources() {
   /** @type {Map<string, string>} */
   const out = new Map();
   // Paths by concatenation: path.join per file was a third of this (cold) walk at start-up.
@@ -72,9 +75,9 @@ export function scanSources() {
   return out;
 }
 
-/** The stat signature of the compiler (bin/compile-dist.js). */
-export function compilerSignature() {
-  return statSignature(statSync(path.join(ROOT, 'bin', 'compile-dist.js')));
+/** The stat signature of the compiler (bin/compile-dist.mjs). */
+function compilerSignature() {
+  return statSignature(statSync(path.join(ROOT, 'bin', 'compile-dist.mjs')));
 }
 
 /**
@@ -83,7 +86,7 @@ export function compilerSignature() {
  * `bundled` is false when the bundle was not built from `files` (a failed bundle step).
  * @returns {{ files: Record<string, string>, bundled: boolean } | undefined}
  */
-export function readManifest() {
+function readManifest() {
   try {
     const parsed = JSON.parse(readFileSync(MANIFEST, 'utf8'));
     return parsed?.format === FORMAT &&
@@ -103,7 +106,7 @@ export function readManifest() {
  * @param {Map<string, string>} sources from {@link scanSources}
  * @param {Record<string, string> | undefined} compiled from {@link readManifest}
  */
-export function staleSources(sources, compiled) {
+function staleSources(sources, compiled) {
   /** @type {string[]} */
   const changed = [];
   for (const [rel, sig] of sources) if (compiled?.[rel] !== sig) changed.push(rel);
@@ -115,11 +118,11 @@ export function staleSources(sources, compiled) {
 
 /**
  * The bundle file of an entry point of {@link BUNDLE_ENTRIES}: `buildchain/cli/main.ts` →
- * `<root>/dist/bundle/main.js`.
+ * `<root>/dist/bundle/main.cjs`.
  * @param {string} rel
  */
-export function bundleFileOf(rel) {
-  return path.join(BUNDLE, `${path.basename(rel, '.ts')}.js`);
+function bundleFileOf(rel) {
+  return path.join(BUNDLE, `${path.basename(rel, '.ts')}.cjs`);
 }
 
 /**
@@ -127,7 +130,7 @@ export function bundleFileOf(rel) {
  * files keep their name).
  * @param {string} rel
  */
-export function distFileOf(rel) {
+function distFileOf(rel) {
   const out = rel.endsWith('.ts') && !rel.endsWith('.d.ts') ? `${rel.slice(0, -3)}.js` : rel;
   return path.join(DIST, out);
 }
@@ -137,6 +140,25 @@ export function distFileOf(rel) {
  * files are there.
  * @param {{ bundled: boolean } | undefined} manifest from {@link readManifest}
  */
-export function bundleFresh(manifest) {
+function bundleFresh(manifest) {
   return manifest?.bundled === true && BUNDLE_ENTRIES.every((e) => existsSync(bundleFileOf(e)));
 }
+
+module.exports = {
+  ROOT,
+  SOURCE_DIR,
+  DIST,
+  MANIFEST,
+  FORMAT,
+  BUNDLE,
+  BUNDLE_ENTRIES,
+  BUNDLE_SOURCES,
+  statSignature,
+  scanSources,
+  compilerSignature,
+  readManifest,
+  staleSources,
+  bundleFileOf,
+  distFileOf,
+  bundleFresh,
+};

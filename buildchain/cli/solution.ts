@@ -288,4 +288,5 @@ function isMainModule(): boolean {
   }
 }
 
-if (isMainModule()) await main();
+// No top-level await: the bundle is CommonJS (bin/compile-dist.mjs).
+if (isMainModule()) void main();

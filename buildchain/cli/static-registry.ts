@@ -129,5 +129,8 @@ if (
   import.meta.url === `file://${process.argv[1] ?? ''}` ||
   process.argv[1]?.endsWith('static-registry.ts') === true
 ) {
-  process.exitCode = await main(process.argv.slice(2));
+  // No top-level await: the bundle is CommonJS (bin/compile-dist.mjs).
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
 }

@@ -1,7 +1,7 @@
 /**
  * Where the running buildchain lives. Its sources run from `<root>/buildchain/` (tsx, tests);
  * the launcher runs the same modules bundled into `<root>/dist/bundle/` (entry files and shared
- * chunks, flat) or compiled one by one under `<root>/dist/buildchain/` (bin/compile-dist.js,
+ * chunks, flat) or compiled one by one under `<root>/dist/buildchain/` (bin/compile-dist.mjs,
  * which writes `dist/.manifest.json`). All three give the same root.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -55,7 +55,7 @@ let bundleTables: Map<string, LineTable | readonly [number, string][]> | undefin
 
 /**
  * The line → source tables of the bundle (`dist/bundle/sources.json`, written with it by
- * bin/compile-dist.js from esbuild's source maps), read once. Empty when unreadable: frames
+ * bin/compile-dist.mjs from esbuild's source maps), read once. Empty when unreadable: frames
  * then count as their bundle file.
  */
 function tables(bundle: string): Map<string, LineTable | readonly [number, string][]> {

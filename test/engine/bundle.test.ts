@@ -1,5 +1,5 @@
 /**
- * The bundle the launcher runs (dist/bundle/, bin/compile-dist.js with esbuild): fresh after
+ * The bundle the launcher runs (dist/bundle/, bin/compile-dist.mjs with esbuild): fresh after
  * every edit, its line table mapping code back to the TypeScript sources (code fingerprints),
  * its assets and its worker found, a JavaScript --tasks-module still served by the per-module
  * tree, a missing esbuild falling back to that tree. Edits happen in a copy of the buildchain
@@ -13,6 +13,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -32,12 +33,12 @@ const run = runFile;
 const summary = (r: Run): JsonEvent | undefined =>
   parseNdjson(r.stdout).find((e) => e.event === 'summary');
 
-/** The bundle's `.js` files and their text. */
+/** The bundle's `.cjs` files and their text. */
 function bundleFiles(root: string): Map<string, string> {
   const dir = path.join(root, 'dist/bundle');
   const out = new Map<string, string>();
   for (const name of readdirSync(dir))
-    if (name.endsWith('.js')) out.set(name, readFileSync(path.join(dir, name), 'utf8'));
+    if (name.endsWith('.cjs')) out.set(name, readFileSync(path.join(dir, name), 'utf8'));
   return out;
 }
 
@@ -57,13 +58,13 @@ describe('the bundle: what the launcher runs', () => {
   });
   afterAll(() => tmp.cleanup());
 
-  it('is built with the per-module tree: an entry per CLI and the worker, chunks, a line table', () => {
-    for (const entry of ['main.js', 'solution.js', 'static-registry.js', 'iso-md5-worker.js'])
+  it('is built with the per-module tree: one CommonJS file per CLI and the worker, a line table', () => {
+    for (const entry of ['main.cjs', 'solution.cjs', 'static-registry.cjs', 'iso-md5-worker.cjs'])
       expect(existsSync(path.join(copy, 'dist/bundle', entry)), entry).toBe(true);
     const table = JSON.parse(
       readFileSync(path.join(copy, 'dist/bundle/sources.json'), 'utf8'),
     ) as Record<string, unknown>;
-    // Every file of the bundle has its table, and nothing else is left there (old chunks go).
+    // Every file of the bundle has its table, and nothing else is left there (old files go).
     expect(Object.keys(table).sort()).toEqual([...bundleFiles(copy).keys()].sort());
     const manifest = JSON.parse(readFileSync(path.join(copy, 'dist/.manifest.json'), 'utf8')) as {
       bundled: unknown;
@@ -106,11 +107,77 @@ describe('the bundle: what the launcher runs', () => {
   });
 
   it('an entry file deleted by hand is bundled again on the next start', async () => {
-    rmSync(path.join(copy, 'dist/bundle/main.js'));
+    rmSync(path.join(copy, 'dist/bundle/main.cjs'));
     const r = await doit('help');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('usage:');
-    expect(existsSync(path.join(copy, 'dist/bundle/main.js'))).toBe(true);
+    expect(existsSync(path.join(copy, 'dist/bundle/main.cjs'))).toBe(true);
+  });
+
+  it("runs with V8's code cache: made by a short run, used next, never a stale or corrupt one", async () => {
+    const bundle = path.join(copy, 'dist/bundle/main.cjs');
+    const cache = `${bundle}.v8cache`;
+    const launch = JSON.stringify(pathToFileURL(path.join(copy, 'bin/launch.js')).href);
+    // runBundle in a process of its own: what it did with the cache, and the CLI it exports.
+    const start = async (): Promise<string> => {
+      const r = await run(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          `const { runBundle } = await import(${launch});\n` +
+            `const r = runBundle(${JSON.stringify(bundle)});\n` +
+            'console.log(r.cache, typeof r.exports.main);',
+        ],
+        copy,
+      );
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout.trim();
+    };
+    rmSync(cache, { force: true });
+    expect(await start()).toBe('none function');
+    // Headed by the bundle's stat signature (V8 itself only checks the source's length).
+    const made = readFileSync(cache);
+    const st = statSync(bundle);
+    expect(made.subarray(0, made.indexOf(10)).toString()).toBe(
+      `${st.mtimeMs}/${st.ctimeMs}/${st.size}/${st.ino}`,
+    );
+    expect(await start()).toBe('used function');
+    // Corrupt: V8 refuses it, the bundle compiles, a good cache replaces it.
+    writeFileSync(
+      cache,
+      Buffer.concat([made.subarray(0, made.indexOf(10) + 1), Buffer.alloc(4096, 7)]),
+    );
+    expect(await start()).toBe('rejected function');
+    expect(await start()).toBe('used function');
+    // Another bundle's cache (a signature that is not this file's) is never handed to V8.
+    writeFileSync(
+      cache,
+      Buffer.concat([Buffer.from('1/2/3/4\n'), made.subarray(made.indexOf(10) + 1)]),
+    );
+    expect(await start()).toBe('none function');
+    expect(readFileSync(cache).subarray(0, made.indexOf(10))).toEqual(
+      made.subarray(0, made.indexOf(10)),
+    );
+    // `node --enable-source-maps`: required as a module instead, so that frames map to .ts.
+    const mapped = await run(
+      process.execPath,
+      [
+        '--enable-source-maps',
+        '--input-type=module',
+        '-e',
+        `const { runBundle } = await import(${launch});\n` +
+          `const r = runBundle(${JSON.stringify(bundle)});\n` +
+          "const { findSourceMap } = await import('node:module');\n" +
+          `console.log(r.cache, findSourceMap(${JSON.stringify(bundle)}) !== undefined);`,
+      ],
+      copy,
+    );
+    expect(mapped.stdout.trim(), mapped.stderr).toBe('none true');
+    // The CLI through the launcher with the cache in place.
+    const r = await doit('help');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('usage:');
   });
 
   it('fn() called through another engine function still finds the module outside the engine', async () => {
@@ -161,18 +228,20 @@ describe('the bundle: what the launcher runs', () => {
     expect(r.stdout.trim()).toBe('true function');
   });
 
-  it('an edited source is bundled again before it runs; a deleted module leaves no chunk', async () => {
+  it('an edited source is bundled again before it runs; a deleted module leaves no code', async () => {
     const good = readFileSync(help(), 'utf8');
     const extra = path.join(copy, 'buildchain/cli/extra-lazy.ts');
     writeFileSync(extra, "export const marker = 'LAZY-CHUNK-MARKER';\n");
     writeFileSync(
       help(),
-      `${good}\nexport async function lazyMarker(): Promise<string> {\n  return (await import('./extra-lazy.ts')).marker;\n}\nprocess.stdout.write('BUNDLED-1\\n');\n`,
+      // A module imported lazily (in the bundle too) is evaluated on its first import.
+      `${good}\nprocess.stdout.write('BUNDLED-1\\n');\n` +
+        "void import('./extra-lazy.ts').then((m) => process.stdout.write(`${m.marker}\\n`));\n",
     );
     try {
       const r = await doit('help');
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout).toContain('BUNDLED-1');
+      expect(r.stdout).toMatch(/BUNDLED-1\n(.|\n)*LAZY-CHUNK-MARKER\n/);
       const withExtra = [...bundleFiles(copy).values()];
       expect(withExtra.some((t) => t.includes('BUNDLED-1'))).toBe(true);
       expect(withExtra.some((t) => t.includes('LAZY-CHUNK-MARKER'))).toBe(true);
@@ -187,6 +256,29 @@ describe('the bundle: what the launcher runs', () => {
     expect(after.some((t) => t.includes('BUNDLED-1') || t.includes('LAZY-CHUNK-MARKER'))).toBe(
       false,
     );
+  });
+
+  it("a rebuild removes the temporary files of a killed compile, not a running one's", async () => {
+    const dir = path.join(copy, 'dist/bundle');
+    // A pid that ran and is gone, and one that runs (this test's).
+    const dead = (
+      await run(process.execPath, ['-e', 'console.log(process.pid)'], copy)
+    ).stdout.trim();
+    const deadTmp = path.join(dir, `main.cjs.tmp-${dead}`);
+    const liveTmp = path.join(dir, `main.cjs.tmp-${process.pid}`);
+    writeFileSync(deadTmp, 'half-written');
+    writeFileSync(liveTmp, 'being written');
+    const good = readFileSync(help(), 'utf8');
+    writeFileSync(help(), `${good}\n// rebuild ${Date.now()}\n`);
+    try {
+      const r = await doit('help');
+      expect(r.code, r.stderr).toBe(0);
+      expect(existsSync(deadTmp)).toBe(false);
+      expect(existsSync(liveTmp)).toBe(true);
+    } finally {
+      writeFileSync(help(), good);
+      rmSync(liveTmp, { force: true });
+    }
   });
 
   it('an import esbuild cannot resolve: its file and line, exit 3, no stack; fixed, it runs', async () => {
@@ -221,7 +313,7 @@ describe('the bundle: what the launcher runs', () => {
         stdio: 'ignore',
       });
       const data = readFileSync(iso);
-      const worker = new Worker(path.join(copy, 'dist/bundle/iso-md5-worker.js'), {
+      const worker = new Worker(path.join(copy, 'dist/bundle/iso-md5-worker.cjs'), {
         workerData: { file: iso },
       });
       try {

@@ -99,7 +99,7 @@ describe('launcher: compiled code, never stale', () => {
   it('an edit of the compiler recompiles everything', async () => {
     const compiled = path.join(copy, 'dist/buildchain/engine/task.js');
     const before = statSync(compiled);
-    const compiler = path.join(copy, 'bin/compile-dist.js');
+    const compiler = path.join(copy, 'bin/compile-dist.mjs');
     writeFileSync(compiler, `${readFileSync(compiler, 'utf8')}// edited\n`);
     expect((await doit('help')).code).toBe(0);
     expect(statSync(compiled).ino).not.toBe(before.ino); // written again (temp file + rename)

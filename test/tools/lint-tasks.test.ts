@@ -128,6 +128,22 @@ describe.skipIf(missingTools('shellcheck', 'yamllint', 'rpmspec').length > 0)('l
     expect(lines.some((l) => l.startsWith('scripts/bootstrap.sh.in:4:6:'))).toBe(true);
   });
 
+  it('lint:shell lists its files when it runs: a script added or removed since its last run is seen', async () => {
+    expect((await run('lint:shell')).error).toBeUndefined();
+    await put('scripts/added.sh', '#!/bin/bash\necho $UNSET_ADDED\n');
+    try {
+      const added = await run('lint:shell');
+      expect(added.error).toBeInstanceOf(TaskError);
+      expect(added.lines.some((l) => l.startsWith('scripts/added.sh:2:6:'))).toBe(true);
+      expect(added.lines).toContain('lint:shell: 1 error, 0 warnings in 4 files');
+    } finally {
+      await rm(path.join(ws.path, 'scripts/added.sh'));
+    }
+    const removed = await run('lint:shell');
+    expect(removed.error).toBeUndefined();
+    expect(removed.lines).toContain('lint:shell: 0 errors, 0 warnings in 3 files');
+  });
+
   it('lint:yaml reports trailing spaces with file:line', async () => {
     await put('salt/metalk8s/plain.sls', 'install:\n  pkg.installed:   \n    - name: socat\n');
     const { error, lines } = await run('lint:yaml');

@@ -83,9 +83,11 @@ interface Md5Hasher {
 function startMd5Hasher(file: string): Md5Hasher {
   let worker: Worker;
   try {
-    if (import.meta.url.endsWith('.js')) {
-      // Compiled (dist/, see bin/launch.js): the worker is JavaScript too.
-      worker = new Worker(new URL('./iso-md5-worker.js', import.meta.url), {
+    const compiled = /\.c?js$/.exec(import.meta.url)?.[0];
+    if (compiled !== undefined) {
+      // Compiled (dist/, see bin/launch.js): the worker is JavaScript too, bundled
+      // (dist/bundle/iso-md5-worker.cjs beside main.cjs) or module by module.
+      worker = new Worker(new URL(`./iso-md5-worker${compiled}`, import.meta.url), {
         workerData: { file },
       });
     } else {

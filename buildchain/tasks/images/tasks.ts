@@ -71,7 +71,7 @@ function layoutCheck(dir: string): () => true | string {
  */
 function dedupTargetCheck(imagesDir: string): TargetCheck {
   return {
-    observe: () => inodeSnapshot([imagesDir]),
+    observe: () => Promise.resolve(inodeSnapshot([imagesDir])),
     changes: (recorded, now) => {
       const changes = snapshotChanges(recorded as Record<string, string>, now as Record<string, string>);
       const rel = (c: string): string => (c.startsWith(imagesDir + path.sep) ? c.slice(imagesDir.length + 1) : c);

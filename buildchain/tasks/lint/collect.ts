@@ -1,6 +1,7 @@
 /**
  * Finds the files each lint subtask checks (relative to the project root, sorted). Reads the
- * disk (one walk, first lines of scripts); called when tasks are created, so it must stay cheap.
+ * disk (one walk, first lines of scripts); called when a lint task is first evaluated (its
+ * dynamic dependencies), never by a command that runs no lint task.
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -26,18 +27,20 @@ export type ProjectFiles = readonly string[];
  * tree, where one glob per collector walked it several times on every command. fast-glob is
  * not used: one `fg.sync('**')` giving the same list took 3.9-7.5 ms against this walk's
  * 2.1-2.3 ms (about 505 files), and importing it alone costs 130-240 ms per command.
+ * `under` (e.g. `packages-specs`) lists that directory only, with the same paths.
  */
-export function listProjectFiles(root: string): ProjectFiles {
-  const entries = walkTreeSync(root, {
+export function listProjectFiles(root: string, under?: string): ProjectFiles {
+  const prefix = under === undefined ? '' : `${under}/`;
+  const entries = walkTreeSync(under === undefined ? root : path.join(root, under), {
     missingOk: true,
     filter: (e) =>
-      e.kind !== 'dir' || (baseName(e.rel) !== 'node_modules' && !SKIPPED_TOP.has(e.rel)),
+      e.kind !== 'dir' || (baseName(e.rel) !== 'node_modules' && !SKIPPED_TOP.has(prefix + e.rel)),
   });
   const files: string[] = [];
   for (const e of entries) {
-    if (e.kind === 'file') files.push(e.rel);
+    if (e.kind === 'file') files.push(prefix + e.rel);
     else if (e.kind === 'symlink' && statSync(e.path, { throwIfNoEntry: false })?.isFile() === true)
-      files.push(e.rel);
+      files.push(prefix + e.rel);
   }
   return files.sort();
 }

@@ -48,9 +48,14 @@ export function readProjectVersion(root: string): string {
 interface CheckSpec {
   readonly sub: (typeof LINT_SUBTASKS)[number];
   readonly doc: string;
-  readonly fileDeps: readonly string[];
+  /**
+   * The files checked and read, listed when the task is first evaluated (dynamic
+   * dependencies: their set is in the fingerprint, a file added or removed runs the check).
+   */
+  readonly fileDeps: () => readonly string[];
   readonly tools: readonly string[];
   readonly envKeys?: readonly string[];
+  /** What else the check depends on (its action's label: in the fingerprint). */
   readonly params: unknown;
   readonly run: (ctx: ActionContext) => Promise<LintResult>;
 }
@@ -61,7 +66,7 @@ function checkTask(config: BuildConfig, spec: CheckSpec): TaskDefinition {
     name: `lint:${spec.sub}:_check`,
     doc: `${spec.doc} (stores findings; never fails on them)`,
     title: `lint ${spec.sub}`,
-    fileDeps: spec.fileDeps,
+    dynamicDeps: { after: [], compute: () => Promise.resolve({ fileDeps: spec.fileDeps() }) },
     targets: [out],
     tools: spec.tools,
     ...(spec.envKeys ? { envKeys: spec.envKeys } : {}),
@@ -97,19 +102,52 @@ function reportTask(
   };
 }
 
+/** The files each check reads, from one walk of the project made on first use. */
+interface ProjectLists {
+  readonly shellFiles: readonly string[];
+  readonly yamlFiles: readonly string[];
+  readonly contentFiles: readonly string[];
+  readonly packageLists: readonly string[];
+  readonly tsFiles: readonly string[];
+}
+
+/**
+ * The lists of {@link ProjectLists}, made when a check is first evaluated: the walk of the
+ * whole project (~500 files, ~7 ms at start-up) is not paid by a command running no lint task.
+ */
+function projectLists(root: string): () => ProjectLists {
+  let lists: ProjectLists | undefined;
+  return () => {
+    if (lists !== undefined) return lists;
+    const all = listProjectFiles(root);
+    lists = {
+      shellFiles: collectShellFiles(root, all),
+      yamlFiles: collectYamlFiles(root, all),
+      contentFiles: [
+        ...new Set([
+          IMAGE_LIST_FILE,
+          ...collectTree(root, 'images', all),
+          ...collectTree(root, 'packages-specs', all),
+          ...collectTree(root, 'salt', all),
+        ]),
+      ],
+      packageLists: collectTree(root, 'packages-specs', all).filter((f) =>
+        /^packages-specs\/[^/]+\.yaml$/.test(f),
+      ),
+      tsFiles: collectTsFiles(root, all),
+    };
+    return lists;
+  };
+}
+
 function checkSpecs(config: BuildConfig): CheckSpec[] {
   const root = config.root;
   const workDir = path.join(config.buildRoot, 'lint', 'work');
   const values = templateValues(readProjectVersion(root));
   const tool = (name: string): string => config.tools[name]?.bin ?? name;
-  const all = listProjectFiles(root);
-  const shellFiles = collectShellFiles(root, all);
-  const yamlFiles = collectYamlFiles(root, all);
-  const specs = collectSpecFiles(root, all);
-  const packageLists = collectTree(root, 'packages-specs', all).filter((f) =>
-    /^packages-specs\/[^/]+\.yaml$/.test(f),
-  );
-  const tsFiles = collectTsFiles(root, all);
+  const lists = projectLists(root);
+  // The specs decide whether rpmspec is needed: listed now, from their directory only.
+  const specs = collectSpecFiles(root, listProjectFiles(root, 'packages-specs'));
   const allowUnpinned = config.settings.allowUnpinnedImages;
   // templates (*.in) are rendered with the version: its file is an input
   const versionDep = existsSync(path.join(root, 'VERSION')) ? 'VERSION' : 'package.json';
@@ -117,15 +155,15 @@ function checkSpecs(config: BuildConfig): CheckSpec[] {
     {
       sub: 'shell',
       doc: 'shellcheck every shell script shipped or used (scripts/, iso-root/, .ci/run; *.sh.in rendered)',
-      fileDeps: [...shellFiles, versionDep],
+      fileDeps: () => [...lists().shellFiles, versionDep],
       tools: ['shellcheck'],
-      params: { files: shellFiles, values },
+      params: { values },
       // The linters' modules load when a check runs (yaml and parsers cost start-up time).
       run: async (ctx) =>
         (await import('./run-linters.ts')).lintShellFiles({
           root,
           workDir,
-          files: shellFiles,
+          files: lists().shellFiles,
           values,
           bin: tool('shellcheck'),
           exec: contextExec(ctx),
@@ -134,14 +172,14 @@ function checkSpecs(config: BuildConfig): CheckSpec[] {
     {
       sub: 'yaml',
       doc: 'yamllint the YAML files with .yamllint (Jinja .sls excluded with a reason)',
-      fileDeps: [...new Set([...yamlFiles, YAMLLINT_CONFIG_FILE, versionDep])],
+      fileDeps: () => [...new Set([...lists().yamlFiles, YAMLLINT_CONFIG_FILE, versionDep])],
       tools: ['yamllint'],
-      params: { files: yamlFiles, values },
+      params: { values },
       run: async (ctx) =>
         (await import('./run-linters.ts')).lintYamlFiles({
           root,
           workDir,
-          files: yamlFiles,
+          files: lists().yamlFiles,
           values,
           bin: tool('yamllint'),
           exec: contextExec(ctx),
@@ -154,17 +192,10 @@ function checkSpecs(config: BuildConfig): CheckSpec[] {
     {
       sub: 'content',
       doc: 'check the image list (digests, names, duplicates, build contexts), specs (rpmspec -P) and the Salt file list',
-      fileDeps: [
-        ...new Set([
-          IMAGE_LIST_FILE,
-          ...collectTree(root, 'images', all),
-          ...collectTree(root, 'packages-specs', all),
-          ...collectTree(root, 'salt', all),
-        ]),
-      ],
+      fileDeps: () => lists().contentFiles,
       tools: specs.length > 0 ? ['rpmspec'] : [],
       envKeys: ['ALLOW_UNPINNED_IMAGES'],
-      params: { specs, packageLists, allowUnpinned },
+      params: { specs, allowUnpinned },
       run: async (ctx) =>
         (await import('./run-content.ts')).lintContent({
           root,
@@ -173,21 +204,22 @@ function checkSpecs(config: BuildConfig): CheckSpec[] {
           rpmspecBin: tool('rpmspec'),
           allowUnpinned,
           projectName: config.projectName,
-          packageLists,
+          packageLists: [...lists().packageLists],
           specs,
         }),
     },
     {
       sub: 'ts',
       doc: 'tsc --noEmit, eslint and the import rules (dependency-cruiser) on the TypeScript sources',
-      fileDeps: [
-        ...tsFiles,
+      fileDeps: () => [
+        ...lists().tsFiles,
         'package-lock.json',
         ...(existsSync(path.join(root, DEPCRUISE_CONFIG)) ? [DEPCRUISE_CONFIG] : []),
       ],
       tools: [],
-      params: { files: tsFiles.length },
-      run: (ctx) => lintTypeScript({ root, exec: contextExec(ctx), checkedFiles: tsFiles.length }),
+      params: {},
+      run: (ctx) =>
+        lintTypeScript({ root, exec: contextExec(ctx), checkedFiles: lists().tsFiles.length }),
     },
   ];
 }

@@ -5,7 +5,8 @@
  * closed: `dnf repoclosure` finds a provider for every requirement of every package. A failure
  * names each package and what it misses.
  */
-import { access, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync, type Dirent } from 'node:fs';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Exec } from '../../engine/exec/run-command.ts';
 import { TaskError } from '../../engine/task.ts';
@@ -23,22 +24,25 @@ export interface NodeRepo {
   readonly keys: readonly string[];
 }
 
-const exists = (f: string) =>
-  access(f).then(
-    () => true,
-    () => false,
-  );
-
-/** Every directory of `isoRepos` holding repodata, with its key files, as the node lists them. */
-export async function nodeRepos(isoRepos: string): Promise<NodeRepo[]> {
+/**
+ * Every directory of `isoRepos` holding repodata, with its key files, as the node lists them.
+ * Synchronous: the closure task's target check runs it on every evaluation, no-ops included,
+ * and a few readdirs in a row cost less than their round trips through the thread pool.
+ */
+export function nodeRepos(isoRepos: string): NodeRepo[] {
   const out: NodeRepo[] = [];
-  const entries = await readdir(isoRepos, { withFileTypes: true }).catch(() => []);
+  let entries: Dirent[] = [];
+  try {
+    entries = readdirSync(isoRepos, { withFileTypes: true });
+  } catch {
+    // no repos yet
+  }
   for (const e of entries
     .filter((x) => x.isDirectory())
     .sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const dir = path.join(isoRepos, e.name);
-    if (!(await exists(path.join(dir, 'repodata', 'repomd.xml')))) continue;
-    const keys = (await readdir(dir))
+    if (!existsSync(path.join(dir, 'repodata', 'repomd.xml'))) continue;
+    const keys = readdirSync(dir)
       .filter((f) => f.startsWith('RPM-GPG-KEY-'))
       .sort()
       .map((f) => path.join(dir, f));
@@ -48,10 +52,15 @@ export async function nodeRepos(isoRepos: string): Promise<NodeRepo[]> {
 }
 
 /** Digest of what a node enables: each repo's name, key file names and repomd.xml. */
-export async function repoSetDigest(isoRepos: string): Promise<string> {
+export function repoSetDigest(isoRepos: string): string {
   const parts: string[] = [];
-  for (const r of await nodeRepos(isoRepos)) {
-    const repomd = await readFile(path.join(r.dir, 'repodata', 'repomd.xml')).catch(() => '');
+  for (const r of nodeRepos(isoRepos)) {
+    let repomd: Buffer | string = '';
+    try {
+      repomd = readFileSync(path.join(r.dir, 'repodata', 'repomd.xml'));
+    } catch {
+      // gone since it was listed: hashed as empty
+    }
     parts.push(JSON.stringify([r.name, r.keys.map((k) => path.basename(k)), sha256Hex(repomd)]));
   }
   return sha256Hex(parts.join('\n'));
@@ -65,7 +74,7 @@ export async function repoSetDigest(isoRepos: string): Promise<string> {
 export async function repoSetContent(isoRepos: string): Promise<unknown> {
   const out: Record<string, unknown> = {};
   const digest = (f: string) => readFile(f).then(sha256Hex, () => null);
-  for (const r of await nodeRepos(isoRepos)) {
+  for (const r of nodeRepos(isoRepos)) {
     const keys: Record<string, string | null> = {};
     for (const k of r.keys) keys[path.basename(k)] = await digest(k);
     out[r.name] = {
@@ -156,9 +165,9 @@ export interface ClosureReport {
   readonly repoGpgcheck: boolean;
 }
 
-async function requireSignatures(repos: readonly NodeRepo[]): Promise<void> {
+function requireSignatures(repos: readonly NodeRepo[]): void {
   for (const r of repos) {
-    if (!(await exists(path.join(r.dir, 'repodata', 'repomd.xml.asc'))))
+    if (!existsSync(path.join(r.dir, 'repodata', 'repomd.xml.asc')))
       throw new TaskError(
         'invalid-input',
         `signed build: repo ${r.name} has no repodata/repomd.xml.asc, so a node with repo_gpgcheck=1 refuses it`,
@@ -182,7 +191,7 @@ async function requireSignatures(repos: readonly NodeRepo[]): Promise<void> {
 async function stopKeyringAgents(exec: Exec, cache: string): Promise<void> {
   for (const e of await readdir(cache, { withFileTypes: true }).catch(() => [])) {
     const home = path.join(cache, e.name, 'pubring');
-    if (!e.isDirectory() || !(await exists(home))) continue;
+    if (!e.isDirectory() || !existsSync(home)) continue;
     await exec(
       gpgKillAgentArgs({ gpgconfBin: gpgSiblingTool('gpg', 'gpgconf'), gnupgHome: home }),
       {
@@ -194,10 +203,10 @@ async function stopKeyringAgents(exec: Exec, cache: string): Promise<void> {
 
 /** Runs the check; throws a TaskError naming every package and missing requirement. */
 export async function checkRepoClosure(o: ClosureOptions): Promise<ClosureReport> {
-  const repos = await nodeRepos(o.isoRepos);
+  const repos = nodeRepos(o.isoRepos);
   if (repos.length === 0)
     throw new TaskError('internal-error', `no yum repository under ${o.isoRepos}`);
-  if (o.signed) await requireSignatures(repos);
+  if (o.signed) requireSignatures(repos);
   await rm(o.workDir, { recursive: true, force: true });
   await mkdir(path.join(o.workDir, 'log'), { recursive: true });
   await writeFile(dnfConfigPath(o.workDir), DNF_CONFIG);

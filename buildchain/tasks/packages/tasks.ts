@@ -386,7 +386,7 @@ function closureTask(
     cacheable: { keyInputs: () => repoSetContent(p.isoRepos) },
     // What a node would enable: a repo added, removed or changed by hand is checked again.
     targetCheck: {
-      observe: () => repoSetDigest(p.isoRepos),
+      observe: () => Promise.resolve(repoSetDigest(p.isoRepos)),
       changes: (recorded, now) =>
         recorded === now ? [] : [`the repos under ${p.isoRepos} changed`],
     },

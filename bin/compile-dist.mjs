@@ -4,13 +4,13 @@
 // TypeScript's transpileModule (no type check: `npm run lint` does that; `tsc --noEmit
 // --isolatedModules` passes, so a file compiles alone), relative `.ts` imports rewritten to
 // `.js`. Only the files whose stat changed since the manifest are compiled again. Then the
-// bundle the launcher runs (dist/bundle/, esbuild with code splitting: a start reads a few files,
-// not ~160 modules) is built again from the sources, with its line → source table for the code
+// bundle the launcher runs (dist/bundle/, esbuild: one CommonJS file per CLI, which the
+// launcher compiles with V8's code cache, instead of ~160 modules) is built again from the sources, with its line → source table for the code
 // fingerprints. The per-module tree stays for what imports compiled modules one by one (a
 // JavaScript --tasks-module, the benchmarks).
 //
 // Run by `npm ci` (the `prepare` script) and by bin/launch.js when sources changed. As a
-// command: `node bin/compile-dist.js [--force]` prints what it did and empties dist/.cache;
+// command: `node bin/compile-dist.mjs [--force]` prints what it did and empties dist/.cache;
 // exit 0 ok, 3 when a source does not compile (its message names the file and line).
 import {
   copyFileSync,
@@ -51,6 +51,19 @@ export class CompileError extends Error {
   constructor(message) {
     super(message);
     this.name = 'CompileError';
+  }
+}
+
+/**
+ * True when process `pid` runs (on this machine: dist/ is not shared between machines).
+ * @param {number} pid
+ */
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return /** @type {NodeJS.ErrnoException} */ (err).code === 'EPERM';
   }
 }
 
@@ -156,34 +169,45 @@ export function lineTable(mapText) {
 }
 
 /**
- * Builds the bundle (dist/bundle/) from the sources with esbuild: the entry points of
- * BUNDLE_ENTRIES, each with the chunks it imports lazily, packages left to node_modules.
- * Chunks are written first and the entry files last (each through a temporary file and a
- * rename), then the chunks of the previous bundle are removed. Throws {@link CompileError} for
- * what esbuild refuses (e.g. an import of a missing module), naming the file and line.
+ * Builds the bundle (dist/bundle/) from the sources with esbuild: one CommonJS file per entry
+ * point of BUNDLE_ENTRIES holding every module it imports (lazily imported ones are evaluated
+ * on first import, as before), packages left to node_modules. CommonJS, not ESM: the launcher
+ * compiles it with V8's code cache (bin/launch.js), which Node 20 offers for scripts only; an
+ * ESM bundle was compiled from scratch on every start. `import.meta` becomes the bundle
+ * file's own (`__filename`, its URL), and the file runs in strict mode as modules do. Each file
+ * is written through a temporary file and a rename; the previous bundle's files (old entries,
+ * their code caches) are removed. Throws {@link CompileError} for what esbuild refuses (e.g. an
+ * import of a missing module, a top-level await), naming the file and line.
  */
 async function buildBundle() {
   const esbuild = await import('esbuild');
   /** @type {import('esbuild').OutputFile[]} */
   let outputFiles;
   try {
-    // One build per entry point: the code an entry imports statically lands in its own file,
-    // only what it imports lazily in chunks. One build of all four split the shared code into
-    // many small chunks by which entries use it (more files for a start to resolve and read).
     const results = await Promise.all(
       BUNDLE_ENTRIES.map((entry) =>
         esbuild.build({
           absWorkingDir: ROOT,
           entryPoints: [entry],
           bundle: true,
-          splitting: true,
-          format: 'esm',
+          format: 'cjs',
           platform: 'node',
           target: 'node20',
           packages: 'external',
           outdir: BUNDLE,
           entryNames: '[name]',
-          chunkNames: 'chunk-[hash]',
+          outExtension: { '.js': '.cjs' },
+          banner: {
+            js: '"use strict";\nvar __bundle_url = require("node:url").pathToFileURL(__filename).href;',
+          },
+          // import() of a package becomes require(): a script's own import() needs a callback
+          // that Node 20 gives only behind --experimental-vm-modules (require loads ES modules).
+          supported: { 'dynamic-import': false },
+          define: {
+            'import.meta.url': '__bundle_url',
+            'import.meta.dirname': '__dirname',
+            'import.meta.filename': '__filename',
+          },
           sourcemap: 'linked',
           sourcesContent: false,
           write: false,
@@ -191,10 +215,7 @@ async function buildBundle() {
         }),
       ),
     );
-    // A chunk two builds share has the same name (a hash of its content): written once.
-    outputFiles = [
-      ...new Map(results.flatMap((r) => r.outputFiles).map((f) => [f.path, f])).values(),
-    ];
+    outputFiles = results.flatMap((r) => r.outputFiles);
   } catch (err) {
     const first = /** @type {{ errors?: import('esbuild').Message[] }} */ (err).errors?.[0];
     if (first === undefined) throw err;
@@ -204,17 +225,21 @@ async function buildBundle() {
   /** @type {Record<string, [number, string][]>} */
   const table = {};
   for (const f of outputFiles)
-    if (f.path.endsWith('.js.map')) table[path.basename(f.path, '.map')] = lineTable(f.text);
+    if (f.path.endsWith('.map')) table[path.basename(f.path, '.map')] = lineTable(f.text);
   const entries = new Set(BUNDLE_ENTRIES.map(bundleFileOf));
   const written = new Set(outputFiles.map((f) => f.path));
   for (const f of outputFiles) if (!entries.has(f.path)) writeAtomic(f.path, f.contents);
   writeAtomic(BUNDLE_SOURCES, `${JSON.stringify(table)}\n`);
   for (const f of outputFiles) if (entries.has(f.path)) writeAtomic(f.path, f.contents);
   written.add(BUNDLE_SOURCES);
-  // Another start bundling at the same time may be writing its temporary files: left alone.
-  for (const name of readdirSync(BUNDLE))
-    if (!written.has(path.join(BUNDLE, name)) && !name.includes('.tmp-'))
-      rmSync(path.join(BUNDLE, name), { force: true });
+  // Another start bundling at the same time may be writing its temporary files: left alone
+  // while their process lives (those of a killed one go).
+  for (const name of readdirSync(BUNDLE)) {
+    const writer = /\.tmp-(\d+)$/.exec(name)?.[1];
+    if (written.has(path.join(BUNDLE, name)) || (writer !== undefined && alive(Number(writer))))
+      continue;
+    rmSync(path.join(BUNDLE, name), { force: true });
+  }
 }
 
 /**

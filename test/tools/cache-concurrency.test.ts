@@ -259,4 +259,25 @@ describe.skipIf(missing.length > 0)('build cache: restores beside the workers', 
     expect(at('start', 'slow')).toBeLessThan(at('cached', 'g1'));
     expect(at('cached', 'g1')).toBeLessThan(at('done', 'slow'));
   });
+
+  it("many requests in flight on the build's signal: no listener-leak warning", async () => {
+    const seen: string[] = [];
+    const onWarning = (w: Error): void => {
+      seen.push(w.name);
+    };
+    process.on('warning', onWarning);
+    try {
+      const controller = new AbortController();
+      const cache = reg.buildCache('ci/listeners', 'read', [], controller.signal);
+      // 24 blob fetches at once (absent blobs: 404s), each listening to the signal meanwhile.
+      const digests = Array.from({ length: 24 }, (_, i) => sha256Digest(`absent ${i}`));
+      expect(await Promise.all(digests.map((d) => cache.openBlob(d)))).toEqual(
+        digests.map(() => undefined),
+      );
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(seen).not.toContain('MaxListenersExceededWarning');
+  });
 });

@@ -11,6 +11,7 @@
  * answers "not cached". After the registry proved unreachable once, the cache is off for the
  * rest of the build (one warning, no time lost per task).
  */
+import { setMaxListeners } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
@@ -49,6 +50,9 @@ const MAX_CONFIG_BYTES = 32 * 1024 * 1024;
  * (4 MiB for distribution).
  */
 export const MAX_INLINE_CONFIG_BYTES = 256 * 1024;
+
+/** Listeners the build's abort signal may have before Node warns of a leak. */
+const MAX_SIGNAL_LISTENERS = 100;
 
 /** `read`: look up only (pull requests); `readwrite`: also upload (CI on main). */
 export type CacheMode = 'read' | 'readwrite';
@@ -181,6 +185,9 @@ export class BuildCache {
   private readonly corruptKeys = new Set<string>();
 
   constructor(o: BuildCacheOptions, signal?: AbortSignal) {
+    // Each request in flight listens to the build's signal: restores, blob fetches and uploads
+    // run side by side (beside the workers' own), past Node's default warning at 10.
+    if (signal !== undefined) setMaxListeners(MAX_SIGNAL_LISTENERS, signal);
     this.host = o.host;
     this.repository = o.repository;
     this.mode = o.mode;

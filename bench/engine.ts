@@ -91,16 +91,18 @@ async function build(
   root: string,
   n: number,
   workers: number,
-): Promise<{ s: number; cpuS: number; done: number; upToDate: number }> {
+): Promise<{ s: number; cpuS: number; done: number; upToDate: number; phases: string }> {
   const t0 = performance.now();
   const c0 = process.cpuUsage();
   const { TaskGraph, acquireLock, openSession, runSchedule, saveSession } = engine;
   const graph = new TaskGraph(root, defineTasks(n));
   const selected = graph.select(['concat']);
+  const tGraph = performance.now();
   const stateDir = path.join(root, '_build/.buildchain');
   const lock = acquireLock(stateDir);
   try {
     const session = openSession(stateDir, root, {});
+    const tOpen = performance.now();
     const r = await runSchedule({
       graph,
       selected,
@@ -116,15 +118,21 @@ async function build(
       reporter: silent,
       signal: new AbortController().signal,
     });
+    const tSchedule = performance.now();
     await saveSession(session);
     session.state.close();
     if (r.failures.length > 0) throw new Error(`bench build failed: ${r.failures.join(', ')}`);
     const c = process.cpuUsage(c0);
+    const tEnd = performance.now();
+    const ms = (a: number, b: number): string => (b - a).toFixed(0);
     return {
-      s: (performance.now() - t0) / 1000,
+      s: (tEnd - t0) / 1000,
       cpuS: (c.user + c.system) / 1e6,
       done: r.counts.done,
       upToDate: r.counts.upToDate,
+      phases:
+        `define+graph_ms=${ms(t0, tGraph)} lock+state_open_ms=${ms(tGraph, tOpen)} ` +
+        `schedule_ms=${ms(tOpen, tSchedule)} settle+save_ms=${ms(tSchedule, tEnd)}`,
     };
   } finally {
     lock.release();
@@ -159,7 +167,8 @@ async function measure(n: number, workers: number): Promise<string> {
     const rss = process.resourceUsage().maxRSS / 1024;
     return (
       `tasks=${n} cold_s=${cold.s.toFixed(3)} noop_s=${noop.s.toFixed(3)} peak_rss_mb=${rss.toFixed(0)}\n` +
-      `# tasks=${n} cold_cpu_s=${cold.cpuS.toFixed(3)} noop_cpu_s=${noop.cpuS.toFixed(3)} (CPU time of this process)`
+      `# tasks=${n} cold_cpu_s=${cold.cpuS.toFixed(3)} noop_cpu_s=${noop.cpuS.toFixed(3)} (CPU time of this process)\n` +
+      `# tasks=${n} cold: ${cold.phases}\n# tasks=${n} no-op: ${noop.phases}`
     );
   } finally {
     process.chdir(cwd);

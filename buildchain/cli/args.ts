@@ -2,7 +2,7 @@
 import { UsageError } from '../engine/failures.ts';
 
 export type CommandName =
-  'run' | 'list' | 'info' | 'clean' | 'forget' | 'ignore' | 'tabcompletion' | 'help';
+  'run' | 'list' | 'info' | 'clean' | 'forget' | 'ignore' | 'tabcompletion' | 'strace' | 'help';
 
 export interface CliArgs {
   readonly command: CommandName;
@@ -16,7 +16,10 @@ export interface CliArgs {
   readonly verbose: boolean;
   readonly quiet: boolean;
   readonly alwaysMake: boolean;
-  /** list: show subtasks (and aliases) too; clean: clean every task (doit's `--clean-all`). */
+  /**
+   * list: show subtasks (and aliases) too; clean: clean every task (doit's `--clean-all`);
+   * strace: list files outside the project and BUILD_ROOT too.
+   */
   readonly all: boolean;
   /** list: show private tasks too. */
   readonly private: boolean;
@@ -28,6 +31,8 @@ export interface CliArgs {
   readonly cleanDep: boolean;
   /** tabcompletion: `bash` or `zsh`. */
   readonly shell: 'bash' | 'zsh';
+  /** strace: keep the raw trace under BUILD_ROOT/strace/. */
+  readonly keepTrace: boolean;
   /** Testing hook: a module exporting `createTasks(config, sources)`. */
   readonly tasksModule: string | undefined;
 }
@@ -41,6 +46,7 @@ export const COMMANDS: readonly CommandName[] = [
   'forget',
   'ignore',
   'tabcompletion',
+  'strace',
   'help',
 ];
 
@@ -74,6 +80,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     deps: false,
     cleanDep: false,
     shell: 'bash' as 'bash' | 'zsh',
+    keepTrace: false,
     tasksModule: undefined as string | undefined,
   };
   let commandSeen = false;
@@ -136,8 +143,8 @@ export function parseArgs(argv: readonly string[]): CliArgs {
         a.quiet = true;
         break;
       case '-a':
-        // doit's spelling: `clean -a` is --clean-all; elsewhere --always-make.
-        if (a.command === 'clean') a.all = true;
+        // doit's spelling: `clean -a` is --clean-all, `strace -a` --all; elsewhere --always-make.
+        if (a.command === 'clean' || a.command === 'strace') a.all = true;
         else a.alwaysMake = true;
         break;
       case '--always-make':
@@ -168,6 +175,9 @@ export function parseArgs(argv: readonly string[]): CliArgs {
         a.shell = sh;
         break;
       }
+      case '--keep':
+        a.keepTrace = true;
+        break;
       case '--tasks-module':
         a.tasksModule = value();
         break;
@@ -179,6 +189,13 @@ export function parseArgs(argv: readonly string[]): CliArgs {
         if (/^-n\d+$/.test(raw)) a.workers = parseWorkers(raw.slice(2));
         else throw new UsageError('usage', `unknown option ${raw}`, 'see `./doit.sh --help`');
     }
+  }
+  if (a.command === 'strace' && a.tasks.length !== 1) {
+    throw new UsageError(
+      'usage',
+      'strace needs exactly one task name',
+      'e.g. ./doit.sh strace packaging:rpm:calico-cni-plugin',
+    );
   }
   if (a.command === 'info' && a.tasks.length !== 1) {
     throw new UsageError('usage', 'info needs exactly one task name', 'e.g. ./doit.sh info iso');

@@ -19,6 +19,9 @@ commands:
   ignore TASK...           skip TASKs and what depends on them (!!) until forgotten
   tabcompletion [--shell bash|zsh]
                            print a completion script: source <(./doit.sh tabcompletion)
+  strace TASK              run TASK again under strace and list the files it read (R) and
+                           wrote (W), flagging those it does not declare; -a/--all: outside
+                           the project and BUILD_ROOT too; --keep: keep the raw trace
   help                     this text
 
   verify [PATH.iso]        the verify task on an ISO file (default: the built one); same as
@@ -28,7 +31,7 @@ options:
   -n, --workers N          run up to N tasks in parallel (default 1); in clean: --dry-run
   -k, --keep-going         after a failure, keep running what does not depend on it
       --dry-run            print what would run and why, run nothing
-  -a, --always-make        run the selected tasks even when up to date; in clean: --all
+  -a, --always-make        run the selected tasks even when up to date; in clean, strace: --all
       --reporter R         console (default) or json (one event per line on stdout)
       --json-log FILE      also write the JSON events to FILE
   -v, --verbose            stream the actions' output and say why tasks run

@@ -16,6 +16,7 @@ import { HELP } from './help.ts';
 import { infoCommand } from './info.ts';
 import { ignoreCommand } from './ignore.ts';
 import { listTasks, printList, withStatusAndDeps } from './list.ts';
+import { STRACE_MARK_ENV, straceCommand, straceMarking } from './strace.ts';
 import { completionScript } from './tabcompletion.ts';
 import { EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, runCommand } from './run.ts';
 import { openSources } from './sources.ts';
@@ -53,6 +54,8 @@ async function dispatch(
     case 'tabcompletion':
       process.stdout.write(completionScript(args.shell, graph));
       return 0;
+    case 'strace':
+      return straceCommand(args, config, graph, reporter, signal);
     case 'help':
       process.stdout.write(HELP);
       return 0;
@@ -141,6 +144,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   let reporter: Reporter;
   try {
     reporter = await makeReporter(args);
+    // The build `strace` runs under strace marks when its task starts and ends (cli/strace.ts).
+    const mark = process.env[STRACE_MARK_ENV];
+    if (mark !== undefined && mark !== '') reporter = straceMarking(reporter, mark);
   } catch (err) {
     // A --json-log file that cannot be written: a usage error, reported like a bad option.
     if (!(err instanceof UsageError)) throw err;

@@ -38,6 +38,7 @@ export const TOOL_REGISTRY: Readonly<Record<string, ToolEntry>> = {
   gpg: { envKey: 'GPG_BIN', defaultBin: 'gpg', versionArgs: ['--version'] },
   shellcheck: { envKey: 'SHELLCHECK_BIN', defaultBin: 'shellcheck', versionArgs: ['--version'] },
   yamllint: { envKey: 'YAMLLINT_BIN', defaultBin: 'yamllint', versionArgs: ['--version'] },
+  strace: { envKey: 'STRACE_BIN', defaultBin: 'strace', versionArgs: ['-V'] },
   vagrant: {
     envKey: 'VAGRANT_BIN',
     defaultBin: 'vagrant',

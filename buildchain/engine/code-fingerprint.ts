@@ -130,6 +130,8 @@ export class CodeFingerprints {
   private readonly imports = new Map<string, readonly string[]>();
   private readonly closures = new Map<string, readonly string[]>();
   private readonly hashes = new Map<string, string>();
+  /** {@link peek} as a function (one per run, not one closure per task). */
+  readonly peekHash = (module: string): string | undefined => this.peek(module);
 
   constructor(hasher: FileHasher) {
     this.hasher = hasher;

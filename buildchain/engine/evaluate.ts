@@ -2,7 +2,7 @@
  * Computes a task's current fingerprint parts and target hashes, runs its uptodate checks and
  * returns why it must run (see uptodate.ts). Reads files; never runs actions.
  */
-import { codeFingerprintsFor } from './code-fingerprint.ts';
+import { codeFingerprintsFor, type CodeFingerprints } from './code-fingerprint.ts';
 import type { FileHasher } from './fingerprint.ts';
 import { hashString, NEEDS_HASHING } from './fingerprint.ts';
 import type { GraphNode } from './graph.ts';
@@ -40,34 +40,101 @@ export function actionIdentity(a: Action, codeHash: CodeHashOf = () => undefined
   return a.module === undefined ? { fn: a.label } : { fn: a.label, code: codeHash(a.module) ?? '' };
 }
 
+const NO_ACTIONS: readonly Action[] = Object.freeze([]);
+
 function cleanActions(node: GraphNode): readonly Action[] {
-  return Array.isArray(node.def.clean) ? (node.def.clean as readonly Action[]) : [];
+  return Array.isArray(node.def.clean) ? (node.def.clean as readonly Action[]) : NO_ACTIONS;
 }
 
-/** JSON of everything in the definition that decides what the actions do. */
-export function definitionJson(node: GraphNode, codeHash?: CodeHashOf): string {
+/** JSON text of a string (labels repeat across tasks: memoised). */
+const quotedLabels = new Map<string, string>();
+function quotedLabel(label: string): string {
+  let q = quotedLabels.get(label);
+  if (q === undefined) {
+    q = JSON.stringify(label);
+    if (quotedLabels.size < 10_000) quotedLabels.set(label, q);
+  }
+  return q;
+}
+
+/** `JSON.stringify(actionIdentity(a, codeHash))`, without the intermediate object. */
+function actionJson(a: Action, codeHash: CodeHashOf): string {
+  if (a.kind === 'command') return JSON.stringify(actionIdentity(a, codeHash));
+  const label = quotedLabel(a.label);
+  return a.module === undefined
+    ? `{"fn":${label}}`
+    : `{"fn":${label},"code":${JSON.stringify(codeHash(a.module) ?? '')}}`;
+}
+
+function actionsJson(actions: readonly Action[], codeHash: CodeHashOf): string {
+  let out = '';
+  for (let i = 0; i < actions.length; i++)
+    out += (i === 0 ? '' : ',') + actionJson(actions[i] as Action, codeHash);
+  return `[${out}]`;
+}
+
+/**
+ * JSON of everything in the definition that decides what the actions do:
+ * `JSON.stringify({ a: actions, t: targets, c: clean })` with each action as
+ * {@link actionIdentity}, written out directly (one string per task on the no-op path, no
+ * intermediate objects).
+ */
+export function definitionJson(node: GraphNode, codeHash: CodeHashOf = () => undefined): string {
   const def = node.def;
-  const id = (a: Action): unknown => actionIdentity(a, codeHash);
-  const clean = Array.isArray(def.clean) ? cleanActions(node).map(id) : (def.clean ?? false);
-  return JSON.stringify({ a: (def.actions ?? []).map(id), t: node.targets, c: clean });
+  const clean = Array.isArray(def.clean)
+    ? actionsJson(cleanActions(node), codeHash)
+    : JSON.stringify(def.clean ?? false);
+  return `{"a":${actionsJson(def.actions ?? NO_ACTIONS, codeHash)},"t":${JSON.stringify(node.targets)},"c":${clean}}`;
 }
 
 /** Modules defining the node's function actions (run and clean). */
 function codeModules(node: GraphNode): string[] {
   const out: string[] = [];
-  for (const a of [...(node.def.actions ?? []), ...cleanActions(node)]) {
-    if (a.kind === 'function' && a.module !== undefined && !out.includes(a.module))
-      out.push(a.module);
-  }
+  const add = (actions: readonly Action[]): void => {
+    for (const a of actions)
+      if (a.kind === 'function' && a.module !== undefined && !out.includes(a.module))
+        out.push(a.module);
+  };
+  add(node.def.actions ?? []);
+  add(cleanActions(node));
   return out;
+}
+
+/** True when the code hash of every function action's module is known without reading a file. */
+function codeKnown(actions: readonly Action[] | undefined, code: CodeFingerprints): boolean {
+  if (actions === undefined) return true;
+  for (const a of actions)
+    if (a.kind === 'function' && a.module !== undefined && code.peek(a.module) === undefined)
+      return false;
+  return true;
 }
 
 /** The parts other than the actions and files. */
 interface OtherParts {
   readonly config: string;
-  readonly env: Record<string, string>;
-  readonly tools: Record<string, string>;
-  readonly deps: Record<string, string>;
+  readonly env: Readonly<Record<string, string>>;
+  readonly tools: Readonly<Record<string, string>>;
+  readonly deps: Readonly<Record<string, string>>;
+}
+
+/** Shared by the parts of every task without env keys, tools or fingerprint deps (never written to). */
+const NONE: Readonly<Record<string, string>> = Object.freeze({});
+
+const NO_PARTS: FingerprintParts = Object.freeze({
+  actions: '',
+  config: '',
+  env: NONE,
+  tools: NONE,
+  files: NONE,
+  deps: NONE,
+});
+
+/**
+ * An empty record keyed by paths: a dictionary from the start (an object literal given one new
+ * path key per task would grow V8's shape transitions by one per task).
+ */
+export function pathRecord(): Record<string, string> {
+  return Object.create(null) as Record<string, string>;
 }
 
 /** Hash of file deps; a missing file hashes as '' (the caller reports missing-file-dep). */
@@ -75,7 +142,7 @@ export async function fileHashes(
   hasher: FileHasher,
   files: readonly string[],
 ): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
+  const out = pathRecord();
   for (const f of files) {
     const now = hasher.hashSync(f);
     out[f] = (now === NEEDS_HASHING ? await hasher.hash(f) : now) ?? '';
@@ -84,27 +151,57 @@ export async function fileHashes(
 }
 
 export interface EvaluateExtra {
-  readonly toolVersions: Record<string, string>;
+  readonly toolVersions: Readonly<Record<string, string>>;
   readonly alwaysMake: boolean;
   readonly depsWouldRun?: readonly string[];
 }
 
 /** Fingerprint parts known without reading files: everything but `actions` and `files`. */
-function partsWithout(node: GraphNode, ctx: EvaluateContext, extra: EvaluateExtra): OtherParts {
+function partsWithout(
+  node: GraphNode,
+  ctx: EvaluateContext,
+  toolVersions: Readonly<Record<string, string>>,
+): OtherParts {
   const def = node.def;
-  const env: Record<string, string> = {};
-  for (const k of def.envKeys ?? []) env[k] = hashString(ctx.envValues[k] ?? '');
-  const tools: Record<string, string> = {};
-  for (const [k, v] of Object.entries(extra.toolVersions)) tools[k] = hashString(v);
-  const deps: Record<string, string> = {};
-  for (const d of node.fingerprintDeps)
-    deps[d] = ctx.fingerprints.get(d) ?? ctx.state.get(d)?.fp ?? '';
+  let env = NONE;
+  if (def.envKeys !== undefined && def.envKeys.length > 0) {
+    const e: Record<string, string> = {};
+    for (const k of def.envKeys) e[k] = hashString(ctx.envValues[k] ?? '');
+    env = e;
+  }
+  let tools = NONE;
+  for (const k in toolVersions) {
+    if (tools === NONE) tools = {};
+    (tools as Record<string, string>)[k] = hashString(toolVersions[k] as string);
+  }
+  let deps = NONE;
+  if (node.fingerprintDeps.length > 0) {
+    const d: Record<string, string> = {};
+    for (const n of node.fingerprintDeps)
+      d[n] = ctx.fingerprints.get(n) ?? ctx.state.get(n)?.fp ?? '';
+    deps = d;
+  }
   return {
     config: def.config === undefined ? '' : hashString(JSON.stringify(def.config)),
     env,
     tools,
     deps,
   };
+}
+
+function recordJson(r: Readonly<Record<string, string>>): string {
+  return r === NONE ? '{}' : JSON.stringify(r);
+}
+
+/**
+ * The task's fingerprint: one hash of the definition JSON and of
+ * `JSON.stringify([config, env, tools, files, deps])` (`filesJson` being the JSON of the file
+ * dep → hash record), the other parts written out without building the array.
+ */
+function fingerprintOf(defJson: string, base: OtherParts, filesJson: string): string {
+  return hashString(
+    `${defJson}\n[${JSON.stringify(base.config)},${recordJson(base.env)},${recordJson(base.tools)},${filesJson},${recordJson(base.deps)}]`,
+  );
 }
 
 function conclude(
@@ -117,14 +214,13 @@ function conclude(
   checks: (boolean | string)[],
   targetChanges?: readonly string[],
 ): Evaluation {
-  // One hash per task on the no-op path: the definition JSON and the other parts together.
-  // The per-part hashes (to say what changed) are only computed for a stale task. Code hashes
-  // were computed by the caller (peek then answers from the run's memo).
+  // One hash per task: the definition JSON and the other parts together. The per-part hashes
+  // (to say what changed) are only computed for a stale task. Code hashes were computed by the
+  // caller (peek then answers from the run's memo).
   const code = codeFingerprintsFor(ctx.hasher);
-  const defJson = definitionJson(node, (m) => code.peek(m));
-  const fp = hashString(
-    `${defJson}\n${JSON.stringify([base.config, base.env, base.tools, files, base.deps])}`,
-  );
+  const defJson = definitionJson(node, code.peekHash);
+  const filesJson = JSON.stringify(files);
+  const fp = fingerprintOf(defJson, base, filesJson);
   let parts: FingerprintParts | undefined;
   const fullParts = (): FingerprintParts =>
     (parts ??= {
@@ -154,7 +250,11 @@ function conclude(
     alwaysMake: extra.alwaysMake,
     depsWouldRun: extra.depsWouldRun,
   });
-  return { fp, files, partsJson: () => JSON.stringify(fullParts()), targets, reasons };
+  // JSON.stringify(fullParts()), written out (the file record's JSON is the fingerprint's).
+  const partsJson = (): string =>
+    `{"actions":"${parts?.actions ?? hashString(defJson)}","config":${JSON.stringify(base.config)},` +
+    `"env":${recordJson(base.env)},"tools":${recordJson(base.tools)},"files":${filesJson},"deps":${recordJson(base.deps)}}`;
+  return { fp, files, partsJson, targets, reasons };
 }
 
 export async function evaluateTask(
@@ -162,27 +262,27 @@ export async function evaluateTask(
   ctx: EvaluateContext,
   extra: EvaluateExtra,
 ): Promise<Evaluation> {
-  const base = partsWithout(node, ctx, extra);
-  const files = await fileHashes(ctx.hasher, node.fileDeps);
+  // Awaits only what must be read asynchronously (a large file, a function check): a cold
+  // build of many small files makes no promise per file.
+  const base = partsWithout(node, ctx, extra.toolVersions);
+  const hasher = ctx.hasher;
+  const files = pathRecord();
+  for (const f of node.fileDeps) {
+    const now = hasher.hashSync(f);
+    files[f] = (now === NEEDS_HASHING ? await hasher.hash(f) : now) ?? '';
+  }
   const targets: (readonly [string, string | undefined])[] = [];
   for (const t of node.targets) {
-    const now = ctx.hasher.hashSync(t);
-    targets.push([t, now === NEEDS_HASHING ? await ctx.hasher.hash(t) : now]);
+    const now = hasher.hashSync(t);
+    targets.push([t, now === NEEDS_HASHING ? await hasher.hash(t) : now]);
   }
   const checks: (boolean | string)[] = [];
   for (const c of node.def.uptodate ?? []) checks.push(typeof c === 'function' ? await c() : c);
-  const code = codeFingerprintsFor(ctx.hasher);
-  for (const m of codeModules(node)) await code.hash(m);
-  return conclude(
-    node,
-    ctx,
-    extra,
-    base,
-    files,
-    targets,
-    checks,
-    await targetCheckChanges(node, ctx),
-  );
+  const code = codeFingerprintsFor(hasher);
+  for (const m of codeModules(node)) if (code.peek(m) === undefined) await code.hash(m);
+  const changes =
+    node.def.targetCheck === undefined ? undefined : await targetCheckChanges(node, ctx);
+  return conclude(node, ctx, extra, base, files, targets, checks, changes);
 }
 
 /**
@@ -203,34 +303,76 @@ async function targetCheckChanges(
 }
 
 /**
- * The same evaluation without any await, when everything is known from this run's lookups
- * and the stat cache (the no-op path of a large build); undefined when a file must be read,
- * a file dep is missing or an uptodate check is a function.
+ * The fingerprint of a task found up to date (or of a group) without any await, from this
+ * run's lookups and the stat cache: the no-op path of a large build, with no object, array or
+ * closure per task. Undefined when the task needs {@link evaluateTask}: a file to read, a
+ * missing file dep, a function uptodate check, a target check, or any reason to run (the full
+ * evaluation then says which).
  */
-export function evaluateTaskSync(
+export function upToDateSync(
   node: GraphNode,
   ctx: EvaluateContext,
-  extra: EvaluateExtra,
-): Evaluation | undefined {
-  const files: Record<string, string> = {};
-  for (const f of node.fileDeps) {
-    const h = ctx.hasher.peek(f);
+  toolVersions: Readonly<Record<string, string>>,
+): string | undefined {
+  const def = node.def;
+  if (def.targetCheck !== undefined) return undefined;
+  let checksPass = true;
+  const uptodate = def.uptodate;
+  if (uptodate !== undefined) {
+    for (const c of uptodate) {
+      if (typeof c === 'function') return undefined;
+      if (!c) checksPass = false;
+    }
+  }
+  const hasher = ctx.hasher;
+  // The JSON of the file dep → hash record, as JSON.stringify writes it (the graph holds each
+  // file dep once; hashes are base64url, which needs no escaping).
+  let filesJson = '{';
+  const fileDeps = node.fileDeps;
+  for (let i = 0; i < fileDeps.length; i++) {
+    const f = fileDeps[i] as string;
+    const h = hasher.peek(f);
     if (h === NEEDS_HASHING || h === undefined) return undefined;
-    files[f] = h;
+    filesJson += `${i === 0 ? '' : ','}${JSON.stringify(f)}:"${h}"`;
   }
-  const targets: (readonly [string, string | undefined])[] = [];
+  filesJson += '}';
+  const previous = node.isGroup ? undefined : ctx.state.get(node.name);
+  // Every target present and as recorded (the common no-op), else the full rules below decide.
+  let targetsAsRecorded = previous !== undefined;
   for (const t of node.targets) {
-    const h = ctx.hasher.peek(t);
+    const h = hasher.peek(t);
     if (h === NEEDS_HASHING) return undefined;
-    targets.push([t, h]);
+    if (h === undefined || previous?.targets[t] !== h) targetsAsRecorded = false;
   }
-  if (node.def.targetCheck !== undefined) return undefined;
-  const checks: (boolean | string)[] = [];
-  for (const c of node.def.uptodate ?? []) {
-    if (typeof c === 'function') return undefined;
-    checks.push(c);
-  }
-  const code = codeFingerprintsFor(ctx.hasher);
-  for (const m of codeModules(node)) if (code.peek(m) === undefined) return undefined;
-  return conclude(node, ctx, extra, partsWithout(node, ctx, extra), files, targets, checks);
+  const code = codeFingerprintsFor(hasher);
+  if (!codeKnown(def.actions, code) || !codeKnown(cleanActions(node), code)) return undefined;
+  const fp = fingerprintOf(
+    definitionJson(node, code.peekHash),
+    partsWithout(node, ctx, toolVersions),
+    filesJson,
+  );
+  if (node.isGroup) return fp;
+  // What staleReasons finds empty in the common case: file deps, stored state with this
+  // fingerprint, the targets as recorded and every uptodate check true.
+  if (targetsAsRecorded && checksPass && fileDeps.length > 0 && previous?.fp === fp) return fp;
+  if (previous !== undefined && previous.fp !== fp) return undefined;
+  // The other rules (a task without file deps, or without stored state, may be up to date).
+  const targets: (readonly [string, string | undefined])[] = node.targets.map((t) => {
+    const h = hasher.peek(t);
+    return [t, typeof h === 'string' ? h : undefined];
+  });
+  const reasons = staleReasons({
+    root: ctx.root,
+    previous,
+    // Only read when the fingerprint differs, which returned above; were it read, its reasons
+    // would only send the task to the full evaluation.
+    parts: NO_PARTS,
+    fp,
+    targets,
+    hasFileDeps: fileDeps.length > 0,
+    needsState: def.config !== undefined && node.targets.length > 0,
+    checks: (def.uptodate ?? []) as readonly (boolean | string)[],
+    alwaysMake: false,
+  });
+  return reasons.length === 0 ? fp : undefined;
 }

@@ -35,6 +35,9 @@ export type FileRecord = [number, number, number, string, 0 | 1, number?];
  */
 export type ModuleRecord = [string, string[]];
 
+/** statSync's options: a missing file is `undefined`, not an exception. */
+const STAT_OPTIONS = { throwIfNoEntry: false } as const;
+
 /** Files younger than this (ms) when hashed are re-hashed on next use. */
 export const RACY_MS = 30;
 const SMALL_FILE = 8 * 1024 * 1024;
@@ -67,7 +70,8 @@ let scratch = Buffer.allocUnsafe(64 * 1024);
 
 /**
  * The content hash of a file of at most {@link SMALL_FILE} bytes (by its stat), read
- * synchronously into a reused buffer (open, read, close: no fstat, no allocation).
+ * synchronously into a reused buffer (open, read, close: no fstat, no allocation; one read
+ * when the file has the size its stat gave).
  */
 function hashSmallSync(file: string, size: number): string {
   if (scratch.length <= size) scratch = Buffer.allocUnsafe(Math.min(SMALL_FILE + 1, size * 2 + 1));
@@ -78,6 +82,9 @@ function hashSmallSync(file: string, size: number): string {
       const got = readSync(fd, scratch, n, scratch.length - n, null);
       if (got === 0) return hashBytes(scratch.subarray(0, n));
       n += got;
+      // The size of the stat, read without filling the buffer: the end of the file, no read to
+      // see it (a file written to after its stat has a newer stat: its record never matches).
+      if (n === size) return hashBytes(scratch.subarray(0, n));
     }
   } finally {
     closeSync(fd);
@@ -135,9 +142,9 @@ export class FileHasher {
   misses = 0;
   /**
    * Hashes already looked up in this run (a file read by many tasks is stat'ed once). Entries
-   * are dropped when a task producing them is about to run ({@link invalidate}).
+   * are dropped when a task producing them is about to run ({@link invalidate}); null: missing.
    */
-  private readonly memo = new Map<string, string | undefined>();
+  private readonly memo = new Map<string, string | null>();
 
   constructor(cache: MapLike<FileRecord>, modules: MapLike<ModuleRecord> = new Map()) {
     this.cache = cache;
@@ -151,11 +158,12 @@ export class FileHasher {
    * targets included) avoids a promise per file.
    */
   peek(file: string): string | undefined | typeof NEEDS_HASHING {
-    if (this.memo.has(file)) return this.memo.get(file);
-    if (this.unread.has(file)) return NEEDS_HASHING;
-    const st = statSync(file, { throwIfNoEntry: false });
+    const seen = this.memo.get(file);
+    if (seen !== undefined) return seen ?? undefined;
+    if (this.unread.size > 0 && this.unread.has(file)) return NEEDS_HASHING;
+    const st = statSync(file, STAT_OPTIONS);
     if (st === undefined) {
-      this.memo.set(file, undefined);
+      this.memo.set(file, null);
       return undefined;
     }
     let scan: TreeScan | undefined;
@@ -309,28 +317,51 @@ export class FileHasher {
   /**
    * Re-hashes racy records (called before the cache is saved), so that the next no-op run
    * trusts every record and reads no file: files changed less than {@link RACY_MS} ago are
-   * waited for (at most that long) rather than left racy.
+   * waited for (at most that long) rather than left racy. Those already past the margin are
+   * read first, while the youngest age (the wait mostly costs nothing).
    */
   async settle(): Promise<void> {
     // The stat each racy record was taken with is the "before" (one stat per file, after the wait).
-    const racy: [string, FileRecord][] = [];
+    const now = Date.now();
+    const old: [string, FileRecord][] = [];
+    const young: [string, FileRecord][] = [];
     let youngest = 0;
     for (const [file, rec] of this.cache) {
       if (rec[4] === 1) continue;
-      racy.push([file, rec]);
-      youngest = Math.max(youngest, rec[0], rec[5] ?? 0);
+      const changed = Math.max(rec[0], rec[5] ?? 0);
+      if (changed < now - RACY_MS) old.push([file, rec]);
+      else {
+        young.push([file, rec]);
+        youngest = Math.max(youngest, changed);
+      }
     }
-    const wait = youngest + RACY_MS + 1 - Date.now();
-    if (wait > 0 && wait <= RACY_MS + 1) await new Promise((r) => setTimeout(r, wait));
+    await this.rehash(old);
+    // A timer may fire early by the wall clock (it counts from the loop's cached time): wait again
+    // until the clock is past the margin, else the records would stay racy.
+    for (
+      let wait = youngest + RACY_MS + 1 - Date.now();
+      wait > 0 && wait <= RACY_MS + 1;
+      wait = youngest + RACY_MS + 1 - Date.now()
+    )
+      await new Promise((r) => setTimeout(r, wait));
+    await this.rehash(young);
+  }
+
+  /** Hashes racy records again, each with a stat taken before the read. */
+  private async rehash(racy: readonly [string, FileRecord][]): Promise<void> {
     for (const [file, rec] of racy) {
-      const st = statSync(file, { throwIfNoEntry: false });
+      const st = statSync(file, STAT_OPTIONS);
       if (st === undefined || !st.isFile()) {
         this.cache.delete(file);
         continue;
       }
       // Changed since it was hashed: leave it racy, the next run hashes it again.
       if (!isSameStat(rec, st)) continue;
-      this.remember(file, await hashContent(file, st.size), st);
+      this.remember(
+        file,
+        st.size > SMALL_FILE ? await hashContent(file, st.size) : hashSmallSync(file, st.size),
+        st,
+      );
     }
   }
 }

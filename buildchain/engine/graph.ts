@@ -36,8 +36,7 @@ const NAME_RE = /^[A-Za-z0-9_.@+-]+(:[A-Za-z0-9_.@+=,-]+)*$/;
 
 /** True for names whose first or last segment starts with `_`. */
 export function isPrivateName(name: string): boolean {
-  const parts = name.split(':');
-  return (parts[0] ?? '').startsWith('_') || (parts[parts.length - 1] ?? '').startsWith('_');
+  return name.startsWith('_') || name.charCodeAt(name.lastIndexOf(':') + 1) === 0x5f;
 }
 
 /** A wildcard's test, or a group prefix's (`images` matches `images:*`). */
@@ -60,9 +59,12 @@ export class TaskGraph {
   private readonly patternCache = new Map<string, string[]>();
   private readonly aliasPatternCache = new Map<string, string[]>();
   private hasOutsideTargets = false;
+  /** `root` + '/'. */
+  private readonly rootSlash: string;
 
   constructor(root: string, definitions: readonly TaskDefinition[]) {
     this.root = root;
+    this.rootSlash = `${root}/`;
     for (const def of definitions) this.addNode(def);
     for (const node of this.nodes.values()) this.linkNode(node);
     this.checkCycles([...this.nodes.keys()]);
@@ -86,12 +88,19 @@ export class TaskGraph {
         throw new UsageError('invalid-task', `${t} is a target of both ${other} and ${def.name}`);
       }
       this.targetOwner.set(t, def.name);
-      if (!t.startsWith(`${this.root}/`)) this.hasOutsideTargets = true;
+      if (!t.startsWith(this.rootSlash)) this.hasOutsideTargets = true;
+    }
+    const given = def.fileDeps ?? [];
+    let fileDeps = given.map((f) => this.abs(f));
+    // Each file once (the fingerprint's file record has one entry per file).
+    if (fileDeps.length > 1) {
+      const unique = new Set(fileDeps);
+      if (unique.size < fileDeps.length) fileDeps = [...unique];
     }
     this.nodes.set(def.name, {
       name: def.name,
       def,
-      fileDeps: (def.fileDeps ?? []).map((f) => this.abs(f)),
+      fileDeps,
       targets,
       deps: [],
       fingerprintDeps: [],
@@ -120,9 +129,9 @@ export class TaskGraph {
     const def = node.def;
     if (def.taskDeps === undefined && def.dynamicDeps === undefined && node.fileDeps.length <= 1) {
       // The common leaf task (one input, no explicit deps): no Set to build.
-      const owner =
-        node.fileDeps.length === 1 ? this.producersOf(node.fileDeps, node.name) : undefined;
-      node.deps = owner === undefined || owner.size === 0 ? [] : [...owner];
+      const file = node.fileDeps[0];
+      const owner = file === undefined ? undefined : this.producerOf(file, node.name);
+      node.deps = owner === undefined ? [] : [owner];
       return;
     }
     const deps = new Set<string>();
@@ -149,21 +158,24 @@ export class TaskGraph {
   producersOf(files: readonly string[], self: string): Set<string> {
     const out = new Set<string>();
     for (const f of files) {
-      let p = f;
-      for (;;) {
-        const owner = this.targetOwner.get(p);
-        if (owner !== undefined && owner !== self) {
-          out.add(owner);
-          break;
-        }
-        // Ancestors above the project root are only looked at when some target is out there.
-        if (p === this.root && !this.hasOutsideTargets) break;
-        const cut = p.lastIndexOf('/');
-        if (cut <= 0) break;
-        p = p.slice(0, cut);
-      }
+      const owner = this.producerOf(f, self);
+      if (owner !== undefined) out.add(owner);
     }
     return out;
+  }
+
+  /** The task other than `self` producing `file` (as a target or under a directory target). */
+  private producerOf(file: string, self: string): string | undefined {
+    let p = file;
+    for (;;) {
+      const owner = this.targetOwner.get(p);
+      if (owner !== undefined && owner !== self) return owner;
+      // Ancestors above the project root are only looked at when some target is out there.
+      if (p === this.root && !this.hasOutsideTargets) return undefined;
+      const cut = p.lastIndexOf('/');
+      if (cut <= 0) return undefined;
+      p = p.slice(0, cut);
+    }
   }
 
   /** Absolute path of a file dep or target (relative to the project root). */
@@ -251,22 +263,33 @@ export class TaskGraph {
   closure(roots: readonly string[]): string[] {
     const order: string[] = [];
     const seen = new Set<string>();
+    // Iterative post-order DFS (deep chains must not overflow the stack), the stack as parallel
+    // arrays: the task, its deps, the next dep to look at.
+    const names: string[] = [];
+    const depsOf: (readonly string[])[] = [];
+    const next: number[] = [];
     for (const r of roots) {
       if (seen.has(r)) continue;
       seen.add(r);
-      // Iterative post-order DFS: deep chains must not overflow the stack.
-      const stack: { name: string; i: number }[] = [{ name: r, i: 0 }];
-      while (stack.length > 0) {
-        const top = stack[stack.length - 1];
-        if (top === undefined) break;
-        const deps = this.nodes.get(top.name)?.deps ?? [];
-        const next = deps[top.i++];
-        if (next === undefined) {
-          order.push(top.name);
-          stack.pop();
-        } else if (!seen.has(next)) {
-          seen.add(next);
-          stack.push({ name: next, i: 0 });
+      names.push(r);
+      depsOf.push(this.nodes.get(r)?.deps ?? []);
+      next.push(0);
+      for (let top = 0; top >= 0; top = names.length - 1) {
+        const deps = depsOf[top] as readonly string[];
+        const i = next[top] as number;
+        if (i === deps.length) {
+          order.push(names.pop() as string);
+          depsOf.pop();
+          next.pop();
+          continue;
+        }
+        next[top] = i + 1;
+        const d = deps[i] as string;
+        if (!seen.has(d)) {
+          seen.add(d);
+          names.push(d);
+          depsOf.push(this.nodes.get(d)?.deps ?? []);
+          next.push(0);
         }
       }
     }
@@ -274,29 +297,48 @@ export class TaskGraph {
   }
 
   /** Throws `cycle` naming the loop when the dependencies of `names` are not a DAG. */
-  checkCycles(names: readonly string[]): void {
+  checkCycles(roots: readonly string[]): void {
+    // 1: on the current path, 2: done (no cycle through it).
     const state = new Map<string, 1 | 2>();
-    for (const r of names) {
+    const names: string[] = [];
+    const depsOf: (readonly string[])[] = [];
+    const next: number[] = [];
+    for (const r of roots) {
       if (state.has(r)) continue;
-      const stack: { name: string; i: number }[] = [{ name: r, i: 0 }];
+      const rootDeps = this.nodes.get(r)?.deps ?? [];
+      if (rootDeps.length === 0) {
+        state.set(r, 2);
+        continue;
+      }
       state.set(r, 1);
-      while (stack.length > 0) {
-        const top = stack[stack.length - 1];
-        if (top === undefined) break;
-        const next = (this.nodes.get(top.name)?.deps ?? [])[top.i++];
-        if (next === undefined) {
-          state.set(top.name, 2);
-          stack.pop();
-        } else if (state.get(next) === 1) {
-          const loop = stack.slice(stack.findIndex((s) => s.name === next)).map((s) => s.name);
+      names.push(r);
+      depsOf.push(rootDeps);
+      next.push(0);
+      for (let top = 0; top >= 0; top = names.length - 1) {
+        const deps = depsOf[top] as readonly string[];
+        const i = next[top] as number;
+        if (i === deps.length) {
+          state.set(names.pop() as string, 2);
+          depsOf.pop();
+          next.pop();
+          continue;
+        }
+        next[top] = i + 1;
+        const d = deps[i] as string;
+        const seen = state.get(d);
+        if (seen === 1) {
+          const loop = names.slice(names.indexOf(d));
           throw new UsageError(
             'cycle',
-            `dependency cycle: ${[...loop, next].join(' -> ')}`,
+            `dependency cycle: ${[...loop, d].join(' -> ')}`,
             'remove one of these dependencies (a target that is also a file dep counts)',
           );
-        } else if (!state.has(next)) {
-          state.set(next, 1);
-          stack.push({ name: next, i: 0 });
+        }
+        if (seen === undefined) {
+          state.set(d, 1);
+          names.push(d);
+          depsOf.push(this.nodes.get(d)?.deps ?? []);
+          next.push(0);
         }
       }
     }
@@ -308,7 +350,11 @@ export class TaskGraph {
     if (node === undefined) return [];
     const extraFiles = fileDeps.map((f) => this.abs(f));
     const known = new Set(node.fileDeps);
-    for (const f of extraFiles) if (!known.has(f)) node.fileDeps.push(f);
+    for (const f of extraFiles) {
+      if (known.has(f)) continue;
+      known.add(f);
+      node.fileDeps.push(f);
+    }
     const added: string[] = [];
     const deps = new Set(node.deps);
     for (const p of taskDeps) {

@@ -56,18 +56,24 @@ export function chainWeights(
   return rank;
 }
 
-/** A binary heap of task names: highest weight first, then first in. */
+/**
+ * A binary heap of task names: highest weight first, then first in. Without weights (one
+ * worker), a plain first-in first-out list.
+ */
 export class ReadyQueue {
   private readonly heap: { name: string; rank: number; seq: number }[] = [];
   private seq = 0;
-  private readonly rankOf: (name: string) => number;
+  private readonly rankOf: ((name: string) => number) | undefined;
+  /** The FIFO (no weights), and the index of its first entry. */
+  private readonly fifo: string[] = [];
+  private head = 0;
 
-  constructor(rankOf: (name: string) => number) {
+  constructor(rankOf?: (name: string) => number) {
     this.rankOf = rankOf;
   }
 
   get size(): number {
-    return this.heap.length;
+    return this.rankOf === undefined ? this.fifo.length - this.head : this.heap.length;
   }
 
   private before(i: number, j: number): boolean {
@@ -86,6 +92,10 @@ export class ReadyQueue {
   }
 
   push(name: string): void {
+    if (this.rankOf === undefined) {
+      this.fifo.push(name);
+      return;
+    }
     this.heap.push({ name, rank: this.rankOf(name), seq: this.seq++ });
     let i = this.heap.length - 1;
     while (i > 0) {
@@ -97,6 +107,16 @@ export class ReadyQueue {
   }
 
   pop(): string | undefined {
+    if (this.rankOf === undefined) {
+      if (this.head === this.fifo.length) return undefined;
+      const name = this.fifo[this.head++];
+      // Drop the consumed half now and then (a long run pushes and pops many names).
+      if (this.head > 1024 && this.head * 2 > this.fifo.length) {
+        this.fifo.splice(0, this.head);
+        this.head = 0;
+      }
+      return name;
+    }
     const top = this.heap[0];
     const last = this.heap.pop();
     if (top === undefined || last === undefined || this.heap.length === 0) return top?.name;

@@ -7,7 +7,13 @@
 import path from 'node:path';
 import type { Reporter, SummaryCounts } from './events.ts';
 import { countOutcomes, failEvent, type TaskOutcome } from './outcomes.ts';
-import { evaluateTask, evaluateTaskSync, type Evaluation } from './evaluate.ts';
+import {
+  evaluateTask,
+  pathRecord,
+  upToDateSync,
+  type EvaluateContext,
+  type Evaluation,
+} from './evaluate.ts';
 import { toTaskError } from './failures.ts';
 import { NEEDS_HASHING, type FileHasher } from './fingerprint.ts';
 import type { GraphNode, TaskGraph } from './graph.ts';
@@ -54,6 +60,9 @@ export interface ScheduleResult {
 
 const FLUSH_INTERVAL_MS = 2000;
 
+/** The tool versions of a task naming no tool. */
+const NO_TOOLS: Readonly<Record<string, string>> = Object.freeze({});
+
 /** The declared env keys with their effective values (unset keys are left out). */
 function declaredEnv(
   keys: readonly string[],
@@ -97,14 +106,23 @@ class Schedule {
   private readonly cacheLane: string[] = [];
   /** Tasks whose restore missed, waiting for a worker to run their actions. */
   private readonly waiting: { name: string; resume: () => void }[] = [];
+  /** What evaluating a task reads (one object for the run). */
+  private readonly ctx: EvaluateContext;
 
   constructor(opts: SchedulerOptions) {
     this.o = opts;
+    this.ctx = {
+      root: opts.graph.root,
+      hasher: opts.hasher,
+      state: opts.state,
+      envValues: opts.envValues,
+      fingerprints: this.fingerprints,
+    };
     // One worker runs one task at a time whatever the order: ready order (definition order)
     // kept, and no weighing pass over a large graph.
     const ranks =
       opts.workers > 1 ? chainWeights(opts.selected, (n) => opts.graph.get(n).deps) : undefined;
-    this.ready = new ReadyQueue(ranks === undefined ? () => 0 : (n) => ranks.get(n) ?? 0);
+    this.ready = new ReadyQueue(ranks === undefined ? undefined : (n) => ranks.get(n) ?? 0);
   }
 
   async run(): Promise<ScheduleResult> {
@@ -290,23 +308,16 @@ class Schedule {
     const o = this.o;
     const node = o.graph.get(name);
     if (node.def.dynamicDeps !== undefined || o.alwaysMake) return false;
-    if (node.deps.some((d) => this.isBad(d) || (o.dryRun && this.outcomes.get(d) === 'would-run')))
-      return false;
-    const toolVersions = o.tools.versionsSync(node.def.tools ?? []);
+    for (const d of node.deps) {
+      if (this.isBad(d) || (o.dryRun && this.outcomes.get(d) === 'would-run')) return false;
+    }
+    const tools = node.def.tools;
+    const toolVersions =
+      tools === undefined || tools.length === 0 ? NO_TOOLS : o.tools.versionsSync(tools);
     if (toolVersions === undefined) return false;
-    const ev = evaluateTaskSync(
-      node,
-      {
-        root: o.graph.root,
-        hasher: o.hasher,
-        state: o.state,
-        envValues: o.envValues,
-        fingerprints: this.fingerprints,
-      },
-      { toolVersions, alwaysMake: false },
-    );
-    if (ev === undefined || (ev.reasons.length > 0 && !node.isGroup)) return false;
-    this.fingerprints.set(name, ev.fp);
+    const fp = upToDateSync(node, this.ctx, toolVersions);
+    if (fp === undefined) return false;
+    this.fingerprints.set(name, fp);
     const reason = node.isGroup ? 'no-actions' : 'up-to-date';
     o.reporter.emit({ event: 'skip', task: name, reason, reasons: [] });
     this.finish(name, node.isGroup ? 'group' : 'up-to-date');
@@ -321,17 +332,11 @@ class Schedule {
     const depsWouldRun = o.dryRun
       ? node.deps.filter((d) => this.outcomes.get(d) === 'would-run' && !this.alwaysOnly.has(d))
       : [];
-    const ev = await evaluateTask(
-      node,
-      {
-        root: o.graph.root,
-        hasher: o.hasher,
-        state: o.state,
-        envValues: o.envValues,
-        fingerprints: this.fingerprints,
-      },
-      { toolVersions, alwaysMake: o.alwaysMake, depsWouldRun },
-    );
+    const ev = await evaluateTask(node, this.ctx, {
+      toolVersions,
+      alwaysMake: o.alwaysMake,
+      depsWouldRun,
+    });
     this.fingerprints.set(name, ev.fp);
     this.checkFileDeps(name, ev, depsWouldRun.length > 0);
     if (node.isGroup) {
@@ -357,7 +362,8 @@ class Schedule {
       o.hasher.invalidate(t);
       if (h?.startsWith('d:') === true) o.hasher.forgetUnder(t);
     }
-    const cached = o.alwaysMake ? undefined : await this.restoreOffWorker(name, node);
+    const cached =
+      o.alwaysMake || o.cache === undefined ? undefined : await this.restoreOffWorker(name, node);
     if (cached !== undefined) {
       await this.record(name, ev);
       const { key, bytes } = cached;
@@ -388,7 +394,7 @@ class Schedule {
     });
     if (o.signal.aborted) throw new TaskError('aborted', 'interrupted');
     await this.record(name, ev);
-    await o.cache?.save(node);
+    if (o.cache !== undefined) await o.cache.save(node);
     o.reporter.emit({ event: 'done', task: name, durationMs: Date.now() - started });
     this.finish(name, 'done');
   }
@@ -426,7 +432,7 @@ class Schedule {
   private async record(name: string, ev: Evaluation): Promise<void> {
     const o = this.o;
     const node = o.graph.get(name);
-    const targets: Record<string, string> = {};
+    const targets = pathRecord();
     const missing: string[] = [];
     for (const t of node.targets) {
       o.hasher.invalidate(t);
@@ -442,7 +448,8 @@ class Schedule {
         hint: `the actions of ${name} succeeded but did not create its declared targets`,
       });
     }
-    const observed = await node.def.targetCheck?.observe();
+    const check = node.def.targetCheck;
+    const observed = check === undefined ? undefined : await check.observe();
     o.state.set(name, {
       fp: ev.fp,
       parts: ev.partsJson(),
@@ -453,8 +460,10 @@ class Schedule {
 
   /** Throws `missing-file-dep` for a file dep that does not exist and that no task produces. */
   private checkFileDeps(name: string, ev: Evaluation, depWouldRun: boolean): void {
-    for (const [file, hash] of Object.entries(ev.files)) {
-      if (hash !== '') continue;
+    const files = ev.files;
+    // The record's keys are the node's file deps (an array walks faster than a dictionary).
+    for (const file of this.o.graph.get(name).fileDeps) {
+      if (files[file] !== '') continue;
       const producers = [...this.o.graph.producersOf([file], name)];
       if (depWouldRun && producers.some((p) => this.outcomes.get(p) === 'would-run')) continue;
       const rel = path.relative(this.o.graph.root, file);

@@ -32,7 +32,11 @@ export interface UptodateInput {
 const MAX_REASONS = 20;
 
 function rel(root: string, p: string): string {
-  const r = path.relative(root, p);
+  // The graph's paths are normalized: one under the root is the rest of it.
+  const r =
+    p.startsWith(root) && p.charCodeAt(root.length) === 0x2f && !root.endsWith('/')
+      ? p.slice(root.length + 1)
+      : path.relative(root, p);
   return r.startsWith('..') ? p : r;
 }
 

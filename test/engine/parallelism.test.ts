@@ -124,4 +124,20 @@ describe('ready queue', () => {
       undefined,
     ]);
   });
+
+  it('without weights (one worker) is first in, first out, through many pushes and pops', () => {
+    const q = new ReadyQueue();
+    const out: (string | undefined)[] = [];
+    for (let i = 0; i < 5000; i++) {
+      q.push(`a${i}`);
+      q.push(`b${i}`);
+      out.push(q.pop());
+    }
+    expect(q.size).toBe(5000);
+    while (q.size > 0) out.push(q.pop());
+    expect(q.pop()).toBeUndefined();
+    const expected: string[] = [];
+    for (let i = 0; i < 5000; i++) expected.push(`a${i}`, `b${i}`);
+    expect(out).toEqual(expected);
+  });
 });

@@ -79,8 +79,97 @@ describe('StateStore', () => {
     a.save();
     expect(() => readFileSync(path.join(tmp.path, 'state.log'))).toThrow();
     expect(JSON.parse(readFileSync(path.join(tmp.path, 'state.json'), 'utf8'))).toMatchObject({
-      tasks: { t: { fp: '1' } },
+      version: 4,
+      tasks: [['t', '1', '{}', []]],
     });
+  });
+
+  it('keeps every field through a save and a load (targets, observed values, file records)', () => {
+    const a = StateStore.open(tmp.path);
+    a.set('t', { fp: 'f1', parts: '{"x":1}', targets: { '/r/a': 'ha', '/r/b': 'hb' } });
+    a.set('n', { fp: 'f2', parts: '{}', targets: {}, observed: null });
+    a.set('o', { fp: 'f3', parts: '{}', targets: {}, observed: { links: [['a', 'b']] } });
+    a.files.set('/r/a', [1.5, 2, 3, 'ha', 1, 4.25]);
+    a.files.set('/r/old', [1, 2, 3, 'hx', 0]);
+    a.markDirty();
+    a.save();
+    const b = StateStore.open(tmp.path);
+    expect(b.get('t')).toEqual({
+      fp: 'f1',
+      parts: '{"x":1}',
+      targets: { '/r/a': 'ha', '/r/b': 'hb' },
+    });
+    expect(b.get('t')?.targets['/r/b']).toBe('hb');
+    expect(b.get('n')).toEqual({ fp: 'f2', parts: '{}', targets: {}, observed: null });
+    expect(b.get('n')).toHaveProperty('observed');
+    expect(b.get('t')).not.toHaveProperty('observed');
+    expect(b.get('o')?.observed).toEqual({ links: [['a', 'b']] });
+    expect(b.files.get('/r/a')).toEqual([1.5, 2, 3, 'ha', 1, 4.25]);
+    expect(b.files.get('/r/old')).toEqual([1, 2, 3, 'hx', 0]);
+  });
+
+  it('reads a version 3 snapshot (objects) and writes it back as version 4', () => {
+    const v3 = {
+      version: 3,
+      tasks: {
+        t: { fp: 'f1', parts: '{}', targets: { '/r/a': 'ha' } },
+        o: { fp: 'f2', parts: '{}', targets: {}, observed: [1] },
+        bad: { fp: 'f3', parts: { not: 'a string' }, targets: {} },
+      },
+      files: { '/r/a': [1.5, 2, 3, 'ha', 1, 4.25], '/r/bad': 'nope' },
+      tools: { '/usr/bin/x': [1, 2, 3, 'x 1.0'] },
+      modules: { '/m.ts': ['hm', ['/n.ts']] },
+    };
+    writeFileSync(path.join(tmp.path, 'state.json'), JSON.stringify(v3));
+    const a = StateStore.open(tmp.path);
+    expect(a.get('t')).toEqual({ fp: 'f1', parts: '{}', targets: { '/r/a': 'ha' } });
+    expect(a.get('o')?.observed).toEqual([1]);
+    expect(a.get('bad')).toBeUndefined();
+    expect(a.files.get('/r/a')).toEqual([1.5, 2, 3, 'ha', 1, 4.25]);
+    expect(a.files.has('/r/bad')).toBe(false);
+    expect(a.tools.get('/usr/bin/x')).toEqual([1, 2, 3, 'x 1.0']);
+    expect(a.modules.get('/m.ts')).toEqual(['hm', ['/n.ts']]);
+    // Nothing changed, yet the save writes the current format (once).
+    a.save();
+    const saved = JSON.parse(readFileSync(path.join(tmp.path, 'state.json'), 'utf8')) as {
+      version: number;
+    };
+    expect(saved.version).toBe(4);
+    const b = StateStore.open(tmp.path);
+    expect(b.get('t')).toEqual(a.get('t'));
+    expect(b.get('o')?.observed).toEqual([1]);
+    expect(b.files.get('/r/a')).toEqual([1.5, 2, 3, 'ha', 1, 4.25]);
+    expect(b.modules.get('/m.ts')).toEqual(['hm', ['/n.ts']]);
+  });
+
+  it('skips damaged rows of a snapshot (those tasks are stale), never misreads them', () => {
+    const rows = {
+      version: 4,
+      tasks: [
+        ['ok', 'f1', '{}', ['/r/a', 'ha']],
+        ['odd-targets', 'f2', '{}', ['/r/a']],
+        ['no-parts', 'f3', null, []],
+        [7, 'f4', '{}', []],
+        'not a row',
+        ['obs', 'f5', '{}', [], { k: 1 }],
+      ],
+      files: ['/r/a', 1, 2, 3, 'ha', 1, 4, '/r/b', 'x', 2, 3, 'hb', 1, 4],
+      tools: [],
+      modules: null,
+    };
+    writeFileSync(path.join(tmp.path, 'state.json'), JSON.stringify(rows));
+    const a = StateStore.open(tmp.path);
+    expect([...a.tasks.keys()]).toEqual(['ok', 'obs']);
+    expect(a.get('obs')?.observed).toEqual({ k: 1 });
+    expect(a.files.get('/r/a')).toEqual([1, 2, 3, 'ha', 1, 4]);
+    expect(a.files.has('/r/b')).toBe(false);
+    // A file list whose length is not a whole number of rows is dropped whole.
+    writeFileSync(
+      path.join(tmp.path, 'state.json'),
+      JSON.stringify({ ...rows, files: ['/r/a', 1, 2, 3, 'ha', 1] }),
+    );
+    expect(StateStore.open(tmp.path).files.size).toBe(0);
+    expect(StateStore.open(tmp.path).get('ok')?.targets).toEqual({ '/r/a': 'ha' });
   });
 });
 
@@ -216,6 +305,37 @@ describe('FileHasher', () => {
     expect(cache.get(f)?.[4]).toBe(1);
     expect(cache.get(f)?.[3]).toBe(h);
     expect(new FileHasher(cache).peek(f)).toBe(h);
+  });
+
+  it('settle re-reads the older racy records first, then the young ones, trusting all', async () => {
+    const older = path.join(tmp.path, 'older');
+    const fresh = path.join(tmp.path, 'fresh2');
+    writeFileSync(older, 'old content');
+    const past = new Date(Date.now() - 60_000);
+    utimesSync(older, past, past);
+    const cache = new Map<string, FileRecord>();
+    const hasher = new FileHasher(cache);
+    const ho = await hasher.hash(older);
+    // Recorded racy (as when it was hashed right after its write), its stat since unchanged.
+    const rec = cache.get(older);
+    if (rec === undefined) throw new Error('no record');
+    cache.set(older, [rec[0], rec[1], rec[2], 'stale-hash', 0, rec[5]]);
+    writeFileSync(fresh, 'just written');
+    const hf = await hasher.hash(fresh);
+    expect(cache.get(fresh)?.[4]).toBe(0);
+    await hasher.settle();
+    // The content was read again: the racy record's hash is replaced by the real one.
+    expect(cache.get(older)?.slice(3, 5)).toEqual([ho, 1]);
+    expect(cache.get(fresh)?.slice(3, 5)).toEqual([hf, 1]);
+    // Changed after its racy record was taken: left racy for the next run to read.
+    writeFileSync(older, 'edited!!!!!');
+    const again = new FileHasher(cache);
+    await again.hash(older);
+    const edited = cache.get(older);
+    if (edited === undefined) throw new Error('no record');
+    cache.set(older, [edited[0] - 1, edited[1], edited[2], edited[3], 0, edited[5]]);
+    await again.settle();
+    expect(cache.get(older)?.[4]).toBe(0);
   });
 
   it('a directory whose files are known from their stat is hashed without a read', async () => {

@@ -172,7 +172,8 @@ export async function run(args: string[]): Promise<void> {
       `# load ${os.loadavg()[0]?.toFixed(1) ?? '?'}: cpu_a_s=${a.cpuS.toFixed(2)} cpu_b_s=${b.cpuS.toFixed(2)} cpu_ratio=${(b.cpuS / a.cpuS).toFixed(2)}\n`,
     );
     // The embedded mirror's servers each runner started (each writes its config on start;
-    // the seeded copy holds none): B needs the registry for the image manifests only.
+    // the seeded copy holds none): B needs the registry for the image manifests, and nginx
+    // for the repomd.xml files the download's cache key is made of (docs/cache.md).
     const started = (dir: string): string =>
       [
         ['registry', 'registry/config.yml'],

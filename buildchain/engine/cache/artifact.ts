@@ -23,13 +23,14 @@ import {
   fstatSync,
   lstatSync,
   mkdirSync,
-  openSync,
+  open as openCallback,
   symlinkSync,
   writeSync,
   type Stats,
 } from 'node:fs';
 import { chmod, lstat, mkdir, open, readlink, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Readable } from 'node:stream';
@@ -344,10 +345,14 @@ function cleanPath(p: string): string | undefined {
     : undefined;
 }
 
+/** open(2) on the thread pool, giving the descriptor (for the synchronous calls after it). */
+const openFd = promisify(openCallback);
+
 /**
  * Files up to this size are gathered in memory, checked, then written with synchronous calls
- * (open, chmod, write, stat, close): a restore of many small files makes no thread-pool round
- * trip per call (five awaits a file, each queued behind the build's other work).
+ * (chmod, write, stat, close) after an asynchronous open: a restore of many small files makes
+ * one thread-pool round trip a file, not five (each queued behind the build's other work),
+ * and the costly part (creating the inode) stays off the main thread.
  */
 const SMALL_FILE = 1024 * 1024;
 
@@ -370,7 +375,8 @@ async function writeSmallFile(
   }
   const actual = hash.digest('hex');
   if (actual !== sha256) throw new CorruptEntryError(`${rel} does not match its recorded sha256`);
-  const fd = openSync(abs, 'wx', mode);
+  // Creating the file is the costly call (slow on a busy disk): off the main thread.
+  const fd = await openFd(abs, 'wx', mode);
   try {
     fchmodSync(fd, mode); // open()'s mode is filtered by the umask
     for (const c of chunks) for (let off = 0; off < c.length;) off += writeSync(fd, c, off);
@@ -401,14 +407,14 @@ async function extractLayer(
   }
   const dirs = new Set<string>();
   const seen = new Set<string>();
-  const ensureParents = (rel: string): void => {
+  const ensureParents = async (rel: string): Promise<void> => {
     const parts = rel.split('/');
     for (let i = 1; i < parts.length; i++) {
       const q = parts.slice(0, i).join('/');
       if (dirs.has(q)) continue;
       if (!ancestors.has(q))
         throw new CorruptEntryError(`${rel} is not under a directory of the entry`);
-      mkdirSync(path.join(staging, ...q.split('/')));
+      await mkdir(path.join(staging, ...q.split('/')));
       dirs.add(q);
     }
   };
@@ -424,8 +430,8 @@ async function extractLayer(
       const rec = want.get(rel);
       if (rec === undefined && header.type === 'dir' && ancestors.has(rel)) {
         if (!dirs.has(rel)) {
-          ensureParents(rel);
-          mkdirSync(path.join(staging, ...rel.split('/')));
+          await ensureParents(rel);
+          await mkdir(path.join(staging, ...rel.split('/')));
           dirs.add(rel);
         }
         return;
@@ -435,10 +441,10 @@ async function extractLayer(
       seen.add(rel);
       if (header.type !== rec.type)
         throw new CorruptEntryError(`${rel} is a ${header.type}, recorded as a ${rec.type}`);
-      ensureParents(rel);
+      await ensureParents(rel);
       const abs = path.join(staging, ...rel.split('/'));
       if (rec.type === 'dir') {
-        mkdirSync(abs);
+        await mkdir(abs);
         dirs.add(rel);
       } else if (rec.type === 'symlink') {
         if (header.target !== rec.target)

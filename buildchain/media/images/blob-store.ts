@@ -14,7 +14,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { activeBuildCache, type BuildCache } from '../../engine/cache/build-cache.ts';
 import { TaskError } from '../../engine/task.ts';
-import { produceFileAtomic, writeFileAtomicSync } from '../../lib/fs/atomic-write.ts';
+import { produceFileAtomic, writeFileAtomic } from '../../lib/fs/atomic-write.ts';
 import { Semaphore } from '../../lib/async/semaphore.ts';
 import { sha256File } from '../../lib/fs/hash.ts';
 
@@ -158,8 +158,8 @@ export class BlobStore {
         { hint: 'the registry or mirror serves corrupted or different content; nothing was kept' },
       );
     if (size !== undefined && size <= SMALL_BLOB) {
-      // Gathered, checked, then written at once (synchronously): a pull of many small blobs
-      // (configs, small layers) makes no thread-pool round trips per chunk and file.
+      // Gathered, checked, then written at once: a pull of many small blobs (configs, small
+      // layers) makes no write stream and no thread-pool round trip per chunk.
       const chunks: Buffer[] = [];
       for await (const chunk of await open()) {
         const c = chunk as Buffer;
@@ -172,7 +172,7 @@ export class BlobStore {
       }
       const actual = `sha256:${hash.digest('hex')}`;
       if (actual !== digest || n !== size) throw mismatch(actual);
-      writeFileAtomicSync(final, Buffer.concat(chunks, n), { mode: 0o644 });
+      await writeFileAtomic(final, Buffer.concat(chunks, n), { mode: 0o644 });
       if (fromCache) stats.blobsFromCache++;
       else stats.blobsFetched++;
       return;

@@ -263,36 +263,15 @@ export class TaskGraph {
   closure(roots: readonly string[]): string[] {
     const order: string[] = [];
     const seen = new Set<string>();
-    // Iterative post-order DFS (deep chains must not overflow the stack), the stack as parallel
-    // arrays: the task, its deps, the next dep to look at.
-    const names: string[] = [];
-    const depsOf: (readonly string[])[] = [];
-    const next: number[] = [];
-    for (const r of roots) {
-      if (seen.has(r)) continue;
-      seen.add(r);
-      names.push(r);
-      depsOf.push(this.nodes.get(r)?.deps ?? []);
-      next.push(0);
-      for (let top = 0; top >= 0; top = names.length - 1) {
-        const deps = depsOf[top] as readonly string[];
-        const i = next[top] as number;
-        if (i === deps.length) {
-          order.push(names.pop() as string);
-          depsOf.pop();
-          next.pop();
-          continue;
-        }
-        next[top] = i + 1;
-        const d = deps[i] as string;
-        if (!seen.has(d)) {
-          seen.add(d);
-          names.push(d);
-          depsOf.push(this.nodes.get(d)?.deps ?? []);
-          next.push(0);
-        }
-      }
-    }
+    this.postOrder(
+      roots,
+      (d) => {
+        if (seen.has(d)) return false;
+        seen.add(d);
+        return true;
+      },
+      (name) => order.push(name),
+    );
     return order;
   }
 
@@ -300,42 +279,58 @@ export class TaskGraph {
   checkCycles(roots: readonly string[]): void {
     // 1: on the current path, 2: done (no cycle through it).
     const state = new Map<string, 1 | 2>();
-    const names: string[] = [];
-    const depsOf: (readonly string[])[] = [];
-    const next: number[] = [];
-    for (const r of roots) {
-      if (state.has(r)) continue;
-      const rootDeps = this.nodes.get(r)?.deps ?? [];
-      if (rootDeps.length === 0) {
-        state.set(r, 2);
-        continue;
-      }
-      state.set(r, 1);
-      names.push(r);
-      depsOf.push(rootDeps);
-      next.push(0);
-      for (let top = 0; top >= 0; top = names.length - 1) {
-        const deps = depsOf[top] as readonly string[];
-        const i = next[top] as number;
-        if (i === deps.length) {
-          state.set(names.pop() as string, 2);
-          depsOf.pop();
-          next.pop();
-          continue;
-        }
-        next[top] = i + 1;
-        const d = deps[i] as string;
+    this.postOrder(
+      roots,
+      (d, path) => {
         const seen = state.get(d);
         if (seen === 1) {
-          const loop = names.slice(names.indexOf(d));
+          const loop = path.slice(path.indexOf(d));
           throw new UsageError(
             'cycle',
             `dependency cycle: ${[...loop, d].join(' -> ')}`,
             'remove one of these dependencies (a target that is also a file dep counts)',
           );
         }
-        if (seen === undefined) {
-          state.set(d, 1);
+        if (seen === 2) return false;
+        state.set(d, 1);
+        return true;
+      },
+      (name) => state.set(name, 2),
+    );
+  }
+
+  /**
+   * The depth-first walk of {@link closure} and {@link checkCycles}, from each of `roots` in turn
+   * through the tasks' deps in order: `enter(task, path)` for each task reached (`path`, the tasks
+   * from the root down to the one depending on it), true to walk its deps; then `leave(task)`
+   * once they all were. Iterative (deep chains must not overflow the stack), the stack as
+   * parallel arrays: the task, its deps, the next dep to look at.
+   */
+  private postOrder(
+    roots: readonly string[],
+    enter: (name: string, path: readonly string[]) => boolean,
+    leave: (name: string) => unknown,
+  ): void {
+    const names: string[] = [];
+    const depsOf: (readonly string[])[] = [];
+    const next: number[] = [];
+    for (const r of roots) {
+      if (!enter(r, names)) continue;
+      names.push(r);
+      depsOf.push(this.nodes.get(r)?.deps ?? []);
+      next.push(0);
+      for (let top = 0; top >= 0; top = names.length - 1) {
+        const deps = depsOf[top] as readonly string[];
+        const i = next[top] as number;
+        if (i === deps.length) {
+          leave(names.pop() as string);
+          depsOf.pop();
+          next.pop();
+          continue;
+        }
+        next[top] = i + 1;
+        const d = deps[i] as string;
+        if (enter(d, names)) {
           names.push(d);
           depsOf.push(this.nodes.get(d)?.deps ?? []);
           next.push(0);

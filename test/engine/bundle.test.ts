@@ -48,6 +48,20 @@ describe('the bundle: what the launcher runs', () => {
   const help = (): string => path.join(copy, 'buildchain/cli/help.ts');
   const doit = (...args: string[]): Promise<Run> =>
     run(path.join(copy, 'doit.sh'), args, copy, shellEnv());
+  /** Runs `code`, an ES module seeing bin/launch.js's exports as `launch`, in a process of its own. */
+  const withLauncher = (code: string, nodeOptions: readonly string[] = []): Promise<Run> => {
+    const launch = JSON.stringify(pathToFileURL(path.join(copy, 'bin/launch.js')).href);
+    return run(
+      process.execPath,
+      [
+        ...nodeOptions,
+        '--input-type=module',
+        '-e',
+        `const launch = await import(${launch});\n${code}`,
+      ],
+      copy,
+    );
+  };
 
   beforeAll(async () => {
     tmp = await makeTempDir('mk8s-bundle-');
@@ -117,19 +131,11 @@ describe('the bundle: what the launcher runs', () => {
   it("runs with V8's code cache: made by a short run, used next, never a stale or corrupt one", async () => {
     const bundle = path.join(copy, 'dist/bundle/main.cjs');
     const cache = `${bundle}.v8cache`;
-    const launch = JSON.stringify(pathToFileURL(path.join(copy, 'bin/launch.js')).href);
     // runBundle in a process of its own: what it did with the cache, and the CLI it exports.
     const start = async (): Promise<string> => {
-      const r = await run(
-        process.execPath,
-        [
-          '--input-type=module',
-          '-e',
-          `const { runBundle } = await import(${launch});\n` +
-            `const r = runBundle(${JSON.stringify(bundle)});\n` +
-            'console.log(r.cache, typeof r.exports.main);',
-        ],
-        copy,
+      const r = await withLauncher(
+        `const r = launch.runBundle(${JSON.stringify(bundle)});\n` +
+          'console.log(r.cache, typeof r.exports.main);',
       );
       expect(r.code, r.stderr).toBe(0);
       return r.stdout.trim();
@@ -160,18 +166,11 @@ describe('the bundle: what the launcher runs', () => {
       made.subarray(0, made.indexOf(10)),
     );
     // `node --enable-source-maps`: required as a module instead, so that frames map to .ts.
-    const mapped = await run(
-      process.execPath,
-      [
-        '--enable-source-maps',
-        '--input-type=module',
-        '-e',
-        `const { runBundle } = await import(${launch});\n` +
-          `const r = runBundle(${JSON.stringify(bundle)});\n` +
-          "const { findSourceMap } = await import('node:module');\n" +
-          `console.log(r.cache, findSourceMap(${JSON.stringify(bundle)}) !== undefined);`,
-      ],
-      copy,
+    const mapped = await withLauncher(
+      `const r = launch.runBundle(${JSON.stringify(bundle)});\n` +
+        "const { findSourceMap } = await import('node:module');\n" +
+        `console.log(r.cache, findSourceMap(${JSON.stringify(bundle)}) !== undefined);`,
+      ['--enable-source-maps'],
     );
     expect(mapped.stdout.trim(), mapped.stderr).toBe('none true');
     // The CLI through the launcher with the cache in place.
@@ -209,20 +208,12 @@ describe('the bundle: what the launcher runs', () => {
   });
 
   it("load() of a module that is not an entry point gives the per-module tree's (bench engine)", async () => {
-    const launch = JSON.stringify(pathToFileURL(path.join(copy, 'bin/launch.js')).href);
     const compiled = JSON.stringify(
       pathToFileURL(path.join(copy, 'dist/buildchain/engine/task.js')).href,
     );
-    const r = await run(
-      process.execPath,
-      [
-        '--input-type=module',
-        '-e',
-        `const { load } = await import(${launch});\n` +
-          `const m = await load('buildchain/engine/task.ts');\n` +
-          `console.log(m === (await import(${compiled})), typeof m.fn);`,
-      ],
-      copy,
+    const r = await withLauncher(
+      `const m = await launch.load('buildchain/engine/task.ts');\n` +
+        `console.log(m === (await import(${compiled})), typeof m.fn);`,
     );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe('true function');

@@ -109,8 +109,22 @@ describe('upToDateSync', () => {
   });
   afterAll(() => tmp.cleanup());
 
+  const open = () => openSession(path.join(root, '_build/.buildchain'), root, {});
+  /** The session of the build's state and the context the evaluations of a build get. */
+  const evaluation = () => {
+    const session = open();
+    const ctx: EvaluateContext = {
+      root,
+      hasher: session.hasher,
+      state: session.state,
+      envValues: { EV_ONE: 'one' },
+      fingerprints: new Map(),
+    };
+    return { session, ctx };
+  };
+
   const schedule = async (graph: TaskGraph) => {
-    const session = openSession(path.join(root, '_build/.buildchain'), root, {});
+    const session = open();
     const r = await runSchedule({
       graph,
       selected: graph.select(['group']),
@@ -142,14 +156,7 @@ describe('upToDateSync', () => {
       'in/a',
       'out/a',
     ]);
-    const session = openSession(path.join(root, '_build/.buildchain'), root, {});
-    const ctx: EvaluateContext = {
-      root,
-      hasher: session.hasher,
-      state: session.state,
-      envValues: { EV_ONE: 'one' },
-      fingerprints: new Map(),
-    };
+    const { session, ctx } = evaluation();
     const fingerprints = ctx.fingerprints as Map<string, string>;
     const code = codeFingerprintsFor(session.hasher);
     for (const name of graph.select(['group'])) {
@@ -184,14 +191,7 @@ describe('upToDateSync', () => {
   it('leaves a changed task to the full evaluation, which says why', async () => {
     writeFileSync(path.join(root, 'in/b'), 'B');
     const graph = new TaskGraph(root, defs());
-    const session = openSession(path.join(root, '_build/.buildchain'), root, {});
-    const ctx: EvaluateContext = {
-      root,
-      hasher: session.hasher,
-      state: session.state,
-      envValues: { EV_ONE: 'one' },
-      fingerprints: new Map(),
-    };
+    const { session, ctx } = evaluation();
     expect(upToDateSync(graph.get('dup'), ctx, {})).toBeUndefined();
     const full = await evaluateTask(graph.get('dup'), ctx, { toolVersions: {}, alwaysMake: false });
     expect(full.reasons).toEqual(['file changed: in/b']);

@@ -4,10 +4,11 @@
  * its tasks, whose dependencies run first or are up to date from the step before.
  */
 import { execFileSync } from 'node:child_process';
-import { cp, readFile, stat, writeFile } from 'node:fs/promises';
+import { cp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildConfig } from '../../buildchain/config/config.ts';
+import { RACY_MS } from '../../buildchain/engine/fingerprint.ts';
 import type { TaskDefinition } from '../../buildchain/engine/task.ts';
 import { createIsoRootTasks } from '../../buildchain/tasks/iso-root/tasks.ts';
 import { createIsoTasks } from '../../buildchain/tasks/iso/tasks.ts';
@@ -164,6 +165,26 @@ describe.skipIf(missing.length > 0)('salt, iso-root and iso tasks', () => {
       'populate_iso: warning: removing dropped-by-hand.txt from the ISO root: no task produces it',
     );
     expect(typeof check === 'function' ? await check() : check).toBe(true);
+  });
+
+  it("the ISO's file deps count a file added to the ISO root after populate_iso's check", async () => {
+    // Past the racy margin, the check's walk is kept: the ISO's file deps reuse it unless a
+    // directory changed in between.
+    await new Promise((r) => setTimeout(r, RACY_MS + 15));
+    const check = byName('populate_iso')?.uptodate?.[0];
+    const compute = byName('_iso_build')?.dynamicDeps?.compute;
+    expect(typeof check === 'function' ? await check() : check).toBe(true);
+    const before = (await compute?.())?.fileDeps ?? [];
+    expect(before).toContain(path.join(config.isoRoot, 'product.txt'));
+    expect(typeof check === 'function' ? await check() : check).toBe(true);
+    const added = path.join(config.isoRoot, 'salt/metalk8s/added-in-between.sls');
+    await writeFile(added, 'x: 1\n');
+    try {
+      expect((await compute?.())?.fileDeps).toEqual([...before, added].sort());
+    } finally {
+      await rm(added);
+    }
+    expect((await compute?.())?.fileDeps).toEqual(before);
   });
 
   it('writes a verified, signed ISO whose dynamic deps are every ISO root file', async () => {

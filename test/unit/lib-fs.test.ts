@@ -7,6 +7,8 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  renameSync,
+  rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
@@ -22,7 +24,7 @@ import {
 } from '../../buildchain/lib/fs/atomic-write.ts';
 import { sha256Digest, sha256File, sha256Hex } from '../../buildchain/lib/fs/hash.ts';
 import { linkOrCopy, replaceDir, stagingPathFor } from '../../buildchain/lib/fs/staging.ts';
-import { walkTree, walkTreeSync } from '../../buildchain/lib/fs/walk.ts';
+import { ReusableWalk, walkTree, walkTreeSync } from '../../buildchain/lib/fs/walk.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 
 // Fault injection: with `fault.code` set, async writes and copies write a few bytes to the
@@ -242,6 +244,111 @@ describe('walk', () => {
     expect(() => walkTreeSync(missing)).toThrow(/ENOENT/);
     expect(await walkTree(missing, { missingOk: true })).toEqual([]);
     expect(walkTreeSync(missing, { missingOk: true })).toEqual([]);
+  });
+});
+
+describe('ReusableWalk', () => {
+  const RACY = 30;
+  const pastMargin = (): Promise<void> => new Promise((r) => setTimeout(r, RACY + 15));
+  const rels = (entries: readonly { rel: string; kind: string }[]): string[] =>
+    entries.map((e) => `${e.rel}:${e.kind}`);
+  const tree = (): string => {
+    const root = path.join(tmp.path, 'tree');
+    mkdirSync(path.join(root, 'b', 'c'), { recursive: true });
+    writeFileSync(path.join(root, 'a.txt'), 'a');
+    writeFileSync(path.join(root, 'b', 'c', 'z'), 'z');
+    return root;
+  };
+  /** Past the margin, a walk kept: the next call gives the same array. */
+  const settled = async (w: ReusableWalk): Promise<readonly unknown[]> => {
+    await pastMargin();
+    const first = w.walk();
+    expect(w.walk()).toBe(first);
+    return first;
+  };
+
+  it('gives the list of the last walk while no directory changed (a file edited in place too)', async () => {
+    const root = tree();
+    const w = new ReusableWalk(root, { racyMs: RACY });
+    const kept = await settled(w);
+    expect(rels(w.walk())).toEqual(rels(walkTreeSync(root)));
+    // Same names and kinds: the list holds no content.
+    writeFileSync(path.join(root, 'b', 'c', 'z'), 'edited');
+    expect(w.walk()).toBe(kept);
+  });
+
+  it('sees every change of names or kinds made since, however deep', async () => {
+    const root = tree();
+    const w = new ReusableWalk(root, { racyMs: RACY });
+    const changes: [string, () => void][] = [
+      [
+        'a file added deep',
+        () => {
+          writeFileSync(path.join(root, 'b', 'c', 'new'), 'n');
+        },
+      ],
+      [
+        'a file removed',
+        () => {
+          rmSync(path.join(root, 'a.txt'));
+        },
+      ],
+      [
+        'a renamed file',
+        () => {
+          renameSync(path.join(root, 'b', 'c', 'z'), path.join(root, 'b', 'c', 'y'));
+        },
+      ],
+      [
+        'a file replaced by a directory',
+        () => {
+          rmSync(path.join(root, 'b', 'c', 'new'));
+          mkdirSync(path.join(root, 'b', 'c', 'new'));
+        },
+      ],
+      [
+        'a directory added at the top',
+        () => {
+          mkdirSync(path.join(root, 'd'));
+        },
+      ],
+      [
+        'a directory removed',
+        () => {
+          rmSync(path.join(root, 'b'), { recursive: true });
+        },
+      ],
+    ];
+    for (const [what, change] of changes) {
+      const before = await settled(w);
+      change();
+      const after = w.walk();
+      expect(after, what).not.toBe(before);
+      expect(rels(after), what).toEqual(rels(walkTreeSync(root)));
+    }
+  });
+
+  it('walks again a tree changed less than the margin before the walk', () => {
+    const root = tree();
+    const w = new ReusableWalk(root, { racyMs: RACY });
+    const first = w.walk();
+    const second = w.walk();
+    expect(second).not.toBe(first);
+    expect(rels(second)).toEqual(rels(first));
+  });
+
+  it('a missing root (missingOk) is empty, and walked again: created later, its entries show', async () => {
+    const root = path.join(tmp.path, 'later');
+    const w = new ReusableWalk(root, { racyMs: RACY, missingOk: true });
+    expect(w.walk()).toEqual([]);
+    await pastMargin();
+    expect(w.walk()).toEqual([]);
+    mkdirSync(root);
+    writeFileSync(path.join(root, 'f'), 'f');
+    expect(rels(w.walk())).toEqual(['f:file']);
+    expect(() => new ReusableWalk(path.join(tmp.path, 'nope'), { racyMs: RACY }).walk()).toThrow(
+      /ENOENT/,
+    );
   });
 });
 

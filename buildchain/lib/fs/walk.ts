@@ -3,7 +3,7 @@
  * unit at each level, a directory's entries right after it), typed with lstat so that a
  * symlink is reported as a symlink and never followed (the walk cannot leave the tree).
  */
-import { readdirSync, type Dirent } from 'node:fs';
+import { readdirSync, statSync, type Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -93,4 +93,66 @@ function entryOf(dir: string, relDir: string, d: Dirent): WalkEntry {
     path: path.join(dir, d.name),
     kind: kindOf(d),
   };
+}
+
+/** A directory read by a {@link ReusableWalk}, with the stat it was read with. */
+type DirStamp = readonly [dir: string, ino: number, mtimeMs: number, ctimeMs: number];
+
+/**
+ * {@link walkTreeSync} of one tree, walked again only when the tree may have changed since the
+ * last walk: the walk stats every directory before reading it, and a later call that finds the
+ * same inode, mtime and ctime on each of them returns the same list (the same array). Adding,
+ * removing or renaming an entry changes its directory's mtime and ctime, and ctime cannot be
+ * set back by hand, so the names and kinds are those of the tree at that call (a file's
+ * content is no part of the list). A directory changed less than `racyMs` before the walk began
+ * is not trusted (a change within the same clock tick can leave its times as they were): the
+ * next call walks again. A missing root (`missingOk`) is walked again every time.
+ */
+export class ReusableWalk {
+  private entries: WalkEntry[] | undefined;
+  private stamps: DirStamp[] = [];
+
+  constructor(
+    readonly root: string,
+    private readonly opts: { readonly racyMs: number; readonly missingOk?: boolean },
+  ) {}
+
+  /** The entries of the tree (the array of the last walk while no directory changed). */
+  walk(): readonly WalkEntry[] {
+    if (this.entries !== undefined && this.unchanged()) return this.entries;
+    this.entries = undefined;
+    const start = Date.now();
+    // The stamps of the directories read, until one is missing or changed too recently.
+    const taken: { stamps: DirStamp[] | undefined } = { stamps: [] };
+    const stamp = (dir: string): void => {
+      if (taken.stamps === undefined) return;
+      const st = statSync(dir, { throwIfNoEntry: false });
+      if (st === undefined || Math.max(st.mtimeMs, st.ctimeMs) >= start - this.opts.racyMs)
+        taken.stamps = undefined;
+      else taken.stamps.push([dir, st.ino, st.mtimeMs, st.ctimeMs]);
+    };
+    stamp(this.root);
+    const entries = walkTreeSync(this.root, {
+      ...(this.opts.missingOk === undefined ? {} : { missingOk: this.opts.missingOk }),
+      // Called for a directory before the walk reads it: its stat is taken first, so that a
+      // change made during or after the read shows as a newer stat.
+      filter: (e) => {
+        if (e.kind === 'dir') stamp(e.path);
+        return true;
+      },
+    });
+    if (taken.stamps !== undefined) {
+      this.entries = entries;
+      this.stamps = taken.stamps;
+    }
+    return entries;
+  }
+
+  private unchanged(): boolean {
+    for (const [dir, ino, mtimeMs, ctimeMs] of this.stamps) {
+      const st = statSync(dir, { throwIfNoEntry: false });
+      if (st?.ino !== ino || st.mtimeMs !== mtimeMs || st.ctimeMs !== ctimeMs) return false;
+    }
+    return true;
+  }
 }

@@ -9,7 +9,8 @@ import type { BuildConfig } from '../../config/config.ts';
 import { mkisofsArgv } from '../../config/tools.ts';
 import { fn, TaskError, type ActionContext, type TaskDefinition } from '../../engine/task.ts';
 import { produceFileAtomic } from '../../lib/fs/atomic-write.ts';
-import { walkTreeSync } from '../../lib/fs/walk.ts';
+import { ReusableWalk, type WalkEntry } from '../../lib/fs/walk.ts';
+import { RACY_MS } from '../../engine/fingerprint.ts';
 import { removeAllInside } from '../../lib/fs/fence.ts';
 import { formatProblem } from '../../lib/problem.ts';
 import { expectedTree, findStrays } from '../iso-root/index.ts';
@@ -25,21 +26,36 @@ export function isoPath(config: BuildConfig): string {
   return path.join(config.buildRoot, `${config.projectName.toLowerCase()}.iso`);
 }
 
+/** The entries under the ISO root (relative, POSIX, sorted): its files and its directories. */
+interface IsoRootList {
+  readonly files: readonly string[];
+  readonly dirs: readonly string[];
+}
+
 /**
- * Every entry under `dir` (relative, POSIX), directories included. Synchronous: the ISO root is
- * walked on every no-op (its strays check and the ISO's file deps), a few hundred entries.
+ * The ISO root's entries, for `populate_iso`'s strays check and the ISO's file deps, both
+ * computed on every no-op. Synchronous (a few hundred entries), and walked once when nothing
+ * changed it between the two (see {@link ReusableWalk}: a file added in between still counts).
  */
-export function walkTree(dir: string): { files: string[]; dirs: string[] } {
-  const entries = walkTreeSync(dir, { missingOk: true });
-  return {
-    files: entries
-      .filter((e) => e.kind !== 'dir')
-      .map((e) => e.rel)
-      .sort(),
-    dirs: entries
-      .filter((e) => e.kind === 'dir')
-      .map((e) => e.rel)
-      .sort(),
+function isoRootLister(isoRoot: string): () => IsoRootList {
+  const tree = new ReusableWalk(isoRoot, { racyMs: RACY_MS, missingOk: true });
+  let walked: readonly WalkEntry[] | undefined;
+  let list: IsoRootList = { files: [], dirs: [] };
+  return () => {
+    const entries = tree.walk();
+    if (entries === walked) return list;
+    walked = entries;
+    list = {
+      files: entries
+        .filter((e) => e.kind !== 'dir')
+        .map((e) => e.rel)
+        .sort(),
+      dirs: entries
+        .filter((e) => e.kind === 'dir')
+        .map((e) => e.rel)
+        .sort(),
+    };
+    return list;
   };
 }
 
@@ -52,11 +68,12 @@ function populateTask(
   config: BuildConfig,
   allTasks: readonly TaskDefinition[],
   deps: string[],
+  isoRootList: () => IsoRootList,
 ): TaskDefinition {
   const expected = expectedTree(allTasks, config.isoRoot, config.root);
   const policy = config.settings.isoRootStrays;
   const strays = (): string[] => {
-    const { files, dirs } = walkTree(config.isoRoot);
+    const { files, dirs } = isoRootList();
     return findStrays([...files, ...dirs], expected);
   };
   return {
@@ -104,7 +121,12 @@ async function isoEpoch(config: BuildConfig, productFile: string): Promise<numbe
   return Number.isFinite(ms) ? Math.floor(ms / 1000) : buildEpoch(config);
 }
 
-function buildTask(config: BuildConfig, iso: string, sumFile: string): TaskDefinition {
+function buildTask(
+  config: BuildConfig,
+  iso: string,
+  sumFile: string,
+  isoRootList: () => IsoRootList,
+): TaskDefinition {
   const params = {
     volumeId: `${config.projectName} ${readVersionSync(config)}`,
     mkisofs: mkisofsArgv(config),
@@ -122,7 +144,7 @@ function buildTask(config: BuildConfig, iso: string, sumFile: string): TaskDefin
       after: ['populate_iso'],
       compute: () =>
         Promise.resolve({
-          fileDeps: walkTree(config.isoRoot).files.map((f) => path.join(config.isoRoot, f)),
+          fileDeps: isoRootList().files.map((f) => path.join(config.isoRoot, f)),
         }),
     },
     targets: [iso, sumFile],
@@ -241,12 +263,14 @@ export function createIsoTasks(
   const names = new Set(otherTasks.map((t) => t.name));
   const producers = ['salt_tree', 'images', 'packaging'].filter((n) => names.has(n));
   const rootTasks = otherTasks.filter((t) => t.name.startsWith('iso-root:')).map((t) => t.name);
-  const build = buildTask(config, iso, sumFile);
+  const isoRootList = isoRootLister(config.isoRoot);
+  const build = buildTask(config, iso, sumFile, isoRootList);
   const digest = digestTask(config, sumFile);
   const populate = populateTask(
     config,
     [...otherTasks, build, digest],
     [...producers, ...rootTasks],
+    isoRootList,
   );
   return [
     populate,

@@ -14,6 +14,7 @@
  *
  * Prints each runner's time and the cache counters of its `cache-stats` event, whether both
  * ISOs are identical, each runner's CPU time (a `#` line: what a loaded machine stretches less),
+ * the embedded mirror's servers each runner started (a `#` line),
  * and ends with one line
  * `runner_a_s=… runner_b_s=… ratio=… upstream_bytes_a=… upstream_bytes_b=… cache_bytes_b=…`
  * (upstream bytes: image blobs the blob store fetched from the upstream; cache bytes: blobs
@@ -21,6 +22,7 @@
  * Everything lives in a temp dir, deleted afterwards (unless --keep); the registry is stopped.
  */
 import { execFile, execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -149,8 +151,10 @@ export async function run(args: string[]): Promise<void> {
         path.join(tmp, `${name}.ndjson`),
       );
     };
-    const a = await runner(path.join(tmp, 'runner-a', 'metalk8s'), 'readwrite', 'a');
-    const b = await runner(path.join(tmp, 'elsewhere', 'runner-b', 'src'), 'read', 'b');
+    const dirA = path.join(tmp, 'runner-a', 'metalk8s');
+    const dirB = path.join(tmp, 'elsewhere', 'runner-b', 'src');
+    const a = await runner(dirA, 'readwrite', 'a');
+    const b = await runner(dirB, 'read', 'b');
     for (const [name, r] of [
       ['A (readwrite)', a],
       ['B (read)', b],
@@ -167,6 +171,18 @@ export async function run(args: string[]): Promise<void> {
     process.stdout.write(
       `# load ${os.loadavg()[0]?.toFixed(1) ?? '?'}: cpu_a_s=${a.cpuS.toFixed(2)} cpu_b_s=${b.cpuS.toFixed(2)} cpu_ratio=${(b.cpuS / a.cpuS).toFixed(2)}\n`,
     );
+    // The embedded mirror's servers each runner started (each writes its config on start;
+    // the seeded copy holds none): B needs the registry for the image manifests, and nginx
+    // for the repomd.xml files the download's cache key is made of (docs/cache.md).
+    const started = (dir: string): string =>
+      [
+        ['registry', 'registry/config.yml'],
+        ['nginx', 'nginx/nginx.conf'],
+      ]
+        .filter(([, f]) => existsSync(path.join(dir, '_build', 'mirror', f ?? '')))
+        .map(([n]) => n)
+        .join(',') || 'none';
+    process.stdout.write(`# mirror servers started: a=${started(dirA)} b=${started(dirB)}\n`);
     const ratio = b.seconds / a.seconds;
     process.stdout.write(
       `runner_a_s=${a.seconds.toFixed(2)} runner_b_s=${b.seconds.toFixed(2)} ratio=${ratio.toFixed(2)} ` +

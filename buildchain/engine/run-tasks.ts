@@ -89,7 +89,7 @@ export async function runTasks(o: RunTasksOptions): Promise<number> {
       signal: o.signal,
       ...(o.cache === undefined || o.dryRun
         ? {}
-        : { cache: taskCache(o, o.cache, session.hasher, session.tools) }),
+        : { cache: taskCache(o, o.cache, session.hasher, session.tools, selected) }),
       ...(o.ignored === undefined ? {} : { ignored: o.ignored }),
     });
     if (o.cache !== undefined && !o.dryRun) {
@@ -128,7 +128,13 @@ function taskCache(
   cache: BuildCache,
   hasher: EngineSession['hasher'],
   tools: EngineSession['tools'],
+  selected: readonly string[],
 ): TaskCache {
+  // Keys need the tool versions of the tasks, which a fresh runner has never read: all at
+  // once, now, rather than one after another as tasks reach them (`dnf --version` alone
+  // takes a quarter of a second). A tool that cannot run fails its task as before.
+  const names = new Set(selected.flatMap((n) => o.graph.get(n).def.tools ?? []));
+  for (const t of names) void tools.versionsOf([t]).catch(() => undefined);
   const keys = new CacheKeys({
     graph: o.graph,
     buildRoot: o.buildRoot,

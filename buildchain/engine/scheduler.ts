@@ -16,7 +16,7 @@ import {
 } from './evaluate.ts';
 import { toTaskError } from './failures.ts';
 import { NEEDS_HASHING, type FileHasher } from './fingerprint.ts';
-import type { TaskGraph } from './graph.ts';
+import type { GraphNode, TaskGraph } from './graph.ts';
 import { runActions } from './run-actions.ts';
 import type { StateStore } from './state-store.ts';
 import type { TaskCache } from './cache/task-cache.ts';
@@ -100,6 +100,12 @@ class Schedule {
   private readonly alwaysOnly = new Set<string>();
   private readonly failures: string[] = [];
   private finished: (() => void) | undefined;
+  /** Tasks restoring from the cache without a worker (see restoreOffWorker). */
+  private readonly released = new Set<string>();
+  /** Ready cacheable tasks: started at once, without a worker (see queue). */
+  private readonly cacheLane: string[] = [];
+  /** Tasks whose restore missed, waiting for a worker to run their actions. */
+  private readonly waiting: { name: string; resume: () => void }[] = [];
   /** What evaluating a task reads (one object for the run). */
   private readonly ctx: EvaluateContext;
 
@@ -175,23 +181,52 @@ class Schedule {
       else list.push(name);
     }
     this.remaining.set(name, count);
-    if (count === 0) this.ready.push(name);
+    if (count === 0) this.queue(name);
   }
 
   private pump(): void {
-    while (!this.stopping && this.running < this.o.workers && this.ready.size > 0) {
-      const name = this.ready.pop();
-      if (name === undefined || this.outcomes.has(name) || this.active.has(name)) continue;
-      if (this.skipIgnored(name) || this.trySkipSync(name)) continue;
+    while (this.running < this.o.workers && this.waiting.length > 0) {
+      const w = this.waiting.shift();
+      if (w === undefined) break;
+      this.released.delete(w.name);
       this.running++;
-      this.active.add(name);
-      void this.process(name).finally(() => {
-        this.running--;
-        this.active.delete(name);
-        this.pump();
-      });
+      w.resume();
     }
-    if (this.running === 0 && (this.stopping || this.ready.size === 0)) this.finished?.();
+    while (!this.stopping && this.cacheLane.length > 0) this.start(this.cacheLane.shift(), false);
+    while (!this.stopping && this.running < this.o.workers && this.ready.size > 0)
+      this.start(this.ready.pop(), true);
+    if (
+      this.running === 0 &&
+      this.released.size === 0 &&
+      (this.stopping || (this.ready.size === 0 && this.cacheLane.length === 0))
+    )
+      this.finished?.();
+  }
+
+  /** Processes a ready task, on a worker or (a cacheable task, see queue) without one. */
+  private start(name: string | undefined, onWorker: boolean): void {
+    if (name === undefined || this.outcomes.has(name) || this.active.has(name)) return;
+    if (this.skipIgnored(name) || this.trySkipSync(name)) return;
+    if (onWorker) this.running++;
+    else this.released.add(name);
+    this.active.add(name);
+    void this.process(name).finally(() => {
+      if (!this.released.delete(name)) this.running--;
+      this.active.delete(name);
+      this.pump();
+    });
+  }
+
+  /**
+   * Queues a ready task. A cacheable one (the build cache on) goes to the cache lane: it is
+   * evaluated and looked up at once, holding no worker whatever the workers run meanwhile (a
+   * restore is I/O; a miss waits for a worker, see restoreOffWorker).
+   */
+  private queue(name: string): void {
+    const cache = this.o.cache;
+    if (cache !== undefined && !this.o.alwaysMake && cache.covers(this.o.graph.get(name)))
+      this.cacheLane.push(name);
+    else this.ready.push(name);
   }
 
   private finish(name: string, outcome: TaskOutcome): void {
@@ -199,7 +234,7 @@ class Schedule {
     for (const d of this.dependents.get(name) ?? []) {
       const left = (this.remaining.get(d) ?? 1) - 1;
       this.remaining.set(d, left);
-      if (left === 0 && !this.outcomes.has(d)) this.ready.push(d);
+      if (left === 0 && !this.outcomes.has(d)) this.queue(d);
     }
   }
 
@@ -327,7 +362,8 @@ class Schedule {
       o.hasher.invalidate(t);
       if (h?.startsWith('d:') === true) o.hasher.forgetUnder(t);
     }
-    const cached = o.alwaysMake || o.cache === undefined ? undefined : await o.cache.restore(node);
+    const cached =
+      o.alwaysMake || o.cache === undefined ? undefined : await this.restoreOffWorker(name, node);
     if (cached !== undefined) {
       await this.record(name, ev);
       const { key, bytes } = cached;
@@ -361,6 +397,35 @@ class Schedule {
     if (o.cache !== undefined) await o.cache.save(node);
     o.reporter.emit({ event: 'done', task: name, durationMs: Date.now() - started });
     this.finish(name, 'done');
+  }
+
+  /**
+   * A cacheable task's restore is I/O (registry, disk): it holds no worker meanwhile, so that
+   * other tasks start (the cache bounds the restores at a time); a miss waits for a worker
+   * again before its actions run.
+   */
+  private async restoreOffWorker(
+    name: string,
+    node: GraphNode,
+  ): Promise<Awaited<ReturnType<TaskCache['restore']>>> {
+    const cache = this.o.cache;
+    if (cache === undefined || !cache.covers(node)) return undefined;
+    if (!this.released.has(name)) {
+      this.running--;
+      this.released.add(name);
+      this.pump();
+    }
+    let restored: Awaited<ReturnType<TaskCache['restore']>> = undefined;
+    try {
+      restored = await cache.restore(node);
+    } finally {
+      if (restored === undefined)
+        await new Promise<void>((resume) => {
+          this.waiting.push({ name, resume });
+          this.pump();
+        });
+    }
+    return restored;
   }
 
   /** Hashes the targets the task left and records its state (after a run or a restore). */

@@ -55,12 +55,13 @@ export function createEmbeddedSources(config: BuildConfig): Sources {
     lockDir: mirror.dirs.locks,
     describe: () => 'embedded mirror (stand-in content, not a release)',
     async registry(upstreamHost) {
-      const { registry } = await mirror.ensure();
+      // Each server starts on first use only (a build restoring everything starts none).
+      const registry = await mirror.registry();
       return { host: registry.address, pathPrefix: upstreamHost, insecure: true };
     },
     async imageDigest(image) {
       if (image.source === undefined) return undefined;
-      const { seed } = await mirror.ensure();
+      const { seed } = await mirror.content();
       const key = imageKey(image.source.registry, image.source.repository, image.version);
       const digest = seed.imageDigests[key];
       if (digest === undefined) {
@@ -75,7 +76,7 @@ export function createEmbeddedSources(config: BuildConfig): Sources {
       return digest;
     },
     async repoUrl(upstreamUrl) {
-      const { web, plan } = await mirror.ensure();
+      const [web, { plan }] = await Promise.all([mirror.web(), mirror.content()]);
       return `http://${web.address}/${webPathOf(upstreamUrl, plan.repos)}`;
     },
     expectedSha256: (upstreamUrl) => Promise.resolve(standInFileSha256(upstreamUrl)),

@@ -29,7 +29,12 @@ export interface CacheRegistry {
   /** A client with the right credentials. */
   client(repo: string): OciRepositoryClient;
   /** A build cache on repository `repo` with the right credentials; its warnings go to `warnings`. */
-  buildCache(repo: string, mode: 'read' | 'readwrite', warnings: string[]): BuildCache;
+  buildCache(
+    repo: string,
+    mode: 'read' | 'readwrite',
+    warnings: string[],
+    signal?: AbortSignal,
+  ): BuildCache;
   /** Path of a blob's data file in the registry's storage. */
   blobFile(digest: string): string;
 }
@@ -71,14 +76,17 @@ export async function startCacheRegistry(dir: string): Promise<CacheRegistry> {
         insecure: true,
         credentials: `${CACHE_USER}:${CACHE_PASSWORD}`,
       }),
-    buildCache: (repo, mode, warnings) => {
-      const cache = new BuildCache({
-        host,
-        repository: repo,
-        mode,
-        insecure: true,
-        credentials: () => Promise.resolve(`${CACHE_USER}:${CACHE_PASSWORD}`),
-      });
+    buildCache: (repo, mode, warnings, signal) => {
+      const cache = new BuildCache(
+        {
+          host,
+          repository: repo,
+          mode,
+          insecure: true,
+          credentials: () => Promise.resolve(`${CACHE_USER}:${CACHE_PASSWORD}`),
+        },
+        signal,
+      );
       cache.warnSink = (l) => warnings.push(l);
       return cache;
     },

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
+  existsSync,
   linkSync,
   mkdirSync,
   readFileSync,
@@ -306,6 +307,48 @@ describe('deterministic layers, checked restores', () => {
     await hasher.hash(repoFile);
     expect(hasher.cache.get(repoFile)?.[4]).toBe(1);
     expect(await packRepo(hasher)).toBeLessThan(big.length / 4);
+  });
+
+  it('restores files over and under the in-memory size alike: bytes, modes, sha256 checked before use', async () => {
+    const a = path.join(tmp.path, 'sizes-src');
+    makeTree(path.join(a, '_build'), 1_000_000);
+    // Over 1 MiB (streamed to disk), executable; the others are small (written at once).
+    const big = Buffer.alloc(3 * 1024 * 1024 + 17, 'b');
+    writeFileSync(path.join(a, '_build', 'out', 'tree', 'big.bin'), big);
+    chmodSync(path.join(a, '_build', 'out', 'tree', 'big.bin'), 0o755);
+    const packed = await pack(a);
+    const restoreInto = async (name: string, config: typeof packed.config): Promise<string> => {
+      const dest = path.join(tmp.path, name);
+      mkdirSync(dest, { recursive: true });
+      await unpackArtifact({
+        layerFile: packed.layerFile,
+        config,
+        root: dest,
+        buildRoot: path.join(dest, '_build'),
+        workDir: path.join(dest, '_build', '.buildchain', 'cache-tmp'),
+      });
+      return path.join(dest, '_build', 'out');
+    };
+    const out = await restoreInto('sizes-ok', packed.config);
+    expect(readFileSync(path.join(out, 'tree', 'big.bin')).equals(big)).toBe(true);
+    expect(statSync(path.join(out, 'tree', 'big.bin')).mode & 0o777).toBe(0o755);
+    expect(statSync(path.join(out, 'tree', 'run.sh')).mode & 0o777).toBe(0o755);
+    expect(statSync(path.join(out, 'gen.txt')).mode & 0o777).toBe(0o644);
+    expect(readFileSync(path.join(out, 'tree', 'sub', 'a'), 'utf8')).toBe('a'.repeat(700));
+    // A recorded sha256 that the big file or a small one does not have: refused, nothing moves.
+    for (const target of ['B/out/tree/big.bin', 'B/out/tree/sub/a']) {
+      const lying = {
+        ...packed.config,
+        entries: packed.config.entries.map((e) =>
+          e.path === target ? { ...e, sha256: '0'.repeat(64) } : e,
+        ),
+      };
+      const name = `sizes-lying-${path.basename(target)}`;
+      await expect(restoreInto(name, lying)).rejects.toThrow(
+        `${target} does not match its recorded sha256`,
+      );
+      expect(existsSync(path.join(tmp.path, name, '_build', 'out'))).toBe(false);
+    }
   });
 
   it('restores into place after checking; a tampered layer or config is refused and nothing moves', async () => {

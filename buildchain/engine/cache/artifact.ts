@@ -15,9 +15,22 @@
  * ever reaches the build.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, type Stats } from 'node:fs';
-import { chmod, lstat, mkdir, open, readlink, rename, rm, symlink } from 'node:fs/promises';
+import {
+  closeSync,
+  createReadStream,
+  createWriteStream,
+  fchmodSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  open as openCallback,
+  symlinkSync,
+  writeSync,
+  type Stats,
+} from 'node:fs';
+import { chmod, lstat, mkdir, open, readlink, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Readable } from 'node:stream';
@@ -332,6 +345,47 @@ function cleanPath(p: string): string | undefined {
     : undefined;
 }
 
+/** open(2) on the thread pool, giving the descriptor (for the synchronous calls after it). */
+const openFd = promisify(openCallback);
+
+/**
+ * Files up to this size are gathered in memory, checked, then written with synchronous calls
+ * (chmod, write, stat, close) after an asynchronous open: a restore of many small files makes
+ * one thread-pool round trip a file, not five (each queued behind the build's other work),
+ * and the costly part (creating the inode) stays off the main thread.
+ */
+const SMALL_FILE = 1024 * 1024;
+
+/**
+ * A small file of the layer, its sha256 checked before anything is written; remembered with
+ * the stat it has once written (see {@link remember}).
+ */
+async function writeSmallFile(
+  abs: string,
+  body: AsyncIterable<Buffer>,
+  mode: number,
+  rel: string,
+  sha256: string | undefined,
+): Promise<void> {
+  const hash = createHash('sha256');
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) {
+    hash.update(chunk);
+    chunks.push(chunk);
+  }
+  const actual = hash.digest('hex');
+  if (actual !== sha256) throw new CorruptEntryError(`${rel} does not match its recorded sha256`);
+  // Creating the file is the costly call (slow on a busy disk): off the main thread.
+  const fd = await openFd(abs, 'wx', mode);
+  try {
+    fchmodSync(fd, mode); // open()'s mode is filtered by the umask
+    for (const c of chunks) for (let off = 0; off < c.length;) off += writeSync(fd, c, off);
+    remember(fstatSync(fd), actual);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * Streams a layer into `staging`, checking each entry against the config as it comes: only
  * recorded paths (and the directories leading to the outputs), of the recorded type, under
@@ -395,11 +449,15 @@ async function extractLayer(
       } else if (rec.type === 'symlink') {
         if (header.target !== rec.target)
           throw new CorruptEntryError(`${rel} points elsewhere than recorded`);
-        await symlink(header.target, abs);
+        symlinkSync(header.target, abs);
       } else {
         const exec = (header.mode & 0o100) !== 0;
         if (header.size !== rec.size || exec !== (rec.exec === true))
           throw new CorruptEntryError(`${rel} does not match its recorded size and mode`);
+        if (header.size <= SMALL_FILE) {
+          await writeSmallFile(abs, body, exec ? 0o755 : 0o644, rel, rec.sha256);
+          return;
+        }
         const hash = createHash('sha256');
         const fh = await open(abs, 'wx', exec ? 0o755 : 0o644);
         try {
@@ -445,7 +503,7 @@ async function linkStaging(
     if (e.type !== 'file') throw new CorruptEntryError(`${e.path}: only files can be links`);
     const src = localPath(e.link, root, buildRoot);
     if (src === undefined) throw new CorruptEntryError(`${e.path}: malformed link ${e.link}`);
-    const st = await lstat(src).catch(() => undefined);
+    const st = lstatSync(src, { throwIfNoEntry: false });
     const differs =
       st === undefined || !st.isFile()
         ? 'is missing'
@@ -457,15 +515,15 @@ async function linkStaging(
     if (differs !== undefined || st === undefined || e.sha256 === undefined)
       throw new EntryNotUsableError(`${e.path} links to ${e.link}, which ${differs} here`);
     const dest = path.join(staging, ...e.path.split('/'));
-    await mkdir(path.dirname(dest), { recursive: true });
+    mkdirSync(path.dirname(dest), { recursive: true });
     // Unchanged while it was checked (else what is linked is not what was checked).
-    if (statKey(await lstat(src)).join() !== statKey(st).join())
+    if (statKey(lstatSync(src)).join() !== statKey(st).join())
       throw new EntryNotUsableError(
         `${e.path} links to ${e.link}, which changed while it was checked`,
       );
     if (!(await linkOrCopy(src, dest))) continue;
     // Only the ctime changed (the link count): the checked sha256 still holds.
-    const after = await lstat(src);
+    const after = lstatSync(src);
     if (!sameContentStat(after, st)) continue;
     remember(after, e.sha256);
     linked.push({ path: src, sha256: e.sha256, stat: contentStat(after), ctimeMs: after.ctimeMs });
@@ -552,7 +610,7 @@ export async function unpackArtifact(o: {
   workDir: string;
 }): Promise<RestoredFile[]> {
   const staging = path.join(o.workDir, `restore-${process.pid}-${randomBytes(6).toString('hex')}`);
-  await mkdir(staging, { recursive: true });
+  mkdirSync(staging, { recursive: true });
   try {
     if (o.layer !== undefined) await extractChecked(o.layer, staging, o.config);
     else if (o.layerFile !== undefined)
@@ -563,8 +621,8 @@ export async function unpackArtifact(o: {
       const dest = localPath(p, o.root, o.buildRoot);
       if (dest === undefined) throw new CorruptEntryError(`malformed output path ${p}`);
       const src = path.join(staging, ...p.split('/'));
-      await mkdir(path.dirname(dest), { recursive: true });
-      if ((await lstat(src)).isDirectory()) await replaceDir(src, dest);
+      mkdirSync(path.dirname(dest), { recursive: true });
+      if (lstatSync(src).isDirectory()) await replaceDir(src, dest);
       else {
         await rm(dest, { recursive: true, force: true });
         await rename(src, dest);
@@ -591,6 +649,8 @@ export async function unpackArtifact(o: {
     for (const l of linked) placed.push({ path: l.path, sha256: l.sha256, stat: l.stat });
     return placed;
   } finally {
+    // What is left: the directories leading to the outputs (or, after a failure, the part
+    // extracted so far). Off the main thread: rmdir is slow on some file systems (overlayfs).
     await rm(staging, { recursive: true, force: true });
   }
 }

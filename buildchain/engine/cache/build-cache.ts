@@ -11,6 +11,7 @@
  * answers "not cached". After the registry proved unreachable once, the cache is off for the
  * rest of the build (one warning, no time lost per task).
  */
+import { setMaxListeners } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
@@ -43,6 +44,15 @@ const TASK_ANNOTATION = 'io.metalk8s.buildchain.task';
 const EMPTY = Buffer.from('{}');
 /** Largest artifact config accepted (the list of entries). */
 const MAX_CONFIG_BYTES = 32 * 1024 * 1024;
+/**
+ * Largest config also written inline in the manifest (`data`); a larger one (a repo of
+ * thousands of RPMs) is fetched as a blob: manifests stay well under registries' limits
+ * (4 MiB for distribution).
+ */
+export const MAX_INLINE_CONFIG_BYTES = 256 * 1024;
+
+/** Listeners the build's abort signal may have before Node warns of a leak. */
+const MAX_SIGNAL_LISTENERS = 100;
 
 /** `read`: look up only (pull requests); `readwrite`: also upload (CI on main). */
 export type CacheMode = 'read' | 'readwrite';
@@ -175,6 +185,9 @@ export class BuildCache {
   private readonly corruptKeys = new Set<string>();
 
   constructor(o: BuildCacheOptions, signal?: AbortSignal) {
+    // Each request in flight listens to the build's signal: restores, blob fetches and uploads
+    // run side by side (beside the workers' own), past Node's default warning at 10.
+    if (signal !== undefined) setMaxListeners(MAX_SIGNAL_LISTENERS, signal);
     this.host = o.host;
     this.repository = o.repository;
     this.mode = o.mode;
@@ -234,7 +247,12 @@ export class BuildCache {
         layerDesc === undefined
       )
         throw new CorruptEntryError('the manifest is not a task artifact');
-      const cfgBytes = await this.readSmallBlob(cfgDesc.digest, cfgDesc.size);
+      // Written inline (the descriptor's `data`, OCI 1.1) since format 2's second writer: no
+      // request for it; entries of older writers have it only as a blob.
+      const cfgBytes =
+        cfgDesc.data !== undefined
+          ? inlineData(cfgDesc)
+          : await this.readSmallBlob(cfgDesc.digest, cfgDesc.size);
       let cfgDoc: unknown;
       try {
         cfgDoc = JSON.parse(cfgBytes.toString('utf8'));
@@ -344,7 +362,14 @@ export class BuildCache {
       schemaVersion: 2,
       mediaType: MEDIA_OCI_MANIFEST,
       artifactType: TASK_ARTIFACT_TYPE,
-      config: { mediaType: TASK_CONFIG_TYPE, digest: cfgDigest, size: cfg.length },
+      // Inline as well (small): a restore needs no request for it. The blob stays uploaded
+      // for readers ignoring `data` and for registries checking referenced blobs.
+      config: {
+        mediaType: TASK_CONFIG_TYPE,
+        digest: cfgDigest,
+        size: cfg.length,
+        ...(cfg.length <= MAX_INLINE_CONFIG_BYTES ? { data: cfg.toString('base64') } : {}),
+      },
       layers: [{ mediaType: LAYER_TAR, digest: layerDigest, size: layerSize }],
       annotations: { [CREATED]: new Date().toISOString(), [TASK_ANNOTATION]: config.task },
     };
@@ -526,16 +551,24 @@ export class BuildCache {
   }
 }
 
+interface Descriptor {
+  readonly mediaType: string;
+  readonly digest: string;
+  readonly size: number;
+  /** Base64 of the content, when the writer put it inline (OCI 1.1 `data`). */
+  readonly data?: string;
+}
+
 interface ParsedArtifactManifest {
-  readonly config: { mediaType: string; digest: string; size: number };
+  readonly config: Descriptor;
   readonly layers: readonly { mediaType: string; digest: string; size: number }[];
   readonly annotations: Readonly<Record<string, string>>;
 }
 
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
-function descriptorOf(v: unknown): { mediaType: string; digest: string; size: number } {
-  const d = v as { mediaType?: unknown; digest?: unknown; size?: unknown } | null;
+function descriptorOf(v: unknown): Descriptor {
+  const d = v as { mediaType?: unknown; digest?: unknown; size?: unknown; data?: unknown } | null;
   if (
     d === null ||
     typeof d !== 'object' ||
@@ -544,10 +577,29 @@ function descriptorOf(v: unknown): { mediaType: string; digest: string; size: nu
     !DIGEST.test(d.digest) ||
     typeof d.size !== 'number' ||
     !Number.isSafeInteger(d.size) ||
-    d.size < 0
+    d.size < 0 ||
+    (d.data !== undefined && typeof d.data !== 'string')
   )
     throw new CorruptEntryError('the manifest has a malformed descriptor');
-  return { mediaType: d.mediaType, digest: d.digest, size: d.size };
+  return {
+    mediaType: d.mediaType,
+    digest: d.digest,
+    size: d.size,
+    ...(typeof d.data === 'string' ? { data: d.data } : {}),
+  };
+}
+
+/** The inline content of a descriptor, checked against its size and digest (pure). */
+function inlineData(d: Descriptor): Buffer {
+  const bytes = Buffer.from(d.data ?? '', 'base64');
+  if (
+    bytes.length !== d.size ||
+    bytes.length > MAX_CONFIG_BYTES ||
+    bytes.toString('base64') !== d.data ||
+    sha256Digest(bytes) !== d.digest
+  )
+    throw new CorruptEntryError(`the inline config does not match its digest ${d.digest}`);
+  return bytes;
 }
 
 /** Parses a cache manifest (pure); throws CorruptEntryError. */

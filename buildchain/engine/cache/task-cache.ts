@@ -7,6 +7,7 @@
  */
 import { statSync, type Stats } from 'node:fs';
 import path from 'node:path';
+import { Semaphore } from '../../lib/async/semaphore.ts';
 import { existsNoFollow } from '../../lib/fs/fence.ts';
 import type { Reporter } from '../events.ts';
 import { RACY_MS, type FileHasher } from '../fingerprint.ts';
@@ -101,9 +102,16 @@ function linkSources(node: GraphNode, root: string): readonly string[] {
   return typeof c === 'object' ? (c.linkFrom ?? []).map((d) => path.resolve(root, d)) : [];
 }
 
+/**
+ * Restores at a time. They run without holding a worker (scheduler.ts): network and disk
+ * bound, a few in flight hide the round trips without flooding the registry.
+ */
+export const RESTORES_AT_ONCE = 6;
+
 export class TaskCache {
   readonly cache: BuildCache;
   private readonly o: TaskCacheOptions;
+  private readonly restores = new Semaphore(RESTORES_AT_ONCE);
   /** Keys computed before a run, reused to save after it. */
   private readonly keyByTask = new Map<string, string>();
   /** Tasks whose key was refused (warned once). */
@@ -155,8 +163,17 @@ export class TaskCache {
     return k.key;
   }
 
+  /** Whether the node is cacheable (a restore is tried before it runs). */
+  covers(node: GraphNode): boolean {
+    return cacheOutputs(node, this.o.root) !== undefined;
+  }
+
   /** Restores the node's outputs from the cache; undefined when it must run. */
-  async restore(node: GraphNode): Promise<(Restored & { key: string }) | undefined> {
+  restore(node: GraphNode): Promise<(Restored & { key: string }) | undefined> {
+    return this.restores.run(() => this.restoreNow(node));
+  }
+
+  private async restoreNow(node: GraphNode): Promise<(Restored & { key: string }) | undefined> {
     const outputs = cacheOutputs(node, this.o.root);
     if (outputs === undefined) return undefined;
     try {

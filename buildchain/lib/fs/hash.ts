@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 
 /** Read size when streaming a file: 4 MiB. */
@@ -20,13 +21,17 @@ export function sha256Digest(data: string | Uint8Array): string {
 }
 
 /**
- * Hex sha256 of the file's content, streamed in 4 MiB reads (follows a symlink, as open does).
+ * Hex sha256 of the file's content, streamed in reads of up to 4 MiB (follows a symlink, as open
+ * does).
  * Rejects with the fs error (ENOENT, EISDIR, ...) or the abort reason.
  */
 export async function sha256File(file: string, signal?: AbortSignal): Promise<string> {
   const hash = createHash('sha256');
+  // Each read allocates a buffer of the read size: 4 MiB for a small file made many hashes of
+  // small files (an image's configs, a repo's RPMs) force a full GC every few files.
+  const size = (await stat(file)).size;
   const stream = createReadStream(file, {
-    highWaterMark: READ_SIZE,
+    highWaterMark: Math.min(READ_SIZE, Math.max(64 * 1024, size + 1)),
     ...(signal ? { signal } : {}),
   });
   for await (const chunk of stream) hash.update(chunk as Buffer);

@@ -7,14 +7,14 @@
  * and in readwrite mode what came from the upstream is uploaded to it (in the background).
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, statSync } from 'node:fs';
 import { copyFile, link, mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { activeBuildCache, type BuildCache } from '../../engine/cache/build-cache.ts';
 import { TaskError } from '../../engine/task.ts';
-import { produceFileAtomic } from '../../lib/fs/atomic-write.ts';
+import { produceFileAtomic, writeFileAtomic } from '../../lib/fs/atomic-write.ts';
 import { Semaphore } from '../../lib/async/semaphore.ts';
 import { sha256File } from '../../lib/fs/hash.ts';
 
@@ -33,6 +33,9 @@ export interface BlobStoreStats {
 export { Semaphore };
 
 const TRANSIENT = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ERR_STREAM_PREMATURE_CLOSE']);
+
+/** Blobs up to this size (known from the manifest) are received in memory, then written. */
+const SMALL_BLOB = 1024 * 1024;
 
 /** Where blobs live, shared by every image pull and build. */
 export class BlobStore {
@@ -89,11 +92,12 @@ export class BlobStore {
     from?: { host: string; repository: string },
   ): Promise<string> {
     const final = this.pathOf(digest);
-    if (await this.has(digest, size)) {
+    const st = statSync(final, { throwIfNoEntry: false });
+    if (st !== undefined && st.isFile() && (size === undefined || st.size === size)) {
       this.stats.blobsReused++;
       return final;
     }
-    await mkdir(path.dirname(final), { recursive: true });
+    mkdirSync(path.dirname(final), { recursive: true });
     const cache = activeBuildCache();
     return this.limiter.run(async () => {
       if (cache !== undefined && (await this.fromCache(cache, digest, size, what, final))) return final;
@@ -147,6 +151,32 @@ export class BlobStore {
     const hash = createHash('sha256');
     let n = 0;
     const stats = this.stats;
+    const mismatch = (actual: string) =>
+      new TaskError(
+        'digest-mismatch',
+        `${what}: blob ${digest} received with digest ${actual} (${n} bytes${size !== undefined ? `, expected ${size}` : ''})`,
+        { hint: 'the registry or mirror serves corrupted or different content; nothing was kept' },
+      );
+    if (size !== undefined && size <= SMALL_BLOB) {
+      // Gathered, checked, then written at once: a pull of many small blobs (configs, small
+      // layers) makes no write stream and no thread-pool round trip per chunk.
+      const chunks: Buffer[] = [];
+      for await (const chunk of await open()) {
+        const c = chunk as Buffer;
+        hash.update(c);
+        n += c.length;
+        if (fromCache) stats.bytesFromCache += c.length;
+        else stats.bytesFetched += c.length;
+        if (n > size) break;
+        chunks.push(c);
+      }
+      const actual = `sha256:${hash.digest('hex')}`;
+      if (actual !== digest || n !== size) throw mismatch(actual);
+      await writeFileAtomic(final, Buffer.concat(chunks, n), { mode: 0o644 });
+      if (fromCache) stats.blobsFromCache++;
+      else stats.blobsFetched++;
+      return;
+    }
     await produceFileAtomic(final, async (tmp) => {
       const src = await open();
       await pipeline(
@@ -163,13 +193,7 @@ export class BlobStore {
         createWriteStream(tmp, { highWaterMark: 1 << 20 }),
       );
       const actual = `sha256:${hash.digest('hex')}`;
-      if (actual !== digest || (size !== undefined && n !== size)) {
-        throw new TaskError(
-          'digest-mismatch',
-          `${what}: blob ${digest} received with digest ${actual} (${n} bytes${size !== undefined ? `, expected ${size}` : ''})`,
-          { hint: 'the registry or mirror serves corrupted or different content; nothing was kept' },
-        );
-      }
+      if (actual !== digest || (size !== undefined && n !== size)) throw mismatch(actual);
     }, { mode: 0o644 });
     if (fromCache) stats.blobsFromCache++;
     else stats.blobsFetched++;

@@ -92,11 +92,17 @@ export function isGroupAlive(pid: number): boolean {
   return false;
 }
 
+/**
+ * Polls `check` until true or `timeoutMs`: every 5 ms for the first quarter second, then every
+ * 50 ms (docker-registry listens ~40 ms after its start, nginx ~15 ms, and both are gone as
+ * fast: a fixed 50 ms made each start or stop wait for the next tick).
+ */
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
+  const start = Date.now();
+  const deadline = start + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, Date.now() - start < 250 ? 5 : 50));
   }
   return false;
 }

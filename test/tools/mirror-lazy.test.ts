@@ -1,0 +1,89 @@
+/**
+ * The embedded mirror starts each server on first use only (sources/embedded/embedded.ts): the
+ * image digests come from the seed alone, an image pull starts the registry alone, a package
+ * fetch starts nginx; a build whose consumers were all restored from the build cache starts
+ * neither. Real docker-registry and nginx on 127.0.0.1.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  isAddressOpen,
+  isGroupAlive,
+  runningServerPids,
+} from '../../buildchain/sources/embedded/servers.ts';
+import { createSources, type Sources } from '../../buildchain/sources/sources.ts';
+import { missingTools } from '../helpers/require-tool.ts';
+import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
+import { fixtureConfig, writeMirrorFixture } from './mirror-fixture.ts';
+
+const missing = missingTools(
+  'docker-registry',
+  'nginx',
+  'rpmbuild',
+  'createrepo_c',
+  'gpg',
+  'rpmsign',
+);
+
+describe.skipIf(missing.length > 0)('embedded mirror: servers started on first use', () => {
+  let tmp: TempDir;
+  let sources: Sources;
+  let before: number[];
+
+  beforeAll(async () => {
+    tmp = await makeTempDir('mk8s-mirror-lazy-');
+    await writeMirrorFixture(tmp.path);
+    sources = createSources(fixtureConfig(tmp.path, 'embedded'));
+    before = runningServerPids();
+  });
+
+  afterAll(async () => {
+    await sources.stop();
+    await tmp.cleanup();
+  });
+
+  const mine = (): number[] => runningServerPids().filter((p) => !before.includes(p));
+  const nginxConf = (): boolean =>
+    existsSync(path.join(tmp.path, '_build/mirror/nginx/nginx.conf'));
+
+  it('image digests come from the seed: no server starts', async () => {
+    const digest = await sources.imageDigest({
+      name: 'calico-node',
+      version: 'v3.8.2',
+      ship: 'dir',
+      platforms: 'all',
+      source: { registry: 'quay.io', repository: 'calico/node' },
+    });
+    expect(digest).toMatch(/^sha256:[a-f0-9]{64}$/);
+    expect(mine()).toEqual([]);
+    expect(sources.embedded?.started()).toEqual({ registry: false, web: false });
+    expect(nginxConf()).toBe(false);
+  }, 120_000);
+
+  it('an image pull starts the registry alone; concurrent asks share one start', async () => {
+    const [a, b] = await Promise.all([sources.registry('quay.io'), sources.registry('docker.io')]);
+    expect(a.host).toBe(b.host);
+    expect(await isAddressOpen(a.host)).toBe(true);
+    expect(mine()).toHaveLength(1);
+    expect(sources.embedded?.started()).toEqual({ registry: true, web: false });
+    expect(nginxConf()).toBe(false);
+  });
+
+  it('a package fetch starts nginx; stop() stops both', async () => {
+    const url = await sources.repoUrl('http://mirror.centos.org/centos/7/os/x86_64/');
+    const host = new URL(url).host;
+    expect(await isAddressOpen(host)).toBe(true);
+    expect(sources.embedded?.started()).toEqual({ registry: true, web: true });
+    const groups = mine();
+    expect(groups).toHaveLength(2);
+    await sources.stop();
+    expect(groups.filter((pid) => isGroupAlive(pid))).toEqual([]);
+    expect(await isAddressOpen(host)).toBe(false);
+    expect(sources.embedded?.started()).toEqual({ registry: false, web: false });
+    await expect(sources.registry('quay.io')).rejects.toThrow(/stopped/);
+    await expect(sources.repoUrl('http://mirror.centos.org/centos/7/os/x86_64/')).rejects.toThrow(
+      /stopped/,
+    );
+  });
+});

@@ -13,19 +13,15 @@ import {
 import { createSources, type Sources } from '../../buildchain/sources/sources.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
-import { fixtureConfig, fixturePackages, writeMirrorFixture } from './mirror-fixture.ts';
+import {
+  fixtureConfig,
+  fixturePackages,
+  MIRROR_TOOLS,
+  writeMirrorFixture,
+} from './mirror-fixture.ts';
 
 const run = promisify(execFile);
-const missing = missingTools(
-  'docker-registry',
-  'nginx',
-  'skopeo',
-  'rpmbuild',
-  'createrepo_c',
-  'dnf',
-  'gpg',
-  'rpmsign',
-);
+const missing = missingTools('skopeo', 'dnf', ...MIRROR_TOOLS);
 
 /** A running (not zombie) process: zombies wait for init to reap them and hold nothing. */
 async function isRunning(pid: number): Promise<boolean> {

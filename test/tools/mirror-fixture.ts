@@ -4,6 +4,16 @@ import path from 'node:path';
 import type { BuildConfig, SourcesKind } from '../../buildchain/config/config.ts';
 import { parseSettings } from '../../buildchain/config/settings.ts';
 
+/** What the embedded mirror needs to seed and serve its stand-ins (tests skip, or fail under CI, without them). */
+export const MIRROR_TOOLS = [
+  'docker-registry',
+  'nginx',
+  'rpmbuild',
+  'createrepo_c',
+  'gpg',
+  'rpmsign',
+];
+
 export const FIXTURE_IMAGES = `images:
   - name: pause
     version: "3.1"

@@ -10,16 +10,9 @@ import {
 import { createSources } from '../../buildchain/sources/sources.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
-import { fixtureConfig, writeMirrorFixture } from './mirror-fixture.ts';
+import { fixtureConfig, MIRROR_TOOLS, writeMirrorFixture } from './mirror-fixture.ts';
 
-const missing = missingTools(
-  'docker-registry',
-  'nginx',
-  'rpmbuild',
-  'createrepo_c',
-  'gpg',
-  'rpmsign',
-);
+const missing = missingTools(...MIRROR_TOOLS);
 const holder = path.join(import.meta.dirname, 'mirror-holder.ts');
 
 interface Held {

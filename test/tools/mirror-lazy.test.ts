@@ -15,16 +15,9 @@ import {
 import { createSources, type Sources } from '../../buildchain/sources/sources.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
-import { fixtureConfig, writeMirrorFixture } from './mirror-fixture.ts';
+import { fixtureConfig, MIRROR_TOOLS, writeMirrorFixture } from './mirror-fixture.ts';
 
-const missing = missingTools(
-  'docker-registry',
-  'nginx',
-  'rpmbuild',
-  'createrepo_c',
-  'gpg',
-  'rpmsign',
-);
+const missing = missingTools(...MIRROR_TOOLS);
 
 describe.skipIf(missing.length > 0)('embedded mirror: servers started on first use', () => {
   let tmp: TempDir;

@@ -30,7 +30,7 @@ import { missingTools } from '../helpers/require-tool.ts';
 import { startTestNginx, startTestRegistry, stopAll } from '../helpers/servers.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { createWorkspace, REPO_ROOT } from '../helpers/workspace.ts';
-import { fixtureConfig, writeMirrorFixture } from './mirror-fixture.ts';
+import { fixtureConfig, MIRROR_TOOLS, writeMirrorFixture } from './mirror-fixture.ts';
 
 const run = promisify(execFile);
 
@@ -80,15 +80,7 @@ describe.skipIf(missingTools('nginx', 'docker-registry').length > 0)(
   },
 );
 
-const mirrorTools = [
-  'docker-registry',
-  'nginx',
-  'skopeo',
-  'rpmbuild',
-  'createrepo_c',
-  'gpg',
-  'rpmsign',
-];
+const mirrorTools = ['skopeo', ...MIRROR_TOOLS];
 describe.skipIf(missingTools(...mirrorTools).length > 0)(
   'the embedded mirror with REGISTRY_* variables set',
   () => {

@@ -32,7 +32,6 @@ import { chmod, lstat, mkdir, open, readlink, rename, rm } from 'node:fs/promise
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { pipeline } from 'node:stream/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Readable } from 'node:stream';
 import { sha256File } from '../../lib/fs/hash.ts';
 import { linkOrCopy, replaceDir } from '../../lib/fs/staging.ts';
@@ -123,18 +122,25 @@ export function localPath(portable: string, root: string, buildRoot: string): st
 /**
  * sha256 of files this process hashed or checked (packing, restoring), by inode, valid while
  * the stat matches: a restore that links a dependency's output restored a moment before does
- * not read it again.
+ * not read it again. `trusted`: whether that stat was past the racy margin (fingerprint.ts) at a
+ * clock read before it, so that no change since can have kept it (a file this process wrote
+ * itself never is).
  */
-const knownHashes = new Map<string, { stat: string; sha256: string }>();
+const knownHashes = new Map<string, { stat: string; sha256: string; trusted: boolean }>();
 
 function statKey(st: Stats): [string, string] {
   return [`${st.dev}:${st.ino}`, `${st.size}:${st.mtimeMs}:${st.ctimeMs}`];
 }
 
 /** Remembers a file's sha256 for its current stat. */
-function remember(st: Stats, sha256: string): void {
+function remember(st: Stats, sha256: string, trusted: boolean): void {
   const [id, stat] = statKey(st);
-  knownHashes.set(id, { stat, sha256 });
+  knownHashes.set(id, { stat, sha256, trusted });
+}
+
+/** The racy rule (fingerprint.ts): `st` is past the margin at `clock`, read before it. */
+function pastMargin(st: { mtimeMs: number; ctimeMs: number }, clock: number): boolean {
+  return Math.max(st.mtimeMs, st.ctimeMs) < clock - RACY_MS;
 }
 
 /**
@@ -146,19 +152,27 @@ export type TrustedHash = (file: string, st: Stats, sha256Hex: string) => boolea
 /**
  * The file's sha256: from {@link knownHashes} when its stat is unchanged, or when only the
  * stat changed (a hard link made since changes the ctime) and the hasher vouches that the
- * content is still the one hashed; else read.
+ * content is still the one hashed; else read. `trusted`: whether the hash may be recorded as
+ * not racy for `st` (a read: `st` past the margin at `clock`, a clock read before `st` was
+ * taken; none given: never).
  */
-async function sha256Of(abs: string, st: Stats, trusted?: TrustedHash): Promise<string> {
+async function sha256Of(
+  abs: string,
+  st: Stats,
+  vouch?: TrustedHash,
+  clock?: number,
+): Promise<{ sha256: string; trusted: boolean }> {
   const [id, stat] = statKey(st);
   const known = knownHashes.get(id);
-  if (known?.stat === stat) return known.sha256;
-  if (known !== undefined && trusted?.(abs, st, known.sha256) === true) {
-    remember(st, known.sha256);
-    return known.sha256;
+  if (known?.stat === stat) return known;
+  if (known !== undefined && vouch?.(abs, st, known.sha256) === true) {
+    remember(st, known.sha256, true);
+    return { sha256: known.sha256, trusted: true };
   }
   const sha256 = await sha256File(abs);
-  remember(st, sha256);
-  return sha256;
+  const trusted = clock !== undefined && pastMargin(st, clock);
+  remember(st, sha256, trusted);
+  return { sha256, trusted };
 }
 
 /** `dev:ino` → path of every file under `dirs` outside `outputs` (sources of link entries). */
@@ -189,6 +203,8 @@ async function collect(
   buildRoot: string,
   linkFrom: readonly string[],
   trusted: TrustedHash | undefined,
+  /** A clock read before any stat of the walk (each hash's racy rule). */
+  clock: number,
 ): Promise<{
   entries: ArtifactEntry[];
   tarEntries: TarEntry[];
@@ -214,7 +230,7 @@ async function collect(
       const source = linkable.get(`${st.dev}:${st.ino}`);
       if (source !== undefined) {
         const link = portablePath(source, root, buildRoot);
-        const sha256 = await sha256Of(abs, st, trusted);
+        const { sha256 } = await sha256Of(abs, st, trusted, clock);
         entries.push({ path: p, type: 'file', exec, size: st.size, sha256, link });
         return;
       }
@@ -256,12 +272,15 @@ export async function packArtifact(o: {
   buildRoot: string;
   workDir: string;
 }): Promise<PackedArtifact> {
+  // Before every stat of the outputs: the racy rule of each hash taken (see knownHashes).
+  const clock = Date.now();
   const { entries, tarEntries, portable, stats } = await collect(
     o.outputs,
     o.root,
     o.buildRoot,
     o.linkFrom ?? [],
     o.trustedHash,
+    clock,
   );
   await mkdir(o.workDir, { recursive: true });
   const layerFile = path.join(
@@ -281,7 +300,7 @@ export async function packArtifact(o: {
           if (before === undefined || e.source === undefined) return;
           if (statKey(await lstat(e.source)).join() !== statKey(before).join())
             throw new Error(`${e.source} changed while it was archived`);
-          remember(before, sha256);
+          remember(before, sha256, pastMargin(before, clock));
           sums.set(e.path, sha256);
         }),
       ),
@@ -380,7 +399,7 @@ async function writeSmallFile(
   try {
     fchmodSync(fd, mode); // open()'s mode is filtered by the umask
     for (const c of chunks) for (let off = 0; off < c.length;) off += writeSync(fd, c, off);
-    remember(fstatSync(fd), actual);
+    remember(fstatSync(fd), actual, false); // just written: racy
   } finally {
     closeSync(fd);
   }
@@ -472,7 +491,7 @@ async function extractLayer(
         if (sha256 !== rec.sha256)
           throw new CorruptEntryError(`${rel} does not match its recorded sha256`);
         await chmod(abs, exec ? 0o755 : 0o644);
-        remember(await lstat(abs), sha256);
+        remember(await lstat(abs), sha256, false);
       }
     });
   } catch (err) {
@@ -489,30 +508,36 @@ async function extractLayer(
  * Puts the entry's link entries into the (verified) staging tree: each a hard link of its
  * source, which must be a regular file with the recorded size, exec bit and sha256. Resolves
  * with the sources linked: linking changed their ctime (the inode's link count), so the
- * hasher's records of them, and of the links, need the post-link stat.
+ * hasher's records of them, and of the links, need the post-link stat. Whether such a record
+ * is trusted (not racy) is decided from the stat taken *before* linking, judged with a clock
+ * read before that stat (fingerprint.ts's rule; and a hash known from before only if it was
+ * trusted): the link's own fresh ctime changes no content.
  */
 async function linkStaging(
   staging: string,
   config: ArtifactConfig,
   root: string,
   buildRoot: string,
-): Promise<(RestoredFile & { stat: ContentStat; ctimeMs: number })[]> {
-  const linked: (RestoredFile & { stat: ContentStat; ctimeMs: number })[] = [];
+): Promise<(RestoredFile & { stat: ContentStat; trusted: boolean })[]> {
+  const linked: (RestoredFile & { stat: ContentStat; trusted: boolean })[] = [];
   for (const e of config.entries) {
     if (e.link === undefined) continue;
     if (e.type !== 'file') throw new CorruptEntryError(`${e.path}: only files can be links`);
     const src = localPath(e.link, root, buildRoot);
     if (src === undefined) throw new CorruptEntryError(`${e.path}: malformed link ${e.link}`);
+    const clock = Date.now();
     const st = lstatSync(src, { throwIfNoEntry: false });
+    const known =
+      st?.isFile() === true && st.size === e.size && ((st.mode & 0o100) !== 0) === (e.exec === true)
+        ? await sha256Of(src, st, undefined, clock)
+        : undefined;
     const differs =
       st === undefined || !st.isFile()
         ? 'is missing'
-        : st.size !== e.size ||
-            ((st.mode & 0o100) !== 0) !== (e.exec === true) ||
-            (await sha256Of(src, st)) !== e.sha256
+        : known?.sha256 !== e.sha256
           ? 'differs from what the entry recorded'
           : undefined;
-    if (differs !== undefined || st === undefined || e.sha256 === undefined)
+    if (differs !== undefined || st === undefined || known === undefined || e.sha256 === undefined)
       throw new EntryNotUsableError(`${e.path} links to ${e.link}, which ${differs} here`);
     const dest = path.join(staging, ...e.path.split('/'));
     mkdirSync(path.dirname(dest), { recursive: true });
@@ -525,8 +550,8 @@ async function linkStaging(
     // Only the ctime changed (the link count): the checked sha256 still holds.
     const after = lstatSync(src);
     if (!sameContentStat(after, st)) continue;
-    remember(after, e.sha256);
-    linked.push({ path: src, sha256: e.sha256, stat: contentStat(after), ctimeMs: after.ctimeMs });
+    remember(after, e.sha256, known.trusted);
+    linked.push({ path: src, sha256: e.sha256, stat: contentStat(after), trusted: known.trusted });
   }
   return linked;
 }
@@ -546,12 +571,20 @@ function sameContentStat(st: Stats, c: ContentStat): boolean {
   return st.ino === c.ino && st.size === c.size && st.mtimeMs === c.mtimeMs;
 }
 
-/** A file the restore put into place (or linked from), with its checked sha256 (hex). */
+/**
+ * A file the restore put into place (or linked from), with its checked sha256 (hex) and what
+ * decides whether a record of it may be trusted (fingerprint.ts's racy rule): `trusted`, decided
+ * when it was checked (a linked file, from its stat before linking), else `clock`, read before
+ * the restore wrote and checked it (trusted only if its times are past the margin at that clock:
+ * a file written by the restore never is, and is read again before the state is saved).
+ */
 export interface RestoredFile {
   readonly path: string;
   readonly sha256: string;
   /** When known: the stat the sha256 is valid for (a file whose stat differs is not primed). */
   readonly stat?: ContentStat;
+  readonly trusted?: boolean;
+  readonly clock?: number;
 }
 
 /**
@@ -595,8 +628,8 @@ async function extractChecked(
 /**
  * Streams a layer (a file, or the registry's response) into a staging directory in `workDir`,
  * checking every entry as it comes, links its link entries from their (checked) sources, then
- * moves each output into place; resolves with the files placed and the sources linked (each
- * with the stat its sha256 holds for, once that stat is no longer racy: see RACY_MS). Throws
+ * moves each output into place; resolves with the files placed and the sources linked (see
+ * {@link RestoredFile}: the linked ones with the stat their sha256 holds for). Throws
  * CorruptEntryError or EntryNotUsableError (nothing moved).
  */
 export async function unpackArtifact(o: {
@@ -609,6 +642,9 @@ export async function unpackArtifact(o: {
   buildRoot: string;
   workDir: string;
 }): Promise<RestoredFile[]> {
+  // Before anything is written or checked: the files extracted come out racy, however long the
+  // restore takes (a record judged with a later clock could trust a change made since the check).
+  const clock = Date.now();
   const staging = path.join(o.workDir, `restore-${process.pid}-${randomBytes(6).toString('hex')}`);
   mkdirSync(staging, { recursive: true });
   try {
@@ -628,25 +664,20 @@ export async function unpackArtifact(o: {
         await rename(src, dest);
       }
     }
-    const linkStat = new Map(linked.map((l) => [l.path, l.stat]));
+    const bySource = new Map(linked.map((l) => [l.path, l]));
     const placed: RestoredFile[] = [];
     for (const e of o.config.entries) {
       const dest = localPath(e.path, o.root, o.buildRoot);
       if (e.type !== 'file' || e.sha256 === undefined || dest === undefined) continue;
       const from = e.link === undefined ? undefined : localPath(e.link, o.root, o.buildRoot);
-      const stat = from === undefined ? undefined : linkStat.get(from);
+      const l = from === undefined ? undefined : bySource.get(from);
       placed.push(
-        stat === undefined
-          ? { path: dest, sha256: e.sha256 }
-          : { path: dest, sha256: e.sha256, stat },
+        l === undefined
+          ? { path: dest, sha256: e.sha256, clock }
+          : { path: dest, sha256: e.sha256, stat: l.stat, trusted: l.trusted },
       );
     }
-    // The linked files (both names) changed a moment ago: a record taken now would be racy
-    // (fingerprint.ts RACY_MS), and read again. Past that margin, one unchanged since is not.
-    const newest = Math.max(0, ...linked.map((l) => l.ctimeMs));
-    const wait = newest + RACY_MS + 2 - Date.now();
-    if (linked.length > 0 && wait > 0) await sleep(Math.min(wait, RACY_MS + 2));
-    for (const l of linked) placed.push({ path: l.path, sha256: l.sha256, stat: l.stat });
+    for (const l of linked) placed.push(l);
     return placed;
   } finally {
     // What is left: the directories leading to the outputs (or, after a failure, the part

@@ -12,7 +12,7 @@ import { existsNoFollow } from '../../lib/fs/fence.ts';
 import type { Reporter } from '../events.ts';
 import { RACY_MS, type FileHasher } from '../fingerprint.ts';
 import type { GraphNode } from '../graph.ts';
-import type { ContentStat } from './artifact.ts';
+import type { RestoredFile } from './artifact.ts';
 import type { BuildCache, Restored, TaskIo } from './build-cache.ts';
 import type { CacheKeys } from './key.ts';
 
@@ -61,29 +61,37 @@ export function hasherVouches(
 
 /**
  * Records a restored file's checked sha256 in the hasher's stat cache (its record format:
- * fingerprint.ts {@link FileRecord}), racy when the file changed within {@link RACY_MS} (then
- * re-hashed before the state is saved, as any fresh record).
+ * fingerprint.ts {@link FileRecord}), trusted only as {@link RestoredFile} says: a linked file
+ * as decided from its stat before linking, an extracted one only if its times are past
+ * {@link RACY_MS} at the clock read before the restore wrote it (in practice never: racy, so
+ * re-hashed before the state is saved, as any fresh record). The stat is taken here, after the
+ * check: a clock read now would trust whatever changed the file in between.
  */
-export function primeHasher(
-  hasher: FileHasher,
-  file: string,
-  sha256Hex: string,
-  expect?: ContentStat,
-): void {
-  const st = statSync(file, { throwIfNoEntry: false });
+export function primeHasher(hasher: FileHasher, f: RestoredFile): void {
+  const st = statSync(f.path, { throwIfNoEntry: false });
   if (st === undefined || !st.isFile()) return;
+  const expect = f.stat;
   // Changed since the restore checked it: left to the hasher (read when next needed).
   if (
     expect !== undefined &&
     (st.ino !== expect.ino || st.size !== expect.size || st.mtimeMs !== expect.mtimeMs)
   ) {
-    hasher.invalidate(file);
+    hasher.invalidate(f.path);
     return;
   }
-  const hash = recordHash(sha256Hex);
-  const trusted = Math.max(st.mtimeMs, st.ctimeMs) < Date.now() - RACY_MS ? 1 : 0;
-  hasher.invalidate(file);
-  hasher.cache.set(file, [st.mtimeMs, st.size, st.ino, hash, trusted, st.ctimeMs]);
+  const trusted =
+    (f.trusted ?? (f.clock !== undefined && Math.max(st.mtimeMs, st.ctimeMs) < f.clock - RACY_MS))
+      ? 1
+      : 0;
+  hasher.invalidate(f.path);
+  hasher.cache.set(f.path, [
+    st.mtimeMs,
+    st.size,
+    st.ino,
+    recordHash(f.sha256),
+    trusted,
+    st.ctimeMs,
+  ]);
   hasher.misses++;
 }
 
@@ -182,8 +190,7 @@ export class TaskCache {
       const r = await this.cache.restoreTask(this.io(node, key, outputs));
       if (r === undefined) return undefined;
       const hasher = this.o.hasher;
-      if (hasher !== undefined)
-        for (const f of r.placed) primeHasher(hasher, f.path, f.sha256, f.stat);
+      if (hasher !== undefined) for (const f of r.placed) primeHasher(hasher, f);
       // The outputs must hold every target (`cacheable.outputs` naming the wrong paths).
       const lacking = node.targets.filter((t) => !existsNoFollow(t));
       if (lacking.length > 0) {

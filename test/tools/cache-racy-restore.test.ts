@@ -1,0 +1,175 @@
+/**
+ * The restore's records in the file hasher follow its racy rule (fingerprint.ts): trust is
+ * judged with a clock read *before* the check the recorded sha256 comes from, never with one
+ * read when the record is made. A fake `Date.now` stands for a restore that takes long: read
+ * later, the clock would trust a file changed after the restore checked it. For linked files,
+ * every read of file content moves the fake clock (node:fs's reads wrapped, then its ESM named
+ * exports synced, as in test/engine/racy-clock.test.ts): a source changed just before its check
+ * and read for longer than the margin.
+ */
+import fs, { linkSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { packArtifact, unpackArtifact } from '../../buildchain/engine/cache/artifact.ts';
+import { primeHasher } from '../../buildchain/engine/cache/task-cache.ts';
+import { FileHasher, RACY_MS, type FileRecord } from '../../buildchain/engine/fingerprint.ts';
+import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
+
+const realNow = Date.now.bind(Date);
+const realReadSync = fs.readSync;
+const realRead = fs.read;
+/** Added to the real clock while the fake one is on. */
+let offset = 0;
+
+function fakeClock(): void {
+  offset = 0;
+  vi.spyOn(Date, 'now').mockImplementation(() => realNow() + offset);
+}
+
+/** Every read of file content moves the fake clock 100 margins ahead (a slow read). */
+function slowReads(): void {
+  fs.readSync = ((...a: Parameters<typeof fs.readSync>) => {
+    offset += 100 * RACY_MS;
+    return realReadSync(...a);
+  }) as typeof fs.readSync;
+  fs.read = ((...a: unknown[]) => {
+    offset += 100 * RACY_MS;
+    (realRead as (...b: unknown[]) => void)(...a);
+  }) as typeof fs.read;
+  syncBuiltinESMExports();
+}
+
+/** The hasher's hash of a file, computed afresh. */
+const freshHash = (f: string): Promise<string | undefined> => new FileHasher(new Map()).hash(f);
+
+/** A packed entry of `<src>/_build/out/` (files: name → content), `dl/` linked when given. */
+async function packOut(
+  src: string,
+  files: Readonly<Record<string, string>>,
+  linked: Readonly<Record<string, string>> = {},
+): Promise<Awaited<ReturnType<typeof packArtifact>>> {
+  const b = path.join(src, '_build');
+  mkdirSync(path.join(b, 'out'), { recursive: true });
+  mkdirSync(path.join(b, 'dl'), { recursive: true });
+  for (const [name, content] of Object.entries(files))
+    writeFileSync(path.join(b, 'out', name), content);
+  for (const [name, content] of Object.entries(linked)) {
+    writeFileSync(path.join(b, 'dl', name), content);
+    linkSync(path.join(b, 'dl', name), path.join(b, 'out', name));
+  }
+  return packArtifact({
+    task: 'out',
+    key: 'k'.repeat(64),
+    format: 2,
+    outputs: [path.join(b, 'out')],
+    linkFrom: [path.join(b, 'dl')],
+    root: src,
+    buildRoot: b,
+    workDir: path.join(b, '.buildchain', 'cache-tmp'),
+  });
+}
+
+describe('restored files in the hasher: trust judged with a clock read before the check', () => {
+  let tmp: TempDir;
+  beforeEach(async () => {
+    tmp = await makeTempDir('mk8s-racy-restore-');
+  });
+  afterEach(async () => {
+    fs.readSync = realReadSync;
+    fs.read = realRead;
+    syncBuiltinESMExports();
+    vi.restoreAllMocks();
+    await tmp.cleanup();
+  });
+
+  it('an extracted file changed after its check, primed after a long restore: racy, settle reads it again', async () => {
+    const packed = await packOut(path.join(tmp.path, 'src'), { 'a.txt': 'restored\n' });
+    const db = path.join(tmp.path, 'dest', '_build');
+    fakeClock();
+    const placed = await unpackArtifact({
+      layerFile: packed.layerFile,
+      config: packed.config,
+      root: path.join(tmp.path, 'dest'),
+      buildRoot: db,
+      workDir: path.join(db, '.buildchain', 'cache-tmp'),
+    });
+    const f = path.join(db, 'out', 'a.txt');
+    expect(placed.map((p) => p.path)).toEqual([f]);
+    // Changed after the check (same size), then the restore goes on for 10 s before priming.
+    writeFileSync(f, 'CHANGED!\n');
+    offset = 10_000;
+    const hasher = new FileHasher(new Map<string, FileRecord>());
+    for (const p of placed) primeHasher(hasher, p);
+    const st = statSync(f);
+    expect(hasher.cache.get(f)).toEqual([
+      st.mtimeMs,
+      st.size,
+      st.ino,
+      expect.any(String),
+      0,
+      st.ctimeMs,
+    ]);
+    // Racy: the next lookup reads it (the stale checked hash is never used) ...
+    expect(new FileHasher(hasher.cache).peek(f)).not.toBe(hasher.cache.get(f)?.[3]);
+    // ... and the end of the build re-reads it: the record holds the content there now.
+    await hasher.settle();
+    expect(hasher.cache.get(f)?.[3]).toBe(await freshHash(f));
+    expect(readFileSync(f, 'utf8')).toBe('CHANGED!\n');
+  });
+
+  it('an extracted file unchanged: racy when primed, trusted with its right hash after settle', async () => {
+    const packed = await packOut(path.join(tmp.path, 'src'), { 'b.txt': 'same\n' });
+    const db = path.join(tmp.path, 'dest', '_build');
+    fakeClock();
+    const placed = await unpackArtifact({
+      layerFile: packed.layerFile,
+      config: packed.config,
+      root: path.join(tmp.path, 'dest'),
+      buildRoot: db,
+      workDir: path.join(db, '.buildchain', 'cache-tmp'),
+    });
+    offset = 10_000;
+    const hasher = new FileHasher(new Map<string, FileRecord>());
+    for (const p of placed) primeHasher(hasher, p);
+    const f = path.join(db, 'out', 'b.txt');
+    expect(hasher.cache.get(f)?.[4]).toBe(0);
+    expect(hasher.cache.get(f)?.[3]).toBe(await freshHash(f));
+    await hasher.settle();
+    expect(hasher.cache.get(f)?.[4]).toBe(1);
+    expect(hasher.cache.get(f)?.[3]).toBe(await freshHash(f));
+  });
+
+  it('a link source changed just before its check, read for longer than the margin: both names racy', async () => {
+    const packed = await packOut(
+      path.join(tmp.path, 'src'),
+      { 'repomd.xml': '<repomd/>' },
+      { 'c.rpm': 'c'.repeat(50_000) },
+    );
+    const layer = readFileSync(packed.layerFile);
+    const db = path.join(tmp.path, 'dest', '_build');
+    mkdirSync(path.join(db, 'dl'), { recursive: true });
+    const source = path.join(db, 'dl', 'c.rpm');
+    writeFileSync(source, 'c'.repeat(50_000)); // changed now: the check's stat is within the tick
+    fakeClock();
+    slowReads();
+    const placed = await unpackArtifact({
+      layer: { body: Readable.from([layer]), digest: packed.layerDigest, size: packed.layerSize },
+      config: packed.config,
+      root: path.join(tmp.path, 'dest'),
+      buildRoot: db,
+      workDir: path.join(db, '.buildchain', 'cache-tmp'),
+    });
+    const link = path.join(db, 'out', 'c.rpm');
+    expect(statSync(link).ino).toBe(statSync(source).ino);
+    // The read outlasted the margin: a clock read now would trust the source's times.
+    expect(Date.now()).toBeGreaterThan(statSync(source).ctimeMs + RACY_MS);
+    const hasher = new FileHasher(new Map<string, FileRecord>());
+    for (const p of placed) primeHasher(hasher, p);
+    for (const f of [source, link]) {
+      expect(hasher.cache.get(f)?.[4]).toBe(0);
+      expect(hasher.cache.get(f)?.[3]).toBe(await freshHash(f));
+    }
+  });
+});

@@ -180,16 +180,16 @@ export class TaskGraph {
 
   /** Absolute path of a file dep or target (relative to the project root). */
   abs(p: string): string {
-    // Fast path for the common clean relative path (path.join normalizes, which is slower).
+    // Fast paths for the common clean paths (path.join and path.normalize are slower): a
+    // relative one joined to the root, an absolute one (the task factories' usual) as is.
     if (
-      !p.startsWith('/') &&
       !p.includes('./') &&
       !p.includes('//') &&
       !p.endsWith('/') &&
       !p.endsWith('.') &&
       p !== ''
     ) {
-      return `${this.root}/${p}`;
+      return p.startsWith('/') ? p : `${this.root}/${p}`;
     }
     return path.isAbsolute(p) ? path.normalize(p) : path.join(this.root, p);
   }

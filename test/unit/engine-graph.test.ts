@@ -130,3 +130,23 @@ describe('names', () => {
     expect(closestNames('zzz', ['iso'])).toEqual([]);
   });
 });
+
+describe('TaskGraph.abs', () => {
+  it('keeps clean absolute paths, joins clean relative ones, normalizes the others', () => {
+    const g = graph([]);
+    expect(g.abs('/b/c.txt')).toBe('/b/c.txt');
+    expect(g.abs('a/b.txt')).toBe('/r/a/b.txt');
+    for (const [given, want] of [
+      ['/b/../c', '/c'],
+      ['/b/./c', '/b/c'],
+      ['/b//c', '/b/c'],
+      ['/b/c/', '/b/c/'],
+      ['/b/c/.', '/b/c'],
+      ['./a', '/r/a'],
+      ['a/../b', '/r/b'],
+      ['a//b', '/r/a/b'],
+      ['..', '/'],
+    ])
+      expect(g.abs(given ?? ''), given).toBe(want);
+  });
+});

@@ -3,13 +3,13 @@
  * packages per upstream repo, the upstream source files of `packages-specs/<name>/sources.yaml`,
  * and the repo GPG key URLs. `planMirror` is pure; `loadMirrorPlan` reads the lists.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdirSync, readFileSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { parseYaml as parse } from '../../lib/text/parse-yaml.ts';
 import type { ImageEntry, PackageList } from '../../config/content-types.ts';
-import { loadImageList } from '../../config/images.ts';
+import { loadImageListSync } from '../../config/images.ts';
 import { sha256Hex } from '../../lib/fs/hash.ts';
-import { expandRepoVars, loadPackageList } from '../../config/packages.ts';
+import { expandRepoVars, loadPackageListSync } from '../../config/packages.ts';
 import type { StandInImageRef } from './stand-in-image.ts';
 import { UPSTREAM_CATALOG, type CatalogRpm } from './upstream-catalog.ts';
 import { RELEASE_SCALE, type ScaleTable } from '../../config/stand-in-scale.ts';
@@ -186,23 +186,48 @@ export function sourceUrlsOf(doc: unknown): string[] {
   return out;
 }
 
-/** Reads the content lists under `root` and plans the mirror. */
-export async function loadMirrorPlan(
+/**
+ * Reads the content lists under `root` and plans the mirror. The reads are synchronous (a few
+ * small files, on every build's start: one thread pool round trip each cost more).
+ */
+export function loadMirrorPlan(
   root: string,
   projectName?: string,
   scale: 'small' | 'release' = 'small',
 ): Promise<MirrorPlan> {
-  const images = await loadImageList(root);
+  try {
+    return Promise.resolve(loadMirrorPlanSync(root, projectName, scale));
+  } catch (err) {
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+  }
+}
+
+function loadMirrorPlanSync(
+  root: string,
+  projectName: string | undefined,
+  scale: 'small' | 'release',
+): MirrorPlan {
+  const images = loadImageListSync(root);
   const specs = path.join(root, 'packages-specs');
-  const entries = await readdir(specs, { withFileTypes: true }).catch(() => []);
+  let entries: Dirent[] = [];
+  try {
+    entries = readdirSync(specs, { withFileTypes: true });
+  } catch {
+    // no package lists
+  }
   const lists: PackageList[] = [];
   const urls: string[] = [];
   for (const e of entries.sort((a, b) => byCodeUnit(a.name, b.name))) {
     if (e.isFile() && e.name.endsWith('.yaml')) {
       const options = projectName === undefined ? {} : { projectName };
-      lists.push(await loadPackageList(root, e.name.replace(/\.yaml$/, ''), options));
+      lists.push(loadPackageListSync(root, e.name.replace(/\.yaml$/, ''), options));
     } else if (e.isDirectory()) {
-      const text = await readFile(path.join(specs, e.name, 'sources.yaml'), 'utf8').catch(() => '');
+      let text = '';
+      try {
+        text = readFileSync(path.join(specs, e.name, 'sources.yaml'), 'utf8');
+      } catch {
+        // no remote sources
+      }
       if (text !== '') urls.push(...sourceUrlsOf(parse(text)));
     }
   }

@@ -4,6 +4,7 @@
  * files and GPG keys. Incremental: a stamp keyed by the plan's hash skips everything when the
  * content lists did not change, and only missing RPMs are built when they did.
  */
+import { accessSync, readFileSync } from 'node:fs';
 import { access, mkdir, readdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execDirectWith } from '../../engine/exec/run-command.ts';
@@ -90,18 +91,19 @@ export function imageKey(registry: string, repository: string, tag: string): str
 }
 
 /** The stamp when it matches `plan`, else undefined. */
-export async function readFreshStamp(
+export function readFreshStamp(
   dirs: MirrorDirs,
   plan: MirrorPlan,
 ): Promise<SeedResult | undefined> {
+  // Synchronous reads: this runs on every build's start (one small file, two stats).
   try {
-    const stamp = JSON.parse(await readFile(dirs.stamp, 'utf8')) as SeedResult;
-    if (stamp.hash !== planHash(plan, SEED_FORMAT)) return undefined;
-    await access(path.join(dirs.registry, 'data'));
-    await access(dirs.www);
-    return { ...stamp, summary: 'up-to-date' };
+    const stamp = JSON.parse(readFileSync(dirs.stamp, 'utf8')) as SeedResult;
+    if (stamp.hash !== planHash(plan, SEED_FORMAT)) return Promise.resolve(undefined);
+    accessSync(path.join(dirs.registry, 'data'));
+    accessSync(dirs.www);
+    return Promise.resolve({ ...stamp, summary: 'up-to-date' });
   } catch {
-    return undefined;
+    return Promise.resolve(undefined);
   }
 }
 

@@ -17,15 +17,19 @@ import { primeHasher } from '../../buildchain/engine/cache/task-cache.ts';
 import { FileHasher, RACY_MS, type FileRecord } from '../../buildchain/engine/fingerprint.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 
-const realNow = Date.now.bind(Date);
 const realReadSync = fs.readSync;
 const realRead = fs.read;
-/** Added to the real clock while the fake one is on. */
+/** Added to the fake clock's start. */
 let offset = 0;
 
+/**
+ * A fake clock, frozen at the real time of the call but for {@link offset}: files written after
+ * it are never past the margin by it, however slow the machine, until the offset moves it.
+ */
 function fakeClock(): void {
   offset = 0;
-  vi.spyOn(Date, 'now').mockImplementation(() => realNow() + offset);
+  const start = Date.now();
+  vi.spyOn(Date, 'now').mockImplementation(() => start + offset);
 }
 
 /** Every read of file content moves the fake clock 100 margins ahead (a slow read). */
@@ -84,7 +88,7 @@ describe('restored files in the hasher: trust judged with a clock read before th
     await tmp.cleanup();
   });
 
-  it('an extracted file changed after its check, primed after a long restore: racy, settle reads it again', async () => {
+  it('an extracted file changed after its check, primed after a long restore: its checked hash never trusted, read again', async () => {
     const packed = await packOut(path.join(tmp.path, 'src'), { 'a.txt': 'restored\n' });
     const db = path.join(tmp.path, 'dest', '_build');
     fakeClock();
@@ -102,18 +106,10 @@ describe('restored files in the hasher: trust judged with a clock read before th
     offset = 10_000;
     const hasher = new FileHasher(new Map<string, FileRecord>());
     for (const p of placed) primeHasher(hasher, p);
-    const st = statSync(f);
-    expect(hasher.cache.get(f)).toEqual([
-      st.mtimeMs,
-      st.size,
-      st.ino,
-      expect.any(String),
-      0,
-      st.ctimeMs,
-    ]);
-    // Racy: the next lookup reads it (the stale checked hash is never used) ...
-    expect(new FileHasher(hasher.cache).peek(f)).not.toBe(hasher.cache.get(f)?.[3]);
-    // ... and the end of the build re-reads it: the record holds the content there now.
+    // Never a trusted record of the checked (stale) hash: the next lookup reads the file ...
+    expect(hasher.cache.get(f)?.[4] ?? 0).toBe(0);
+    expect(await new FileHasher(hasher.cache).hash(f)).toBe(await freshHash(f));
+    // ... and so does the end of the build: the record holds the content there now.
     await hasher.settle();
     expect(hasher.cache.get(f)?.[3]).toBe(await freshHash(f));
     expect(readFileSync(f, 'utf8')).toBe('CHANGED!\n');
@@ -139,6 +135,37 @@ describe('restored files in the hasher: trust judged with a clock read before th
     await hasher.settle();
     expect(hasher.cache.get(f)?.[4]).toBe(1);
     expect(hasher.cache.get(f)?.[3]).toBe(await freshHash(f));
+  });
+
+  it('a file written longer than the margin before the outputs became visible: trusted', async () => {
+    const packed = await packOut(path.join(tmp.path, 'src'), { 'd.rpm': 'd'.repeat(20_000) });
+    const layer = readFileSync(packed.layerFile);
+    const db = path.join(tmp.path, 'dest', '_build');
+    fakeClock();
+    // The layer's last bytes come 10 s after its files were written (a slow download's end).
+    const slowEnd = (async function* () {
+      yield layer;
+      offset = await Promise.resolve(10_000);
+    })();
+    const placed = await unpackArtifact({
+      layer: { body: slowEnd, digest: packed.layerDigest, size: packed.layerSize },
+      config: packed.config,
+      root: path.join(tmp.path, 'dest'),
+      buildRoot: db,
+      workDir: path.join(db, '.buildchain', 'cache-tmp'),
+    });
+    const f = path.join(db, 'out', 'd.rpm');
+    const hasher = new FileHasher(new Map<string, FileRecord>());
+    for (const p of placed) primeHasher(hasher, p);
+    const st = statSync(f);
+    expect(hasher.cache.get(f)).toEqual([
+      st.mtimeMs,
+      st.size,
+      st.ino,
+      await freshHash(f),
+      1,
+      st.ctimeMs,
+    ]);
   });
 
   it('a link source changed just before its check, read for longer than the margin: both names racy', async () => {

@@ -385,7 +385,7 @@ async function writeSmallFile(
   mode: number,
   rel: string,
   sha256: string | undefined,
-): Promise<void> {
+): Promise<Stats> {
   const hash = createHash('sha256');
   const chunks: Buffer[] = [];
   for await (const chunk of body) {
@@ -399,7 +399,9 @@ async function writeSmallFile(
   try {
     fchmodSync(fd, mode); // open()'s mode is filtered by the umask
     for (const c of chunks) for (let off = 0; off < c.length;) off += writeSync(fd, c, off);
-    remember(fstatSync(fd), actual, false); // just written: racy
+    const st = fstatSync(fd);
+    remember(st, actual, false); // just written: racy
+    return st;
   } finally {
     closeSync(fd);
   }
@@ -416,6 +418,8 @@ async function extractLayer(
   source: AsyncIterable<Buffer>,
   staging: string,
   config: ArtifactConfig,
+  /** Filled with each file's stat once written (by portable path). */
+  written: Map<string, Stats>,
 ): Promise<void> {
   const want = new Map(config.entries.map((e) => [e.path, e]));
   // The directories leading to the outputs (`B`, `B/rpm`, ...) are not entries.
@@ -474,7 +478,7 @@ async function extractLayer(
         if (header.size !== rec.size || exec !== (rec.exec === true))
           throw new CorruptEntryError(`${rel} does not match its recorded size and mode`);
         if (header.size <= SMALL_FILE) {
-          await writeSmallFile(abs, body, exec ? 0o755 : 0o644, rel, rec.sha256);
+          written.set(rel, await writeSmallFile(abs, body, exec ? 0o755 : 0o644, rel, rec.sha256));
           return;
         }
         const hash = createHash('sha256');
@@ -491,7 +495,9 @@ async function extractLayer(
         if (sha256 !== rec.sha256)
           throw new CorruptEntryError(`${rel} does not match its recorded sha256`);
         await chmod(abs, exec ? 0o755 : 0o644);
-        remember(await lstat(abs), sha256, false);
+        const st = await lstat(abs);
+        remember(st, sha256, false);
+        written.set(rel, st);
       }
     });
   } catch (err) {
@@ -572,19 +578,18 @@ function sameContentStat(st: Stats, c: ContentStat): boolean {
 }
 
 /**
- * A file the restore put into place (or linked from), with its checked sha256 (hex) and what
- * decides whether a record of it may be trusted (fingerprint.ts's racy rule): `trusted`, decided
- * when it was checked (a linked file, from its stat before linking), else `clock`, read before
- * the restore wrote and checked it (trusted only if its times are past the margin at that clock:
- * a file written by the restore never is, and is read again before the state is saved).
+ * A file the restore put into place (or linked from), with its checked sha256 (hex) and whether
+ * a record of it may be trusted (fingerprint.ts's racy rule), decided with a clock read before
+ * the check it comes from, never when it is recorded: a linked file from its stat before
+ * linking, a file written from its stat as written, at a clock read before it became visible
+ * (a file written less than the margin before is racy: read again before the state is saved).
  */
 export interface RestoredFile {
   readonly path: string;
   readonly sha256: string;
   /** When known: the stat the sha256 is valid for (a file whose stat differs is not primed). */
   readonly stat?: ContentStat;
-  readonly trusted?: boolean;
-  readonly clock?: number;
+  readonly trusted: boolean;
 }
 
 /**
@@ -596,6 +601,7 @@ async function extractChecked(
   layer: { body: AsyncIterable<Buffer>; digest: string; size: number },
   staging: string,
   config: ArtifactConfig,
+  written: Map<string, Stats>,
 ): Promise<void> {
   const hash = createHash('sha256');
   let n = 0;
@@ -611,7 +617,7 @@ async function extractChecked(
     }
   })();
   try {
-    await extractLayer(hashed, staging, config);
+    await extractLayer(hashed, staging, config, written);
   } catch (err) {
     // Read the rest: a layer whose bytes are not the recorded ones is the real problem.
     try {
@@ -642,17 +648,25 @@ export async function unpackArtifact(o: {
   buildRoot: string;
   workDir: string;
 }): Promise<RestoredFile[]> {
-  // Before anything is written or checked: the files extracted come out racy, however long the
-  // restore takes (a record judged with a later clock could trust a change made since the check).
-  const clock = Date.now();
   const staging = path.join(o.workDir, `restore-${process.pid}-${randomBytes(6).toString('hex')}`);
   mkdirSync(staging, { recursive: true });
   try {
-    if (o.layer !== undefined) await extractChecked(o.layer, staging, o.config);
+    const written = new Map<string, Stats>();
+    if (o.layer !== undefined) await extractChecked(o.layer, staging, o.config, written);
     else if (o.layerFile !== undefined)
-      await extractLayer(createReadStream(o.layerFile) as AsyncIterable<Buffer>, staging, o.config);
+      await extractLayer(
+        createReadStream(o.layerFile) as AsyncIterable<Buffer>,
+        staging,
+        o.config,
+        written,
+      );
     else throw new Error('unpackArtifact: no layer');
     const linked = await linkStaging(staging, o.config, o.root, o.buildRoot);
+    // Read before the outputs become visible. Until then the files written are the ones checked
+    // (a private staging directory): any change after gets times past this clock. So a record
+    // of one is trusted when its times were past the racy margin at this clock (and its content
+    // stat is still the one written), never by a clock read later, when it is recorded.
+    const clock = Date.now();
     for (const p of o.config.outputs) {
       const dest = localPath(p, o.root, o.buildRoot);
       if (dest === undefined) throw new CorruptEntryError(`malformed output path ${p}`);
@@ -671,11 +685,18 @@ export async function unpackArtifact(o: {
       if (e.type !== 'file' || e.sha256 === undefined || dest === undefined) continue;
       const from = e.link === undefined ? undefined : localPath(e.link, o.root, o.buildRoot);
       const l = from === undefined ? undefined : bySource.get(from);
-      placed.push(
-        l === undefined
-          ? { path: dest, sha256: e.sha256, clock }
-          : { path: dest, sha256: e.sha256, stat: l.stat, trusted: l.trusted },
-      );
+      if (l !== undefined) {
+        placed.push({ path: dest, sha256: e.sha256, stat: l.stat, trusted: l.trusted });
+        continue;
+      }
+      const st = written.get(e.path);
+      if (st === undefined) {
+        placed.push({ path: dest, sha256: e.sha256, trusted: false }); // a copy of a link source
+        continue;
+      }
+      const trusted = pastMargin(st, clock);
+      if (trusted) remember(st, e.sha256, true);
+      placed.push({ path: dest, sha256: e.sha256, stat: contentStat(st), trusted });
     }
     for (const l of linked) placed.push(l);
     return placed;

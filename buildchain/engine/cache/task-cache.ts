@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Semaphore } from '../../lib/async/semaphore.ts';
 import { existsNoFollow } from '../../lib/fs/fence.ts';
 import type { Reporter } from '../events.ts';
-import { RACY_MS, type FileHasher } from '../fingerprint.ts';
+import type { FileHasher } from '../fingerprint.ts';
 import type { GraphNode } from '../graph.ts';
 import type { RestoredFile } from './artifact.ts';
 import type { BuildCache, Restored, TaskIo } from './build-cache.ts';
@@ -61,11 +61,10 @@ export function hasherVouches(
 
 /**
  * Records a restored file's checked sha256 in the hasher's stat cache (its record format:
- * fingerprint.ts {@link FileRecord}), trusted only as {@link RestoredFile} says: a linked file
- * as decided from its stat before linking, an extracted one only if its times are past
- * {@link RACY_MS} at the clock read before the restore wrote it (in practice never: racy, so
- * re-hashed before the state is saved, as any fresh record). The stat is taken here, after the
- * check: a clock read now would trust whatever changed the file in between.
+ * fingerprint.ts {@link FileRecord}), trusted only as {@link RestoredFile} says (decided with a
+ * clock read before the restore's check: one read now, after a long restore, would trust
+ * whatever changed the file since); a racy record is re-hashed before the state is saved, as
+ * any fresh record (fingerprint.ts RACY_MS).
  */
 export function primeHasher(hasher: FileHasher, f: RestoredFile): void {
   const st = statSync(f.path, { throwIfNoEntry: false });
@@ -79,10 +78,7 @@ export function primeHasher(hasher: FileHasher, f: RestoredFile): void {
     hasher.invalidate(f.path);
     return;
   }
-  const trusted =
-    (f.trusted ?? (f.clock !== undefined && Math.max(st.mtimeMs, st.ctimeMs) < f.clock - RACY_MS))
-      ? 1
-      : 0;
+  const trusted = f.trusted ? 1 : 0;
   hasher.invalidate(f.path);
   hasher.cache.set(f.path, [
     st.mtimeMs,

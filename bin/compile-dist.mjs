@@ -172,11 +172,13 @@ export function lineTable(mapText) {
  * Packages loaded from a file of their own in dist/bundle/ (`vendor-<name>.cjs`: the package and
  * what it imports, one CommonJS file) instead of from node_modules, on first use as before:
  * execa is ES modules only and pulls ~40 more (loading them cost every build that runs a
- * command 100–150 ms, its vendor file ~25 ms); listr2, the console reporter, ~25 → ~12 ms. Not
- * in the entry files: a larger main.cjs made every start ~5 ms slower. The others (yaml,
- * handlebars, tar) are loaded through `createRequire` or rarely: left in node_modules.
+ * command 100–150 ms, its vendor file ~25 ms); listr2, the console reporter, ~25 → ~12 ms;
+ * yaml, on a parse the cache of lib/text/parse-yaml.ts misses (a fresh clone), ~40 → ~8 ms
+ * (that module and lib/package-root.ts `requireVendored` name its file). Not in the entry
+ * files: a larger main.cjs made every start ~5 ms slower. handlebars and tar stay in
+ * node_modules (rarely loaded).
  */
-const VENDORED_PACKAGES = ['execa', 'listr2'];
+const VENDORED_PACKAGES = ['execa', 'listr2', 'yaml'];
 
 /** The vendor file of a package of {@link VENDORED_PACKAGES}, relative to the bundle. */
 const vendorFileOf = (/** @type {string} */ name) => `vendor-${name.replace(/[@/]/g, '_')}.cjs`;
@@ -253,7 +255,11 @@ async function buildBundle() {
       VENDORED_PACKAGES.map((name) =>
         esbuild.build({
           absWorkingDir: ROOT,
-          stdin: { contents: `export * from ${JSON.stringify(name)};`, resolveDir: ROOT },
+          // The package's exports as `require` gives them (a CommonJS package keeps no `default`).
+          stdin: {
+            contents: `module.exports = require(${JSON.stringify(name)});`,
+            resolveDir: ROOT,
+          },
           bundle: true,
           format: 'cjs',
           platform: 'node',

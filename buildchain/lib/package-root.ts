@@ -5,6 +5,7 @@
  * which writes `dist/.manifest.json`). All three give the same root.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 
 const here = import.meta.dirname;
@@ -24,6 +25,16 @@ export const PACKAGE_ROOT: string = DIST_ROOT === undefined ? above : path.dirna
 /** The bundle's directory (`<root>/dist/bundle`) when this code runs from it. */
 export const BUNDLE_DIR: string | undefined =
   DIST_ROOT !== undefined && here === path.join(DIST_ROOT, 'bundle') ? here : undefined;
+
+/**
+ * A package that `require` loads at run time (not imported: e.g. yaml, loaded only on a parse
+ * cache miss): from its vendor file when running bundled (`dist/bundle/vendor-<name>.cjs`, the
+ * package in one file, see VENDORED_PACKAGES in bin/compile-dist.mjs), else from node_modules.
+ */
+export function requireVendored(name: 'yaml'): unknown {
+  const req = createRequire(import.meta.url);
+  return BUNDLE_DIR === undefined ? req(name) : req(path.join(BUNDLE_DIR, `vendor-${name}.cjs`));
+}
 
 /**
  * A file of the buildchain's tree that is not code (e.g. `sources/embedded/key.asc`, relative

@@ -8,10 +8,9 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { writeFileAtomicSync } from '../fs/atomic-write.ts';
-import { DIST_ROOT } from '../package-root.ts';
+import { DIST_ROOT, requireVendored } from '../package-root.ts';
 
 /** Bump when what is stored changes: older entries are then never read. */
 const FORMAT = 1;
@@ -55,7 +54,7 @@ export function parseYaml(text: string): unknown {
     return JSON.parse(json) as unknown;
   }
   // Loaded on a cache miss only (synchronously: the content loaders are synchronous).
-  yamlLib ??= createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  yamlLib ??= requireVendored('yaml') as typeof import('yaml');
   const value = yamlLib.parse(text) as unknown;
   if (isJsonFaithful(value)) {
     json = JSON.stringify(value);

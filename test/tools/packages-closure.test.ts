@@ -144,10 +144,17 @@ describe.skipIf(missingTools(...TOOLS).length > 0)('closure of the ISO repos', (
       expect(report.repoGpgcheck).toBe(true);
       expect(report.repos.every((r) => r.gpgcheck)).toBe(true);
       // dnf started a gpg-agent per repo keyring for repo_gpgcheck: none is left running.
-      const agents = await execDirect(['pgrep', '-f', `gpg-agent --homedir ${root}-dnf`], {
-        reject: false,
-      });
-      expect(agents.stdout).toBe('');
+      // `gpgconf --kill` returns before the agent has exited: a loaded machine may still
+      // list it for a moment, so this waits (at most 5 s) for the list to empty.
+      let agents = '';
+      for (let i = 0; i < 100; i++) {
+        agents = (
+          await execDirect(['pgrep', '-f', `gpg-agent --homedir ${root}-dnf`], { reject: false })
+        ).stdout;
+        if (agents === '') break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(agents).toBe('');
     });
 
     it('refuses a repo without repomd.xml.asc, naming it', async () => {

@@ -75,6 +75,15 @@ async function packOut(
   });
 }
 
+/** Where unpackArtifact restores into: the clone above BUILD_ROOT `db`, and its cache work dir. */
+function restoreDirs(db: string): { root: string; buildRoot: string; workDir: string } {
+  return {
+    root: path.dirname(db),
+    buildRoot: db,
+    workDir: path.join(db, '.buildchain', 'cache-tmp'),
+  };
+}
+
 describe('restored files in the hasher: trust judged with a clock read before the check', () => {
   let tmp: TempDir;
   beforeEach(async () => {
@@ -95,9 +104,7 @@ describe('restored files in the hasher: trust judged with a clock read before th
     const placed = await unpackArtifact({
       layerFile: packed.layerFile,
       config: packed.config,
-      root: path.join(tmp.path, 'dest'),
-      buildRoot: db,
-      workDir: path.join(db, '.buildchain', 'cache-tmp'),
+      ...restoreDirs(db),
     });
     const f = path.join(db, 'out', 'a.txt');
     expect(placed.map((p) => p.path)).toEqual([f]);
@@ -122,9 +129,7 @@ describe('restored files in the hasher: trust judged with a clock read before th
     const placed = await unpackArtifact({
       layerFile: packed.layerFile,
       config: packed.config,
-      root: path.join(tmp.path, 'dest'),
-      buildRoot: db,
-      workDir: path.join(db, '.buildchain', 'cache-tmp'),
+      ...restoreDirs(db),
     });
     offset = 10_000;
     const hasher = new FileHasher(new Map<string, FileRecord>());
@@ -150,9 +155,7 @@ describe('restored files in the hasher: trust judged with a clock read before th
     const placed = await unpackArtifact({
       layer: { body: slowEnd, digest: packed.layerDigest, size: packed.layerSize },
       config: packed.config,
-      root: path.join(tmp.path, 'dest'),
-      buildRoot: db,
-      workDir: path.join(db, '.buildchain', 'cache-tmp'),
+      ...restoreDirs(db),
     });
     const f = path.join(db, 'out', 'd.rpm');
     const hasher = new FileHasher(new Map<string, FileRecord>());
@@ -184,9 +187,7 @@ describe('restored files in the hasher: trust judged with a clock read before th
     const placed = await unpackArtifact({
       layer: { body: Readable.from([layer]), digest: packed.layerDigest, size: packed.layerSize },
       config: packed.config,
-      root: path.join(tmp.path, 'dest'),
-      buildRoot: db,
-      workDir: path.join(db, '.buildchain', 'cache-tmp'),
+      ...restoreDirs(db),
     });
     const link = path.join(db, 'out', 'c.rpm');
     expect(statSync(link).ino).toBe(statSync(source).ino);

@@ -15,7 +15,7 @@
  * its state forgotten and without the build cache.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BuildConfig } from '../config/config.ts';
 import type { BuildEvent, Reporter } from '../engine/events.ts';
@@ -23,7 +23,7 @@ import { runCommand } from '../engine/exec/run-command.ts';
 import { UsageError } from '../engine/failures.ts';
 import type { TaskGraph } from '../engine/graph.ts';
 import { findExecutable } from '../engine/tool-check.ts';
-import { isAtOrInside } from '../lib/fs/fence.ts';
+import { isAtOrInside, removeInsideSync } from '../lib/fs/fence.ts';
 import type { CliArgs } from './args.ts';
 import { stateDirOf } from './context.ts';
 import { forgetCommand } from './forget.ts';
@@ -278,7 +278,7 @@ export async function straceCommand(
   // Dynamic dependencies (e.g. the ISO root's files) join the node's file deps when computed.
   await taskStatuses(graph, [name], config, { alwaysMake: false, signal });
   const traceDir = path.join(config.buildRoot, 'strace');
-  rmSync(traceDir, { recursive: true, force: true });
+  removeInsideSync(config.buildRoot, traceDir);
   mkdirSync(traceDir, { recursive: true });
   const marker = path.join(traceDir, `mark-${randomBytes(8).toString('hex')}`);
   forgetCommand({ ...args, tasks: [name] }, config, graph, { ...reporter, emit: () => undefined });
@@ -335,6 +335,6 @@ export async function straceCommand(
       `strace: ${name} did not run (see the build output above): nothing to list\n`,
     );
   if (args.keepTrace) process.stderr.write(`strace: the raw trace is kept in ${traceDir}\n`);
-  else rmSync(traceDir, { recursive: true, force: true });
+  else removeInsideSync(config.buildRoot, traceDir);
   return r.exitCode;
 }

@@ -3,6 +3,7 @@
  * reported at once, each naming the file, the entry and the fix.
  */
 import path from 'node:path';
+import { fromSync } from '../lib/async/from-sync.ts';
 import { parseYaml } from '../lib/text/parse-yaml.ts';
 import { TaskError } from '../engine/task.ts';
 import { readRegularText } from '../lib/fs/read-bounded.ts';
@@ -239,11 +240,7 @@ function localEntry(
  * (image-build-paths.ts). Throws a TaskError (`invalid-input`) listing every problem.
  */
 export function loadImageList(root: string, file: string = IMAGE_LIST_FILE): Promise<ImageEntry[]> {
-  try {
-    return Promise.resolve(loadImageListSync(root, file));
-  } catch (err) {
-    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-  }
+  return fromSync(() => loadImageListSync(root, file));
 }
 
 /**
@@ -256,11 +253,7 @@ export function buildFileOf(
   file?: string,
   fence?: string,
 ): Promise<string | undefined> {
-  try {
-    return Promise.resolve(buildFileOfSync(contextDir, file, fence));
-  } catch (err) {
-    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-  }
+  return fromSync(() => buildFileOfSync(contextDir, file, fence));
 }
 
 /** Largest image list accepted (bytes): the real one is a few KiB. */

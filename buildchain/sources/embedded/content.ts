@@ -3,8 +3,10 @@
  * packages per upstream repo, the upstream source files of `packages-specs/<name>/sources.yaml`,
  * and the repo GPG key URLs. `planMirror` is pure; `loadMirrorPlan` reads the lists.
  */
-import { readdirSync, readFileSync, type Dirent } from 'node:fs';
+import { readFileSync, type Dirent } from 'node:fs';
 import path from 'node:path';
+import { fromSync } from '../../lib/async/from-sync.ts';
+import { listDirSync } from '../../lib/fs/walk.ts';
 import { parseYaml as parse } from '../../lib/text/parse-yaml.ts';
 import type { ImageEntry, PackageList } from '../../config/content-types.ts';
 import { loadImageListSync } from '../../config/images.ts';
@@ -195,11 +197,7 @@ export function loadMirrorPlan(
   projectName?: string,
   scale: 'small' | 'release' = 'small',
 ): Promise<MirrorPlan> {
-  try {
-    return Promise.resolve(loadMirrorPlanSync(root, projectName, scale));
-  } catch (err) {
-    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-  }
+  return fromSync(() => loadMirrorPlanSync(root, projectName, scale));
 }
 
 function loadMirrorPlanSync(
@@ -209,15 +207,16 @@ function loadMirrorPlanSync(
 ): MirrorPlan {
   const images = loadImageListSync(root);
   const specs = path.join(root, 'packages-specs');
-  let entries: Dirent[] = [];
+  // The listing the other readers of packages-specs/ share (sorted by code unit).
+  let entries: readonly Dirent[] = [];
   try {
-    entries = readdirSync(specs, { withFileTypes: true });
+    entries = listDirSync(specs);
   } catch {
     // no package lists
   }
   const lists: PackageList[] = [];
   const urls: string[] = [];
-  for (const e of entries.sort((a, b) => byCodeUnit(a.name, b.name))) {
+  for (const e of entries) {
     if (e.isFile() && e.name.endsWith('.yaml')) {
       const options = projectName === undefined ? {} : { projectName };
       lists.push(loadPackageListSync(root, e.name.replace(/\.yaml$/, ''), options));

@@ -12,6 +12,7 @@ import path from 'node:path';
 import type { PackageList, RepoSpec } from '../../config/content-types.ts';
 import { TaskError } from '../../engine/task.ts';
 import type { Exec } from '../../engine/exec/run-command.ts';
+import { fromSync } from '../../lib/async/from-sync.ts';
 import { httpDefaults } from '../../lib/http/get.ts';
 import { proxyEnvironment } from '../../lib/http/proxy.ts';
 import { tailLines, type Log } from './output.ts';
@@ -55,16 +56,14 @@ export function readLocalRequirements(
   rpmDir: string,
   names: readonly string[],
 ): Promise<LocalRequirement[]> {
-  try {
-    const built: PackageDeps[] = [];
-    for (const pkg of names) {
-      const file = path.join(rpmDir, `${pkg}.deps.json`);
-      built.push(JSON.parse(readFileSync(file, 'utf8')) as PackageDeps);
-    }
-    return Promise.resolve(externalRequirements(built));
-  } catch (err) {
-    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-  }
+  return fromSync(() =>
+    externalRequirements(
+      names.map(
+        (pkg) =>
+          JSON.parse(readFileSync(path.join(rpmDir, `${pkg}.deps.json`), 'utf8')) as PackageDeps,
+      ),
+    ),
+  );
 }
 
 function localRequireStrings(o: Pick<DownloadOptions, 'localRequirements'>): string[] {

@@ -5,6 +5,7 @@
  * content lists did not change, and only missing RPMs are built when they did.
  */
 import { accessSync, readFileSync } from 'node:fs';
+import { fromSync } from '../../lib/async/from-sync.ts';
 import { access, mkdir, readdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execDirectWith } from '../../engine/exec/run-command.ts';
@@ -96,15 +97,17 @@ export function readFreshStamp(
   plan: MirrorPlan,
 ): Promise<SeedResult | undefined> {
   // Synchronous reads: this runs on every build's start (one small file, two stats).
-  try {
-    const stamp = JSON.parse(readFileSync(dirs.stamp, 'utf8')) as SeedResult;
-    if (stamp.hash !== planHash(plan, SEED_FORMAT)) return Promise.resolve(undefined);
-    accessSync(path.join(dirs.registry, 'data'));
-    accessSync(dirs.www);
-    return Promise.resolve({ ...stamp, summary: 'up-to-date' });
-  } catch {
-    return Promise.resolve(undefined);
-  }
+  return fromSync(() => {
+    try {
+      const stamp = JSON.parse(readFileSync(dirs.stamp, 'utf8')) as SeedResult;
+      if (stamp.hash !== planHash(plan, SEED_FORMAT)) return undefined;
+      accessSync(path.join(dirs.registry, 'data'));
+      accessSync(dirs.www);
+      return { ...stamp, summary: 'up-to-date' as const };
+    } catch {
+      return undefined;
+    }
+  });
 }
 
 async function writeIfChanged(file: string, data: Buffer | string): Promise<void> {

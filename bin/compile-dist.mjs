@@ -12,16 +12,7 @@
 // Run by `npm ci` (the `prepare` script) and by bin/launch.js when sources changed. As a
 // command: `node bin/compile-dist.mjs [--force]` prints what it did and empties dist/.cache;
 // exit 0 ok, 3 when a source does not compile (its message names the file and line).
-import {
-  copyFileSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -40,6 +31,7 @@ import {
   scanSources,
   staleSources,
   statSignature,
+  writeAtomic,
 } from './dist-manifest.js';
 
 /** A source edited less than this (ms) before it was read may change again unseen in the same clock tick. */
@@ -65,14 +57,6 @@ function alive(pid) {
   } catch (err) {
     return /** @type {NodeJS.ErrnoException} */ (err).code === 'EPERM';
   }
-}
-
-/** @param {string} file @param {string | Buffer} data */
-function writeAtomic(file, data) {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, file);
 }
 
 /**
@@ -333,11 +317,7 @@ export async function compileDist(options = {}) {
     try {
       if (rel.endsWith('.ts') && !rel.endsWith('.d.ts') && ts !== undefined)
         writeAtomic(distFileOf(rel), transpile(ts, rel));
-      else {
-        mkdirSync(path.dirname(distFileOf(rel)), { recursive: true });
-        copyFileSync(src, `${distFileOf(rel)}.tmp-${process.pid}`);
-        renameSync(`${distFileOf(rel)}.tmp-${process.pid}`, distFileOf(rel));
-      }
+      else writeAtomic(distFileOf(rel), readFileSync(src));
     } catch (err) {
       if (!(err instanceof CompileError)) throw err;
       errors.push(err);

@@ -3,7 +3,16 @@
 // compiled. Plain JavaScript with no dependency: it runs before anything is compiled. CommonJS
 // (bin/package.json), as the launcher: an ES module entry costs every start ~10 ms more.
 'use strict';
-const { existsSync, readdirSync, readFileSync, statSync } = require('node:fs');
+const {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} = require('node:fs');
 const path = require('node:path');
 
 /** The repository root (this file is `<root>/bin/dist-manifest.js`). */
@@ -50,6 +59,24 @@ const BUNDLE_SOURCES = path.join(BUNDLE, 'sources.json');
  */
 function statSignature(st) {
   return `${st.mtimeMs}/${st.ctimeMs}/${st.size}/${st.ino}`;
+}
+
+/**
+ * Writes `file` whole or not at all: through `<file>.tmp-<pid>` and a rename, the temporary file
+ * removed when the write fails (a rebuild sweeps those of a killed process: compile-dist).
+ * @param {string} file
+ * @param {string | Buffer} data
+ */
+function writeAtomic(file, data) {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  try {
+    writeFileSync(tmp, data);
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
 }
 
 /**
@@ -145,6 +172,7 @@ function bundleFresh(manifest) {
 }
 
 module.exports = {
+  writeAtomic,
   ROOT,
   SOURCE_DIR,
   DIST,

@@ -10,15 +10,7 @@
 // esbuild is missing, the per-module tree. CommonJS (bin/package.json), as the commands' entry
 // files: an ES module entry costs every start ~10 ms more.
 'use strict';
-const {
-  closeSync,
-  fstatSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} = require('node:fs');
+const { closeSync, fstatSync, openSync, readFileSync } = require('node:fs');
 const { createRequire } = require('node:module');
 const path = require('node:path');
 const { pathToFileURL } = require('node:url');
@@ -33,6 +25,7 @@ const {
   scanSources,
   staleSources,
   statSignature,
+  writeAtomic,
 } = require('./dist-manifest.js');
 
 /** Exit code of an internal error (a source that does not compile), as the CLI's. */
@@ -165,13 +158,10 @@ function runBundle(file) {
       // while, so a long build's cache lacks the start-up code and slows later starts; then
       // the next short run (a no-op, `list`) makes it.
       if (performance.now() - started > CODE_CACHE_MAX_RUN_MS) return;
-      const tmp = `${cacheFile}.tmp-${process.pid}`;
       try {
-        writeFileSync(tmp, Buffer.concat([header, script.createCachedData()]));
-        renameSync(tmp, cacheFile);
+        writeAtomic(cacheFile, Buffer.concat([header, script.createCachedData()]));
       } catch {
         // a read-only or full dist/: every start compiles
-        rmSync(tmp, { force: true });
       }
     });
   }
@@ -207,7 +197,6 @@ function hasTypeScriptTasksModule(argv) {
 
 module.exports = {
   load,
-  CODE_CACHE_SUFFIX,
   runBundle,
   treeFor,
   hasTypeScriptTasksModule,

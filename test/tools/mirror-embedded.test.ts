@@ -14,6 +14,7 @@ import { createSources, type Sources } from '../../buildchain/sources/sources.ts
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import {
+  FIXTURE_CALICO_NODE,
   fixtureConfig,
   fixturePackages,
   MIRROR_TOOLS,
@@ -58,13 +59,7 @@ describe.skipIf(missing.length > 0)('embedded mirror', () => {
     const endpoint = await sources.registry('quay.io');
     expect(endpoint.pathPrefix).toBe('quay.io');
     expect(endpoint.host).toMatch(/^127\.0\.0\.1:\d+$/);
-    const digest = await sources.imageDigest({
-      name: 'calico-node',
-      version: 'v3.8.2',
-      ship: 'dir',
-      platforms: 'all',
-      source: { registry: 'quay.io', repository: 'calico/node' },
-    });
+    const digest = await sources.imageDigest(FIXTURE_CALICO_NODE);
     expect(digest).toMatch(/^sha256:[a-f0-9]{64}$/);
     const ref = `docker://${endpoint.host}/${endpoint.pathPrefix}/calico/node@${digest ?? ''}`;
     const { stdout } = await run('skopeo', ['inspect', '--tls-verify=false', '--raw', ref]);

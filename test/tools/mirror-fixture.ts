@@ -2,6 +2,7 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildConfig, SourcesKind } from '../../buildchain/config/config.ts';
+import type { ImageEntry } from '../../buildchain/config/content-types.ts';
 import { parseSettings } from '../../buildchain/config/settings.ts';
 
 /** What the embedded mirror needs to seed and serve its stand-ins (tests skip, or fail under CI, without them). */
@@ -13,6 +14,15 @@ export const MIRROR_TOOLS = [
   'gpg',
   'rpmsign',
 ];
+
+/** calico-node of {@link FIXTURE_IMAGES}, as the image list loads it. */
+export const FIXTURE_CALICO_NODE: ImageEntry = {
+  name: 'calico-node',
+  version: 'v3.8.2',
+  ship: 'dir',
+  platforms: 'all',
+  source: { registry: 'quay.io', repository: 'calico/node' },
+};
 
 export const FIXTURE_IMAGES = `images:
   - name: pause

@@ -15,7 +15,12 @@ import {
 import { createSources, type Sources } from '../../buildchain/sources/sources.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
-import { fixtureConfig, MIRROR_TOOLS, writeMirrorFixture } from './mirror-fixture.ts';
+import {
+  FIXTURE_CALICO_NODE,
+  fixtureConfig,
+  MIRROR_TOOLS,
+  writeMirrorFixture,
+} from './mirror-fixture.ts';
 
 const missing = missingTools(...MIRROR_TOOLS);
 
@@ -41,13 +46,7 @@ describe.skipIf(missing.length > 0)('embedded mirror: servers started on first u
     existsSync(path.join(tmp.path, '_build/mirror/nginx/nginx.conf'));
 
   it('image digests come from the seed: no server starts', async () => {
-    const digest = await sources.imageDigest({
-      name: 'calico-node',
-      version: 'v3.8.2',
-      ship: 'dir',
-      platforms: 'all',
-      source: { registry: 'quay.io', repository: 'calico/node' },
-    });
+    const digest = await sources.imageDigest(FIXTURE_CALICO_NODE);
     expect(digest).toMatch(/^sha256:[a-f0-9]{64}$/);
     expect(mine()).toEqual([]);
     expect(sources.embedded?.started()).toEqual({ registry: false, web: false });

@@ -126,8 +126,9 @@ class Schedule {
   }
 
   async run(): Promise<ScheduleResult> {
-    this.add(this.o.selected);
     this.preflight();
+    this.sweep();
+    this.add(this.o.selected);
     const timer = setInterval(() => {
       this.o.state.flush();
     }, FLUSH_INTERVAL_MS);
@@ -166,7 +167,43 @@ class Schedule {
     for (const name of names) {
       if (this.inRun.has(name)) continue;
       this.inRun.add(name);
-      this.waitFor(name);
+      // Decided already (a failed tool check, or found up to date by the sweep).
+      if (!this.outcomes.has(name)) this.waitFor(name);
+    }
+  }
+
+  /**
+   * Before anything is queued: the selected tasks, in their order (dependencies first), that
+   * are up to date (or groups) as {@link trySkipSync} finds them, every dependency having been
+   * found so just before. What a no-op of a large graph spends no dependency counts, queue or
+   * dependents lists on; what the schedule would do anyway (nothing runs before these checks,
+   * as no task depends on one that runs), in the same order. Any other task, and every task
+   * depending on it, is left to the schedule. Not with `ignore`d tasks, a dry run or
+   * `--always-make` (each asks more of the order, and a no-op has none of them).
+   */
+  private sweep(): void {
+    const o = this.o;
+    if (
+      this.stopping ||
+      o.alwaysMake ||
+      o.dryRun ||
+      (o.ignored !== undefined && o.ignored.size > 0)
+    )
+      return;
+    const outcomes = this.outcomes;
+    for (const name of o.selected) {
+      if (outcomes.has(name)) continue;
+      const node = o.graph.get(name);
+      const deps = node.deps;
+      let ready = true;
+      for (let i = 0; i < deps.length; i++) {
+        const d = outcomes.get(deps[i] as string);
+        if (d !== 'up-to-date' && d !== 'group') {
+          ready = false;
+          break;
+        }
+      }
+      if (ready) this.skipIfUpToDate(name, node);
     }
   }
 
@@ -231,7 +268,9 @@ class Schedule {
 
   private finish(name: string, outcome: TaskOutcome): void {
     this.outcomes.set(name, outcome);
-    for (const d of this.dependents.get(name) ?? []) {
+    const dependents = this.dependents.get(name);
+    if (dependents === undefined) return;
+    for (const d of dependents) {
       const left = (this.remaining.get(d) ?? 1) - 1;
       this.remaining.set(d, left);
       if (left === 0 && !this.outcomes.has(d)) this.queue(d);
@@ -311,6 +350,13 @@ class Schedule {
     for (const d of node.deps) {
       if (this.isBad(d) || (o.dryRun && this.outcomes.get(d) === 'would-run')) return false;
     }
+    return this.skipIfUpToDate(name, node);
+  }
+
+  /** {@link trySkipSync} once the task's dependencies are known to be neither bad nor to run. */
+  private skipIfUpToDate(name: string, node: GraphNode): boolean {
+    const o = this.o;
+    if (node.def.dynamicDeps !== undefined) return false;
     const tools = node.def.tools;
     const toolVersions =
       tools === undefined || tools.length === 0 ? NO_TOOLS : o.tools.versionsSync(tools);

@@ -82,6 +82,8 @@ export class FileTable implements MapLike<FileRecord> {
       this.cursor = c + 1;
       return c;
     }
+    // The record looked up last, again (a record read, then replaced).
+    if (c > 0 && this.paths[c - 1] === path) return c - 1;
     if (this.index === undefined) {
       // Before any index: the rows around the cursor (the last one found again, or an order that
       // differs by a few records, e.g. a code module hashed between a task's files).
@@ -159,6 +161,7 @@ export class FileTable implements MapLike<FileRecord> {
       }
       this.paths[row] = path;
       (this.index ?? this.buildIndex()).set(path, row);
+      this.cursor = row + 1;
     }
     this.hashes[row] = rec[3];
     const s = this.stats;

@@ -5,9 +5,9 @@
  *
  * Crash safety: `invalidate` appends a deletion line before a task's actions run (a write to
  * the page cache survives `kill -9`); successful states are appended in batches; a missing
- * entry only ever makes a task stale. A torn last log line is ignored. The snapshot holds rows
- * (see {@link Snapshot}); a damaged row is skipped (its task is stale), a snapshot of the
- * previous format (3) is read and written back in the current one.
+ * entry only ever makes a task stale. A torn last log line is ignored. The snapshot holds
+ * columns (see {@link Snapshot}); a damaged row is skipped (its task is stale), a snapshot of an
+ * earlier format (3, 4) is read and written back in the current one.
  */
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';

@@ -65,6 +65,8 @@ export class TaskGraph {
   private readonly patternCache = new Map<string, string[]>();
   private readonly aliasPatternCache = new Map<string, string[]>();
   private hasOutsideTargets = false;
+  /** The lengths of the targets: a file's ancestor of another length is none of them. */
+  private readonly targetLengths = new Set<number>();
   /** `root` + '/'. */
   private readonly rootSlash: string;
 
@@ -87,17 +89,22 @@ export class TaskGraph {
     if (this.nodes.has(def.name)) {
       throw new UsageError('duplicate-task', `task ${def.name} is defined twice`);
     }
-    const targets = (def.targets ?? []).map((t) => this.abs(t));
-    for (const t of targets) {
+    const given = def.targets ?? NO_NAMES;
+    const targets: string[] = [];
+    for (let i = 0; i < given.length; i++) {
+      const t = this.abs(given[i] as string);
       const other = this.targetOwner.get(t);
       if (other !== undefined) {
         throw new UsageError('invalid-task', `${t} is a target of both ${other} and ${def.name}`);
       }
       this.targetOwner.set(t, def.name);
+      this.targetLengths.add(t.length);
       if (!t.startsWith(this.rootSlash)) this.hasOutsideTargets = true;
+      targets.push(t);
     }
-    const given = def.fileDeps ?? [];
-    let fileDeps = given.map((f) => this.abs(f));
+    const files = def.fileDeps ?? NO_NAMES;
+    let fileDeps: string[] = [];
+    for (let i = 0; i < files.length; i++) fileDeps.push(this.abs(files[i] as string));
     // Each file once (the fingerprint's file record has one entry per file).
     if (fileDeps.length > 1) {
       const unique = new Set(fileDeps);
@@ -173,16 +180,18 @@ export class TaskGraph {
 
   /** The task other than `self` producing `file` (as a target or under a directory target). */
   private producerOf(file: string, self: string): string | undefined {
-    let p = file;
-    for (;;) {
-      const owner = this.targetOwner.get(p);
-      if (owner !== undefined && owner !== self) return owner;
-      // Ancestors above the project root are only looked at when some target is out there.
-      if (p === this.root && !this.hasOutsideTargets) return undefined;
-      const cut = p.lastIndexOf('/');
-      if (cut <= 0) return undefined;
-      p = p.slice(0, cut);
+    const owner = this.targetOwner.get(file);
+    if (owner !== undefined && owner !== self) return owner;
+    // Its ancestors, from the nearest: only those as long as some target are looked up (no
+    // string cut for the others); above the project root only when some target is out there.
+    const lengths = this.targetLengths;
+    const stop = this.hasOutsideTargets ? 1 : this.root.length;
+    for (let cut = file.lastIndexOf('/'); cut >= stop; cut = file.lastIndexOf('/', cut - 1)) {
+      if (!lengths.has(cut)) continue;
+      const o = this.targetOwner.get(file.slice(0, cut));
+      if (o !== undefined && o !== self) return o;
     }
+    return undefined;
   }
 
   /** Absolute path of a file dep or target (relative to the project root). */

@@ -83,7 +83,9 @@ export function definitionJson(node: GraphNode, codeHash: CodeHashOf = () => und
   const def = node.def;
   const clean = Array.isArray(def.clean)
     ? actionsJson(cleanActions(node), codeHash)
-    : JSON.stringify(def.clean ?? false);
+    : def.clean === undefined
+      ? 'false'
+      : JSON.stringify(def.clean);
   return `{"a":${actionsJson(def.actions ?? NO_ACTIONS, codeHash)},"t":${JSON.stringify(node.targets)},"c":${clean}}`;
 }
 

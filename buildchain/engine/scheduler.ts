@@ -60,6 +60,9 @@ export interface ScheduleResult {
 
 const FLUSH_INTERVAL_MS = 2000;
 
+/** The reasons of a skipped task found up to date (shared, never written to). */
+const NO_REASONS: readonly string[] = Object.freeze([]);
+
 /** The tool versions of a task naming no tool. */
 const NO_TOOLS: Readonly<Record<string, string>> = Object.freeze({});
 
@@ -363,9 +366,12 @@ class Schedule {
     if (toolVersions === undefined) return false;
     const fp = upToDateSync(node, this.ctx, toolVersions);
     if (fp === undefined) return false;
-    this.fingerprints.set(name, fp);
+    // Kept for the tasks taking it into their fingerprint (fingerprintDeps), unless it is the
+    // stored one, where they find it anyway (see evaluate.ts partsWithout): a no-op keeps no
+    // map of 10 000 fingerprints.
+    if (node.isGroup || o.state.fingerprintOf(name) !== fp) this.fingerprints.set(name, fp);
     const reason = node.isGroup ? 'no-actions' : 'up-to-date';
-    o.reporter.emit({ event: 'skip', task: name, reason, reasons: [] });
+    o.reporter.emit({ event: 'skip', task: name, reason, reasons: NO_REASONS });
     this.finish(name, node.isGroup ? 'group' : 'up-to-date');
     return true;
   }

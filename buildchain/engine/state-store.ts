@@ -193,6 +193,8 @@ class TaskRows {
   private parts: unknown[] | undefined;
   private index: Map<string, number> | undefined;
   private cursor = 0;
+  /** The number of rows saved (before any damaged tail was dropped): the parts' count. */
+  private readonly saved: number;
 
   constructor(t: Snapshot['tasks'], partsText: unknown) {
     const names: unknown = t.names;
@@ -207,6 +209,7 @@ class TaskRows {
       Array.isArray(targets) &&
       fps.length === n &&
       counts.length === n;
+    this.saved = ok ? n : 0;
     this.names = ok ? (names as string[]) : [];
     this.fps = ok ? (fps as string[]) : [];
     this.targets = ok ? (targets as string[]) : [];
@@ -285,7 +288,7 @@ class TaskRows {
           p = undefined;
         }
       }
-      this.parts = Array.isArray(p) && p.length === this.names.length ? (p as unknown[]) : [];
+      this.parts = Array.isArray(p) && p.length === this.saved ? (p as unknown[]) : [];
       this.partsText = undefined;
     }
     const p = this.parts[row];

@@ -277,6 +277,7 @@ describe('StateStore', () => {
     tasks.targets.length = 3;
     writeLines(head, JSON.stringify(parts));
     expect([...StateStore.open(tmp.path).tasks.keys()]).toEqual(['ok']);
+    expect(StateStore.open(tmp.path).get('ok')?.parts).toBe('{}');
     // Stat numbers of another length than the paths: the records are dropped, not the tasks.
     const files = head.files as { stats: string };
     files.stats = files.stats.slice(4);

@@ -3,7 +3,10 @@
  * them in: the paths, the content hashes, and the stat numbers of every record in one
  * Float64Array (`mtimeMs, size, ino, ctimeMs, trusted` per record; a record without ctime has
  * NaN, which no stat equals). Loading 20 000 records then builds no tuple, no boxed number and
- * no dictionary: two string arrays and one typed array (off the JavaScript heap).
+ * no dictionary: two string arrays and one typed array (off the JavaScript heap). The numbers are
+ * in the machine's byte order: a state carried to a machine of the other order has trust flags
+ * that are neither 0 nor 1 (the records are dropped) or numbers that match no stat (the files
+ * are read again), never a wrong hash.
  *
  * Lookups: the records are saved in the order they were first hashed, which is the order the
  * next run looks them up in (the graph's order); a cursor tries the record after the last one

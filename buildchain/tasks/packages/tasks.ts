@@ -19,10 +19,12 @@ import {
   packageListPath,
   specPath,
 } from '../../config/packages.ts';
-import { fn, type TaskDefinition } from '../../engine/task.ts';
+import { fn, type ActionContext, type TaskDefinition } from '../../engine/task.ts';
+import { contextExec, type Exec } from '../../engine/exec/run-command.ts';
 import { expectedSha256, type Sources } from '../../sources/sources.ts';
 import { assembleRepo, pruneRepoDirs, staleRepoDirs, type RepoFile } from './repo.ts';
 import { buildRpms, buildSrpm, type BuiltRpm, type RpmBuildEnv } from './build.ts';
+import type { Log } from './output.ts';
 import {
   downloadIsFresh,
   downloadPackages,
@@ -113,6 +115,64 @@ function buildEnv(config: BuildConfig, s: PackagingSettings): Omit<RpmBuildEnv, 
 
 const BUILD_ENV_KEYS = ['RPM_BUILDER', 'RPM_BUILDER_IMAGE'];
 
+/** The process runner and progress output that the packaging functions take from an action. */
+function actionIo(ctx: ActionContext): { exec: Exec; log: Log } {
+  return {
+    exec: contextExec(ctx),
+    log: (l) => {
+      ctx.log(l);
+    },
+  };
+}
+
+/** gpg signing with RPM_SIGN_KEY (undefined without a key): the RPMs' and the repos'. */
+function gpgSigning(
+  config: BuildConfig,
+  s: PackagingSettings,
+): { keyName: string; gpgBin: string; gnupgHome?: string } | undefined {
+  if (s.signKey === undefined) return undefined;
+  return {
+    keyName: s.signKey,
+    gpgBin: config.tools.gpg?.bin ?? 'gpg',
+    ...(s.gnupgHome === undefined ? {} : { gnupgHome: s.gnupgHome }),
+  };
+}
+
+/** `packaging:<step>:<name>`: one rpmbuild step of a spec (`srpm`, `rpm`), cached. */
+function rpmbuildTask(
+  p: PackagingPaths,
+  s: PackagingSettings,
+  env: Omit<RpmBuildEnv, 'exec' | 'epoch'>,
+  /** The fingerprint's parameters (the action's label) and the package name. */
+  params: { readonly name: string; readonly [key: string]: unknown },
+  step: {
+    readonly step: 'srpm' | 'rpm';
+    readonly doc: string;
+    readonly fileDeps: string[];
+    readonly targets: string[];
+    readonly tools: string[];
+    readonly envKeys: string[];
+    readonly build: (run: RpmBuildEnv & { readonly name: string }) => Promise<unknown>;
+  },
+): TaskDefinition {
+  return {
+    name: `${ns(p)}:${step.step}:${params.name}`,
+    doc: step.doc,
+    fileDeps: step.fileDeps,
+    targets: step.targets,
+    cacheable: true,
+    tools: step.tools,
+    envKeys: step.envKeys,
+    config: params,
+    clean: true,
+    actions: [
+      fn(`rpmbuild-${step.step} ${JSON.stringify(params)}`, async (ctx) => {
+        await step.build({ ...env, name: params.name, epoch: await s.epoch(), ...actionIo(ctx) });
+      }),
+    ],
+  };
+}
+
 function specTasks(
   config: BuildConfig,
   sources: Sources,
@@ -152,88 +212,65 @@ function specTasks(
                 const o = overrides[u];
                 return o === undefined ? expectedSha256(sources, u, pinned) : Promise.resolve(o);
               },
-              log: (l) => {
-                ctx.log(l);
-              },
+              log: actionIo(ctx).log,
             });
           },
         ),
       ],
     });
   }
-  tasks.push({
-    name: `${ns(p)}:srpm:${name}`,
-    doc: `Build the SRPM of ${name}`,
-    fileDeps: [specPath(config.root, name), ...localSourceFiles(specDir, name), ...fetched],
-    targets: [srpm],
-    cacheable: true,
-    tools: builderTools(s),
-    envKeys: BUILD_ENV_KEYS,
-    config: params,
-    clean: true,
-    actions: [
-      fn(`rpmbuild-srpm ${JSON.stringify(params)}`, async (ctx) => {
-        await buildSrpm({
-          ...env,
-          epoch: await s.epoch(),
-          exec: ctx.exec.bind(ctx),
-          log: (l) => {
-            ctx.log(l);
-          },
-          name,
+  tasks.push(
+    rpmbuildTask(p, s, env, params, {
+      step: 'srpm',
+      doc: `Build the SRPM of ${name}`,
+      fileDeps: [specPath(config.root, name), ...localSourceFiles(specDir, name), ...fetched],
+      targets: [srpm],
+      tools: builderTools(s),
+      envKeys: BUILD_ENV_KEYS,
+      build: (run) =>
+        buildSrpm({
+          ...run,
           specFile: specPath(config.root, name),
           sourceFiles: [...localSourceFiles(specDir, name), ...fetched],
           topdir: path.join(p.build, name, 'srpm'),
           out: srpm,
-        });
-      }),
-    ],
-  });
+        }),
+    }),
+  );
+  const gpg = gpgSigning(config, s);
   const sign =
-    s.signKey === undefined
-      ? undefined
-      : {
-          keyName: s.signKey,
-          rpmsignBin: config.tools.rpmsign?.bin ?? 'rpmsign',
-          gpgBin: config.tools.gpg?.bin ?? 'gpg',
-          ...(s.gnupgHome === undefined ? {} : { gnupgHome: s.gnupgHome }),
-        };
-  const rpmParams = { ...params, sign: sign?.keyName };
-  tasks.push({
-    name: `${ns(p)}:rpm:${name}`,
-    doc: `Build the RPMs of ${name}`,
-    fileDeps: [srpm],
-    targets: [
-      path.join(p.rpm, `${name}.json`),
-      path.join(p.rpm, `${name}.deps.json`),
-      path.join(p.rpm, name),
-    ],
-    cacheable: true,
-    tools: [...builderTools(s), 'rpm', ...(sign === undefined ? [] : ['rpmsign', 'gpg'])],
-    envKeys: [...BUILD_ENV_KEYS, 'RPM_SIGN_KEY', 'GNUPGHOME'],
-    config: rpmParams,
-    clean: true,
-    actions: [
-      fn(`rpmbuild-rpm ${JSON.stringify(rpmParams)}`, async (ctx) => {
-        await buildRpms({
-          ...env,
-          epoch: await s.epoch(),
-          exec: ctx.exec.bind(ctx),
-          log: (l) => {
-            ctx.log(l);
-          },
-          name,
-          srpm,
-          topdir: path.join(p.build, name, 'rpm'),
-          outDir: path.join(p.rpm, name),
-          manifest: path.join(p.rpm, `${name}.json`),
-          depsFile: path.join(p.rpm, `${name}.deps.json`),
-          rpmBin: config.tools.rpm?.bin ?? 'rpm',
-          ...(sign === undefined ? {} : { sign }),
-        });
-      }),
-    ],
-  });
+    gpg === undefined ? undefined : { ...gpg, rpmsignBin: config.tools.rpmsign?.bin ?? 'rpmsign' };
+  tasks.push(
+    rpmbuildTask(
+      p,
+      s,
+      env,
+      { ...params, sign: sign?.keyName },
+      {
+        step: 'rpm',
+        doc: `Build the RPMs of ${name}`,
+        fileDeps: [srpm],
+        targets: [
+          path.join(p.rpm, `${name}.json`),
+          path.join(p.rpm, `${name}.deps.json`),
+          path.join(p.rpm, name),
+        ],
+        tools: [...builderTools(s), 'rpm', ...(sign === undefined ? [] : ['rpmsign', 'gpg'])],
+        envKeys: [...BUILD_ENV_KEYS, 'RPM_SIGN_KEY', 'GNUPGHOME'],
+        build: (run) =>
+          buildRpms({
+            ...run,
+            srpm,
+            topdir: path.join(p.build, name, 'rpm'),
+            outDir: path.join(p.rpm, name),
+            manifest: path.join(p.rpm, `${name}.json`),
+            depsFile: path.join(p.rpm, `${name}.deps.json`),
+            rpmBin: config.tools.rpm?.bin ?? 'rpm',
+            ...(sign === undefined ? {} : { sign }),
+          }),
+      },
+    ),
+  );
   return tasks;
 }
 
@@ -288,10 +325,7 @@ function downloadTask(
           ...opts,
           localRequirements: await local(),
           resolveUrl: (u) => sources.repoUrl(u),
-          exec: ctx.exec.bind(ctx),
-          log: (l) => {
-            ctx.log(l);
-          },
+          ...actionIo(ctx),
           dnfBin: config.tools.dnf?.bin ?? 'dnf',
           rpmBin: config.tools.rpm?.bin ?? 'rpm',
           settingsHint: `SOURCES=${sources.kind}: ${sources.describe()}`,
@@ -318,15 +352,8 @@ function repoTask(
   // With a signing key, every repo ships its public key (repo_gpgcheck=1 on a node checks
   // repomd.xml.asc with the repo's RPM-GPG-KEY-* files): RPM-GPG-KEY-<project>-<repo>-<releasever>.
   const exportKeyAs = `RPM-GPG-KEY-${d.isoName.replace(/-[^-]+$/, '')}-${releasever}`;
-  const sign =
-    s.signKey === undefined
-      ? undefined
-      : {
-          keyName: s.signKey,
-          gpgBin: config.tools.gpg?.bin ?? 'gpg',
-          ...(s.gnupgHome === undefined ? {} : { gnupgHome: s.gnupgHome }),
-          exportKeyAs,
-        };
+  const gpg = gpgSigning(config, s);
+  const sign = gpg === undefined ? undefined : { ...gpg, exportKeyAs };
   const params = { isoName: d.isoName, epoch: s.epochKey, sign: sign?.keyName };
   return {
     name: d.task,
@@ -349,10 +376,7 @@ function repoTask(
           rpms,
           keys,
           epoch: await s.epoch(),
-          exec: ctx.exec.bind(ctx),
-          log: (l) => {
-            ctx.log(l);
-          },
+          ...actionIo(ctx),
           createrepoBin: config.tools.createrepo?.bin ?? 'createrepo_c',
           ...(sign === undefined ? {} : { sign }),
         });
@@ -401,12 +425,9 @@ function closureTask(
           releasever: params.releasever,
           basearch: params.basearch,
           signed: params.signed,
-          exec: ctx.exec.bind(ctx),
           dnfBin: config.tools.dnf?.bin ?? 'dnf',
           listFile: path.relative(config.root, packageListPath(config.root, list.osFamily)),
-          log: (l) => {
-            ctx.log(l);
-          },
+          ...actionIo(ctx),
         });
         await writeFileAtomic(report, `${JSON.stringify(result, null, 2)}\n`, { mkdir: true });
       }),

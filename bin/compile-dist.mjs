@@ -20,16 +20,13 @@ import {
   BUNDLE_ENTRIES,
   BUNDLE_SOURCES,
   bundleFileOf,
-  bundleFresh,
   compilerSignature,
   DIST,
   distFileOf,
+  distState,
   FORMAT,
   MANIFEST,
-  readManifest,
   ROOT,
-  scanSources,
-  staleSources,
   statSignature,
   writeAtomic,
 } from './dist-manifest.js';
@@ -296,12 +293,9 @@ async function buildBundle() {
  * @returns {Promise<{ compiled: number, removed: number, bundled: boolean, bundleError?: string }>}
  */
 export async function compileDist(options = {}) {
-  const sources = scanSources();
-  const manifest = options.force === true ? undefined : readManifest();
+  const { manifest, changed, removed, fresh } = distState(options);
+  if (fresh) return { compiled: 0, removed: 0, bundled: false };
   const previous = manifest?.files;
-  const { changed, removed } = staleSources(sources, previous);
-  if (changed.length === 0 && removed.length === 0 && bundleFresh(manifest))
-    return { compiled: 0, removed: 0, bundled: false };
   const ts = changed.some((rel) => rel.endsWith('.ts'))
     ? (await import('typescript')).default
     : undefined;

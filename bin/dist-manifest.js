@@ -171,6 +171,19 @@ function bundleFresh(manifest) {
   return manifest?.bundled === true && BUNDLE_ENTRIES.every((e) => existsSync(bundleFileOf(e)));
 }
 
+/**
+ * What a compile has to do: the last compile's manifest (none with `force`: everything
+ * compiles), the sources changed and removed since (see {@link staleSources}), and `fresh` when
+ * there is nothing to do (dist/ runs exactly the sources, the bundle was built from them).
+ * @param {{ force?: boolean }} [options]
+ */
+function distState(options = {}) {
+  const manifest = options.force === true ? undefined : readManifest();
+  const { changed, removed } = staleSources(scanSources(), manifest?.files);
+  const fresh = changed.length === 0 && removed.length === 0 && bundleFresh(manifest);
+  return { manifest, changed, removed, fresh };
+}
+
 module.exports = {
   writeAtomic,
   ROOT,
@@ -189,4 +202,5 @@ module.exports = {
   bundleFileOf,
   distFileOf,
   bundleFresh,
+  distState,
 };

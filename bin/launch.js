@@ -18,12 +18,9 @@ const vm = require('node:vm');
 const {
   BUNDLE_ENTRIES,
   bundleFileOf,
-  bundleFresh,
   distFileOf,
-  readManifest,
+  distState,
   ROOT,
-  scanSources,
-  staleSources,
   statSignature,
   writeAtomic,
 } = require('./dist-manifest.js');
@@ -47,9 +44,7 @@ function describe(err) {
  * @returns {Promise<'bundle' | 'modules' | 'tsx'>}
  */
 async function ensureDist() {
-  const manifest = readManifest();
-  const { changed, removed } = staleSources(scanSources(), manifest?.files);
-  if (changed.length === 0 && removed.length === 0 && bundleFresh(manifest)) return 'bundle';
+  if (distState().fresh) return 'bundle';
   const { compileDist, CompileError } = await import('./compile-dist.mjs');
   try {
     const r = await compileDist();

@@ -11,12 +11,13 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { appendFile, mkdir, mkdtemp, open, rm, symlink, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { writeIso } from '../buildchain/media/iso/write-iso.ts';
+import { copyRepository } from '../test/helpers/workspace.ts';
 
 const REPO = path.resolve(import.meta.dirname, '..');
 const execp = promisify(execFile);
@@ -39,20 +40,7 @@ const median = (xs: number[]): number =>
 
 async function buildTimes(tmp: string): Promise<void> {
   const repo = path.join(tmp, 'repo');
-  await mkdir(repo);
-  execFileSync(
-    'sh',
-    [
-      '-c',
-      'tar --exclude=./node_modules --exclude=./_build --exclude=./.git -cf - . | tar -xf - -C "$1"',
-      'sh',
-      repo,
-    ],
-    {
-      cwd: REPO,
-    },
-  );
-  await symlink(path.join(REPO, 'node_modules'), path.join(repo, 'node_modules'));
+  await copyRepository(repo);
   const tsx = pathToFileURL(path.join(REPO, 'node_modules/tsx/dist/loader.mjs')).href;
   const build = (): Promise<unknown> =>
     execp(process.execPath, ['--import', tsx, 'buildchain/cli/bin.ts', '--quiet', 'iso'], {

@@ -15,13 +15,13 @@
  * Ends with `iso_bytes=… cold_s=… noop_s=… salt_change_s=… image_change_s=… peak_rss_mb=…
  * build_dir_bytes=… iso_step_s=… cat_s=…`. Heavy (GBs of disk, minutes): it runs under `nice`.
  */
-import { execFile, execFileSync, spawn } from 'node:child_process';
-import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { appendFile, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { copyRepository } from '../test/helpers/workspace.ts';
 
-const REPO = path.resolve(import.meta.dirname, '..');
 const execp = promisify(execFile);
 
 interface BuildRun {
@@ -135,18 +135,7 @@ export async function run(args: string[]): Promise<void> {
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'mk8s-bench-release-'));
   try {
     const repo = path.join(tmp, 'repo');
-    await mkdir(repo);
-    execFileSync(
-      'sh',
-      [
-        '-c',
-        'tar --exclude=./node_modules --exclude=./_build --exclude=./.git --exclude=./.env -cf - . | tar -xf - -C "$1"',
-        'sh',
-        repo,
-      ],
-      { cwd: REPO },
-    );
-    await symlink(path.join(REPO, 'node_modules'), path.join(repo, 'node_modules'));
+    await copyRepository(repo);
     // dist/ compiled before the clock starts, as `npm ci` (prepare) does on a fresh clone.
     await execp(process.execPath, ['bin/compile-dist.mjs'], { cwd: repo });
     const env: NodeJS.ProcessEnv = {

@@ -6,17 +6,8 @@
  * the ISO with nothing else rebuilt, and reproducibility: a rebuild from
  * an empty build directory gives the same ISO bytes.
  */
-import { execFile, execFileSync } from 'node:child_process';
-import {
-  appendFile,
-  chmod,
-  copyFile,
-  mkdir,
-  readFile,
-  readdir,
-  rm,
-  symlink,
-} from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { appendFile, chmod, copyFile, readFile, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -31,6 +22,7 @@ import { parseNdjson, type JsonEvent } from '../helpers/ndjson.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { startTestNginx, stopAll } from '../helpers/servers.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
+import { copyRepository } from '../helpers/workspace.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const TSX = pathToFileURL(path.join(REPO, 'node_modules/tsx/dist/loader.mjs')).href;
@@ -47,24 +39,6 @@ const missing = missingTools(
   'buildah',
 );
 const EPOCH = '1700000000';
-
-/** A copy of the working tree (no node_modules, _build, .git), node_modules symlinked. */
-async function cloneRepo(dest: string): Promise<void> {
-  await mkdir(dest, { recursive: true });
-  execFileSync(
-    'sh',
-    [
-      '-c',
-      'tar --exclude=./node_modules --exclude=./_build --exclude=./.git -cf - . | tar -xf - -C "$1"',
-      'sh',
-      dest,
-    ],
-    {
-      cwd: REPO,
-    },
-  );
-  await symlink(path.join(REPO, 'node_modules'), path.join(dest, 'node_modules'));
-}
 
 async function build(
   dir: string,
@@ -110,7 +84,7 @@ describe.skipIf(missing.length > 0)('npm run build iso (end to end)', () => {
     // nginx workers run as nobody: the extracted tree must be reachable.
     await chmod(tmp.path, 0o755);
     repo = path.join(tmp.path, 'repo');
-    await cloneRepo(repo);
+    await copyRepository(repo);
     first = await build(repo, 'iso');
     iso = path.join(repo, '_build/metalk8s.iso');
     tree = path.join(tmp.path, 'tree');

@@ -9,8 +9,7 @@
  *   `repo_gpgcheck=1`, every package installs with `gpgcheck=1` and `repo_gpgcheck=1`, and
  *   versions.json records metalk8s-sosreport's version.
  */
-import { execFileSync } from 'node:child_process';
-import { chmod, mkdir, readdir, readFile, symlink } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execDirect } from '../../buildchain/engine/exec/run-command.ts';
@@ -19,8 +18,8 @@ import { dnfArgs, dnfInstall, type DnfRepo } from '../helpers/dnf.ts';
 import { shellEnv, spawnCliIn } from '../helpers/run-cli.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
+import { copyRepository } from '../helpers/workspace.ts';
 
-const REPO = path.resolve(import.meta.dirname, '../..');
 const missing = missingTools(
   'xorriso',
   'bsdtar',
@@ -37,22 +36,6 @@ const missing = missingTools(
   'pgrep',
   'buildah',
 );
-
-/** A copy of the working tree (no node_modules, _build, .git), node_modules symlinked. */
-async function cloneRepo(dest: string): Promise<void> {
-  await mkdir(dest, { recursive: true });
-  execFileSync(
-    'sh',
-    [
-      '-c',
-      'tar --exclude=./node_modules --exclude=./_build --exclude=./.git --exclude=./.env -cf - . | tar -xf - -C "$1"',
-      'sh',
-      dest,
-    ],
-    { cwd: REPO },
-  );
-  await symlink(path.join(REPO, 'node_modules'), path.join(dest, 'node_modules'));
-}
 
 /** A repo as the node enables it (gpgcheck with its keys when it has some). */
 type NodeRepo = DnfRepo & { readonly keys: readonly string[] };
@@ -125,7 +108,7 @@ describe.skipIf(missing.length > 0)('the ISO repos as a node enables them', () =
     tmp = await makeTempDir('node-repos-e2e-');
     await chmod(tmp.path, 0o755);
     repo = path.join(tmp.path, 'repo');
-    await cloneRepo(repo);
+    await copyRepository(repo);
     gnupg = path.join(tmp.path, 'gnupg');
     await mkdir(gnupg, { recursive: true, mode: 0o700 });
     await execDirect(

@@ -13,6 +13,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { cp, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { makeTempDir } from './tmp.ts';
 
@@ -26,6 +27,22 @@ export function copyBuildchain(dest: string): void {
   for (const p of ['bin', 'buildchain', 'doit.sh', 'package.json', '.env.example'])
     cpSync(path.join(REPO_ROOT, p), path.join(dest, p), { recursive: true });
   symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(dest, 'node_modules'));
+}
+
+/** What a fresh clone of the repository lacks: packages, build outputs, git data, local settings. */
+const NOT_IN_A_CLONE = new Set(['node_modules', '_build', '.git', '.env']);
+
+/**
+ * The whole repository at `dest` as a fresh clone has it (no `_build`, `.git` or `.env`), the
+ * repository's node_modules linked: a build there never touches the repository's outputs.
+ */
+export async function copyRepository(dest: string): Promise<void> {
+  await cp(REPO_ROOT, dest, {
+    recursive: true,
+    verbatimSymlinks: true,
+    filter: (src) => path.dirname(src) !== REPO_ROOT || !NOT_IN_A_CLONE.has(path.basename(src)),
+  });
+  await symlink(path.join(REPO_ROOT, 'node_modules'), path.join(dest, 'node_modules'));
 }
 
 export interface Workspace {

@@ -2,7 +2,7 @@
  * Bad-input audit: the real CLIs on a copy of the repository with one mistake each. Every
  * mistake must exit 2 with a message naming the thing and its fix, never a stack trace.
  */
-import { cp, readFile, symlink, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main as staticRegistryMain } from '../../buildchain/cli/static-registry.ts';
@@ -10,9 +10,7 @@ import { runSolutionCli } from '../../buildchain/cli/solution.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { runCliHere, shellEnv } from '../helpers/run-cli.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
-
-const REPO = path.resolve(import.meta.dirname, '../..');
-const SKIP = new Set(['node_modules', '_build', '.git']);
+import { copyRepository } from '../helpers/workspace.ts';
 
 interface Run {
   readonly code: number | null;
@@ -72,11 +70,7 @@ describe('bad input: one mistake each, real CLI', () => {
   beforeAll(async () => {
     tmp = await makeTempDir('audit-bad-input-');
     repo = path.join(tmp.path, 'repo');
-    await cp(REPO, repo, {
-      recursive: true,
-      filter: (src) => !SKIP.has(path.basename(src)) || path.dirname(src) !== REPO,
-    });
-    await symlink(path.join(REPO, 'node_modules'), path.join(repo, 'node_modules'));
+    await copyRepository(repo);
   });
   afterAll(async () => {
     await tmp.cleanup();

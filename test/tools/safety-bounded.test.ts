@@ -20,10 +20,8 @@ import { eventOf, type JsonEvent } from '../helpers/ndjson.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { spawnCliIn, shellEnv, type CliInOptions, type CliResult } from '../helpers/run-cli.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
-import { createWorkspace } from '../helpers/workspace.ts';
+import { copyRepository, createWorkspace } from '../helpers/workspace.ts';
 
-const REPO = path.resolve(import.meta.dirname, '../..');
-const SKIP = new Set(['node_modules', '_build', '.git']);
 /** Longest any child may take; far under the test timeout. */
 const LIMIT_MS = 20_000;
 const STACK = /\n\s+at /;
@@ -122,11 +120,7 @@ let canaryBefore: string[];
 beforeAll(async () => {
   tmp = await makeTempDir('safety-bounded-');
   repo = path.join(tmp.path, 'repo');
-  await cp(REPO, repo, {
-    recursive: true,
-    filter: (src) => !SKIP.has(path.basename(src)) || path.dirname(src) !== REPO,
-  });
-  await symlink(path.join(REPO, 'node_modules'), path.join(repo, 'node_modules'));
+  await copyRepository(repo);
   canary = path.join(tmp.path, 'canary');
   await mkdir(path.join(canary, 'sub'), { recursive: true });
   await writeFile(path.join(canary, 'sub/keep.txt'), 'keep\n');

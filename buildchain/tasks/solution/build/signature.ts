@@ -4,7 +4,7 @@
  * `inspect`. Checks run gpg in a private, temporary GNUPGHOME holding only the key given on the
  * command line, so that the user's keyring and trust settings never decide the outcome.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { UsageError } from '../../../engine/failures.ts';
@@ -214,6 +214,22 @@ export async function describeSignatureOf(
       detail: `gpg could not read it: ${err instanceof Error ? err.message : String(err)}`,
     };
   }
+}
+
+/**
+ * The signature beside a checksum file, as `verify` and `inspect` read it: undefined when there
+ * is none; checked against the public keys of `keyFile` when given, else only described.
+ */
+export async function readSignatureOf(
+  sumFile: string,
+  keyFile: string | undefined,
+  o: GpgOptions,
+): Promise<SignatureInfo | undefined> {
+  const sig = signaturePath(sumFile);
+  if ((await stat(sig).catch(() => undefined)) === undefined) return undefined;
+  return keyFile === undefined
+    ? describeSignatureOf(sig, sumFile, o)
+    : checkSignature(sig, sumFile, keyFile, o);
 }
 
 /**

@@ -5,13 +5,7 @@ import { isoSizes } from '../../../media/iso/isoinfo-listing.ts';
 import { openIso } from '../../../media/iso/isoinfo-reader.ts';
 import { parseProductTxt } from '../build/product.ts';
 import { sha256SumPath } from '../build/checksum.ts';
-import {
-  checkKeyFile,
-  checkSignature,
-  describeSignatureOf,
-  signaturePath,
-  type SignatureInfo,
-} from '../build/signature.ts';
+import { checkKeyFile, readSignatureOf, type SignatureInfo } from '../build/signature.ts';
 import type { Problem } from '../lint/problems.ts';
 import { execDirect, type Exec } from '../../../engine/exec/run-command.ts';
 
@@ -82,14 +76,7 @@ export async function inspectSolutionIso(
   }));
   const files = [...iso.entries.values()].filter((e) => e.type === 'file');
   const sizes = isoSizes(files);
-  const sumFile = sha256SumPath(file);
-  const sig = signaturePath(sumFile);
-  const signature =
-    (await stat(sig).catch(() => undefined)) === undefined
-      ? undefined
-      : o.key === undefined
-        ? await describeSignatureOf(sig, sumFile, gpg)
-        : await checkSignature(sig, sumFile, o.key, gpg);
+  const signature = await readSignatureOf(sha256SumPath(file), o.key, gpg);
   return {
     file,
     volumeId: iso.descriptor.volumeId,

@@ -3,15 +3,14 @@
  * id, product.txt, every manifest and blob (sha256), the registry config against the images,
  * the operator manifests, and the SHA256SUM beside the ISO.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { sha256FileOnWorker } from '../../../lib/fs/hash.ts';
 import { parseSha256Sums, sha256SumPath } from '../build/checksum.ts';
 import { checkIsoBlobs, imageDirs, readIsoImages } from '../build/iso-images.ts';
 import {
   checkKeyFile,
-  checkSignature,
-  describeSignatureOf,
+  readSignatureOf,
   signaturePath,
   type SignatureInfo,
 } from '../build/signature.ts';
@@ -235,7 +234,8 @@ async function checkSumSignature(
   const sumFile = sha256SumPath(file);
   const sig = signaturePath(sumFile);
   const name = path.basename(sig);
-  if ((await stat(sig).catch(() => undefined)) === undefined) {
+  const info = await readSignatureOf(sumFile, o.key, { gpg: o.gpg ?? 'gpg', run });
+  if (info === undefined) {
     if (o.key !== undefined)
       problems.push(
         error(
@@ -247,11 +247,6 @@ async function checkSumSignature(
       );
     return undefined;
   }
-  const gpg = { gpg: o.gpg ?? 'gpg', run };
-  const info =
-    o.key === undefined
-      ? await describeSignatureOf(sig, sumFile, gpg)
-      : await checkSignature(sig, sumFile, o.key, gpg);
   const who = `${info.signer ?? info.issuer ?? 'an unknown signer'} (key ${info.key ?? '?'})`;
   if (o.key === undefined) {
     problems.push(

@@ -96,17 +96,18 @@ const ALLOWED: Readonly<Record<SolutionCommand, readonly string[]>> = {
   help: [],
 };
 
-/** What `help`, `-h` and `--help` parse to. */
-const HELP_ARGS: SolutionArgs = {
-  command: 'help',
-  target: '',
+/** The value of every flag that is not given. */
+const FLAG_DEFAULTS = {
   json: false,
   manifestYaml: false,
   allowUnpinned: false,
   allowHostFiles: false,
   checksum: true,
   imagesAuto: false,
-};
+} as const;
+
+/** What `help`, `-h` and `--help` parse to. */
+const HELP_ARGS: SolutionArgs = { command: 'help', target: '', ...FLAG_DEFAULTS };
 
 function isCommand(s: string | undefined): s is SolutionCommand {
   return s !== undefined && s in ALLOWED;
@@ -119,15 +120,7 @@ export function parseSolutionArgs(argv: readonly string[]): SolutionArgs {
     return HELP_ARGS;
   }
   if (!isCommand(first)) throw new SolutionUsageError(`unknown command "${first}"`);
-  const out: Record<string, unknown> = {
-    command: first,
-    json: false,
-    manifestYaml: false,
-    allowUnpinned: false,
-    allowHostFiles: false,
-    checksum: true,
-    imagesAuto: false,
-  };
+  const out: Record<string, unknown> = { command: first, ...FLAG_DEFAULTS };
   const positional: string[] = [];
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i] ?? '';

@@ -40,6 +40,21 @@ async function run(env: RpmBuildEnv, topdir: string, make: (t: string) => string
   return env.exec(c.argv, { env: c.env, cwd: topdir });
 }
 
+/** rpmbuild in the builder: `-bs` of a spec (`srpm`) or `--rebuild` of an SRPM (`rpm`). */
+async function rpmbuild(env: RpmBuildEnv, topdir: string, mode: 'srpm' | 'rpm', input: string) {
+  return run(env, topdir, (t) =>
+    rpmbuildArgs({
+      bin: env.rpmbuildBin ?? 'rpmbuild',
+      topdir,
+      topdirInArgv: t,
+      mode,
+      input,
+      defines: env.defines,
+      nodeps: env.builder.builder === 'local',
+    }),
+  );
+}
+
 async function freshDirs(topdir: string, subs: readonly string[]): Promise<void> {
   await rm(topdir, { recursive: true, force: true });
   for (const s of subs) await mkdir(path.join(topdir, s), { recursive: true });
@@ -95,17 +110,7 @@ export async function buildSrpm(o: BuildSrpmOptions): Promise<void> {
     );
   }
   o.log?.(`rpmbuild -bs ${o.name}`);
-  await run(o, topdir, (t) =>
-    rpmbuildArgs({
-      bin: o.rpmbuildBin ?? 'rpmbuild',
-      topdir,
-      topdirInArgv: t,
-      mode: 'srpm',
-      input: spec,
-      defines: o.defines,
-      nodeps: o.builder.builder === 'local',
-    }),
-  );
+  await rpmbuild(o, topdir, 'srpm', spec);
   const srpms = await listFiles(path.join(topdir, 'SRPMS'), '.src.rpm');
   if (srpms.length !== 1 || srpms[0] === undefined) {
     throw new TaskError(
@@ -159,17 +164,7 @@ export async function buildRpms(o: BuildRpmsOptions): Promise<BuiltRpm[]> {
   const srpm = `SRPMS/${path.basename(o.srpm)}`;
   await copyFile(o.srpm, path.join(topdir, srpm));
   o.log?.(`rpmbuild --rebuild ${o.name}`);
-  await run(o, topdir, (t) =>
-    rpmbuildArgs({
-      bin: o.rpmbuildBin ?? 'rpmbuild',
-      topdir,
-      topdirInArgv: t,
-      mode: 'rpm',
-      input: srpm,
-      defines: o.defines,
-      nodeps: o.builder.builder === 'local',
-    }),
-  );
+  await rpmbuild(o, topdir, 'rpm', srpm);
   const rpmsDir = path.join(topdir, 'RPMS');
   const files = await listFiles(rpmsDir, '.rpm');
   if (files.length === 0)

@@ -24,6 +24,41 @@ import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 
 const silent: Reporter = { emit: () => undefined, close: () => Promise.resolve() };
 
+/** The state directory of a build under `root`. */
+const stateDirOf = (root: string): string => path.join(root, '_build/.buildchain');
+
+/**
+ * One schedule of `target` (one worker, as `build -n 1`) over the state of a build under `root`:
+ * the session opened, the schedule run, the state saved and closed.
+ */
+async function scheduleOnce(
+  graph: TaskGraph,
+  root: string,
+  target: string,
+  envValues: Readonly<Record<string, string>>,
+  reporter: Reporter = silent,
+) {
+  const session = openSession(stateDirOf(root), root, {});
+  const r = await runSchedule({
+    graph,
+    selected: graph.select([target]),
+    workers: 1,
+    keepGoing: false,
+    dryRun: false,
+    alwaysMake: false,
+    verbose: false,
+    state: session.state,
+    hasher: session.hasher,
+    tools: session.tools,
+    envValues,
+    reporter,
+    signal: new AbortController().signal,
+  });
+  await saveSession(session);
+  session.state.close();
+  return r;
+}
+
 /** The definition JSON as it was built before it was written out by hand. */
 function definitionJsonReference(node: GraphNode, codeHash: (m: string) => string | undefined) {
   const def = node.def;
@@ -109,7 +144,7 @@ describe('upToDateSync', () => {
   });
   afterAll(() => tmp.cleanup());
 
-  const open = () => openSession(path.join(root, '_build/.buildchain'), root, {});
+  const open = () => openSession(stateDirOf(root), root, {});
   /** The session of the build's state and the context the evaluations of a build get. */
   const evaluation = () => {
     const session = open();
@@ -123,27 +158,7 @@ describe('upToDateSync', () => {
     return { session, ctx };
   };
 
-  const schedule = async (graph: TaskGraph) => {
-    const session = open();
-    const r = await runSchedule({
-      graph,
-      selected: graph.select(['group']),
-      workers: 1,
-      keepGoing: false,
-      dryRun: false,
-      alwaysMake: false,
-      verbose: false,
-      state: session.state,
-      hasher: session.hasher,
-      tools: session.tools,
-      envValues: { EV_ONE: 'one' },
-      reporter: silent,
-      signal: new AbortController().signal,
-    });
-    await saveSession(session);
-    session.state.close();
-    return r;
-  };
+  const schedule = (graph: TaskGraph) => scheduleOnce(graph, root, 'group', { EV_ONE: 'one' });
 
   it('finds every task up to date, with the fingerprint the full evaluation gives', async () => {
     const first = await schedule(new TaskGraph(root, defs()));
@@ -242,8 +257,6 @@ describe('the schedule of a no-op (the sweep)', () => {
     { name: 'all', taskDeps: ['down', 'other'] },
   ];
   const build = async () => {
-    const graph = new TaskGraph(tmp.path, defs());
-    const session = openSession(path.join(tmp.path, '_build/.buildchain'), tmp.path, {});
     const events: string[] = [];
     const reporter: Reporter = {
       emit: (e) => {
@@ -251,23 +264,7 @@ describe('the schedule of a no-op (the sweep)', () => {
       },
       close: () => Promise.resolve(),
     };
-    const r = await runSchedule({
-      graph,
-      selected: graph.select(['all']),
-      workers: 1,
-      keepGoing: false,
-      dryRun: false,
-      alwaysMake: false,
-      verbose: false,
-      state: session.state,
-      hasher: session.hasher,
-      tools: session.tools,
-      envValues: {},
-      reporter,
-      signal: new AbortController().signal,
-    });
-    await saveSession(session);
-    session.state.close();
+    const r = await scheduleOnce(new TaskGraph(tmp.path, defs()), tmp.path, 'all', {}, reporter);
     return { counts: r.counts, outcomes: Object.fromEntries(r.outcomes), events };
   };
 

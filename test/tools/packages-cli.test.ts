@@ -2,7 +2,7 @@
  * `npm run build -- packaging` with the real CLI in a workspace: a built spec (local and
  * remote sources) and one upstream repo served by nginx on 127.0.0.1 (SOURCES=upstream).
  */
-import { chmod, copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ import { missingTools } from '../helpers/require-tool.ts';
 import { runCliHere } from '../helpers/run-cli.ts';
 import { startTestNginx, stopAll } from '../helpers/servers.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
-import { buildTestRpm, makeRepo } from './packages-fixtures.ts';
+import { buildTestRpm, makeRepo, packagingWorkspace } from './packages-fixtures.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 
@@ -94,23 +94,10 @@ describe.skipIf(
     });
     const base = `http://${nginx.address}`;
     ws = path.join(tmp.path, 'ws');
-    await mkdir(path.join(ws, 'packages-specs', 'hello-built'), { recursive: true });
-    await copyFile(path.join(REPO, '.env.example'), path.join(ws, '.env.example'));
-    await writeFile(path.join(ws, 'VERSION'), 'VERSION_MAJOR=2\nVERSION_MINOR=4\n');
-    await writeFile(
-      path.join(ws, 'packages-specs', 'redhat-7.yaml'),
-      [
-        'osFamily: redhat-7',
-        'releasever: "7"',
-        'distTag: el7',
-        'repos:',
-        `  - { name: main, baseUrl: "${base}/main/", gpgKeys: [] }`,
-        'packages:',
-        '  - { name: hello-built, built: true }',
-        '  - { name: hello-app, repo: main }',
-        '',
-      ].join('\n'),
-    );
+    await packagingWorkspace(ws, {
+      repos: { main: `${base}/main/` },
+      packages: [{ name: 'hello-built' }, { name: 'hello-app', repo: 'main' }],
+    });
     const spec = path.join(ws, 'packages-specs', 'hello-built');
     await writeFile(path.join(spec, 'hello-built.spec'), SPEC('1'));
     await writeFile(path.join(spec, 'hello.txt'), 'local source\n');

@@ -21,9 +21,8 @@ import { runCliHere } from '../helpers/run-cli.ts';
 import { startTestNginx, stopAll } from '../helpers/servers.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { makeGpgKey, type TestKey } from '../helpers/gpg.ts';
-import { buildTestRpm, makeRepo } from './packages-fixtures.ts';
+import { buildTestRpm, makeRepo, packagingWorkspace } from './packages-fixtures.ts';
 
-const REPO = path.resolve(import.meta.dirname, '../..');
 const TOOLS = [
   'rpmbuild',
   'rpmspec',
@@ -253,22 +252,10 @@ echo needy > %{buildroot}/usr/share/needy/needy.txt
         serverBody: `root ${srv};`,
       });
       ws = path.join(tmp.path, 'ws');
-      await mkdir(path.join(ws, 'packages-specs', 'needy'), { recursive: true });
-      await copyFile(path.join(REPO, '.env.example'), path.join(ws, '.env.example'));
-      await writeFile(path.join(ws, 'VERSION'), 'VERSION_MAJOR=2\nVERSION_MINOR=4\n');
-      await writeFile(
-        path.join(ws, 'packages-specs', 'redhat-7.yaml'),
-        [
-          'osFamily: redhat-7',
-          'releasever: "7"',
-          'distTag: el7',
-          'repos:',
-          `  - { name: main, baseUrl: "http://${nginx.address}/main/", gpgKeys: [] }`,
-          'packages:',
-          '  - { name: needy, built: true }',
-          '',
-        ].join('\n'),
-      );
+      await packagingWorkspace(ws, {
+        repos: { main: `http://${nginx.address}/main/` },
+        packages: [{ name: 'needy' }],
+      });
     });
 
     it('downloads what a built RPM requires though the list does not name it', async () => {

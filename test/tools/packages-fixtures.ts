@@ -4,6 +4,7 @@ import path from 'node:path';
 import { execDirect } from '../../buildchain/engine/exec/run-command.ts';
 import { resolveOnPath, rpmsignArgs } from '../../buildchain/tasks/packages/signing.ts';
 import type { TestKey } from '../helpers/gpg.ts';
+import { REPO_ROOT } from '../helpers/workspace.ts';
 
 /** A tiny noarch package. */
 export interface TestPackage {
@@ -59,6 +60,49 @@ export async function makeRepo(dir: string, rpms: readonly string[]): Promise<vo
   await mkdir(dir, { recursive: true });
   for (const r of rpms) await copyFile(r, path.join(dir, path.basename(r)));
   await execDirect(['createrepo_c', '--quiet', dir]);
+}
+
+/** The package list of {@link packagingWorkspace}. */
+export interface WorkspaceList {
+  /** Upstream repos: name → base URL (no keys). */
+  readonly repos?: Readonly<Record<string, string>>;
+  /** Packages in list order: built from `packages-specs/<name>/` or taken from `repo`. */
+  readonly packages: readonly { readonly name: string; readonly repo?: string }[];
+}
+
+/**
+ * A project for the packaging CLI at `dir`: the repository's .env.example, VERSION 2.4,
+ * packages-specs/redhat-7.yaml (el7) with `list`, and an empty `packages-specs/<name>/` per
+ * built package (its spec and sources are the caller's).
+ */
+export async function packagingWorkspace(dir: string, list: WorkspaceList): Promise<void> {
+  await mkdir(path.join(dir, 'packages-specs'), { recursive: true });
+  for (const p of list.packages)
+    if (p.repo === undefined) await mkdir(path.join(dir, 'packages-specs', p.name));
+  await copyFile(path.join(REPO_ROOT, '.env.example'), path.join(dir, '.env.example'));
+  await writeFile(path.join(dir, 'VERSION'), 'VERSION_MAJOR=2\nVERSION_MINOR=4\n');
+  const repos = Object.entries(list.repos ?? {});
+  await writeFile(
+    path.join(dir, 'packages-specs', 'redhat-7.yaml'),
+    [
+      'osFamily: redhat-7',
+      'releasever: "7"',
+      'distTag: el7',
+      ...(repos.length === 0
+        ? ['repos: []']
+        : [
+            'repos:',
+            ...repos.map(([name, url]) => `  - { name: ${name}, baseUrl: "${url}", gpgKeys: [] }`),
+          ]),
+      'packages:',
+      ...list.packages.map((p) =>
+        p.repo === undefined
+          ? `  - { name: ${p.name}, built: true }`
+          : `  - { name: ${p.name}, repo: ${p.repo} }`,
+      ),
+      '',
+    ].join('\n'),
+  );
 }
 
 /** Signs `files` in place with rpmsign and `key`. */

@@ -15,9 +15,8 @@ import { missingTools } from '../helpers/require-tool.ts';
 import { runCliHere } from '../helpers/run-cli.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { makeGpgKey, type TestKey } from '../helpers/gpg.ts';
-import { buildTestRpm, signRpms } from './packages-fixtures.ts';
+import { buildTestRpm, packagingWorkspace, signRpms } from './packages-fixtures.ts';
 
-const REPO = path.resolve(import.meta.dirname, '../..');
 const EPOCH = 1700000000;
 
 const SPEC = `Name: signed-built
@@ -230,24 +229,10 @@ describe.skipIf(missingTools(...TOOLS).length > 0)(
       await key.stop();
       ws = path.join(tmp.path, 'ws');
       const spec = path.join(ws, 'packages-specs', 'signed-built');
-      await mkdir(spec, { recursive: true });
-      await cp(path.join(REPO, '.env.example'), path.join(ws, '.env.example'));
-      await writeFile(path.join(ws, 'VERSION'), 'VERSION_MAJOR=2\nVERSION_MINOR=4\n');
+      await packagingWorkspace(ws, { packages: [{ name: 'signed-built' }] });
       await writeFile(
         path.join(ws, '.env'),
         `RPM_SIGN_KEY=${key.keyName}\nGNUPGHOME=${key.home}\n`,
-      );
-      await writeFile(
-        path.join(ws, 'packages-specs', 'redhat-7.yaml'),
-        [
-          'osFamily: redhat-7',
-          'releasever: "7"',
-          'distTag: el7',
-          'repos: []',
-          'packages:',
-          '  - { name: signed-built, built: true }',
-          '',
-        ].join('\n'),
       );
       await writeFile(path.join(spec, 'signed-built.spec'), SPEC);
       await writeFile(path.join(spec, 'hello.txt'), 'local source\n');

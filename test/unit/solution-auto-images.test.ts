@@ -5,16 +5,9 @@ import {
   parseSolutionConfig,
   type SolutionConfig,
 } from '../../buildchain/tasks/solution/config/solution-config.ts';
+import { BASE_SOLUTION_CONFIG } from '../helpers/solution-config.ts';
 
-const base: SolutionConfig = {
-  name: 'Example',
-  version: '1.0.0',
-  requireMetalK8s: '>=2.4.0',
-  archiveLayoutVersion: 1,
-  manifestYaml: false,
-  images: [],
-  imagesAuto: true,
-};
+const base: SolutionConfig = { ...BASE_SOLUTION_CONFIG, imagesAuto: true };
 const ref = (image: string, tag: string, kind = 'archive', digest?: string) => ({
   image,
   tag,

@@ -16,20 +16,11 @@ import { checkTree } from '../../buildchain/tasks/solution/lint/lint-tree-rules.
 import { checkManifests } from '../../buildchain/tasks/solution/lint/lint-yaml-rules.ts';
 import { renderRegistryConfig } from '../../buildchain/tasks/solution/build/registry-config.ts';
 import { shippedFiles } from '../../buildchain/tasks/solution/lint/ship-rules.ts';
-import {
-  parseSolutionConfig,
-  type SolutionConfig,
-} from '../../buildchain/tasks/solution/config/solution-config.ts';
+import { parseSolutionConfig } from '../../buildchain/tasks/solution/config/solution-config.ts';
 import type { TreeEntry } from '../../buildchain/tasks/solution/config/tree-scan.ts';
+import { BASE_SOLUTION_CONFIG } from '../helpers/solution-config.ts';
 
-const base: SolutionConfig = {
-  name: 'Example',
-  version: '1.0.0',
-  requireMetalK8s: '>=2.4.0',
-  archiveLayoutVersion: 1,
-  manifestYaml: false,
-  images: [],
-};
+const base = BASE_SOLUTION_CONFIG;
 const codes = (ps: readonly { code: string }[]): string[] => ps.map((p) => p.code);
 const file = (rel: string): TreeEntry => ({ rel, type: 'file', readable: true });
 const dir = (rel: string): TreeEntry => ({ rel, type: 'dir', readable: true });

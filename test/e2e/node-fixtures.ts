@@ -17,6 +17,7 @@ import { registryNaming } from '../../buildchain/tasks/images/write-registry-con
 import { renderRegistryConfig } from '../../buildchain/tasks/solution/build/registry-config.ts';
 import { helloImage } from '../helpers/docker-image.ts';
 import { renderJinjaFile } from '../helpers/jinja.ts';
+import { renderArchiveRegistryConfig } from '../helpers/solution-archive.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -213,10 +214,7 @@ export async function writePodConfD(dir: string, o: PodConfD): Promise<void> {
   for (const s of o.solutions) {
     await writeFile(
       path.join(dir, `${s.repository}-registry-config.inc`),
-      await renderJinjaFile(path.join(s.archive, 'registry-config.inc.j2'), {
-        repository: s.repository,
-        registry_root: path.join(s.archive, 'images'),
-      }),
+      await renderArchiveRegistryConfig(s.archive, s.repository),
     );
   }
 }

@@ -4,7 +4,7 @@
  * and pulls them back with skopeo.
  */
 import { createHash } from 'node:crypto';
-import { chmod, readFile, stat, writeFile, mkdir } from 'node:fs/promises';
+import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,11 +14,11 @@ import {
   type BuildSolutionResult,
 } from '../../buildchain/tasks/solution/build/build.ts';
 import { inspectSolutionIso } from '../../buildchain/tasks/solution/verify/inspect.ts';
-import { renderRegistryConstants } from '../../buildchain/tasks/solution/build/registry-config.ts';
 import { verifySolutionIso } from '../../buildchain/tasks/solution/verify/verify.ts';
-import { missingJinja, renderJinjaFile } from '../helpers/jinja.ts';
+import { missingJinja } from '../helpers/jinja.ts';
 import { missingTools } from '../helpers/require-tool.ts';
-import { startTestNginx, stopAll } from '../helpers/servers.ts';
+import { stopAll } from '../helpers/servers.ts';
+import { serveSolutionIso } from '../helpers/solution-archive.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -147,21 +147,7 @@ describe.skipIf(missing.length > 0)('example Solution ISO', () => {
   });
 
   it('serves its images with nginx through registry-config.inc.j2, pulled back by skopeo', async () => {
-    const extract = path.join(tmp.path, 'mnt');
-    await mkdir(extract);
-    await execa('bsdtar', ['-xf', iso, '-C', extract]);
-    await chmod(extract, 0o755);
-    // Rendered as MetalK8s renders it at import (Jinja: its regex locations escape the value).
-    const rendered = await renderJinjaFile(path.join(extract, 'registry-config.inc.j2'), {
-      repository: 'example-1.0.0-dev',
-      registry_root: path.join(extract, 'images'),
-    });
-    const conf = path.join(tmp.path, 'registry.inc');
-    await writeFile(conf, `${renderRegistryConstants()}\n${rendered}`);
-    const ngx = await startTestNginx({
-      dir: path.join(tmp.path, 'nginx'),
-      serverBody: `include ${conf};`,
-    });
+    const { extract, nginx: ngx } = await serveSolutionIso(iso, tmp.path, 'example-1.0.0-dev');
     const manifest = await readFile(
       path.join(extract, 'images/example-app/1.0.0-dev/manifest.json'),
     );

@@ -27,6 +27,7 @@ import { startTestContainerd, type TestContainerd } from '../helpers/containerd.
 import { missingJinja, renderJinjaFile } from '../helpers/jinja.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { startTestNginx, stopAll } from '../helpers/servers.ts';
+import { renderArchiveRegistryConfig } from '../helpers/solution-archive.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -198,11 +199,10 @@ describe.skipIf(missing.length > 0)('Solutions as MetalK8s 2.4 imports them', ()
       }),
     );
     for (const a of archives) {
-      const rendered = await renderJinjaFile(path.join(a.mount, 'registry-config.inc.j2'), {
-        repository: a.env,
-        registry_root: path.join(a.mount, 'images'),
-      });
-      await writeFile(path.join(confd, `${a.env}-registry-config.inc`), rendered);
+      await writeFile(
+        path.join(confd, `${a.env}-registry-config.inc`),
+        await renderArchiveRegistryConfig(a.mount, a.env),
+      );
     }
     const ngx = await startTestNginx({
       dir: path.join(tmp.path, 'nginx'),

@@ -16,10 +16,7 @@ import { TaskError } from '../../buildchain/engine/task.ts';
 import { sha256Hex } from '../../buildchain/lib/fs/hash.ts';
 import type { Sources } from '../../buildchain/sources/sources.ts';
 import { buildSolution } from '../../buildchain/tasks/solution/build/build.ts';
-import {
-  MANIFEST_LIST_V2,
-  renderRegistryConstants,
-} from '../../buildchain/tasks/solution/build/registry-config.ts';
+import { MANIFEST_LIST_V2 } from '../../buildchain/tasks/solution/build/registry-config.ts';
 import { writeSolutionIso } from '../../buildchain/tasks/solution/build/write-solution-iso.ts';
 import { initSolution } from '../../buildchain/tasks/solution/init/init.ts';
 import { lintSolution } from '../../buildchain/tasks/solution/lint/lint.ts';
@@ -29,9 +26,10 @@ import {
 } from '../../buildchain/tasks/solution/verify/inspect.ts';
 import { verifySolutionIso } from '../../buildchain/tasks/solution/verify/verify.ts';
 import { startTestContainerd } from '../helpers/containerd.ts';
-import { missingJinja, renderJinjaFile } from '../helpers/jinja.ts';
+import { missingJinja } from '../helpers/jinja.ts';
 import { missingTools } from '../helpers/require-tool.ts';
-import { startTestNginx, startTestRegistry, stopAll } from '../helpers/servers.ts';
+import { startTestRegistry, stopAll } from '../helpers/servers.ts';
+import { serveSolutionIso } from '../helpers/solution-archive.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { pushImage, writeOciLayout } from './images-fixtures.ts';
 
@@ -176,21 +174,7 @@ describe.skipIf(missing.length > 0)('Solution with multi-arch images (platforms)
   });
 
   it('is served by nginx through the include: each platform pulls with skopeo and ctr', async () => {
-    const extract = path.join(tmp.path, 'mnt');
-    await mkdir(extract);
-    await execa('bsdtar', ['-xf', iso, '-C', extract]);
-    await chmod(extract, 0o755);
-    // Rendered as MetalK8s renders it at import (Jinja: its regex locations escape the value).
-    const rendered = await renderJinjaFile(path.join(extract, 'registry-config.inc.j2'), {
-      repository: PREFIX,
-      registry_root: path.join(extract, 'images'),
-    });
-    const conf = path.join(tmp.path, 'registry.inc');
-    await writeFile(conf, `${renderRegistryConstants()}\n${rendered}`);
-    const ngx = await startTestNginx({
-      dir: path.join(tmp.path, 'nginx'),
-      serverBody: `include ${conf};`,
-    });
+    const { extract, nginx: ngx } = await serveSolutionIso(iso, tmp.path, PREFIX);
     const listBytes = await readFile(path.join(extract, 'images/multi/1.0/manifest.json'));
     const res = await fetch(`http://${ngx.address}/v2/${PREFIX}/multi/manifests/1.0`);
     expect(res.headers.get('content-type')).toBe(MANIFEST_LIST_V2);

@@ -25,23 +25,14 @@ import { pruneImages } from '../../buildchain/tasks/images/prune.ts';
 import { createImagesTasks } from '../../buildchain/tasks/images/tasks.ts';
 import { createIsoTasks } from '../../buildchain/tasks/iso/tasks.ts';
 import { pruneRepoDirs } from '../../buildchain/tasks/packages/repo.ts';
-import type { Sources } from '../../buildchain/sources/sources.ts';
-import { testConfig } from '../helpers/config.ts';
+import { testConfig, unusedSources } from '../helpers/config.ts';
 import { eventOf } from '../helpers/ndjson.ts';
 import { runCli, type CliResult } from '../helpers/run-cli.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { createWorkspace, type Workspace } from '../helpers/workspace.ts';
 import { taskRejection } from '../helpers/rejection.ts';
 
-const sources: Sources = {
-  kind: 'embedded',
-  describe: () => 'embedded (test)',
-  registry: () => Promise.reject(new Error('unused')),
-  imageDigest: () => Promise.resolve(undefined),
-  repoUrl: (u) => Promise.resolve(u),
-  lockDir: '/nonexistent',
-  stop: () => Promise.resolve(),
-};
+const sources = unusedSources();
 
 let ws: Workspace;
 let canary: TempDir;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { BuildConfig, SourcesKind } from '../../buildchain/config/config.ts';
 import { parseSettings } from '../../buildchain/config/settings.ts';
 import { resolveTools } from '../../buildchain/config/tools.ts';
+import type { Sources } from '../../buildchain/sources/sources.ts';
 
 export function testConfig(
   root: string,
@@ -25,4 +26,20 @@ export function testConfig(
 /** `config` with other settings: `env` replaces its values, validated like `loadConfig` does. */
 export function withEnv(config: BuildConfig, env: Record<string, string>): BuildConfig {
   return { ...config, env, settings: parseSettings(env) };
+}
+
+/**
+ * Sources of `kind` for tasks that are only defined or that never fetch: no server, a registry
+ * that rejects, digests unknown, URLs as they are, no lock directory.
+ */
+export function unusedSources(kind: SourcesKind = 'embedded'): Sources {
+  return {
+    kind,
+    describe: () => `${kind} (test)`,
+    registry: () => Promise.reject(new Error('no remote images expected')),
+    imageDigest: () => Promise.resolve(undefined),
+    repoUrl: (u) => Promise.resolve(u),
+    lockDir: '/nonexistent',
+    stop: () => Promise.resolve(),
+  };
 }

@@ -14,8 +14,7 @@ import { createIsoRootTasks } from '../../buildchain/tasks/iso-root/tasks.ts';
 import { createIsoTasks } from '../../buildchain/tasks/iso/tasks.ts';
 import { REQUIRED_LAYOUT, verifyIso } from '../../buildchain/tasks/iso/verify.ts';
 import { createSaltTasks } from '../../buildchain/tasks/salt/tasks.ts';
-import type { Sources } from '../../buildchain/sources/sources.ts';
-import { testConfig } from '../helpers/config.ts';
+import { testConfig, unusedSources } from '../helpers/config.ts';
 import { makeGpgKey, type TestKey } from '../helpers/gpg.ts';
 import { runOnEngine } from '../helpers/engine-run.ts';
 import { missingTools } from '../helpers/require-tool.ts';
@@ -24,15 +23,7 @@ import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 const missing = missingTools('xorriso', 'isoinfo', 'bsdtar', 'checkisomd5', 'gpg');
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 
-const sources: Sources = {
-  kind: 'embedded',
-  describe: () => 'embedded (test)',
-  registry: () => Promise.reject(new Error('unused')),
-  imageDigest: () => Promise.resolve(undefined),
-  repoUrl: (u) => Promise.resolve(u),
-  lockDir: '/nonexistent',
-  stop: () => Promise.resolve(),
-};
+const sources = unusedSources();
 
 /** Runs `names` on the engine (their dependencies too); collects the lines they logged. */
 async function runTasks(

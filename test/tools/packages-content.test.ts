@@ -6,13 +6,12 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { BuildConfig } from '../../buildchain/config/config.ts';
 import { parseSettings } from '../../buildchain/config/settings.ts';
-import { withEnv } from '../helpers/config.ts';
+import { unusedSources, withEnv } from '../helpers/config.ts';
 import type { PackageList } from '../../buildchain/config/content-types.ts';
 import { loadPackageList } from '../../buildchain/config/packages.ts';
 import type { TaskDefinition } from '../../buildchain/engine/task.ts';
 import { loadSpecSources } from '../../buildchain/tasks/packages/spec-sources.ts';
 import { createPackagingTasks, packagingRepoDirs } from '../../buildchain/tasks/packages/tasks.ts';
-import type { Sources } from '../../buildchain/sources/sources.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -27,15 +26,7 @@ const config: BuildConfig = {
   tools: {},
 };
 
-const sources: Sources = {
-  kind: 'upstream',
-  lockDir: '/locks',
-  describe: () => 'upstream',
-  registry: () => Promise.reject(new Error('unused')),
-  imageDigest: () => Promise.resolve(undefined),
-  repoUrl: (u) => Promise.resolve(u),
-  stop: () => Promise.resolve(),
-};
+const sources = unusedSources('upstream');
 
 const byName = (tasks: TaskDefinition[]) => new Map(tasks.map((t) => [t.name, t]));
 

@@ -10,7 +10,7 @@ import { parseSettings } from '../../buildchain/config/settings.ts';
 import { resolveTools } from '../../buildchain/config/tools.ts';
 import type { FunctionAction } from '../../buildchain/engine/task.ts';
 import { createSolutionTasks } from '../../buildchain/tasks/solution/tasks.ts';
-import type { Sources } from '../../buildchain/sources/sources.ts';
+import { unusedSources } from '../helpers/config.ts';
 import { runOnEngine } from '../helpers/engine-run.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
@@ -18,15 +18,7 @@ import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const missing = missingTools('buildah', 'skopeo', 'xorriso', 'isoinfo', 'busybox');
 
-const noSources: Sources = {
-  kind: 'upstream',
-  lockDir: '',
-  describe: () => 'none',
-  registry: () => Promise.reject(new Error('no remote images expected')),
-  imageDigest: () => Promise.resolve(undefined),
-  repoUrl: (u: string) => Promise.resolve(u),
-  stop: () => Promise.resolve(),
-};
+const noSources = unusedSources('upstream');
 
 describe.skipIf(missing.length > 0)('solution engine tasks', () => {
   let tmp: TempDir;

@@ -45,6 +45,17 @@ async function eventually(check: () => boolean, ms = 3000): Promise<boolean> {
   return check();
 }
 
+/** Waits (up to 3 s) until a {@link sleeper} has written the pid of its `sleep` to `pidFile`. */
+function pidWritten(pidFile: string): Promise<boolean> {
+  return eventually(() => {
+    try {
+      return readFileSync(pidFile, 'utf8').trim() !== '';
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** A tool that starts a background `sleep` (pid written to `pidFile`) and waits for it. */
 function sleeper(name: string, pidFile: string, before = ''): string {
   return fakeTool(bin, name, { body: `${before}sleep 30 & echo $! > ${pidFile}; wait` });
@@ -116,13 +127,7 @@ describe('startStreamingCommand', () => {
     const ac = new AbortController();
     const child = startStreamingCommand([sleeper('abort-sleeper', pidFile)], { signal: ac.signal });
     child.stdout.resume();
-    await eventually(() => {
-      try {
-        return readFileSync(pidFile, 'utf8').trim() !== '';
-      } catch {
-        return false;
-      }
-    });
+    await pidWritten(pidFile);
     ac.abort();
     expect((await child.exited).signal).toBe('SIGTERM');
     const missing = startStreamingCommand([path.join(bin, 'no-such-tool')]);
@@ -164,13 +169,7 @@ describe('execDirectWith', () => {
       () => undefined,
       (e: unknown) => e,
     );
-    await eventually(() => {
-      try {
-        return readFileSync(pidFile, 'utf8').trim() !== '';
-      } catch {
-        return false;
-      }
-    });
+    await pidWritten(pidFile);
     ac.abort();
     const err = await pending;
     expect((err as TaskError).reason).toBe('aborted');

@@ -12,7 +12,13 @@ import { missingTools } from '../helpers/require-tool.ts';
 import { runCliHere } from '../helpers/run-cli.ts';
 import { startTestNginx, stopAll } from '../helpers/servers.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
-import { buildTestRpm, makeRepo, packagingWorkspace } from './packages-fixtures.ts';
+import {
+  buildTestRpm,
+  makeRepo,
+  PACKAGING_TASKS_MODULE,
+  packagingWorkspace,
+  runPackagingCli,
+} from './packages-fixtures.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 
@@ -52,19 +58,7 @@ describe.skipIf(
   async function build(
     ...args: string[]
   ): Promise<{ code: number; events: BuildEvent[]; stderr: string }> {
-    // The build CLI's main, in this process.
-    const r = await runCliHere(
-      ws,
-      ['--tasks-module', path.join(import.meta.dirname, 'packages-tasks-module.ts'), ...args],
-      {
-        env: {
-          PATH: process.env.PATH ?? '',
-          HOME: process.env.HOME ?? '/root',
-          SOURCES: 'upstream',
-          SOURCE_DATE_EPOCH: '1700000000',
-        },
-      },
-    );
+    const r = await runPackagingCli(ws, args);
     const events = r.events as unknown as BuildEvent[];
     return { code: r.code ?? -1, events, stderr: r.stderr };
   }
@@ -221,18 +215,14 @@ describe.skipIf(
   });
 
   it('produces every ISO repo, and dnf installs the built and downloaded packages from them', async () => {
-    const r = await runCliHere(
-      tmp.path,
-      ['--tasks-module', path.join(import.meta.dirname, 'packages-tasks-module.ts'), 'packaging'],
-      {
-        env: {
-          PATH: process.env.PATH ?? '',
-          HOME: process.env.HOME ?? '/root',
-          SOURCES: 'embedded',
-        },
-        console: true,
+    const r = await runCliHere(tmp.path, ['--tasks-module', PACKAGING_TASKS_MODULE, 'packaging'], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/root',
+        SOURCES: 'embedded',
       },
-    );
+      console: true,
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/build ok/);
     const repos = path.join(tmp.path, '_build', 'root', 'packages', 'redhat');

@@ -17,11 +17,15 @@ import { execDirect } from '../../buildchain/engine/exec/run-command.ts';
 import { checkRepoClosure } from '../../buildchain/tasks/packages/closure.ts';
 import { assembleRepo } from '../../buildchain/tasks/packages/repo.ts';
 import { missingTools } from '../helpers/require-tool.ts';
-import { runCliHere } from '../helpers/run-cli.ts';
 import { startTestNginx, stopAll } from '../helpers/servers.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { makeGpgKey, type TestKey } from '../helpers/gpg.ts';
-import { buildTestRpm, makeRepo, packagingWorkspace } from './packages-fixtures.ts';
+import {
+  buildTestRpm,
+  makeRepo,
+  packagingWorkspace,
+  runPackagingCli,
+} from './packages-fixtures.ts';
 
 const TOOLS = [
   'rpmbuild',
@@ -227,18 +231,7 @@ echo needy > %{buildroot}/usr/share/needy/needy.txt
 `;
 
     const build = async (...args: string[]) => {
-      const r = await runCliHere(
-        ws,
-        ['--tasks-module', path.join(import.meta.dirname, 'packages-tasks-module.ts'), ...args],
-        {
-          env: {
-            PATH: process.env.PATH ?? '',
-            HOME: process.env.HOME ?? '/root',
-            SOURCES: 'upstream',
-            SOURCE_DATE_EPOCH: '1700000000',
-          },
-        },
-      );
+      const r = await runPackagingCli(ws, args);
       return { code: r.code ?? -1, stderr: r.stderr, out: r.stdout + r.stderr };
     };
     const isoRepo = (name: string) => path.join(ws, '_build', 'root', 'packages', 'redhat', name);

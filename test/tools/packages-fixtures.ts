@@ -4,6 +4,7 @@ import path from 'node:path';
 import { execDirect } from '../../buildchain/engine/exec/run-command.ts';
 import { resolveOnPath, rpmsignArgs } from '../../buildchain/tasks/packages/signing.ts';
 import type { TestKey } from '../helpers/gpg.ts';
+import { runCliHere, type CliResult } from '../helpers/run-cli.ts';
 import { REPO_ROOT } from '../helpers/workspace.ts';
 
 /** A tiny noarch package. */
@@ -103,6 +104,30 @@ export async function packagingWorkspace(dir: string, list: WorkspaceList): Prom
       '',
     ].join('\n'),
   );
+}
+
+/** The tasks module the packaging suites give the CLI: the packaging tasks alone. */
+export const PACKAGING_TASKS_MODULE = path.join(import.meta.dirname, 'packages-tasks-module.ts');
+
+/**
+ * The build CLI's main, in this process, in the {@link packagingWorkspace} `ws` with the
+ * packaging tasks alone, SOURCES=upstream and SOURCE_DATE_EPOCH=1700000000 (PATH and HOME
+ * as this process has them); `console`: the console reporter instead of JSON events.
+ */
+export function runPackagingCli(
+  ws: string,
+  args: readonly string[],
+  opts: { readonly console?: boolean } = {},
+): Promise<CliResult> {
+  return runCliHere(ws, ['--tasks-module', PACKAGING_TASKS_MODULE, ...args], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/root',
+      SOURCES: 'upstream',
+      SOURCE_DATE_EPOCH: '1700000000',
+    },
+    ...opts,
+  });
 }
 
 /** Signs `files` in place with rpmsign and `key`. */

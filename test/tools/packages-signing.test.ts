@@ -12,10 +12,14 @@ import { execDirect } from '../../buildchain/engine/exec/run-command.ts';
 import { assembleRepo } from '../../buildchain/tasks/packages/repo.ts';
 import { dnfInstall as dnfInstallInto } from '../helpers/dnf.ts';
 import { missingTools } from '../helpers/require-tool.ts';
-import { runCliHere } from '../helpers/run-cli.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { makeGpgKey, type TestKey } from '../helpers/gpg.ts';
-import { buildTestRpm, packagingWorkspace, signRpms } from './packages-fixtures.ts';
+import {
+  buildTestRpm,
+  packagingWorkspace,
+  runPackagingCli,
+  signRpms,
+} from './packages-fixtures.ts';
 
 const EPOCH = 1700000000;
 
@@ -244,20 +248,7 @@ describe.skipIf(missingTools(...TOOLS).length > 0)(
     });
 
     it('signs the built RPMs and the repodata, exports the key, and leaves no gpg-agent', async () => {
-      // The build CLI's main, in this process.
-      const r = await runCliHere(
-        ws,
-        ['--tasks-module', path.join(import.meta.dirname, 'packages-tasks-module.ts'), 'packaging'],
-        {
-          env: {
-            PATH: process.env.PATH ?? '',
-            HOME: process.env.HOME ?? '/root',
-            SOURCES: 'upstream',
-            SOURCE_DATE_EPOCH: String(EPOCH),
-          },
-          console: true,
-        },
-      );
+      const r = await runPackagingCli(ws, ['packaging'], { console: true });
       expect(r.stdout, r.stderr).toMatch(/build ok/);
       expect(await hasAgent(key.home)).toBe(false);
 

@@ -5,7 +5,7 @@
  * Errors are `TaskError('invalid-input')` naming the file, the entry and the fix.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseYaml as parse } from '../lib/text/parse-yaml.ts';
 import { TaskError } from '../engine/task.ts';
@@ -162,6 +162,38 @@ export function parsePackageList(
   return { osFamily, releasever, basearch, distTag, repos, packages };
 }
 
+function noPackageList(osFamily: string, file: string): TaskError {
+  return new TaskError('invalid-input', `no package list for OS family '${osFamily}': ${file}`, {
+    hint: 'Create it (see packages-specs/redhat-7.yaml) or choose an existing OS family.',
+  });
+}
+
+/**
+ * The package list `file` holds (its text from `read`, whose failure is reported as the YAML's),
+ * checked, with the spec of each built package checked to exist.
+ */
+function checkedPackageList(
+  root: string,
+  file: string,
+  read: () => string,
+  osFamily: string,
+  options: LoadPackageListOptions,
+): PackageList {
+  let doc: unknown;
+  try {
+    doc = parse(read());
+  } catch (e) {
+    fail(file, `invalid YAML: ${(e as Error).message}`, 'Fix the syntax.');
+  }
+  const list = parsePackageList(file, doc, osFamily, options);
+  for (const p of list.packages.filter((x) => x.built)) {
+    const spec = specPath(root, p.name);
+    if (!existsSync(spec))
+      fail(file, `package '${p.name}' is built but ${spec} is missing`, 'Add the spec file.');
+  }
+  return list;
+}
+
 /**
  * Loads `packages-specs/<osFamily>.yaml` under `root`, checks it, and checks that each built
  * package has its spec `packages-specs/<name>/<name>.spec`.
@@ -176,26 +208,9 @@ export async function loadPackageList(
   try {
     text = await readFile(file, 'utf8');
   } catch {
-    throw new TaskError('invalid-input', `no package list for OS family '${osFamily}': ${file}`, {
-      hint: 'Create it (see packages-specs/redhat-7.yaml) or choose an existing OS family.',
-    });
+    throw noPackageList(osFamily, file);
   }
-  let doc: unknown;
-  try {
-    doc = parse(text);
-  } catch (e) {
-    fail(file, `invalid YAML: ${(e as Error).message}`, 'Fix the syntax.');
-  }
-  const list = parsePackageList(file, doc, osFamily, options);
-  for (const p of list.packages.filter((x) => x.built)) {
-    const spec = specPath(root, p.name);
-    try {
-      await access(spec);
-    } catch {
-      fail(file, `package '${p.name}' is built but ${spec} is missing`, 'Add the spec file.');
-    }
-  }
-  return list;
+  return checkedPackageList(root, file, () => text, osFamily, options);
 }
 
 /** Same as {@link loadPackageList}, synchronously (task factories are synchronous). */
@@ -205,24 +220,8 @@ export function loadPackageListSync(
   options: LoadPackageListOptions = {},
 ): PackageList {
   const file = packageListPath(root, osFamily);
-  if (!existsSync(file)) {
-    throw new TaskError('invalid-input', `no package list for OS family '${osFamily}': ${file}`, {
-      hint: 'Create it (see packages-specs/redhat-7.yaml) or choose an existing OS family.',
-    });
-  }
-  let doc: unknown;
-  try {
-    doc = parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    fail(file, `invalid YAML: ${(e as Error).message}`, 'Fix the syntax.');
-  }
-  const list = parsePackageList(file, doc, osFamily, options);
-  for (const p of list.packages.filter((x) => x.built)) {
-    const spec = specPath(root, p.name);
-    if (!existsSync(spec))
-      fail(file, `package '${p.name}' is built but ${spec} is missing`, 'Add the spec file.');
-  }
-  return list;
+  if (!existsSync(file)) throw noPackageList(osFamily, file);
+  return checkedPackageList(root, file, () => readFileSync(file, 'utf8'), osFamily, options);
 }
 
 /** `packages-specs/<name>/<name>.spec` */

@@ -52,7 +52,7 @@ export function cleanSelection(
 ): string[] {
   if (args.all) return graph.closure([...graph.nodes.keys()]);
   if (args.tasks.length === 0) return graph.select([DEFAULT_TASK]);
-  const given = [...new Set(args.tasks.flatMap((t) => graph.resolve(t)))];
+  const given = graph.resolveAll(args.tasks);
   if (args.cleanDep) return graph.closure(given);
   // doit: a group's task deps are its parts, cleaned with it.
   const chosen = new Set<string>();

@@ -29,7 +29,7 @@ export function forgetCommand(
       state.forget();
       ignored = new Set();
     } else {
-      names = [...new Set(args.tasks.flatMap((t) => graph.resolve(t)))];
+      names = graph.resolveAll(args.tasks);
       state.forget(names);
       ignored = readIgnored(stateDir);
       for (const n of names) ignored.delete(n);

@@ -16,7 +16,7 @@ export function ignoreCommand(
   graph: TaskGraph,
   reporter: Reporter,
 ): number {
-  const names = [...new Set(args.tasks.flatMap((t) => graph.resolve(t)))];
+  const names = graph.resolveAll(args.tasks);
   const stateDir = stateDirOf(config);
   const lock = acquireLock(stateDir, 'build or ignore');
   try {

@@ -32,10 +32,7 @@ export function listTasks(
   graph: TaskGraph,
   args: Pick<CliArgs, 'all' | 'private' | 'tasks'>,
 ): ListedTask[] {
-  const names =
-    args.tasks.length > 0
-      ? [...new Set(args.tasks.flatMap((t) => graph.resolve(t)))]
-      : [...graph.nodes.keys()];
+  const names = args.tasks.length > 0 ? graph.resolveAll(args.tasks) : [...graph.nodes.keys()];
   const out: ListedTask[] = [];
   for (const name of names) {
     const node = graph.get(name);

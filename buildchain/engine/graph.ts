@@ -219,6 +219,11 @@ export class TaskGraph {
     return this.resolveWith(spelling, context, true);
   }
 
+  /** The tasks the command-line spellings name ({@link resolve}), each once, in their order. */
+  resolveAll(spellings: readonly string[]): string[] {
+    return [...new Set(spellings.flatMap((s) => this.resolve(s)))];
+  }
+
   /** {@link resolve} for task definitions (taskDeps, dynamic deps): task names only, no alias. */
   private resolveDep(spelling: string, context: string): string[] {
     return this.resolveWith(spelling, context, false);

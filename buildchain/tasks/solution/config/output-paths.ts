@@ -5,23 +5,15 @@
  * read back as part of the Solution (a lint finding, a build key that changes every run, image
  * layouts inside a build context).
  */
-import { statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { isAtOrInside, resolveReal } from '../../../lib/fs/fence.ts';
+import { statIfReachable } from '../../../lib/fs/stat.ts';
 import { SHA256SUM_FILE } from '../build/checksum.ts';
 
 /** A path `build` refuses, and what to do instead. */
 export interface OutputPathProblem {
   readonly message: string;
   readonly fix: string;
-}
-
-function statOf(p: string): Stats | undefined {
-  try {
-    return statSync(p);
-  } catch {
-    return undefined;
-  }
 }
 
 /** True when `p` (resolved) is in the Solution tree `dir` but not under its `_build/`. */
@@ -36,7 +28,7 @@ function isInSolutionTree(dir: string, p: string): boolean {
 /** Why `-o output` cannot be the ISO of the Solution in `dir`, or undefined. */
 export function outputPathProblem(dir: string, output: string): OutputPathProblem | undefined {
   const abs = path.resolve(output);
-  const st = statOf(abs);
+  const st = statIfReachable(abs);
   if (st?.isDirectory() === true) {
     return {
       message: `-o ${output} is a directory`,
@@ -56,7 +48,7 @@ export function outputPathProblem(dir: string, output: string): OutputPathProble
     };
   }
   const parent = path.dirname(abs);
-  const parentStat = statOf(parent);
+  const parentStat = statIfReachable(parent);
   // The Solution's own _build/ is created by the build, as for the default output.
   if (
     parentStat === undefined &&
@@ -84,7 +76,7 @@ export function outputPathProblem(dir: string, output: string): OutputPathProble
 
 /** Why `--work-dir workDir` cannot be the work directory of the Solution in `dir`, or undefined. */
 export function workDirProblem(dir: string, workDir: string): OutputPathProblem | undefined {
-  const st = statOf(path.resolve(workDir));
+  const st = statIfReachable(path.resolve(workDir));
   if (st !== undefined && !st.isDirectory()) {
     return {
       message: `--work-dir ${workDir} exists and is not a directory`,

@@ -1,8 +1,8 @@
 /** `init`: writes a working Solution skeleton into a new (or empty) directory. */
-import { statSync, type Stats } from 'node:fs';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TaskError } from '../../../engine/task.ts';
+import { statIfReachable } from '../../../lib/fs/stat.ts';
 import { skeletonFiles, type SkeletonOptions } from './init-templates.ts';
 import { checkProduct } from '../lint/lint-config-rules.ts';
 import { formatProblems } from '../lint/problems.ts';
@@ -49,21 +49,12 @@ export async function initSolution(dir: string, o: SkeletonOptions): Promise<str
   return Object.keys(files).sort();
 }
 
-/** stat of `p`, undefined when it cannot be reached (ENOENT, ENOTDIR under a file, EACCES). */
-function statOf(p: string): Stats | undefined {
-  try {
-    return statSync(p);
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * Throws `invalid-input` when `target` exists and is not a directory, or when one of its
  * existing ancestors is not a directory (a regular file cannot hold the Solution).
  */
 function checkTargetPath(target: string): void {
-  const st = statOf(target);
+  const st = statIfReachable(target);
   if (st !== undefined) {
     if (st.isDirectory()) return;
     throw new TaskError('invalid-input', `${target} exists and is not a directory`, {
@@ -71,7 +62,7 @@ function checkTargetPath(target: string): void {
     });
   }
   for (let dir = path.dirname(target); ; dir = path.dirname(dir)) {
-    const parent = statOf(dir);
+    const parent = statIfReachable(dir);
     if (parent?.isDirectory() === true) return;
     if (parent !== undefined) {
       throw new TaskError('invalid-input', `cannot create ${target}: ${dir} is not a directory`, {

@@ -11,3 +11,16 @@ export function killGroup(pid: number, signal: NodeJS.Signals): void {
     }
   }
 }
+
+/**
+ * Stops a process group: SIGTERM now, SIGKILL after `graceMs` (clear the returned timer when
+ * the group ended first). The timer never keeps this process alive.
+ */
+export function terminateGroup(pid: number, graceMs: number): NodeJS.Timeout {
+  killGroup(pid, 'SIGTERM');
+  const killTimer = setTimeout(() => {
+    killGroup(pid, 'SIGKILL');
+  }, graceMs);
+  killTimer.unref();
+  return killTimer;
+}

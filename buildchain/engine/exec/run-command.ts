@@ -4,7 +4,7 @@
  * line, the stderr tail kept for failure reports.
  */
 import { loadExeca } from './lazy-execa.ts';
-import { killGroup } from './process-group.ts';
+import { terminateGroup } from './process-group.ts';
 import { TaskError } from '../task.ts';
 import type { ActionContext, ExecOptions, ExecResult } from '../task.ts';
 
@@ -145,12 +145,7 @@ async function runProcess(
   let killTimer: NodeJS.Timeout | undefined;
   const stop = (): void => {
     if (sub.pid === undefined || killTimer !== undefined) return;
-    const pid = sub.pid;
-    killGroup(pid, 'SIGTERM');
-    killTimer = setTimeout(() => {
-      killGroup(pid, 'SIGKILL');
-    }, KILL_GRACE_MS);
-    killTimer.unref();
+    killTimer = terminateGroup(sub.pid, KILL_GRACE_MS);
   };
   const limitMs = opts.timeoutMs ?? defaultTimeoutMs;
   const limit = { expired: false };

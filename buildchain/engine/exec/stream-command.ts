@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { killGroup } from './process-group.ts';
+import { terminateGroup } from './process-group.ts';
 import { defaultCommandTimeout, KILL_GRACE_MS } from './run-command.ts';
 import { TaskError } from '../task.ts';
 
@@ -55,12 +55,7 @@ export function startStreamingCommand(
   const isRunning = (): boolean => child.exitCode === null && child.signalCode === null;
   const stop = (): void => {
     if (child.pid === undefined || killTimer !== undefined || !isRunning()) return;
-    const pid = child.pid;
-    killGroup(pid, 'SIGTERM');
-    killTimer = setTimeout(() => {
-      killGroup(pid, 'SIGKILL');
-    }, KILL_GRACE_MS);
-    killTimer.unref();
+    killTimer = terminateGroup(child.pid, KILL_GRACE_MS);
   };
   const limitMs = opts.timeoutMs ?? defaultCommandTimeout();
   const limit =

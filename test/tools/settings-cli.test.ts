@@ -10,11 +10,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runMainInProcess } from '../helpers/cli-in-process.ts';
 import { fakeTool } from '../helpers/fake-tool.ts';
-import { shellEnv } from '../helpers/run-cli.ts';
+import { shellEnv, spawnCliIn } from '../helpers/run-cli.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { REPO_ROOT } from '../helpers/workspace.ts';
-
-const TSX_LOADER = path.join(REPO_ROOT, 'node_modules/tsx/dist/loader.mjs');
 
 const BAD_EPOCH =
   "SOURCE_DATE_EPOCH='yesterday' is not a whole number of seconds from 0 to 4294967295 (1970-01-01 to 2106-02-07 UTC)";
@@ -31,25 +29,11 @@ function runScript(
   args: readonly string[],
   env: Record<string, string>,
 ): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', TSX_LOADER, path.join(REPO_ROOT, 'buildchain/cli', script), ...args],
-      {
-        cwd: REPO_ROOT,
-        env: shellEnv(env),
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return spawnCliIn(REPO_ROOT, args, {
+    env: shellEnv(env),
+    console: true,
+    main: path.join(REPO_ROOT, 'buildchain/cli', script),
+  }).done;
 }
 
 describe('the build timestamp is resolved lazily', () => {

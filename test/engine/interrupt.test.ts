@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventOf, tasksWith } from '../helpers/ndjson.ts';
-import { runCli, spawnCli, waitFor } from '../helpers/run-cli.ts';
+import { pidExists, runCli, spawnCli, waitFor } from '../helpers/run-cli.ts';
 import { createWorkspace, type Workspace } from '../helpers/workspace.ts';
 
 // slow writes a partial target, marks that it started (with its shell pid), then sleeps
@@ -19,15 +19,6 @@ const TASKS = `
     { name: 'after', fileDeps: ['_build/out'], targets: ['_build/after'],
       actions: [sh('cp _build/out _build/after')] },
   ];`;
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('interrupt', () => {
   let ws: Workspace;
@@ -63,7 +54,7 @@ describe('interrupt', () => {
     expect(r.code).toBe(130);
     expect(eventOf(r.events, 'fail', 'slow').reason).toBe('aborted');
     expect(eventOf(r.events, 'summary')).toMatchObject({ interrupted: true, exitCode: 130 });
-    await waitFor(() => !isAlive(shellPid), 10_000);
+    await waitFor(() => !pidExists(shellPid), 10_000);
     ws.write('fast', '');
     const rerun = await runCli(ws, ['after']);
     expect(rerun.code, rerun.stderr).toBe(0);

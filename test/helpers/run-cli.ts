@@ -160,6 +160,16 @@ export async function waitFor(check: () => boolean, ms = 30_000): Promise<void> 
   }
 }
 
+/** True while a process `pid` exists (a zombie not yet reaped included). */
+export function pidExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** A finished program run by {@link runFile}. */
 export interface FileRun {
   readonly code: number;

@@ -13,6 +13,7 @@ import { execDirectWith, runCommandBytes } from '../../buildchain/engine/exec/ru
 import { startStreamingCommand } from '../../buildchain/engine/exec/stream-command.ts';
 import { TaskError } from '../../buildchain/engine/task.ts';
 import { fakeTool } from '../helpers/fake-tool.ts';
+import { pidExists } from '../helpers/run-cli.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 
 let tmp: TempDir;
@@ -26,15 +27,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await tmp.cleanup();
 });
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function eventually(check: () => boolean, ms = 3000): Promise<boolean> {
   const end = Date.now() + ms;
@@ -89,7 +81,7 @@ describe('runCommandBytes', () => {
     );
     expect((err as TaskError).message).toBe('reader gave up after 300 ms');
     const pid = Number(readFileSync(pidFile, 'utf8').trim());
-    expect(await eventually(() => !isRunning(pid))).toBe(true);
+    expect(await eventually(() => !pidExists(pid))).toBe(true);
   });
 });
 
@@ -119,7 +111,7 @@ describe('startStreamingCommand', () => {
     expect(exit.timedOut).toBe(true);
     expect(exit.signal).toBe('SIGTERM');
     const pid = Number(readFileSync(pidFile, 'utf8').trim());
-    expect(await eventually(() => !isRunning(pid))).toBe(true);
+    expect(await eventually(() => !pidExists(pid))).toBe(true);
   });
 
   it('an abort kills it; a missing tool rejects `exited`', async () => {
@@ -147,10 +139,10 @@ describe('startDetached', () => {
     closeSync(fd);
     const pid = proc.pid ?? -1;
     expect(await eventually(() => readFileSync(log, 'utf8') === 'started\n')).toBe(true);
-    expect(isRunning(pid)).toBe(true);
+    expect(pidExists(pid)).toBe(true);
     killGroup(pid, 'SIGTERM');
     await proc.exited;
-    expect(await eventually(() => !isRunning(pid))).toBe(true);
+    expect(await eventually(() => !pidExists(pid))).toBe(true);
   });
 
   it('a missing binary resolves spawnError', async () => {
@@ -174,6 +166,6 @@ describe('execDirectWith', () => {
     const err = await pending;
     expect((err as TaskError).reason).toBe('aborted');
     const pid = Number(readFileSync(pidFile, 'utf8').trim());
-    expect(await eventually(() => !isRunning(pid))).toBe(true);
+    expect(await eventually(() => !pidExists(pid))).toBe(true);
   });
 });

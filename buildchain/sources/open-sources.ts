@@ -57,7 +57,7 @@ export function createEmbeddedSources(config: BuildConfig): Sources {
     async registry(upstreamHost) {
       // Each server starts on first use only (a build restoring everything starts none).
       const registry = await mirror.registry();
-      return { host: registry.address, pathPrefix: upstreamHost, insecure: true };
+      return { host: registry.address, pathPrefix: upstreamHost, insecure: true, plainHttp: true };
     },
     async imageDigest(image) {
       if (image.source === undefined) return undefined;

@@ -20,6 +20,11 @@ export interface RegistryEndpoint {
   readonly pathPrefix: string;
   /** Plain HTTP / no TLS verification. */
   readonly insecure: boolean;
+  /**
+   * Known to speak plain HTTP (the embedded mirror's own registry): clients go straight to
+   * `http://` instead of probing HTTPS first, as they do for an insecure host.
+   */
+  readonly plainHttp?: boolean;
   /** containers auth.json to read credentials from, if any. */
   readonly authFile?: string;
 }

@@ -49,6 +49,13 @@ export class OciRepositoryClient {
   private auth: string | undefined;
   private scheme: 'https' | 'http' | undefined;
   private creds: Promise<string | undefined> | undefined;
+  /**
+   * The first request, while it runs: it finds the scheme (an insecure host) and answers the
+   * auth challenge. Requests made meanwhile wait for it, then go out knowing both, instead of
+   * each probing HTTPS and meeting the challenge on its own (a build starts a dozen at once).
+   */
+  private opening: Promise<unknown> | undefined;
+  private opened = false;
 
   constructor(opts: OciRepositoryOptions) {
     this.o = opts;
@@ -215,6 +222,27 @@ export class OciRepositoryClient {
 
   /** `/v2/<repository>/<suffix>` with auth: on 401 answers the challenge once, then retries. */
   private async call(
+    method: string,
+    suffix: string,
+    o: { what: string; headers?: Record<string, string>; body?: Buffer; follow?: boolean },
+  ): Promise<HttpResponse> {
+    if (this.opened) return this.callOnce(method, suffix, o);
+    if (this.opening !== undefined) {
+      // Its outcome is its caller's: this request goes out on its own either way.
+      await this.opening.catch(() => undefined);
+      return this.callOnce(method, suffix, o);
+    }
+    const first = this.callOnce(method, suffix, o);
+    this.opening = first;
+    try {
+      return await first;
+    } finally {
+      this.opened = true;
+      this.opening = undefined;
+    }
+  }
+
+  private async callOnce(
     method: string,
     suffix: string,
     o: { what: string; headers?: Record<string, string>; body?: Buffer; follow?: boolean },

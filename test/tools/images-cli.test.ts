@@ -4,7 +4,7 @@
  * buildah build; up to date on the second run; a version bump leaves no old version behind;
  * a digest mismatch and an unreachable mirror fail with clear messages and leave nothing.
  */
-import { copyFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LoopbackServer } from '../../buildchain/sources/embedded/servers.ts';
@@ -214,6 +214,33 @@ ${tinyDigest === undefined ? '' : `    digest: ${tinyDigest}\n`}  - name: pause
         `digest: ${digests['2.0'] ?? '?'}`,
       );
       expect((await build()).code).toBe(0);
+    });
+
+    it('a tag that moved under ALLOW_UNPINNED_IMAGES, pulled again, rewrites the served digest', async () => {
+      const layout = path.join(tmp.path, 'oci');
+      const include = path.join(ws, '_build/root/salt/metalk8s/repo/files/metalk8s-registry.inc');
+      const allow = { ALLOW_UNPINNED_IMAGES: 'true' };
+      digests['4.0a'] = pushImage(layout, 'v1', `${registry.address}/quay/test/tiny:4.0`, {
+        v2s2: true,
+      });
+      await writeList('4.0', undefined);
+      expect((await build(allow)).code).toBe(0);
+      expect(await readFile(include, 'utf8')).toContain(digests['4.0a']);
+      // The tag moves upstream; the layout is deleted, so the pull (same entry, same
+      // fingerprint) fetches the new manifest.
+      digests['4.0b'] = pushImage(layout, 'v2', `${registry.address}/quay/test/tiny:4.0`, {
+        v2s2: true,
+      });
+      expect(digests['4.0b']).not.toBe(digests['4.0a']);
+      await rm(path.join(ws, '_build/root/images/tiny/4.0'), { recursive: true });
+      const r = await build(allow);
+      expect(r.code).toBe(0);
+      expect(r.events.filter((e) => e.event === 'start').map((e) => e.task)).toEqual(
+        expect.arrayContaining(['images:pull:tiny', 'images:registry-config']),
+      );
+      const inc = await readFile(include, 'utf8');
+      expect(inc).toContain(digests['4.0b']);
+      expect(inc).not.toContain(digests['4.0a']);
     });
   },
 );

@@ -2,9 +2,10 @@
  * Scans an images directory (`ROOT/<name>/<tag>/` skopeo `dir:` layouts) for the static
  * registry generator: manifest media types and digests, per-platform instance manifests.
  */
-import { readdir } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
 import path from 'node:path';
 import { readRegularFile } from '../../lib/fs/read-bounded.ts';
+import { listDirSync } from '../../lib/fs/walk.ts';
 import { MAX_MANIFEST_BYTES, parseManifest, sha256Digest } from '../../lib/oci/manifest.ts';
 
 /** A manifest file served by the registry. */
@@ -45,9 +46,60 @@ function byCodePoint(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-async function dirs(p: string): Promise<string[]> {
-  const entries = await readdir(p, { withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort(byCodePoint);
+/** The entries of a directory (none when it cannot be listed). */
+function entries(p: string): readonly Dirent[] {
+  try {
+    return listDirSync(p);
+  } catch {
+    return [];
+  }
+}
+
+function dirs(p: string): string[] {
+  return entries(p).filter((e) => e.isDirectory()).map((e) => e.name).sort(byCodePoint);
+}
+
+/** A served layout: `<root>/<name>/<tag>`. */
+interface LayoutDir {
+  readonly name: string;
+  readonly tag: string;
+  readonly dir: string;
+}
+
+/**
+ * The layouts under `root` a scan serves: valid repository names and tags, staging and
+ * retired (`.old-`) directories left out; `warnings` names the directories that are not
+ * repository names.
+ */
+function layoutDirs(root: string, warnings: string[] = []): Map<string, LayoutDir[]> {
+  const byName = new Map<string, LayoutDir[]>();
+  for (const name of dirs(root)) {
+    if (!NAME.test(name)) {
+      if (!name.includes('.staging-') && !name.includes('.old-')) warnings.push(`${name}: not a repository name, skipped`);
+      continue;
+    }
+    const tags = dirs(path.join(root, name))
+      .filter((tag) => TAG.test(tag) && !tag.includes('.staging-') && !tag.includes('.old-'))
+      .map((tag) => ({ name, tag, dir: path.join(root, name, tag) }));
+    byName.set(name, tags);
+  }
+  return byName;
+}
+
+/**
+ * The manifest files a scan reads: each layout's `manifest.json` and the `<hex>.manifest.json`
+ * instances beside it, listed (directory listings only, nothing read). They are the file deps of
+ * the registry configuration, which serves their digests: a layout that changes while its
+ * pull or build task keeps its fingerprint (a tag that moved under ALLOW_UNPINNED_IMAGES, a
+ * build that is not reproducible) rewrites the configuration.
+ */
+export function manifestFiles(root: string): string[] {
+  const out: string[] = [];
+  for (const layouts of layoutDirs(root).values())
+    for (const { dir } of layouts)
+      for (const e of entries(dir))
+        if (e.isFile() && (e.name === 'manifest.json' || INSTANCE.test(e.name))) out.push(path.join(dir, e.name));
+  return out;
 }
 
 /**
@@ -58,13 +110,13 @@ function readManifestFile(dir: string, file: string): Buffer {
   return readRegularFile(path.join(dir, file), { maxBytes: MAX_MANIFEST_BYTES, what: file });
 }
 
-async function scanTag(dir: string, tag: string): Promise<ScannedTag> {
+function scanTag(dir: string, tag: string): ScannedTag {
   const bytes = readManifestFile(dir, 'manifest.json');
   const parsed = parseManifest(bytes);
   const manifest = { digest: sha256Digest(bytes), mediaType: parsed.mediaType, file: 'manifest.json' };
   const instances: ServedManifest[] = [];
   if (parsed.kind === 'list') {
-    const files = new Set(await readdir(dir));
+    const files = new Set(entries(dir).map((e) => e.name));
     for (const child of parsed.manifests) {
       const file = `${child.digest.slice('sha256:'.length)}.manifest.json`;
       if (!files.has(file)) continue; // narrowed lists are not produced, but skopeo may leave some out
@@ -84,24 +136,19 @@ async function scanTag(dir: string, tag: string): Promise<ScannedTag> {
  * `manifest.json` is missing, unsupported, not a regular file or larger than a manifest can
  * be, are skipped with a warning; stray files and staging directories are ignored.
  */
-export async function scanImagesDir(root: string): Promise<ScanResult> {
+export function scanImagesDir(root: string): Promise<ScanResult> {
   const repos: ScannedRepo[] = [];
   const warnings: string[] = [];
-  for (const name of await dirs(root)) {
-    if (!NAME.test(name)) {
-      if (!name.includes('.staging-') && !name.includes('.old-')) warnings.push(`${name}: not a repository name, skipped`);
-      continue;
-    }
+  for (const [name, layouts] of layoutDirs(root, warnings)) {
     const tags: ScannedTag[] = [];
-    for (const tag of await dirs(path.join(root, name))) {
-      if (!TAG.test(tag) || tag.includes('.staging-') || tag.includes('.old-')) continue;
+    for (const { tag, dir } of layouts) {
       try {
-        tags.push(await scanTag(path.join(root, name, tag), tag));
+        tags.push(scanTag(dir, tag));
       } catch (err) {
         warnings.push(`${name}/${tag}: ${(err as Error).message}, skipped`);
       }
     }
     if (tags.length > 0) repos.push({ name, tags });
   }
-  return { repos, warnings };
+  return Promise.resolve({ repos, warnings });
 }

@@ -206,6 +206,11 @@ export function createImagesTasks(config: BuildConfig, sources: Sources, options
       doc: `Generate the nginx registry includes (${path.relative(config.isoRoot, paths.registryInclude)})`,
       taskDeps: [...producers, 'images:prune', 'images:dedup'],
       fileDeps: [path.join(config.root, 'VERSION')],
+      // The manifests whose digests the includes serve, as the producers left them.
+      dynamicDeps: {
+        after: [],
+        compute: async () => ({ fileDeps: (await import('./registry-scan.ts')).manifestFiles(paths.imagesDir) }),
+      },
       targets: [paths.registryInclude, paths.registryCommonInclude],
       config: { keep, projectName: config.projectName },
       actions: [

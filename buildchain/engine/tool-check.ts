@@ -37,18 +37,22 @@ interface VersionQuery {
   readonly clock: number;
 }
 
+/** Ends a query's output in the batch's stream (in band: after its last line), then its status. */
+const STATUS_MARK = '\u0003rc=';
+
 /**
  * One shell running every query side by side, each's output (stdout and stderr in the order
- * written) on lines prefixed by `<index> `, and its exit status as `<index>! <status>`. One
- * fork of this process instead of one per tool (each costs ~7 ms with the build's heap).
+ * written) on lines prefixed by `<index> `, ended by {@link STATUS_MARK} and its exit status
+ * (on the last line when the output lacks a final newline). One fork of this process instead
+ * of one per tool (each costs ~7 ms with the build's heap).
  */
 function batchScript(queries: readonly VersionQuery[]): string {
   return queries
     .map((q, i) => {
       const cmd = [q.file, ...q.args].map(shellQuote).join(' ');
       return (
-        `{ { ${cmd} 2>&1 </dev/null; printf '${i}! %s\\n' "$?" >&3; } | ` +
-        `while IFS= read -r l || [ -n "$l" ]; do printf '${i} %s\\n' "$l"; done; } 3>&1 &`
+        `{ ${cmd} 2>&1 </dev/null; printf '\\003rc=%s\\n' "$?"; } | ` +
+        `while IFS= read -r l || [ -n "$l" ]; do printf '${i} %s\\n' "$l"; done &`
       );
     })
     .concat('wait')
@@ -179,40 +183,47 @@ export class ToolChecker {
       } else batch.push({ name, q });
     }
     if (batch.length === 0) return;
-    const outputs = new Map<number, string[]>();
-    const status = new Map<number, string>();
-    const run = runCommand(['sh', '-c', batchScript(batch.map((b) => b.q))], {
+    // Each version settles when its command ends (its status arrives), not with the batch.
+    const pending = batch.map(({ name, q }) => {
+      const lines: string[] = [];
+      let settle: (rc: string | undefined) => void = () => undefined;
+      const v = new Promise<string>((resolve) => {
+        settle = (rc) => {
+          // Not run at all (126, 127: the shell could not execute it): as a spawn error alone.
+          const ran = rc !== '126' && rc !== '127';
+          const text = this.recordVersion(q, ran ? lines : []);
+          this.resolved.set(name, text);
+          resolve(text);
+        };
+      });
+      this.versions.set(name, v);
+      return { lines, settle, done: false };
+    });
+    void runCommand(['sh', '-c', batchScript(batch.map((b) => b.q))], {
       cwd: process.cwd(),
       signal: new AbortController().signal,
       reject: false,
       timeoutMs: VERSION_TIMEOUT_MS,
       onLine: (_stream, line) => {
         const space = line.indexOf(' ');
-        if (space < 1) return;
-        const tag = line.slice(0, space);
-        if (tag.endsWith('!')) {
-          status.set(Number(tag.slice(0, -1)), line.slice(space + 1));
+        const p = space > 0 ? pending[Number(line.slice(0, space))] : undefined;
+        if (p === undefined || p.done) return;
+        const text = line.slice(space + 1);
+        const mark = text.indexOf(STATUS_MARK);
+        if (mark < 0) {
+          p.lines.push(text.replace(/\r$/, ''));
           return;
         }
-        const i = Number(tag);
-        if (!Number.isInteger(i)) return;
-        let lines = outputs.get(i);
-        if (lines === undefined) outputs.set(i, (lines = []));
-        lines.push(line.slice(space + 1).replace(/\r$/, ''));
+        if (mark > 0) p.lines.push(text.slice(0, mark).replace(/\r$/, ''));
+        p.done = true;
+        p.settle(text.slice(mark + STATUS_MARK.length));
       },
-    }).catch(() => undefined);
-    batch.forEach(({ name, q }, i) => {
-      const v = run.then(() => {
-        const lines = outputs.get(i) ?? [];
-        const rc = status.get(i);
-        // Not run at all (126, 127: the shell could not execute it): as a spawn error alone.
-        const ran = rc !== undefined && rc !== '126' && rc !== '127';
-        const text = this.recordVersion(q, ran ? lines : []);
-        this.resolved.set(name, text);
-        return text;
+    })
+      .catch(() => undefined)
+      // Killed at the time limit: what each printed so far, as a query alone.
+      .then(() => {
+        for (const p of pending) if (!p.done) p.settle(undefined);
       });
-      this.versions.set(name, v);
-    });
   }
 
   /** The version of `name` known without running anything, or the query to run. */

@@ -104,4 +104,24 @@ describe('tool versions read by one shell', () => {
     expect(await next.versionsOf(['multi', 'failing'])).toEqual(v);
     expect(readFileSync(parents, 'utf8')).toBe('');
   });
+
+  it('each version is there when its own command ends, not when the slowest does', async () => {
+    const slow = path.join(tmp.path, 'slow');
+    writeFileSync(slow, '#!/bin/sh\nsleep 2\necho slow 1\n');
+    chmodSync(slow, 0o755);
+    const fast = path.join(tmp.path, 'fast');
+    writeFileSync(fast, '#!/bin/sh\necho fast 1\n');
+    chmodSync(fast, 0o755);
+    const specs: Record<string, ToolSpec> = {
+      slow: { name: 'slow', bin: slow, envKey: 'X_BIN', versionArgs: ['--version'] },
+      fast: { name: 'fast', bin: fast, envKey: 'X_BIN', versionArgs: ['--version'] },
+    };
+    const checker = new ToolChecker(specs, tmp.path, new Map());
+    const t0 = Date.now();
+    checker.prefetch(['slow', 'fast']);
+    expect(await checker.versionsOf(['fast'])).toEqual({ fast: 'fast 1' });
+    expect(Date.now() - t0).toBeLessThan(1500);
+    expect(checker.versionsSync(['slow'])).toBeUndefined();
+    expect(await checker.versionsOf(['slow'])).toEqual({ slow: 'slow 1' });
+  });
 });

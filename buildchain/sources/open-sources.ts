@@ -16,6 +16,7 @@ import {
   type MirrorSettings,
 } from '../config/mirrors.ts';
 import { TaskError } from '../engine/task.ts';
+import { isInside } from '../lib/fs/fence.ts';
 import type { RegistryEndpoint, Sources } from './types.ts';
 import { loadMirrorPlan } from './embedded/content.ts';
 import { createEmbeddedMirror, type EmbeddedMirror } from './embedded/embedded.ts';
@@ -80,6 +81,12 @@ export function createEmbeddedSources(config: BuildConfig): Sources {
       return `http://${web.address}/${webPathOf(upstreamUrl, plan.repos)}`;
     },
     expectedSha256: (upstreamUrl) => Promise.resolve(standInFileSha256(upstreamUrl)),
+    async servedFile(upstreamUrl) {
+      // What nginx serves from its root (`root` + the web path), nothing else.
+      const { plan } = await mirror.content();
+      const file = path.join(mirror.dirs.www, webPathOf(upstreamUrl, plan.repos));
+      return isInside(mirror.dirs.www, file) && !file.endsWith(path.sep) ? file : undefined;
+    },
     stop: () => mirror.stop(),
   };
 }

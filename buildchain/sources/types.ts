@@ -54,6 +54,12 @@ export interface Sources {
    */
   expectedSha256?(upstreamUrl: string, pinned: string): Promise<string>;
   /**
+   * The local file holding what this source serves at `upstreamUrl`, when it serves plain
+   * files from this machine (the embedded mirror's web root): a reader needing only the
+   * content (a cache key's pins) reads it there, starting no server. Undefined otherwise.
+   */
+  servedFile?(upstreamUrl: string): Promise<string | undefined>;
+  /**
    * Directory holding the lock files for this kind of source (package resolution locks):
    * in the repository for upstream/site, under BUILD_ROOT for the embedded mirror (its
    * stand-in content has its own checksums).

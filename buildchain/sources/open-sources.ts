@@ -22,6 +22,7 @@ import { loadMirrorPlan } from './embedded/content.ts';
 import { createEmbeddedMirror, type EmbeddedMirror } from './embedded/embedded.ts';
 import { checkReachable } from './reachable.ts';
 import { imageKey } from './embedded/seed.ts';
+import { readStoredBlob } from './embedded/registry-storage.ts';
 import { standInFileSha256, webPathOf } from './embedded/web-paths.ts';
 
 function bin(config: BuildConfig, tool: string, fallback: string): string {
@@ -81,6 +82,9 @@ export function createEmbeddedSources(config: BuildConfig): Sources {
       return `http://${web.address}/${webPathOf(upstreamUrl, plan.repos)}`;
     },
     expectedSha256: (upstreamUrl) => Promise.resolve(standInFileSha256(upstreamUrl)),
+    // What the registry serves for a pinned digest: the bytes of its storage.
+    storedManifest: (_image, digest) =>
+      readStoredBlob(path.join(mirror.dirs.registry, 'data'), digest),
     async servedFile(upstreamUrl) {
       // What nginx serves from its root (`root` + the web path), nothing else.
       const { plan } = await mirror.content();

@@ -60,6 +60,12 @@ export interface Sources {
    */
   servedFile?(upstreamUrl: string): Promise<string | undefined>;
   /**
+   * The bytes of the manifest `digest` of `image` when this source holds them on this machine
+   * (the embedded mirror's registry storage): a pull reads them there, starting no server
+   * (the caller checks the digest). Undefined otherwise.
+   */
+  storedManifest?(image: ImageEntry, digest: string): Promise<Buffer | undefined>;
+  /**
    * Directory holding the lock files for this kind of source (package resolution locks):
    * in the repository for upstream/site, under BUILD_ROOT for the embedded mirror (its
    * stand-in content has its own checksums).

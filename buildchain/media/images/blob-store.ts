@@ -32,6 +32,14 @@ export interface BlobStoreStats {
 
 export { Semaphore };
 
+/**
+ * Where a blob fetched from the upstream came from (the build cache mounts it from there when
+ * on the same registry), or a function giving it once the fetch happened.
+ */
+export type BlobSource =
+  | { host: string; repository: string }
+  | (() => { host: string; repository: string } | undefined);
+
 const TRANSIENT = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ERR_STREAM_PREMATURE_CLOSE']);
 
 /** Blobs up to this size (known from the manifest) are received in memory, then written. */
@@ -100,7 +108,7 @@ export class BlobStore {
     size: number | undefined,
     open: () => Promise<Readable>,
     what: string,
-    from?: { host: string; repository: string },
+    from?: BlobSource,
   ): Promise<string> {
     const running = this.inflight.get(digest);
     if (running !== undefined) return running;
@@ -114,7 +122,7 @@ export class BlobStore {
     size: number | undefined,
     open: () => Promise<Readable>,
     what: string,
-    from?: { host: string; repository: string },
+    from?: BlobSource,
   ): Promise<string> {
     const final = this.pathOf(digest);
     const st = statSync(final, { throwIfNoEntry: false });
@@ -132,7 +140,8 @@ export class BlobStore {
           if (cache !== undefined) {
             const bytes = size ?? (await stat(final)).size;
             cache.blobFromUpstream(bytes);
-            if (cache.writable) cache.queueBlobUpload(digest, bytes, final, from);
+            if (cache.writable)
+              cache.queueBlobUpload(digest, bytes, final, typeof from === 'function' ? from() : from);
           }
           return final;
         } catch (err) {

@@ -67,8 +67,15 @@ async function fetchManifest(opts: PullImageOptions, reference: string): Promise
   if (reference.startsWith('sha256:') && digest !== reference) {
     throw new TaskError(
       'digest-mismatch',
-      `${opts.what}: manifest digest mismatch: expected ${reference}, registry served ${digest}`,
-      { hint: 'the registry or mirror serves different content for this digest; check REGISTRY_MIRRORS' },
+      stored !== undefined
+        ? `${opts.what}: manifest digest mismatch: expected ${reference}, the mirror's storage holds ${digest}`
+        : `${opts.what}: manifest digest mismatch: expected ${reference}, registry served ${digest}`,
+      {
+        hint:
+          stored !== undefined
+            ? "the embedded mirror's stored content is damaged: `./doit.sh clean mirror:seed` removes it, the next build seeds it again"
+            : 'the registry or mirror serves different content for this digest; check REGISTRY_MIRRORS',
+      },
     );
   }
   let parsed: ParsedManifest;

@@ -26,6 +26,8 @@ let reg: CacheRegistry;
 let proxy: http.Server;
 let proxyHost = '';
 const seen = { requests: 0, challenges: 0, tlsProbes: 0 };
+/** Delay (ms) of each answer of the proxy, and of its failing of a TLS handshake. */
+let delayMs = 0;
 
 describe.skipIf(missing.length > 0)('OCI client: the first request opens the registry', () => {
   beforeAll(async () => {
@@ -38,8 +40,10 @@ describe.skipIf(missing.length > 0)('OCI client: the first request opens the reg
         { host, port, method: req.method, path: req.url, headers: req.headers },
         (r) => {
           if (r.statusCode === 401) seen.challenges++;
-          res.writeHead(r.statusCode ?? 502, r.headers);
-          r.pipe(res);
+          setTimeout(() => {
+            res.writeHead(r.statusCode ?? 502, r.headers);
+            r.pipe(res);
+          }, delayMs);
         },
       );
       req.pipe(up);
@@ -47,7 +51,7 @@ describe.skipIf(missing.length > 0)('OCI client: the first request opens the reg
     // A TLS handshake sent to this plain HTTP server: the client's HTTPS probe.
     proxy.on('clientError', (_err, socket) => {
       seen.tlsProbes++;
-      socket.destroy();
+      setTimeout(() => socket.destroy(), delayMs);
     });
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     proxyHost = `127.0.0.1:${(proxy.address() as AddressInfo).port}`;
@@ -95,6 +99,27 @@ describe.skipIf(missing.length > 0)('OCI client: the first request opens the reg
     for (const r of results) {
       expect(r.status).toBe('rejected');
       expect(String((r as PromiseRejectedResult).reason)).toMatch(/credentials were refused/);
+    }
+  });
+
+  it('the first read of an insecure host asks over HTTP without waiting for HTTPS to fail', async () => {
+    delayMs = 700;
+    try {
+      const client = new OciRepositoryClient({
+        host: proxyHost,
+        repository: 'ci/open',
+        insecure: true,
+        // No auth challenge to answer: one answer over each scheme.
+        credentials: `${CACHE_USER}:${CACHE_PASSWORD}`,
+      });
+      const t0 = Date.now();
+      // 401 then the answered request (both over HTTP): two delayed answers, the failed
+      // HTTPS attempt overlapping the first (one after the other it would be three).
+      expect(await client.hasBlob(`sha256:${'e'.repeat(64)}`)).toBe(false);
+      expect(Date.now() - t0).toBeLessThan(3 * 700);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(2 * 700 - 50);
+    } finally {
+      delayMs = 0;
     }
   });
 });

@@ -309,6 +309,8 @@ export class OciRepositoryClient {
         body,
         follow,
       );
+    if ((method === 'GET' || method === 'HEAD') && body === undefined)
+      return this.probeBoth(method, pathname, h, follow);
     try {
       const res = await this.send(
         method,
@@ -325,6 +327,43 @@ export class OciRepositoryClient {
       this.scheme = 'http';
       return this.send(method, new URL(`http://${this.host}${pathname}`), h, body, follow);
     }
+  }
+
+  /**
+   * The first read of an insecure host: HTTPS without checks preferred, plain HTTP otherwise
+   * (as containers tools do), both asked at once (a read has no side effect): the answer over
+   * HTTP does not wait for the HTTPS attempt to fail first. The unused answer is discarded.
+   */
+  private async probeBoth(
+    method: string,
+    pathname: string,
+    headers: Record<string, string>,
+    follow?: boolean,
+  ): Promise<HttpResponse> {
+    const attempt = (scheme: 'https' | 'http') =>
+      this.send(
+        method,
+        new URL(`${scheme}://${this.host}${pathname}`),
+        headers,
+        undefined,
+        follow,
+      ).then(
+        (res) => ({ res }),
+        (err: unknown) => ({ err }),
+      );
+    const plain = attempt('http');
+    const tls = await attempt('https');
+    if ('res' in tls) {
+      this.scheme = 'https';
+      void plain.then((p) => {
+        if ('res' in p) p.res.body.destroy();
+      });
+      return tls.res;
+    }
+    const p = await plain;
+    if ('err' in p) throw p.err;
+    this.scheme = 'http';
+    return p.res;
   }
 
   private async send(

@@ -52,8 +52,10 @@ let engine: Engine;
 
 const silent: Reporter = { emit: () => undefined, close: () => Promise.resolve() };
 
-function defineTasks(n: number): TaskDefinition[] {
-  const { fn } = engine;
+/** A function action without `fn()`'s caller lookup: to measure what that lookup costs. */
+const bareFn: typeof engine.fn = (label, run) => ({ kind: 'function', label, run });
+
+function defineTasks(n: number, fn: typeof engine.fn = engine.fn): TaskDefinition[] {
   const tasks: TaskDefinition[] = [];
   const outs: string[] = [];
   for (let i = 0; i < n; i++) {
@@ -238,6 +240,25 @@ async function measurePydoit(
   }
 }
 
+/**
+ * CPU milliseconds of defining the bench's N+1 tasks, with `fn()` and with a bare function
+ * action (no stack capture): the part of a no-op that is the task code's own, medians of 5
+ * (after the runs: the code is warm, as in the no-op run).
+ */
+function defineCost(n: number): { withFn: number; bare: number } {
+  const median = (f: () => unknown): number => {
+    const ms: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const c0 = process.cpuUsage();
+      f();
+      const c = process.cpuUsage(c0);
+      ms.push((c.user + c.system) / 1000);
+    }
+    return ms.sort((a, b) => a - b)[2] ?? 0;
+  };
+  return { withFn: median(() => defineTasks(n)), bare: median(() => defineTasks(n, bareFn)) };
+}
+
 /** CPU milliseconds of 20 000 stat calls: tells a loaded or slow machine from a slow engine. */
 async function calibrate(): Promise<number> {
   const dir = await mkdtemp(path.join(scratchDir(), 'mk8s-bench-cal-'));
@@ -276,6 +297,7 @@ export async function run(args: string[]): Promise<void> {
   const ours = await measure(n, workers);
   process.stdout.write(`${ours}\n`);
   const calMs = await calibrate();
+  const define = defineCost(n);
   if (existsSync(PYDOIT)) {
     const py = await measurePydoit(n);
     const num = (key: string): number => Number(new RegExp(`${key}=([\\d.]+)`).exec(ours)?.[1]);
@@ -290,7 +312,12 @@ export async function run(args: string[]): Promise<void> {
         `noop_cpu_vs_pydoit=${(noopCpu / py.noopCpuS).toFixed(3)}\n` +
         // 10 000 sources and 10 000 targets: the stat calls no no-op of this graph can skip.
         `# floor: ${2 * n} stat calls alone take ${((calMs * 2 * n) / 20_000).toFixed(0)} ms of CPU = ` +
-        `${((calMs * 2 * n) / 20_000 / 1000 / py.noopCpuS).toFixed(3)}× pydoit's no-op CPU\n`,
+        `${((calMs * 2 * n) / 20_000 / 1000 / py.noopCpuS).toFixed(3)}× pydoit's no-op CPU\n` +
+        // What any no-op of this task code spends before the engine does anything: defining the
+        // tasks (fn()'s caller lookup included), and the stats.
+        `# floor of the task code: defining the ${n + 1} tasks ${define.withFn.toFixed(0)} ms of CPU ` +
+        `(${define.bare.toFixed(0)} ms without fn()'s stack captures) + the stats = ` +
+        `${((define.withFn + (calMs * 2 * n) / 20_000) / 1000 / py.noopCpuS).toFixed(3)}× pydoit's no-op CPU\n`,
     );
   } else {
     process.stdout.write(

@@ -36,8 +36,8 @@ const frameFiles = new Map<string, FrameFile | null>();
 /** Whether a source module is the engine's. */
 const engineSources = new Map<string, boolean>();
 
-/** The source module of a stack frame, or null for a frame that is not in a file. */
-function frameSource(name: string, line: number): string | null {
+/** The source module of a stack frame (`name`: its file), or null for a frame not in a file. */
+function frameSource(name: string, site: NodeJS.CallSite): string | null {
   let f = frameFiles.get(name);
   if (f === undefined) {
     const file = name.startsWith('file:') ? fileURLToPath(name) : name;
@@ -48,7 +48,8 @@ function frameSource(name: string, line: number): string | null {
     frameFiles.set(name, f);
   }
   if (f === null) return null;
-  return f.source ?? sourceOfFrame(f.file, line);
+  // The line only for a bundle frame (V8 computes it from the frame's position).
+  return f.source ?? sourceOfFrame(f.file, site.getLineNumber() ?? 0);
 }
 
 function isEngineSource(source: string): boolean {
@@ -64,14 +65,14 @@ function isEngineSource(source: string): boolean {
 const holder: { stack?: unknown } = {};
 const asSites = (_e: Error, sites: NodeJS.CallSite[]): NodeJS.CallSite[] => sites;
 
-/** The call sites above `callerModule`'s caller, at most `limit` of them. */
-function captureSites(limit: number): NodeJS.CallSite[] {
+/** The call sites above `below` (a function on the stack), at most `limit` of them. */
+function captureSites(limit: number, below: (...args: never[]) => unknown): NodeJS.CallSite[] {
   const saved = Error.prepareStackTrace; // eslint-disable-line @typescript-eslint/unbound-method -- restored as is
   const savedLimit = Error.stackTraceLimit;
   try {
     Error.stackTraceLimit = limit;
     Error.prepareStackTrace = asSites;
-    Error.captureStackTrace(holder, callerModule);
+    Error.captureStackTrace(holder, below);
     return holder.stack as NodeJS.CallSite[];
   } finally {
     holder.stack = undefined;
@@ -81,28 +82,41 @@ function captureSites(limit: number): NodeJS.CallSite[] {
 }
 
 /**
- * Frames captured first: `fn` (engine) and its caller. A deeper engine helper calling `fn` makes
- * the search capture the whole stack again.
+ * Frames captured first: `fn` (engine) and its caller; only the caller when `fn` says where it
+ * is (`callerModule(fn)`). A deeper engine helper calling `fn` makes the search capture the
+ * whole stack again.
  */
 const FIRST_LIMIT = 2;
+const WHOLE_STACK = 64;
+
+/** The module of the first of `sites` outside the engine, null when there is none. */
+function firstOutside(sites: readonly NodeJS.CallSite[]): string | null {
+  for (const site of sites) {
+    const name = site.getFileName();
+    if (name === null) continue;
+    const source = frameSource(name, site);
+    if (source !== null && !isEngineSource(source)) return source;
+  }
+  return null;
+}
 
 /**
  * The TypeScript module of the first stack frame outside the engine (the module calling `fn`):
  * a compiled module counts as its source, a bundle frame as the source esbuild put at its line.
- * Runs once per `fn()` call, so frame files are memoised and the stack is captured shallow.
+ * Runs once per `fn()` call, so frame files are memoised and the stack is captured shallow:
+ * given `caller`, the engine function calling this one, a single frame (its caller's) first.
  */
-export function callerModule(): string | undefined {
-  for (const limit of [FIRST_LIMIT, 64]) {
-    const sites = captureSites(limit);
-    for (const site of sites) {
-      const name = site.getFileName();
-      if (name === null) continue;
-      const source = frameSource(name, site.getLineNumber() ?? 0);
-      if (source !== null && !isEngineSource(source)) return source;
-    }
-    if (sites.length < limit) break;
+export function callerModule(caller?: (...args: never[]) => unknown): string | undefined {
+  if (caller !== undefined) {
+    const sites = captureSites(1, caller);
+    const found = firstOutside(sites);
+    if (found !== null || sites.length < 1) return found ?? undefined;
+  } else {
+    const sites = captureSites(FIRST_LIMIT, callerModule);
+    const found = firstOutside(sites);
+    if (found !== null || sites.length < FIRST_LIMIT) return found ?? undefined;
   }
-  return undefined;
+  return firstOutside(captureSites(WHOLE_STACK, callerModule)) ?? undefined;
 }
 
 function isActionCode(file: string): boolean {

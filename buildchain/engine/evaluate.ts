@@ -83,7 +83,9 @@ export function definitionJson(node: GraphNode, codeHash: CodeHashOf = () => und
   const def = node.def;
   const clean = Array.isArray(def.clean)
     ? actionsJson(cleanActions(node), codeHash)
-    : JSON.stringify(def.clean ?? false);
+    : def.clean === undefined
+      ? 'false'
+      : JSON.stringify(def.clean);
   return `{"a":${actionsJson(def.actions ?? NO_ACTIONS, codeHash)},"t":${JSON.stringify(node.targets)},"c":${clean}}`;
 }
 
@@ -156,6 +158,19 @@ export interface EvaluateExtra {
   readonly depsWouldRun?: readonly string[];
 }
 
+/** The other parts of a task without env keys, tools, fingerprint deps or config (never written to). */
+const NO_OTHER_PARTS: OtherParts = Object.freeze({
+  config: '',
+  env: NONE,
+  tools: NONE,
+  deps: NONE,
+});
+
+function isEmpty(r: Readonly<Record<string, string>>): boolean {
+  for (const _ in r) return false;
+  return true;
+}
+
 /** Fingerprint parts known without reading files: everything but `actions` and `files`. */
 function partsWithout(
   node: GraphNode,
@@ -163,6 +178,14 @@ function partsWithout(
   toolVersions: Readonly<Record<string, string>>,
 ): OtherParts {
   const def = node.def;
+  // The common task (no env key, tool, fingerprint dep or config value): one shared object.
+  if (
+    (def.envKeys === undefined || def.envKeys.length === 0) &&
+    node.fingerprintDeps.length === 0 &&
+    def.config === undefined &&
+    isEmpty(toolVersions)
+  )
+    return NO_OTHER_PARTS;
   let env = NONE;
   if (def.envKeys !== undefined && def.envKeys.length > 0) {
     const e: Record<string, string> = {};
@@ -178,7 +201,7 @@ function partsWithout(
   if (node.fingerprintDeps.length > 0) {
     const d: Record<string, string> = {};
     for (const n of node.fingerprintDeps)
-      d[n] = ctx.fingerprints.get(n) ?? ctx.state.get(n)?.fp ?? '';
+      d[n] = ctx.fingerprints.get(n) ?? ctx.state.fingerprintOf(n) ?? '';
     deps = d;
   }
   return {
@@ -336,13 +359,17 @@ export function upToDateSync(
     filesJson += `${i === 0 ? '' : ','}${JSON.stringify(f)}:"${h}"`;
   }
   filesJson += '}';
-  const previous = node.isGroup ? undefined : ctx.state.get(node.name);
+  const state = ctx.state;
+  const name = node.name;
+  // The stored fingerprint and target hashes, read without building the stored state.
+  const previousFp = node.isGroup ? undefined : state.fingerprintOf(name);
   // Every target present and as recorded (the common no-op), else the full rules below decide.
-  let targetsAsRecorded = previous !== undefined;
+  let targetsAsRecorded = previousFp !== undefined;
   for (const t of node.targets) {
     const h = hasher.peek(t);
     if (h === NEEDS_HASHING) return undefined;
-    if (h === undefined || previous?.targets[t] !== h) targetsAsRecorded = false;
+    if (h === undefined || (targetsAsRecorded && state.targetHash(name, t) !== h))
+      targetsAsRecorded = false;
   }
   const code = codeFingerprintsFor(hasher);
   if (!codeKnown(def.actions, code) || !codeKnown(cleanActions(node), code)) return undefined;
@@ -354,8 +381,9 @@ export function upToDateSync(
   if (node.isGroup) return fp;
   // What staleReasons finds empty in the common case: file deps, stored state with this
   // fingerprint, the targets as recorded and every uptodate check true.
-  if (targetsAsRecorded && checksPass && fileDeps.length > 0 && previous?.fp === fp) return fp;
-  if (previous !== undefined && previous.fp !== fp) return undefined;
+  if (targetsAsRecorded && checksPass && fileDeps.length > 0 && previousFp === fp) return fp;
+  if (previousFp !== undefined && previousFp !== fp) return undefined;
+  const previous = previousFp === undefined ? undefined : state.get(name);
   // The other rules (a task without file deps, or without stored state, may be up to date).
   const targets: (readonly [string, string | undefined])[] = node.targets.map((t) => {
     const h = hasher.peek(t);

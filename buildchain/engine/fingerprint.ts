@@ -21,14 +21,10 @@ import type { Stats } from 'node:fs';
 import path from 'node:path';
 import { RACY_MS } from '../lib/fs/racy.ts';
 import { listDirSync } from '../lib/fs/walk.ts';
+import { FileTable, type FileRecord } from './file-table.ts';
 import type { MapLike } from './record-map.ts';
 
-/**
- * `[mtimeMs, size, ino, hash, trusted (1) or racy (0), ctimeMs]`. The times are stat's
- * millisecond values with their fraction (sub-microsecond on Linux). A record of an older
- * state without ctime never matches: the file is hashed once more, its tasks stay up to date.
- */
-export type FileRecord = [number, number, number, string, 0 | 1, number?];
+export type { FileRecord } from './file-table.ts';
 
 /**
  * Import lists of code modules (see code-fingerprint.ts), keyed by module file:
@@ -151,8 +147,12 @@ export class FileHasher {
    */
   private readonly memo = new Map<string, string | null>();
 
+  /** {@link cache} when it is the state's {@link FileTable}. */
+  private readonly table: FileTable | undefined;
+
   constructor(cache: MapLike<FileRecord>, modules: MapLike<ModuleRecord> = new Map()) {
     this.cache = cache;
+    this.table = cache instanceof FileTable ? cache : undefined;
     this.modules = modules;
   }
 
@@ -244,6 +244,8 @@ export class FileHasher {
 
   /** The recorded hash of a file when its stat is unchanged and the record is trusted. */
   private trustedHash(file: string, st: Stats): string | undefined {
+    // The state's table answers without building the record (file-table.ts).
+    if (this.table !== undefined) return this.table.trustedHash(file, st);
     const rec = this.cache.get(file);
     return isSameStat(rec, st) && rec[4] === 1 ? rec[3] : undefined;
   }

@@ -32,6 +32,12 @@ export interface GraphNode {
 
 export type { RetiredName, TaskAlias } from './aliases.ts';
 
+/**
+ * The deps of the many tasks without any (shared, never written to: a change replaces the
+ * array): a graph of 10 000 leaf tasks keeps no empty array per task.
+ */
+const NO_NAMES = Object.freeze([]) as unknown as string[];
+
 const NAME_RE = /^[A-Za-z0-9_.@+-]+(:[A-Za-z0-9_.@+=,-]+)*$/;
 
 /** True for names whose first or last segment starts with `_`. */
@@ -59,6 +65,8 @@ export class TaskGraph {
   private readonly patternCache = new Map<string, string[]>();
   private readonly aliasPatternCache = new Map<string, string[]>();
   private hasOutsideTargets = false;
+  /** The lengths of the targets: a file's ancestor of another length is none of them. */
+  private readonly targetLengths = new Set<number>();
   /** `root` + '/'. */
   private readonly rootSlash: string;
 
@@ -81,17 +89,22 @@ export class TaskGraph {
     if (this.nodes.has(def.name)) {
       throw new UsageError('duplicate-task', `task ${def.name} is defined twice`);
     }
-    const targets = (def.targets ?? []).map((t) => this.abs(t));
-    for (const t of targets) {
+    const given = def.targets ?? NO_NAMES;
+    const targets: string[] = [];
+    for (let i = 0; i < given.length; i++) {
+      const t = this.abs(given[i] as string);
       const other = this.targetOwner.get(t);
       if (other !== undefined) {
         throw new UsageError('invalid-task', `${t} is a target of both ${other} and ${def.name}`);
       }
       this.targetOwner.set(t, def.name);
+      this.targetLengths.add(t.length);
       if (!t.startsWith(this.rootSlash)) this.hasOutsideTargets = true;
+      targets.push(t);
     }
-    const given = def.fileDeps ?? [];
-    let fileDeps = given.map((f) => this.abs(f));
+    const files = def.fileDeps ?? NO_NAMES;
+    let fileDeps: string[] = [];
+    for (let i = 0; i < files.length; i++) fileDeps.push(this.abs(files[i] as string));
     // Each file once (the fingerprint's file record has one entry per file).
     if (fileDeps.length > 1) {
       const unique = new Set(fileDeps);
@@ -102,8 +115,8 @@ export class TaskGraph {
       def,
       fileDeps,
       targets,
-      deps: [],
-      fingerprintDeps: [],
+      deps: NO_NAMES,
+      fingerprintDeps: NO_NAMES,
       isPrivate: isPrivateName(def.name),
       isGroup: (def.actions ?? []).length === 0,
     });
@@ -131,7 +144,7 @@ export class TaskGraph {
       // The common leaf task (one input, no explicit deps): no Set to build.
       const file = node.fileDeps[0];
       const owner = file === undefined ? undefined : this.producerOf(file, node.name);
-      node.deps = owner === undefined ? [] : [owner];
+      node.deps = owner === undefined ? NO_NAMES : [owner];
       return;
     }
     const deps = new Set<string>();
@@ -139,7 +152,8 @@ export class TaskGraph {
       for (const d of this.resolveDep(p, `task dependency of ${node.name}`)) deps.add(d);
     }
     deps.delete(node.name);
-    node.fingerprintDeps = [...deps].filter((d) => this.isFingerprintDep(d));
+    const fingerprintDeps = [...deps].filter((d) => this.isFingerprintDep(d));
+    node.fingerprintDeps = fingerprintDeps.length === 0 ? NO_NAMES : fingerprintDeps;
     // `after` only orders: the file deps computed afterwards cover what those tasks produced.
     for (const p of node.def.dynamicDeps?.after ?? []) {
       for (const d of this.resolveDep(p, `dynamicDeps.after of ${node.name}`))
@@ -166,16 +180,18 @@ export class TaskGraph {
 
   /** The task other than `self` producing `file` (as a target or under a directory target). */
   private producerOf(file: string, self: string): string | undefined {
-    let p = file;
-    for (;;) {
-      const owner = this.targetOwner.get(p);
-      if (owner !== undefined && owner !== self) return owner;
-      // Ancestors above the project root are only looked at when some target is out there.
-      if (p === this.root && !this.hasOutsideTargets) return undefined;
-      const cut = p.lastIndexOf('/');
-      if (cut <= 0) return undefined;
-      p = p.slice(0, cut);
+    const owner = this.targetOwner.get(file);
+    if (owner !== undefined && owner !== self) return owner;
+    // Its ancestors, from the nearest: only those as long as some target are looked up (no
+    // string cut for the others); above the project root only when some target is out there.
+    const lengths = this.targetLengths;
+    const stop = this.hasOutsideTargets ? 1 : this.root.length;
+    for (let cut = file.lastIndexOf('/'); cut >= stop; cut = file.lastIndexOf('/', cut - 1)) {
+      if (!lengths.has(cut)) continue;
+      const o = this.targetOwner.get(file.slice(0, cut));
+      if (o !== undefined && o !== self) return o;
     }
+    return undefined;
   }
 
   /** Absolute path of a file dep or target (relative to the project root). */
@@ -357,13 +373,15 @@ export class TaskGraph {
         if (d === name) continue;
         if (!deps.has(d) && !added.includes(d)) added.push(d);
         if (this.isFingerprintDep(d) && !node.fingerprintDeps.includes(d))
-          node.fingerprintDeps.push(d);
+          node.fingerprintDeps = [...node.fingerprintDeps, d];
       }
     }
     for (const d of this.producersOf(extraFiles, name))
       if (!deps.has(d) && !added.includes(d)) added.push(d);
-    node.deps.push(...added);
-    if (added.length > 0) this.checkCycles([name]);
+    if (added.length > 0) {
+      node.deps = [...node.deps, ...added];
+      this.checkCycles([name]);
+    }
     return added;
   }
 

@@ -63,6 +63,9 @@ const FLUSH_INTERVAL_MS = 2000;
 /** I/O-bound tasks (`ioBound`, with the build cache on) running beside the workers at most. */
 const IO_LANE_SLOTS = 6;
 
+/** The reasons of a skipped task found up to date (shared, never written to). */
+const NO_REASONS: readonly string[] = Object.freeze([]);
+
 /** The tool versions of a task naming no tool. */
 const NO_TOOLS: Readonly<Record<string, string>> = Object.freeze({});
 
@@ -133,8 +136,9 @@ class Schedule {
   }
 
   async run(): Promise<ScheduleResult> {
-    this.add(this.o.selected);
     this.preflight();
+    this.sweep();
+    this.add(this.o.selected);
     const timer = setInterval(() => {
       this.o.state.flush();
     }, FLUSH_INTERVAL_MS);
@@ -173,7 +177,43 @@ class Schedule {
     for (const name of names) {
       if (this.inRun.has(name)) continue;
       this.inRun.add(name);
-      this.waitFor(name);
+      // Decided already (a failed tool check, or found up to date by the sweep).
+      if (!this.outcomes.has(name)) this.waitFor(name);
+    }
+  }
+
+  /**
+   * Before anything is queued: the selected tasks, in their order (dependencies first), that
+   * are up to date (or groups) as {@link trySkipSync} finds them, every dependency having been
+   * found so just before. What a no-op of a large graph spends no dependency counts, queue or
+   * dependents lists on; what the schedule would do anyway (nothing runs before these checks,
+   * as no task depends on one that runs), in the same order. Any other task, and every task
+   * depending on it, is left to the schedule. Not with `ignore`d tasks, a dry run or
+   * `--always-make` (each asks more of the order, and a no-op has none of them).
+   */
+  private sweep(): void {
+    const o = this.o;
+    if (
+      this.stopping ||
+      o.alwaysMake ||
+      o.dryRun ||
+      (o.ignored !== undefined && o.ignored.size > 0)
+    )
+      return;
+    const outcomes = this.outcomes;
+    for (const name of o.selected) {
+      if (outcomes.has(name)) continue;
+      const node = o.graph.get(name);
+      const deps = node.deps;
+      let ready = true;
+      for (let i = 0; i < deps.length; i++) {
+        const d = outcomes.get(deps[i] as string);
+        if (d !== 'up-to-date' && d !== 'group') {
+          ready = false;
+          break;
+        }
+      }
+      if (ready) this.skipIfUpToDate(name, node);
     }
   }
 
@@ -248,7 +288,9 @@ class Schedule {
 
   private finish(name: string, outcome: TaskOutcome): void {
     this.outcomes.set(name, outcome);
-    for (const d of this.dependents.get(name) ?? []) {
+    const dependents = this.dependents.get(name);
+    if (dependents === undefined) return;
+    for (const d of dependents) {
       const left = (this.remaining.get(d) ?? 1) - 1;
       this.remaining.set(d, left);
       if (left === 0 && !this.outcomes.has(d)) this.queue(d);
@@ -328,15 +370,25 @@ class Schedule {
     for (const d of node.deps) {
       if (this.isBad(d) || (o.dryRun && this.outcomes.get(d) === 'would-run')) return false;
     }
+    return this.skipIfUpToDate(name, node);
+  }
+
+  /** {@link trySkipSync} once the task's dependencies are known to be neither bad nor to run. */
+  private skipIfUpToDate(name: string, node: GraphNode): boolean {
+    const o = this.o;
+    if (node.def.dynamicDeps !== undefined) return false;
     const tools = node.def.tools;
     const toolVersions =
       tools === undefined || tools.length === 0 ? NO_TOOLS : o.tools.versionsSync(tools);
     if (toolVersions === undefined) return false;
     const fp = upToDateSync(node, this.ctx, toolVersions);
     if (fp === undefined) return false;
-    this.fingerprints.set(name, fp);
+    // Kept for the tasks taking it into their fingerprint (fingerprintDeps), unless it is the
+    // stored one, where they find it anyway (see evaluate.ts partsWithout): a no-op keeps no
+    // map of 10 000 fingerprints.
+    if (node.isGroup || o.state.fingerprintOf(name) !== fp) this.fingerprints.set(name, fp);
     const reason = node.isGroup ? 'no-actions' : 'up-to-date';
-    o.reporter.emit({ event: 'skip', task: name, reason, reasons: [] });
+    o.reporter.emit({ event: 'skip', task: name, reason, reasons: NO_REASONS });
     this.finish(name, node.isGroup ? 'group' : 'up-to-date');
     return true;
   }

@@ -5,9 +5,9 @@
  *
  * Crash safety: `invalidate` appends a deletion line before a task's actions run (a write to
  * the page cache survives `kill -9`); successful states are appended in batches; a missing
- * entry only ever makes a task stale. A torn last log line is ignored. The snapshot holds rows
- * (see {@link Snapshot}); a damaged row is skipped (its task is stale), a snapshot of the
- * previous format (3) is read and written back in the current one.
+ * entry only ever makes a task stale. A torn last log line is ignored. The snapshot holds
+ * columns (see {@link Snapshot}); a damaged row is skipped (its task is stale), a snapshot of an
+ * earlier format (3, 4) is read and written back in the current one.
  */
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
@@ -18,6 +18,7 @@ import {
   writeFileAtomicSync,
 } from '../lib/fs/atomic-write.ts';
 import type { FileRecord, ModuleRecord } from './fingerprint.ts';
+import { FileTable } from './file-table.ts';
 import { RecordMap } from './record-map.ts';
 import { TaskError } from './task.ts';
 
@@ -75,25 +76,49 @@ export interface TaskState {
 /** Cached tool version, keyed by resolved binary path: `[mtimeMs, size, ino, version]`. */
 export type ToolRecord = [number, number, number, string];
 
+/** How the snapshot's second line starts (see {@link Snapshot}). */
+const PARTS_KEY = '"parts":';
+
 /**
- * `state.json` (version 4): rows, not objects keyed by task name or path, so that loading a
- * state of 10 000 tasks and 20 000 files builds no dictionary of that many keys and no object
- * per target list (it parses ~2.5× faster, and the lookups go through Maps).
+ * `state.json` (version 5), one JSON document on two lines: the first holds everything but the
+ * tasks' parts (`{"version":5,…,"modules":{…},`), the second `"parts":[…]}`, parsed only when a
+ * stale task's reasons need them (a no-op never does: ~40 % of the bytes). A snapshot that is
+ * not so laid out (reformatted by hand) is parsed whole.
+ * Loading a state of 10 000 tasks and 20 000 files builds no object per task or per file: the
+ * tasks are looked up by row (names, fingerprints, targets flat), the file records are a
+ * {@link FileTable} (their stat numbers one typed array, base64 in the file).
  */
 interface Snapshot {
   version: typeof STATE_VERSION;
-  /** `[name, fp, parts, [target, hash, target, hash, ...], observed?]` per task. */
-  tasks: TaskRow[];
-  /** {@link FILE_ROW} values per file: path, mtimeMs, size, ino, hash, trusted, ctimeMs|null. */
-  files: (string | number | null)[];
+  tasks: {
+    names: string[];
+    fps: string[];
+    /** Number of targets per task; their `target, hash` pairs follow each other in `targets`. */
+    targetCounts: number[];
+    targets: string[];
+    /** `[row, observed]` of the tasks with a target check (see TargetCheck in task.ts). */
+    observed: [number, unknown][];
+  };
+  files: { paths: string[]; hashes: string[]; stats: string };
   tools: Record<string, ToolRecord>;
   /** Import lists of code modules. */
   modules: Record<string, ModuleRecord>;
+  /** The parts JSON of each task, by row (the last key: the second line). */
+  parts?: string[];
 }
 
-type TaskRow = [string, string, string, string[]] | [string, string, string, string[], unknown];
+/** Version 4 (read to upgrade): rows. */
+interface SnapshotV4 {
+  version: 4;
+  /** `[name, fp, parts, [target, hash, target, hash, ...], observed?]` per task. */
+  tasks?: unknown;
+  /** {@link FILE_ROW} values per file: path, mtimeMs, size, ino, hash, trusted, ctimeMs|null. */
+  files?: unknown;
+  tools?: Record<string, ToolRecord>;
+  modules?: Record<string, ModuleRecord>;
+}
 
-/** Values per file in {@link Snapshot.files}. */
+/** Values per file in {@link SnapshotV4.files}. */
 const FILE_ROW = 7;
 
 /** Version 3 (read to upgrade): objects keyed by task name and by path. */
@@ -110,9 +135,9 @@ type LogLine = { del: string } | { set: string; state: TaskState };
 const FLUSH_EVERY = 500;
 /**
  * Bumped when the format changes: a state of an unknown version is ignored (every task is
- * stale), never misread; version 3 (objects) is read and written again as 4 (rows).
+ * stale), never misread; versions 3 (objects) and 4 (rows) are read and written again as 5.
  */
-const STATE_VERSION = 4;
+const STATE_VERSION = 5;
 
 const isString = (v: unknown): v is string => typeof v === 'string';
 const isNumber = (v: unknown): v is number => typeof v === 'number';
@@ -152,10 +177,141 @@ function recordOf<V>(v: unknown): Record<string, V> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, V>) : {};
 }
 
+/**
+ * The tasks of a version 5 snapshot, by row: read as they are, without an object per task.
+ * A row whose name, fingerprint or targets are damaged is left out (its task is stale).
+ */
+class TaskRows {
+  readonly names: string[];
+  readonly fps: string[];
+  /** Index in `targets` of each row's first pair; `starts[n]` is the end. */
+  readonly starts: Int32Array;
+  readonly targets: string[];
+  readonly observed: Map<number, unknown>;
+  /** The parts line (`"parts":[…]}`), parsed on first use; or the parts already parsed. */
+  private partsText: unknown;
+  private parts: unknown[] | undefined;
+  private index: Map<string, number> | undefined;
+  private cursor = 0;
+  /** The number of rows saved (before any damaged tail was dropped): the parts' count. */
+  private readonly saved: number;
+
+  constructor(t: Snapshot['tasks'], partsText: unknown) {
+    const names: unknown = t.names;
+    const fps: unknown = t.fps;
+    const counts: unknown = t.targetCounts;
+    const targets: unknown = t.targets;
+    const n = Array.isArray(names) ? names.length : 0;
+    const ok =
+      Array.isArray(names) &&
+      Array.isArray(fps) &&
+      Array.isArray(counts) &&
+      Array.isArray(targets) &&
+      fps.length === n &&
+      counts.length === n;
+    this.saved = ok ? n : 0;
+    this.names = ok ? (names as string[]) : [];
+    this.fps = ok ? (fps as string[]) : [];
+    this.targets = ok ? (targets as string[]) : [];
+    this.starts = new Int32Array(this.names.length + 1);
+    let at = 0;
+    for (let i = 0; i < this.names.length; i++) {
+      this.starts[i] = at;
+      const c: unknown = (counts as unknown[])[i];
+      const end = at + 2 * (c as number);
+      if (!Number.isInteger(c) || (c as number) < 0 || end > this.targets.length) {
+        // Where the pairs of this row and the next end is unknown: those rows are dropped.
+        this.names.length = i;
+        break;
+      }
+      let good = isString(this.names[i]) && isString(this.fps[i]);
+      for (let j = at; j < end; j++) if (!isString(this.targets[j])) good = false;
+      at = end;
+      if (!good) this.names[i] = '';
+    }
+    this.starts[this.names.length] = at;
+    this.observed = new Map();
+    if (Array.isArray(t.observed))
+      for (const o of t.observed as unknown[])
+        if (Array.isArray(o) && Number.isInteger(o[0]) && o.length === 2)
+          this.observed.set(o[0] as number, o[1]);
+    this.partsText = partsText;
+  }
+
+  get length(): number {
+    return this.names.length;
+  }
+
+  /** The row of task `name`, or -1 (see FileTable: a cursor, then an index built once). */
+  rowOf(name: string): number {
+    const c = this.cursor;
+    if (c < this.names.length && this.names[c] === name) {
+      this.cursor = c + 1;
+      return c;
+    }
+    // The task looked up last, again (its fingerprint, then its targets).
+    if (c > 0 && this.names[c - 1] === name) return c - 1;
+    if (this.index === undefined) {
+      this.index = new Map();
+      for (let i = 0; i < this.names.length; i++)
+        if (this.names[i] !== '') this.index.set(this.names[i] as string, i);
+    }
+    const row = this.index.get(name);
+    if (row === undefined) return -1;
+    this.cursor = row + 1;
+    return row;
+  }
+
+  /** The recorded hash of `target` in row `row`. */
+  target(row: number, target: string): string | undefined {
+    const end = this.starts[row + 1] as number;
+    for (let i = this.starts[row] as number; i < end; i += 2)
+      if (this.targets[i] === target) return this.targets[i + 1];
+    return undefined;
+  }
+
+  /**
+   * The parts JSON of row `row`: '' when the parts line is damaged (the task's reasons then say
+   * only that its fingerprint changed; its fingerprint alone decides whether it runs).
+   */
+  partsOf(row: number): string {
+    if (this.parts === undefined) {
+      let p: unknown = this.partsText;
+      if (isString(p)) {
+        const text = p.trimEnd();
+        try {
+          p =
+            text.startsWith(PARTS_KEY) && text.endsWith('}')
+              ? JSON.parse(text.slice(PARTS_KEY.length, -1))
+              : undefined;
+        } catch {
+          p = undefined;
+        }
+      }
+      this.parts = Array.isArray(p) && p.length === this.saved ? (p as unknown[]) : [];
+      this.partsText = undefined;
+    }
+    const p = this.parts[row];
+    return isString(p) ? p : '';
+  }
+
+  state(row: number): TaskState {
+    const targets = Object.create(null) as Record<string, string>;
+    const end = this.starts[row + 1] as number;
+    for (let i = this.starts[row] as number; i < end; i += 2)
+      targets[this.targets[i] as string] = this.targets[i + 1] as string;
+    const st: TaskState = { fp: this.fps[row] as string, parts: this.partsOf(row), targets };
+    return this.observed.has(row) ? { ...st, observed: this.observed.get(row) } : st;
+  }
+}
+
 export class StateStore {
   readonly dir: string;
-  readonly tasks = new Map<string, TaskState>();
-  readonly files = new Map<string, FileRecord>();
+  /** The snapshot's tasks (version 5), overridden by {@link changed}. */
+  private rows: TaskRows | undefined;
+  /** Tasks set (a state) or removed (null) since the snapshot, and every task of an older one. */
+  private readonly changed = new Map<string, TaskState | null>();
+  readonly files: FileTable;
   readonly tools: RecordMap<ToolRecord>;
   readonly modules: RecordMap<ModuleRecord>;
   private logFd: number | undefined;
@@ -168,25 +324,45 @@ export class StateStore {
     dir: string,
     tools: Record<string, ToolRecord> = {},
     modules: Record<string, ModuleRecord> = {},
+    files: FileTable = new FileTable(),
   ) {
     this.dir = dir;
     this.tools = new RecordMap(tools);
     this.modules = new RecordMap(modules);
+    this.files = files;
   }
 
   /** Loads the snapshot and replays the log. A missing or unreadable snapshot means "empty". */
   static open(dir: string): StateStore {
     let parsed: unknown;
+    let partsText: string | undefined;
     try {
-      parsed = JSON.parse(readFileSync(path.join(dir, 'state.json'), 'utf8'));
+      // Bytes first: only the first line is decoded and parsed now (see Snapshot).
+      const bytes = readFileSync(path.join(dir, 'state.json'));
+      const nl = bytes.indexOf(0x0a);
+      const head = nl < 0 ? '' : bytes.toString('utf8', 0, nl);
+      if (head.endsWith(',')) {
+        try {
+          parsed = JSON.parse(`${head.slice(0, -1)}}`);
+          partsText = bytes.toString('utf8', nl + 1);
+        } catch {
+          parsed = undefined;
+        }
+      }
+      // Versions 3 and 4 (one line), or a snapshot written out another way: the whole text.
+      parsed ??= JSON.parse(bytes.toString('utf8'));
     } catch {
       // No snapshot yet, or an unreadable one: every task is stale, which is safe.
     }
     const version = (parsed as { version?: unknown } | null | undefined)?.version;
     let store: StateStore;
-    if (version === STATE_VERSION) store = StateStore.fromRows(dir, parsed as Snapshot);
-    else if (version === 3) {
-      store = StateStore.fromV3(dir, parsed as SnapshotV3);
+    if (version === STATE_VERSION)
+      store = StateStore.fromColumns(dir, parsed as Snapshot, partsText);
+    else if (version === 4 || version === 3) {
+      store =
+        version === 4
+          ? StateStore.fromRows(dir, parsed as SnapshotV4)
+          : StateStore.fromV3(dir, parsed as SnapshotV3);
       // Written again in the current format by the next save.
       store.dirty = true;
     } else store = new StateStore(dir);
@@ -194,7 +370,24 @@ export class StateStore {
     return store;
   }
 
-  private static fromRows(dir: string, snap: Snapshot): StateStore {
+  private static fromColumns(
+    dir: string,
+    snap: Snapshot,
+    partsText: string | undefined,
+  ): StateStore {
+    const f = recordOf<unknown>(snap.files);
+    const store = new StateStore(
+      dir,
+      recordOf(snap.tools),
+      recordOf(snap.modules),
+      FileTable.fromColumns(f.paths, f.hashes, f.stats),
+    );
+    const tasks = recordOf<unknown>(snap.tasks) as unknown as Snapshot['tasks'];
+    store.rows = new TaskRows(tasks, partsText ?? snap.parts);
+    return store;
+  }
+
+  private static fromRows(dir: string, snap: SnapshotV4): StateStore {
     const store = new StateStore(dir, recordOf(snap.tools), recordOf(snap.modules));
     const tasks: unknown = snap.tasks;
     if (Array.isArray(tasks)) {
@@ -202,7 +395,7 @@ export class StateStore {
         if (!Array.isArray(row) || !isString(row[0])) continue;
         const state = taskState(row[1], row[2], row[3]);
         if (state === undefined) continue;
-        store.tasks.set(row[0], row.length > 4 ? { ...state, observed: row[4] } : state);
+        store.changed.set(row[0], row.length > 4 ? { ...state, observed: row[4] } : state);
       }
     }
     const files: unknown = snap.files;
@@ -212,7 +405,7 @@ export class StateStore {
       for (let i = 0; i < f.length; i += FILE_ROW) {
         const p = f[i];
         const rec = fileRecord(f[i + 1], f[i + 2], f[i + 3], f[i + 4], f[i + 5], f[i + 6]);
-        if (isString(p) && rec !== undefined) store.files.set(p, rec);
+        if (isString(p) && p !== '' && rec !== undefined) store.files.set(p, rec);
       }
     }
     return store;
@@ -225,10 +418,10 @@ export class StateStore {
       const targets = Object.entries(recordOf<unknown>(s.targets)).flat();
       const state = taskState(s.fp, s.parts, targets);
       if (state === undefined) continue;
-      store.tasks.set(name, 'observed' in s ? { ...state, observed: s.observed } : state);
+      store.changed.set(name, 'observed' in s ? { ...state, observed: s.observed } : state);
     }
     for (const [p, r] of Object.entries(recordOf<unknown>(snap.files))) {
-      if (!Array.isArray(r)) continue;
+      if (!Array.isArray(r) || p === '') continue;
       const rec = fileRecord(r[0], r[1], r[2], r[3], r[4], r[5]);
       if (rec !== undefined) store.files.set(p, rec);
     }
@@ -251,27 +444,70 @@ export class StateStore {
       } catch {
         continue; // a torn last line after a crash
       }
-      if ('del' in entry) this.tasks.delete(entry.del);
-      else if (typeof entry.state.parts === 'string') this.tasks.set(entry.set, entry.state);
-      else this.tasks.delete(entry.set); // an older format: forget, never misread
+      if ('del' in entry) this.changed.set(entry.del, null);
+      else if (typeof entry.state.parts === 'string') this.changed.set(entry.set, entry.state);
+      else this.changed.set(entry.set, null); // an older format: forget, never misread
     }
   }
 
+  /** The snapshot row of a task not changed since, or -1. */
+  private rowOf(name: string): number {
+    if (this.rows === undefined || (this.changed.size > 0 && this.changed.has(name))) return -1;
+    const row = this.rows.rowOf(name);
+    return row >= 0 && this.rows.names[row] === name ? row : -1;
+  }
+
+  /** Every stored task state by name (built on each call: for `forget` and tests). */
+  get tasks(): ReadonlyMap<string, TaskState> {
+    const out = new Map<string, TaskState>();
+    const rows = this.rows;
+    if (rows !== undefined)
+      for (let i = 0; i < rows.length; i++) {
+        const name = rows.names[i] as string;
+        if (name !== '' && !this.changed.has(name)) out.set(name, rows.state(i));
+      }
+    for (const [name, st] of this.changed) if (st !== null) out.set(name, st);
+    return out;
+  }
+
+  /**
+   * The stored fingerprint of a task, without building its state (the no-op path: see
+   * {@link targetHash}).
+   */
+  fingerprintOf(name: string): string | undefined {
+    const row = this.rowOf(name);
+    if (row >= 0) return (this.rows as TaskRows).fps[row];
+    return this.changed.get(name)?.fp;
+  }
+
+  /** The hash recorded for a task's target after its last run. */
+  targetHash(name: string, target: string): string | undefined {
+    const row = this.rowOf(name);
+    if (row >= 0) return (this.rows as TaskRows).target(row, target);
+    return this.changed.get(name)?.targets[target];
+  }
+
+  private has(name: string): boolean {
+    return this.rowOf(name) >= 0 || (this.changed.get(name) ?? null) !== null;
+  }
+
   get(name: string): TaskState | undefined {
-    return this.tasks.get(name);
+    const row = this.rowOf(name);
+    if (row >= 0) return (this.rows as TaskRows).state(row);
+    return this.changed.get(name) ?? undefined;
   }
 
   /** Removes a task's state durably before its actions run. */
   invalidate(name: string): void {
-    if (!this.tasks.has(name)) return;
-    this.tasks.delete(name);
+    if (!this.has(name)) return;
+    this.changed.set(name, null);
     this.pending = this.pending.filter((l) => !l.startsWith(`{"set":${JSON.stringify(name)},`));
     this.append(`${JSON.stringify({ del: name })}\n`);
   }
 
   /** Records a successful run (appended to the log in batches). */
   set(name: string, state: TaskState): void {
-    this.tasks.set(name, state);
+    this.changed.set(name, state);
     this.pending.push(`${JSON.stringify({ set: name, state })}\n`);
     this.dirty = true;
     if (this.pending.length >= FLUSH_EVERY) this.flush();
@@ -280,7 +516,8 @@ export class StateStore {
   /** Forgets tasks (all when `names` is undefined). */
   forget(names?: readonly string[]): void {
     if (names === undefined) {
-      this.tasks.clear();
+      this.rows = undefined;
+      this.changed.clear();
       this.pending = [];
       this.dirty = true;
       return;
@@ -341,28 +578,37 @@ export class StateStore {
     } catch (err) {
       throw new StateWriteError(path.join(this.dir, 'state.json'), err);
     }
-    const tasks: TaskRow[] = [];
+    const names: string[] = [];
+    const fps: string[] = [];
+    const targetCounts: number[] = [];
+    const targets: string[] = [];
+    const observed: [number, unknown][] = [];
+    const parts: string[] = [];
     for (const [name, st] of this.tasks) {
-      const targets: string[] = [];
-      for (const t of Object.keys(st.targets)) targets.push(t, st.targets[t] as string);
-      tasks.push(
-        st.observed === undefined
-          ? [name, st.fp, st.parts, targets]
-          : [name, st.fp, st.parts, targets, st.observed],
-      );
+      if (st.observed !== undefined) observed.push([names.length, st.observed]);
+      names.push(name);
+      fps.push(st.fp);
+      parts.push(st.parts);
+      let n = 0;
+      for (const t of Object.keys(st.targets)) {
+        targets.push(t, st.targets[t] as string);
+        n++;
+      }
+      targetCounts.push(n);
     }
-    const files: (string | number | null)[] = [];
-    for (const [p, r] of this.files) files.push(p, r[0], r[1], r[2], r[3], r[4], r[5] ?? null);
     const snap: Snapshot = {
       version: STATE_VERSION,
-      tasks,
-      files,
+      tasks: { names, fps, targetCounts, targets, observed },
+      files: this.files.columns(),
       tools: this.tools.toJSON(),
       modules: this.modules.toJSON(),
     };
     const file = path.join(this.dir, 'state.json');
     try {
-      writeFileAtomicSync(file, JSON.stringify(snap));
+      writeFileAtomicSync(
+        file,
+        `${JSON.stringify(snap).slice(0, -1)},\n${PARTS_KEY}${JSON.stringify(parts)}}\n`,
+      );
     } catch (err) {
       throw new StateWriteError(file, err);
     }

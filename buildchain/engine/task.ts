@@ -212,7 +212,7 @@ export function cmd(
 
 /** Helper for domain code: a function action. */
 export function fn(label: string, run: (ctx: ActionContext) => Promise<void>): FunctionAction {
-  const module = callerModule();
+  const module = callerModule(fn);
   return module === undefined
     ? { kind: 'function', label, run }
     : { kind: 'function', label, run, module };

@@ -206,3 +206,87 @@ describe('upToDateSync', () => {
     session.state.close();
   });
 });
+
+describe('the schedule of a no-op (the sweep)', () => {
+  let tmp: TempDir;
+  beforeAll(async () => {
+    tmp = await makeTempDir('mk8s-sweep-');
+    mkdirSync(path.join(tmp.path, 'in'));
+    mkdirSync(path.join(tmp.path, 'out'));
+    writeFileSync(path.join(tmp.path, 'in/u'), 'u1');
+    writeFileSync(path.join(tmp.path, 'in/x'), 'x');
+  });
+  afterAll(() => tmp.cleanup());
+
+  const write = (to: string, text: () => string) =>
+    fn('write', () => {
+      writeFileSync(path.join(tmp.path, to), text());
+      return Promise.resolve();
+    });
+  /** `down` takes `up`'s fingerprint (an explicit dep with a target), not its file. */
+  const defs = (): TaskDefinition[] => [
+    {
+      name: 'up',
+      fileDeps: ['in/u'],
+      targets: ['out/u'],
+      actions: [write('out/u', () => readFileSync(path.join(tmp.path, 'in/u'), 'utf8'))],
+    },
+    {
+      name: 'down',
+      taskDeps: ['up'],
+      uptodate: [true],
+      targets: ['out/down'],
+      actions: [write('out/down', () => 'constant')],
+    },
+    { name: 'other', fileDeps: ['in/x'], targets: ['out/x'], actions: [write('out/x', () => 'x')] },
+    { name: 'all', taskDeps: ['down', 'other'] },
+  ];
+  const build = async () => {
+    const graph = new TaskGraph(tmp.path, defs());
+    const session = openSession(path.join(tmp.path, '_build/.buildchain'), tmp.path, {});
+    const events: string[] = [];
+    const reporter: Reporter = {
+      emit: (e) => {
+        if (e.event === 'start') events.push(`${e.task}: ${e.reasons.join('; ')}`);
+      },
+      close: () => Promise.resolve(),
+    };
+    const r = await runSchedule({
+      graph,
+      selected: graph.select(['all']),
+      workers: 1,
+      keepGoing: false,
+      dryRun: false,
+      alwaysMake: false,
+      verbose: false,
+      state: session.state,
+      hasher: session.hasher,
+      tools: session.tools,
+      envValues: {},
+      reporter,
+      signal: new AbortController().signal,
+    });
+    await saveSession(session);
+    session.state.close();
+    return { counts: r.counts, outcomes: Object.fromEntries(r.outcomes), events };
+  };
+
+  it('decides the up-to-date tasks at once and leaves the rest, and their readers, to the schedule', async () => {
+    expect((await build()).counts.done).toBe(3);
+    // Nothing changed: all up to date, `down` taking `up`'s stored fingerprint.
+    const noop = await build();
+    expect(noop.outcomes).toEqual({
+      up: 'up-to-date',
+      down: 'up-to-date',
+      other: 'up-to-date',
+      all: 'group',
+    });
+    // `up`'s input changed: `up` runs, then `down` (its dependency's fingerprint changed),
+    // `other` stays up to date.
+    writeFileSync(path.join(tmp.path, 'in/u'), 'u2');
+    const changed = await build();
+    expect(changed.events).toEqual(['up: file changed: in/u', 'down: dependency changed: up']);
+    expect(changed.outcomes).toMatchObject({ up: 'done', down: 'done', other: 'up-to-date' });
+    expect((await build()).counts.upToDate).toBe(3);
+  });
+});

@@ -78,10 +78,14 @@ describe('StateStore', () => {
     a.flush();
     a.save();
     expect(() => readFileSync(path.join(tmp.path, 'state.log'))).toThrow();
-    expect(JSON.parse(readFileSync(path.join(tmp.path, 'state.json'), 'utf8'))).toMatchObject({
-      version: 4,
-      tasks: [['t', '1', '{}', []]],
+    // One JSON document, on two lines: the parts last, on the second.
+    const text = readFileSync(path.join(tmp.path, 'state.json'), 'utf8');
+    expect(JSON.parse(text)).toMatchObject({
+      version: 5,
+      tasks: { names: ['t'], fps: ['1'], targetCounts: [0], targets: [], observed: [] },
+      parts: ['{}'],
     });
+    expect(text.split('\n')[1]).toBe('"parts":["{}"]}');
   });
 
   it('keeps every field through a save and a load (targets, observed values, file records)', () => {
@@ -108,7 +112,7 @@ describe('StateStore', () => {
     expect(b.files.get('/r/old')).toEqual([1, 2, 3, 'hx', 0]);
   });
 
-  it('reads a version 3 snapshot (objects) and writes it back as version 4', () => {
+  it('reads a version 3 snapshot (objects) and writes it back as version 5', () => {
     const v3 = {
       version: 3,
       tasks: {
@@ -134,7 +138,7 @@ describe('StateStore', () => {
     const saved = JSON.parse(readFileSync(path.join(tmp.path, 'state.json'), 'utf8')) as {
       version: number;
     };
-    expect(saved.version).toBe(4);
+    expect(saved.version).toBe(5);
     const b = StateStore.open(tmp.path);
     expect(b.get('t')).toEqual(a.get('t'));
     expect(b.get('o')?.observed).toEqual([1]);
@@ -142,7 +146,7 @@ describe('StateStore', () => {
     expect(b.modules.get('/m.ts')).toEqual(['hm', ['/n.ts']]);
   });
 
-  it('skips damaged rows of a snapshot (those tasks are stale), never misreads them', () => {
+  it('reads a version 4 snapshot (rows), skipping damaged rows (those tasks are stale)', () => {
     const rows = {
       version: 4,
       tasks: [
@@ -170,6 +174,116 @@ describe('StateStore', () => {
     );
     expect(StateStore.open(tmp.path).files.size).toBe(0);
     expect(StateStore.open(tmp.path).get('ok')?.targets).toEqual({ '/r/a': 'ha' });
+  });
+
+  /** The saved snapshot, parsed: everything but the parts, and the parts. */
+  const savedLines = (): [Record<string, unknown>, unknown] => {
+    const snap = JSON.parse(readFileSync(path.join(tmp.path, 'state.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    const { parts, ...head } = snap;
+    return [head, parts];
+  };
+  /** A snapshot laid out as the store writes it, the second line's array being `parts`. */
+  const writeLines = (head: unknown, parts: string): void => {
+    writeFileSync(
+      path.join(tmp.path, 'state.json'),
+      `${JSON.stringify(head).slice(0, -1)},\n"parts":${parts}}\n`,
+    );
+  };
+
+  it('answers fingerprints and target hashes from the snapshot rows, in any lookup order', () => {
+    const a = StateStore.open(tmp.path);
+    for (let i = 0; i < 50; i++)
+      a.set(`t${i}`, { fp: `f${i}`, parts: `{"i":${i}}`, targets: { [`/r/${i}`]: `h${i}` } });
+    a.save();
+    const b = StateStore.open(tmp.path);
+    // In saved order (the cursor), then out of it (the index), then a name never stored.
+    for (let i = 0; i < 50; i++) expect(b.fingerprintOf(`t${i}`)).toBe(`f${i}`);
+    for (let i = 49; i >= 0; i -= 7) {
+      expect(b.targetHash(`t${i}`, `/r/${i}`)).toBe(`h${i}`);
+      expect(b.targetHash(`t${i}`, `/r/${i + 1}`)).toBeUndefined();
+      expect(b.get(`t${i}`)).toEqual({
+        fp: `f${i}`,
+        parts: `{"i":${i}}`,
+        targets: { [`/r/${i}`]: `h${i}` },
+      });
+    }
+    expect(b.fingerprintOf('t50')).toBeUndefined();
+    // Changes since the snapshot win over its rows.
+    b.invalidate('t3');
+    b.set('t4', { fp: 'new', parts: '{}', targets: {} });
+    expect(b.fingerprintOf('t3')).toBeUndefined();
+    expect(b.get('t3')).toBeUndefined();
+    expect(b.fingerprintOf('t4')).toBe('new');
+    expect(b.targetHash('t4', '/r/4')).toBeUndefined();
+    expect(b.tasks.size).toBe(49);
+    b.save();
+    const c = StateStore.open(tmp.path);
+    expect(c.get('t3')).toBeUndefined();
+    expect(c.get('t4')?.fp).toBe('new');
+    expect(c.get('t49')?.parts).toBe('{"i":49}');
+  });
+
+  it('a damaged parts line only loses the reasons: fingerprints and targets still decide', () => {
+    const a = StateStore.open(tmp.path);
+    a.set('t', { fp: 'f1', parts: '{"x":1}', targets: { '/r/a': 'ha' } });
+    a.save();
+    const [head] = savedLines();
+    writeLines(head, '["{\\"x\\":1}", tor');
+    const b = StateStore.open(tmp.path);
+    expect(b.fingerprintOf('t')).toBe('f1');
+    expect(b.get('t')).toEqual({ fp: 'f1', parts: '', targets: { '/r/a': 'ha' } });
+    // A parts line with another number of entries than tasks is not trusted either.
+    writeLines(head, '["{}", "{}"]');
+    expect(StateStore.open(tmp.path).get('t')?.parts).toBe('');
+    // The snapshot reformatted (pretty-printed): read whole.
+    writeFileSync(
+      path.join(tmp.path, 'state.json'),
+      JSON.stringify({ ...head, parts: ['{"y":2}'] }, null, 2),
+    );
+    expect(StateStore.open(tmp.path).get('t')).toEqual({
+      fp: 'f1',
+      parts: '{"y":2}',
+      targets: { '/r/a': 'ha' },
+    });
+  });
+
+  it('skips damaged rows of a version 5 snapshot, drops damaged file columns whole', () => {
+    const a = StateStore.open(tmp.path);
+    a.set('ok', { fp: 'f1', parts: '{}', targets: { '/r/a': 'ha' } });
+    a.set('bad', { fp: 'f2', parts: '{}', targets: { '/r/b': 'hb' } });
+    a.set('after', { fp: 'f3', parts: '{}', targets: { '/r/c': 'hc' }, observed: { k: 1 } });
+    a.files.set('/r/a', [1.5, 2, 3, 'ha', 1, 4.25]);
+    a.files.set('/r/old', [1, 2, 3, 'hx', 0]);
+    a.save();
+    const [head, parts] = savedLines();
+    const tasks = head.tasks as { fps: unknown[]; targets: unknown[] };
+    tasks.fps[1] = 7;
+    writeLines(head, JSON.stringify(parts));
+    const b = StateStore.open(tmp.path);
+    expect([...b.tasks.keys()]).toEqual(['ok', 'after']);
+    expect(b.get('after')).toEqual({
+      fp: 'f3',
+      parts: '{}',
+      targets: { '/r/c': 'hc' },
+      observed: { k: 1 },
+    });
+    expect(b.files.get('/r/a')).toEqual([1.5, 2, 3, 'ha', 1, 4.25]);
+    expect(b.files.get('/r/old')).toEqual([1, 2, 3, 'hx', 0]);
+    // Target pairs that run short: the rows from there on are dropped, never misread.
+    tasks.fps[1] = 'f2';
+    tasks.targets.length = 3;
+    writeLines(head, JSON.stringify(parts));
+    expect([...StateStore.open(tmp.path).tasks.keys()]).toEqual(['ok']);
+    expect(StateStore.open(tmp.path).get('ok')?.parts).toBe('{}');
+    // Stat numbers of another length than the paths: the records are dropped, not the tasks.
+    const files = head.files as { stats: string };
+    files.stats = files.stats.slice(4);
+    writeLines(head, JSON.stringify(parts));
+    expect(StateStore.open(tmp.path).files.size).toBe(0);
+    expect(StateStore.open(tmp.path).get('ok')?.fp).toBe('f1');
   });
 });
 

@@ -26,6 +26,14 @@ describe('callerModule', () => {
     expect(nested(20)).toBe(THIS_FILE);
   });
 
+  it("given the function calling it, looks at that function's caller first", () => {
+    const helper = (): string | undefined => callerModule(helper);
+    const viaNested = (depth: number): string | undefined =>
+      depth === 0 ? helper() : viaNested(depth - 1);
+    expect(helper()).toBe(THIS_FILE);
+    expect(viaNested(5)).toBe(THIS_FILE);
+  });
+
   it('gives the same answer on repeated calls (memoised frame files)', () => {
     const modules = Array.from({ length: 50 }, () => fn('x', () => Promise.resolve()).module);
     expect(new Set(modules)).toEqual(new Set([THIS_FILE]));

@@ -53,6 +53,29 @@ describe('TaskGraph', () => {
     expect(g.get('iso').fingerprintDeps).toEqual([]);
   });
 
+  it('finds the nearest directory target above a file dep, inside the root or out of it', () => {
+    const g = graph([
+      t('outer', { targets: ['_build/a'] }),
+      t('inner', { targets: ['_build/a/b'] }),
+      // Same length as `_build/a/b`: looked up, not an ancestor.
+      t('other', { targets: ['_build/c/d'] }),
+      t('abroad', { targets: ['/elsewhere/out'] }),
+      t('use', { fileDeps: ['_build/a/b/c/file', '_build/a/x', '/elsewhere/out/y/z', 'src/q'] }),
+    ]);
+    expect(g.get('use').deps.sort()).toEqual(['abroad', 'inner', 'outer']);
+    const nearest = graph([
+      t('outer', { targets: ['_build/a'] }),
+      t('inner', { targets: ['_build/a/b'] }),
+      t('use', { fileDeps: ['_build/a/b/c/file'] }),
+    ]);
+    expect(nearest.get('use').deps).toEqual(['inner']);
+    const inside = graph([
+      t('gen', { targets: ['_build/a'] }),
+      t('use', { fileDeps: ['/x/_build/a/f'] }),
+    ]);
+    expect(inside.get('use').deps).toEqual([]);
+  });
+
   it('puts explicit deps with targets (and groups) in the fingerprint', () => {
     const g = graph([
       t('a', { targets: ['x'] }),

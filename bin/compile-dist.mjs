@@ -155,11 +155,12 @@ export function lineTable(mapText) {
  * execa is ES modules only and pulls ~40 more (loading them cost every build that runs a
  * command 100–150 ms, its vendor file ~25 ms); listr2, the console reporter, ~25 → ~12 ms;
  * yaml, on a parse the cache of lib/text/parse-yaml.ts misses (a fresh clone), ~40 → ~8 ms
- * (that module and lib/package-root.ts `requireVendored` name its file). Not in the entry
- * files: a larger main.cjs made every start ~5 ms slower. handlebars and tar stay in
+ * (that module and lib/package-root.ts `requireVendored` name its file); handlebars, the
+ * registry includes' template engine (images:registry-config, static-registry), ~24 → ~7 ms.
+ * Not in the entry files: a larger main.cjs made every start ~5 ms slower. tar stays in
  * node_modules (rarely loaded).
  */
-const VENDORED_PACKAGES = ['execa', 'listr2', 'yaml'];
+const VENDORED_PACKAGES = ['execa', 'listr2', 'yaml', 'handlebars'];
 
 /** The vendor file of a package of {@link VENDORED_PACKAGES}, relative to the bundle. */
 const vendorFileOf = (/** @type {string} */ name) => `vendor-${name.replace(/[@/]/g, '_')}.cjs`;

@@ -132,9 +132,9 @@ function taskCache(
 ): TaskCache {
   // Keys need the tool versions of the tasks, which a fresh runner has never read: all at
   // once, now, rather than one after another as tasks reach them (`dnf --version` alone
-  // takes a quarter of a second). A tool that cannot run fails its task as before.
+  // takes a quarter of a second), by one shell. A tool that cannot run fails its task as before.
   const names = new Set(selected.flatMap((n) => o.graph.get(n).def.tools ?? []));
-  for (const t of names) void tools.versionsOf([t]).catch(() => undefined);
+  tools.prefetch([...names]);
   const keys = new CacheKeys({
     graph: o.graph,
     buildRoot: o.buildRoot,

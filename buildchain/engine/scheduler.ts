@@ -60,6 +60,9 @@ export interface ScheduleResult {
 
 const FLUSH_INTERVAL_MS = 2000;
 
+/** I/O-bound tasks (`ioBound`, with the build cache on) running beside the workers at most. */
+const IO_LANE_SLOTS = 6;
+
 /** The reasons of a skipped task found up to date (shared, never written to). */
 const NO_REASONS: readonly string[] = Object.freeze([]);
 
@@ -107,6 +110,10 @@ class Schedule {
   private readonly released = new Set<string>();
   /** Ready cacheable tasks: started at once, without a worker (see queue). */
   private readonly cacheLane: string[] = [];
+  /** Ready I/O-bound tasks (`ioBound`, the build cache on): run beside the workers. */
+  private readonly ioLane: string[] = [];
+  /** I/O-bound tasks running beside the workers (at most IO_LANE_SLOTS). */
+  private readonly onIoLane = new Set<string>();
   /** Tasks whose restore missed, waiting for a worker to run their actions. */
   private readonly waiting: { name: string; resume: () => void }[] = [];
   /** What evaluating a task reads (one object for the run). */
@@ -233,25 +240,33 @@ class Schedule {
       w.resume();
     }
     while (!this.stopping && this.cacheLane.length > 0) this.start(this.cacheLane.shift(), false);
+    while (!this.stopping && this.onIoLane.size < IO_LANE_SLOTS && this.ioLane.length > 0)
+      this.start(this.ioLane.shift(), 'io');
     while (!this.stopping && this.running < this.o.workers && this.ready.size > 0)
       this.start(this.ready.pop(), true);
     if (
       this.running === 0 &&
       this.released.size === 0 &&
-      (this.stopping || (this.ready.size === 0 && this.cacheLane.length === 0))
+      this.onIoLane.size === 0 &&
+      (this.stopping ||
+        (this.ready.size === 0 && this.cacheLane.length === 0 && this.ioLane.length === 0))
     )
       this.finished?.();
   }
 
-  /** Processes a ready task, on a worker or (a cacheable task, see queue) without one. */
-  private start(name: string | undefined, onWorker: boolean): void {
+  /**
+   * Processes a ready task: on a worker, without one (a cacheable task, see queue), or on the
+   * I/O lane (`'io'`).
+   */
+  private start(name: string | undefined, onWorker: boolean | 'io'): void {
     if (name === undefined || this.outcomes.has(name) || this.active.has(name)) return;
     if (this.skipIgnored(name) || this.trySkipSync(name)) return;
-    if (onWorker) this.running++;
+    if (onWorker === 'io') this.onIoLane.add(name);
+    else if (onWorker) this.running++;
     else this.released.add(name);
     this.active.add(name);
     void this.process(name).finally(() => {
-      if (!this.released.delete(name)) this.running--;
+      if (!this.released.delete(name) && !this.onIoLane.delete(name)) this.running--;
       this.active.delete(name);
       this.pump();
     });
@@ -260,12 +275,14 @@ class Schedule {
   /**
    * Queues a ready task. A cacheable one (the build cache on) goes to the cache lane: it is
    * evaluated and looked up at once, holding no worker whatever the workers run meanwhile (a
-   * restore is I/O; a miss waits for a worker, see restoreOffWorker).
+   * restore is I/O; a miss waits for a worker, see restoreOffWorker). An I/O-bound one (an
+   * image pull, whose blobs come from the cache) goes to the I/O lane, beside the workers too.
    */
   private queue(name: string): void {
     const cache = this.o.cache;
-    if (cache !== undefined && !this.o.alwaysMake && cache.covers(this.o.graph.get(name)))
-      this.cacheLane.push(name);
+    if (cache === undefined) this.ready.push(name);
+    else if (!this.o.alwaysMake && cache.covers(this.o.graph.get(name))) this.cacheLane.push(name);
+    else if (this.o.graph.get(name).def.ioBound === true) this.ioLane.push(name);
     else this.ready.push(name);
   }
 

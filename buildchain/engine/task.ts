@@ -164,6 +164,11 @@ export interface TaskDefinition {
    * outputs depend on nothing but their declared inputs. See {@link CacheableSpec}.
    */
   readonly cacheable?: boolean | CacheableSpec;
+  /**
+   * The actions wait on the network and disk, not the CPU (an image pull): with the build
+   * cache on, the task runs beside the `-n` workers (a few at a time), as restores do.
+   */
+  readonly ioBound?: boolean;
 }
 
 /** How a cacheable task is cached (docs/cache.md). */

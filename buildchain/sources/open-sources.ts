@@ -16,11 +16,13 @@ import {
   type MirrorSettings,
 } from '../config/mirrors.ts';
 import { TaskError } from '../engine/task.ts';
+import { isInside } from '../lib/fs/fence.ts';
 import type { RegistryEndpoint, Sources } from './types.ts';
 import { loadMirrorPlan } from './embedded/content.ts';
 import { createEmbeddedMirror, type EmbeddedMirror } from './embedded/embedded.ts';
 import { checkReachable } from './reachable.ts';
 import { imageKey } from './embedded/seed.ts';
+import { readStoredBlob } from './embedded/registry-storage.ts';
 import { standInFileSha256, webPathOf } from './embedded/web-paths.ts';
 
 function bin(config: BuildConfig, tool: string, fallback: string): string {
@@ -57,7 +59,7 @@ export function createEmbeddedSources(config: BuildConfig): Sources {
     async registry(upstreamHost) {
       // Each server starts on first use only (a build restoring everything starts none).
       const registry = await mirror.registry();
-      return { host: registry.address, pathPrefix: upstreamHost, insecure: true };
+      return { host: registry.address, pathPrefix: upstreamHost, insecure: true, plainHttp: true };
     },
     async imageDigest(image) {
       if (image.source === undefined) return undefined;
@@ -80,6 +82,15 @@ export function createEmbeddedSources(config: BuildConfig): Sources {
       return `http://${web.address}/${webPathOf(upstreamUrl, plan.repos)}`;
     },
     expectedSha256: (upstreamUrl) => Promise.resolve(standInFileSha256(upstreamUrl)),
+    // What the registry serves for a pinned digest: the bytes of its storage.
+    storedManifest: (_image, digest) =>
+      readStoredBlob(path.join(mirror.dirs.registry, 'data'), digest),
+    async servedFile(upstreamUrl) {
+      // What nginx serves from its root (`root` + the web path), nothing else.
+      const { plan } = await mirror.content();
+      const file = path.join(mirror.dirs.www, webPathOf(upstreamUrl, plan.repos));
+      return isInside(mirror.dirs.www, file) && !file.endsWith(path.sep) ? file : undefined;
+    },
     stop: () => mirror.stop(),
   };
 }

@@ -20,6 +20,11 @@ export interface RegistryEndpoint {
   readonly pathPrefix: string;
   /** Plain HTTP / no TLS verification. */
   readonly insecure: boolean;
+  /**
+   * Known to speak plain HTTP (the embedded mirror's own registry): clients go straight to
+   * `http://` instead of probing HTTPS first, as they do for an insecure host.
+   */
+  readonly plainHttp?: boolean;
   /** containers auth.json to read credentials from, if any. */
   readonly authFile?: string;
 }
@@ -48,6 +53,18 @@ export interface Sources {
    * Optional for stand-in implementations: call {@link expectedSha256} instead.
    */
   expectedSha256?(upstreamUrl: string, pinned: string): Promise<string>;
+  /**
+   * The local file holding what this source serves at `upstreamUrl`, when it serves plain
+   * files from this machine (the embedded mirror's web root): a reader needing only the
+   * content (a cache key's pins) reads it there, starting no server. Undefined otherwise.
+   */
+  servedFile?(upstreamUrl: string): Promise<string | undefined>;
+  /**
+   * The bytes of the manifest `digest` of `image` when this source holds them on this machine
+   * (the embedded mirror's registry storage): a pull reads them there, starting no server
+   * (the caller checks the digest). Undefined otherwise.
+   */
+  storedManifest?(image: ImageEntry, digest: string): Promise<Buffer | undefined>;
   /**
    * Directory holding the lock files for this kind of source (package resolution locks):
    * in the repository for upstream/site, under BUILD_ROOT for the embedded mirror (its

@@ -86,6 +86,23 @@ describe('the bundle: what the launcher runs', () => {
     expect(manifest.bundled).toBe(true);
   });
 
+  it('a vendored package (handlebars) runs from its vendor file, not from node_modules', async () => {
+    const bundle = bundleFiles(copy);
+    expect(bundle.has('vendor-handlebars.cjs')).toBe(true);
+    // The bundle names the vendor file; no entry loads the package from node_modules.
+    expect(bundle.get('static-registry.cjs')).toContain('./vendor-handlebars.cjs');
+    for (const [name, text] of bundle)
+      expect(text.includes('require("handlebars")'), name).toBe(false);
+    const r = await run(
+      process.execPath,
+      [path.join(copy, 'bin/static-container-registry.js'), '--only-constants'],
+      copy,
+      shellEnv(),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('location @registry_manifest_unknown');
+  });
+
   it("the line table maps each module's code to its TypeScript source (esbuild's own comments agree)", () => {
     const table = JSON.parse(
       readFileSync(path.join(copy, 'dist/bundle/sources.json'), 'utf8'),

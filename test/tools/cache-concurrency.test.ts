@@ -18,7 +18,7 @@ import { stopAll } from '../helpers/servers.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { createWorkspace, type Workspace } from '../helpers/workspace.ts';
 import type { JsonEvent } from '../helpers/ndjson.ts';
-import { startCacheRegistry, type CacheRegistry } from './cache-fixture.ts';
+import { dropInlineLayer, startCacheRegistry, type CacheRegistry } from './cache-fixture.ts';
 
 const missing = missingTools('docker-registry', 'htpasswd');
 
@@ -77,7 +77,7 @@ function maxOverlap(spans: readonly [number, number][]): number {
 
 interface EntryManifest {
   config: { digest: string; size: number; data?: string };
-  layers: { digest: string }[];
+  layers: { digest: string; data?: string }[];
   annotations?: Record<string, string>;
 }
 
@@ -146,7 +146,9 @@ describe.skipIf(missing.length > 0)('build cache: restores beside the workers', 
     const ra = await runCli(a, ['-n', '1', 'all'], { env: reg.env('ci/mixed', 'readwrite') });
     expect(ra.code, ra.stderr).toBe(0);
     // g2's layer: same size, other bytes (only the digest check can tell); g5's entry is gone.
+    // Both fetched as blobs (not inline, as larger layers are).
     const g2 = await layerOf('ci/mixed', 'g2');
+    await dropInlineLayer(reg.client('ci/mixed'), g2.tag);
     const file = reg.blobFile(g2.layer);
     writeFileSync(
       file,
@@ -156,6 +158,7 @@ describe.skipIf(missing.length > 0)('build cache: restores beside the workers', 
       ),
     );
     const g5 = await layerOf('ci/mixed', 'g5');
+    await dropInlineLayer(reg.client('ci/mixed'), g5.tag);
     rmSync(path.dirname(reg.blobFile(g5.layer)), { recursive: true });
 
     const b = await clone();
@@ -227,6 +230,58 @@ describe.skipIf(missing.length > 0)('build cache: restores beside the workers', 
     expect(runsOf(b, 'g2')).toBe(1);
     expect(b.read('_build/out/g1.txt')).toBe('1\nshared input\n');
     expect(b.read('_build/out/g2.txt')).toBe('2\nshared input\n');
+  });
+
+  it('a small layer travels inline: the entry restores with its layer blob gone (one request)', async () => {
+    const a = await clone();
+    expect((await runCli(a, ['g1'], { env: reg.env('ci/inline-layer', 'readwrite') })).code).toBe(
+      0,
+    );
+    const { doc, layer } = await layerOf('ci/inline-layer', 'g1');
+    const inline = doc.layers[0]?.data;
+    expect(inline).toBeDefined();
+    expect(sha256Digest(Buffer.from(inline ?? '', 'base64'))).toBe(layer);
+    // The blob is uploaded all the same (readers ignoring `data`).
+    expect(readFileSync(reg.blobFile(layer)).toString('base64')).toBe(inline);
+    rmSync(path.dirname(reg.blobFile(layer)), { recursive: true });
+
+    const b = await clone();
+    const rb = await runCli(b, ['g1'], { env: reg.env('ci/inline-layer', 'read') });
+    expect(rb.code, rb.stderr).toBe(0);
+    expect(outcome(rb.events, 'g1')).toEqual(['cached']);
+    expect(warningsOf(rb.events)).toEqual([]);
+    expect(runsOf(b, 'g1')).toBe(0);
+    expect(b.read('_build/out/g1.txt')).toBe('1\nshared input\n');
+  });
+
+  it('an inline layer not matching its digest is a corrupt entry: never unpacked, the task runs', async () => {
+    const a = await clone();
+    expect((await runCli(a, ['g1'], { env: reg.env('ci/inline-bad', 'readwrite') })).code).toBe(0);
+    const g1 = await layerOf('ci/inline-bad', 'g1');
+    const layers = g1.doc.layers;
+    const bytes = Buffer.from(layers[0]?.data ?? '', 'base64');
+    // Same size, other bytes.
+    const forged = Buffer.from(
+      bytes.toString('latin1').replace('shared input', 'FORGED INPUT'),
+      'latin1',
+    );
+    expect(forged.length).toBe(bytes.length);
+    if (layers[0] !== undefined) layers[0].data = forged.toString('base64');
+    await reg
+      .client('ci/inline-bad')
+      .putManifest(g1.tag, Buffer.from(JSON.stringify(g1.doc)), MEDIA_OCI_MANIFEST);
+
+    const b = await clone();
+    const rb = await runCli(b, ['g1'], { env: reg.env('ci/inline-bad', 'read') });
+    expect(rb.code, rb.stderr).toBe(0);
+    expect(outcome(rb.events, 'g1')).toEqual(['start']);
+    expect(warningsOf(rb.events)).toEqual([
+      expect.stringMatching(
+        /corrupt entry for g1, not used: the inline layer does not match its digest sha256:[a-f0-9]{64}$/,
+      ),
+    ]);
+    expect(runsOf(b, 'g1')).toBe(1);
+    expect(b.read('_build/out/g1.txt')).toBe('1\nshared input\n');
   });
 
   it('a ready cacheable task is looked up at once, while the only worker runs a long task', async () => {

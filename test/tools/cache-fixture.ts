@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BuildCache } from '../../buildchain/engine/cache/build-cache.ts';
+import { MEDIA_OCI_MANIFEST } from '../../buildchain/lib/oci/manifest.ts';
 import { OciRepositoryClient } from '../../buildchain/lib/oci/repository-client.ts';
 import { startTestRegistry } from '../helpers/servers.ts';
 import type { LoopbackServer } from '../../buildchain/sources/embedded/servers.ts';
@@ -95,6 +96,19 @@ export async function startCacheRegistry(dir: string): Promise<CacheRegistry> {
       return path.join(dataDir, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
     },
   };
+}
+
+/**
+ * Rewrites the manifest of `tag` without its layer's inline copy (`data`), as an entry whose
+ * layer is too large to travel inline (or of an older writer): a restore then fetches the
+ * layer blob, which a test may have damaged.
+ */
+export async function dropInlineLayer(client: OciRepositoryClient, tag: string): Promise<void> {
+  const m = await client.getManifest(tag, MEDIA_OCI_MANIFEST);
+  if (m === undefined) throw new Error(`no manifest ${tag}`);
+  const doc = JSON.parse(m.bytes.toString()) as { layers: { data?: string }[] };
+  for (const l of doc.layers) delete l.data;
+  await client.putManifest(tag, Buffer.from(JSON.stringify(doc)), MEDIA_OCI_MANIFEST);
 }
 
 /** Number of files under a directory (recursively; 0 when missing). */

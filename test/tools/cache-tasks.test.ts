@@ -14,7 +14,12 @@ import { stopAll } from '../helpers/servers.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { createWorkspace, type Workspace } from '../helpers/workspace.ts';
 import type { JsonEvent } from '../helpers/ndjson.ts';
-import { countFiles, startCacheRegistry, type CacheRegistry } from './cache-fixture.ts';
+import {
+  countFiles,
+  dropInlineLayer,
+  startCacheRegistry,
+  type CacheRegistry,
+} from './cache-fixture.ts';
 
 const missing = missingTools('docker-registry', 'htpasswd');
 
@@ -202,7 +207,8 @@ describe.skipIf(missing.length > 0)('build cache on a registry with basic auth',
     const layer = (JSON.parse(m?.bytes.toString() ?? '{}') as { layers: { digest: string }[] })
       .layers[0]?.digest;
     expect(layer).toBeDefined();
-    // Same size, other bytes: only the digest check can tell.
+    // Fetched as a blob (not inline): same size, other bytes: only the digest check can tell.
+    await dropInlineLayer(client, tag ?? '');
     const file = reg.blobFile(layer ?? '');
     const bytes = readFileSync(file);
     writeFileSync(
@@ -299,6 +305,7 @@ describe.skipIf(missing.length > 0)('build cache on a registry with basic auth',
     const layer = (JSON.parse(m?.bytes.toString() ?? '{}') as { layers: { digest: string }[] })
       .layers[0]?.digest;
     const { rmSync } = await import('node:fs');
+    await dropInlineLayer(client, tag ?? '');
     rmSync(path.dirname(reg.blobFile(layer ?? '')), { recursive: true });
 
     const b = await clone('missing layer\n');

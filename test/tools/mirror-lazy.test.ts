@@ -2,9 +2,10 @@
  * The embedded mirror starts each server on first use only (sources/embedded/embedded.ts): the
  * image digests come from the seed alone, an image pull starts the registry alone, a package
  * fetch starts nginx; a build whose consumers were all restored from the build cache starts
- * neither. Real docker-registry and nginx on 127.0.0.1.
+ * neither; a file the mirror serves is read from its web root (the download's cache key) with
+ * no server, the bytes nginx serves. Real docker-registry and nginx on 127.0.0.1.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -13,6 +14,8 @@ import {
   runningServerPids,
 } from '../../buildchain/sources/embedded/servers.ts';
 import { createSources, type Sources } from '../../buildchain/sources/sources.ts';
+import { readBody } from '../../buildchain/lib/http/body.ts';
+import { httpGet } from '../../buildchain/lib/http/get.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import {
@@ -53,6 +56,23 @@ describe.skipIf(missing.length > 0)('embedded mirror: servers started on first u
     expect(nginxConf()).toBe(false);
   }, 120_000);
 
+  const REPOMD = 'http://mirror.centos.org/centos/7/os/x86_64/repodata/repomd.xml';
+
+  it('a served file is read from the web root: no server starts', async () => {
+    const file = await sources.servedFile?.(REPOMD);
+    expect(file).toBeDefined();
+    expect(readFileSync(file ?? '', 'utf8')).toContain('<repomd');
+    // Never outside the web root.
+    const odd = await sources.servedFile?.(
+      'http://mirror.centos.org/centos/7/os/../../../../../etc/passwd',
+    );
+    const www = path.join(tmp.path, '_build/mirror/www') + path.sep;
+    expect(odd === undefined || odd.startsWith(www)).toBe(true);
+    expect(mine()).toEqual([]);
+    expect(sources.embedded?.started()).toEqual({ registry: false, web: false });
+    expect(nginxConf()).toBe(false);
+  });
+
   it('an image pull starts the registry alone; concurrent asks share one start', async () => {
     const [a, b] = await Promise.all([sources.registry('quay.io'), sources.registry('docker.io')]);
     expect(a.host).toBe(b.host);
@@ -66,6 +86,12 @@ describe.skipIf(missing.length > 0)('embedded mirror: servers started on first u
     const url = await sources.repoUrl('http://mirror.centos.org/centos/7/os/x86_64/');
     const host = new URL(url).host;
     expect(await isAddressOpen(host)).toBe(true);
+    // nginx serves the very bytes of the served file.
+    const res = await httpGet(await sources.repoUrl(REPOMD));
+    expect(res.status).toBe(200);
+    expect(await readBody(res.body)).toEqual(
+      readFileSync((await sources.servedFile?.(REPOMD)) ?? ''),
+    );
     expect(sources.embedded?.started()).toEqual({ registry: true, web: true });
     const groups = mine();
     expect(groups).toHaveLength(2);

@@ -13,8 +13,8 @@
  */
 import { setMaxListeners } from 'node:events';
 import { createReadStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { readFile, rm } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { Semaphore } from '../../lib/async/semaphore.ts';
 import { TaskError } from '../../lib/errors.ts';
 import { readBody } from '../../lib/http/body.ts';
@@ -50,6 +50,12 @@ const MAX_CONFIG_BYTES = 32 * 1024 * 1024;
  * (4 MiB for distribution).
  */
 export const MAX_INLINE_CONFIG_BYTES = 256 * 1024;
+/**
+ * Largest layer also written inline in the manifest (`data`): a restore of a small entry (a
+ * repo's metadata, an SRPM, a report) is then one request. The layer blob is uploaded all the
+ * same.
+ */
+export const MAX_INLINE_LAYER_BYTES = 256 * 1024;
 
 /** Listeners the build's abort signal may have before Node warns of a leak. */
 const MAX_SIGNAL_LISTENERS = 100;
@@ -251,7 +257,7 @@ export class BuildCache {
       // request for it; entries of older writers have it only as a blob.
       const cfgBytes =
         cfgDesc.data !== undefined
-          ? inlineData(cfgDesc)
+          ? inlineData(cfgDesc, 'config', MAX_CONFIG_BYTES)
           : await this.readSmallBlob(cfgDesc.digest, cfgDesc.size);
       let cfgDoc: unknown;
       try {
@@ -265,7 +271,11 @@ export class BuildCache {
         format: CACHE_FORMAT,
         outputs,
       });
-      body = await this.client.getBlob(layerDesc.digest);
+      // Inline (small entries, written so since format 2's third writer): no request for it.
+      body =
+        layerDesc.data !== undefined
+          ? Readable.from([inlineData(layerDesc, 'layer', MAX_INLINE_LAYER_BYTES)])
+          : await this.client.getBlob(layerDesc.digest);
       if (body === undefined) throw new CorruptEntryError(`layer ${layerDesc.digest} is missing`);
       // Streamed into the staging directory, digest checked on the way (no temp copy).
       const placed = await unpackArtifact({
@@ -358,6 +368,8 @@ export class BuildCache {
     const how = await this.client.putBlob(layerDigest, layerSize, () =>
       createReadStream(layerFile),
     );
+    const inlineLayer =
+      layerSize <= MAX_INLINE_LAYER_BYTES ? (await readFile(layerFile)).toString('base64') : '';
     const manifest = {
       schemaVersion: 2,
       mediaType: MEDIA_OCI_MANIFEST,
@@ -370,7 +382,14 @@ export class BuildCache {
         size: cfg.length,
         ...(cfg.length <= MAX_INLINE_CONFIG_BYTES ? { data: cfg.toString('base64') } : {}),
       },
-      layers: [{ mediaType: LAYER_TAR, digest: layerDigest, size: layerSize }],
+      layers: [
+        {
+          mediaType: LAYER_TAR,
+          digest: layerDigest,
+          size: layerSize,
+          ...(inlineLayer === '' ? {} : { data: inlineLayer }),
+        },
+      ],
       annotations: { [CREATED]: new Date().toISOString(), [TASK_ANNOTATION]: config.task },
     };
     await this.client.putManifest(
@@ -561,7 +580,7 @@ interface Descriptor {
 
 interface ParsedArtifactManifest {
   readonly config: Descriptor;
-  readonly layers: readonly { mediaType: string; digest: string; size: number }[];
+  readonly layers: readonly Descriptor[];
   readonly annotations: Readonly<Record<string, string>>;
 }
 
@@ -590,15 +609,15 @@ function descriptorOf(v: unknown): Descriptor {
 }
 
 /** The inline content of a descriptor, checked against its size and digest (pure). */
-function inlineData(d: Descriptor): Buffer {
+function inlineData(d: Descriptor, what: 'config' | 'layer', max: number): Buffer {
   const bytes = Buffer.from(d.data ?? '', 'base64');
   if (
     bytes.length !== d.size ||
-    bytes.length > MAX_CONFIG_BYTES ||
+    bytes.length > max ||
     bytes.toString('base64') !== d.data ||
     sha256Digest(bytes) !== d.digest
   )
-    throw new CorruptEntryError(`the inline config does not match its digest ${d.digest}`);
+    throw new CorruptEntryError(`the inline ${what} does not match its digest ${d.digest}`);
   return bytes;
 }
 

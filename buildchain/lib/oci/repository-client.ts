@@ -49,6 +49,13 @@ export class OciRepositoryClient {
   private auth: string | undefined;
   private scheme: 'https' | 'http' | undefined;
   private creds: Promise<string | undefined> | undefined;
+  /**
+   * The first request, while it runs: it finds the scheme (an insecure host) and answers the
+   * auth challenge. Requests made meanwhile wait for it, then go out knowing both, instead of
+   * each probing HTTPS and meeting the challenge on its own (a build starts a dozen at once).
+   */
+  private opening: Promise<unknown> | undefined;
+  private opened = false;
 
   constructor(opts: OciRepositoryOptions) {
     this.o = opts;
@@ -219,6 +226,27 @@ export class OciRepositoryClient {
     suffix: string,
     o: { what: string; headers?: Record<string, string>; body?: Buffer; follow?: boolean },
   ): Promise<HttpResponse> {
+    if (this.opened) return this.callOnce(method, suffix, o);
+    if (this.opening !== undefined) {
+      // Its outcome is its caller's: this request goes out on its own either way.
+      await this.opening.catch(() => undefined);
+      return this.callOnce(method, suffix, o);
+    }
+    const first = this.callOnce(method, suffix, o);
+    this.opening = first;
+    try {
+      return await first;
+    } finally {
+      this.opened = true;
+      this.opening = undefined;
+    }
+  }
+
+  private async callOnce(
+    method: string,
+    suffix: string,
+    o: { what: string; headers?: Record<string, string>; body?: Buffer; follow?: boolean },
+  ): Promise<HttpResponse> {
     const pathname = `/v2/${this.repository}/${suffix}`;
     const headers = { ...o.headers };
     let res = await this.request(method, pathname, headers, o.body, o.follow);
@@ -281,6 +309,8 @@ export class OciRepositoryClient {
         body,
         follow,
       );
+    if ((method === 'GET' || method === 'HEAD') && body === undefined)
+      return this.probeBoth(method, pathname, h, follow);
     try {
       const res = await this.send(
         method,
@@ -297,6 +327,43 @@ export class OciRepositoryClient {
       this.scheme = 'http';
       return this.send(method, new URL(`http://${this.host}${pathname}`), h, body, follow);
     }
+  }
+
+  /**
+   * The first read of an insecure host: HTTPS without checks preferred, plain HTTP otherwise
+   * (as containers tools do), both asked at once (a read has no side effect): the answer over
+   * HTTP does not wait for the HTTPS attempt to fail first. The unused answer is discarded.
+   */
+  private async probeBoth(
+    method: string,
+    pathname: string,
+    headers: Record<string, string>,
+    follow?: boolean,
+  ): Promise<HttpResponse> {
+    const attempt = (scheme: 'https' | 'http') =>
+      this.send(
+        method,
+        new URL(`${scheme}://${this.host}${pathname}`),
+        headers,
+        undefined,
+        follow,
+      ).then(
+        (res) => ({ res }),
+        (err: unknown) => ({ err }),
+      );
+    const plain = attempt('http');
+    const tls = await attempt('https');
+    if ('res' in tls) {
+      this.scheme = 'https';
+      void plain.then((p) => {
+        if ('res' in p) p.res.body.destroy();
+      });
+      return tls.res;
+    }
+    const p = await plain;
+    if ('err' in p) throw p.err;
+    this.scheme = 'http';
+    return p.res;
   }
 
   private async send(

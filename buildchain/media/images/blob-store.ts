@@ -7,7 +7,7 @@
  * and in readwrite mode what came from the upstream is uploaded to it (in the background).
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream, mkdirSync, statSync } from 'node:fs';
+import { createWriteStream, mkdirSync, statSync, type Stats } from 'node:fs';
 import { copyFile, link, mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -32,6 +32,14 @@ export interface BlobStoreStats {
 
 export { Semaphore };
 
+/**
+ * Where a blob fetched from the upstream came from (the build cache mounts it from there when
+ * on the same registry), or a function giving it once the fetch happened.
+ */
+export type BlobSource =
+  | { host: string; repository: string }
+  | (() => { host: string; repository: string } | undefined);
+
 const TRANSIENT = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ERR_STREAM_PREMATURE_CLOSE']);
 
 /** Blobs up to this size (known from the manifest) are received in memory, then written. */
@@ -49,10 +57,35 @@ export class BlobStore {
   };
   private readonly inflight = new Map<string, Promise<string>>();
   private readonly limiter: Semaphore;
+  /**
+   * The blobs this process checked every byte of (fetched, or adopted), by `dev:ino`: their
+   * size, mtime and hex digest as the store wrote them (see {@link verifiedDigest}).
+   */
+  private readonly verified = new Map<string, { size: number; mtimeMs: number; hex: string }>();
 
   constructor(dir: string, concurrency = 4) {
     this.dir = path.resolve(dir);
     this.limiter = new Semaphore(Math.max(1, concurrency));
+  }
+
+  /**
+   * The hex sha256 of the file whose stat is `st` when it is a blob this store checked in this
+   * process (same inode, size and mtime as it wrote it), else undefined. images:dedup groups
+   * such files by it without reading them (and reads them before linking anything).
+   */
+  verifiedDigest(st: Stats): string | undefined {
+    const v = this.verified.get(`${st.dev}:${st.ino}`);
+    return v !== undefined && v.size === st.size && v.mtimeMs === st.mtimeMs ? v.hex : undefined;
+  }
+
+  private recordVerified(file: string, digest: string): void {
+    const st = statSync(file, { throwIfNoEntry: false });
+    if (st === undefined || !st.isFile()) return;
+    this.verified.set(`${st.dev}:${st.ino}`, {
+      size: st.size,
+      mtimeMs: st.mtimeMs,
+      hex: digest.slice('sha256:'.length),
+    });
   }
 
   /** Absolute path of a blob (whether present or not). */
@@ -75,7 +108,7 @@ export class BlobStore {
     size: number | undefined,
     open: () => Promise<Readable>,
     what: string,
-    from?: { host: string; repository: string },
+    from?: BlobSource,
   ): Promise<string> {
     const running = this.inflight.get(digest);
     if (running !== undefined) return running;
@@ -89,7 +122,7 @@ export class BlobStore {
     size: number | undefined,
     open: () => Promise<Readable>,
     what: string,
-    from?: { host: string; repository: string },
+    from?: BlobSource,
   ): Promise<string> {
     const final = this.pathOf(digest);
     const st = statSync(final, { throwIfNoEntry: false });
@@ -107,7 +140,8 @@ export class BlobStore {
           if (cache !== undefined) {
             const bytes = size ?? (await stat(final)).size;
             cache.blobFromUpstream(bytes);
-            if (cache.writable) cache.queueBlobUpload(digest, bytes, final, from);
+            if (cache.writable)
+              cache.queueBlobUpload(digest, bytes, final, typeof from === 'function' ? from() : from);
           }
           return final;
         } catch (err) {
@@ -173,6 +207,7 @@ export class BlobStore {
       const actual = `sha256:${hash.digest('hex')}`;
       if (actual !== digest || n !== size) throw mismatch(actual);
       await writeFileAtomic(final, Buffer.concat(chunks, n), { mode: 0o644 });
+      this.recordVerified(final, digest);
       if (fromCache) stats.blobsFromCache++;
       else stats.blobsFetched++;
       return;
@@ -195,6 +230,7 @@ export class BlobStore {
       const actual = `sha256:${hash.digest('hex')}`;
       if (actual !== digest || (size !== undefined && n !== size)) throw mismatch(actual);
     }, { mode: 0o644 });
+    this.recordVerified(final, digest);
     if (fromCache) stats.blobsFromCache++;
     else stats.blobsFetched++;
   }
@@ -219,6 +255,7 @@ export class BlobStore {
           await copyFile(file, tmp);
         });
       });
+      this.recordVerified(final, actual);
       await rm(file, { force: true });
     }
     return final;

@@ -55,6 +55,16 @@ async function writeLink(file: string, digest: string): Promise<void> {
   await writeFileAtomic(file, digest, { mkdir: true });
 }
 
+/**
+ * The bytes the registry stores under `digest` (a manifest or a blob) in the storage root, or
+ * undefined when absent. The caller checks them against the digest.
+ */
+export async function readStoredBlob(root: string, digest: string): Promise<Buffer | undefined> {
+  if (!/^sha256:[a-f0-9]{64}$/.test(digest)) return undefined;
+  const hex = hexOf(digest);
+  return readFile(v2(root, 'blobs', 'sha256', hex.slice(0, 2), hex, 'data')).catch(() => undefined);
+}
+
 /** Repository name in the mirror registry: `<upstream-host>/<repository>`. */
 export function mirrorRepositoryName(registry: string, repository: string): string {
   return `${registry}/${repository}`;

@@ -188,6 +188,11 @@ async function startProcessServer(opts: ProcessServerOptions): Promise<LoopbackS
     if (stopped || pid === undefined) return;
     stopped = true;
     killGroup(pid, 'SIGTERM');
+    // The leader (the watchdog) ends when the server does: its exit comes first, then one
+    // scan of /proc usually finds the group gone (each scan reads every process's stat).
+    let first: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise<void>((r) => (first = setTimeout(r, 3000)))]);
+    clearTimeout(first);
     // Wait for the whole group (watchdog, server, workers), not just the leader: the port is
     // free only when the server itself is gone.
     if (!(await waitFor(() => Promise.resolve(!isGroupAlive(pid)), 3000))) {

@@ -1,14 +1,19 @@
 /**
  * Native dedup pass (successor of `hardlink -c`): files with equal contents under the given
  * directories become hard links of one inode. Files already sharing an inode are not read;
- * others are grouped by size first, then by sha256. {@link inodeSnapshot} records the result,
- * so that a producer re-creating files (new inodes) makes the pass run again.
+ * others are grouped by size first, then by sha256. A file that is a blob the store verified
+ * in this build (`claimed`: its inode is the store's file of that digest) is grouped by that
+ * digest unread; it is read only when another file claims or has the same digest, before
+ * anything is linked to or from it: a claim alone never links anything (a tampered blob is
+ * hashed and left out). {@link inodeSnapshot} records the result, so that a producer
+ * re-creating files (new inodes) makes the pass run again.
  */
-import { statSync } from 'node:fs';
-import { link, rename, rm, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync, type Stats } from 'node:fs';
+import { link, rename, rm } from 'node:fs/promises';
 import { tempPathFor } from '../../lib/fs/atomic-write.ts';
 import { sha256File } from '../../lib/fs/hash.ts';
-import { walkTree, walkTreeSync } from '../../lib/fs/walk.ts';
+import { walkTreeSync } from '../../lib/fs/walk.ts';
 
 /** What {@link dedupTree} did. */
 export interface DedupResult {
@@ -17,46 +22,89 @@ export interface DedupResult {
   readonly linked: number;
   /** Bytes no longer stored twice. */
   readonly savedBytes: number;
+  /** Files read to hash them (claimed digests spare the others). */
+  readonly hashed: number;
+}
+
+/** Options of {@link dedupTree}. */
+export interface DedupOptions {
+  /**
+   * The hex sha256 a file is known by without reading it (the blob store's verified blobs,
+   * by inode), or undefined. Only groups files: a file is read before it is linked.
+   */
+  readonly claimed?: (st: Stats) => string | undefined;
 }
 
 interface FileInfo {
   readonly path: string;
   readonly size: number;
   readonly inode: string;
+  readonly claim: string | undefined;
 }
 
-/** Non-empty regular files under `dir` (sorted walk, so the kept copy of equal files is stable). */
-async function walk(dir: string, out: FileInfo[]): Promise<void> {
-  for (const e of await walkTree(dir, { missingOk: true })) {
+/** Files up to this size are hashed with one synchronous read (no thread-pool round trips). */
+const SMALL_FILE = 1024 * 1024;
+
+/**
+ * Non-empty regular files under `dir` (sorted walk, so the kept copy of equal files is
+ * stable). Synchronous, as {@link inodeSnapshot}: a layout's few files stat faster in a row.
+ */
+function walk(dir: string, out: FileInfo[], claimed: DedupOptions['claimed']): void {
+  for (const e of walkTreeSync(dir, { missingOk: true })) {
     if (e.kind !== 'file') continue;
-    const st = await stat(e.path);
-    if (st.size > 0) out.push({ path: e.path, size: st.size, inode: `${st.dev}:${st.ino}` });
+    const st = statSync(e.path);
+    if (st.size > 0)
+      out.push({ path: e.path, size: st.size, inode: `${st.dev}:${st.ino}`, claim: claimed?.(st) });
   }
 }
 
+async function sha256Of(f: FileInfo): Promise<string> {
+  if (f.size <= SMALL_FILE) return createHash('sha256').update(readFileSync(f.path)).digest('hex');
+  return sha256File(f.path);
+}
+
 /** Links duplicate files under `dirs` (same filesystem); idempotent. */
-export async function dedupTree(dirs: readonly string[]): Promise<DedupResult> {
+export async function dedupTree(dirs: readonly string[], opts: DedupOptions = {}): Promise<DedupResult> {
   const files: FileInfo[] = [];
-  for (const d of dirs) await walk(d, files);
+  for (const d of dirs) walk(d, files, opts.claimed);
   const bySize = new Map<number, FileInfo[]>();
   for (const f of files) bySize.set(f.size, [...(bySize.get(f.size) ?? []), f]);
   let linked = 0;
   let savedBytes = 0;
+  let hashed = 0;
+  const read = (f: FileInfo): Promise<string> => {
+    hashed++;
+    return sha256Of(f);
+  };
   for (const group of bySize.values()) {
     const inodes = new Map<string, FileInfo[]>();
     for (const f of group) inodes.set(f.inode, [...(inodes.get(f.inode) ?? []), f]);
     if (inodes.size < 2) continue;
-    const keeper = new Map<string, FileInfo>();
+    // Per inode: its digest, read (checked) or only claimed.
+    const entries: { same: FileInfo[]; first: FileInfo; digest: string; checked: boolean }[] = [];
     for (const same of inodes.values()) {
       const first = same[0];
       if (first === undefined) continue;
-      const digest = await sha256File(first.path);
-      const keep = keeper.get(digest);
+      const checked = first.claim === undefined;
+      entries.push({ same, first, digest: first.claim ?? (await read(first)), checked });
+    }
+    const count = new Map<string, number>();
+    for (const e of entries) count.set(e.digest, (count.get(e.digest) ?? 0) + 1);
+    // A claimed digest that another file shares: read before linking anything to or from it.
+    for (const e of entries) {
+      if (e.checked || (count.get(e.digest) ?? 0) < 2) continue;
+      e.digest = await read(e.first);
+      e.checked = true;
+    }
+    const keeper = new Map<string, FileInfo>();
+    for (const e of entries) {
+      if (!e.checked) continue;
+      const keep = keeper.get(e.digest);
       if (keep === undefined) {
-        keeper.set(digest, first);
+        keeper.set(e.digest, e.first);
         continue;
       }
-      for (const f of same) {
+      for (const f of e.same) {
         const tmp = tempPathFor(f.path);
         await link(keep.path, tmp);
         await rename(tmp, f.path).catch(async (err: unknown) => {
@@ -65,10 +113,10 @@ export async function dedupTree(dirs: readonly string[]): Promise<DedupResult> {
         });
         linked++;
       }
-      savedBytes += first.size;
+      savedBytes += e.first.size;
     }
   }
-  return { files: files.length, linked, savedBytes };
+  return { files: files.length, linked, savedBytes, hashed };
 }
 
 /**
@@ -79,12 +127,7 @@ export async function dedupTree(dirs: readonly string[]): Promise<DedupResult> {
  */
 export function inodeSnapshot(dirs: readonly string[]): Record<string, string> {
   const files: FileInfo[] = [];
-  for (const d of dirs)
-    for (const e of walkTreeSync(d, { missingOk: true })) {
-      if (e.kind !== 'file') continue;
-      const st = statSync(e.path);
-      if (st.size > 0) files.push({ path: e.path, size: st.size, inode: `${st.dev}:${st.ino}` });
-    }
+  for (const d of dirs) walk(d, files, undefined);
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return Object.fromEntries(files.map((f) => [f.path, f.inode]));
 }

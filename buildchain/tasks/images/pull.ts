@@ -8,9 +8,24 @@ import { materialiseLayout } from '../../media/images/layout.ts';
 import { parseManifest, selectPlatform, sha256Digest, type Descriptor, type ParsedManifest } from '../../lib/oci/manifest.ts';
 import type { RegistryClient } from './registry-client.ts';
 
+/**
+ * What a pull needs of a registry client: a {@link RegistryClient}, or one standing for it that
+ * reaches the registry on first use (`blobSource` undefined until then).
+ */
+export interface PullClient {
+  getManifest: RegistryClient['getManifest'];
+  getBlob: RegistryClient['getBlob'];
+  blobSource(repository: string): { host: string; repository: string } | undefined;
+}
+
 /** Options for {@link pullImage}. */
 export interface PullImageOptions {
-  readonly client: RegistryClient;
+  readonly client: PullClient;
+  /**
+   * The bytes of a manifest by digest when held locally (the embedded mirror's storage): no
+   * request then. Checked against the digest like a fetched one.
+   */
+  readonly storedManifest?: (digest: string) => Promise<Buffer | undefined>;
   /** Repository on the upstream registry (the mirror prefix is applied by the client). */
   readonly repository: string;
   /** `sha256:...` (verified) or a tag (only for unpinned images). */
@@ -44,13 +59,23 @@ interface FetchedManifest {
 }
 
 async function fetchManifest(opts: PullImageOptions, reference: string): Promise<FetchedManifest> {
-  const { bytes, contentType } = await opts.client.getManifest(opts.repository, reference);
+  const stored = reference.startsWith('sha256:') ? await opts.storedManifest?.(reference) : undefined;
+  // A stored manifest has no Content-Type: its own mediaType field names it.
+  const { bytes, contentType } =
+    stored !== undefined ? { bytes: stored, contentType: '' } : await opts.client.getManifest(opts.repository, reference);
   const digest = sha256Digest(bytes);
   if (reference.startsWith('sha256:') && digest !== reference) {
     throw new TaskError(
       'digest-mismatch',
-      `${opts.what}: manifest digest mismatch: expected ${reference}, registry served ${digest}`,
-      { hint: 'the registry or mirror serves different content for this digest; check REGISTRY_MIRRORS' },
+      stored !== undefined
+        ? `${opts.what}: manifest digest mismatch: expected ${reference}, the mirror's storage holds ${digest}`
+        : `${opts.what}: manifest digest mismatch: expected ${reference}, registry served ${digest}`,
+      {
+        hint:
+          stored !== undefined
+            ? "the embedded mirror's stored content is damaged: `./doit.sh clean mirror:seed` removes it, the next build seeds it again"
+            : 'the registry or mirror serves different content for this digest; check REGISTRY_MIRRORS',
+      },
     );
   }
   let parsed: ParsedManifest;
@@ -96,7 +121,7 @@ export async function pullImage(opts: PullImageOptions): Promise<PullImageResult
   }
   let ready = 0;
   // Named so that a build cache on the same registry mounts these blobs instead of uploading.
-  const source = opts.client.blobSource(opts.repository);
+  const source = (): { host: string; repository: string } | undefined => opts.client.blobSource(opts.repository);
   // Every download settles before a failure is reported: none is left writing a temp file
   // behind a failed task.
   const settled = await Promise.allSettled(

@@ -19,6 +19,8 @@ import { findCredentials, type HelperRunner } from './registry-auth.ts';
 
 /** Scheme chosen per insecure host after the first probe (HTTPS without verification, or HTTP). */
 const schemeCache = new Map<string, 'https' | 'http'>();
+/** The probe of an insecure host while it runs: requests made meanwhile wait for its answer. */
+const probing = new Map<string, Promise<unknown>>();
 
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EPROXY']);
 
@@ -208,8 +210,22 @@ export class RegistryClient {
   private async request(pathname: string, headers: Record<string, string>): Promise<HttpResponse> {
     const host = this.apiHost;
     if (!this.endpoint.insecure) return this.send(new URL(`https://${host}${pathname}`), headers);
+    if (this.endpoint.plainHttp === true) return this.send(new URL(`http://${host}${pathname}`), headers);
+    const running = probing.get(host);
+    if (running !== undefined) await running.catch(() => undefined);
     const known = schemeCache.get(host);
     if (known !== undefined) return this.send(new URL(`${known}://${host}${pathname}`), headers);
+    const probe = this.probe(host, pathname, headers);
+    probing.set(host, probe);
+    try {
+      return await probe;
+    } finally {
+      if (probing.get(host) === probe) probing.delete(host);
+    }
+  }
+
+  /** HTTPS without verification, else plain HTTP: the first request to an insecure host. */
+  private async probe(host: string, pathname: string, headers: Record<string, string>): Promise<HttpResponse> {
     try {
       const res = await this.send(new URL(`https://${host}${pathname}`), headers);
       schemeCache.set(host, 'https');

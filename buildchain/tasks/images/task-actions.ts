@@ -12,7 +12,7 @@ import { contextExec } from '../../engine/exec/run-command.ts';
 import { buildInputsDigest, buildLocalImage, writeStandInContext } from './build.ts';
 import type { ImageBuilder } from './builder-args.ts';
 import { builderEnv } from './builder-env.ts';
-import { pullImage } from './pull.ts';
+import { pullImage, type PullClient } from './pull.ts';
 import { RegistryClient } from './registry-client.ts';
 import type { ImagesPaths } from './paths.ts';
 
@@ -58,14 +58,24 @@ export async function pullImageAction(ctx: ActionContext, o: PullActionOptions):
       hint: 'run `npm run build images:lock` to record it in images/images.yaml, or set ALLOW_UNPINNED_IMAGES=true (not for releases)',
     });
   }
-  const endpoint = await o.sources.registry(src.registry);
-  const client = new RegistryClient({ endpoint, signal: ctx.signal });
+  // The registry is reached (and the embedded mirror's started) only when something must be
+  // fetched from it: a manifest not stored locally, a blob the cache does not hold.
+  let real: RegistryClient | undefined;
+  let opening: Promise<RegistryClient> | undefined;
+  const open = (): Promise<RegistryClient> =>
+    (opening ??= o.sources.registry(src.registry).then((endpoint) => (real = new RegistryClient({ endpoint, signal: ctx.signal }))));
+  const client: PullClient = {
+    getManifest: async (repository, reference) => (await open()).getManifest(repository, reference),
+    getBlob: async (repository, digest) => (await open()).getBlob(repository, digest),
+    blobSource: (repository) => real?.blobSource(repository),
+  };
   const dest = layoutDir(config, o.paths, entry);
   const before = o.store.stats.bytesFetched;
   const r = await pullImage({
     client,
     repository: src.repository,
     reference: digest ?? entry.version,
+    ...(o.sources.storedManifest === undefined ? {} : { storedManifest: (d: string) => o.sources.storedManifest?.(entry, d) ?? Promise.resolve(undefined) }),
     platforms: entry.platforms,
     store: o.store,
     dest,

@@ -143,6 +143,8 @@ export function createImagesTasks(config: BuildConfig, sources: Sources, options
       title: `PULL IMG ${entry.name}:${entry.version}`,
       ...common,
       taskDeps: embedded ? ['mirror:seed'] : [],
+      // Network and disk: with the build cache on it runs beside the workers (engine/task.ts).
+      ioBound: true,
       tools: entry.ship === 'archive' ? ['skopeo'] : [],
       envKeys: ['SOURCES', 'REGISTRY_MIRRORS', 'INSECURE_REGISTRIES', 'REGISTRY_AUTH_FILE', 'ALLOW_UNPINNED_IMAGES'],
       actions: [
@@ -193,8 +195,9 @@ export function createImagesTasks(config: BuildConfig, sources: Sources, options
       targetCheck: dedupTargetCheck(paths.imagesDir),
       actions: [
         fn(`images-dedup ${JSON.stringify(keep)}`, async (ctx: ActionContext) => {
-          const r = await dedupTree([paths.imagesDir]);
-          ctx.log(`dedup: ${r.files} files, ${r.linked} linked, ${r.savedBytes} bytes saved`);
+          const blobs = store();
+          const r = await dedupTree([paths.imagesDir], { claimed: (st) => blobs.verifiedDigest(st) });
+          ctx.log(`dedup: ${r.files} files (${r.hashed} read), ${r.linked} linked, ${r.savedBytes} bytes saved`);
         }),
       ],
     },

@@ -401,8 +401,14 @@ export async function downloadPackages(o: DownloadOptions): Promise<DownloadResu
  * in (mirrors differ between machines; the content is what counts).
  */
 export async function downloadPins(
-  o: Pick<DownloadOptions, 'list' | 'lockFile' | 'localRequirements' | 'resolveUrl'>,
+  o: Pick<DownloadOptions, 'list' | 'lockFile' | 'localRequirements' | 'resolveUrl'> & {
+    /** The bytes served at an upstream URL when readable without a request (the embedded mirror). */
+    readonly readServed?: (upstreamUrl: string) => Promise<Buffer | undefined>;
+  },
 ): Promise<unknown> {
+  // `url()` gives the URL to fetch when the bytes cannot be read locally.
+  const read = async (upstreamUrl: string, url: () => Promise<string>, what: string) =>
+    (await o.readServed?.(upstreamUrl)) ?? readUrl(await url(), what);
   const lock = await readLock(o.lockFile, o.list.osFamily);
   if (lock !== undefined && lock.request === requestDigest(o.list, localRequireStrings(o)))
     return { lock: digestOf(Buffer.from(serializeLock(lock))) };
@@ -413,15 +419,16 @@ export async function downloadPins(
     o.list.repos.map(async (r) => ({
       name: r.name,
       repomd: digestOf(
-        await readUrl(
-          joinUrl(await o.resolveUrl(r.baseUrl), 'repodata/repomd.xml'),
+        await read(
+          joinUrl(r.baseUrl, 'repodata/repomd.xml'),
+          async () => joinUrl(await o.resolveUrl(r.baseUrl), 'repodata/repomd.xml'),
           `package repo '${r.name}'`,
         ),
       ),
       keys: await Promise.all(
         r.gpgKeys.map(async (url) => ({
           url,
-          sha256: digestOf(await readUrl(await o.resolveUrl(url), `GPG key of repo '${r.name}'`)),
+          sha256: digestOf(await read(url, () => o.resolveUrl(url), `GPG key of repo '${r.name}'`)),
         })),
       ),
     })),

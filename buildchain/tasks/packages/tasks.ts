@@ -307,6 +307,11 @@ function downloadTask(
           ...opts,
           localRequirements: await local(),
           resolveUrl: (u) => sources.repoUrl(u),
+          // The embedded mirror's files are read from its web root: no nginx for a key.
+          readServed: async (u) => {
+            const file = await sources.servedFile?.(u);
+            return file === undefined ? undefined : readFile(file).catch(() => undefined);
+          },
         }),
     },
     uptodate: [

@@ -23,11 +23,12 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startRegistry } from '../buildchain/sources/embedded/servers.ts';
+import { copyRepository } from '../test/helpers/workspace.ts';
 import { childrenCpuS } from './lib/cpu.ts';
 
 const REPO = path.resolve(import.meta.dirname, '..');
@@ -38,20 +39,12 @@ function option(args: readonly string[], name: string, fallback: string): string
   return i >= 0 ? (args[i + 1] ?? fallback) : fallback;
 }
 
-/** A fresh copy of the working tree (no .git, _build or node_modules) at `dir`. */
+/**
+ * A fresh-clone-like copy of the working tree (no .git, _build or .env; node_modules linked) at
+ * `dir`, dist/ compiled.
+ */
 async function freshCopy(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  execFileSync(
-    'sh',
-    [
-      '-c',
-      'tar --exclude=./node_modules --exclude=./_build --exclude=./.git --exclude=./.env -cf - . | tar -xf - -C "$1"',
-      'sh',
-      dir,
-    ],
-    { cwd: REPO },
-  );
-  await symlink(path.join(REPO, 'node_modules'), path.join(dir, 'node_modules'));
+  await copyRepository(dir);
   // dist/ compiled before the clock, as `npm ci` (prepare) does on a fresh clone.
   await execp(process.execPath, ['bin/compile-dist.mjs'], { cwd: dir });
 }

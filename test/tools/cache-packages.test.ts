@@ -6,21 +6,22 @@
  * downloaded repos' metadata and the closure check are restored too: the RPMs come from the
  * cache once and are hard-linked into the repos, never fetched from the upstream again.
  */
-import { chmod, copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { walkTree } from '../../buildchain/lib/fs/walk.ts';
 import { missingTools } from '../helpers/require-tool.ts';
-import { runCliHere, shellEnv } from '../helpers/run-cli.ts';
 import { startTestNginx, stopAll } from '../helpers/servers.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import type { JsonEvent } from '../helpers/ndjson.ts';
 import { startCacheRegistry, type CacheRegistry } from './cache-fixture.ts';
-import { buildTestRpm, makeRepo } from './packages-fixtures.ts';
-
-const REPO = path.resolve(import.meta.dirname, '../..');
-const MODULE = path.join(import.meta.dirname, 'packages-tasks-module.ts');
+import {
+  buildTestRpm,
+  makeRepo,
+  packagingWorkspace,
+  runPackagingCli,
+} from './packages-fixtures.ts';
 
 /** The spec; with `remote`, a second source fetched from that URL (pinned in sources.yaml). */
 const spec = (remote?: string): string => `Name: hello-cached
@@ -64,26 +65,16 @@ async function workspace(
   dir: string,
   upstream?: { url: string; extraSha256: string },
 ): Promise<string> {
-  const specDir = path.join(dir, 'packages-specs', 'hello-cached');
-  await mkdir(specDir, { recursive: true });
-  await copyFile(path.join(REPO, '.env.example'), path.join(dir, '.env.example'));
-  await writeFile(path.join(dir, 'VERSION'), 'VERSION_MAJOR=2\nVERSION_MINOR=4\n');
-  await writeFile(
-    path.join(dir, 'packages-specs', 'redhat-7.yaml'),
+  await packagingWorkspace(
+    dir,
     upstream === undefined
-      ? 'osFamily: redhat-7\nreleasever: "7"\ndistTag: el7\nrepos: []\npackages:\n  - { name: hello-cached, built: true }\n'
-      : [
-          'osFamily: redhat-7',
-          'releasever: "7"',
-          'distTag: el7',
-          'repos:',
-          `  - { name: main, baseUrl: "${upstream.url}/main/", gpgKeys: [] }`,
-          'packages:',
-          '  - { name: hello-cached, built: true }',
-          '  - { name: hello-app, repo: main }',
-          '',
-        ].join('\n'),
+      ? { packages: [{ name: 'hello-cached' }] }
+      : {
+          repos: { main: `${upstream.url}/main/` },
+          packages: [{ name: 'hello-cached' }, { name: 'hello-app', repo: 'main' }],
+        },
   );
+  const specDir = path.join(dir, 'packages-specs', 'hello-cached');
   const remote = upstream === undefined ? undefined : `${upstream.url}/files/extra.txt`;
   await writeFile(path.join(specDir, 'hello-cached.spec'), spec(remote));
   await writeFile(path.join(specDir, 'hello.txt'), 'cached source\n');
@@ -100,13 +91,7 @@ async function build(
   mode: 'read' | 'readwrite',
   target = 'packaging:repo:metalk8s-scality-el7',
 ): Promise<JsonEvent[]> {
-  const r = await runCliHere(ws, ['--tasks-module', MODULE, target], {
-    env: shellEnv({
-      ...reg.env('ci/packages', mode),
-      SOURCES: 'upstream',
-      SOURCE_DATE_EPOCH: '1700000000',
-    }),
-  });
+  const r = await runPackagingCli(ws, [target], { env: reg.env('ci/packages', mode) });
   expect(r.code, r.stderr + r.stdout).toBe(0);
   return r.events;
 }

@@ -112,21 +112,23 @@ export const PACKAGING_TASKS_MODULE = path.join(import.meta.dirname, 'packages-t
 /**
  * The build CLI's main, in this process, in the {@link packagingWorkspace} `ws` with the
  * packaging tasks alone, SOURCES=upstream and SOURCE_DATE_EPOCH=1700000000 (PATH and HOME
- * as this process has them); `console`: the console reporter instead of JSON events.
+ * as this process has them); `console`: the console reporter instead of JSON events; `env`:
+ * more settings (e.g. the build cache's).
  */
 export function runPackagingCli(
   ws: string,
   args: readonly string[],
-  opts: { readonly console?: boolean } = {},
+  opts: { readonly console?: boolean; readonly env?: Record<string, string> } = {},
 ): Promise<CliResult> {
   return runCliHere(ws, ['--tasks-module', PACKAGING_TASKS_MODULE, ...args], {
+    ...opts,
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '/root',
       SOURCES: 'upstream',
       SOURCE_DATE_EPOCH: '1700000000',
+      ...opts.env,
     },
-    ...opts,
   });
 }
 

@@ -22,10 +22,11 @@ import { loadImageList } from '../../buildchain/config/images.ts';
 import { layoutProblem } from '../../buildchain/tasks/images/layout-check.ts';
 import { parseManifest } from '../../buildchain/lib/oci/manifest.ts';
 import { createSources, type Sources } from '../../buildchain/sources/sources.ts';
+import { testConfig } from '../helpers/config.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { runCliHere, shellEnv } from '../helpers/run-cli.ts';
-import { fixtureConfig, MIRROR_TOOLS } from './mirror-fixture.ts';
+import { MIRROR_TOOLS } from './mirror-fixture.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 
@@ -145,7 +146,7 @@ describe.skipIf(missingTools('skopeo', 'buildah', ...MIRROR_TOOLS).length > 0)(
       expect(await processesMentioning(ws)).toEqual([]);
 
       const entries = await loadImageList(ws);
-      const sources: Sources = createSources(fixtureConfig(ws, 'embedded'));
+      const sources: Sources = createSources(testConfig(ws, {}, 'embedded'));
       try {
         const blobSets: Set<string>[] = [];
         for (const name of ['alpha', 'beta', 'pause']) {

@@ -17,14 +17,10 @@ import { readStoredBlob } from '../../buildchain/sources/embedded/registry-stora
 import { createSources, type Sources } from '../../buildchain/sources/sources.ts';
 import { imagesPaths } from '../../buildchain/tasks/images/paths.ts';
 import { pullImageAction } from '../../buildchain/tasks/images/task-actions.ts';
+import { testConfig } from '../helpers/config.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
-import {
-  FIXTURE_CALICO_NODE,
-  fixtureConfig,
-  MIRROR_TOOLS,
-  writeMirrorFixture,
-} from './mirror-fixture.ts';
+import { FIXTURE_CALICO_NODE, MIRROR_TOOLS, writeMirrorFixture } from './mirror-fixture.ts';
 
 const missing = missingTools(...MIRROR_TOOLS);
 
@@ -46,7 +42,7 @@ describe.skipIf(missing.length > 0)('image pulls: the registry on first need onl
   beforeEach(async () => {
     tmp = await makeTempDir('mk8s-pull-lazy-');
     await writeMirrorFixture(tmp.path);
-    sources = createSources(fixtureConfig(tmp.path, 'embedded'));
+    sources = createSources(testConfig(tmp.path, {}, 'embedded'));
   });
 
   afterEach(async () => {
@@ -75,7 +71,7 @@ describe.skipIf(missing.length > 0)('image pulls: the registry on first need onl
   }
 
   async function pull(): Promise<string> {
-    const config = fixtureConfig(tmp.path, 'embedded');
+    const config = testConfig(tmp.path, {}, 'embedded');
     const paths = imagesPaths(config);
     await pullImageAction(ctx(), {
       config,
@@ -89,7 +85,7 @@ describe.skipIf(missing.length > 0)('image pulls: the registry on first need onl
 
   it('manifests from the storage, blobs in the store: the registry never starts', async () => {
     const blobs = await storedBlobs();
-    const store = openBlobStore(imagesPaths(fixtureConfig(tmp.path, 'embedded')).blobs);
+    const store = openBlobStore(imagesPaths(testConfig(tmp.path, {}, 'embedded')).blobs);
     for (const b of blobs)
       await store.ensure(
         b.digest,
@@ -109,7 +105,7 @@ describe.skipIf(missing.length > 0)('image pulls: the registry on first need onl
 
   it('a blob missing from the store starts the registry and is fetched', async () => {
     const blobs = await storedBlobs();
-    const store = openBlobStore(imagesPaths(fixtureConfig(tmp.path, 'embedded')).blobs);
+    const store = openBlobStore(imagesPaths(testConfig(tmp.path, {}, 'embedded')).blobs);
     const [first, ...rest] = blobs;
     for (const b of rest)
       await store.ensure(

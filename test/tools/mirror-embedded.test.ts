@@ -11,11 +11,11 @@ import {
   runningServerPids,
 } from '../../buildchain/sources/embedded/servers.ts';
 import { createSources, type Sources } from '../../buildchain/sources/sources.ts';
+import { testConfig } from '../helpers/config.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import {
   FIXTURE_CALICO_NODE,
-  fixtureConfig,
   fixturePackages,
   MIRROR_TOOLS,
   writeMirrorFixture,
@@ -41,7 +41,7 @@ describe.skipIf(missing.length > 0)('embedded mirror', () => {
   beforeAll(async () => {
     tmp = await makeTempDir('mk8s-mirror-');
     await writeMirrorFixture(tmp.path);
-    sources = createSources(fixtureConfig(tmp.path, 'embedded'));
+    sources = createSources(testConfig(tmp.path, {}, 'embedded'));
   });
 
   afterAll(async () => {

@@ -1,9 +1,7 @@
 /** A tiny content tree (images list, package list, a built spec with upstream sources) for the mirror suites. */
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { BuildConfig, SourcesKind } from '../../buildchain/config/config.ts';
 import type { ImageEntry } from '../../buildchain/config/content-types.ts';
-import { parseSettings } from '../../buildchain/config/settings.ts';
 
 /** What the embedded mirror needs to seed and serve its stand-ins (tests skip, or fail under CI, without them). */
 export const MIRROR_TOOLS = [
@@ -81,23 +79,4 @@ export async function writeMirrorFixture(root: string): Promise<void> {
     path.join(root, 'packages-specs', 'calico-cni-plugin', 'sources.yaml'),
     SOURCES_YAML,
   );
-}
-
-/** A BuildConfig for the fixture (tools resolved from PATH by their defaults). */
-export function fixtureConfig(
-  root: string,
-  sources: SourcesKind,
-  env: Record<string, string> = {},
-): BuildConfig {
-  const buildRoot = path.join(root, '_build');
-  return {
-    root,
-    buildRoot,
-    isoRoot: path.join(buildRoot, 'root'),
-    projectName: 'MetalK8s',
-    sources,
-    settings: parseSettings(env),
-    env,
-    tools: {},
-  };
 }

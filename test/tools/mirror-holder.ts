@@ -5,10 +5,10 @@
  */
 import { runningServerPids } from '../../buildchain/sources/embedded/servers.ts';
 import { createSources } from '../../buildchain/sources/sources.ts';
-import { fixtureConfig } from './mirror-fixture.ts';
+import { testConfig } from '../helpers/config.ts';
 
 const [root = '', mode = 'cli'] = process.argv.slice(2);
-const sources = createSources(fixtureConfig(root, 'embedded'));
+const sources = createSources(testConfig(root, {}, 'embedded'));
 
 if (mode === 'cli') {
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {

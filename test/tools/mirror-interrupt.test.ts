@@ -8,9 +8,10 @@ import {
   runningServerPids,
 } from '../../buildchain/sources/embedded/servers.ts';
 import { createSources } from '../../buildchain/sources/sources.ts';
+import { testConfig } from '../helpers/config.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
-import { fixtureConfig, MIRROR_TOOLS, writeMirrorFixture } from './mirror-fixture.ts';
+import { MIRROR_TOOLS, writeMirrorFixture } from './mirror-fixture.ts';
 
 const missing = missingTools(...MIRROR_TOOLS);
 const holder = path.join(import.meta.dirname, 'mirror-holder.ts');
@@ -106,7 +107,7 @@ describe.skipIf(missing.length > 0)('embedded mirror under interruption', () => 
     const fresh = await makeTempDir('mk8s-mirror-abort-');
     try {
       await writeMirrorFixture(fresh.path);
-      const sources = createSources(fixtureConfig(fresh.path, 'embedded'));
+      const sources = createSources(testConfig(fresh.path, {}, 'embedded'));
       const pending = sources.registry('quay.io');
       await sources.stop();
       await expect(pending).rejects.toThrow();
@@ -121,7 +122,7 @@ describe.skipIf(missing.length > 0)('embedded mirror under interruption', () => 
     const fresh = await makeTempDir('mk8s-mirror-race-');
     try {
       await writeMirrorFixture(fresh.path);
-      const sources = createSources(fixtureConfig(fresh.path, 'embedded'));
+      const sources = createSources(testConfig(fresh.path, {}, 'embedded'));
       const mirror = sources.embedded;
       expect(mirror).toBeDefined();
       const [seeded, endpoint, again] = await Promise.all([

@@ -16,14 +16,10 @@ import {
 import { createSources, type Sources } from '../../buildchain/sources/sources.ts';
 import { readBody } from '../../buildchain/lib/http/body.ts';
 import { httpGet } from '../../buildchain/lib/http/get.ts';
+import { testConfig } from '../helpers/config.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
-import {
-  FIXTURE_CALICO_NODE,
-  fixtureConfig,
-  MIRROR_TOOLS,
-  writeMirrorFixture,
-} from './mirror-fixture.ts';
+import { FIXTURE_CALICO_NODE, MIRROR_TOOLS, writeMirrorFixture } from './mirror-fixture.ts';
 
 const missing = missingTools(...MIRROR_TOOLS);
 
@@ -35,7 +31,7 @@ describe.skipIf(missing.length > 0)('embedded mirror: servers started on first u
   beforeAll(async () => {
     tmp = await makeTempDir('mk8s-mirror-lazy-');
     await writeMirrorFixture(tmp.path);
-    sources = createSources(fixtureConfig(tmp.path, 'embedded'));
+    sources = createSources(testConfig(tmp.path, {}, 'embedded'));
     before = runningServerPids();
   });
 

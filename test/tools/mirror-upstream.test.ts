@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkReachable } from '../../buildchain/sources/reachable.ts';
 import { createSources } from '../../buildchain/sources/sources.ts';
+import { testConfig } from '../helpers/config.ts';
 import { freePort, startTestNginx, stopAll } from '../helpers/servers.ts';
 import { taskRejection } from '../helpers/rejection.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
-import { fixtureConfig } from './mirror-fixture.ts';
 
 // No network here except 127.0.0.1: upstream hosts do not resolve, and a closed loopback port
 // stands for a site mirror that is down. Each test runs under vitest's timeout, which bounds
@@ -27,7 +27,7 @@ describe('upstream and site sources when the host does not answer', () => {
     { timeout: 20_000 },
     async () => {
       const sources = createSources(
-        fixtureConfig(tmp.path, 'upstream', { REGISTRY_MIRRORS: '', PACKAGE_MIRRORS: '' }),
+        testConfig(tmp.path, { REGISTRY_MIRRORS: '', PACKAGE_MIRRORS: '' }, 'upstream'),
       );
       expect(sources.describe()).toBe('upstream');
       const err = await taskRejection(sources.registry('quay.invalid'));
@@ -42,7 +42,7 @@ describe('upstream and site sources when the host does not answer', () => {
     'upstream repository: unreachable naming the repo and PACKAGE_MIRRORS',
     { timeout: 20_000 },
     async () => {
-      const sources = createSources(fixtureConfig(tmp.path, 'upstream'));
+      const sources = createSources(testConfig(tmp.path, {}, 'upstream'));
       const err = await taskRejection(
         sources.repoUrl('http://mirror.centos.invalid/centos/7/os/x86_64/'),
       );
@@ -58,10 +58,14 @@ describe('upstream and site sources when the host does not answer', () => {
     async () => {
       const port = await freePort();
       const sources = createSources(
-        fixtureConfig(tmp.path, 'site', {
-          REGISTRY_MIRRORS: `quay.io=127.0.0.1:${port}/quay`,
-          INSECURE_REGISTRIES: `127.0.0.1:${port}`,
-        }),
+        testConfig(
+          tmp.path,
+          {
+            REGISTRY_MIRRORS: `quay.io=127.0.0.1:${port}/quay`,
+            INSECURE_REGISTRIES: `127.0.0.1:${port}`,
+          },
+          'site',
+        ),
       );
       expect(sources.describe()).toBe(`site (127.0.0.1:${port})`);
       const err = await taskRejection(sources.registry('quay.io'));
@@ -73,13 +77,13 @@ describe('upstream and site sources when the host does not answer', () => {
   );
 
   it('site: a malformed setting is an invalid-input error naming the key', () => {
-    expect(() =>
-      createSources(fixtureConfig(tmp.path, 'site', { PACKAGE_MIRRORS: 'nope' })),
-    ).toThrow(/PACKAGE_MIRRORS/);
+    expect(() => createSources(testConfig(tmp.path, { PACKAGE_MIRRORS: 'nope' }, 'site'))).toThrow(
+      /PACKAGE_MIRRORS/,
+    );
   });
 
   it('upstream keeps pinned digests and the repository lock dir', async () => {
-    const sources = createSources(fixtureConfig(tmp.path, 'upstream'));
+    const sources = createSources(testConfig(tmp.path, {}, 'upstream'));
     const digest = `sha256:${'a'.repeat(64)}`;
     expect(
       await sources.imageDigest({
@@ -106,12 +110,16 @@ describe.skipIf(missingTools('nginx').length > 0)('site mirror that answers', ()
         serverBody: "location / { return 200 'ok'; }",
       });
       const sources = createSources(
-        fixtureConfig(tmp.path, 'site', {
-          REGISTRY_MIRRORS: `docker.io=${ngx.address}/dockerhub`,
-          INSECURE_REGISTRIES: ngx.address,
-          REGISTRY_AUTH_FILE: '/etc/auth.json',
-          PACKAGE_MIRRORS: `http://mirror.centos.org/centos=http://${ngx.address}/centos`,
-        }),
+        testConfig(
+          tmp.path,
+          {
+            REGISTRY_MIRRORS: `docker.io=${ngx.address}/dockerhub`,
+            INSECURE_REGISTRIES: ngx.address,
+            REGISTRY_AUTH_FILE: '/etc/auth.json',
+            PACKAGE_MIRRORS: `http://mirror.centos.org/centos=http://${ngx.address}/centos`,
+          },
+          'site',
+        ),
       );
       expect(await sources.registry('docker.io')).toEqual({
         host: ngx.address,

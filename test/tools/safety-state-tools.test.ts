@@ -25,12 +25,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkisofsArgs, NORMALISE_MODES } from '../../buildchain/media/iso/mkisofs-args.ts';
 import { writeIso } from '../../buildchain/media/iso/write-iso.ts';
 import { createSources, type Sources } from '../../buildchain/sources/sources.ts';
+import { testConfig } from '../helpers/config.ts';
 import { runCli } from '../helpers/run-cli.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { startTestNginx, startTestRegistry, stopAll } from '../helpers/servers.ts';
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { createWorkspace, REPO_ROOT } from '../helpers/workspace.ts';
-import { fixtureConfig, MIRROR_TOOLS, writeMirrorFixture } from './mirror-fixture.ts';
+import { MIRROR_TOOLS, writeMirrorFixture } from './mirror-fixture.ts';
 
 const run = promisify(execFile);
 
@@ -89,7 +90,7 @@ describe.skipIf(missingTools(...mirrorTools).length > 0)(
     beforeAll(async () => {
       tmp = await makeTempDir('mk8s-env-mirror-');
       await writeMirrorFixture(tmp.path);
-      sources = createSources(fixtureConfig(tmp.path, 'embedded'));
+      sources = createSources(testConfig(tmp.path, {}, 'embedded'));
     });
     afterAll(async () => {
       await sources.stop();

@@ -21,6 +21,7 @@ import { createSources } from '../../buildchain/sources/sources.ts';
 import { pullImage } from '../../buildchain/tasks/images/pull.ts';
 import { RegistryClient } from '../../buildchain/tasks/images/registry-client.ts';
 import { readUrl } from '../../buildchain/tasks/packages/fetch.ts';
+import { testConfig } from '../helpers/config.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import {
   blobStoreHandler,
@@ -39,7 +40,6 @@ import {
 import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { REPO_ROOT } from '../helpers/workspace.ts';
 import { taskRejection } from '../helpers/rejection.ts';
-import { fixtureConfig } from './mirror-fixture.ts';
 
 const nginx = makeImage('nginx', 'amd64', 'docker');
 const repos = new Map<string, StandInRepo>([
@@ -185,7 +185,7 @@ describe.skipIf(missingTools('openssl').length > 0)(
       configureHttp({ proxies: { httpsProxy: proxy.url, httpProxy: '', noProxy: '' } });
       proxy.log.length = 0;
       const sources = createSources(
-        fixtureConfig(tmp.path, 'upstream', { INSECURE_REGISTRIES: 'registry.k8s.io' }),
+        testConfig(tmp.path, { INSECURE_REGISTRIES: 'registry.k8s.io' }, 'upstream'),
       );
       const endpoint = await sources.registry('k8s.gcr.io');
       expect(endpoint).toMatchObject({
@@ -225,9 +225,13 @@ describe.skipIf(missingTools('openssl').length > 0)(
 
       // A site mirror for the removed repo is used; other URLs fall back to the archived hosts.
       const site = createSources(
-        fixtureConfig(tmp.path, 'site', {
-          PACKAGE_MIRRORS: `https://packages.cloud.google.com/yum=http://127.0.0.1:${String(yumPort)}/k8s`,
-        }),
+        testConfig(
+          tmp.path,
+          {
+            PACKAGE_MIRRORS: `https://packages.cloud.google.com/yum=http://127.0.0.1:${String(yumPort)}/k8s`,
+          },
+          'site',
+        ),
       );
       expect(
         await site.repoUrl('https://packages.cloud.google.com/yum/repos/kubernetes-el7-x86_64'),
@@ -260,10 +264,14 @@ describe('a registry that accepts TCP and never answers', () => {
     async () => {
       const host = `127.0.0.1:${String(mute)}`;
       const sources = createSources(
-        fixtureConfig(tmp.path, 'site', {
-          REGISTRY_MIRRORS: `quay.io=${host}/quay`,
-          INSECURE_REGISTRIES: host,
-        }),
+        testConfig(
+          tmp.path,
+          {
+            REGISTRY_MIRRORS: `quay.io=${host}/quay`,
+            INSECURE_REGISTRIES: host,
+          },
+          'site',
+        ),
       );
       let started = Date.now();
       const err = await taskRejection(sources.registry('quay.io'));
@@ -283,11 +291,15 @@ describe('a registry that accepts TCP and never answers', () => {
   it('HTTP_TIMEOUT sets the wait; the registry client itself does not retry a timeout', async () => {
     const host = `127.0.0.1:${String(mute)}`;
     const sources = createSources(
-      fixtureConfig(tmp.path, 'site', {
-        REGISTRY_MIRRORS: `quay.io=${host}`,
-        INSECURE_REGISTRIES: host,
-        HTTP_TIMEOUT: '1',
-      }),
+      testConfig(
+        tmp.path,
+        {
+          REGISTRY_MIRRORS: `quay.io=${host}`,
+          INSECURE_REGISTRIES: host,
+          HTTP_TIMEOUT: '1',
+        },
+        'site',
+      ),
     );
     let started = Date.now();
     expect((await taskRejection(sources.registry('quay.io'))).message).toContain(

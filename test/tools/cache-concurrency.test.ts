@@ -9,16 +9,14 @@
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MEDIA_OCI_MANIFEST, sha256Digest } from '../../buildchain/lib/oci/manifest.ts';
 import { RESTORES_AT_ONCE } from '../../buildchain/engine/cache/task-cache.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { runCli } from '../helpers/run-cli.ts';
-import { stopAll } from '../helpers/servers.ts';
-import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { createWorkspace, type Workspace } from '../helpers/workspace.ts';
 import type { JsonEvent } from '../helpers/ndjson.ts';
-import { dropInlineLayer, startCacheRegistry, type CacheRegistry } from './cache-fixture.ts';
+import { dropInlineLayer, cacheRegistryHooks, type CacheRegistry } from './cache-fixture.ts';
 
 const missing = missingTools('docker-registry', 'htpasswd');
 
@@ -45,7 +43,6 @@ const TASKS = `
   ];
 `;
 
-let tmp: TempDir;
 let reg: CacheRegistry;
 const workspaces: Workspace[] = [];
 
@@ -109,16 +106,7 @@ function outcome(events: readonly JsonEvent[], task: string): string[] {
 }
 
 describe.skipIf(missing.length > 0)('build cache: restores beside the workers', () => {
-  beforeAll(async () => {
-    tmp = await makeTempDir('mk8s-cache-conc-');
-    reg = await startCacheRegistry(tmp.path);
-  }, 30_000);
-
-  afterAll(async () => {
-    await stopAll();
-    for (const ws of workspaces) await ws.cleanup();
-    await tmp.cleanup();
-  });
+  cacheRegistryHooks('mk8s-cache-conc-', (r) => (reg = r), workspaces);
 
   it('with one worker, several restores run at once; the outputs and records are those of a run', async () => {
     const a = await clone();

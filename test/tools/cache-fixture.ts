@@ -8,7 +8,10 @@ import path from 'node:path';
 import { BuildCache } from '../../buildchain/engine/cache/build-cache.ts';
 import { MEDIA_OCI_MANIFEST } from '../../buildchain/lib/oci/manifest.ts';
 import { OciRepositoryClient } from '../../buildchain/lib/oci/repository-client.ts';
-import { startTestRegistry } from '../helpers/servers.ts';
+import { afterAll, beforeAll } from 'vitest';
+import { startTestRegistry, stopAll } from '../helpers/servers.ts';
+import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
+import type { Workspace } from '../helpers/workspace.ts';
 import type { LoopbackServer } from '../../buildchain/sources/embedded/servers.ts';
 
 export const CACHE_USER = 'ci';
@@ -96,6 +99,28 @@ export async function startCacheRegistry(dir: string): Promise<CacheRegistry> {
       return path.join(dataDir, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
     },
   };
+}
+
+/**
+ * The hooks of a suite building against the cache registry: before all, a temp dir (`prefix`)
+ * and the registry in it, handed to `use`; after all, every server stopped, then the suite's
+ * `workspaces` and the temp dir removed.
+ */
+export function cacheRegistryHooks(
+  prefix: string,
+  use: (reg: CacheRegistry) => void,
+  workspaces: readonly Workspace[],
+): void {
+  let tmp: TempDir | undefined;
+  beforeAll(async () => {
+    tmp = await makeTempDir(prefix);
+    use(await startCacheRegistry(tmp.path));
+  }, 30_000);
+  afterAll(async () => {
+    await stopAll();
+    for (const ws of workspaces) await ws.cleanup();
+    await tmp?.cleanup();
+  });
 }
 
 /**

@@ -4,14 +4,12 @@
  * naming it. Without the cache they take workers as any task. Against a real loopback
  * distribution registry with basic auth (the cache).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { missingTools } from '../helpers/require-tool.ts';
 import { runCli } from '../helpers/run-cli.ts';
-import { stopAll } from '../helpers/servers.ts';
-import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { createWorkspace, type Workspace } from '../helpers/workspace.ts';
 import type { JsonEvent } from '../helpers/ndjson.ts';
-import { startCacheRegistry, type CacheRegistry } from './cache-fixture.ts';
+import { cacheRegistryHooks, type CacheRegistry } from './cache-fixture.ts';
 
 const missing = missingTools('docker-registry', 'htpasswd');
 
@@ -48,7 +46,6 @@ const TASKS = `
   ];
 `;
 
-let tmp: TempDir;
 let reg: CacheRegistry;
 const workspaces: Workspace[] = [];
 
@@ -77,16 +74,7 @@ function maxOverlap(list: readonly [number, number][]): number {
 const ALL = [...Array.from({ length: N }, (_, i) => `p${i + 1}`), 'cpu'];
 
 describe.skipIf(missing.length > 0)('build cache: I/O-bound tasks beside the workers', () => {
-  beforeAll(async () => {
-    tmp = await makeTempDir('mk8s-cache-io-');
-    reg = await startCacheRegistry(tmp.path);
-  }, 30_000);
-
-  afterAll(async () => {
-    await stopAll();
-    for (const ws of workspaces) await ws.cleanup();
-    await tmp.cleanup();
-  });
+  cacheRegistryHooks('mk8s-cache-io-', (r) => (reg = r), workspaces);
 
   it('with the cache on and one worker, the I/O-bound tasks run side by side with the CPU one', async () => {
     const ws = await workspace();

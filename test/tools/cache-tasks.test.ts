@@ -6,18 +6,16 @@
  */
 import { readFileSync, statSync, writeFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MEDIA_OCI_MANIFEST, sha256Digest } from '../../buildchain/lib/oci/manifest.ts';
 import { missingTools } from '../helpers/require-tool.ts';
 import { runCli, runCliHere, shellEnv } from '../helpers/run-cli.ts';
-import { stopAll } from '../helpers/servers.ts';
-import { makeTempDir, type TempDir } from '../helpers/tmp.ts';
 import { createWorkspace, type Workspace } from '../helpers/workspace.ts';
 import type { JsonEvent } from '../helpers/ndjson.ts';
 import {
   countFiles,
   dropInlineLayer,
-  startCacheRegistry,
+  cacheRegistryHooks,
   type CacheRegistry,
 } from './cache-fixture.ts';
 
@@ -44,7 +42,6 @@ const TASKS = `
   ];
 `;
 
-let tmp: TempDir;
 let reg: CacheRegistry;
 const workspaces: Workspace[] = [];
 
@@ -85,16 +82,7 @@ function expectOutputs(ws: Workspace, input: string): void {
 }
 
 describe.skipIf(missing.length > 0)('build cache on a registry with basic auth', () => {
-  beforeAll(async () => {
-    tmp = await makeTempDir('mk8s-cache-');
-    reg = await startCacheRegistry(tmp.path);
-  }, 30_000);
-
-  afterAll(async () => {
-    await stopAll();
-    for (const ws of workspaces) await ws.cleanup();
-    await tmp.cleanup();
-  });
+  cacheRegistryHooks('mk8s-cache-', (r) => (reg = r), workspaces);
 
   it('restores a task in a fresh clone at another path; the entry is shared, checked and recorded', async () => {
     const a = await clone('alpha\n');

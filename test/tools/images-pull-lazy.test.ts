@@ -83,8 +83,8 @@ describe.skipIf(missing.length > 0)('image pulls: the registry on first need onl
     return path.join(config.isoRoot, 'images', 'calico-node', 'v3.8.2');
   }
 
-  it('manifests from the storage, blobs in the store: the registry never starts', async () => {
-    const blobs = await storedBlobs();
+  /** Puts `blobs` into the build's blob store, as an earlier pull (or the cache) would. */
+  async function putInStore(blobs: readonly { digest: string; bytes: Buffer }[]): Promise<void> {
     const store = openBlobStore(imagesPaths(testConfig(tmp.path, {}, 'embedded')).blobs);
     for (const b of blobs)
       await store.ensure(
@@ -93,6 +93,11 @@ describe.skipIf(missing.length > 0)('image pulls: the registry on first need onl
         () => Promise.resolve(Readable.from([b.bytes])),
         'seed',
       );
+  }
+
+  it('manifests from the storage, blobs in the store: the registry never starts', async () => {
+    const blobs = await storedBlobs();
+    await putInStore(blobs);
     const dir = await pull();
     expect(sources.embedded?.started()).toEqual({ registry: false, web: false });
     const top = await sources.imageDigest(FIXTURE_CALICO_NODE);
@@ -105,15 +110,8 @@ describe.skipIf(missing.length > 0)('image pulls: the registry on first need onl
 
   it('a blob missing from the store starts the registry and is fetched', async () => {
     const blobs = await storedBlobs();
-    const store = openBlobStore(imagesPaths(testConfig(tmp.path, {}, 'embedded')).blobs);
     const [first, ...rest] = blobs;
-    for (const b of rest)
-      await store.ensure(
-        b.digest,
-        b.bytes.length,
-        () => Promise.resolve(Readable.from([b.bytes])),
-        'seed',
-      );
+    await putInStore(rest);
     const dir = await pull();
     expect(sources.embedded?.started().registry).toBe(true);
     expect(readFileSync(path.join(dir, first?.digest.slice(7) ?? ''))).toEqual(first?.bytes);

@@ -32,6 +32,7 @@ function ctx(): ActionContext {
     log: () => undefined,
     progress: () => undefined,
     exec: () => Promise.reject(new Error('no command expected')),
+    wroteTarget: () => undefined,
   };
 }
 

@@ -62,11 +62,6 @@ export function hashBytes(data: Buffer): string {
   return oneShotHash('sha256', data, 'base64url').slice(0, HASH_CHARS);
 }
 
-/** The content hash (as {@link hashBytes} gives it) of bytes whose sha256 in hex is given. */
-export function hashOfSha256Hex(sha256Hex: string): string {
-  return Buffer.from(sha256Hex, 'hex').toString('base64url').slice(0, HASH_CHARS);
-}
-
 /** Reused by {@link hashSmallSync}: hashing 10 000 small files allocates no buffer per file. */
 let scratch = Buffer.allocUnsafe(64 * 1024);
 
@@ -282,22 +277,6 @@ export class FileHasher {
     const trusted = Math.max(before.mtimeMs, before.ctimeMs) < clock - RACY_MS ? 1 : 0;
     this.cache.set(file, [before.mtimeMs, before.size, before.ino, hash, trusted, before.ctimeMs]);
     return hash;
-  }
-
-  /**
-   * Records the content hash of a regular file a task just wrote from the sha256 (hex) its
-   * writer computed over the final bytes, instead of reading it: with its stat taken now, racy
-   * (fresh), so that {@link settle} reads it once before the state is saved, as any fresh
-   * record. Returns the hash, undefined when the path is not a regular file (then hash it).
-   */
-  adoptWritten(file: string, sha256Hex: string): string | undefined {
-    this.invalidate(file);
-    const st = statSync(file, STAT_OPTIONS);
-    if (st === undefined || !st.isFile()) return undefined;
-    const hash = hashOfSha256Hex(sha256Hex);
-    this.misses++;
-    this.cache.set(file, [st.mtimeMs, st.size, st.ino, hash, 0, st.ctimeMs]);
-    return this.found(file, hash);
   }
 
   /** Records the import list of a module just parsed (see code-fingerprint.ts). */

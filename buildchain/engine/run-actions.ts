@@ -1,5 +1,4 @@
 /** Runs a task's actions in order: commands through the exec wrapper, functions in-process. */
-import path from 'node:path';
 import { runCommand } from './exec/run-command.ts';
 import type { Reporter } from './events.ts';
 import type { Action, ActionContext, ExecOptions, ExecResult } from './task.ts';
@@ -23,17 +22,11 @@ const LOG_TAIL = 20;
 /** A `ctx.log` line starting with this is always reported, not only with -v. */
 export const WARNING_PREFIX = 'warning: ';
 
-const SHA256_HEX = /^[0-9a-f]{64}$/;
-
-/**
- * Runs the actions; on failure throws a TaskError carrying the last log lines when it has none.
- * Returns the sha256 (hex) of the files the actions said they wrote (ActionContext.wroteTarget).
- */
+/** Runs the actions; on failure throws a TaskError carrying the last log lines when it has none. */
 export async function runActions(
   actions: readonly Action[],
   opts: RunActionsOptions,
-): Promise<ReadonlyMap<string, string>> {
-  const written = new Map<string, string>();
+): Promise<void> {
   const logTail: string[] = [];
   const emitLine = (stream: 'stdout' | 'stderr' | 'log', line: string): void => {
     if (stream !== 'stdout') {
@@ -55,9 +48,6 @@ export async function runActions(
     },
     progress: (done, total, message) => {
       opts.reporter.emit({ event: 'progress', task: opts.task, done, total, message });
-    },
-    wroteTarget: (file, sha256Hex) => {
-      if (SHA256_HEX.test(sha256Hex)) written.set(path.resolve(opts.root, file), sha256Hex);
     },
     exec: (argv: readonly string[], o: ExecOptions = {}): Promise<ExecResult> =>
       runCommand(argv, {
@@ -99,5 +89,4 @@ export async function runActions(
       throw err;
     }
   }
-  return written;
 }

@@ -452,7 +452,7 @@ class Schedule {
       title: node.def.title ?? name,
       reasons: ev.reasons,
     });
-    const written = await runActions(node.def.actions ?? [], {
+    await runActions(node.def.actions ?? [], {
       task: name,
       root: o.graph.root,
       signal: o.signal,
@@ -462,7 +462,7 @@ class Schedule {
       lastObserved,
     });
     if (o.signal.aborted) throw new TaskError('aborted', 'interrupted');
-    await this.record(name, ev, written);
+    await this.record(name, ev);
     if (o.cache !== undefined) await o.cache.save(node);
     o.reporter.emit({ event: 'done', task: name, durationMs: Date.now() - started });
     this.finish(name, 'done');
@@ -497,27 +497,14 @@ class Schedule {
     return restored;
   }
 
-  /**
-   * Hashes the targets the task left and records its state (after a run or a restore); a
-   * target whose sha256 its action gave (`written`) is stat'ed, not read.
-   */
-  private async record(
-    name: string,
-    ev: Evaluation,
-    written?: ReadonlyMap<string, string>,
-  ): Promise<void> {
+  /** Hashes the targets the task left and records its state (after a run or a restore). */
+  private async record(name: string, ev: Evaluation): Promise<void> {
     const o = this.o;
     const node = o.graph.get(name);
     const targets = pathRecord();
     const missing: string[] = [];
     for (const t of node.targets) {
       o.hasher.invalidate(t);
-      const sha256 = written?.get(t);
-      const adopted = sha256 === undefined ? undefined : o.hasher.adoptWritten(t, sha256);
-      if (adopted !== undefined) {
-        targets[t] = adopted;
-        continue;
-      }
       const now = o.hasher.hashSync(t);
       const h = now === NEEDS_HASHING ? await o.hasher.hash(t) : now;
       // A directory target may not have existed before the run.

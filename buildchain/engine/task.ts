@@ -78,14 +78,6 @@ export interface ActionContext {
    */
   exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
   /**
-   * Tells the engine the sha256 (hex) of a target this action wrote, computed over its final
-   * bytes (e.g. while streaming it): recording the target after the action then takes its stat
-   * without reading it (a large ISO is read once less). The record stays racy, as any fresh
-   * one: it is read again before the state is saved. A file that is not a target, or a value
-   * that is not a hex sha256, is ignored (the target is read as usual).
-   */
-  wroteTarget(file: string, sha256Hex: string): void;
-  /**
    * What the task's {@link TargetCheck} observed after its last successful run; undefined
    * without a target check, or when the task never ran (or was forgotten).
    */

@@ -32,7 +32,6 @@ function ctx(): ActionContext {
     log: () => undefined,
     progress: () => undefined,
     exec: () => Promise.reject(new Error('no command expected')),
-    wroteTarget: () => undefined,
   };
 }
 

@@ -19,7 +19,6 @@ export function testContext(task: string, root: string, lines: string[] = []): A
     log: (line) => lines.push(line),
     progress: () => undefined,
     exec: localExec,
-    wroteTarget: () => undefined,
   };
 }
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Semaphore } from '../../lib/async/semaphore.ts';
 import { existsNoFollow } from '../../lib/fs/fence.ts';
 import type { Reporter } from '../events.ts';
-import { hashOfSha256Hex, type FileHasher } from '../fingerprint.ts';
+import type { FileHasher } from '../fingerprint.ts';
 import type { GraphNode } from '../graph.ts';
 import type { RestoredFile } from './artifact.ts';
 import type { BuildCache, Restored, TaskIo } from './build-cache.ts';
@@ -32,6 +32,11 @@ export interface TaskCacheOptions {
   readonly hasher?: FileHasher;
 }
 
+/** The hasher's hash (fingerprint.ts: base64url, 22 characters) of a hex sha256. */
+function recordHash(sha256Hex: string): string {
+  return Buffer.from(sha256Hex, 'hex').toString('base64url').slice(0, 22);
+}
+
 /**
  * Whether the hasher holds a trusted (not racy) record of `file` at exactly the stat `st`,
  * of the content whose sha256 is `sha256Hex`: packing then needs not read it (artifact.ts).
@@ -50,7 +55,7 @@ export function hasherVouches(
     rec[1] === st.size &&
     rec[2] === st.ino &&
     rec[5] === st.ctimeMs &&
-    rec[3] === hashOfSha256Hex(sha256Hex)
+    rec[3] === recordHash(sha256Hex)
   );
 }
 
@@ -79,7 +84,7 @@ export function primeHasher(hasher: FileHasher, f: RestoredFile): void {
     st.mtimeMs,
     st.size,
     st.ino,
-    hashOfSha256Hex(f.sha256),
+    recordHash(f.sha256),
     trusted,
     st.ctimeMs,
   ]);

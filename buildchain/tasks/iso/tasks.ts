@@ -155,7 +155,7 @@ function buildTask(
       fn(`write-iso ${JSON.stringify(params)}`, async (ctx) => {
         // The ISO writer and the verifier load when they run (start-up time of every command).
         const { writeIso } = await import('../../media/iso/write-iso.ts');
-        const written = await writeIso({
+        await writeIso({
           root: config.isoRoot,
           output: iso,
           volumeId: params.volumeId,
@@ -167,8 +167,6 @@ function buildTask(
             ctx.log(l);
           },
         });
-        // The sha256 of SHA256SUM, over the final bytes: the engine need not read the ISO again.
-        ctx.wroteTarget(iso, written.sha256);
       }),
     ],
   };

@@ -84,6 +84,32 @@ function restoreDirs(db: string): { root: string; buildRoot: string; workDir: st
   };
 }
 
+/** A hasher told of the restored files as a restore tells the build's (primeHasher). */
+function primed(placed: Awaited<ReturnType<typeof unpackArtifact>>): FileHasher {
+  const hasher = new FileHasher(new Map<string, FileRecord>());
+  for (const p of placed) primeHasher(hasher, p);
+  return hasher;
+}
+
+/**
+ * `files` packed under `<dir>/src`, then restored from the layer file into `<dir>/dest/_build`
+ * with the fake clock on.
+ */
+async function restoreOut(
+  dir: string,
+  files: Readonly<Record<string, string>>,
+): Promise<{ db: string; placed: Awaited<ReturnType<typeof unpackArtifact>> }> {
+  const packed = await packOut(path.join(dir, 'src'), files);
+  const db = path.join(dir, 'dest', '_build');
+  fakeClock();
+  const placed = await unpackArtifact({
+    layerFile: packed.layerFile,
+    config: packed.config,
+    ...restoreDirs(db),
+  });
+  return { db, placed };
+}
+
 describe('restored files in the hasher: trust judged with a clock read before the check', () => {
   let tmp: TempDir;
   beforeEach(async () => {
@@ -98,21 +124,13 @@ describe('restored files in the hasher: trust judged with a clock read before th
   });
 
   it('an extracted file changed after its check, primed after a long restore: its checked hash never trusted, read again', async () => {
-    const packed = await packOut(path.join(tmp.path, 'src'), { 'a.txt': 'restored\n' });
-    const db = path.join(tmp.path, 'dest', '_build');
-    fakeClock();
-    const placed = await unpackArtifact({
-      layerFile: packed.layerFile,
-      config: packed.config,
-      ...restoreDirs(db),
-    });
+    const { db, placed } = await restoreOut(tmp.path, { 'a.txt': 'restored\n' });
     const f = path.join(db, 'out', 'a.txt');
     expect(placed.map((p) => p.path)).toEqual([f]);
     // Changed after the check (same size), then the restore goes on for 10 s before priming.
     writeFileSync(f, 'CHANGED!\n');
     offset = 10_000;
-    const hasher = new FileHasher(new Map<string, FileRecord>());
-    for (const p of placed) primeHasher(hasher, p);
+    const hasher = primed(placed);
     // Never a trusted record of the checked (stale) hash: the next lookup reads the file ...
     expect(hasher.cache.get(f)?.[4] ?? 0).toBe(0);
     expect(await new FileHasher(hasher.cache).hash(f)).toBe(await freshHash(f));
@@ -123,17 +141,9 @@ describe('restored files in the hasher: trust judged with a clock read before th
   });
 
   it('an extracted file unchanged: racy when primed, trusted with its right hash after settle', async () => {
-    const packed = await packOut(path.join(tmp.path, 'src'), { 'b.txt': 'same\n' });
-    const db = path.join(tmp.path, 'dest', '_build');
-    fakeClock();
-    const placed = await unpackArtifact({
-      layerFile: packed.layerFile,
-      config: packed.config,
-      ...restoreDirs(db),
-    });
+    const { db, placed } = await restoreOut(tmp.path, { 'b.txt': 'same\n' });
     offset = 10_000;
-    const hasher = new FileHasher(new Map<string, FileRecord>());
-    for (const p of placed) primeHasher(hasher, p);
+    const hasher = primed(placed);
     const f = path.join(db, 'out', 'b.txt');
     expect(hasher.cache.get(f)?.[4]).toBe(0);
     expect(hasher.cache.get(f)?.[3]).toBe(await freshHash(f));
@@ -158,8 +168,7 @@ describe('restored files in the hasher: trust judged with a clock read before th
       ...restoreDirs(db),
     });
     const f = path.join(db, 'out', 'd.rpm');
-    const hasher = new FileHasher(new Map<string, FileRecord>());
-    for (const p of placed) primeHasher(hasher, p);
+    const hasher = primed(placed);
     const st = statSync(f);
     expect(hasher.cache.get(f)).toEqual([
       st.mtimeMs,
@@ -193,8 +202,7 @@ describe('restored files in the hasher: trust judged with a clock read before th
     expect(statSync(link).ino).toBe(statSync(source).ino);
     // The read outlasted the margin: a clock read now would trust the source's times.
     expect(Date.now()).toBeGreaterThan(statSync(source).ctimeMs + RACY_MS);
-    const hasher = new FileHasher(new Map<string, FileRecord>());
-    for (const p of placed) primeHasher(hasher, p);
+    const hasher = primed(placed);
     for (const f of [source, link]) {
       expect(hasher.cache.get(f)?.[4]).toBe(0);
       expect(hasher.cache.get(f)?.[3]).toBe(await freshHash(f));

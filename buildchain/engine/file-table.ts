@@ -9,13 +9,13 @@
  * are read again), never a wrong hash.
  *
  * Lookups: the records are saved in the order they were first hashed, which is the order the
- * next run looks them up in (the graph's order); a cursor tries the record after the last one
- * found first (one string comparison), and the path → row index is only built on the first
- * lookup that misses it and the few rows around it (or on the first new record). Either way the answer is the record of that
- * path, exactly.
+ * next run looks them up in (the graph's order); {@link RowLookup} finds a path's row by a
+ * cursor, the few rows around it, and only then an index (built on that first miss, or on the
+ * first new record). Either way the answer is the record of that path, exactly.
  */
 import type { Stats } from 'node:fs';
 import type { MapLike } from './record-map.ts';
+import { RowLookup } from './row-lookup.ts';
 
 /**
  * `[mtimeMs, size, ino, hash, trusted (1) or racy (0), ctimeMs]`. The times are stat's
@@ -40,8 +40,7 @@ export class FileTable implements MapLike<FileRecord> {
   private stats: Float64Array;
   private rows: number;
   private live: number;
-  private index: Map<string, number> | undefined;
-  private cursor = 0;
+  private readonly lookup: RowLookup;
 
   constructor(paths: string[] = [], hashes: string[] = [], stats?: Float64Array) {
     this.paths = paths;
@@ -49,6 +48,7 @@ export class FileTable implements MapLike<FileRecord> {
     this.rows = paths.length;
     this.live = paths.length;
     this.stats = stats ?? new Float64Array(Math.max(64, paths.length) * STAT_FIELDS);
+    this.lookup = new RowLookup(this.paths, NEAR);
   }
 
   /**
@@ -80,38 +80,7 @@ export class FileTable implements MapLike<FileRecord> {
 
   /** The row of `path`, or -1. */
   private rowOf(path: string): number {
-    const c = this.cursor;
-    if (c < this.rows && this.paths[c] === path) {
-      this.cursor = c + 1;
-      return c;
-    }
-    // The record looked up last, again (a record read, then replaced).
-    if (c > 0 && this.paths[c - 1] === path) return c - 1;
-    if (this.index === undefined) {
-      // Before any index: the rows around the cursor (the last one found again, or an order that
-      // differs by a few records, e.g. a code module hashed between a task's files).
-      const paths = this.paths;
-      const end = Math.min(this.rows, c + NEAR);
-      for (let i = Math.max(0, c - NEAR); i < end; i++)
-        if (paths[i] === path) {
-          this.cursor = i + 1;
-          return i;
-        }
-    }
-    const row = (this.index ?? this.buildIndex()).get(path);
-    if (row === undefined) return -1;
-    this.cursor = row + 1;
-    return row;
-  }
-
-  private buildIndex(): Map<string, number> {
-    const index = new Map<string, number>();
-    for (let i = 0; i < this.rows; i++) {
-      const p = this.paths[i] as string;
-      if (p !== '') index.set(p, i);
-    }
-    this.index = index;
-    return index;
+    return this.lookup.rowOf(path);
   }
 
   /**
@@ -163,8 +132,7 @@ export class FileTable implements MapLike<FileRecord> {
         this.stats = grown;
       }
       this.paths[row] = path;
-      (this.index ?? this.buildIndex()).set(path, row);
-      this.cursor = row + 1;
+      this.lookup.added(path, row);
     }
     this.hashes[row] = rec[3];
     const s = this.stats;
@@ -180,7 +148,7 @@ export class FileTable implements MapLike<FileRecord> {
   delete(path: string): boolean {
     const row = this.rowOf(path);
     if (row < 0) return false;
-    this.index?.delete(path);
+    this.lookup.removed(path);
     this.paths[row] = '';
     this.hashes[row] = undefined;
     this.live--;

@@ -20,6 +20,7 @@ import {
 import type { FileRecord, ModuleRecord } from './fingerprint.ts';
 import { FileTable } from './file-table.ts';
 import { RecordMap } from './record-map.ts';
+import { RowLookup } from './row-lookup.ts';
 import { TaskError } from './task.ts';
 
 /**
@@ -191,8 +192,7 @@ class TaskRows {
   /** The parts line (`"parts":[…]}`), parsed on first use; or the parts already parsed. */
   private partsText: unknown;
   private parts: unknown[] | undefined;
-  private index: Map<string, number> | undefined;
-  private cursor = 0;
+  private readonly lookup: RowLookup;
   /** The number of rows saved (before any damaged tail was dropped): the parts' count. */
   private readonly saved: number;
 
@@ -236,30 +236,16 @@ class TaskRows {
         if (Array.isArray(o) && Number.isInteger(o[0]) && o.length === 2)
           this.observed.set(o[0] as number, o[1]);
     this.partsText = partsText;
+    this.lookup = new RowLookup(this.names);
   }
 
   get length(): number {
     return this.names.length;
   }
 
-  /** The row of task `name`, or -1 (see FileTable: a cursor, then an index built once). */
+  /** The row of task `name`, or -1 (see RowLookup). */
   rowOf(name: string): number {
-    const c = this.cursor;
-    if (c < this.names.length && this.names[c] === name) {
-      this.cursor = c + 1;
-      return c;
-    }
-    // The task looked up last, again (its fingerprint, then its targets).
-    if (c > 0 && this.names[c - 1] === name) return c - 1;
-    if (this.index === undefined) {
-      this.index = new Map();
-      for (let i = 0; i < this.names.length; i++)
-        if (this.names[i] !== '') this.index.set(this.names[i] as string, i);
-    }
-    const row = this.index.get(name);
-    if (row === undefined) return -1;
-    this.cursor = row + 1;
-    return row;
+    return this.lookup.rowOf(name);
   }
 
   /** The recorded hash of `target` in row `row`. */

@@ -126,7 +126,7 @@ describe('registry client: retries, errors, auth', () => {
     ).rejects.toMatchObject({
       reason: 'digest-mismatch',
     });
-    expect(await store.has(want)).toBe(false);
+    expect(store.has(want)).toBe(false);
     // Concurrent callers share one download.
     let opens = 0;
     const open = (): Promise<InstanceType<typeof Readable>> => {

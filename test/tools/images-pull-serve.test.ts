@@ -349,7 +349,7 @@ describe.skipIf(missingTools('skopeo', 'nginx', 'docker-registry').length > 0)(
         message: expect.stringContaining(layer) as string,
       });
       await expect(stat(dest)).rejects.toThrow();
-      expect(await store.has(layer)).toBe(false);
+      expect(store.has(layer)).toBe(false);
       expect(
         (await readdir(path.join(tmp.path, 'blobs', 'sha256'))).filter((f) => f.includes('.tmp-')),
       ).toEqual([]);

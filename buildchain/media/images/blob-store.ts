@@ -93,9 +93,9 @@ export class BlobStore {
     return path.join(this.dir, 'sha256', digest.slice('sha256:'.length));
   }
 
-  /** True when the blob is present (and has `size` bytes, when given). */
-  async has(digest: string, size?: number): Promise<boolean> {
-    const st = await stat(this.pathOf(digest)).catch(() => undefined);
+  /** True when the blob is present (and has `size` bytes, when given): one stat, no promise. */
+  has(digest: string, size?: number): boolean {
+    const st = statSync(this.pathOf(digest), { throwIfNoEntry: false });
     return st !== undefined && st.isFile() && (size === undefined || st.size === size);
   }
 
@@ -125,8 +125,7 @@ export class BlobStore {
     from?: BlobSource,
   ): Promise<string> {
     const final = this.pathOf(digest);
-    const st = statSync(final, { throwIfNoEntry: false });
-    if (st !== undefined && st.isFile() && (size === undefined || st.size === size)) {
+    if (this.has(digest, size)) {
       this.stats.blobsReused++;
       return final;
     }
@@ -247,7 +246,7 @@ export class BlobStore {
     }
     const final = this.pathOf(actual);
     await mkdir(path.dirname(final), { recursive: true });
-    if (await this.has(actual)) {
+    if (this.has(actual)) {
       await rm(file, { force: true });
     } else {
       await produceFileAtomic(final, async (tmp) => {

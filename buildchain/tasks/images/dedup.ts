@@ -8,11 +8,10 @@
  * hashed and left out). {@link inodeSnapshot} records the result, so that a producer
  * re-creating files (new inodes) makes the pass run again.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync, statSync, type Stats } from 'node:fs';
 import { link, rename, rm } from 'node:fs/promises';
 import { tempPathFor } from '../../lib/fs/atomic-write.ts';
-import { sha256File } from '../../lib/fs/hash.ts';
+import { sha256File, sha256Hex } from '../../lib/fs/hash.ts';
 import { walkTreeSync } from '../../lib/fs/walk.ts';
 
 /** What {@link dedupTree} did. */
@@ -59,7 +58,7 @@ function walk(dir: string, out: FileInfo[], claimed: DedupOptions['claimed']): v
 }
 
 async function sha256Of(f: FileInfo): Promise<string> {
-  if (f.size <= SMALL_FILE) return createHash('sha256').update(readFileSync(f.path)).digest('hex');
+  if (f.size <= SMALL_FILE) return sha256Hex(readFileSync(f.path));
   return sha256File(f.path);
 }
 
